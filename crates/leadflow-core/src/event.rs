@@ -1,0 +1,190 @@
+//! Behavioral events.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The client's idempotency key for an event: re-sending the same key changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("event id is empty")]
+    EmptyKey,
+    #[error("event id is longer than 200 characters")]
+    KeyTooLong,
+    #[error("event type `{0}` is invalid (expected 1-64 characters of a-z, 0-9, `_`, `.`, `-`)")]
+    BadType(String),
+    #[error(
+        "property name `{0}` is invalid (expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`)"
+    )]
+    BadPropertyName(String),
+}
+
+impl EventKey {
+    pub fn parse(s: &str) -> Result<EventKey, EventError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(EventError::EmptyKey);
+        }
+        if s.len() > 200 {
+            return Err(EventError::KeyTooLong);
+        }
+        Ok(EventKey(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for EventKey {
+    type Error = EventError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        EventKey::parse(&s)
+    }
+}
+
+impl From<EventKey> for String {
+    fn from(k: EventKey) -> String {
+        k.0
+    }
+}
+
+/// An event type: one of the well-known ones or any custom type a client sends.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventType(String);
+
+impl EventType {
+    pub const KNOWN: [&'static str; 14] = [
+        "page_view",
+        "email_open",
+        "email_click",
+        "email_reply",
+        "email_bounced",
+        "email_unsubscribed",
+        "form_submitted",
+        "content_download",
+        "webinar_registered",
+        "webinar_attended",
+        "event_attended",
+        "demo_requested",
+        "demo_cancelled",
+        "email_sent",
+    ];
+
+    pub fn parse(s: &str) -> Result<EventType, EventError> {
+        let s = s.trim();
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')
+            });
+        if ok {
+            Ok(EventType(s.to_string()))
+        } else {
+            Err(EventError::BadType(s.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_known(&self) -> bool {
+        EventType::KNOWN.contains(&self.0.as_str())
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for EventType {
+    type Error = EventError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        EventType::parse(&s)
+    }
+}
+
+impl From<EventType> for String {
+    fn from(t: EventType) -> String {
+        t.0
+    }
+}
+
+/// What a rule can see of an event besides its time: its type and its properties.
+///
+/// Matching depends on nothing else, so stores intern shapes and a rescore matches each distinct
+/// shape once instead of each event.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EventShape {
+    pub event_type: EventType,
+    pub properties: BTreeMap<String, String>,
+}
+
+impl EventShape {
+    pub fn new(event_type: EventType) -> EventShape {
+        EventShape {
+            event_type,
+            properties: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a property; empty values are dropped (absent and empty mean the same to rules).
+    pub fn with_property(mut self, name: &str, value: &str) -> Result<EventShape, EventError> {
+        self.set_property(name, value)?;
+        Ok(self)
+    }
+
+    pub fn set_property(&mut self, name: &str, value: &str) -> Result<(), EventError> {
+        let name = name.trim();
+        if !crate::lead::is_identifier(name) {
+            return Err(EventError::BadPropertyName(name.to_string()));
+        }
+        if value.is_empty() {
+            self.properties.remove(name);
+        } else {
+            self.properties.insert(name.to_string(), value.to_string());
+        }
+        Ok(())
+    }
+
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties.get(name).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys_and_types() {
+        assert!(EventKey::parse(" ").is_err());
+        assert_eq!(EventKey::parse(" k1 ").unwrap().as_str(), "k1");
+        assert!(EventType::parse("page_view").unwrap().is_known());
+        assert!(!EventType::parse("trial_started").unwrap().is_known());
+        assert!(EventType::parse("Page View").is_err());
+        let s = EventShape::new(EventType::parse("page_view").unwrap())
+            .with_property("url", "/pricing")
+            .unwrap()
+            .with_property("campaign", "")
+            .unwrap();
+        assert_eq!(s.property("url"), Some("/pricing"));
+        assert_eq!(s.property("campaign"), None);
+        assert!(s.clone().with_property("bad name", "x").is_err());
+    }
+}

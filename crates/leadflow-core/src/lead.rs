@@ -1,0 +1,464 @@
+//! Leads: identity, profile fields and custom fields.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::email::Email;
+use crate::time::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LeadId(pub i64);
+
+impl fmt::Display for LeadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// How a caller names a lead: by id, or by its email (the natural key).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LeadRef {
+    Id(LeadId),
+    Email(Email),
+}
+
+impl LeadRef {
+    /// A number is an id, anything else must be an email.
+    pub fn parse(s: &str) -> Result<LeadRef, crate::email::EmailError> {
+        match s.trim().parse::<i64>() {
+            Ok(n) => Ok(LeadRef::Id(LeadId(n))),
+            Err(_) => Email::parse(s).map(LeadRef::Email),
+        }
+    }
+}
+
+impl fmt::Display for LeadRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LeadRef::Id(id) => write!(f, "lead {id}"),
+            LeadRef::Email(e) => write!(f, "lead {e}"),
+        }
+    }
+}
+
+/// The standard profile fields a model can test and an import can fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    Email,
+    FirstName,
+    LastName,
+    Company,
+    JobTitle,
+    Department,
+    Industry,
+    Employees,
+    AnnualRevenue,
+    Country,
+    City,
+    CompanyType,
+    Source,
+    Owner,
+    Stage,
+}
+
+impl Field {
+    pub const ALL: [Field; 15] = [
+        Field::Email,
+        Field::FirstName,
+        Field::LastName,
+        Field::Company,
+        Field::JobTitle,
+        Field::Department,
+        Field::Industry,
+        Field::Employees,
+        Field::AnnualRevenue,
+        Field::Country,
+        Field::City,
+        Field::CompanyType,
+        Field::Source,
+        Field::Owner,
+        Field::Stage,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::FirstName => "first_name",
+            Field::LastName => "last_name",
+            Field::Company => "company",
+            Field::JobTitle => "job_title",
+            Field::Department => "department",
+            Field::Industry => "industry",
+            Field::Employees => "employees",
+            Field::AnnualRevenue => "annual_revenue",
+            Field::Country => "country",
+            Field::City => "city",
+            Field::CompanyType => "company_type",
+            Field::Source => "source",
+            Field::Owner => "owner",
+            Field::Stage => "stage",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Field::Employees | Field::AnnualRevenue)
+    }
+}
+
+/// A field a rule can test: a standard one, or a custom field by name (`custom.<name>`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FieldRef {
+    Standard(Field),
+    Custom(String),
+}
+
+impl FieldRef {
+    pub fn parse(s: &str) -> Option<FieldRef> {
+        match s.strip_prefix("custom.") {
+            Some(name) if is_identifier(name) => Some(FieldRef::Custom(name.to_string())),
+            Some(_) => None,
+            None => Field::from_name(s).map(FieldRef::Standard),
+        }
+    }
+}
+
+impl fmt::Display for FieldRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldRef::Standard(field) => f.write_str(field.name()),
+            FieldRef::Custom(name) => write!(f, "custom.{name}"),
+        }
+    }
+}
+
+/// Names of custom fields and event properties: ASCII letters, digits, `_`, `-`, `.`.
+pub fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum CustomValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    Date(Timestamp),
+}
+
+impl CustomValue {
+    /// Reads a value from text as the most specific type it parses as: a number, a bool
+    /// (`true`/`false`), a date, or else text.
+    pub fn infer(s: &str) -> Option<CustomValue> {
+        let s = s.trim();
+        if s.is_empty() {
+            return None;
+        }
+        if let Ok(n) = s.parse::<f64>()
+            && n.is_finite()
+        {
+            return Some(CustomValue::Number(n));
+        }
+        match s.to_ascii_lowercase().as_str() {
+            "true" => return Some(CustomValue::Bool(true)),
+            "false" => return Some(CustomValue::Bool(false)),
+            _ => {}
+        }
+        if s.len() >= 10
+            && s.as_bytes()[4] == b'-'
+            && let Ok(t) = Timestamp::parse(s)
+        {
+            return Some(CustomValue::Date(t));
+        }
+        Some(CustomValue::Text(s.to_string()))
+    }
+}
+
+/// Where a lead is in its life with us. Later stages never move back on their own.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleStage {
+    Subscriber,
+    #[default]
+    Lead,
+    Mql,
+    Sql,
+    Opportunity,
+    Customer,
+    Recycled,
+    Disqualified,
+}
+
+impl LifecycleStage {
+    pub const ALL: [LifecycleStage; 8] = [
+        LifecycleStage::Subscriber,
+        LifecycleStage::Lead,
+        LifecycleStage::Mql,
+        LifecycleStage::Sql,
+        LifecycleStage::Opportunity,
+        LifecycleStage::Customer,
+        LifecycleStage::Recycled,
+        LifecycleStage::Disqualified,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LifecycleStage::Subscriber => "subscriber",
+            LifecycleStage::Lead => "lead",
+            LifecycleStage::Mql => "mql",
+            LifecycleStage::Sql => "sql",
+            LifecycleStage::Opportunity => "opportunity",
+            LifecycleStage::Customer => "customer",
+            LifecycleStage::Recycled => "recycled",
+            LifecycleStage::Disqualified => "disqualified",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LifecycleStage> {
+        let s = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        LifecycleStage::ALL.into_iter().find(|st| st.name() == s)
+    }
+}
+
+impl fmt::Display for LifecycleStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What we know about a lead. Empty strings are never stored: absent is `None`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub email: Email,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub industry: Option<String>,
+    pub employees: Option<f64>,
+    pub annual_revenue: Option<f64>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub company_type: Option<String>,
+    pub source: Option<String>,
+    pub owner: Option<String>,
+    pub stage: LifecycleStage,
+    pub custom: BTreeMap<String, CustomValue>,
+}
+
+/// A field's value as rules see it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FieldValue<'a> {
+    Missing,
+    Text(&'a str),
+    Number(f64),
+    Bool(bool),
+    Date(Timestamp),
+}
+
+impl Profile {
+    pub fn new(email: Email) -> Profile {
+        Profile {
+            email,
+            first_name: None,
+            last_name: None,
+            company: None,
+            job_title: None,
+            department: None,
+            industry: None,
+            employees: None,
+            annual_revenue: None,
+            country: None,
+            city: None,
+            company_type: None,
+            source: None,
+            owner: None,
+            stage: LifecycleStage::default(),
+            custom: BTreeMap::new(),
+        }
+    }
+
+    pub fn value(&self, field: &FieldRef) -> FieldValue<'_> {
+        match field {
+            FieldRef::Standard(f) => self.standard(*f),
+            FieldRef::Custom(name) => match self.custom.get(name) {
+                None => FieldValue::Missing,
+                Some(CustomValue::Text(s)) => FieldValue::Text(s),
+                Some(CustomValue::Number(n)) => FieldValue::Number(*n),
+                Some(CustomValue::Bool(b)) => FieldValue::Bool(*b),
+                Some(CustomValue::Date(t)) => FieldValue::Date(*t),
+            },
+        }
+    }
+
+    fn standard(&self, field: Field) -> FieldValue<'_> {
+        fn text(v: &Option<String>) -> FieldValue<'_> {
+            v.as_deref().map_or(FieldValue::Missing, FieldValue::Text)
+        }
+        let number = |v: Option<f64>| v.map_or(FieldValue::Missing, FieldValue::Number);
+        match field {
+            Field::Email => FieldValue::Text(self.email.as_str()),
+            Field::FirstName => text(&self.first_name),
+            Field::LastName => text(&self.last_name),
+            Field::Company => text(&self.company),
+            Field::JobTitle => text(&self.job_title),
+            Field::Department => text(&self.department),
+            Field::Industry => text(&self.industry),
+            Field::Employees => number(self.employees),
+            Field::AnnualRevenue => number(self.annual_revenue),
+            Field::Country => text(&self.country),
+            Field::City => text(&self.city),
+            Field::CompanyType => text(&self.company_type),
+            Field::Source => text(&self.source),
+            Field::Owner => text(&self.owner),
+            Field::Stage => FieldValue::Text(self.stage.name()),
+        }
+    }
+
+    /// Sets a standard field from text, as an import or the API receives it. Empty clears.
+    pub fn set_text(&mut self, field: Field, value: &str) -> Result<(), FieldError> {
+        let v = value.trim();
+        let opt = (!v.is_empty()).then(|| v.to_string());
+        let number = |v: &str| -> Result<Option<f64>, FieldError> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            let cleaned: String = v
+                .chars()
+                .filter(|c| !matches!(c, ',' | '_' | '$'))
+                .collect();
+            match cleaned.parse::<f64>() {
+                Ok(n) if n.is_finite() => Ok(Some(n)),
+                _ => Err(FieldError::NotANumber {
+                    field,
+                    value: v.to_string(),
+                }),
+            }
+        };
+        match field {
+            Field::Email => {
+                self.email = Email::parse(v).map_err(FieldError::Email)?;
+            }
+            Field::FirstName => self.first_name = opt,
+            Field::LastName => self.last_name = opt,
+            Field::Company => self.company = opt,
+            Field::JobTitle => self.job_title = opt,
+            Field::Department => self.department = opt,
+            Field::Industry => self.industry = opt,
+            Field::Employees => self.employees = number(v)?,
+            Field::AnnualRevenue => self.annual_revenue = number(v)?,
+            Field::Country => self.country = opt,
+            Field::City => self.city = opt,
+            Field::CompanyType => self.company_type = opt,
+            Field::Source => self.source = opt,
+            Field::Owner => self.owner = opt,
+            Field::Stage => {
+                if !v.is_empty() {
+                    self.stage = LifecycleStage::parse(v)
+                        .ok_or_else(|| FieldError::UnknownStage(v.to_string()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Overlays the fields `newer` has onto `self`: an upsert never erases what it was not told.
+    pub fn merge_from(&mut self, newer: &Profile) {
+        fn take<T: Clone>(dst: &mut Option<T>, src: &Option<T>) {
+            if src.is_some() {
+                dst.clone_from(src);
+            }
+        }
+        take(&mut self.first_name, &newer.first_name);
+        take(&mut self.last_name, &newer.last_name);
+        take(&mut self.company, &newer.company);
+        take(&mut self.job_title, &newer.job_title);
+        take(&mut self.department, &newer.department);
+        take(&mut self.industry, &newer.industry);
+        take(&mut self.employees, &newer.employees);
+        take(&mut self.annual_revenue, &newer.annual_revenue);
+        take(&mut self.country, &newer.country);
+        take(&mut self.city, &newer.city);
+        take(&mut self.company_type, &newer.company_type);
+        take(&mut self.source, &newer.source);
+        take(&mut self.owner, &newer.owner);
+        if newer.stage != LifecycleStage::default() {
+            self.stage = newer.stage;
+        }
+        for (k, v) in &newer.custom {
+            self.custom.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FieldError {
+    #[error("{}: `{value}` is not a number", field.name())]
+    NotANumber { field: Field, value: String },
+    #[error(
+        "stage: `{0}` is not a lifecycle stage (expected one of subscriber, lead, mql, sql, opportunity, customer, recycled, disqualified)"
+    )]
+    UnknownStage(String),
+    #[error("email: {0}")]
+    Email(crate::email::EmailError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_refs() {
+        assert_eq!(
+            FieldRef::parse("job_title"),
+            Some(FieldRef::Standard(Field::JobTitle))
+        );
+        assert_eq!(
+            FieldRef::parse("custom.budget"),
+            Some(FieldRef::Custom("budget".into()))
+        );
+        assert_eq!(FieldRef::parse("custom."), None);
+        assert_eq!(FieldRef::parse("jobtitle"), None);
+    }
+
+    #[test]
+    fn set_and_merge() {
+        let mut p = Profile::new(Email::parse("a@b.co").unwrap());
+        p.set_text(Field::Employees, "1,200").unwrap();
+        assert_eq!(p.employees, Some(1200.0));
+        assert!(p.set_text(Field::Employees, "many").is_err());
+        p.set_text(Field::JobTitle, "CTO").unwrap();
+        let mut newer = Profile::new(p.email.clone());
+        newer.set_text(Field::Country, "DE").unwrap();
+        p.merge_from(&newer);
+        assert_eq!(p.job_title.as_deref(), Some("CTO"));
+        assert_eq!(p.country.as_deref(), Some("DE"));
+    }
+
+    #[test]
+    fn infers_custom_types() {
+        assert_eq!(CustomValue::infer("42"), Some(CustomValue::Number(42.0)));
+        assert_eq!(CustomValue::infer("TRUE"), Some(CustomValue::Bool(true)));
+        assert!(matches!(
+            CustomValue::infer("2026-01-02"),
+            Some(CustomValue::Date(_))
+        ));
+        assert_eq!(
+            CustomValue::infer(" x "),
+            Some(CustomValue::Text("x".into()))
+        );
+        assert_eq!(CustomValue::infer(""), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! The pure core of leadflow.
+//!
+//! Everything here is a function of its inputs: no files, no clock, no database. Scores are a
+//! pure function of (model, lead facts, events, as-of time), which is what lets the store, the CLI
+//! and the server share one definition and lets tests compare the incremental path with a full
+//! recompute.
+
+pub mod email;
+pub mod event;
+pub mod lead;
+pub mod model;
+pub mod scoring;
+pub mod text;
+pub mod time;
+
+pub use email::Email;
+pub use event::{EventKey, EventShape, EventType};
+pub use lead::{
+    CustomValue, Field, FieldRef, FieldValue, LeadId, LeadRef, LifecycleStage, Profile,
+};
+pub use model::{Grade, Model, ModelError, ModelProblem};
+pub use scoring::{Activity, EventMatch, Explanation, LeadFacts, ScoreCard, ScoreState};
+pub use time::Timestamp;
