@@ -1,0 +1,864 @@
+//! leadflow's embedded store: one SQLite file, bundled, zero set-up.
+//!
+//! Durability: WAL with `synchronous = FULL`, so a committed transaction survives a crash or a
+//! power cut; a crash mid-transaction leaves nothing of it.
+
+mod rows;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use leadflow_core::{EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
+use leadflow_store::{
+    HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent,
+    RescoreItem, RescoreVisitor, ScanScope, ScoreWrite, ShapeId, Store, StoreError, StoreStats,
+    StoredEvent, StoredScore, Transaction,
+};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use rows::*;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+pub struct SqliteStore {
+    conn: Connection,
+    /// Interned shapes, so that ingesting an event costs no shape lookup.
+    shapes: HashMap<EventShape, ShapeId>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(backend)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(backend)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = OFF;
+             PRAGMA cache_size = -262144;
+             PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(backend)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let mut store = SqliteStore {
+            conn,
+            shapes: HashMap::new(),
+        };
+        store.migrate()?;
+        store.shapes = store.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(backend)?;
+        let known = MIGRATIONS.len() as i64;
+        if current > known {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = self.conn.transaction().map_err(backend)?;
+            tx.execute_batch(sql).map_err(backend)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// The schema version this database is at.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(backend)
+    }
+}
+
+fn lead_by(
+    conn: &Connection,
+    where_sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Option<LeadRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {LEAD_COLUMNS} FROM leads l JOIN scores s ON s.lead_id = l.id WHERE {where_sql}"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    stmt.query_row(params, read_lead)
+        .optional()
+        .map_err(backend)?
+        .transpose()
+}
+
+fn lead_by_ref(conn: &Connection, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
+    match lead {
+        LeadRef::Id(id) => lead_by(conn, "l.id = ?1", &[&id.0]),
+        LeadRef::Email(e) => lead_by(conn, "l.email = ?1", &[&e.as_str()]),
+    }
+}
+
+impl Store for SqliteStore {
+    type Tx<'a> = SqliteTx<'a>;
+
+    fn begin(&mut self) -> Result<SqliteTx<'_>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        Ok(SqliteTx {
+            tx,
+            shapes: &mut self.shapes,
+            new_shapes: Vec::new(),
+        })
+    }
+
+    fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
+        lead_by_ref(&self.conn, lead)
+    }
+
+    fn list_leads(&self, q: &LeadQuery) -> Result<Vec<LeadRecord>, StoreError> {
+        let mut conds: Vec<&str> = Vec::new();
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(b) = &q.bucket {
+            conds.push("s.bucket = ?");
+            args.push(Box::new(b.clone()));
+        }
+        if let Some(g) = q.grade {
+            conds.push("s.grade = ?");
+            args.push(Box::new(g.letter()));
+        }
+        if let Some(st) = q.stage {
+            conds.push("l.stage = ?");
+            args.push(Box::new(st.name()));
+        }
+        if let Some(o) = &q.owner {
+            conds.push("l.owner = ?");
+            args.push(Box::new(o.clone()));
+        }
+        if let Some(m) = q.min_total {
+            conds.push("s.total >= ?");
+            args.push(Box::new(m));
+        }
+        if let Some(m) = q.max_total {
+            conds.push("s.total <= ?");
+            args.push(Box::new(m));
+        }
+        if q.mql_only {
+            conds.push("l.mql_at IS NOT NULL");
+        }
+        let where_sql = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let order = match q.order {
+            LeadOrder::ScoreDesc => "s.total IS NULL, s.total DESC, l.id",
+            LeadOrder::ScoreAsc => "s.total IS NULL, s.total ASC, l.id",
+            LeadOrder::Newest => "l.created_at DESC, l.id DESC",
+            LeadOrder::RecentlyUpdated => "l.updated_at DESC, l.id DESC",
+        };
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS} FROM scores s JOIN leads l ON l.id = s.lead_id {where_sql} ORDER BY {order} LIMIT ? OFFSET ?"
+        );
+        args.push(Box::new(q.limit as i64));
+        args.push(Box::new(q.offset as i64));
+        let mut stmt = self.conn.prepare(&sql).map_err(backend)?;
+        let rows = stmt
+            .query_map(params_from_iter(args.iter()), read_lead)
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?).collect()
+    }
+
+    fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT e.key, e.lead_id, e.ts, sh.type, sh.properties, e.received_at
+                 FROM events e JOIN event_shapes sh ON sh.id = e.shape_id
+                 WHERE e.lead_id = ?1 ORDER BY e.ts DESC, e.seq DESC LIMIT ?2",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![lead.0, limit as i64], read_event)
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?).collect()
+    }
+
+    fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {HISTORY_COLUMNS} FROM score_history WHERE lead_id = ?1 ORDER BY id DESC LIMIT ?2"
+            ))
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![lead.0, limit as i64], read_history)
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?).collect()
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let one = |sql: &str| -> Result<u64, StoreError> {
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(backend)
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT bucket, count(*) FROM scores WHERE bucket IS NOT NULL GROUP BY bucket ORDER BY 2 DESC, 1")
+            .map_err(backend)?;
+        let buckets = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        Ok(StoreStats {
+            leads: one("SELECT count(*) FROM leads")?,
+            events: one("SELECT count(*) FROM events")?,
+            stale_leads: one("SELECT count(*) FROM scores WHERE stale = 1")?,
+            mqls: one("SELECT count(*) FROM leads WHERE mql_at IS NOT NULL")?,
+            buckets,
+        })
+    }
+
+    fn models(&self) -> Result<Vec<ModelRecord>, StoreError> {
+        let active = active_version(&self.conn)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT version, name, source, created_at, activated_at FROM models ORDER BY version")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| read_model(r, active))
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    fn active_model(&self) -> Result<Option<ModelRecord>, StoreError> {
+        let Some(active) = active_version(&self.conn)? else {
+            return Ok(None);
+        };
+        self.conn
+            .query_row(
+                "SELECT version, name, source, created_at, activated_at FROM models WHERE version = ?1",
+                [active.0],
+                |r| read_model(r, Some(active)),
+            )
+            .optional()
+            .map_err(backend)
+    }
+
+    fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, type, properties FROM event_shapes ORDER BY id")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let id: i64 = r.get(0)?;
+                let t: String = r.get(1)?;
+                let p: String = r.get(2)?;
+                Ok((id as ShapeId, decode_shape(&t, &p)))
+            })
+            .map_err(backend)?;
+        rows.map(|r| {
+            let (id, shape) = r.map_err(backend)?;
+            Ok((id, shape?))
+        })
+        .collect()
+    }
+
+    fn scan_for_rescore(
+        &mut self,
+        scope: ScanScope,
+        model: ModelVersion,
+        batch: usize,
+        visit: &mut RescoreVisitor<'_, Self>,
+    ) -> Result<(), StoreError> {
+        let filter = match scope {
+            ScanScope::All => "",
+            ScanScope::NeedingRescore => {
+                "AND (s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?3)"
+            }
+        };
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS}, s.state FROM leads l JOIN scores s ON s.lead_id = l.id
+             WHERE l.id > ?1 {filter} ORDER BY l.id LIMIT ?2"
+        );
+        let mut after = i64::MIN;
+        loop {
+            let mut items = Vec::with_capacity(batch);
+            {
+                let mut stmt = self.conn.prepare_cached(&sql).map_err(backend)?;
+                let mut rows = match scope {
+                    ScanScope::All => stmt.query(params![after, batch as i64]),
+                    ScanScope::NeedingRescore => stmt.query(params![after, batch as i64, model.0]),
+                }
+                .map_err(backend)?;
+                while let Some(row) = rows.next().map_err(backend)? {
+                    let lead = read_lead(row).map_err(backend)??;
+                    let state: Option<Vec<u8>> = row.get(LEAD_COLUMN_COUNT).map_err(backend)?;
+                    let usable = lead
+                        .score
+                        .as_ref()
+                        .is_some_and(|s| s.model_version == model && !s.stale);
+                    items.push(RescoreItem {
+                        id: lead.id,
+                        profile: lead.profile,
+                        created_at: lead.created_at,
+                        mql_at: lead.mql_at,
+                        score: lead.score,
+                        state: state.filter(|_| usable),
+                        activity: Vec::new(),
+                    });
+                }
+            }
+            let Some(last) = items.last() else { break };
+            after = last.id.0;
+            self.fill_activity(&mut items)?;
+            visit(self, items)?;
+        }
+        Ok(())
+    }
+
+    fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(backend)?;
+        for w in writes {
+            write_score(&tx, w)?;
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn for_each_score(
+        &self,
+        visit: &mut dyn FnMut(LeadId, &StoredScore),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT s.lead_id, {SCORE_COLUMNS} FROM scores s WHERE s.total IS NOT NULL ORDER BY s.lead_id"))
+            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let id = LeadId(row.get(0).map_err(backend)?);
+            if let Some(score) = read_score(row, 1).map_err(backend)?? {
+                visit(id, &score);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Loads the events of the batch's leads that have no usable state, in one range scan.
+    fn fill_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
+        let need: Vec<usize> = (0..items.len())
+            .filter(|&i| items[i].state.is_none())
+            .collect();
+        let (Some(&first), Some(&last)) = (need.first(), need.last()) else {
+            return Ok(());
+        };
+        let index: HashMap<i64, usize> = need.iter().map(|&i| (items[i].id.0, i)).collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT lead_id, ts, shape_id FROM events WHERE lead_id BETWEEN ?1 AND ?2 ORDER BY lead_id, ts")
+            .map_err(backend)?;
+        let mut rows = stmt
+            .query(params![items[first].id.0, items[last].id.0])
+            .map_err(backend)?;
+        let mut current: Option<(i64, usize)> = None;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let lead: i64 = row.get(0).map_err(backend)?;
+            let slot = match current {
+                Some((l, slot)) if l == lead => Some(slot),
+                _ => {
+                    let slot = index.get(&lead).copied();
+                    if let Some(slot) = slot {
+                        current = Some((lead, slot));
+                    }
+                    slot
+                }
+            };
+            if let Some(slot) = slot {
+                let ts = Timestamp::from_millis(row.get(1).map_err(backend)?);
+                let shape: i64 = row.get(2).map_err(backend)?;
+                items[slot].activity.push((ts, shape as ShapeId));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn active_version(conn: &Connection) -> Result<Option<ModelVersion>, StoreError> {
+    conn.query_row(
+        "SELECT value FROM settings WHERE key = 'active_model'",
+        [],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(backend)?
+    .map(|v| {
+        v.parse()
+            .map(ModelVersion)
+            .map_err(|_| StoreError::Corrupt(format!("active_model = {v}")))
+    })
+    .transpose()
+}
+
+fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
+    let v = &w.score.values;
+    let recorded = w.history.as_ref().map(|h| h.after.total);
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE scores SET model_version = ?2, as_of = ?3, fit = ?4, engagement = ?5, total = ?6, bucket = ?7,
+                    grade = ?8, stale = ?9, recorded_total = coalesce(?10, recorded_total), state = coalesce(?11, state)
+             WHERE lead_id = ?1",
+        )
+        .map_err(backend)?;
+    let changed = stmt
+        .execute(params![
+            w.lead.0,
+            w.score.model_version.0,
+            w.score.as_of.millis(),
+            v.fit,
+            v.engagement,
+            v.total,
+            v.bucket,
+            v.grade.letter(),
+            w.score.stale,
+            recorded,
+            w.state,
+        ])
+        .map_err(backend)?;
+    if changed == 0 {
+        return Err(StoreError::NoSuchLead(w.lead));
+    }
+    if let Some(h) = &w.history {
+        insert_history(conn, w.lead, h)?;
+    }
+    if let Some(at) = w.mql_at {
+        conn.prepare_cached("UPDATE leads SET mql_at = ?2 WHERE id = ?1 AND mql_at IS NULL")
+            .map_err(backend)?
+            .execute(params![w.lead.0, at.millis()])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn insert_history(conn: &Connection, lead: LeadId, h: &HistoryEntry) -> Result<(), StoreError> {
+    let before = h.before.as_ref();
+    conn.prepare_cached(
+        "INSERT INTO score_history (lead_id, at, cause, detail, model_version, old_fit, old_engagement, old_total,
+             old_bucket, old_grade, new_fit, new_engagement, new_total, new_bucket, new_grade, became_mql)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )
+    .map_err(backend)?
+    .execute(params![
+        lead.0,
+        h.at.millis(),
+        h.cause.kind(),
+        h.cause.detail(),
+        h.model_version.0,
+        before.map(|b| b.fit),
+        before.map(|b| b.engagement),
+        before.map(|b| b.total),
+        before.map(|b| b.bucket.as_str()),
+        before.map(|b| b.grade.letter()),
+        h.after.fit,
+        h.after.engagement,
+        h.after.total,
+        h.after.bucket,
+        h.after.grade.letter(),
+        h.became_mql,
+    ])
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub struct SqliteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    shapes: &'a mut HashMap<EventShape, ShapeId>,
+    /// Shapes interned by this transaction: they join the cache only if it commits.
+    new_shapes: Vec<(EventShape, ShapeId)>,
+}
+
+impl SqliteTx<'_> {
+    fn event_exists(&self, key: &leadflow_core::EventKey) -> Result<bool, StoreError> {
+        self.tx
+            .prepare_cached("SELECT 1 FROM events WHERE key = ?1")
+            .map_err(backend)?
+            .exists([key.as_str()])
+            .map_err(backend)
+    }
+
+    fn shape_id(&mut self, shape: &EventShape) -> Result<ShapeId, StoreError> {
+        if let Some(id) = self.shapes.get(shape) {
+            return Ok(*id);
+        }
+        if let Some((_, id)) = self.new_shapes.iter().find(|(s, _)| s == shape) {
+            return Ok(*id);
+        }
+        let properties = encode_properties(shape);
+        let t = shape.event_type.as_str();
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO event_shapes (type, properties) VALUES (?1, ?2)")
+            .map_err(backend)?
+            .execute(params![t, properties])
+            .map_err(backend)?;
+        let id: i64 = self
+            .tx
+            .prepare_cached("SELECT id FROM event_shapes WHERE type = ?1 AND properties = ?2")
+            .map_err(backend)?
+            .query_row(params![t, properties], |r| r.get(0))
+            .map_err(backend)?;
+        let id = id as ShapeId;
+        self.new_shapes.push((shape.clone(), id));
+        Ok(id)
+    }
+}
+
+impl Transaction for SqliteTx<'_> {
+    fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
+        lead_by_ref(&self.tx, lead)
+    }
+
+    fn insert_lead(
+        &mut self,
+        id: Option<LeadId>,
+        p: &Profile,
+        created_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<LeadId, StoreError> {
+        let custom = encode_custom(p);
+        let result = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO leads (id, email, first_name, last_name, company, job_title, department, industry, employees,
+                     annual_revenue, country, city, company_type, source, owner, stage, custom, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )
+            .map_err(backend)?
+            .execute(params![
+                id.map(|i| i.0),
+                p.email.as_str(),
+                p.first_name,
+                p.last_name,
+                p.company,
+                p.job_title,
+                p.department,
+                p.industry,
+                p.employees,
+                p.annual_revenue,
+                p.country,
+                p.city,
+                p.company_type,
+                p.source,
+                p.owner,
+                p.stage.name(),
+                custom,
+                created_at.millis(),
+                now.millis(),
+            ]);
+        if let Err(e) = result {
+            return Err(match constraint_column(&e) {
+                Some("leads.email") => StoreError::DuplicateEmail(p.email.to_string()),
+                Some("leads.id") => StoreError::DuplicateId(id.unwrap_or(LeadId(0))),
+                _ => backend(e),
+            });
+        }
+        let id = LeadId(self.tx.last_insert_rowid());
+        self.tx
+            .prepare_cached("INSERT INTO scores (lead_id) VALUES (?1)")
+            .map_err(backend)?
+            .execute([id.0])
+            .map_err(backend)?;
+        Ok(id)
+    }
+
+    fn update_profile(
+        &mut self,
+        id: LeadId,
+        p: &Profile,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let custom = encode_custom(p);
+        let changed = self
+            .tx
+            .prepare_cached(
+                "UPDATE leads SET email = ?2, first_name = ?3, last_name = ?4, company = ?5, job_title = ?6, department = ?7,
+                     industry = ?8, employees = ?9, annual_revenue = ?10, country = ?11, city = ?12, company_type = ?13,
+                     source = ?14, owner = ?15, stage = ?16, custom = ?17, updated_at = ?18
+                 WHERE id = ?1",
+            )
+            .map_err(backend)?
+            .execute(params![
+                id.0,
+                p.email.as_str(),
+                p.first_name,
+                p.last_name,
+                p.company,
+                p.job_title,
+                p.department,
+                p.industry,
+                p.employees,
+                p.annual_revenue,
+                p.country,
+                p.city,
+                p.company_type,
+                p.source,
+                p.owner,
+                p.stage.name(),
+                custom,
+                now.millis(),
+            ]);
+        match changed {
+            Ok(0) => Err(StoreError::NoSuchLead(id)),
+            Ok(_) => Ok(()),
+            Err(e) if constraint_column(&e) == Some("leads.email") => {
+                Err(StoreError::DuplicateEmail(p.email.to_string()))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError> {
+        for sql in [
+            "DELETE FROM events WHERE lead_id = ?1",
+            "DELETE FROM score_history WHERE lead_id = ?1",
+            "DELETE FROM scores WHERE lead_id = ?1",
+        ] {
+            self.tx
+                .prepare_cached(sql)
+                .map_err(backend)?
+                .execute([id.0])
+                .map_err(backend)?;
+        }
+        let n = self
+            .tx
+            .prepare_cached("DELETE FROM leads WHERE id = ?1")
+            .map_err(backend)?
+            .execute([id.0])
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn insert_event(
+        &mut self,
+        e: &NewEvent,
+        received_at: Timestamp,
+    ) -> Result<Inserted, StoreError> {
+        // A duplicate must leave no trace, not even a new shape. Shapes are nearly always known,
+        // so the extra look-up happens only for the rare new one.
+        if !self.shapes.contains_key(&e.shape) && self.event_exists(&e.key)? {
+            return Ok(Inserted::Duplicate);
+        }
+        let shape = self.shape_id(&e.shape)?;
+        let n = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO events (key, lead_id, ts, shape_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .map_err(backend)?
+            .execute(params![e.key.as_str(), e.lead.0, e.ts.millis(), shape, received_at.millis()])
+            .map_err(backend)?;
+        Ok(if n == 0 {
+            Inserted::Duplicate
+        } else {
+            Inserted::New
+        })
+    }
+
+    fn activity_of(&mut self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT e.ts, sh.type, sh.properties FROM events e JOIN event_shapes sh ON sh.id = e.shape_id
+                 WHERE e.lead_id = ?1 ORDER BY e.ts",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([lead.0], |r| {
+                let ts = Timestamp::from_millis(r.get(0)?);
+                let t: String = r.get(1)?;
+                let p: String = r.get(2)?;
+                Ok((ts, t, p))
+            })
+            .map_err(backend)?;
+        rows.map(|r| {
+            let (ts, t, p) = r.map_err(backend)?;
+            Ok((ts, decode_shape(&t, &p)?))
+        })
+        .collect()
+    }
+
+    fn score_state(
+        &mut self,
+        lead: LeadId,
+        model: ModelVersion,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tx
+            .prepare_cached(
+                "SELECT state FROM scores WHERE lead_id = ?1 AND model_version = ?2 AND stale = 0",
+            )
+            .map_err(backend)?
+            .query_row(params![lead.0, model.0], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .optional()
+            .map_err(backend)
+            .map(Option::flatten)
+    }
+
+    fn write_score(&mut self, w: &ScoreWrite) -> Result<(), StoreError> {
+        write_score(&self.tx, w)
+    }
+
+    fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE scores SET stale = 1 WHERE lead_id = ?1")
+            .map_err(backend)?
+            .execute([lead.0])
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn clear_mql(&mut self, lead: LeadId) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE leads SET mql_at = NULL WHERE id = ?1")
+            .map_err(backend)?
+            .execute([lead.0])
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn set_stage(
+        &mut self,
+        lead: LeadId,
+        stage: LifecycleStage,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .tx
+            .prepare_cached("UPDATE leads SET stage = ?2, updated_at = ?3 WHERE id = ?1")
+            .map_err(backend)?
+            .execute(params![lead.0, stage.name(), now.millis()])
+            .map_err(backend)?;
+        if n == 0 {
+            Err(StoreError::NoSuchLead(lead))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn save_model(
+        &mut self,
+        name: &str,
+        source: &str,
+        now: Timestamp,
+    ) -> Result<ModelVersion, StoreError> {
+        let existing: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT version FROM models WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        if let Some(v) = existing {
+            return Ok(ModelVersion(v));
+        }
+        self.tx
+            .execute(
+                "INSERT INTO models (name, source, created_at) VALUES (?1, ?2, ?3)",
+                params![name, source, now.millis()],
+            )
+            .map_err(backend)?;
+        Ok(ModelVersion(self.tx.last_insert_rowid()))
+    }
+
+    fn activate_model(&mut self, version: ModelVersion, now: Timestamp) -> Result<(), StoreError> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE models SET activated_at = ?2 WHERE version = ?1",
+                params![version.0, now.millis()],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::NoSuchModel(version.0));
+        }
+        self.tx
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ('active_model', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [version.0.to_string()],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn commit(self) -> Result<(), StoreError> {
+        let SqliteTx {
+            tx,
+            shapes,
+            new_shapes,
+        } = self;
+        tx.commit().map_err(backend)?;
+        shapes.extend(new_shapes);
+        Ok(())
+    }
+}
+
+/// `EventType` is re-validated on the way out: a row we cannot read is corruption, not a panic.
+fn decode_shape(event_type: &str, properties: &str) -> Result<EventShape, StoreError> {
+    let t = EventType::parse(event_type).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let properties = serde_json::from_str(properties)
+        .map_err(|e| StoreError::Corrupt(format!("event properties: {e}")))?;
+    Ok(EventShape {
+        event_type: t,
+        properties,
+    })
+}
+
+fn encode_properties(shape: &EventShape) -> String {
+    serde_json::to_string(&shape.properties).expect("a map of strings always serializes")
+}
+
+fn encode_custom(p: &Profile) -> String {
+    serde_json::to_string(&p.custom).expect("custom values always serialize")
+}
+
+fn constraint_column(e: &rusqlite::Error) -> Option<&str> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(msg))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            msg.rsplit(": ").next()
+        }
+        _ => None,
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Busy
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseCorrupt => {
+            StoreError::Corrupt(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}

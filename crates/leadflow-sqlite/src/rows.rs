@@ -1,0 +1,183 @@
+//! Reading rows into records. A value we cannot read back is corruption, reported, not a panic.
+
+use leadflow_core::{Email, Grade, LeadId, LifecycleStage, Profile, Timestamp};
+use leadflow_store::{
+    Cause, HistoryEntry, LeadRecord, ModelRecord, ModelVersion, ScoreValues, StoreError,
+    StoredEvent, StoredScore,
+};
+use rusqlite::Row;
+
+pub const SCORE_COLUMNS: &str =
+    "s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale";
+
+pub const LEAD_COLUMNS: &str = "l.id, l.email, l.first_name, l.last_name, l.company, l.job_title, l.department, l.industry,
+    l.employees, l.annual_revenue, l.country, l.city, l.company_type, l.source, l.owner, l.stage, l.custom,
+    l.created_at, l.updated_at, l.mql_at,
+    s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale";
+
+/// How many columns [`LEAD_COLUMNS`] selects.
+pub const LEAD_COLUMN_COUNT: usize = 28;
+
+pub const HISTORY_COLUMNS: &str =
+    "at, cause, detail, model_version, old_fit, old_engagement, old_total, old_bucket, old_grade,
+    new_fit, new_engagement, new_total, new_bucket, new_grade, became_mql";
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn grade(s: &str) -> Result<Grade, StoreError> {
+    Grade::parse(s).ok_or_else(|| corrupt(format!("grade `{s}`")))
+}
+
+pub fn read_lead(r: &Row<'_>) -> rusqlite::Result<Result<LeadRecord, StoreError>> {
+    let email: String = r.get(1)?;
+    let stage: String = r.get(15)?;
+    let custom: String = r.get(16)?;
+    let score = read_score(r, 20)?;
+    let mut profile = match Email::parse(&email) {
+        Ok(e) => Profile::new(e),
+        Err(e) => return Ok(Err(corrupt(e))),
+    };
+    profile.first_name = r.get(2)?;
+    profile.last_name = r.get(3)?;
+    profile.company = r.get(4)?;
+    profile.job_title = r.get(5)?;
+    profile.department = r.get(6)?;
+    profile.industry = r.get(7)?;
+    profile.employees = r.get(8)?;
+    profile.annual_revenue = r.get(9)?;
+    profile.country = r.get(10)?;
+    profile.city = r.get(11)?;
+    profile.company_type = r.get(12)?;
+    profile.source = r.get(13)?;
+    profile.owner = r.get(14)?;
+    let record = (|| {
+        profile.stage =
+            LifecycleStage::parse(&stage).ok_or_else(|| corrupt(format!("stage `{stage}`")))?;
+        profile.custom =
+            serde_json::from_str(&custom).map_err(|e| corrupt(format!("custom fields: {e}")))?;
+        Ok(LeadRecord {
+            id: LeadId(r.get(0).map_err(corrupt)?),
+            profile,
+            created_at: Timestamp::from_millis(r.get(17).map_err(corrupt)?),
+            updated_at: Timestamp::from_millis(r.get(18).map_err(corrupt)?),
+            mql_at: r
+                .get::<_, Option<i64>>(19)
+                .map_err(corrupt)?
+                .map(Timestamp::from_millis),
+            score: score?,
+        })
+    })();
+    Ok(record)
+}
+
+/// Reads [`SCORE_COLUMNS`] starting at column `at`; `None` for a lead never scored.
+pub fn read_score(
+    r: &Row<'_>,
+    at: usize,
+) -> rusqlite::Result<Result<Option<StoredScore>, StoreError>> {
+    let total: Option<f64> = r.get(at + 4)?;
+    let Some(total) = total else {
+        return Ok(Ok(None));
+    };
+    let g: String = r.get(at + 6)?;
+    let grade = match grade(&g) {
+        Ok(g) => g,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(Some(StoredScore {
+        model_version: ModelVersion(r.get(at)?),
+        as_of: Timestamp::from_millis(r.get(at + 1)?),
+        values: ScoreValues {
+            fit: r.get(at + 2)?,
+            engagement: r.get(at + 3)?,
+            total,
+            bucket: r.get(at + 5)?,
+            grade,
+        },
+        stale: r.get(at + 7)?,
+    })))
+}
+
+pub fn read_event(r: &Row<'_>) -> rusqlite::Result<Result<StoredEvent, StoreError>> {
+    let key: String = r.get(0)?;
+    let t: String = r.get(3)?;
+    let p: String = r.get(4)?;
+    let lead = LeadId(r.get(1)?);
+    let ts = Timestamp::from_millis(r.get(2)?);
+    let received_at = Timestamp::from_millis(r.get(5)?);
+    Ok((|| {
+        Ok(StoredEvent {
+            key: leadflow_core::EventKey::parse(&key).map_err(corrupt)?,
+            lead,
+            ts,
+            shape: super::decode_shape(&t, &p)?,
+            received_at,
+        })
+    })())
+}
+
+pub fn read_history(r: &Row<'_>) -> rusqlite::Result<Result<HistoryEntry, StoreError>> {
+    let kind: String = r.get(1)?;
+    let detail: Option<String> = r.get(2)?;
+    let old_total: Option<f64> = r.get(6)?;
+    let old_grade: Option<String> = r.get(8)?;
+    let new_grade: String = r.get(13)?;
+    let at = Timestamp::from_millis(r.get(0)?);
+    let model_version = ModelVersion(r.get(3)?);
+    let old = (
+        r.get::<_, Option<f64>>(4)?,
+        r.get::<_, Option<f64>>(5)?,
+        r.get::<_, Option<String>>(7)?,
+    );
+    let new = (
+        r.get::<_, f64>(9)?,
+        r.get::<_, f64>(10)?,
+        r.get::<_, f64>(11)?,
+        r.get::<_, String>(12)?,
+    );
+    let became_mql: bool = r.get(14)?;
+    Ok((|| {
+        let cause = Cause::from_parts(&kind, detail.as_deref())
+            .ok_or_else(|| corrupt(format!("history cause `{kind}`")))?;
+        let before = match (old, old_total, old_grade) {
+            ((Some(fit), Some(engagement), Some(bucket)), Some(total), Some(g)) => {
+                Some(ScoreValues {
+                    fit,
+                    engagement,
+                    total,
+                    bucket,
+                    grade: grade(&g)?,
+                })
+            }
+            _ => None,
+        };
+        Ok(HistoryEntry {
+            at,
+            cause,
+            model_version,
+            before,
+            after: ScoreValues {
+                fit: new.0,
+                engagement: new.1,
+                total: new.2,
+                bucket: new.3,
+                grade: grade(&new_grade)?,
+            },
+            became_mql,
+        })
+    })())
+}
+
+pub fn read_model(r: &Row<'_>, active: Option<ModelVersion>) -> rusqlite::Result<ModelRecord> {
+    let version = ModelVersion(r.get(0)?);
+    Ok(ModelRecord {
+        version,
+        name: r.get(1)?,
+        source: r.get(2)?,
+        created_at: Timestamp::from_millis(r.get(3)?),
+        activated_at: r.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
+        active: active == Some(version),
+    })
+}

@@ -1,0 +1,76 @@
+//! The SQLite store passes the shared storage conformance suite, and keeps what it commits.
+
+use leadflow_core::{Email, LeadRef, Profile, Timestamp};
+use leadflow_sqlite::SqliteStore;
+use leadflow_store::{Store, StoreError, Transaction};
+
+#[test]
+fn conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = std::cell::Cell::new(0);
+    leadflow_store::conformance::run_all(|| {
+        n.set(n.get() + 1);
+        SqliteStore::open(&dir.path().join(format!("db{}.sqlite", n.get()))).unwrap()
+    });
+}
+
+#[test]
+fn committed_data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leadflow.db");
+    let now = Timestamp::parse("2026-07-01").unwrap();
+    {
+        let mut s = SqliteStore::open(&path).unwrap();
+        let mut tx = s.begin().unwrap();
+        tx.insert_lead(
+            None,
+            &Profile::new(Email::parse("kept@example.com").unwrap()),
+            now,
+            now,
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let mut tx = s.begin().unwrap();
+        tx.insert_lead(
+            None,
+            &Profile::new(Email::parse("lost@example.com").unwrap()),
+            now,
+            now,
+        )
+        .unwrap();
+        drop(tx);
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 1);
+    assert!(
+        s.lead(&LeadRef::Email(Email::parse("kept@example.com").unwrap()))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.lead(&LeadRef::Email(Email::parse("lost@example.com").unwrap()))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn refuses_a_database_from_a_newer_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leadflow.db");
+    drop(SqliteStore::open(&path).unwrap());
+    rusqlite_set_user_version(&path, 99);
+    match SqliteStore::open(&path) {
+        Err(StoreError::SchemaTooNew {
+            found: 99,
+            known: 1,
+        }) => {}
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a newer schema must be refused"),
+    }
+}
+
+fn rusqlite_set_user_version(path: &std::path::Path, v: i64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "user_version", v).unwrap();
+}

@@ -1,0 +1,639 @@
+//! The behaviour every [`Store`] backend must have. A backend's tests call [`run_all`] with a
+//! function that makes a fresh, empty store.
+
+use leadflow_core::{
+    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Profile,
+    Timestamp,
+};
+
+use crate::*;
+
+/// Runs every check, each on a fresh store.
+pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
+    leads_round_trip(&mut fresh());
+    unique_emails_and_ids(&mut fresh());
+    events_are_idempotent_and_ordered(&mut fresh());
+    dropped_transactions_leave_nothing(&mut fresh());
+    scores_states_and_staleness(&mut fresh());
+    history_and_mql(&mut fresh());
+    models_are_versioned(&mut fresh());
+    listing_filters_and_orders(&mut fresh());
+    scans_visit_what_needs_rescoring(&mut fresh());
+    deleting_a_lead_erases_everything(&mut fresh());
+}
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn profile(email: &str) -> Profile {
+    let mut p = Profile::new(Email::parse(email).unwrap());
+    p.first_name = Some("Ana".into());
+    p.job_title = Some("CTO".into());
+    p.employees = Some(250.0);
+    p.custom.insert(
+        "plan".into(),
+        leadflow_core::CustomValue::Text("pro".into()),
+    );
+    p.custom
+        .insert("seats".into(), leadflow_core::CustomValue::Number(12.0));
+    p
+}
+
+fn add_lead<S: Store>(s: &mut S, email: &str) -> LeadId {
+    let mut tx = s.begin().unwrap();
+    let id = tx
+        .insert_lead(None, &profile(email), t("2026-01-01"), t("2026-01-02"))
+        .unwrap();
+    tx.commit().unwrap();
+    id
+}
+
+fn shape(kind: &str, url: &str) -> EventShape {
+    EventShape::new(EventType::parse(kind).unwrap())
+        .with_property("url", url)
+        .unwrap()
+}
+
+fn event(key: &str, lead: LeadId, ts: &str, kind: &str, url: &str) -> NewEvent {
+    NewEvent {
+        key: EventKey::parse(key).unwrap(),
+        lead,
+        ts: t(ts),
+        shape: shape(kind, url),
+    }
+}
+
+fn values(total: f64, bucket: &str) -> ScoreValues {
+    ScoreValues {
+        fit: 10.0,
+        engagement: total - 10.0,
+        total,
+        bucket: bucket.into(),
+        grade: Grade::C,
+    }
+}
+
+fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> ScoreWrite {
+    ScoreWrite {
+        lead,
+        score: StoredScore {
+            model_version: model,
+            as_of: t("2026-07-01"),
+            values: values(total, bucket),
+            stale: false,
+        },
+        state: Some(vec![1, 2, 3]),
+        history: None,
+        mql_at: None,
+    }
+}
+
+fn leads_round_trip<S: Store>(s: &mut S) {
+    let id = add_lead(s, "ana@example.com");
+    let by_id = s.lead(&LeadRef::Id(id)).unwrap().expect("lead by id");
+    let by_email = s
+        .lead(&LeadRef::Email(Email::parse("ANA@example.com").unwrap()))
+        .unwrap()
+        .expect("lead by email");
+    assert_eq!(by_id, by_email);
+    assert_eq!(by_id.profile, profile("ana@example.com"));
+    assert_eq!(by_id.created_at, t("2026-01-01"));
+    assert_eq!(by_id.updated_at, t("2026-01-02"));
+    assert_eq!(by_id.score, None, "a new lead has no score");
+    assert_eq!(by_id.mql_at, None);
+
+    let mut changed = by_id.profile.clone();
+    changed.country = Some("DE".into());
+    changed.stage = LifecycleStage::Sql;
+    let mut tx = s.begin().unwrap();
+    tx.update_profile(id, &changed, t("2026-02-01")).unwrap();
+    tx.set_stage(id, LifecycleStage::Opportunity, t("2026-02-02"))
+        .unwrap();
+    assert!(matches!(
+        tx.update_profile(LeadId(999_999), &changed, t("2026-02-01")),
+        Err(StoreError::NoSuchLead(_))
+    ));
+    tx.commit().unwrap();
+    let after = s.lead(&LeadRef::Id(id)).unwrap().unwrap();
+    assert_eq!(after.profile.country.as_deref(), Some("DE"));
+    assert_eq!(after.profile.stage, LifecycleStage::Opportunity);
+    assert_eq!(after.updated_at, t("2026-02-02"));
+    assert!(s.lead(&LeadRef::Id(LeadId(999_999))).unwrap().is_none());
+}
+
+fn unique_emails_and_ids<S: Store>(s: &mut S) {
+    let id = add_lead(s, "ana@example.com");
+    let mut tx = s.begin().unwrap();
+    let err = tx
+        .insert_lead(
+            None,
+            &profile("ana@example.com"),
+            t("2026-01-01"),
+            t("2026-01-01"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateEmail(_)), "{err:?}");
+    let err = tx
+        .insert_lead(
+            Some(id),
+            &profile("ben@example.com"),
+            t("2026-01-01"),
+            t("2026-01-01"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateId(_)), "{err:?}");
+    let chosen = tx
+        .insert_lead(
+            Some(LeadId(4242)),
+            &profile("cid@example.com"),
+            t("2026-01-01"),
+            t("2026-01-01"),
+        )
+        .unwrap();
+    assert_eq!(chosen, LeadId(4242));
+    tx.commit().unwrap();
+    assert_eq!(s.stats().unwrap().leads, 2);
+}
+
+fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
+    let id = add_lead(s, "ana@example.com");
+    let mut tx = s.begin().unwrap();
+    let now = t("2026-07-01");
+    assert_eq!(
+        tx.insert_event(&event("e2", id, "2026-06-02", "page_view", "/pricing"), now)
+            .unwrap(),
+        Inserted::New
+    );
+    assert_eq!(
+        tx.insert_event(&event("e1", id, "2026-06-01", "page_view", "/pricing"), now)
+            .unwrap(),
+        Inserted::New
+    );
+    assert_eq!(
+        tx.insert_event(&event("e3", id, "2026-06-03", "email_open", ""), now)
+            .unwrap(),
+        Inserted::New
+    );
+    // The same key again changes nothing, even with other contents.
+    assert_eq!(
+        tx.insert_event(&event("e1", id, "2026-06-05", "demo_requested", ""), now)
+            .unwrap(),
+        Inserted::Duplicate
+    );
+    let activity = tx.activity_of(id).unwrap();
+    assert_eq!(
+        activity.iter().map(|(ts, _)| *ts).collect::<Vec<_>>(),
+        [t("2026-06-01"), t("2026-06-02"), t("2026-06-03")]
+    );
+    assert_eq!(activity[0].1, shape("page_view", "/pricing"));
+    tx.commit().unwrap();
+
+    let events = s.events_of(id, 10).unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+        ["e3", "e2", "e1"],
+        "newest first"
+    );
+    assert_eq!(events[1].shape, shape("page_view", "/pricing"));
+    assert_eq!(events[0].received_at, now);
+    assert_eq!(s.events_of(id, 1).unwrap().len(), 1);
+    // Two events of one shape share it.
+    assert_eq!(s.shapes().unwrap().len(), 2);
+    assert_eq!(s.stats().unwrap().events, 3);
+}
+
+fn dropped_transactions_leave_nothing<S: Store>(s: &mut S) {
+    let id = add_lead(s, "ana@example.com");
+    {
+        let mut tx = s.begin().unwrap();
+        tx.insert_lead(
+            None,
+            &profile("ghost@example.com"),
+            t("2026-01-01"),
+            t("2026-01-01"),
+        )
+        .unwrap();
+        tx.insert_event(
+            &event("x1", id, "2026-06-01", "webinar_attended", ""),
+            t("2026-07-01"),
+        )
+        .unwrap();
+        // Dropped without commit.
+    }
+    assert!(
+        s.lead(&LeadRef::Email(Email::parse("ghost@example.com").unwrap()))
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.events_of(id, 10).unwrap().is_empty());
+    assert!(s.shapes().unwrap().is_empty());
+    // The shape the dropped transaction interned is interned again, for real.
+    let mut tx = s.begin().unwrap();
+    assert_eq!(
+        tx.insert_event(
+            &event("x1", id, "2026-06-01", "webinar_attended", ""),
+            t("2026-07-01")
+        )
+        .unwrap(),
+        Inserted::New
+    );
+    tx.commit().unwrap();
+    assert_eq!(s.shapes().unwrap().len(), 1);
+    assert_eq!(
+        s.events_of(id, 10).unwrap()[0].shape,
+        shape("webinar_attended", "")
+    );
+}
+
+fn scores_states_and_staleness<S: Store>(s: &mut S) {
+    let id = add_lead(s, "ana@example.com");
+    let v1 = ModelVersion(1);
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.score_state(id, v1).unwrap(), None);
+    tx.write_score(&score_write(id, v1, 42.0, "warm")).unwrap();
+    assert_eq!(tx.score_state(id, v1).unwrap(), Some(vec![1, 2, 3]));
+    assert_eq!(
+        tx.score_state(id, ModelVersion(2)).unwrap(),
+        None,
+        "a state is only for its model"
+    );
+    // A write without a state keeps the state.
+    let mut keep = score_write(id, v1, 43.0, "warm");
+    keep.state = None;
+    tx.write_score(&keep).unwrap();
+    assert_eq!(tx.score_state(id, v1).unwrap(), Some(vec![1, 2, 3]));
+    assert!(matches!(
+        tx.write_score(&score_write(LeadId(999_999), v1, 1.0, "cold")),
+        Err(StoreError::NoSuchLead(_))
+    ));
+    tx.commit().unwrap();
+
+    let lead = s.lead(&LeadRef::Id(id)).unwrap().unwrap();
+    let score = lead.score.unwrap();
+    assert_eq!(score.values, values(43.0, "warm"));
+    assert_eq!(score.model_version, v1);
+    assert!(!score.stale);
+
+    let mut tx = s.begin().unwrap();
+    tx.mark_stale(id).unwrap();
+    assert_eq!(
+        tx.score_state(id, v1).unwrap(),
+        None,
+        "a stale state is not used"
+    );
+    tx.commit().unwrap();
+    assert!(
+        s.lead(&LeadRef::Id(id))
+            .unwrap()
+            .unwrap()
+            .score
+            .unwrap()
+            .stale
+    );
+    assert_eq!(s.stats().unwrap().stale_leads, 1);
+
+    let mut seen = Vec::new();
+    s.for_each_score(&mut |lead, score| seen.push((lead, score.values.total)))
+        .unwrap();
+    assert_eq!(seen, [(id, 43.0)]);
+}
+
+fn history_and_mql<S: Store>(s: &mut S) {
+    let id = add_lead(s, "ana@example.com");
+    let v1 = ModelVersion(1);
+    let mut first = score_write(id, v1, 50.0, "warm");
+    first.history = Some(HistoryEntry {
+        at: t("2026-06-01"),
+        cause: Cause::Import,
+        model_version: v1,
+        before: None,
+        after: values(50.0, "warm"),
+        became_mql: false,
+    });
+    let mut second = score_write(id, v1, 85.0, "hot");
+    second.history = Some(HistoryEntry {
+        at: t("2026-06-02"),
+        cause: Cause::Event(EventKey::parse("demo-1").unwrap()),
+        model_version: v1,
+        before: Some(values(50.0, "warm")),
+        after: values(85.0, "hot"),
+        became_mql: true,
+    });
+    second.mql_at = Some(t("2026-06-02"));
+    s.write_scores(&[first, second]).unwrap();
+    let history = s.history_of(id, 10).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        history[0].cause,
+        Cause::Event(EventKey::parse("demo-1").unwrap()),
+        "newest first"
+    );
+    assert_eq!(history[0].before, Some(values(50.0, "warm")));
+    assert!(history[0].became_mql);
+    assert_eq!(history[1].before, None);
+    assert_eq!(
+        s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at,
+        Some(t("2026-06-02"))
+    );
+
+    // MQL is recorded once: a later qualifying score does not move it.
+    let mut again = score_write(id, v1, 90.0, "hot");
+    again.mql_at = Some(t("2026-06-09"));
+    s.write_scores(&[again]).unwrap();
+    assert_eq!(
+        s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at,
+        Some(t("2026-06-02"))
+    );
+    assert_eq!(s.stats().unwrap().mqls, 1);
+    let mut tx = s.begin().unwrap();
+    tx.clear_mql(id).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at, None);
+}
+
+fn models_are_versioned<S: Store>(s: &mut S) {
+    assert!(s.active_model().unwrap().is_none());
+    let mut tx = s.begin().unwrap();
+    let a = tx.save_model("a", "name = \"a\"", t("2026-01-01")).unwrap();
+    let b = tx.save_model("b", "name = \"b\"", t("2026-01-02")).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(
+        tx.save_model("a", "name = \"a\"", t("2026-01-03")).unwrap(),
+        a,
+        "same source, same version"
+    );
+    tx.activate_model(a, t("2026-01-04")).unwrap();
+    assert!(matches!(
+        tx.activate_model(ModelVersion(999), t("2026-01-04")),
+        Err(StoreError::NoSuchModel(999))
+    ));
+    tx.commit().unwrap();
+    let active = s.active_model().unwrap().unwrap();
+    assert_eq!(
+        (active.version, active.name.as_str(), active.active),
+        (a, "a", true)
+    );
+    assert_eq!(active.activated_at, Some(t("2026-01-04")));
+
+    let mut tx = s.begin().unwrap();
+    tx.activate_model(b, t("2026-01-05")).unwrap();
+    tx.activate_model(a, t("2026-01-06")).unwrap();
+    tx.commit().unwrap();
+    let models = s.models().unwrap();
+    assert_eq!(models.len(), 2);
+    assert_eq!(
+        models
+            .iter()
+            .filter(|m| m.active)
+            .map(|m| m.version)
+            .collect::<Vec<_>>(),
+        [a]
+    );
+    assert_eq!(models[1].source, "name = \"b\"");
+}
+
+fn listing_filters_and_orders<S: Store>(s: &mut S) {
+    let v1 = ModelVersion(1);
+    let ids: Vec<LeadId> = (0..5)
+        .map(|i| add_lead(s, &format!("l{i}@example.com")))
+        .collect();
+    let mut tx = s.begin().unwrap();
+    let mut p = profile("l0@example.com");
+    p.owner = Some("sam".into());
+    tx.update_profile(ids[0], &p, t("2026-03-01")).unwrap();
+    tx.commit().unwrap();
+    s.write_scores(&[
+        score_write(ids[0], v1, 90.0, "hot"),
+        score_write(ids[1], v1, 20.0, "cold"),
+        score_write(ids[2], v1, 50.0, "warm"),
+        score_write(ids[3], v1, 85.0, "hot"),
+    ])
+    .unwrap();
+    let list = |q: LeadQuery| -> Vec<LeadId> {
+        s.list_leads(&LeadQuery { limit: 100, ..q })
+            .unwrap()
+            .iter()
+            .map(|l| l.id)
+            .collect()
+    };
+    assert_eq!(
+        list(LeadQuery::default()),
+        [ids[0], ids[3], ids[2], ids[1], ids[4]],
+        "by score, unscored last"
+    );
+    assert_eq!(
+        list(LeadQuery {
+            order: LeadOrder::ScoreAsc,
+            ..Default::default()
+        }),
+        [ids[1], ids[2], ids[3], ids[0], ids[4]]
+    );
+    assert_eq!(
+        list(LeadQuery {
+            bucket: Some("hot".into()),
+            ..Default::default()
+        }),
+        [ids[0], ids[3]]
+    );
+    assert_eq!(
+        list(LeadQuery {
+            owner: Some("sam".into()),
+            ..Default::default()
+        }),
+        [ids[0]]
+    );
+    assert_eq!(
+        list(LeadQuery {
+            min_total: Some(40.0),
+            max_total: Some(86.0),
+            ..Default::default()
+        }),
+        [ids[3], ids[2]]
+    );
+    assert_eq!(
+        list(LeadQuery {
+            grade: Some(Grade::C),
+            ..Default::default()
+        })
+        .len(),
+        4
+    );
+    assert_eq!(
+        list(LeadQuery {
+            grade: Some(Grade::A),
+            ..Default::default()
+        })
+        .len(),
+        0
+    );
+    assert_eq!(
+        list(LeadQuery {
+            stage: Some(LifecycleStage::Lead),
+            ..Default::default()
+        })
+        .len(),
+        5
+    );
+    assert_eq!(
+        list(LeadQuery {
+            order: LeadOrder::RecentlyUpdated,
+            ..Default::default()
+        })[0],
+        ids[0]
+    );
+    let page = s
+        .list_leads(&LeadQuery {
+            limit: 2,
+            offset: 1,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [ids[3], ids[2]]
+    );
+    let stats = s.stats().unwrap();
+    assert_eq!(
+        stats.buckets,
+        [
+            ("hot".to_string(), 2),
+            ("cold".to_string(), 1),
+            ("warm".to_string(), 1)
+        ]
+    );
+}
+
+fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
+    let v1 = ModelVersion(1);
+    let ids: Vec<LeadId> = (0..7)
+        .map(|i| add_lead(s, &format!("l{i}@example.com")))
+        .collect();
+    let mut tx = s.begin().unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        for k in 0..i {
+            let e = event(
+                &format!("{i}-{k}"),
+                *id,
+                &format!("2026-06-0{}", 1 + (7 - k) % 9),
+                "page_view",
+                "/",
+            );
+            tx.insert_event(&e, t("2026-07-01")).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    // Leads 0-2 scored by v1 (usable state), 3 stale, 4 by another model, 5-6 never scored.
+    s.write_scores(&[
+        score_write(ids[0], v1, 1.0, "cold"),
+        score_write(ids[1], v1, 1.0, "cold"),
+        score_write(ids[2], v1, 1.0, "cold"),
+        score_write(ids[3], v1, 1.0, "cold"),
+        score_write(ids[4], ModelVersion(2), 1.0, "cold"),
+    ])
+    .unwrap();
+    let mut tx = s.begin().unwrap();
+    tx.mark_stale(ids[3]).unwrap();
+    tx.commit().unwrap();
+
+    let mut seen = Vec::new();
+    let mut batches = 0;
+    s.scan_for_rescore(ScanScope::All, v1, 3, &mut |store, items| {
+        batches += 1;
+        assert!(items.len() <= 3);
+        // The visitor may write between batches.
+        let writes: Vec<ScoreWrite> = items
+            .iter()
+            .map(|i| score_write(i.id, v1, 2.0, "cold"))
+            .collect();
+        store.write_scores(&writes)?;
+        seen.extend(items);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(batches, 3);
+    assert_eq!(
+        seen.iter().map(|i| i.id).collect::<Vec<_>>(),
+        ids,
+        "every lead, in id order"
+    );
+    for (i, item) in seen.iter().enumerate() {
+        if i < 3 {
+            assert_eq!(
+                item.state.as_deref(),
+                Some(&[1u8, 2, 3][..]),
+                "lead {i} has a usable state"
+            );
+            assert!(item.activity.is_empty(), "lead {i} needs no events");
+        } else {
+            assert_eq!(item.state, None, "lead {i} has no usable state");
+            assert_eq!(item.activity.len(), i, "lead {i}'s events");
+            assert!(
+                item.activity.windows(2).all(|w| w[0].0 <= w[1].0),
+                "oldest first"
+            );
+        }
+    }
+    assert_eq!(seen[1].profile, profile("l1@example.com"));
+
+    // Everything was just rewritten by v1: nothing needs a rescore but what we make stale.
+    let mut tx = s.begin().unwrap();
+    tx.mark_stale(ids[5]).unwrap();
+    tx.commit().unwrap();
+    let mut needing = Vec::new();
+    s.scan_for_rescore(ScanScope::NeedingRescore, v1, 100, &mut |_, items| {
+        needing.extend(items.into_iter().map(|i| (i.id, i.activity.len())));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(needing, [(ids[5], 5)]);
+}
+
+fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
+    let id = add_lead(s, "ana@example.com");
+    let other = add_lead(s, "ben@example.com");
+    let mut tx = s.begin().unwrap();
+    tx.insert_event(
+        &event("a1", id, "2026-06-01", "page_view", "/"),
+        t("2026-07-01"),
+    )
+    .unwrap();
+    tx.insert_event(
+        &event("b1", other, "2026-06-01", "page_view", "/"),
+        t("2026-07-01"),
+    )
+    .unwrap();
+    let mut w = score_write(id, ModelVersion(1), 5.0, "cold");
+    w.history = Some(HistoryEntry {
+        at: t("2026-06-01"),
+        cause: Cause::Profile,
+        model_version: ModelVersion(1),
+        before: None,
+        after: values(5.0, "cold"),
+        became_mql: false,
+    });
+    tx.write_score(&w).unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = s.begin().unwrap();
+    assert!(tx.delete_lead(id).unwrap());
+    assert!(!tx.delete_lead(id).unwrap());
+    tx.commit().unwrap();
+    assert!(s.lead(&LeadRef::Id(id)).unwrap().is_none());
+    assert!(s.events_of(id, 10).unwrap().is_empty());
+    assert!(s.history_of(id, 10).unwrap().is_empty());
+    assert_eq!(
+        s.stats().unwrap().events,
+        1,
+        "other leads keep their events"
+    );
+    assert_eq!(
+        s.list_leads(&LeadQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
+}

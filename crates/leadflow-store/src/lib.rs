@@ -1,0 +1,352 @@
+//! The storage contract of leadflow.
+//!
+//! A backend implements [`Store`] (reads and bulk scans) and [`Transaction`] (the writes of one
+//! unit of work, all or nothing). Logic stays out: the engine decides what to write, a store
+//! only keeps it. Every backend passes the suite in [`conformance`] (feature `conformance`).
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use leadflow_core::{
+    EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Profile, Timestamp,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a lead with email {0} already exists")]
+    DuplicateEmail(String),
+    #[error("a lead with id {0} already exists")]
+    DuplicateId(LeadId),
+    #[error("no lead {0}")]
+    NoSuchLead(LeadId),
+    #[error("no model version {0}")]
+    NoSuchModel(i64),
+    #[error(
+        "the database was written by a newer leadflow (schema {found}, this build knows up to {known})"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("the database is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the database is busy (another process holds the write lock)")]
+    Busy,
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// A stored model version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModelVersion(pub i64);
+
+impl std::fmt::Display for ModelVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelRecord {
+    pub version: ModelVersion,
+    pub name: String,
+    /// The model file exactly as it was applied.
+    pub source: String,
+    pub created_at: Timestamp,
+    /// When it was last made the active model.
+    pub activated_at: Option<Timestamp>,
+    pub active: bool,
+}
+
+/// The numbers of a score, as kept and as recorded in history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreValues {
+    pub fit: f64,
+    pub engagement: f64,
+    pub total: f64,
+    pub bucket: String,
+    pub grade: Grade,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredScore {
+    pub model_version: ModelVersion,
+    pub as_of: Timestamp,
+    pub values: ScoreValues,
+    /// The lead changed since (new events, a new profile): the score awaits a rescore.
+    pub stale: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeadRecord {
+    pub id: LeadId,
+    pub profile: Profile,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// When the lead became marketing-qualified, until it is recycled.
+    pub mql_at: Option<Timestamp>,
+    pub score: Option<StoredScore>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    pub key: EventKey,
+    pub lead: LeadId,
+    pub ts: Timestamp,
+    pub shape: EventShape,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    pub key: EventKey,
+    pub lead: LeadId,
+    pub ts: Timestamp,
+    pub shape: EventShape,
+    pub received_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    /// An event with this key was stored before: nothing changed.
+    Duplicate,
+}
+
+/// Why a score changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    Event(EventKey),
+    /// Events arrived in bulk (an import).
+    Import,
+    Profile,
+    Model(ModelVersion),
+    /// Time passed: decay and inactivity.
+    Decay,
+    /// Recycled: the MQL flag was cleared.
+    Recycle,
+}
+
+impl Cause {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Cause::Event(_) => "event",
+            Cause::Import => "import",
+            Cause::Profile => "profile",
+            Cause::Model(_) => "model",
+            Cause::Decay => "decay",
+            Cause::Recycle => "recycle",
+        }
+    }
+
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Cause::Event(k) => Some(k.to_string()),
+            Cause::Model(v) => Some(v.0.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn from_parts(kind: &str, detail: Option<&str>) -> Option<Cause> {
+        Some(match kind {
+            "event" => Cause::Event(EventKey::parse(detail?).ok()?),
+            "import" => Cause::Import,
+            "profile" => Cause::Profile,
+            "model" => Cause::Model(ModelVersion(detail?.parse().ok()?)),
+            "decay" => Cause::Decay,
+            "recycle" => Cause::Recycle,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Event(k) => write!(f, "event {k}"),
+            Cause::Model(v) => write!(f, "model {v}"),
+            other => f.write_str(other.kind()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub cause: Cause,
+    pub model_version: ModelVersion,
+    pub before: Option<ScoreValues>,
+    pub after: ScoreValues,
+    /// The lead became marketing-qualified with this change.
+    pub became_mql: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LeadOrder {
+    /// Highest total first; unscored leads last.
+    #[default]
+    ScoreDesc,
+    ScoreAsc,
+    Newest,
+    RecentlyUpdated,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LeadQuery {
+    pub bucket: Option<String>,
+    pub grade: Option<Grade>,
+    pub stage: Option<LifecycleStage>,
+    pub owner: Option<String>,
+    pub min_total: Option<f64>,
+    pub max_total: Option<f64>,
+    pub mql_only: bool,
+    pub order: LeadOrder,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreStats {
+    pub leads: u64,
+    pub events: u64,
+    pub stale_leads: u64,
+    pub mqls: u64,
+    /// Leads per bucket name (scored leads only).
+    pub buckets: Vec<(String, u64)>,
+}
+
+/// A stored event shape and the id the store interned it under.
+pub type ShapeId = u32;
+
+/// What a bulk rescore needs of one lead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RescoreItem {
+    pub id: LeadId,
+    pub profile: Profile,
+    pub created_at: Timestamp,
+    pub mql_at: Option<Timestamp>,
+    pub score: Option<StoredScore>,
+    /// The kept scoring state, when it was built by the model being scored and is not stale.
+    pub state: Option<Vec<u8>>,
+    /// The lead's events as (time, shape), oldest first; filled only when `state` is `None`.
+    pub activity: Vec<(Timestamp, ShapeId)>,
+}
+
+/// Which leads a bulk scan visits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanScope {
+    All,
+    /// Leads with no score, a stale score, or a score from another model.
+    NeedingRescore,
+}
+
+/// The scoring result a bulk rescore writes for one lead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreWrite {
+    pub lead: LeadId,
+    pub score: StoredScore,
+    /// The new state, or `None` to keep the current one.
+    pub state: Option<Vec<u8>>,
+    pub history: Option<HistoryEntry>,
+    /// Sets the MQL time (the lead qualified with this score).
+    pub mql_at: Option<Timestamp>,
+}
+
+/// Receives one batch of a bulk scan, with the store so that it can write its results.
+pub type RescoreVisitor<'v, S> = dyn FnMut(&mut S, Vec<RescoreItem>) -> Result<(), StoreError> + 'v;
+
+/// Reads, and bulk scans.
+pub trait Store {
+    type Tx<'a>: Transaction
+    where
+        Self: 'a;
+
+    /// Starts a unit of work: everything written through it lands together or not at all.
+    fn begin(&mut self) -> Result<Self::Tx<'_>, StoreError>;
+
+    fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
+    fn list_leads(&self, query: &LeadQuery) -> Result<Vec<LeadRecord>, StoreError>;
+    /// Newest first, at most `limit`.
+    fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Newest first, at most `limit`.
+    fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError>;
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    fn models(&self) -> Result<Vec<ModelRecord>, StoreError>;
+    fn active_model(&self) -> Result<Option<ModelRecord>, StoreError>;
+
+    /// Every event shape ever stored, by id.
+    fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError>;
+
+    /// Calls `visit` with the leads in `scope`, in id order, `batch` at a time. The store holds
+    /// no lock between calls, so `visit` may write (through [`Store::write_scores`]).
+    fn scan_for_rescore(
+        &mut self,
+        scope: ScanScope,
+        model: ModelVersion,
+        batch: usize,
+        visit: &mut RescoreVisitor<'_, Self>,
+    ) -> Result<(), StoreError>
+    where
+        Self: Sized;
+
+    /// Writes a batch of rescoring results in one transaction.
+    fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError>;
+
+    /// Every lead's current score, in id order.
+    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore))
+    -> Result<(), StoreError>;
+}
+
+/// The writes of one unit of work. Dropped without [`commit`](Transaction::commit), nothing lands.
+pub trait Transaction {
+    fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
+    /// Inserts a lead, with the given id or a new one.
+    fn insert_lead(
+        &mut self,
+        id: Option<LeadId>,
+        profile: &Profile,
+        created_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<LeadId, StoreError>;
+    fn update_profile(
+        &mut self,
+        id: LeadId,
+        profile: &Profile,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Erases a lead with its events, scores and history. False when there was none.
+    fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError>;
+
+    fn insert_event(
+        &mut self,
+        event: &NewEvent,
+        received_at: Timestamp,
+    ) -> Result<Inserted, StoreError>;
+    /// The lead's events as (time, shape), oldest first.
+    fn activity_of(&mut self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError>;
+
+    /// The kept scoring state, when built by `model`.
+    fn score_state(
+        &mut self,
+        lead: LeadId,
+        model: ModelVersion,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    fn write_score(&mut self, write: &ScoreWrite) -> Result<(), StoreError>;
+    /// Marks the lead's score as awaiting a rescore.
+    fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError>;
+    fn clear_mql(&mut self, lead: LeadId) -> Result<(), StoreError>;
+    fn set_stage(
+        &mut self,
+        lead: LeadId,
+        stage: LifecycleStage,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a model source; the same source again returns its existing version.
+    fn save_model(
+        &mut self,
+        name: &str,
+        source: &str,
+        now: Timestamp,
+    ) -> Result<ModelVersion, StoreError>;
+    fn activate_model(&mut self, version: ModelVersion, now: Timestamp) -> Result<(), StoreError>;
+
+    fn commit(self) -> Result<(), StoreError>;
+}
