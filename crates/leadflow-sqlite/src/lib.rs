@@ -12,8 +12,8 @@ use std::time::Duration;
 use leadflow_core::{EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_store::{
     HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent,
-    RescoreItem, RescoreVisitor, ScanScope, ScoreWrite, ShapeId, Store, StoreError, StoreStats,
-    StoredEvent, StoredScore, Transaction,
+    RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, ShapeId, Store, StoreError,
+    StoreStats, StoredEvent, StoredScore, Transaction,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
@@ -278,12 +278,10 @@ impl Store for SqliteStore {
 
     fn scan_for_rescore(
         &mut self,
-        scope: ScanScope,
-        model: ModelVersion,
-        batch: usize,
+        request: ScanRequest,
         visit: &mut RescoreVisitor<'_, Self>,
     ) -> Result<(), StoreError> {
-        let filter = match scope {
+        let filter = match request.scope {
             ScanScope::All => "",
             ScanScope::NeedingRescore => {
                 "AND (s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?3)"
@@ -293,12 +291,13 @@ impl Store for SqliteStore {
             "SELECT {LEAD_COLUMNS}, s.state FROM leads l JOIN scores s ON s.lead_id = l.id
              WHERE l.id > ?1 {filter} ORDER BY l.id LIMIT ?2"
         );
+        let (model, batch) = (request.model, request.batch.max(1));
         let mut after = i64::MIN;
         loop {
             let mut items = Vec::with_capacity(batch);
             {
                 let mut stmt = self.conn.prepare_cached(&sql).map_err(backend)?;
-                let mut rows = match scope {
+                let mut rows = match request.scope {
                     ScanScope::All => stmt.query(params![after, batch as i64]),
                     ScanScope::NeedingRescore => stmt.query(params![after, batch as i64, model.0]),
                 }
@@ -306,10 +305,11 @@ impl Store for SqliteStore {
                 while let Some(row) = rows.next().map_err(backend)? {
                     let lead = read_lead(row).map_err(backend)??;
                     let state: Option<Vec<u8>> = row.get(LEAD_COLUMN_COUNT).map_err(backend)?;
-                    let usable = lead
-                        .score
-                        .as_ref()
-                        .is_some_and(|s| s.model_version == model && !s.stale);
+                    let usable = request.use_states
+                        && lead
+                            .score
+                            .as_ref()
+                            .is_some_and(|s| s.model_version == model && !s.stale);
                     items.push(RescoreItem {
                         id: lead.id,
                         profile: lead.profile,
@@ -444,7 +444,11 @@ fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
         insert_history(conn, w.lead, h)?;
     }
     if let Some(at) = w.mql_at {
-        conn.prepare_cached("UPDATE leads SET mql_at = ?2 WHERE id = ?1 AND mql_at IS NULL")
+        conn.prepare_cached(
+            "UPDATE leads SET mql_at = ?2,
+                 stage = CASE WHEN stage IN ('subscriber', 'lead', 'recycled') THEN 'mql' ELSE stage END
+             WHERE id = ?1 AND mql_at IS NULL",
+        )
             .map_err(backend)?
             .execute(params![w.lead.0, at.millis()])
             .map_err(backend)?;

@@ -7,16 +7,15 @@ use leadflow_store::{
 };
 use rusqlite::Row;
 
-pub const SCORE_COLUMNS: &str =
-    "s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale";
+pub const SCORE_COLUMNS: &str = "s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total";
 
 pub const LEAD_COLUMNS: &str = "l.id, l.email, l.first_name, l.last_name, l.company, l.job_title, l.department, l.industry,
     l.employees, l.annual_revenue, l.country, l.city, l.company_type, l.source, l.owner, l.stage, l.custom,
     l.created_at, l.updated_at, l.mql_at,
-    s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale";
+    s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total";
 
 /// How many columns [`LEAD_COLUMNS`] selects.
-pub const LEAD_COLUMN_COUNT: usize = 28;
+pub const LEAD_COLUMN_COUNT: usize = 29;
 
 pub const HISTORY_COLUMNS: &str =
     "at, cause, detail, model_version, old_fit, old_engagement, old_total, old_bucket, old_grade,
@@ -97,6 +96,7 @@ pub fn read_score(
             grade,
         },
         stale: r.get(at + 7)?,
+        recorded_total: r.get(at + 8)?,
     })))
 }
 

@@ -82,6 +82,7 @@ fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> S
             as_of: t("2026-07-01"),
             values: values(total, bucket),
             stale: false,
+            recorded_total: None,
         },
         state: Some(vec![1, 2, 3]),
         history: None,
@@ -538,7 +539,13 @@ fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
 
     let mut seen = Vec::new();
     let mut batches = 0;
-    s.scan_for_rescore(ScanScope::All, v1, 3, &mut |store, items| {
+    let request = ScanRequest {
+        scope: ScanScope::All,
+        model: v1,
+        use_states: true,
+        batch: 3,
+    };
+    s.scan_for_rescore(request, &mut |store, items| {
         batches += 1;
         assert!(items.len() <= 3);
         // The visitor may write between batches.
@@ -581,12 +588,34 @@ fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     tx.mark_stale(ids[5]).unwrap();
     tx.commit().unwrap();
     let mut needing = Vec::new();
-    s.scan_for_rescore(ScanScope::NeedingRescore, v1, 100, &mut |_, items| {
+    let needing_request = ScanRequest {
+        scope: ScanScope::NeedingRescore,
+        batch: 100,
+        ..request
+    };
+    s.scan_for_rescore(needing_request, &mut |_, items| {
         needing.extend(items.into_iter().map(|i| (i.id, i.activity.len())));
         Ok(())
     })
     .unwrap();
     assert_eq!(needing, [(ids[5], 5)]);
+
+    // Without states, every lead comes with its events.
+    let mut with_events = Vec::new();
+    let full = ScanRequest {
+        use_states: false,
+        ..request
+    };
+    s.scan_for_rescore(full, &mut |_, items| {
+        with_events.extend(
+            items
+                .into_iter()
+                .map(|i| (i.state.is_none(), i.activity.len())),
+        );
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(with_events, (0..7).map(|i| (true, i)).collect::<Vec<_>>());
 }
 
 fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {

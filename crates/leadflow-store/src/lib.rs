@@ -72,6 +72,8 @@ pub struct StoredScore {
     pub values: ScoreValues,
     /// The lead changed since (new events, a new profile): the score awaits a rescore.
     pub stale: bool,
+    /// The total at the lead's last history entry (small moves are recorded once they add up).
+    pub recorded_total: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -236,6 +238,18 @@ pub enum ScanScope {
     NeedingRescore,
 }
 
+/// What a bulk scan reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanRequest {
+    pub scope: ScanScope,
+    /// The model being scored: kept states built by it can stand in for the events.
+    pub model: ModelVersion,
+    /// False to read every lead's events even where a usable state is kept.
+    pub use_states: bool,
+    /// Leads per batch.
+    pub batch: usize,
+}
+
 /// The scoring result a bulk rescore writes for one lead.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScoreWrite {
@@ -244,7 +258,8 @@ pub struct ScoreWrite {
     /// The new state, or `None` to keep the current one.
     pub state: Option<Vec<u8>>,
     pub history: Option<HistoryEntry>,
-    /// Sets the MQL time (the lead qualified with this score).
+    /// Sets the MQL time (the lead qualified with this score) unless one is set already; a lead
+    /// at an earlier stage (subscriber, lead, recycled) moves to the mql stage with it.
     pub mql_at: Option<Timestamp>,
 }
 
@@ -274,13 +289,11 @@ pub trait Store {
     /// Every event shape ever stored, by id.
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError>;
 
-    /// Calls `visit` with the leads in `scope`, in id order, `batch` at a time. The store holds
-    /// no lock between calls, so `visit` may write (through [`Store::write_scores`]).
+    /// Calls `visit` with the leads the request covers, in id order, a batch at a time. The
+    /// store holds no lock between calls, so `visit` may write (through [`Store::write_scores`]).
     fn scan_for_rescore(
         &mut self,
-        scope: ScanScope,
-        model: ModelVersion,
-        batch: usize,
+        request: ScanRequest,
         visit: &mut RescoreVisitor<'_, Self>,
     ) -> Result<(), StoreError>
     where
