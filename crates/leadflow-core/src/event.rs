@@ -39,6 +39,41 @@ impl EventKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A key for an event sent without one, derived from everything it says, so that sending
+    /// the same event again (re-importing a file) is still recognized as a duplicate.
+    pub fn derive(lead: &str, ts: crate::Timestamp, shape: &EventShape) -> EventKey {
+        let mut h = Fnv128::new();
+        h.write(lead.as_bytes());
+        h.write(&ts.millis().to_le_bytes());
+        h.write(shape.event_type.as_str().as_bytes());
+        for (k, v) in &shape.properties {
+            h.write(&[0xff]);
+            h.write(k.as_bytes());
+            h.write(&[0xfe]);
+            h.write(v.as_bytes());
+        }
+        EventKey(format!("auto-{:032x}", h.0))
+    }
+}
+
+/// FNV-1a, 128-bit: stable across builds and platforms (std's hashers promise neither).
+struct Fnv128(u128);
+
+impl Fnv128 {
+    fn new() -> Self {
+        Fnv128(0x6c62272e07bb014262b821756295c58d)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u128::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000000001000000000000000000013B);
+        }
+        // Separates fields so that ("ab", "c") and ("a", "bc") differ.
+        self.0 ^= 0x1f;
+        self.0 = self.0.wrapping_mul(0x0000000001000000000000000000013B);
+    }
 }
 
 impl fmt::Display for EventKey {
@@ -186,5 +221,14 @@ mod tests {
         assert_eq!(s.property("url"), Some("/pricing"));
         assert_eq!(s.property("campaign"), None);
         assert!(s.clone().with_property("bad name", "x").is_err());
+        let ts = crate::Timestamp::from_secs(1);
+        let k = EventKey::derive("a@b.co", ts, &s);
+        assert_eq!(k, EventKey::derive("a@b.co", ts, &s.clone()));
+        assert_ne!(
+            k,
+            EventKey::derive("a@b.co", crate::Timestamp::from_secs(2), &s)
+        );
+        assert_ne!(k, EventKey::derive("a@b.c", ts, &s));
+        assert_eq!(k.as_str().len(), 5 + 32);
     }
 }

@@ -329,6 +329,19 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError> {
+        let n: i64 = match scope {
+            ScanScope::All => self.conn.query_row("SELECT count(*) FROM leads", [], |r| r.get(0)),
+            ScanScope::NeedingRescore => self.conn.query_row(
+                "SELECT count(*) FROM scores s WHERE s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?1",
+                [model.0],
+                |r| r.get(0),
+            ),
+        }
+        .map_err(backend)?;
+        Ok(n as u64)
+    }
+
     fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
         let tx = self.conn.transaction().map_err(backend)?;
         for w in writes {

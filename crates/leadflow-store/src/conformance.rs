@@ -537,6 +537,12 @@ fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     tx.mark_stale(ids[3]).unwrap();
     tx.commit().unwrap();
 
+    assert_eq!(s.count_for_rescore(ScanScope::All, v1).unwrap(), 7);
+    assert_eq!(
+        s.count_for_rescore(ScanScope::NeedingRescore, v1).unwrap(),
+        4,
+        "stale, other model, never scored"
+    );
     let mut seen = Vec::new();
     let mut batches = 0;
     let request = ScanRequest {

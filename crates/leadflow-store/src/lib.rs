@@ -299,6 +299,9 @@ pub trait Store {
     where
         Self: Sized;
 
+    /// How many leads a scan of `scope` would visit.
+    fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError>;
+
     /// Writes a batch of rescoring results in one transaction.
     fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError>;
 

@@ -1,0 +1,674 @@
+//! leadflow's use cases over any [`Store`]: everything the CLI and the server do to leads.
+//!
+//! The engine owns the rules of *when* to score and *what* to record (history, MQL); the core
+//! owns *how* to score; the store only keeps things.
+
+mod history;
+mod rescore;
+
+use std::sync::Arc;
+
+use leadflow_core::scoring::{self, Explanation};
+use leadflow_core::{
+    Activity, EventKey, EventShape, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError,
+    Profile, ScoreCard, ScoreState, Timestamp,
+};
+use leadflow_store::{
+    Cause, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent, ScoreValues,
+    ScoreWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
+};
+
+pub use rescore::{RescoreOptions, RescoreReport};
+
+/// Where "now" comes from: the system clock in production, a fixed one in tests.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp::from_millis(d.as_millis() as i64)
+    }
+}
+
+/// A clock that reads what it was last set to.
+pub struct FixedClock(std::sync::Mutex<Timestamp>);
+
+impl FixedClock {
+    pub fn new(t: Timestamp) -> FixedClock {
+        FixedClock(std::sync::Mutex::new(t))
+    }
+
+    pub fn set(&self, t: Timestamp) {
+        *self.0.lock().expect("clock lock") = t;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// Reports how far a long job has got.
+pub trait Progress: Sync {
+    fn start(&self, _total: u64) {}
+    fn advance(&self, _done: u64) {}
+}
+
+/// Progress nobody watches.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no model is active: run `leadflow init` or `leadflow model apply FILE`")]
+    NoActiveModel,
+    #[error("the active model {version} no longer parses:\n{error}")]
+    ActiveModelInvalid {
+        version: ModelVersion,
+        error: ModelError,
+    },
+    #[error("{0}")]
+    Model(#[from] ModelError),
+    #[error("no {0}")]
+    NoSuchLead(LeadRef),
+    #[error("email {email} belongs to lead {owner}, not to lead {id}")]
+    EmailTaken {
+        email: String,
+        owner: LeadId,
+        id: LeadId,
+    },
+    #[error("no model version {0}")]
+    NoSuchModel(i64),
+}
+
+/// A lead as given by an import or a caller. Fields it leaves empty are kept as they were.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeadInput {
+    pub id: Option<LeadId>,
+    pub profile: Profile,
+    /// When the lead first appeared (a CRM's creation date); now if not given.
+    pub created_at: Option<Timestamp>,
+}
+
+/// An event as given by a caller.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventInput {
+    /// The idempotency key; derived from the event's contents when not given.
+    pub key: Option<EventKey>,
+    pub lead: LeadRef,
+    pub ts: Timestamp,
+    pub shape: EventShape,
+}
+
+impl EventInput {
+    pub fn key(&self) -> EventKey {
+        self.key.clone().unwrap_or_else(|| {
+            let lead = match &self.lead {
+                LeadRef::Id(id) => id.to_string(),
+                LeadRef::Email(e) => e.to_string(),
+            };
+            EventKey::derive(&lead, self.ts, &self.shape)
+        })
+    }
+}
+
+/// A lead's score after a change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    pub lead: LeadId,
+    pub card: ScoreCard,
+    pub bucket: String,
+    pub became_mql: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrackOutcome {
+    Accepted {
+        scored: Scored,
+        created_lead: bool,
+    },
+    /// An event with this key was already stored; nothing changed.
+    Duplicate {
+        lead: LeadId,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpsertOutcome {
+    pub created: bool,
+    pub scored: Scored,
+}
+
+/// What one import batch did. Rejected rows are (index in the batch, reason).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BatchReport {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub created_leads: usize,
+    pub updated_leads: usize,
+    pub rejected: Vec<(usize, String)>,
+}
+
+/// Everything there is to say about one lead.
+#[derive(Clone, Debug)]
+pub struct LeadView {
+    pub record: LeadRecord,
+    pub model: ModelVersion,
+    /// Recomputed from the events for the view's instant.
+    pub explanation: Explanation,
+    pub bucket: String,
+    pub timeline: Vec<StoredEvent>,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApplyReport {
+    pub version: ModelVersion,
+    pub name: String,
+    pub rescore: RescoreReport,
+}
+
+struct Active {
+    version: ModelVersion,
+    model: Arc<Model>,
+}
+
+pub struct Engine<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    active: Option<Active>,
+}
+
+impl<S: Store> Engine<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Engine<S> {
+        Engine {
+            store,
+            clock,
+            active: None,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The active model, parsed once and kept.
+    pub fn active_model(&mut self) -> Result<(ModelVersion, Arc<Model>), EngineError> {
+        if self.active.is_none() {
+            let record = self
+                .store
+                .active_model()?
+                .ok_or(EngineError::NoActiveModel)?;
+            self.active = Some(load(&record)?);
+        }
+        let a = self.active.as_ref().expect("just loaded");
+        Ok((a.version, a.model.clone()))
+    }
+
+    /// Installs and activates the built-in default model when no model is active yet.
+    /// Returns the version installed, if any.
+    pub fn ensure_model(&mut self) -> Result<Option<ModelVersion>, EngineError> {
+        if self.store.active_model()?.is_some() {
+            return Ok(None);
+        }
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let model = Model::builtin_default();
+        let v = tx.save_model(&model.name, leadflow_core::model::DEFAULT_MODEL_SOURCE, now)?;
+        tx.activate_model(v, now)?;
+        tx.commit()?;
+        self.active = None;
+        Ok(Some(v))
+    }
+
+    /// Validates, stores and activates a model, then rescores every lead with it.
+    pub fn apply_model(
+        &mut self,
+        source: &str,
+        progress: &dyn Progress,
+    ) -> Result<ApplyReport, EngineError> {
+        let model = Model::parse(source)?;
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let version = tx.save_model(&model.name, source, now)?;
+        tx.activate_model(version, now)?;
+        tx.commit()?;
+        self.active = Some(Active {
+            version,
+            model: Arc::new(model),
+        });
+        let rescore = self.rescore(RescoreOptions::needed(now), progress)?;
+        let name = self.active.as_ref().expect("set above").model.name.clone();
+        Ok(ApplyReport {
+            version,
+            name,
+            rescore,
+        })
+    }
+
+    /// Re-activates a stored model version and rescores.
+    pub fn activate_version(
+        &mut self,
+        version: ModelVersion,
+        progress: &dyn Progress,
+    ) -> Result<ApplyReport, EngineError> {
+        let record = self
+            .store
+            .models()?
+            .into_iter()
+            .find(|m| m.version == version)
+            .ok_or(EngineError::NoSuchModel(version.0))?;
+        let active = load(&record)?;
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        tx.activate_model(version, now)?;
+        tx.commit()?;
+        let name = active.model.name.clone();
+        self.active = Some(active);
+        let rescore = self.rescore(RescoreOptions::needed(now), progress)?;
+        Ok(ApplyReport {
+            version,
+            name,
+            rescore,
+        })
+    }
+
+    /// Creates or updates a lead (matched by id, else by email) and rescores it.
+    pub fn upsert_lead(&mut self, input: LeadInput) -> Result<UpsertOutcome, EngineError> {
+        let (version, model) = self.active_model()?;
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let (lead, created) = upsert_in(&mut tx, &input, now)?;
+        let scored = rescore_lead(&mut tx, &model, version, &lead, &[], now, Cause::Profile)?;
+        tx.commit()?;
+        Ok(UpsertOutcome { created, scored })
+    }
+
+    /// Records one event and updates the lead's score incrementally, durably, before returning.
+    pub fn track(&mut self, input: EventInput) -> Result<TrackOutcome, EngineError> {
+        let (version, model) = self.active_model()?;
+        let now = self.now();
+        let key = input.key();
+        let mut tx = self.store.begin()?;
+        let (lead, created_lead) = resolve_for_event(&mut tx, &input, now)?;
+        let event = NewEvent {
+            key: key.clone(),
+            lead: lead.id,
+            ts: input.ts,
+            shape: input.shape.clone(),
+        };
+        if tx.insert_event(&event, now)? == Inserted::Duplicate {
+            return Ok(TrackOutcome::Duplicate { lead: lead.id });
+        }
+        let activity = Activity {
+            ts: input.ts,
+            matched: model.match_event(&input.shape),
+        };
+        let scored = rescore_lead(
+            &mut tx,
+            &model,
+            version,
+            &lead,
+            &[activity],
+            now,
+            Cause::Event(key),
+        )?;
+        tx.commit()?;
+        Ok(TrackOutcome::Accepted {
+            scored,
+            created_lead,
+        })
+    }
+
+    /// Upserts a batch of leads in one transaction. Their scores are marked stale, for a
+    /// [`rescore`](Self::rescore) of what needs it after the import: one pass instead of one per row.
+    pub fn import_leads(&mut self, rows: &[LeadInput]) -> Result<BatchReport, EngineError> {
+        let now = self.now();
+        let mut report = BatchReport::default();
+        let mut tx = self.store.begin()?;
+        for (i, row) in rows.iter().enumerate() {
+            match upsert_in(&mut tx, row, now) {
+                Ok((lead, created)) => {
+                    tx.mark_stale(lead.id)?;
+                    report.accepted += 1;
+                    if created {
+                        report.created_leads += 1;
+                    } else {
+                        report.updated_leads += 1;
+                    }
+                }
+                Err(EngineError::Store(e)) if !is_row_error(&e) => return Err(e.into()),
+                Err(e) => report.rejected.push((i, e.to_string())),
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Stores a batch of events in one transaction, creating leads for unknown emails, and marks
+    /// the leads' scores stale for one [`rescore`](Self::rescore) after the import.
+    pub fn import_events(&mut self, rows: &[EventInput]) -> Result<BatchReport, EngineError> {
+        let now = self.now();
+        let mut report = BatchReport::default();
+        let mut tx = self.store.begin()?;
+        let mut touched = std::collections::HashSet::new();
+        let mut known: std::collections::HashMap<LeadRef, LeadId> =
+            std::collections::HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            let lead = match known.get(&row.lead) {
+                Some(id) => *id,
+                None => match resolve_for_event(&mut tx, row, now) {
+                    Ok((lead, created)) => {
+                        report.created_leads += usize::from(created);
+                        known.insert(row.lead.clone(), lead.id);
+                        lead.id
+                    }
+                    Err(EngineError::Store(e)) => return Err(e.into()),
+                    Err(e) => {
+                        report.rejected.push((i, e.to_string()));
+                        continue;
+                    }
+                },
+            };
+            let event = NewEvent {
+                key: row.key(),
+                lead,
+                ts: row.ts,
+                shape: row.shape.clone(),
+            };
+            match tx.insert_event(&event, now)? {
+                Inserted::New => {
+                    report.accepted += 1;
+                    touched.insert(lead);
+                }
+                Inserted::Duplicate => report.duplicates += 1,
+            }
+        }
+        for lead in touched {
+            tx.mark_stale(lead)?;
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// A lead with its scores explained as of `as_of` (now if not given), timeline and history.
+    pub fn view(
+        &mut self,
+        lead: &LeadRef,
+        as_of: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Option<LeadView>, EngineError> {
+        let (version, model) = self.active_model()?;
+        let Some(record) = self.store.lead(lead)? else {
+            return Ok(None);
+        };
+        let as_of = as_of.unwrap_or_else(|| self.now());
+        let mut tx = self.store.begin()?;
+        let activity = activity_in(&mut tx, &model, record.id)?;
+        drop(tx);
+        let facts = LeadFacts {
+            profile: &record.profile,
+            created_at: record.created_at,
+        };
+        let explanation = scoring::explain(&model, facts, &activity, as_of);
+        let bucket = explanation.card.bucket_name(&model).to_string();
+        let timeline = self.store.events_of(record.id, limit)?;
+        let history = self.store.history_of(record.id, limit)?;
+        Ok(Some(LeadView {
+            record,
+            model: version,
+            explanation,
+            bucket,
+            timeline,
+            history,
+        }))
+    }
+
+    /// Clears a lead's MQL mark so that it can qualify again, and moves it to the recycled stage.
+    pub fn recycle(&mut self, lead: &LeadRef) -> Result<(), EngineError> {
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let record = tx
+            .lead(lead)?
+            .ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
+        tx.clear_mql(record.id)?;
+        tx.set_stage(record.id, LifecycleStage::Recycled, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Erases a lead and everything about it (a data-protection request).
+    pub fn delete_lead(&mut self, lead: &LeadRef) -> Result<bool, EngineError> {
+        let mut tx = self.store.begin()?;
+        let Some(record) = tx.lead(lead)? else {
+            return Ok(false);
+        };
+        let deleted = tx.delete_lead(record.id)?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    pub fn models(&self) -> Result<Vec<ModelRecord>, EngineError> {
+        Ok(self.store.models()?)
+    }
+}
+
+fn load(record: &ModelRecord) -> Result<Active, EngineError> {
+    let model = Model::parse(&record.source).map_err(|error| EngineError::ActiveModelInvalid {
+        version: record.version,
+        error,
+    })?;
+    Ok(Active {
+        version: record.version,
+        model: Arc::new(model),
+    })
+}
+
+/// Errors that concern one row of a batch, not the batch.
+fn is_row_error(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::DuplicateEmail(_) | StoreError::DuplicateId(_) | StoreError::NoSuchLead(_)
+    )
+}
+
+fn upsert_in<T: Transaction>(
+    tx: &mut T,
+    input: &LeadInput,
+    now: Timestamp,
+) -> Result<(LeadRecord, bool), EngineError> {
+    let by_id = match input.id {
+        Some(id) => tx.lead(&LeadRef::Id(id))?,
+        None => None,
+    };
+    let existing = match by_id {
+        Some(l) => Some(l),
+        None => tx.lead(&LeadRef::Email(input.profile.email.clone()))?,
+    };
+    match existing {
+        Some(mut lead) => {
+            if let Some(id) = input.id
+                && id != lead.id
+            {
+                return Err(EngineError::EmailTaken {
+                    email: input.profile.email.to_string(),
+                    owner: lead.id,
+                    id,
+                });
+            }
+            let email_changed = lead.profile.email != input.profile.email;
+            lead.profile.merge_from(&input.profile);
+            if email_changed {
+                lead.profile.email = input.profile.email.clone();
+            }
+            tx.update_profile(lead.id, &lead.profile, now)?;
+            lead.updated_at = now;
+            Ok((lead, false))
+        }
+        None => {
+            let created_at = input.created_at.unwrap_or(now);
+            let id = tx.insert_lead(input.id, &input.profile, created_at, now)?;
+            let lead = tx
+                .lead(&LeadRef::Id(id))?
+                .expect("inserted in this transaction");
+            Ok((lead, true))
+        }
+    }
+}
+
+/// The event's lead; an unknown email creates one, first seen at the event's time.
+fn resolve_for_event<T: Transaction>(
+    tx: &mut T,
+    input: &EventInput,
+    now: Timestamp,
+) -> Result<(LeadRecord, bool), EngineError> {
+    if let Some(lead) = tx.lead(&input.lead)? {
+        return Ok((lead, false));
+    }
+    match &input.lead {
+        LeadRef::Id(_) => Err(EngineError::NoSuchLead(input.lead.clone())),
+        LeadRef::Email(email) => {
+            let created_at = input.ts.min(now);
+            let id = tx.insert_lead(None, &Profile::new(email.clone()), created_at, now)?;
+            Ok((
+                tx.lead(&LeadRef::Id(id))?
+                    .expect("inserted in this transaction"),
+                true,
+            ))
+        }
+    }
+}
+
+fn activity_in<T: Transaction>(
+    tx: &mut T,
+    model: &Model,
+    lead: LeadId,
+) -> Result<Vec<Activity>, EngineError> {
+    Ok(tx
+        .activity_of(lead)?
+        .into_iter()
+        .map(|(ts, shape)| Activity {
+            ts,
+            matched: model.match_event(&shape),
+        })
+        .collect())
+}
+
+/// Rescores one lead inside a transaction: from its kept state plus `new_events` when the state
+/// is usable, else from all its events. Writes the score, the state, history and MQL.
+fn rescore_lead<T: Transaction>(
+    tx: &mut T,
+    model: &Model,
+    version: ModelVersion,
+    lead: &LeadRecord,
+    new_events: &[Activity],
+    now: Timestamp,
+    cause: Cause,
+) -> Result<Scored, EngineError> {
+    let facts = LeadFacts {
+        profile: &lead.profile,
+        created_at: lead.created_at,
+    };
+    let kept = tx
+        .score_state(lead.id, version)?
+        .and_then(|bytes| ScoreState::decode(&bytes, model).ok());
+    let mut all_events = None;
+    let state = match kept {
+        Some(mut state) => {
+            for a in new_events {
+                state.apply(model, *a);
+            }
+            state
+        }
+        None => {
+            let activity = activity_in(tx, model, lead.id)?;
+            let state = ScoreState::from_activity(model, &activity);
+            all_events = Some(activity);
+            state
+        }
+    };
+    let card = match state.score(model, facts, now) {
+        Some(card) => card,
+        // An event from the future (clock skew): score now without it.
+        None => {
+            let activity = match all_events {
+                Some(a) => a,
+                None => activity_in(tx, model, lead.id)?,
+            };
+            scoring::score(model, facts, &activity, now)
+        }
+    };
+    let (write, scored) = score_write(
+        model,
+        version,
+        lead.id,
+        lead.mql_at,
+        lead.score.as_ref(),
+        card,
+        Some(state.encode()),
+        now,
+        cause,
+    );
+    tx.write_score(&write)?;
+    Ok(scored)
+}
+
+/// What to write for a new score: the score, history per the policy, and MQL when it tips.
+#[allow(clippy::too_many_arguments)]
+fn score_write(
+    model: &Model,
+    version: ModelVersion,
+    lead: LeadId,
+    mql_at: Option<Timestamp>,
+    before: Option<&StoredScore>,
+    card: ScoreCard,
+    state: Option<Vec<u8>>,
+    as_of: Timestamp,
+    cause: Cause,
+) -> (ScoreWrite, Scored) {
+    let bucket = card.bucket_name(model).to_string();
+    let values = ScoreValues {
+        fit: card.fit,
+        engagement: card.engagement,
+        total: card.total,
+        bucket: bucket.clone(),
+        grade: card.grade,
+    };
+    let became_mql = card.qualifies_mql && mql_at.is_none();
+    let history = history::entry(cause, version, before, &values, became_mql, as_of);
+    let write = ScoreWrite {
+        lead,
+        score: StoredScore {
+            model_version: version,
+            as_of,
+            values,
+            stale: false,
+            recorded_total: None,
+        },
+        state,
+        history,
+        mql_at: became_mql.then_some(as_of),
+    };
+    (
+        write,
+        Scored {
+            lead,
+            card,
+            bucket,
+            became_mql,
+        },
+    )
+}

@@ -1,0 +1,243 @@
+//! Rescoring many leads: after a model change, after an import, or on a schedule as time passes.
+//!
+//! A lead with a usable kept state (same model, nothing new since) is scored from the state
+//! alone: that is what keeps a scheduled rescore cheap. Others are scored from their events.
+//! Each batch is scored in parallel and written in one transaction.
+
+use rayon::prelude::*;
+
+use leadflow_core::scoring;
+use leadflow_core::{Activity, EventMatch, LeadFacts, Model, ScoreState, Timestamp};
+use leadflow_store::{
+    Cause, ModelVersion, RescoreItem, ScanRequest, ScanScope, ScoreWrite, Store, StoreError,
+};
+
+use crate::{Engine, EngineError, Progress, activity_in, score_write};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RescoreOptions {
+    pub as_of: Timestamp,
+    pub scope: ScanScope,
+    /// Recompute from every lead's events, ignoring kept states.
+    pub from_events: bool,
+    /// Leads per batch (and per write transaction).
+    pub batch: usize,
+}
+
+impl RescoreOptions {
+    /// What needs it: leads changed since their last score, or scored by another model.
+    pub fn needed(as_of: Timestamp) -> RescoreOptions {
+        RescoreOptions {
+            as_of,
+            scope: ScanScope::NeedingRescore,
+            from_events: false,
+            batch: 10_000,
+        }
+    }
+
+    /// Every lead.
+    pub fn all(as_of: Timestamp) -> RescoreOptions {
+        RescoreOptions {
+            scope: ScanScope::All,
+            ..RescoreOptions::needed(as_of)
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RescoreReport {
+    pub leads: u64,
+    /// Leads whose change made a history entry.
+    pub changed: u64,
+    pub became_mql: u64,
+    pub from_state: u64,
+    pub from_events: u64,
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "short-lived, one per lead of a batch; boxing would add an allocation per lead"
+)]
+enum Outcome {
+    Done {
+        write: ScoreWrite,
+        became_mql: bool,
+        from_state: bool,
+    },
+    /// The kept state cannot answer for this instant, or an event's shape is newer than our
+    /// table of shapes: score this lead from its events in a transaction of its own.
+    FromStore(RescoreItem),
+}
+
+impl<S: Store> Engine<S> {
+    pub fn rescore(
+        &mut self,
+        options: RescoreOptions,
+        progress: &dyn Progress,
+    ) -> Result<RescoreReport, EngineError> {
+        let (version, model) = self.active_model()?;
+        let matches = shape_matches(&model, &self.store.shapes()?);
+        let request = ScanRequest {
+            scope: options.scope,
+            model: version,
+            use_states: !options.from_events,
+            batch: options.batch,
+        };
+        progress.start(self.store.count_for_rescore(options.scope, version)?);
+        let mut report = RescoreReport::default();
+        let as_of = options.as_of;
+        let mut error = None;
+        self.store
+            .scan_for_rescore(request, &mut |store, items| {
+                let n = items.len() as u64;
+                let outcomes: Vec<Outcome> = items
+                    .into_par_iter()
+                    .map(|item| rescore_item(&model, version, &matches, item, as_of))
+                    .collect();
+                let mut writes = Vec::with_capacity(outcomes.len());
+                for outcome in outcomes {
+                    let (write, became_mql, from_state) = match outcome {
+                        Outcome::Done {
+                            write,
+                            became_mql,
+                            from_state,
+                        } => (write, became_mql, from_state),
+                        Outcome::FromStore(item) => {
+                            match rescore_from_store(store, &model, version, &item, as_of) {
+                                Ok(w) => (w.0, w.1, false),
+                                Err(e) => {
+                                    error = Some(e);
+                                    return Err(StoreError::Backend("rescore stopped".into()));
+                                }
+                            }
+                        }
+                    };
+                    report.leads += 1;
+                    report.changed += u64::from(write.history.is_some());
+                    report.became_mql += u64::from(became_mql);
+                    if from_state {
+                        report.from_state += 1;
+                    } else {
+                        report.from_events += 1;
+                    }
+                    writes.push(write);
+                }
+                store.write_scores(&writes)?;
+                progress.advance(n);
+                Ok(())
+            })
+            .map_err(|e| error.take().unwrap_or(EngineError::Store(e)))?;
+        Ok(report)
+    }
+}
+
+/// Each stored shape's rule matches, indexed by shape id.
+fn shape_matches(
+    model: &Model,
+    shapes: &[(u32, leadflow_core::EventShape)],
+) -> Vec<Option<EventMatch>> {
+    let len = shapes
+        .iter()
+        .map(|(id, _)| *id as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut table = vec![None; len];
+    for (id, shape) in shapes {
+        table[*id as usize] = Some(model.match_event(shape));
+    }
+    table
+}
+
+fn cause_for(item: &RescoreItem, version: ModelVersion) -> Cause {
+    match &item.score {
+        None => Cause::Import,
+        Some(s) if s.model_version != version => Cause::Model(version),
+        Some(s) if s.stale => Cause::Import,
+        Some(_) => Cause::Decay,
+    }
+}
+
+fn rescore_item(
+    model: &Model,
+    version: ModelVersion,
+    matches: &[Option<EventMatch>],
+    item: RescoreItem,
+    as_of: Timestamp,
+) -> Outcome {
+    let facts = LeadFacts {
+        profile: &item.profile,
+        created_at: item.created_at,
+    };
+    let (card, state, from_state) = if let Some(bytes) = &item.state {
+        let Some(card) = ScoreState::decode(bytes, model)
+            .ok()
+            .and_then(|s| s.score(model, facts, as_of))
+        else {
+            return Outcome::FromStore(item);
+        };
+        (card, None, true)
+    } else {
+        let mut activity = Vec::with_capacity(item.activity.len());
+        for (ts, shape) in &item.activity {
+            match matches.get(*shape as usize).copied().flatten() {
+                Some(m) if m.is_empty() => {}
+                Some(matched) => activity.push(Activity { ts: *ts, matched }),
+                None => return Outcome::FromStore(item),
+            }
+        }
+        let card = scoring::score(model, facts, &activity, as_of);
+        (
+            card,
+            Some(ScoreState::from_activity(model, &activity).encode()),
+            false,
+        )
+    };
+    let cause = cause_for(&item, version);
+    let (write, scored) = score_write(
+        model,
+        version,
+        item.id,
+        item.mql_at,
+        item.score.as_ref(),
+        card,
+        state,
+        as_of,
+        cause,
+    );
+    Outcome::Done {
+        write,
+        became_mql: scored.became_mql,
+        from_state,
+    }
+}
+
+fn rescore_from_store<S: Store>(
+    store: &mut S,
+    model: &Model,
+    version: ModelVersion,
+    item: &RescoreItem,
+    as_of: Timestamp,
+) -> Result<(ScoreWrite, bool), EngineError> {
+    let mut tx = store.begin()?;
+    let activity = activity_in(&mut tx, model, item.id)?;
+    drop(tx);
+    let facts = LeadFacts {
+        profile: &item.profile,
+        created_at: item.created_at,
+    };
+    let card = scoring::score(model, facts, &activity, as_of);
+    let state = ScoreState::from_activity(model, &activity).encode();
+    let cause = cause_for(item, version);
+    let (write, scored) = score_write(
+        model,
+        version,
+        item.id,
+        item.mql_at,
+        item.score.as_ref(),
+        card,
+        Some(state),
+        as_of,
+        cause,
+    );
+    Ok((write, scored.became_mql))
+}
