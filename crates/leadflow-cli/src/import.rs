@@ -1,0 +1,141 @@
+//! `leadflow import leads|events`: stream a file in batches, report bad rows, rescore once.
+
+use std::fs::File;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use leadflow_engine::{BatchReport, RescoreOptions};
+use leadflow_import::{ColumnMapping, Format, Row};
+
+use crate::{EXIT_REJECTED, FileFormat, ImportArgs, Lf, progress};
+
+pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
+    let (file, format, mapping, size) = open(args)?;
+    let rows = leadflow_import::read_leads(file, format, &mapping)?;
+    let totals = run(rows, args, size, |batch| engine.import_leads(batch))?;
+    println!(
+        "leads: {} imported ({} new, {} updated), {} rejected",
+        totals.report.accepted,
+        totals.report.created_leads,
+        totals.report.updated_leads,
+        totals.rejected.len()
+    );
+    finish(engine, args, totals)
+}
+
+pub fn events(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
+    let (file, format, mapping, size) = open(args)?;
+    let rows = leadflow_import::read_events(file, format, &mapping)?;
+    let totals = run(rows, args, size, |batch| engine.import_events(batch))?;
+    println!(
+        "events: {} imported, {} duplicates skipped, {} new leads, {} rejected",
+        totals.report.accepted,
+        totals.report.duplicates,
+        totals.report.created_leads,
+        totals.rejected.len()
+    );
+    finish(engine, args, totals)
+}
+
+fn open(args: &ImportArgs) -> Result<(File, Format, ColumnMapping, u64)> {
+    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let format = match args.format {
+        Some(FileFormat::Csv) => Format::Csv,
+        Some(FileFormat::Jsonl) => Format::JsonLines,
+        None => Format::from_path(&args.file),
+    };
+    let mapping = match &args.mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            ColumnMapping::parse(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => ColumnMapping::default(),
+    };
+    Ok((file, format, mapping, size))
+}
+
+struct Totals {
+    report: BatchReport,
+    /// (line, reason), in file order.
+    rejected: Vec<(u64, String)>,
+}
+
+/// Feeds the rows to `import` in batches, each its own transaction: a crash loses at most the
+/// batch in flight, and re-running the import skips what is already in.
+fn run<T>(
+    rows: Box<dyn Iterator<Item = Row<T>>>,
+    args: &ImportArgs,
+    size: u64,
+    mut import: impl FnMut(&[T]) -> Result<BatchReport, leadflow_engine::EngineError>,
+) -> Result<Totals> {
+    let bar = progress::bytes("importing", size);
+    let mut totals = Totals {
+        report: BatchReport::default(),
+        rejected: Vec::new(),
+    };
+    let mut batch = Vec::with_capacity(args.batch);
+    let mut lines = Vec::with_capacity(args.batch);
+    let mut flush = |batch: &mut Vec<T>, lines: &mut Vec<u64>, totals: &mut Totals| -> Result<()> {
+        let r = import(batch)?;
+        totals.report.accepted += r.accepted;
+        totals.report.duplicates += r.duplicates;
+        totals.report.created_leads += r.created_leads;
+        totals.report.updated_leads += r.updated_leads;
+        totals.rejected.extend(r.rejected.into_iter().map(|(i, reason)| (lines[i], reason)));
+        batch.clear();
+        lines.clear();
+        Ok(())
+    };
+    for row in rows {
+        bar.set_position(row.offset);
+        match row.parsed {
+            Ok(item) => {
+                batch.push(item);
+                lines.push(row.line);
+            }
+            Err(reason) => totals.rejected.push((row.line, reason)),
+        }
+        if batch.len() >= args.batch.max(1) {
+            flush(&mut batch, &mut lines, &mut totals)?;
+        }
+    }
+    if !batch.is_empty() {
+        flush(&mut batch, &mut lines, &mut totals)?;
+    }
+    bar.finish_and_clear();
+    totals.rejected.sort_by_key(|(line, _)| *line);
+    Ok(totals)
+}
+
+/// Reports rejections, rescores what the import touched, and picks the exit code.
+fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode> {
+    const SHOWN: usize = 20;
+    for (line, reason) in totals.rejected.iter().take(SHOWN) {
+        eprintln!("  line {line}: {reason}");
+    }
+    if totals.rejected.len() > SHOWN {
+        eprintln!("  ... and {} more{}", totals.rejected.len() - SHOWN, if args.errors.is_none() { " (write them all with --errors FILE)" } else { "" });
+    }
+    if let Some(path) = &args.errors {
+        let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+        w.write_record(["line", "reason"])?;
+        for (line, reason) in &totals.rejected {
+            w.write_record([line.to_string(), reason.clone()])?;
+        }
+        w.flush()?;
+    }
+    if args.no_rescore {
+        println!("scores left stale: run `leadflow rescore`");
+    } else {
+        let now = engine.now();
+        let report = engine.rescore(RescoreOptions::needed(now), &progress::bar("rescoring"))?;
+        println!("rescored {} leads: {} changed, {} became MQL", report.leads, report.changed, report.became_mql);
+    }
+    Ok(if totals.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_REJECTED)
+    })
+}

@@ -1,0 +1,580 @@
+//! `leadflow`: lead scoring and tracking from the command line.
+
+mod demo;
+mod import;
+mod output;
+mod progress;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use leadflow_core::{EventKey, EventShape, EventType, Field, Grade, LeadRef, LifecycleStage, Model, Timestamp};
+use leadflow_engine::{Engine, EventInput, LeadInput, RescoreOptions, SystemClock, TrackOutcome};
+use leadflow_sqlite::SqliteStore;
+use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, ScanScope, Store};
+
+/// Exit code when a command ran but rejected some of its input (bad rows in an import).
+const EXIT_REJECTED: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "leadflow", version, about = "Lead scoring and lead tracking", propagate_version = true)]
+struct Cli {
+    /// The database file.
+    #[arg(long, global = true, env = "LEADFLOW_DB", default_value = "leadflow.db")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database and activate the default model (or the given one).
+    Init {
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Build a demo database with realistic leads and events, and show the hottest leads.
+    Demo {
+        /// Where to put the demo database (replaced if it exists).
+        #[arg(long, default_value = "leadflow-demo.db")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 5000)]
+        leads: usize,
+    },
+    /// Import leads or events from CSV or JSON Lines.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Record one event for a lead (creating the lead for an unknown email) and rescore it.
+    Track(TrackArgs),
+    /// Recompute scores: what needs it (changed leads, another model) or all of them.
+    Rescore {
+        /// Score as of this instant (RFC 3339 or a date); now by default.
+        #[arg(long)]
+        as_of: Option<Timestamp>,
+        /// Every lead, not only those that need it (e.g. on a schedule, for decay).
+        #[arg(long)]
+        all: bool,
+        /// Recompute from every event, ignoring the kept incremental states.
+        #[arg(long)]
+        from_events: bool,
+    },
+    /// List, show and change leads.
+    #[command(subcommand)]
+    Leads(LeadsCommand),
+    /// Check, apply and list scoring models.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Export data.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Counts: leads, events, buckets, MQLs.
+    Stats,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Leads: upserted by id or email.
+    Leads(ImportArgs),
+    /// Events: idempotent by event id; unknown emails create leads.
+    Events(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    file: PathBuf,
+    /// A column mapping (TOML) for files whose headers differ from leadflow's names.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Write every rejected row (line, reason) to this CSV file.
+    #[arg(long)]
+    errors: Option<PathBuf>,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 20_000)]
+    batch: usize,
+    /// Leave the imported leads' scores stale (run `leadflow rescore` later).
+    #[arg(long)]
+    no_rescore: bool,
+    /// `csv` or `jsonl`; by default from the file name.
+    #[arg(long)]
+    format: Option<FileFormat>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FileFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Args)]
+struct TrackArgs {
+    /// The lead's email or id.
+    #[arg(long)]
+    lead: String,
+    /// The event type (page_view, email_click, demo_requested, ... or a custom one).
+    #[arg(long = "type")]
+    event_type: String,
+    /// When it happened; now by default.
+    #[arg(long)]
+    ts: Option<Timestamp>,
+    /// The idempotency key; derived from the event if not given.
+    #[arg(long)]
+    id: Option<String>,
+    /// A property, as name=value (repeatable): --prop url=/pricing
+    #[arg(long = "prop", value_name = "NAME=VALUE")]
+    props: Vec<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum LeadsCommand {
+    /// Leads, hottest first, with filters.
+    List(ListArgs),
+    /// One lead: profile, scores, explanation, timeline and history.
+    Show {
+        lead: String,
+        /// Explain the score as of this instant; now by default.
+        #[arg(long)]
+        as_of: Option<Timestamp>,
+        /// Most events and history entries to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create or update a lead: --set field=value (job_title, employees, custom.plan, ...).
+    Upsert {
+        #[arg(long)]
+        email: String,
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        fields: Vec<String>,
+    },
+    /// Clear a lead's MQL mark so that it can qualify again.
+    Recycle { lead: String },
+    /// Erase a lead with all its events, scores and history.
+    Delete { lead: String },
+}
+
+#[derive(Args)]
+struct ListArgs {
+    #[arg(long)]
+    bucket: Option<String>,
+    #[arg(long)]
+    grade: Option<String>,
+    #[arg(long)]
+    stage: Option<String>,
+    #[arg(long)]
+    owner: Option<String>,
+    #[arg(long)]
+    min_score: Option<f64>,
+    #[arg(long)]
+    max_score: Option<f64>,
+    /// Only marketing-qualified leads.
+    #[arg(long)]
+    mql: bool,
+    #[arg(long, value_enum, default_value_t = SortBy::Score)]
+    sort: SortBy,
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SortBy {
+    Score,
+    ScoreAsc,
+    Newest,
+    Updated,
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Validate a model file; every problem is listed with its line.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Activate a model file and rescore every lead with it.
+    Apply { file: PathBuf },
+    /// Stored model versions.
+    List,
+    /// Print a stored model's source (the active one by default).
+    Show {
+        #[arg(value_name = "VERSION")]
+        number: Option<i64>,
+    },
+    /// Re-activate a stored version and rescore.
+    Activate {
+        #[arg(value_name = "VERSION")]
+        number: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Every scored lead: lead_id,fit,engagement,total,bucket,grade (CSV).
+    Scores {
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Init { model } => init(&cli.db, model.as_deref()),
+        Command::Demo { out, leads } => demo::run(&out, leads),
+        Command::Model(ModelCommand::Check { file, json }) => model_check(&file, json),
+        command => {
+            let mut engine = open_existing(&cli.db)?;
+            dispatch(&mut engine, command)
+        }
+    }
+}
+
+type Lf = Engine<SqliteStore>;
+
+fn open(db: &Path) -> Result<Lf> {
+    let store = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
+    Ok(Engine::new(store, Arc::new(SystemClock)))
+}
+
+fn open_existing(db: &Path) -> Result<Lf> {
+    if !db.exists() {
+        bail!("no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)", db.display());
+    }
+    open(db)
+}
+
+fn init(db: &Path, model: Option<&Path>) -> Result<ExitCode> {
+    let existed = db.exists();
+    let mut engine = open(db)?;
+    match model {
+        Some(path) => {
+            let source = read_model_file(path)?;
+            let report = engine.apply_model(&source, &progress::bar("rescoring"))?;
+            println!("model {} ({}) is active", report.version, report.name);
+        }
+        None => match engine.ensure_model()? {
+            Some(v) => println!("the default model is active ({v}); see `leadflow model show`"),
+            None => println!("a model is already active"),
+        },
+    }
+    println!("{} {}", if existed { "using" } else { "created" }, db.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_model_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Import(ImportCommand::Leads(args)) => import::leads(engine, &args),
+        Command::Import(ImportCommand::Events(args)) => import::events(engine, &args),
+        Command::Track(args) => track(engine, args),
+        Command::Rescore { as_of, all, from_events } => {
+            let options = RescoreOptions {
+                scope: if all || from_events { ScanScope::All } else { ScanScope::NeedingRescore },
+                from_events,
+                ..RescoreOptions::needed(as_of.unwrap_or_else(|| engine.now()))
+            };
+            let started = std::time::Instant::now();
+            let report = engine.rescore(options, &progress::bar("rescoring"))?;
+            println!(
+                "rescored {} leads in {:.2}s ({} from events, {} from kept state): {} changed, {} became MQL",
+                report.leads,
+                started.elapsed().as_secs_f64(),
+                report.from_events,
+                report.from_state,
+                report.changed,
+                report.became_mql
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Leads(LeadsCommand::List(args)) => list(engine, args),
+        Command::Leads(LeadsCommand::Show { lead, as_of, limit, json }) => {
+            let lead = parse_lead(&lead)?;
+            let view = engine.view(&lead, as_of, limit)?.with_context(|| format!("no {lead}"))?;
+            let (_, model) = engine.active_model()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&output::view_json(&view))?);
+            } else {
+                output::print_view(&view, &model);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Leads(LeadsCommand::Upsert { email, fields }) => upsert(engine, &email, &fields),
+        Command::Leads(LeadsCommand::Recycle { lead }) => {
+            engine.recycle(&parse_lead(&lead)?)?;
+            println!("recycled: the lead can qualify as an MQL again");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Leads(LeadsCommand::Delete { lead }) => {
+            let lead = parse_lead(&lead)?;
+            if engine.delete_lead(&lead)? {
+                println!("deleted {lead} with its events, scores and history");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                bail!("no {lead}")
+            }
+        }
+        Command::Model(ModelCommand::Apply { file }) => {
+            let source = read_model_file(&file)?;
+            let report = engine.apply_model(&source, &progress::bar("rescoring"))?;
+            println!(
+                "model {} ({}) is active; rescored {} leads: {} changed, {} became MQL",
+                report.version, report.name, report.rescore.leads, report.rescore.changed, report.rescore.became_mql
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Model(ModelCommand::List) => {
+            let rows: Vec<Vec<String>> = engine
+                .models()?
+                .iter()
+                .map(|m| {
+                    vec![
+                        if m.active { "*".into() } else { String::new() },
+                        m.version.to_string(),
+                        m.name.clone(),
+                        m.created_at.to_string(),
+                        m.activated_at.map(|t| t.to_string()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::table(&["", "version", "name", "created", "last activated"], &rows);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Model(ModelCommand::Show { number }) => {
+            let models = engine.models()?;
+            let model = match number {
+                Some(v) => models.iter().find(|m| m.version == ModelVersion(v)),
+                None => models.iter().find(|m| m.active),
+            }
+            .context("no such model version")?;
+            print!("{}", model.source);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Model(ModelCommand::Activate { number }) => {
+            let report = engine.activate_version(ModelVersion(number), &progress::bar("rescoring"))?;
+            println!("model {} ({}) is active; rescored {} leads", report.version, report.name, report.rescore.leads);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export(ExportCommand::Scores { out }) => export_scores(engine, out.as_deref()),
+        Command::Stats => {
+            let s = engine.store().stats()?;
+            println!("leads      {}", s.leads);
+            println!("events     {}", s.events);
+            println!("MQLs       {}", s.mqls);
+            println!("stale      {}", s.stale_leads);
+            for (bucket, n) in s.buckets {
+                println!("  {bucket:<8} {n}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init { .. } | Command::Demo { .. } | Command::Model(ModelCommand::Check { .. }) => {
+            unreachable!("handled before opening")
+        }
+    }
+}
+
+fn parse_lead(s: &str) -> Result<LeadRef> {
+    LeadRef::parse(s).with_context(|| format!("`{s}` is neither a lead id nor an email"))
+}
+
+fn model_check(file: &Path, json: bool) -> Result<ExitCode> {
+    let source = read_model_file(file)?;
+    match Model::parse(&source) {
+        Ok(model) => {
+            if json {
+                println!("{}", serde_json::json!({"valid": true, "name": model.name, "problems": []}));
+            } else {
+                println!(
+                    "{}: valid model `{}` ({} fit rules, {} engagement rules, {} inactivity rules)",
+                    file.display(),
+                    model.name,
+                    model.fit.rules.len(),
+                    model.engagement.rules.len(),
+                    model.engagement.inactivity.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if json {
+                let problems: Vec<_> = e
+                    .problems
+                    .iter()
+                    .map(|p| serde_json::json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
+                    .collect();
+                println!("{}", serde_json::json!({"valid": false, "problems": problems}));
+            } else {
+                eprintln!("{}: {e}", file.display());
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
+    let mut shape = EventShape::new(EventType::parse(&args.event_type)?);
+    for prop in &args.props {
+        let (name, value) = prop.split_once('=').with_context(|| format!("--prop `{prop}`: expected NAME=VALUE"))?;
+        shape.set_property(name, value)?;
+    }
+    let input = EventInput {
+        key: args.id.as_deref().map(EventKey::parse).transpose()?,
+        lead: parse_lead(&args.lead)?,
+        ts: args.ts.unwrap_or_else(|| engine.now()),
+        shape,
+    };
+    let outcome = engine.track(input)?;
+    match (&outcome, args.json) {
+        (TrackOutcome::Duplicate { lead }, false) => println!("duplicate: lead {lead} already has this event; nothing changed"),
+        (TrackOutcome::Accepted { scored, created_lead }, false) => {
+            println!(
+                "lead {}{}: total {:.1} (fit {:.1}, engagement {:.1}), {}, grade {}{}",
+                scored.lead,
+                if *created_lead { " (new)" } else { "" },
+                scored.card.total,
+                scored.card.fit,
+                scored.card.engagement,
+                scored.bucket,
+                scored.card.grade,
+                if scored.became_mql { " - became an MQL" } else { "" }
+            )
+        }
+        (TrackOutcome::Duplicate { lead }, true) => println!("{}", serde_json::json!({"status": "duplicate", "lead": lead.0})),
+        (TrackOutcome::Accepted { scored, created_lead }, true) => println!(
+            "{}",
+            serde_json::json!({"status": "accepted", "lead": scored.lead.0, "created_lead": created_lead,
+                "fit": scored.card.fit, "engagement": scored.card.engagement, "total": scored.card.total,
+                "bucket": scored.bucket, "grade": scored.card.grade.letter(), "became_mql": scored.became_mql})
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
+    let mut profile = leadflow_core::Profile::new(leadflow_core::Email::parse(email)?);
+    for f in fields {
+        let (name, value) = f.split_once('=').with_context(|| format!("--set `{f}`: expected FIELD=VALUE"))?;
+        match name.strip_prefix("custom.") {
+            Some(custom) => {
+                if let Some(v) = leadflow_core::CustomValue::infer(value) {
+                    profile.custom.insert(custom.to_string(), v);
+                }
+            }
+            None => {
+                let field = Field::from_name(name).with_context(|| format!("unknown field `{name}`"))?;
+                profile.set_text(field, value)?;
+            }
+        }
+    }
+    let outcome = engine.upsert_lead(LeadInput {
+        id: None,
+        profile,
+        created_at: None,
+    })?;
+    let s = &outcome.scored;
+    println!(
+        "{} lead {}: total {:.1} (fit {:.1}, engagement {:.1}), {}, grade {}",
+        if outcome.created { "created" } else { "updated" },
+        s.lead,
+        s.card.total,
+        s.card.fit,
+        s.card.engagement,
+        s.bucket,
+        s.card.grade
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
+    let query = LeadQuery {
+        bucket: a.bucket,
+        grade: a.grade.as_deref().map(|g| Grade::parse(g).with_context(|| format!("unknown grade `{g}`"))).transpose()?,
+        stage: a
+            .stage
+            .as_deref()
+            .map(|s| LifecycleStage::parse(s).with_context(|| format!("unknown stage `{s}`")))
+            .transpose()?,
+        owner: a.owner,
+        min_total: a.min_score,
+        max_total: a.max_score,
+        mql_only: a.mql,
+        order: match a.sort {
+            SortBy::Score => LeadOrder::ScoreDesc,
+            SortBy::ScoreAsc => LeadOrder::ScoreAsc,
+            SortBy::Newest => LeadOrder::Newest,
+            SortBy::Updated => LeadOrder::RecentlyUpdated,
+        },
+        limit: a.limit,
+        offset: a.offset,
+    };
+    let leads = engine.store().list_leads(&query)?;
+    if a.json {
+        let rows: Vec<_> = leads.iter().map(output::lead_json).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        output::print_lead_list(&leads);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_scores(engine: &mut Lf, out: Option<&Path>) -> Result<ExitCode> {
+    let sink: Box<dyn std::io::Write> = match out {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(sink));
+    w.write_record(["lead_id", "fit", "engagement", "total", "bucket", "grade"])?;
+    let mut failed = None;
+    engine.store().for_each_score(&mut |id, s| {
+        if failed.is_none() {
+            let v = &s.values;
+            let r = w.write_record([
+                id.to_string(),
+                format!("{:.6}", v.fit),
+                format!("{:.6}", v.engagement),
+                format!("{:.6}", v.total),
+                v.bucket.clone(),
+                v.grade.to_string(),
+            ]);
+            failed = r.err();
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    w.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

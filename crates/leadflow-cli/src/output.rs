@@ -1,0 +1,188 @@
+//! Human and JSON renderings of leads.
+
+use leadflow_core::Model;
+use leadflow_engine::LeadView;
+use leadflow_store::LeadRecord;
+use serde_json::{Value, json};
+
+/// Prints rows under headers, columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn name(l: &LeadRecord) -> String {
+    let p = &l.profile;
+    [p.first_name.as_deref(), p.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
+}
+
+pub fn print_lead_list(leads: &[LeadRecord]) {
+    let rows: Vec<Vec<String>> = leads
+        .iter()
+        .map(|l| {
+            let s = l.score.as_ref();
+            vec![
+                l.id.to_string(),
+                l.profile.email.to_string(),
+                name(l),
+                l.profile.company.clone().unwrap_or_default(),
+                l.profile.job_title.clone().unwrap_or_default(),
+                s.map(|s| format!("{:.1}", s.values.total)).unwrap_or_else(|| "-".into()),
+                s.map(|s| s.values.bucket.clone()).unwrap_or_default(),
+                s.map(|s| s.values.grade.to_string()).unwrap_or_default(),
+                l.profile.stage.to_string(),
+                if l.mql_at.is_some() { "MQL".into() } else { String::new() },
+            ]
+        })
+        .collect();
+    table(&["id", "email", "name", "company", "title", "score", "bucket", "grade", "stage", ""], &rows);
+}
+
+pub fn lead_json(l: &LeadRecord) -> Value {
+    let p = &l.profile;
+    json!({
+        "id": l.id.0,
+        "email": p.email.as_str(),
+        "first_name": p.first_name, "last_name": p.last_name, "company": p.company, "job_title": p.job_title,
+        "department": p.department, "industry": p.industry, "employees": p.employees,
+        "annual_revenue": p.annual_revenue, "country": p.country, "city": p.city,
+        "company_type": p.company_type, "source": p.source, "owner": p.owner, "stage": p.stage.name(),
+        "custom": p.custom,
+        "created_at": l.created_at.to_string(), "updated_at": l.updated_at.to_string(),
+        "mql_at": l.mql_at.map(|t| t.to_string()),
+        "score": l.score.as_ref().map(|s| json!({
+            "fit": s.values.fit, "engagement": s.values.engagement, "total": s.values.total,
+            "bucket": s.values.bucket, "grade": s.values.grade.letter(),
+            "as_of": s.as_of.to_string(), "model_version": s.model_version.0, "stale": s.stale,
+        })),
+    })
+}
+
+pub fn view_json(v: &LeadView) -> Value {
+    json!({
+        "lead": lead_json(&v.record),
+        "model_version": v.model.0,
+        "bucket": v.bucket,
+        "explanation": v.explanation,
+        "timeline": v.timeline.iter().map(|e| json!({
+            "id": e.key.as_str(), "type": e.shape.event_type.as_str(), "ts": e.ts.to_string(),
+            "properties": e.shape.properties, "received_at": e.received_at.to_string(),
+        })).collect::<Vec<_>>(),
+        "history": v.history.iter().map(|h| json!({
+            "at": h.at.to_string(), "cause": h.cause.to_string(), "model_version": h.model_version.0,
+            "before": h.before.as_ref().map(|b| json!({"total": b.total, "fit": b.fit, "engagement": b.engagement, "bucket": b.bucket, "grade": b.grade.letter()})),
+            "after": json!({"total": h.after.total, "fit": h.after.fit, "engagement": h.after.engagement, "bucket": h.after.bucket, "grade": h.after.grade.letter()}),
+            "became_mql": h.became_mql,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn print_view(v: &LeadView, model: &Model) {
+    let l = &v.record;
+    let p = &l.profile;
+    let e = &v.explanation;
+    println!("lead {}  {}  {}", l.id, p.email, name(l));
+    let field = |label: &str, value: Option<String>| {
+        if let Some(value) = value {
+            println!("  {label:<14} {value}");
+        }
+    };
+    field("company", p.company.clone());
+    field("job title", p.job_title.clone());
+    field("department", p.department.clone());
+    field("industry", p.industry.clone());
+    field("employees", p.employees.map(leadflow_core::model::format_number));
+    field("revenue", p.annual_revenue.map(leadflow_core::model::format_number));
+    field("country", p.country.clone());
+    field("city", p.city.clone());
+    field("company type", p.company_type.clone());
+    field("source", p.source.clone());
+    field("owner", p.owner.clone());
+    field("stage", Some(p.stage.to_string()));
+    for (k, value) in &p.custom {
+        field(&format!("custom.{k}"), Some(format!("{value:?}")));
+    }
+    field("created", Some(l.created_at.to_string()));
+    field("MQL since", l.mql_at.map(|t| t.to_string()));
+
+    println!();
+    println!(
+        "score as of {} (model {} `{}`): total {:.1} = fit {:.1} + engagement {:.1}   {}   grade {}{}",
+        e.as_of,
+        v.model,
+        model.name,
+        e.card.total,
+        e.card.fit,
+        e.card.engagement,
+        v.bucket,
+        e.card.grade,
+        if e.card.qualifies_mql { "   (meets the MQL rule)" } else { "" }
+    );
+    println!();
+    println!("fit ({:.1} before bounds {}..{}):", e.fit_before_bounds, model.fit.bounds.min, model.fit.bounds.max);
+    if e.fit.is_empty() {
+        println!("  no fit rule matched");
+    }
+    for f in &e.fit {
+        println!("  {:>+7.1}  {}", f.points, f.rule);
+    }
+    println!("engagement ({:.1} before bounds):", e.engagement_before_bounds);
+    let rows: Vec<Vec<String>> = e
+        .engagement
+        .iter()
+        .map(|r| {
+            vec![
+                format!("{:+.1}", r.points_after_decay),
+                r.rule.clone(),
+                format!("{} of {}", r.events_counted, r.events_matched),
+                format!("{:+.1}", r.points_before_decay),
+            ]
+        })
+        .chain(e.inactivity.iter().map(|i| vec![format!("{:+.1}", i.points), i.rule.clone(), format!("no event in {} days", i.days), String::new()]))
+        .collect();
+    if rows.is_empty() {
+        println!("  no activity");
+    } else {
+        table(&["  points", "rule", "events counted", "before decay"], &rows.into_iter().map(|mut r| {
+            r[0] = format!("  {}", r[0]);
+            r
+        }).collect::<Vec<_>>());
+    }
+    if !v.timeline.is_empty() {
+        println!();
+        println!("timeline (newest first):");
+        for ev in &v.timeline {
+            let props: Vec<String> = ev.shape.properties.iter().map(|(k, val)| format!("{k}={val}")).collect();
+            println!("  {}  {:<20} {}", ev.ts, ev.shape.event_type, props.join(" "));
+        }
+    }
+    if !v.history.is_empty() {
+        println!();
+        println!("score history (newest first):");
+        for h in &v.history {
+            let before = h.before.as_ref().map_or("-".to_string(), |b| format!("{:.1} {}", b.total, b.bucket));
+            println!(
+                "  {}  {:>14} -> {:.1} {} {}  ({}){}",
+                h.at,
+                before,
+                h.after.total,
+                h.after.bucket,
+                h.after.grade,
+                h.cause,
+                if h.became_mql { "  became MQL" } else { "" }
+            );
+        }
+    }
+}

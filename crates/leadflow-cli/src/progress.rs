@@ -1,0 +1,44 @@
+//! Progress bars on standard error (drawn only on a terminal).
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub struct Bar(ProgressBar);
+
+/// A bar counting items, for the engine's long jobs.
+pub fn bar(label: &'static str) -> Bar {
+    let pb = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(label);
+    Bar(pb)
+}
+
+/// A bar counting bytes of a file.
+pub fn bytes(label: &'static str, total: u64) -> ProgressBar {
+    let pb = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(label);
+    pb
+}
+
+impl leadflow_engine::Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(0);
+    }
+
+    fn advance(&self, done: u64) {
+        self.0.inc(done);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
