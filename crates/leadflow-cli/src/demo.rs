@@ -46,17 +46,38 @@ impl Rng {
 }
 
 const FIRST: [&str; 20] = [
-    "Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jack", "Kofi", "Lena", "Mateo", "Nina", "Omar",
-    "Priya", "Rosa", "Sven", "Tara", "Wei",
+    "Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jack", "Kofi",
+    "Lena", "Mateo", "Nina", "Omar", "Priya", "Rosa", "Sven", "Tara", "Wei",
 ];
 const LAST: [&str; 16] = [
-    "Smith", "Garcia", "Muller", "Tanaka", "Okafor", "Rossi", "Nguyen", "Silva", "Kim", "Johnson", "Dubois", "Larsen", "Patel",
-    "Brown", "Costa", "Fischer",
+    "Smith", "Garcia", "Muller", "Tanaka", "Okafor", "Rossi", "Nguyen", "Silva", "Kim", "Johnson",
+    "Dubois", "Larsen", "Patel", "Brown", "Costa", "Fischer",
 ];
 const COMPANIES: [&str; 24] = [
-    "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Tyrell", "Wonka", "Cyberdyne",
-    "Aperture", "Massive", "Oscorp", "Pied Piper", "Dunder", "Gringotts", "Monarch", "Nakatomi", "Prestige", "Sterling",
-    "Virtucon", "Zorg",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Tyrell",
+    "Wonka",
+    "Cyberdyne",
+    "Aperture",
+    "Massive",
+    "Oscorp",
+    "Pied Piper",
+    "Dunder",
+    "Gringotts",
+    "Monarch",
+    "Nakatomi",
+    "Prestige",
+    "Sterling",
+    "Virtucon",
+    "Zorg",
 ];
 const TITLES: [(&str, u32); 14] = [
     ("CEO", 2),
@@ -84,9 +105,30 @@ const INDUSTRIES: [(&str, u32); 8] = [
     ("government", 4),
     ("media", 6),
 ];
-const COUNTRIES: [(&str, u32); 8] = [("US", 35), ("GB", 10), ("DE", 9), ("CA", 6), ("FR", 6), ("IN", 12), ("BR", 6), ("AU", 4)];
-const SOURCES: [(&str, u32); 6] = [("organic", 30), ("paid_search", 20), ("webinar", 12), ("referral", 10), ("linkedin", 18), ("event", 10)];
-const OWNERS: [&str; 4] = ["sam@yourco.example", "alex@yourco.example", "kim@yourco.example", "jo@yourco.example"];
+const COUNTRIES: [(&str, u32); 8] = [
+    ("US", 35),
+    ("GB", 10),
+    ("DE", 9),
+    ("CA", 6),
+    ("FR", 6),
+    ("IN", 12),
+    ("BR", 6),
+    ("AU", 4),
+];
+const SOURCES: [(&str, u32); 6] = [
+    ("organic", 30),
+    ("paid_search", 20),
+    ("webinar", 12),
+    ("referral", 10),
+    ("linkedin", 18),
+    ("event", 10),
+];
+const OWNERS: [&str; 4] = [
+    "sam@yourco.example",
+    "alex@yourco.example",
+    "kim@yourco.example",
+    "jo@yourco.example",
+];
 const PAGES: [(&str, u32); 10] = [
     ("/", 20),
     ("/product", 14),
@@ -120,8 +162,18 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         let first = FIRST[rng.below(FIRST.len())];
         let last = LAST[rng.below(LAST.len())];
         let company = COMPANIES[rng.below(COMPANIES.len())];
-        let domain = if rng.unit() < 0.12 { "gmail.com".to_string() } else { format!("{}.example", company.to_lowercase().replace(' ', "")) };
-        let email = Email::parse(&format!("{}.{}{}@{}", first.to_lowercase(), last.to_lowercase(), i, domain))?;
+        let domain = if rng.unit() < 0.12 {
+            "gmail.com".to_string()
+        } else {
+            format!("{}.example", company.to_lowercase().replace(' ', ""))
+        };
+        let email = Email::parse(&format!(
+            "{}.{}{}@{}",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            i,
+            domain
+        ))?;
         let mut p = Profile::new(email);
         p.first_name = Some(first.into());
         p.last_name = Some(last.into());
@@ -132,7 +184,8 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         p.country = Some(rng.pick(&COUNTRIES).into());
         p.source = Some(rng.pick(&SOURCES).into());
         p.owner = Some(OWNERS[rng.below(OWNERS.len())].into());
-        let created_at = Timestamp::from_millis(now.millis() - (rng.unit() * 365.0 * day as f64) as i64);
+        let created_at =
+            Timestamp::from_millis(now.millis() - (rng.unit() * 365.0 * day as f64) as i64);
         // How close to buying: drives how much and what the lead does.
         intents.push(rng.unit().powi(3));
         leads.push(LeadInput {
@@ -153,10 +206,16 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         for _ in 0..count {
             // Keen leads were active recently; others trail off.
             let recency = rng.unit().powf(1.0 + 3.0 * intent);
-            let ts = Timestamp::from_millis(now.millis() - (recency * (now.millis() - created) as f64) as i64);
+            let ts = Timestamp::from_millis(
+                now.millis() - (recency * (now.millis() - created) as f64) as i64,
+            );
             let roll = rng.unit();
             let (kind, url) = if roll < 0.5 {
-                let page = if rng.unit() < *intent * 0.6 { "/pricing" } else { rng.pick(&PAGES) };
+                let page = if rng.unit() < *intent * 0.6 {
+                    "/pricing"
+                } else {
+                    rng.pick(&PAGES)
+                };
                 ("page_view", Some(page))
             } else if roll < 0.75 {
                 ("email_open", None)
@@ -165,7 +224,14 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
             } else if roll < 0.9 {
                 ("content_download", None)
             } else if roll < 0.94 {
-                (if rng.unit() < 0.5 { "webinar_registered" } else { "webinar_attended" }, None)
+                (
+                    if rng.unit() < 0.5 {
+                        "webinar_registered"
+                    } else {
+                        "webinar_attended"
+                    },
+                    None,
+                )
             } else if roll < 0.97 {
                 ("form_submitted", None)
             } else if *intent > 0.4 {
@@ -201,7 +267,11 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         report.became_mql,
         started.elapsed().as_secs_f64()
     );
-    let buckets: Vec<String> = stats.buckets.iter().map(|(b, n)| format!("{b} {n}")).collect();
+    let buckets: Vec<String> = stats
+        .buckets
+        .iter()
+        .map(|(b, n)| format!("{b} {n}"))
+        .collect();
     println!("buckets: {}", buckets.join(", "));
     println!();
     let top = engine.store().list_leads(&LeadQuery {
@@ -210,15 +280,22 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
     })?;
     let (_, model) = engine.active_model()?;
     for lead in &top {
-        let view = engine.view(&LeadRef::Id(lead.id), Some(now), 5)?.context("lead just listed")?;
+        let view = engine
+            .view(&LeadRef::Id(lead.id), Some(now), 5)?
+            .context("lead just listed")?;
         output::print_view(&view, &model);
         println!("\n{}\n", "-".repeat(100));
     }
     let db = out.display();
     println!("try next:");
     println!("  leadflow --db {db} leads list --bucket hot");
-    println!("  leadflow --db {db} leads show {}", top.first().map_or("1".to_string(), |l| l.id.to_string()));
+    println!(
+        "  leadflow --db {db} leads show {}",
+        top.first().map_or("1".to_string(), |l| l.id.to_string())
+    );
     println!("  leadflow --db {db} track --lead ana@newco.example --type demo_requested");
-    println!("  leadflow --db {db} model show > my-model.toml   # edit, then: leadflow --db {db} model apply my-model.toml");
+    println!(
+        "  leadflow --db {db} model show > my-model.toml   # edit, then: leadflow --db {db} model apply my-model.toml"
+    );
     Ok(ExitCode::SUCCESS)
 }

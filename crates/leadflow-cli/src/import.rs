@@ -39,7 +39,8 @@ pub fn events(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
 }
 
 fn open(args: &ImportArgs) -> Result<(File, Format, ColumnMapping, u64)> {
-    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let file =
+        File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let format = match args.format {
         Some(FileFormat::Csv) => Format::Csv,
@@ -48,7 +49,8 @@ fn open(args: &ImportArgs) -> Result<(File, Format, ColumnMapping, u64)> {
     };
     let mapping = match &args.mapping {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             ColumnMapping::parse(&text).with_context(|| format!("in {}", path.display()))?
         }
         None => ColumnMapping::default(),
@@ -83,7 +85,9 @@ fn run<T>(
         totals.report.duplicates += r.duplicates;
         totals.report.created_leads += r.created_leads;
         totals.report.updated_leads += r.updated_leads;
-        totals.rejected.extend(r.rejected.into_iter().map(|(i, reason)| (lines[i], reason)));
+        totals
+            .rejected
+            .extend(r.rejected.into_iter().map(|(i, reason)| (lines[i], reason)));
         batch.clear();
         lines.clear();
         Ok(())
@@ -116,10 +120,19 @@ fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode
         eprintln!("  line {line}: {reason}");
     }
     if totals.rejected.len() > SHOWN {
-        eprintln!("  ... and {} more{}", totals.rejected.len() - SHOWN, if args.errors.is_none() { " (write them all with --errors FILE)" } else { "" });
+        eprintln!(
+            "  ... and {} more{}",
+            totals.rejected.len() - SHOWN,
+            if args.errors.is_none() {
+                " (write them all with --errors FILE)"
+            } else {
+                ""
+            }
+        );
     }
     if let Some(path) = &args.errors {
-        let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w =
+            csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
         w.write_record(["line", "reason"])?;
         for (line, reason) in &totals.rejected {
             w.write_record([line.to_string(), reason.clone()])?;
@@ -131,7 +144,10 @@ fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode
     } else {
         let now = engine.now();
         let report = engine.rescore(RescoreOptions::needed(now), &progress::bar("rescoring"))?;
-        println!("rescored {} leads: {} changed, {} became MQL", report.leads, report.changed, report.became_mql);
+        println!(
+            "rescored {} leads: {} changed, {} became MQL",
+            report.leads, report.changed, report.became_mql
+        );
     }
     Ok(if totals.rejected.is_empty() {
         ExitCode::SUCCESS

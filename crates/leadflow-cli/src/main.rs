@@ -12,7 +12,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use leadflow_core::{EventKey, EventShape, EventType, Field, Grade, LeadRef, LifecycleStage, Model, Timestamp};
+use leadflow_core::{
+    EventKey, EventShape, EventType, Field, Grade, LeadRef, LifecycleStage, Model, Timestamp,
+};
 use leadflow_engine::{Engine, EventInput, LeadInput, RescoreOptions, SystemClock, TrackOutcome};
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, ScanScope, Store};
@@ -21,10 +23,20 @@ use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, ScanScope, Store};
 const EXIT_REJECTED: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "leadflow", version, about = "Lead scoring and lead tracking", propagate_version = true)]
+#[command(
+    name = "leadflow",
+    version,
+    about = "Lead scoring and lead tracking",
+    propagate_version = true
+)]
 struct Cli {
     /// The database file.
-    #[arg(long, global = true, env = "LEADFLOW_DB", default_value = "leadflow.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "LEADFLOW_DB",
+        default_value = "leadflow.db"
+    )]
     db: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -260,7 +272,10 @@ fn open(db: &Path) -> Result<Lf> {
 
 fn open_existing(db: &Path) -> Result<Lf> {
     if !db.exists() {
-        bail!("no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)", db.display());
+        bail!(
+            "no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)",
+            db.display()
+        );
     }
     open(db)
 }
@@ -279,7 +294,11 @@ fn init(db: &Path, model: Option<&Path>) -> Result<ExitCode> {
             None => println!("a model is already active"),
         },
     }
-    println!("{} {}", if existed { "using" } else { "created" }, db.display());
+    println!(
+        "{} {}",
+        if existed { "using" } else { "created" },
+        db.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -292,9 +311,17 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
         Command::Import(ImportCommand::Leads(args)) => import::leads(engine, &args),
         Command::Import(ImportCommand::Events(args)) => import::events(engine, &args),
         Command::Track(args) => track(engine, args),
-        Command::Rescore { as_of, all, from_events } => {
+        Command::Rescore {
+            as_of,
+            all,
+            from_events,
+        } => {
             let options = RescoreOptions {
-                scope: if all || from_events { ScanScope::All } else { ScanScope::NeedingRescore },
+                scope: if all || from_events {
+                    ScanScope::All
+                } else {
+                    ScanScope::NeedingRescore
+                },
                 from_events,
                 ..RescoreOptions::needed(as_of.unwrap_or_else(|| engine.now()))
             };
@@ -312,12 +339,22 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Leads(LeadsCommand::List(args)) => list(engine, args),
-        Command::Leads(LeadsCommand::Show { lead, as_of, limit, json }) => {
+        Command::Leads(LeadsCommand::Show {
+            lead,
+            as_of,
+            limit,
+            json,
+        }) => {
             let lead = parse_lead(&lead)?;
-            let view = engine.view(&lead, as_of, limit)?.with_context(|| format!("no {lead}"))?;
+            let view = engine
+                .view(&lead, as_of, limit)?
+                .with_context(|| format!("no {lead}"))?;
             let (_, model) = engine.active_model()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&output::view_json(&view))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&output::view_json(&view))?
+                );
             } else {
                 output::print_view(&view, &model);
             }
@@ -343,7 +380,11 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             let report = engine.apply_model(&source, &progress::bar("rescoring"))?;
             println!(
                 "model {} ({}) is active; rescored {} leads: {} changed, {} became MQL",
-                report.version, report.name, report.rescore.leads, report.rescore.changed, report.rescore.became_mql
+                report.version,
+                report.name,
+                report.rescore.leads,
+                report.rescore.changed,
+                report.rescore.became_mql
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -375,8 +416,12 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Model(ModelCommand::Activate { number }) => {
-            let report = engine.activate_version(ModelVersion(number), &progress::bar("rescoring"))?;
-            println!("model {} ({}) is active; rescored {} leads", report.version, report.name, report.rescore.leads);
+            let report =
+                engine.activate_version(ModelVersion(number), &progress::bar("rescoring"))?;
+            println!(
+                "model {} ({}) is active; rescored {} leads",
+                report.version, report.name, report.rescore.leads
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(ExportCommand::Scores { out }) => export_scores(engine, out.as_deref()),
@@ -391,7 +436,9 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Init { .. } | Command::Demo { .. } | Command::Model(ModelCommand::Check { .. }) => {
+        Command::Init { .. }
+        | Command::Demo { .. }
+        | Command::Model(ModelCommand::Check { .. }) => {
             unreachable!("handled before opening")
         }
     }
@@ -406,7 +453,10 @@ fn model_check(file: &Path, json: bool) -> Result<ExitCode> {
     match Model::parse(&source) {
         Ok(model) => {
             if json {
-                println!("{}", serde_json::json!({"valid": true, "name": model.name, "problems": []}));
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": true, "name": model.name, "problems": []})
+                );
             } else {
                 println!(
                     "{}: valid model `{}` ({} fit rules, {} engagement rules, {} inactivity rules)",
@@ -426,7 +476,10 @@ fn model_check(file: &Path, json: bool) -> Result<ExitCode> {
                     .iter()
                     .map(|p| serde_json::json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
                     .collect();
-                println!("{}", serde_json::json!({"valid": false, "problems": problems}));
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": false, "problems": problems})
+                );
             } else {
                 eprintln!("{}: {e}", file.display());
             }
@@ -438,7 +491,9 @@ fn model_check(file: &Path, json: bool) -> Result<ExitCode> {
 fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
     let mut shape = EventShape::new(EventType::parse(&args.event_type)?);
     for prop in &args.props {
-        let (name, value) = prop.split_once('=').with_context(|| format!("--prop `{prop}`: expected NAME=VALUE"))?;
+        let (name, value) = prop
+            .split_once('=')
+            .with_context(|| format!("--prop `{prop}`: expected NAME=VALUE"))?;
         shape.set_property(name, value)?;
     }
     let input = EventInput {
@@ -449,8 +504,16 @@ fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
     };
     let outcome = engine.track(input)?;
     match (&outcome, args.json) {
-        (TrackOutcome::Duplicate { lead }, false) => println!("duplicate: lead {lead} already has this event; nothing changed"),
-        (TrackOutcome::Accepted { scored, created_lead }, false) => {
+        (TrackOutcome::Duplicate { lead }, false) => {
+            println!("duplicate: lead {lead} already has this event; nothing changed")
+        }
+        (
+            TrackOutcome::Accepted {
+                scored,
+                created_lead,
+            },
+            false,
+        ) => {
             println!(
                 "lead {}{}: total {:.1} (fit {:.1}, engagement {:.1}), {}, grade {}{}",
                 scored.lead,
@@ -460,11 +523,24 @@ fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
                 scored.card.engagement,
                 scored.bucket,
                 scored.card.grade,
-                if scored.became_mql { " - became an MQL" } else { "" }
+                if scored.became_mql {
+                    " - became an MQL"
+                } else {
+                    ""
+                }
             )
         }
-        (TrackOutcome::Duplicate { lead }, true) => println!("{}", serde_json::json!({"status": "duplicate", "lead": lead.0})),
-        (TrackOutcome::Accepted { scored, created_lead }, true) => println!(
+        (TrackOutcome::Duplicate { lead }, true) => println!(
+            "{}",
+            serde_json::json!({"status": "duplicate", "lead": lead.0})
+        ),
+        (
+            TrackOutcome::Accepted {
+                scored,
+                created_lead,
+            },
+            true,
+        ) => println!(
             "{}",
             serde_json::json!({"status": "accepted", "lead": scored.lead.0, "created_lead": created_lead,
                 "fit": scored.card.fit, "engagement": scored.card.engagement, "total": scored.card.total,
@@ -477,7 +553,9 @@ fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
 fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
     let mut profile = leadflow_core::Profile::new(leadflow_core::Email::parse(email)?);
     for f in fields {
-        let (name, value) = f.split_once('=').with_context(|| format!("--set `{f}`: expected FIELD=VALUE"))?;
+        let (name, value) = f
+            .split_once('=')
+            .with_context(|| format!("--set `{f}`: expected FIELD=VALUE"))?;
         match name.strip_prefix("custom.") {
             Some(custom) => {
                 if let Some(v) = leadflow_core::CustomValue::infer(value) {
@@ -485,7 +563,8 @@ fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
                 }
             }
             None => {
-                let field = Field::from_name(name).with_context(|| format!("unknown field `{name}`"))?;
+                let field =
+                    Field::from_name(name).with_context(|| format!("unknown field `{name}`"))?;
                 profile.set_text(field, value)?;
             }
         }
@@ -498,7 +577,11 @@ fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
     let s = &outcome.scored;
     println!(
         "{} lead {}: total {:.1} (fit {:.1}, engagement {:.1}), {}, grade {}",
-        if outcome.created { "created" } else { "updated" },
+        if outcome.created {
+            "created"
+        } else {
+            "updated"
+        },
         s.lead,
         s.card.total,
         s.card.fit,
@@ -512,7 +595,11 @@ fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
 fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
     let query = LeadQuery {
         bucket: a.bucket,
-        grade: a.grade.as_deref().map(|g| Grade::parse(g).with_context(|| format!("unknown grade `{g}`"))).transpose()?,
+        grade: a
+            .grade
+            .as_deref()
+            .map(|g| Grade::parse(g).with_context(|| format!("unknown grade `{g}`")))
+            .transpose()?,
         stage: a
             .stage
             .as_deref()
@@ -543,7 +630,9 @@ fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
 
 fn export_scores(engine: &mut Lf, out: Option<&Path>) -> Result<ExitCode> {
     let sink: Box<dyn std::io::Write> = match out {
-        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
+        Some(path) => Box::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(sink));
