@@ -253,8 +253,9 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
             });
         }
     }
-    for chunk in events.chunks(20_000) {
-        engine.import_events(chunk)?;
+    while !events.is_empty() {
+        let rest = events.split_off(events.len().saturating_sub(20_000));
+        engine.import_events(rest)?;
     }
     let report = engine.rescore(RescoreOptions::needed(now), &progress::bar("scoring"))?;
 

@@ -13,7 +13,9 @@ use crate::{EXIT_REJECTED, FileFormat, ImportArgs, Lf, progress};
 pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let rows = leadflow_import::read_leads(file, format, &mapping)?;
-    let totals = run(rows, args, size, |batch| engine.import_leads(batch))?;
+    let totals = run(rows, args.batch.unwrap_or(50_000), size, |batch| {
+        engine.import_leads(batch)
+    })?;
     println!(
         "leads: {} imported ({} new, {} updated), {} rejected",
         totals.report.accepted,
@@ -27,7 +29,9 @@ pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
 pub fn events(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let rows = leadflow_import::read_events(file, format, &mapping)?;
-    let totals = run(rows, args, size, |batch| engine.import_events(batch))?;
+    let totals = run(rows, args.batch.unwrap_or(200_000), size, |batch| {
+        engine.import_events(std::mem::take(batch))
+    })?;
     println!(
         "events: {} imported, {} duplicates skipped, {} new leads, {} rejected",
         totals.report.accepted,
@@ -68,17 +72,18 @@ struct Totals {
 /// batch in flight, and re-running the import skips what is already in.
 fn run<T>(
     rows: Box<dyn Iterator<Item = Row<T>>>,
-    args: &ImportArgs,
+    batch_size: usize,
     size: u64,
-    mut import: impl FnMut(&[T]) -> Result<BatchReport, leadflow_engine::EngineError>,
+    mut import: impl FnMut(&mut Vec<T>) -> Result<BatchReport, leadflow_engine::EngineError>,
 ) -> Result<Totals> {
     let bar = progress::bytes("importing", size);
     let mut totals = Totals {
         report: BatchReport::default(),
         rejected: Vec::new(),
     };
-    let mut batch = Vec::with_capacity(args.batch);
-    let mut lines = Vec::with_capacity(args.batch);
+    let batch_size = batch_size.max(1);
+    let mut batch = Vec::with_capacity(batch_size);
+    let mut lines = Vec::with_capacity(batch_size);
     let mut flush = |batch: &mut Vec<T>, lines: &mut Vec<u64>, totals: &mut Totals| -> Result<()> {
         let r = import(batch)?;
         totals.report.accepted += r.accepted;
@@ -101,7 +106,7 @@ fn run<T>(
             }
             Err(reason) => totals.rejected.push((row.line, reason)),
         }
-        if batch.len() >= args.batch.max(1) {
+        if batch.len() >= batch_size {
             flush(&mut batch, &mut lines, &mut totals)?;
         }
     }

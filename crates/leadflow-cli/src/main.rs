@@ -104,9 +104,10 @@ struct ImportArgs {
     /// Write every rejected row (line, reason) to this CSV file.
     #[arg(long)]
     errors: Option<PathBuf>,
-    /// Rows per transaction.
-    #[arg(long, default_value_t = 20_000)]
-    batch: usize,
+    /// Rows per transaction [default: 50000 leads, 200000 events]. Larger batches import
+    /// faster; a crash loses at most the batch in flight (re-running the import resumes).
+    #[arg(long)]
+    batch: Option<usize>,
     /// Leave the imported leads' scores stale (run `leadflow rescore` later).
     #[arg(long)]
     no_rescore: bool,

@@ -6,6 +6,7 @@
 mod history;
 mod rescore;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use leadflow_core::scoring::{self, Explanation};
@@ -291,7 +292,14 @@ impl<S: Store> Engine<S> {
         let (version, model) = self.active_model()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
-        let (lead, created) = upsert_in(&mut tx, &input, now)?;
+        let (lead, created) = match upsert_in(&mut tx, &input, now)? {
+            Upserted::Created(id) => (
+                tx.lead(&LeadRef::Id(id))?
+                    .ok_or(StoreError::NoSuchLead(id))?,
+                true,
+            ),
+            Upserted::Updated(lead) => (*lead, false),
+        };
         let scored = rescore_lead(&mut tx, &model, version, &lead, &[], now, Cause::Profile)?;
         tx.commit()?;
         Ok(UpsertOutcome { created, scored })
@@ -341,14 +349,15 @@ impl<S: Store> Engine<S> {
         let mut tx = self.store.begin()?;
         for (i, row) in rows.iter().enumerate() {
             match upsert_in(&mut tx, row, now) {
-                Ok((lead, created)) => {
+                // A new lead's score starts out stale.
+                Ok(Upserted::Created(_)) => {
+                    report.accepted += 1;
+                    report.created_leads += 1;
+                }
+                Ok(Upserted::Updated(lead)) => {
                     tx.mark_stale(lead.id)?;
                     report.accepted += 1;
-                    if created {
-                        report.created_leads += 1;
-                    } else {
-                        report.updated_leads += 1;
-                    }
+                    report.updated_leads += 1;
                 }
                 Err(EngineError::Store(e)) if !is_row_error(&e) => return Err(e.into()),
                 Err(e) => report.rejected.push((i, e.to_string())),
@@ -360,21 +369,22 @@ impl<S: Store> Engine<S> {
 
     /// Stores a batch of events in one transaction, creating leads for unknown emails, and marks
     /// the leads' scores stale for one [`rescore`](Self::rescore) after the import.
-    pub fn import_events(&mut self, rows: &[EventInput]) -> Result<BatchReport, EngineError> {
+    pub fn import_events(&mut self, rows: Vec<EventInput>) -> Result<BatchReport, EngineError> {
         let now = self.now();
         let mut report = BatchReport::default();
         let mut tx = self.store.begin()?;
-        let mut touched = std::collections::HashSet::new();
-        let mut known: std::collections::HashMap<LeadRef, LeadId> =
-            std::collections::HashMap::new();
-        for (i, row) in rows.iter().enumerate() {
-            let lead = match known.get(&row.lead) {
+        let mut leads: FxHashMap<LeadRef, LeadId> = FxHashMap::default();
+        let mut keys: FxHashSet<EventKey> = FxHashSet::default();
+        keys.reserve(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            let lead = match leads.get(&row.lead) {
                 Some(id) => *id,
-                None => match resolve_for_event(&mut tx, row, now) {
-                    Ok((lead, created)) => {
+                None => match resolve_or_create(&mut tx, &row, now) {
+                    Ok((id, created)) => {
                         report.created_leads += usize::from(created);
-                        known.insert(row.lead.clone(), lead.id);
-                        lead.id
+                        leads.insert(row.lead.clone(), id);
+                        id
                     }
                     Err(EngineError::Store(e)) => return Err(e.into()),
                     Err(e) => {
@@ -383,16 +393,30 @@ impl<S: Store> Engine<S> {
                     }
                 },
             };
-            let event = NewEvent {
-                key: row.key(),
+            let key = row.key();
+            // The first of two rows with one key wins, as it would across batches.
+            if !keys.insert(key.clone()) {
+                report.duplicates += 1;
+                continue;
+            }
+            events.push(NewEvent {
+                key,
                 lead,
                 ts: row.ts,
-                shape: row.shape.clone(),
-            };
-            match tx.insert_event(&event, now)? {
+                shape: row.shape,
+            });
+        }
+        drop(keys);
+        // Lead by lead, the per-lead index is written in order rather than all over.
+        events.sort_unstable_by_key(|e| (e.lead, e.ts));
+        let mut touched = Vec::new();
+        for event in &events {
+            match tx.insert_event(event, now)? {
                 Inserted::New => {
                     report.accepted += 1;
-                    touched.insert(lead);
+                    if touched.last() != Some(&event.lead) {
+                        touched.push(event.lead);
+                    }
                 }
                 Inserted::Duplicate => report.duplicates += 1,
             }
@@ -485,46 +509,55 @@ fn is_row_error(e: &StoreError) -> bool {
     )
 }
 
+enum Upserted {
+    Created(LeadId),
+    /// The lead as it now is.
+    Updated(Box<LeadRecord>),
+}
+
+/// Matches the input to a lead by id, else by email, and creates or updates it. Fields the input
+/// leaves empty keep their values; with an id, the input's email replaces the stored one.
 fn upsert_in<T: Transaction>(
     tx: &mut T,
     input: &LeadInput,
     now: Timestamp,
-) -> Result<(LeadRecord, bool), EngineError> {
-    let by_id = match input.id {
-        Some(id) => tx.lead(&LeadRef::Id(id))?,
-        None => None,
+) -> Result<Upserted, EngineError> {
+    let email = LeadRef::Email(input.profile.email.clone());
+    let existing = match input.id {
+        Some(id) => tx.resolve_lead(&LeadRef::Id(id))?,
+        None => tx.resolve_lead(&email)?,
     };
-    let existing = match by_id {
-        Some(l) => Some(l),
-        None => tx.lead(&LeadRef::Email(input.profile.email.clone()))?,
+    let email_taken = |tx: &mut T, id: LeadId| -> Result<EngineError, EngineError> {
+        Ok(EngineError::EmailTaken {
+            email: input.profile.email.to_string(),
+            owner: tx.resolve_lead(&email)?.unwrap_or(id),
+            id,
+        })
     };
     match existing {
-        Some(mut lead) => {
-            if let Some(id) = input.id
-                && id != lead.id
-            {
-                return Err(EngineError::EmailTaken {
-                    email: input.profile.email.to_string(),
-                    owner: lead.id,
-                    id,
-                });
-            }
-            let email_changed = lead.profile.email != input.profile.email;
-            lead.profile.merge_from(&input.profile);
-            if email_changed {
-                lead.profile.email = input.profile.email.clone();
-            }
-            tx.update_profile(lead.id, &lead.profile, now)?;
-            lead.updated_at = now;
-            Ok((lead, false))
-        }
         None => {
             let created_at = input.created_at.unwrap_or(now);
-            let id = tx.insert_lead(input.id, &input.profile, created_at, now)?;
-            let lead = tx
+            match tx.insert_lead(input.id, &input.profile, created_at, now) {
+                Ok(id) => Ok(Upserted::Created(id)),
+                Err(StoreError::DuplicateEmail(_)) if input.id.is_some() => {
+                    Err(email_taken(tx, input.id.expect("checked"))?)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Some(id) => {
+            let mut lead = tx
                 .lead(&LeadRef::Id(id))?
-                .expect("inserted in this transaction");
-            Ok((lead, true))
+                .ok_or(StoreError::NoSuchLead(id))?;
+            lead.profile.merge_from(&input.profile);
+            lead.profile.email = input.profile.email.clone();
+            match tx.update_profile(id, &lead.profile, now) {
+                Ok(()) => {}
+                Err(StoreError::DuplicateEmail(_)) => return Err(email_taken(tx, id)?),
+                Err(e) => return Err(e.into()),
+            }
+            lead.updated_at = now;
+            Ok(Upserted::Updated(Box::new(lead)))
         }
     }
 }
@@ -550,6 +583,18 @@ fn resolve_for_event<T: Transaction>(
             ))
         }
     }
+}
+
+/// Like [`resolve_for_event`], but only the id: what a bulk import needs.
+fn resolve_or_create<T: Transaction>(
+    tx: &mut T,
+    input: &EventInput,
+    now: Timestamp,
+) -> Result<(LeadId, bool), EngineError> {
+    if let Some(id) = tx.resolve_lead(&input.lead)? {
+        return Ok((id, false));
+    }
+    resolve_for_event(tx, input, now).map(|(lead, created)| (lead.id, created))
 }
 
 fn activity_in<T: Transaction>(

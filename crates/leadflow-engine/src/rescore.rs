@@ -12,7 +12,7 @@ use leadflow_store::{
     Cause, ModelVersion, RescoreItem, ScanRequest, ScanScope, ScoreWrite, Store, StoreError,
 };
 
-use crate::{Engine, EngineError, Progress, activity_in, score_write};
+use crate::{Engine, EngineError, Progress, score_write};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RescoreOptions {
@@ -64,9 +64,10 @@ enum Outcome {
         became_mql: bool,
         from_state: bool,
     },
-    /// The kept state cannot answer for this instant, or an event's shape is newer than our
-    /// table of shapes: score this lead from its events in a transaction of its own.
-    FromStore(RescoreItem),
+    /// The kept state cannot answer for this instant (it has events after it): score from events.
+    NeedsEvents(RescoreItem),
+    /// An event's shape is newer than our table of shapes (stored since the rescore began).
+    UnknownShape(RescoreItem),
 }
 
 impl<S: Store> Engine<S> {
@@ -76,7 +77,7 @@ impl<S: Store> Engine<S> {
         progress: &dyn Progress,
     ) -> Result<RescoreReport, EngineError> {
         let (version, model) = self.active_model()?;
-        let matches = shape_matches(&model, &self.store.shapes()?);
+        let mut matches = shape_matches(&model, &self.store.shapes()?);
         let request = ScanRequest {
             scope: options.scope,
             model: version,
@@ -86,47 +87,66 @@ impl<S: Store> Engine<S> {
         progress.start(self.store.count_for_rescore(options.scope, version)?);
         let mut report = RescoreReport::default();
         let as_of = options.as_of;
-        let mut error = None;
-        self.store
-            .scan_for_rescore(request, &mut |store, items| {
-                let n = items.len() as u64;
-                let outcomes: Vec<Outcome> = items
-                    .into_par_iter()
-                    .map(|item| rescore_item(&model, version, &matches, item, as_of))
-                    .collect();
-                let mut writes = Vec::with_capacity(outcomes.len());
-                for outcome in outcomes {
-                    let (write, became_mql, from_state) = match outcome {
-                        Outcome::Done {
-                            write,
-                            became_mql,
-                            from_state,
-                        } => (write, became_mql, from_state),
-                        Outcome::FromStore(item) => {
-                            match rescore_from_store(store, &model, version, &item, as_of) {
-                                Ok(w) => (w.0, w.1, false),
-                                Err(e) => {
-                                    error = Some(e);
-                                    return Err(StoreError::Backend("rescore stopped".into()));
-                                }
-                            }
-                        }
-                    };
-                    report.leads += 1;
-                    report.changed += u64::from(write.history.is_some());
-                    report.became_mql += u64::from(became_mql);
-                    if from_state {
-                        report.from_state += 1;
-                    } else {
-                        report.from_events += 1;
+        self.store.scan_for_rescore(request, &mut |store, items| {
+            let n = items.len() as u64;
+            let score_all =
+                |items: Vec<RescoreItem>, matches: &[Option<EventMatch>]| -> Vec<Outcome> {
+                    items
+                        .into_par_iter()
+                        .map(|item| rescore_item(&model, version, matches, item, as_of))
+                        .collect()
+                };
+            let outcomes = score_all(items, &matches);
+            // Second chances, in bulk: events for leads whose state could not answer, and a
+            // fresh shape table if a shape appeared since the rescore began.
+            let (mut done, mut retry, mut unknown_shape) =
+                (Vec::with_capacity(outcomes.len()), Vec::new(), false);
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Done { .. } => done.push(outcome),
+                    Outcome::NeedsEvents(mut item) => {
+                        item.state = None;
+                        retry.push(item);
                     }
-                    writes.push(write);
+                    Outcome::UnknownShape(item) => {
+                        unknown_shape = true;
+                        retry.push(item);
+                    }
                 }
-                store.write_scores(&writes)?;
-                progress.advance(n);
-                Ok(())
-            })
-            .map_err(|e| error.take().unwrap_or(EngineError::Store(e)))?;
+            }
+            if !retry.is_empty() {
+                if unknown_shape {
+                    matches = shape_matches(&model, &store.shapes()?);
+                }
+                store.load_activity(&mut retry)?;
+                done.extend(score_all(retry, &matches));
+            }
+            let mut writes = Vec::with_capacity(done.len());
+            for outcome in done {
+                let Outcome::Done {
+                    write,
+                    became_mql,
+                    from_state,
+                } = outcome
+                else {
+                    return Err(StoreError::Corrupt(
+                        "an event refers to an event shape that does not exist".into(),
+                    ));
+                };
+                report.leads += 1;
+                report.changed += u64::from(write.history.is_some());
+                report.became_mql += u64::from(became_mql);
+                if from_state {
+                    report.from_state += 1;
+                } else {
+                    report.from_events += 1;
+                }
+                writes.push(write);
+            }
+            store.write_scores(&writes)?;
+            progress.advance(n);
+            Ok(())
+        })?;
         Ok(report)
     }
 }
@@ -173,7 +193,7 @@ fn rescore_item(
             .ok()
             .and_then(|s| s.score(model, facts, as_of))
         else {
-            return Outcome::FromStore(item);
+            return Outcome::NeedsEvents(item);
         };
         (card, None, true)
     } else {
@@ -182,7 +202,7 @@ fn rescore_item(
             match matches.get(*shape as usize).copied().flatten() {
                 Some(m) if m.is_empty() => {}
                 Some(matched) => activity.push(Activity { ts: *ts, matched }),
-                None => return Outcome::FromStore(item),
+                None => return Outcome::UnknownShape(item),
             }
         }
         let card = scoring::score(model, facts, &activity, as_of);
@@ -209,35 +229,4 @@ fn rescore_item(
         became_mql: scored.became_mql,
         from_state,
     }
-}
-
-fn rescore_from_store<S: Store>(
-    store: &mut S,
-    model: &Model,
-    version: ModelVersion,
-    item: &RescoreItem,
-    as_of: Timestamp,
-) -> Result<(ScoreWrite, bool), EngineError> {
-    let mut tx = store.begin()?;
-    let activity = activity_in(&mut tx, model, item.id)?;
-    drop(tx);
-    let facts = LeadFacts {
-        profile: &item.profile,
-        created_at: item.created_at,
-    };
-    let card = scoring::score(model, facts, &activity, as_of);
-    let state = ScoreState::from_activity(model, &activity).encode();
-    let cause = cause_for(item, version);
-    let (write, scored) = score_write(
-        model,
-        version,
-        item.id,
-        item.mql_at,
-        item.score.as_ref(),
-        card,
-        Some(state),
-        as_of,
-        cause,
-    );
-    Ok((write, scored.became_mql))
 }

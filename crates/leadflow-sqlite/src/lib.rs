@@ -6,6 +6,8 @@
 mod rows;
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,7 +26,7 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 pub struct SqliteStore {
     conn: Connection,
     /// Interned shapes, so that ingesting an event costs no shape lookup.
-    shapes: HashMap<EventShape, ShapeId>,
+    shapes: FxHashMap<EventShape, ShapeId>,
 }
 
 impl SqliteStore {
@@ -37,14 +39,14 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = OFF;
-             PRAGMA cache_size = -262144;
+             PRAGMA cache_size = -1048576;
              PRAGMA temp_store = MEMORY;",
         )
         .map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut store = SqliteStore {
             conn,
-            shapes: HashMap::new(),
+            shapes: FxHashMap::default(),
         };
         store.migrate()?;
         store.shapes = store.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
@@ -323,8 +325,49 @@ impl Store for SqliteStore {
             }
             let Some(last) = items.last() else { break };
             after = last.id.0;
-            self.fill_activity(&mut items)?;
+            self.load_activity(&mut items)?;
             visit(self, items)?;
+        }
+        Ok(())
+    }
+
+    /// One range scan over the batch's leads, keeping the events of those without a state.
+    fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
+        let need: Vec<usize> = (0..items.len())
+            .filter(|&i| items[i].state.is_none())
+            .collect();
+        let (Some(&first), Some(&last)) = (need.first(), need.last()) else {
+            return Ok(());
+        };
+        for &i in &need {
+            items[i].activity.clear();
+        }
+        let index: HashMap<i64, usize> = need.iter().map(|&i| (items[i].id.0, i)).collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT lead_id, ts, shape_id FROM events WHERE lead_id BETWEEN ?1 AND ?2 ORDER BY lead_id, ts")
+            .map_err(backend)?;
+        let mut rows = stmt
+            .query(params![items[first].id.0, items[last].id.0])
+            .map_err(backend)?;
+        let mut current: Option<(i64, usize)> = None;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let lead: i64 = row.get(0).map_err(backend)?;
+            let slot = match current {
+                Some((l, slot)) if l == lead => Some(slot),
+                _ => {
+                    let slot = index.get(&lead).copied();
+                    if let Some(slot) = slot {
+                        current = Some((lead, slot));
+                    }
+                    slot
+                }
+            };
+            if let Some(slot) = slot {
+                let ts = Timestamp::from_millis(row.get(1).map_err(backend)?);
+                let shape: i64 = row.get(2).map_err(backend)?;
+                items[slot].activity.push((ts, shape as ShapeId));
+            }
         }
         Ok(())
     }
@@ -363,46 +406,6 @@ impl Store for SqliteStore {
             let id = LeadId(row.get(0).map_err(backend)?);
             if let Some(score) = read_score(row, 1).map_err(backend)?? {
                 visit(id, &score);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl SqliteStore {
-    /// Loads the events of the batch's leads that have no usable state, in one range scan.
-    fn fill_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
-        let need: Vec<usize> = (0..items.len())
-            .filter(|&i| items[i].state.is_none())
-            .collect();
-        let (Some(&first), Some(&last)) = (need.first(), need.last()) else {
-            return Ok(());
-        };
-        let index: HashMap<i64, usize> = need.iter().map(|&i| (items[i].id.0, i)).collect();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT lead_id, ts, shape_id FROM events WHERE lead_id BETWEEN ?1 AND ?2 ORDER BY lead_id, ts")
-            .map_err(backend)?;
-        let mut rows = stmt
-            .query(params![items[first].id.0, items[last].id.0])
-            .map_err(backend)?;
-        let mut current: Option<(i64, usize)> = None;
-        while let Some(row) = rows.next().map_err(backend)? {
-            let lead: i64 = row.get(0).map_err(backend)?;
-            let slot = match current {
-                Some((l, slot)) if l == lead => Some(slot),
-                _ => {
-                    let slot = index.get(&lead).copied();
-                    if let Some(slot) = slot {
-                        current = Some((lead, slot));
-                    }
-                    slot
-                }
-            };
-            if let Some(slot) = slot {
-                let ts = Timestamp::from_millis(row.get(1).map_err(backend)?);
-                let shape: i64 = row.get(2).map_err(backend)?;
-                items[slot].activity.push((ts, shape as ShapeId));
             }
         }
         Ok(())
@@ -501,7 +504,7 @@ fn insert_history(conn: &Connection, lead: LeadId, h: &HistoryEntry) -> Result<(
 
 pub struct SqliteTx<'a> {
     tx: rusqlite::Transaction<'a>,
-    shapes: &'a mut HashMap<EventShape, ShapeId>,
+    shapes: &'a mut FxHashMap<EventShape, ShapeId>,
     /// Shapes interned by this transaction: they join the cache only if it commits.
     new_shapes: Vec<(EventShape, ShapeId)>,
 }
@@ -544,6 +547,20 @@ impl SqliteTx<'_> {
 impl Transaction for SqliteTx<'_> {
     fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
         lead_by_ref(&self.tx, lead)
+    }
+
+    fn resolve_lead(&mut self, lead: &LeadRef) -> Result<Option<LeadId>, StoreError> {
+        let found: rusqlite::Result<Option<i64>> = match lead {
+            LeadRef::Id(id) => self
+                .tx
+                .prepare_cached("SELECT id FROM leads WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id.0], |r| r.get(0)).optional()),
+            LeadRef::Email(e) => self
+                .tx
+                .prepare_cached("SELECT id FROM leads WHERE email = ?1")
+                .and_then(|mut s| s.query_row([e.as_str()], |r| r.get(0)).optional()),
+        };
+        found.map(|id| id.map(LeadId)).map_err(backend)
     }
 
     fn insert_lead(

@@ -93,6 +93,18 @@ fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> S
 fn leads_round_trip<S: Store>(s: &mut S) {
     let id = add_lead(s, "ana@example.com");
     let by_id = s.lead(&LeadRef::Id(id)).unwrap().expect("lead by id");
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.resolve_lead(&LeadRef::Id(id)).unwrap(), Some(id));
+    assert_eq!(
+        tx.resolve_lead(&LeadRef::Email(Email::parse("ana@example.com").unwrap()))
+            .unwrap(),
+        Some(id)
+    );
+    assert_eq!(
+        tx.resolve_lead(&LeadRef::Id(LeadId(999_999))).unwrap(),
+        None
+    );
+    drop(tx);
     let by_email = s
         .lead(&LeadRef::Email(Email::parse("ANA@example.com").unwrap()))
         .unwrap()
@@ -102,6 +114,11 @@ fn leads_round_trip<S: Store>(s: &mut S) {
     assert_eq!(by_id.created_at, t("2026-01-01"));
     assert_eq!(by_id.updated_at, t("2026-01-02"));
     assert_eq!(by_id.score, None, "a new lead has no score");
+    assert_eq!(
+        s.stats().unwrap().stale_leads,
+        1,
+        "a new lead awaits its first score"
+    );
     assert_eq!(by_id.mql_at, None);
 
     let mut changed = by_id.profile.clone();

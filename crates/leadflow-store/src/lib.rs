@@ -299,6 +299,9 @@ pub trait Store {
     where
         Self: Sized;
 
+    /// Fills `activity` (oldest first) for the items without a `state`.
+    fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError>;
+
     /// How many leads a scan of `scope` would visit.
     fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError>;
 
@@ -313,6 +316,8 @@ pub trait Store {
 /// The writes of one unit of work. Dropped without [`commit`](Transaction::commit), nothing lands.
 pub trait Transaction {
     fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
+    /// The lead's id, if it exists: a cheaper [`lead`](Transaction::lead) for resolving references.
+    fn resolve_lead(&mut self, lead: &LeadRef) -> Result<Option<LeadId>, StoreError>;
     /// Inserts a lead, with the given id or a new one.
     fn insert_lead(
         &mut self,
