@@ -41,8 +41,13 @@ CREATE TABLE events (
     shape_id    INTEGER NOT NULL,
     received_at INTEGER NOT NULL
 );
--- Covers the per-lead reads of scoring and of the timeline.
-CREATE INDEX events_by_lead ON events (lead_id, ts, shape_id);
+
+-- Per lead, its events' (ts, shape_id, seq) packed in one blob, oldest first: what scoring reads,
+-- and how the timeline and deletes find a lead's rows (see src/activity.rs).
+CREATE TABLE activity (
+    lead_id INTEGER PRIMARY KEY,
+    packed  BLOB NOT NULL
+);
 
 -- Every lead has exactly one row; total is NULL until it is first scored.
 CREATE TABLE scores (
@@ -58,8 +63,8 @@ CREATE TABLE scores (
     recorded_total REAL,                          -- total at the last history entry
     state          BLOB                           -- the incremental scoring state (core's encoding)
 );
+-- Buckets are ranges of the total, so this index serves bucket filters too.
 CREATE INDEX scores_by_total ON scores (total);
-CREATE INDEX scores_by_bucket ON scores (bucket, total);
 CREATE INDEX scores_stale ON scores (stale) WHERE stale = 1;
 
 CREATE TABLE score_history (

@@ -3,6 +3,7 @@
 //! Durability: WAL with `synchronous = FULL`, so a committed transaction survives a crash or a
 //! power cut; a crash mid-transaction leaves nothing of it.
 
+mod activity;
 mod rows;
 
 use std::collections::HashMap;
@@ -117,6 +118,7 @@ impl Store for SqliteStore {
             tx,
             shapes: &mut self.shapes,
             new_shapes: Vec::new(),
+            pending: FxHashMap::default(),
         })
     }
 
@@ -178,18 +180,20 @@ impl Store for SqliteStore {
     }
 
     fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let items = packed_activity(&self.conn, lead.0)?;
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT e.key, e.lead_id, e.ts, sh.type, sh.properties, e.received_at
-                 FROM events e JOIN event_shapes sh ON sh.id = e.shape_id
-                 WHERE e.lead_id = ?1 ORDER BY e.ts DESC, e.seq DESC LIMIT ?2",
+                 FROM events e JOIN event_shapes sh ON sh.id = e.shape_id WHERE e.seq = ?1",
             )
             .map_err(backend)?;
-        let rows = stmt
-            .query_map(params![lead.0, limit as i64], read_event)
-            .map_err(backend)?;
-        rows.map(|r| r.map_err(backend)?).collect()
+        items
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|it| stmt.query_row([it.seq], read_event).map_err(backend)?)
+            .collect()
     }
 
     fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
@@ -331,7 +335,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    /// One range scan over the batch's leads, keeping the events of those without a state.
+    /// One range scan over the batch's leads, unpacking the activity of those without a state.
     fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
         let need: Vec<usize> = (0..items.len())
             .filter(|&i| items[i].state.is_none())
@@ -339,35 +343,29 @@ impl Store for SqliteStore {
         let (Some(&first), Some(&last)) = (need.first(), need.last()) else {
             return Ok(());
         };
-        for &i in &need {
-            items[i].activity.clear();
-        }
         let index: HashMap<i64, usize> = need.iter().map(|&i| (items[i].id.0, i)).collect();
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT lead_id, ts, shape_id FROM events WHERE lead_id BETWEEN ?1 AND ?2 ORDER BY lead_id, ts")
+            .prepare_cached("SELECT lead_id, packed FROM activity WHERE lead_id BETWEEN ?1 AND ?2")
             .map_err(backend)?;
         let mut rows = stmt
             .query(params![items[first].id.0, items[last].id.0])
             .map_err(backend)?;
-        let mut current: Option<(i64, usize)> = None;
+        for &i in &need {
+            items[i].activity.clear();
+        }
         while let Some(row) = rows.next().map_err(backend)? {
             let lead: i64 = row.get(0).map_err(backend)?;
-            let slot = match current {
-                Some((l, slot)) if l == lead => Some(slot),
-                _ => {
-                    let slot = index.get(&lead).copied();
-                    if let Some(slot) = slot {
-                        current = Some((lead, slot));
-                    }
-                    slot
-                }
+            let Some(&slot) = index.get(&lead) else {
+                continue;
             };
-            if let Some(slot) = slot {
-                let ts = Timestamp::from_millis(row.get(1).map_err(backend)?);
-                let shape: i64 = row.get(2).map_err(backend)?;
-                items[slot].activity.push((ts, shape as ShapeId));
-            }
+            let packed = row
+                .get_ref(1)
+                .map_err(backend)?
+                .as_blob()
+                .map_err(|e| backend(e.into()))?;
+            let activity = &mut items[slot].activity;
+            activity::decode(packed, |it| activity.push((it.ts, it.shape)))?;
         }
         Ok(())
     }
@@ -409,6 +407,23 @@ impl Store for SqliteStore {
             }
         }
         Ok(())
+    }
+}
+
+/// A lead's packed activity, oldest first (empty for a lead without events).
+fn packed_activity(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT packed FROM activity WHERE lead_id = ?1")
+        .map_err(backend)?;
+    let mut rows = stmt.query([lead]).map_err(backend)?;
+    match rows.next().map_err(backend)? {
+        None => Ok(Vec::new()),
+        Some(row) => activity::decode_all(
+            row.get_ref(0)
+                .map_err(backend)?
+                .as_blob()
+                .map_err(|e| backend(e.into()))?,
+        ),
     }
 }
 
@@ -507,9 +522,29 @@ pub struct SqliteTx<'a> {
     shapes: &'a mut FxHashMap<EventShape, ShapeId>,
     /// Shapes interned by this transaction: they join the cache only if it commits.
     new_shapes: Vec<(EventShape, ShapeId)>,
+    /// Events inserted by this transaction, by lead, not yet merged into `activity`: each lead's
+    /// blob is rewritten once per transaction, not once per event.
+    pending: FxHashMap<i64, Vec<activity::Item>>,
 }
 
 impl SqliteTx<'_> {
+    /// Merges the pending events into their leads' activity blobs.
+    fn flush_activity(&mut self) -> Result<(), StoreError> {
+        let mut leads: Vec<i64> = self.pending.keys().copied().collect();
+        leads.sort_unstable();
+        for lead in leads {
+            let new = self.pending.remove(&lead).expect("listed above");
+            let mut items = packed_activity(&self.tx, lead)?;
+            activity::merge(&mut items, &new);
+            self.tx
+                .prepare_cached("INSERT OR REPLACE INTO activity (lead_id, packed) VALUES (?1, ?2)")
+                .map_err(backend)?
+                .execute(params![lead, activity::encode(&items)])
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
     fn event_exists(&self, key: &leadflow_core::EventKey) -> Result<bool, StoreError> {
         self.tx
             .prepare_cached("SELECT 1 FROM events WHERE key = ?1")
@@ -663,8 +698,16 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError> {
+        self.flush_activity()?;
+        for it in packed_activity(&self.tx, id.0)? {
+            self.tx
+                .prepare_cached("DELETE FROM events WHERE seq = ?1")
+                .map_err(backend)?
+                .execute([it.seq])
+                .map_err(backend)?;
+        }
         for sql in [
-            "DELETE FROM events WHERE lead_id = ?1",
+            "DELETE FROM activity WHERE lead_id = ?1",
             "DELETE FROM score_history WHERE lead_id = ?1",
             "DELETE FROM scores WHERE lead_id = ?1",
         ] {
@@ -703,34 +746,42 @@ impl Transaction for SqliteTx<'_> {
             .map_err(backend)?
             .execute(params![e.key.as_str(), e.lead.0, e.ts.millis(), shape, received_at.millis()])
             .map_err(backend)?;
-        Ok(if n == 0 {
-            Inserted::Duplicate
-        } else {
-            Inserted::New
-        })
+        if n == 0 {
+            return Ok(Inserted::Duplicate);
+        }
+        self.pending
+            .entry(e.lead.0)
+            .or_default()
+            .push(activity::Item {
+                ts: e.ts,
+                seq: self.tx.last_insert_rowid(),
+                shape,
+            });
+        Ok(Inserted::New)
     }
 
     fn activity_of(&mut self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
+        self.flush_activity()?;
+        let items = packed_activity(&self.tx, lead.0)?;
+        let mut shapes: FxHashMap<ShapeId, EventShape> = FxHashMap::default();
         let mut stmt = self
             .tx
-            .prepare_cached(
-                "SELECT e.ts, sh.type, sh.properties FROM events e JOIN event_shapes sh ON sh.id = e.shape_id
-                 WHERE e.lead_id = ?1 ORDER BY e.ts",
-            )
+            .prepare_cached("SELECT type, properties FROM event_shapes WHERE id = ?1")
             .map_err(backend)?;
-        let rows = stmt
-            .query_map([lead.0], |r| {
-                let ts = Timestamp::from_millis(r.get(0)?);
-                let t: String = r.get(1)?;
-                let p: String = r.get(2)?;
-                Ok((ts, t, p))
-            })
-            .map_err(backend)?;
-        rows.map(|r| {
-            let (ts, t, p) = r.map_err(backend)?;
-            Ok((ts, decode_shape(&t, &p)?))
-        })
-        .collect()
+        let mut out = Vec::with_capacity(items.len());
+        for it in items {
+            let shape = match shapes.entry(it.shape) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let (t, p): (String, String) = stmt
+                        .query_row([it.shape], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(backend)?;
+                    e.insert(decode_shape(&t, &p)?)
+                }
+            };
+            out.push((it.ts, shape.clone()));
+        }
+        Ok(out)
     }
 
     fn score_state(
@@ -838,11 +889,13 @@ impl Transaction for SqliteTx<'_> {
         Ok(())
     }
 
-    fn commit(self) -> Result<(), StoreError> {
+    fn commit(mut self) -> Result<(), StoreError> {
+        self.flush_activity()?;
         let SqliteTx {
             tx,
             shapes,
             new_shapes,
+            ..
         } = self;
         tx.commit().map_err(backend)?;
         shapes.extend(new_shapes);
