@@ -28,26 +28,16 @@ pub struct SqliteStore {
     conn: Connection,
     /// Interned shapes, so that ingesting an event costs no shape lookup.
     shapes: FxHashMap<EventShape, ShapeId>,
+    path: std::path::PathBuf,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open(path).map_err(backend)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(backend)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = OFF;
-             PRAGMA cache_size = -1048576;
-             PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(backend)?;
-        conn.set_prepared_statement_cache_capacity(64);
         let mut store = SqliteStore {
-            conn,
+            conn: open_connection(path, false)?,
             shapes: FxHashMap::default(),
+            path: path.to_path_buf(),
         };
         store.migrate()?;
         store.shapes = store.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
@@ -82,6 +72,33 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(backend)
     }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let conn = if read_only {
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Connection::open_with_flags(path, flags)
+    } else {
+        Connection::open(path)
+    }
+    .map_err(backend)?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(backend)?;
+    let journal = if read_only {
+        ""
+    } else {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+    };
+    conn.execute_batch(&format!(
+        "{journal}
+         PRAGMA foreign_keys = OFF;
+         PRAGMA cache_size = -1048576;
+         PRAGMA temp_store = MEMORY;"
+    ))
+    .map_err(backend)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
 }
 
 fn lead_by(
@@ -282,92 +299,54 @@ impl Store for SqliteStore {
         .collect()
     }
 
+    /// Reads on a thread of its own, through a second (read-only) connection, one batch ahead:
+    /// while `visit` scores and writes a batch, the next one is being read.
     fn scan_for_rescore(
         &mut self,
         request: ScanRequest,
         visit: &mut RescoreVisitor<'_, Self>,
     ) -> Result<(), StoreError> {
-        let filter = match request.scope {
-            ScanScope::All => "",
-            ScanScope::NeedingRescore => {
-                "AND (s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?3)"
-            }
-        };
-        let sql = format!(
-            "SELECT {LEAD_COLUMNS}, s.state FROM leads l JOIN scores s ON s.lead_id = l.id
-             WHERE l.id > ?1 {filter} ORDER BY l.id LIMIT ?2"
-        );
-        let (model, batch) = (request.model, request.batch.max(1));
-        let mut after = i64::MIN;
-        loop {
-            let mut items = Vec::with_capacity(batch);
-            {
-                let mut stmt = self.conn.prepare_cached(&sql).map_err(backend)?;
-                let mut rows = match request.scope {
-                    ScanScope::All => stmt.query(params![after, batch as i64]),
-                    ScanScope::NeedingRescore => stmt.query(params![after, batch as i64, model.0]),
+        let reader = open_connection(&self.path, true)?;
+        let (send, receive) =
+            std::sync::mpsc::sync_channel::<Result<Vec<RescoreItem>, StoreError>>(1);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut after = i64::MIN;
+                loop {
+                    let batch = read_batch(&reader, &request, after);
+                    let last = match &batch {
+                        Ok(items) => items.last().map(|i| i.id.0),
+                        Err(_) => None,
+                    };
+                    let failed = batch.is_err();
+                    // The receiver hangs up when the visitor fails: stop reading then too.
+                    if send.send(batch).is_err() || failed {
+                        return;
+                    }
+                    match last {
+                        Some(id) => after = id,
+                        None => return,
+                    }
                 }
-                .map_err(backend)?;
-                while let Some(row) = rows.next().map_err(backend)? {
-                    let lead = read_lead(row).map_err(backend)??;
-                    let state: Option<Vec<u8>> = row.get(LEAD_COLUMN_COUNT).map_err(backend)?;
-                    let usable = request.use_states
-                        && lead
-                            .score
-                            .as_ref()
-                            .is_some_and(|s| s.model_version == model && !s.stale);
-                    items.push(RescoreItem {
-                        id: lead.id,
-                        profile: lead.profile,
-                        created_at: lead.created_at,
-                        mql_at: lead.mql_at,
-                        score: lead.score,
-                        state: state.filter(|_| usable),
-                        activity: Vec::new(),
-                    });
+            });
+            let result = (|| {
+                for batch in &receive {
+                    let items = batch?;
+                    if items.is_empty() {
+                        break;
+                    }
+                    visit(self, items)?;
                 }
-            }
-            let Some(last) = items.last() else { break };
-            after = last.id.0;
-            self.load_activity(&mut items)?;
-            visit(self, items)?;
-        }
-        Ok(())
+                Ok(())
+            })();
+            drop(receive);
+            result
+        })
     }
 
     /// One range scan over the batch's leads, unpacking the activity of those without a state.
     fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
-        let need: Vec<usize> = (0..items.len())
-            .filter(|&i| items[i].state.is_none())
-            .collect();
-        let (Some(&first), Some(&last)) = (need.first(), need.last()) else {
-            return Ok(());
-        };
-        let index: HashMap<i64, usize> = need.iter().map(|&i| (items[i].id.0, i)).collect();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT lead_id, packed FROM activity WHERE lead_id BETWEEN ?1 AND ?2")
-            .map_err(backend)?;
-        let mut rows = stmt
-            .query(params![items[first].id.0, items[last].id.0])
-            .map_err(backend)?;
-        for &i in &need {
-            items[i].activity.clear();
-        }
-        while let Some(row) = rows.next().map_err(backend)? {
-            let lead: i64 = row.get(0).map_err(backend)?;
-            let Some(&slot) = index.get(&lead) else {
-                continue;
-            };
-            let packed = row
-                .get_ref(1)
-                .map_err(backend)?
-                .as_blob()
-                .map_err(|e| backend(e.into()))?;
-            let activity = &mut items[slot].activity;
-            activity::decode(packed, |it| activity.push((it.ts, it.shape)))?;
-        }
-        Ok(())
+        load_activity(&self.conn, items)
     }
 
     fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError> {
@@ -408,6 +387,93 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
+}
+
+/// The next batch of a scan: leads after `after`, with their activity where no state stands in.
+fn read_batch(
+    conn: &Connection,
+    request: &ScanRequest,
+    after: i64,
+) -> Result<Vec<RescoreItem>, StoreError> {
+    let filter = match request.scope {
+        ScanScope::All => "",
+        ScanScope::NeedingRescore => {
+            "AND (s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?3)"
+        }
+    };
+    // A state is worth reading only if it may be used.
+    let state = if request.use_states {
+        "s.state"
+    } else {
+        "NULL"
+    };
+    let sql = format!(
+        "SELECT {LEAD_COLUMNS}, {state} FROM leads l JOIN scores s ON s.lead_id = l.id
+         WHERE l.id > ?1 {filter} ORDER BY l.id LIMIT ?2"
+    );
+    let (model, batch) = (request.model, request.batch.max(1));
+    let mut items = Vec::with_capacity(batch);
+    {
+        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+        let mut rows = match request.scope {
+            ScanScope::All => stmt.query(params![after, batch as i64]),
+            ScanScope::NeedingRescore => stmt.query(params![after, batch as i64, model.0]),
+        }
+        .map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let lead = read_lead(row).map_err(backend)??;
+            let state: Option<Vec<u8>> = row.get(LEAD_COLUMN_COUNT).map_err(backend)?;
+            let usable = lead
+                .score
+                .as_ref()
+                .is_some_and(|s| s.model_version == model && !s.stale);
+            items.push(RescoreItem {
+                id: lead.id,
+                profile: lead.profile,
+                created_at: lead.created_at,
+                mql_at: lead.mql_at,
+                score: lead.score,
+                state: state.filter(|_| usable),
+                activity: Vec::new(),
+            });
+        }
+    }
+    load_activity(conn, &mut items)?;
+    Ok(items)
+}
+
+/// One range scan over the batch's leads, unpacking the activity of those without a state.
+fn load_activity(conn: &Connection, items: &mut [RescoreItem]) -> Result<(), StoreError> {
+    let need: Vec<usize> = (0..items.len())
+        .filter(|&i| items[i].state.is_none())
+        .collect();
+    let (Some(&first), Some(&last)) = (need.first(), need.last()) else {
+        return Ok(());
+    };
+    let index: HashMap<i64, usize> = need.iter().map(|&i| (items[i].id.0, i)).collect();
+    let mut stmt = conn
+        .prepare_cached("SELECT lead_id, packed FROM activity WHERE lead_id BETWEEN ?1 AND ?2")
+        .map_err(backend)?;
+    let mut rows = stmt
+        .query(params![items[first].id.0, items[last].id.0])
+        .map_err(backend)?;
+    for &i in &need {
+        items[i].activity.clear();
+    }
+    while let Some(row) = rows.next().map_err(backend)? {
+        let lead: i64 = row.get(0).map_err(backend)?;
+        let Some(&slot) = index.get(&lead) else {
+            continue;
+        };
+        let packed = row
+            .get_ref(1)
+            .map_err(backend)?
+            .as_blob()
+            .map_err(|e| backend(e.into()))?;
+        let activity = &mut items[slot].activity;
+        activity::decode(packed, |it| activity.push((it.ts, it.shape)))?;
+    }
+    Ok(())
 }
 
 /// A lead's packed activity, oldest first (empty for a lead without events).
