@@ -46,12 +46,12 @@ impl Rng {
 }
 
 const FIRST: [&str; 20] = [
-    "Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jack", "Kofi",
-    "Lena", "Mateo", "Nina", "Omar", "Priya", "Rosa", "Sven", "Tara", "Wei",
+    "Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jack", "Kofi", "Lena", "Mateo", "Nina",
+    "Omar", "Priya", "Rosa", "Sven", "Tara", "Wei",
 ];
 const LAST: [&str; 16] = [
-    "Smith", "Garcia", "Muller", "Tanaka", "Okafor", "Rossi", "Nguyen", "Silva", "Kim", "Johnson",
-    "Dubois", "Larsen", "Patel", "Brown", "Costa", "Fischer",
+    "Smith", "Garcia", "Muller", "Tanaka", "Okafor", "Rossi", "Nguyen", "Silva", "Kim", "Johnson", "Dubois", "Larsen",
+    "Patel", "Brown", "Costa", "Fischer",
 ];
 const COMPANIES: [&str; 24] = [
     "Acme",
@@ -105,30 +105,11 @@ const INDUSTRIES: [(&str, u32); 8] = [
     ("government", 4),
     ("media", 6),
 ];
-const COUNTRIES: [(&str, u32); 8] = [
-    ("US", 35),
-    ("GB", 10),
-    ("DE", 9),
-    ("CA", 6),
-    ("FR", 6),
-    ("IN", 12),
-    ("BR", 6),
-    ("AU", 4),
-];
-const SOURCES: [(&str, u32); 6] = [
-    ("organic", 30),
-    ("paid_search", 20),
-    ("webinar", 12),
-    ("referral", 10),
-    ("linkedin", 18),
-    ("event", 10),
-];
-const OWNERS: [&str; 4] = [
-    "sam@yourco.example",
-    "alex@yourco.example",
-    "kim@yourco.example",
-    "jo@yourco.example",
-];
+const COUNTRIES: [(&str, u32); 8] =
+    [("US", 35), ("GB", 10), ("DE", 9), ("CA", 6), ("FR", 6), ("IN", 12), ("BR", 6), ("AU", 4)];
+const SOURCES: [(&str, u32); 6] =
+    [("organic", 30), ("paid_search", 20), ("webinar", 12), ("referral", 10), ("linkedin", 18), ("event", 10)];
+const OWNERS: [&str; 4] = ["sam@yourco.example", "alex@yourco.example", "kim@yourco.example", "jo@yourco.example"];
 const PAGES: [(&str, u32); 10] = [
     ("/", 20),
     ("/product", 14),
@@ -167,13 +148,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         } else {
             format!("{}.example", company.to_lowercase().replace(' ', ""))
         };
-        let email = Email::parse(&format!(
-            "{}.{}{}@{}",
-            first.to_lowercase(),
-            last.to_lowercase(),
-            i,
-            domain
-        ))?;
+        let email = Email::parse(&format!("{}.{}{}@{}", first.to_lowercase(), last.to_lowercase(), i, domain))?;
         let mut p = Profile::new(email);
         p.first_name = Some(first.into());
         p.last_name = Some(last.into());
@@ -184,15 +159,10 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         p.country = Some(rng.pick(&COUNTRIES).into());
         p.source = Some(rng.pick(&SOURCES).into());
         p.owner = Some(OWNERS[rng.below(OWNERS.len())].into());
-        let created_at =
-            Timestamp::from_millis(now.millis() - (rng.unit() * 365.0 * day as f64) as i64);
+        let created_at = Timestamp::from_millis(now.millis() - (rng.unit() * 365.0 * day as f64) as i64);
         // How close to buying: drives how much and what the lead does.
-        intents.push(rng.unit().powi(3));
-        leads.push(LeadInput {
-            id: None,
-            profile: p,
-            created_at: Some(created_at),
-        });
+        intents.push(rng.unit().powi(4));
+        leads.push(LeadInput { id: None, profile: p, created_at: Some(created_at) });
     }
     for chunk in leads.chunks(5000) {
         engine.import_leads(chunk)?;
@@ -201,21 +171,15 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
     let mut events = Vec::new();
     for (lead, intent) in leads.iter().zip(&intents) {
         let created = lead.created_at.expect("set above").millis();
-        let count = (2.0 + intent * 60.0 * rng.unit()) as usize;
+        let count = (2.0 + intent * 45.0 * rng.unit()) as usize;
         let lead_ref = LeadRef::Email(lead.profile.email.clone());
         for _ in 0..count {
             // Keen leads were active recently; others trail off.
             let recency = rng.unit().powf(1.0 + 3.0 * intent);
-            let ts = Timestamp::from_millis(
-                now.millis() - (recency * (now.millis() - created) as f64) as i64,
-            );
+            let ts = Timestamp::from_millis(now.millis() - (recency * (now.millis() - created) as f64) as i64);
             let roll = rng.unit();
             let (kind, url) = if roll < 0.5 {
-                let page = if rng.unit() < *intent * 0.6 {
-                    "/pricing"
-                } else {
-                    rng.pick(&PAGES)
-                };
+                let page = if rng.unit() < *intent * 0.6 { "/pricing" } else { rng.pick(&PAGES) };
                 ("page_view", Some(page))
             } else if roll < 0.75 {
                 ("email_open", None)
@@ -224,14 +188,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
             } else if roll < 0.9 {
                 ("content_download", None)
             } else if roll < 0.94 {
-                (
-                    if rng.unit() < 0.5 {
-                        "webinar_registered"
-                    } else {
-                        "webinar_attended"
-                    },
-                    None,
-                )
+                (if rng.unit() < 0.5 { "webinar_registered" } else { "webinar_attended" }, None)
             } else if roll < 0.97 {
                 ("form_submitted", None)
             } else if *intent > 0.4 {
@@ -245,12 +202,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
             if let Some(url) = url {
                 shape.set_property("url", url)?;
             }
-            events.push(EventInput {
-                key: None,
-                lead: lead_ref.clone(),
-                ts,
-                shape,
-            });
+            events.push(EventInput { key: None, lead: lead_ref.clone(), ts, shape });
         }
     }
     while !events.is_empty() {
@@ -268,32 +220,20 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         report.became_mql,
         started.elapsed().as_secs_f64()
     );
-    let buckets: Vec<String> = stats
-        .buckets
-        .iter()
-        .map(|(b, n)| format!("{b} {n}"))
-        .collect();
+    let buckets: Vec<String> = stats.buckets.iter().map(|(b, n)| format!("{b} {n}")).collect();
     println!("buckets: {}", buckets.join(", "));
     println!();
-    let top = engine.store().list_leads(&LeadQuery {
-        limit: 3,
-        ..Default::default()
-    })?;
+    let top = engine.store().list_leads(&LeadQuery { limit: 3, ..Default::default() })?;
     let (_, model) = engine.active_model()?;
     for lead in &top {
-        let view = engine
-            .view(&LeadRef::Id(lead.id), Some(now), 5)?
-            .context("lead just listed")?;
+        let view = engine.view(&LeadRef::Id(lead.id), Some(now), 5)?.context("lead just listed")?;
         output::print_view(&view, &model);
         println!("\n{}\n", "-".repeat(100));
     }
     let db = out.display();
     println!("try next:");
     println!("  leadflow --db {db} leads list --bucket hot");
-    println!(
-        "  leadflow --db {db} leads show {}",
-        top.first().map_or("1".to_string(), |l| l.id.to_string())
-    );
+    println!("  leadflow --db {db} leads show {}", top.first().map_or("1".to_string(), |l| l.id.to_string()));
     println!("  leadflow --db {db} track --lead ana@newco.example --type demo_requested");
     println!(
         "  leadflow --db {db} model show > my-model.toml   # edit, then: leadflow --db {db} model apply my-model.toml"

@@ -13,9 +13,7 @@ use crate::{EXIT_REJECTED, FileFormat, ImportArgs, Lf, progress};
 pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let rows = leadflow_import::read_leads(file, format, &mapping)?;
-    let totals = run(rows, args.batch.unwrap_or(50_000), size, |batch| {
-        engine.import_leads(batch)
-    })?;
+    let totals = run(rows, args.batch.unwrap_or(50_000), size, |batch| engine.import_leads(batch))?;
     println!(
         "leads: {} imported ({} new, {} updated), {} rejected",
         totals.report.accepted,
@@ -29,9 +27,7 @@ pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
 pub fn events(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let rows = leadflow_import::read_events(file, format, &mapping)?;
-    let totals = run(rows, args.batch.unwrap_or(200_000), size, |batch| {
-        engine.import_events(std::mem::take(batch))
-    })?;
+    let totals = run(rows, args.batch.unwrap_or(200_000), size, |batch| engine.import_events(std::mem::take(batch)))?;
     println!(
         "events: {} imported, {} duplicates skipped, {} new leads, {} rejected",
         totals.report.accepted,
@@ -43,8 +39,7 @@ pub fn events(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
 }
 
 fn open(args: &ImportArgs) -> Result<(File, Format, ColumnMapping, u64)> {
-    let file =
-        File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let format = match args.format {
         Some(FileFormat::Csv) => Format::Csv,
@@ -53,8 +48,7 @@ fn open(args: &ImportArgs) -> Result<(File, Format, ColumnMapping, u64)> {
     };
     let mapping = match &args.mapping {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             ColumnMapping::parse(&text).with_context(|| format!("in {}", path.display()))?
         }
         None => ColumnMapping::default(),
@@ -77,10 +71,7 @@ fn run<T>(
     mut import: impl FnMut(&mut Vec<T>) -> Result<BatchReport, leadflow_engine::EngineError>,
 ) -> Result<Totals> {
     let bar = progress::bytes("importing", size);
-    let mut totals = Totals {
-        report: BatchReport::default(),
-        rejected: Vec::new(),
-    };
+    let mut totals = Totals { report: BatchReport::default(), rejected: Vec::new() };
     let batch_size = batch_size.max(1);
     let mut batch = Vec::with_capacity(batch_size);
     let mut lines = Vec::with_capacity(batch_size);
@@ -90,9 +81,7 @@ fn run<T>(
         totals.report.duplicates += r.duplicates;
         totals.report.created_leads += r.created_leads;
         totals.report.updated_leads += r.updated_leads;
-        totals
-            .rejected
-            .extend(r.rejected.into_iter().map(|(i, reason)| (lines[i], reason)));
+        totals.rejected.extend(r.rejected.into_iter().map(|(i, reason)| (lines[i], reason)));
         batch.clear();
         lines.clear();
         Ok(())
@@ -128,16 +117,11 @@ fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode
         eprintln!(
             "  ... and {} more{}",
             totals.rejected.len() - SHOWN,
-            if args.errors.is_none() {
-                " (write them all with --errors FILE)"
-            } else {
-                ""
-            }
+            if args.errors.is_none() { " (write them all with --errors FILE)" } else { "" }
         );
     }
     if let Some(path) = &args.errors {
-        let mut w =
-            csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
         w.write_record(["line", "reason"])?;
         for (line, reason) in &totals.rejected {
             w.write_record([line.to_string(), reason.clone()])?;
@@ -149,14 +133,7 @@ fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode
     } else {
         let now = engine.now();
         let report = engine.rescore(RescoreOptions::needed(now), &progress::bar("rescoring"))?;
-        println!(
-            "rescored {} leads: {} changed, {} became MQL",
-            report.leads, report.changed, report.became_mql
-        );
+        println!("rescored {} leads: {} changed, {} became MQL", report.leads, report.changed, report.became_mql);
     }
-    Ok(if totals.rejected.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_REJECTED)
-    })
+    Ok(if totals.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED) })
 }

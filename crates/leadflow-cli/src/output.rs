@@ -14,11 +14,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         }
     }
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(headers.to_vec());
@@ -29,11 +25,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
 
 fn name(l: &LeadRecord) -> String {
     let p = &l.profile;
-    [p.first_name.as_deref(), p.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
+    [p.first_name.as_deref(), p.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
 }
 
 pub fn print_lead_list(leads: &[LeadRecord]) {
@@ -47,25 +39,15 @@ pub fn print_lead_list(leads: &[LeadRecord]) {
                 name(l),
                 l.profile.company.clone().unwrap_or_default(),
                 l.profile.job_title.clone().unwrap_or_default(),
-                s.map(|s| format!("{:.1}", s.values.total))
-                    .unwrap_or_else(|| "-".into()),
+                s.map(|s| format!("{:.1}", s.values.total)).unwrap_or_else(|| "-".into()),
                 s.map(|s| s.values.bucket.clone()).unwrap_or_default(),
                 s.map(|s| s.values.grade.to_string()).unwrap_or_default(),
                 l.profile.stage.to_string(),
-                if l.mql_at.is_some() {
-                    "MQL".into()
-                } else {
-                    String::new()
-                },
+                if l.mql_at.is_some() { "MQL".into() } else { String::new() },
             ]
         })
         .collect();
-    table(
-        &[
-            "id", "email", "name", "company", "title", "score", "bucket", "grade", "stage", "",
-        ],
-        &rows,
-    );
+    table(&["id", "email", "name", "company", "title", "score", "bucket", "grade", "stage", ""], &rows);
 }
 
 pub fn lead_json(l: &LeadRecord) -> Value {
@@ -121,14 +103,8 @@ pub fn print_view(v: &LeadView, model: &Model) {
     field("job title", p.job_title.clone());
     field("department", p.department.clone());
     field("industry", p.industry.clone());
-    field(
-        "employees",
-        p.employees.map(leadflow_core::model::format_number),
-    );
-    field(
-        "revenue",
-        p.annual_revenue.map(leadflow_core::model::format_number),
-    );
+    field("employees", p.employees.map(leadflow_core::model::format_number));
+    field("revenue", p.annual_revenue.map(leadflow_core::model::format_number));
     field("country", p.country.clone());
     field("city", p.city.clone());
     field("company type", p.company_type.clone());
@@ -152,27 +128,17 @@ pub fn print_view(v: &LeadView, model: &Model) {
         e.card.engagement,
         v.bucket,
         e.card.grade,
-        if e.card.qualifies_mql {
-            "   (meets the MQL rule)"
-        } else {
-            ""
-        }
+        if e.card.qualifies_mql { "   (meets the MQL rule)" } else { "" }
     );
     println!();
-    println!(
-        "fit ({:.1} before bounds {}..{}):",
-        e.fit_before_bounds, model.fit.bounds.min, model.fit.bounds.max
-    );
+    println!("fit ({:.1} before bounds {}..{}):", e.fit_before_bounds, model.fit.bounds.min, model.fit.bounds.max);
     if e.fit.is_empty() {
         println!("  no fit rule matched");
     }
     for f in &e.fit {
         println!("  {:>+7.1}  {}", f.points, f.rule);
     }
-    println!(
-        "engagement ({:.1} before bounds):",
-        e.engagement_before_bounds
-    );
+    println!("engagement ({:.1} before bounds):", e.engagement_before_bounds);
     let rows: Vec<Vec<String>> = e
         .engagement
         .iter()
@@ -185,12 +151,7 @@ pub fn print_view(v: &LeadView, model: &Model) {
             ]
         })
         .chain(e.inactivity.iter().map(|i| {
-            vec![
-                format!("{:+.1}", i.points),
-                i.rule.clone(),
-                format!("no event in {} days", i.days),
-                String::new(),
-            ]
+            vec![format!("{:+.1}", i.points), i.rule.clone(), format!("no event in {} days", i.days), String::new()]
         }))
         .collect();
     if rows.is_empty() {
@@ -211,28 +172,15 @@ pub fn print_view(v: &LeadView, model: &Model) {
         println!();
         println!("timeline (newest first):");
         for ev in &v.timeline {
-            let props: Vec<String> = ev
-                .shape
-                .properties
-                .iter()
-                .map(|(k, val)| format!("{k}={val}"))
-                .collect();
-            println!(
-                "  {}  {:<20} {}",
-                ev.ts,
-                ev.shape.event_type,
-                props.join(" ")
-            );
+            let props: Vec<String> = ev.shape.properties.iter().map(|(k, val)| format!("{k}={val}")).collect();
+            println!("  {}  {:<20} {}", ev.ts, ev.shape.event_type, props.join(" "));
         }
     }
     if !v.history.is_empty() {
         println!();
         println!("score history (newest first):");
         for h in &v.history {
-            let before = h
-                .before
-                .as_ref()
-                .map_or("-".to_string(), |b| format!("{:.1} {}", b.total, b.bucket));
+            let before = h.before.as_ref().map_or("-".to_string(), |b| format!("{:.1} {}", b.total, b.bucket));
             println!(
                 "  {}  {:>14} -> {:.1} {} {}  ({}){}",
                 h.at,

@@ -7,11 +7,9 @@ pub struct Bar(ProgressBar);
 /// A bar counting items, for the engine's long jobs.
 pub fn bar(label: &'static str) -> Bar {
     let pb = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(
-            "{msg:>10} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     pb.set_message(label);
     Bar(pb)
@@ -20,11 +18,9 @@ pub fn bar(label: &'static str) -> Bar {
 /// A bar counting bytes of a file.
 pub fn bytes(label: &'static str, total: u64) -> ProgressBar {
     let pb = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template(
-            "{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     pb.set_message(label);
     pb

@@ -28,17 +28,10 @@ fn model_check_reports_every_problem_with_its_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("3 problems"), "{err}");
-    assert!(
-        err.contains("fit.rules[0].field: unknown field `jobtitle`"),
-        "{err}"
-    );
+    assert!(err.contains("fit.rules[0].field: unknown field `jobtitle`"), "{err}");
     assert!(err.contains("unknown operator `around`"), "{err}");
     assert!(err.contains("buckets overlap"), "{err}");
-    assert!(
-        err.lines()
-            .all(|l| !l.trim_start().starts_with("line") || l.contains(", column ")),
-        "{err}"
-    );
+    assert!(err.lines().all(|l| !l.trim_start().starts_with("line") || l.contains(", column ")), "{err}");
 
     let out = cli.run(&["model", "check", &bad, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -53,25 +46,13 @@ fn imports_report_bad_rows_keep_good_ones_and_are_idempotent() {
     cli.ok(&["init"]);
     let leads = cli.file("leads.csv", LEADS);
     let errors = cli.dir.path().join("errors.csv");
-    let out = cli.run(&[
-        "import",
-        "leads",
-        &leads,
-        "--errors",
-        errors.to_str().unwrap(),
-    ]);
+    let out = cli.run(&["import", "leads", &leads, "--errors", errors.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "rejected rows give exit code 3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stdout.contains("3 imported (3 new, 0 updated), 2 rejected"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("3 imported (3 new, 0 updated), 2 rejected"), "{stdout}");
     assert!(stderr.contains("line 4: email:"), "{stderr}");
-    assert!(
-        stderr.contains("line 6: employees: `many` is not a number"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("line 6: employees: `many` is not a number"), "{stderr}");
     let errors = std::fs::read_to_string(errors).unwrap();
     assert_eq!(errors.lines().count(), 3, "{errors}");
 
@@ -85,30 +66,15 @@ fn imports_report_bad_rows_keep_good_ones_and_are_idempotent() {
     let out = cli.run(&["import", "events", &events]);
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("3 imported, 0 duplicates skipped, 1 new leads, 1 rejected"),
-        "{stdout}"
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("line 4: event type `page view` is invalid")
-    );
+    assert!(stdout.contains("3 imported, 0 duplicates skipped, 1 new leads, 1 rejected"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 4: event type `page view` is invalid"));
 
     let before = cli.ok(&["export", "scores"]);
     let out = cli.run(&["import", "events", &events]);
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("0 imported, 3 duplicates skipped, 0 new leads")
-    );
-    assert_eq!(
-        cli.ok(&["export", "scores"]),
-        before,
-        "re-importing changes nothing"
-    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 imported, 3 duplicates skipped, 0 new leads"));
+    assert_eq!(cli.ok(&["export", "scores"]), before, "re-importing changes nothing");
     let stats = cli.ok(&["stats"]);
-    assert!(
-        stats.contains("leads      4") && stats.contains("events     3"),
-        "{stats}"
-    );
+    assert!(stats.contains("leads      4") && stats.contains("events     3"), "{stats}");
 }
 
 #[test]
@@ -132,27 +98,10 @@ fn track_scores_incrementally_and_mql_fires_once_until_recycled() {
         all.extend_from_slice(args);
         serde_json::from_str(&cli.ok(&all)).unwrap()
     };
-    let first = track(&[
-        "--type",
-        "page_view",
-        "--prop",
-        "url=/pricing",
-        "--id",
-        "v1",
-    ]);
+    let first = track(&["--type", "page_view", "--prop", "url=/pricing", "--id", "v1"]);
     assert_eq!(first["status"], "accepted");
     assert_eq!(first["fit"], 45.0);
-    assert_eq!(
-        track(&[
-            "--type",
-            "page_view",
-            "--prop",
-            "url=/pricing",
-            "--id",
-            "v1"
-        ])["status"],
-        "duplicate"
-    );
+    assert_eq!(track(&["--type", "page_view", "--prop", "url=/pricing", "--id", "v1"])["status"], "duplicate");
     let demo = track(&["--type", "demo_requested", "--id", "d1"]);
     assert!(demo["total"].as_f64().unwrap() > first["total"].as_f64().unwrap());
     assert_eq!(demo["bucket"], "hot");
@@ -164,44 +113,23 @@ fn track_scores_incrementally_and_mql_fires_once_until_recycled() {
         serde_json::from_str(&cli.ok(&["leads", "show", "ana@acme.example", "--json"])).unwrap();
     assert_eq!(show["lead"]["stage"], "mql");
     assert!(show["lead"]["mql_at"].is_string());
-    let rules: Vec<&str> = show["explanation"]["engagement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["rule"].as_str().unwrap())
-        .collect();
-    assert!(
-        rules.contains(&"pricing_page") && rules.contains(&"demo_requested"),
-        "{rules:?}"
-    );
+    let rules: Vec<&str> =
+        show["explanation"]["engagement"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"pricing_page") && rules.contains(&"demo_requested"), "{rules:?}");
     assert_eq!(show["timeline"].as_array().unwrap().len(), 3);
     let history = show["history"].as_array().unwrap();
     assert_eq!(history.len(), 4, "profile, then three events: {history:#?}");
-    assert!(
-        history
-            .iter()
-            .any(|h| h["became_mql"] == true && h["cause"] == "event d1")
-    );
+    assert!(history.iter().any(|h| h["became_mql"] == true && h["cause"] == "event d1"));
 
     cli.ok(&["leads", "recycle", "ana@acme.example"]);
     let recycled: serde_json::Value =
         serde_json::from_str(&cli.ok(&["leads", "show", "ana@acme.example", "--json"])).unwrap();
     assert_eq!(recycled["lead"]["stage"], "recycled");
     assert!(recycled["lead"]["mql_at"].is_null());
-    assert_eq!(
-        track(&["--type", "email_click", "--id", "c2"])["became_mql"],
-        true,
-        "qualifies again after recycling"
-    );
+    assert_eq!(track(&["--type", "email_click", "--id", "c2"])["became_mql"], true, "qualifies again after recycling");
 
     // An event for an unknown email creates the lead.
-    let out = cli.ok(&[
-        "track",
-        "--lead",
-        "someone@new.example",
-        "--type",
-        "form_submitted",
-    ]);
+    let out = cli.ok(&["track", "--lead", "someone@new.example", "--type", "form_submitted"]);
     assert!(out.contains("(new)"), "{out}");
 }
 
@@ -213,26 +141,12 @@ fn listing_models_and_deleting() {
     let _ = cli.run(&["import", "leads", &leads]);
     let hot_first = cli.ok(&["leads", "list", "--json"]);
     let rows: serde_json::Value = serde_json::from_str(&hot_first).unwrap();
-    let totals: Vec<f64> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["score"]["total"].as_f64().unwrap())
-        .collect();
+    let totals: Vec<f64> = rows.as_array().unwrap().iter().map(|r| r["score"]["total"].as_f64().unwrap()).collect();
     assert!(totals.windows(2).all(|w| w[0] >= w[1]), "{totals:?}");
     let grade_a: serde_json::Value =
         serde_json::from_str(&cli.ok(&["leads", "list", "--grade", "A", "--json"])).unwrap();
-    let emails: Vec<&str> = grade_a
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["email"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        emails,
-        ["ana@acme.example", "dee@initech.example"],
-        "fit 45 and 40, both A"
-    );
+    let emails: Vec<&str> = grade_a.as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["ana@acme.example", "dee@initech.example"], "fit 45 and 40, both A");
 
     // A new model version rescores everyone; the old one can come back.
     let strict = std::fs::read_to_string(workspace_root().join("examples/default.toml"))
@@ -241,38 +155,17 @@ fn listing_models_and_deleting() {
         .replace("points = 20\n", "points = 5\n");
     let strict = cli.file("strict.toml", &strict);
     let out = cli.ok(&["model", "apply", &strict]);
-    assert!(
-        out.contains("model v2 (strict) is active; rescored 3 leads"),
-        "{out}"
-    );
+    assert!(out.contains("model v2 (strict) is active; rescored 3 leads"), "{out}");
     let listed = cli.ok(&["model", "list"]);
-    assert!(
-        listed.contains("strict") && listed.contains("default-b2b"),
-        "{listed}"
-    );
+    assert!(listed.contains("strict") && listed.contains("default-b2b"), "{listed}");
     let ana: serde_json::Value =
         serde_json::from_str(&cli.ok(&["leads", "show", "ana@acme.example", "--json"])).unwrap();
     assert_eq!(ana["lead"]["score"]["model_version"], 2);
-    assert!(
-        ana["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|h| h["cause"] == "model v2")
-    );
-    assert!(
-        cli.ok(&["model", "activate", "1"])
-            .contains("model v1 (default-b2b) is active")
-    );
-    assert!(
-        cli.ok(&["model", "show"])
-            .contains("name = \"default-b2b\"")
-    );
+    assert!(ana["history"].as_array().unwrap().iter().any(|h| h["cause"] == "model v2"));
+    assert!(cli.ok(&["model", "activate", "1"]).contains("model v1 (default-b2b) is active"));
+    assert!(cli.ok(&["model", "show"]).contains("name = \"default-b2b\""));
 
-    assert!(
-        cli.ok(&["leads", "delete", "ana@acme.example"])
-            .contains("deleted")
-    );
+    assert!(cli.ok(&["leads", "delete", "ana@acme.example"]).contains("deleted"));
     let out = cli.run(&["leads", "show", "ana@acme.example"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no lead ana@acme.example"));
@@ -293,23 +186,11 @@ fn a_killed_import_leaves_whole_batches_and_resumes() {
     cli.ok(&["init"]);
     let mut csv = String::from("event_id,email,type,url,ts\n");
     for i in 0..60_000 {
-        csv.push_str(&format!(
-            "k{i},lead{}@example.com,page_view,/p{},2026-10-01T00:00:00Z\n",
-            i % 5000,
-            i % 7
-        ));
+        csv.push_str(&format!("k{i},lead{}@example.com,page_view,/p{},2026-10-01T00:00:00Z\n", i % 5000, i % 7));
     }
     let events = cli.file("events.csv", &csv);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leadflow"))
-        .args([
-            "--db",
-            cli.db().to_str().unwrap(),
-            "import",
-            "events",
-            &events,
-            "--batch",
-            "1000",
-        ])
+        .args(["--db", cli.db().to_str().unwrap(), "import", "events", &events, "--batch", "1000"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -326,25 +207,13 @@ fn a_killed_import_leaves_whole_batches_and_resumes() {
     let committed = reader();
     assert!(committed > 0);
     assert_eq!(committed % 1000, 0, "only whole batches land: {committed}");
-    let orphans = rusqlite_count(
-        &cli.db(),
-        "SELECT count(*) FROM events WHERE lead_id NOT IN (SELECT id FROM leads)",
-    );
+    let orphans = rusqlite_count(&cli.db(), "SELECT count(*) FROM events WHERE lead_id NOT IN (SELECT id FROM leads)");
     assert_eq!(orphans, 0);
-    let unscored = rusqlite_count(
-        &cli.db(),
-        "SELECT count(*) FROM leads WHERE id NOT IN (SELECT lead_id FROM scores)",
-    );
+    let unscored = rusqlite_count(&cli.db(), "SELECT count(*) FROM leads WHERE id NOT IN (SELECT lead_id FROM scores)");
     assert_eq!(unscored, 0, "every lead has its score row");
 
     let out = cli.ok(&["import", "events", &events]);
-    assert!(
-        out.contains(&format!(
-            "{} imported, {committed} duplicates skipped",
-            60_000 - committed
-        )),
-        "{out}"
-    );
+    assert!(out.contains(&format!("{} imported, {committed} duplicates skipped", 60_000 - committed)), "{out}");
     assert_eq!(reader(), 60_000);
     let stats = cli.ok(&["stats"]);
     assert!(stats.contains("stale      0"), "{stats}");
@@ -352,10 +221,7 @@ fn a_killed_import_leaves_whole_batches_and_resumes() {
 
 fn rusqlite_count(db: &std::path::Path, sql: &str) -> i64 {
     // Through the sqlite3 CLI would need an install; read the file with the store's own engine.
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .unwrap();
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
 }

@@ -11,26 +11,12 @@ use common::{Cli, workspace_root};
 #[test]
 fn scores_match_the_reference_implementation() {
     let bench = workspace_root().join("../shared/bench/small");
-    assert!(
-        bench.join("leads.csv").exists(),
-        "the benchmark's small workload is expected at {}",
-        bench.display()
-    );
+    assert!(bench.join("leads.csv").exists(), "the benchmark's small workload is expected at {}", bench.display());
     let cli = Cli::new();
     let model = workspace_root().join("examples/reference-b2b.toml");
     cli.ok(&["init", "--model", model.to_str().unwrap()]);
-    cli.ok(&[
-        "import",
-        "leads",
-        bench.join("leads.csv").to_str().unwrap(),
-        "--no-rescore",
-    ]);
-    let out = cli.ok(&[
-        "import",
-        "events",
-        bench.join("events.csv").to_str().unwrap(),
-        "--no-rescore",
-    ]);
+    cli.ok(&["import", "leads", bench.join("leads.csv").to_str().unwrap(), "--no-rescore"]);
+    let out = cli.ok(&["import", "events", bench.join("events.csv").to_str().unwrap(), "--no-rescore"]);
     assert!(out.contains("38986 imported"), "{out}");
     cli.ok(&["rescore", "--as-of", "2026-07-01T00:00:00Z"]);
     let ours = cli.ok(&["export", "scores"]);
@@ -47,12 +33,7 @@ fn scores_match_the_reference_implementation() {
     compare(&expected, &read_scores(&cli.ok(&["export", "scores"])));
     cli.ok(&["rescore", "--all", "--as-of", "2026-09-01T00:00:00Z"]);
     let from_state = read_scores(&cli.ok(&["export", "scores"]));
-    cli.ok(&[
-        "rescore",
-        "--from-events",
-        "--as-of",
-        "2026-09-01T00:00:00Z",
-    ]);
+    cli.ok(&["rescore", "--from-events", "--as-of", "2026-09-01T00:00:00Z"]);
     compare(&read_scores(&cli.ok(&["export", "scores"])), &from_state);
 }
 
@@ -60,18 +41,12 @@ type Scores = HashMap<i64, (f64, f64, f64, String, String)>;
 
 fn read_scores(csv: &str) -> Scores {
     let mut lines = csv.lines();
-    assert_eq!(
-        lines.next(),
-        Some("lead_id,fit,engagement,total,bucket,grade")
-    );
+    assert_eq!(lines.next(), Some("lead_id,fit,engagement,total,bucket,grade"));
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
             let n = |i: usize| f[i].parse::<f64>().unwrap();
-            (
-                f[0].parse().unwrap(),
-                (n(1), n(2), n(3), f[4].to_string(), f[5].to_string()),
-            )
+            (f[0].parse().unwrap(), (n(1), n(2), n(3), f[4].to_string(), f[5].to_string()))
         })
         .collect()
 }
@@ -91,10 +66,7 @@ fn compare(expected: &Scores, actual: &Scores) {
         }
         let near = diffs.iter().any(|d| *d > 0.0);
         if (e.3 != a.3 || e.4 != a.4) && !near {
-            problems.push(format!(
-                "lead {id}: expected {}/{}, got {}/{}",
-                e.3, e.4, a.3, a.4
-            ));
+            problems.push(format!("lead {id}: expected {}/{}, got {}/{}", e.3, e.4, a.3, a.4));
         }
     }
     problems.sort();

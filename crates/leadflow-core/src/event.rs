@@ -18,9 +18,7 @@ pub enum EventError {
     KeyTooLong,
     #[error("event type `{0}` is invalid (expected 1-64 characters of a-z, 0-9, `_`, `.`, `-`)")]
     BadType(String),
-    #[error(
-        "property name `{0}` is invalid (expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`)"
-    )]
+    #[error("property name `{0}` is invalid (expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`)")]
     BadPropertyName(String),
 }
 
@@ -122,14 +120,8 @@ impl EventType {
         let s = s.trim();
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.chars().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')
-            });
-        if ok {
-            Ok(EventType(s.to_string()))
-        } else {
-            Err(EventError::BadType(s.to_string()))
-        }
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'));
+        if ok { Ok(EventType(s.to_string())) } else { Err(EventError::BadType(s.to_string())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -172,10 +164,7 @@ pub struct EventShape {
 
 impl EventShape {
     pub fn new(event_type: EventType) -> EventShape {
-        EventShape {
-            event_type,
-            properties: BTreeMap::new(),
-        }
+        EventShape { event_type, properties: BTreeMap::new() }
     }
 
     /// Adds a property; empty values are dropped (absent and empty mean the same to rules).
@@ -224,10 +213,7 @@ mod tests {
         let ts = crate::Timestamp::from_secs(1);
         let k = EventKey::derive("a@b.co", ts, &s);
         assert_eq!(k, EventKey::derive("a@b.co", ts, &s.clone()));
-        assert_ne!(
-            k,
-            EventKey::derive("a@b.co", crate::Timestamp::from_secs(2), &s)
-        );
+        assert_ne!(k, EventKey::derive("a@b.co", crate::Timestamp::from_secs(2), &s));
         assert_ne!(k, EventKey::derive("a@b.c", ts, &s));
         assert_eq!(k.as_str().len(), 5 + 32);
     }

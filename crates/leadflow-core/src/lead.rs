@@ -140,10 +140,7 @@ impl fmt::Display for FieldRef {
 
 /// Names of custom fields and event properties: ASCII letters, digits, `_`, `-`, `.`.
 pub fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -184,9 +181,7 @@ impl CustomValue {
 }
 
 /// Where a lead is in its life with us. Later stages never move back on their own.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum LifecycleStage {
     Subscriber,
@@ -335,16 +330,10 @@ impl Profile {
             if v.is_empty() {
                 return Ok(None);
             }
-            let cleaned: String = v
-                .chars()
-                .filter(|c| !matches!(c, ',' | '_' | '$'))
-                .collect();
+            let cleaned: String = v.chars().filter(|c| !matches!(c, ',' | '_' | '$')).collect();
             match cleaned.parse::<f64>() {
                 Ok(n) if n.is_finite() => Ok(Some(n)),
-                _ => Err(FieldError::NotANumber {
-                    field,
-                    value: v.to_string(),
-                }),
+                _ => Err(FieldError::NotANumber { field, value: v.to_string() }),
             }
         };
         match field {
@@ -366,8 +355,7 @@ impl Profile {
             Field::Owner => self.owner = opt,
             Field::Stage => {
                 if !v.is_empty() {
-                    self.stage = LifecycleStage::parse(v)
-                        .ok_or_else(|| FieldError::UnknownStage(v.to_string()))?;
+                    self.stage = LifecycleStage::parse(v).ok_or_else(|| FieldError::UnknownStage(v.to_string()))?;
                 }
             }
         }
@@ -421,14 +409,8 @@ mod tests {
 
     #[test]
     fn field_refs() {
-        assert_eq!(
-            FieldRef::parse("job_title"),
-            Some(FieldRef::Standard(Field::JobTitle))
-        );
-        assert_eq!(
-            FieldRef::parse("custom.budget"),
-            Some(FieldRef::Custom("budget".into()))
-        );
+        assert_eq!(FieldRef::parse("job_title"), Some(FieldRef::Standard(Field::JobTitle)));
+        assert_eq!(FieldRef::parse("custom.budget"), Some(FieldRef::Custom("budget".into())));
         assert_eq!(FieldRef::parse("custom."), None);
         assert_eq!(FieldRef::parse("jobtitle"), None);
     }
@@ -451,14 +433,8 @@ mod tests {
     fn infers_custom_types() {
         assert_eq!(CustomValue::infer("42"), Some(CustomValue::Number(42.0)));
         assert_eq!(CustomValue::infer("TRUE"), Some(CustomValue::Bool(true)));
-        assert!(matches!(
-            CustomValue::infer("2026-01-02"),
-            Some(CustomValue::Date(_))
-        ));
-        assert_eq!(
-            CustomValue::infer(" x "),
-            Some(CustomValue::Text("x".into()))
-        );
+        assert!(matches!(CustomValue::infer("2026-01-02"), Some(CustomValue::Date(_))));
+        assert_eq!(CustomValue::infer(" x "), Some(CustomValue::Text("x".into())));
         assert_eq!(CustomValue::infer(""), None);
     }
 }

@@ -15,9 +15,7 @@ pub mod time;
 
 pub use email::Email;
 pub use event::{EventKey, EventShape, EventType};
-pub use lead::{
-    CustomValue, Field, FieldRef, FieldValue, LeadId, LeadRef, LifecycleStage, Profile,
-};
+pub use lead::{CustomValue, Field, FieldRef, FieldValue, LeadId, LeadRef, LifecycleStage, Profile};
 pub use model::{Grade, Model, ModelError, ModelProblem};
 pub use scoring::{Activity, EventMatch, Explanation, LeadFacts, ScoreCard, ScoreState};
 pub use time::Timestamp;

@@ -15,9 +15,47 @@ pub fn contains_phrase(haystack_lower: &str, phrase: &str) -> bool {
     })
 }
 
+/// [`contains_phrase`] for any-case text: `phrase` is lower-case. ASCII text (nearly all of it)
+/// is compared in place; other text is lower-cased first, as Unicode lower-casing can change its
+/// length.
+pub fn contains_phrase_any_case(haystack: &str, phrase: &str) -> bool {
+    if !haystack.is_ascii() {
+        return contains_phrase(&haystack.to_lowercase(), phrase);
+    }
+    let (h, p) = (haystack.as_bytes(), phrase.as_bytes());
+    if p.is_empty() || p.len() > h.len() {
+        return false;
+    }
+    let is_word = |b: u8| b.is_ascii_alphanumeric();
+    (0..=h.len() - p.len()).any(|start| {
+        h[start..start + p.len()].eq_ignore_ascii_case(p)
+            && (start == 0 || !is_word(h[start - 1]))
+            && h.get(start + p.len()).is_none_or(|b| !is_word(*b))
+    })
+}
+
+/// Whether `text` equals `lower` (lower-case) ignoring case, without allocating for ASCII text.
+pub fn eq_any_case(text: &str, lower: &str) -> bool {
+    if text.is_ascii() { text.eq_ignore_ascii_case(lower) } else { text.to_lowercase() == lower }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::contains_phrase;
+    use super::{contains_phrase, contains_phrase_any_case, eq_any_case};
+
+    #[test]
+    fn any_case_agrees_with_lower_casing_first() {
+        let phrases = ["cto", "vice president", "head of", "/pricing", "é", "straße"];
+        let texts =
+            ["CTO", "Vice President Sales", "Director", "HEAD OF IT", "/Pricing/x", "Élan é-CTO", "STRASSE", "Straße"];
+        for t in texts {
+            for p in phrases {
+                assert_eq!(contains_phrase_any_case(t, p), contains_phrase(&t.to_lowercase(), p), "{t:?} {p:?}");
+            }
+            assert!(eq_any_case(t, &t.to_lowercase()));
+        }
+        assert!(!eq_any_case("Banking", "bank"));
+    }
 
     #[test]
     fn whole_words_only() {

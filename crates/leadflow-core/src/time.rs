@@ -28,9 +28,7 @@ impl TryFrom<String> for Timestamp {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{input}` is not a timestamp (expected RFC 3339 such as 2026-07-01T09:30:00Z, or a date such as 2026-07-01)"
-)]
+#[error("`{input}` is not a timestamp (expected RFC 3339 such as 2026-07-01T09:30:00Z, or a date such as 2026-07-01)")]
 pub struct TimestampError {
     input: String,
 }
@@ -53,17 +51,11 @@ impl Timestamp {
     /// bare date (midnight UTC).
     pub fn parse(input: &str) -> Result<Self, TimestampError> {
         let s = input.trim();
-        let err = || TimestampError {
-            input: input.to_string(),
-        };
+        let err = || TimestampError { input: input.to_string() };
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Ok(Timestamp(t.timestamp_millis()));
         }
-        for format in [
-            "%Y-%m-%d %H:%M:%S%.f",
-            "%Y-%m-%dT%H:%M:%S%.f",
-            "%Y-%m-%d %H:%M",
-        ] {
+        for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
             if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
                 return Ok(Timestamp(t.and_utc().timestamp_millis()));
             }

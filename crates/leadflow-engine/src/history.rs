@@ -25,13 +25,9 @@ pub fn entry(
     let record = match before {
         None => true,
         Some(b) => {
-            let class_changed =
-                b.values.bucket != after.bucket || b.values.grade != after.grade || became_mql;
+            let class_changed = b.values.bucket != after.bucket || b.values.grade != after.grade || became_mql;
             let moved = match cause {
-                Cause::Decay => {
-                    (after.total - b.recorded_total.unwrap_or(b.values.total)).abs()
-                        >= DECAY_RECORD_POINTS
-                }
+                Cause::Decay => (after.total - b.recorded_total.unwrap_or(b.values.total)).abs() >= DECAY_RECORD_POINTS,
                 _ => {
                     (after.total - b.values.total).abs() > SAME
                         || (after.fit - b.values.fit).abs() > SAME
@@ -58,13 +54,7 @@ mod tests {
     use super::*;
 
     fn values(total: f64, bucket: &str) -> ScoreValues {
-        ScoreValues {
-            fit: 10.0,
-            engagement: total - 10.0,
-            total,
-            bucket: bucket.into(),
-            grade: Grade::C,
-        }
+        ScoreValues { fit: 10.0, engagement: total - 10.0, total, bucket: bucket.into(), grade: Grade::C }
     }
 
     fn stored(total: f64, recorded: f64) -> StoredScore {
@@ -81,57 +71,14 @@ mod tests {
     fn policy() {
         let v = ModelVersion(1);
         let at = Timestamp::from_secs(1);
-        assert!(
-            entry(Cause::Import, v, None, &values(40.0, "warm"), false, at).is_some(),
-            "first score"
-        );
+        assert!(entry(Cause::Import, v, None, &values(40.0, "warm"), false, at).is_some(), "first score");
         let b = stored(40.0, 40.0);
-        assert!(
-            entry(
-                Cause::Profile,
-                v,
-                Some(&b),
-                &values(40.0, "warm"),
-                false,
-                at
-            )
-            .is_none(),
-            "nothing changed"
-        );
-        assert!(
-            entry(
-                Cause::Profile,
-                v,
-                Some(&b),
-                &values(40.5, "warm"),
-                false,
-                at
-            )
-            .is_some()
-        );
-        assert!(
-            entry(Cause::Decay, v, Some(&b), &values(39.5, "warm"), false, at).is_none(),
-            "small decay"
-        );
+        assert!(entry(Cause::Profile, v, Some(&b), &values(40.0, "warm"), false, at).is_none(), "nothing changed");
+        assert!(entry(Cause::Profile, v, Some(&b), &values(40.5, "warm"), false, at).is_some());
+        assert!(entry(Cause::Decay, v, Some(&b), &values(39.5, "warm"), false, at).is_none(), "small decay");
         // Small decays add up against the last recorded total.
-        assert!(
-            entry(
-                Cause::Decay,
-                v,
-                Some(&stored(39.2, 40.0)),
-                &values(38.9, "warm"),
-                false,
-                at
-            )
-            .is_some()
-        );
-        assert!(
-            entry(Cause::Decay, v, Some(&b), &values(39.9, "cold"), false, at).is_some(),
-            "bucket change"
-        );
-        assert!(
-            entry(Cause::Decay, v, Some(&b), &values(39.9, "warm"), true, at).is_some(),
-            "became MQL"
-        );
+        assert!(entry(Cause::Decay, v, Some(&stored(39.2, 40.0)), &values(38.9, "warm"), false, at).is_some());
+        assert!(entry(Cause::Decay, v, Some(&b), &values(39.9, "cold"), false, at).is_some(), "bucket change");
+        assert!(entry(Cause::Decay, v, Some(&b), &values(39.9, "warm"), true, at).is_some(), "became MQL");
     }
 }

@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use leadflow_core::scoring::{self, Explanation};
 use leadflow_core::{
-    Activity, EventKey, EventShape, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError,
-    Profile, ScoreCard, ScoreState, Timestamp,
+    Activity, EventKey, EventShape, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError, Profile, ScoreCard,
+    ScoreState, Timestamp,
 };
 use leadflow_store::{
-    Cause, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent, ScoreValues,
-    ScoreWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
+    Cause, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent, ScoreValues, ScoreWrite,
+    StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
 };
 
 pub use rescore::{RescoreOptions, RescoreReport};
@@ -30,9 +30,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Timestamp::from_millis(d.as_millis() as i64)
     }
 }
@@ -73,20 +71,13 @@ pub enum EngineError {
     #[error("no model is active: run `leadflow init` or `leadflow model apply FILE`")]
     NoActiveModel,
     #[error("the active model {version} no longer parses:\n{error}")]
-    ActiveModelInvalid {
-        version: ModelVersion,
-        error: ModelError,
-    },
+    ActiveModelInvalid { version: ModelVersion, error: ModelError },
     #[error("{0}")]
     Model(#[from] ModelError),
     #[error("no {0}")]
     NoSuchLead(LeadRef),
     #[error("email {email} belongs to lead {owner}, not to lead {id}")]
-    EmailTaken {
-        email: String,
-        owner: LeadId,
-        id: LeadId,
-    },
+    EmailTaken { email: String, owner: LeadId, id: LeadId },
     #[error("no model version {0}")]
     NoSuchModel(i64),
 }
@@ -191,11 +182,7 @@ pub struct Engine<S: Store> {
 
 impl<S: Store> Engine<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Engine<S> {
-        Engine {
-            store,
-            clock,
-            active: None,
-        }
+        Engine { store, clock, active: None }
     }
 
     pub fn store(&self) -> &S {
@@ -209,10 +196,7 @@ impl<S: Store> Engine<S> {
     /// The active model, parsed once and kept.
     pub fn active_model(&mut self) -> Result<(ModelVersion, Arc<Model>), EngineError> {
         if self.active.is_none() {
-            let record = self
-                .store
-                .active_model()?
-                .ok_or(EngineError::NoActiveModel)?;
+            let record = self.store.active_model()?.ok_or(EngineError::NoActiveModel)?;
             self.active = Some(load(&record)?);
         }
         let a = self.active.as_ref().expect("just loaded");
@@ -236,28 +220,17 @@ impl<S: Store> Engine<S> {
     }
 
     /// Validates, stores and activates a model, then rescores every lead with it.
-    pub fn apply_model(
-        &mut self,
-        source: &str,
-        progress: &dyn Progress,
-    ) -> Result<ApplyReport, EngineError> {
+    pub fn apply_model(&mut self, source: &str, progress: &dyn Progress) -> Result<ApplyReport, EngineError> {
         let model = Model::parse(source)?;
         let now = self.now();
         let mut tx = self.store.begin()?;
         let version = tx.save_model(&model.name, source, now)?;
         tx.activate_model(version, now)?;
         tx.commit()?;
-        self.active = Some(Active {
-            version,
-            model: Arc::new(model),
-        });
+        self.active = Some(Active { version, model: Arc::new(model) });
         let rescore = self.rescore(RescoreOptions::needed(now), progress)?;
         let name = self.active.as_ref().expect("set above").model.name.clone();
-        Ok(ApplyReport {
-            version,
-            name,
-            rescore,
-        })
+        Ok(ApplyReport { version, name, rescore })
     }
 
     /// Re-activates a stored model version and rescores.
@@ -280,11 +253,7 @@ impl<S: Store> Engine<S> {
         let name = active.model.name.clone();
         self.active = Some(active);
         let rescore = self.rescore(RescoreOptions::needed(now), progress)?;
-        Ok(ApplyReport {
-            version,
-            name,
-            rescore,
-        })
+        Ok(ApplyReport { version, name, rescore })
     }
 
     /// Creates or updates a lead (matched by id, else by email) and rescores it.
@@ -293,11 +262,7 @@ impl<S: Store> Engine<S> {
         let now = self.now();
         let mut tx = self.store.begin()?;
         let (lead, created) = match upsert_in(&mut tx, &input, now)? {
-            Upserted::Created(id) => (
-                tx.lead(&LeadRef::Id(id))?
-                    .ok_or(StoreError::NoSuchLead(id))?,
-                true,
-            ),
+            Upserted::Created(id) => (tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?, true),
             Upserted::Updated(lead) => (*lead, false),
         };
         let scored = rescore_lead(&mut tx, &model, version, &lead, &[], now, Cause::Profile)?;
@@ -312,33 +277,14 @@ impl<S: Store> Engine<S> {
         let key = input.key();
         let mut tx = self.store.begin()?;
         let (lead, created_lead) = resolve_for_event(&mut tx, &input, now)?;
-        let event = NewEvent {
-            key: key.clone(),
-            lead: lead.id,
-            ts: input.ts,
-            shape: input.shape.clone(),
-        };
+        let event = NewEvent { key: key.clone(), lead: lead.id, ts: input.ts, shape: input.shape.clone() };
         if tx.insert_event(&event, now)? == Inserted::Duplicate {
             return Ok(TrackOutcome::Duplicate { lead: lead.id });
         }
-        let activity = Activity {
-            ts: input.ts,
-            matched: model.match_event(&input.shape),
-        };
-        let scored = rescore_lead(
-            &mut tx,
-            &model,
-            version,
-            &lead,
-            &[activity],
-            now,
-            Cause::Event(key),
-        )?;
+        let activity = Activity { ts: input.ts, matched: model.match_event(&input.shape) };
+        let scored = rescore_lead(&mut tx, &model, version, &lead, &[activity], now, Cause::Event(key))?;
         tx.commit()?;
-        Ok(TrackOutcome::Accepted {
-            scored,
-            created_lead,
-        })
+        Ok(TrackOutcome::Accepted { scored, created_lead })
     }
 
     /// Upserts a batch of leads in one transaction. Their scores are marked stale, for a
@@ -399,12 +345,7 @@ impl<S: Store> Engine<S> {
                 report.duplicates += 1;
                 continue;
             }
-            events.push(NewEvent {
-                key,
-                lead,
-                ts: row.ts,
-                shape: row.shape,
-            });
+            events.push(NewEvent { key, lead, ts: row.ts, shape: row.shape });
         }
         drop(keys);
         // Lead by lead, the per-lead index is written in order rather than all over.
@@ -443,31 +384,19 @@ impl<S: Store> Engine<S> {
         let mut tx = self.store.begin()?;
         let activity = activity_in(&mut tx, &model, record.id)?;
         drop(tx);
-        let facts = LeadFacts {
-            profile: &record.profile,
-            created_at: record.created_at,
-        };
+        let facts = LeadFacts { profile: &record.profile, created_at: record.created_at };
         let explanation = scoring::explain(&model, facts, &activity, as_of);
         let bucket = explanation.card.bucket_name(&model).to_string();
         let timeline = self.store.events_of(record.id, limit)?;
         let history = self.store.history_of(record.id, limit)?;
-        Ok(Some(LeadView {
-            record,
-            model: version,
-            explanation,
-            bucket,
-            timeline,
-            history,
-        }))
+        Ok(Some(LeadView { record, model: version, explanation, bucket, timeline, history }))
     }
 
     /// Clears a lead's MQL mark so that it can qualify again, and moves it to the recycled stage.
     pub fn recycle(&mut self, lead: &LeadRef) -> Result<(), EngineError> {
         let now = self.now();
         let mut tx = self.store.begin()?;
-        let record = tx
-            .lead(lead)?
-            .ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
+        let record = tx.lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
         tx.clear_mql(record.id)?;
         tx.set_stage(record.id, LifecycleStage::Recycled, now)?;
         tx.commit()?;
@@ -491,22 +420,14 @@ impl<S: Store> Engine<S> {
 }
 
 fn load(record: &ModelRecord) -> Result<Active, EngineError> {
-    let model = Model::parse(&record.source).map_err(|error| EngineError::ActiveModelInvalid {
-        version: record.version,
-        error,
-    })?;
-    Ok(Active {
-        version: record.version,
-        model: Arc::new(model),
-    })
+    let model = Model::parse(&record.source)
+        .map_err(|error| EngineError::ActiveModelInvalid { version: record.version, error })?;
+    Ok(Active { version: record.version, model: Arc::new(model) })
 }
 
 /// Errors that concern one row of a batch, not the batch.
 fn is_row_error(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::DuplicateEmail(_) | StoreError::DuplicateId(_) | StoreError::NoSuchLead(_)
-    )
+    matches!(e, StoreError::DuplicateEmail(_) | StoreError::DuplicateId(_) | StoreError::NoSuchLead(_))
 }
 
 enum Upserted {
@@ -517,11 +438,7 @@ enum Upserted {
 
 /// Matches the input to a lead by id, else by email, and creates or updates it. Fields the input
 /// leaves empty keep their values; with an id, the input's email replaces the stored one.
-fn upsert_in<T: Transaction>(
-    tx: &mut T,
-    input: &LeadInput,
-    now: Timestamp,
-) -> Result<Upserted, EngineError> {
+fn upsert_in<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> Result<Upserted, EngineError> {
     let email = LeadRef::Email(input.profile.email.clone());
     let existing = match input.id {
         Some(id) => tx.resolve_lead(&LeadRef::Id(id))?,
@@ -546,9 +463,7 @@ fn upsert_in<T: Transaction>(
             }
         }
         Some(id) => {
-            let mut lead = tx
-                .lead(&LeadRef::Id(id))?
-                .ok_or(StoreError::NoSuchLead(id))?;
+            let mut lead = tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?;
             lead.profile.merge_from(&input.profile);
             lead.profile.email = input.profile.email.clone();
             match tx.update_profile(id, &lead.profile, now) {
@@ -576,11 +491,7 @@ fn resolve_for_event<T: Transaction>(
         LeadRef::Email(email) => {
             let created_at = input.ts.min(now);
             let id = tx.insert_lead(None, &Profile::new(email.clone()), created_at, now)?;
-            Ok((
-                tx.lead(&LeadRef::Id(id))?
-                    .expect("inserted in this transaction"),
-                true,
-            ))
+            Ok((tx.lead(&LeadRef::Id(id))?.expect("inserted in this transaction"), true))
         }
     }
 }
@@ -597,18 +508,11 @@ fn resolve_or_create<T: Transaction>(
     resolve_for_event(tx, input, now).map(|(lead, created)| (lead.id, created))
 }
 
-fn activity_in<T: Transaction>(
-    tx: &mut T,
-    model: &Model,
-    lead: LeadId,
-) -> Result<Vec<Activity>, EngineError> {
+fn activity_in<T: Transaction>(tx: &mut T, model: &Model, lead: LeadId) -> Result<Vec<Activity>, EngineError> {
     Ok(tx
         .activity_of(lead)?
         .into_iter()
-        .map(|(ts, shape)| Activity {
-            ts,
-            matched: model.match_event(&shape),
-        })
+        .map(|(ts, shape)| Activity { ts, matched: model.match_event(&shape) })
         .collect())
 }
 
@@ -623,13 +527,8 @@ fn rescore_lead<T: Transaction>(
     now: Timestamp,
     cause: Cause,
 ) -> Result<Scored, EngineError> {
-    let facts = LeadFacts {
-        profile: &lead.profile,
-        created_at: lead.created_at,
-    };
-    let kept = tx
-        .score_state(lead.id, version)?
-        .and_then(|bytes| ScoreState::decode(&bytes, model).ok());
+    let facts = LeadFacts { profile: &lead.profile, created_at: lead.created_at };
+    let kept = tx.score_state(lead.id, version)?.and_then(|bytes| ScoreState::decode(&bytes, model).ok());
     let mut all_events = None;
     let state = match kept {
         Some(mut state) => {
@@ -663,7 +562,7 @@ fn rescore_lead<T: Transaction>(
         lead.mql_at,
         lead.score.as_ref(),
         card,
-        Some(state.encode()),
+        StateWrite::Set(state.encode()),
         now,
         cause,
     );
@@ -680,7 +579,7 @@ fn score_write(
     mql_at: Option<Timestamp>,
     before: Option<&StoredScore>,
     card: ScoreCard,
-    state: Option<Vec<u8>>,
+    state: StateWrite,
     as_of: Timestamp,
     cause: Cause,
 ) -> (ScoreWrite, Scored) {
@@ -696,24 +595,10 @@ fn score_write(
     let history = history::entry(cause, version, before, &values, became_mql, as_of);
     let write = ScoreWrite {
         lead,
-        score: StoredScore {
-            model_version: version,
-            as_of,
-            values,
-            stale: false,
-            recorded_total: None,
-        },
+        score: StoredScore { model_version: version, as_of, values, stale: false, recorded_total: None },
         state,
         history,
         mql_at: became_mql.then_some(as_of),
     };
-    (
-        write,
-        Scored {
-            lead,
-            card,
-            bucket,
-            became_mql,
-        },
-    )
+    (write, Scored { lead, card, bucket, became_mql })
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use leadflow_core::scoring;
 use leadflow_core::{Activity, EventMatch, LeadFacts, Model, ScoreState, Timestamp};
 use leadflow_store::{
-    Cause, ModelVersion, RescoreItem, ScanRequest, ScanScope, ScoreWrite, Store, StoreError,
+    Cause, ModelVersion, RescoreItem, ScanRequest, ScanScope, ScoreWrite, StateWrite, Store, StoreError,
 };
 
 use crate::{Engine, EngineError, Progress, score_write};
@@ -22,25 +22,19 @@ pub struct RescoreOptions {
     pub from_events: bool,
     /// Leads per batch (and per write transaction).
     pub batch: usize,
+    /// Score and report, but write nothing.
+    pub dry_run: bool,
 }
 
 impl RescoreOptions {
     /// What needs it: leads changed since their last score, or scored by another model.
     pub fn needed(as_of: Timestamp) -> RescoreOptions {
-        RescoreOptions {
-            as_of,
-            scope: ScanScope::NeedingRescore,
-            from_events: false,
-            batch: 10_000,
-        }
+        RescoreOptions { as_of, scope: ScanScope::NeedingRescore, from_events: false, batch: 50_000, dry_run: false }
     }
 
     /// Every lead.
     pub fn all(as_of: Timestamp) -> RescoreOptions {
-        RescoreOptions {
-            scope: ScanScope::All,
-            ..RescoreOptions::needed(as_of)
-        }
+        RescoreOptions { scope: ScanScope::All, ..RescoreOptions::needed(as_of) }
     }
 }
 
@@ -52,6 +46,8 @@ pub struct RescoreReport {
     pub became_mql: u64,
     pub from_state: u64,
     pub from_events: u64,
+    /// Leads per bucket after the rescore, in the model's bucket order.
+    pub buckets: Vec<(String, u64)>,
 }
 
 #[allow(
@@ -71,11 +67,7 @@ enum Outcome {
 }
 
 impl<S: Store> Engine<S> {
-    pub fn rescore(
-        &mut self,
-        options: RescoreOptions,
-        progress: &dyn Progress,
-    ) -> Result<RescoreReport, EngineError> {
+    pub fn rescore(&mut self, options: RescoreOptions, progress: &dyn Progress) -> Result<RescoreReport, EngineError> {
         let (version, model) = self.active_model()?;
         let mut matches = shape_matches(&model, &self.store.shapes()?);
         let request = ScanRequest {
@@ -85,22 +77,20 @@ impl<S: Store> Engine<S> {
             batch: options.batch,
         };
         progress.start(self.store.count_for_rescore(options.scope, version)?);
-        let mut report = RescoreReport::default();
+        let mut report = RescoreReport {
+            buckets: model.buckets.iter().map(|b| (b.name.clone(), 0)).collect(),
+            ..RescoreReport::default()
+        };
         let as_of = options.as_of;
         self.store.scan_for_rescore(request, &mut |store, items| {
             let n = items.len() as u64;
-            let score_all =
-                |items: Vec<RescoreItem>, matches: &[Option<EventMatch>]| -> Vec<Outcome> {
-                    items
-                        .into_par_iter()
-                        .map(|item| rescore_item(&model, version, matches, item, as_of))
-                        .collect()
-                };
+            let score_all = |items: Vec<RescoreItem>, matches: &[Option<EventMatch>]| -> Vec<Outcome> {
+                items.into_par_iter().map(|item| rescore_item(&model, version, matches, item, as_of)).collect()
+            };
             let outcomes = score_all(items, &matches);
             // Second chances, in bulk: events for leads whose state could not answer, and a
             // fresh shape table if a shape appeared since the rescore began.
-            let (mut done, mut retry, mut unknown_shape) =
-                (Vec::with_capacity(outcomes.len()), Vec::new(), false);
+            let (mut done, mut retry, mut unknown_shape) = (Vec::with_capacity(outcomes.len()), Vec::new(), false);
             for outcome in outcomes {
                 match outcome {
                     Outcome::Done { .. } => done.push(outcome),
@@ -123,17 +113,13 @@ impl<S: Store> Engine<S> {
             }
             let mut writes = Vec::with_capacity(done.len());
             for outcome in done {
-                let Outcome::Done {
-                    write,
-                    became_mql,
-                    from_state,
-                } = outcome
-                else {
-                    return Err(StoreError::Corrupt(
-                        "an event refers to an event shape that does not exist".into(),
-                    ));
+                let Outcome::Done { write, became_mql, from_state } = outcome else {
+                    return Err(StoreError::Corrupt("an event refers to an event shape that does not exist".into()));
                 };
                 report.leads += 1;
+                if let Some(b) = report.buckets.iter_mut().find(|(name, _)| *name == write.score.values.bucket) {
+                    b.1 += 1;
+                }
                 report.changed += u64::from(write.history.is_some());
                 report.became_mql += u64::from(became_mql);
                 if from_state {
@@ -143,7 +129,9 @@ impl<S: Store> Engine<S> {
                 }
                 writes.push(write);
             }
-            store.write_scores(&writes)?;
+            if !options.dry_run {
+                store.write_scores(&writes)?;
+            }
             progress.advance(n);
             Ok(())
         })?;
@@ -152,15 +140,8 @@ impl<S: Store> Engine<S> {
 }
 
 /// Each stored shape's rule matches, indexed by shape id.
-fn shape_matches(
-    model: &Model,
-    shapes: &[(u32, leadflow_core::EventShape)],
-) -> Vec<Option<EventMatch>> {
-    let len = shapes
-        .iter()
-        .map(|(id, _)| *id as usize + 1)
-        .max()
-        .unwrap_or(0);
+fn shape_matches(model: &Model, shapes: &[(u32, leadflow_core::EventShape)]) -> Vec<Option<EventMatch>> {
+    let len = shapes.iter().map(|(id, _)| *id as usize + 1).max().unwrap_or(0);
     let mut table = vec![None; len];
     for (id, shape) in shapes {
         table[*id as usize] = Some(model.match_event(shape));
@@ -184,18 +165,12 @@ fn rescore_item(
     item: RescoreItem,
     as_of: Timestamp,
 ) -> Outcome {
-    let facts = LeadFacts {
-        profile: &item.profile,
-        created_at: item.created_at,
-    };
+    let facts = LeadFacts { profile: &item.profile, created_at: item.created_at };
     let (card, state, from_state) = if let Some(bytes) = &item.state {
-        let Some(card) = ScoreState::decode(bytes, model)
-            .ok()
-            .and_then(|s| s.score(model, facts, as_of))
-        else {
+        let Some(card) = ScoreState::decode(bytes, model).ok().and_then(|s| s.score(model, facts, as_of)) else {
             return Outcome::NeedsEvents(item);
         };
-        (card, None, true)
+        (card, StateWrite::Keep, true)
     } else {
         let mut activity = Vec::with_capacity(item.activity.len());
         for (ts, shape) in &item.activity {
@@ -205,28 +180,12 @@ fn rescore_item(
                 None => return Outcome::UnknownShape(item),
             }
         }
-        let card = scoring::score(model, facts, &activity, as_of);
-        (
-            card,
-            Some(ScoreState::from_activity(model, &activity).encode()),
-            false,
-        )
+        // No state is written in bulk: a scheduled rescore reads a lead's packed activity about
+        // as fast as a state, so only `track` keeps one, building it on first use.
+        (scoring::score(model, facts, &activity, as_of), StateWrite::Clear, false)
     };
     let cause = cause_for(&item, version);
-    let (write, scored) = score_write(
-        model,
-        version,
-        item.id,
-        item.mql_at,
-        item.score.as_ref(),
-        card,
-        state,
-        as_of,
-        cause,
-    );
-    Outcome::Done {
-        write,
-        became_mql: scored.became_mql,
-        from_state,
-    }
+    let (write, scored) =
+        score_write(model, version, item.id, item.mql_at, item.score.as_ref(), card, state, as_of, cause);
+    Outcome::Done { write, became_mql: scored.became_mql, from_state }
 }

@@ -64,9 +64,7 @@ mod tests {
 
     fn mark(s: &str) -> String {
         let mut out = String::new();
-        MarkBlankLines::new(s.as_bytes())
-            .read_to_string(&mut out)
-            .unwrap();
+        MarkBlankLines::new(s.as_bytes()).read_to_string(&mut out).unwrap();
         out
     }
 

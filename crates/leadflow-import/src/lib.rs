@@ -9,9 +9,7 @@ mod mapping;
 
 use std::io::{BufRead, BufReader, Read};
 
-use leadflow_core::{
-    CustomValue, Email, EventKey, EventShape, EventType, Field, LeadId, LeadRef, Profile, Timestamp,
-};
+use leadflow_core::{CustomValue, Email, EventKey, EventShape, EventType, Field, LeadId, LeadRef, Profile, Timestamp};
 use leadflow_engine::{EventInput, LeadInput};
 
 pub use mapping::{ColumnMapping, EventTarget, LeadTarget, MappingError, UnknownColumns};
@@ -45,12 +43,7 @@ pub enum Format {
 impl Format {
     /// By file name: `.jsonl` / `.ndjson` are JSON Lines, anything else CSV.
     pub fn from_path(path: &std::path::Path) -> Format {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("jsonl" | "ndjson") => Format::JsonLines,
             _ => Format::Csv,
         }
@@ -67,9 +60,7 @@ pub fn read_leads<R: Read + 'static>(
     match format {
         Format::Csv => {
             let (reader, targets) = csv_reader(input, |h| mapping.lead_target(h))?;
-            Ok(Box::new(csv_rows(reader, move |rec| {
-                lead_from_fields(targets.iter().zip(rec.iter()))
-            })))
+            Ok(Box::new(csv_rows(reader, move |rec| lead_from_fields(targets.iter().zip(rec.iter())))))
         }
         Format::JsonLines => Ok(Box::new(json_rows(input, move |obj| {
             let mut fields = Vec::new();
@@ -112,18 +103,13 @@ pub fn read_events<R: Read + 'static>(
                     });
                 }
             }
-            if !targets
-                .iter()
-                .any(|t| matches!(t, EventTarget::LeadId | EventTarget::Email))
-            {
+            if !targets.iter().any(|t| matches!(t, EventTarget::LeadId | EventTarget::Email)) {
                 return Err(ImportError::Header {
                     line: 1,
                     message: "no column naming the lead (lead_id or email)".into(),
                 });
             }
-            Ok(Box::new(csv_rows(reader, move |rec| {
-                event_from_fields(targets.iter().zip(rec.iter()))
-            })))
+            Ok(Box::new(csv_rows(reader, move |rec| event_from_fields(targets.iter().zip(rec.iter())))))
         }
         Format::JsonLines => Ok(Box::new(json_rows(input, move |obj| {
             let mut fields = Vec::new();
@@ -133,10 +119,7 @@ pub fn read_events<R: Read + 'static>(
                         return Err("`properties` must be an object".to_string());
                     };
                     for (name, value) in props {
-                        fields.push((
-                            EventTarget::Property(name.clone()),
-                            json_scalar(name, value)?,
-                        ));
+                        fields.push((EventTarget::Property(name.clone()), json_scalar(name, value)?));
                     }
                     continue;
                 }
@@ -156,17 +139,11 @@ fn csv_reader<R: Read, T>(
 ) -> Result<(CsvReader<R>, Vec<T>), ImportError> {
     // Flexible: we check field counts ourselves, because blank lines come through as one-field
     // sentinel records (see `blank_lines`).
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(blank_lines::MarkBlankLines::new(input));
-    let headers = reader.headers().map_err(|e| ImportError::Header {
-        line: 1,
-        message: format!("cannot read the header row: {e}"),
-    })?;
-    let targets = headers
-        .iter()
-        .map(|h| target(h.trim_start_matches('\u{feff}')))
-        .collect::<Result<Vec<T>, _>>()?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(blank_lines::MarkBlankLines::new(input));
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::Header { line: 1, message: format!("cannot read the header row: {e}") })?;
+    let targets = headers.iter().map(|h| target(h.trim_start_matches('\u{feff}'))).collect::<Result<Vec<T>, _>>()?;
     Ok((reader, targets))
 }
 
@@ -187,27 +164,16 @@ fn csv_rows<R: Read, T>(
                 Ok(true) if record.len() != width => Some(Row {
                     line,
                     offset,
-                    parsed: Err(format!(
-                        "has {} fields, the header has {width}",
-                        record.len()
-                    )),
+                    parsed: Err(format!("has {} fields, the header has {width}", record.len())),
                 }),
-                Ok(true) => Some(Row {
-                    line,
-                    offset,
-                    parsed: parse(&record),
-                }),
+                Ok(true) => Some(Row { line, offset, parsed: parse(&record) }),
                 Err(e) => {
                     let line = e.position().map_or(line, |p| p.line());
                     let message = match e.kind() {
                         csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_string(),
                         _ => e.to_string(),
                     };
-                    Some(Row {
-                        line,
-                        offset,
-                        parsed: Err(message),
-                    })
+                    Some(Row { line, offset, parsed: Err(message) })
                 }
             };
         }
@@ -230,11 +196,7 @@ fn json_rows<R: Read, T>(
                 Ok(0) => return None,
                 Ok(n) => n,
                 Err(e) => {
-                    return Some(Row {
-                        line: line_no,
-                        offset,
-                        parsed: Err(format!("unreadable: {e}")),
-                    });
+                    return Some(Row { line: line_no, offset, parsed: Err(format!("unreadable: {e}")) });
                 }
             };
             offset += n as u64;
@@ -246,11 +208,7 @@ fn json_rows<R: Read, T>(
                 Ok(_) => Err("expected a JSON object".to_string()),
                 Err(e) => Err(format!("invalid JSON: {e}")),
             };
-            return Some(Row {
-                line: line_no,
-                offset,
-                parsed,
-            });
+            return Some(Row { line: line_no, offset, parsed });
         }
     })
 }
@@ -265,9 +223,7 @@ fn json_scalar(key: &str, v: &serde_json::Value) -> Result<String, String> {
     }
 }
 
-fn lead_from_fields<'a>(
-    fields: impl Iterator<Item = (&'a LeadTarget, &'a str)>,
-) -> Result<LeadInput, String> {
+fn lead_from_fields<'a>(fields: impl Iterator<Item = (&'a LeadTarget, &'a str)>) -> Result<LeadInput, String> {
     let fields: Vec<(&LeadTarget, &str)> = fields.collect();
     let email = fields
         .iter()
@@ -275,30 +231,19 @@ fn lead_from_fields<'a>(
         .map(|(_, v)| *v)
         .ok_or("no email column")?;
     let email = Email::parse(email).map_err(|e| format!("email: {e}"))?;
-    let mut input = LeadInput {
-        id: None,
-        profile: Profile::new(email),
-        created_at: None,
-    };
+    let mut input = LeadInput { id: None, profile: Profile::new(email), created_at: None };
     for (target, value) in fields {
         let value = value.trim();
         match target {
             LeadTarget::Field(Field::Email) | LeadTarget::Ignore => {}
-            LeadTarget::Field(f) => input
-                .profile
-                .set_text(*f, value)
-                .map_err(|e| e.to_string())?,
+            LeadTarget::Field(f) => input.profile.set_text(*f, value).map_err(|e| e.to_string())?,
             LeadTarget::Id if value.is_empty() => {}
             LeadTarget::Id => {
-                input.id =
-                    Some(LeadId(value.parse().map_err(|_| {
-                        format!("id: `{value}` is not a whole number")
-                    })?));
+                input.id = Some(LeadId(value.parse().map_err(|_| format!("id: `{value}` is not a whole number"))?));
             }
             LeadTarget::CreatedAt if value.is_empty() => {}
             LeadTarget::CreatedAt => {
-                input.created_at =
-                    Some(Timestamp::parse(value).map_err(|e| format!("created_at: {e}"))?)
+                input.created_at = Some(Timestamp::parse(value).map_err(|e| format!("created_at: {e}"))?)
             }
             LeadTarget::Custom(name) => {
                 if let Some(v) = CustomValue::infer(value) {
@@ -310,9 +255,7 @@ fn lead_from_fields<'a>(
     Ok(input)
 }
 
-fn event_from_fields<'a>(
-    fields: impl Iterator<Item = (&'a EventTarget, &'a str)>,
-) -> Result<EventInput, String> {
+fn event_from_fields<'a>(fields: impl Iterator<Item = (&'a EventTarget, &'a str)>) -> Result<EventInput, String> {
     let mut key = None;
     let mut lead_id = None;
     let mut email = None;
@@ -327,17 +270,10 @@ fn event_from_fields<'a>(
         match target {
             EventTarget::Key => key = Some(EventKey::parse(value).map_err(|e| e.to_string())?),
             EventTarget::LeadId => {
-                lead_id =
-                    Some(LeadId(value.parse().map_err(|_| {
-                        format!("lead_id: `{value}` is not a whole number")
-                    })?))
+                lead_id = Some(LeadId(value.parse().map_err(|_| format!("lead_id: `{value}` is not a whole number"))?))
             }
-            EventTarget::Email => {
-                email = Some(Email::parse(value).map_err(|e| format!("email: {e}"))?)
-            }
-            EventTarget::Type => {
-                event_type = Some(EventType::parse(value).map_err(|e| e.to_string())?)
-            }
+            EventTarget::Email => email = Some(Email::parse(value).map_err(|e| format!("email: {e}"))?),
+            EventTarget::Type => event_type = Some(EventType::parse(value).map_err(|e| e.to_string())?),
             EventTarget::Ts => ts = Some(Timestamp::parse(value).map_err(|e| format!("ts: {e}"))?),
             EventTarget::Property(name) => properties.push((name.as_str(), value)),
             EventTarget::Ignore => {}
@@ -352,12 +288,7 @@ fn event_from_fields<'a>(
     for (name, value) in properties {
         shape.set_property(name, value).map_err(|e| e.to_string())?;
     }
-    Ok(EventInput {
-        key,
-        lead,
-        ts: ts.ok_or("no timestamp")?,
-        shape,
-    })
+    Ok(EventInput { key, lead, ts: ts.ok_or("no timestamp")?, shape })
 }
 
 #[cfg(test)]

@@ -21,12 +21,7 @@ pub enum MappingError {
     #[error("mapping file: {0}")]
     File(String),
     #[error("column `{column}`: `{target}` is not somewhere a {kind} column can go ({expected})")]
-    BadTarget {
-        column: String,
-        target: String,
-        kind: &'static str,
-        expected: String,
-    },
+    BadTarget { column: String, target: String, kind: &'static str, expected: String },
     #[error("column `{0}` is not known and the mapping says unknown_columns = \"error\"")]
     Unknown(String),
 }
@@ -100,8 +95,7 @@ fn lead_alias(n: &str) -> Option<LeadTarget> {
         "email" | "e_mail" | "email_address" | "e_mail_address" | "work_email" => F(Field::Email),
         "first_name" | "firstname" | "given_name" => F(Field::FirstName),
         "last_name" | "lastname" | "surname" | "family_name" => F(Field::LastName),
-        "company" | "company_name" | "organization" | "organisation" | "account"
-        | "account_name" => F(Field::Company),
+        "company" | "company_name" | "organization" | "organisation" | "account" | "account_name" => F(Field::Company),
         "job_title" | "jobtitle" | "title" | "position" => F(Field::JobTitle),
         "department" => F(Field::Department),
         "industry" => F(Field::Industry),
@@ -118,9 +112,7 @@ fn lead_alias(n: &str) -> Option<LeadTarget> {
         "source" | "lead_source" | "channel" => F(Field::Source),
         "owner" | "lead_owner" => F(Field::Owner),
         "stage" | "lifecycle_stage" => F(Field::Stage),
-        "created_at" | "created" | "created_date" | "create_date" | "created_time" => {
-            LeadTarget::CreatedAt
-        }
+        "created_at" | "created" | "created_date" | "create_date" | "created_time" => LeadTarget::CreatedAt,
         _ => return None,
     })
 }
@@ -138,8 +130,7 @@ fn event_alias(n: &str) -> Option<EventTarget> {
 
 impl ColumnMapping {
     pub fn parse(source: &str) -> Result<ColumnMapping, MappingError> {
-        let table: toml::Table =
-            toml::from_str(source).map_err(|e| MappingError::File(e.to_string()))?;
+        let table: toml::Table = toml::from_str(source).map_err(|e| MappingError::File(e.to_string()))?;
         let mut mapping = ColumnMapping::default();
         for (key, value) in table {
             match (key.as_str(), value) {
@@ -158,9 +149,7 @@ impl ColumnMapping {
                 ("columns", toml::Value::Table(columns)) => {
                     for (column, target) in columns {
                         let toml::Value::String(target) = target else {
-                            return Err(MappingError::File(format!(
-                                "columns.`{column}`: expected a string"
-                            )));
+                            return Err(MappingError::File(format!("columns.`{column}`: expected a string")));
                         };
                         mapping.columns.insert(column, target);
                     }
@@ -188,9 +177,7 @@ impl ColumnMapping {
                 "id" => Ok(LeadTarget::Id),
                 "created_at" => Ok(LeadTarget::CreatedAt),
                 t => match t.strip_prefix("custom.") {
-                    Some(name) if leadflow_core::lead::is_identifier(name) => {
-                        Ok(LeadTarget::Custom(name.to_string()))
-                    }
+                    Some(name) if leadflow_core::lead::is_identifier(name) => Ok(LeadTarget::Custom(name.to_string())),
                     Some(_) => Err(bad()),
                     None => Field::from_name(t).map(LeadTarget::Field).ok_or_else(bad),
                 },
@@ -201,9 +188,7 @@ impl ColumnMapping {
             return Ok(t);
         }
         match self.unknown {
-            UnknownColumns::Keep if leadflow_core::lead::is_identifier(&n) => {
-                Ok(LeadTarget::Custom(n))
-            }
+            UnknownColumns::Keep if leadflow_core::lead::is_identifier(&n) => Ok(LeadTarget::Custom(n)),
             UnknownColumns::Keep | UnknownColumns::Ignore => Ok(LeadTarget::Ignore),
             UnknownColumns::Error => Err(MappingError::Unknown(header.to_string())),
         }
@@ -233,9 +218,7 @@ impl ColumnMapping {
             return Ok(t);
         }
         match self.unknown {
-            UnknownColumns::Keep if leadflow_core::lead::is_identifier(&n) => {
-                Ok(EventTarget::Property(n))
-            }
+            UnknownColumns::Keep if leadflow_core::lead::is_identifier(&n) => Ok(EventTarget::Property(n)),
             UnknownColumns::Keep | UnknownColumns::Ignore => Ok(EventTarget::Ignore),
             UnknownColumns::Error => Err(MappingError::Unknown(header.to_string())),
         }

@@ -1,9 +1,7 @@
 use super::*;
 
 fn leads(csv: &str, mapping: &ColumnMapping) -> Vec<Row<LeadInput>> {
-    read_leads(std::io::Cursor::new(csv.to_string()), Format::Csv, mapping)
-        .unwrap()
-        .collect()
+    read_leads(std::io::Cursor::new(csv.to_string()), Format::Csv, mapping).unwrap().collect()
 }
 
 #[test]
@@ -22,18 +20,10 @@ fn crm_headers_and_bad_rows() {
     assert_eq!(ana.profile.email.as_str(), "ana@example.com");
     assert_eq!(ana.profile.employees, Some(1200.0));
     assert_eq!(ana.profile.source.as_deref(), Some("webinar"));
-    assert_eq!(
-        ana.profile.custom.get("budget"),
-        Some(&CustomValue::Number(5000.0))
-    );
-    assert_eq!(
-        ana.created_at,
-        Some(Timestamp::parse("2026-01-02").unwrap())
-    );
-    let errors: Vec<(u64, String)> = rows
-        .iter()
-        .filter_map(|r| r.parsed.as_ref().err().map(|e| (r.line, e.clone())))
-        .collect();
+    assert_eq!(ana.profile.custom.get("budget"), Some(&CustomValue::Number(5000.0)));
+    assert_eq!(ana.created_at, Some(Timestamp::parse("2026-01-02").unwrap()));
+    let errors: Vec<(u64, String)> =
+        rows.iter().filter_map(|r| r.parsed.as_ref().err().map(|e| (r.line, e.clone()))).collect();
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert_eq!(errors[0].0, 3);
     assert!(errors[0].1.contains("not-an-email"), "{errors:?}");
@@ -53,14 +43,9 @@ fn mapping_files() {
     .unwrap();
     let rows = leads("Contact,Seats,Notes\nx@y.co,12,hello\n", &m);
     let lead = rows[0].parsed.as_ref().unwrap();
-    assert_eq!(
-        lead.profile.custom.get("seats"),
-        Some(&CustomValue::Number(12.0))
-    );
+    assert_eq!(lead.profile.custom.get("seats"), Some(&CustomValue::Number(12.0)));
     assert_eq!(lead.profile.custom.len(), 1);
-    let err = read_leads(std::io::Cursor::new("Contact,Other\n"), Format::Csv, &m)
-        .err()
-        .unwrap();
+    let err = read_leads(std::io::Cursor::new("Contact,Other\n"), Format::Csv, &m).err().unwrap();
     assert!(err.to_string().contains("`Other`"), "{err}");
     assert!(ColumnMapping::parse("[columns]\nx = 1\n").is_err());
     assert!(ColumnMapping::parse("unknown_columns = \"maybe\"\n").is_err());
@@ -71,13 +56,8 @@ fn mapping_files() {
 #[test]
 fn events_from_csv_and_json_lines() {
     let csv = "event_id,lead_id,type,url,ts\n1,899,page_view,/pricing,2025-07-01T00:02:35Z\n2,,page_view,/,2025-07-01T00:00:00Z\n3,5,Bad Type,,2025-07-01\n";
-    let rows: Vec<_> = read_events(
-        std::io::Cursor::new(csv),
-        Format::Csv,
-        &ColumnMapping::default(),
-    )
-    .unwrap()
-    .collect();
+    let rows: Vec<_> =
+        read_events(std::io::Cursor::new(csv), Format::Csv, &ColumnMapping::default()).unwrap().collect();
     let e = rows[0].parsed.as_ref().unwrap();
     assert_eq!(e.key.as_ref().unwrap().as_str(), "1");
     assert_eq!(e.lead, LeadRef::Id(LeadId(899)));
@@ -89,45 +69,22 @@ fn events_from_csv_and_json_lines() {
                  \n\
                  not json\n\
                  {\"email\":\"a@b.co\",\"type\":\"form_submitted\",\"ts\":\"2026-01-01\",\"properties\":{\"deep\":{\"x\":1}}}\n";
-    let rows: Vec<_> = read_events(
-        std::io::Cursor::new(jsonl),
-        Format::JsonLines,
-        &ColumnMapping::default(),
-    )
-    .unwrap()
-    .collect();
+    let rows: Vec<_> =
+        read_events(std::io::Cursor::new(jsonl), Format::JsonLines, &ColumnMapping::default()).unwrap().collect();
     assert_eq!(rows.len(), 3);
     let e = rows[0].parsed.as_ref().unwrap();
     assert_eq!(e.key, None);
     assert_eq!(e.shape.property("campaign"), Some("spring"));
     assert_eq!(e.shape.property("n"), Some("3"));
     assert_eq!(rows[1].line, 3);
-    assert!(
-        rows[1]
-            .parsed
-            .as_ref()
-            .unwrap_err()
-            .contains("invalid JSON")
-    );
+    assert!(rows[1].parsed.as_ref().unwrap_err().contains("invalid JSON"));
     assert!(rows[2].parsed.as_ref().unwrap_err().contains("`deep`"));
 }
 
 #[test]
 fn events_need_type_time_and_lead_columns() {
-    let err = read_events(
-        std::io::Cursor::new("email,ts\n"),
-        Format::Csv,
-        &ColumnMapping::default(),
-    )
-    .err()
-    .unwrap();
+    let err = read_events(std::io::Cursor::new("email,ts\n"), Format::Csv, &ColumnMapping::default()).err().unwrap();
     assert!(err.to_string().contains("type"), "{err}");
-    let err = read_events(
-        std::io::Cursor::new("type,ts\n"),
-        Format::Csv,
-        &ColumnMapping::default(),
-    )
-    .err()
-    .unwrap();
+    let err = read_events(std::io::Cursor::new("type,ts\n"), Format::Csv, &ColumnMapping::default()).err().unwrap();
     assert!(err.to_string().contains("lead_id or email"), "{err}");
 }

@@ -46,11 +46,7 @@ pub fn decode(bytes: &[u8], mut each: impl FnMut(Item)) -> Result<(), StoreError
         ts = if i == 0 { unzigzag(t) } else { ts + t as i64 };
         let shape = ShapeId::try_from(get(bytes, &mut at)?).map_err(|_| corrupt())?;
         seq += unzigzag(get(bytes, &mut at)?);
-        each(Item {
-            ts: Timestamp::from_millis(ts),
-            seq,
-            shape,
-        });
+        each(Item { ts: Timestamp::from_millis(ts), seq, shape });
     }
     if at != bytes.len() {
         return Err(corrupt());
@@ -109,22 +105,11 @@ mod tests {
 
     #[test]
     fn round_trips_and_merges_in_order() {
-        let it = |ts: i64, seq: i64, shape: u32| Item {
-            ts: Timestamp::from_millis(ts),
-            seq,
-            shape,
-        };
-        let mut items = vec![
-            it(-5_000, 9, 1),
-            it(1_750_000_000_000, 3, 7),
-            it(1_750_000_000_000, 4, 300),
-        ];
+        let it = |ts: i64, seq: i64, shape: u32| Item { ts: Timestamp::from_millis(ts), seq, shape };
+        let mut items = vec![it(-5_000, 9, 1), it(1_750_000_000_000, 3, 7), it(1_750_000_000_000, 4, 300)];
         assert_eq!(decode_all(&encode(&items)).unwrap(), items);
         merge(&mut items, &[it(1_760_000_000_000, 10, 2), it(0, 11, 2)]);
-        assert_eq!(
-            items.iter().map(|i| i.seq).collect::<Vec<_>>(),
-            [9, 11, 3, 4, 10]
-        );
+        assert_eq!(items.iter().map(|i| i.seq).collect::<Vec<_>>(), [9, 11, 3, 4, 10]);
         assert_eq!(decode_all(&encode(&items)).unwrap(), items);
         assert_eq!(decode_all(&encode(&[])).unwrap(), []);
         let bytes = encode(&items);

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use leadflow_core::{EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_store::{
-    HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent,
-    RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, ShapeId, Store, StoreError,
-    StoreStats, StoredEvent, StoredScore, Transaction,
+    HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, RescoreItem,
+    RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, ShapeId, StateWrite, Store, StoreError, StoreStats,
+    StoredEvent, StoredScore, Transaction,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
@@ -34,33 +34,23 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let mut store = SqliteStore {
-            conn: open_connection(path, false)?,
-            shapes: FxHashMap::default(),
-            path: path.to_path_buf(),
-        };
+        let mut store =
+            SqliteStore { conn: open_connection(path, false)?, shapes: FxHashMap::default(), path: path.to_path_buf() };
         store.migrate()?;
         store.shapes = store.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
         Ok(store)
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let current: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(backend)?;
+        let current: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
         let known = MIGRATIONS.len() as i64;
         if current > known {
-            return Err(StoreError::SchemaTooNew {
-                found: current,
-                known,
-            });
+            return Err(StoreError::SchemaTooNew { found: current, known });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let tx = self.conn.transaction().map_err(backend)?;
             tx.execute_batch(sql).map_err(backend)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .map_err(backend)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(backend)?;
             tx.commit().map_err(backend)?;
         }
         Ok(())
@@ -68,28 +58,20 @@ impl SqliteStore {
 
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(backend)
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)
     }
 }
 
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let conn = if read_only {
-        let flags =
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         Connection::open_with_flags(path, flags)
     } else {
         Connection::open(path)
     }
     .map_err(backend)?;
-    conn.busy_timeout(Duration::from_secs(10))
-        .map_err(backend)?;
-    let journal = if read_only {
-        ""
-    } else {
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-    };
+    conn.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
+    let journal = if read_only { "" } else { "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;" };
     conn.execute_batch(&format!(
         "{journal}
          PRAGMA foreign_keys = OFF;
@@ -106,14 +88,9 @@ fn lead_by(
     where_sql: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Option<LeadRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {LEAD_COLUMNS} FROM leads l JOIN scores s ON s.lead_id = l.id WHERE {where_sql}"
-    );
+    let sql = format!("SELECT {LEAD_COLUMNS} FROM leads l JOIN scores s ON s.lead_id = l.id WHERE {where_sql}");
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-    stmt.query_row(params, read_lead)
-        .optional()
-        .map_err(backend)?
-        .transpose()
+    stmt.query_row(params, read_lead).optional().map_err(backend)?.transpose()
 }
 
 fn lead_by_ref(conn: &Connection, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
@@ -127,16 +104,8 @@ impl Store for SqliteStore {
     type Tx<'a> = SqliteTx<'a>;
 
     fn begin(&mut self) -> Result<SqliteTx<'_>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        Ok(SqliteTx {
-            tx,
-            shapes: &mut self.shapes,
-            new_shapes: Vec::new(),
-            pending: FxHashMap::default(),
-        })
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        Ok(SqliteTx { tx, shapes: &mut self.shapes, new_shapes: Vec::new(), pending: FxHashMap::default() })
     }
 
     fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
@@ -173,11 +142,7 @@ impl Store for SqliteStore {
         if q.mql_only {
             conds.push("l.mql_at IS NOT NULL");
         }
-        let where_sql = if conds.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conds.join(" AND "))
-        };
+        let where_sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
         let order = match q.order {
             LeadOrder::ScoreDesc => "s.total IS NULL, s.total DESC, l.id",
             LeadOrder::ScoreAsc => "s.total IS NULL, s.total ASC, l.id",
@@ -190,9 +155,7 @@ impl Store for SqliteStore {
         args.push(Box::new(q.limit as i64));
         args.push(Box::new(q.offset as i64));
         let mut stmt = self.conn.prepare(&sql).map_err(backend)?;
-        let rows = stmt
-            .query_map(params_from_iter(args.iter()), read_lead)
-            .map_err(backend)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), read_lead).map_err(backend)?;
         rows.map(|r| r.map_err(backend)?).collect()
     }
 
@@ -205,12 +168,7 @@ impl Store for SqliteStore {
                  FROM events e JOIN event_shapes sh ON sh.id = e.shape_id WHERE e.seq = ?1",
             )
             .map_err(backend)?;
-        items
-            .iter()
-            .rev()
-            .take(limit)
-            .map(|it| stmt.query_row([it.seq], read_event).map_err(backend)?)
-            .collect()
+        items.iter().rev().take(limit).map(|it| stmt.query_row([it.seq], read_event).map_err(backend)?).collect()
     }
 
     fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
@@ -220,27 +178,20 @@ impl Store for SqliteStore {
                 "SELECT {HISTORY_COLUMNS} FROM score_history WHERE lead_id = ?1 ORDER BY id DESC LIMIT ?2"
             ))
             .map_err(backend)?;
-        let rows = stmt
-            .query_map(params![lead.0, limit as i64], read_history)
-            .map_err(backend)?;
+        let rows = stmt.query_map(params![lead.0, limit as i64], read_history).map_err(backend)?;
         rows.map(|r| r.map_err(backend)?).collect()
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
         let one = |sql: &str| -> Result<u64, StoreError> {
-            self.conn
-                .query_row(sql, [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(backend)
+            self.conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(backend)
         };
         let mut stmt = self
             .conn
             .prepare("SELECT bucket, count(*) FROM scores WHERE bucket IS NOT NULL GROUP BY bucket ORDER BY 2 DESC, 1")
             .map_err(backend)?;
         let buckets = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
             .map_err(backend)?
             .collect::<Result<_, _>>()
             .map_err(backend)?;
@@ -259,9 +210,7 @@ impl Store for SqliteStore {
             .conn
             .prepare("SELECT version, name, source, created_at, activated_at FROM models ORDER BY version")
             .map_err(backend)?;
-        let rows = stmt
-            .query_map([], |r| read_model(r, active))
-            .map_err(backend)?;
+        let rows = stmt.query_map([], |r| read_model(r, active)).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)
     }
 
@@ -280,10 +229,8 @@ impl Store for SqliteStore {
     }
 
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, type, properties FROM event_shapes ORDER BY id")
-            .map_err(backend)?;
+        let mut stmt =
+            self.conn.prepare("SELECT id, type, properties FROM event_shapes ORDER BY id").map_err(backend)?;
         let rows = stmt
             .query_map([], |r| {
                 let id: i64 = r.get(0)?;
@@ -307,8 +254,7 @@ impl Store for SqliteStore {
         visit: &mut RescoreVisitor<'_, Self>,
     ) -> Result<(), StoreError> {
         let reader = open_connection(&self.path, true)?;
-        let (send, receive) =
-            std::sync::mpsc::sync_channel::<Result<Vec<RescoreItem>, StoreError>>(1);
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<RescoreItem>, StoreError>>(1);
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut after = i64::MIN;
@@ -370,13 +316,12 @@ impl Store for SqliteStore {
         tx.commit().map_err(backend)
     }
 
-    fn for_each_score(
-        &self,
-        visit: &mut dyn FnMut(LeadId, &StoredScore),
-    ) -> Result<(), StoreError> {
+    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT s.lead_id, {SCORE_COLUMNS} FROM scores s WHERE s.total IS NOT NULL ORDER BY s.lead_id"))
+            .prepare(&format!(
+                "SELECT s.lead_id, {SCORE_COLUMNS} FROM scores s WHERE s.total IS NOT NULL ORDER BY s.lead_id"
+            ))
             .map_err(backend)?;
         let mut rows = stmt.query([]).map_err(backend)?;
         while let Some(row) = rows.next().map_err(backend)? {
@@ -390,23 +335,13 @@ impl Store for SqliteStore {
 }
 
 /// The next batch of a scan: leads after `after`, with their activity where no state stands in.
-fn read_batch(
-    conn: &Connection,
-    request: &ScanRequest,
-    after: i64,
-) -> Result<Vec<RescoreItem>, StoreError> {
+fn read_batch(conn: &Connection, request: &ScanRequest, after: i64) -> Result<Vec<RescoreItem>, StoreError> {
     let filter = match request.scope {
         ScanScope::All => "",
-        ScanScope::NeedingRescore => {
-            "AND (s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?3)"
-        }
+        ScanScope::NeedingRescore => "AND (s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?3)",
     };
     // A state is worth reading only if it may be used.
-    let state = if request.use_states {
-        "s.state"
-    } else {
-        "NULL"
-    };
+    let state = if request.use_states { "s.state" } else { "NULL" };
     let sql = format!(
         "SELECT {LEAD_COLUMNS}, {state} FROM leads l JOIN scores s ON s.lead_id = l.id
          WHERE l.id > ?1 {filter} ORDER BY l.id LIMIT ?2"
@@ -423,10 +358,7 @@ fn read_batch(
         while let Some(row) = rows.next().map_err(backend)? {
             let lead = read_lead(row).map_err(backend)??;
             let state: Option<Vec<u8>> = row.get(LEAD_COLUMN_COUNT).map_err(backend)?;
-            let usable = lead
-                .score
-                .as_ref()
-                .is_some_and(|s| s.model_version == model && !s.stale);
+            let usable = lead.score.as_ref().is_some_and(|s| s.model_version == model && !s.stale);
             items.push(RescoreItem {
                 id: lead.id,
                 profile: lead.profile,
@@ -444,19 +376,14 @@ fn read_batch(
 
 /// One range scan over the batch's leads, unpacking the activity of those without a state.
 fn load_activity(conn: &Connection, items: &mut [RescoreItem]) -> Result<(), StoreError> {
-    let need: Vec<usize> = (0..items.len())
-        .filter(|&i| items[i].state.is_none())
-        .collect();
+    let need: Vec<usize> = (0..items.len()).filter(|&i| items[i].state.is_none()).collect();
     let (Some(&first), Some(&last)) = (need.first(), need.last()) else {
         return Ok(());
     };
     let index: HashMap<i64, usize> = need.iter().map(|&i| (items[i].id.0, i)).collect();
-    let mut stmt = conn
-        .prepare_cached("SELECT lead_id, packed FROM activity WHERE lead_id BETWEEN ?1 AND ?2")
-        .map_err(backend)?;
-    let mut rows = stmt
-        .query(params![items[first].id.0, items[last].id.0])
-        .map_err(backend)?;
+    let mut stmt =
+        conn.prepare_cached("SELECT lead_id, packed FROM activity WHERE lead_id BETWEEN ?1 AND ?2").map_err(backend)?;
+    let mut rows = stmt.query(params![items[first].id.0, items[last].id.0]).map_err(backend)?;
     for &i in &need {
         items[i].activity.clear();
     }
@@ -465,11 +392,7 @@ fn load_activity(conn: &Connection, items: &mut [RescoreItem]) -> Result<(), Sto
         let Some(&slot) = index.get(&lead) else {
             continue;
         };
-        let packed = row
-            .get_ref(1)
-            .map_err(backend)?
-            .as_blob()
-            .map_err(|e| backend(e.into()))?;
+        let packed = row.get_ref(1).map_err(backend)?.as_blob().map_err(|e| backend(e.into()))?;
         let activity = &mut items[slot].activity;
         activity::decode(packed, |it| activity.push((it.ts, it.shape)))?;
     }
@@ -478,44 +401,36 @@ fn load_activity(conn: &Connection, items: &mut [RescoreItem]) -> Result<(), Sto
 
 /// A lead's packed activity, oldest first (empty for a lead without events).
 fn packed_activity(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT packed FROM activity WHERE lead_id = ?1")
-        .map_err(backend)?;
+    let mut stmt = conn.prepare_cached("SELECT packed FROM activity WHERE lead_id = ?1").map_err(backend)?;
     let mut rows = stmt.query([lead]).map_err(backend)?;
     match rows.next().map_err(backend)? {
         None => Ok(Vec::new()),
-        Some(row) => activity::decode_all(
-            row.get_ref(0)
-                .map_err(backend)?
-                .as_blob()
-                .map_err(|e| backend(e.into()))?,
-        ),
+        Some(row) => activity::decode_all(row.get_ref(0).map_err(backend)?.as_blob().map_err(|e| backend(e.into()))?),
     }
 }
 
 fn active_version(conn: &Connection) -> Result<Option<ModelVersion>, StoreError> {
-    conn.query_row(
-        "SELECT value FROM settings WHERE key = 'active_model'",
-        [],
-        |r| r.get::<_, String>(0),
-    )
-    .optional()
-    .map_err(backend)?
-    .map(|v| {
-        v.parse()
-            .map(ModelVersion)
-            .map_err(|_| StoreError::Corrupt(format!("active_model = {v}")))
-    })
-    .transpose()
+    conn.query_row("SELECT value FROM settings WHERE key = 'active_model'", [], |r| r.get::<_, String>(0))
+        .optional()
+        .map_err(backend)?
+        .map(|v| v.parse().map(ModelVersion).map_err(|_| StoreError::Corrupt(format!("active_model = {v}"))))
+        .transpose()
 }
 
 fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
     let v = &w.score.values;
     let recorded = w.history.as_ref().map(|h| h.after.total);
+    // ?11 says what to do with the state: 0 keep, 1 clear, 2 set to ?12.
+    let (state_action, state): (i64, Option<&[u8]>) = match &w.state {
+        StateWrite::Keep => (0, None),
+        StateWrite::Clear => (1, None),
+        StateWrite::Set(bytes) => (2, Some(bytes)),
+    };
     let mut stmt = conn
         .prepare_cached(
             "UPDATE scores SET model_version = ?2, as_of = ?3, fit = ?4, engagement = ?5, total = ?6, bucket = ?7,
-                    grade = ?8, stale = ?9, recorded_total = coalesce(?10, recorded_total), state = coalesce(?11, state)
+                    grade = ?8, stale = ?9, recorded_total = coalesce(?10, recorded_total),
+                    state = CASE ?11 WHEN 0 THEN state ELSE ?12 END
              WHERE lead_id = ?1",
         )
         .map_err(backend)?;
@@ -531,7 +446,8 @@ fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
             v.grade.letter(),
             w.score.stale,
             recorded,
-            w.state,
+            state_action,
+            state,
         ])
         .map_err(backend)?;
     if changed == 0 {
@@ -546,9 +462,9 @@ fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
                  stage = CASE WHEN stage IN ('subscriber', 'lead', 'recycled') THEN 'mql' ELSE stage END
              WHERE id = ?1 AND mql_at IS NULL",
         )
-            .map_err(backend)?
-            .execute(params![w.lead.0, at.millis()])
-            .map_err(backend)?;
+        .map_err(backend)?
+        .execute(params![w.lead.0, at.millis()])
+        .map_err(backend)?;
     }
     Ok(())
 }
@@ -717,12 +633,7 @@ impl Transaction for SqliteTx<'_> {
         Ok(id)
     }
 
-    fn update_profile(
-        &mut self,
-        id: LeadId,
-        p: &Profile,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
+    fn update_profile(&mut self, id: LeadId, p: &Profile, now: Timestamp) -> Result<(), StoreError> {
         let custom = encode_custom(p);
         let changed = self
             .tx
@@ -777,11 +688,7 @@ impl Transaction for SqliteTx<'_> {
             "DELETE FROM score_history WHERE lead_id = ?1",
             "DELETE FROM scores WHERE lead_id = ?1",
         ] {
-            self.tx
-                .prepare_cached(sql)
-                .map_err(backend)?
-                .execute([id.0])
-                .map_err(backend)?;
+            self.tx.prepare_cached(sql).map_err(backend)?.execute([id.0]).map_err(backend)?;
         }
         let n = self
             .tx
@@ -792,11 +699,7 @@ impl Transaction for SqliteTx<'_> {
         Ok(n > 0)
     }
 
-    fn insert_event(
-        &mut self,
-        e: &NewEvent,
-        received_at: Timestamp,
-    ) -> Result<Inserted, StoreError> {
+    fn insert_event(&mut self, e: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError> {
         // A duplicate must leave no trace, not even a new shape. Shapes are nearly always known,
         // so the extra look-up happens only for the rare new one.
         if !self.shapes.contains_key(&e.shape) && self.event_exists(&e.key)? {
@@ -815,14 +718,11 @@ impl Transaction for SqliteTx<'_> {
         if n == 0 {
             return Ok(Inserted::Duplicate);
         }
-        self.pending
-            .entry(e.lead.0)
-            .or_default()
-            .push(activity::Item {
-                ts: e.ts,
-                seq: self.tx.last_insert_rowid(),
-                shape,
-            });
+        self.pending.entry(e.lead.0).or_default().push(activity::Item {
+            ts: e.ts,
+            seq: self.tx.last_insert_rowid(),
+            shape,
+        });
         Ok(Inserted::New)
     }
 
@@ -830,18 +730,15 @@ impl Transaction for SqliteTx<'_> {
         self.flush_activity()?;
         let items = packed_activity(&self.tx, lead.0)?;
         let mut shapes: FxHashMap<ShapeId, EventShape> = FxHashMap::default();
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT type, properties FROM event_shapes WHERE id = ?1")
-            .map_err(backend)?;
+        let mut stmt =
+            self.tx.prepare_cached("SELECT type, properties FROM event_shapes WHERE id = ?1").map_err(backend)?;
         let mut out = Vec::with_capacity(items.len());
         for it in items {
             let shape = match shapes.entry(it.shape) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    let (t, p): (String, String) = stmt
-                        .query_row([it.shape], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .map_err(backend)?;
+                    let (t, p): (String, String) =
+                        stmt.query_row([it.shape], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
                     e.insert(decode_shape(&t, &p)?)
                 }
             };
@@ -850,15 +747,9 @@ impl Transaction for SqliteTx<'_> {
         Ok(out)
     }
 
-    fn score_state(
-        &mut self,
-        lead: LeadId,
-        model: ModelVersion,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    fn score_state(&mut self, lead: LeadId, model: ModelVersion) -> Result<Option<Vec<u8>>, StoreError> {
         self.tx
-            .prepare_cached(
-                "SELECT state FROM scores WHERE lead_id = ?1 AND model_version = ?2 AND stale = 0",
-            )
+            .prepare_cached("SELECT state FROM scores WHERE lead_id = ?1 AND model_version = ?2 AND stale = 0")
             .map_err(backend)?
             .query_row(params![lead.0, model.0], |r| r.get::<_, Option<Vec<u8>>>(0))
             .optional()
@@ -888,38 +779,20 @@ impl Transaction for SqliteTx<'_> {
         Ok(())
     }
 
-    fn set_stage(
-        &mut self,
-        lead: LeadId,
-        stage: LifecycleStage,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
+    fn set_stage(&mut self, lead: LeadId, stage: LifecycleStage, now: Timestamp) -> Result<(), StoreError> {
         let n = self
             .tx
             .prepare_cached("UPDATE leads SET stage = ?2, updated_at = ?3 WHERE id = ?1")
             .map_err(backend)?
             .execute(params![lead.0, stage.name(), now.millis()])
             .map_err(backend)?;
-        if n == 0 {
-            Err(StoreError::NoSuchLead(lead))
-        } else {
-            Ok(())
-        }
+        if n == 0 { Err(StoreError::NoSuchLead(lead)) } else { Ok(()) }
     }
 
-    fn save_model(
-        &mut self,
-        name: &str,
-        source: &str,
-        now: Timestamp,
-    ) -> Result<ModelVersion, StoreError> {
+    fn save_model(&mut self, name: &str, source: &str, now: Timestamp) -> Result<ModelVersion, StoreError> {
         let existing: Option<i64> = self
             .tx
-            .query_row(
-                "SELECT version FROM models WHERE source = ?1",
-                [source],
-                |r| r.get(0),
-            )
+            .query_row("SELECT version FROM models WHERE source = ?1", [source], |r| r.get(0))
             .optional()
             .map_err(backend)?;
         if let Some(v) = existing {
@@ -937,10 +810,7 @@ impl Transaction for SqliteTx<'_> {
     fn activate_model(&mut self, version: ModelVersion, now: Timestamp) -> Result<(), StoreError> {
         let n = self
             .tx
-            .execute(
-                "UPDATE models SET activated_at = ?2 WHERE version = ?1",
-                params![version.0, now.millis()],
-            )
+            .execute("UPDATE models SET activated_at = ?2 WHERE version = ?1", params![version.0, now.millis()])
             .map_err(backend)?;
         if n == 0 {
             return Err(StoreError::NoSuchModel(version.0));
@@ -957,12 +827,7 @@ impl Transaction for SqliteTx<'_> {
 
     fn commit(mut self) -> Result<(), StoreError> {
         self.flush_activity()?;
-        let SqliteTx {
-            tx,
-            shapes,
-            new_shapes,
-            ..
-        } = self;
+        let SqliteTx { tx, shapes, new_shapes, .. } = self;
         tx.commit().map_err(backend)?;
         shapes.extend(new_shapes);
         Ok(())
@@ -972,12 +837,9 @@ impl Transaction for SqliteTx<'_> {
 /// `EventType` is re-validated on the way out: a row we cannot read is corruption, not a panic.
 fn decode_shape(event_type: &str, properties: &str) -> Result<EventShape, StoreError> {
     let t = EventType::parse(event_type).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let properties = serde_json::from_str(properties)
-        .map_err(|e| StoreError::Corrupt(format!("event properties: {e}")))?;
-    Ok(EventShape {
-        event_type: t,
-        properties,
-    })
+    let properties =
+        serde_json::from_str(properties).map_err(|e| StoreError::Corrupt(format!("event properties: {e}")))?;
+    Ok(EventShape { event_type: t, properties })
 }
 
 fn encode_properties(shape: &EventShape) -> String {
@@ -990,9 +852,7 @@ fn encode_custom(p: &Profile) -> String {
 
 fn constraint_column(e: &rusqlite::Error) -> Option<&str> {
     match e {
-        rusqlite::Error::SqliteFailure(f, Some(msg))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
+        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
             msg.rsplit(": ").next()
         }
         _ => None,
@@ -1002,10 +862,7 @@ fn constraint_column(e: &rusqlite::Error) -> Option<&str> {
 fn backend(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
         {
             StoreError::Busy
         }

@@ -2,14 +2,15 @@
 
 use leadflow_core::{Email, Grade, LeadId, LifecycleStage, Profile, Timestamp};
 use leadflow_store::{
-    Cause, HistoryEntry, LeadRecord, ModelRecord, ModelVersion, ScoreValues, StoreError,
-    StoredEvent, StoredScore,
+    Cause, HistoryEntry, LeadRecord, ModelRecord, ModelVersion, ScoreValues, StoreError, StoredEvent, StoredScore,
 };
 use rusqlite::Row;
 
-pub const SCORE_COLUMNS: &str = "s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total";
+pub const SCORE_COLUMNS: &str =
+    "s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total";
 
-pub const LEAD_COLUMNS: &str = "l.id, l.email, l.first_name, l.last_name, l.company, l.job_title, l.department, l.industry,
+pub const LEAD_COLUMNS: &str =
+    "l.id, l.email, l.first_name, l.last_name, l.company, l.job_title, l.department, l.industry,
     l.employees, l.annual_revenue, l.country, l.city, l.company_type, l.source, l.owner, l.stage, l.custom,
     l.created_at, l.updated_at, l.mql_at,
     s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total";
@@ -52,19 +53,14 @@ pub fn read_lead(r: &Row<'_>) -> rusqlite::Result<Result<LeadRecord, StoreError>
     profile.source = r.get(13)?;
     profile.owner = r.get(14)?;
     let record = (|| {
-        profile.stage =
-            LifecycleStage::parse(&stage).ok_or_else(|| corrupt(format!("stage `{stage}`")))?;
-        profile.custom =
-            serde_json::from_str(&custom).map_err(|e| corrupt(format!("custom fields: {e}")))?;
+        profile.stage = LifecycleStage::parse(&stage).ok_or_else(|| corrupt(format!("stage `{stage}`")))?;
+        profile.custom = serde_json::from_str(&custom).map_err(|e| corrupt(format!("custom fields: {e}")))?;
         Ok(LeadRecord {
             id: LeadId(r.get(0).map_err(corrupt)?),
             profile,
             created_at: Timestamp::from_millis(r.get(17).map_err(corrupt)?),
             updated_at: Timestamp::from_millis(r.get(18).map_err(corrupt)?),
-            mql_at: r
-                .get::<_, Option<i64>>(19)
-                .map_err(corrupt)?
-                .map(Timestamp::from_millis),
+            mql_at: r.get::<_, Option<i64>>(19).map_err(corrupt)?.map(Timestamp::from_millis),
             score: score?,
         })
     })();
@@ -72,10 +68,7 @@ pub fn read_lead(r: &Row<'_>) -> rusqlite::Result<Result<LeadRecord, StoreError>
 }
 
 /// Reads [`SCORE_COLUMNS`] starting at column `at`; `None` for a lead never scored.
-pub fn read_score(
-    r: &Row<'_>,
-    at: usize,
-) -> rusqlite::Result<Result<Option<StoredScore>, StoreError>> {
+pub fn read_score(r: &Row<'_>, at: usize) -> rusqlite::Result<Result<Option<StoredScore>, StoreError>> {
     let total: Option<f64> = r.get(at + 4)?;
     let Some(total) = total else {
         return Ok(Ok(None));
@@ -88,13 +81,7 @@ pub fn read_score(
     Ok(Ok(Some(StoredScore {
         model_version: ModelVersion(r.get(at)?),
         as_of: Timestamp::from_millis(r.get(at + 1)?),
-        values: ScoreValues {
-            fit: r.get(at + 2)?,
-            engagement: r.get(at + 3)?,
-            total,
-            bucket: r.get(at + 5)?,
-            grade,
-        },
+        values: ScoreValues { fit: r.get(at + 2)?, engagement: r.get(at + 3)?, total, bucket: r.get(at + 5)?, grade },
         stale: r.get(at + 7)?,
         recorded_total: r.get(at + 8)?,
     })))
@@ -126,30 +113,15 @@ pub fn read_history(r: &Row<'_>) -> rusqlite::Result<Result<HistoryEntry, StoreE
     let new_grade: String = r.get(13)?;
     let at = Timestamp::from_millis(r.get(0)?);
     let model_version = ModelVersion(r.get(3)?);
-    let old = (
-        r.get::<_, Option<f64>>(4)?,
-        r.get::<_, Option<f64>>(5)?,
-        r.get::<_, Option<String>>(7)?,
-    );
-    let new = (
-        r.get::<_, f64>(9)?,
-        r.get::<_, f64>(10)?,
-        r.get::<_, f64>(11)?,
-        r.get::<_, String>(12)?,
-    );
+    let old = (r.get::<_, Option<f64>>(4)?, r.get::<_, Option<f64>>(5)?, r.get::<_, Option<String>>(7)?);
+    let new = (r.get::<_, f64>(9)?, r.get::<_, f64>(10)?, r.get::<_, f64>(11)?, r.get::<_, String>(12)?);
     let became_mql: bool = r.get(14)?;
     Ok((|| {
-        let cause = Cause::from_parts(&kind, detail.as_deref())
-            .ok_or_else(|| corrupt(format!("history cause `{kind}`")))?;
+        let cause =
+            Cause::from_parts(&kind, detail.as_deref()).ok_or_else(|| corrupt(format!("history cause `{kind}`")))?;
         let before = match (old, old_total, old_grade) {
             ((Some(fit), Some(engagement), Some(bucket)), Some(total), Some(g)) => {
-                Some(ScoreValues {
-                    fit,
-                    engagement,
-                    total,
-                    bucket,
-                    grade: grade(&g)?,
-                })
+                Some(ScoreValues { fit, engagement, total, bucket, grade: grade(&g)? })
             }
             _ => None,
         };

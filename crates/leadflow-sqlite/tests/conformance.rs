@@ -22,36 +22,16 @@ fn committed_data_survives_reopening() {
     {
         let mut s = SqliteStore::open(&path).unwrap();
         let mut tx = s.begin().unwrap();
-        tx.insert_lead(
-            None,
-            &Profile::new(Email::parse("kept@example.com").unwrap()),
-            now,
-            now,
-        )
-        .unwrap();
+        tx.insert_lead(None, &Profile::new(Email::parse("kept@example.com").unwrap()), now, now).unwrap();
         tx.commit().unwrap();
         let mut tx = s.begin().unwrap();
-        tx.insert_lead(
-            None,
-            &Profile::new(Email::parse("lost@example.com").unwrap()),
-            now,
-            now,
-        )
-        .unwrap();
+        tx.insert_lead(None, &Profile::new(Email::parse("lost@example.com").unwrap()), now, now).unwrap();
         drop(tx);
     }
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), 1);
-    assert!(
-        s.lead(&LeadRef::Email(Email::parse("kept@example.com").unwrap()))
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        s.lead(&LeadRef::Email(Email::parse("lost@example.com").unwrap()))
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.lead(&LeadRef::Email(Email::parse("kept@example.com").unwrap())).unwrap().is_some());
+    assert!(s.lead(&LeadRef::Email(Email::parse("lost@example.com").unwrap())).unwrap().is_none());
 }
 
 #[test]
@@ -61,10 +41,7 @@ fn refuses_a_database_from_a_newer_version() {
     drop(SqliteStore::open(&path).unwrap());
     rusqlite_set_user_version(&path, 99);
     match SqliteStore::open(&path) {
-        Err(StoreError::SchemaTooNew {
-            found: 99,
-            known: 1,
-        }) => {}
+        Err(StoreError::SchemaTooNew { found: 99, known: 1 }) => {}
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a newer schema must be refused"),
     }

@@ -2,8 +2,7 @@
 //! function that makes a fresh, empty store.
 
 use leadflow_core::{
-    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Profile,
-    Timestamp,
+    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Profile, Timestamp,
 };
 
 use crate::*;
@@ -31,47 +30,28 @@ fn profile(email: &str) -> Profile {
     p.first_name = Some("Ana".into());
     p.job_title = Some("CTO".into());
     p.employees = Some(250.0);
-    p.custom.insert(
-        "plan".into(),
-        leadflow_core::CustomValue::Text("pro".into()),
-    );
-    p.custom
-        .insert("seats".into(), leadflow_core::CustomValue::Number(12.0));
+    p.custom.insert("plan".into(), leadflow_core::CustomValue::Text("pro".into()));
+    p.custom.insert("seats".into(), leadflow_core::CustomValue::Number(12.0));
     p
 }
 
 fn add_lead<S: Store>(s: &mut S, email: &str) -> LeadId {
     let mut tx = s.begin().unwrap();
-    let id = tx
-        .insert_lead(None, &profile(email), t("2026-01-01"), t("2026-01-02"))
-        .unwrap();
+    let id = tx.insert_lead(None, &profile(email), t("2026-01-01"), t("2026-01-02")).unwrap();
     tx.commit().unwrap();
     id
 }
 
 fn shape(kind: &str, url: &str) -> EventShape {
-    EventShape::new(EventType::parse(kind).unwrap())
-        .with_property("url", url)
-        .unwrap()
+    EventShape::new(EventType::parse(kind).unwrap()).with_property("url", url).unwrap()
 }
 
 fn event(key: &str, lead: LeadId, ts: &str, kind: &str, url: &str) -> NewEvent {
-    NewEvent {
-        key: EventKey::parse(key).unwrap(),
-        lead,
-        ts: t(ts),
-        shape: shape(kind, url),
-    }
+    NewEvent { key: EventKey::parse(key).unwrap(), lead, ts: t(ts), shape: shape(kind, url) }
 }
 
 fn values(total: f64, bucket: &str) -> ScoreValues {
-    ScoreValues {
-        fit: 10.0,
-        engagement: total - 10.0,
-        total,
-        bucket: bucket.into(),
-        grade: Grade::C,
-    }
+    ScoreValues { fit: 10.0, engagement: total - 10.0, total, bucket: bucket.into(), grade: Grade::C }
 }
 
 fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> ScoreWrite {
@@ -84,7 +64,7 @@ fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> S
             stale: false,
             recorded_total: None,
         },
-        state: Some(vec![1, 2, 3]),
+        state: StateWrite::Set(vec![1, 2, 3]),
         history: None,
         mql_at: None,
     }
@@ -95,30 +75,16 @@ fn leads_round_trip<S: Store>(s: &mut S) {
     let by_id = s.lead(&LeadRef::Id(id)).unwrap().expect("lead by id");
     let mut tx = s.begin().unwrap();
     assert_eq!(tx.resolve_lead(&LeadRef::Id(id)).unwrap(), Some(id));
-    assert_eq!(
-        tx.resolve_lead(&LeadRef::Email(Email::parse("ana@example.com").unwrap()))
-            .unwrap(),
-        Some(id)
-    );
-    assert_eq!(
-        tx.resolve_lead(&LeadRef::Id(LeadId(999_999))).unwrap(),
-        None
-    );
+    assert_eq!(tx.resolve_lead(&LeadRef::Email(Email::parse("ana@example.com").unwrap())).unwrap(), Some(id));
+    assert_eq!(tx.resolve_lead(&LeadRef::Id(LeadId(999_999))).unwrap(), None);
     drop(tx);
-    let by_email = s
-        .lead(&LeadRef::Email(Email::parse("ANA@example.com").unwrap()))
-        .unwrap()
-        .expect("lead by email");
+    let by_email = s.lead(&LeadRef::Email(Email::parse("ANA@example.com").unwrap())).unwrap().expect("lead by email");
     assert_eq!(by_id, by_email);
     assert_eq!(by_id.profile, profile("ana@example.com"));
     assert_eq!(by_id.created_at, t("2026-01-01"));
     assert_eq!(by_id.updated_at, t("2026-01-02"));
     assert_eq!(by_id.score, None, "a new lead has no score");
-    assert_eq!(
-        s.stats().unwrap().stale_leads,
-        1,
-        "a new lead awaits its first score"
-    );
+    assert_eq!(s.stats().unwrap().stale_leads, 1, "a new lead awaits its first score");
     assert_eq!(by_id.mql_at, None);
 
     let mut changed = by_id.profile.clone();
@@ -126,12 +92,8 @@ fn leads_round_trip<S: Store>(s: &mut S) {
     changed.stage = LifecycleStage::Sql;
     let mut tx = s.begin().unwrap();
     tx.update_profile(id, &changed, t("2026-02-01")).unwrap();
-    tx.set_stage(id, LifecycleStage::Opportunity, t("2026-02-02"))
-        .unwrap();
-    assert!(matches!(
-        tx.update_profile(LeadId(999_999), &changed, t("2026-02-01")),
-        Err(StoreError::NoSuchLead(_))
-    ));
+    tx.set_stage(id, LifecycleStage::Opportunity, t("2026-02-02")).unwrap();
+    assert!(matches!(tx.update_profile(LeadId(999_999), &changed, t("2026-02-01")), Err(StoreError::NoSuchLead(_))));
     tx.commit().unwrap();
     let after = s.lead(&LeadRef::Id(id)).unwrap().unwrap();
     assert_eq!(after.profile.country.as_deref(), Some("DE"));
@@ -143,32 +105,12 @@ fn leads_round_trip<S: Store>(s: &mut S) {
 fn unique_emails_and_ids<S: Store>(s: &mut S) {
     let id = add_lead(s, "ana@example.com");
     let mut tx = s.begin().unwrap();
-    let err = tx
-        .insert_lead(
-            None,
-            &profile("ana@example.com"),
-            t("2026-01-01"),
-            t("2026-01-01"),
-        )
-        .unwrap_err();
+    let err = tx.insert_lead(None, &profile("ana@example.com"), t("2026-01-01"), t("2026-01-01")).unwrap_err();
     assert!(matches!(err, StoreError::DuplicateEmail(_)), "{err:?}");
-    let err = tx
-        .insert_lead(
-            Some(id),
-            &profile("ben@example.com"),
-            t("2026-01-01"),
-            t("2026-01-01"),
-        )
-        .unwrap_err();
+    let err = tx.insert_lead(Some(id), &profile("ben@example.com"), t("2026-01-01"), t("2026-01-01")).unwrap_err();
     assert!(matches!(err, StoreError::DuplicateId(_)), "{err:?}");
-    let chosen = tx
-        .insert_lead(
-            Some(LeadId(4242)),
-            &profile("cid@example.com"),
-            t("2026-01-01"),
-            t("2026-01-01"),
-        )
-        .unwrap();
+    let chosen =
+        tx.insert_lead(Some(LeadId(4242)), &profile("cid@example.com"), t("2026-01-01"), t("2026-01-01")).unwrap();
     assert_eq!(chosen, LeadId(4242));
     tx.commit().unwrap();
     assert_eq!(s.stats().unwrap().leads, 2);
@@ -178,25 +120,12 @@ fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
     let id = add_lead(s, "ana@example.com");
     let mut tx = s.begin().unwrap();
     let now = t("2026-07-01");
-    assert_eq!(
-        tx.insert_event(&event("e2", id, "2026-06-02", "page_view", "/pricing"), now)
-            .unwrap(),
-        Inserted::New
-    );
-    assert_eq!(
-        tx.insert_event(&event("e1", id, "2026-06-01", "page_view", "/pricing"), now)
-            .unwrap(),
-        Inserted::New
-    );
-    assert_eq!(
-        tx.insert_event(&event("e3", id, "2026-06-03", "email_open", ""), now)
-            .unwrap(),
-        Inserted::New
-    );
+    assert_eq!(tx.insert_event(&event("e2", id, "2026-06-02", "page_view", "/pricing"), now).unwrap(), Inserted::New);
+    assert_eq!(tx.insert_event(&event("e1", id, "2026-06-01", "page_view", "/pricing"), now).unwrap(), Inserted::New);
+    assert_eq!(tx.insert_event(&event("e3", id, "2026-06-03", "email_open", ""), now).unwrap(), Inserted::New);
     // The same key again changes nothing, even with other contents.
     assert_eq!(
-        tx.insert_event(&event("e1", id, "2026-06-05", "demo_requested", ""), now)
-            .unwrap(),
+        tx.insert_event(&event("e1", id, "2026-06-05", "demo_requested", ""), now).unwrap(),
         Inserted::Duplicate
     );
     let activity = tx.activity_of(id).unwrap();
@@ -208,11 +137,7 @@ fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
     tx.commit().unwrap();
 
     let events = s.events_of(id, 10).unwrap();
-    assert_eq!(
-        events.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
-        ["e3", "e2", "e1"],
-        "newest first"
-    );
+    assert_eq!(events.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["e3", "e2", "e1"], "newest first");
     assert_eq!(events[1].shape, shape("page_view", "/pricing"));
     assert_eq!(events[0].received_at, now);
     assert_eq!(s.events_of(id, 1).unwrap().len(), 1);
@@ -225,43 +150,22 @@ fn dropped_transactions_leave_nothing<S: Store>(s: &mut S) {
     let id = add_lead(s, "ana@example.com");
     {
         let mut tx = s.begin().unwrap();
-        tx.insert_lead(
-            None,
-            &profile("ghost@example.com"),
-            t("2026-01-01"),
-            t("2026-01-01"),
-        )
-        .unwrap();
-        tx.insert_event(
-            &event("x1", id, "2026-06-01", "webinar_attended", ""),
-            t("2026-07-01"),
-        )
-        .unwrap();
+        tx.insert_lead(None, &profile("ghost@example.com"), t("2026-01-01"), t("2026-01-01")).unwrap();
+        tx.insert_event(&event("x1", id, "2026-06-01", "webinar_attended", ""), t("2026-07-01")).unwrap();
         // Dropped without commit.
     }
-    assert!(
-        s.lead(&LeadRef::Email(Email::parse("ghost@example.com").unwrap()))
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.lead(&LeadRef::Email(Email::parse("ghost@example.com").unwrap())).unwrap().is_none());
     assert!(s.events_of(id, 10).unwrap().is_empty());
     assert!(s.shapes().unwrap().is_empty());
     // The shape the dropped transaction interned is interned again, for real.
     let mut tx = s.begin().unwrap();
     assert_eq!(
-        tx.insert_event(
-            &event("x1", id, "2026-06-01", "webinar_attended", ""),
-            t("2026-07-01")
-        )
-        .unwrap(),
+        tx.insert_event(&event("x1", id, "2026-06-01", "webinar_attended", ""), t("2026-07-01")).unwrap(),
         Inserted::New
     );
     tx.commit().unwrap();
     assert_eq!(s.shapes().unwrap().len(), 1);
-    assert_eq!(
-        s.events_of(id, 10).unwrap()[0].shape,
-        shape("webinar_attended", "")
-    );
+    assert_eq!(s.events_of(id, 10).unwrap()[0].shape, shape("webinar_attended", ""));
 }
 
 fn scores_states_and_staleness<S: Store>(s: &mut S) {
@@ -271,20 +175,18 @@ fn scores_states_and_staleness<S: Store>(s: &mut S) {
     assert_eq!(tx.score_state(id, v1).unwrap(), None);
     tx.write_score(&score_write(id, v1, 42.0, "warm")).unwrap();
     assert_eq!(tx.score_state(id, v1).unwrap(), Some(vec![1, 2, 3]));
-    assert_eq!(
-        tx.score_state(id, ModelVersion(2)).unwrap(),
-        None,
-        "a state is only for its model"
-    );
-    // A write without a state keeps the state.
+    assert_eq!(tx.score_state(id, ModelVersion(2)).unwrap(), None, "a state is only for its model");
+    // A write can keep the state, or clear it.
     let mut keep = score_write(id, v1, 43.0, "warm");
-    keep.state = None;
+    keep.state = StateWrite::Keep;
     tx.write_score(&keep).unwrap();
     assert_eq!(tx.score_state(id, v1).unwrap(), Some(vec![1, 2, 3]));
-    assert!(matches!(
-        tx.write_score(&score_write(LeadId(999_999), v1, 1.0, "cold")),
-        Err(StoreError::NoSuchLead(_))
-    ));
+    let mut clear = keep.clone();
+    clear.state = StateWrite::Clear;
+    tx.write_score(&clear).unwrap();
+    assert_eq!(tx.score_state(id, v1).unwrap(), None);
+    tx.write_score(&score_write(id, v1, 43.0, "warm")).unwrap();
+    assert!(matches!(tx.write_score(&score_write(LeadId(999_999), v1, 1.0, "cold")), Err(StoreError::NoSuchLead(_))));
     tx.commit().unwrap();
 
     let lead = s.lead(&LeadRef::Id(id)).unwrap().unwrap();
@@ -295,25 +197,13 @@ fn scores_states_and_staleness<S: Store>(s: &mut S) {
 
     let mut tx = s.begin().unwrap();
     tx.mark_stale(id).unwrap();
-    assert_eq!(
-        tx.score_state(id, v1).unwrap(),
-        None,
-        "a stale state is not used"
-    );
+    assert_eq!(tx.score_state(id, v1).unwrap(), None, "a stale state is not used");
     tx.commit().unwrap();
-    assert!(
-        s.lead(&LeadRef::Id(id))
-            .unwrap()
-            .unwrap()
-            .score
-            .unwrap()
-            .stale
-    );
+    assert!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().score.unwrap().stale);
     assert_eq!(s.stats().unwrap().stale_leads, 1);
 
     let mut seen = Vec::new();
-    s.for_each_score(&mut |lead, score| seen.push((lead, score.values.total)))
-        .unwrap();
+    s.for_each_score(&mut |lead, score| seen.push((lead, score.values.total))).unwrap();
     assert_eq!(seen, [(id, 43.0)]);
 }
 
@@ -342,27 +232,17 @@ fn history_and_mql<S: Store>(s: &mut S) {
     s.write_scores(&[first, second]).unwrap();
     let history = s.history_of(id, 10).unwrap();
     assert_eq!(history.len(), 2);
-    assert_eq!(
-        history[0].cause,
-        Cause::Event(EventKey::parse("demo-1").unwrap()),
-        "newest first"
-    );
+    assert_eq!(history[0].cause, Cause::Event(EventKey::parse("demo-1").unwrap()), "newest first");
     assert_eq!(history[0].before, Some(values(50.0, "warm")));
     assert!(history[0].became_mql);
     assert_eq!(history[1].before, None);
-    assert_eq!(
-        s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at,
-        Some(t("2026-06-02"))
-    );
+    assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at, Some(t("2026-06-02")));
 
     // MQL is recorded once: a later qualifying score does not move it.
     let mut again = score_write(id, v1, 90.0, "hot");
     again.mql_at = Some(t("2026-06-09"));
     s.write_scores(&[again]).unwrap();
-    assert_eq!(
-        s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at,
-        Some(t("2026-06-02"))
-    );
+    assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at, Some(t("2026-06-02")));
     assert_eq!(s.stats().unwrap().mqls, 1);
     let mut tx = s.begin().unwrap();
     tx.clear_mql(id).unwrap();
@@ -376,22 +256,12 @@ fn models_are_versioned<S: Store>(s: &mut S) {
     let a = tx.save_model("a", "name = \"a\"", t("2026-01-01")).unwrap();
     let b = tx.save_model("b", "name = \"b\"", t("2026-01-02")).unwrap();
     assert_ne!(a, b);
-    assert_eq!(
-        tx.save_model("a", "name = \"a\"", t("2026-01-03")).unwrap(),
-        a,
-        "same source, same version"
-    );
+    assert_eq!(tx.save_model("a", "name = \"a\"", t("2026-01-03")).unwrap(), a, "same source, same version");
     tx.activate_model(a, t("2026-01-04")).unwrap();
-    assert!(matches!(
-        tx.activate_model(ModelVersion(999), t("2026-01-04")),
-        Err(StoreError::NoSuchModel(999))
-    ));
+    assert!(matches!(tx.activate_model(ModelVersion(999), t("2026-01-04")), Err(StoreError::NoSuchModel(999))));
     tx.commit().unwrap();
     let active = s.active_model().unwrap().unwrap();
-    assert_eq!(
-        (active.version, active.name.as_str(), active.active),
-        (a, "a", true)
-    );
+    assert_eq!((active.version, active.name.as_str(), active.active), (a, "a", true));
     assert_eq!(active.activated_at, Some(t("2026-01-04")));
 
     let mut tx = s.begin().unwrap();
@@ -400,22 +270,13 @@ fn models_are_versioned<S: Store>(s: &mut S) {
     tx.commit().unwrap();
     let models = s.models().unwrap();
     assert_eq!(models.len(), 2);
-    assert_eq!(
-        models
-            .iter()
-            .filter(|m| m.active)
-            .map(|m| m.version)
-            .collect::<Vec<_>>(),
-        [a]
-    );
+    assert_eq!(models.iter().filter(|m| m.active).map(|m| m.version).collect::<Vec<_>>(), [a]);
     assert_eq!(models[1].source, "name = \"b\"");
 }
 
 fn listing_filters_and_orders<S: Store>(s: &mut S) {
     let v1 = ModelVersion(1);
-    let ids: Vec<LeadId> = (0..5)
-        .map(|i| add_lead(s, &format!("l{i}@example.com")))
-        .collect();
+    let ids: Vec<LeadId> = (0..5).map(|i| add_lead(s, &format!("l{i}@example.com"))).collect();
     let mut tx = s.begin().unwrap();
     let mut p = profile("l0@example.com");
     p.owner = Some("sam".into());
@@ -429,114 +290,36 @@ fn listing_filters_and_orders<S: Store>(s: &mut S) {
     ])
     .unwrap();
     let list = |q: LeadQuery| -> Vec<LeadId> {
-        s.list_leads(&LeadQuery { limit: 100, ..q })
-            .unwrap()
-            .iter()
-            .map(|l| l.id)
-            .collect()
+        s.list_leads(&LeadQuery { limit: 100, ..q }).unwrap().iter().map(|l| l.id).collect()
     };
+    assert_eq!(list(LeadQuery::default()), [ids[0], ids[3], ids[2], ids[1], ids[4]], "by score, unscored last");
     assert_eq!(
-        list(LeadQuery::default()),
-        [ids[0], ids[3], ids[2], ids[1], ids[4]],
-        "by score, unscored last"
-    );
-    assert_eq!(
-        list(LeadQuery {
-            order: LeadOrder::ScoreAsc,
-            ..Default::default()
-        }),
+        list(LeadQuery { order: LeadOrder::ScoreAsc, ..Default::default() }),
         [ids[1], ids[2], ids[3], ids[0], ids[4]]
     );
+    assert_eq!(list(LeadQuery { bucket: Some("hot".into()), ..Default::default() }), [ids[0], ids[3]]);
+    assert_eq!(list(LeadQuery { owner: Some("sam".into()), ..Default::default() }), [ids[0]]);
     assert_eq!(
-        list(LeadQuery {
-            bucket: Some("hot".into()),
-            ..Default::default()
-        }),
-        [ids[0], ids[3]]
-    );
-    assert_eq!(
-        list(LeadQuery {
-            owner: Some("sam".into()),
-            ..Default::default()
-        }),
-        [ids[0]]
-    );
-    assert_eq!(
-        list(LeadQuery {
-            min_total: Some(40.0),
-            max_total: Some(86.0),
-            ..Default::default()
-        }),
+        list(LeadQuery { min_total: Some(40.0), max_total: Some(86.0), ..Default::default() }),
         [ids[3], ids[2]]
     );
-    assert_eq!(
-        list(LeadQuery {
-            grade: Some(Grade::C),
-            ..Default::default()
-        })
-        .len(),
-        4
-    );
-    assert_eq!(
-        list(LeadQuery {
-            grade: Some(Grade::A),
-            ..Default::default()
-        })
-        .len(),
-        0
-    );
-    assert_eq!(
-        list(LeadQuery {
-            stage: Some(LifecycleStage::Lead),
-            ..Default::default()
-        })
-        .len(),
-        5
-    );
-    assert_eq!(
-        list(LeadQuery {
-            order: LeadOrder::RecentlyUpdated,
-            ..Default::default()
-        })[0],
-        ids[0]
-    );
-    let page = s
-        .list_leads(&LeadQuery {
-            limit: 2,
-            offset: 1,
-            ..Default::default()
-        })
-        .unwrap();
-    assert_eq!(
-        page.iter().map(|l| l.id).collect::<Vec<_>>(),
-        [ids[3], ids[2]]
-    );
+    assert_eq!(list(LeadQuery { grade: Some(Grade::C), ..Default::default() }).len(), 4);
+    assert_eq!(list(LeadQuery { grade: Some(Grade::A), ..Default::default() }).len(), 0);
+    assert_eq!(list(LeadQuery { stage: Some(LifecycleStage::Lead), ..Default::default() }).len(), 5);
+    assert_eq!(list(LeadQuery { order: LeadOrder::RecentlyUpdated, ..Default::default() })[0], ids[0]);
+    let page = s.list_leads(&LeadQuery { limit: 2, offset: 1, ..Default::default() }).unwrap();
+    assert_eq!(page.iter().map(|l| l.id).collect::<Vec<_>>(), [ids[3], ids[2]]);
     let stats = s.stats().unwrap();
-    assert_eq!(
-        stats.buckets,
-        [
-            ("hot".to_string(), 2),
-            ("cold".to_string(), 1),
-            ("warm".to_string(), 1)
-        ]
-    );
+    assert_eq!(stats.buckets, [("hot".to_string(), 2), ("cold".to_string(), 1), ("warm".to_string(), 1)]);
 }
 
 fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     let v1 = ModelVersion(1);
-    let ids: Vec<LeadId> = (0..7)
-        .map(|i| add_lead(s, &format!("l{i}@example.com")))
-        .collect();
+    let ids: Vec<LeadId> = (0..7).map(|i| add_lead(s, &format!("l{i}@example.com"))).collect();
     let mut tx = s.begin().unwrap();
     for (i, id) in ids.iter().enumerate() {
         for k in 0..i {
-            let e = event(
-                &format!("{i}-{k}"),
-                *id,
-                &format!("2026-06-0{}", 1 + (7 - k) % 9),
-                "page_view",
-                "/",
-            );
+            let e = event(&format!("{i}-{k}"), *id, &format!("2026-06-0{}", 1 + (7 - k) % 9), "page_view", "/");
             tx.insert_event(&e, t("2026-07-01")).unwrap();
         }
     }
@@ -555,53 +338,30 @@ fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     tx.commit().unwrap();
 
     assert_eq!(s.count_for_rescore(ScanScope::All, v1).unwrap(), 7);
-    assert_eq!(
-        s.count_for_rescore(ScanScope::NeedingRescore, v1).unwrap(),
-        4,
-        "stale, other model, never scored"
-    );
+    assert_eq!(s.count_for_rescore(ScanScope::NeedingRescore, v1).unwrap(), 4, "stale, other model, never scored");
     let mut seen = Vec::new();
     let mut batches = 0;
-    let request = ScanRequest {
-        scope: ScanScope::All,
-        model: v1,
-        use_states: true,
-        batch: 3,
-    };
+    let request = ScanRequest { scope: ScanScope::All, model: v1, use_states: true, batch: 3 };
     s.scan_for_rescore(request, &mut |store, items| {
         batches += 1;
         assert!(items.len() <= 3);
         // The visitor may write between batches.
-        let writes: Vec<ScoreWrite> = items
-            .iter()
-            .map(|i| score_write(i.id, v1, 2.0, "cold"))
-            .collect();
+        let writes: Vec<ScoreWrite> = items.iter().map(|i| score_write(i.id, v1, 2.0, "cold")).collect();
         store.write_scores(&writes)?;
         seen.extend(items);
         Ok(())
     })
     .unwrap();
     assert_eq!(batches, 3);
-    assert_eq!(
-        seen.iter().map(|i| i.id).collect::<Vec<_>>(),
-        ids,
-        "every lead, in id order"
-    );
+    assert_eq!(seen.iter().map(|i| i.id).collect::<Vec<_>>(), ids, "every lead, in id order");
     for (i, item) in seen.iter().enumerate() {
         if i < 3 {
-            assert_eq!(
-                item.state.as_deref(),
-                Some(&[1u8, 2, 3][..]),
-                "lead {i} has a usable state"
-            );
+            assert_eq!(item.state.as_deref(), Some(&[1u8, 2, 3][..]), "lead {i} has a usable state");
             assert!(item.activity.is_empty(), "lead {i} needs no events");
         } else {
             assert_eq!(item.state, None, "lead {i} has no usable state");
             assert_eq!(item.activity.len(), i, "lead {i}'s events");
-            assert!(
-                item.activity.windows(2).all(|w| w[0].0 <= w[1].0),
-                "oldest first"
-            );
+            assert!(item.activity.windows(2).all(|w| w[0].0 <= w[1].0), "oldest first");
         }
     }
     assert_eq!(seen[1].profile, profile("l1@example.com"));
@@ -611,11 +371,7 @@ fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     tx.mark_stale(ids[5]).unwrap();
     tx.commit().unwrap();
     let mut needing = Vec::new();
-    let needing_request = ScanRequest {
-        scope: ScanScope::NeedingRescore,
-        batch: 100,
-        ..request
-    };
+    let needing_request = ScanRequest { scope: ScanScope::NeedingRescore, batch: 100, ..request };
     s.scan_for_rescore(needing_request, &mut |_, items| {
         needing.extend(items.into_iter().map(|i| (i.id, i.activity.len())));
         Ok(())
@@ -625,16 +381,9 @@ fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
 
     // Without states, every lead comes with its events.
     let mut with_events = Vec::new();
-    let full = ScanRequest {
-        use_states: false,
-        ..request
-    };
+    let full = ScanRequest { use_states: false, ..request };
     s.scan_for_rescore(full, &mut |_, items| {
-        with_events.extend(
-            items
-                .into_iter()
-                .map(|i| (i.state.is_none(), i.activity.len())),
-        );
+        with_events.extend(items.into_iter().map(|i| (i.state.is_none(), i.activity.len())));
         Ok(())
     })
     .unwrap();
@@ -645,16 +394,8 @@ fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
     let id = add_lead(s, "ana@example.com");
     let other = add_lead(s, "ben@example.com");
     let mut tx = s.begin().unwrap();
-    tx.insert_event(
-        &event("a1", id, "2026-06-01", "page_view", "/"),
-        t("2026-07-01"),
-    )
-    .unwrap();
-    tx.insert_event(
-        &event("b1", other, "2026-06-01", "page_view", "/"),
-        t("2026-07-01"),
-    )
-    .unwrap();
+    tx.insert_event(&event("a1", id, "2026-06-01", "page_view", "/"), t("2026-07-01")).unwrap();
+    tx.insert_event(&event("b1", other, "2026-06-01", "page_view", "/"), t("2026-07-01")).unwrap();
     let mut w = score_write(id, ModelVersion(1), 5.0, "cold");
     w.history = Some(HistoryEntry {
         at: t("2026-06-01"),
@@ -674,18 +415,6 @@ fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
     assert!(s.lead(&LeadRef::Id(id)).unwrap().is_none());
     assert!(s.events_of(id, 10).unwrap().is_empty());
     assert!(s.history_of(id, 10).unwrap().is_empty());
-    assert_eq!(
-        s.stats().unwrap().events,
-        1,
-        "other leads keep their events"
-    );
-    assert_eq!(
-        s.list_leads(&LeadQuery {
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap()
-        .len(),
-        1
-    );
+    assert_eq!(s.stats().unwrap().events, 1, "other leads keep their events");
+    assert_eq!(s.list_leads(&LeadQuery { limit: 10, ..Default::default() }).unwrap().len(), 1);
 }

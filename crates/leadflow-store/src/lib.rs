@@ -7,9 +7,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-use leadflow_core::{
-    EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Profile, Timestamp,
-};
+use leadflow_core::{EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -21,9 +19,7 @@ pub enum StoreError {
     NoSuchLead(LeadId),
     #[error("no model version {0}")]
     NoSuchModel(i64),
-    #[error(
-        "the database was written by a newer leadflow (schema {found}, this build knows up to {known})"
-    )]
+    #[error("the database was written by a newer leadflow (schema {found}, this build knows up to {known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("the database is corrupt: {0}")]
     Corrupt(String),
@@ -250,13 +246,22 @@ pub struct ScanRequest {
     pub batch: usize,
 }
 
+/// What becomes of a lead's kept scoring state with a score write.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StateWrite {
+    /// It still holds (same model, no new events).
+    Keep,
+    /// It no longer holds and none is at hand: the next incremental update rebuilds it.
+    Clear,
+    Set(Vec<u8>),
+}
+
 /// The scoring result a bulk rescore writes for one lead.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScoreWrite {
     pub lead: LeadId,
     pub score: StoredScore,
-    /// The new state, or `None` to keep the current one.
-    pub state: Option<Vec<u8>>,
+    pub state: StateWrite,
     pub history: Option<HistoryEntry>,
     /// Sets the MQL time (the lead qualified with this score) unless one is set already; a lead
     /// at an earlier stage (subscriber, lead, recycled) moves to the mql stage with it.
@@ -309,8 +314,7 @@ pub trait Store {
     fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError>;
 
     /// Every lead's current score, in id order.
-    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore))
-    -> Result<(), StoreError>;
+    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError>;
 }
 
 /// The writes of one unit of work. Dropped without [`commit`](Transaction::commit), nothing lands.
@@ -326,47 +330,24 @@ pub trait Transaction {
         created_at: Timestamp,
         now: Timestamp,
     ) -> Result<LeadId, StoreError>;
-    fn update_profile(
-        &mut self,
-        id: LeadId,
-        profile: &Profile,
-        now: Timestamp,
-    ) -> Result<(), StoreError>;
+    fn update_profile(&mut self, id: LeadId, profile: &Profile, now: Timestamp) -> Result<(), StoreError>;
     /// Erases a lead with its events, scores and history. False when there was none.
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError>;
 
-    fn insert_event(
-        &mut self,
-        event: &NewEvent,
-        received_at: Timestamp,
-    ) -> Result<Inserted, StoreError>;
+    fn insert_event(&mut self, event: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
     /// The lead's events as (time, shape), oldest first.
     fn activity_of(&mut self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError>;
 
     /// The kept scoring state, when built by `model`.
-    fn score_state(
-        &mut self,
-        lead: LeadId,
-        model: ModelVersion,
-    ) -> Result<Option<Vec<u8>>, StoreError>;
+    fn score_state(&mut self, lead: LeadId, model: ModelVersion) -> Result<Option<Vec<u8>>, StoreError>;
     fn write_score(&mut self, write: &ScoreWrite) -> Result<(), StoreError>;
     /// Marks the lead's score as awaiting a rescore.
     fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError>;
     fn clear_mql(&mut self, lead: LeadId) -> Result<(), StoreError>;
-    fn set_stage(
-        &mut self,
-        lead: LeadId,
-        stage: LifecycleStage,
-        now: Timestamp,
-    ) -> Result<(), StoreError>;
+    fn set_stage(&mut self, lead: LeadId, stage: LifecycleStage, now: Timestamp) -> Result<(), StoreError>;
 
     /// Stores a model source; the same source again returns its existing version.
-    fn save_model(
-        &mut self,
-        name: &str,
-        source: &str,
-        now: Timestamp,
-    ) -> Result<ModelVersion, StoreError>;
+    fn save_model(&mut self, name: &str, source: &str, now: Timestamp) -> Result<ModelVersion, StoreError>;
     fn activate_model(&mut self, version: ModelVersion, now: Timestamp) -> Result<(), StoreError>;
 
     fn commit(self) -> Result<(), StoreError>;

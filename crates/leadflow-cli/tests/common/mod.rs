@@ -6,10 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
 pub struct Cli {
@@ -18,9 +15,7 @@ pub struct Cli {
 
 impl Cli {
     pub fn new() -> Cli {
-        Cli {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Cli { dir: tempfile::tempdir().unwrap() }
     }
 
     pub fn db(&self) -> PathBuf {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{EventShape, EventType};
 use crate::lead::{FieldRef, FieldValue, Profile};
-use crate::text::contains_phrase;
+use crate::text::{contains_phrase_any_case, eq_any_case};
 
 pub use parse::{ModelError, ModelProblem};
 
@@ -169,9 +169,7 @@ impl Grade {
     pub const ALL: [Grade; 6] = [Grade::A, Grade::B, Grade::C, Grade::D, Grade::E, Grade::F];
 
     pub fn parse(s: &str) -> Option<Grade> {
-        Grade::ALL
-            .into_iter()
-            .find(|g| g.letter().eq_ignore_ascii_case(s.trim()))
+        Grade::ALL.into_iter().find(|g| g.letter().eq_ignore_ascii_case(s.trim()))
     }
 
     pub fn letter(self) -> &'static str {
@@ -263,14 +261,8 @@ impl Test {
         }
         match self {
             Test::Exists => true,
-            Test::In(values) => {
-                let lower = text.to_lowercase();
-                values.contains(&lower)
-            }
-            Test::ContainsPhrase(phrases) => {
-                let lower = text.to_lowercase();
-                phrases.iter().any(|p| contains_phrase(&lower, p))
-            }
+            Test::In(values) => values.iter().any(|v| eq_any_case(text, v)),
+            Test::ContainsPhrase(phrases) => phrases.iter().any(|p| contains_phrase_any_case(text, p)),
             Test::Contains(parts) => parts.iter().any(|p| text.contains(p.as_str())),
             Test::Between { min, max } => {
                 let x = match value {
@@ -288,11 +280,7 @@ impl Test {
 
 /// Integers print without a fraction so that `in = ["500"]` matches 500 employees.
 pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 impl FitRule {
@@ -305,9 +293,7 @@ impl EngagementRule {
     pub fn matches(&self, shape: &EventShape) -> bool {
         shape.event_type == self.event
             && self.conditions.iter().all(|c| {
-                let v = shape
-                    .property(&c.property)
-                    .map_or(FieldValue::Missing, FieldValue::Text);
+                let v = shape.property(&c.property).map_or(FieldValue::Missing, FieldValue::Text);
                 c.condition.matches(v)
             })
     }
@@ -325,11 +311,7 @@ impl Model {
             .buckets
             .iter()
             .find(|b| b.min.is_none_or(|m| total >= m))
-            .unwrap_or_else(|| {
-                self.buckets
-                    .last()
-                    .expect("a model has at least three buckets")
-            });
+            .unwrap_or_else(|| self.buckets.last().expect("a model has at least three buckets"));
         &bucket.name
     }
 
@@ -342,9 +324,7 @@ impl Model {
     }
 
     pub fn qualifies_mql(&self, total: f64, grade: Grade) -> bool {
-        self.mql
-            .as_ref()
-            .is_some_and(|m| total >= m.min_total && m.min_grade.is_none_or(|g| grade <= g))
+        self.mql.as_ref().is_some_and(|m| total >= m.min_total && m.min_grade.is_none_or(|g| grade <= g))
     }
 
     /// The default model, documented in `examples/default.toml`.

@@ -28,17 +28,9 @@ pub struct ModelProblem {
 impl fmt::Display for ModelProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
-            write!(
-                f,
-                "line {}, column {}: {}",
-                self.line, self.column, self.message
-            )
+            write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
         } else {
-            write!(
-                f,
-                "line {}, column {}: {}: {}",
-                self.line, self.column, self.path, self.message
-            )
+            write!(f, "line {}, column {}: {}: {}", self.line, self.column, self.path, self.message)
         }
     }
 }
@@ -52,11 +44,7 @@ pub struct ModelError {
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        writeln!(
-            f,
-            "the model has {n} problem{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
+        writeln!(f, "the model has {n} problem{}:", if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
             writeln!(f, "  {p}")?;
         }
@@ -67,10 +55,7 @@ impl fmt::Display for ModelError {
 impl Model {
     /// Parses and validates a model file.
     pub fn parse(source: &str) -> Result<Model, ModelError> {
-        let mut ctx = Ctx {
-            source,
-            problems: Vec::new(),
-        };
+        let mut ctx = Ctx { source, problems: Vec::new() };
         let (doc, syntax_errors) = DeTable::parse_recoverable(source);
         if !syntax_errors.is_empty() {
             for e in syntax_errors {
@@ -79,11 +64,7 @@ impl Model {
             }
             return Err(ctx.into_error());
         }
-        let root = Table {
-            table: doc.get_ref(),
-            span: doc.span(),
-            path: String::new(),
-        };
+        let root = Table { table: doc.get_ref(), span: doc.span(), path: String::new() };
         let model = read_model(&mut ctx, &root);
         if ctx.problems.is_empty() {
             Ok(model.expect("a model is built whenever no problem was reported"))
@@ -104,19 +85,12 @@ impl Ctx<'_> {
         let before = &self.source[..at];
         let line = before.matches('\n').count() + 1;
         let column = before.rfind('\n').map_or(at, |nl| at - nl - 1) + 1;
-        self.problems.push(ModelProblem {
-            line,
-            column,
-            path: path.to_string(),
-            message: message.into(),
-        });
+        self.problems.push(ModelProblem { line, column, path: path.to_string(), message: message.into() });
     }
 
     fn into_error(mut self) -> ModelError {
         self.problems.sort_by_key(|p| (p.line, p.column));
-        ModelError {
-            problems: self.problems,
-        }
+        ModelError { problems: self.problems }
     }
 }
 
@@ -130,11 +104,7 @@ type Value<'a, 'i> = &'a Spanned<DeValue<'i>>;
 
 impl<'a, 'i> Table<'a, 'i> {
     fn child_path(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
     }
 
     fn get(&self, key: &str) -> Option<Value<'a, 'i>> {
@@ -181,21 +151,10 @@ impl<'a, 'i> Table<'a, 'i> {
         let v = self.get(key)?;
         let at = v.span().start;
         let parsed = match v.get_ref() {
-            DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
-                .ok()
-                .map(|n| n as f64),
-            DeValue::Float(f) => f
-                .as_str()
-                .replace('_', "")
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite()),
+            DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok().map(|n| n as f64),
+            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok().filter(|x| x.is_finite()),
             other => {
-                ctx.problem(
-                    at,
-                    &self.child_path(key),
-                    format!("expected a number, found {}", other.type_str()),
-                );
+                ctx.problem(at, &self.child_path(key), format!("expected a number, found {}", other.type_str()));
                 return None;
             }
         };
@@ -216,11 +175,7 @@ impl<'a, 'i> Table<'a, 'i> {
     fn whole_number(&self, ctx: &mut Ctx<'_>, key: &str, min: u32) -> Option<(u32, usize)> {
         let (x, at) = self.number(ctx, key)?;
         if x.fract() != 0.0 || x < f64::from(min) || x > f64::from(u32::MAX) {
-            ctx.problem(
-                at,
-                &self.child_path(key),
-                format!("expected a whole number of at least {min}"),
-            );
+            ctx.problem(at, &self.child_path(key), format!("expected a whole number of at least {min}"));
             return None;
         }
         Some((x as u32, at))
@@ -275,11 +230,7 @@ impl<'a, 'i> Table<'a, 'i> {
     fn table(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Table<'a, 'i>> {
         let v = self.get(key)?;
         match v.get_ref() {
-            DeValue::Table(t) => Some(Table {
-                table: t,
-                span: v.span(),
-                path: self.child_path(key),
-            }),
+            DeValue::Table(t) => Some(Table { table: t, span: v.span(), path: self.child_path(key) }),
             other => {
                 ctx.problem(
                     v.span().start,
@@ -301,11 +252,7 @@ impl<'a, 'i> Table<'a, 'i> {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, item)| match item.get_ref() {
-                        DeValue::Table(t) => Some(Table {
-                            table: t,
-                            span: item.span(),
-                            path: format!("{path}[{i}]"),
-                        }),
+                        DeValue::Table(t) => Some(Table { table: t, span: item.span(), path: format!("{path}[{i}]") }),
                         other => {
                             ctx.problem(
                                 item.span().start,
@@ -318,11 +265,7 @@ impl<'a, 'i> Table<'a, 'i> {
                     .collect(),
             ),
             other => {
-                ctx.problem(
-                    v.span().start,
-                    &path,
-                    format!("expected an array of tables, found {}", other.type_str()),
-                );
+                ctx.problem(v.span().start, &path, format!("expected an array of tables, found {}", other.type_str()));
                 None
             }
         }
@@ -330,19 +273,7 @@ impl<'a, 'i> Table<'a, 'i> {
 }
 
 fn read_model(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Option<Model> {
-    root.check_keys(
-        ctx,
-        &[
-            "name",
-            "description",
-            "fit",
-            "engagement",
-            "total",
-            "buckets",
-            "grades",
-            "mql",
-        ],
-    );
+    root.check_keys(ctx, &["name", "description", "fit", "engagement", "total", "buckets", "grades", "mql"]);
     let name = root.required_str(ctx, "name").and_then(|(n, at)| {
         if n.trim().is_empty() {
             ctx.problem(at, "name", "must not be empty");
@@ -359,11 +290,7 @@ fn read_model(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Option<Model> {
         Some(t) => read_fit(ctx, &t, &mut rule_ids, total),
         None => {
             if root.get("fit").is_none() {
-                ctx.problem(
-                    root.span.start,
-                    "fit",
-                    "missing (required): the fit score's bounds and rules",
-                );
+                ctx.problem(root.span.start, "fit", "missing (required): the fit score's bounds and rules");
             }
             None
         }
@@ -372,20 +299,14 @@ fn read_model(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Option<Model> {
         Some(t) => read_engagement(ctx, &t, &mut rule_ids),
         None => {
             if root.get("engagement").is_none() {
-                ctx.problem(
-                    root.span.start,
-                    "engagement",
-                    "missing (required): the engagement score's rules",
-                );
+                ctx.problem(root.span.start, "engagement", "missing (required): the engagement score's rules");
             }
             None
         }
     };
     let buckets = read_buckets(ctx, root, total);
     let grades = read_grades(ctx, root, fit.as_ref().map(|f| f.bounds));
-    let mql = root
-        .table(ctx, "mql")
-        .and_then(|t| read_mql(ctx, &t, total, grades.as_deref()));
+    let mql = root.table(ctx, "mql").and_then(|t| read_mql(ctx, &t, total, grades.as_deref()));
 
     Some(Model {
         name: name?,
@@ -406,11 +327,7 @@ impl RuleIds {
     fn read(&mut self, ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<String> {
         let (id, at) = t.required_str(ctx, "id")?;
         if !is_identifier(&id) {
-            ctx.problem(
-                at,
-                &t.child_path("id"),
-                "expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`",
-            );
+            ctx.problem(at, &t.child_path("id"), "expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`");
             return None;
         }
         if !self.0.insert(id.clone()) {
@@ -438,11 +355,7 @@ fn read_bounds(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, required: bool) -> Option<B
     }
     if lo >= hi {
         let at = min.or(max).map_or(t.span.start, |(_, at)| at);
-        ctx.problem(
-            at,
-            &t.child_path("min"),
-            format!("min ({lo}) must be below max ({hi})"),
-        );
+        ctx.problem(at, &t.child_path("min"), format!("min ({lo}) must be below max ({hi})"));
         return None;
     }
     Some(Bounds { min: lo, max: hi })
@@ -454,10 +367,7 @@ fn read_total(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Option<Bounds> {
             t.check_keys(ctx, &["min", "max"]);
             read_bounds(ctx, &t, true)
         }
-        None if root.get("total").is_none() => Some(Bounds {
-            min: 0.0,
-            max: 100.0,
-        }),
+        None if root.get("total").is_none() => Some(Bounds { min: 0.0, max: 100.0 }),
         None => None,
     }
 }
@@ -482,11 +392,7 @@ fn read_condition(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Condition> {
                 None
             }
             (false, false) => {
-                ctx.problem(
-                    op_at,
-                    &t.path,
-                    format!("op `{op}` needs `value` or `values`"),
-                );
+                ctx.problem(op_at, &t.path, format!("op `{op}` needs `value` or `values`"));
                 None
             }
             _ => {
@@ -503,11 +409,7 @@ fn read_condition(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Condition> {
     let forbid = |ctx: &mut Ctx<'_>, keys: &[&str]| {
         for k in keys {
             if let Some(v) = t.get(k) {
-                ctx.problem(
-                    v.span().start,
-                    &t.child_path(k),
-                    format!("not used by op `{op}`"),
-                );
+                ctx.problem(v.span().start, &t.child_path(k), format!("not used by op `{op}`"));
             }
         }
     };
@@ -535,17 +437,10 @@ fn read_condition(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Condition> {
                     return None;
                 }
                 (Some((lo, at)), Some((hi, _))) if lo > hi => {
-                    ctx.problem(
-                        at,
-                        &t.child_path("min"),
-                        format!("min ({lo}) is above max ({hi})"),
-                    );
+                    ctx.problem(at, &t.child_path("min"), format!("min ({lo}) is above max ({hi})"));
                     return None;
                 }
-                _ => Test::Between {
-                    min: min.map(|(x, _)| x),
-                    max: max.map(|(x, _)| x),
-                },
+                _ => Test::Between { min: min.map(|(x, _)| x), max: max.map(|(x, _)| x) },
             }
         }
         "exists" => {
@@ -553,32 +448,20 @@ fn read_condition(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Condition> {
             Test::Exists
         }
         _ => {
-            ctx.problem(
-                op_at,
-                &t.child_path("op"),
-                format!("unknown operator `{op}` (expected one of: {OPS})"),
-            );
+            ctx.problem(op_at, &t.child_path("op"), format!("unknown operator `{op}` (expected one of: {OPS})"));
             return None;
         }
     };
     Some(Condition { test, negate })
 }
 
-fn read_fit(
-    ctx: &mut Ctx<'_>,
-    t: &Table<'_, '_>,
-    ids: &mut RuleIds,
-    total: Option<Bounds>,
-) -> Option<FitSection> {
+fn read_fit(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, ids: &mut RuleIds, total: Option<Bounds>) -> Option<FitSection> {
     t.check_keys(ctx, &["min", "max", "rules"]);
     let bounds = read_bounds(ctx, t, true);
     let mut rules = Vec::new();
     let mut ok = true;
     for r in t.tables(ctx, "rules").unwrap_or_default() {
-        let allowed: Vec<&str> = ["id", "field", "points"]
-            .into_iter()
-            .chain(CONDITION_KEYS)
-            .collect();
+        let allowed: Vec<&str> = ["id", "field", "points"].into_iter().chain(CONDITION_KEYS).collect();
         r.check_keys(ctx, &allowed);
         let id = ids.read(ctx, &r);
         let field = r.required_str(ctx, "field").and_then(|(f, at)| {
@@ -588,10 +471,7 @@ fn read_fit(
                 ctx.problem(
                     at,
                     &r.child_path("field"),
-                    format!(
-                        "unknown field `{f}` (expected one of: {}, or custom.<name>)",
-                        names.join(", ")
-                    ),
+                    format!("unknown field `{f}` (expected one of: {}, or custom.<name>)", names.join(", ")),
                 );
             }
             parsed
@@ -599,12 +479,9 @@ fn read_fit(
         let condition = read_condition(ctx, &r);
         let points = read_points(ctx, &r);
         match (id, field, condition, points) {
-            (Some(id), Some(field), Some(condition), Some(points)) => rules.push(FitRule {
-                id,
-                field,
-                condition,
-                points,
-            }),
+            (Some(id), Some(field), Some(condition), Some(points)) => {
+                rules.push(FitRule { id, field, condition, points })
+            }
             _ => ok = false,
         }
     }
@@ -628,42 +505,19 @@ fn read_fit(
     ok.then_some(FitSection { bounds, rules })
 }
 
-fn read_engagement(
-    ctx: &mut Ctx<'_>,
-    t: &Table<'_, '_>,
-    ids: &mut RuleIds,
-) -> Option<EngagementSection> {
-    t.check_keys(
-        ctx,
-        &["min", "max", "half_life_days", "rules", "inactivity"],
-    );
+fn read_engagement(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, ids: &mut RuleIds) -> Option<EngagementSection> {
+    t.check_keys(ctx, &["min", "max", "half_life_days", "rules", "inactivity"]);
     let bounds = read_bounds(ctx, t, false);
     let default_decay = read_half_life(ctx, t).unwrap_or(Decay::None);
     let mut ok = true;
     let rule_tables = t.tables(ctx, "rules").unwrap_or_default();
     if rule_tables.len() > MAX_ENGAGEMENT_RULES {
-        ctx.problem(
-            t.span.start,
-            &t.child_path("rules"),
-            format!("at most {MAX_ENGAGEMENT_RULES} engagement rules"),
-        );
+        ctx.problem(t.span.start, &t.child_path("rules"), format!("at most {MAX_ENGAGEMENT_RULES} engagement rules"));
         ok = false;
     }
     let mut rules = Vec::new();
     for r in rule_tables {
-        r.check_keys(
-            ctx,
-            &[
-                "id",
-                "event",
-                "where",
-                "points",
-                "max_count",
-                "per",
-                "half_life_days",
-                "decay",
-            ],
-        );
+        r.check_keys(ctx, &["id", "event", "where", "points", "max_count", "per", "half_life_days", "decay"]);
         let id = ids.read(ctx, &r);
         let event = read_event_type(ctx, &r, "event", false).map(|e| e.expect("required"));
         let mut conditions = Some(Vec::new());
@@ -685,10 +539,7 @@ fn read_engagement(
             match (property, read_condition(ctx, &c)) {
                 (Some(property), Some(condition)) => {
                     if let Some(cs) = conditions.as_mut() {
-                        cs.push(PropertyCondition {
-                            property,
-                            condition,
-                        });
+                        cs.push(PropertyCondition { property, condition });
                     }
                 }
                 _ => conditions = None,
@@ -699,14 +550,7 @@ fn read_engagement(
         let decay = read_rule_decay(ctx, &r, default_decay);
         match (id, event, conditions, points, cap, decay) {
             (Some(id), Some(event), Some(conditions), Some(points), Some(cap), Some(decay)) => {
-                rules.push(EngagementRule {
-                    id,
-                    event,
-                    conditions,
-                    points,
-                    cap,
-                    decay,
-                })
+                rules.push(EngagementRule { id, event, conditions, points, cap, decay })
             }
             _ => ok = false,
         }
@@ -745,30 +589,18 @@ fn read_engagement(
             }
         });
         match (id, event, days, points) {
-            (Some(id), Some(event), Some(days), Some(points)) => inactivity.push(InactivityRule {
-                id,
-                event,
-                days,
-                points,
-            }),
+            (Some(id), Some(event), Some(days), Some(points)) => {
+                inactivity.push(InactivityRule { id, event, days, points })
+            }
             _ => ok = false,
         }
     }
     let bounds = bounds?;
-    ok.then_some(EngagementSection {
-        bounds,
-        rules,
-        inactivity,
-    })
+    ok.then_some(EngagementSection { bounds, rules, inactivity })
 }
 
 /// Reads an event type; with `any_allowed`, `"any"` gives `Some(None)`.
-fn read_event_type(
-    ctx: &mut Ctx<'_>,
-    t: &Table<'_, '_>,
-    key: &str,
-    any_allowed: bool,
-) -> Option<Option<EventType>> {
+fn read_event_type(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, key: &str, any_allowed: bool) -> Option<Option<EventType>> {
     let (s, at) = t.required_str(ctx, key)?;
     if any_allowed && s == "any" {
         return Some(None);
@@ -785,11 +617,7 @@ fn read_event_type(
 fn read_half_life(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Decay> {
     let (h, at) = t.number(ctx, "half_life_days")?;
     if h <= 0.0 {
-        ctx.problem(
-            at,
-            &t.child_path("half_life_days"),
-            "must be above 0 (leave it out for no decay)",
-        );
+        ctx.problem(at, &t.child_path("half_life_days"), "must be above 0 (leave it out for no decay)");
         return None;
     }
     Some(Decay::HalfLifeDays(h))
@@ -799,21 +627,13 @@ fn read_rule_decay(ctx: &mut Ctx<'_>, r: &Table<'_, '_>, default: Decay) -> Opti
     let disabled = r.bool(ctx, "decay");
     match (disabled, r.get("half_life_days")) {
         (Some((false, at)), Some(_)) => {
-            ctx.problem(
-                at,
-                &r.child_path("decay"),
-                "`decay = false` contradicts `half_life_days`",
-            );
+            ctx.problem(at, &r.child_path("decay"), "`decay = false` contradicts `half_life_days`");
             None
         }
         (Some((false, _)), None) => Some(Decay::None),
         (_, Some(_)) => read_half_life(ctx, r),
         (Some((true, at)), None) if default == Decay::None => {
-            ctx.problem(
-                at,
-                &r.child_path("decay"),
-                "`decay = true` needs `half_life_days` here or in [engagement]",
-            );
+            ctx.problem(at, &r.child_path("decay"), "`decay = true` needs `half_life_days` here or in [engagement]");
             None
         }
         _ => Some(default),
@@ -832,11 +652,7 @@ fn read_cap(ctx: &mut Ctx<'_>, r: &Table<'_, '_>) -> Option<Cap> {
             "week" => Period::Week,
             "month" => Period::Month,
             _ => {
-                ctx.problem(
-                    at,
-                    &r.child_path("per"),
-                    format!("unknown period `{p}` (expected day, week or month)"),
-                );
+                ctx.problem(at, &r.child_path("per"), format!("unknown period `{p}` (expected day, week or month)"));
                 return None;
             }
         }),
@@ -847,47 +663,26 @@ fn read_cap(ctx: &mut Ctx<'_>, r: &Table<'_, '_>) -> Option<Cap> {
         (Some(n), Some(p)) => Some(Cap::PerPeriod(n, p)),
         (None, Some(_)) => {
             let at = r.get("per").map_or(r.span.start, |v| v.span().start);
-            ctx.problem(
-                at,
-                &r.child_path("per"),
-                "`per` needs `max_count` (how many events per period count)",
-            );
+            ctx.problem(at, &r.child_path("per"), "`per` needs `max_count` (how many events per period count)");
             None
         }
     }
 }
 
-fn read_buckets(
-    ctx: &mut Ctx<'_>,
-    root: &Table<'_, '_>,
-    total: Option<Bounds>,
-) -> Option<Vec<Bucket>> {
+fn read_buckets(ctx: &mut Ctx<'_>, root: &Table<'_, '_>, total: Option<Bounds>) -> Option<Vec<Bucket>> {
     let Some(tables) = root.tables(ctx, "buckets") else {
         if root.get("buckets").is_some() {
             return None;
         }
         return Some(vec![
-            Bucket {
-                name: "hot".into(),
-                min: Some(80.0),
-            },
-            Bucket {
-                name: "warm".into(),
-                min: Some(30.0),
-            },
-            Bucket {
-                name: "cold".into(),
-                min: None,
-            },
+            Bucket { name: "hot".into(), min: Some(80.0) },
+            Bucket { name: "warm".into(), min: Some(30.0) },
+            Bucket { name: "cold".into(), min: None },
         ]);
     };
     if !(3..=5).contains(&tables.len()) {
         let at = root.get("buckets").map_or(0, |v| v.span().start);
-        ctx.problem(
-            at,
-            "buckets",
-            format!("expected 3 to 5 buckets, found {}", tables.len()),
-        );
+        ctx.problem(at, "buckets", format!("expected 3 to 5 buckets, found {}", tables.len()));
         return None;
     }
     let mut out: Vec<Bucket> = Vec::new();
@@ -897,11 +692,7 @@ fn read_buckets(
         b.check_keys(ctx, &["name", "min"]);
         let name = b.required_str(ctx, "name").and_then(|(n, at)| {
             if !is_identifier(&n) {
-                ctx.problem(
-                    at,
-                    &b.child_path("name"),
-                    "expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`",
-                );
+                ctx.problem(at, &b.child_path("name"), "expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`");
                 None
             } else if out.iter().any(|o| o.name == n) {
                 ctx.problem(at, &b.child_path("name"), format!("duplicate bucket `{n}`"));
@@ -922,11 +713,7 @@ fn read_buckets(
                 None
             }
             (false, None) => {
-                ctx.problem(
-                    b.span.start,
-                    &b.child_path("min"),
-                    "missing (every bucket but the last needs a min)",
-                );
+                ctx.problem(b.span.start, &b.child_path("min"), "missing (every bucket but the last needs a min)");
                 ok = false;
                 None
             }
@@ -948,26 +735,22 @@ fn read_buckets(
             ctx.problem(
                 at,
                 &b.child_path("min"),
-                format!("min {m} is outside the total's range ({}, {}]: the bucket would always or never apply", total.min, total.max),
+                format!(
+                    "min {m} is outside the total's range ({}, {}]: the bucket would always or never apply",
+                    total.min, total.max
+                ),
             );
             ok = false;
         }
         match name {
-            Some(name) => out.push(Bucket {
-                name,
-                min: min.map(|(m, _)| m),
-            }),
+            Some(name) => out.push(Bucket { name, min: min.map(|(m, _)| m) }),
             None => ok = false,
         }
     }
     ok.then_some(out)
 }
 
-fn read_grades(
-    ctx: &mut Ctx<'_>,
-    root: &Table<'_, '_>,
-    fit: Option<Bounds>,
-) -> Option<Vec<GradeBand>> {
+fn read_grades(ctx: &mut Ctx<'_>, root: &Table<'_, '_>, fit: Option<Bounds>) -> Option<Vec<GradeBand>> {
     let Some(tables) = root.tables(ctx, "grades") else {
         if root.get("grades").is_some() {
             return None;
@@ -975,35 +758,16 @@ fn read_grades(
         // Default bands as shares of the fit maximum.
         let max = fit?.max;
         return Some(vec![
-            GradeBand {
-                grade: Grade::A,
-                min_fit: Some(0.7 * max),
-            },
-            GradeBand {
-                grade: Grade::B,
-                min_fit: Some(0.4 * max),
-            },
-            GradeBand {
-                grade: Grade::C,
-                min_fit: Some(0.2 * max),
-            },
-            GradeBand {
-                grade: Grade::D,
-                min_fit: Some(0.0),
-            },
-            GradeBand {
-                grade: Grade::F,
-                min_fit: None,
-            },
+            GradeBand { grade: Grade::A, min_fit: Some(0.7 * max) },
+            GradeBand { grade: Grade::B, min_fit: Some(0.4 * max) },
+            GradeBand { grade: Grade::C, min_fit: Some(0.2 * max) },
+            GradeBand { grade: Grade::D, min_fit: Some(0.0) },
+            GradeBand { grade: Grade::F, min_fit: None },
         ]);
     };
     if !(2..=6).contains(&tables.len()) {
         let at = root.get("grades").map_or(0, |v| v.span().start);
-        ctx.problem(
-            at,
-            "grades",
-            format!("expected 2 to 6 grades, found {}", tables.len()),
-        );
+        ctx.problem(at, "grades", format!("expected 2 to 6 grades, found {}", tables.len()));
         return None;
     }
     let mut out: Vec<GradeBand> = Vec::new();
@@ -1011,27 +775,17 @@ fn read_grades(
     let last = tables.len() - 1;
     for (i, g) in tables.iter().enumerate() {
         g.check_keys(ctx, &["grade", "min_fit"]);
-        let grade = g
-            .required_str(ctx, "grade")
-            .and_then(|(s, at)| match Grade::parse(&s) {
-                None => {
-                    ctx.problem(
-                        at,
-                        &g.child_path("grade"),
-                        format!("unknown grade `{s}` (expected A, B, C, D, E or F)"),
-                    );
-                    None
-                }
-                Some(gr) if out.last().is_some_and(|p| p.grade >= gr) => {
-                    ctx.problem(
-                        at,
-                        &g.child_path("grade"),
-                        "grades must be listed best first, each once (A, B, ..., F)",
-                    );
-                    None
-                }
-                Some(gr) => Some(gr),
-            });
+        let grade = g.required_str(ctx, "grade").and_then(|(s, at)| match Grade::parse(&s) {
+            None => {
+                ctx.problem(at, &g.child_path("grade"), format!("unknown grade `{s}` (expected A, B, C, D, E or F)"));
+                None
+            }
+            Some(gr) if out.last().is_some_and(|p| p.grade >= gr) => {
+                ctx.problem(at, &g.child_path("grade"), "grades must be listed best first, each once (A, B, ..., F)");
+                None
+            }
+            Some(gr) => Some(gr),
+        });
         let min = g.number(ctx, "min_fit");
         let min = match (i == last, min) {
             (true, Some((_, at))) => {
@@ -1065,10 +819,7 @@ fn read_grades(
             ok = false;
         }
         match grade {
-            Some(grade) => out.push(GradeBand {
-                grade,
-                min_fit: min.map(|(m, _)| m),
-            }),
+            Some(grade) => out.push(GradeBand { grade, min_fit: min.map(|(m, _)| m) }),
             None => ok = false,
         }
     }
@@ -1089,10 +840,7 @@ fn read_mql(
         ctx.problem(
             at,
             &t.child_path("min_total"),
-            format!(
-                "must be within the total's range ({}, {}]",
-                total.min, total.max
-            ),
+            format!("must be within the total's range ({}, {}]", total.min, total.max),
         );
         return None;
     }
@@ -1101,19 +849,12 @@ fn read_mql(
         Some((s, at)) => match Grade::parse(&s) {
             Some(g) if grades.is_none_or(|gs| gs.iter().any(|b| b.grade == g)) => Some(g),
             _ => {
-                ctx.problem(
-                    at,
-                    &t.child_path("min_grade"),
-                    format!("`{s}` is not one of the model's grades"),
-                );
+                ctx.problem(at, &t.child_path("min_grade"), format!("`{s}` is not one of the model's grades"));
                 return None;
             }
         },
     };
-    Some(MqlRule {
-        min_total,
-        min_grade,
-    })
+    Some(MqlRule { min_total, min_grade })
 }
 
 #[cfg(test)]
@@ -1149,13 +890,7 @@ points = -5
     #[test]
     fn minimal_model_with_defaults() {
         let m = Model::parse(MINIMAL).unwrap();
-        assert_eq!(
-            m.total,
-            Bounds {
-                min: 0.0,
-                max: 100.0
-            }
-        );
+        assert_eq!(m.total, Bounds { min: 0.0, max: 100.0 });
         assert_eq!(m.buckets.len(), 3);
         assert_eq!(m.bucket_for(80.0), "hot");
         assert_eq!(m.bucket_for(79.9), "warm");
@@ -1169,12 +904,7 @@ points = -5
     }
 
     fn problems(src: &str) -> Vec<String> {
-        Model::parse(src)
-            .unwrap_err()
-            .problems
-            .iter()
-            .map(|p| p.to_string())
-            .collect()
+        Model::parse(src).unwrap_err().problems.iter().map(|p| p.to_string()).collect()
     }
 
     #[test]
@@ -1185,29 +915,16 @@ points = -5
             .replace("max_count = 3", "max_count = 3\nrepeat = \"often\"");
         let p = problems(&bad);
         assert_eq!(p.len(), 3, "{p:#?}");
-        assert!(
-            p[0].starts_with("line 8, column 9: fit.rules[0].field: unknown field `jobtitle`"),
-            "{}",
-            p[0]
-        );
+        assert!(p[0].starts_with("line 8, column 9: fit.rules[0].field: unknown field `jobtitle`"), "{}", p[0]);
         assert!(p[1].contains("unknown operator `like`"), "{}", p[1]);
-        assert!(
-            p[2].contains("engagement.rules[0].repeat: unknown key"),
-            "{}",
-            p[2]
-        );
+        assert!(p[2].contains("engagement.rules[0].repeat: unknown key"), "{}", p[2]);
     }
 
     #[test]
     fn rejects_fit_over_half_of_total() {
-        let bad = MINIMAL
-            .replace("max = 50", "max = 60")
-            .replace("points = 20", "points = 60");
+        let bad = MINIMAL.replace("max = 50", "max = 60").replace("points = 20", "points = 60");
         let p = problems(&bad);
-        assert!(
-            p[0].contains("fit.max: fit can reach 60, over half"),
-            "{p:?}"
-        );
+        assert!(p[0].contains("fit.max: fit can reach 60, over half"), "{p:?}");
         // A high fit.max is fine when the rules cannot reach it.
         assert!(Model::parse(&MINIMAL.replace("max = 50", "max = 60")).is_ok());
     }
@@ -1233,17 +950,10 @@ points = -5
     #[test]
     fn rejects_missing_sections_and_bad_values() {
         let p = problems("name = \"\"\n");
-        assert!(
-            p.iter().any(|s| s.contains("name: must not be empty")),
-            "{p:?}"
-        );
+        assert!(p.iter().any(|s| s.contains("name: must not be empty")), "{p:?}");
         assert!(p.iter().any(|s| s.contains("fit: missing")), "{p:?}");
         assert!(p.iter().any(|s| s.contains("engagement: missing")), "{p:?}");
-        let p = problems(
-            &MINIMAL
-                .replace("\ndays = 30", "\ndays = 0")
-                .replace("points = -5", "points = 5"),
-        );
+        let p = problems(&MINIMAL.replace("\ndays = 30", "\ndays = 0").replace("points = -5", "points = 5"));
         assert_eq!(p.len(), 2, "{p:?}");
         let p = problems(&MINIMAL.replace("max_count = 3", "per = \"week\""));
         assert!(p[0].contains("`per` needs `max_count`"), "{p:?}");
@@ -1253,10 +963,7 @@ points = -5
 
     #[test]
     fn mql_rule() {
-        let m = Model::parse(&format!(
-            "{MINIMAL}\n[mql]\nmin_total = 70\nmin_grade = \"B\"\n"
-        ))
-        .unwrap();
+        let m = Model::parse(&format!("{MINIMAL}\n[mql]\nmin_total = 70\nmin_grade = \"B\"\n")).unwrap();
         assert!(m.qualifies_mql(70.0, Grade::A));
         assert!(m.qualifies_mql(70.0, Grade::B));
         assert!(!m.qualifies_mql(70.0, Grade::C));

@@ -55,12 +55,7 @@ impl Model {
 
     /// The fit score before clamping.
     pub fn raw_fit(&self, profile: &Profile) -> f64 {
-        self.fit
-            .rules
-            .iter()
-            .filter(|r| r.matches(profile))
-            .map(|r| r.points)
-            .sum()
+        self.fit.rules.iter().filter(|r| r.matches(profile)).map(|r| r.points).sum()
     }
 }
 
@@ -92,20 +87,10 @@ impl ScoreCard {
         let fit = model.fit.bounds.clamp(raw_fit);
         let engagement = model.engagement.bounds.clamp(raw_engagement);
         let total = model.total.clamp(fit + engagement);
-        let bucket = model
-            .buckets
-            .iter()
-            .position(|b| b.min.is_none_or(|m| total >= m))
-            .unwrap_or(model.buckets.len() - 1);
+        let bucket =
+            model.buckets.iter().position(|b| b.min.is_none_or(|m| total >= m)).unwrap_or(model.buckets.len() - 1);
         let grade = model.grade_for(fit);
-        ScoreCard {
-            fit,
-            engagement,
-            total,
-            bucket,
-            grade,
-            qualifies_mql: model.qualifies_mql(total, grade),
-        }
+        ScoreCard { fit, engagement, total, bucket, grade, qualifies_mql: model.qualifies_mql(total, grade) }
     }
 }
 
@@ -151,15 +136,7 @@ pub struct InactivityLine {
 /// Receives each rule's part as [`run`] computes it; the no-op one costs nothing.
 trait Recorder {
     fn fit(&mut self, _rule: usize, _points: f64) {}
-    fn engagement(
-        &mut self,
-        _rule: usize,
-        _matched: u64,
-        _counted: u64,
-        _before: f64,
-        _after: f64,
-    ) {
-    }
+    fn engagement(&mut self, _rule: usize, _matched: u64, _counted: u64, _before: f64, _after: f64) {}
     fn inactivity(&mut self, _rule: usize, _points: f64) {}
 }
 
@@ -167,22 +144,12 @@ struct Silent;
 impl Recorder for Silent {}
 
 /// Scores a lead. `activity` may be in any order; events after `as_of` are ignored.
-pub fn score(
-    model: &Model,
-    lead: LeadFacts<'_>,
-    activity: &[Activity],
-    as_of: Timestamp,
-) -> ScoreCard {
+pub fn score(model: &Model, lead: LeadFacts<'_>, activity: &[Activity], as_of: Timestamp) -> ScoreCard {
     run(model, lead, activity, as_of, &mut Silent)
 }
 
 /// Scores a lead and says how each rule contributed.
-pub fn explain(
-    model: &Model,
-    lead: LeadFacts<'_>,
-    activity: &[Activity],
-    as_of: Timestamp,
-) -> Explanation {
+pub fn explain(model: &Model, lead: LeadFacts<'_>, activity: &[Activity], as_of: Timestamp) -> Explanation {
     #[derive(Default)]
     struct Lines {
         fit: Vec<(usize, f64)>,
@@ -194,8 +161,7 @@ pub fn explain(
             self.fit.push((rule, points));
         }
         fn engagement(&mut self, rule: usize, matched: u64, counted: u64, before: f64, after: f64) {
-            self.engagement
-                .push((rule, matched, counted, before, after));
+            self.engagement.push((rule, matched, counted, before, after));
         }
         fn inactivity(&mut self, rule: usize, points: f64) {
             self.inactivity.push((rule, points));
@@ -208,14 +174,7 @@ pub fn explain(
         card,
         as_of,
         fit_before_bounds: lines.fit.iter().map(|(_, p)| p).sum(),
-        fit: lines
-            .fit
-            .into_iter()
-            .map(|(i, points)| FitLine {
-                rule: model.fit.rules[i].id.clone(),
-                points,
-            })
-            .collect(),
+        fit: lines.fit.into_iter().map(|(i, points)| FitLine { rule: model.fit.rules[i].id.clone(), points }).collect(),
         engagement_before_bounds: lines.engagement.iter().map(|l| l.4).sum::<f64>()
             + lines.inactivity.iter().map(|(_, p)| p).sum::<f64>(),
         engagement: lines
@@ -258,17 +217,16 @@ fn run(
 
     // Caps keep the most recent events, so walk newest first.
     let sorted;
-    let newest_first: &mut dyn Iterator<Item = &Activity> =
-        if activity.is_sorted_by(|a, b| a.ts >= b.ts) {
-            &mut activity.iter()
-        } else if activity.is_sorted_by(|a, b| a.ts <= b.ts) {
-            &mut activity.iter().rev()
-        } else {
-            let mut copy = activity.to_vec();
-            copy.sort_unstable_by_key(|a| std::cmp::Reverse(a.ts));
-            sorted = copy;
-            &mut sorted.iter()
-        };
+    let newest_first: &mut dyn Iterator<Item = &Activity> = if activity.is_sorted_by(|a, b| a.ts >= b.ts) {
+        &mut activity.iter()
+    } else if activity.is_sorted_by(|a, b| a.ts <= b.ts) {
+        &mut activity.iter().rev()
+    } else {
+        let mut copy = activity.to_vec();
+        copy.sort_unstable_by_key(|a| std::cmp::Reverse(a.ts));
+        sorted = copy;
+        &mut sorted.iter()
+    };
 
     let rules = &model.engagement.rules;
     let n = rules.len();
@@ -335,12 +293,7 @@ fn run(
 
 /// The penalty applies to a lead old enough to have been active, with no watched event in the
 /// window `[as_of - days, as_of]`.
-fn inactivity_applies(
-    days: u32,
-    created_at: Timestamp,
-    last_seen: Option<Timestamp>,
-    as_of: Timestamp,
-) -> bool {
+fn inactivity_applies(days: u32, created_at: Timestamp, last_seen: Option<Timestamp>, as_of: Timestamp) -> bool {
     let since = as_of.minus_days(days);
     created_at <= since && last_seen.is_none_or(|t| t < since)
 }

@@ -23,18 +23,11 @@ pub struct ScoreState {
 enum RuleState {
     /// Every event counts: a decayed sum, kept relative to the newest counted event so that it
     /// neither overflows nor underflows however long the history.
-    EveryTime {
-        matched: u64,
-        anchor: Timestamp,
-        weight: f64,
-    },
+    EveryTime { matched: u64, anchor: Timestamp, weight: f64 },
     /// The newest `cap` events, newest first.
     MostRecent { matched: u64, kept: Vec<Timestamp> },
     /// Per calendar period, its newest `cap` events, newest first.
-    PerPeriod {
-        matched: u64,
-        kept: BTreeMap<i64, Vec<Timestamp>>,
-    },
+    PerPeriod { matched: u64, kept: BTreeMap<i64, Vec<Timestamp>> },
 }
 
 impl ScoreState {
@@ -45,19 +38,11 @@ impl ScoreState {
                 .rules
                 .iter()
                 .map(|r| match r.cap {
-                    Cap::EveryTime => RuleState::EveryTime {
-                        matched: 0,
-                        anchor: Timestamp::from_millis(0),
-                        weight: 0.0,
-                    },
-                    Cap::MostRecent(_) => RuleState::MostRecent {
-                        matched: 0,
-                        kept: Vec::new(),
-                    },
-                    Cap::PerPeriod(..) => RuleState::PerPeriod {
-                        matched: 0,
-                        kept: BTreeMap::new(),
-                    },
+                    Cap::EveryTime => {
+                        RuleState::EveryTime { matched: 0, anchor: Timestamp::from_millis(0), weight: 0.0 }
+                    }
+                    Cap::MostRecent(_) => RuleState::MostRecent { matched: 0, kept: Vec::new() },
+                    Cap::PerPeriod(..) => RuleState::PerPeriod { matched: 0, kept: BTreeMap::new() },
                 })
                 .collect(),
             last_seen: vec![None; model.engagement.inactivity.len()],
@@ -87,14 +72,7 @@ impl ScoreState {
             bits &= bits - 1;
             let rule = &model.engagement.rules[i];
             match (&mut self.rules[i], rule.cap) {
-                (
-                    RuleState::EveryTime {
-                        matched,
-                        anchor,
-                        weight,
-                    },
-                    _,
-                ) => {
+                (RuleState::EveryTime { matched, anchor, weight }, _) => {
                     if *matched == 0 {
                         *anchor = a.ts;
                         *weight = 1.0;
@@ -148,11 +126,7 @@ impl ScoreState {
                 raw_engagement += r.points;
             }
         }
-        Some(ScoreCard::from_raw(
-            model,
-            model.raw_fit(lead.profile),
-            raw_engagement,
-        ))
+        Some(ScoreCard::from_raw(model, model.raw_fit(lead.profile), raw_engagement))
     }
 
     /// A compact binary form for storage. Pure: the store decides where the bytes go.
@@ -167,11 +141,7 @@ impl ScoreState {
         }
         for r in &self.rules {
             match r {
-                RuleState::EveryTime {
-                    matched,
-                    anchor,
-                    weight,
-                } => {
+                RuleState::EveryTime { matched, anchor, weight } => {
                     out.push(0);
                     put_uvar(&mut out, *matched);
                     put_ivar(&mut out, anchor.millis());
@@ -204,15 +174,11 @@ impl ScoreState {
         }
         let n_rules = r.uvar()? as usize;
         let n_inactive = r.uvar()? as usize;
-        if n_rules != model.engagement.rules.len()
-            || n_inactive != model.engagement.inactivity.len()
-        {
+        if n_rules != model.engagement.rules.len() || n_inactive != model.engagement.inactivity.len() {
             return Err(StateDecodeError::OtherModel);
         }
         let newest = r.opt_ts()?;
-        let last_seen = (0..n_inactive)
-            .map(|_| r.opt_ts())
-            .collect::<Result<_, _>>()?;
+        let last_seen = (0..n_inactive).map(|_| r.opt_ts()).collect::<Result<_, _>>()?;
         let mut rules = Vec::with_capacity(n_rules);
         for rule in &model.engagement.rules {
             let state = match (r.byte()?, rule.cap) {
@@ -221,10 +187,7 @@ impl ScoreState {
                     anchor: Timestamp::from_millis(r.ivar()?),
                     weight: f64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes")),
                 },
-                (1, Cap::MostRecent(_)) => RuleState::MostRecent {
-                    matched: r.uvar()?,
-                    kept: r.times()?,
-                },
+                (1, Cap::MostRecent(_)) => RuleState::MostRecent { matched: r.uvar()?, kept: r.times()? },
                 (2, Cap::PerPeriod(..)) => {
                     let matched = r.uvar()?;
                     let n = r.uvar()?;
@@ -242,11 +205,7 @@ impl ScoreState {
         if r.at != bytes.len() {
             return Err(StateDecodeError::Format);
         }
-        Ok(ScoreState {
-            rules,
-            last_seen,
-            newest,
-        })
+        Ok(ScoreState { rules, last_seen, newest })
     }
 }
 
@@ -312,10 +271,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], StateDecodeError> {
-        let s = self
-            .bytes
-            .get(self.at..self.at + n)
-            .ok_or(StateDecodeError::Format)?;
+        let s = self.bytes.get(self.at..self.at + n).ok_or(StateDecodeError::Format)?;
         self.at += n;
         Ok(s)
     }

@@ -82,9 +82,7 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn shape(t: &str, url: &str) -> EventShape {
-    EventShape::new(EventType::parse(t).unwrap())
-        .with_property("url", url)
-        .unwrap()
+    EventShape::new(EventType::parse(t).unwrap()).with_property("url", url).unwrap()
 }
 
 fn profile(title: &str, employees: Option<f64>) -> Profile {
@@ -99,14 +97,8 @@ fn hand_computed_score() {
     let m = model();
     let as_of = ts("2026-07-01T00:00:00Z");
     let p = profile("VP Engineering", Some(5000.0));
-    let lead = LeadFacts {
-        profile: &p,
-        created_at: ts("2026-01-01T00:00:00Z"),
-    };
-    let ev = |t: &str, s: &EventShape| Activity {
-        ts: ts(t),
-        matched: m.match_event(s),
-    };
+    let lead = LeadFacts { profile: &p, created_at: ts("2026-01-01T00:00:00Z") };
+    let ev = |t: &str, s: &EventShape| Activity { ts: ts(t), matched: m.match_event(s) };
     let pricing = shape("page_view", "/pricing/enterprise");
     let home = shape("page_view", "/");
     let demo = shape("demo_requested", "");
@@ -122,11 +114,7 @@ fn hand_computed_score() {
     assert_eq!(card.fit, 40.0);
     // The lead has no email open in 30 days (-10) but was active in the last 60 days.
     let expected = 11.0 + 5.5 + 0.25 + 0.25 + 30.0 - 10.0;
-    assert!(
-        (card.engagement - expected).abs() < 1e-9,
-        "{}",
-        card.engagement
-    );
+    assert!((card.engagement - expected).abs() < 1e-9, "{}", card.engagement);
     assert!((card.total - (40.0 + expected)).abs() < 1e-9);
     assert_eq!(card.bucket_name(&m), "warm");
     assert_eq!(card.grade, Grade::A);
@@ -134,16 +122,10 @@ fn hand_computed_score() {
 
     let why = explain(&m, lead, &activity, as_of);
     assert_eq!(why.card, card);
-    assert_eq!(
-        why.fit.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>(),
-        ["exec", "big"]
-    );
+    assert_eq!(why.fit.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>(), ["exec", "big"]);
     assert_eq!(why.fit_before_bounds, 40.0);
     let pricing_line = why.engagement.iter().find(|l| l.rule == "pricing").unwrap();
-    assert_eq!(
-        (pricing_line.events_matched, pricing_line.events_counted),
-        (3, 2)
-    );
+    assert_eq!((pricing_line.events_matched, pricing_line.events_counted), (3, 2));
     assert_eq!(pricing_line.points_before_decay, 20.0);
     assert!((pricing_line.points_after_decay - 15.0).abs() < 1e-9);
     assert_eq!(why.inactivity.len(), 1);
@@ -155,17 +137,11 @@ fn bounds_clamp_and_new_leads_escape_inactivity() {
     let m = model();
     let p = profile("Student", None);
     let as_of = ts("2026-07-01T00:00:00Z");
-    let fresh = LeadFacts {
-        profile: &p,
-        created_at: ts("2026-06-15T00:00:00Z"),
-    };
+    let fresh = LeadFacts { profile: &p, created_at: ts("2026-06-15T00:00:00Z") };
     let card = score(&m, fresh, &[], as_of);
     assert_eq!((card.fit, card.engagement, card.total), (-20.0, 0.0, 0.0));
     assert_eq!(card.grade, Grade::F);
-    let old = LeadFacts {
-        created_at: ts("2025-01-01T00:00:00Z"),
-        ..fresh
-    };
+    let old = LeadFacts { created_at: ts("2025-01-01T00:00:00Z"), ..fresh };
     assert_eq!(score(&m, old, &[], as_of).engagement, -15.0);
 }
 
@@ -173,22 +149,12 @@ fn bounds_clamp_and_new_leads_escape_inactivity() {
 fn per_period_caps_count_the_newest_in_each_period() {
     let m = model();
     let p = profile("", None);
-    let lead = LeadFacts {
-        profile: &p,
-        created_at: ts("2026-06-30T00:00:00Z"),
-    };
+    let lead = LeadFacts { profile: &p, created_at: ts("2026-06-30T00:00:00Z") };
     let open = m.match_event(&shape("email_open", ""));
     let as_of = ts("2026-07-01T00:00:00Z");
-    let a = |t: &str| Activity {
-        ts: ts(t),
-        matched: open,
-    };
+    let a = |t: &str| Activity { ts: ts(t), matched: open };
     // Two opens on June 30 (one counts), one on July 1.
-    let activity = [
-        a("2026-06-30T08:00:00Z"),
-        a("2026-06-30T20:00:00Z"),
-        a("2026-07-01T00:00:00Z"),
-    ];
+    let activity = [a("2026-06-30T08:00:00Z"), a("2026-06-30T20:00:00Z"), a("2026-07-01T00:00:00Z")];
     let why = explain(&m, lead, &activity, as_of);
     let line = &why.engagement[0];
     assert_eq!((line.events_matched, line.events_counted), (3, 2));
@@ -200,46 +166,32 @@ fn per_period_caps_count_the_newest_in_each_period() {
 fn arb_case() -> impl Strategy<Value = (Vec<Activity>, i64, i64, u64)> {
     let day = 86_400_000i64;
     let event = (0i64..400 * day, any::<u64>(), any::<u32>());
-    (
-        prop::collection::vec(event, 0..60),
-        0i64..400 * day,
-        0i64..30 * day,
-        any::<u64>(),
-    )
-        .prop_map(move |(events, created_offset, after_newest, seed)| {
+    (prop::collection::vec(event, 0..60), 0i64..400 * day, 0i64..30 * day, any::<u64>()).prop_map(
+        move |(events, created_offset, after_newest, seed)| {
             let base = 1_750_000_000_000i64;
             let activity: Vec<Activity> = events
                 .into_iter()
                 .map(|(t, rules, inactivity)| Activity {
                     ts: Timestamp::from_millis(base + t),
-                    matched: EventMatch {
-                        rules: rules & 0b11111,
-                        inactivity: inactivity & 0b11,
-                    },
+                    matched: EventMatch { rules: rules & 0b11111, inactivity: inactivity & 0b11 },
                 })
                 .collect();
             let newest = activity.iter().map(|a| a.ts.millis()).max().unwrap_or(base);
             (activity, base + created_offset, newest + after_newest, seed)
-        })
+        },
+    )
 }
 
 fn shuffle(v: &mut [Activity], mut seed: u64) {
     for i in (1..v.len()).rev() {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         v.swap(i, (seed >> 33) as usize % (i + 1));
     }
 }
 
 fn assert_agree(a: &ScoreCard, b: &ScoreCard) -> Result<(), TestCaseError> {
     prop_assert!((a.fit - b.fit).abs() < 1e-9);
-    prop_assert!(
-        (a.engagement - b.engagement).abs() < 1e-6,
-        "{} vs {}",
-        a.engagement,
-        b.engagement
-    );
+    prop_assert!((a.engagement - b.engagement).abs() < 1e-6, "{} vs {}", a.engagement, b.engagement);
     prop_assert!((a.total - b.total).abs() < 1e-6);
     prop_assert_eq!(a.grade, b.grade);
     Ok(())
@@ -288,8 +240,5 @@ fn decode_rejects_garbage_and_other_models() {
     assert!(ScoreState::decode(&bytes[..bytes.len() - 1], &m).is_err());
     assert!(ScoreState::decode(&[9, 9, 9], &m).is_err());
     let other = Model::builtin_default();
-    assert_eq!(
-        ScoreState::decode(&bytes, &other),
-        Err(StateDecodeError::OtherModel)
-    );
+    assert_eq!(ScoreState::decode(&bytes, &other), Err(StateDecodeError::OtherModel));
 }
