@@ -27,7 +27,19 @@ pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
 pub fn events(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let rows = leadflow_import::read_events(file, format, &mapping)?;
-    let totals = run(rows, args.batch.unwrap_or(200_000), size, |batch| engine.import_events(std::mem::take(batch)))?;
+    // Deferred work is finished every few million events: enough to make each pass over the
+    // leads worth it, few enough to bound the memory a pass takes.
+    let mut since_finish = 0;
+    let totals = run(rows, args.batch.unwrap_or(200_000), size, |batch| {
+        let report = engine.import_events(std::mem::take(batch))?;
+        since_finish += report.accepted;
+        if since_finish >= 5_000_000 {
+            engine.finish_import()?;
+            since_finish = 0;
+        }
+        Ok(report)
+    })?;
+    engine.finish_import()?;
     println!(
         "events: {} imported, {} duplicates skipped, {} new leads, {} rejected",
         totals.report.accepted,

@@ -313,12 +313,14 @@ impl<S: Store> Engine<S> {
         Ok(report)
     }
 
-    /// Stores a batch of events in one transaction, creating leads for unknown emails, and marks
-    /// the leads' scores stale for one [`rescore`](Self::rescore) after the import.
+    /// Stores a batch of events in one bulk transaction, creating leads for unknown emails. The
+    /// events are durable when it returns; [`finish_import`](Self::finish_import) makes them
+    /// visible to per-lead reads and marks their leads stale, for one rescore after the import.
     pub fn import_events(&mut self, rows: Vec<EventInput>) -> Result<BatchReport, EngineError> {
         let now = self.now();
         let mut report = BatchReport::default();
         let mut tx = self.store.begin()?;
+        tx.bulk();
         let mut leads: FxHashMap<LeadRef, LeadId> = FxHashMap::default();
         let mut keys: FxHashSet<EventKey> = FxHashSet::default();
         keys.reserve(rows.len());
@@ -350,23 +352,20 @@ impl<S: Store> Engine<S> {
         drop(keys);
         // Lead by lead, the per-lead index is written in order rather than all over.
         events.sort_unstable_by_key(|e| (e.lead, e.ts));
-        let mut touched = Vec::new();
         for event in &events {
             match tx.insert_event(event, now)? {
-                Inserted::New => {
-                    report.accepted += 1;
-                    if touched.last() != Some(&event.lead) {
-                        touched.push(event.lead);
-                    }
-                }
+                Inserted::New => report.accepted += 1,
                 Inserted::Duplicate => report.duplicates += 1,
             }
         }
-        for lead in touched {
-            tx.mark_stale(lead)?;
-        }
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Finishes what event imports deferred (see [`import_events`](Self::import_events)); returns
+    /// how many events it folded in. Rescoring does it first, so that nothing is missed.
+    pub fn finish_import(&mut self) -> Result<u64, EngineError> {
+        Ok(self.store.finish_bulk()?)
     }
 
     /// A lead with its scores explained as of `as_of` (now if not given), timeline and history.

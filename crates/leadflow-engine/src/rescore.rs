@@ -69,6 +69,7 @@ enum Outcome {
 impl<S: Store> Engine<S> {
     pub fn rescore(&mut self, options: RescoreOptions, progress: &dyn Progress) -> Result<RescoreReport, EngineError> {
         let (version, model) = self.active_model()?;
+        self.store.finish_bulk()?;
         let mut matches = shape_matches(&model, &self.store.shapes()?);
         let request = ScanRequest {
             scope: options.scope,

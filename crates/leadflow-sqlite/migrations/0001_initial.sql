@@ -49,6 +49,12 @@ CREATE TABLE activity (
     packed  BLOB NOT NULL
 );
 
+-- Ranges of events stored by bulk transactions and not yet folded into `activity`.
+CREATE TABLE activity_tail (
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL
+);
+
 -- Every lead has exactly one row; total is NULL until it is first scored.
 CREATE TABLE scores (
     lead_id        INTEGER PRIMARY KEY,

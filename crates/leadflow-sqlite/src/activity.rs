@@ -60,10 +60,12 @@ pub fn decode_all(bytes: &[u8]) -> Result<Vec<Item>, StoreError> {
     Ok(items)
 }
 
-/// Adds `new` (any order) to `items` (sorted), keeping (ts, seq) order.
+/// Adds `new` (any order) to `items` (sorted), keeping (ts, seq) order. An event already there
+/// (same seq) is not added twice, so folding the same events again changes nothing.
 pub fn merge(items: &mut Vec<Item>, new: &[Item]) {
     items.extend_from_slice(new);
     items.sort_unstable();
+    items.dedup();
 }
 
 fn corrupt() -> StoreError {
@@ -111,6 +113,9 @@ mod tests {
         merge(&mut items, &[it(1_760_000_000_000, 10, 2), it(0, 11, 2)]);
         assert_eq!(items.iter().map(|i| i.seq).collect::<Vec<_>>(), [9, 11, 3, 4, 10]);
         assert_eq!(decode_all(&encode(&items)).unwrap(), items);
+        let before = items.clone();
+        merge(&mut items, &[it(0, 11, 2)]);
+        assert_eq!(items, before, "merging an event again changes nothing");
         assert_eq!(decode_all(&encode(&[])).unwrap(), []);
         let bytes = encode(&items);
         assert!(decode_all(&bytes[..bytes.len() - 1]).is_err());

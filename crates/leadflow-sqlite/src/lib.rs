@@ -38,6 +38,7 @@ impl SqliteStore {
             SqliteStore { conn: open_connection(path, false)?, shapes: FxHashMap::default(), path: path.to_path_buf() };
         store.migrate()?;
         store.shapes = store.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
+        store.finish_interrupted_bulk()?;
         Ok(store)
     }
 
@@ -54,6 +55,23 @@ impl SqliteStore {
             tx.commit().map_err(backend)?;
         }
         Ok(())
+    }
+
+    /// Finishes a bulk import that stopped before it could (a crash), unless another process is
+    /// writing: that is likely the import itself, still running, and it finishes its own.
+    fn finish_interrupted_bulk(&mut self) -> Result<(), StoreError> {
+        let pending: bool =
+            self.conn.query_row("SELECT EXISTS (SELECT 1 FROM activity_tail)", [], |r| r.get(0)).map_err(backend)?;
+        if !pending {
+            return Ok(());
+        }
+        self.conn.busy_timeout(Duration::ZERO).map_err(backend)?;
+        let result = self.finish_bulk();
+        self.conn.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
+        match result {
+            Ok(_) | Err(StoreError::Busy) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The schema version this database is at.
@@ -105,7 +123,7 @@ impl Store for SqliteStore {
 
     fn begin(&mut self) -> Result<SqliteTx<'_>, StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
-        Ok(SqliteTx { tx, shapes: &mut self.shapes, new_shapes: Vec::new(), pending: FxHashMap::default() })
+        Ok(SqliteTx { tx, shapes: &mut self.shapes, new_shapes: Vec::new(), pending: FxHashMap::default(), bulk: None })
     }
 
     fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
@@ -293,6 +311,58 @@ impl Store for SqliteStore {
     /// One range scan over the batch's leads, unpacking the activity of those without a state.
     fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
         load_activity(&self.conn, items)
+    }
+
+    /// Reads the deferred events in seq order (sequential), then rewrites each touched lead's
+    /// blob in lead order (sequential too): one pass, however many batches deferred them.
+    fn finish_bulk(&mut self) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let ranges: Vec<(i64, i64)> = {
+            let mut stmt = tx.prepare("SELECT first_seq, last_seq FROM activity_tail").map_err(backend)?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?
+        };
+        if ranges.is_empty() {
+            return Ok(0);
+        }
+        let mut tail: Vec<(i64, activity::Item)> = Vec::new();
+        {
+            let mut stmt = tx
+                .prepare("SELECT seq, lead_id, ts, shape_id FROM events WHERE seq BETWEEN ?1 AND ?2")
+                .map_err(backend)?;
+            for (first, last) in ranges {
+                let mut rows = stmt.query([first, last]).map_err(backend)?;
+                while let Some(r) = rows.next().map_err(backend)? {
+                    let shape: i64 = r.get(3).map_err(backend)?;
+                    let item = activity::Item {
+                        seq: r.get(0).map_err(backend)?,
+                        ts: Timestamp::from_millis(r.get(2).map_err(backend)?),
+                        shape: shape as ShapeId,
+                    };
+                    tail.push((r.get(1).map_err(backend)?, item));
+                }
+            }
+        }
+        tail.sort_unstable_by_key(|(lead, item)| (*lead, *item));
+        for group in tail.chunk_by(|a, b| a.0 == b.0) {
+            let lead = group[0].0;
+            let new: Vec<activity::Item> = group.iter().map(|(_, item)| *item).collect();
+            let mut items = packed_activity(&tx, lead)?;
+            activity::merge(&mut items, &new);
+            tx.prepare_cached("INSERT OR REPLACE INTO activity (lead_id, packed) VALUES (?1, ?2)")
+                .map_err(backend)?
+                .execute(params![lead, activity::encode(&items)])
+                .map_err(backend)?;
+            tx.prepare_cached("UPDATE scores SET stale = 1 WHERE lead_id = ?1")
+                .map_err(backend)?
+                .execute([lead])
+                .map_err(backend)?;
+        }
+        tx.execute("DELETE FROM activity_tail", []).map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(tail.len() as u64)
     }
 
     fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError> {
@@ -507,6 +577,8 @@ pub struct SqliteTx<'a> {
     /// Events inserted by this transaction, by lead, not yet merged into `activity`: each lead's
     /// blob is rewritten once per transaction, not once per event.
     pending: FxHashMap<i64, Vec<activity::Item>>,
+    /// In a bulk transaction, the range of seqs it inserted, left for `finish_bulk` to fold.
+    bulk: Option<Option<(i64, i64)>>,
 }
 
 impl SqliteTx<'_> {
@@ -718,11 +790,16 @@ impl Transaction for SqliteTx<'_> {
         if n == 0 {
             return Ok(Inserted::Duplicate);
         }
-        self.pending.entry(e.lead.0).or_default().push(activity::Item {
-            ts: e.ts,
-            seq: self.tx.last_insert_rowid(),
-            shape,
-        });
+        let seq = self.tx.last_insert_rowid();
+        match &mut self.bulk {
+            // One writer at a time: a transaction's seqs form a range no other transaction's cut.
+            Some(range) => {
+                let (first, last) = range.get_or_insert((seq, seq));
+                *first = (*first).min(seq);
+                *last = (*last).max(seq);
+            }
+            None => self.pending.entry(e.lead.0).or_default().push(activity::Item { ts: e.ts, seq, shape }),
+        }
         Ok(Inserted::New)
     }
 
@@ -827,10 +904,19 @@ impl Transaction for SqliteTx<'_> {
 
     fn commit(mut self) -> Result<(), StoreError> {
         self.flush_activity()?;
+        if let Some(Some((first, last))) = self.bulk {
+            self.tx
+                .execute("INSERT INTO activity_tail (first_seq, last_seq) VALUES (?1, ?2)", params![first, last])
+                .map_err(backend)?;
+        }
         let SqliteTx { tx, shapes, new_shapes, .. } = self;
         tx.commit().map_err(backend)?;
         shapes.extend(new_shapes);
         Ok(())
+    }
+
+    fn bulk(&mut self) {
+        self.bulk.get_or_insert(None);
     }
 }
 

@@ -19,6 +19,7 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     listing_filters_and_orders(&mut fresh());
     scans_visit_what_needs_rescoring(&mut fresh());
     deleting_a_lead_erases_everything(&mut fresh());
+    bulk_inserts_join_per_lead_reads_when_finished(&mut fresh());
 }
 
 fn t(s: &str) -> Timestamp {
@@ -417,4 +418,44 @@ fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
     assert!(s.history_of(id, 10).unwrap().is_empty());
     assert_eq!(s.stats().unwrap().events, 1, "other leads keep their events");
     assert_eq!(s.list_leads(&LeadQuery { limit: 10, ..Default::default() }).unwrap().len(), 1);
+}
+
+fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
+    let a = add_lead(s, "ana@example.com");
+    let b = add_lead(s, "ben@example.com");
+    let v1 = ModelVersion(1);
+    s.write_scores(&[score_write(a, v1, 1.0, "cold"), score_write(b, v1, 1.0, "cold")]).unwrap();
+    let now = t("2026-07-01");
+    let mut tx = s.begin().unwrap();
+    tx.insert_event(&event("e1", a, "2026-06-01", "page_view", "/"), now).unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = s.begin().unwrap();
+    tx.bulk();
+    assert_eq!(tx.insert_event(&event("e3", a, "2026-06-03", "email_open", ""), now).unwrap(), Inserted::New);
+    assert_eq!(tx.insert_event(&event("e2", a, "2026-06-02", "page_view", "/x"), now).unwrap(), Inserted::New);
+    assert_eq!(tx.insert_event(&event("e4", b, "2026-06-04", "page_view", "/"), now).unwrap(), Inserted::New);
+    assert_eq!(tx.insert_event(&event("e1", a, "2026-06-09", "page_view", "/"), now).unwrap(), Inserted::Duplicate);
+    tx.commit().unwrap();
+    assert_eq!(s.stats().unwrap().events, 4, "bulk events are stored when the transaction commits");
+
+    // A dropped bulk transaction leaves nothing to finish.
+    let mut tx = s.begin().unwrap();
+    tx.bulk();
+    tx.insert_event(&event("e5", b, "2026-06-05", "page_view", "/"), now).unwrap();
+    drop(tx);
+
+    assert_eq!(s.finish_bulk().unwrap(), 3);
+    assert_eq!(s.finish_bulk().unwrap(), 0, "finishing twice changes nothing");
+    let keys = |s: &S, lead| s.events_of(lead, 10).unwrap().iter().map(|e| e.key.to_string()).collect::<Vec<_>>();
+    assert_eq!(keys(s, a), ["e3", "e2", "e1"]);
+    assert_eq!(keys(s, b), ["e4"]);
+    let request = ScanRequest { scope: ScanScope::NeedingRescore, model: v1, use_states: true, batch: 10 };
+    let mut seen = Vec::new();
+    s.scan_for_rescore(request, &mut |_, items| {
+        seen.extend(items.into_iter().map(|i| (i.id, i.activity.len())));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, [(a, 3), (b, 1)], "their leads await a rescore, with every event");
 }

@@ -304,6 +304,11 @@ pub trait Store {
     where
         Self: Sized;
 
+    /// Finishes what bulk transactions (see [`Transaction::bulk`]) deferred: their events join
+    /// the per-lead reads and their leads are marked stale. Idempotent; returns how many events it
+    /// folded in. Rescans call it first, and a store may run it on opening (after a crash).
+    fn finish_bulk(&mut self) -> Result<u64, StoreError>;
+
     /// Fills `activity` (oldest first) for the items without a `state`.
     fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError>;
 
@@ -333,6 +338,11 @@ pub trait Transaction {
     fn update_profile(&mut self, id: LeadId, profile: &Profile, now: Timestamp) -> Result<(), StoreError>;
     /// Erases a lead with its events, scores and history. False when there was none.
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError>;
+
+    /// Declares this a bulk insert of events. Their keys are checked and they are stored durably
+    /// as usual, but the store may defer indexing them per lead, and marking their leads stale, to
+    /// [`Store::finish_bulk`]: until then, per-lead reads need not see them.
+    fn bulk(&mut self);
 
     fn insert_event(&mut self, event: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
     /// The lead's events as (time, shape), oldest first.
