@@ -38,9 +38,11 @@ echo "== leadflow: import events"
 timed $lf import events "$w/events.csv" --no-rescore
 echo "== leadflow: first scoring of every lead (from events)"
 timed $lf rescore --as-of 2026-07-01T00:00:00Z
-echo "== leadflow: full rescore from its own store (every lead from its events, as after a model change)"
+echo "== leadflow: score every lead from its own store, writing nothing (what DuckDB's score_s measures)"
+timed $lf rescore --from-events --dry-run --as-of 2026-07-01T00:00:00Z
+echo "== leadflow: full rescore from its own store, written durably (as after a model change)"
 timed $lf rescore --from-events --as-of 2026-07-01T00:00:00Z
-echo "== leadflow: scheduled rescore a day later (decay and inactivity, from kept states)"
+echo "== leadflow: scheduled rescore a day later (decay and inactivity move scores; history for changes)"
 timed $lf rescore --all --as-of 2026-07-02T00:00:00Z
 $lf rescore --from-events --as-of 2026-07-01T00:00:00Z > /dev/null
 $lf export scores --out "$out/leadflow_scores.csv"

@@ -63,20 +63,8 @@ pub fn read_leads<R: Read + 'static>(
             Ok(Box::new(csv_rows(reader, move |rec| lead_from_fields(targets.iter().zip(rec.iter())))))
         }
         Format::JsonLines => Ok(Box::new(json_rows(input, move |obj| {
-            let mut fields = Vec::new();
-            for (k, v) in obj {
-                if k == "custom" {
-                    let serde_json::Value::Object(custom) = v else {
-                        return Err("`custom` must be an object".to_string());
-                    };
-                    for (name, value) in custom {
-                        fields.push((LeadTarget::Custom(name.clone()), json_scalar(name, value)?));
-                    }
-                    continue;
-                }
-                let target = mapping.lead_target(k).map_err(|e| e.to_string())?;
-                fields.push((target, json_scalar(k, v)?));
-            }
+            let fields =
+                flatten(obj, "custom", |name| LeadTarget::Custom(name.to_string()), |k| mapping.lead_target(k))?;
             lead_from_fields(fields.iter().map(|(t, v)| (t, v.as_str())))
         }))),
     }
@@ -112,20 +100,12 @@ pub fn read_events<R: Read + 'static>(
             Ok(Box::new(csv_rows(reader, move |rec| event_from_fields(targets.iter().zip(rec.iter())))))
         }
         Format::JsonLines => Ok(Box::new(json_rows(input, move |obj| {
-            let mut fields = Vec::new();
-            for (k, v) in obj {
-                if k == "properties" {
-                    let serde_json::Value::Object(props) = v else {
-                        return Err("`properties` must be an object".to_string());
-                    };
-                    for (name, value) in props {
-                        fields.push((EventTarget::Property(name.clone()), json_scalar(name, value)?));
-                    }
-                    continue;
-                }
-                let target = mapping.event_target(k).map_err(|e| e.to_string())?;
-                fields.push((target, json_scalar(k, v)?));
-            }
+            let fields = flatten(
+                obj,
+                "properties",
+                |name| EventTarget::Property(name.to_string()),
+                |k| mapping.event_target(k),
+            )?;
             event_from_fields(fields.iter().map(|(t, v)| (t, v.as_str())))
         }))),
     }
@@ -211,6 +191,30 @@ fn json_rows<R: Read, T>(
             return Some(Row { line: line_no, offset, parsed });
         }
     })
+}
+
+/// A JSON Lines record as (target, text) pairs: its keys through `target`, and the keys of the
+/// one nested object it may have (`nested`: custom fields, event properties) through `nested_target`.
+fn flatten<T>(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    nested: &str,
+    nested_target: impl Fn(&str) -> T,
+    target: impl Fn(&str) -> Result<T, MappingError>,
+) -> Result<Vec<(T, String)>, String> {
+    let mut fields = Vec::new();
+    for (k, v) in obj {
+        if k == nested {
+            let serde_json::Value::Object(inner) = v else {
+                return Err(format!("`{nested}` must be an object"));
+            };
+            for (name, value) in inner {
+                fields.push((nested_target(name), json_scalar(name, value)?));
+            }
+        } else {
+            fields.push((target(k).map_err(|e| e.to_string())?, json_scalar(k, v)?));
+        }
+    }
+    Ok(fields)
 }
 
 fn json_scalar(key: &str, v: &serde_json::Value) -> Result<String, String> {

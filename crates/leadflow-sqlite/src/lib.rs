@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use leadflow_core::{EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
@@ -18,6 +19,7 @@ use leadflow_store::{
     RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, ShapeId, StateWrite, Store, StoreError, StoreStats,
     StoredEvent, StoredScore, Transaction,
 };
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use rows::*;
@@ -659,36 +661,23 @@ impl Transaction for SqliteTx<'_> {
         created_at: Timestamp,
         now: Timestamp,
     ) -> Result<LeadId, StoreError> {
-        let custom = encode_custom(p);
-        let result = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO leads (id, email, first_name, last_name, company, job_title, department, industry, employees,
-                     annual_revenue, country, city, company_type, source, owner, stage, custom, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let placeholders: Vec<String> = (2..PROFILE_COLUMNS.len() + 2).map(|i| format!("?{i}")).collect();
+            format!(
+                "INSERT INTO leads (id, {}, created_at, updated_at) VALUES (?1, {}, ?{}, ?{})",
+                PROFILE_COLUMNS.join(", "),
+                placeholders.join(", "),
+                PROFILE_COLUMNS.len() + 2,
+                PROFILE_COLUMNS.len() + 3
             )
-            .map_err(backend)?
-            .execute(params![
-                id.map(|i| i.0),
-                p.email.as_str(),
-                p.first_name,
-                p.last_name,
-                p.company,
-                p.job_title,
-                p.department,
-                p.industry,
-                p.employees,
-                p.annual_revenue,
-                p.country,
-                p.city,
-                p.company_type,
-                p.source,
-                p.owner,
-                p.stage.name(),
-                custom,
-                created_at.millis(),
-                now.millis(),
-            ]);
+        });
+        let custom = encode_custom(p);
+        let (lead_id, created, updated) = (id.map(|i| i.0), created_at.millis(), now.millis());
+        let profile = profile_values(p, &custom);
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&lead_id];
+        values.extend(profile.iter().map(|v| v as &dyn rusqlite::ToSql));
+        values.extend([&created as &dyn rusqlite::ToSql, &updated]);
+        let result = self.tx.prepare_cached(&SQL).map_err(backend)?.execute(params_from_iter(values));
         if let Err(e) = result {
             return Err(match constraint_column(&e) {
                 Some("leads.email") => StoreError::DuplicateEmail(p.email.to_string()),
@@ -706,37 +695,18 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn update_profile(&mut self, id: LeadId, p: &Profile, now: Timestamp) -> Result<(), StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let sets: Vec<String> =
+                PROFILE_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+            format!("UPDATE leads SET {}, updated_at = ?{} WHERE id = ?1", sets.join(", "), PROFILE_COLUMNS.len() + 2)
+        });
         let custom = encode_custom(p);
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE leads SET email = ?2, first_name = ?3, last_name = ?4, company = ?5, job_title = ?6, department = ?7,
-                     industry = ?8, employees = ?9, annual_revenue = ?10, country = ?11, city = ?12, company_type = ?13,
-                     source = ?14, owner = ?15, stage = ?16, custom = ?17, updated_at = ?18
-                 WHERE id = ?1",
-            )
-            .map_err(backend)?
-            .execute(params![
-                id.0,
-                p.email.as_str(),
-                p.first_name,
-                p.last_name,
-                p.company,
-                p.job_title,
-                p.department,
-                p.industry,
-                p.employees,
-                p.annual_revenue,
-                p.country,
-                p.city,
-                p.company_type,
-                p.source,
-                p.owner,
-                p.stage.name(),
-                custom,
-                now.millis(),
-            ]);
-        match changed {
+        let updated = now.millis();
+        let profile = profile_values(p, &custom);
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&id.0];
+        values.extend(profile.iter().map(|v| v as &dyn rusqlite::ToSql));
+        values.push(&updated);
+        match self.tx.prepare_cached(&SQL).map_err(backend)?.execute(params_from_iter(values)) {
             Ok(0) => Err(StoreError::NoSuchLead(id)),
             Ok(_) => Ok(()),
             Err(e) if constraint_column(&e) == Some("leads.email") => {
@@ -930,6 +900,51 @@ fn decode_shape(event_type: &str, properties: &str) -> Result<EventShape, StoreE
 
 fn encode_properties(shape: &EventShape) -> String {
     serde_json::to_string(&shape.properties).expect("a map of strings always serializes")
+}
+
+/// The profile's columns, in the order [`profile_values`] gives their values.
+const PROFILE_COLUMNS: [&str; 16] = [
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "department",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "city",
+    "company_type",
+    "source",
+    "owner",
+    "stage",
+    "custom",
+];
+
+fn profile_values<'a>(p: &'a Profile, custom: &'a str) -> [ToSqlOutput<'a>; 16] {
+    let text = |s: &'a str| ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()));
+    let null = ToSqlOutput::Borrowed(ValueRef::Null);
+    let opt_text = |s: &'a Option<String>| s.as_deref().map_or(null.clone(), text);
+    let opt_number = |x: Option<f64>| x.map_or(null.clone(), |x| ToSqlOutput::Borrowed(ValueRef::Real(x)));
+    [
+        text(p.email.as_str()),
+        opt_text(&p.first_name),
+        opt_text(&p.last_name),
+        opt_text(&p.company),
+        opt_text(&p.job_title),
+        opt_text(&p.department),
+        opt_text(&p.industry),
+        opt_number(p.employees),
+        opt_number(p.annual_revenue),
+        opt_text(&p.country),
+        opt_text(&p.city),
+        opt_text(&p.company_type),
+        opt_text(&p.source),
+        opt_text(&p.owner),
+        text(p.stage.name()),
+        text(custom),
+    ]
 }
 
 fn encode_custom(p: &Profile) -> String {
