@@ -33,6 +33,15 @@ fn model_check_reports_every_problem_with_its_line() {
     assert!(err.contains("buckets overlap"), "{err}");
     assert!(err.lines().all(|l| !l.trim_start().starts_with("line") || l.contains(", column ")), "{err}");
 
+    // Applying it is refused the same way, said once, and changes nothing.
+    cli.ok(&["init"]);
+    let out = cli.run(&["model", "apply", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("3 problems").count(), 1, "{err}");
+    assert!(cli.ok(&["model", "list"]).contains("default-b2b"));
+    assert!(!cli.ok(&["model", "list"]).contains("v2"));
+
     let out = cli.run(&["model", "check", &bad, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);

@@ -72,7 +72,7 @@ pub enum EngineError {
     NoActiveModel,
     #[error("the active model {version} no longer parses:\n{error}")]
     ActiveModelInvalid { version: ModelVersion, error: ModelError },
-    #[error("{0}")]
+    #[error(transparent)]
     Model(#[from] ModelError),
     #[error("no {0}")]
     NoSuchLead(LeadRef),
