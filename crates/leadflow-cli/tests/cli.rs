@@ -70,13 +70,16 @@ fn imports_report_bad_rows_keep_good_ones_and_are_idempotent() {
         "{\"event_id\":\"e1\",\"email\":\"ana@acme.example\",\"type\":\"page_view\",\"ts\":\"2026-11-01T10:00:00Z\",\"properties\":{\"url\":\"/pricing\"}}\n\
          {\"event_id\":\"e2\",\"email\":\"ana@acme.example\",\"type\":\"demo_requested\",\"ts\":\"2026-11-02T10:00:00Z\"}\n\
          {\"event_id\":\"e3\",\"email\":\"new@lead.example\",\"type\":\"email_click\",\"ts\":\"2026-11-02T10:00:00Z\"}\n\
-         {\"event_id\":\"e4\",\"email\":\"ana@acme.example\",\"type\":\"page view\",\"ts\":\"2026-11-02T10:00:00Z\"}\n",
+         {\"event_id\":\"e4\",\"email\":\"ana@acme.example\",\"type\":\"page view\",\"ts\":\"2026-11-02T10:00:00Z\"}\n\
+         {\"event_id\":\"e5\",\"lead_id\":999,\"type\":\"email_open\",\"ts\":\"2026-11-02T10:00:00Z\"}\n",
     );
     let out = cli.run(&["import", "events", &events]);
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("3 imported, 0 duplicates skipped, 1 new leads, 1 rejected"), "{stdout}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 4: event type `page view` is invalid"));
+    assert!(stdout.contains("3 imported, 0 duplicates skipped, 1 new leads, 2 rejected"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 4: event type `page view` is invalid"), "{stderr}");
+    assert!(stderr.contains("line 5: no lead with id 999"), "{stderr}");
 
     let before = cli.ok(&["export", "scores"]);
     let out = cli.run(&["import", "events", &events]);

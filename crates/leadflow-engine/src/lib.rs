@@ -76,6 +76,10 @@ pub enum EngineError {
     Model(#[from] ModelError),
     #[error("no {0}")]
     NoSuchLead(LeadRef),
+    #[error(
+        "no lead with id {0}: an event can name a lead by id only once it exists (import the leads first, or name the lead by email to create it)"
+    )]
+    UnknownLeadId(LeadId),
     #[error("email {email} belongs to lead {owner}, not to lead {id}")]
     EmailTaken { email: String, owner: LeadId, id: LeadId },
     #[error("no model version {0}")]
@@ -486,7 +490,7 @@ fn resolve_for_event<T: Transaction>(
         return Ok((lead, false));
     }
     match &input.lead {
-        LeadRef::Id(_) => Err(EngineError::NoSuchLead(input.lead.clone())),
+        LeadRef::Id(id) => Err(EngineError::UnknownLeadId(*id)),
         LeadRef::Email(email) => {
             let created_at = input.ts.min(now);
             let id = tx.insert_lead(None, &Profile::new(email.clone()), created_at, now)?;
