@@ -5,6 +5,7 @@
 //! and the server share one definition and lets tests compare the incremental path with a full
 //! recompute.
 
+pub mod access;
 pub mod email;
 pub mod event;
 pub mod lead;
@@ -13,6 +14,7 @@ pub mod scoring;
 pub mod text;
 pub mod time;
 
+pub use access::{Action, Role};
 pub use email::Email;
 pub use event::{EventKey, EventShape, EventType};
 pub use lead::{CustomValue, Field, FieldRef, FieldValue, LeadId, LeadRef, LifecycleStage, Profile};

@@ -4,6 +4,7 @@
 //! owns *how* to score; the store only keeps things.
 
 mod history;
+mod keys;
 mod rescore;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -19,6 +20,7 @@ use leadflow_store::{
     StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
 };
 
+pub use keys::hash_secret;
 pub use rescore::{RescoreOptions, RescoreReport};
 
 /// Where "now" comes from: the system clock in production, a fixed one in tests.
@@ -84,6 +86,8 @@ pub enum EngineError {
     EmailTaken { email: String, owner: LeadId, id: LeadId },
     #[error("no model version {0}")]
     NoSuchModel(i64),
+    #[error("the system's random number generator failed: {0}")]
+    Randomness(String),
 }
 
 /// A lead as given by an import or a caller. Fields it leaves empty are kept as they were.
@@ -142,6 +146,14 @@ pub enum TrackOutcome {
 pub struct UpsertOutcome {
     pub created: bool,
     pub scored: Scored,
+}
+
+/// What became of one event of a [`Engine::track_batch`].
+#[derive(Debug)]
+pub enum BatchItem {
+    Accepted { key: EventKey, lead: LeadId, created_lead: bool },
+    Duplicate { key: EventKey, lead: LeadId },
+    Rejected { key: EventKey, reason: EngineError },
 }
 
 /// What one import batch did. Rejected rows are (index in the batch, reason).
@@ -289,6 +301,58 @@ impl<S: Store> Engine<S> {
         let scored = rescore_lead(&mut tx, &model, version, &lead, &[activity], now, Cause::Event(key))?;
         tx.commit()?;
         Ok(TrackOutcome::Accepted { scored, created_lead })
+    }
+
+    /// Records a batch of events in one transaction and updates each lead's score once,
+    /// incrementally, with all its new events: scores reflect every accepted event when it returns.
+    /// Rows that cannot be taken (an unknown lead id) are rejected without failing the batch.
+    pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<Vec<BatchItem>, EngineError> {
+        let (version, model) = self.active_model()?;
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let mut leads: FxHashMap<LeadRef, LeadRecord> = FxHashMap::default();
+        let mut created: FxHashSet<LeadId> = FxHashSet::default();
+        let mut new_events: FxHashMap<LeadId, (Vec<Activity>, EventKey)> = FxHashMap::default();
+        let mut results = Vec::with_capacity(rows.len());
+        for row in rows {
+            let lead = match leads.get(&row.lead) {
+                Some(lead) => lead.id,
+                None => match resolve_for_event(&mut tx, &row, now) {
+                    Ok((lead, was_created)) => {
+                        let id = lead.id;
+                        if was_created {
+                            created.insert(id);
+                        }
+                        leads.insert(row.lead.clone(), lead);
+                        id
+                    }
+                    Err(EngineError::Store(e)) => return Err(e.into()),
+                    Err(e) => {
+                        results.push(BatchItem::Rejected { key: row.key(), reason: e });
+                        continue;
+                    }
+                },
+            };
+            let key = row.key();
+            let event = NewEvent { key: key.clone(), lead, ts: row.ts, shape: row.shape };
+            match tx.insert_event(&event, now)? {
+                Inserted::Duplicate => results.push(BatchItem::Duplicate { key, lead }),
+                Inserted::New => {
+                    let activity = Activity { ts: event.ts, matched: model.match_event(&event.shape) };
+                    let entry = new_events.entry(lead).or_insert_with(|| (Vec::new(), key.clone()));
+                    entry.0.push(activity);
+                    entry.1 = key.clone();
+                    results.push(BatchItem::Accepted { key, lead, created_lead: created.contains(&lead) });
+                }
+            }
+        }
+        for lead in leads.values() {
+            if let Some((activity, last_key)) = new_events.remove(&lead.id) {
+                rescore_lead(&mut tx, &model, version, lead, &activity, now, Cause::Event(last_key))?;
+            }
+        }
+        tx.commit()?;
+        Ok(results)
     }
 
     /// Upserts a batch of leads in one transaction. Their scores are marked stale, for a

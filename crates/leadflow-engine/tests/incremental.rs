@@ -1,6 +1,6 @@
-//! Through the real store: events tracked one at a time (the incremental path, with states kept
-//! between calls and events arriving out of order) leave every lead with the score a bulk rescore
-//! from all its events gives at the same instant.
+//! Through the real store: events tracked one at a time or in batches (the incremental path, with
+//! states kept between calls, events arriving out of order, and repeated keys) leave every lead
+//! with the score a bulk rescore from all its events gives at the same instant.
 
 use std::sync::Arc;
 
@@ -37,7 +37,8 @@ proptest! {
 
     #[test]
     fn tracking_agrees_with_rescoring_from_events(
-        events in prop::collection::vec((0usize..4, 0usize..TYPES.len(), 0usize..URLS.len(), 0i64..300 * 86_400), 1..50)
+        events in prop::collection::vec((0usize..4, 0usize..TYPES.len(), 0usize..URLS.len(), 0i64..300 * 86_400), 1..60),
+        batch in prop_oneof![Just(1usize), 2usize..20],
     ) {
         let dir = tempfile::tempdir().unwrap();
         let start = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
@@ -52,17 +53,27 @@ proptest! {
             profile.employees = Some(10.0 * 10f64.powi(i as i32));
             engine.upsert_lead(LeadInput { id: None, profile, created_at: Some(start) }).unwrap();
         }
-        for (n, (lead, kind, url, offset)) in events.iter().enumerate() {
+        let inputs: Vec<EventInput> = events.iter().enumerate().map(|(n, (lead, kind, url, offset))| {
             let mut shape = EventShape::new(EventType::parse(TYPES[*kind]).unwrap());
             if TYPES[*kind] == "page_view" {
                 shape.set_property("url", URLS[*url]).unwrap();
             }
-            engine.track(EventInput {
-                key: Some(EventKey::parse(&format!("e{n}")).unwrap()),
+            EventInput {
+                key: Some(EventKey::parse(&format!("e{}", n % 45)).unwrap()),
                 lead: LeadRef::Email(Email::parse(&format!("lead{lead}@example.com")).unwrap()),
                 ts: Timestamp::from_secs(start.millis() / 1000 + offset),
                 shape,
-            }).unwrap();
+            }
+        }).collect();
+        // One at a time, or in batches of `batch` (keys repeat past 45: duplicates are skipped).
+        if batch == 1 {
+            for input in inputs {
+                engine.track(input).unwrap();
+            }
+        } else {
+            for chunk in inputs.chunks(batch) {
+                engine.track_batch(chunk.to_vec()).unwrap();
+            }
         }
         let incremental = scores(engine.store());
 

@@ -13,18 +13,22 @@ use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use leadflow_core::{EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
+use leadflow_core::{EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp};
 use leadflow_store::{
-    HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, RescoreItem,
-    RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, ShapeId, StateWrite, Store, StoreError, StoreStats,
-    StoredEvent, StoredScore, Transaction,
+    ApiKeyRecord, HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent,
+    RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, ShapeId, StateWrite, Store, StoreError,
+    StoreStats, StoredEvent, StoredScore, Transaction,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use rows::*;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+/// The schema version this build creates and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_api_keys.sql")];
 
 pub struct SqliteStore {
     conn: Connection,
@@ -248,6 +252,27 @@ impl Store for SqliteStore {
             .map_err(backend)
     }
 
+    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys ORDER BY id")
+            .map_err(backend)?;
+        let rows = stmt.query_map([], read_api_key).map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?).collect()
+    }
+
+    fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
+            )
+            .map_err(backend)?
+            .query_row([hash], read_api_key)
+            .optional()
+            .map_err(backend)?
+            .transpose()
+    }
+
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError> {
         let mut stmt =
             self.conn.prepare("SELECT id, type, properties FROM event_shapes ORDER BY id").map_err(backend)?;
@@ -469,6 +494,21 @@ fn load_activity(conn: &Connection, items: &mut [RescoreItem]) -> Result<(), Sto
         activity::decode(packed, |it| activity.push((it.ts, it.shape)))?;
     }
     Ok(())
+}
+
+fn read_api_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ApiKeyRecord, StoreError>> {
+    let role: String = r.get(2)?;
+    let record = ApiKeyRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: Role::Admin,
+        prefix: r.get(3)?,
+        created_at: Timestamp::from_millis(r.get(4)?),
+        revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_millis),
+    };
+    Ok(Role::parse(&role)
+        .map(|role| ApiKeyRecord { role, ..record })
+        .ok_or_else(|| StoreError::Corrupt(format!("api key role `{role}`"))))
 }
 
 /// A lead's packed activity, oldest first (empty for a lead without events).
@@ -883,6 +923,34 @@ impl Transaction for SqliteTx<'_> {
         tx.commit().map_err(backend)?;
         shapes.extend(new_shapes);
         Ok(())
+    }
+
+    fn create_api_key(
+        &mut self,
+        name: &str,
+        role: Role,
+        hash: &str,
+        prefix: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO api_keys (name, role, hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![name, role.name(), hash, prefix, now.millis()],
+            )
+            .map_err(backend)?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    fn revoke_api_key(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now.millis()],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
     }
 
     fn bulk(&mut self) {

@@ -1,7 +1,7 @@
 //! The SQLite store passes the shared storage conformance suite, and keeps what it commits.
 
 use leadflow_core::{Email, LeadRef, Profile, Timestamp};
-use leadflow_sqlite::SqliteStore;
+use leadflow_sqlite::{SCHEMA_VERSION, SqliteStore};
 use leadflow_store::{Store, StoreError, Transaction};
 
 #[test]
@@ -29,7 +29,7 @@ fn committed_data_survives_reopening() {
         drop(tx);
     }
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     assert!(s.lead(&LeadRef::Email(Email::parse("kept@example.com").unwrap())).unwrap().is_some());
     assert!(s.lead(&LeadRef::Email(Email::parse("lost@example.com").unwrap())).unwrap().is_none());
 }
@@ -41,7 +41,7 @@ fn refuses_a_database_from_a_newer_version() {
     drop(SqliteStore::open(&path).unwrap());
     rusqlite_set_user_version(&path, 99);
     match SqliteStore::open(&path) {
-        Err(StoreError::SchemaTooNew { found: 99, known: 1 }) => {}
+        Err(StoreError::SchemaTooNew { found: 99, known }) if known == SCHEMA_VERSION => {}
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a newer schema must be refused"),
     }
@@ -50,4 +50,26 @@ fn refuses_a_database_from_a_newer_version() {
 fn rusqlite_set_user_version(path: &std::path::Path, v: i64) {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.pragma_update(None, "user_version", v).unwrap();
+}
+
+/// A database made by an earlier version (schema 1) is upgraded in place, keeping its data.
+#[test]
+fn upgrades_an_older_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../migrations/0001_initial.sql")).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO leads (id, email, stage, created_at, updated_at) VALUES (7, 'old@example.com', 'lead', 0, 0)",
+            [],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO scores (lead_id) VALUES (7)", []).unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(s.lead(&LeadRef::Email(Email::parse("old@example.com").unwrap())).unwrap().is_some());
+    assert!(s.api_keys().unwrap().is_empty(), "the new table is there");
 }

@@ -2,7 +2,7 @@
 //! function that makes a fresh, empty store.
 
 use leadflow_core::{
-    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Profile, Timestamp,
+    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp,
 };
 
 use crate::*;
@@ -20,6 +20,7 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     scans_visit_what_needs_rescoring(&mut fresh());
     deleting_a_lead_erases_everything(&mut fresh());
     bulk_inserts_join_per_lead_reads_when_finished(&mut fresh());
+    api_keys_are_found_by_hash_until_revoked(&mut fresh());
 }
 
 fn t(s: &str) -> Timestamp {
@@ -458,4 +459,26 @@ fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     })
     .unwrap();
     assert_eq!(seen, [(a, 3), (b, 1)], "their leads await a rescore, with every event");
+}
+
+fn api_keys_are_found_by_hash_until_revoked<S: Store>(s: &mut S) {
+    let mut tx = s.begin().unwrap();
+    let a = tx.create_api_key("website", Role::Ingest, "hash-a", "lf_1234", t("2026-01-01")).unwrap();
+    let b = tx.create_api_key("ops", Role::Admin, "hash-b", "lf_5678", t("2026-01-02")).unwrap();
+    tx.commit().unwrap();
+    let found = s.api_key_by_hash("hash-a").unwrap().expect("live key");
+    assert_eq!(
+        (found.id, found.name.as_str(), found.role, found.prefix.as_str()),
+        (a, "website", Role::Ingest, "lf_1234")
+    );
+    assert!(s.api_key_by_hash("nope").unwrap().is_none());
+    let mut tx = s.begin().unwrap();
+    assert!(tx.revoke_api_key(a, t("2026-02-01")).unwrap());
+    assert!(!tx.revoke_api_key(a, t("2026-02-02")).unwrap(), "already revoked");
+    tx.commit().unwrap();
+    assert!(s.api_key_by_hash("hash-a").unwrap().is_none(), "a revoked key opens nothing");
+    let keys = s.api_keys().unwrap();
+    assert_eq!(keys.iter().map(|k| k.id).collect::<Vec<_>>(), [a, b]);
+    assert_eq!(keys[0].revoked_at, Some(t("2026-02-01")));
+    assert_eq!(keys[1].role, Role::Admin);
 }

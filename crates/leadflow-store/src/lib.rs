@@ -7,7 +7,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-use leadflow_core::{EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
+use leadflow_core::{EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,6 +27,18 @@ pub enum StoreError {
     Busy,
     #[error("storage backend: {0}")]
     Backend(String),
+}
+
+/// A stored API key: never the secret, only its hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The secret's first characters, to tell keys apart in lists.
+    pub prefix: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// A stored model version.
@@ -291,6 +303,11 @@ pub trait Store {
     fn models(&self) -> Result<Vec<ModelRecord>, StoreError>;
     fn active_model(&self) -> Result<Option<ModelRecord>, StoreError>;
 
+    /// Every API key, revoked ones included, oldest first.
+    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// The live (not revoked) key with this secret hash.
+    fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+
     /// Every event shape ever stored, by id.
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError>;
 
@@ -359,6 +376,18 @@ pub trait Transaction {
     /// Stores a model source; the same source again returns its existing version.
     fn save_model(&mut self, name: &str, source: &str, now: Timestamp) -> Result<ModelVersion, StoreError>;
     fn activate_model(&mut self, version: ModelVersion, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Stores a key by its secret's hash; returns its id.
+    fn create_api_key(
+        &mut self,
+        name: &str,
+        role: Role,
+        hash: &str,
+        prefix: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError>;
+    /// Revokes a key. False when there is no such live key.
+    fn revoke_api_key(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
 
     fn commit(self) -> Result<(), StoreError>;
 }
