@@ -84,6 +84,35 @@ enum Command {
     Export(ExportCommand),
     /// Counts: leads, events, buckets, MQLs.
     Stats,
+    /// Run the HTTP/JSON API server.
+    Serve {
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, env = "LEADFLOW_ADDR", default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key; its secret is shown once.
+    Create {
+        /// Who or what uses it (for sales keys: the owner name their leads carry).
+        #[arg(long)]
+        name: String,
+        /// admin, marketing, sales or ingest.
+        #[arg(long)]
+        role: String,
+    },
+    /// Every key, revoked ones included (never their secrets).
+    List,
+    /// Revoke a key at once.
+    Revoke {
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -256,6 +285,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { model } => init(&cli.db, model.as_deref()),
         Command::Demo { out, leads } => demo::run(&out, leads),
         Command::Model(ModelCommand::Check { file, json }) => model_check(&file, json),
+        Command::Serve { addr } => serve(open_existing(&cli.db)?, addr),
         command => {
             let mut engine = open_existing(&cli.db)?;
             dispatch(&mut engine, command)
@@ -336,7 +366,7 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             let view = engine.view(&lead, as_of, limit)?.with_context(|| format!("no {lead}"))?;
             let (_, model) = engine.active_model()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&output::view_json(&view))?);
+                println!("{}", serde_json::to_string_pretty(&leadflow_api::view_json(&view))?);
             } else {
                 output::print_view(&view, &model);
             }
@@ -410,10 +440,80 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Init { .. } | Command::Demo { .. } | Command::Model(ModelCommand::Check { .. }) => {
+        Command::Keys(KeysCommand::Create { name, role }) => {
+            let role = leadflow_core::Role::parse(&role)
+                .with_context(|| format!("unknown role `{role}` (expected admin, marketing, sales or ingest)"))?;
+            let (key, secret) = engine.create_api_key(&name, role)?;
+            println!("created key {} `{}` ({})", key.id, key.name, key.role);
+            println!("{secret}");
+            eprintln!("keep it now: the secret is stored only as a hash and cannot be shown again");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::List) => {
+            let rows: Vec<Vec<String>> = engine
+                .api_keys()?
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.id.to_string(),
+                        k.name.clone(),
+                        k.role.to_string(),
+                        format!("{}...", k.prefix),
+                        k.created_at.to_string(),
+                        k.revoked_at.map(|t| format!("revoked {t}")).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::table(&["id", "name", "role", "key", "created", ""], &rows);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::Revoke { id }) => {
+            if engine.revoke_api_key(id)? {
+                println!("revoked key {id}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                bail!("no live key {id}")
+            }
+        }
+        Command::Init { .. }
+        | Command::Demo { .. }
+        | Command::Serve { .. }
+        | Command::Model(ModelCommand::Check { .. }) => {
             unreachable!("handled before opening")
         }
     }
+}
+
+fn serve(mut engine: Lf, addr: std::net::SocketAddr) -> Result<ExitCode> {
+    engine.active_model().context("the server needs an active model")?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let (listener, local) = leadflow_api::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+        println!("leadflow listening on http://{local}");
+        leadflow_api::serve(listener, leadflow_api::AppState::new(engine), shutdown_signal()).await?;
+        println!("stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight, exit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
 fn parse_lead(s: &str) -> Result<LeadRef> {
@@ -556,7 +656,7 @@ fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
     };
     let leads = engine.store().list_leads(&query)?;
     if a.json {
-        let rows: Vec<_> = leads.iter().map(output::lead_json).collect();
+        let rows: Vec<_> = leads.iter().map(leadflow_api::lead_json).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         output::print_lead_list(&leads);

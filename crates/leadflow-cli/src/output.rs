@@ -3,7 +3,6 @@
 use leadflow_core::Model;
 use leadflow_engine::LeadView;
 use leadflow_store::LeadRecord;
-use serde_json::{Value, json};
 
 /// Prints rows under headers, columns padded to their widest cell.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
@@ -48,45 +47,6 @@ pub fn print_lead_list(leads: &[LeadRecord]) {
         })
         .collect();
     table(&["id", "email", "name", "company", "title", "score", "bucket", "grade", "stage", ""], &rows);
-}
-
-pub fn lead_json(l: &LeadRecord) -> Value {
-    let p = &l.profile;
-    json!({
-        "id": l.id.0,
-        "email": p.email.as_str(),
-        "first_name": p.first_name, "last_name": p.last_name, "company": p.company, "job_title": p.job_title,
-        "department": p.department, "industry": p.industry, "employees": p.employees,
-        "annual_revenue": p.annual_revenue, "country": p.country, "city": p.city,
-        "company_type": p.company_type, "source": p.source, "owner": p.owner, "stage": p.stage.name(),
-        "custom": p.custom,
-        "created_at": l.created_at.to_string(), "updated_at": l.updated_at.to_string(),
-        "mql_at": l.mql_at.map(|t| t.to_string()),
-        "score": l.score.as_ref().map(|s| json!({
-            "fit": s.values.fit, "engagement": s.values.engagement, "total": s.values.total,
-            "bucket": s.values.bucket, "grade": s.values.grade.letter(),
-            "as_of": s.as_of.to_string(), "model_version": s.model_version.0, "stale": s.stale,
-        })),
-    })
-}
-
-pub fn view_json(v: &LeadView) -> Value {
-    json!({
-        "lead": lead_json(&v.record),
-        "model_version": v.model.0,
-        "bucket": v.bucket,
-        "explanation": v.explanation,
-        "timeline": v.timeline.iter().map(|e| json!({
-            "id": e.key.as_str(), "type": e.shape.event_type.as_str(), "ts": e.ts.to_string(),
-            "properties": e.shape.properties, "received_at": e.received_at.to_string(),
-        })).collect::<Vec<_>>(),
-        "history": v.history.iter().map(|h| json!({
-            "at": h.at.to_string(), "cause": h.cause.to_string(), "model_version": h.model_version.0,
-            "before": h.before.as_ref().map(|b| json!({"total": b.total, "fit": b.fit, "engagement": b.engagement, "bucket": b.bucket, "grade": b.grade.letter()})),
-            "after": json!({"total": h.after.total, "fit": h.after.fit, "engagement": h.after.engagement, "bucket": h.after.bucket, "grade": h.after.grade.letter()}),
-            "became_mql": h.became_mql,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 pub fn print_view(v: &LeadView, model: &Model) {

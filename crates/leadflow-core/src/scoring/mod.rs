@@ -55,7 +55,8 @@ impl Model {
 
     /// The fit score before clamping.
     pub fn raw_fit(&self, profile: &Profile) -> f64 {
-        self.fit.rules.iter().filter(|r| r.matches(profile)).map(|r| r.points).sum()
+        // fold from +0.0: `Sum` for floats starts at -0.0, and "-0" is no score to show anyone.
+        self.fit.rules.iter().filter(|r| r.matches(profile)).fold(0.0, |acc, r| acc + r.points)
     }
 }
 
@@ -173,7 +174,7 @@ pub fn explain(model: &Model, lead: LeadFacts<'_>, activity: &[Activity], as_of:
     Explanation {
         card,
         as_of,
-        fit_before_bounds: lines.fit.iter().map(|(_, p)| p).sum(),
+        fit_before_bounds: lines.fit.iter().fold(0.0, |acc, (_, p)| acc + p),
         fit: lines.fit.into_iter().map(|(i, points)| FitLine { rule: model.fit.rules[i].id.clone(), points }).collect(),
         engagement_before_bounds: lines.engagement.iter().map(|l| l.4).sum::<f64>()
             + lines.inactivity.iter().map(|(_, p)| p).sum::<f64>(),

@@ -117,8 +117,8 @@ impl ScoreState {
                 RuleState::EveryTime { anchor, weight, .. } => {
                     rule.points * weight * rule.decay.factor(as_of.days_since(*anchor))
                 }
-                RuleState::MostRecent { kept, .. } => kept.iter().map(decayed).sum(),
-                RuleState::PerPeriod { kept, .. } => kept.values().flatten().map(decayed).sum(),
+                RuleState::MostRecent { kept, .. } => kept.iter().map(decayed).fold(0.0, |a, b| a + b),
+                RuleState::PerPeriod { kept, .. } => kept.values().flatten().map(decayed).fold(0.0, |a, b| a + b),
             };
         }
         for (j, r) in model.engagement.inactivity.iter().enumerate() {

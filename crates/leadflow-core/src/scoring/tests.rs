@@ -140,6 +140,11 @@ fn bounds_clamp_and_new_leads_escape_inactivity() {
     let fresh = LeadFacts { profile: &p, created_at: ts("2026-06-15T00:00:00Z") };
     let card = score(&m, fresh, &[], as_of);
     assert_eq!((card.fit, card.engagement, card.total), (-20.0, 0.0, 0.0));
+    let nobody = profile("", None);
+    let none = LeadFacts { profile: &nobody, ..fresh };
+    assert!(m.raw_fit(&nobody).is_sign_positive(), "no rule matched: +0, not -0");
+    let state = ScoreState::new(&m).score(&m, none, as_of).unwrap();
+    assert!(state.fit.is_sign_positive() && state.engagement.is_sign_positive());
     assert_eq!(card.grade, Grade::F);
     let old = LeadFacts { created_at: ts("2025-01-01T00:00:00Z"), ..fresh };
     assert_eq!(score(&m, old, &[], as_of).engagement, -15.0);

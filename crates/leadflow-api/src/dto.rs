@@ -1,0 +1,190 @@
+//! The JSON the API speaks (and the CLI prints with `--json`): one representation of each thing.
+
+use std::collections::BTreeMap;
+
+use leadflow_core::{Email, EventKey, EventShape, EventType, Field, LeadRef, LifecycleStage, Profile, Timestamp};
+use leadflow_engine::{EventInput, LeadInput, LeadView};
+use leadflow_store::{HistoryEntry, LeadRecord, ModelRecord, ScoreValues, StoredEvent, StoredScore};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn lead(l: &LeadRecord) -> Value {
+    let p = &l.profile;
+    json!({
+        "id": l.id.0,
+        "email": p.email.as_str(),
+        "first_name": p.first_name, "last_name": p.last_name, "company": p.company, "job_title": p.job_title,
+        "department": p.department, "industry": p.industry, "employees": p.employees,
+        "annual_revenue": p.annual_revenue, "country": p.country, "city": p.city,
+        "company_type": p.company_type, "source": p.source, "owner": p.owner, "stage": p.stage.name(),
+        "custom": p.custom,
+        "created_at": l.created_at, "updated_at": l.updated_at, "mql_at": l.mql_at,
+        "score": l.score.as_ref().map(score),
+    })
+}
+
+fn values(v: &ScoreValues) -> Value {
+    json!({"fit": v.fit, "engagement": v.engagement, "total": v.total, "bucket": v.bucket, "grade": v.grade.letter()})
+}
+
+fn score(s: &StoredScore) -> Value {
+    let mut out = values(&s.values);
+    out["as_of"] = json!(s.as_of);
+    out["model_version"] = json!(s.model_version.0);
+    out["stale"] = json!(s.stale);
+    out
+}
+
+pub fn event(e: &StoredEvent) -> Value {
+    json!({
+        "id": e.key.as_str(), "type": e.shape.event_type.as_str(), "ts": e.ts,
+        "properties": e.shape.properties, "received_at": e.received_at,
+    })
+}
+
+pub fn history(h: &HistoryEntry) -> Value {
+    json!({
+        "at": h.at, "cause": h.cause.to_string(), "model_version": h.model_version.0,
+        "before": h.before.as_ref().map(values), "after": values(&h.after), "became_mql": h.became_mql,
+    })
+}
+
+pub fn view(v: &LeadView) -> Value {
+    json!({
+        "lead": lead(&v.record),
+        "model_version": v.model.0,
+        "bucket": v.bucket,
+        "explanation": v.explanation,
+        "timeline": v.timeline.iter().map(event).collect::<Vec<_>>(),
+        "history": v.history.iter().map(history).collect::<Vec<_>>(),
+    })
+}
+
+pub fn model(m: &ModelRecord) -> Value {
+    json!({
+        "version": m.version.0, "name": m.name, "active": m.active,
+        "created_at": m.created_at, "activated_at": m.activated_at,
+    })
+}
+
+/// A property or custom value as JSON may send it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Text(String),
+    Number(serde_json::Number),
+    Bool(bool),
+}
+
+impl Scalar {
+    fn text(&self) -> String {
+        match self {
+            Scalar::Text(s) => s.clone(),
+            Scalar::Number(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// One event, as clients send it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// The idempotency key; derived from the event if not given.
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub lead_id: Option<i64>,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// RFC 3339; now if not given.
+    pub ts: Option<String>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Scalar>,
+}
+
+impl EventRequest {
+    /// Parses into an engine input, or says what is wrong.
+    pub fn parse(self, now: Timestamp) -> Result<EventInput, String> {
+        let lead = match (self.lead_id, self.email) {
+            (Some(id), _) => LeadRef::Id(leadflow_core::LeadId(id)),
+            (None, Some(email)) => LeadRef::Email(Email::parse(&email).map_err(|e| format!("email: {e}"))?),
+            (None, None) => return Err("name the lead with `email` or `lead_id`".into()),
+        };
+        let mut shape = EventShape::new(EventType::parse(&self.event_type).map_err(|e| e.to_string())?);
+        for (name, value) in &self.properties {
+            shape.set_property(name, &value.text()).map_err(|e| e.to_string())?;
+        }
+        Ok(EventInput {
+            key: self.id.as_deref().map(EventKey::parse).transpose().map_err(|e| e.to_string())?,
+            lead,
+            ts: match &self.ts {
+                Some(ts) => Timestamp::parse(ts).map_err(|e| format!("ts: {e}"))?,
+                None => now,
+            },
+            shape,
+        })
+    }
+}
+
+/// A lead, as clients upsert it: the email names it; fields left out keep their values. Unknown
+/// fields are refused by [`LeadRequest::parse`] (serde cannot deny them beside a flattened map).
+#[derive(Deserialize)]
+pub struct LeadRequest {
+    pub email: String,
+    #[serde(flatten)]
+    pub fields: BTreeMap<String, Value>,
+}
+
+impl LeadRequest {
+    pub fn parse(self) -> Result<LeadInput, String> {
+        let mut profile = Profile::new(Email::parse(&self.email).map_err(|e| format!("email: {e}"))?);
+        let mut created_at = None;
+        for (name, value) in &self.fields {
+            match (name.as_str(), value) {
+                ("custom", Value::Object(custom)) => {
+                    for (k, v) in custom {
+                        let text = match v {
+                            Value::String(s) => s.clone(),
+                            Value::Number(n) => n.to_string(),
+                            Value::Bool(b) => b.to_string(),
+                            _ => return Err(format!("custom.{k}: expected a string, number or boolean")),
+                        };
+                        if let Some(v) = leadflow_core::CustomValue::infer(&text) {
+                            profile.custom.insert(k.clone(), v);
+                        }
+                    }
+                }
+                ("created_at", Value::String(s)) => {
+                    created_at = Some(Timestamp::parse(s).map_err(|e| format!("created_at: {e}"))?)
+                }
+                ("stage", Value::String(s)) => {
+                    profile.stage = LifecycleStage::parse(s).ok_or_else(|| format!("stage: unknown stage `{s}`"))?
+                }
+                (name, value) => {
+                    let field = Field::from_name(name).ok_or_else(|| format!("unknown field `{name}`"))?;
+                    let text = match value {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        Value::Null => String::new(),
+                        _ => return Err(format!("{name}: expected a string or number")),
+                    };
+                    profile.set_text(field, &text).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(LeadInput { id: None, profile, created_at })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub events: Vec<EventRequest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRequest {
+    /// The model file's text (TOML).
+    pub source: String,
+}

@@ -1,0 +1,104 @@
+//! Every error the API returns: an HTTP status, a stable machine-readable code, and a message.
+//!
+//! Codes are part of the API's contract: clients branch on them, so they never change meaning.
+//!
+//! | code | status | meaning |
+//! |---|---|---|
+//! | `missing_api_key` | 401 | no `Authorization: Bearer <key>` header |
+//! | `invalid_api_key` | 401 | the key is unknown or revoked |
+//! | `forbidden` | 403 | the key's role may not do this |
+//! | `invalid_json` | 400 | the body is not valid JSON |
+//! | `invalid_request` | 400 | the JSON does not fit the request (types, unknown or missing fields) |
+//! | `unsupported_media_type` | 415 | the body is not `application/json` |
+//! | `payload_too_large` | 413 | the body is over the size limit |
+//! | `batch_too_large` | 400 | more events in one batch than allowed |
+//! | `invalid_event` | 400 | an event's fields are wrong (type, email, timestamp, property) |
+//! | `invalid_lead` | 400 | a lead's fields are wrong |
+//! | `lead_not_found` | 404 | no such lead |
+//! | `email_taken` | 409 | the email belongs to another lead |
+//! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
+//! | `no_active_model` | 503 | no model is active yet |
+//! | `not_found` | 404 | no such endpoint |
+//! | `internal` | 500 | a fault on our side (logged) |
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use leadflow_engine::EngineError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Extra fields for the error object (e.g. a model's problems).
+    pub details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), details: None }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn lead_not_found(lead: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", format!("no lead {lead}"))
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        match e {
+            EngineError::NoSuchLead(lead) => ApiError::lead_not_found(lead),
+            EngineError::UnknownLeadId(_) => ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", e.to_string()),
+            EngineError::EmailTaken { .. } => ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
+            EngineError::NoActiveModel => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_active_model", e.to_string())
+            }
+            EngineError::Model(m) => {
+                let problems: Vec<_> = m
+                    .problems
+                    .iter()
+                    .map(|p| json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
+                    .collect();
+                ApiError {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: "model_invalid",
+                    message: format!("the model has {} problem(s)", m.problems.len()),
+                    details: Some(json!({ "problems": problems })),
+                }
+            }
+            EngineError::Store(leadflow_store::StoreError::DuplicateEmail(email)) => {
+                ApiError::new(StatusCode::CONFLICT, "email_taken", format!("a lead with email {email} already exists"))
+            }
+            other => {
+                eprintln!("internal error: {other}");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+            }
+        }
+    }
+}
+
+impl From<leadflow_store::StoreError> for ApiError {
+    fn from(e: leadflow_store::StoreError) -> ApiError {
+        ApiError::from(EngineError::Store(e))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(obj)) = (self.details, &mut error) {
+            obj.extend(extra);
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}

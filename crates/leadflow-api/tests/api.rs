@@ -1,0 +1,338 @@
+//! The real server on 127.0.0.1:0 with a fresh database, driven over HTTP.
+
+use std::sync::Arc;
+
+use leadflow_core::Role;
+use leadflow_engine::{Engine, Quiet, SystemClock};
+use leadflow_sqlite::SqliteStore;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+struct Server {
+    base: String,
+    keys: Vec<(Role, String)>,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut engine = Engine::new(SqliteStore::open(&dir.path().join("api.db")).unwrap(), Arc::new(SystemClock));
+        engine.apply_model(include_str!("../../../examples/default.toml"), &Quiet).unwrap();
+        let mut keys = Vec::new();
+        for role in Role::ALL {
+            let (_, secret) = engine.create_api_key(&format!("{role}@yourco.example"), role).unwrap();
+            keys.push((role, secret));
+        }
+        let (listener, addr) = leadflow_api::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(leadflow_api::serve(listener, leadflow_api::AppState::new(engine), async {
+            let _ = stopped.await;
+        }));
+        Server { base: format!("http://{addr}"), keys, client: reqwest::Client::new(), _dir: dir, _stop: stop }
+    }
+
+    fn key(&self, role: Role) -> &str {
+        &self.keys.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+
+    async fn call(&self, role: Option<Role>, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(role) = role {
+            req = req.bearer_auth(self.key(role));
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+    }
+
+    async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call(Some(Role::Admin), method, path, body).await
+    }
+
+    async fn events_stored(&self) -> usize {
+        let (_, leads) = self.admin(Method::GET, "/v1/leads?limit=500", None).await;
+        let mut n = 0;
+        for lead in leads["leads"].as_array().unwrap() {
+            let (_, view) = self.admin(Method::GET, &format!("/v1/leads/{}", lead["id"]), None).await;
+            n += view["timeline"].as_array().unwrap().len();
+        }
+        n
+    }
+}
+
+fn event(id: &str, email: &str, kind: &str) -> Value {
+    json!({"id": id, "email": email, "type": kind, "properties": {"url": "/pricing"}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_keys() {
+    let s = Server::start().await;
+    assert_eq!(s.call(None, Method::GET, "/health", None).await, (StatusCode::OK, json!({"status": "ok"})));
+    let (status, body) = s.call(None, Method::GET, "/ready", None).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+
+    let (status, body) = s.call(None, Method::GET, "/v1/leads", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("missing_api_key")));
+    let resp = s.client.get(format!("{}/v1/leads", s.base)).bearer_auth("lf_0123").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], "invalid_api_key");
+    let (status, body) = s.call(None, Method::GET, "/nowhere", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
+
+/// Every endpoint refuses the roles it must, with 403 `forbidden`, and lets the others through.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_endpoint_refuses_the_roles_it_must() {
+    use Role::*;
+    let s = Server::start().await;
+    s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "seed@acme.example"}))).await;
+    let model = include_str!("../../../examples/default.toml");
+    let cases: Vec<(Method, &str, Option<Value>, Vec<Role>)> = vec![
+        (
+            Method::POST,
+            "/v1/events",
+            Some(event("r1", "seed@acme.example", "page_view")),
+            vec![Admin, Marketing, Ingest],
+        ),
+        (Method::POST, "/v1/events/batch", Some(json!({"events": []})), vec![Admin, Marketing, Ingest]),
+        (Method::GET, "/v1/leads", None, vec![Admin, Marketing, Sales]),
+        (Method::GET, "/v1/leads/seed@acme.example", None, vec![Admin, Marketing, Sales]),
+        (Method::PUT, "/v1/leads", Some(json!({"email": "new@acme.example"})), vec![Admin, Marketing]),
+        (Method::GET, "/v1/models", None, vec![Admin, Marketing, Sales]),
+        (Method::GET, "/v1/models/active", None, vec![Admin, Marketing, Sales]),
+        (Method::POST, "/v1/models/validate", Some(json!({"source": model})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/models", Some(json!({"source": model})), vec![Admin, Marketing]),
+        (Method::DELETE, "/v1/leads/nobody@acme.example", None, vec![Admin]),
+    ];
+    for (method, path, body, allowed) in cases {
+        for role in Role::ALL {
+            let (status, reply) = s.call(Some(role), method.clone(), path, body.clone()).await;
+            if allowed.contains(&role) {
+                assert!(
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                    "{role} {method} {path}: {status} {reply}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {path}: {reply}");
+                assert_eq!(reply["error"]["code"], "forbidden");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ingest_scores_before_answering_and_rejects_bad_input_without_side_effects() {
+    let s = Server::start().await;
+    let (status, body) = s
+        .call(Some(Role::Ingest), Method::POST, "/v1/events", Some(event("e1", "Ana@Acme.example", "page_view")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["status"].as_str(), body["created_lead"].as_bool()), (Some("accepted"), Some(true)));
+    let first_total = body["score"]["total"].as_f64().unwrap();
+    let (_, again) = s
+        .call(Some(Role::Ingest), Method::POST, "/v1/events", Some(event("e1", "ana@acme.example", "page_view")))
+        .await;
+    assert_eq!(again["status"], "duplicate");
+    let (_, demo) = s
+        .call(Some(Role::Ingest), Method::POST, "/v1/events", Some(event("e2", "ana@acme.example", "demo_requested")))
+        .await;
+    assert!(demo["score"]["total"].as_f64().unwrap() > first_total);
+    let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    assert_eq!(view["lead"]["score"]["total"], demo["score"]["total"], "the stored score is the one answered");
+    assert_eq!(view["lead"]["score"]["stale"], false);
+
+    let before = s.events_stored().await;
+    let bad: Vec<(Value, StatusCode, &str)> = vec![
+        (
+            json!({"id": "x1", "email": "ana@acme.example", "type": "Page View"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_event",
+        ),
+        (json!({"id": "x2", "email": "not-an-email", "type": "page_view"}), StatusCode::BAD_REQUEST, "invalid_event"),
+        (
+            json!({"id": "x3", "email": "ana@acme.example", "type": "page_view", "ts": "yesterday"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_event",
+        ),
+        (
+            json!({"id": "x4", "email": "ana@acme.example", "type": "page_view", "color": "red"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (json!({"id": "x5", "email": "ana@acme.example", "type": 7}), StatusCode::BAD_REQUEST, "invalid_request"),
+        (json!({"id": "x6", "lead_id": 999, "type": "page_view"}), StatusCode::NOT_FOUND, "lead_not_found"),
+        (json!({"id": "x7", "type": "page_view"}), StatusCode::BAD_REQUEST, "invalid_event"),
+    ];
+    for (body, status, code) in bad {
+        let (got, reply) = s.call(Some(Role::Ingest), Method::POST, "/v1/events", Some(body.clone())).await;
+        assert_eq!((got, reply["error"]["code"].as_str()), (status, Some(code)), "{body} -> {reply}");
+        assert!(!reply["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let raw = |body: &'static str, content_type: Option<&'static str>| {
+        let mut req = s.client.post(format!("{}/v1/events", s.base)).bearer_auth(s.key(Role::Ingest)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.send()
+    };
+    let resp = raw("{\"id\": \"x8\",", Some("application/json")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], "invalid_json");
+    let resp = raw("{}", None).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], "unsupported_media_type");
+    let huge = format!(
+        "{{\"events\": [{}]}}",
+        vec!["{\"id\":\"x\",\"email\":\"a@b.co\",\"type\":\"page_view\"}"; 400_000].join(",")
+    );
+    let resp = s
+        .client
+        .post(format!("{}/v1/events/batch", s.base))
+        .bearer_auth(s.key(Role::Ingest))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], "payload_too_large");
+    assert_eq!(s.events_stored().await, before, "rejected requests change nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_say_what_became_of_each_event() {
+    let s = Server::start().await;
+    let batch = json!({"events": [
+        event("b1", "ana@acme.example", "page_view"),
+        event("b2", "ana@acme.example", "demo_requested"),
+        event("b1", "ana@acme.example", "page_view"),
+        {"id": "b3", "email": "ana@acme.example", "type": "bad type"},
+        {"id": "b4", "lead_id": 12345, "type": "page_view"},
+        event("b5", "ben@globex.example", "email_click"),
+    ]});
+    let (status, body) = s.call(Some(Role::Ingest), Method::POST, "/v1/events/batch", Some(batch)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64(), body["rejected"].as_u64()),
+        (Some(3), Some(1), Some(2))
+    );
+    let statuses: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["accepted", "accepted", "duplicate", "rejected", "rejected", "accepted"]);
+    assert_eq!(body["results"][3]["error"]["code"], "invalid_event");
+    assert_eq!(body["results"][4]["error"]["code"], "lead_not_found");
+    // Scores reflect the accepted events by the time the response returns.
+    let (_, ana) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    let rules: Vec<&str> =
+        ana["explanation"]["engagement"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"demo_requested"), "{rules:?}");
+    assert_eq!(ana["lead"]["score"]["stale"], false);
+    // The explanation is as of the request, moments after the score was stored: decay differs by
+    // a hair.
+    let (stored, explained) =
+        (ana["lead"]["score"]["total"].as_f64().unwrap(), ana["explanation"]["card"]["total"].as_f64().unwrap());
+    assert!((stored - explained).abs() < 1e-3, "{stored} vs {explained}");
+
+    let too_many = json!({"events": vec![event("z", "a@b.co", "page_view"); leadflow_api::MAX_BATCH + 1]});
+    let (status, body) = s.call(Some(Role::Ingest), Method::POST, "/v1/events/batch", Some(too_many)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("batch_too_large")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leads_and_ownership() {
+    let s = Server::start().await;
+    let sales = "sales@yourco.example";
+    let (status, created) = s
+        .call(Some(Role::Marketing), Method::PUT, "/v1/leads", Some(json!({"email": "Ana@Acme.example", "job_title": "CTO", "employees": 2500, "owner": sales, "custom": {"plan": "pro"}})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["lead"]["job_title"], "CTO");
+    assert_eq!(created["lead"]["custom"]["plan"]["value"], "pro");
+    let (status, _) = s
+        .call(
+            Some(Role::Marketing),
+            Method::PUT,
+            "/v1/leads",
+            Some(json!({"email": "ana@acme.example", "country": "DE"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = s
+        .call(
+            Some(Role::Marketing),
+            Method::PUT,
+            "/v1/leads",
+            Some(json!({"email": "ana@acme.example", "jobtitle": "x"})),
+        )
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_lead")));
+    s.call(
+        Some(Role::Marketing),
+        Method::PUT,
+        "/v1/leads",
+        Some(json!({"email": "ben@globex.example", "owner": "someone-else"})),
+    )
+    .await;
+
+    // Sales updates the leads it owns, and no others.
+    let (status, _) = s
+        .call(Some(Role::Sales), Method::PUT, "/v1/leads", Some(json!({"email": "ana@acme.example", "stage": "sql"})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .call(Some(Role::Sales), Method::PUT, "/v1/leads", Some(json!({"email": "ben@globex.example", "stage": "sql"})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = s
+        .call(
+            Some(Role::Sales),
+            Method::PUT,
+            "/v1/leads",
+            Some(json!({"email": "ana@acme.example", "owner": "me-now"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "sales cannot give a lead away");
+
+    let (_, list) = s.call(Some(Role::Sales), Method::GET, &format!("/v1/leads?owner={sales}&grade=A"), None).await;
+    let emails: Vec<&str> = list["leads"].as_array().unwrap().iter().map(|l| l["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["ana@acme.example"]);
+    let (status, body) = s.admin(Method::GET, "/v1/leads?grade=Z", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    let (status, body) = s.admin(Method::GET, "/v1/leads?colour=red", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+
+    assert_eq!(s.admin(Method::DELETE, "/v1/leads/ana@acme.example", None).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("lead_not_found")));
+    assert_eq!(s.admin(Method::DELETE, "/v1/leads/ana@acme.example", None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn models_are_validated_activated_and_versioned() {
+    let s = Server::start().await;
+    let good = include_str!("../../../examples/reference-b2b.toml");
+    let bad = good.replacen("field = \"job_title\"", "field = \"jobtitle\"", 1);
+    let (status, body) = s.admin(Method::POST, "/v1/models/validate", Some(json!({"source": bad}))).await;
+    assert_eq!((status, body["valid"].as_bool()), (StatusCode::OK, Some(false)));
+    assert!(body["problems"][0]["message"].as_str().unwrap().contains("jobtitle"));
+    assert!(body["problems"][0]["line"].as_u64().unwrap() > 1);
+    let (status, body) = s.admin(Method::POST, "/v1/models", Some(json!({"source": bad}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("model_invalid")));
+    assert_eq!(body["error"]["problems"].as_array().unwrap().len(), 1);
+
+    let (status, body) = s.admin(Method::POST, "/v1/models", Some(json!({"source": good}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["version"].as_i64(), body["name"].as_str()), (Some(2), Some("reference-b2b")));
+    let (_, active) = s.admin(Method::GET, "/v1/models/active", None).await;
+    assert_eq!(active["version"], 2);
+    assert_eq!(active["source"], good);
+    let (_, models) = s.admin(Method::GET, "/v1/models", None).await;
+    assert_eq!(models["models"].as_array().unwrap().len(), 2);
+}
