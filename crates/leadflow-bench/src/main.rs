@@ -6,6 +6,10 @@
 //!   updated incrementally inside it.
 //! - `leadflow-bench parse EVENTS.csv`: how fast the importer reads and parses events, with no
 //!   database: the floor under `leadflow import events`.
+//! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B]`: a running
+//!   server under closed-loop load: `GET /health` (the trivial endpoint), single-event
+//!   `POST /v1/events`, and `POST /v1/events/batch` with B events per request, each for S seconds
+//!   with C requests in flight; requests per second, events per second, p50/p99 latency.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,6 +31,18 @@ fn main() -> Result<()> {
         && cmd == "parse"
     {
         return parse(&PathBuf::from(events));
+    }
+    if let [cmd, base, key, rest @ ..] = args.as_slice()
+        && cmd == "http"
+    {
+        let flag = |name: &str, default: usize| -> Result<usize> {
+            match rest.iter().position(|a| a == name) {
+                Some(i) => rest.get(i + 1).context("a value after the flag")?.parse().context(name.to_string()),
+                None => Ok(default),
+            }
+        };
+        let (seconds, concurrency, batch) = (flag("--seconds", 10)?, flag("--concurrency", 8)?, flag("--batch", 1000)?);
+        return tokio::runtime::Runtime::new()?.block_on(http(base, key, seconds, concurrency, batch));
     }
     let (db, events, count) = match args.as_slice() {
         [cmd, db, events, rest @ ..] if cmd == "track" => {
@@ -85,5 +101,108 @@ fn parse(events: &std::path::Path) -> Result<()> {
         "{{\"rows\": {ok}, \"rejected\": {bad}, \"seconds\": {elapsed:.3}, \"rows_per_s\": {:.0}}}",
         ok as f64 / elapsed
     );
+    Ok(())
+}
+
+/// What one kind of request did under load.
+struct Load {
+    requests: u64,
+    errors: u64,
+    latencies: Vec<std::time::Duration>,
+    seconds: f64,
+}
+
+impl Load {
+    fn report(&mut self, name: &str, events_per_request: u64) -> serde_json::Value {
+        self.latencies.sort();
+        let pct = |p: f64| {
+            self.latencies
+                .get(((self.latencies.len() as f64 - 1.0) * p) as usize)
+                .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+        };
+        serde_json::json!({
+            "endpoint": name, "requests": self.requests, "errors": self.errors,
+            "requests_per_s": (self.requests as f64 / self.seconds).round(),
+            "events_per_s": (self.requests as f64 * events_per_request as f64 / self.seconds).round(),
+            "p50_ms": (pct(0.5) * 1000.0).round() / 1000.0, "p99_ms": (pct(0.99) * 1000.0).round() / 1000.0,
+        })
+    }
+}
+
+/// Runs `make(n)` requests back to back on `concurrency` tasks for `seconds`.
+async fn closed_loop<F, Fut>(seconds: usize, concurrency: usize, make: F) -> Load
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + std::time::Duration::from_secs(seconds as u64);
+    let started = Instant::now();
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (make, counter) = (make.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0u64);
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let t = Instant::now();
+                if !make(n).await {
+                    errors += 1;
+                }
+                latencies.push(t.elapsed());
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut load = Load { requests: 0, errors: 0, latencies: Vec::new(), seconds: 0.0 };
+    for t in tasks {
+        let (latencies, errors) = t.await.expect("load task");
+        load.requests += latencies.len() as u64;
+        load.errors += errors;
+        load.latencies.extend(latencies);
+    }
+    load.seconds = started.elapsed().as_secs_f64();
+    load
+}
+
+async fn http(base: &str, key: &str, seconds: usize, concurrency: usize, batch: usize) -> Result<()> {
+    let client = reqwest::Client::new();
+    let run = format!("{}", std::process::id());
+    let health = {
+        let (client, url) = (client.clone(), format!("{base}/health"));
+        closed_loop(seconds, concurrency, move |_| {
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await
+    };
+    let single = {
+        let (client, url, key, run) = (client.clone(), format!("{base}/v1/events"), key.to_string(), run.clone());
+        closed_loop(seconds, concurrency, move |n| {
+            let (client, url, key) = (client.clone(), url.clone(), key.clone());
+            let body = serde_json::json!({"id": format!("load-{run}-{n}"), "email": format!("load{}@bench.example", n % 50_000),
+                "type": "page_view", "properties": {"url": "/pricing"}});
+            async move { client.post(url).bearer_auth(key).json(&body).send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await
+    };
+    let batched = {
+        let (client, url, key, run) = (client.clone(), format!("{base}/v1/events/batch"), key.to_string(), run.clone());
+        closed_loop(seconds, concurrency, move |n| {
+            let (client, url, key) = (client.clone(), url.clone(), key.clone());
+            let events: Vec<_> = (0..batch as u64)
+                .map(|i| serde_json::json!({"id": format!("batch-{run}-{n}-{i}"), "email": format!("load{}@bench.example", (n * 7919 + i) % 50_000),
+                    "type": "email_open"}))
+                .collect();
+            let body = serde_json::json!({ "events": events });
+            async move { client.post(url).bearer_auth(key).json(&body).send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await
+    };
+    for (name, mut load, per) in
+        [("GET /health", health, 1), ("POST /v1/events", single, 1), ("POST /v1/events/batch", batched, batch as u64)]
+    {
+        println!("{}", load.report(name, per));
+    }
     Ok(())
 }
