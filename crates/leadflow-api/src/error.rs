@@ -18,6 +18,9 @@
 //! | `email_taken` | 409 | the email belongs to another lead |
 //! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
 //! | `no_active_model` | 503 | no model is active yet |
+//! | `rate_limited` | 429 | over the key's rate limit; `Retry-After` says when to come back |
+//! | `timeout` | 503 | the request took longer than the server's time limit |
+//! | `shutting_down` | 503 | the server is stopping; retry against a running one |
 //! | `not_found` | 404 | no such endpoint |
 //! | `internal` | 500 | a fault on our side (logged) |
 
@@ -27,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use leadflow_engine::EngineError;
 use serde_json::json;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
@@ -47,6 +50,21 @@ impl ApiError {
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+    }
+
+    /// Over the caller's rate limit; `retry_after` says when a request will be taken again.
+    pub fn rate_limited(retry_after: std::time::Duration) -> ApiError {
+        let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "rate_limited",
+            message: format!("too many requests for this key; retry in {seconds}s"),
+            details: Some(json!({ "retry_after_seconds": seconds })),
+        }
     }
 
     pub fn lead_not_found(lead: impl std::fmt::Display) -> ApiError {
@@ -80,8 +98,8 @@ impl From<EngineError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "email_taken", format!("a lead with email {email} already exists"))
             }
             other => {
-                eprintln!("internal error: {other}");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+                tracing::error!(error = %other, "internal error");
+                ApiError::internal()
             }
         }
     }
@@ -99,6 +117,11 @@ impl IntoResponse for ApiError {
         if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(obj)) = (self.details, &mut error) {
             obj.extend(extra);
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let retry_after = error.get("retry_after_seconds").and_then(serde_json::Value::as_u64);
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -1,18 +1,26 @@
 //! `leadflow serve`: the HTTP/JSON API over the engine.
 //!
-//! Handlers parse and authorize at the edge, then run the engine on a blocking thread: the
-//! engine and its SQLite connection are synchronous, and one mutex orders writes as SQLite would.
+//! Handlers parse and authorize at the edge, then run the engine on a blocking thread: reads on
+//! a pool of reading connections, writes on the one writing connection, and single events
+//! through the ingest thread, which commits concurrent ones together.
 
+mod config;
 mod dto;
 mod error;
+mod limits;
+mod metrics;
+mod state;
+mod tracking;
+mod webhooks;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,52 +29,23 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use leadflow_core::{Action, Grade, LeadRef, LifecycleStage, Role};
-use leadflow_engine::{BatchItem, Engine, RescoreOptions, TrackOutcome};
-use leadflow_sqlite::SqliteStore;
+use leadflow_engine::BatchItem;
 use leadflow_store::{LeadOrder, LeadQuery, Store};
 
+pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use dto::lead as lead_json;
 pub use dto::view as view_json;
 pub use error::ApiError;
-
-/// The most events one batch request may carry.
-pub const MAX_BATCH: usize = 10_000;
-/// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-
-#[derive(Clone)]
-pub struct AppState {
-    engine: Arc<Mutex<Engine<SqliteStore>>>,
-}
-
-impl AppState {
-    pub fn new(engine: Engine<SqliteStore>) -> AppState {
-        AppState { engine: Arc::new(Mutex::new(engine)) }
-    }
-
-    /// Runs `f` with the engine on a blocking thread.
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Engine<SqliteStore>) -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut engine = engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut engine)
-        })
-        .await
-        .map_err(|e| {
-            eprintln!("internal error: a request's task failed: {e}");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
-        })?
-    }
-}
+pub use state::{AppState, LeadEngine};
+pub use webhooks::{DELIVERY_HEADER, DeliveryRound, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
 
 /// The router of the whole API.
 pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics_text))
         .route("/v1/events", post(ingest_one))
         .route("/v1/events/batch", post(ingest_batch))
         .route("/v1/leads", get(list_leads).put(upsert_lead))
@@ -74,8 +53,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models", get(list_models).post(activate_model))
         .route("/v1/models/active", get(active_model))
         .route("/v1/models/validate", post(validate_model))
+        .route("/v1/models/{version}/activate", post(reactivate_model))
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/v1/webhooks/{id}", axum::routing::delete(webhooks::delete))
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/t/leadflow.js", get(tracking::snippet))
+        .route("/t/collect", post(tracking::collect).options(tracking::preflight))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
@@ -85,7 +71,29 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let interval = state.config.webhooks.poll_interval_ms;
+    let worker = (interval > 0).then(|| {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let client = webhooks::client();
+            let mut ticks = tokio::time::interval(Duration::from_millis(interval));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = state.deliver_due(&client).await {
+                    tracing::error!(code = e.code, error = %e.message, "webhook deliveries");
+                }
+            }
+        })
+    });
+    let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    // What is not delivered now waits in the outbox for the next start.
+    if let Some(worker) = worker {
+        worker.abort();
+    }
+    served
 }
 
 /// Binds `addr` (port 0 picks a free one) and returns the listener with the address it got.
@@ -95,7 +103,43 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(tokio::net::TcpListener,
     Ok((listener, local))
 }
 
-/// The caller, authenticated by its API key.
+/// Around every request: the time limit, metrics, and one log line.
+async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let caller = CallerName::default();
+    request.extensions_mut().insert(caller.clone());
+    let limit = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let response = match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request took over {}s; writes it started may still complete", limit.as_secs()),
+        )
+        .into_response(),
+    };
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let labels = metrics::RequestLabels { method: method.to_string(), route: route.clone(), status };
+    state.metrics.requests.get_or_create(&labels).inc();
+    state
+        .metrics
+        .request_seconds
+        .get_or_create(&metrics::RouteLabels { route: route.clone() })
+        .observe(elapsed.as_secs_f64());
+    let caller = caller.0.get().map_or("-", String::as_str);
+    tracing::info!(target: "leadflow::http", %method, route, status, caller, micros = elapsed.as_micros() as u64, "request");
+    response
+}
+
+/// The key name a request ran as, for the log line (never the secret).
+#[derive(Clone, Default)]
+struct CallerName(std::sync::Arc<std::sync::OnceLock<String>>);
+
+/// The caller, authenticated by its API key and within its rate limit.
 struct Caller {
     role: Role,
     name: String,
@@ -115,7 +159,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let Some(secret) = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim) else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -124,13 +168,21 @@ impl FromRequestParts<AppState> for Caller {
             ));
         };
         let secret = secret.to_string();
-        let key = state.run(move |engine| Ok(engine.authenticate(&secret)?)).await?;
-        match key {
-            Some(k) => Ok(Caller { role: k.role, name: k.name }),
-            None => {
-                Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key is unknown or revoked"))
-            }
+        let key = state.read(move |engine| Ok(engine.authenticate(&secret)?)).await?;
+        let Some(key) = key else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                "the API key is unknown or revoked",
+            ));
+        };
+        if let Err(wait) = state.limiter.take(&format!("key:{}", key.id), Instant::now()) {
+            return Err(ApiError::rate_limited(wait));
         }
+        if let Some(slot) = parts.extensions.get::<CallerName>() {
+            let _ = slot.0.set(key.name.clone());
+        }
+        Ok(Caller { role: key.role, name: key.name })
     }
 }
 
@@ -154,12 +206,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
-                    format!("the body is over {MAX_BODY_BYTES} bytes"),
+                    "the body is over the server's size limit (max_body_bytes)",
                 ),
                 _ => ApiError::bad_request("invalid_request", rejection.body_text()),
             }),
         }
     }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    match state.read(|engine| Ok(engine.store().count_pending_deliveries()?)).await {
+        Ok(pending) => {
+            state.metrics.webhook_pending.set(pending as i64);
+        }
+        Err(e) => tracing::error!(code = e.code, "counting pending webhook deliveries"),
+    }
+    let content_type = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
+    ([(header::CONTENT_TYPE, content_type)], state.metrics.render()).into_response()
 }
 
 async fn health() -> Json<Value> {
@@ -168,7 +231,7 @@ async fn health() -> Json<Value> {
 
 /// Ready when the database answers and a model is active.
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let version = state.run(|engine| Ok(engine.active_model()?.0)).await?;
+    let version = state.read(|engine| Ok(engine.active_model()?.0)).await?;
     Ok(Json(json!({"status": "ready", "model_version": version.0})))
 }
 
@@ -183,21 +246,31 @@ async fn ingest_one(
     Body(event): Body<dto::EventRequest>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::IngestEvents)?;
-    let outcome = state
-        .run(move |engine| {
-            let input = event.parse(engine.now()).map_err(|m| ApiError::bad_request("invalid_event", m))?;
-            Ok(engine.track(input)?)
-        })
-        .await?;
-    Ok(Json(match outcome {
-        TrackOutcome::Duplicate { lead } => json!({"status": "duplicate", "lead_id": lead.0}),
-        TrackOutcome::Accepted { scored, created_lead } => json!({
-            "status": "accepted", "lead_id": scored.lead.0, "created_lead": created_lead,
+    let now = state.now();
+    let input = event.parse(now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
+    let (item, scored) = state.track(input).await?;
+    state.metrics.count_event(item_status(&item));
+    Ok(Json(match (item, scored) {
+        (BatchItem::Accepted { lead, created_lead, .. }, Some(scored)) => json!({
+            "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
             "score": {"fit": scored.card.fit, "engagement": scored.card.engagement, "total": scored.card.total,
                       "bucket": scored.bucket, "grade": scored.card.grade.letter()},
             "became_mql": scored.became_mql,
         }),
+        (BatchItem::Accepted { lead, created_lead, .. }, None) => {
+            json!({"status": "accepted", "lead_id": lead.0, "created_lead": created_lead})
+        }
+        (BatchItem::Duplicate { lead, .. }, _) => json!({"status": "duplicate", "lead_id": lead.0}),
+        (BatchItem::Rejected { reason, .. }, _) => return Err(ApiError::from(reason)),
     }))
+}
+
+fn item_status(item: &BatchItem) -> &'static str {
+    match item {
+        BatchItem::Accepted { .. } => "accepted",
+        BatchItem::Duplicate { .. } => "duplicate",
+        BatchItem::Rejected { .. } => "rejected",
+    }
 }
 
 async fn ingest_batch(
@@ -206,14 +279,15 @@ async fn ingest_batch(
     Body(batch): Body<dto::BatchRequest>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::IngestEvents)?;
-    if batch.events.len() > MAX_BATCH {
+    let max = state.config.max_batch;
+    if batch.events.len() > max {
         return Err(ApiError::bad_request(
             "batch_too_large",
-            format!("{} events in one batch; at most {MAX_BATCH}", batch.events.len()),
+            format!("{} events in one batch; at most {max}", batch.events.len()),
         ));
     }
     let results = state
-        .run(move |engine| {
+        .write(move |engine| {
             let now = engine.now();
             let mut results: Vec<Option<Value>> = Vec::with_capacity(batch.events.len());
             let mut inputs = Vec::new();
@@ -232,7 +306,7 @@ async fn ingest_batch(
                     }))),
                 }
             }
-            for (item, i) in engine.track_batch(inputs)?.into_iter().zip(positions) {
+            for (item, i) in engine.track_batch(inputs)?.items.into_iter().zip(positions) {
                 results[i] = Some(match item {
                     BatchItem::Accepted { key, lead, created_lead } => json!({
                         "index": i, "id": key.as_str(), "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
@@ -251,6 +325,9 @@ async fn ingest_batch(
         })
         .await?;
     let count = |status: &str| results.iter().filter(|r| r["status"] == status).count();
+    for outcome in ["accepted", "duplicate", "rejected"] {
+        state.metrics.events.get_or_create(&metrics::OutcomeLabels { outcome }).inc_by(count(outcome) as u64);
+    }
     Ok(Json(json!({
         "accepted": count("accepted"), "duplicates": count("duplicate"), "rejected": count("rejected"),
         "results": results,
@@ -299,7 +376,7 @@ async fn list_leads(
         limit: p.limit.unwrap_or(50).min(500),
         offset: p.offset.unwrap_or(0),
     };
-    let leads = state.run(move |engine| Ok(engine.store().list_leads(&query)?)).await?;
+    let leads = state.read(move |engine| Ok(engine.store().list_leads(&query)?)).await?;
     Ok(Json(json!({ "leads": leads.iter().map(dto::lead).collect::<Vec<_>>() })))
 }
 
@@ -311,7 +388,7 @@ async fn get_lead(
     caller.require(Action::ReadLeads)?;
     let lead = lead_ref(&lead)?;
     let view =
-        state.run(move |engine| engine.view(&lead, None, 50)?.ok_or_else(|| ApiError::lead_not_found(lead))).await?;
+        state.read(move |engine| engine.view(&lead, None, 50)?.ok_or_else(|| ApiError::lead_not_found(lead))).await?;
     Ok(Json(dto::view(&view)))
 }
 
@@ -325,7 +402,7 @@ async fn upsert_lead(
     let may_write_all = caller.role.may(Action::WriteLeads);
     let name = caller.name.clone();
     let outcome = state
-        .run(move |engine| {
+        .write(move |engine| {
             if !may_write_all {
                 // Sales keys update the leads they own (the lead's owner is the key's name).
                 let existing = engine.store().lead(&LeadRef::Email(input.profile.email.clone()))?;
@@ -340,7 +417,7 @@ async fn upsert_lead(
         .await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
     let lead = outcome.scored.lead;
-    let view = state.run(move |engine| Ok(engine.view(&LeadRef::Id(lead), None, 50)?)).await?;
+    let view = state.read(move |engine| Ok(engine.view(&LeadRef::Id(lead), None, 50)?)).await?;
     Ok((status, Json(view.as_ref().map(dto::view).unwrap_or(Value::Null))).into_response())
 }
 
@@ -351,7 +428,7 @@ async fn delete_lead(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Action::DeleteLeads)?;
     let lead = lead_ref(&lead)?;
-    let deleted = state.run(move |engine| Ok(engine.delete_lead(&lead)?)).await?;
+    let deleted = state.write(move |engine| Ok(engine.delete_lead(&lead)?)).await?;
     if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -361,14 +438,14 @@ async fn delete_lead(
 
 async fn list_models(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Action::ReadModels)?;
-    let models = state.run(|engine| Ok(engine.models()?)).await?;
+    let models = state.read(|engine| Ok(engine.models()?)).await?;
     Ok(Json(json!({ "models": models.iter().map(dto::model).collect::<Vec<_>>() })))
 }
 
 async fn active_model(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Action::ReadModels)?;
     let model = state
-        .run(|engine| {
+        .read(|engine| {
             engine.store().active_model()?.ok_or_else(|| ApiError::from(leadflow_engine::EngineError::NoActiveModel))
         })
         .await?;
@@ -398,15 +475,35 @@ async fn activate_model(
     Body(request): Body<dto::ModelRequest>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::WriteModels)?;
-    let report = state.run(move |engine| Ok(engine.apply_model(&request.source, &leadflow_engine::Quiet)?)).await?;
-    Ok(Json(json!({
-        "version": report.version.0, "name": report.name,
-        "rescored": report.rescore.leads, "changed": report.rescore.changed, "became_mql": report.rescore.became_mql,
-    })))
+    let started = Instant::now();
+    let report = state.write(move |engine| Ok(engine.apply_model(&request.source, &leadflow_engine::Quiet)?)).await?;
+    state.metrics.rescore_seconds.observe(started.elapsed().as_secs_f64());
+    Ok(Json(apply_report(&report)))
 }
 
-/// Rescoring on a schedule from the server process: what needs it, as of now.
-pub fn rescore_needed(engine: &mut Engine<SqliteStore>) -> Result<leadflow_engine::RescoreReport, ApiError> {
-    let now = engine.now();
-    Ok(engine.rescore(RescoreOptions::needed(now), &leadflow_engine::Quiet)?)
+/// Makes a stored version the active one again, and rescores.
+async fn reactivate_model(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(version): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Action::WriteModels)?;
+    let version: i64 = version
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_request", format!("`{version}` is not a model version")))?;
+    let started = Instant::now();
+    let report = state
+        .write(move |engine| {
+            Ok(engine.activate_version(leadflow_store::ModelVersion(version), &leadflow_engine::Quiet)?)
+        })
+        .await?;
+    state.metrics.rescore_seconds.observe(started.elapsed().as_secs_f64());
+    Ok(Json(apply_report(&report)))
+}
+
+fn apply_report(report: &leadflow_engine::ApplyReport) -> Value {
+    json!({
+        "version": report.version.0, "name": report.name,
+        "rescored": report.rescore.leads, "changed": report.rescore.changed, "became_mql": report.rescore.became_mql,
+    })
 }

@@ -1,71 +1,11 @@
 //! The real server on 127.0.0.1:0 with a fresh database, driven over HTTP.
 
-use std::sync::Arc;
+mod support;
 
 use leadflow_core::Role;
-use leadflow_engine::{Engine, Quiet, SystemClock};
-use leadflow_sqlite::SqliteStore;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-struct Server {
-    base: String,
-    keys: Vec<(Role, String)>,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let mut engine = Engine::new(SqliteStore::open(&dir.path().join("api.db")).unwrap(), Arc::new(SystemClock));
-        engine.apply_model(include_str!("../../../examples/default.toml"), &Quiet).unwrap();
-        let mut keys = Vec::new();
-        for role in Role::ALL {
-            let (_, secret) = engine.create_api_key(&format!("{role}@yourco.example"), role).unwrap();
-            keys.push((role, secret));
-        }
-        let (listener, addr) = leadflow_api::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(leadflow_api::serve(listener, leadflow_api::AppState::new(engine), async {
-            let _ = stopped.await;
-        }));
-        Server { base: format!("http://{addr}"), keys, client: reqwest::Client::new(), _dir: dir, _stop: stop }
-    }
-
-    fn key(&self, role: Role) -> &str {
-        &self.keys.iter().find(|(r, _)| *r == role).unwrap().1
-    }
-
-    async fn call(&self, role: Option<Role>, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(role) = role {
-            req = req.bearer_auth(self.key(role));
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
-    }
-
-    async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.call(Some(Role::Admin), method, path, body).await
-    }
-
-    async fn events_stored(&self) -> usize {
-        let (_, leads) = self.admin(Method::GET, "/v1/leads?limit=500", None).await;
-        let mut n = 0;
-        for lead in leads["leads"].as_array().unwrap() {
-            let (_, view) = self.admin(Method::GET, &format!("/v1/leads/{}", lead["id"]), None).await;
-            n += view["timeline"].as_array().unwrap().len();
-        }
-        n
-    }
-}
+use support::Server;
 
 fn event(id: &str, email: &str, kind: &str) -> Value {
     json!({"id": id, "email": email, "type": kind, "properties": {"url": "/pricing"}})
@@ -109,7 +49,17 @@ async fn every_endpoint_refuses_the_roles_it_must() {
         (Method::GET, "/v1/models/active", None, vec![Admin, Marketing, Sales]),
         (Method::POST, "/v1/models/validate", Some(json!({"source": model})), vec![Admin, Marketing]),
         (Method::POST, "/v1/models", Some(json!({"source": model})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/models/1/activate", None, vec![Admin, Marketing]),
         (Method::DELETE, "/v1/leads/nobody@acme.example", None, vec![Admin]),
+        (
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/hook", "topics": ["lead.mql"]})),
+            vec![Admin],
+        ),
+        (Method::GET, "/v1/webhooks", None, vec![Admin]),
+        (Method::GET, "/v1/webhooks/1/deliveries", None, vec![Admin]),
+        (Method::DELETE, "/v1/webhooks/1", None, vec![Admin]),
     ];
     for (method, path, body, allowed) in cases {
         for role in Role::ALL {
@@ -240,7 +190,8 @@ async fn batches_say_what_became_of_each_event() {
         (ana["lead"]["score"]["total"].as_f64().unwrap(), ana["explanation"]["card"]["total"].as_f64().unwrap());
     assert!((stored - explained).abs() < 1e-3, "{stored} vs {explained}");
 
-    let too_many = json!({"events": vec![event("z", "a@b.co", "page_view"); leadflow_api::MAX_BATCH + 1]});
+    let too_many =
+        json!({"events": vec![event("z", "a@b.co", "page_view"); leadflow_api::ServerConfig::default().max_batch + 1]});
     let (status, body) = s.call(Some(Role::Ingest), Method::POST, "/v1/events/batch", Some(too_many)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("batch_too_large")));
 }

@@ -166,6 +166,8 @@ where
 }
 
 async fn http(base: &str, key: &str, seconds: usize, concurrency: usize, batch: usize) -> Result<()> {
+    // reqwest is built without a TLS provider of its own (see leadflow-api).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let run = format!("{}", std::process::id());
     let health = {

@@ -1,5 +1,6 @@
 //! `leadflow`: lead scoring and tracking from the command line.
 
+mod config;
 mod demo;
 mod import;
 mod output;
@@ -31,6 +32,9 @@ struct Cli {
     /// The database file.
     #[arg(long, global = true, env = "LEADFLOW_DB", default_value = "leadflow.db")]
     db: PathBuf,
+    /// The server's configuration file (see `leadflow config print-default`).
+    #[arg(long, global = true, env = "LEADFLOW_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -86,13 +90,24 @@ enum Command {
     Stats,
     /// Run the HTTP/JSON API server.
     Serve {
-        /// Address to listen on (port 0 picks a free one).
-        #[arg(long, env = "LEADFLOW_ADDR", default_value = "127.0.0.1:8080")]
-        addr: std::net::SocketAddr,
+        /// Address to listen on (port 0 picks a free one); overrides the configuration's `addr`.
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
     },
+    /// The server's configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the default configuration file, with what each setting does.
+    PrintDefault,
+    /// Print the configuration in effect: defaults, the file, then LEADFLOW_* variables.
+    Print,
 }
 
 #[derive(Subcommand)]
@@ -285,7 +300,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { model } => init(&cli.db, model.as_deref()),
         Command::Demo { out, leads } => demo::run(&out, leads),
         Command::Model(ModelCommand::Check { file, json }) => model_check(&file, json),
-        Command::Serve { addr } => serve(open_existing(&cli.db)?, addr),
+        Command::Serve { addr } => {
+            let mut config = config::load(cli.config.as_deref())?;
+            if let Some(addr) = addr {
+                config.addr = addr;
+            }
+            serve(open_existing(&cli.db)?, config)
+        }
+        Command::Config(ConfigCommand::PrintDefault) => {
+            print!("{}", config::DEFAULT_TOML);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Print) => {
+            print!("{}", toml::to_string_pretty(&config::load(cli.config.as_deref())?)?);
+            Ok(ExitCode::SUCCESS)
+        }
         command => {
             let mut engine = open_existing(&cli.db)?;
             dispatch(&mut engine, command)
@@ -478,23 +507,39 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
         Command::Init { .. }
         | Command::Demo { .. }
         | Command::Serve { .. }
+        | Command::Config(_)
         | Command::Model(ModelCommand::Check { .. }) => {
             unreachable!("handled before opening")
         }
     }
 }
 
-fn serve(mut engine: Lf, addr: std::net::SocketAddr) -> Result<ExitCode> {
+fn serve(mut engine: Lf, config: config::Config) -> Result<ExitCode> {
+    init_logging(&config.log)?;
     engine.active_model().context("the server needs an active model")?;
     let runtime = tokio::runtime::Runtime::new()?;
+    let addr = config.addr;
     runtime.block_on(async {
         let (listener, local) = leadflow_api::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
         println!("leadflow listening on http://{local}");
-        leadflow_api::serve(listener, leadflow_api::AppState::new(engine), shutdown_signal()).await?;
-        println!("stopped");
+        tracing::info!(%local, "listening");
+        let state = leadflow_api::AppState::new(engine, config.server)?;
+        leadflow_api::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("stopped");
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(log: &config::LogConfig) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&log.level)
+        .with_context(|| format!("log.level: `{}` is not a tracing filter", log.level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match log.format {
+        config::LogFormat::Json => builder.json().flatten_event(true).init(),
+        config::LogFormat::Text => builder.init(),
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish what is in flight, exit.

@@ -27,6 +27,8 @@ pub enum Action {
     ReadModels,
     WriteModels,
     ManageKeys,
+    /// Register and remove webhooks, and see their deliveries: they carry lead data out.
+    ManageWebhooks,
 }
 
 impl Role {
@@ -71,8 +73,17 @@ mod tests {
     #[test]
     fn the_role_table() {
         use Action::*;
-        let all =
-            [IngestEvents, ReadLeads, WriteLeads, WriteOwnLeads, DeleteLeads, ReadModels, WriteModels, ManageKeys];
+        let all = [
+            IngestEvents,
+            ReadLeads,
+            WriteLeads,
+            WriteOwnLeads,
+            DeleteLeads,
+            ReadModels,
+            WriteModels,
+            ManageKeys,
+            ManageWebhooks,
+        ];
         let allowed = |r: Role| all.iter().filter(|a| r.may(**a)).copied().collect::<Vec<_>>();
         assert_eq!(allowed(Role::Admin), all);
         assert_eq!(

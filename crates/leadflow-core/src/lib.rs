@@ -10,14 +10,18 @@ pub mod email;
 pub mod event;
 pub mod lead;
 pub mod model;
+pub mod notification;
 pub mod scoring;
 pub mod text;
 pub mod time;
+pub mod visitor;
 
 pub use access::{Action, Role};
 pub use email::Email;
 pub use event::{EventKey, EventShape, EventType};
 pub use lead::{CustomValue, Field, FieldRef, FieldValue, LeadId, LeadRef, LifecycleStage, Profile};
 pub use model::{Grade, Model, ModelError, ModelProblem};
+pub use notification::Topic;
 pub use scoring::{Activity, EventMatch, Explanation, LeadFacts, ScoreCard, ScoreState};
 pub use time::Timestamp;
+pub use visitor::VisitorId;

@@ -6,22 +6,24 @@
 mod history;
 mod keys;
 mod rescore;
+mod web;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use leadflow_core::scoring::{self, Explanation};
 use leadflow_core::{
-    Activity, EventKey, EventShape, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError, Profile, ScoreCard,
-    ScoreState, Timestamp,
+    Activity, Email, EventKey, EventShape, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError, Profile,
+    ScoreCard, ScoreState, Timestamp, Topic,
 };
 use leadflow_store::{
-    Cause, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent, ScoreValues, ScoreWrite,
-    StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
+    Cause, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, ScoreValues,
+    ScoreWrite, StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
 };
 
 pub use keys::hash_secret;
 pub use rescore::{RescoreOptions, RescoreReport};
+pub use web::{Visit, VisitOutcome};
 
 /// Where "now" comes from: the system clock in production, a fixed one in tests.
 pub trait Clock: Send + Sync {
@@ -156,6 +158,14 @@ pub enum BatchItem {
     Rejected { key: EventKey, reason: EngineError },
 }
 
+/// What a [`Engine::track_batch`] did: one item per event, in order, and each changed lead's
+/// score after all of its new events.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub items: Vec<BatchItem>,
+    pub scores: FxHashMap<LeadId, Scored>,
+}
+
 /// What one import batch did. Rejected rows are (index in the batch, reason).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchReport {
@@ -209,9 +219,15 @@ impl<S: Store> Engine<S> {
         self.clock.now()
     }
 
-    /// The active model, parsed once and kept.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The active model, parsed once and kept while it stays active: another process (a
+    /// `leadflow model apply` beside a running server) may activate another version at any time.
     pub fn active_model(&mut self) -> Result<(ModelVersion, Arc<Model>), EngineError> {
-        if self.active.is_none() {
+        let current = self.store.active_version()?;
+        if self.active.as_ref().map(|a| a.version) != current {
             let record = self.store.active_model()?.ok_or(EngineError::NoActiveModel)?;
             self.active = Some(load(&record)?);
         }
@@ -281,7 +297,7 @@ impl<S: Store> Engine<S> {
             Upserted::Created(id) => (tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?, true),
             Upserted::Updated(lead) => (*lead, false),
         };
-        let scored = rescore_lead(&mut tx, &model, version, &lead, &[], now, Cause::Profile)?;
+        let scored = rescore_lead(&mut tx, &model, version, &lead, &[], now, Cause::Profile, created)?;
         tx.commit()?;
         Ok(UpsertOutcome { created, scored })
     }
@@ -298,7 +314,7 @@ impl<S: Store> Engine<S> {
             return Ok(TrackOutcome::Duplicate { lead: lead.id });
         }
         let activity = Activity { ts: input.ts, matched: model.match_event(&input.shape) };
-        let scored = rescore_lead(&mut tx, &model, version, &lead, &[activity], now, Cause::Event(key))?;
+        let scored = rescore_lead(&mut tx, &model, version, &lead, &[activity], now, Cause::Event(key), created_lead)?;
         tx.commit()?;
         Ok(TrackOutcome::Accepted { scored, created_lead })
     }
@@ -306,7 +322,7 @@ impl<S: Store> Engine<S> {
     /// Records a batch of events in one transaction and updates each lead's score once,
     /// incrementally, with all its new events: scores reflect every accepted event when it returns.
     /// Rows that cannot be taken (an unknown lead id) are rejected without failing the batch.
-    pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<Vec<BatchItem>, EngineError> {
+    pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
         let (version, model) = self.active_model()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
@@ -346,13 +362,17 @@ impl<S: Store> Engine<S> {
                 }
             }
         }
+        let mut scores = FxHashMap::default();
         for lead in leads.values() {
             if let Some((activity, last_key)) = new_events.remove(&lead.id) {
-                rescore_lead(&mut tx, &model, version, lead, &activity, now, Cause::Event(last_key))?;
+                let cause = Cause::Event(last_key);
+                let created = created.contains(&lead.id);
+                let scored = rescore_lead(&mut tx, &model, version, lead, &activity, now, cause, created)?;
+                scores.insert(lead.id, scored);
             }
         }
         tx.commit()?;
-        Ok(results)
+        Ok(BatchOutcome { items: results, scores })
     }
 
     /// Upserts a batch of leads in one transaction. Their scores are marked stale, for a
@@ -585,6 +605,7 @@ fn activity_in<T: Transaction>(tx: &mut T, model: &Model, lead: LeadId) -> Resul
 
 /// Rescores one lead inside a transaction: from its kept state plus `new_events` when the state
 /// is usable, else from all its events. Writes the score, the state, history and MQL.
+#[allow(clippy::too_many_arguments)]
 fn rescore_lead<T: Transaction>(
     tx: &mut T,
     model: &Model,
@@ -593,6 +614,7 @@ fn rescore_lead<T: Transaction>(
     new_events: &[Activity],
     now: Timestamp,
     cause: Cause,
+    created: bool,
 ) -> Result<Scored, EngineError> {
     let facts = LeadFacts { profile: &lead.profile, created_at: lead.created_at };
     let kept = tx.score_state(lead.id, version)?.and_then(|bytes| ScoreState::decode(&bytes, model).ok());
@@ -622,29 +644,29 @@ fn rescore_lead<T: Transaction>(
             scoring::score(model, facts, &activity, now)
         }
     };
-    let (write, scored) = score_write(
-        model,
-        version,
-        lead.id,
-        lead.mql_at,
-        lead.score.as_ref(),
-        card,
-        StateWrite::Set(state.encode()),
-        now,
-        cause,
-    );
+    let subject =
+        Subject { id: lead.id, email: &lead.profile.email, mql_at: lead.mql_at, before: lead.score.as_ref(), created };
+    let (write, scored) = score_write(model, version, subject, card, StateWrite::Set(state.encode()), now, cause);
     tx.write_score(&write)?;
     Ok(scored)
 }
 
-/// What to write for a new score: the score, history per the policy, and MQL when it tips.
-#[allow(clippy::too_many_arguments)]
+/// The lead a new score is for, as it was before.
+struct Subject<'a> {
+    id: LeadId,
+    email: &'a Email,
+    mql_at: Option<Timestamp>,
+    before: Option<&'a StoredScore>,
+    /// Created by this change: subscribers hear of it with its first score.
+    created: bool,
+}
+
+/// What to write for a new score: the score, history per the policy, MQL when it tips, and the
+/// notifications for webhooks.
 fn score_write(
     model: &Model,
     version: ModelVersion,
-    lead: LeadId,
-    mql_at: Option<Timestamp>,
-    before: Option<&StoredScore>,
+    lead: Subject<'_>,
     card: ScoreCard,
     state: StateWrite,
     as_of: Timestamp,
@@ -658,14 +680,33 @@ fn score_write(
         bucket: bucket.clone(),
         grade: card.grade,
     };
-    let became_mql = card.qualifies_mql && mql_at.is_none();
-    let history = history::entry(cause, version, before, &values, became_mql, as_of);
+    let became_mql = card.qualifies_mql && lead.mql_at.is_none();
+    let history = history::entry(cause, version, lead.before, &values, became_mql, as_of);
+    let notification = |topic, previous_bucket| Notification {
+        topic,
+        lead: lead.id,
+        email: lead.email.clone(),
+        at: as_of,
+        score: values.clone(),
+        previous_bucket,
+    };
+    let mut notifications = Vec::new();
+    if lead.created {
+        notifications.push(notification(Topic::LeadCreated, None));
+    }
+    if let Some(before) = lead.before.filter(|b| b.values.bucket != bucket) {
+        notifications.push(notification(Topic::LeadBucketChanged, Some(before.values.bucket.clone())));
+    }
+    if became_mql {
+        notifications.push(notification(Topic::LeadMql, None));
+    }
     let write = ScoreWrite {
-        lead,
+        lead: lead.id,
         score: StoredScore { model_version: version, as_of, values, stale: false, recorded_total: None },
         state,
         history,
         mql_at: became_mql.then_some(as_of),
+        notifications,
     };
-    (write, Scored { lead, card, bucket, became_mql })
+    (write, Scored { lead: lead.id, card, bucket, became_mql })
 }

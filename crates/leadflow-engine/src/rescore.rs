@@ -12,7 +12,7 @@ use leadflow_store::{
     Cause, ModelVersion, RescoreItem, ScanRequest, ScanScope, ScoreWrite, StateWrite, Store, StoreError,
 };
 
-use crate::{Engine, EngineError, Progress, score_write};
+use crate::{Engine, EngineError, Progress, Subject, score_write};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RescoreOptions {
@@ -186,7 +186,13 @@ fn rescore_item(
         (scoring::score(model, facts, &activity, as_of), StateWrite::Clear, false)
     };
     let cause = cause_for(&item, version);
-    let (write, scored) =
-        score_write(model, version, item.id, item.mql_at, item.score.as_ref(), card, state, as_of, cause);
+    let subject = Subject {
+        id: item.id,
+        email: &item.profile.email,
+        mql_at: item.mql_at,
+        before: item.score.as_ref(),
+        created: false,
+    };
+    let (write, scored) = score_write(model, version, subject, card, state, as_of, cause);
     Outcome::Done { write, became_mql: scored.became_mql, from_state }
 }

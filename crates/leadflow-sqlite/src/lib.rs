@@ -4,6 +4,7 @@
 //! power cut; a crash mid-transaction leaves nothing of it.
 
 mod activity;
+mod outbox;
 mod rows;
 
 use std::collections::HashMap;
@@ -13,11 +14,14 @@ use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use leadflow_core::{EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp};
+use leadflow_core::{
+    EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp, Topic, VisitorId,
+};
 use leadflow_store::{
-    ApiKeyRecord, HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent,
-    RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, ShapeId, StateWrite, Store, StoreError,
-    StoreStats, StoredEvent, StoredScore, Transaction,
+    AnonymousEvent, ApiKeyRecord, AttemptOutcome, DeliveryRecord, HistoryEntry, Inserted, LeadOrder, LeadQuery,
+    LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor, ScanRequest, ScanScope,
+    ScoreWrite, ShapeId, StateWrite, Store, StoreError, StoreStats, StoredEvent, StoredScore, Transaction,
+    WebhookRecord,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -27,8 +31,11 @@ use rows::*;
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_api_keys.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_api_keys.sql"),
+    include_str!("../migrations/0003_webhooks_and_visitors.sql"),
+];
 
 pub struct SqliteStore {
     conn: Connection,
@@ -78,6 +85,11 @@ impl SqliteStore {
             Ok(_) | Err(StoreError::Busy) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The schema version this database is at.
@@ -250,6 +262,30 @@ impl Store for SqliteStore {
             )
             .optional()
             .map_err(backend)
+    }
+
+    fn active_version(&self) -> Result<Option<ModelVersion>, StoreError> {
+        active_version(&self.conn)
+    }
+
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        outbox::webhooks(&self.conn)
+    }
+
+    fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::deliveries(&self.conn, webhook, limit)
+    }
+
+    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+        outbox::due(&self.conn, now, limit)
+    }
+
+    fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
+        outbox::count_pending(&self.conn)
+    }
+
+    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
+        outbox::record_attempt(&self.conn, delivery, outcome, at)
     }
 
     fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
@@ -522,7 +558,8 @@ fn packed_activity(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, 
 }
 
 fn active_version(conn: &Connection) -> Result<Option<ModelVersion>, StoreError> {
-    conn.query_row("SELECT value FROM settings WHERE key = 'active_model'", [], |r| r.get::<_, String>(0))
+    conn.prepare_cached("SELECT value FROM settings WHERE key = 'active_model'")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, String>(0)))
         .optional()
         .map_err(backend)?
         .map(|v| v.parse().map(ModelVersion).map_err(|_| StoreError::Corrupt(format!("active_model = {v}"))))
@@ -567,6 +604,9 @@ fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
     }
     if let Some(h) = &w.history {
         insert_history(conn, w.lead, h)?;
+    }
+    for n in &w.notifications {
+        outbox::notify(conn, n)?;
     }
     if let Some(at) = w.mql_at {
         conn.prepare_cached(
@@ -765,6 +805,7 @@ impl Transaction for SqliteTx<'_> {
                 .execute([it.seq])
                 .map_err(backend)?;
         }
+        outbox::erase_lead(&self.tx, id)?;
         for sql in [
             "DELETE FROM activity WHERE lead_id = ?1",
             "DELETE FROM score_history WHERE lead_id = ?1",
@@ -956,6 +997,60 @@ impl Transaction for SqliteTx<'_> {
     fn bulk(&mut self) {
         self.bulk.get_or_insert(None);
     }
+
+    fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError> {
+        outbox::create_webhook(&self.tx, url, secret, topics, now)
+    }
+
+    fn delete_webhook(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        outbox::delete_webhook(&self.tx, id, now)
+    }
+
+    fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
+        outbox::notify(&self.tx, notification)
+    }
+
+    fn visitor_lead(&mut self, visitor: &VisitorId) -> Result<Option<LeadId>, StoreError> {
+        outbox::visitor_lead(&self.tx, visitor)
+    }
+
+    fn insert_anonymous(&mut self, event: &AnonymousEvent, received_at: Timestamp) -> Result<Inserted, StoreError> {
+        // As for lead events, a duplicate leaves no trace, not even a new shape.
+        if !self.shapes.contains_key(&event.shape) && self.event_exists(&event.key)? {
+            return Ok(Inserted::Duplicate);
+        }
+        let shape = self.shape_id(&event.shape)?;
+        Ok(match outbox::insert_anonymous(&self.tx, &event.key, &event.visitor, event.ts, shape, received_at)? {
+            true => Inserted::New,
+            false => Inserted::Duplicate,
+        })
+    }
+
+    fn identify_visitor(
+        &mut self,
+        visitor: &VisitorId,
+        lead: LeadId,
+        now: Timestamp,
+    ) -> Result<Vec<AnonymousEvent>, StoreError> {
+        let gathered = outbox::identify(&self.tx, visitor, lead, now)?;
+        let mut events = Vec::with_capacity(gathered.len());
+        for (key, ts, shape) in gathered {
+            let shape = match self.new_shapes.iter().find(|(_, id)| *id == shape) {
+                Some((s, _)) => s.clone(),
+                None => shape_by_id(&self.tx, shape)?,
+            };
+            events.push(AnonymousEvent { key, visitor: visitor.clone(), ts, shape });
+        }
+        Ok(events)
+    }
+}
+
+fn shape_by_id(conn: &Connection, id: ShapeId) -> Result<EventShape, StoreError> {
+    let (t, p): (String, String) = conn
+        .prepare_cached("SELECT type, properties FROM event_shapes WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(backend)?;
+    decode_shape(&t, &p)
 }
 
 /// `EventType` is re-validated on the way out: a row we cannot read is corruption, not a panic.

@@ -2,7 +2,8 @@
 //! function that makes a fresh, empty store.
 
 use leadflow_core::{
-    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp,
+    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp, Topic,
+    VisitorId,
 };
 
 use crate::*;
@@ -21,6 +22,8 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     deleting_a_lead_erases_everything(&mut fresh());
     bulk_inserts_join_per_lead_reads_when_finished(&mut fresh());
     api_keys_are_found_by_hash_until_revoked(&mut fresh());
+    notifications_fan_out_to_subscribed_webhooks(&mut fresh());
+    visitors_gather_events_until_identified(&mut fresh());
 }
 
 fn t(s: &str) -> Timestamp {
@@ -69,6 +72,7 @@ fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> S
         state: StateWrite::Set(vec![1, 2, 3]),
         history: None,
         mql_at: None,
+        notifications: Vec::new(),
     }
 }
 
@@ -481,4 +485,113 @@ fn api_keys_are_found_by_hash_until_revoked<S: Store>(s: &mut S) {
     assert_eq!(keys.iter().map(|k| k.id).collect::<Vec<_>>(), [a, b]);
     assert_eq!(keys[0].revoked_at, Some(t("2026-02-01")));
     assert_eq!(keys[1].role, Role::Admin);
+}
+
+fn notification(lead: LeadId, topic: Topic, at: &str) -> Notification {
+    Notification {
+        topic,
+        lead,
+        email: Email::parse("ana@example.com").unwrap(),
+        at: t(at),
+        score: values(85.0, "hot"),
+        previous_bucket: Some("warm".into()),
+    }
+}
+
+fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
+    let lead = add_lead(s, "ana@example.com");
+    let mut tx = s.begin().unwrap();
+    let all = tx.create_webhook("https://a.example/hook", "sa", &Topic::ALL, t("2026-03-01")).unwrap();
+    let mql = tx.create_webhook("https://b.example/hook", "sb", &[Topic::LeadMql], t("2026-03-01")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.webhooks().unwrap().iter().map(|w| (w.id, w.topics.len())).collect::<Vec<_>>(), [(all, 3), (mql, 1)]);
+
+    // Notifications land with the score that caused them, or not at all.
+    let mut write = score_write(lead, ModelVersion(1), 85.0, "hot");
+    write.notifications = vec![notification(lead, Topic::LeadBucketChanged, "2026-03-02")];
+    let mut tx = s.begin().unwrap();
+    tx.write_score(&write).unwrap();
+    drop(tx);
+    assert_eq!(s.count_pending_deliveries().unwrap(), 0);
+    let mut tx = s.begin().unwrap();
+    tx.write_score(&write).unwrap();
+    tx.notify(&notification(lead, Topic::LeadMql, "2026-03-03")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.count_pending_deliveries().unwrap(), 3, "bucket change to one webhook, MQL to both");
+
+    assert!(s.due_deliveries(t("2026-03-01"), 10).unwrap().is_empty(), "nothing is due before it happened");
+    let due = s.due_deliveries(t("2026-03-04"), 10).unwrap();
+    let seen: Vec<(i64, Topic)> = due.iter().map(|(d, w)| (w.id, d.notification.topic)).collect();
+    assert_eq!(seen, [(all, Topic::LeadBucketChanged), (all, Topic::LeadMql), (mql, Topic::LeadMql)]);
+    let (first, hook) = &due[0];
+    assert_eq!(first.notification, notification(lead, Topic::LeadBucketChanged, "2026-03-02"));
+    assert_eq!((hook.url.as_str(), hook.secret.as_str()), ("https://a.example/hook", "sa"));
+
+    let retry = AttemptOutcome::Retry { status: Some(503), error: "busy".into(), next_attempt_at: t("2026-03-10") };
+    s.record_attempt(first.id, &retry, t("2026-03-04")).unwrap();
+    s.record_attempt(due[1].0.id, &AttemptOutcome::Delivered { status: 200 }, t("2026-03-04")).unwrap();
+    let failed = AttemptOutcome::Failed { status: None, error: "connection refused".into() };
+    s.record_attempt(due[2].0.id, &failed, t("2026-03-04")).unwrap();
+    assert!(s.due_deliveries(t("2026-03-09"), 10).unwrap().is_empty(), "the retry waits for its time");
+    assert_eq!(s.due_deliveries(t("2026-03-10"), 10).unwrap().len(), 1);
+
+    let history = s.deliveries(all, 10).unwrap();
+    assert_eq!(history.len(), 2);
+    let (mql_one, bucket_one) = (&history[0], &history[1]);
+    assert_eq!((mql_one.status, mql_one.attempts, mql_one.last_status), (DeliveryStatus::Delivered, 1, Some(200)));
+    assert_eq!(mql_one.delivered_at, Some(t("2026-03-04")));
+    assert_eq!((bucket_one.status, bucket_one.attempts), (DeliveryStatus::Pending, 1));
+    assert_eq!(bucket_one.last_error.as_deref(), Some("busy"));
+    assert_eq!(s.deliveries(mql, 10).unwrap()[0].status, DeliveryStatus::Failed);
+
+    let mut tx = s.begin().unwrap();
+    assert!(tx.delete_webhook(all, t("2026-03-05")).unwrap());
+    assert!(!tx.delete_webhook(all, t("2026-03-05")).unwrap());
+    tx.notify(&notification(lead, Topic::LeadMql, "2026-03-06")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.deliveries(all, 10).unwrap()[1].status, DeliveryStatus::Cancelled);
+    assert_eq!(s.count_pending_deliveries().unwrap(), 1, "only the live webhook hears of later news");
+    assert_eq!(s.webhooks().unwrap().len(), 1);
+
+    // Erasing the lead erases the deliveries that name it.
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(lead).unwrap();
+    tx.commit().unwrap();
+    assert!(s.deliveries(mql, 10).unwrap().is_empty());
+}
+
+fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {
+    let visitor = VisitorId::parse("visitor-0001").unwrap();
+    let anonymous = |key: &str, ts: &str, url: &str| AnonymousEvent {
+        key: EventKey::parse(key).unwrap(),
+        visitor: visitor.clone(),
+        ts: t(ts),
+        shape: shape("page_view", url),
+    };
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.visitor_lead(&visitor).unwrap(), None);
+    let new_shape = anonymous("v2", "2026-02-02", "/a-page-never-seen");
+    assert_eq!(tx.insert_anonymous(&new_shape, t("2026-02-02")).unwrap(), Inserted::New);
+    assert_eq!(
+        tx.insert_anonymous(&anonymous("v1", "2026-02-01", "/pricing"), t("2026-02-02")).unwrap(),
+        Inserted::New
+    );
+    assert_eq!(
+        tx.insert_anonymous(&anonymous("v1", "2026-02-01", "/pricing"), t("2026-02-02")).unwrap(),
+        Inserted::Duplicate
+    );
+    tx.commit().unwrap();
+
+    let lead = add_lead(s, "ana@example.com");
+    let mut tx = s.begin().unwrap();
+    let handed = tx.identify_visitor(&visitor, lead, t("2026-02-03")).unwrap();
+    assert_eq!(handed, [anonymous("v1", "2026-02-01", "/pricing"), new_shape]);
+    assert_eq!(tx.visitor_lead(&visitor).unwrap(), Some(lead));
+    assert!(tx.identify_visitor(&visitor, lead, t("2026-02-04")).unwrap().is_empty(), "handed over once");
+    tx.commit().unwrap();
+
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(lead).unwrap();
+    assert_eq!(tx.visitor_lead(&visitor).unwrap(), None, "erasing the lead forgets its visitors");
+    tx.commit().unwrap();
 }

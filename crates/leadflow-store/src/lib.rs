@@ -7,7 +7,9 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-use leadflow_core::{EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp};
+use leadflow_core::{
+    Email, EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp, Topic, VisitorId,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,6 +41,99 @@ pub struct ApiKeyRecord {
     pub prefix: String,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+}
+
+/// Something that happened to a lead, for the webhooks subscribed to its topic: a snapshot of
+/// the lead as it was then.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    pub topic: Topic,
+    pub lead: LeadId,
+    pub email: Email,
+    pub at: Timestamp,
+    pub score: ScoreValues,
+    /// For [`Topic::LeadBucketChanged`]: the bucket it left.
+    pub previous_bucket: Option<String>,
+}
+
+/// A registered webhook. The secret signs deliveries, so it is kept as given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookRecord {
+    pub id: i64,
+    pub url: String,
+    pub secret: String,
+    pub topics: Vec<Topic>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its first attempt or for a retry.
+    Pending,
+    Delivered,
+    /// Given up after the last attempt.
+    Failed,
+    /// Its webhook was deleted before it could be delivered.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed, DeliveryStatus::Cancelled]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// One notification on its way to one webhook: the outbox row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub webhook: i64,
+    pub notification: Notification,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    /// The receiver's last HTTP status, if it answered.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// What one delivery attempt came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttemptOutcome {
+    Delivered {
+        status: u16,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        status: Option<u16>,
+        error: String,
+        next_attempt_at: Timestamp,
+    },
+    Failed {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+/// A website event of a visitor not yet known by email.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnonymousEvent {
+    pub key: EventKey,
+    pub visitor: VisitorId,
+    pub ts: Timestamp,
+    pub shape: EventShape,
 }
 
 /// A stored model version.
@@ -278,6 +373,8 @@ pub struct ScoreWrite {
     /// Sets the MQL time (the lead qualified with this score) unless one is set already; a lead
     /// at an earlier stage (subscriber, lead, recycled) moves to the mql stage with it.
     pub mql_at: Option<Timestamp>,
+    /// For the webhooks subscribed to them.
+    pub notifications: Vec<Notification>,
 }
 
 /// Receives one batch of a bulk scan, with the store so that it can write its results.
@@ -302,11 +399,23 @@ pub trait Store {
 
     fn models(&self) -> Result<Vec<ModelRecord>, StoreError>;
     fn active_model(&self) -> Result<Option<ModelRecord>, StoreError>;
+    /// Which version is active: a cheap check that a cached model is still the active one.
+    fn active_version(&self) -> Result<Option<ModelVersion>, StoreError>;
 
     /// Every API key, revoked ones included, oldest first.
     fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// The live (not revoked) key with this secret hash.
     fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Live webhooks, oldest first.
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
+    /// A webhook's deliveries, newest first, at most `limit`.
+    fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Pending deliveries due by `now`, oldest first, with their webhooks.
+    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError>;
+    fn count_pending_deliveries(&self) -> Result<u64, StoreError>;
+    /// Records an attempt's outcome (in its own transaction).
+    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError>;
 
     /// Every event shape ever stored, by id.
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError>;
@@ -388,6 +497,25 @@ pub trait Transaction {
     ) -> Result<i64, StoreError>;
     /// Revokes a key. False when there is no such live key.
     fn revoke_api_key(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
+
+    fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError>;
+    /// Deletes a webhook and cancels its pending deliveries. False when there is no such live one.
+    fn delete_webhook(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
+    /// Queues a delivery of `notification` to every live webhook subscribed to its topic.
+    fn notify(&mut self, notification: &Notification) -> Result<(), StoreError>;
+
+    /// The lead a visitor was identified as, if any.
+    fn visitor_lead(&mut self, visitor: &VisitorId) -> Result<Option<LeadId>, StoreError>;
+    /// Keeps an event of a visitor not yet identified.
+    fn insert_anonymous(&mut self, event: &AnonymousEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
+    /// Links the visitor to `lead` from now on and hands over (removing them) the events it
+    /// gathered while anonymous, oldest first.
+    fn identify_visitor(
+        &mut self,
+        visitor: &VisitorId,
+        lead: LeadId,
+        now: Timestamp,
+    ) -> Result<Vec<AnonymousEvent>, StoreError>;
 
     fn commit(self) -> Result<(), StoreError>;
 }

@@ -1,0 +1,103 @@
+//! The server's settings. Every field has a default, so an empty configuration is a working one;
+//! the CLI layers a file and `LEADFLOW_*` environment variables over these defaults.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Database connections that serve reads beside the one that writes.
+    pub readers: usize,
+    /// A request that takes longer is answered 503 `timeout`. Writes it started may still
+    /// complete; events are idempotent by id, so retrying is safe.
+    pub request_timeout_secs: u64,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+    /// The most events one batch request may carry.
+    pub max_batch: usize,
+    /// Single-event requests that may wait for the ingest thread before callers are slowed.
+    pub ingest_queue: usize,
+    /// The most single events committed in one transaction.
+    pub ingest_group_max: usize,
+    pub rate_limit: RateLimitConfig,
+    pub tracking: TrackingConfig,
+    pub webhooks: WebhookConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            readers: 4,
+            request_timeout_secs: 30,
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch: 10_000,
+            ingest_queue: 10_000,
+            ingest_group_max: 1_000,
+            rate_limit: RateLimitConfig::default(),
+            tracking: TrackingConfig::default(),
+            webhooks: WebhookConfig::default(),
+        }
+    }
+}
+
+/// A token bucket per API key: `burst` requests at once, refilled at `per_second`.
+/// `per_second = 0` turns limiting off.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> RateLimitConfig {
+        RateLimitConfig { per_second: 1_000, burst: 2_000 }
+    }
+}
+
+/// The public website-tracking endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackingConfig {
+    pub enabled: bool,
+    /// Origins (`https://www.yourco.example`) whose pages may call it; empty allows any.
+    pub allowed_origins: Vec<String>,
+    /// Requests per second per client address, with the same again as a burst.
+    pub per_ip_per_second: u32,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> TrackingConfig {
+        TrackingConfig { enabled: true, allowed_origins: Vec::new(), per_ip_per_second: 20 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Attempts before a delivery is given up as failed.
+    pub max_attempts: u32,
+    /// The wait before the first retry; it doubles with each attempt, up to `max_backoff_secs`.
+    pub initial_backoff_secs: u64,
+    pub max_backoff_secs: u64,
+    /// How long a receiver may take to answer.
+    pub timeout_secs: u64,
+    /// Deliveries sent at once.
+    pub concurrency: usize,
+    /// How often the outbox is checked for due deliveries; 0 runs no background worker (then
+    /// something else must call `deliver_due`: tests do).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> WebhookConfig {
+        WebhookConfig {
+            max_attempts: 10,
+            initial_backoff_secs: 10,
+            max_backoff_secs: 3_600,
+            timeout_secs: 10,
+            concurrency: 8,
+            poll_interval_ms: 500,
+        }
+    }
+}

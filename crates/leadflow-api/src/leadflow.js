@@ -1,0 +1,50 @@
+/* leadflow website tracking. Load with:
+ *   <script async src="https://LEADFLOW_HOST/t/leadflow.js"></script>
+ * It records a page view per page, and a form submission for every form with an email field;
+ * the visitor's earlier page views then join the lead with that email.
+ * window.leadflow.identify(email) names the visitor from your own code (after a login, say). */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var endpoint = new URL("/t/collect", script ? script.src : location.href).href;
+  var KEY = "leadflow_visitor";
+
+  function newId() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function visitorId() {
+    var match = document.cookie.match(/(?:^|; )leadflow_visitor=([A-Za-z0-9_-]{8,64})/);
+    var id = match ? match[1] : null;
+    try { id = id || localStorage.getItem(KEY); } catch (e) { /* storage may be blocked */ }
+    id = id || newId();
+    document.cookie = KEY + "=" + id + "; path=/; max-age=" + 60 * 60 * 24 * 395 + "; SameSite=Lax";
+    try { localStorage.setItem(KEY, id); } catch (e) { /* storage may be blocked */ }
+    return id;
+  }
+
+  var visitor = visitorId();
+
+  function send(hit) {
+    hit.visitor = visitor;
+    hit.url = location.pathname;
+    var body = JSON.stringify(hit);
+    if (navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return;
+    fetch(endpoint, { method: "POST", body: body, keepalive: true, mode: "cors" }).catch(function () {});
+  }
+
+  function identify(email) {
+    if (typeof email === "string" && email.indexOf("@") > 0) send({ type: "form_submitted", email: email.trim() });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var field = form && form.querySelector && form.querySelector("input[type=email], input[name=email]");
+    if (field && field.value) identify(field.value);
+  }, true);
+
+  window.leadflow = { visitor: visitor, identify: identify, pageView: function () { send({ type: "page_view" }); } };
+  send({ type: "page_view" });
+})();

@@ -1,0 +1,173 @@
+//! What every request shares: one writing engine, a pool of reading engines, and the ingest
+//! queue that commits concurrent single events together.
+//!
+//! SQLite lets one connection write while others read (WAL), so reads never wait behind a
+//! write's fsync. Writes are serialized by the writer's mutex, as SQLite would serialize them.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::http::StatusCode;
+use tokio::sync::{mpsc, oneshot};
+
+use leadflow_core::Timestamp;
+use leadflow_engine::{BatchItem, Clock, Engine, EventInput, Scored};
+use leadflow_sqlite::SqliteStore;
+
+use crate::config::{RateLimitConfig, ServerConfig};
+use crate::error::ApiError;
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+
+pub type LeadEngine = Engine<SqliteStore>;
+
+/// One single-event request waiting for its group's commit.
+struct Pending {
+    input: EventInput,
+    reply: oneshot::Sender<Result<(BatchItem, Option<Scored>), ApiError>>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    writer: Arc<Mutex<LeadEngine>>,
+    readers: Arc<Vec<Mutex<LeadEngine>>>,
+    next_reader: Arc<AtomicUsize>,
+    ingest: mpsc::Sender<Pending>,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) tracking_limiter: Arc<RateLimiter>,
+    pub(crate) metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// Serves `engine`'s database: `engine` writes, and `config.readers` more connections read.
+    pub fn new(engine: LeadEngine, config: ServerConfig) -> Result<AppState, leadflow_store::StoreError> {
+        let mut readers = Vec::with_capacity(config.readers.max(1));
+        for _ in 0..config.readers.max(1) {
+            readers.push(Mutex::new(Engine::new(SqliteStore::open(engine.store().path())?, engine.clock())));
+        }
+        let clock = engine.clock();
+        let writer = Arc::new(Mutex::new(engine));
+        let (ingest, queue) = mpsc::channel(config.ingest_queue.max(1));
+        let group_max = config.ingest_group_max.max(1);
+        let metrics = Arc::new(Metrics::new());
+        {
+            let (writer, metrics) = (writer.clone(), metrics.clone());
+            std::thread::Builder::new()
+                .name("leadflow-ingest".into())
+                .spawn(move || commit_groups(writer, queue, group_max, metrics))
+                .expect("spawning the ingest thread");
+        }
+        Ok(AppState {
+            writer,
+            readers: Arc::new(readers),
+            next_reader: Arc::new(AtomicUsize::new(0)),
+            ingest,
+            limiter: Arc::new(RateLimiter::new(config.rate_limit)),
+            tracking_limiter: Arc::new(RateLimiter::new(RateLimitConfig {
+                per_second: config.tracking.per_ip_per_second,
+                burst: config.tracking.per_ip_per_second.saturating_mul(2),
+            })),
+            config: Arc::new(config),
+            metrics,
+            clock,
+        })
+    }
+
+    /// Sends the webhook deliveries due now: what the background worker does on each tick.
+    pub async fn deliver_due(&self, client: &reqwest::Client) -> Result<crate::webhooks::DeliveryRound, ApiError> {
+        crate::webhooks::deliver_due(self, client).await
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Runs `f` with the writing engine on a blocking thread.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut LeadEngine) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let writer = self.writer.clone();
+        blocking(move || f(&mut lock(&writer))).await
+    }
+
+    /// Runs `f` with a reading engine on a blocking thread: it sees the last committed state.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut LeadEngine) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (readers, start) = (self.readers.clone(), self.next_reader.fetch_add(1, Ordering::Relaxed));
+        blocking(move || {
+            let n = readers.len();
+            let free = (0..n).find_map(|i| readers[(start + i) % n].try_lock().ok());
+            let mut engine = free.unwrap_or_else(|| lock(&readers[start % n]));
+            f(&mut engine)
+        })
+        .await
+    }
+
+    /// Records one event, committed together with the other single events that arrive while
+    /// the previous group commits: one fsync for many requests.
+    pub(crate) async fn track(&self, input: EventInput) -> Result<(BatchItem, Option<Scored>), ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.ingest.send(Pending { input, reply }).await.map_err(|_| shutting_down())?;
+        answer.await.map_err(|_| shutting_down())?
+    }
+}
+
+fn lock(engine: &Mutex<LeadEngine>) -> MutexGuard<'_, LeadEngine> {
+    // A panic mid-request leaves no half-written state behind: transactions roll back on drop.
+    engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "a request's task failed");
+        ApiError::internal()
+    })?
+}
+
+fn shutting_down() -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
+}
+
+/// The ingest thread: takes whatever single events are queued (up to `group_max`), records
+/// them in one transaction, answers each request, and goes again.
+fn commit_groups(
+    writer: Arc<Mutex<LeadEngine>>,
+    mut queue: mpsc::Receiver<Pending>,
+    group_max: usize,
+    metrics: Arc<Metrics>,
+) {
+    let mut group = Vec::with_capacity(group_max);
+    while queue.blocking_recv().map(|first| group.push(first)).is_some() {
+        while group.len() < group_max {
+            match queue.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        let (inputs, replies): (Vec<_>, Vec<_>) = group.drain(..).map(|p| (p.input, p.reply)).unzip();
+        metrics.ingest_group_size.observe(inputs.len() as f64);
+        let outcome = lock(&writer).track_batch(inputs);
+        match outcome {
+            Ok(outcome) => {
+                for (item, reply) in outcome.items.into_iter().zip(replies) {
+                    let scored = match &item {
+                        BatchItem::Accepted { lead, .. } => outcome.scores.get(lead).cloned(),
+                        _ => None,
+                    };
+                    let _ = reply.send(Ok((item, scored)));
+                }
+            }
+            Err(e) => {
+                let error = ApiError::from(e);
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}

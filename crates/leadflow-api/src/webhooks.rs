@@ -1,0 +1,324 @@
+//! Webhooks: registration, the delivery worker, and what a receiver gets.
+//!
+//! A delivery is a POST of JSON with `X-Leadflow-Signature: sha256=<hex>`, the HMAC-SHA256 of
+//! the exact body with the webhook's secret. Deliveries come from the outbox the engine fills in
+//! the same transaction as the change, so none is lost across a restart. At least once: a
+//! receiver may see a delivery again (after a crash between sending and recording) and can
+//! recognize it by `X-Leadflow-Delivery`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use leadflow_core::{Action, Timestamp, Topic};
+use leadflow_store::{AttemptOutcome, DeliveryRecord, WebhookRecord};
+
+use crate::config::WebhookConfig;
+use crate::metrics::OutcomeLabels;
+use crate::{ApiError, AppState, Body, Caller};
+
+pub const SIGNATURE_HEADER: &str = "x-leadflow-signature";
+pub const DELIVERY_HEADER: &str = "x-leadflow-delivery";
+pub const TOPIC_HEADER: &str = "x-leadflow-topic";
+
+/// `sha256=<hex of HMAC-SHA256(secret, body)>`: what a receiver recomputes to trust a delivery.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The JSON body of a delivery.
+pub fn payload(d: &DeliveryRecord) -> Value {
+    let n = &d.notification;
+    json!({
+        "delivery_id": d.id,
+        "topic": n.topic.as_str(),
+        "occurred_at": n.at,
+        "lead": {"id": n.lead.0, "email": n.email.as_str()},
+        "score": {"fit": n.score.fit, "engagement": n.score.engagement, "total": n.score.total,
+                  "bucket": n.score.bucket, "grade": n.score.grade.letter()},
+        "previous_bucket": n.previous_bucket,
+    })
+}
+
+fn webhook_json(w: &WebhookRecord) -> Value {
+    json!({
+        "id": w.id, "url": w.url, "created_at": w.created_at,
+        "topics": w.topics.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+fn delivery_json(d: &DeliveryRecord) -> Value {
+    json!({
+        "id": d.id, "topic": d.notification.topic.as_str(), "lead_id": d.notification.lead.0,
+        "occurred_at": d.notification.at, "status": d.status.as_str(), "attempts": d.attempts,
+        "next_attempt_at": d.next_attempt_at, "last_status": d.last_status, "last_error": d.last_error,
+        "delivered_at": d.delivered_at,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    url: String,
+    topics: Vec<String>,
+}
+
+/// An `http(s)://host...` URL without spaces or control characters.
+fn parse_url(url: &str) -> Result<String, ApiError> {
+    let bad = |why: &str| ApiError::bad_request("invalid_webhook", format!("url: {why}"));
+    let parsed: axum::http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    if !matches!(parsed.scheme_str(), Some("http" | "https")) {
+        return Err(bad("use an http:// or https:// URL"));
+    }
+    if parsed.host().is_none_or(str::is_empty) {
+        return Err(bad("the URL has no host"));
+    }
+    if url.len() > 2048 {
+        return Err(bad("over 2048 characters"));
+    }
+    Ok(url.to_string())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<WebhookRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Action::ManageWebhooks)?;
+    let url = parse_url(&request.url)?;
+    if request.topics.is_empty() {
+        return Err(ApiError::bad_request("invalid_webhook", "topics: name at least one topic"));
+    }
+    let mut topics = Vec::new();
+    for t in &request.topics {
+        let topic = Topic::parse(t).ok_or_else(|| {
+            let known: Vec<&str> = Topic::ALL.iter().map(|t| t.as_str()).collect();
+            ApiError::bad_request(
+                "invalid_webhook",
+                format!("topics: unknown topic `{t}` (known: {})", known.join(", ")),
+            )
+        })?;
+        if !topics.contains(&topic) {
+            topics.push(topic);
+        }
+    }
+    let hook = state.write(move |engine| Ok(engine.create_webhook(&url, &topics)?)).await?;
+    let mut out = webhook_json(&hook);
+    // Shown once, like an API key's secret: the receiver needs it to check signatures.
+    out["secret"] = json!(hook.secret);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Action::ManageWebhooks)?;
+    let hooks = state.read(|engine| Ok(engine.webhooks()?)).await?;
+    Ok(Json(json!({ "webhooks": hooks.iter().map(webhook_json).collect::<Vec<_>>() })))
+}
+
+fn webhook_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| ApiError::bad_request("invalid_request", format!("`{id}` is not a webhook id")))
+}
+
+fn no_webhook() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "webhook_not_found", "no such webhook")
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Action::ManageWebhooks)?;
+    let id = webhook_id(&id)?;
+    match state.write(move |engine| Ok(engine.delete_webhook(id)?)).await? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(no_webhook()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesParams {
+    limit: Option<usize>,
+}
+
+pub async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Result<Query<DeliveriesParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Action::ManageWebhooks)?;
+    let id = webhook_id(&id)?;
+    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+    let limit = p.limit.unwrap_or(100).min(1000);
+    let (known, list) = state
+        .read(move |engine| {
+            let known = engine.webhooks()?.iter().any(|w| w.id == id);
+            Ok((known, engine.deliveries(id, limit)?))
+        })
+        .await?;
+    if !known && list.is_empty() {
+        return Err(no_webhook());
+    }
+    Ok(Json(json!({ "deliveries": list.iter().map(delivery_json).collect::<Vec<_>>() })))
+}
+
+/// What one round of deliveries did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryRound {
+    pub delivered: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// The wait after a failed attempt: doubling from the initial backoff, capped.
+fn backoff(config: &WebhookConfig, attempts_before: u32) -> Duration {
+    let factor = 2u64.saturating_pow(attempts_before.min(32));
+    Duration::from_secs(config.initial_backoff_secs.saturating_mul(factor).min(config.max_backoff_secs))
+}
+
+/// Sends every delivery due now (up to a few hundred), records each outcome, and says how many
+/// went which way. The server runs it on a timer; tests call it directly.
+pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<DeliveryRound, ApiError> {
+    let config = state.config.webhooks.clone();
+    let due = state.read(|engine| Ok(engine.due_deliveries(500)?)).await?;
+    let mut round = DeliveryRound::default();
+    let concurrency = config.concurrency.max(1);
+    for chunk in due.chunks(concurrency) {
+        let attempts = chunk.iter().map(|(delivery, hook)| attempt(client, &config, delivery, hook));
+        // The deliveries of one chunk go out concurrently.
+        let outcomes = futures_util::future::join_all(attempts).await;
+        let now: Timestamp = state.now();
+        let recorded: Vec<(i64, AttemptOutcome)> = chunk
+            .iter()
+            .zip(outcomes)
+            .map(|((delivery, _), result)| {
+                let outcome = match result {
+                    Ok(status) => AttemptOutcome::Delivered { status },
+                    Err((status, error)) if delivery.attempts + 1 >= config.max_attempts => {
+                        AttemptOutcome::Failed { status, error }
+                    }
+                    Err((status, error)) => AttemptOutcome::Retry {
+                        status,
+                        error,
+                        next_attempt_at: Timestamp::from_millis(
+                            now.millis() + backoff(&config, delivery.attempts).as_millis() as i64,
+                        ),
+                    },
+                };
+                (delivery.id, outcome)
+            })
+            .collect();
+        for (_, outcome) in &recorded {
+            let (counter, label) = match outcome {
+                AttemptOutcome::Delivered { .. } => (&mut round.delivered, "delivered"),
+                AttemptOutcome::Retry { .. } => (&mut round.retried, "retry"),
+                AttemptOutcome::Failed { .. } => (&mut round.failed, "failed"),
+            };
+            *counter += 1;
+            state.metrics.webhook_deliveries.get_or_create(&OutcomeLabels { outcome: label }).inc();
+        }
+        state
+            .write(move |engine| {
+                for (id, outcome) in &recorded {
+                    engine.record_attempt(*id, outcome)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(round)
+}
+
+/// One POST; the receiver's status, or why it failed.
+async fn attempt(
+    client: &reqwest::Client,
+    config: &WebhookConfig,
+    delivery: &DeliveryRecord,
+    hook: &WebhookRecord,
+) -> Result<u16, (Option<u16>, String)> {
+    let body = serde_json::to_vec(&payload(delivery)).expect("JSON values always serialize");
+    let response = client
+        .post(&hook.url)
+        .timeout(Duration::from_secs(config.timeout_secs.max(1)))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, signature(&hook.secret, &body))
+        .header(DELIVERY_HEADER, delivery.id.to_string())
+        .header(TOPIC_HEADER, delivery.notification.topic.as_str())
+        .body(body)
+        .send()
+        .await;
+    match response {
+        Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
+        Ok(r) => Err((Some(r.status().as_u16()), format!("the receiver answered {}", r.status()))),
+        Err(e) => Err((None, error_chain(&e))),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+/// Makes ring the process's TLS crypto provider (reqwest is built without one of its own, to
+/// keep the build free of cmake and C++). Call before building any `reqwest::Client`; calling
+/// it again is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The client deliveries go out with.
+pub fn client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("leadflow-webhooks/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client with these settings always builds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_of_the_body() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let config = WebhookConfig { initial_backoff_secs: 10, max_backoff_secs: 60, ..WebhookConfig::default() };
+        let waits: Vec<u64> = (0..5).map(|a| backoff(&config, a).as_secs()).collect();
+        assert_eq!(waits, [10, 20, 40, 60, 60]);
+        assert_eq!(backoff(&config, 1000).as_secs(), 60);
+    }
+
+    #[test]
+    fn only_http_urls_with_a_host() {
+        assert!(parse_url("https://hooks.yourco.example/leadflow").is_ok());
+        assert!(parse_url("http://127.0.0.1:9000/x").is_ok());
+        for bad in ["ftp://x.example/", "hooks.yourco.example", "https://", "http://exa mple.com/"] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Webhooks against a real receiver: signed deliveries, retries with backoff, an outbox that
+//! survives a restart, and statuses visible through the API.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use leadflow_api::ServerConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::Server;
+
+/// What a receiver got: (headers, body).
+type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
+/// A real HTTP receiver that fails its first `failures` requests with 503.
+async fn receiver(failures: usize) -> (String, Received) {
+    let received: Received = Arc::default();
+    let seen = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push((headers, body.to_vec()));
+                if seen.len() <= failures { AxumStatus::SERVICE_UNAVAILABLE } else { AxumStatus::NO_CONTENT }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), received)
+}
+
+fn config() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    // Retries are due at once, so that the test drives them without waiting.
+    config.webhooks.initial_backoff_secs = 0;
+    config.webhooks.max_attempts = 3;
+    // One at a time, so that which request the receiver fails is known.
+    config.webhooks.concurrency = 1;
+    config
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_are_signed_retried_kept_across_restarts_and_visible() {
+    let s = Server::start_with(config()).await;
+    let (url, received) = receiver(1).await;
+    let (status, hook) =
+        s.admin(Method::POST, "/v1/webhooks", Some(json!({"url": url, "topics": ["lead.created", "lead.mql"]}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let id = hook["id"].as_i64().unwrap();
+    let (_, listed) = s.admin(Method::GET, "/v1/webhooks", None).await;
+    assert_eq!(listed["webhooks"][0]["topics"], json!(["lead.created", "lead.mql"]));
+    assert!(listed["webhooks"][0].get("secret").is_none(), "the secret is shown only once");
+
+    for (body, code) in [
+        (json!({"url": "ftp://x.example/", "topics": ["lead.mql"]}), "invalid_webhook"),
+        (json!({"url": url, "topics": ["lead.deleted"]}), "invalid_webhook"),
+        (json!({"url": url, "topics": []}), "invalid_webhook"),
+        (json!({"url": url, "topics": ["lead.mql"], "extra": 1}), "invalid_request"),
+    ] {
+        let (status, reply) = s.admin(Method::POST, "/v1/webhooks", Some(body)).await;
+        assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{reply}");
+    }
+
+    // A new lead with a strong profile and a demo request: created, and (per the model) an MQL.
+    let lead = json!({"email": "cto@bigco.example", "job_title": "CTO", "employees": 5000, "industry": "Software",
+                      "country": "US"});
+    assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0, StatusCode::CREATED);
+    for (i, kind) in ["demo_requested", "webinar_attended", "content_download", "email_click"].iter().enumerate() {
+        let event = json!({"id": format!("w{i}"), "email": "cto@bigco.example", "type": kind});
+        assert_eq!(s.admin(Method::POST, "/v1/events", Some(event)).await.0, StatusCode::OK);
+    }
+    let (_, view) = s.admin(Method::GET, "/v1/leads/cto@bigco.example", None).await;
+    assert!(view["lead"]["mql_at"].is_string(), "the example model qualifies this lead: {view}");
+    assert!(received.lock().unwrap().is_empty(), "nothing is sent until the worker runs");
+
+    // First round: the receiver fails the first request, takes the second.
+    let client = reqwest::Client::new();
+    let round = s.state.deliver_due(&client).await.unwrap();
+    assert_eq!((round.delivered, round.retried, round.failed), (1, 1, 0));
+    let (_, deliveries) = s.admin(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), None).await;
+    let statuses: Vec<(&str, &str, u64)> = deliveries["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["topic"].as_str().unwrap(), d["status"].as_str().unwrap(), d["attempts"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(statuses, [("lead.mql", "delivered", 1), ("lead.created", "pending", 1)]);
+    assert_eq!(deliveries["deliveries"][1]["last_status"], 503);
+
+    // A restart loses nothing: the pending delivery goes out from the new process.
+    let s = s.restart(config()).await;
+    let round = s.state.deliver_due(&client).await.unwrap();
+    assert_eq!((round.delivered, round.retried, round.failed), (1, 0, 0));
+    assert_eq!(s.state.deliver_due(&client).await.unwrap(), leadflow_api::DeliveryRound::default());
+
+    let received = received.lock().unwrap();
+    assert_eq!(received.len(), 3);
+    let mut topics = Vec::new();
+    for (headers, body) in received.iter() {
+        let signature = headers[leadflow_api::SIGNATURE_HEADER].to_str().unwrap();
+        assert_eq!(signature, leadflow_api::signature(&secret, body), "signed with the webhook's secret");
+        assert_ne!(signature, leadflow_api::signature("another secret", body));
+        let payload: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(payload["lead"]["email"], "cto@bigco.example");
+        assert_eq!(headers[leadflow_api::TOPIC_HEADER].to_str().unwrap(), payload["topic"].as_str().unwrap());
+        assert_eq!(headers[leadflow_api::DELIVERY_HEADER].to_str().unwrap(), payload["delivery_id"].to_string());
+        topics.push(payload["topic"].as_str().unwrap().to_string());
+    }
+    assert_eq!(topics, ["lead.created", "lead.mql", "lead.created"], "the failed one again, after the restart");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_never_answers_well_is_given_up_and_deleting_cancels() {
+    let s = Server::start_with(config()).await;
+    let (url, received) = receiver(usize::MAX).await;
+    let (_, hook) = s.admin(Method::POST, "/v1/webhooks", Some(json!({"url": url, "topics": ["lead.created"]}))).await;
+    let id = hook["id"].as_i64().unwrap();
+    let event = json!({"id": "e1", "email": "ana@acme.example", "type": "page_view"});
+    s.admin(Method::POST, "/v1/events", Some(event)).await;
+    let client = reqwest::Client::new();
+    let rounds: Vec<_> = futures_rounds(&s, &client, 4).await;
+    assert_eq!(rounds, [(0, 1, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0)], "three attempts, then failed");
+    assert_eq!(received.lock().unwrap().len(), 3);
+    let (_, deliveries) = s.admin(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), None).await;
+    assert_eq!(deliveries["deliveries"][0]["status"], "failed");
+    assert_eq!(deliveries["deliveries"][0]["attempts"], 3);
+
+    let event = json!({"id": "e2", "email": "ben@acme.example", "type": "page_view"});
+    s.admin(Method::POST, "/v1/events", Some(event)).await;
+    assert_eq!(s.admin(Method::DELETE, &format!("/v1/webhooks/{id}"), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.admin(Method::DELETE, &format!("/v1/webhooks/{id}"), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.state.deliver_due(&client).await.unwrap(), leadflow_api::DeliveryRound::default());
+    let (_, deliveries) = s.admin(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), None).await;
+    assert_eq!(deliveries["deliveries"][0]["status"], "cancelled");
+    let (status, body) = s.admin(Method::GET, "/v1/webhooks/999/deliveries", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("webhook_not_found")));
+}
+
+async fn futures_rounds(s: &Server, client: &reqwest::Client, n: usize) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let r = s.state.deliver_due(client).await.unwrap();
+        out.push((r.delivered, r.retried, r.failed));
+    }
+    out
+}

@@ -1,0 +1,254 @@
+//! Webhooks and their outbox, and anonymous website visitors.
+
+use leadflow_core::{Email, EventKey, Grade, LeadId, Timestamp, Topic, VisitorId};
+use leadflow_store::{
+    AttemptOutcome, DeliveryRecord, DeliveryStatus, Notification, ScoreValues, StoreError, WebhookRecord,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::backend;
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+const WEBHOOK_COLUMNS: &str = "w.id, w.url, w.secret, w.topics, w.created_at";
+
+fn read_webhook(r: &Row<'_>, at: usize) -> rusqlite::Result<Result<WebhookRecord, StoreError>> {
+    let (id, url, secret, topics, created_at): (i64, String, String, String, i64) =
+        (r.get(at)?, r.get(at + 1)?, r.get(at + 2)?, r.get(at + 3)?, r.get(at + 4)?);
+    let topics: Result<Vec<Topic>, StoreError> =
+        topics.split_whitespace().map(|t| Topic::parse(t).ok_or_else(|| corrupt(format!("topic `{t}`")))).collect();
+    Ok(topics.map(|topics| WebhookRecord { id, url, secret, topics, created_at: Timestamp::from_millis(created_at) }))
+}
+
+const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.topic, d.lead_id, d.email, d.occurred_at, d.fit, d.engagement,
+    d.total, d.bucket, d.grade, d.previous_bucket, d.status, d.attempts, d.next_attempt_at, d.last_status,
+    d.last_error, d.delivered_at";
+const DELIVERY_COLUMN_COUNT: usize = 18;
+
+fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreError>> {
+    let (topic, email, grade, status): (String, String, String, String) =
+        (r.get(2)?, r.get(4)?, r.get(10)?, r.get(12)?);
+    let Some(topic) = Topic::parse(&topic) else { return Ok(Err(corrupt(format!("topic `{topic}`")))) };
+    let Ok(email) = Email::parse(&email) else { return Ok(Err(corrupt(format!("email `{email}`")))) };
+    let Some(grade) = Grade::parse(&grade) else { return Ok(Err(corrupt(format!("grade `{grade}`")))) };
+    let Some(status) = DeliveryStatus::parse(&status) else { return Ok(Err(corrupt(format!("status `{status}`")))) };
+    let millis = |i: usize| r.get::<_, i64>(i).map(Timestamp::from_millis);
+    Ok(Ok(DeliveryRecord {
+        id: r.get(0)?,
+        webhook: r.get(1)?,
+        notification: Notification {
+            topic,
+            lead: LeadId(r.get(3)?),
+            email,
+            at: millis(5)?,
+            score: ScoreValues { fit: r.get(6)?, engagement: r.get(7)?, total: r.get(8)?, bucket: r.get(9)?, grade },
+            previous_bucket: r.get(11)?,
+        },
+        status,
+        attempts: r.get(13)?,
+        next_attempt_at: millis(14)?,
+        last_status: r.get(15)?,
+        last_error: r.get(16)?,
+        delivered_at: r.get::<_, Option<i64>>(17)?.map(Timestamp::from_millis),
+    }))
+}
+
+pub fn webhooks(conn: &Connection) -> Result<Vec<WebhookRecord>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.deleted_at IS NULL ORDER BY w.id"))
+        .map_err(backend)?;
+    let rows = stmt.query_map([], |r| read_webhook(r, 0)).map_err(backend)?;
+    rows.map(|r| r.map_err(backend)?).collect()
+}
+
+pub fn deliveries(conn: &Connection, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.webhook_id = ?1 ORDER BY d.id DESC LIMIT ?2"
+        ))
+        .map_err(backend)?;
+    let rows = stmt.query_map(params![webhook, limit as i64], read_delivery).map_err(backend)?;
+    rows.map(|r| r.map_err(backend)?).collect()
+}
+
+pub fn due(
+    conn: &Connection,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at, d.id LIMIT ?2"
+        ))
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(params![now.millis(), limit as i64], |r| {
+            Ok(match (read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?) {
+                (Ok(d), Ok(w)) => Ok((d, w)),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            })
+        })
+        .map_err(backend)?;
+    rows.map(|r| r.map_err(backend)?).collect()
+}
+
+pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {
+    conn.prepare_cached("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+        .map(|n| n as u64)
+        .map_err(backend)
+}
+
+pub fn record_attempt(conn: &Connection, id: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
+    let (status, http, error, next, delivered) = match outcome {
+        AttemptOutcome::Delivered { status } => ("delivered", Some(*status), None, None, Some(at.millis())),
+        AttemptOutcome::Retry { status, error, next_attempt_at } => {
+            ("pending", *status, Some(error.as_str()), Some(next_attempt_at.millis()), None)
+        }
+        AttemptOutcome::Failed { status, error } => ("failed", *status, Some(error.as_str()), None, None),
+    };
+    conn.prepare_cached(
+        "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1, last_status = ?3, last_error = ?4,
+             next_attempt_at = coalesce(?5, next_attempt_at), delivered_at = ?6
+         WHERE id = ?1 AND status = 'pending'",
+    )
+    .map_err(backend)?
+    .execute(params![id, status, http, error, next, delivered])
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub fn create_webhook(
+    conn: &Connection,
+    url: &str,
+    secret: &str,
+    topics: &[Topic],
+    now: Timestamp,
+) -> Result<i64, StoreError> {
+    let topics: Vec<&str> = topics.iter().map(|t| t.as_str()).collect();
+    conn.prepare_cached("INSERT INTO webhooks (url, secret, topics, created_at) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(backend)?
+        .execute(params![url, secret, topics.join(" "), now.millis()])
+        .map_err(backend)?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn delete_webhook(conn: &Connection, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached("UPDATE webhooks SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL")
+        .map_err(backend)?
+        .execute(params![id, now.millis()])
+        .map_err(backend)?;
+    conn.prepare_cached(
+        "UPDATE webhook_deliveries SET status = 'cancelled' WHERE webhook_id = ?1 AND status = 'pending'",
+    )
+    .map_err(backend)?
+    .execute([id])
+    .map_err(backend)?;
+    Ok(n > 0)
+}
+
+/// One delivery row per live webhook subscribed to the topic.
+pub fn notify(conn: &Connection, n: &Notification) -> Result<(), StoreError> {
+    let s = &n.score;
+    conn.prepare_cached(
+        "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, occurred_at, fit, engagement, total,
+             bucket, grade, previous_bucket, status, next_attempt_at)
+         SELECT id, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?4 FROM webhooks
+         WHERE deleted_at IS NULL AND instr(' ' || topics || ' ', ' ' || ?1 || ' ') > 0",
+    )
+    .map_err(backend)?
+    .execute(params![
+        n.topic.as_str(),
+        n.lead.0,
+        n.email.as_str(),
+        n.at.millis(),
+        s.fit,
+        s.engagement,
+        s.total,
+        s.bucket,
+        s.grade.letter(),
+        n.previous_bucket,
+    ])
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub fn visitor_lead(conn: &Connection, visitor: &VisitorId) -> Result<Option<LeadId>, StoreError> {
+    conn.prepare_cached("SELECT lead_id FROM visitors WHERE visitor_id = ?1")
+        .and_then(|mut s| s.query_row([visitor.as_str()], |r| r.get(0)).optional())
+        .map(|id| id.map(LeadId))
+        .map_err(backend)
+}
+
+/// Inserts an anonymous event; false when its key is taken (here or among the leads' events).
+pub fn insert_anonymous(
+    conn: &Connection,
+    key: &EventKey,
+    visitor: &VisitorId,
+    ts: Timestamp,
+    shape: u32,
+    received_at: Timestamp,
+) -> Result<bool, StoreError> {
+    let taken = conn
+        .prepare_cached("SELECT 1 FROM events WHERE key = ?1")
+        .and_then(|mut s| s.exists([key.as_str()]))
+        .map_err(backend)?;
+    if taken {
+        return Ok(false);
+    }
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO visitor_events (key, visitor_id, ts, shape_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .map_err(backend)?
+        .execute(params![key.as_str(), visitor.as_str(), ts.millis(), shape, received_at.millis()])
+        .map_err(backend)?;
+    Ok(n > 0)
+}
+
+/// Links the visitor to the lead and removes its anonymous events, returning (key, ts, shape id).
+pub fn identify(
+    conn: &Connection,
+    visitor: &VisitorId,
+    lead: LeadId,
+    now: Timestamp,
+) -> Result<Vec<(EventKey, Timestamp, u32)>, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO visitors (visitor_id, lead_id, identified_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (visitor_id) DO UPDATE SET lead_id = excluded.lead_id, identified_at = excluded.identified_at",
+    )
+    .map_err(backend)?
+    .execute(params![visitor.as_str(), lead.0, now.millis()])
+    .map_err(backend)?;
+    let mut stmt = conn
+        .prepare_cached("SELECT key, ts, shape_id FROM visitor_events WHERE visitor_id = ?1 ORDER BY ts, key")
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map([visitor.as_str()], |r| {
+            Ok((r.get::<_, String>(0)?, Timestamp::from_millis(r.get(1)?), r.get::<_, u32>(2)?))
+        })
+        .map_err(backend)?;
+    let mut events = Vec::new();
+    for row in rows {
+        let (key, ts, shape) = row.map_err(backend)?;
+        events.push((EventKey::parse(&key).map_err(corrupt)?, ts, shape));
+    }
+    conn.prepare_cached("DELETE FROM visitor_events WHERE visitor_id = ?1")
+        .map_err(backend)?
+        .execute([visitor.as_str()])
+        .map_err(backend)?;
+    Ok(events)
+}
+
+/// Erasing a lead erases what ties visitors to it and the deliveries that name it.
+pub fn erase_lead(conn: &Connection, lead: LeadId) -> Result<(), StoreError> {
+    for sql in ["DELETE FROM visitors WHERE lead_id = ?1", "DELETE FROM webhook_deliveries WHERE lead_id = ?1"] {
+        conn.prepare_cached(sql).map_err(backend)?.execute([lead.0]).map_err(backend)?;
+    }
+    Ok(())
+}
