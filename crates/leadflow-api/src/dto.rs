@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use leadflow_core::{Email, EventKey, EventShape, EventType, Field, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_engine::{EventInput, LeadInput, LeadView};
-use leadflow_store::{HistoryEntry, LeadRecord, ModelRecord, ScoreValues, StoredEvent, StoredScore};
+use leadflow_store::{
+    Cursor, HistoryEntry, LeadOrder, LeadRecord, ModelRecord, ScoreValues, SortKey, StoredEvent, StoredScore,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -65,6 +67,41 @@ pub fn model(m: &ModelRecord) -> Value {
         "version": m.version.0, "name": m.name, "active": m.active,
         "created_at": m.created_at, "activated_at": m.activated_at,
     })
+}
+
+/// An opaque page cursor: where a page of leads in `order` ended.
+pub fn cursor(order: LeadOrder, last: &LeadRecord) -> String {
+    let key = match order.key_of(last) {
+        SortKey::Total(Some(total)) => total.to_string(),
+        SortKey::Total(None) => "-".to_string(),
+        SortKey::Time(t) => t.millis().to_string(),
+    };
+    hex::encode(format!("{}:{key}:{}", order_tag(order), last.id.0))
+}
+
+fn order_tag(order: LeadOrder) -> &'static str {
+    match order {
+        LeadOrder::ScoreDesc => "sd",
+        LeadOrder::ScoreAsc => "sa",
+        LeadOrder::Newest => "cr",
+        LeadOrder::RecentlyUpdated => "up",
+    }
+}
+
+/// Reads a cursor back; `None` when it is not one, or was made for another order.
+pub fn parse_cursor(cursor: &str, order: LeadOrder) -> Option<Cursor> {
+    let text = String::from_utf8(hex::decode(cursor).ok()?).ok()?;
+    let mut parts = text.splitn(3, ':');
+    let (tag, key, id) = (parts.next()?, parts.next()?, parts.next()?);
+    if tag != order_tag(order) {
+        return None;
+    }
+    let key = match order {
+        LeadOrder::ScoreDesc | LeadOrder::ScoreAsc if key == "-" => SortKey::Total(None),
+        LeadOrder::ScoreDesc | LeadOrder::ScoreAsc => SortKey::Total(Some(key.parse().ok()?)),
+        LeadOrder::Newest | LeadOrder::RecentlyUpdated => SortKey::Time(Timestamp::from_millis(key.parse().ok()?)),
+    };
+    Some(Cursor { key, id: leadflow_core::LeadId(id.parse().ok()?) })
 }
 
 /// A property or custom value as JSON may send it.

@@ -94,6 +94,9 @@ impl From<EngineError> for ApiError {
                     details: Some(json!({ "problems": problems })),
                 }
             }
+            EngineError::Store(leadflow_store::StoreError::InvalidQuery(why)) => {
+                ApiError::bad_request("invalid_request", why)
+            }
             EngineError::Store(leadflow_store::StoreError::DuplicateEmail(email)) => {
                 ApiError::new(StatusCode::CONFLICT, "email_taken", format!("a lead with email {email} already exists"))
             }

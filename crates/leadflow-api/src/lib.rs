@@ -345,9 +345,16 @@ struct ListParams {
     max_score: Option<f64>,
     #[serde(default)]
     mql: bool,
+    /// Words that must each appear in the name, email or company.
+    q: Option<String>,
+    created_from: Option<String>,
+    created_until: Option<String>,
+    updated_from: Option<String>,
+    updated_until: Option<String>,
     sort: Option<String>,
     limit: Option<usize>,
-    offset: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 async fn list_leads(
@@ -358,6 +365,17 @@ async fn list_leads(
     caller.require(Action::ReadLeads)?;
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
     let bad = |what: &str, v: &str| ApiError::bad_request("invalid_request", format!("{what}: `{v}` is not valid"));
+    let time = |what: &str, v: &Option<String>| {
+        v.as_deref().map(|s| leadflow_core::Timestamp::parse(s).map_err(|_| bad(what, s))).transpose()
+    };
+    let order = match p.sort.as_deref() {
+        None | Some("score") => LeadOrder::ScoreDesc,
+        Some("score_asc") => LeadOrder::ScoreAsc,
+        Some("newest") => LeadOrder::Newest,
+        Some("updated") => LeadOrder::RecentlyUpdated,
+        Some(other) => return Err(bad("sort", other)),
+    };
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
     let query = LeadQuery {
         bucket: p.bucket,
         grade: p.grade.as_deref().map(|g| Grade::parse(g).ok_or_else(|| bad("grade", g))).transpose()?,
@@ -366,18 +384,20 @@ async fn list_leads(
         min_total: p.min_score,
         max_total: p.max_score,
         mql_only: p.mql,
-        order: match p.sort.as_deref() {
-            None | Some("score") => LeadOrder::ScoreDesc,
-            Some("score_asc") => LeadOrder::ScoreAsc,
-            Some("newest") => LeadOrder::Newest,
-            Some("updated") => LeadOrder::RecentlyUpdated,
-            Some(other) => return Err(bad("sort", other)),
-        },
-        limit: p.limit.unwrap_or(50).min(500),
-        offset: p.offset.unwrap_or(0),
+        text: p.q.filter(|q| !q.trim().is_empty()),
+        created_from: time("created_from", &p.created_from)?,
+        created_until: time("created_until", &p.created_until)?,
+        updated_from: time("updated_from", &p.updated_from)?,
+        updated_until: time("updated_until", &p.updated_until)?,
+        order,
+        after: p.cursor.as_deref().map(|c| dto::parse_cursor(c, order).ok_or_else(|| bad("cursor", c))).transpose()?,
+        limit,
+        offset: 0,
     };
     let leads = state.read(move |engine| Ok(engine.store().list_leads(&query)?)).await?;
-    Ok(Json(json!({ "leads": leads.iter().map(dto::lead).collect::<Vec<_>>() })))
+    // A full page may have more after it; a short one is the last.
+    let next = (leads.len() == limit).then(|| leads.last().map(|l| dto::cursor(order, l))).flatten();
+    Ok(Json(json!({ "leads": leads.iter().map(dto::lead).collect::<Vec<_>>(), "next_cursor": next })))
 }
 
 async fn get_lead(

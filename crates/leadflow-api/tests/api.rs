@@ -287,3 +287,54 @@ async fn models_are_validated_activated_and_versioned() {
     let (_, models) = s.admin(Method::GET, "/v1/models", None).await;
     assert_eq!(models["models"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_stay_correct_while_scores_change_and_filters_narrow() {
+    let s = Server::start().await;
+    let titles = ["CTO", "VP Engineering", "Engineer", "Intern", "Student", "Director of IT", "Analyst"];
+    for (i, title) in titles.iter().enumerate() {
+        let lead = json!({"email": format!("p{i}@acme.example"), "job_title": title, "company": format!("Acme {i}")});
+        assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0, StatusCode::CREATED);
+    }
+    let emails = |page: &Value| -> Vec<String> {
+        page["leads"].as_array().unwrap().iter().map(|l| l["email"].as_str().unwrap().to_string()).collect()
+    };
+    let (_, first) = s.admin(Method::GET, "/v1/leads?limit=3", None).await;
+    let mut seen = emails(&first);
+    // The lowest-scored lead (on a later page) jumps to the top between page requests.
+    let (_, all) = s.admin(Method::GET, "/v1/leads?limit=100", None).await;
+    let mover = emails(&all).last().unwrap().clone();
+    for (i, kind) in ["demo_requested", "webinar_attended", "content_download"].iter().enumerate() {
+        let event = json!({"id": format!("m{i}"), "email": mover, "type": kind});
+        assert_eq!(s.admin(Method::POST, "/v1/events", Some(event)).await.0, StatusCode::OK);
+    }
+    let mut cursor = first["next_cursor"].as_str().unwrap().to_string();
+    loop {
+        let (status, page) = s.admin(Method::GET, &format!("/v1/leads?limit=3&cursor={cursor}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        seen.extend(emails(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    let unchanged: Vec<String> = emails(&all).into_iter().filter(|e| *e != mover).collect();
+    for email in &unchanged {
+        assert_eq!(seen.iter().filter(|e| *e == email).count(), 1, "{email} once in {seen:?}");
+    }
+
+    let (_, found) = s.admin(Method::GET, "/v1/leads?q=ACME%203", None).await;
+    assert_eq!(emails(&found), ["p3@acme.example"]);
+    let (_, none) = s.admin(Method::GET, "/v1/leads?created_until=2000-01-01", None).await;
+    assert!(emails(&none).is_empty());
+    let (_, recent) = s.admin(Method::GET, "/v1/leads?updated_from=2000-01-01&sort=newest&limit=100", None).await;
+    assert_eq!(emails(&recent).len(), titles.len());
+    for bad in ["cursor=zz".to_string(), format!("sort=newest&cursor={cursor}"), "created_from=yesterday".into()] {
+        let (status, body) = s.admin(Method::GET, &format!("/v1/leads?{bad}"), None).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{bad}"
+        );
+    }
+}

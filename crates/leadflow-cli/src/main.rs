@@ -232,6 +232,15 @@ struct ListArgs {
     /// Only marketing-qualified leads.
     #[arg(long)]
     mql: bool,
+    /// Words that must each appear in the name, email or company.
+    #[arg(long)]
+    search: Option<String>,
+    /// Created at or after (RFC 3339 or a date).
+    #[arg(long)]
+    created_from: Option<Timestamp>,
+    /// Created before.
+    #[arg(long)]
+    created_until: Option<Timestamp>,
     #[arg(long, value_enum, default_value_t = SortBy::Score)]
     sort: SortBy,
     #[arg(long, default_value_t = 20)]
@@ -690,6 +699,9 @@ fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
         min_total: a.min_score,
         max_total: a.max_score,
         mql_only: a.mql,
+        text: a.search,
+        created_from: a.created_from,
+        created_until: a.created_until,
         order: match a.sort {
             SortBy::Score => LeadOrder::ScoreDesc,
             SortBy::ScoreAsc => LeadOrder::ScoreAsc,
@@ -698,6 +710,7 @@ fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
         },
         limit: a.limit,
         offset: a.offset,
+        ..Default::default()
     };
     let leads = engine.store().list_leads(&query)?;
     if a.json {

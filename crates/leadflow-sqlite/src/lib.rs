@@ -20,7 +20,7 @@ use leadflow_core::{
 use leadflow_store::{
     AnonymousEvent, ApiKeyRecord, AttemptOutcome, DeliveryRecord, HistoryEntry, Inserted, LeadOrder, LeadQuery,
     LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor, ScanRequest, ScanScope,
-    ScoreWrite, ShapeId, StateWrite, Store, StoreError, StoreStats, StoredEvent, StoredScore, Transaction,
+    ScoreWrite, ShapeId, SortKey, StateWrite, Store, StoreError, StoreStats, StoredEvent, StoredScore, Transaction,
     WebhookRecord,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -177,6 +177,58 @@ impl Store for SqliteStore {
         }
         if q.mql_only {
             conds.push("l.mql_at IS NOT NULL");
+        }
+        for (bound, sql) in [
+            (q.created_from, "l.created_at >= ?"),
+            (q.created_until, "l.created_at < ?"),
+            (q.updated_from, "l.updated_at >= ?"),
+            (q.updated_until, "l.updated_at < ?"),
+        ] {
+            if let Some(t) = bound {
+                conds.push(sql);
+                args.push(Box::new(t.millis()));
+            }
+        }
+        for word in q.text.iter().flat_map(|t| t.split_whitespace()) {
+            // LIKE ignores ASCII case; the email is stored lower-cased.
+            conds.push(
+                "(l.email LIKE ? ESCAPE '\\' OR l.first_name LIKE ? ESCAPE '\\' OR l.last_name LIKE ? ESCAPE '\\'
+                  OR l.company LIKE ? ESCAPE '\\')",
+            );
+            let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            for _ in 0..4 {
+                args.push(Box::new(pattern.clone()));
+            }
+        }
+        if let Some(cursor) = &q.after {
+            let id = cursor.id.0;
+            match (q.order, &cursor.key) {
+                // Unscored leads come last in both score orders, by id.
+                (LeadOrder::ScoreDesc | LeadOrder::ScoreAsc, SortKey::Total(None)) => {
+                    conds.push("(s.total IS NULL AND l.id > ?)");
+                    args.push(Box::new(id));
+                }
+                (LeadOrder::ScoreDesc, SortKey::Total(Some(total))) => {
+                    conds.push("(s.total < ? OR (s.total = ? AND l.id > ?) OR s.total IS NULL)");
+                    args.extend([Box::new(*total) as Box<dyn rusqlite::ToSql>, Box::new(*total), Box::new(id)]);
+                }
+                (LeadOrder::ScoreAsc, SortKey::Total(Some(total))) => {
+                    conds.push("(s.total > ? OR (s.total = ? AND l.id > ?) OR s.total IS NULL)");
+                    args.extend([Box::new(*total) as Box<dyn rusqlite::ToSql>, Box::new(*total), Box::new(id)]);
+                }
+                (LeadOrder::Newest, SortKey::Time(t)) => {
+                    conds.push("(l.created_at < ? OR (l.created_at = ? AND l.id < ?))");
+                    args.extend([Box::new(t.millis()) as Box<dyn rusqlite::ToSql>, Box::new(t.millis()), Box::new(id)]);
+                }
+                (LeadOrder::RecentlyUpdated, SortKey::Time(t)) => {
+                    conds.push("(l.updated_at < ? OR (l.updated_at = ? AND l.id < ?))");
+                    args.extend([Box::new(t.millis()) as Box<dyn rusqlite::ToSql>, Box::new(t.millis()), Box::new(id)]);
+                }
+                (order, key) => {
+                    return Err(StoreError::InvalidQuery(format!("a {key:?} cursor for the {order:?} order")));
+                }
+            }
         }
         let where_sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
         let order = match q.order {

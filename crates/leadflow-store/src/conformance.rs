@@ -280,6 +280,10 @@ fn models_are_versioned<S: Store>(s: &mut S) {
     assert_eq!(models[1].source, "name = \"b\"");
 }
 
+fn listed<S: Store>(s: &S, q: LeadQuery) -> Vec<LeadId> {
+    s.list_leads(&LeadQuery { limit: 100, ..q }).unwrap().iter().map(|l| l.id).collect()
+}
+
 fn listing_filters_and_orders<S: Store>(s: &mut S) {
     let v1 = ModelVersion(1);
     let ids: Vec<LeadId> = (0..5).map(|i| add_lead(s, &format!("l{i}@example.com"))).collect();
@@ -295,28 +299,78 @@ fn listing_filters_and_orders<S: Store>(s: &mut S) {
         score_write(ids[3], v1, 85.0, "hot"),
     ])
     .unwrap();
-    let list = |q: LeadQuery| -> Vec<LeadId> {
-        s.list_leads(&LeadQuery { limit: 100, ..q }).unwrap().iter().map(|l| l.id).collect()
-    };
-    assert_eq!(list(LeadQuery::default()), [ids[0], ids[3], ids[2], ids[1], ids[4]], "by score, unscored last");
+    assert_eq!(listed(s, LeadQuery::default()), [ids[0], ids[3], ids[2], ids[1], ids[4]], "by score, unscored last");
     assert_eq!(
-        list(LeadQuery { order: LeadOrder::ScoreAsc, ..Default::default() }),
+        listed(s, LeadQuery { order: LeadOrder::ScoreAsc, ..Default::default() }),
         [ids[1], ids[2], ids[3], ids[0], ids[4]]
     );
-    assert_eq!(list(LeadQuery { bucket: Some("hot".into()), ..Default::default() }), [ids[0], ids[3]]);
-    assert_eq!(list(LeadQuery { owner: Some("sam".into()), ..Default::default() }), [ids[0]]);
+    assert_eq!(listed(s, LeadQuery { bucket: Some("hot".into()), ..Default::default() }), [ids[0], ids[3]]);
+    assert_eq!(listed(s, LeadQuery { owner: Some("sam".into()), ..Default::default() }), [ids[0]]);
     assert_eq!(
-        list(LeadQuery { min_total: Some(40.0), max_total: Some(86.0), ..Default::default() }),
+        listed(s, LeadQuery { min_total: Some(40.0), max_total: Some(86.0), ..Default::default() }),
         [ids[3], ids[2]]
     );
-    assert_eq!(list(LeadQuery { grade: Some(Grade::C), ..Default::default() }).len(), 4);
-    assert_eq!(list(LeadQuery { grade: Some(Grade::A), ..Default::default() }).len(), 0);
-    assert_eq!(list(LeadQuery { stage: Some(LifecycleStage::Lead), ..Default::default() }).len(), 5);
-    assert_eq!(list(LeadQuery { order: LeadOrder::RecentlyUpdated, ..Default::default() })[0], ids[0]);
+    assert_eq!(listed(s, LeadQuery { grade: Some(Grade::C), ..Default::default() }).len(), 4);
+    assert_eq!(listed(s, LeadQuery { grade: Some(Grade::A), ..Default::default() }).len(), 0);
+    assert_eq!(listed(s, LeadQuery { stage: Some(LifecycleStage::Lead), ..Default::default() }).len(), 5);
+    assert_eq!(listed(s, LeadQuery { order: LeadOrder::RecentlyUpdated, ..Default::default() })[0], ids[0]);
     let page = s.list_leads(&LeadQuery { limit: 2, offset: 1, ..Default::default() }).unwrap();
     assert_eq!(page.iter().map(|l| l.id).collect::<Vec<_>>(), [ids[3], ids[2]]);
     let stats = s.stats().unwrap();
     assert_eq!(stats.buckets, [("hot".to_string(), 2), ("cold".to_string(), 1), ("warm".to_string(), 1)]);
+
+    // Free text: every word, in name, email or company, ignoring case; LIKE's wildcards are literal.
+    let mut tx = s.begin().unwrap();
+    let mut p = profile("l2@example.com");
+    (p.first_name, p.last_name, p.company) = (Some("Bea".into()), Some("Kovács".into()), Some("Acme_Corp 100%".into()));
+    tx.update_profile(ids[2], &p, t("2026-03-02")).unwrap();
+    tx.commit().unwrap();
+    let text = |s: &S, q: &str| listed(s, LeadQuery { text: Some(q.into()), ..Default::default() });
+    assert_eq!(text(s, "bea ACME"), [ids[2]]);
+    assert_eq!(text(s, "l3@example"), [ids[3]]);
+    assert_eq!(text(s, "kovács"), [ids[2]]);
+    assert_eq!(text(s, "acme_corp"), [ids[2]]);
+    assert_eq!(text(s, "100%"), [ids[2]]);
+    assert!(text(s, "acme%corp").is_empty(), "% is a character, not a wildcard");
+    assert!(text(s, "bea nobody").is_empty());
+
+    // Created and updated ranges: from inclusive, until exclusive.
+    assert_eq!(listed(s, LeadQuery { updated_from: Some(t("2026-03-01")), ..Default::default() }), [ids[0], ids[2]]);
+    assert_eq!(listed(s, LeadQuery { updated_until: Some(t("2026-03-01")), ..Default::default() }).len(), 3);
+    assert_eq!(listed(s, LeadQuery { created_from: Some(t("2026-01-02")), ..Default::default() }).len(), 0);
+    assert_eq!(listed(s, LeadQuery { created_until: Some(t("2026-01-02")), ..Default::default() }).len(), 5);
+
+    // Cursor pages: a lead whose score did not change is never skipped nor repeated, while
+    // others move between pages.
+    let page = |s: &S, after: Option<Cursor>| -> Vec<LeadRecord> {
+        s.list_leads(&LeadQuery { limit: 2, after, ..Default::default() }).unwrap()
+    };
+    let first = page(s, None);
+    assert_eq!(first.iter().map(|l| l.id).collect::<Vec<_>>(), [ids[0], ids[3]]);
+    let last = first.last().unwrap();
+    let cursor = Cursor { key: LeadOrder::ScoreDesc.key_of(last), id: last.id };
+    s.write_scores(&[score_write(ids[2], v1, 99.0, "hot"), score_write(ids[1], v1, 84.0, "hot")]).unwrap();
+    let second = page(s, Some(cursor));
+    assert_eq!(
+        second.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [ids[1], ids[4]],
+        "ids[2] moved up, ids[4] unscored last"
+    );
+    let last = second.last().unwrap();
+    let cursor = Cursor { key: LeadOrder::ScoreDesc.key_of(last), id: last.id };
+    assert!(page(s, Some(cursor)).is_empty());
+    let newest = |after| s.list_leads(&LeadQuery { order: LeadOrder::Newest, limit: 3, after, ..Default::default() });
+    let first = newest(None).unwrap();
+    let last = first.last().unwrap();
+    let rest = newest(Some(Cursor { key: LeadOrder::Newest.key_of(last), id: last.id })).unwrap();
+    let mut all: Vec<LeadId> = first.iter().chain(&rest).map(|l| l.id).collect();
+    all.sort();
+    assert_eq!(all, ids, "every lead once, across pages of equal creation times");
+    let mismatched = Cursor { key: SortKey::Time(t("2026-01-01")), id: ids[0] };
+    assert!(matches!(
+        s.list_leads(&LeadQuery { after: Some(mismatched), ..Default::default() }),
+        Err(StoreError::InvalidQuery(_))
+    ));
 }
 
 fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {

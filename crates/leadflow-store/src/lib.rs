@@ -27,6 +27,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the database is busy (another process holds the write lock)")]
     Busy,
+    #[error("the query cannot be answered: {0}")]
+    InvalidQuery(String),
     #[error("storage backend: {0}")]
     Backend(String),
 }
@@ -292,6 +294,35 @@ pub enum LeadOrder {
     RecentlyUpdated,
 }
 
+/// Where a page of a listing ends: the last lead's sort key and id. The next page starts right
+/// after it (keyset pagination), so a lead whose position did not change is never skipped or
+/// repeated, however the scores of others change between pages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cursor {
+    pub key: SortKey,
+    pub id: LeadId,
+}
+
+/// The value a listing is ordered by.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortKey {
+    /// For the score orders; `None` for a lead not scored yet.
+    Total(Option<f64>),
+    /// For the time orders.
+    Time(Timestamp),
+}
+
+impl LeadOrder {
+    /// The key `lead` sorts by in this order.
+    pub fn key_of(self, lead: &LeadRecord) -> SortKey {
+        match self {
+            LeadOrder::ScoreDesc | LeadOrder::ScoreAsc => SortKey::Total(lead.score.as_ref().map(|s| s.values.total)),
+            LeadOrder::Newest => SortKey::Time(lead.created_at),
+            LeadOrder::RecentlyUpdated => SortKey::Time(lead.updated_at),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LeadQuery {
     pub bucket: Option<String>,
@@ -301,7 +332,17 @@ pub struct LeadQuery {
     pub min_total: Option<f64>,
     pub max_total: Option<f64>,
     pub mql_only: bool,
+    /// Words that must each appear (ignoring case) in the name, email or company.
+    pub text: Option<String>,
+    pub created_from: Option<Timestamp>,
+    /// Exclusive.
+    pub created_until: Option<Timestamp>,
+    pub updated_from: Option<Timestamp>,
+    /// Exclusive.
+    pub updated_until: Option<Timestamp>,
     pub order: LeadOrder,
+    /// Start after this lead (a [`Cursor`] in `order`).
+    pub after: Option<Cursor>,
     pub limit: usize,
     pub offset: usize,
 }
