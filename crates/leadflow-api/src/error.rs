@@ -14,7 +14,10 @@
 //! | `batch_too_large` | 400 | more events in one batch than allowed |
 //! | `invalid_event` | 400 | an event's fields are wrong (type, email, timestamp, property) |
 //! | `invalid_lead` | 400 | a lead's fields are wrong |
+//! | `invalid_webhook` | 400 | a webhook's URL or topics are wrong |
 //! | `lead_not_found` | 404 | no such lead |
+//! | `webhook_not_found` | 404 | no such webhook |
+//! | `model_not_found` | 404 | no such model version |
 //! | `email_taken` | 409 | the email belongs to another lead |
 //! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
 //! | `no_active_model` | 503 | no model is active yet |
@@ -77,6 +80,7 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::NoSuchLead(lead) => ApiError::lead_not_found(lead),
             EngineError::UnknownLeadId(_) => ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", e.to_string()),
+            EngineError::NoSuchModel(_) => ApiError::new(StatusCode::NOT_FOUND, "model_not_found", e.to_string()),
             EngineError::EmailTaken { .. } => ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
             EngineError::NoActiveModel => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_active_model", e.to_string())

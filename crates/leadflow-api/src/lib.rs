@@ -46,6 +46,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(docs))
         .route("/v1/events", post(ingest_one))
         .route("/v1/events/batch", post(ingest_batch))
         .route("/v1/leads", get(list_leads).put(upsert_lead))
@@ -212,6 +214,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             }),
         }
     }
+}
+
+/// The OpenAPI 3.1 description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+}
+
+/// A self-contained page that renders [`OPENAPI`] and sends requests from the browser.
+async fn docs() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], include_str!("docs.html"))
+        .into_response()
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
