@@ -415,15 +415,26 @@ async fn list_leads(
     Ok(Json(json!({ "leads": leads.iter().map(dto::lead).collect::<Vec<_>>(), "next_cursor": next })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ViewParams {
+    /// How many of the newest events to include (20 by default, 500 at most).
+    timeline: Option<usize>,
+}
+
 async fn get_lead(
     State(state): State<AppState>,
     caller: Caller,
     Path(lead): Path<String>,
+    params: Result<Query<ViewParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::ReadLeads)?;
+    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+    let limit = p.timeline.unwrap_or(20).min(500);
     let lead = lead_ref(&lead)?;
-    let view =
-        state.read(move |engine| engine.view(&lead, None, 50)?.ok_or_else(|| ApiError::lead_not_found(lead))).await?;
+    let view = state
+        .read(move |engine| engine.view(&lead, None, limit)?.ok_or_else(|| ApiError::lead_not_found(lead)))
+        .await?;
     Ok(Json(dto::view(&view)))
 }
 
@@ -452,7 +463,7 @@ async fn upsert_lead(
         .await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
     let lead = outcome.scored.lead;
-    let view = state.read(move |engine| Ok(engine.view(&LeadRef::Id(lead), None, 50)?)).await?;
+    let view = state.read(move |engine| Ok(engine.view(&LeadRef::Id(lead), None, 20)?)).await?;
     Ok((status, Json(view.as_ref().map(dto::view).unwrap_or(Value::Null))).into_response())
 }
 

@@ -45,7 +45,7 @@ impl AppState {
     pub fn new(engine: LeadEngine, config: ServerConfig) -> Result<AppState, leadflow_store::StoreError> {
         let mut readers = Vec::with_capacity(config.readers.max(1));
         for _ in 0..config.readers.max(1) {
-            readers.push(Mutex::new(Engine::new(SqliteStore::open(engine.store().path())?, engine.clock())));
+            readers.push(Mutex::new(Engine::new(SqliteStore::open_reader(engine.store().path())?, engine.clock())));
         }
         let clock = engine.clock();
         let writer = Arc::new(Mutex::new(engine));

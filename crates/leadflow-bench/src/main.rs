@@ -6,10 +6,12 @@
 //!   updated incrementally inside it.
 //! - `leadflow-bench parse EVENTS.csv`: how fast the importer reads and parses events, with no
 //!   database: the floor under `leadflow import events`.
-//! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B]`: a running
-//!   server under closed-loop load: `GET /health` (the trivial endpoint), single-event
-//!   `POST /v1/events`, and `POST /v1/events/batch` with B events per request, each for S seconds
-//!   with C requests in flight; requests per second, events per second, p50/p99 latency.
+//! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B] [--rate R]
+//!   [--leads N]`: a running server under load, one phase after another, S seconds each:
+//!   `GET /health` (the trivial endpoint, for the ratio), single-event `POST /v1/events` closed
+//!   loop (C in flight), the same open loop at R requests/s (latency counted from when each
+//!   request was due, so a stalled server cannot hide its queue), `POST /v1/events/batch` with B
+//!   events per request, and `GET /v1/leads/{email}` reads. Events go to N distinct leads.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,8 +43,20 @@ fn main() -> Result<()> {
                 None => Ok(default),
             }
         };
-        let (seconds, concurrency, batch) = (flag("--seconds", 10)?, flag("--concurrency", 8)?, flag("--batch", 1000)?);
-        return tokio::runtime::Runtime::new()?.block_on(http(base, key, seconds, concurrency, batch));
+        let load = HttpLoad {
+            base: base.clone(),
+            key: key.clone(),
+            seconds: flag("--seconds", 10)?,
+            concurrency: flag("--concurrency", 32)?,
+            batch: flag("--batch", 1000)?,
+            rate: flag("--rate", 5000)?,
+            leads: flag("--leads", 50_000)? as u64,
+            phases: match rest.iter().position(|a| a == "--phases") {
+                Some(i) => rest.get(i + 1).context("a value after --phases")?.split(',').map(str::to_string).collect(),
+                None => ["health", "closed", "open", "batch", "reads"].map(String::from).to_vec(),
+            },
+        };
+        return tokio::runtime::Runtime::new()?.block_on(http(load));
     }
     let (db, events, count) = match args.as_slice() {
         [cmd, db, events, rest @ ..] if cmd == "track" => {
@@ -133,7 +147,7 @@ impl Load {
 async fn closed_loop<F, Fut>(seconds: usize, concurrency: usize, make: F) -> Load
 where
     F: Fn(u64) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
 {
     let deadline = Instant::now() + std::time::Duration::from_secs(seconds as u64);
     let started = Instant::now();
@@ -165,46 +179,112 @@ where
     load
 }
 
-async fn http(base: &str, key: &str, seconds: usize, concurrency: usize, batch: usize) -> Result<()> {
+/// Settings of `leadflow-bench http`.
+struct HttpLoad {
+    base: String,
+    key: String,
+    seconds: usize,
+    concurrency: usize,
+    batch: usize,
+    rate: usize,
+    leads: u64,
+    /// Which of health, closed, open, batch and reads to run.
+    phases: Vec<String>,
+}
+
+/// Sends `make(n)` at a fixed rate for `seconds`, whatever the answers' pace; each latency runs
+/// from when its request was due.
+async fn open_loop<F, Fut>(seconds: usize, rate: usize, make: F) -> Load
+where
+    F: Fn(u64) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let period = std::time::Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let total = (seconds * rate) as u64;
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for n in 0..total {
+        let due = started + period * n as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let request = make(n);
+        tasks.push(tokio::spawn(async move {
+            let ok = request.await;
+            (due.elapsed(), ok)
+        }));
+    }
+    let mut load = Load { requests: 0, errors: 0, latencies: Vec::with_capacity(tasks.len()), seconds: 0.0 };
+    for t in tasks {
+        let (latency, ok) = t.await.expect("request task");
+        load.requests += 1;
+        load.errors += u64::from(!ok);
+        load.latencies.push(latency);
+    }
+    load.seconds = started.elapsed().as_secs_f64();
+    load
+}
+
+async fn http(load: HttpLoad) -> Result<()> {
     // reqwest is built without a TLS provider of its own (see leadflow-api).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
     let run = format!("{}", std::process::id());
-    let health = {
-        let (client, url) = (client.clone(), format!("{base}/health"));
-        closed_loop(seconds, concurrency, move |_| {
-            let (client, url) = (client.clone(), url.clone());
-            async move { client.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
-        })
-        .await
-    };
-    let single = {
-        let (client, url, key, run) = (client.clone(), format!("{base}/v1/events"), key.to_string(), run.clone());
-        closed_loop(seconds, concurrency, move |n| {
-            let (client, url, key) = (client.clone(), url.clone(), key.clone());
-            let body = serde_json::json!({"id": format!("load-{run}-{n}"), "email": format!("load{}@bench.example", n % 50_000),
+    let HttpLoad { base, key, seconds, concurrency, batch, rate, leads, phases } = load;
+    let run_phase = |name: &str| phases.iter().any(|p| p == name);
+    let ok = |r: reqwest::Result<reqwest::Response>| r.is_ok_and(|r| r.status().is_success());
+    let mut report = Vec::new();
+
+    if run_phase("health") {
+        let (c, url) = (client.clone(), format!("{base}/health"));
+        let health = closed_loop(seconds, concurrency, move |_| {
+            let request = c.get(&url).send();
+            async move { ok(request.await) }
+        });
+        report.push(health.await.report("GET /health (closed loop)", 1));
+    }
+
+    let single = |tag: &'static str| {
+        let (c, url, key, run) = (client.clone(), format!("{base}/v1/events"), key.clone(), run.clone());
+        move |n: u64| {
+            let body = serde_json::json!({"id": format!("{tag}-{run}-{n}"), "email": format!("load{}@bench.example", n % leads),
                 "type": "page_view", "properties": {"url": "/pricing"}});
-            async move { client.post(url).bearer_auth(key).json(&body).send().await.is_ok_and(|r| r.status().is_success()) }
-        })
-        .await
+            let request = c.post(&url).bearer_auth(&key).json(&body).send();
+            async move { ok(request.await) }
+        }
     };
-    let batched = {
-        let (client, url, key, run) = (client.clone(), format!("{base}/v1/events/batch"), key.to_string(), run.clone());
-        closed_loop(seconds, concurrency, move |n| {
-            let (client, url, key) = (client.clone(), url.clone(), key.clone());
+    if run_phase("closed") {
+        let mut load = closed_loop(seconds, concurrency, single("closed")).await;
+        report.push(load.report("POST /v1/events (closed loop)", 1));
+    }
+    if run_phase("open") {
+        let name = format!("POST /v1/events (open loop, {rate}/s)");
+        report.push(open_loop(seconds, rate, single("open")).await.report(&name, 1));
+    }
+
+    if run_phase("batch") {
+        let (c, url, k, r) = (client.clone(), format!("{base}/v1/events/batch"), key.clone(), run.clone());
+        let batched = closed_loop(seconds, concurrency.min(8), move |n| {
             let events: Vec<_> = (0..batch as u64)
-                .map(|i| serde_json::json!({"id": format!("batch-{run}-{n}-{i}"), "email": format!("load{}@bench.example", (n * 7919 + i) % 50_000),
-                    "type": "email_open"}))
+                .map(|i| {
+                    serde_json::json!({"id": format!("batch-{r}-{n}-{i}"),
+                    "email": format!("load{}@bench.example", (n * 7919 + i) % leads), "type": "email_open"})
+                })
                 .collect();
-            let body = serde_json::json!({ "events": events });
-            async move { client.post(url).bearer_auth(key).json(&body).send().await.is_ok_and(|r| r.status().is_success()) }
-        })
-        .await
-    };
-    for (name, mut load, per) in
-        [("GET /health", health, 1), ("POST /v1/events", single, 1), ("POST /v1/events/batch", batched, batch as u64)]
-    {
-        println!("{}", load.report(name, per));
+            let request = c.post(&url).bearer_auth(&k).json(&serde_json::json!({ "events": events })).send();
+            async move { ok(request.await) }
+        });
+        let name = format!("POST /v1/events/batch ({batch} events)");
+        report.push(batched.await.report(&name, batch as u64));
+    }
+    if run_phase("reads") {
+        let (c, k) = (client.clone(), key.clone());
+        let reads = closed_loop(seconds, concurrency, move |n| {
+            let request = c.get(format!("{base}/v1/leads/load{}@bench.example", n % leads)).bearer_auth(&k).send();
+            async move { ok(request.await) }
+        });
+        report.push(reads.await.report("GET /v1/leads/{email} (closed loop)", 1));
+    }
+    for line in report {
+        println!("{line}");
     }
     Ok(())
 }

@@ -104,11 +104,23 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC, with milliseconds only when there are some.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use chrono::{Datelike, Timelike};
+        // Written field by field: chrono's `format` parses its pattern on every call, which shows
+        // in API responses that carry hundreds of timestamps.
         let t = self.to_chrono();
-        if self.0.rem_euclid(1000) == 0 {
-            write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%SZ"))
-        } else {
-            write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )?;
+        match self.0.rem_euclid(1000) {
+            0 => f.write_str("Z"),
+            millis => write!(f, ".{millis:03}Z"),
         }
     }
 }
@@ -136,6 +148,17 @@ mod tests {
         assert_eq!(ms.to_string(), "2026-07-01T00:00:00.250Z");
         assert!(Timestamp::parse("yesterday").is_err());
         assert!(Timestamp::parse("2026-13-01").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn written_as_rfc3339_and_read_back(millis in 0i64..8_000_000_000_000) {
+            let t = Timestamp::from_millis(millis);
+            let written = t.to_string();
+            let chrono = t.to_chrono().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            proptest::prop_assert_eq!(written.trim_end_matches('Z'), chrono.trim_end_matches(".000Z").trim_end_matches('Z'));
+            proptest::prop_assert_eq!(Timestamp::parse(&written).unwrap(), t);
+        }
     }
 
     #[test]

@@ -468,9 +468,13 @@ impl<S: Store> Engine<S> {
             return Ok(None);
         };
         let as_of = as_of.unwrap_or_else(|| self.now());
-        let mut tx = self.store.begin()?;
-        let activity = activity_in(&mut tx, &model, record.id)?;
-        drop(tx);
+        // Reads only: a view must not take the write lock (the server reads beside a writer).
+        let activity: Vec<Activity> = self
+            .store
+            .activity(record.id)?
+            .into_iter()
+            .map(|(ts, shape)| Activity { ts, matched: model.match_event(&shape) })
+            .collect();
         let facts = LeadFacts { profile: &record.profile, created_at: record.created_at };
         let explanation = scoring::explain(&model, facts, &activity, as_of);
         let bucket = explanation.card.bucket_name(&model).to_string();

@@ -55,6 +55,24 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Opens a database for reading only, beside a process (or connection) that writes it: a
+    /// server's read pool. It takes no lock beyond a reader's, and any write through it fails.
+    /// The schema must be current (open it with [`SqliteStore::open`] first).
+    pub fn open_reader(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = open_connection(path, true)?;
+        // Each reader keeps a smaller cache than the writer: there are several, and the OS's
+        // page cache is shared among them.
+        conn.execute_batch("PRAGMA cache_size = -65536;").map_err(backend)?;
+        let mut store = SqliteStore { conn, shapes: FxHashMap::default(), path: path.to_path_buf() };
+        let version: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
+        let known = MIGRATIONS.len() as i64;
+        if version != known {
+            return Err(StoreError::Backend(format!("a reader needs schema {known}; the database is at {version}")));
+        }
+        store.shapes = store.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
+        Ok(store)
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let current: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
         let known = MIGRATIONS.len() as i64;
@@ -245,6 +263,10 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare(&sql).map_err(backend)?;
         let rows = stmt.query_map(params_from_iter(args.iter()), read_lead).map_err(backend)?;
         rows.map(|r| r.map_err(backend)?).collect()
+    }
+
+    fn activity(&self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
+        activity_with_shapes(&self.conn, lead)
     }
 
     fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
@@ -600,6 +622,26 @@ fn read_api_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ApiKeyRecord, 
 }
 
 /// A lead's packed activity, oldest first (empty for a lead without events).
+/// A lead's events as (time, shape), oldest first.
+fn activity_with_shapes(conn: &Connection, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
+    let items = packed_activity(conn, lead.0)?;
+    let mut shapes: FxHashMap<ShapeId, EventShape> = FxHashMap::default();
+    let mut stmt = conn.prepare_cached("SELECT type, properties FROM event_shapes WHERE id = ?1").map_err(backend)?;
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        let shape = match shapes.entry(it.shape) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let (t, p): (String, String) =
+                    stmt.query_row([it.shape], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+                e.insert(decode_shape(&t, &p)?)
+            }
+        };
+        out.push((it.ts, shape.clone()));
+    }
+    Ok(out)
+}
+
 fn packed_activity(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT packed FROM activity WHERE lead_id = ?1").map_err(backend)?;
     let mut rows = stmt.query([lead]).map_err(backend)?;
@@ -908,23 +950,7 @@ impl Transaction for SqliteTx<'_> {
 
     fn activity_of(&mut self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
         self.flush_activity()?;
-        let items = packed_activity(&self.tx, lead.0)?;
-        let mut shapes: FxHashMap<ShapeId, EventShape> = FxHashMap::default();
-        let mut stmt =
-            self.tx.prepare_cached("SELECT type, properties FROM event_shapes WHERE id = ?1").map_err(backend)?;
-        let mut out = Vec::with_capacity(items.len());
-        for it in items {
-            let shape = match shapes.entry(it.shape) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let (t, p): (String, String) =
-                        stmt.query_row([it.shape], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
-                    e.insert(decode_shape(&t, &p)?)
-                }
-            };
-            out.push((it.ts, shape.clone()));
-        }
-        Ok(out)
+        activity_with_shapes(&self.tx, lead)
     }
 
     fn score_state(&mut self, lead: LeadId, model: ModelVersion) -> Result<Option<Vec<u8>>, StoreError> {

@@ -141,6 +141,7 @@ fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
     );
     assert_eq!(activity[0].1, shape("page_view", "/pricing"));
     tx.commit().unwrap();
+    assert_eq!(s.activity(id).unwrap(), activity, "the same read outside a transaction, once committed");
 
     let events = s.events_of(id, 10).unwrap();
     assert_eq!(events.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["e3", "e2", "e1"], "newest first");

@@ -432,6 +432,8 @@ pub trait Store {
 
     fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
     fn list_leads(&self, query: &LeadQuery) -> Result<Vec<LeadRecord>, StoreError>;
+    /// The lead's events as (time, shape), oldest first: what scoring reads. Takes no lock.
+    fn activity(&self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError>;
     /// Newest first, at most `limit`.
     fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
     /// Newest first, at most `limit`.
