@@ -301,44 +301,42 @@ async fn ingest_batch(
             format!("{} events in one batch; at most {max}", batch.events.len()),
         ));
     }
-    let results = state
-        .write(move |engine| {
-            let now = engine.now();
-            let mut results: Vec<Option<Value>> = Vec::with_capacity(batch.events.len());
-            let mut inputs = Vec::new();
-            let mut positions = Vec::new();
-            for (i, event) in batch.events.into_iter().enumerate() {
-                let id = event.id.clone();
-                match event.parse(now) {
-                    Ok(input) => {
-                        inputs.push(input);
-                        positions.push(i);
-                        results.push(None);
-                    }
-                    Err(message) => results.push(Some(json!({
-                        "index": i, "id": id, "status": "rejected",
-                        "error": {"code": "invalid_event", "message": message},
-                    }))),
-                }
+    // Parsing and answering happen outside the writer's lock; only recording holds it.
+    let now = state.now();
+    let mut results: Vec<Option<Value>> = Vec::with_capacity(batch.events.len());
+    let mut inputs = Vec::new();
+    let mut positions = Vec::new();
+    for (i, event) in batch.events.into_iter().enumerate() {
+        let id = event.id.clone();
+        match event.parse(now) {
+            Ok(input) => {
+                inputs.push(input);
+                positions.push(i);
+                results.push(None);
             }
-            for (item, i) in engine.track_batch(inputs)?.items.into_iter().zip(positions) {
-                results[i] = Some(match item {
-                    BatchItem::Accepted { key, lead, created_lead } => json!({
-                        "index": i, "id": key.as_str(), "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
-                    }),
-                    BatchItem::Duplicate { key, lead } => {
-                        json!({"index": i, "id": key.as_str(), "status": "duplicate", "lead_id": lead.0})
-                    }
-                    BatchItem::Rejected { key, reason } => {
-                        let e = ApiError::from(reason);
-                        json!({"index": i, "id": key.as_str(), "status": "rejected",
-                               "error": {"code": e.code, "message": e.message}})
-                    }
-                });
+            Err(message) => results.push(Some(json!({
+                "index": i, "id": id, "status": "rejected",
+                "error": {"code": "invalid_event", "message": message},
+            }))),
+        }
+    }
+    let outcome = state.write(move |engine| Ok(engine.track_batch(inputs)?)).await?;
+    for (item, i) in outcome.items.into_iter().zip(positions) {
+        results[i] = Some(match item {
+            BatchItem::Accepted { key, lead, created_lead } => json!({
+                "index": i, "id": key.as_str(), "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
+            }),
+            BatchItem::Duplicate { key, lead } => {
+                json!({"index": i, "id": key.as_str(), "status": "duplicate", "lead_id": lead.0})
             }
-            Ok(results.into_iter().map(|r| r.expect("every event has a result")).collect::<Vec<_>>())
-        })
-        .await?;
+            BatchItem::Rejected { key, reason } => {
+                let e = ApiError::from(reason);
+                json!({"index": i, "id": key.as_str(), "status": "rejected",
+                       "error": {"code": e.code, "message": e.message}})
+            }
+        });
+    }
+    let results: Vec<Value> = results.into_iter().map(|r| r.expect("every event has a result")).collect();
     let count = |status: &str| results.iter().filter(|r| r["status"] == status).count();
     for outcome in ["accepted", "duplicate", "rejected"] {
         state.metrics.events.get_or_create(&metrics::OutcomeLabels { outcome }).inc_by(count(outcome) as u64);

@@ -1,6 +1,7 @@
 //! Benchmarks that the `leadflow` command does not expose.
 //!
-//! - `leadflow-bench track DB EVENTS.csv [--count N]`: events per second through `Engine::track`,
+//! - `leadflow-bench track DB EVENTS.csv [--count N] [--batch B]`: events per second through
+//!   `Engine::track` (or `Engine::track_batch`, B events a transaction, with `--batch`),
 //!   the call behind `leadflow track` and the API's single-event ingest: one transaction per
 //!   event, committed durably (WAL, synchronous = FULL) before the next, with the lead's score
 //!   updated incrementally inside it.
@@ -11,7 +12,8 @@
 //!   `GET /health` (the trivial endpoint, for the ratio), single-event `POST /v1/events` closed
 //!   loop (C in flight), the same open loop at R requests/s (latency counted from when each
 //!   request was due, so a stalled server cannot hide its queue), `POST /v1/events/batch` with B
-//!   events per request, and `GET /v1/leads/{email}` reads. Events go to N distinct leads.
+//!   events per request (K consecutive ones to the same lead with `--events-per-lead K`), and
+//!   `GET /v1/leads/{email}` reads. Events go to N distinct leads.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +53,7 @@ fn main() -> Result<()> {
             batch: flag("--batch", 1000)?,
             rate: flag("--rate", 5000)?,
             leads: flag("--leads", 50_000)? as u64,
+            events_per_lead: flag("--events-per-lead", 1)?.max(1) as u64,
             phases: match rest.iter().position(|a| a == "--phases") {
                 Some(i) => rest.get(i + 1).context("a value after --phases")?.split(',').map(str::to_string).collect(),
                 None => ["health", "closed", "open", "batch", "reads"].map(String::from).to_vec(),
@@ -58,16 +61,18 @@ fn main() -> Result<()> {
         };
         return tokio::runtime::Runtime::new()?.block_on(http(load));
     }
-    let (db, events, count) = match args.as_slice() {
+    let usage = "usage: leadflow-bench track DB EVENTS.csv [--count N] [--batch B] | leadflow-bench parse EVENTS.csv";
+    let (db, events, count, batch) = match args.as_slice() {
         [cmd, db, events, rest @ ..] if cmd == "track" => {
-            let count = match rest {
-                [] => 100_000,
-                [flag, n] if flag == "--count" => n.parse().context("--count")?,
-                _ => bail!("usage: leadflow-bench track DB EVENTS.csv [--count N]"),
+            let flag = |name: &str, default: usize| -> Result<usize> {
+                match rest.iter().position(|a| a == name) {
+                    Some(i) => rest.get(i + 1).context(usage)?.parse().context(name.to_string()),
+                    None => Ok(default),
+                }
             };
-            (PathBuf::from(db), PathBuf::from(events), count)
+            (PathBuf::from(db), PathBuf::from(events), flag("--count", 100_000)?, flag("--batch", 1)?.max(1))
         }
-        _ => bail!("usage: leadflow-bench track DB EVENTS.csv [--count N] | leadflow-bench parse EVENTS.csv"),
+        _ => bail!(usage),
     };
     let file = std::fs::File::open(&events).with_context(|| format!("opening {}", events.display()))?;
     let rows: Vec<_> = leadflow_import::read_events(file, Format::Csv, &ColumnMapping::default())?
@@ -79,21 +84,35 @@ fn main() -> Result<()> {
     let mut latencies = Vec::with_capacity(rows.len());
     let (mut accepted, mut duplicates) = (0u64, 0u64);
     let started = Instant::now();
-    for row in rows {
-        let t = Instant::now();
-        match engine.track(row)? {
-            TrackOutcome::Accepted { .. } => accepted += 1,
-            TrackOutcome::Duplicate { .. } => duplicates += 1,
+    if batch > 1 {
+        // Latencies are per batch here: one `track_batch` (one transaction) each.
+        for chunk in rows.chunks(batch) {
+            let t = Instant::now();
+            for item in engine.track_batch(chunk.to_vec())?.items {
+                match item {
+                    leadflow_engine::BatchItem::Accepted { .. } => accepted += 1,
+                    _ => duplicates += 1,
+                }
+            }
+            latencies.push(t.elapsed());
         }
-        latencies.push(t.elapsed());
+    } else {
+        for row in rows {
+            let t = Instant::now();
+            match engine.track(row)? {
+                TrackOutcome::Accepted { .. } => accepted += 1,
+                TrackOutcome::Duplicate { .. } => duplicates += 1,
+            }
+            latencies.push(t.elapsed());
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3;
     println!(
         "{{\"events\": {}, \"accepted\": {accepted}, \"duplicates\": {duplicates}, \"seconds\": {elapsed:.3}, \"events_per_s\": {:.0}, \"p50_ms\": {:.3}, \"p99_ms\": {:.3}}}",
-        latencies.len(),
-        latencies.len() as f64 / elapsed,
+        accepted + duplicates,
+        (accepted + duplicates) as f64 / elapsed,
         pct(0.5),
         pct(0.99)
     );
@@ -188,6 +207,8 @@ struct HttpLoad {
     batch: usize,
     rate: usize,
     leads: u64,
+    /// In a batch, how many consecutive events go to one lead.
+    events_per_lead: u64,
     /// Which of health, closed, open, batch and reads to run.
     phases: Vec<String>,
 }
@@ -228,7 +249,7 @@ async fn http(load: HttpLoad) -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
     let run = format!("{}", std::process::id());
-    let HttpLoad { base, key, seconds, concurrency, batch, rate, leads, phases } = load;
+    let HttpLoad { base, key, seconds, concurrency, batch, rate, leads, events_per_lead, phases } = load;
     let run_phase = |name: &str| phases.iter().any(|p| p == name);
     let ok = |r: reqwest::Result<reqwest::Response>| r.is_ok_and(|r| r.status().is_success());
     let mut report = Vec::new();
@@ -272,7 +293,7 @@ async fn http(load: HttpLoad) -> Result<()> {
             let request = c.post(&url).bearer_auth(&k).json(&serde_json::json!({ "events": events })).send();
             async move { ok(request.await) }
         });
-        let name = format!("POST /v1/events/batch ({batch} events)");
+        let name = format!("POST /v1/events/batch ({batch} events, {events_per_lead} per lead)");
         report.push(batched.await.report(&name, batch as u64));
     }
     if run_phase("reads") {

@@ -326,9 +326,12 @@ impl<S: Store> Engine<S> {
         let (version, model) = self.active_model()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
-        let mut leads: FxHashMap<LeadRef, LeadRecord> = FxHashMap::default();
+        // Sized up front: a lead record is large, and rehashing moves every one of them.
+        let mut leads: FxHashMap<LeadRef, LeadRecord> =
+            FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
         let mut created: FxHashSet<LeadId> = FxHashSet::default();
-        let mut new_events: FxHashMap<LeadId, (Vec<Activity>, EventKey)> = FxHashMap::default();
+        let mut new_events: FxHashMap<LeadId, (Vec<Activity>, EventKey)> =
+            FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
         let mut results = Vec::with_capacity(rows.len());
         for row in rows {
             let lead = match leads.get(&row.lead) {
