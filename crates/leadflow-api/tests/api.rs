@@ -338,3 +338,21 @@ async fn pages_stay_correct_while_scores_change_and_filters_narrow() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_key_has_its_own_rate_limit() {
+    let config = leadflow_api::ServerConfig {
+        rate_limit: leadflow_api::RateLimitConfig { per_second: 1, burst: 3 },
+        ..Default::default()
+    };
+    let s = Server::start_with(config).await;
+    for _ in 0..3 {
+        assert_eq!(s.call(Some(Role::Sales), Method::GET, "/v1/models", None).await.0, StatusCode::OK);
+    }
+    let resp = s.client.get(format!("{}/v1/models", s.base)).bearer_auth(s.key(Role::Sales)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(s.call(Some(Role::Marketing), Method::GET, "/v1/models", None).await.0, StatusCode::OK, "other keys");
+}

@@ -237,3 +237,60 @@ fn rusqlite_count(db: &std::path::Path, sql: &str) -> i64 {
     conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
 }
+
+/// One HTTP/1.1 request over a plain socket; returns the status code and the body.
+fn http(addr: &str, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, response.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+}
+
+#[test]
+fn serve_logs_json_never_logs_secrets_and_stops_gracefully() {
+    use std::io::BufRead;
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let created = cli.ok(&["keys", "create", "--name", "website", "--role", "ingest"]);
+    let secret = created.split_whitespace().find(|w| w.starts_with("lf_")).expect("the secret is printed").to_string();
+    let log = std::fs::File::create(cli.dir.path().join("serve.log")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leadflow"))
+        .args(["--db", cli.db().to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+        .env("LEADFLOW_LOG__FORMAT", "json")
+        .env_remove("LEADFLOW_DB")
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let addr = first.trim().rsplit("http://").next().unwrap().to_string();
+
+    let body = r#"{"id": "e1", "email": "ana@acme.example", "type": "page_view"}"#;
+    let request = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, reply) = http(&addr, &request);
+    assert_eq!(status, 200, "{reply}");
+    let (status, _) =
+        http(&addr, "GET /v1/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer lf_wrong\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 401);
+
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    assert!(child.wait().unwrap().success(), "SIGTERM stops the server cleanly");
+
+    let log = std::fs::read_to_string(cli.dir.path().join("serve.log")).unwrap();
+    assert!(!log.contains(&secret) && !log.contains("lf_wrong"), "no secret in the logs:\n{log}");
+    let lines: Vec<serde_json::Value> =
+        log.lines().filter(|l| !l.is_empty()).map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+    let request_line = lines.iter().find(|l| l["route"] == "/v1/events").expect("the request is logged");
+    assert_eq!((request_line["status"].as_u64(), request_line["caller"].as_str()), (Some(200), Some("website")));
+    assert!(lines.iter().any(|l| l["status"] == 401));
+    assert_eq!(rusqlite_count(&cli.db(), "SELECT count(*) FROM events"), 1, "the acknowledged event is durable");
+}
