@@ -10,7 +10,7 @@ pub struct ServerConfig {
     pub readers: usize,
     /// A request that takes longer is answered 503 `timeout`. Writes it started may still
     /// complete; events are idempotent by id, so retrying is safe.
-    pub request_timeout_secs: u64,
+    pub request_timeout_ms: u64,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
     /// The most events one batch request may carry.
@@ -28,7 +28,7 @@ impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
             readers: 4,
-            request_timeout_secs: 30,
+            request_timeout_ms: 30_000,
             max_body_bytes: 16 * 1024 * 1024,
             max_batch: 10_000,
             ingest_queue: 10_000,

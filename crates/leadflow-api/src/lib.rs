@@ -113,13 +113,13 @@ async fn observe(State(state): State<AppState>, mut request: Request, next: Next
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let caller = CallerName::default();
     request.extensions_mut().insert(caller.clone());
-    let limit = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let limit = Duration::from_millis(state.config.request_timeout_ms.max(1));
     let response = match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
-            format!("the request took over {}s; writes it started may still complete", limit.as_secs()),
+            format!("the request took over {} ms; writes it started may still complete", limit.as_millis()),
         )
         .into_response(),
     };

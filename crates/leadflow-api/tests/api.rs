@@ -356,3 +356,13 @@ async fn each_key_has_its_own_rate_limit() {
     assert_eq!(body["error"]["code"], "rate_limited");
     assert_eq!(s.call(Some(Role::Marketing), Method::GET, "/v1/models", None).await.0, StatusCode::OK, "other keys");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_over_the_time_limit_is_answered_503_timeout() {
+    // No batch of 10,000 events is recorded within a millisecond.
+    let s = Server::start_with(leadflow_api::ServerConfig { request_timeout_ms: 1, ..Default::default() }).await;
+    let events: Vec<Value> =
+        (0..10_000).map(|i| event(&format!("t{i}"), &format!("l{i}@acme.example"), "page_view")).collect();
+    let (status, body) = s.admin(Method::POST, "/v1/events/batch", Some(json!({ "events": events }))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("timeout")), "{body}");
+}
