@@ -5,6 +5,9 @@
 //!   the call behind `leadflow track` and the API's single-event ingest: one transaction per
 //!   event, committed durably (WAL, synchronous = FULL) before the next, with the lead's score
 //!   updated incrementally inside it.
+//! - `leadflow-bench ml [TASK ...]`: predictive scoring on real data under the fixed 5-fold
+//!   protocol of `../shared/ml/ml_peers.py` (tasks x_education, x_education_noleak, bank_full):
+//!   ROC AUC per fold, the mean, and the time spent fitting.
 //! - `leadflow-bench parse EVENTS.csv`: how fast the importer reads and parses events, with no
 //!   database: the floor under `leadflow import events`.
 //! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B] [--rate R]
@@ -19,6 +22,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod ml;
+
 use anyhow::{Context, Result, bail};
 use leadflow_engine::{Engine, SystemClock, TrackOutcome};
 use leadflow_import::{ColumnMapping, Format};
@@ -31,6 +36,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, tasks @ ..] = args.as_slice()
+        && cmd == "ml"
+    {
+        return ml::run(tasks);
+    }
     if let [cmd, events] = args.as_slice()
         && cmd == "parse"
     {
