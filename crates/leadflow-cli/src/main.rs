@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod import;
+mod lab;
 mod output;
 mod progress;
 
@@ -100,6 +101,40 @@ enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// How well a model would have ranked the leads whose outcomes are known.
+    Backtest {
+        /// The model file; the active model if left out.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[command(flatten)]
+        lab: LabArgs,
+    },
+    /// Two models on the same leads: metrics side by side, and the leads that change bucket.
+    Compare {
+        a: PathBuf,
+        b: PathBuf,
+        #[command(flatten)]
+        lab: LabArgs,
+        /// How many of the leads that changed bucket to list.
+        #[arg(long, default_value_t = 10)]
+        moves: usize,
+    },
+}
+
+#[derive(Args)]
+struct LabArgs {
+    /// Score every lead as of this instant (leads created after it, or whose outcome came
+    /// before it, are left out).
+    #[arg(long)]
+    as_of: Option<Timestamp>,
+    /// Score each lead this many days before its own outcome (0, just before it, by default).
+    #[arg(long, value_name = "DAYS")]
+    before_outcome: Option<u32>,
+    #[arg(long)]
+    json: bool,
+    /// Also draw the cumulative gains chart (SVG) here.
+    #[arg(long, value_name = "FILE.svg")]
+    chart: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -213,6 +248,14 @@ enum LeadsCommand {
     Recycle { lead: String },
     /// Erase a lead with all its events, scores and history.
     Delete { lead: String },
+    /// Record how a lead ended: won, lost, or clear.
+    Outcome {
+        lead: String,
+        outcome: String,
+        /// When it happened; now by default.
+        #[arg(long)]
+        at: Option<Timestamp>,
+    },
 }
 
 #[derive(Args)]
@@ -415,6 +458,13 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             engine.recycle(&parse_lead(&lead)?)?;
             println!("recycled: the lead can qualify as an MQL again");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Leads(LeadsCommand::Outcome { lead, outcome, at }) => lab::set_outcome(engine, &lead, &outcome, at),
+        Command::Backtest { model, lab: a } => {
+            lab::backtest(engine, model.as_deref(), lab::cutoff(a.as_of, a.before_outcome)?, a.json, a.chart.as_deref())
+        }
+        Command::Compare { a, b, lab: l, moves } => {
+            lab::compare(engine, &a, &b, lab::cutoff(l.as_of, l.before_outcome)?, l.json, l.chart.as_deref(), moves)
         }
         Command::Leads(LeadsCommand::Delete { lead }) => {
             let lead = parse_lead(&lead)?;

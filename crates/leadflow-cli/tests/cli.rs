@@ -294,3 +294,65 @@ fn serve_logs_json_never_logs_secrets_and_stops_gracefully() {
     assert!(lines.iter().any(|l| l["status"] == 401));
     assert_eq!(rusqlite_count(&cli.db(), "SELECT count(*) FROM events"), 1, "the acknowledged event is durable");
 }
+
+#[test]
+fn backtest_and_compare_judge_models_against_outcomes() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    // Twenty leads: the ten with demo requests and senior titles convert, the others do not.
+    let mut leads = String::from("email,job_title,employees,created_at\n");
+    let mut events = String::from("event_id,email,type,url,ts\n");
+    for i in 0..20 {
+        let strong = i < 10;
+        let title = if strong { "CTO" } else { "Student" };
+        leads.push_str(&format!("l{i}@acme.example,{title},{},2026-01-01\n", if strong { 2000 } else { 5 }));
+        events.push_str(&format!("v{i},l{i}@acme.example,page_view,/pricing,2026-02-01T00:00:00Z\n"));
+        if strong {
+            events.push_str(&format!("d{i},l{i}@acme.example,demo_requested,,2026-02-10T00:00:00Z\n"));
+        }
+        // Activity after the outcome must not count: everyone "attends a webinar" later.
+        events.push_str(&format!("w{i},l{i}@acme.example,webinar_attended,,2026-04-01T00:00:00Z\n"));
+    }
+    cli.ok(&["import", "leads", &cli.file("leads.csv", &leads)]);
+    cli.ok(&["import", "events", &cli.file("events.csv", &events)]);
+    for i in 0..20 {
+        let outcome = if i < 10 { "won" } else { "lost" };
+        cli.ok(&["leads", "outcome", &format!("l{i}@acme.example"), outcome, "--at", "2026-03-01"]);
+    }
+    let chart = cli.dir.path().join("gains.svg");
+    let out = cli.ok(&["backtest", "--before-outcome", "7", "--json", "--chart", chart.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((report["leads"].as_u64(), report["converted"].as_u64()), (Some(20), Some(10)));
+    assert_eq!(report["auc"].as_f64(), Some(1.0), "the default model separates them: {out}");
+    assert_eq!(report["deciles"].as_array().unwrap().len(), 10);
+    assert!(report["buckets"].as_array().unwrap().iter().any(|b| b["name"] == "hot"));
+    assert!(std::fs::read_to_string(&chart).unwrap().starts_with("<svg"));
+
+    // A model that knows nothing ranks at chance, and every lead it moves is listed with why.
+    let flat = cli.file(
+        "flat.toml",
+        "name = \"flat\"\n[fit]\nmin = 0\nmax = 50\n[[fit.rules]]\nid = \"cfo\"\nfield = \"job_title\"\n\
+         op = \"contains_phrase\"\nvalues = [\"cfo\"]\npoints = 5\n[engagement]\nhalf_life_days = 30\n\
+         [[engagement.rules]]\nid = \"any_view\"\nevent = \"page_view\"\npoints = 1\n",
+    );
+    let out = cli.ok(&["compare", workspace_root().join("examples/default.toml").to_str().unwrap(), &flat, "--json"]);
+    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(c["b"]["report"]["auc"].as_f64(), Some(0.5));
+    assert!(c["moved"].as_u64().unwrap() > 0);
+    let first = &c["moves"][0];
+    assert!(first["reasons"].as_array().unwrap().iter().any(|r| r["rule"].as_str().is_some()), "{first}");
+    let text = cli.ok(&["compare", workspace_root().join("examples/default.toml").to_str().unwrap(), &flat]);
+    assert!(text.contains("ROC AUC") && text.contains("changed bucket"), "{text}");
+    // Scored as of a date before anything happened: the post-outcome webinars must not leak in.
+    let early = cli.ok(&["backtest", "--as-of", "2026-02-05", "--json"]);
+    let early: serde_json::Value = serde_json::from_str(&early).unwrap();
+    assert!(early["auc"].as_f64().unwrap() >= 0.5);
+
+    let out = cli.run(&["backtest", "--as-of", "2020-01-01"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("leaves no lead"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

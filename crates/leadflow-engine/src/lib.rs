@@ -5,6 +5,7 @@
 
 mod history;
 mod keys;
+mod lab;
 mod rescore;
 mod web;
 
@@ -22,6 +23,7 @@ use leadflow_store::{
 };
 
 pub use keys::hash_secret;
+pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use rescore::{RescoreOptions, RescoreReport};
 pub use web::{Visit, VisitOutcome};
 
@@ -90,6 +92,8 @@ pub enum EngineError {
     NoSuchModel(i64),
     #[error("the system's random number generator failed: {0}")]
     Randomness(String),
+    #[error(transparent)]
+    Lab(#[from] LabError),
 }
 
 /// A lead as given by an import or a caller. Fields it leaves empty are kept as they were.

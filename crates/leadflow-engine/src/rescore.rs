@@ -141,7 +141,7 @@ impl<S: Store> Engine<S> {
 }
 
 /// Each stored shape's rule matches, indexed by shape id.
-fn shape_matches(model: &Model, shapes: &[(u32, leadflow_core::EventShape)]) -> Vec<Option<EventMatch>> {
+pub(crate) fn shape_matches(model: &Model, shapes: &[(u32, leadflow_core::EventShape)]) -> Vec<Option<EventMatch>> {
     let len = shapes.iter().map(|(id, _)| *id as usize + 1).max().unwrap_or(0);
     let mut table = vec![None; len];
     for (id, shape) in shapes {

@@ -6,6 +6,7 @@
 //! - [`metrics`]: ROC AUC and friends.
 
 pub mod bins;
+pub mod evaluate;
 pub mod gbdt;
 pub mod metrics;
 mod table;

@@ -15,7 +15,8 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use leadflow_core::{
-    EventShape, EventType, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp, Topic, VisitorId,
+    EventShape, EventType, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind, Profile, Role, Timestamp, Topic,
+    VisitorId,
 };
 use leadflow_store::{
     AnonymousEvent, ApiKeyRecord, AttemptOutcome, DeliveryRecord, HistoryEntry, Inserted, LeadOrder, LeadQuery,
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_api_keys.sql"),
     include_str!("../migrations/0003_webhooks_and_visitors.sql"),
+    include_str!("../migrations/0004_outcomes.sql"),
 ];
 
 pub struct SqliteStore {
@@ -340,6 +342,20 @@ impl Store for SqliteStore {
 
     fn active_version(&self) -> Result<Option<ModelVersion>, StoreError> {
         active_version(&self.conn)
+    }
+
+    fn outcomes(&self) -> Result<Vec<(LeadId, Outcome)>, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT lead_id, kind, at FROM outcomes ORDER BY lead_id").map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+            .map_err(backend)?;
+        rows.map(|row| {
+            let (lead, kind, at) = row.map_err(backend)?;
+            let kind = OutcomeKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("outcome `{kind}`")))?;
+            Ok((LeadId(lead), Outcome { kind, at: Timestamp::from_millis(at) }))
+        })
+        .collect()
     }
 
     fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
@@ -901,6 +917,7 @@ impl Transaction for SqliteTx<'_> {
         }
         outbox::erase_lead(&self.tx, id)?;
         for sql in [
+            "DELETE FROM outcomes WHERE lead_id = ?1",
             "DELETE FROM activity WHERE lead_id = ?1",
             "DELETE FROM score_history WHERE lead_id = ?1",
             "DELETE FROM scores WHERE lead_id = ?1",
@@ -1074,6 +1091,19 @@ impl Transaction for SqliteTx<'_> {
 
     fn bulk(&mut self) {
         self.bulk.get_or_insert(None);
+    }
+
+    fn set_outcome(&mut self, lead: LeadId, outcome: Option<Outcome>, now: Timestamp) -> Result<(), StoreError> {
+        match outcome {
+            Some(o) => self.tx.prepare_cached(
+                "INSERT INTO outcomes (lead_id, kind, at, recorded_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (lead_id) DO UPDATE SET kind = excluded.kind, at = excluded.at, recorded_at = excluded.recorded_at",
+            )
+            .and_then(|mut s| s.execute(params![lead.0, o.kind.as_str(), o.at.millis(), now.millis()])),
+            None => self.tx.prepare_cached("DELETE FROM outcomes WHERE lead_id = ?1").and_then(|mut s| s.execute([lead.0])),
+        }
+        .map_err(backend)?;
+        Ok(())
     }
 
     fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError> {

@@ -2,8 +2,8 @@
 //! function that makes a fresh, empty store.
 
 use leadflow_core::{
-    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp, Topic,
-    VisitorId,
+    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind, Profile,
+    Role, Timestamp, Topic, VisitorId,
 };
 
 use crate::*;
@@ -24,6 +24,7 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     api_keys_are_found_by_hash_until_revoked(&mut fresh());
     notifications_fan_out_to_subscribed_webhooks(&mut fresh());
     visitors_gather_events_until_identified(&mut fresh());
+    outcomes_are_kept_replaced_and_erased(&mut fresh());
 }
 
 fn t(s: &str) -> Timestamp {
@@ -649,4 +650,21 @@ fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {
     tx.delete_lead(lead).unwrap();
     assert_eq!(tx.visitor_lead(&visitor).unwrap(), None, "erasing the lead forgets its visitors");
     tx.commit().unwrap();
+}
+
+fn outcomes_are_kept_replaced_and_erased<S: Store>(s: &mut S) {
+    let (a, b) = (add_lead(s, "ana@example.com"), add_lead(s, "ben@example.com"));
+    let won = Outcome { kind: OutcomeKind::Won, at: t("2026-05-01") };
+    let lost = Outcome { kind: OutcomeKind::Lost, at: t("2026-05-02") };
+    let mut tx = s.begin().unwrap();
+    tx.set_outcome(b, Some(lost), t("2026-05-03")).unwrap();
+    tx.set_outcome(a, Some(lost), t("2026-05-03")).unwrap();
+    tx.set_outcome(a, Some(won), t("2026-05-04")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.outcomes().unwrap(), [(a, won), (b, lost)], "by lead, the latest");
+    let mut tx = s.begin().unwrap();
+    tx.set_outcome(b, None, t("2026-05-05")).unwrap();
+    tx.delete_lead(a).unwrap();
+    tx.commit().unwrap();
+    assert!(s.outcomes().unwrap().is_empty(), "cleared, and erased with its lead");
 }

@@ -8,7 +8,8 @@
 pub mod conformance;
 
 use leadflow_core::{
-    Email, EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Profile, Role, Timestamp, Topic, VisitorId,
+    Email, EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Outcome, Profile, Role, Timestamp, Topic,
+    VisitorId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -450,6 +451,9 @@ pub trait Store {
     /// The live (not revoked) key with this secret hash.
     fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
 
+    /// Every lead's outcome, by lead id.
+    fn outcomes(&self) -> Result<Vec<(LeadId, Outcome)>, StoreError>;
+
     /// Live webhooks, oldest first.
     fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
     /// A webhook's deliveries, newest first, at most `limit`.
@@ -540,6 +544,9 @@ pub trait Transaction {
     ) -> Result<i64, StoreError>;
     /// Revokes a key. False when there is no such live key.
     fn revoke_api_key(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Records how the lead ended (`None` clears it).
+    fn set_outcome(&mut self, lead: LeadId, outcome: Option<Outcome>, now: Timestamp) -> Result<(), StoreError>;
 
     fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError>;
     /// Deletes a webhook and cancels its pending deliveries. False when there is no such live one.

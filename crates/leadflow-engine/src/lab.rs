@@ -1,0 +1,254 @@
+//! The model lab: scoring leads whose outcomes are known, as of a moment before those outcomes,
+//! to see how well a model would have ranked them.
+
+use rayon::prelude::*;
+
+use leadflow_core::scoring::{self, Explanation};
+use leadflow_core::{Activity, EventMatch, LeadFacts, LeadId, LeadRef, Model, Outcome, ScoreCard, Timestamp};
+use leadflow_ml::evaluate::{self, Judged, Report};
+use leadflow_store::{ModelVersion, RescoreItem, ScanRequest, ScanScope, Store, StoreError, Transaction};
+use rustc_hash::FxHashMap;
+
+use crate::rescore::shape_matches;
+use crate::{Engine, EngineError, Progress};
+
+/// When each lead is scored: what the model could have known then.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cutoff {
+    /// Everyone at one instant. Leads created after it, or whose outcome came before it, are
+    /// left out.
+    AsOf(Timestamp),
+    /// Each lead this many days before its own outcome, so that the activity of the sales
+    /// conversation itself does not count.
+    BeforeOutcome { days: u32 },
+}
+
+/// One lead of a backtest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Backtested {
+    pub lead: LeadId,
+    pub outcome: Outcome,
+    pub scored_at: Timestamp,
+    pub card: ScoreCard,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Backtest {
+    pub leads: Vec<Backtested>,
+    /// Leads with an outcome that the cutoff leaves out.
+    pub left_out: usize,
+    pub report: Report,
+}
+
+/// A lead that two models put in different buckets, and the rules that moved it most.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Move {
+    pub lead: LeadId,
+    pub converted: bool,
+    pub from: String,
+    pub to: String,
+    pub total_a: f64,
+    pub total_b: f64,
+    /// (rule, points under A, points under B), largest difference first, at most three.
+    pub reasons: Vec<(String, f64, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    pub a: Backtest,
+    pub b: Backtest,
+    /// Leads per (bucket under A, bucket under B).
+    pub transitions: Vec<(String, String, usize)>,
+    /// Every lead that changed bucket, largest change of total first.
+    pub moves: Vec<Move>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("no lead has an outcome: record some (`leadflow leads outcome`, or an outcome column in an import)")]
+    NoOutcomes,
+    #[error("the cutoff leaves no lead with an outcome ({0} left out)")]
+    NothingLeft(usize),
+}
+
+/// A lead with an outcome, ready to be scored under any model.
+struct Case {
+    lead: LeadId,
+    outcome: Outcome,
+    scored_at: Timestamp,
+    item: RescoreItem,
+}
+
+fn activity(
+    matches: &[Option<EventMatch>],
+    item: &RescoreItem,
+    before: Timestamp,
+) -> Result<Vec<Activity>, StoreError> {
+    item.activity
+        .iter()
+        .filter(|(ts, _)| *ts <= before)
+        .map(|(ts, shape)| match matches.get(*shape as usize).copied().flatten() {
+            Some(matched) => Ok(Activity { ts: *ts, matched }),
+            None => Err(StoreError::Corrupt(format!("an event refers to shape {shape}, which does not exist"))),
+        })
+        .collect()
+}
+
+fn judge(model: &Model, b: &Backtested) -> Judged {
+    Judged {
+        score: b.card.total,
+        converted: b.outcome.converted(),
+        bucket: Some(b.card.bucket_name(model).to_string()),
+        grade: Some(b.card.grade.letter().to_string()),
+        mql: b.card.qualifies_mql,
+        probability: None,
+    }
+}
+
+fn report(model: &Model, leads: &[Backtested]) -> Report {
+    let judged: Vec<Judged> = leads.iter().map(|b| judge(model, b)).collect();
+    let buckets: Vec<String> = model.buckets.iter().map(|b| b.name.clone()).collect();
+    let grades: Vec<String> = ["A", "B", "C", "D", "E", "F"].map(String::from).to_vec();
+    evaluate::report(&judged, &buckets, &grades)
+}
+
+impl<S: Store> Engine<S> {
+    /// Records how a lead ended (`None` clears it).
+    pub fn set_outcome(&mut self, lead: &LeadRef, outcome: Option<Outcome>) -> Result<LeadId, EngineError> {
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let id = tx.resolve_lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
+        tx.set_outcome(id, outcome, now)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The leads with outcomes, each with its profile and events, and the instant it is scored at.
+    fn cases(&mut self, cutoff: Cutoff, progress: &dyn Progress) -> Result<(Vec<Case>, usize), EngineError> {
+        let outcomes: FxHashMap<LeadId, Outcome> = self.store.outcomes()?.into_iter().collect();
+        if outcomes.is_empty() {
+            return Err(LabError::NoOutcomes.into());
+        }
+        self.store.finish_bulk()?;
+        progress.start(outcomes.len() as u64);
+        let request = ScanRequest { scope: ScanScope::All, model: ModelVersion(0), use_states: false, batch: 20_000 };
+        let (mut cases, mut left_out) = (Vec::with_capacity(outcomes.len()), 0);
+        self.store.scan_for_rescore(request, &mut |_, items| {
+            for item in items {
+                let Some(outcome) = outcomes.get(&item.id).copied() else { continue };
+                progress.advance(1);
+                let scored_at = match cutoff {
+                    Cutoff::AsOf(t) if item.created_at > t || outcome.at <= t => {
+                        left_out += 1;
+                        continue;
+                    }
+                    Cutoff::AsOf(t) => t,
+                    Cutoff::BeforeOutcome { days } => {
+                        Timestamp::from_millis(outcome.at.millis() - i64::from(days) * 86_400_000)
+                    }
+                };
+                cases.push(Case { lead: item.id, outcome, scored_at, item });
+            }
+            Ok(())
+        })?;
+        if cases.is_empty() {
+            return Err(LabError::NothingLeft(left_out).into());
+        }
+        Ok((cases, left_out))
+    }
+
+    fn score_cases(&self, model: &Model, cases: &[Case]) -> Result<Vec<Backtested>, EngineError> {
+        let matches = shape_matches(model, &self.store.shapes()?);
+        let scored: Result<Vec<Backtested>, StoreError> = cases
+            .par_iter()
+            .map(|c| {
+                let facts = LeadFacts { profile: &c.item.profile, created_at: c.item.created_at };
+                let activity = activity(&matches, &c.item, c.scored_at)?;
+                let card = scoring::score(model, facts, &activity, c.scored_at);
+                Ok(Backtested { lead: c.lead, outcome: c.outcome, scored_at: c.scored_at, card })
+            })
+            .collect();
+        Ok(scored?)
+    }
+
+    /// Scores every lead with an outcome under `model` at the cutoff, and reports how well the
+    /// scores ranked the outcomes. The profile is the lead's current one (profiles keep no
+    /// history); events are only those up to the cutoff.
+    pub fn backtest(
+        &mut self,
+        model: &Model,
+        cutoff: Cutoff,
+        progress: &dyn Progress,
+    ) -> Result<Backtest, EngineError> {
+        let (cases, left_out) = self.cases(cutoff, progress)?;
+        let leads = self.score_cases(model, &cases)?;
+        let report = report(model, &leads);
+        Ok(Backtest { leads, left_out, report })
+    }
+
+    /// Backtests two models on the same leads, and says which leads change bucket and why.
+    pub fn compare(
+        &mut self,
+        a: &Model,
+        b: &Model,
+        cutoff: Cutoff,
+        progress: &dyn Progress,
+    ) -> Result<Comparison, EngineError> {
+        let (cases, left_out) = self.cases(cutoff, progress)?;
+        let (leads_a, leads_b) = (self.score_cases(a, &cases)?, self.score_cases(b, &cases)?);
+        let mut transitions: FxHashMap<(String, String), usize> = FxHashMap::default();
+        let (matches_a, matches_b) = (shape_matches(a, &self.store.shapes()?), shape_matches(b, &self.store.shapes()?));
+        let mut moves = Vec::new();
+        for ((case, x), y) in cases.iter().zip(&leads_a).zip(&leads_b) {
+            let (from, to) = (x.card.bucket_name(a).to_string(), y.card.bucket_name(b).to_string());
+            *transitions.entry((from.clone(), to.clone())).or_default() += 1;
+            if from != to {
+                let facts = LeadFacts { profile: &case.item.profile, created_at: case.item.created_at };
+                let ea = scoring::explain(a, facts, &activity(&matches_a, &case.item, case.scored_at)?, case.scored_at);
+                let eb = scoring::explain(b, facts, &activity(&matches_b, &case.item, case.scored_at)?, case.scored_at);
+                moves.push(Move {
+                    lead: case.lead,
+                    converted: case.outcome.converted(),
+                    from,
+                    to,
+                    total_a: x.card.total,
+                    total_b: y.card.total,
+                    reasons: reasons(&ea, &eb),
+                });
+            }
+        }
+        moves.sort_by(|m, n| (n.total_b - n.total_a).abs().total_cmp(&(m.total_b - m.total_a).abs()));
+        let mut transitions: Vec<(String, String, usize)> =
+            transitions.into_iter().map(|((f, t), n)| (f, t, n)).collect();
+        transitions.sort();
+        let (report_a, report_b) = (report(a, &leads_a), report(b, &leads_b));
+        Ok(Comparison {
+            a: Backtest { leads: leads_a, left_out, report: report_a },
+            b: Backtest { leads: leads_b, left_out, report: report_b },
+            transitions,
+            moves,
+        })
+    }
+}
+
+/// Each rule's points under both explanations, the largest differences first (three at most).
+fn reasons(a: &Explanation, b: &Explanation) -> Vec<(String, f64, f64)> {
+    let mut points: FxHashMap<String, (f64, f64)> = FxHashMap::default();
+    for (e, side) in [(a, 0), (b, 1)] {
+        let lines = e
+            .fit
+            .iter()
+            .map(|l| (l.rule.clone(), l.points))
+            .chain(e.engagement.iter().map(|l| (l.rule.clone(), l.points_after_decay)))
+            .chain(e.inactivity.iter().map(|l| (l.rule.clone(), l.points)));
+        for (rule, p) in lines {
+            let entry = points.entry(rule).or_default();
+            if side == 0 { entry.0 += p } else { entry.1 += p }
+        }
+    }
+    let mut out: Vec<(String, f64, f64)> =
+        points.into_iter().filter(|(_, (x, y))| (x - y).abs() > 1e-9).map(|(r, (x, y))| (r, x, y)).collect();
+    out.sort_by(|p, q| (q.2 - q.1).abs().total_cmp(&(p.2 - p.1).abs()).then(p.0.cmp(&q.0)));
+    out.truncate(3);
+    out
+}
