@@ -209,7 +209,7 @@ impl LeadRequest {
                 }
             }
         }
-        Ok(LeadInput { id: None, profile, created_at })
+        Ok(LeadInput { id: None, profile, created_at, outcome: None })
     }
 }
 

@@ -162,7 +162,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         let created_at = Timestamp::from_millis(now.millis() - (rng.unit() * 365.0 * day as f64) as i64);
         // How close to buying: drives how much and what the lead does.
         intents.push(rng.unit().powi(4));
-        leads.push(LeadInput { id: None, profile: p, created_at: Some(created_at) });
+        leads.push(LeadInput { id: None, profile: p, created_at: Some(created_at), outcome: None });
     }
     for chunk in leads.chunks(5000) {
         engine.import_leads(chunk)?;

@@ -717,7 +717,7 @@ fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
             }
         }
     }
-    let outcome = engine.upsert_lead(LeadInput { id: None, profile, created_at: None })?;
+    let outcome = engine.upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None })?;
     let s = &outcome.scored;
     println!(
         "{} lead {}: total {:.1} (fit {:.1}, engagement {:.1}), {}, grade {}",

@@ -356,3 +356,20 @@ fn backtest_and_compare_judge_models_against_outcomes() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn outcomes_come_in_with_leads_and_bad_ones_are_reported() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let csv = "Email,Job Title,Converted,Close Date\n\
+               a@acme.example,CTO,1,2026-03-01\n\
+               b@acme.example,Student,0,2026-03-02\n\
+               c@acme.example,CEO,maybe,2026-03-03\n\
+               d@acme.example,Intern,,\n";
+    let out = cli.run(&["import", "leads", &cli.file("leads.csv", csv)]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 4") && err.contains("`maybe` is neither won"), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&cli.ok(&["backtest", "--json"])).unwrap();
+    assert_eq!((report["leads"].as_u64(), report["converted"].as_u64()), (Some(2), Some(1)), "{report}");
+}

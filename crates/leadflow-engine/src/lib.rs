@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use leadflow_core::scoring::{self, Explanation};
 use leadflow_core::{
-    Activity, Email, EventKey, EventShape, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError, Profile,
-    ScoreCard, ScoreState, Timestamp, Topic,
+    Activity, Email, EventKey, EventShape, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError, Outcome,
+    OutcomeKind, Profile, ScoreCard, ScoreState, Timestamp, Topic,
 };
 use leadflow_store::{
     Cause, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, ScoreValues,
@@ -103,6 +103,9 @@ pub struct LeadInput {
     pub profile: Profile,
     /// When the lead first appeared (a CRM's creation date); now if not given.
     pub created_at: Option<Timestamp>,
+    /// How the lead ended, and when (the import's time if not given), for backtests and
+    /// training. `None` leaves a recorded outcome as it is.
+    pub outcome: Option<(OutcomeKind, Option<Timestamp>)>,
 }
 
 /// An event as given by a caller.
@@ -302,6 +305,9 @@ impl<S: Store> Engine<S> {
             Upserted::Updated(lead) => (*lead, false),
         };
         let scored = rescore_lead(&mut tx, &model, version, &lead, &[], now, Cause::Profile, created)?;
+        if let Some((kind, at)) = input.outcome {
+            tx.set_outcome(lead.id, Some(Outcome { kind, at: at.unwrap_or(now) }), now)?;
+        }
         tx.commit()?;
         Ok(UpsertOutcome { created, scored })
     }
@@ -389,19 +395,27 @@ impl<S: Store> Engine<S> {
         let mut report = BatchReport::default();
         let mut tx = self.store.begin()?;
         for (i, row) in rows.iter().enumerate() {
-            match upsert_in(&mut tx, row, now) {
+            let id = match upsert_in(&mut tx, row, now) {
                 // A new lead's score starts out stale.
-                Ok(Upserted::Created(_)) => {
+                Ok(Upserted::Created(id)) => {
                     report.accepted += 1;
                     report.created_leads += 1;
+                    id
                 }
                 Ok(Upserted::Updated(lead)) => {
                     tx.mark_stale(lead.id)?;
                     report.accepted += 1;
                     report.updated_leads += 1;
+                    lead.id
                 }
                 Err(EngineError::Store(e)) if !is_row_error(&e) => return Err(e.into()),
-                Err(e) => report.rejected.push((i, e.to_string())),
+                Err(e) => {
+                    report.rejected.push((i, e.to_string()));
+                    continue;
+                }
+            };
+            if let Some((kind, at)) = row.outcome {
+                tx.set_outcome(id, Some(Outcome { kind, at: at.unwrap_or(now) }), now)?;
             }
         }
         tx.commit()?;

@@ -9,7 +9,9 @@ mod mapping;
 
 use std::io::{BufRead, BufReader, Read};
 
-use leadflow_core::{CustomValue, Email, EventKey, EventShape, EventType, Field, LeadId, LeadRef, Profile, Timestamp};
+use leadflow_core::{
+    CustomValue, Email, EventKey, EventShape, EventType, Field, LeadId, LeadRef, OutcomeKind, Profile, Timestamp,
+};
 use leadflow_engine::{EventInput, LeadInput};
 
 pub use mapping::{ColumnMapping, EventTarget, LeadTarget, MappingError, UnknownColumns};
@@ -235,7 +237,8 @@ fn lead_from_fields<'a>(fields: impl Iterator<Item = (&'a LeadTarget, &'a str)>)
         .map(|(_, v)| *v)
         .ok_or("no email column")?;
     let email = Email::parse(email).map_err(|e| format!("email: {e}"))?;
-    let mut input = LeadInput { id: None, profile: Profile::new(email), created_at: None };
+    let mut input = LeadInput { id: None, profile: Profile::new(email), created_at: None, outcome: None };
+    let mut outcome_at = None;
     for (target, value) in fields {
         let value = value.trim();
         match target {
@@ -254,7 +257,20 @@ fn lead_from_fields<'a>(fields: impl Iterator<Item = (&'a LeadTarget, &'a str)>)
                     input.profile.custom.insert(name.clone(), v);
                 }
             }
+            LeadTarget::Outcome if value.is_empty() => {}
+            LeadTarget::Outcome => {
+                let kind = OutcomeKind::parse(value)
+                    .ok_or_else(|| format!("outcome: `{value}` is neither won (converted, 1, yes) nor lost (0, no)"))?;
+                input.outcome = Some((kind, None));
+            }
+            LeadTarget::OutcomeAt if value.is_empty() => {}
+            LeadTarget::OutcomeAt => {
+                outcome_at = Some(Timestamp::parse(value).map_err(|e| format!("outcome_at: {e}"))?);
+            }
         }
+    }
+    if let Some((_, at)) = &mut input.outcome {
+        *at = outcome_at;
     }
     Ok(input)
 }

@@ -46,6 +46,10 @@ pub enum LeadTarget {
     Id,
     Field(Field),
     CreatedAt,
+    /// Won or lost (converted, 1, yes / 0, no, ...).
+    Outcome,
+    /// When the outcome happened.
+    OutcomeAt,
     Custom(String),
     Ignore,
 }
@@ -113,6 +117,8 @@ fn lead_alias(n: &str) -> Option<LeadTarget> {
         "owner" | "lead_owner" => F(Field::Owner),
         "stage" | "lifecycle_stage" => F(Field::Stage),
         "created_at" | "created" | "created_date" | "create_date" | "created_time" => LeadTarget::CreatedAt,
+        "outcome" | "converted" | "won" | "deal_outcome" => LeadTarget::Outcome,
+        "outcome_at" | "converted_at" | "closed_at" | "close_date" | "won_at" | "outcome_date" => LeadTarget::OutcomeAt,
         _ => return None,
     })
 }
@@ -170,12 +176,14 @@ impl ColumnMapping {
                 column: header.to_string(),
                 target: target.clone(),
                 kind: "lead",
-                expected: "id, a standard field, created_at, custom.<name> or ignore".into(),
+                expected: "id, a standard field, created_at, outcome, outcome_at, custom.<name> or ignore".into(),
             };
             return match target.as_str() {
                 "ignore" => Ok(LeadTarget::Ignore),
                 "id" => Ok(LeadTarget::Id),
                 "created_at" => Ok(LeadTarget::CreatedAt),
+                "outcome" => Ok(LeadTarget::Outcome),
+                "outcome_at" => Ok(LeadTarget::OutcomeAt),
                 t => match t.strip_prefix("custom.") {
                     Some(name) if leadflow_core::lead::is_identifier(name) => Ok(LeadTarget::Custom(name.to_string())),
                     Some(_) => Err(bad()),
