@@ -46,6 +46,27 @@ pub fn set_outcome(engine: &mut Lf, lead: &str, outcome: &str, at: Option<Timest
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn train(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> Result<ExitCode> {
+    let bar = progress::bar("reading leads with outcomes");
+    let learned = engine.train_points(cutoff, name, &bar)?;
+    drop(bar);
+    std::fs::write(out, &learned.source).with_context(|| format!("writing {}", out.display()))?;
+    let auc = learned.auc_in_sample.map_or("n/a".into(), |a| format!("{a:.4}"));
+    println!(
+        "learned `{name}` from {} leads ({} converted), seen {}: {} rules, written to {}",
+        learned.leads,
+        learned.converted,
+        describe(cutoff),
+        learned.rules,
+        out.display()
+    );
+    println!(
+        "in-sample ROC AUC {auc} (optimistic: judge it with `leadflow backtest --model` on other leads or a later cutoff)"
+    );
+    println!("next: review it, then `leadflow model apply {}`", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn describe(cutoff: Cutoff) -> String {
     match cutoff {
         Cutoff::AsOf(t) => format!("as of {t}"),

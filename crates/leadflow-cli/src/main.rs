@@ -109,6 +109,21 @@ enum Command {
         #[command(flatten)]
         lab: LabArgs,
     },
+    /// Learn a points model from the leads with outcomes, and write it as a model file.
+    Train {
+        /// Where to write the model file.
+        #[arg(long, value_name = "FILE.toml")]
+        out: PathBuf,
+        /// The model's name.
+        #[arg(long, default_value = "learned")]
+        name: String,
+        /// Score each lead this many days before its own outcome (0 by default).
+        #[arg(long, value_name = "DAYS")]
+        before_outcome: Option<u32>,
+        /// See every lead as of this instant instead.
+        #[arg(long)]
+        as_of: Option<Timestamp>,
+    },
     /// Two models on the same leads: metrics side by side, and the leads that change bucket.
     Compare {
         a: PathBuf,
@@ -462,6 +477,9 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
         Command::Leads(LeadsCommand::Outcome { lead, outcome, at }) => lab::set_outcome(engine, &lead, &outcome, at),
         Command::Backtest { model, lab: a } => {
             lab::backtest(engine, model.as_deref(), lab::cutoff(a.as_of, a.before_outcome)?, a.json, a.chart.as_deref())
+        }
+        Command::Train { out, name, before_outcome, as_of } => {
+            lab::train(engine, &out, &name, lab::cutoff(as_of, before_outcome)?)
         }
         Command::Compare { a, b, lab: l, moves } => {
             lab::compare(engine, &a, &b, lab::cutoff(l.as_of, l.before_outcome)?, l.json, l.chart.as_deref(), moves)

@@ -348,6 +348,25 @@ fn backtest_and_compare_judge_models_against_outcomes() {
     let early: serde_json::Value = serde_json::from_str(&early).unwrap();
     assert!(early["auc"].as_f64().unwrap() >= 0.5);
 
+    // A points model learned from these outcomes is a model file like any other.
+    let learned = cli.dir.path().join("learned.toml");
+    let out = cli.ok(&["train", "--out", learned.to_str().unwrap(), "--before-outcome", "7"]);
+    assert!(out.contains("learned `learned` from 20 leads (10 converted)"), "{out}");
+    cli.ok(&["model", "check", learned.to_str().unwrap()]);
+    let source = std::fs::read_to_string(&learned).unwrap();
+    assert!(source.contains("event = \"demo_requested\""), "{source}");
+    let judged: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "backtest",
+        "--model",
+        learned.to_str().unwrap(),
+        "--before-outcome",
+        "7",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(judged["auc"].as_f64(), Some(1.0), "{source}");
+    cli.ok(&["model", "apply", learned.to_str().unwrap()]);
+
     let out = cli.run(&["backtest", "--as-of", "2020-01-01"]);
     assert!(!out.status.success());
     assert!(

@@ -72,11 +72,11 @@ pub enum LabError {
 }
 
 /// A lead with an outcome, ready to be scored under any model.
-struct Case {
-    lead: LeadId,
-    outcome: Outcome,
-    scored_at: Timestamp,
-    item: RescoreItem,
+pub(crate) struct Case {
+    pub(crate) lead: LeadId,
+    pub(crate) outcome: Outcome,
+    pub(crate) scored_at: Timestamp,
+    pub(crate) item: RescoreItem,
 }
 
 fn activity(
@@ -124,7 +124,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// The leads with outcomes, each with its profile and events, and the instant it is scored at.
-    fn cases(&mut self, cutoff: Cutoff, progress: &dyn Progress) -> Result<(Vec<Case>, usize), EngineError> {
+    pub(crate) fn cases(&mut self, cutoff: Cutoff, progress: &dyn Progress) -> Result<(Vec<Case>, usize), EngineError> {
         let outcomes: FxHashMap<LeadId, Outcome> = self.store.outcomes()?.into_iter().collect();
         if outcomes.is_empty() {
             return Err(LabError::NoOutcomes.into());
@@ -157,7 +157,7 @@ impl<S: Store> Engine<S> {
         Ok((cases, left_out))
     }
 
-    fn score_cases(&self, model: &Model, cases: &[Case]) -> Result<Vec<Backtested>, EngineError> {
+    pub(crate) fn score_cases(&self, model: &Model, cases: &[Case]) -> Result<Vec<Backtested>, EngineError> {
         let matches = shape_matches(model, &self.store.shapes()?);
         let scored: Result<Vec<Backtested>, StoreError> = cases
             .par_iter()

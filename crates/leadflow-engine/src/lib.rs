@@ -6,6 +6,7 @@
 mod history;
 mod keys;
 mod lab;
+mod learn;
 mod rescore;
 mod web;
 
@@ -24,6 +25,7 @@ use leadflow_store::{
 
 pub use keys::hash_secret;
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
+pub use learn::LearnedPoints;
 pub use rescore::{RescoreOptions, RescoreReport};
 pub use web::{Visit, VisitOutcome};
 
