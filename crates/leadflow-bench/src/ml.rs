@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use leadflow_ml::linear::{Encoder, Logistic};
 use leadflow_ml::metrics::roc_auc;
 use leadflow_ml::{Column, Table, gbdt};
 
@@ -83,6 +84,7 @@ pub fn run(tasks: &[String]) -> Result<()> {
     for name in tasks {
         let t = task(name)?;
         let (mut aucs, mut fit_seconds) = (Vec::new(), 0.0);
+        let (mut linear_aucs, mut linear_seconds) = (Vec::new(), 0.0);
         for k in 0..5u8 {
             let train: Vec<usize> = (0..t.folds.len()).filter(|&i| t.folds[i] != k).collect();
             let test: Vec<usize> = (0..t.folds.len()).filter(|&i| t.folds[i] == k).collect();
@@ -93,15 +95,29 @@ pub fn run(tasks: &[String]) -> Result<()> {
             let model = gbdt::Model::train(&train_table, &y_train, &params);
             fit_seconds += started.elapsed().as_secs_f64();
             aucs.push(roc_auc(&model.predict(&test_table), &y_test).context("both outcomes in every fold")?);
+            // The interpretable family: what `leadflow train` fits (L2 = 1, as scikit-learn's C = 1).
+            let started = Instant::now();
+            let encoder = Encoder::fit(&train_table, 5);
+            let linear = Logistic::fit(&encoder.apply(&train_table), &y_train, 1.0);
+            linear_seconds += started.elapsed().as_secs_f64();
+            linear_aucs.push(roc_auc(&linear.predict(&encoder.apply(&test_table)), &y_test).context("both outcomes")?);
         }
-        let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
-        let sd = (aucs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / aucs.len() as f64).sqrt();
-        let folds: Vec<String> = aucs.iter().map(|a| format!("{a:.4}")).collect();
         println!(
-            "{name} {{\"rows\": {}, \"leadflow_gbdt\": {{\"auc_folds\": [{}], \"auc_mean\": {mean:.4}, \"auc_sd\": {sd:.4}, \"fit_seconds\": {fit_seconds:.2}}}}}",
+            "{name} {{\"rows\": {}, \"leadflow_gbdt\": {}, \"leadflow_logistic\": {}}}",
             t.converted.len(),
-            folds.join(", ")
+            summary(&aucs, fit_seconds),
+            summary(&linear_aucs, linear_seconds)
         );
     }
     Ok(())
+}
+
+fn summary(aucs: &[f64], fit_seconds: f64) -> String {
+    let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
+    let sd = (aucs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / aucs.len() as f64).sqrt();
+    let folds: Vec<String> = aucs.iter().map(|a| format!("{a:.4}")).collect();
+    format!(
+        "{{\"auc_folds\": [{}], \"auc_mean\": {mean:.4}, \"auc_sd\": {sd:.4}, \"fit_seconds\": {fit_seconds:.2}}}",
+        folds.join(", ")
+    )
 }

@@ -172,3 +172,101 @@ mod tests {
         assert!(tight.weights[0].abs() < loose.weights[0].abs());
     }
 }
+
+/// How a [`Table`](crate::Table) becomes a [`Matrix`] for a linear model: numbers standardized
+/// (missing ones at the mean, with an indicator), categories one-hot (rare ones together).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoder {
+    columns: Vec<Encoding>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Encoding {
+    Number {
+        mean: f64,
+        sd: f64,
+        has_missing: bool,
+    },
+    /// Levels with their own column; the rest (and unseen ones) share the last column.
+    Category {
+        levels: Vec<Option<String>>,
+    },
+}
+
+impl Encoder {
+    /// Learns the encoding from training data; categories seen fewer than `min_frequency`
+    /// times share one column.
+    pub fn fit(table: &crate::Table, min_frequency: usize) -> Encoder {
+        let columns = table
+            .columns()
+            .iter()
+            .map(|c| match c {
+                crate::Column::Numeric(v) => {
+                    let present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+                    let mean = present.iter().sum::<f64>() / present.len().max(1) as f64;
+                    let var = present.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / present.len().max(1) as f64;
+                    Encoding::Number { mean, sd: var.sqrt().max(1e-12), has_missing: present.len() < v.len() }
+                }
+                crate::Column::Categorical(v) => {
+                    let mut counts: std::collections::BTreeMap<Option<&str>, usize> = Default::default();
+                    for x in v {
+                        *counts.entry(x.as_deref()).or_default() += 1;
+                    }
+                    let levels = counts
+                        .into_iter()
+                        .filter(|(_, n)| *n >= min_frequency)
+                        .map(|(l, _)| l.map(str::to_string))
+                        .collect();
+                    Encoding::Category { levels }
+                }
+            })
+            .collect();
+        Encoder { columns }
+    }
+
+    pub fn width(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|e| match e {
+                Encoding::Number { has_missing, .. } => 1 + usize::from(*has_missing),
+                Encoding::Category { levels } => levels.len() + 1,
+            })
+            .sum()
+    }
+
+    pub fn apply(&self, table: &crate::Table) -> Matrix {
+        let width = self.width();
+        let mut values = vec![0.0; table.rows() * width];
+        let mut at = 0;
+        for (e, c) in self.columns.iter().zip(table.columns()) {
+            match (e, c) {
+                (Encoding::Number { mean, sd, has_missing }, crate::Column::Numeric(v)) => {
+                    for (i, x) in v.iter().enumerate() {
+                        if x.is_nan() {
+                            if *has_missing {
+                                values[i * width + at + 1] = 1.0;
+                            }
+                        } else {
+                            values[i * width + at] = (x - mean) / sd;
+                        }
+                    }
+                    at += 1 + usize::from(*has_missing);
+                }
+                (Encoding::Category { levels }, crate::Column::Categorical(v)) => {
+                    for (i, x) in v.iter().enumerate() {
+                        let k = levels.iter().position(|l| l == x).unwrap_or(levels.len());
+                        values[i * width + at + k] = 1.0;
+                    }
+                    at += levels.len() + 1;
+                }
+                (e, _) => {
+                    at += match e {
+                        Encoding::Number { has_missing, .. } => 1 + usize::from(*has_missing),
+                        Encoding::Category { levels } => levels.len() + 1,
+                    }
+                }
+            }
+        }
+        Matrix { width, values }
+    }
+}
