@@ -176,8 +176,18 @@ impl LeadRequest {
     pub fn parse(self) -> Result<LeadInput, String> {
         let mut profile = Profile::new(Email::parse(&self.email).map_err(|e| format!("email: {e}"))?);
         let mut created_at = None;
+        let (mut outcome, mut outcome_at) = (None, None);
         for (name, value) in &self.fields {
             match (name.as_str(), value) {
+                ("outcome", Value::String(s)) => {
+                    outcome = Some(
+                        leadflow_core::OutcomeKind::parse(s)
+                            .ok_or_else(|| format!("outcome: `{s}` is neither won nor lost"))?,
+                    )
+                }
+                ("outcome_at", Value::String(s)) => {
+                    outcome_at = Some(Timestamp::parse(s).map_err(|e| format!("outcome_at: {e}"))?)
+                }
                 ("custom", Value::Object(custom)) => {
                     for (k, v) in custom {
                         let text = match v {
@@ -209,7 +219,10 @@ impl LeadRequest {
                 }
             }
         }
-        Ok(LeadInput { id: None, profile, created_at, outcome: None })
+        if outcome.is_none() && outcome_at.is_some() {
+            return Err("outcome_at: give the outcome too (won or lost)".into());
+        }
+        Ok(LeadInput { id: None, profile, created_at, outcome: outcome.map(|kind| (kind, outcome_at)) })
     }
 }
 

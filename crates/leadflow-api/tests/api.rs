@@ -368,3 +368,16 @@ async fn a_request_over_the_time_limit_is_answered_503_timeout() {
     let (status, body) = s.admin(Method::POST, "/v1/events/batch", Some(json!({ "events": events }))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("timeout")), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outcomes_are_recorded_through_the_api() {
+    let s = Server::start().await;
+    let lead = json!({"email": "won@acme.example", "outcome": "won", "outcome_at": "2026-03-01"});
+    assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0, StatusCode::CREATED);
+    let (status, body) =
+        s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "x@acme.example", "outcome": "pending"}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_lead")));
+    let outcomes = s.state_outcomes().await;
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].1.kind, leadflow_core::OutcomeKind::Won);
+}

@@ -112,6 +112,12 @@ impl Server {
         self.call(Some(Role::Admin), method, path, body).await
     }
 
+    /// The outcomes in the server's database, read directly.
+    pub async fn state_outcomes(&self) -> Vec<(leadflow_core::LeadId, leadflow_core::Outcome)> {
+        use leadflow_store::Store;
+        SqliteStore::open_reader(&self.dir.path().join("api.db")).unwrap().outcomes().unwrap()
+    }
+
     pub async fn events_stored(&self) -> usize {
         let (_, leads) = self.admin(Method::GET, "/v1/leads?limit=500", None).await;
         let mut n = 0;
