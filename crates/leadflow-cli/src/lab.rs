@@ -168,6 +168,17 @@ fn text(name: &str, cutoff: Cutoff, b: &Backtest) -> String {
         pct(m.precision),
         pct(m.recall)
     );
+    if let Some(map) = r.score_to_probability {
+        let at: Vec<String> =
+            [0.0, 25.0, 50.0, 75.0, 100.0].iter().map(|s| format!("{s:.0} -> {}", pct(map.probability(*s)))).collect();
+        let _ = writeln!(out, "\ncalibration (a logistic curve fitted to these outcomes): {}", at.join(", "));
+    }
+    if !r.calibration.is_empty() {
+        let bins: Vec<String> =
+            r.calibration.iter().map(|b| format!("{}/{}", pct(b.predicted), pct(b.observed))).collect();
+        let brier = r.brier.map_or(String::new(), |b| format!("; Brier score {b:.4}"));
+        let _ = writeln!(out, "predicted/observed by tenths: {}{brier}", bins.join(" "));
+    }
     out
 }
 

@@ -60,6 +60,18 @@ pub struct CalibrationBin {
     pub leads: usize,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ScoreMapping {
+    pub intercept: f64,
+    pub slope: f64,
+}
+
+impl ScoreMapping {
+    pub fn probability(&self, score: f64) -> f64 {
+        1.0 / (1.0 + (-(self.intercept + self.slope * score)).exp())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
     pub leads: usize,
@@ -72,8 +84,12 @@ pub struct Report {
     pub mql: MqlRule,
     /// For probabilities: predicted against observed, by tenths of the prediction.
     pub calibration: Vec<CalibrationBin>,
-    /// Mean squared error of the probabilities (lower is better), when there are some.
+    /// Mean squared error of the probabilities (lower is better).
     pub brier: Option<f64>,
+    /// For scores that are not probabilities (points): the logistic curve fitted to these
+    /// outcomes, P(convert) = 1 / (1 + e^-(intercept + slope * score)) (Platt scaling), which
+    /// `calibration` and `brier` then judge. Fitted on the same leads: read it as a description.
+    pub score_to_probability: Option<ScoreMapping>,
     /// The cumulative gains curve: (share of leads called, top-scored first; share of
     /// converters caught), at 1% steps.
     pub gains: Vec<(f64, f64)>,
@@ -161,7 +177,17 @@ pub fn report(judged: &[Judged], bucket_order: &[String], grade_order: &[String]
 
     let flagged: Vec<&Judged> = judged.iter().filter(|j| j.mql).collect();
     let flagged_converted = flagged.iter().filter(|j| j.converted).count();
-    let probabilities: Option<Vec<f64>> = judged.iter().map(|j| j.probability).collect();
+    let given: Option<Vec<f64>> = judged.iter().map(|j| j.probability).collect();
+    let mapping = match &given {
+        Some(_) => None,
+        None if converted > 0 && converted < n => {
+            let x = crate::linear::Matrix { width: 1, values: scores.clone() };
+            let fit = crate::linear::Logistic::fit(&x, &outcomes, 1e-6);
+            Some(ScoreMapping { intercept: fit.intercept, slope: fit.weights[0] })
+        }
+        None => None,
+    };
+    let probabilities = given.or_else(|| mapping.map(|m| scores.iter().map(|s| m.probability(*s)).collect()));
     let (calibration, brier) = match probabilities.filter(|p| !p.is_empty()) {
         Some(p) => {
             let mut by_p: Vec<usize> = (0..n).collect();
@@ -198,6 +224,7 @@ pub fn report(judged: &[Judged], bucket_order: &[String], grade_order: &[String]
         },
         calibration,
         brier,
+        score_to_probability: mapping,
         gains,
     }
 }
@@ -252,7 +279,11 @@ mod tests {
         assert!((r.gains[100].1 - 1.0).abs() < 1e-12);
         assert!(r.gains.windows(2).all(|w| w[0].1 <= w[1].1));
         assert!(r.auc.unwrap() > 0.6, "the top converts more: {:?}", r.auc);
-        assert!(r.calibration.is_empty() && r.brier.is_none(), "points are not probabilities");
+        // Points are not probabilities: a curve fitted to the outcomes maps them to some.
+        let m = r.score_to_probability.expect("a mapping for points");
+        assert!(m.slope > 0.0 && m.probability(99.0) > m.probability(0.0));
+        assert_eq!(r.calibration.len(), 10);
+        assert!(r.brier.unwrap() < 0.18 * 0.82 + 1e-9, "better than the base rate alone: {:?}", r.brier);
     }
 
     #[test]
@@ -271,6 +302,7 @@ mod tests {
             })
             .collect();
         let r = report(&judged, &[], &[]);
+        assert!(r.score_to_probability.is_none(), "probabilities are judged as given");
         assert_eq!(r.calibration.len(), 10);
         for bin in &r.calibration {
             assert!((bin.predicted - bin.observed).abs() < 0.011, "{bin:?}");

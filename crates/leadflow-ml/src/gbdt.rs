@@ -457,6 +457,29 @@ impl Model {
     pub fn predict(&self, table: &Table) -> Vec<f64> {
         self.predict_raw(table).into_iter().map(sigmoid).collect()
     }
+
+    /// Why row `row` of `table` scores what it does: the log-odds every row starts from, and
+    /// each feature's push up or down from there (the changes of the trees' node values along
+    /// the row's paths, credited to the feature each node splits on), largest first. The start
+    /// plus the pushes is the row's [`predict_raw`](Self::predict_raw).
+    pub fn contributions(&self, table: &Table, row: usize) -> (f64, Vec<(usize, f64)>) {
+        let data = Binned::with(self.mappers.clone(), &table.take(&[row]));
+        let bins = |f: usize| data.columns[f][0];
+        let mut start = self.base;
+        let mut pushes = vec![0.0; self.mappers.len()];
+        for tree in &self.trees {
+            start += tree.value(0);
+            let mut at = 0;
+            while let Node::Split { feature, rule, left, right, value } = &tree.nodes[at] {
+                let next = if rule.goes_left(bins(*feature)) { *left } else { *right };
+                pushes[*feature] += tree.value(next) - value;
+                at = next;
+            }
+        }
+        let mut out: Vec<(usize, f64)> = pushes.into_iter().enumerate().filter(|(_, p)| *p != 0.0).collect();
+        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        (start, out)
+    }
 }
 
 #[cfg(test)]
@@ -504,6 +527,22 @@ mod tests {
         // Nothing to learn: a constant outcome gives constant predictions at its rate.
         let flat = Model::train(&train, &vec![false; 4000], &Params::default());
         assert!(flat.predict(&test).iter().all(|p| *p < 1e-5));
+    }
+
+    #[test]
+    fn contributions_add_up_to_the_prediction_and_name_the_drivers() {
+        let (train, y) = leads(3000, 5);
+        let model = Model::train(&train, &y, &Params::default());
+        let raw = model.predict_raw(&train);
+        for row in [0, 17, 1234] {
+            let (start, pushes) = model.contributions(&train, row);
+            let sum: f64 = start + pushes.iter().map(|(_, p)| p).sum::<f64>();
+            assert!((sum - raw[row]).abs() < 1e-9, "{sum} vs {}", raw[row]);
+        }
+        // Over many rows, both features matter.
+        let drivers: std::collections::BTreeSet<usize> =
+            (0..50).flat_map(|r| model.contributions(&train, r).1.into_iter().map(|(f, _)| f)).collect();
+        assert_eq!(drivers.into_iter().collect::<Vec<_>>(), [0, 1]);
     }
 
     #[test]
