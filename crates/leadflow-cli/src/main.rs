@@ -109,11 +109,14 @@ enum Command {
         #[command(flatten)]
         lab: LabArgs,
     },
-    /// Learn a points model from the leads with outcomes, and write it as a model file.
+    /// Learn from the leads with outcomes: a points model file (`--kind points`, the rules engine
+    /// runs it), or gradient-boosted trees giving a calibrated probability (`--kind trees`).
     Train {
-        /// Where to write the model file.
-        #[arg(long, value_name = "FILE.toml")]
+        /// Where to write it (a model file for points, JSON for trees).
+        #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        #[arg(long, value_enum, default_value_t = TrainKind::Points)]
+        kind: TrainKind,
         /// The model's name.
         #[arg(long, default_value = "learned")]
         name: String,
@@ -123,6 +126,21 @@ enum Command {
         /// See every lead as of this instant instead.
         #[arg(long)]
         as_of: Option<Timestamp>,
+    },
+    /// Each lead's calibrated chance of converting under trees from `train --kind trees`, with
+    /// the factors behind it: the leads given, or the most likely ones.
+    Predict {
+        #[arg(long, value_name = "FILE.json")]
+        model: PathBuf,
+        leads: Vec<String>,
+        /// Without leads: how many of the most likely to show.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        /// Predict as of this instant (events after it do not count); now by default.
+        #[arg(long)]
+        as_of: Option<Timestamp>,
+        #[arg(long)]
+        json: bool,
     },
     /// Two models on the same leads: metrics side by side, and the leads that change bucket.
     Compare {
@@ -134,6 +152,12 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         moves: usize,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TrainKind {
+    Points,
+    Trees,
 }
 
 #[derive(Args)]
@@ -478,9 +502,14 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
         Command::Backtest { model, lab: a } => {
             lab::backtest(engine, model.as_deref(), lab::cutoff(a.as_of, a.before_outcome)?, a.json, a.chart.as_deref())
         }
-        Command::Train { out, name, before_outcome, as_of } => {
-            lab::train(engine, &out, &name, lab::cutoff(as_of, before_outcome)?)
+        Command::Train { out, kind, name, before_outcome, as_of } => {
+            let cutoff = lab::cutoff(as_of, before_outcome)?;
+            match kind {
+                TrainKind::Points => lab::train(engine, &out, &name, cutoff),
+                TrainKind::Trees => lab::train_trees(engine, &out, &name, cutoff),
+            }
         }
+        Command::Predict { model, leads, top, as_of, json } => lab::predict(engine, &model, &leads, top, as_of, json),
         Command::Compare { a, b, lab: l, moves } => {
             lab::compare(engine, &a, &b, lab::cutoff(l.as_of, l.before_outcome)?, l.json, l.chart.as_deref(), moves)
         }

@@ -392,3 +392,43 @@ fn outcomes_come_in_with_leads_and_bad_ones_are_reported() {
     let report: serde_json::Value = serde_json::from_str(&cli.ok(&["backtest", "--json"])).unwrap();
     assert_eq!((report["leads"].as_u64(), report["converted"].as_u64()), (Some(2), Some(1)), "{report}");
 }
+
+#[test]
+fn trees_learn_a_calibrated_chance_and_say_why() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let (mut leads, mut events) =
+        (String::from("email,job_title,created_at\n"), String::from("event_id,email,type,ts\n"));
+    for i in 0..1500 {
+        let demo = i % 3 == 0;
+        leads.push_str(&format!("t{i}@acme.example,Analyst,2026-01-01\n"));
+        events.push_str(&format!("v{i},t{i}@acme.example,page_view,2026-02-01T00:00:00Z\n"));
+        if demo {
+            events.push_str(&format!("d{i},t{i}@acme.example,demo_requested,2026-02-05T00:00:00Z\n"));
+        }
+    }
+    cli.ok(&["import", "leads", &cli.file("leads.csv", &leads)]);
+    cli.ok(&["import", "events", &cli.file("events.csv", &events)]);
+    let mut outcomes = String::from("email,outcome,outcome_at\n");
+    for i in 0..1500 {
+        // Demo requests convert four times in five; everyone else one time in ten.
+        let demo = i % 3 == 0;
+        let converted = if demo { i % 5 != 0 } else { i % 10 == 0 };
+        outcomes.push_str(&format!("t{i}@acme.example,{},2026-03-01\n", if converted { "won" } else { "lost" }));
+    }
+    cli.ok(&["import", "leads", &cli.file("outcomes.csv", &outcomes)]);
+
+    let model = cli.dir.path().join("trees.json");
+    let out = cli.ok(&["train", "--kind", "trees", "--out", model.to_str().unwrap(), "--before-outcome", "7"]);
+    let auc: f64 = out.split("cross-validated ROC AUC ").nth(1).unwrap()[..6].parse().unwrap();
+    assert!(auc > 0.7, "{out}");
+    // As of when the training saw these leads (a week before their outcomes).
+    let args = ["predict", "--model", model.to_str().unwrap(), "t3@acme.example", "t1@acme.example"];
+    let out = cli.ok(&[&args[..], &["--as-of", "2026-02-22", "--json"]].concat());
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (demo, none) = (p[0]["probability"].as_f64().unwrap(), p[1]["probability"].as_f64().unwrap());
+    assert!((demo - 0.8).abs() < 0.1 && (none - 0.1).abs() < 0.1, "calibrated near 80% and 10%: {demo} {none}");
+    assert_eq!(p[0]["factors"][0]["feature"], "demo_requested events", "{out}");
+    let top = cli.ok(&["predict", "--model", model.to_str().unwrap(), "--top", "3"]);
+    assert_eq!(top.lines().count(), 3, "{top}");
+}

@@ -8,6 +8,7 @@ mod keys;
 mod lab;
 mod learn;
 mod rescore;
+mod trees;
 mod web;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -27,6 +28,7 @@ pub use keys::hash_secret;
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
 pub use rescore::{RescoreOptions, RescoreReport};
+pub use trees::{FeatureSpec, LearnedTrees, Prediction};
 pub use web::{Visit, VisitOutcome};
 
 /// Where "now" comes from: the system clock in production, a fixed one in tests.

@@ -60,7 +60,7 @@ pub struct CalibrationBin {
     pub leads: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ScoreMapping {
     pub intercept: f64,
     pub slope: f64,

@@ -346,7 +346,12 @@ fn leaf_value(s: Stats, p: &Params) -> f64 {
 /// Grows one tree on `data`, whose column `i` is the model's feature `features[i]`.
 fn grow(t: &Training, rows: Vec<u32>, gradients: &Gradients, p: &Params) -> (Tree, Vec<(Vec<u32>, f64)>) {
     let hist = histogram(t, &rows, gradients);
-    let total = total_of(t, &hist);
+    // Summed from the rows, not the histogram: with no column worth splitting there is none.
+    let total = rows.iter().fold(Stats::default(), |mut a, &r| {
+        let (g, h) = gradients[r as usize];
+        a.add(Stats { g, h, n: 1 });
+        a
+    });
     let split = best_split(&hist, total, t, p);
     let mut nodes = vec![Node::Leaf { value: leaf_value(total, p) }];
     let mut open = vec![Growing { node: 0, rows, hist, total, split }];
@@ -543,6 +548,14 @@ mod tests {
         let drivers: std::collections::BTreeSet<usize> =
             (0..50).flat_map(|r| model.contributions(&train, r).1.into_iter().map(|(f, _)| f)).collect();
         assert_eq!(drivers.into_iter().collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn too_little_data_to_split_gives_the_base_rate() {
+        let (train, y) = leads(30, 7);
+        let model = Model::train(&train, &y, &Params::default());
+        let rate = y.iter().filter(|c| **c).count() as f64 / 30.0;
+        assert!(model.predict(&train).iter().all(|p| (p - rate).abs() < 1e-6), "{rate}");
     }
 
     #[test]
