@@ -86,6 +86,39 @@ pub fn train_trees(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> R
     Ok(ExitCode::SUCCESS)
 }
 
+fn read_trees(path: &Path) -> Result<leadflow_engine::LearnedTrees> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not trees from `leadflow train --kind trees`", path.display()))
+}
+
+pub fn backtest_trees(
+    engine: &mut Lf,
+    path: &Path,
+    cutoff: Cutoff,
+    json: bool,
+    chart: Option<&Path>,
+) -> Result<ExitCode> {
+    let learned = read_trees(path)?;
+    let bar = progress::bar("scoring leads with outcomes");
+    let report = engine.backtest_trees(&learned, cutoff, &bar)?;
+    drop(bar);
+    if let Some(out) = chart {
+        std::fs::write(out, gains_svg(&[(learned.name.as_str(), &report)]))
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    let result = Backtest { leads: Vec::new(), left_out: 0, report };
+    if json {
+        let mut v = report_json(&result);
+        v["model"] = serde_json::json!(learned.name);
+        v["cutoff"] = serde_json::json!(describe(cutoff));
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", text(&learned.name, cutoff, &result));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn predict(
     engine: &mut Lf,
     model: &Path,
@@ -94,9 +127,7 @@ pub fn predict(
     as_of: Option<Timestamp>,
     json: bool,
 ) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(model).with_context(|| format!("reading {}", model.display()))?;
-    let learned: leadflow_engine::LearnedTrees = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not trees from `leadflow train --kind trees`", model.display()))?;
+    let learned = read_trees(model)?;
     let ids: Vec<leadflow_core::LeadId> = if leads.is_empty() {
         let query = leadflow_store::LeadQuery { limit: usize::MAX >> 1, ..Default::default() };
         leadflow_store::Store::list_leads(engine.store(), &query)?.into_iter().map(|l| l.id).collect()

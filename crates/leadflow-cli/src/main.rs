@@ -106,6 +106,9 @@ enum Command {
         /// The model file; the active model if left out.
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Judge trees from `train --kind trees` instead of a points model.
+        #[arg(long, value_name = "FILE.json", conflicts_with = "model")]
+        trees: Option<PathBuf>,
         #[command(flatten)]
         lab: LabArgs,
     },
@@ -499,8 +502,12 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Leads(LeadsCommand::Outcome { lead, outcome, at }) => lab::set_outcome(engine, &lead, &outcome, at),
-        Command::Backtest { model, lab: a } => {
-            lab::backtest(engine, model.as_deref(), lab::cutoff(a.as_of, a.before_outcome)?, a.json, a.chart.as_deref())
+        Command::Backtest { model, trees, lab: a } => {
+            let cutoff = lab::cutoff(a.as_of, a.before_outcome)?;
+            match trees {
+                Some(trees) => lab::backtest_trees(engine, &trees, cutoff, a.json, a.chart.as_deref()),
+                None => lab::backtest(engine, model.as_deref(), cutoff, a.json, a.chart.as_deref()),
+            }
         }
         Command::Train { out, kind, name, before_outcome, as_of } => {
             let cutoff = lab::cutoff(as_of, before_outcome)?;

@@ -431,4 +431,15 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
     assert_eq!(p[0]["factors"][0]["feature"], "demo_requested events", "{out}");
     let top = cli.ok(&["predict", "--model", model.to_str().unwrap(), "--top", "3"]);
     assert_eq!(top.lines().count(), 3, "{top}");
+    let judged: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "backtest",
+        "--trees",
+        model.to_str().unwrap(),
+        "--before-outcome",
+        "7",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(judged["auc"].as_f64().unwrap() > 0.8, "{judged}");
+    assert_eq!(judged["calibration"].as_array().unwrap().len(), 10);
 }

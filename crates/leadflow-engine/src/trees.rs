@@ -240,6 +240,45 @@ impl<S: Store> Engine<S> {
         })
     }
 
+    /// Backtests trees like a points model: the leads with outcomes, each as of `cutoff`, judged
+    /// by their calibrated probabilities. The leads the trees learned from score better than new
+    /// ones would: use a cutoff or leads they did not see.
+    pub fn backtest_trees(
+        &mut self,
+        learned: &LearnedTrees,
+        cutoff: Cutoff,
+        progress: &dyn Progress,
+    ) -> Result<leadflow_ml::evaluate::Report, EngineError> {
+        let (cases, _) = self.cases(cutoff, progress)?;
+        let shapes = self.shape_types()?;
+        let rows: Vec<Seen<'_>> = cases
+            .iter()
+            .map(|c| Seen {
+                profile: &c.item.profile,
+                created_at: c.item.created_at,
+                activity: activity_types(&c.item, &shapes),
+                at: c.scored_at,
+            })
+            .collect();
+        let raw = learned.model.predict_raw(&learned.spec.table(&rows));
+        let judged: Vec<leadflow_ml::evaluate::Judged> = cases
+            .iter()
+            .zip(raw)
+            .map(|(c, r)| {
+                let p = learned.probability(r);
+                leadflow_ml::evaluate::Judged {
+                    score: p * 100.0,
+                    converted: c.outcome.converted(),
+                    bucket: None,
+                    grade: None,
+                    mql: false,
+                    probability: Some(p),
+                }
+            })
+            .collect();
+        Ok(leadflow_ml::evaluate::report(&judged, &[], &[]))
+    }
+
     /// The calibrated chance that each of `leads` converts, as of `as_of`, with its factors.
     pub fn predict(
         &self,
