@@ -443,3 +443,20 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
     assert!(judged["auc"].as_f64().unwrap() > 0.8, "{judged}");
     assert_eq!(judged["calibration"].as_array().unwrap().len(), 10);
 }
+
+#[test]
+fn leads_without_emails_are_named_by_their_crm_id() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let mapping = cli.file("m.toml", "[columns]\n\"Prospect ID\" = \"external_id\"\n\"Converted\" = \"outcome\"\n");
+    let csv = "Prospect ID,Converted,Lead Source\n7927b2df-8bba,1,Olark Chat\n2a272436/5132,0,Organic Search\n,1,Ads\n";
+    let out = cli.run(&["import", "leads", &cli.file("x.csv", csv), "--mapping", &mapping]);
+    assert_eq!(out.status.code(), Some(3), "the row without an id is reported");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("external_id: empty"));
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["leads", "show", "7927b2df-8bba@no-email.invalid", "--json"])).unwrap();
+    assert_eq!(shown["lead"]["custom"]["external_id"]["value"], "7927b2df-8bba");
+    cli.ok(&["leads", "show", "2a272436_5132@no-email.invalid"]);
+    let report: serde_json::Value = serde_json::from_str(&cli.ok(&["backtest", "--json"])).unwrap();
+    assert_eq!((report["leads"].as_u64(), report["converted"].as_u64()), (Some(2), Some(1)));
+}

@@ -231,18 +231,30 @@ fn json_scalar(key: &str, v: &serde_json::Value) -> Result<String, String> {
 
 fn lead_from_fields<'a>(fields: impl Iterator<Item = (&'a LeadTarget, &'a str)>) -> Result<LeadInput, String> {
     let fields: Vec<(&LeadTarget, &str)> = fields.collect();
-    let email = fields
-        .iter()
-        .find(|(t, _)| **t == LeadTarget::Field(Field::Email))
-        .map(|(_, v)| *v)
-        .ok_or("no email column")?;
-    let email = Email::parse(email).map_err(|e| format!("email: {e}"))?;
+    let email = fields.iter().find(|(t, _)| **t == LeadTarget::Field(Field::Email)).map(|(_, v)| *v);
+    let external = fields.iter().find(|(t, _)| **t == LeadTarget::ExternalId).map(|(_, v)| v.trim());
+    let email = match (email, external) {
+        (Some(email), _) => Email::parse(email).map_err(|e| format!("email: {e}"))?,
+        (None, Some(id)) if !id.is_empty() => {
+            let local: String = id
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+                .collect();
+            Email::parse(&format!("{local}@no-email.invalid")).map_err(|e| format!("external_id: {e}"))?
+        }
+        (None, Some(_)) => return Err("external_id: empty".into()),
+        (None, None) => return Err("no email column (or a column mapped to external_id)".into()),
+    };
     let mut input = LeadInput { id: None, profile: Profile::new(email), created_at: None, outcome: None };
     let mut outcome_at = None;
     for (target, value) in fields {
         let value = value.trim();
         match target {
             LeadTarget::Field(Field::Email) | LeadTarget::Ignore => {}
+            LeadTarget::ExternalId if value.is_empty() => {}
+            LeadTarget::ExternalId => {
+                input.profile.custom.insert("external_id".into(), CustomValue::Text(value.to_string()));
+            }
             LeadTarget::Field(f) => input.profile.set_text(*f, value).map_err(|e| e.to_string())?,
             LeadTarget::Id if value.is_empty() => {}
             LeadTarget::Id => {

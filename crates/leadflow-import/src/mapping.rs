@@ -46,6 +46,9 @@ pub enum LeadTarget {
     Id,
     Field(Field),
     CreatedAt,
+    /// Names a lead that has no email (a CRM's own id): the lead gets the address
+    /// `<id>@no-email.invalid`, which is never deliverable, and keeps the id as `custom.external_id`.
+    ExternalId,
     /// Won or lost (converted, 1, yes / 0, no, ...).
     Outcome,
     /// When the outcome happened.
@@ -176,13 +179,15 @@ impl ColumnMapping {
                 column: header.to_string(),
                 target: target.clone(),
                 kind: "lead",
-                expected: "id, a standard field, created_at, outcome, outcome_at, custom.<name> or ignore".into(),
+                expected: "id, external_id, a standard field, created_at, outcome, outcome_at, custom.<name> or ignore"
+                    .into(),
             };
             return match target.as_str() {
                 "ignore" => Ok(LeadTarget::Ignore),
                 "id" => Ok(LeadTarget::Id),
                 "created_at" => Ok(LeadTarget::CreatedAt),
                 "outcome" => Ok(LeadTarget::Outcome),
+                "external_id" => Ok(LeadTarget::ExternalId),
                 "outcome_at" => Ok(LeadTarget::OutcomeAt),
                 t => match t.strip_prefix("custom.") {
                     Some(name) if leadflow_core::lead::is_identifier(name) => Ok(LeadTarget::Custom(name.to_string())),
