@@ -4,7 +4,12 @@
 use rayon::prelude::*;
 
 use leadflow_core::scoring::{self, Explanation};
-use leadflow_core::{Activity, EventMatch, LeadFacts, LeadId, LeadRef, Model, Outcome, ScoreCard, Timestamp};
+use std::collections::BTreeSet;
+
+use leadflow_core::{
+    Activity, CustomValue, EventMatch, Field, FieldRef, LeadFacts, LeadId, LeadRef, Model, Outcome, ScoreCard,
+    Timestamp,
+};
 use leadflow_ml::evaluate::{self, Judged, Report};
 use leadflow_store::{ModelVersion, RescoreItem, ScanRequest, ScanScope, Store, StoreError, Transaction};
 use rustc_hash::FxHashMap;
@@ -69,6 +74,37 @@ pub enum LabError {
     NoOutcomes,
     #[error("the cutoff leaves no lead with an outcome ({0} left out)")]
     NothingLeft(usize),
+}
+
+/// Profile fields a learned model may use, as (text fields, number fields): the standard ones
+/// and every custom field the leads carry. Owner and stage are left out: sales sets them while
+/// working a lead, so they would leak the outcome.
+pub(crate) fn learnable_fields(cases: &[Case]) -> (Vec<FieldRef>, Vec<FieldRef>) {
+    let mut text: Vec<FieldRef> = [
+        Field::JobTitle,
+        Field::Department,
+        Field::Industry,
+        Field::Country,
+        Field::City,
+        Field::CompanyType,
+        Field::Source,
+    ]
+    .map(FieldRef::Standard)
+    .to_vec();
+    let mut number: Vec<FieldRef> = [Field::Employees, Field::AnnualRevenue].map(FieldRef::Standard).to_vec();
+    let (mut custom_text, mut custom_number) = (BTreeSet::new(), BTreeSet::new());
+    for c in cases {
+        for (k, v) in &c.item.profile.custom {
+            match v {
+                CustomValue::Number(_) => custom_number.insert(k.clone()),
+                CustomValue::Text(_) => custom_text.insert(k.clone()),
+                CustomValue::Bool(_) | CustomValue::Date(_) => false,
+            };
+        }
+    }
+    text.extend(custom_text.into_iter().map(FieldRef::Custom));
+    number.extend(custom_number.into_iter().map(FieldRef::Custom));
+    (text, number)
 }
 
 /// A lead with an outcome, ready to be scored under any model.

@@ -8,27 +8,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use leadflow_core::{Field, FieldRef, FieldValue, Model, Timestamp};
+use leadflow_core::{FieldRef, FieldValue, Model, Timestamp};
 use leadflow_ml::linear::{Logistic, Matrix};
 use leadflow_ml::metrics::roc_auc;
 use leadflow_store::Store;
 use rustc_hash::FxHashMap;
 
-use crate::lab::Cutoff;
+use crate::lab::{Cutoff, learnable_fields};
 use crate::{Engine, EngineError, Progress};
 
-/// Categorical fields a model may learn from. Owner and stage are left out: sales sets them
-/// while working a lead, so they would leak the outcome.
-const TEXT_FIELDS: [Field; 7] = [
-    Field::JobTitle,
-    Field::Department,
-    Field::Industry,
-    Field::Country,
-    Field::City,
-    Field::CompanyType,
-    Field::Source,
-];
-const NUMBER_FIELDS: [Field; 2] = [Field::Employees, Field::AnnualRevenue];
 /// Events of a type counted per lead, at most.
 const EVENT_CAP: usize = 5;
 /// Values of a field learned at most (the most frequent).
@@ -141,21 +129,7 @@ impl<S: Store> Engine<S> {
         let min_rows = 10.max(n / 200);
 
         // Candidate features, from what the leads carry.
-        let mut text_fields: Vec<FieldRef> = TEXT_FIELDS.iter().map(|f| FieldRef::Standard(*f)).collect();
-        let mut number_fields: Vec<FieldRef> = NUMBER_FIELDS.iter().map(|f| FieldRef::Standard(*f)).collect();
-        let mut custom_text = std::collections::BTreeSet::new();
-        let mut custom_number = std::collections::BTreeSet::new();
-        for c in &cases {
-            for (k, v) in &c.item.profile.custom {
-                match v {
-                    leadflow_core::CustomValue::Text(_) => custom_text.insert(k.clone()),
-                    leadflow_core::CustomValue::Number(_) => custom_number.insert(k.clone()),
-                    _ => false,
-                };
-            }
-        }
-        text_fields.extend(custom_text.into_iter().map(FieldRef::Custom));
-        number_fields.extend(custom_number.into_iter().map(FieldRef::Custom));
+        let (text_fields, number_fields) = learnable_fields(&cases);
 
         let mut features = Vec::new();
         for field in &text_fields {

@@ -6,7 +6,7 @@
 //! count of everything (30-day half-life). The probability is calibrated on out-of-fold
 //! predictions (Platt scaling), so that "30%" means about three in ten convert.
 
-use leadflow_core::{Field, FieldRef, FieldValue, Profile, Timestamp};
+use leadflow_core::{FieldRef, FieldValue, Profile, Timestamp};
 use leadflow_ml::evaluate::ScoreMapping;
 use leadflow_ml::gbdt;
 use leadflow_ml::linear::{Logistic, Matrix};
@@ -16,19 +16,9 @@ use leadflow_store::{RescoreItem, Store};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::lab::{Case, Cutoff};
+use crate::lab::{Case, Cutoff, learnable_fields};
 use crate::{Engine, EngineError, Progress};
 
-const TEXT_FIELDS: [Field; 7] = [
-    Field::JobTitle,
-    Field::Department,
-    Field::Industry,
-    Field::Country,
-    Field::City,
-    Field::CompanyType,
-    Field::Source,
-];
-const NUMBER_FIELDS: [Field; 2] = [Field::Employees, Field::AnnualRevenue];
 const DAY_MS: f64 = 86_400_000.0;
 const FOLDS: usize = 5;
 
@@ -70,20 +60,9 @@ fn field(name: &str) -> FieldRef {
 
 impl FeatureSpec {
     fn from_cases(cases: &[Case], shapes: &FxHashMap<u32, String>) -> FeatureSpec {
-        let mut text: Vec<String> = TEXT_FIELDS.iter().map(|f| f.name().to_string()).collect();
-        let mut number: Vec<String> = NUMBER_FIELDS.iter().map(|f| f.name().to_string()).collect();
-        let (mut custom_text, mut custom_number) =
-            (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
-        for c in cases {
-            for (k, v) in &c.item.profile.custom {
-                match v {
-                    leadflow_core::CustomValue::Number(_) => custom_number.insert(format!("custom.{k}")),
-                    _ => custom_text.insert(format!("custom.{k}")),
-                };
-            }
-        }
-        text.extend(custom_text);
-        number.extend(custom_number);
+        let (text, number) = learnable_fields(cases);
+        let (text, number) =
+            (text.iter().map(ToString::to_string).collect(), number.iter().map(ToString::to_string).collect());
         let mut event_types: Vec<String> = shapes.values().cloned().collect();
         event_types.sort();
         event_types.dedup();
@@ -111,7 +90,6 @@ impl FeatureSpec {
                     .iter()
                     .map(|l| match l.profile.value(&f) {
                         FieldValue::Text(s) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
-                        FieldValue::Bool(b) => Some(b.to_string()),
                         _ => None,
                     })
                     .collect(),
@@ -166,6 +144,19 @@ struct Seen<'a> {
     at: Timestamp,
 }
 
+/// The cases as tree features see them: each as of its own scoring instant.
+fn seen<'a>(cases: &'a [Case], shapes: &'a FxHashMap<u32, String>) -> Vec<Seen<'a>> {
+    cases
+        .iter()
+        .map(|c| Seen {
+            profile: &c.item.profile,
+            created_at: c.item.created_at,
+            activity: activity_types(&c.item, shapes),
+            at: c.scored_at,
+        })
+        .collect()
+}
+
 fn activity_types<'a>(item: &RescoreItem, shapes: &'a FxHashMap<u32, String>) -> Vec<(Timestamp, &'a str)> {
     item.activity.iter().filter_map(|(ts, shape)| shapes.get(shape).map(|t| (*ts, t.as_str()))).collect()
 }
@@ -192,16 +183,7 @@ impl<S: Store> Engine<S> {
         let (cases, _) = self.cases(cutoff, progress)?;
         let shapes = self.shape_types()?;
         let spec = FeatureSpec::from_cases(&cases, &shapes);
-        let rows: Vec<_> = cases
-            .iter()
-            .map(|c| Seen {
-                profile: &c.item.profile,
-                created_at: c.item.created_at,
-                activity: activity_types(&c.item, &shapes),
-                at: c.scored_at,
-            })
-            .collect();
-        let table = spec.table(&rows);
+        let table = spec.table(&seen(&cases, &shapes));
         let y: Vec<bool> = cases.iter().map(|c| c.outcome.converted()).collect();
         let params = gbdt::Params::default();
 
@@ -251,16 +233,7 @@ impl<S: Store> Engine<S> {
     ) -> Result<leadflow_ml::evaluate::Report, EngineError> {
         let (cases, _) = self.cases(cutoff, progress)?;
         let shapes = self.shape_types()?;
-        let rows: Vec<Seen<'_>> = cases
-            .iter()
-            .map(|c| Seen {
-                profile: &c.item.profile,
-                created_at: c.item.created_at,
-                activity: activity_types(&c.item, &shapes),
-                at: c.scored_at,
-            })
-            .collect();
-        let raw = learned.model.predict_raw(&learned.spec.table(&rows));
+        let raw = learned.model.predict_raw(&learned.spec.table(&seen(&cases, &shapes)));
         let judged: Vec<leadflow_ml::evaluate::Judged> = cases
             .iter()
             .zip(raw)
