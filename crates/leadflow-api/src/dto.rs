@@ -59,6 +59,7 @@ pub fn view(v: &LeadView) -> Value {
         "explanation": v.explanation,
         "timeline": v.timeline.iter().map(event).collect::<Vec<_>>(),
         "history": v.history.iter().map(history).collect::<Vec<_>>(),
+        "prediction": v.prediction.map(|p| json!({"probability": p.probability, "model_version": p.version, "at": p.at})),
     })
 }
 

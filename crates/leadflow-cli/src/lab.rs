@@ -92,6 +92,39 @@ fn read_trees(path: &Path) -> Result<leadflow_engine::LearnedTrees> {
         .with_context(|| format!("{}: not trees from `leadflow train --kind trees`", path.display()))
 }
 
+/// The trees in `path`, or the active stored ones, with their stored version if any.
+fn trees(engine: &Lf, path: Option<&Path>) -> Result<(leadflow_engine::LearnedTrees, Option<i64>)> {
+    match path {
+        Some(path) => Ok((read_trees(path)?, None)),
+        None => {
+            let active = engine
+                .trained_models()?
+                .into_iter()
+                .find(|m| m.active)
+                .context("no trained model is active: `leadflow predict --model trees.json --apply` stores one")?;
+            let learned = serde_json::from_slice(&active.artifact)
+                .with_context(|| format!("stored trained model {} is unreadable", active.version))?;
+            Ok((learned, Some(active.version)))
+        }
+    }
+}
+
+pub fn apply_trees(engine: &mut Lf, path: Option<&Path>) -> Result<ExitCode> {
+    let (learned, stored) = trees(engine, path)?;
+    let bar = progress::bar("predicting leads");
+    let (version, predicted) = match (path, stored) {
+        (Some(path), _) => {
+            let artifact = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            engine.apply_trees(&learned, &artifact, &bar)?
+        }
+        (None, Some(version)) => (version, engine.refresh_predictions(&learned, version, &bar)?),
+        (None, None) => unreachable!("stored trees always have a version"),
+    };
+    drop(bar);
+    println!("trained model {version} is active: {predicted} leads predicted");
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn backtest_trees(
     engine: &mut Lf,
     path: &Path,
@@ -121,13 +154,13 @@ pub fn backtest_trees(
 
 pub fn predict(
     engine: &mut Lf,
-    model: &Path,
+    model: Option<&Path>,
     leads: &[String],
     top: usize,
     as_of: Option<Timestamp>,
     json: bool,
 ) -> Result<ExitCode> {
-    let learned = read_trees(model)?;
+    let (learned, _) = trees(engine, model)?;
     let ids: Vec<leadflow_core::LeadId> = if leads.is_empty() {
         let query = leadflow_store::LeadQuery { limit: usize::MAX >> 1, ..Default::default() };
         leadflow_store::Store::list_leads(engine.store(), &query)?.into_iter().map(|l| l.id).collect()

@@ -133,8 +133,13 @@ enum Command {
     /// Each lead's calibrated chance of converting under trees from `train --kind trees`, with
     /// the factors behind it: the leads given, or the most likely ones.
     Predict {
+        /// Trees from `train --kind trees`; the active stored ones if left out.
         #[arg(long, value_name = "FILE.json")]
-        model: PathBuf,
+        model: Option<PathBuf>,
+        /// Store the model as a new version, make it the active one, and keep every lead's
+        /// prediction (shown by `leads show` and the API). Without --model: refresh them.
+        #[arg(long)]
+        apply: bool,
         leads: Vec<String>,
         /// Without leads: how many of the most likely to show.
         #[arg(long, default_value_t = 20)]
@@ -516,7 +521,10 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
                 TrainKind::Trees => lab::train_trees(engine, &out, &name, cutoff),
             }
         }
-        Command::Predict { model, leads, top, as_of, json } => lab::predict(engine, &model, &leads, top, as_of, json),
+        Command::Predict { model, apply: true, .. } => lab::apply_trees(engine, model.as_deref()),
+        Command::Predict { model, leads, top, as_of, json, .. } => {
+            lab::predict(engine, model.as_deref(), &leads, top, as_of, json)
+        }
         Command::Compare { a, b, lab: l, moves } => {
             lab::compare(engine, &a, &b, lab::cutoff(l.as_of, l.before_outcome)?, l.json, l.chart.as_deref(), moves)
         }

@@ -76,6 +76,12 @@ pub fn print_view(v: &LeadView, model: &Model) {
     }
     field("created", Some(l.created_at.to_string()));
     field("MQL since", l.mql_at.map(|t| t.to_string()));
+    field(
+        "predicted",
+        v.prediction.map(|p| {
+            format!("{:.1}% chance to convert (trained model {}, {})", p.probability * 100.0, p.version, p.at)
+        }),
+    );
 
     println!();
     println!(

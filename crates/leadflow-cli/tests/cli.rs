@@ -442,6 +442,17 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
     .unwrap();
     assert!(judged["auc"].as_f64().unwrap() > 0.8, "{judged}");
     assert_eq!(judged["calibration"].as_array().unwrap().len(), 10);
+
+    // Applied: stored as a version, every lead predicted, and the prediction shown with the lead.
+    let out = cli.ok(&["predict", "--model", model.to_str().unwrap(), "--apply"]);
+    assert!(out.contains("trained model 1 is active: 1500 leads predicted"), "{out}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["leads", "show", "t3@acme.example", "--json"])).unwrap();
+    assert_eq!(shown["prediction"]["model_version"], 1);
+    assert!(shown["prediction"]["probability"].as_f64().unwrap() > 0.0);
+    assert!(cli.ok(&["leads", "show", "t3@acme.example"]).contains("chance to convert"));
+    assert!(cli.ok(&["predict", "--apply"]).contains("trained model 1 is active: 1500 leads predicted"));
+    assert_eq!(cli.ok(&["predict", "t3@acme.example"]).lines().count(), 1, "the active model by default");
 }
 
 #[test]

@@ -197,6 +197,8 @@ pub struct LeadView {
     pub bucket: String,
     pub timeline: Vec<StoredEvent>,
     pub history: Vec<HistoryEntry>,
+    /// The lead's latest predicted chance of converting, if a trained model has been applied.
+    pub prediction: Option<leadflow_store::StoredPrediction>,
 }
 
 #[derive(Clone, Debug)]
@@ -505,7 +507,8 @@ impl<S: Store> Engine<S> {
         let bucket = explanation.card.bucket_name(&model).to_string();
         let timeline = self.store.events_of(record.id, limit)?;
         let history = self.store.history_of(record.id, limit)?;
-        Ok(Some(LeadView { record, model: version, explanation, bucket, timeline, history }))
+        let prediction = self.store.prediction(record.id)?;
+        Ok(Some(LeadView { record, model: version, explanation, bucket, timeline, history, prediction }))
     }
 
     /// Clears a lead's MQL mark so that it can qualify again, and moves it to the recycled stage.

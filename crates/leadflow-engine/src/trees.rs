@@ -12,7 +12,7 @@ use leadflow_ml::gbdt;
 use leadflow_ml::linear::{Logistic, Matrix};
 use leadflow_ml::metrics::roc_auc;
 use leadflow_ml::{Column, Table};
-use leadflow_store::{RescoreItem, Store};
+use leadflow_store::{RescoreItem, Store, Transaction};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -250,6 +250,68 @@ impl<S: Store> Engine<S> {
             })
             .collect();
         Ok(leadflow_ml::evaluate::report(&judged, &[], &[]))
+    }
+
+    /// Stores trees (their artifact, as the caller encodes them) as a new version, makes it the
+    /// active predictive model, and predicts every lead with it; returns the version and how
+    /// many leads were predicted.
+    pub fn apply_trees(
+        &mut self,
+        learned: &LearnedTrees,
+        artifact: &[u8],
+        progress: &dyn Progress,
+    ) -> Result<(i64, u64), EngineError> {
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let version = tx.save_trained(&learned.name, artifact, now)?;
+        tx.activate_trained(version, now)?;
+        tx.commit()?;
+        let predicted = self.refresh_predictions(learned, version, progress)?;
+        Ok((version, predicted))
+    }
+
+    /// Predicts every lead as of now with `learned` (stored as `version`), and keeps the results.
+    pub fn refresh_predictions(
+        &mut self,
+        learned: &LearnedTrees,
+        version: i64,
+        progress: &dyn Progress,
+    ) -> Result<u64, EngineError> {
+        let now = self.now();
+        let shapes = self.shape_types()?;
+        self.store.finish_bulk()?;
+        progress.start(self.store.stats()?.leads);
+        let request = leadflow_store::ScanRequest {
+            scope: leadflow_store::ScanScope::All,
+            model: leadflow_store::ModelVersion(0),
+            use_states: false,
+            batch: 20_000,
+        };
+        let mut predicted = 0u64;
+        self.store.scan_for_rescore(request, &mut |store, items| {
+            let rows: Vec<Seen<'_>> = items
+                .iter()
+                .map(|item| Seen {
+                    profile: &item.profile,
+                    created_at: item.created_at,
+                    activity: activity_types(item, &shapes),
+                    at: now,
+                })
+                .collect();
+            let raw = learned.model.predict_raw(&learned.spec.table(&rows));
+            let predictions: Vec<(leadflow_core::LeadId, f64)> =
+                items.iter().zip(raw).map(|(item, r)| (item.id, learned.probability(r))).collect();
+            store.write_predictions(version, now, &predictions)?;
+            predicted += predictions.len() as u64;
+            progress.advance(predictions.len() as u64);
+            Ok(())
+        })?;
+        Ok(predicted)
+    }
+
+    /// Stored trained models, oldest first.
+    pub fn trained_models(&self) -> Result<Vec<leadflow_store::TrainedRecord>, EngineError> {
+        Ok(self.store.trained_models()?)
     }
 
     /// The calibrated chance that each of `leads` converts, as of `as_of`, with its factors.

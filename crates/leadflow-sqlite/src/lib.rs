@@ -21,8 +21,8 @@ use leadflow_core::{
 use leadflow_store::{
     AnonymousEvent, ApiKeyRecord, AttemptOutcome, DeliveryRecord, HistoryEntry, Inserted, LeadOrder, LeadQuery,
     LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor, ScanRequest, ScanScope,
-    ScoreWrite, ShapeId, SortKey, StateWrite, Store, StoreError, StoreStats, StoredEvent, StoredScore, Transaction,
-    WebhookRecord,
+    ScoreWrite, ShapeId, SortKey, StateWrite, Store, StoreError, StoreStats, StoredEvent, StoredPrediction,
+    StoredScore, TrainedRecord, Transaction, WebhookRecord,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_api_keys.sql"),
     include_str!("../migrations/0003_webhooks_and_visitors.sql"),
     include_str!("../migrations/0004_outcomes.sql"),
+    include_str!("../migrations/0005_predictions.sql"),
 ];
 
 pub struct SqliteStore {
@@ -342,6 +343,63 @@ impl Store for SqliteStore {
 
     fn active_version(&self) -> Result<Option<ModelVersion>, StoreError> {
         active_version(&self.conn)
+    }
+
+    fn trained_models(&self) -> Result<Vec<TrainedRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT version, name, artifact, created_at, active FROM trained_models ORDER BY version")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TrainedRecord {
+                    version: r.get(0)?,
+                    name: r.get(1)?,
+                    artifact: r.get(2)?,
+                    created_at: Timestamp::from_millis(r.get(3)?),
+                    active: r.get(4)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)).collect()
+    }
+
+    fn prediction(&self, lead: LeadId) -> Result<Option<StoredPrediction>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT version, probability, at FROM predictions WHERE lead_id = ?1")
+            .and_then(|mut s| {
+                s.query_row([lead.0], |r| {
+                    Ok(StoredPrediction {
+                        version: r.get(0)?,
+                        probability: r.get(1)?,
+                        at: Timestamp::from_millis(r.get(2)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(backend)
+    }
+
+    fn write_predictions(
+        &mut self,
+        version: i64,
+        at: Timestamp,
+        predictions: &[(LeadId, f64)],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(backend)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO predictions (lead_id, version, probability, at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (lead_id) DO UPDATE SET version = excluded.version,
+                         probability = excluded.probability, at = excluded.at",
+                )
+                .map_err(backend)?;
+            for (lead, p) in predictions {
+                stmt.execute(params![lead.0, version, p, at.millis()]).map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)
     }
 
     fn outcomes(&self) -> Result<Vec<(LeadId, Outcome)>, StoreError> {
@@ -918,6 +976,7 @@ impl Transaction for SqliteTx<'_> {
         outbox::erase_lead(&self.tx, id)?;
         for sql in [
             "DELETE FROM outcomes WHERE lead_id = ?1",
+            "DELETE FROM predictions WHERE lead_id = ?1",
             "DELETE FROM activity WHERE lead_id = ?1",
             "DELETE FROM score_history WHERE lead_id = ?1",
             "DELETE FROM scores WHERE lead_id = ?1",
@@ -1091,6 +1150,33 @@ impl Transaction for SqliteTx<'_> {
 
     fn bulk(&mut self) {
         self.bulk.get_or_insert(None);
+    }
+
+    fn save_trained(&mut self, name: &str, artifact: &[u8], now: Timestamp) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached("INSERT INTO trained_models (name, artifact, created_at) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![name, artifact, now.millis()]))
+            .map_err(backend)?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    fn activate_trained(&mut self, version: i64, now: Timestamp) -> Result<(), StoreError> {
+        let exists = self
+            .tx
+            .prepare_cached("SELECT 1 FROM trained_models WHERE version = ?1")
+            .and_then(|mut s| s.exists([version]))
+            .map_err(backend)?;
+        if !exists {
+            return Err(StoreError::NoSuchModel(version));
+        }
+        self.tx
+            .execute(
+                "UPDATE trained_models SET active = (version = ?1),
+                     activated_at = CASE WHEN version = ?1 THEN ?2 ELSE activated_at END",
+                params![version, now.millis()],
+            )
+            .map_err(backend)?;
+        Ok(())
     }
 
     fn set_outcome(&mut self, lead: LeadId, outcome: Option<Outcome>, now: Timestamp) -> Result<(), StoreError> {

@@ -25,6 +25,7 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     notifications_fan_out_to_subscribed_webhooks(&mut fresh());
     visitors_gather_events_until_identified(&mut fresh());
     outcomes_are_kept_replaced_and_erased(&mut fresh());
+    trained_models_and_predictions(&mut fresh());
 }
 
 fn t(s: &str) -> Timestamp {
@@ -667,4 +668,28 @@ fn outcomes_are_kept_replaced_and_erased<S: Store>(s: &mut S) {
     tx.delete_lead(a).unwrap();
     tx.commit().unwrap();
     assert!(s.outcomes().unwrap().is_empty(), "cleared, and erased with its lead");
+}
+
+fn trained_models_and_predictions<S: Store>(s: &mut S) {
+    let (a, b) = (add_lead(s, "ana@example.com"), add_lead(s, "ben@example.com"));
+    let mut tx = s.begin().unwrap();
+    let v1 = tx.save_trained("first", b"\x00artifact one", t("2026-06-01")).unwrap();
+    let v2 = tx.save_trained("second", b"two", t("2026-06-02")).unwrap();
+    tx.activate_trained(v1, t("2026-06-03")).unwrap();
+    tx.activate_trained(v2, t("2026-06-04")).unwrap();
+    assert!(matches!(tx.activate_trained(999, t("2026-06-04")), Err(StoreError::NoSuchModel(999))));
+    tx.commit().unwrap();
+    let models = s.trained_models().unwrap();
+    assert_eq!(models.iter().map(|m| (m.version, m.active)).collect::<Vec<_>>(), [(v1, false), (v2, true)]);
+    assert_eq!(models[0].artifact, b"\x00artifact one", "bytes kept as given");
+
+    s.write_predictions(v1, t("2026-06-05"), &[(a, 0.25), (b, 0.5)]).unwrap();
+    s.write_predictions(v2, t("2026-06-06"), &[(a, 0.75)]).unwrap();
+    let p = s.prediction(a).unwrap().unwrap();
+    assert_eq!((p.version, p.probability, p.at), (v2, 0.75, t("2026-06-06")));
+    assert_eq!(s.prediction(b).unwrap().unwrap().version, v1);
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(a).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.prediction(a).unwrap(), None, "erased with its lead");
 }

@@ -139,6 +139,25 @@ pub struct AnonymousEvent {
     pub shape: EventShape,
 }
 
+/// A stored predictive model: its artifact is opaque to the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainedRecord {
+    pub version: i64,
+    pub name: String,
+    pub artifact: Vec<u8>,
+    pub created_at: Timestamp,
+    pub active: bool,
+}
+
+/// A lead's latest predicted chance of converting.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StoredPrediction {
+    /// The trained model's version.
+    pub version: i64,
+    pub probability: f64,
+    pub at: Timestamp,
+}
+
 /// A stored model version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModelVersion(pub i64);
@@ -451,6 +470,17 @@ pub trait Store {
     /// The live (not revoked) key with this secret hash.
     fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
 
+    /// Trained models, oldest first.
+    fn trained_models(&self) -> Result<Vec<TrainedRecord>, StoreError>;
+    fn prediction(&self, lead: LeadId) -> Result<Option<StoredPrediction>, StoreError>;
+    /// Replaces the predictions of these leads (in one transaction).
+    fn write_predictions(
+        &mut self,
+        version: i64,
+        at: Timestamp,
+        predictions: &[(LeadId, f64)],
+    ) -> Result<(), StoreError>;
+
     /// Every lead's outcome, by lead id.
     fn outcomes(&self) -> Result<Vec<(LeadId, Outcome)>, StoreError>;
 
@@ -544,6 +574,11 @@ pub trait Transaction {
     ) -> Result<i64, StoreError>;
     /// Revokes a key. False when there is no such live key.
     fn revoke_api_key(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Stores a trained model; returns its version.
+    fn save_trained(&mut self, name: &str, artifact: &[u8], now: Timestamp) -> Result<i64, StoreError>;
+    /// Makes this version the active trained model (and no other).
+    fn activate_trained(&mut self, version: i64, now: Timestamp) -> Result<(), StoreError>;
 
     /// Records how the lead ended (`None` clears it).
     fn set_outcome(&mut self, lead: LeadId, outcome: Option<Outcome>, now: Timestamp) -> Result<(), StoreError>;
