@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use leadflow_core::{Email, EventShape, EventType, LeadRef, Profile, Timestamp};
+use leadflow_core::{Email, EventShape, EventType, LeadRef, OutcomeKind, Profile, Timestamp};
 use leadflow_engine::{EventInput, LeadInput, RescoreOptions};
 use leadflow_store::{LeadQuery, Store};
 
@@ -161,8 +161,18 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         p.owner = Some(OWNERS[rng.below(OWNERS.len())].into());
         let created_at = Timestamp::from_millis(now.millis() - (rng.unit() * 365.0 * day as f64) as i64);
         // How close to buying: drives how much and what the lead does.
-        intents.push(rng.unit().powi(4));
-        leads.push(LeadInput { id: None, profile: p, created_at: Some(created_at), outcome: None });
+        let intent = rng.unit().powi(4);
+        // Leads older than four months have ended: won more often when keen and senior.
+        let outcome = (now.millis() - created_at.millis() > 120 * day).then(|| {
+            let title = p.job_title.as_deref().unwrap_or("");
+            let senior = ["CEO", "CTO", "VP", "Director", "Head"].iter().any(|t| title.contains(t));
+            let chance = 0.03 + 0.7 * intent + if senior { 0.08 } else { 0.0 };
+            let kind = if rng.unit() < chance { OutcomeKind::Won } else { OutcomeKind::Lost };
+            let at = Timestamp::from_millis(created_at.millis() + (14.0 + rng.unit() * 76.0) as i64 * day);
+            (kind, Some(at))
+        });
+        intents.push(intent);
+        leads.push(LeadInput { id: None, profile: p, created_at: Some(created_at), outcome });
     }
     for chunk in leads.chunks(5000) {
         engine.import_leads(chunk)?;
@@ -239,5 +249,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
     println!(
         "  leadflow --db {db} model show > my-model.toml   # edit, then: leadflow --db {db} model apply my-model.toml"
     );
+    println!("  leadflow --db {db} backtest --before-outcome 7   # how well the model ranks the leads that ended");
+    println!("  leadflow --db {db} train --out learned.toml --before-outcome 7   # then compare it with my-model.toml");
     Ok(ExitCode::SUCCESS)
 }
