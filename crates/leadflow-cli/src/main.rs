@@ -486,6 +486,10 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             );
             let buckets: Vec<String> = report.buckets.iter().map(|(b, n)| format!("{b} {n}")).collect();
             println!("buckets: {}", buckets.join(", "));
+            // A scheduled rescore refreshes the predicted chances too, when trees are applied.
+            if !dry_run && engine.trained_models()?.iter().any(|m| m.active) {
+                lab::apply_trees(engine, None)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Leads(LeadsCommand::List(args)) => list(engine, args),

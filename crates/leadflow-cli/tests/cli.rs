@@ -452,6 +452,7 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
     assert!(shown["prediction"]["probability"].as_f64().unwrap() > 0.0);
     assert!(cli.ok(&["leads", "show", "t3@acme.example"]).contains("chance to convert"));
     assert!(cli.ok(&["predict", "--apply"]).contains("trained model 1 is active: 1500 leads predicted"));
+    assert!(cli.ok(&["rescore", "--all"]).contains("1500 leads predicted"), "a rescore refreshes predictions");
     assert_eq!(cli.ok(&["predict", "t3@acme.example"]).lines().count(), 1, "the active model by default");
 }
 
