@@ -381,3 +381,20 @@ async fn outcomes_are_recorded_through_the_api() {
     assert_eq!(outcomes.len(), 1);
     assert_eq!(outcomes[0].1.kind, leadflow_core::OutcomeKind::Won);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_model_version_is_activated_again() {
+    let s = Server::start().await;
+    s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "ana@acme.example", "job_title": "CTO"}))).await;
+    let good = include_str!("../../../examples/reference-b2b.toml");
+    assert_eq!(s.admin(Method::POST, "/v1/models", Some(json!({"source": good}))).await.0, StatusCode::OK);
+    let (status, body) = s.admin(Method::POST, "/v1/models/1/activate", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["version"].as_i64(), body["rescored"].as_u64()), (Some(1), Some(1)));
+    let (_, active) = s.admin(Method::GET, "/v1/models/active", None).await;
+    assert_eq!(active["version"], 1);
+    let (_, lead) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    assert_eq!(lead["lead"]["score"]["model_version"], 1);
+    let (status, body) = s.admin(Method::POST, "/v1/models/99/activate", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("model_not_found")));
+}

@@ -151,3 +151,28 @@ async fn futures_rounds(s: &Server, client: &reqwest::Client, n: usize) -> Vec<(
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_change_is_delivered_with_the_bucket_it_left() {
+    let s = Server::start_with(config()).await;
+    let (url, received) = receiver(0).await;
+    s.admin(Method::POST, "/v1/webhooks", Some(json!({"url": url, "topics": ["lead.bucket_changed"]}))).await;
+    let lead = json!({"email": "cto@bigco.example", "job_title": "CTO", "employees": 5000, "industry": "Software"});
+    s.admin(Method::PUT, "/v1/leads", Some(lead)).await;
+    let (_, before) = s.admin(Method::GET, "/v1/leads/cto@bigco.example", None).await;
+    let first_bucket = before["lead"]["score"]["bucket"].as_str().unwrap().to_string();
+    for (i, kind) in ["demo_requested", "webinar_attended", "email_reply"].iter().enumerate() {
+        let event = json!({"id": format!("b{i}"), "email": "cto@bigco.example", "type": kind});
+        s.admin(Method::POST, "/v1/events", Some(event)).await;
+    }
+    let (_, after) = s.admin(Method::GET, "/v1/leads/cto@bigco.example", None).await;
+    assert_ne!(after["lead"]["score"]["bucket"], first_bucket.as_str(), "the events moved it: {after}");
+    s.state.deliver_due(&reqwest::Client::new()).await.unwrap();
+    let received = received.lock().unwrap();
+    let payloads: Vec<Value> = received.iter().map(|(_, body)| serde_json::from_slice(body).unwrap()).collect();
+    assert!(!payloads.is_empty());
+    assert_eq!(payloads[0]["topic"], "lead.bucket_changed");
+    assert_eq!(payloads[0]["previous_bucket"], first_bucket.as_str());
+    let last = payloads.last().unwrap();
+    assert_eq!(last["score"]["bucket"], after["lead"]["score"]["bucket"], "the last one lands where the lead is");
+}
