@@ -136,20 +136,7 @@ pub fn backtest_trees(
     let bar = progress::bar("scoring leads with outcomes");
     let report = engine.backtest_trees(&learned, cutoff, &bar)?;
     drop(bar);
-    if let Some(out) = chart {
-        std::fs::write(out, gains_svg(&[(learned.name.as_str(), &report)]))
-            .with_context(|| format!("writing {}", out.display()))?;
-    }
-    let result = Backtest { leads: Vec::new(), left_out: 0, report };
-    if json {
-        let mut v = report_json(&result);
-        v["model"] = serde_json::json!(learned.name);
-        v["cutoff"] = serde_json::json!(describe(cutoff));
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{}", text(&learned.name, cutoff, &result));
-    }
-    Ok(ExitCode::SUCCESS)
+    show_backtest(&learned.name, cutoff, &Backtest { leads: Vec::new(), left_out: 0, report }, json, chart)
 }
 
 pub fn predict(
@@ -223,17 +210,22 @@ pub fn backtest(
     let bar = progress::bar("scoring leads with outcomes");
     let result = engine.backtest(&model, cutoff, &bar)?;
     drop(bar);
+    show_backtest(&model.name, cutoff, &result, json, chart)
+}
+
+/// A backtest as text or JSON, and its gains chart when asked.
+fn show_backtest(name: &str, cutoff: Cutoff, result: &Backtest, json: bool, chart: Option<&Path>) -> Result<ExitCode> {
     if let Some(path) = chart {
-        std::fs::write(path, gains_svg(&[(model.name.as_str(), &result.report)]))
+        std::fs::write(path, gains_svg(&[(name, &result.report)]))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if json {
-        let mut v = report_json(&result);
-        v["model"] = serde_json::json!(model.name);
+        let mut v = report_json(result);
+        v["model"] = serde_json::json!(name);
         v["cutoff"] = serde_json::json!(describe(cutoff));
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{}", text(&model.name, cutoff, &result));
+        print!("{}", text(name, cutoff, result));
     }
     Ok(ExitCode::SUCCESS)
 }
