@@ -264,7 +264,7 @@ async fn ingest_one(
     let now = state.now();
     let input = event.parse(now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
     let (item, scored) = state.track(input).await?;
-    state.metrics.count_event(item_status(&item));
+    state.metrics.count_events(item_status(&item), 1);
     Ok(Json(match (item, scored) {
         (BatchItem::Accepted { lead, created_lead, .. }, Some(scored)) => json!({
             "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
@@ -339,7 +339,7 @@ async fn ingest_batch(
     let results: Vec<Value> = results.into_iter().map(|r| r.expect("every event has a result")).collect();
     let count = |status: &str| results.iter().filter(|r| r["status"] == status).count();
     for outcome in ["accepted", "duplicate", "rejected"] {
-        state.metrics.events.get_or_create(&metrics::OutcomeLabels { outcome }).inc_by(count(outcome) as u64);
+        state.metrics.count_events(outcome, count(outcome) as u64);
     }
     Ok(Json(json!({
         "accepted": count("accepted"), "duplicates": count("duplicate"), "rejected": count("rejected"),

@@ -79,8 +79,8 @@ impl Metrics {
         }
     }
 
-    pub fn count_event(&self, outcome: &'static str) {
-        self.events.get_or_create(&OutcomeLabels { outcome }).inc();
+    pub fn count_events(&self, outcome: &'static str, n: u64) {
+        self.events.get_or_create(&OutcomeLabels { outcome }).inc_by(n);
     }
 
     pub fn render(&self) -> String {

@@ -124,10 +124,11 @@ async fn record(state: &AppState, peer: SocketAddr, body: Bytes) -> Result<(), A
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
     let visit = parse(hit, state.now()).map_err(|m| ApiError::bad_request("invalid_event", m))?;
     let outcome = state.write(move |engine| Ok(engine.track_visit(visit)?)).await?;
-    state.metrics.count_event(match outcome {
+    let counted = match outcome {
         VisitOutcome::Duplicate => "duplicate",
         VisitOutcome::Anonymous | VisitOutcome::Lead { .. } => "accepted",
-    });
+    };
+    state.metrics.count_events(counted, 1);
     Ok(())
 }
 

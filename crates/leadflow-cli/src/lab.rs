@@ -86,39 +86,37 @@ pub fn train_trees(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> R
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_trees(path: &Path) -> Result<leadflow_engine::LearnedTrees> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{}: not trees from `leadflow train --kind trees`", path.display()))
+/// Trees from a file of `train --kind trees`, with the file's bytes (what a store keeps).
+fn read_trees(path: &Path) -> Result<(leadflow_engine::LearnedTrees, Vec<u8>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let learned = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not trees from `leadflow train --kind trees`", path.display()))?;
+    Ok((learned, bytes))
 }
 
-/// The trees in `path`, or the active stored ones, with their stored version if any.
-fn trees(engine: &Lf, path: Option<&Path>) -> Result<(leadflow_engine::LearnedTrees, Option<i64>)> {
-    match path {
-        Some(path) => Ok((read_trees(path)?, None)),
-        None => {
-            let active = engine
-                .trained_models()?
-                .into_iter()
-                .find(|m| m.active)
-                .context("no trained model is active: `leadflow predict --model trees.json --apply` stores one")?;
-            let learned = serde_json::from_slice(&active.artifact)
-                .with_context(|| format!("stored trained model {} is unreadable", active.version))?;
-            Ok((learned, Some(active.version)))
-        }
-    }
+/// The active stored trees, with their version.
+fn active_trees(engine: &Lf) -> Result<(leadflow_engine::LearnedTrees, i64)> {
+    let active = engine
+        .trained_models()?
+        .into_iter()
+        .find(|m| m.active)
+        .context("no trained model is active: `leadflow predict --model trees.json --apply` stores one")?;
+    let learned = serde_json::from_slice(&active.artifact)
+        .with_context(|| format!("stored trained model {} is unreadable", active.version))?;
+    Ok((learned, active.version))
 }
 
 pub fn apply_trees(engine: &mut Lf, path: Option<&Path>) -> Result<ExitCode> {
-    let (learned, stored) = trees(engine, path)?;
     let bar = progress::bar("predicting leads");
-    let (version, predicted) = match (path, stored) {
-        (Some(path), _) => {
-            let artifact = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (version, predicted) = match path {
+        Some(path) => {
+            let (learned, artifact) = read_trees(path)?;
             engine.apply_trees(&learned, &artifact, &bar)?
         }
-        (None, Some(version)) => (version, engine.refresh_predictions(&learned, version, &bar)?),
-        (None, None) => unreachable!("stored trees always have a version"),
+        None => {
+            let (learned, version) = active_trees(engine)?;
+            (version, engine.refresh_predictions(&learned, version, &bar)?)
+        }
     };
     drop(bar);
     println!("trained model {version} is active: {predicted} leads predicted");
@@ -132,7 +130,7 @@ pub fn backtest_trees(
     json: bool,
     chart: Option<&Path>,
 ) -> Result<ExitCode> {
-    let learned = read_trees(path)?;
+    let (learned, _) = read_trees(path)?;
     let bar = progress::bar("scoring leads with outcomes");
     let report = engine.backtest_trees(&learned, cutoff, &bar)?;
     drop(bar);
@@ -147,7 +145,10 @@ pub fn predict(
     as_of: Option<Timestamp>,
     json: bool,
 ) -> Result<ExitCode> {
-    let (learned, _) = trees(engine, model)?;
+    let learned = match model {
+        Some(path) => read_trees(path)?.0,
+        None => active_trees(engine)?.0,
+    };
     let ids: Vec<leadflow_core::LeadId> = if leads.is_empty() {
         let query = leadflow_store::LeadQuery { limit: usize::MAX >> 1, ..Default::default() };
         leadflow_store::Store::list_leads(engine.store(), &query)?.into_iter().map(|l| l.id).collect()

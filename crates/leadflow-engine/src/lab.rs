@@ -1,17 +1,17 @@
 //! The model lab: scoring leads whose outcomes are known, as of a moment before those outcomes,
 //! to see how well a model would have ranked them.
 
+use std::collections::BTreeSet;
+
 use rayon::prelude::*;
 
 use leadflow_core::scoring::{self, Explanation};
-use std::collections::BTreeSet;
-
 use leadflow_core::{
-    Activity, CustomValue, EventMatch, Field, FieldRef, LeadFacts, LeadId, LeadRef, Model, Outcome, ScoreCard,
-    Timestamp,
+    Activity, CustomValue, EventMatch, EventShape, Field, FieldRef, FieldValue, LeadFacts, LeadId, LeadRef, Model,
+    Outcome, ScoreCard, Timestamp,
 };
 use leadflow_ml::evaluate::{self, Judged, Report};
-use leadflow_store::{ModelVersion, RescoreItem, ScanRequest, ScanScope, Store, StoreError, Transaction};
+use leadflow_store::{ModelVersion, RescoreItem, ScanRequest, ScanScope, ShapeId, Store, StoreError, Transaction};
 use rustc_hash::FxHashMap;
 
 use crate::rescore::shape_matches;
@@ -107,6 +107,46 @@ pub(crate) fn learnable_fields(cases: &[Case]) -> (Vec<FieldRef>, Vec<FieldRef>)
     (text, number)
 }
 
+/// A profile value as learned models read text: trimmed and lower-cased, `None` when empty.
+pub(crate) fn text_of(v: FieldValue<'_>) -> Option<String> {
+    match v {
+        FieldValue::Text(s) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
+        _ => None,
+    }
+}
+
+/// Each stored shape's event type, by shape id.
+pub(crate) fn event_types(shapes: &[(ShapeId, EventShape)]) -> FxHashMap<ShapeId, String> {
+    shapes.iter().map(|(id, s)| (*id, s.event_type.as_str().to_string())).collect()
+}
+
+/// The distinct event types among `types`, sorted.
+pub(crate) fn distinct_types(types: &FxHashMap<ShapeId, String>) -> Vec<String> {
+    let mut names: Vec<String> = types.values().cloned().collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Scores each case under `model` at its own instant; `matches` is `model`'s rule matches for
+/// every stored shape.
+pub(crate) fn score_cases(
+    model: &Model,
+    matches: &[Option<EventMatch>],
+    cases: &[Case],
+) -> Result<Vec<Backtested>, EngineError> {
+    let scored: Result<Vec<Backtested>, StoreError> = cases
+        .par_iter()
+        .map(|c| {
+            let facts = LeadFacts { profile: &c.item.profile, created_at: c.item.created_at };
+            let activity = activity(matches, &c.item, c.scored_at)?;
+            let card = scoring::score(model, facts, &activity, c.scored_at);
+            Ok(Backtested { lead: c.lead, outcome: c.outcome, scored_at: c.scored_at, card })
+        })
+        .collect();
+    Ok(scored?)
+}
+
 /// A lead with an outcome, ready to be scored under any model.
 pub(crate) struct Case {
     pub(crate) lead: LeadId,
@@ -193,20 +233,6 @@ impl<S: Store> Engine<S> {
         Ok((cases, left_out))
     }
 
-    pub(crate) fn score_cases(&self, model: &Model, cases: &[Case]) -> Result<Vec<Backtested>, EngineError> {
-        let matches = shape_matches(model, &self.store.shapes()?);
-        let scored: Result<Vec<Backtested>, StoreError> = cases
-            .par_iter()
-            .map(|c| {
-                let facts = LeadFacts { profile: &c.item.profile, created_at: c.item.created_at };
-                let activity = activity(&matches, &c.item, c.scored_at)?;
-                let card = scoring::score(model, facts, &activity, c.scored_at);
-                Ok(Backtested { lead: c.lead, outcome: c.outcome, scored_at: c.scored_at, card })
-            })
-            .collect();
-        Ok(scored?)
-    }
-
     /// Scores every lead with an outcome under `model` at the cutoff, and reports how well the
     /// scores ranked the outcomes. The profile is the lead's current one (profiles keep no
     /// history); events are only those up to the cutoff.
@@ -217,7 +243,7 @@ impl<S: Store> Engine<S> {
         progress: &dyn Progress,
     ) -> Result<Backtest, EngineError> {
         let (cases, left_out) = self.cases(cutoff, progress)?;
-        let leads = self.score_cases(model, &cases)?;
+        let leads = score_cases(model, &shape_matches(model, &self.store.shapes()?), &cases)?;
         let report = report(model, &leads);
         Ok(Backtest { leads, left_out, report })
     }
@@ -231,9 +257,10 @@ impl<S: Store> Engine<S> {
         progress: &dyn Progress,
     ) -> Result<Comparison, EngineError> {
         let (cases, left_out) = self.cases(cutoff, progress)?;
-        let (leads_a, leads_b) = (self.score_cases(a, &cases)?, self.score_cases(b, &cases)?);
+        let shapes = self.store.shapes()?;
+        let (matches_a, matches_b) = (shape_matches(a, &shapes), shape_matches(b, &shapes));
+        let (leads_a, leads_b) = (score_cases(a, &matches_a, &cases)?, score_cases(b, &matches_b, &cases)?);
         let mut transitions: FxHashMap<(String, String), usize> = FxHashMap::default();
-        let (matches_a, matches_b) = (shape_matches(a, &self.store.shapes()?), shape_matches(b, &self.store.shapes()?));
         let mut moves = Vec::new();
         for ((case, x), y) in cases.iter().zip(&leads_a).zip(&leads_b) {
             let (from, to) = (x.card.bucket_name(a).to_string(), y.card.bucket_name(b).to_string());

@@ -14,7 +14,8 @@ use leadflow_ml::metrics::roc_auc;
 use leadflow_store::Store;
 use rustc_hash::FxHashMap;
 
-use crate::lab::{Cutoff, learnable_fields};
+use crate::lab::{Cutoff, distinct_types, event_types, learnable_fields, score_cases, text_of};
+use crate::rescore::shape_matches;
 use crate::{Engine, EngineError, Progress};
 
 /// Events of a type counted per lead, at most.
@@ -39,13 +40,6 @@ pub struct LearnedPoints {
     pub rules: usize,
     /// AUC of the learned points on the leads they were learned from (optimistic).
     pub auc_in_sample: Option<f64>,
-}
-
-fn text_of(v: FieldValue<'_>) -> Option<String> {
-    match v {
-        FieldValue::Text(s) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
-        _ => None,
-    }
 }
 
 fn number_of(v: FieldValue<'_>) -> Option<f64> {
@@ -123,8 +117,8 @@ impl<S: Store> Engine<S> {
         progress: &dyn Progress,
     ) -> Result<LearnedPoints, EngineError> {
         let (cases, _) = self.cases(cutoff, progress)?;
-        let shapes: FxHashMap<u32, String> =
-            self.store.shapes()?.into_iter().map(|(id, s)| (id, s.event_type.as_str().to_string())).collect();
+        let stored_shapes = self.store.shapes()?;
+        let shapes = event_types(&stored_shapes);
         let n = cases.len();
         let min_rows = 10.max(n / 200);
 
@@ -153,10 +147,7 @@ impl<S: Store> Engine<S> {
                 }
             }
         }
-        let mut event_types: Vec<String> = shapes.values().cloned().collect();
-        event_types.sort();
-        event_types.dedup();
-        features.extend(event_types.into_iter().map(|event_type| Feature::Events { event_type }));
+        features.extend(distinct_types(&shapes).into_iter().map(|event_type| Feature::Events { event_type }));
 
         let width = features.len();
         let mut values = vec![0.0; n * width];
@@ -197,7 +188,7 @@ impl<S: Store> Engine<S> {
         let source = points_file(name, &features, &fit, &x, &y, self.now());
         let model = Model::parse(&source)?;
         let auc = {
-            let learned = self.score_cases(&model, &cases)?;
+            let learned = score_cases(&model, &shape_matches(&model, &stored_shapes), &cases)?;
             roc_auc(&learned.iter().map(|b| b.card.total).collect::<Vec<_>>(), &y)
         };
         let rules = model.fit.rules.len() + model.engagement.rules.len();

@@ -311,9 +311,6 @@ impl<S: Store> Engine<S> {
             Upserted::Updated(lead) => (*lead, false),
         };
         let scored = rescore_lead(&mut tx, &model, version, &lead, &[], now, Cause::Profile, created)?;
-        if let Some((kind, at)) = input.outcome {
-            tx.set_outcome(lead.id, Some(Outcome { kind, at: at.unwrap_or(now) }), now)?;
-        }
         tx.commit()?;
         Ok(UpsertOutcome { created, scored })
     }
@@ -401,27 +398,19 @@ impl<S: Store> Engine<S> {
         let mut report = BatchReport::default();
         let mut tx = self.store.begin()?;
         for (i, row) in rows.iter().enumerate() {
-            let id = match upsert_in(&mut tx, row, now) {
+            match upsert_in(&mut tx, row, now) {
                 // A new lead's score starts out stale.
-                Ok(Upserted::Created(id)) => {
+                Ok(Upserted::Created(_)) => {
                     report.accepted += 1;
                     report.created_leads += 1;
-                    id
                 }
                 Ok(Upserted::Updated(lead)) => {
                     tx.mark_stale(lead.id)?;
                     report.accepted += 1;
                     report.updated_leads += 1;
-                    lead.id
                 }
                 Err(EngineError::Store(e)) if !is_row_error(&e) => return Err(e.into()),
-                Err(e) => {
-                    report.rejected.push((i, e.to_string()));
-                    continue;
-                }
-            };
-            if let Some((kind, at)) = row.outcome {
-                tx.set_outcome(id, Some(Outcome { kind, at: at.unwrap_or(now) }), now)?;
+                Err(e) => report.rejected.push((i, e.to_string())),
             }
         }
         tx.commit()?;
@@ -443,7 +432,7 @@ impl<S: Store> Engine<S> {
         for (i, row) in rows.into_iter().enumerate() {
             let lead = match leads.get(&row.lead) {
                 Some(id) => *id,
-                None => match resolve_or_create(&mut tx, &row, now) {
+                None => match resolve_or_create(&mut tx, &row.lead, row.ts, now) {
                     Ok((id, created)) => {
                         report.created_leads += usize::from(created);
                         leads.insert(row.lead.clone(), id);
@@ -555,9 +544,22 @@ enum Upserted {
     Updated(Box<LeadRecord>),
 }
 
-/// Matches the input to a lead by id, else by email, and creates or updates it. Fields the input
-/// leaves empty keep their values; with an id, the input's email replaces the stored one.
+/// Matches the input to a lead by id, else by email, and creates or updates it, with its outcome
+/// when the input gives one. Fields the input leaves empty keep their values; with an id, the
+/// input's email replaces the stored one.
 fn upsert_in<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> Result<Upserted, EngineError> {
+    let upserted = upsert_profile(tx, input, now)?;
+    if let Some((kind, at)) = input.outcome {
+        let id = match &upserted {
+            Upserted::Created(id) => *id,
+            Upserted::Updated(lead) => lead.id,
+        };
+        tx.set_outcome(id, Some(Outcome { kind, at: at.unwrap_or(now) }), now)?;
+    }
+    Ok(upserted)
+}
+
+fn upsert_profile<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> Result<Upserted, EngineError> {
     let email = LeadRef::Email(input.profile.email.clone());
     let existing = match input.id {
         Some(id) => tx.resolve_lead(&LeadRef::Id(id))?,
@@ -605,26 +607,35 @@ fn resolve_for_event<T: Transaction>(
     if let Some(lead) = tx.lead(&input.lead)? {
         return Ok((lead, false));
     }
-    match &input.lead {
-        LeadRef::Id(id) => Err(EngineError::UnknownLeadId(*id)),
-        LeadRef::Email(email) => {
-            let created_at = input.ts.min(now);
-            let id = tx.insert_lead(None, &Profile::new(email.clone()), created_at, now)?;
-            Ok((tx.lead(&LeadRef::Id(id))?.expect("inserted in this transaction"), true))
-        }
-    }
+    let id = create_for(tx, &input.lead, input.ts, now)?;
+    Ok((tx.lead(&LeadRef::Id(id))?.expect("inserted in this transaction"), true))
 }
 
 /// Like [`resolve_for_event`], but only the id: what a bulk import needs.
 fn resolve_or_create<T: Transaction>(
     tx: &mut T,
-    input: &EventInput,
+    lead: &LeadRef,
+    first_seen: Timestamp,
     now: Timestamp,
 ) -> Result<(LeadId, bool), EngineError> {
-    if let Some(id) = tx.resolve_lead(&input.lead)? {
-        return Ok((id, false));
+    match tx.resolve_lead(lead)? {
+        Some(id) => Ok((id, false)),
+        None => Ok((create_for(tx, lead, first_seen, now)?, true)),
     }
-    resolve_for_event(tx, input, now).map(|(lead, created)| (lead.id, created))
+}
+
+/// Creates the lead an unknown email names, first seen at `first_seen` (now, if that is later);
+/// an unknown id names no one.
+fn create_for<T: Transaction>(
+    tx: &mut T,
+    lead: &LeadRef,
+    first_seen: Timestamp,
+    now: Timestamp,
+) -> Result<LeadId, EngineError> {
+    match lead {
+        LeadRef::Id(id) => Err(EngineError::UnknownLeadId(*id)),
+        LeadRef::Email(email) => Ok(tx.insert_lead(None, &Profile::new(email.clone()), first_seen.min(now), now)?),
+    }
 }
 
 fn activity_in<T: Transaction>(tx: &mut T, model: &Model, lead: LeadId) -> Result<Vec<Activity>, EngineError> {

@@ -16,7 +16,7 @@ use leadflow_store::{RescoreItem, Store, Transaction};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::lab::{Case, Cutoff, learnable_fields};
+use crate::lab::{Case, Cutoff, distinct_types, event_types, learnable_fields, text_of};
 use crate::{Engine, EngineError, Progress};
 
 const DAY_MS: f64 = 86_400_000.0;
@@ -63,10 +63,7 @@ impl FeatureSpec {
         let (text, number) = learnable_fields(cases);
         let (text, number) =
             (text.iter().map(ToString::to_string).collect(), number.iter().map(ToString::to_string).collect());
-        let mut event_types: Vec<String> = shapes.values().cloned().collect();
-        event_types.sort();
-        event_types.dedup();
-        FeatureSpec { text_fields: text, number_fields: number, event_types }
+        FeatureSpec { text_fields: text, number_fields: number, event_types: distinct_types(shapes) }
     }
 
     fn names(&self) -> Vec<String> {
@@ -85,15 +82,7 @@ impl FeatureSpec {
         let mut columns: Vec<Column> = Vec::new();
         for f in &self.text_fields {
             let f = field(f);
-            columns.push(Column::Categorical(
-                leads
-                    .iter()
-                    .map(|l| match l.profile.value(&f) {
-                        FieldValue::Text(s) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
-                        _ => None,
-                    })
-                    .collect(),
-            ));
+            columns.push(Column::Categorical(leads.iter().map(|l| text_of(l.profile.value(&f))).collect()));
         }
         for f in &self.number_fields {
             let f = field(f);
@@ -108,17 +97,27 @@ impl FeatureSpec {
             ));
         }
         let days = |from: Timestamp, to: Timestamp| (to.millis() - from.millis()) as f64 / DAY_MS;
-        for t in &self.event_types {
-            let mut count = Vec::with_capacity(leads.len());
-            let mut since = Vec::with_capacity(leads.len());
-            for Seen { activity, at, .. } in leads {
-                let of_type = activity.iter().filter(|(ts, kind)| *kind == t.as_str() && ts <= at);
-                let (n, last) = of_type.fold((0usize, None::<Timestamp>), |(n, last), (ts, _)| {
-                    (n + 1, Some(last.map_or(*ts, |l| l.max(*ts))))
-                });
-                count.push(n as f64);
-                since.push(last.map_or(f64::NAN, |l| days(l, *at)));
+        // Per event type: how many up to the instant, and days since the last; one pass a lead.
+        let types = self.event_types.len();
+        let mut counts = vec![Vec::with_capacity(leads.len()); types];
+        let mut since = vec![Vec::with_capacity(leads.len()); types];
+        let position: FxHashMap<&str, usize> =
+            self.event_types.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+        for Seen { activity, at, .. } in leads {
+            let mut per_type: Vec<(usize, Option<Timestamp>)> = vec![(0, None); types];
+            for (ts, kind) in activity.iter().filter(|(ts, _)| ts <= at) {
+                if let Some(&i) = position.get(kind) {
+                    let (n, last) = &mut per_type[i];
+                    *n += 1;
+                    *last = Some(last.map_or(*ts, |l| l.max(*ts)));
+                }
             }
+            for (i, (n, last)) in per_type.into_iter().enumerate() {
+                counts[i].push(n as f64);
+                since[i].push(last.map_or(f64::NAN, |l| days(l, *at)));
+            }
+        }
+        for (count, since) in counts.into_iter().zip(since) {
             columns.push(Column::Numeric(count));
             columns.push(Column::Numeric(since));
         }
@@ -168,10 +167,6 @@ impl LearnedTrees {
 }
 
 impl<S: Store> Engine<S> {
-    fn shape_types(&self) -> Result<FxHashMap<u32, String>, EngineError> {
-        Ok(self.store.shapes()?.into_iter().map(|(id, s)| (id, s.event_type.as_str().to_string())).collect())
-    }
-
     /// Learns gradient-boosted trees from the leads with outcomes, each seen as of `cutoff`;
     /// calibrates them on out-of-fold predictions and reports their cross-validated AUC.
     pub fn train_trees(
@@ -181,7 +176,7 @@ impl<S: Store> Engine<S> {
         progress: &dyn Progress,
     ) -> Result<LearnedTrees, EngineError> {
         let (cases, _) = self.cases(cutoff, progress)?;
-        let shapes = self.shape_types()?;
+        let shapes = event_types(&self.store.shapes()?);
         let spec = FeatureSpec::from_cases(&cases, &shapes);
         let table = spec.table(&seen(&cases, &shapes));
         let y: Vec<bool> = cases.iter().map(|c| c.outcome.converted()).collect();
@@ -232,7 +227,7 @@ impl<S: Store> Engine<S> {
         progress: &dyn Progress,
     ) -> Result<leadflow_ml::evaluate::Report, EngineError> {
         let (cases, _) = self.cases(cutoff, progress)?;
-        let shapes = self.shape_types()?;
+        let shapes = event_types(&self.store.shapes()?);
         let raw = learned.model.predict_raw(&learned.spec.table(&seen(&cases, &shapes)));
         let judged: Vec<leadflow_ml::evaluate::Judged> = cases
             .iter()
@@ -278,9 +273,9 @@ impl<S: Store> Engine<S> {
         progress: &dyn Progress,
     ) -> Result<u64, EngineError> {
         let now = self.now();
-        let shapes = self.shape_types()?;
+        let shapes = event_types(&self.store.shapes()?);
         self.store.finish_bulk()?;
-        progress.start(self.store.stats()?.leads);
+        progress.start(self.store.count_for_rescore(leadflow_store::ScanScope::All, leadflow_store::ModelVersion(0))?);
         let request = leadflow_store::ScanRequest {
             scope: leadflow_store::ScanScope::All,
             model: leadflow_store::ModelVersion(0),

@@ -1,11 +1,11 @@
 //! Webhooks and website visitors: what the server needs beyond scoring.
 
-use leadflow_core::{Activity, Email, EventKey, EventShape, LeadRef, Profile, Timestamp, Topic, VisitorId};
+use leadflow_core::{Activity, Email, EventKey, EventShape, LeadRef, Timestamp, Topic, VisitorId};
 use leadflow_store::{
     AnonymousEvent, AttemptOutcome, Cause, DeliveryRecord, Inserted, NewEvent, Store, Transaction, WebhookRecord,
 };
 
-use crate::{Engine, EngineError, Scored, rescore_lead};
+use crate::{Engine, EngineError, Scored, rescore_lead, resolve_or_create};
 
 /// A page view or form submission from the website-tracking snippet.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,11 +76,7 @@ impl<S: Store> Engine<S> {
         let mut tx = self.store.begin()?;
         let (lead, created_lead, merged) = match &visit.email {
             Some(email) => {
-                let lead_ref = LeadRef::Email(email.clone());
-                let (id, created) = match tx.resolve_lead(&lead_ref)? {
-                    Some(id) => (id, false),
-                    None => (tx.insert_lead(None, &Profile::new(email.clone()), visit.ts.min(now), now)?, true),
-                };
+                let (id, created) = resolve_or_create(&mut tx, &LeadRef::Email(email.clone()), visit.ts, now)?;
                 (id, created, tx.identify_visitor(&visit.visitor, id, now)?)
             }
             None => match tx.visitor_lead(&visit.visitor)? {

@@ -223,31 +223,36 @@ impl Store for SqliteStore {
             }
         }
         if let Some(cursor) = &q.after {
-            let id = cursor.id.0;
-            match (q.order, &cursor.key) {
-                // Unscored leads come last in both score orders, by id.
-                (LeadOrder::ScoreDesc | LeadOrder::ScoreAsc, SortKey::Total(None)) => {
-                    conds.push("(s.total IS NULL AND l.id > ?)");
-                    args.push(Box::new(id));
-                }
+            use rusqlite::types::Value;
+            // After the cursor: a lower (or higher) key, or the same key and a later id. Unscored
+            // leads come last in both score orders, by id.
+            let past = match (q.order, &cursor.key) {
+                (LeadOrder::ScoreDesc | LeadOrder::ScoreAsc, SortKey::Total(None)) => None,
                 (LeadOrder::ScoreDesc, SortKey::Total(Some(total))) => {
-                    conds.push("(s.total < ? OR (s.total = ? AND l.id > ?) OR s.total IS NULL)");
-                    args.extend([Box::new(*total) as Box<dyn rusqlite::ToSql>, Box::new(*total), Box::new(id)]);
+                    Some(("(s.total < ? OR (s.total = ? AND l.id > ?) OR s.total IS NULL)", Value::Real(*total)))
                 }
                 (LeadOrder::ScoreAsc, SortKey::Total(Some(total))) => {
-                    conds.push("(s.total > ? OR (s.total = ? AND l.id > ?) OR s.total IS NULL)");
-                    args.extend([Box::new(*total) as Box<dyn rusqlite::ToSql>, Box::new(*total), Box::new(id)]);
+                    Some(("(s.total > ? OR (s.total = ? AND l.id > ?) OR s.total IS NULL)", Value::Real(*total)))
                 }
                 (LeadOrder::Newest, SortKey::Time(t)) => {
-                    conds.push("(l.created_at < ? OR (l.created_at = ? AND l.id < ?))");
-                    args.extend([Box::new(t.millis()) as Box<dyn rusqlite::ToSql>, Box::new(t.millis()), Box::new(id)]);
+                    Some(("(l.created_at < ? OR (l.created_at = ? AND l.id < ?))", Value::Integer(t.millis())))
                 }
                 (LeadOrder::RecentlyUpdated, SortKey::Time(t)) => {
-                    conds.push("(l.updated_at < ? OR (l.updated_at = ? AND l.id < ?))");
-                    args.extend([Box::new(t.millis()) as Box<dyn rusqlite::ToSql>, Box::new(t.millis()), Box::new(id)]);
+                    Some(("(l.updated_at < ? OR (l.updated_at = ? AND l.id < ?))", Value::Integer(t.millis())))
                 }
                 (order, key) => {
                     return Err(StoreError::InvalidQuery(format!("a {key:?} cursor for the {order:?} order")));
+                }
+            };
+            let id = Box::new(cursor.id.0);
+            match past {
+                None => {
+                    conds.push("(s.total IS NULL AND l.id > ?)");
+                    args.push(id);
+                }
+                Some((sql, key)) => {
+                    conds.push(sql);
+                    args.extend([Box::new(key.clone()) as Box<dyn rusqlite::ToSql>, Box::new(key), id]);
                 }
             }
         }
@@ -700,16 +705,11 @@ fn read_api_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ApiKeyRecord, 
 fn activity_with_shapes(conn: &Connection, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
     let items = packed_activity(conn, lead.0)?;
     let mut shapes: FxHashMap<ShapeId, EventShape> = FxHashMap::default();
-    let mut stmt = conn.prepare_cached("SELECT type, properties FROM event_shapes WHERE id = ?1").map_err(backend)?;
     let mut out = Vec::with_capacity(items.len());
     for it in items {
         let shape = match shapes.entry(it.shape) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let (t, p): (String, String) =
-                    stmt.query_row([it.shape], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
-                e.insert(decode_shape(&t, &p)?)
-            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(shape_by_id(conn, it.shape)?),
         };
         out.push((it.ts, shape.clone()));
     }
@@ -1209,8 +1209,9 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn insert_anonymous(&mut self, event: &AnonymousEvent, received_at: Timestamp) -> Result<Inserted, StoreError> {
-        // As for lead events, a duplicate leaves no trace, not even a new shape.
-        if !self.shapes.contains_key(&event.shape) && self.event_exists(&event.key)? {
+        // Its key may be taken among the leads' events too; checked first, so that a duplicate
+        // leaves no trace, not even a new shape.
+        if self.event_exists(&event.key)? {
             return Ok(Inserted::Duplicate);
         }
         let shape = self.shape_id(&event.shape)?;

@@ -184,7 +184,8 @@ pub fn visitor_lead(conn: &Connection, visitor: &VisitorId) -> Result<Option<Lea
         .map_err(backend)
 }
 
-/// Inserts an anonymous event; false when its key is taken (here or among the leads' events).
+/// Inserts an anonymous event; false when its key is taken among the anonymous ones (the caller
+/// checks the leads' events).
 pub fn insert_anonymous(
     conn: &Connection,
     key: &EventKey,
@@ -193,13 +194,6 @@ pub fn insert_anonymous(
     shape: u32,
     received_at: Timestamp,
 ) -> Result<bool, StoreError> {
-    let taken = conn
-        .prepare_cached("SELECT 1 FROM events WHERE key = ?1")
-        .and_then(|mut s| s.exists([key.as_str()]))
-        .map_err(backend)?;
-    if taken {
-        return Ok(false);
-    }
     let n = conn
         .prepare_cached(
             "INSERT INTO visitor_events (key, visitor_id, ts, shape_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
