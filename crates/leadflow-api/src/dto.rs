@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use leadflow_core::{Email, EventKey, EventShape, EventType, Field, LeadRef, LifecycleStage, Profile, Timestamp};
+use leadflow_core::{
+    CustomValue, Email, EventKey, EventShape, EventType, Field, LeadRef, LifecycleStage, Profile, Timestamp,
+};
 use leadflow_engine::{EventInput, LeadInput, LeadView};
 use leadflow_store::{
     Cursor, HistoryEntry, LeadOrder, LeadRecord, ModelRecord, ScoreValues, SortKey, StoredEvent, StoredScore,
@@ -190,16 +192,20 @@ impl LeadRequest {
                     outcome_at = Some(Timestamp::parse(s).map_err(|e| format!("outcome_at: {e}"))?)
                 }
                 ("custom", Value::Object(custom)) => {
+                    // Stored as sent: a JSON string stays text (`"02134"`), a number a number.
                     for (k, v) in custom {
-                        let text = match v {
-                            Value::String(s) => s.clone(),
-                            Value::Number(n) => n.to_string(),
-                            Value::Bool(b) => b.to_string(),
+                        let value = match v {
+                            Value::String(s) if s.trim().is_empty() => continue,
+                            Value::String(s) => CustomValue::Text(s.trim().to_string()),
+                            Value::Number(n) => CustomValue::Number(
+                                n.as_f64()
+                                    .filter(|f| f.is_finite())
+                                    .ok_or_else(|| format!("custom.{k}: {n} is out of range"))?,
+                            ),
+                            Value::Bool(b) => CustomValue::Bool(*b),
                             _ => return Err(format!("custom.{k}: expected a string, number or boolean")),
                         };
-                        if let Some(v) = leadflow_core::CustomValue::infer(&text) {
-                            profile.custom.insert(k.clone(), v);
-                        }
+                        profile.custom.insert(k.clone(), value);
                     }
                 }
                 ("created_at", Value::String(s)) => {

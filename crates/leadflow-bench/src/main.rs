@@ -26,7 +26,7 @@ mod ml;
 
 use anyhow::{Context, Result, bail};
 use leadflow_engine::{Engine, SystemClock, TrackOutcome};
-use leadflow_import::{ColumnMapping, Format};
+use leadflow_import::{ColumnMapping, Format, ReadOptions};
 use leadflow_sqlite::SqliteStore;
 
 /// Scoring and imports allocate many small strings; mimalloc handles that load markedly better
@@ -85,10 +85,12 @@ fn main() -> Result<()> {
         _ => bail!(usage),
     };
     let file = std::fs::File::open(&events).with_context(|| format!("opening {}", events.display()))?;
-    let rows: Vec<_> = leadflow_import::read_events(file, Format::Csv, &ColumnMapping::default())?
-        .filter_map(|r| r.parsed.ok())
-        .take(count)
-        .collect();
+    let rows: Vec<_> =
+        leadflow_import::read_events(file, Format::Csv, &ColumnMapping::default(), &ReadOptions::default())?
+            .rows
+            .filter_map(|r| r.parsed.ok())
+            .take(count)
+            .collect();
     let mut engine = Engine::new(SqliteStore::open(&db)?, Arc::new(SystemClock));
     engine.active_model()?;
     let mut latencies = Vec::with_capacity(rows.len());
@@ -133,7 +135,8 @@ fn parse(events: &std::path::Path) -> Result<()> {
     let file = std::fs::File::open(events).with_context(|| format!("opening {}", events.display()))?;
     let started = Instant::now();
     let (mut ok, mut bad) = (0u64, 0u64);
-    for row in leadflow_import::read_events(file, Format::Csv, &ColumnMapping::default())? {
+    for row in leadflow_import::read_events(file, Format::Csv, &ColumnMapping::default(), &ReadOptions::default())?.rows
+    {
         match row.parsed {
             Ok(_) => ok += 1,
             Err(_) => bad += 1,

@@ -24,7 +24,8 @@ use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, ScanScope, Store};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Exit code when a command ran but rejected some of its input (bad rows in an import).
+/// Exit code when a command ran but rejected some of its input (bad rows in an import, or fields
+/// left out of leads that went in).
 const EXIT_REJECTED: u8 = 3;
 
 #[derive(Parser)]
@@ -239,6 +240,42 @@ struct ImportArgs {
     /// `csv` or `jsonl`; by default from the file name.
     #[arg(long)]
     format: Option<FileFormat>,
+    /// The file's encoding (utf-8, windows-1252 / latin-1, utf-16le, utf-16be); detected if not given.
+    #[arg(long, value_parser = parse_encoding)]
+    encoding: Option<leadflow_import::TextEncoding>,
+    /// The CSV delimiter (`,`, `;`, `tab`, `|`); the one the header row uses if not given.
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Numbers are written with a decimal comma (1.500,50); settled by the file's values if not given.
+    #[arg(long, conflicts_with = "decimal_point")]
+    decimal_comma: bool,
+    /// Numbers are written with a decimal point (1,500.50).
+    #[arg(long)]
+    decimal_point: bool,
+    /// The order of day and month in dates: `mdy` (03/15/2026) or `dmy` (15/03/2026, 15.03.2026);
+    /// settled by the file's values if not given.
+    #[arg(long, value_parser = parse_date_order)]
+    date_format: Option<leadflow_import::DateOrder>,
+    /// Reject a row with any bad field, instead of leaving the field out with a warning.
+    #[arg(long)]
+    strict: bool,
+}
+
+fn parse_encoding(s: &str) -> Result<leadflow_import::TextEncoding, String> {
+    leadflow_import::TextEncoding::parse(s)
+        .ok_or_else(|| format!("`{s}` (expected utf-8, windows-1252, latin-1, utf-16le or utf-16be)"))
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("`{s}` (expected one character, or tab)")),
+    }
+}
+
+fn parse_date_order(s: &str) -> Result<leadflow_import::DateOrder, String> {
+    leadflow_import::DateOrder::parse(s).ok_or_else(|| format!("`{s}` (expected mdy or dmy)"))
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -1,13 +1,34 @@
 //! Human and JSON renderings of leads.
+//!
+//! Text from the outside world (names, emails, event properties, import files) is stored as
+//! sent but printed through [`printable`], so that no terminal control sequence, NUL or
+//! bidirectional override reaches the terminal.
 
-use leadflow_core::Model;
+use leadflow_core::text::printable;
+use leadflow_core::{CustomValue, Model};
 use leadflow_engine::LeadView;
 use leadflow_store::LeadRecord;
 
+/// A number with one decimal, never `-0.0`.
+pub fn one_decimal(x: f64) -> String {
+    format!("{:.1}", if x.abs() < 0.05 { 0.0 } else { x })
+}
+
+/// A custom field's value as a person reads it.
+pub fn custom_value(v: &CustomValue) -> String {
+    match v {
+        CustomValue::Text(s) => printable(s).into_owned(),
+        CustomValue::Number(n) => leadflow_core::model::format_number(*n),
+        CustomValue::Bool(b) => b.to_string(),
+        CustomValue::Date(t) => t.to_string(),
+    }
+}
+
 /// Prints rows under headers, columns padded to their widest cell.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| printable(c).into_owned()).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -17,7 +38,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         println!("{}", padded.join("  ").trim_end());
     };
     line(headers.to_vec());
-    for row in rows {
+    for row in &rows {
         line(row.iter().map(String::as_str).collect());
     }
 }
@@ -38,7 +59,7 @@ pub fn print_lead_list(leads: &[LeadRecord]) {
                 name(l),
                 l.profile.company.clone().unwrap_or_default(),
                 l.profile.job_title.clone().unwrap_or_default(),
-                s.map(|s| format!("{:.1}", s.values.total)).unwrap_or_else(|| "-".into()),
+                s.map(|s| one_decimal(s.values.total)).unwrap_or_else(|| "-".into()),
                 s.map(|s| s.values.bucket.clone()).unwrap_or_default(),
                 s.map(|s| s.values.grade.to_string()).unwrap_or_default(),
                 l.profile.stage.to_string(),
@@ -53,10 +74,10 @@ pub fn print_view(v: &LeadView, model: &Model) {
     let l = &v.record;
     let p = &l.profile;
     let e = &v.explanation;
-    println!("lead {}  {}  {}", l.id, p.email, name(l));
+    println!("lead {}  {}  {}", l.id, printable(p.email.as_str()), printable(&name(l)));
     let field = |label: &str, value: Option<String>| {
         if let Some(value) = value {
-            println!("  {label:<14} {value}");
+            println!("  {:<14} {}", printable(label), printable(&value));
         }
     };
     field("company", p.company.clone());
@@ -72,7 +93,7 @@ pub fn print_view(v: &LeadView, model: &Model) {
     field("owner", p.owner.clone());
     field("stage", Some(p.stage.to_string()));
     for (k, value) in &p.custom {
-        field(&format!("custom.{k}"), Some(format!("{value:?}")));
+        field(&format!("custom.{k}"), Some(custom_value(value)));
     }
     field("created", Some(l.created_at.to_string()));
     field("MQL since", l.mql_at.map(|t| t.to_string()));
@@ -85,26 +106,31 @@ pub fn print_view(v: &LeadView, model: &Model) {
 
     println!();
     println!(
-        "score as of {} (model {} `{}`): total {:.1} = fit {:.1} + engagement {:.1}   {}   grade {}{}",
+        "score as of {} (model {} `{}`): total {} = fit {} + engagement {}   {}   grade {}{}",
         e.as_of,
         v.model,
         model.name,
-        e.card.total,
-        e.card.fit,
-        e.card.engagement,
+        one_decimal(e.card.total),
+        one_decimal(e.card.fit),
+        one_decimal(e.card.engagement),
         v.bucket,
         e.card.grade,
         if e.card.qualifies_mql { "   (meets the MQL rule)" } else { "" }
     );
     println!();
-    println!("fit ({:.1} before bounds {}..{}):", e.fit_before_bounds, model.fit.bounds.min, model.fit.bounds.max);
+    println!(
+        "fit ({} before bounds {}..{}):",
+        one_decimal(e.fit_before_bounds),
+        model.fit.bounds.min,
+        model.fit.bounds.max
+    );
     if e.fit.is_empty() {
         println!("  no fit rule matched");
     }
     for f in &e.fit {
         println!("  {:>+7.1}  {}", f.points, f.rule);
     }
-    println!("engagement ({:.1} before bounds):", e.engagement_before_bounds);
+    println!("engagement ({} before bounds):", one_decimal(e.engagement_before_bounds));
     let rows: Vec<Vec<String>> = e
         .engagement
         .iter()
@@ -138,7 +164,8 @@ pub fn print_view(v: &LeadView, model: &Model) {
         println!();
         println!("timeline (newest first):");
         for ev in &v.timeline {
-            let props: Vec<String> = ev.shape.properties.iter().map(|(k, val)| format!("{k}={val}")).collect();
+            let props: Vec<String> =
+                ev.shape.properties.iter().map(|(k, val)| format!("{}={}", printable(k), printable(val))).collect();
             println!("  {}  {:<20} {}", ev.ts, ev.shape.event_type, props.join(" "));
         }
     }

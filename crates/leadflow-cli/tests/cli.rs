@@ -59,11 +59,18 @@ fn imports_report_bad_rows_keep_good_ones_and_are_idempotent() {
     assert_eq!(out.status.code(), Some(3), "rejected rows give exit code 3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("3 imported (3 new, 0 updated), 2 rejected"), "{stdout}");
+    assert!(stdout.contains("4 imported (4 new, 0 updated), 1 rejected; 1 fields left out"), "{stdout}");
     assert!(stderr.contains("line 4: email:"), "{stderr}");
-    assert!(stderr.contains("line 6: employees: `many` is not a number"), "{stderr}");
+    assert!(stderr.contains("line 6: employees: `many` is not a number; left out"), "{stderr}");
     let errors = std::fs::read_to_string(errors).unwrap();
-    assert_eq!(errors.lines().count(), 3, "{errors}");
+    assert_eq!(
+        errors.lines().collect::<Vec<_>>()[1..],
+        [
+            "4,rejected,email: `not-an-email` is not an email address (expected local@domain.tld)",
+            "6,field left out,employees: `many` is not a number; left out"
+        ],
+        "{errors}"
+    );
 
     let events = cli.file(
         "events.jsonl",
@@ -86,7 +93,7 @@ fn imports_report_bad_rows_keep_good_ones_and_are_idempotent() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 imported, 3 duplicates skipped, 0 new leads"));
     assert_eq!(cli.ok(&["export", "scores"]), before, "re-importing changes nothing");
     let stats = cli.ok(&["stats"]);
-    assert!(stats.contains("leads      4") && stats.contains("events     3"), "{stats}");
+    assert!(stats.contains("leads      5") && stats.contains("events     3"), "{stats}");
 }
 
 #[test]
@@ -167,7 +174,7 @@ fn listing_models_and_deleting() {
         .replace("points = 20\n", "points = 5\n");
     let strict = cli.file("strict.toml", &strict);
     let out = cli.ok(&["model", "apply", &strict]);
-    assert!(out.contains("model v2 (strict) is active; rescored 3 leads"), "{out}");
+    assert!(out.contains("model v2 (strict) is active; rescored 4 leads"), "{out}");
     let listed = cli.ok(&["model", "list"]);
     assert!(listed.contains("strict") && listed.contains("default-b2b"), "{listed}");
     let ana: serde_json::Value =
@@ -464,7 +471,7 @@ fn leads_without_emails_are_named_by_their_crm_id() {
     let csv = "Prospect ID,Converted,Lead Source\n7927b2df-8bba,1,Olark Chat\n2a272436/5132,0,Organic Search\n,1,Ads\n";
     let out = cli.run(&["import", "leads", &cli.file("x.csv", csv), "--mapping", &mapping]);
     assert_eq!(out.status.code(), Some(3), "the row without an id is reported");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("external_id: empty"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 4: no email and no external id"));
     let shown: serde_json::Value =
         serde_json::from_str(&cli.ok(&["leads", "show", "7927b2df-8bba@no-email.invalid", "--json"])).unwrap();
     assert_eq!(shown["lead"]["custom"]["external_id"]["value"], "7927b2df-8bba");

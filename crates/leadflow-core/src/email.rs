@@ -28,11 +28,11 @@ impl Email {
         if s.len() > 254 {
             return Err(EmailError::TooLong);
         }
-        let malformed = || EmailError::Malformed(input.trim().to_string());
+        let malformed = || EmailError::Malformed(crate::text::printable(input.trim()).into_owned());
         let (local, domain) = s.split_once('@').ok_or_else(malformed)?;
         let plausible_domain =
             domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains("..");
-        if local.is_empty() || !plausible_domain || s.chars().any(char::is_whitespace) || domain.contains('@') {
+        if local.is_empty() || !plausible_domain || domain.contains('@') || s.chars().any(forbidden) {
             return Err(malformed());
         }
         Ok(Email(s))
@@ -45,6 +45,17 @@ impl Email {
     pub fn domain(&self) -> &str {
         self.0.split_once('@').map(|(_, d)| d).unwrap_or("")
     }
+}
+
+/// Characters no address leadflow stores may hold: whitespace, control characters (NUL, ESC:
+/// terminal escapes), the characters that reorder text on screen (bidirectional overrides and
+/// isolates), and the specials that only quoted local parts may carry (which leadflow does not
+/// take): an address read from a public form ends up in terminals, logs and CRMs.
+fn forbidden(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}')
+        || matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '\\' | ',' | ';' | ':' | '"')
 }
 
 impl fmt::Display for Email {
@@ -77,5 +88,20 @@ mod tests {
         for bad in ["", "  ", "ana", "ana@", "@x.com", "ana@localhost", "a b@x.com", "a@x..com", "a@b@c.com"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+        // What a hostile form sends: terminal escapes, NUL, text reordering, markup.
+        for bad in [
+            "a\u{0}b@x.example",
+            "a\u{1b}[31m@x.example",
+            "\u{1b}]0;pwned\u{7}\u{1b}[2J@evil.example",
+            "\u{202e}gnp.exe@x.example",
+            "a\u{2066}b@x.example",
+            "<script>alert(1)</script>@x.example",
+            "\"a b\"@x.example",
+            "a@x.example\u{200b}",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(Email::parse("Jürgen@Müller.de").unwrap().as_str(), "jürgen@müller.de");
+        assert!(Email::parse("o'brien+tag@x.example").is_ok());
     }
 }

@@ -138,9 +138,10 @@ impl fmt::Display for FieldRef {
     }
 }
 
-/// Names of custom fields and event properties: ASCII letters, digits, `_`, `-`, `.`.
+/// Names of custom fields and event properties: letters (of any script: `société`, `职位`),
+/// digits, `_`, `-`, `.`; at most 64 characters.
 pub fn is_identifier(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !s.is_empty() && s.chars().count() <= 64 && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -153,14 +154,22 @@ pub enum CustomValue {
 }
 
 impl CustomValue {
-    /// Reads a value from text as the most specific type it parses as: a number, a bool
-    /// (`true`/`false`), a date, or else text.
+    /// Reads one value typed by hand (`leads upsert --set custom.x=...`) as the most specific
+    /// type it parses as: a number, a bool (`true`/`false`), an ISO date, or else text. A number
+    /// is only a number if it would print back the same: a leading zero (`02134`), a plus sign
+    /// or more digits than a float keeps exactly make it text. (Imports type whole columns.)
     pub fn infer(s: &str) -> Option<CustomValue> {
         let s = s.trim();
         if s.is_empty() {
             return None;
         }
-        if let Ok(n) = s.parse::<f64>()
+        let digits = s.chars().filter(char::is_ascii_digit).count();
+        let unsigned = s.trim_start_matches('-');
+        let leading_zero = unsigned.len() > 1 && unsigned.starts_with('0') && !unsigned.starts_with("0.");
+        if !leading_zero
+            && digits <= 15
+            && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '.'))
+            && let Ok(n) = s.parse::<f64>()
             && n.is_finite()
         {
             return Some(CustomValue::Number(n));
@@ -432,6 +441,10 @@ mod tests {
     #[test]
     fn infers_custom_types() {
         assert_eq!(CustomValue::infer("42"), Some(CustomValue::Number(42.0)));
+        assert_eq!(CustomValue::infer("-0.5"), Some(CustomValue::Number(-0.5)));
+        for text in ["02134", "+4930123", "1e5", "inf", "NaN", "12345678901234567"] {
+            assert_eq!(CustomValue::infer(text), Some(CustomValue::Text(text.into())), "{text}");
+        }
         assert_eq!(CustomValue::infer("TRUE"), Some(CustomValue::Bool(true)));
         assert!(matches!(CustomValue::infer("2026-01-02"), Some(CustomValue::Date(_))));
         assert_eq!(CustomValue::infer(" x "), Some(CustomValue::Text("x".into())));

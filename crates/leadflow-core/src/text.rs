@@ -1,4 +1,6 @@
-//! Text matching shared by fit rules and event property conditions.
+//! Text matching shared by fit rules and event property conditions, and text made safe to print.
+
+use std::fmt::Write;
 
 /// Whether `phrase` (already lower-case) occurs in `haystack_lower` as a whole-word phrase:
 /// bounded on each side by the text's ends or by a character other than `a-z0-9`.
@@ -39,9 +41,34 @@ pub fn eq_any_case(text: &str, lower: &str) -> bool {
     if text.is_ascii() { text.eq_ignore_ascii_case(lower) } else { text.to_lowercase() == lower }
 }
 
+/// `s` for a terminal or a log line: control characters (newlines too: output is one line per item), NUL and the
+/// characters that reorder text (bidirectional overrides and isolates) escaped as `\u{..}`.
+/// Text from the outside world is stored as sent and printed through this.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
+    };
+    if !s.chars().any(escaped) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if escaped(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{contains_phrase, contains_phrase_any_case, eq_any_case};
+    use super::{contains_phrase, contains_phrase_any_case, eq_any_case, printable};
 
     #[test]
     fn any_case_agrees_with_lower_casing_first() {
@@ -71,5 +98,13 @@ mod tests {
         assert!(contains_phrase("actor cto", "cto"));
         assert!(!contains_phrase("", "cto"));
         assert!(contains_phrase("é-cto", "cto"));
+    }
+
+    #[test]
+    fn printable_escapes_what_a_terminal_would_obey() {
+        assert_eq!(printable("Ana Ruiz, Straße 5, 职位"), "Ana Ruiz, Straße 5, 职位");
+        assert_eq!(printable("a\u{1b}[31mb\u{0}c"), "a\\u{1b}[31mb\\u{0}c");
+        assert_eq!(printable("\u{202e}gnp.exe"), "\\u{202e}gnp.exe");
+        assert_eq!(printable("Head of\nOperations"), "Head of\\nOperations");
     }
 }

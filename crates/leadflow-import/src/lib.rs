@@ -2,19 +2,34 @@
 //! headers differ from ours) and JSON Lines.
 //!
 //! A reader yields one [`Row`] per record: the parsed input, or the reason it was rejected, with
-//! its line number. Bad rows never stop a file: the caller reports them and keeps the good ones.
+//! its line number, and warnings about fields left out of an otherwise good record. Bad rows
+//! never stop a file: the caller reports them and keeps the good ones. A problem of the whole
+//! file (no column naming the lead, a mapping naming a column the file does not have) is one
+//! [`ImportError`] before any row is read.
+//!
+//! What is stored is what the file says: a CSV file is first looked at whole (`columns`) to
+//! learn its encoding, delimiter, decimal mark and date order and the type of each custom
+//! column, so that a zip code column stays text and `1.500` is never silently one and a half.
 
-mod blank_lines;
+mod columns;
+mod lines;
 mod mapping;
+mod sniff;
+mod values;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
 use leadflow_core::{
-    CustomValue, Email, EventKey, EventShape, EventType, Field, LeadId, LeadRef, OutcomeKind, Profile, Timestamp,
+    CustomValue, Email, EventKey, EventShape, EventType, Field, LeadId, LeadRef, OutcomeKind, Profile,
 };
 use leadflow_engine::{EventInput, LeadInput};
 
-pub use mapping::{ColumnMapping, EventTarget, LeadTarget, MappingError, UnknownColumns};
+pub use columns::{ColumnReport, FileReport};
+pub use mapping::{ColumnMapping, DEFAULT_STAGES, EventTarget, LeadTarget, MappingError, UnknownColumns, ValueType};
+pub use sniff::{TextEncoding, describe_delimiter};
+pub use values::{DateOrder, DecimalMark};
+
+use values::NumberLocale;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -26,6 +41,27 @@ pub enum ImportError {
     Mapping(#[from] MappingError),
 }
 
+/// How to read a file where looking at it is not enough, or not wanted.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// The text encoding; detected when not given (UTF-8, else Windows-1252).
+    pub encoding: Option<TextEncoding>,
+    /// The CSV delimiter; the one the header row uses when not given.
+    pub delimiter: Option<u8>,
+    /// The decimal mark of numbers; settled by the file's values when not given.
+    pub decimal: Option<DecimalMark>,
+    /// The order of day and month in dates; settled by the file's values when not given.
+    pub date_order: Option<DateOrder>,
+    /// Reject a record with any bad field, instead of leaving the field out with a warning.
+    pub strict: bool,
+}
+
+/// A file opened for reading: what was found out about it, and its records.
+pub struct Import<T> {
+    pub file: FileReport,
+    pub rows: Box<dyn Iterator<Item = Row<T>>>,
+}
+
 /// One record of the file.
 #[derive(Debug)]
 pub struct Row<T> {
@@ -34,6 +70,8 @@ pub struct Row<T> {
     /// Bytes of the file read so far (for progress).
     pub offset: u64,
     pub parsed: Result<T, String>,
+    /// Fields left out of a record that was otherwise good, each with its reason.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,119 +90,122 @@ impl Format {
     }
 }
 
+/// How values are read: the file's locale, its stage names, and whether a bad field rejects
+/// its record.
+#[derive(Clone)]
+struct Reading {
+    mapping: ColumnMapping,
+    numbers: NumberLocale,
+    date_order: Option<DateOrder>,
+    strict: bool,
+}
+
+/// A value as the file holds it: CSV has only text; JSON says what it sent.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    Text(&'a str),
+    Number(f64),
+    Bool(bool),
+}
+
+impl Cell<'_> {
+    fn text(&self) -> String {
+        match self {
+            Cell::Text(s) => s.trim().to_string(),
+            Cell::Number(n) => n.to_string(),
+            Cell::Bool(b) => b.to_string(),
+        }
+    }
+}
+
 /// Reads leads from CSV or JSON Lines.
-pub fn read_leads<R: Read + 'static>(
+pub fn read_leads<R: Read + Seek + 'static>(
     input: R,
     format: Format,
     mapping: &ColumnMapping,
-) -> Result<Box<dyn Iterator<Item = Row<LeadInput>>>, ImportError> {
-    let mapping = mapping.clone();
+    options: &ReadOptions,
+) -> Result<Import<LeadInput>, ImportError> {
     match format {
         Format::Csv => {
-            let (reader, targets) = csv_reader(input, |h| mapping.lead_target(h))?;
-            Ok(Box::new(csv_rows(reader, move |rec| lead_from_fields(targets.iter().zip(rec.iter())))))
+            let (plan, file, csv) = columns::plan_leads(input, mapping, options)?;
+            let reading = Reading {
+                mapping: mapping.clone(),
+                numbers: NumberLocale { mark: file.decimal, comma_delimited: file.delimiter == Some(b',') },
+                date_order: file.date_order,
+                strict: options.strict,
+            };
+            let rows = csv.rows(move |rec| {
+                lead_from_cells(plan.iter().zip(rec.iter()).map(|((t, ty), v)| (t, *ty, Cell::Text(v))), &reading)
+            });
+            Ok(Import { file, rows: Box::new(rows) })
         }
-        Format::JsonLines => Ok(Box::new(json_rows(input, move |obj| {
-            let fields =
-                flatten(obj, "custom", |name| LeadTarget::Custom(name.to_string()), |k| mapping.lead_target(k))?;
-            lead_from_fields(fields.iter().map(|(t, v)| (t, v.as_str())))
-        }))),
+        Format::JsonLines => {
+            let reading = json_reading(mapping, options);
+            let mapping = mapping.clone();
+            let rows = json_rows(input, move |obj| {
+                let fields = match flatten(
+                    obj,
+                    "custom",
+                    |name| LeadTarget::Custom(name.to_string()),
+                    |k, i| mapping.lead_target(k, i),
+                ) {
+                    Ok(f) => f,
+                    Err(e) => return (Err(e), Vec::new()),
+                };
+                lead_from_cells(fields.iter().map(|(t, v)| (t, None, v.cell())), &reading)
+            });
+            Ok(Import { file: FileReport::json_lines(), rows: Box::new(rows) })
+        }
     }
 }
 
 /// Reads events from CSV or JSON Lines.
-pub fn read_events<R: Read + 'static>(
+pub fn read_events<R: Read + Seek + 'static>(
     input: R,
     format: Format,
     mapping: &ColumnMapping,
-) -> Result<Box<dyn Iterator<Item = Row<EventInput>>>, ImportError> {
-    let mapping = mapping.clone();
+    options: &ReadOptions,
+) -> Result<Import<EventInput>, ImportError> {
     match format {
         Format::Csv => {
-            let (reader, targets) = csv_reader(input, |h| mapping.event_target(h))?;
-            for needed in [EventTarget::Type, EventTarget::Ts] {
-                if !targets.contains(&needed) {
-                    return Err(ImportError::Header {
-                        line: 1,
-                        message: format!(
-                            "no column for the event's {} (map one with a mapping file)",
-                            needed.describe()
-                        ),
-                    });
-                }
-            }
-            if !targets.iter().any(|t| matches!(t, EventTarget::LeadId | EventTarget::Email)) {
-                return Err(ImportError::Header {
-                    line: 1,
-                    message: "no column naming the lead (lead_id or email)".into(),
-                });
-            }
-            Ok(Box::new(csv_rows(reader, move |rec| event_from_fields(targets.iter().zip(rec.iter())))))
+            let (targets, file, csv) = columns::plan_events(input, mapping, options)?;
+            let order = file.date_order;
+            let rows = csv
+                .rows(move |rec| (event_from_cells(targets.iter().zip(rec.iter().map(Cell::Text)), order), Vec::new()));
+            Ok(Import { file, rows: Box::new(rows) })
         }
-        Format::JsonLines => Ok(Box::new(json_rows(input, move |obj| {
-            let fields = flatten(
-                obj,
-                "properties",
-                |name| EventTarget::Property(name.to_string()),
-                |k| mapping.event_target(k),
-            )?;
-            event_from_fields(fields.iter().map(|(t, v)| (t, v.as_str())))
-        }))),
+        Format::JsonLines => {
+            let mapping = mapping.clone();
+            let order = options.date_order;
+            let rows = json_rows(input, move |obj| {
+                let parsed = flatten(
+                    obj,
+                    "properties",
+                    |name| EventTarget::Property(name.to_string()),
+                    |k, i| mapping.event_target(k, i),
+                )
+                .and_then(|fields| event_from_cells(fields.iter().map(|(t, v)| (t, v.cell())), order));
+                (parsed, Vec::new())
+            });
+            Ok(Import { file: FileReport::json_lines(), rows: Box::new(rows) })
+        }
     }
 }
 
-type CsvReader<R> = csv::Reader<blank_lines::MarkBlankLines<R>>;
-
-fn csv_reader<R: Read, T>(
-    input: R,
-    target: impl Fn(&str) -> Result<T, MappingError>,
-) -> Result<(CsvReader<R>, Vec<T>), ImportError> {
-    // Flexible: we check field counts ourselves, because blank lines come through as one-field
-    // sentinel records (see `blank_lines`).
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(blank_lines::MarkBlankLines::new(input));
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::Header { line: 1, message: format!("cannot read the header row: {e}") })?;
-    let targets = headers.iter().map(|h| target(h.trim_start_matches('\u{feff}'))).collect::<Result<Vec<T>, _>>()?;
-    Ok((reader, targets))
+fn json_reading(mapping: &ColumnMapping, options: &ReadOptions) -> Reading {
+    Reading {
+        mapping: mapping.clone(),
+        numbers: NumberLocale { mark: options.decimal, comma_delimited: false },
+        date_order: options.date_order,
+        strict: options.strict,
+    }
 }
 
-fn csv_rows<R: Read, T>(
-    mut reader: CsvReader<R>,
-    parse: impl Fn(&csv::StringRecord) -> Result<T, String>,
-) -> impl Iterator<Item = Row<T>> {
-    let width = reader.headers().map_or(0, |h| h.len());
-    let mut record = csv::StringRecord::new();
-    std::iter::from_fn(move || {
-        loop {
-            let read = reader.read_record(&mut record);
-            let offset = reader.position().byte();
-            let line = record.position().map_or(0, |p| p.line());
-            return match read {
-                Ok(false) => None,
-                Ok(true) if record.len() == 1 && &record[0] == blank_lines::SENTINEL => continue,
-                Ok(true) if record.len() != width => Some(Row {
-                    line,
-                    offset,
-                    parsed: Err(format!("has {} fields, the header has {width}", record.len())),
-                }),
-                Ok(true) => Some(Row { line, offset, parsed: parse(&record) }),
-                Err(e) => {
-                    let line = e.position().map_or(line, |p| p.line());
-                    let message = match e.kind() {
-                        csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_string(),
-                        _ => e.to_string(),
-                    };
-                    Some(Row { line, offset, parsed: Err(message) })
-                }
-            };
-        }
-    })
-}
+type Parsed<T> = (Result<T, String>, Vec<String>);
 
 fn json_rows<R: Read, T>(
     input: R,
-    parse: impl Fn(&serde_json::Map<String, serde_json::Value>) -> Result<T, String>,
+    parse: impl Fn(&serde_json::Map<String, serde_json::Value>) -> Parsed<T>,
 ) -> impl Iterator<Item = Row<T>> {
     let mut lines = BufReader::new(input);
     let mut line_no = 0u64;
@@ -178,135 +219,257 @@ fn json_rows<R: Read, T>(
                 Ok(0) => return None,
                 Ok(n) => n,
                 Err(e) => {
-                    return Some(Row { line: line_no, offset, parsed: Err(format!("unreadable: {e}")) });
+                    return Some(Row {
+                        line: line_no,
+                        offset,
+                        parsed: Err(format!("unreadable: {e}")),
+                        warnings: Vec::new(),
+                    });
                 }
             };
             offset += n as u64;
-            if buf.trim().is_empty() {
+            let text = buf.trim().trim_start_matches('\u{feff}');
+            if text.is_empty() {
                 continue;
             }
-            let parsed = match serde_json::from_str::<serde_json::Value>(&buf) {
+            let (parsed, warnings) = match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(serde_json::Value::Object(obj)) => parse(&obj),
-                Ok(_) => Err("expected a JSON object".to_string()),
-                Err(e) => Err(format!("invalid JSON: {e}")),
+                Ok(_) => (Err("expected a JSON object".to_string()), Vec::new()),
+                Err(e) => (Err(format!("invalid JSON: {e}")), Vec::new()),
             };
-            return Some(Row { line: line_no, offset, parsed });
+            return Some(Row { line: line_no, offset, parsed, warnings });
         }
     })
 }
 
-/// A JSON Lines record as (target, text) pairs: its keys through `target`, and the keys of the
+/// A JSON scalar, kept with its type.
+enum JsonScalar {
+    Null,
+    Text(String),
+    Number(f64),
+    Bool(bool),
+}
+
+impl JsonScalar {
+    fn cell(&self) -> Cell<'_> {
+        match self {
+            JsonScalar::Null => Cell::Text(""),
+            JsonScalar::Text(s) => Cell::Text(s),
+            JsonScalar::Number(n) => Cell::Number(*n),
+            JsonScalar::Bool(b) => Cell::Bool(*b),
+        }
+    }
+}
+
+/// A JSON Lines record as (target, value) pairs: its keys through `target`, and the keys of the
 /// one nested object it may have (`nested`: custom fields, event properties) through `nested_target`.
 fn flatten<T>(
     obj: &serde_json::Map<String, serde_json::Value>,
     nested: &str,
     nested_target: impl Fn(&str) -> T,
-    target: impl Fn(&str) -> Result<T, MappingError>,
-) -> Result<Vec<(T, String)>, String> {
+    target: impl Fn(&str, usize) -> Result<T, MappingError>,
+) -> Result<Vec<(T, JsonScalar)>, String> {
     let mut fields = Vec::new();
-    for (k, v) in obj {
+    for (i, (k, v)) in obj.iter().enumerate() {
         if k == nested {
             let serde_json::Value::Object(inner) = v else {
                 return Err(format!("`{nested}` must be an object"));
             };
             for (name, value) in inner {
-                fields.push((nested_target(name), json_scalar(name, value)?));
+                fields.push((nested_target(name), json_scalar(&format!("{nested}.{name}"), value)?));
             }
         } else {
-            fields.push((target(k).map_err(|e| e.to_string())?, json_scalar(k, v)?));
+            fields.push((target(k, i).map_err(|e| e.to_string())?, json_scalar(k, v)?));
         }
     }
     Ok(fields)
 }
 
-fn json_scalar(key: &str, v: &serde_json::Value) -> Result<String, String> {
+fn json_scalar(key: &str, v: &serde_json::Value) -> Result<JsonScalar, String> {
     match v {
-        serde_json::Value::Null => Ok(String::new()),
-        serde_json::Value::String(s) => Ok(s.clone()),
-        serde_json::Value::Number(n) => Ok(n.to_string()),
-        serde_json::Value::Bool(b) => Ok(b.to_string()),
+        serde_json::Value::Null => Ok(JsonScalar::Null),
+        serde_json::Value::String(s) => Ok(JsonScalar::Text(s.clone())),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(JsonScalar::Number)
+            .ok_or_else(|| format!("`{key}`: {n} is out of range")),
+        serde_json::Value::Bool(b) => Ok(JsonScalar::Bool(*b)),
         _ => Err(format!("`{key}` must be a string, number or boolean")),
     }
 }
 
-fn lead_from_fields<'a>(fields: impl Iterator<Item = (&'a LeadTarget, &'a str)>) -> Result<LeadInput, String> {
-    let fields: Vec<(&LeadTarget, &str)> = fields.collect();
-    let email = fields.iter().find(|(t, _)| **t == LeadTarget::Field(Field::Email)).map(|(_, v)| *v);
-    let external = fields.iter().find(|(t, _)| **t == LeadTarget::ExternalId).map(|(_, v)| v.trim());
-    let email = match (email, external) {
-        (Some(email), _) => Email::parse(email).map_err(|e| format!("email: {e}"))?,
-        (None, Some(id)) if !id.is_empty() => {
+/// `Gus Fring <gus@pollos.example>`, as mail clients and some CRMs write an address, or a bare one.
+fn email_of(value: &str) -> Result<Email, String> {
+    let value = value.trim();
+    let address = match (value.rfind('<'), value.strip_suffix('>')) {
+        (Some(open), Some(rest)) => &rest[open + 1..],
+        _ => value,
+    };
+    Email::parse(address).map_err(|e| format!("email: {e}"))
+}
+
+fn lead_from_cells<'a>(
+    fields: impl Iterator<Item = (&'a LeadTarget, Option<ValueType>, Cell<'a>)>,
+    reading: &Reading,
+) -> Parsed<LeadInput> {
+    let fields: Vec<(&LeadTarget, Option<ValueType>, Cell)> = fields.collect();
+    let value_of = |target: &LeadTarget| {
+        fields.iter().find(|(t, _, _)| *t == target).map(|(_, _, v)| v.text()).filter(|v| !v.is_empty())
+    };
+    let email = value_of(&LeadTarget::Field(Field::Email));
+    let external = value_of(&LeadTarget::ExternalId);
+    let email = match (email, &external) {
+        (Some(email), _) => match email_of(&email) {
+            Ok(e) => e,
+            Err(e) => return (Err(e), Vec::new()),
+        },
+        (None, Some(id)) => {
             let local: String = id
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
                 .collect();
-            Email::parse(&format!("{local}@no-email.invalid")).map_err(|e| format!("external_id: {e}"))?
+            match Email::parse(&format!("{local}@no-email.invalid")) {
+                Ok(e) => e,
+                Err(e) => return (Err(format!("external_id: {e}")), Vec::new()),
+            }
         }
-        (None, Some(_)) => return Err("external_id: empty".into()),
-        (None, None) => return Err("no email column (or a column mapped to external_id)".into()),
+        (None, None) => return (Err("no email and no external id: nothing names this lead".into()), Vec::new()),
     };
     let mut input = LeadInput { id: None, profile: Profile::new(email), created_at: None, outcome: None };
+    let mut warnings = Vec::new();
     let mut outcome_at = None;
-    for (target, value) in fields {
-        let value = value.trim();
+    for (target, value_type, cell) in fields {
+        let value = cell.text();
+        if value.is_empty() {
+            continue;
+        }
+        let mut warn = |what: &str, problem: String| warnings.push(format!("{what}: {problem}; left out"));
         match target {
             LeadTarget::Field(Field::Email) | LeadTarget::Ignore => {}
-            LeadTarget::ExternalId if value.is_empty() => {}
             LeadTarget::ExternalId => {
-                input.profile.custom.insert("external_id".into(), CustomValue::Text(value.to_string()));
+                input.profile.custom.insert("external_id".into(), CustomValue::Text(value));
             }
-            LeadTarget::Field(f) => input.profile.set_text(*f, value).map_err(|e| e.to_string())?,
-            LeadTarget::Id if value.is_empty() => {}
-            LeadTarget::Id => {
-                input.id = Some(LeadId(value.parse().map_err(|_| format!("id: `{value}` is not a whole number"))?));
-            }
-            LeadTarget::CreatedAt if value.is_empty() => {}
-            LeadTarget::CreatedAt => {
-                input.created_at = Some(Timestamp::parse(value).map_err(|e| format!("created_at: {e}"))?)
-            }
-            LeadTarget::Custom(name) => {
-                if let Some(v) = CustomValue::infer(value) {
-                    input.profile.custom.insert(name.clone(), v);
+            LeadTarget::Field(Field::Stage) => match reading.mapping.stage(&value) {
+                Some(stage) => input.profile.stage = stage,
+                None => warn(
+                    "stage",
+                    format!("`{value}` is not a stage leadflow knows (name it in the mapping's [stages] table)"),
+                ),
+            },
+            LeadTarget::Field(f) if f.is_numeric() => match number_cell(cell, reading.numbers) {
+                Ok(n) => set_number(&mut input.profile, *f, n),
+                Err(e) => warn(f.name(), e),
+            },
+            LeadTarget::Field(f) => {
+                if let Err(e) = input.profile.set_text(*f, &value) {
+                    warn(f.name(), e.to_string());
                 }
             }
-            LeadTarget::Outcome if value.is_empty() => {}
-            LeadTarget::Outcome => {
-                let kind = OutcomeKind::parse(value)
-                    .ok_or_else(|| format!("outcome: `{value}` is neither won (converted, 1, yes) nor lost (0, no)"))?;
-                input.outcome = Some((kind, None));
-            }
-            LeadTarget::OutcomeAt if value.is_empty() => {}
-            LeadTarget::OutcomeAt => {
-                outcome_at = Some(Timestamp::parse(value).map_err(|e| format!("outcome_at: {e}"))?);
-            }
+            LeadTarget::Id => match value.parse() {
+                Ok(id) => input.id = Some(LeadId(id)),
+                Err(_) => return (Err(format!("id: `{value}` is not a whole number")), warnings),
+            },
+            LeadTarget::CreatedAt => match values::parse_date(&value, reading.date_order) {
+                Ok(t) => input.created_at = Some(t),
+                Err(e) => warn("created_at", e),
+            },
+            LeadTarget::Custom(name) => match custom_value(cell, value_type, reading) {
+                Ok(v) => {
+                    input.profile.custom.insert(name.clone(), v);
+                }
+                Err(e) => warn(&format!("custom.{name}"), e),
+            },
+            LeadTarget::Outcome => match OutcomeKind::parse(&value) {
+                Some(kind) => input.outcome = Some((kind, None)),
+                None => warn("outcome", format!("`{value}` is neither won (converted, 1, yes) nor lost (0, no)")),
+            },
+            LeadTarget::OutcomeAt => match values::parse_date(&value, reading.date_order) {
+                Ok(t) => outcome_at = Some(t),
+                Err(e) => warn("outcome_at", e),
+            },
         }
     }
     if let Some((_, at)) = &mut input.outcome {
         *at = outcome_at;
     }
-    Ok(input)
+    if reading.strict && !warnings.is_empty() {
+        let reason = warnings.iter().map(|w| w.trim_end_matches("; left out")).collect::<Vec<_>>().join("; ");
+        return (Err(format!("{reason} (--strict)")), Vec::new());
+    }
+    (Ok(input), warnings)
 }
 
-fn event_from_fields<'a>(fields: impl Iterator<Item = (&'a EventTarget, &'a str)>) -> Result<EventInput, String> {
+fn set_number(profile: &mut Profile, field: Field, n: f64) {
+    match field {
+        Field::Employees => profile.employees = Some(n),
+        Field::AnnualRevenue => profile.annual_revenue = Some(n),
+        _ => unreachable!("only employees and annual_revenue are numeric"),
+    }
+}
+
+fn number_cell(cell: Cell, locale: NumberLocale) -> Result<f64, String> {
+    match cell {
+        Cell::Number(n) => Ok(n),
+        Cell::Bool(b) => Err(format!("`{b}` is not a number")),
+        Cell::Text(s) if is_range(s) => {
+            Err(format!("`{}` is a range, not a number (map the column to custom.<name> to keep it as text)", s.trim()))
+        }
+        Cell::Text(s) => values::parse_number(s, locale),
+    }
+}
+
+/// `51-200`, `1,001-5,000`: how CRMs write company sizes.
+fn is_range(s: &str) -> bool {
+    let s = s.trim();
+    s.split_once('-').is_some_and(|(a, b)| {
+        let digits = |x: &str| {
+            let x = x.trim();
+            !x.is_empty() && x.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+        };
+        digits(a) && digits(b)
+    })
+}
+
+/// A custom field's value: of the column's type (CSV), or as JSON sent it.
+fn custom_value(cell: Cell, value_type: Option<ValueType>, reading: &Reading) -> Result<CustomValue, String> {
+    let text = cell.text();
+    match (value_type, cell) {
+        (None, Cell::Text(_)) | (Some(ValueType::Text), _) => Ok(CustomValue::Text(text)),
+        (None, Cell::Number(n)) => Ok(CustomValue::Number(n)),
+        (None, Cell::Bool(b)) => Ok(CustomValue::Bool(b)),
+        (Some(ValueType::Number), cell) => number_cell(cell, reading.numbers).map(CustomValue::Number),
+        (Some(ValueType::Bool), Cell::Bool(b)) => Ok(CustomValue::Bool(b)),
+        (Some(ValueType::Bool), _) => values::parse_bool(&text)
+            .map(CustomValue::Bool)
+            .ok_or_else(|| format!("`{text}` is not a boolean (true/false, yes/no)")),
+        (Some(ValueType::Date), _) => values::parse_date(&text, reading.date_order).map(CustomValue::Date),
+    }
+}
+
+fn event_from_cells<'a>(
+    fields: impl Iterator<Item = (&'a EventTarget, Cell<'a>)>,
+    date_order: Option<DateOrder>,
+) -> Result<EventInput, String> {
     let mut key = None;
     let mut lead_id = None;
     let mut email = None;
     let mut event_type = None;
     let mut ts = None;
     let mut properties = Vec::new();
-    for (target, value) in fields {
-        let value = value.trim();
+    for (target, cell) in fields {
+        let value = cell.text();
         if value.is_empty() {
             continue;
         }
         match target {
-            EventTarget::Key => key = Some(EventKey::parse(value).map_err(|e| e.to_string())?),
+            EventTarget::Key => key = Some(EventKey::parse(&value).map_err(|e| e.to_string())?),
             EventTarget::LeadId => {
                 lead_id = Some(LeadId(value.parse().map_err(|_| format!("lead_id: `{value}` is not a whole number"))?))
             }
-            EventTarget::Email => email = Some(Email::parse(value).map_err(|e| format!("email: {e}"))?),
-            EventTarget::Type => event_type = Some(EventType::parse(value).map_err(|e| e.to_string())?),
-            EventTarget::Ts => ts = Some(Timestamp::parse(value).map_err(|e| format!("ts: {e}"))?),
+            EventTarget::Email => email = Some(email_of(&value)?),
+            EventTarget::Type => event_type = Some(EventType::parse(&value).map_err(|e| e.to_string())?),
+            EventTarget::Ts => ts = Some(values::parse_date(&value, date_order).map_err(|e| format!("ts: {e}"))?),
             EventTarget::Property(name) => properties.push((name.as_str(), value)),
             EventTarget::Ignore => {}
         }
@@ -318,9 +481,15 @@ fn event_from_fields<'a>(fields: impl Iterator<Item = (&'a EventTarget, &'a str)
     };
     let mut shape = EventShape::new(event_type.ok_or("no event type")?);
     for (name, value) in properties {
-        shape.set_property(name, value).map_err(|e| e.to_string())?;
+        shape.set_property(name, &value).map_err(|e| e.to_string())?;
     }
     Ok(EventInput { key, lead, ts: ts.ok_or("no timestamp")?, shape })
+}
+
+/// Rewinds a file for another pass.
+fn rewind<R: Seek>(input: &mut R) -> Result<(), ImportError> {
+    input.seek(SeekFrom::Start(0))?;
+    Ok(())
 }
 
 #[cfg(test)]

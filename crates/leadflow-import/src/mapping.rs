@@ -10,11 +10,25 @@
 //! "Budget (USD)" = "custom.budget"
 //! "Internal notes" = "ignore"
 //! "Page" = "property.url"         # events
+//! "Zip" = { field = "custom.zip", type = "text" }   # a custom field's type: text, number, bool, date
+//!
+//! [stages]                        # a CRM's stage or status values, onto leadflow's stages
+//! "Warm prospect" = "mql"
 //! ```
+//!
+//! Every key of `[columns]` must name a column of the file: a typo is an error that lists the
+//! headers, not a column silently left out. Custom fields found without a `type` get one from
+//! their values (see `columns`).
+//!
+//! Stage values are matched ignoring case, spaces and punctuation. Besides leadflow's own names
+//! (`subscriber`, `lead`, `mql`, `sql`, `opportunity`, `customer`, `recycled`, `disqualified`),
+//! the defaults ([`DEFAULT_STAGES`]) read HubSpot's lifecycle stages (`Marketing Qualified
+//! Lead`, `Evangelist`, ...) and lead statuses (`Open Deal`, `Unqualified`, `Bad Timing`, ...),
+//! and Salesforce's lead statuses (`Open - Not Contacted`, `Closed - Converted`, ...).
 
 use std::collections::HashMap;
 
-use leadflow_core::Field;
+use leadflow_core::{Field, LifecycleStage};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MappingError {
@@ -24,6 +38,8 @@ pub enum MappingError {
     BadTarget { column: String, target: String, kind: &'static str, expected: String },
     #[error("column `{0}` is not known and the mapping says unknown_columns = \"error\"")]
     Unknown(String),
+    #[error("the mapping names column `{column}`, which the file does not have (its columns: {headers})")]
+    NoSuchColumn { column: String, headers: String },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,10 +51,84 @@ pub enum UnknownColumns {
     Error,
 }
 
+/// The type a custom field's values are read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    Text,
+    Number,
+    Bool,
+    Date,
+}
+
+impl ValueType {
+    fn parse(s: &str) -> Option<ValueType> {
+        Some(match s {
+            "text" | "string" => ValueType::Text,
+            "number" => ValueType::Number,
+            "bool" | "boolean" => ValueType::Bool,
+            "date" | "timestamp" => ValueType::Date,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Text => "text",
+            ValueType::Number => "number",
+            ValueType::Bool => "bool",
+            ValueType::Date => "date",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct ColumnRule {
+    target: String,
+    value_type: Option<ValueType>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnMapping {
-    columns: HashMap<String, String>,
+    columns: HashMap<String, ColumnRule>,
     unknown: UnknownColumns,
+    /// Normalized stage value -> stage, over the defaults.
+    stages: HashMap<String, LifecycleStage>,
+}
+
+/// Stage values of HubSpot and Salesforce exports, as leadflow reads them by default.
+pub const DEFAULT_STAGES: &[(&str, LifecycleStage)] = {
+    use LifecycleStage::*;
+    &[
+        // HubSpot lifecycle stages (labels and internal values normalize alike).
+        ("marketingqualifiedlead", Mql),
+        ("salesqualifiedlead", Sql),
+        ("evangelist", Customer),
+        // HubSpot lead statuses.
+        ("new", Lead),
+        ("open", Lead),
+        ("inprogress", Lead),
+        ("attemptedtocontact", Lead),
+        ("connected", Lead),
+        ("opendeal", Opportunity),
+        ("unqualified", Disqualified),
+        ("badtiming", Recycled),
+        // Salesforce lead statuses.
+        ("opennotcontacted", Lead),
+        ("workingcontacted", Lead),
+        ("closedconverted", Opportunity),
+        ("closednotconverted", Disqualified),
+        // Common words.
+        ("marketingqualified", Mql),
+        ("salesqualified", Sql),
+        ("qualified", Sql),
+        ("nurture", Recycled),
+        ("nurturing", Recycled),
+    ]
+};
+
+/// `Open - Not Contacted` -> `opennotcontacted`.
+fn normalize_stage(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +158,21 @@ pub enum EventTarget {
     Ignore,
 }
 
+impl LeadTarget {
+    pub fn describe(&self) -> String {
+        match self {
+            LeadTarget::Id => "id".into(),
+            LeadTarget::Field(f) => f.name().into(),
+            LeadTarget::CreatedAt => "created_at".into(),
+            LeadTarget::ExternalId => "external_id".into(),
+            LeadTarget::Outcome => "outcome".into(),
+            LeadTarget::OutcomeAt => "outcome_at".into(),
+            LeadTarget::Custom(name) => format!("custom.{name}"),
+            LeadTarget::Ignore => "ignored".into(),
+        }
+    }
+}
+
 impl EventTarget {
     pub fn describe(&self) -> &'static str {
         match self {
@@ -80,6 +185,14 @@ impl EventTarget {
             EventTarget::Ignore => "ignored column",
         }
     }
+}
+
+/// The name an unmapped column is kept under: its header normalized, cut to the 64 characters
+/// a name may have; `column_<n>` for a header with no letter or digit.
+fn kept_name(header: &str, position: usize) -> String {
+    let n: String = normalize(header).chars().take(64).collect();
+    let n = n.trim_end_matches('_').to_string();
+    if n.is_empty() { format!("column_{}", position + 1) } else { n }
 }
 
 /// `Job Title` -> `job_title`, `E-mail Address` -> `e_mail_address`.
@@ -98,11 +211,18 @@ fn normalize(header: &str) -> String {
 fn lead_alias(n: &str) -> Option<LeadTarget> {
     use LeadTarget::Field as F;
     Some(match n {
-        "id" | "lead_id" | "leadid" => LeadTarget::Id,
+        // A CRM's own record id (`Lead ID`, `Prospect ID`, `Id`): text, case kept. Only a
+        // column named exactly `lead_id` (leadflow's own name, see `lead_target`) or mapped to
+        // `id` sets leadflow's internal id.
+        "id" | "lead_id" | "leadid" | "prospect_id" | "contact_id" | "record_id" | "external_id" | "crm_id" => {
+            LeadTarget::ExternalId
+        }
         "email" | "e_mail" | "email_address" | "e_mail_address" | "work_email" => F(Field::Email),
-        "first_name" | "firstname" | "given_name" => F(Field::FirstName),
-        "last_name" | "lastname" | "surname" | "family_name" => F(Field::LastName),
-        "company" | "company_name" | "organization" | "organisation" | "account" | "account_name" => F(Field::Company),
+        "first_name" | "firstname" | "given_name" | "vorname" => F(Field::FirstName),
+        "last_name" | "lastname" | "surname" | "family_name" | "nachname" => F(Field::LastName),
+        "company" | "company_name" | "organization" | "organisation" | "account" | "account_name" | "firma" => {
+            F(Field::Company)
+        }
         "job_title" | "jobtitle" | "title" | "position" => F(Field::JobTitle),
         "department" => F(Field::Department),
         "industry" => F(Field::Industry),
@@ -113,8 +233,8 @@ fn lead_alias(n: &str) -> Option<LeadTarget> {
         | "num_employees"
         | "company_size" => F(Field::Employees),
         "annual_revenue" | "revenue" => F(Field::AnnualRevenue),
-        "country" => F(Field::Country),
-        "city" => F(Field::City),
+        "country" | "land" => F(Field::Country),
+        "city" | "stadt" | "ort" => F(Field::City),
         "company_type" => F(Field::CompanyType),
         "source" | "lead_source" | "channel" => F(Field::Source),
         "owner" | "lead_owner" => F(Field::Owner),
@@ -128,7 +248,8 @@ fn lead_alias(n: &str) -> Option<LeadTarget> {
 
 fn event_alias(n: &str) -> Option<EventTarget> {
     Some(match n {
-        "event_id" | "id" | "key" | "idempotency_key" => EventTarget::Key,
+        "event_id" | "eventid" | "id" | "key" | "idempotency_key" | "activity_id" | "activityid" | "message_id"
+        | "messageid" => EventTarget::Key,
         "lead_id" | "leadid" => EventTarget::LeadId,
         "email" | "e_mail" | "email_address" => EventTarget::Email,
         "type" | "event" | "event_type" | "activity_type" => EventTarget::Type,
@@ -156,16 +277,24 @@ impl ColumnMapping {
                     }
                 }
                 ("columns", toml::Value::Table(columns)) => {
-                    for (column, target) in columns {
-                        let toml::Value::String(target) = target else {
-                            return Err(MappingError::File(format!("columns.`{column}`: expected a string")));
-                        };
-                        mapping.columns.insert(column, target);
+                    for (column, rule) in columns {
+                        let rule = column_rule(&column, rule)?;
+                        mapping.columns.insert(column, rule);
+                    }
+                }
+                ("stages", toml::Value::Table(stages)) => {
+                    for (value, stage) in stages {
+                        let stage = stage.as_str().and_then(LifecycleStage::parse).ok_or_else(|| {
+                            MappingError::File(format!(
+                                "stages.`{value}`: expected one of subscriber, lead, mql, sql, opportunity, customer, recycled, disqualified"
+                            ))
+                        })?;
+                        mapping.stages.insert(normalize_stage(&value), stage);
                     }
                 }
                 (other, _) => {
                     return Err(MappingError::File(format!(
-                        "unexpected `{other}` (expected unknown_columns and a [columns] table)"
+                        "unexpected `{other}` (expected unknown_columns, a [columns] table and a [stages] table)"
                     )));
                 }
             }
@@ -173,8 +302,42 @@ impl ColumnMapping {
         Ok(mapping)
     }
 
-    pub fn lead_target(&self, header: &str) -> Result<LeadTarget, MappingError> {
-        if let Some(target) = self.columns.get(header) {
+    /// Every column the mapping names must be in the file.
+    pub fn check_headers<'a>(&self, headers: impl Iterator<Item = &'a str> + Clone) -> Result<(), MappingError> {
+        let mut missing: Vec<&String> =
+            self.columns.keys().filter(|k| !headers.clone().any(|h| h.trim() == k.trim())).collect();
+        missing.sort();
+        match missing.first() {
+            None => Ok(()),
+            Some(column) => Err(MappingError::NoSuchColumn {
+                column: column.to_string(),
+                headers: headers.map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Whether the mapping names this column.
+    pub fn names(&self, header: &str) -> bool {
+        self.columns.contains_key(header.trim())
+    }
+
+    /// The type the mapping gives a column, if it gives one.
+    pub fn value_type(&self, header: &str) -> Option<ValueType> {
+        self.columns.get(header.trim()).and_then(|r| r.value_type)
+    }
+
+    /// A stage as a CRM writes it: the mapping's `[stages]`, the defaults, leadflow's names.
+    pub fn stage(&self, value: &str) -> Option<LifecycleStage> {
+        let key = normalize_stage(value);
+        self.stages
+            .get(&key)
+            .copied()
+            .or_else(|| DEFAULT_STAGES.iter().find(|(k, _)| *k == key).map(|(_, s)| *s))
+            .or_else(|| LifecycleStage::ALL.into_iter().find(|s| normalize_stage(s.name()) == key))
+    }
+
+    pub fn lead_target(&self, header: &str, position: usize) -> Result<LeadTarget, MappingError> {
+        if let Some(ColumnRule { target, .. }) = self.columns.get(header.trim()) {
             let bad = || MappingError::BadTarget {
                 column: header.to_string(),
                 target: target.clone(),
@@ -196,19 +359,22 @@ impl ColumnMapping {
                 },
             };
         }
+        if header.trim() == "lead_id" {
+            return Ok(LeadTarget::Id);
+        }
         let n = normalize(header);
         if let Some(t) = lead_alias(&n) {
             return Ok(t);
         }
         match self.unknown {
-            UnknownColumns::Keep if leadflow_core::lead::is_identifier(&n) => Ok(LeadTarget::Custom(n)),
-            UnknownColumns::Keep | UnknownColumns::Ignore => Ok(LeadTarget::Ignore),
+            UnknownColumns::Keep => Ok(LeadTarget::Custom(kept_name(header, position))),
+            UnknownColumns::Ignore => Ok(LeadTarget::Ignore),
             UnknownColumns::Error => Err(MappingError::Unknown(header.to_string())),
         }
     }
 
-    pub fn event_target(&self, header: &str) -> Result<EventTarget, MappingError> {
-        if let Some(target) = self.columns.get(header) {
+    pub fn event_target(&self, header: &str, position: usize) -> Result<EventTarget, MappingError> {
+        if let Some(ColumnRule { target, .. }) = self.columns.get(header.trim()) {
             let bad = || MappingError::BadTarget {
                 column: header.to_string(),
                 target: target.clone(),
@@ -231,9 +397,46 @@ impl ColumnMapping {
             return Ok(t);
         }
         match self.unknown {
-            UnknownColumns::Keep if leadflow_core::lead::is_identifier(&n) => Ok(EventTarget::Property(n)),
-            UnknownColumns::Keep | UnknownColumns::Ignore => Ok(EventTarget::Ignore),
+            UnknownColumns::Keep => Ok(EventTarget::Property(kept_name(header, position))),
+            UnknownColumns::Ignore => Ok(EventTarget::Ignore),
             UnknownColumns::Error => Err(MappingError::Unknown(header.to_string())),
         }
+    }
+}
+
+/// `"Zip" = "custom.zip"` or `"Zip" = { field = "custom.zip", type = "text" }`.
+fn column_rule(column: &str, rule: toml::Value) -> Result<ColumnRule, MappingError> {
+    let expected = || {
+        MappingError::File(format!("columns.`{column}`: expected a target or {{ field = \"...\", type = \"...\" }}"))
+    };
+    match rule {
+        toml::Value::String(target) => Ok(ColumnRule { target, value_type: None }),
+        toml::Value::Table(table) => {
+            let mut rule = ColumnRule { target: String::new(), value_type: None };
+            for (key, value) in table {
+                let text = value.as_str().ok_or_else(expected)?;
+                match key.as_str() {
+                    "field" => rule.target = text.to_string(),
+                    "type" => {
+                        rule.value_type = Some(ValueType::parse(text).ok_or_else(|| {
+                            MappingError::File(format!(
+                                "columns.`{column}`.type: `{text}` (expected text, number, bool or date)"
+                            ))
+                        })?)
+                    }
+                    _ => return Err(expected()),
+                }
+            }
+            if rule.target.is_empty() {
+                return Err(expected());
+            }
+            if rule.value_type.is_some() && !rule.target.starts_with("custom.") {
+                return Err(MappingError::File(format!(
+                    "columns.`{column}`: a type can be given to custom fields only (custom.<name>)"
+                )));
+            }
+            Ok(rule)
+        }
+        _ => Err(expected()),
     }
 }

@@ -1,7 +1,11 @@
 use super::*;
+use leadflow_core::Timestamp;
 
 fn leads(csv: &str, mapping: &ColumnMapping) -> Vec<Row<LeadInput>> {
-    read_leads(std::io::Cursor::new(csv.to_string()), Format::Csv, mapping).unwrap().collect()
+    read_leads(std::io::Cursor::new(csv.to_string()), Format::Csv, mapping, &ReadOptions::default())
+        .unwrap()
+        .rows
+        .collect()
 }
 
 #[test]
@@ -16,7 +20,8 @@ fn crm_headers_and_bad_rows() {
     let rows = leads(csv, &ColumnMapping::default());
     assert_eq!(rows.len(), 5);
     let ana = rows[0].parsed.as_ref().unwrap();
-    assert_eq!(ana.id, Some(LeadId(7)));
+    assert_eq!(ana.id, None);
+    assert_eq!(ana.profile.custom.get("external_id"), Some(&CustomValue::Text("7".into())));
     assert_eq!(ana.profile.email.as_str(), "ana@example.com");
     assert_eq!(ana.profile.employees, Some(1200.0));
     assert_eq!(ana.profile.source.as_deref(), Some("webinar"));
@@ -24,13 +29,16 @@ fn crm_headers_and_bad_rows() {
     assert_eq!(ana.created_at, Some(Timestamp::parse("2026-01-02").unwrap()));
     let errors: Vec<(u64, String)> =
         rows.iter().filter_map(|r| r.parsed.as_ref().err().map(|e| (r.line, e.clone()))).collect();
-    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert_eq!(errors.len(), 2, "{errors:?}");
     assert_eq!(errors[0].0, 3);
     assert!(errors[0].1.contains("not-an-email"), "{errors:?}");
-    assert_eq!(errors[1].0, 4);
-    assert!(errors[1].1.contains("not a number"), "{errors:?}");
-    assert_eq!(errors[2].0, 5);
-    assert!(errors[2].1.contains("fields"), "{errors:?}");
+    assert_eq!(errors[1].0, 5);
+    assert!(errors[1].1.contains("fields"), "{errors:?}");
+    // A bad field leaves that field out, with a warning; the lead goes in.
+    let cid = &rows[2];
+    assert_eq!(cid.line, 4);
+    assert_eq!(cid.parsed.as_ref().unwrap().profile.employees, None);
+    assert!(cid.warnings[0].contains("employees: `many` is not a number"), "{:?}", cid.warnings);
     assert_eq!(rows[4].line, 7);
     assert!(rows[4].parsed.is_ok());
 }
@@ -45,19 +53,24 @@ fn mapping_files() {
     let lead = rows[0].parsed.as_ref().unwrap();
     assert_eq!(lead.profile.custom.get("seats"), Some(&CustomValue::Number(12.0)));
     assert_eq!(lead.profile.custom.len(), 1);
-    let err = read_leads(std::io::Cursor::new("Contact,Other\n"), Format::Csv, &m).err().unwrap();
+    let err = read_leads(std::io::Cursor::new("Contact,Seats,Notes,Other\n"), Format::Csv, &m, &ReadOptions::default())
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("`Other`"), "{err}");
     assert!(ColumnMapping::parse("[columns]\nx = 1\n").is_err());
     assert!(ColumnMapping::parse("unknown_columns = \"maybe\"\n").is_err());
     let bad = ColumnMapping::parse("[columns]\n\"A\" = \"jobtitle\"\n").unwrap();
-    assert!(bad.lead_target("A").is_err());
+    assert!(bad.lead_target("A", 0).is_err());
 }
 
 #[test]
 fn events_from_csv_and_json_lines() {
     let csv = "event_id,lead_id,type,url,ts\n1,899,page_view,/pricing,2025-07-01T00:02:35Z\n2,,page_view,/,2025-07-01T00:00:00Z\n3,5,Bad Type,,2025-07-01\n";
     let rows: Vec<_> =
-        read_events(std::io::Cursor::new(csv), Format::Csv, &ColumnMapping::default()).unwrap().collect();
+        read_events(std::io::Cursor::new(csv), Format::Csv, &ColumnMapping::default(), &ReadOptions::default())
+            .unwrap()
+            .rows
+            .collect();
     let e = rows[0].parsed.as_ref().unwrap();
     assert_eq!(e.key.as_ref().unwrap().as_str(), "1");
     assert_eq!(e.lead, LeadRef::Id(LeadId(899)));
@@ -70,7 +83,10 @@ fn events_from_csv_and_json_lines() {
                  not json\n\
                  {\"email\":\"a@b.co\",\"type\":\"form_submitted\",\"ts\":\"2026-01-01\",\"properties\":{\"deep\":{\"x\":1}}}\n";
     let rows: Vec<_> =
-        read_events(std::io::Cursor::new(jsonl), Format::JsonLines, &ColumnMapping::default()).unwrap().collect();
+        read_events(std::io::Cursor::new(jsonl), Format::JsonLines, &ColumnMapping::default(), &ReadOptions::default())
+            .unwrap()
+            .rows
+            .collect();
     assert_eq!(rows.len(), 3);
     let e = rows[0].parsed.as_ref().unwrap();
     assert_eq!(e.key, None);
@@ -78,13 +94,23 @@ fn events_from_csv_and_json_lines() {
     assert_eq!(e.shape.property("n"), Some("3"));
     assert_eq!(rows[1].line, 3);
     assert!(rows[1].parsed.as_ref().unwrap_err().contains("invalid JSON"));
-    assert!(rows[2].parsed.as_ref().unwrap_err().contains("`deep`"));
+    assert!(rows[2].parsed.as_ref().unwrap_err().contains("`properties.deep`"));
 }
 
 #[test]
 fn events_need_type_time_and_lead_columns() {
-    let err = read_events(std::io::Cursor::new("email,ts\n"), Format::Csv, &ColumnMapping::default()).err().unwrap();
+    let err = read_events(
+        std::io::Cursor::new("email,ts\n"),
+        Format::Csv,
+        &ColumnMapping::default(),
+        &ReadOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("type"), "{err}");
-    let err = read_events(std::io::Cursor::new("type,ts\n"), Format::Csv, &ColumnMapping::default()).err().unwrap();
+    let err =
+        read_events(std::io::Cursor::new("type,ts\n"), Format::Csv, &ColumnMapping::default(), &ReadOptions::default())
+            .err()
+            .unwrap();
     assert!(err.to_string().contains("lead_id or email"), "{err}");
 }
