@@ -11,6 +11,9 @@ pub struct ServerConfig {
     /// A request that takes longer is answered 503 `timeout`. Writes it started may still
     /// complete; events are idempotent by id, so retrying is safe.
     pub request_timeout_ms: u64,
+    /// How long a write waits for another process's write lock on the database (a CLI import or
+    /// rescore) before it is answered 503 `busy` with `Retry-After`.
+    pub write_wait_ms: u64,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
     /// The most events one batch request may carry.
@@ -20,6 +23,10 @@ pub struct ServerConfig {
     /// The most single events committed in one transaction.
     pub ingest_group_max: usize,
     pub rate_limit: RateLimitConfig,
+    /// Addresses (`10.0.0.5`) or networks (`10.0.0.0/8`) of reverse proxies in front of the
+    /// server. Only from these is `X-Forwarded-For` believed, for the client address the
+    /// tracking endpoint limits by; from anyone else it is ignored.
+    pub trusted_proxies: Vec<String>,
     pub tracking: TrackingConfig,
     pub webhooks: WebhookConfig,
 }
@@ -29,11 +36,13 @@ impl Default for ServerConfig {
         ServerConfig {
             readers: 4,
             request_timeout_ms: 30_000,
+            write_wait_ms: 10_000,
             max_body_bytes: 16 * 1024 * 1024,
             max_batch: 10_000,
             ingest_queue: 10_000,
             ingest_group_max: 1_000,
             rate_limit: RateLimitConfig::default(),
+            trusted_proxies: Vec::new(),
             tracking: TrackingConfig::default(),
             webhooks: WebhookConfig::default(),
         }
@@ -64,11 +73,26 @@ pub struct TrackingConfig {
     pub allowed_origins: Vec<String>,
     /// Requests per second per client address, with the same again as a burst.
     pub per_ip_per_second: u32,
+    /// Events the endpoint may add to one lead per day (UTC); the rest are dropped.
+    pub events_per_lead_per_day: u32,
+    /// Anonymous visitors' events are deleted after this many days unless they were identified
+    /// (checked hourly); 0 keeps them.
+    pub anonymous_retention_days: u32,
+    /// Signs identity tokens (`POST /v1/tracking/identity-tokens`), with which a site proves
+    /// who its visitor is; at least 32 characters. Empty: no tokens.
+    pub identity_secret: String,
 }
 
 impl Default for TrackingConfig {
     fn default() -> TrackingConfig {
-        TrackingConfig { enabled: true, allowed_origins: Vec::new(), per_ip_per_second: 20 }
+        TrackingConfig {
+            enabled: true,
+            allowed_origins: Vec::new(),
+            per_ip_per_second: 20,
+            events_per_lead_per_day: 50,
+            anonymous_retention_days: 30,
+            identity_secret: String::new(),
+        }
     }
 }
 

@@ -136,7 +136,8 @@ pub struct EventRequest {
     pub lead_id: Option<i64>,
     #[serde(rename = "type")]
     pub event_type: String,
-    /// RFC 3339; now if not given.
+    /// RFC 3339; now if not given. Also taken as `timestamp` (as Segment and others send it).
+    #[serde(alias = "timestamp")]
     pub ts: Option<String>,
     #[serde(default)]
     pub properties: BTreeMap<String, Scalar>,
@@ -154,15 +155,15 @@ impl EventRequest {
         for (name, value) in &self.properties {
             shape.set_property(name, &value.text()).map_err(|e| e.to_string())?;
         }
-        Ok(EventInput {
-            key: self.id.as_deref().map(EventKey::parse).transpose().map_err(|e| e.to_string())?,
-            lead,
-            ts: match &self.ts {
-                Some(ts) => Timestamp::parse(ts).map_err(|e| format!("ts: {e}"))?,
-                None => now,
-            },
-            shape,
-        })
+        let ts = self.ts.as_deref().map(Timestamp::parse).transpose().map_err(|e| format!("ts: {e}"))?;
+        let key = match (&self.id, ts) {
+            (Some(id), _) => Some(EventKey::parse(id).map_err(|e| e.to_string())?),
+            // Neither id nor time: the key must not depend on when it arrived, or a retry
+            // would count twice.
+            (None, None) => Some(EventKey::derive_untimed(&lead.to_string(), &shape)),
+            (None, Some(_)) => None,
+        };
+        Ok(EventInput { key, lead, ts: ts.unwrap_or(now), shape })
     }
 }
 
@@ -236,7 +237,8 @@ impl LeadRequest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    pub events: Vec<EventRequest>,
+    /// Each parsed on its own, so that one malformed event is rejected alone.
+    pub events: Vec<Value>,
 }
 
 #[derive(Deserialize)]

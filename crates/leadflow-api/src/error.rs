@@ -22,6 +22,9 @@
 //! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
 //! | `no_active_model` | 503 | no model is active yet |
 //! | `rate_limited` | 429 | over the key's rate limit; `Retry-After` says when to come back |
+//! | `busy` | 503 | another process holds the database's write lock (an import, a rescore); `Retry-After` says when to retry |
+//! | `invalid_identity` | 400 | an identity token is malformed, forged or expired, or the server issues none |
+//! | `identity_tokens_off` | 409 | identity tokens need `tracking.identity_secret` |
 //! | `timeout` | 503 | the request took longer than the server's time limit |
 //! | `shutting_down` | 503 | the server is stopping; retry against a running one |
 //! | `not_found` | 404 | no such endpoint |
@@ -101,6 +104,13 @@ impl From<EngineError> for ApiError {
             EngineError::Store(leadflow_store::StoreError::InvalidQuery(why)) => {
                 ApiError::bad_request("invalid_request", why)
             }
+            EngineError::Store(leadflow_store::StoreError::Busy) => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "busy",
+                message: "the database is busy with another process's write (an import or a rescore); retry shortly"
+                    .into(),
+                details: Some(json!({ "retry_after_seconds": 1 })),
+            },
             EngineError::Store(leadflow_store::StoreError::DuplicateEmail(email)) => {
                 ApiError::new(StatusCode::CONFLICT, "email_taken", format!("a lead with email {email} already exists"))
             }

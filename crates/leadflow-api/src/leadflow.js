@@ -1,8 +1,11 @@
 /* leadflow website tracking. Load with:
  *   <script async src="https://LEADFLOW_HOST/t/leadflow.js"></script>
  * It records a page view per page, and a form submission for every form with an email field;
- * the visitor's earlier page views then join the lead with that email.
- * window.leadflow.identify(email) names the visitor from your own code (after a login, say). */
+ * when no lead has that email yet, the visitor's earlier page views join the new lead.
+ * window.leadflow.identify(email) sends such a form submission from your own code.
+ * A form proves nothing about an email a lead already has (anyone can type it): to join a
+ * visitor to a known lead (a signed-in customer), get a token from your server with
+ * POST /v1/tracking/identity-tokens and call window.leadflow.prove(token). */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -35,6 +38,10 @@
     fetch(endpoint, { method: "POST", body: body, keepalive: true, mode: "cors" }).catch(function () {});
   }
 
+  function prove(token) {
+    if (typeof token === "string" && token) send({ type: "page_view", identity: token });
+  }
+
   function identify(email) {
     if (typeof email === "string" && email.indexOf("@") > 0) send({ type: "form_submitted", email: email.trim() });
   }
@@ -45,6 +52,11 @@
     if (field && field.value) identify(field.value);
   }, true);
 
-  window.leadflow = { visitor: visitor, identify: identify, pageView: function () { send({ type: "page_view" }); } };
+  window.leadflow = {
+    visitor: visitor,
+    identify: identify,
+    prove: prove,
+    pageView: function () { send({ type: "page_view" }); }
+  };
   send({ type: "page_view" });
 })();

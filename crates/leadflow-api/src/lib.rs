@@ -4,6 +4,7 @@
 //! a pool of reading connections, writes on the one writing connection, and single events
 //! through the ingest thread, which commits concurrent ones together.
 
+mod client_addr;
 mod config;
 mod dto;
 mod error;
@@ -36,7 +37,7 @@ pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use dto::lead as lead_json;
 pub use dto::view as view_json;
 pub use error::ApiError;
-pub use state::{AppState, LeadEngine};
+pub use state::{AppState, LeadEngine, StartError};
 pub use webhooks::{DELIVERY_HEADER, DeliveryRound, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
 
 /// The router of the whole API.
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/v1/webhooks/{id}", axum::routing::delete(webhooks::delete))
         .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/v1/tracking/identity-tokens", post(tracking::identity_token))
         .route("/t/leadflow.js", get(tracking::snippet))
         .route("/t/collect", post(tracking::collect).options(tracking::preflight))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
@@ -88,12 +90,26 @@ pub async fn serve(
             }
         })
     });
+    let sweeper = (state.config.tracking.anonymous_retention_days > 0).then(|| {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(3_600));
+            loop {
+                ticks.tick().await;
+                match state.expire_anonymous().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, "expired anonymous website events"),
+                    Err(e) => tracing::error!(code = e.code, error = %e.message, "expiring anonymous events"),
+                }
+            }
+        })
+    });
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     // What is not delivered now waits in the outbox for the next start.
-    if let Some(worker) = worker {
-        worker.abort();
+    for task in [worker, sweeper].into_iter().flatten() {
+        task.abort();
     }
     served
 }
@@ -147,7 +163,16 @@ struct Caller {
     name: String,
 }
 
+/// Why a caller that may not read leads cannot name one by id: the answers would tell it which
+/// ids exist.
+const NAME_BY_EMAIL: &str = "a key that may not read leads names them by email, not by lead_id";
+
 impl Caller {
+    /// Whether answers may say anything about a lead (its id, score, whether it is new).
+    fn may_read_leads(&self) -> bool {
+        self.role.may(Action::ReadLeads)
+    }
+
     fn require(&self, action: Action) -> Result<(), ApiError> {
         if self.role.may(action) {
             Ok(())
@@ -261,10 +286,21 @@ async fn ingest_one(
     Body(event): Body<dto::EventRequest>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::IngestEvents)?;
+    let reads = caller.may_read_leads();
+    if !reads && event.lead_id.is_some() {
+        return Err(ApiError::forbidden(NAME_BY_EMAIL));
+    }
     let now = state.now();
     let input = event.parse(now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
     let (item, scored) = state.track(input).await?;
     state.metrics.count_events(item_status(&item), 1);
+    if !reads {
+        // An ingest key learns that its event went in, nothing about the lead.
+        return match item {
+            BatchItem::Rejected { reason, .. } => Err(ApiError::from(reason)),
+            item => Ok(Json(json!({"status": item_status(&item)}))),
+        };
+    }
     Ok(Json(match (item, scored) {
         (BatchItem::Accepted { lead, created_lead, .. }, Some(scored)) => json!({
             "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
@@ -303,11 +339,29 @@ async fn ingest_batch(
     }
     // Parsing and answering happen outside the writer's lock; only recording holds it.
     let now = state.now();
+    let reads = caller.may_read_leads();
     let mut results: Vec<Option<Value>> = Vec::with_capacity(batch.events.len());
     let mut inputs = Vec::new();
     let mut positions = Vec::new();
-    for (i, event) in batch.events.into_iter().enumerate() {
-        let id = event.id.clone();
+    for (i, item) in batch.events.into_iter().enumerate() {
+        let id = item.get("id").cloned().unwrap_or(Value::Null);
+        let event = match serde_json::from_value::<dto::EventRequest>(item) {
+            Ok(event) => event,
+            Err(e) => {
+                results.push(Some(json!({
+                    "index": i, "id": id, "status": "rejected",
+                    "error": {"code": "invalid_request", "message": format!("events[{i}]: {e}")},
+                })));
+                continue;
+            }
+        };
+        if !reads && event.lead_id.is_some() {
+            results.push(Some(json!({
+                "index": i, "id": id, "status": "rejected",
+                "error": {"code": "forbidden", "message": NAME_BY_EMAIL},
+            })));
+            continue;
+        }
         match event.parse(now) {
             Ok(input) => {
                 inputs.push(input);
@@ -323,6 +377,10 @@ async fn ingest_batch(
     let outcome = state.write(move |engine| Ok(engine.track_batch(inputs)?)).await?;
     for (item, i) in outcome.items.into_iter().zip(positions) {
         results[i] = Some(match item {
+            BatchItem::Accepted { key, .. } if !reads => json!({"index": i, "id": key.as_str(), "status": "accepted"}),
+            BatchItem::Duplicate { key, .. } if !reads => {
+                json!({"index": i, "id": key.as_str(), "status": "duplicate"})
+            }
             BatchItem::Accepted { key, lead, created_lead } => json!({
                 "index": i, "id": key.as_str(), "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
             }),

@@ -11,9 +11,10 @@ use axum::http::StatusCode;
 use tokio::sync::{mpsc, oneshot};
 
 use leadflow_core::Timestamp;
-use leadflow_engine::{BatchItem, Clock, Engine, EventInput, Scored};
+use leadflow_engine::{BatchItem, Clock, Engine, EventInput, IdentitySecret, Scored};
 use leadflow_sqlite::SqliteStore;
 
+use crate::client_addr::Network;
 use crate::config::{RateLimitConfig, ServerConfig};
 use crate::error::ApiError;
 use crate::limits::RateLimiter;
@@ -37,12 +38,38 @@ pub struct AppState {
     pub(crate) limiter: Arc<RateLimiter>,
     pub(crate) tracking_limiter: Arc<RateLimiter>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) trusted_proxies: Arc<Vec<Network>>,
+    /// Signs and checks identity tokens; `None` when `tracking.identity_secret` is empty.
+    pub(crate) identity: Option<IdentitySecret>,
     clock: Arc<dyn Clock>,
+}
+
+/// Why a server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] leadflow_store::StoreError),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 impl AppState {
     /// Serves `engine`'s database: `engine` writes, and `config.readers` more connections read.
-    pub fn new(engine: LeadEngine, config: ServerConfig) -> Result<AppState, leadflow_store::StoreError> {
+    pub fn new(mut engine: LeadEngine, config: ServerConfig) -> Result<AppState, StartError> {
+        engine.store_mut().set_write_wait(std::time::Duration::from_millis(config.write_wait_ms))?;
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|p| Network::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StartError::Config(format!("server.trusted_proxies: {e}")))?;
+        let identity = match config.tracking.identity_secret.as_str() {
+            "" => None,
+            secret => Some(
+                IdentitySecret::new(secret)
+                    .map_err(|e| StartError::Config(format!("server.tracking.identity_secret: {e}")))?,
+            ),
+        };
         let mut readers = Vec::with_capacity(config.readers.max(1));
         for _ in 0..config.readers.max(1) {
             readers.push(Mutex::new(Engine::new(SqliteStore::open_reader(engine.store().path())?, engine.clock())));
@@ -71,8 +98,17 @@ impl AppState {
             })),
             config: Arc::new(config),
             metrics,
+            trusted_proxies: Arc::new(trusted_proxies),
+            identity,
             clock,
         })
+    }
+
+    /// Deletes the anonymous website events older than `tracking.anonymous_retention_days`:
+    /// what the server's sweep does every hour.
+    pub async fn expire_anonymous(&self) -> Result<u64, ApiError> {
+        let days = self.config.tracking.anonymous_retention_days;
+        self.write(move |engine| Ok(engine.expire_anonymous(days)?)).await
     }
 
     /// Sends the webhook deliveries due now: what the background worker does on each tick.

@@ -2,21 +2,26 @@
 //! posts page views and form submissions to.
 //!
 //! The endpoint needs no key (it is called from visitors' browsers), so it takes no more than it
-//! must: a visitor id, a page path, and an email only with a form submission. It answers 204
-//! with no body, so it cannot be used to read anything; it is limited per client address.
+//! must: a visitor id, a page path, an email only with a form submission, and an identity token
+//! a site may hand the snippet. It answers 204 with no body, so it cannot be used to read
+//! anything; it is limited per client address, and what it may do to a lead is the engine's
+//! policy (`Engine::track_visit`; the threat model is in ARCHITECTURE.md).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::{Value, json};
 
-use leadflow_core::{Email, EventShape, EventType, VisitorId};
-use leadflow_engine::{Visit, VisitOutcome};
+use leadflow_core::{Email, EventShape, EventType, LeadId, VisitorId};
+use leadflow_engine::{TrackingLimits, Visit, VisitOutcome};
 
+use crate::client_addr::client_ip;
 use crate::{ApiError, AppState};
 
 /// The most a tracking request may carry.
@@ -52,6 +57,8 @@ struct Hit {
     url: String,
     /// With a form submission: who filled it in.
     email: Option<String>,
+    /// An identity token from `POST /v1/tracking/identity-tokens`: proof of who the visitor is.
+    identity: Option<String>,
 }
 
 /// The origin the request came from, if the server lets it call.
@@ -102,15 +109,16 @@ pub async fn collect(
         Ok(origin) => origin,
         Err(e) => return e.into_response(),
     };
-    let result = record(&state, peer, body).await;
+    let client = client_ip(peer.ip(), &headers, &state.trusted_proxies);
+    let result = record(&state, client, body).await;
     with_cors(result.map_or_else(IntoResponse::into_response, |()| StatusCode::NO_CONTENT.into_response()), origin)
 }
 
-async fn record(state: &AppState, peer: SocketAddr, body: Bytes) -> Result<(), ApiError> {
+async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), ApiError> {
     if !state.config.tracking.enabled {
         return Err(disabled());
     }
-    if let Err(wait) = state.tracking_limiter.take(&peer.ip().to_string(), Instant::now()) {
+    if let Err(wait) = state.tracking_limiter.take(&client.to_string(), Instant::now()) {
         return Err(ApiError::rate_limited(wait));
     }
     if body.len() > MAX_TRACKING_BYTES {
@@ -122,17 +130,68 @@ async fn record(state: &AppState, peer: SocketAddr, body: Bytes) -> Result<(), A
     }
     let hit: Hit =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
-    let visit = parse(hit, state.now()).map_err(|m| ApiError::bad_request("invalid_event", m))?;
-    let outcome = state.write(move |engine| Ok(engine.track_visit(visit)?)).await?;
+    let now = state.now();
+    let identity = match (&hit.identity, &state.identity) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(ApiError::bad_request(
+                "invalid_identity",
+                "this server issues no identity tokens (tracking.identity_secret)",
+            ));
+        }
+        (Some(token), Some(secret)) => {
+            Some(secret.verify(token, now).map_err(|e| ApiError::bad_request("invalid_identity", e.to_string()))?)
+        }
+    };
+    let visit = parse(hit, identity, now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
+    let limits = TrackingLimits { events_per_lead_per_day: state.config.tracking.events_per_lead_per_day };
+    let outcome = state.write(move |engine| Ok(engine.track_visit(visit, limits)?)).await?;
     let counted = match outcome {
         VisitOutcome::Duplicate => "duplicate",
-        VisitOutcome::Anonymous | VisitOutcome::Lead { .. } => "accepted",
+        VisitOutcome::Lead { dropped, .. } if dropped > 0 => "over_daily_limit",
+        VisitOutcome::Anonymous | VisitOutcome::Unproven | VisitOutcome::Lead { .. } => "accepted",
     };
     state.metrics.count_events(counted, 1);
     Ok(())
 }
 
-fn parse(hit: Hit, now: leadflow_core::Timestamp) -> Result<Visit, String> {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The lead's id or email.
+    lead: String,
+    /// How long the token is good for; a day if not given, at most 30 days.
+    ttl_secs: Option<u32>,
+}
+
+/// `POST /v1/tracking/identity-tokens`: a token proving to `/t/collect` that a visitor is this
+/// lead, for a site that knows who its visitor is (it signed them in; a link leadflow sent).
+pub async fn identity_token(
+    State(state): State<AppState>,
+    caller: crate::Caller,
+    crate::Body(request): crate::Body<TokenRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(leadflow_core::Action::IdentifyVisitors)?;
+    let Some(secret) = state.identity.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "identity_tokens_off",
+            "set tracking.identity_secret to issue identity tokens",
+        ));
+    };
+    let lead = crate::lead_ref(&request.lead)?;
+    let ttl = request.ttl_secs.unwrap_or(86_400);
+    if ttl == 0 || ttl > MAX_TOKEN_TTL_SECS {
+        return Err(ApiError::bad_request("invalid_request", format!("ttl_secs: 1 to {MAX_TOKEN_TTL_SECS}")));
+    }
+    let (token, expires) = state.read(move |engine| Ok(engine.identity_token(&secret, &lead, ttl)?)).await?;
+    Ok(Json(json!({"token": token, "expires_at": expires.to_string()})))
+}
+
+/// The longest an identity token may live: 30 days.
+const MAX_TOKEN_TTL_SECS: u32 = 30 * 86_400;
+
+fn parse(hit: Hit, identity: Option<LeadId>, now: leadflow_core::Timestamp) -> Result<Visit, String> {
     let visitor = VisitorId::parse(&hit.visitor).map_err(|e| format!("visitor: {e}"))?;
     let kind = match hit.kind.as_str() {
         "page_view" => "page_view",
@@ -148,7 +207,7 @@ fn parse(hit: Hit, now: leadflow_core::Timestamp) -> Result<Visit, String> {
     let shape = EventShape::new(EventType::parse(kind).map_err(|e| e.to_string())?)
         .with_property("url", &path)
         .map_err(|e| e.to_string())?;
-    Ok(Visit { visitor, email, ts: now, shape })
+    Ok(Visit { visitor, email, identity, ts: now, shape })
 }
 
 /// The path of a page (no origin, query or fragment: they add nothing to scoring and may carry

@@ -83,17 +83,22 @@ async fn ingest_scores_before_answering_and_rejects_bad_input_without_side_effec
     // refuses it (a multi-megabyte one can meet a closed connection instead of the answer).
     let s = Server::start_with(leadflow_api::ServerConfig { max_body_bytes: 64 * 1024, ..Default::default() }).await;
     let (status, body) = s
-        .call(Some(Role::Ingest), Method::POST, "/v1/events", Some(event("e1", "Ana@Acme.example", "page_view")))
+        .call(Some(Role::Marketing), Method::POST, "/v1/events", Some(event("e1", "Ana@Acme.example", "page_view")))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!((body["status"].as_str(), body["created_lead"].as_bool()), (Some("accepted"), Some(true)));
     let first_total = body["score"]["total"].as_f64().unwrap();
     let (_, again) = s
-        .call(Some(Role::Ingest), Method::POST, "/v1/events", Some(event("e1", "ana@acme.example", "page_view")))
+        .call(Some(Role::Marketing), Method::POST, "/v1/events", Some(event("e1", "ana@acme.example", "page_view")))
         .await;
     assert_eq!(again["status"], "duplicate");
     let (_, demo) = s
-        .call(Some(Role::Ingest), Method::POST, "/v1/events", Some(event("e2", "ana@acme.example", "demo_requested")))
+        .call(
+            Some(Role::Marketing),
+            Method::POST,
+            "/v1/events",
+            Some(event("e2", "ana@acme.example", "demo_requested")),
+        )
         .await;
     assert!(demo["score"]["total"].as_f64().unwrap() > first_total);
     let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
@@ -119,7 +124,7 @@ async fn ingest_scores_before_answering_and_rejects_bad_input_without_side_effec
             "invalid_request",
         ),
         (json!({"id": "x5", "email": "ana@acme.example", "type": 7}), StatusCode::BAD_REQUEST, "invalid_request"),
-        (json!({"id": "x6", "lead_id": 999, "type": "page_view"}), StatusCode::NOT_FOUND, "lead_not_found"),
+        (json!({"id": "x6", "lead_id": 999, "type": "page_view"}), StatusCode::FORBIDDEN, "forbidden"),
         (json!({"id": "x7", "type": "page_view"}), StatusCode::BAD_REQUEST, "invalid_event"),
     ];
     for (body, status, code) in bad {
@@ -169,7 +174,7 @@ async fn batches_say_what_became_of_each_event() {
         {"id": "b4", "lead_id": 12345, "type": "page_view"},
         event("b5", "ben@globex.example", "email_click"),
     ]});
-    let (status, body) = s.call(Some(Role::Ingest), Method::POST, "/v1/events/batch", Some(batch)).await;
+    let (status, body) = s.call(Some(Role::Marketing), Method::POST, "/v1/events/batch", Some(batch)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         (body["accepted"].as_u64(), body["duplicates"].as_u64(), body["rejected"].as_u64()),
@@ -397,4 +402,92 @@ async fn an_older_model_version_is_activated_again() {
     assert_eq!(lead["lead"]["score"]["model_version"], 1);
     let (status, body) = s.admin(Method::POST, "/v1/models/99/activate", None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("model_not_found")));
+}
+
+/// An ingest key (a website, a tracking pipeline) sends events; it learns that they went in,
+/// and nothing about any lead: no id, score, grade, nor whether the lead existed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ingest_key_learns_nothing_about_leads() {
+    let s = Server::start().await;
+    s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "known@acme.example", "job_title": "CTO"}))).await;
+    let ingest = |body: Value| s.call(Some(Role::Ingest), Method::POST, "/v1/events", Some(body));
+    for email in ["known@acme.example", "unknown@acme.example"] {
+        let (status, reply) = ingest(json!({"email": email, "type": "page_view"})).await;
+        assert_eq!((status, reply), (StatusCode::OK, json!({"status": "accepted"})), "{email}");
+    }
+    let (status, reply) = ingest(json!({"lead_id": 1, "type": "zz_probe"})).await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let (status, reply) = ingest(json!({"lead_id": 99_999, "type": "zz_probe"})).await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "same answer");
+    let batch = json!({"events": [
+        {"id": "i1", "email": "known@acme.example", "type": "email_click"},
+        {"id": "i2", "lead_id": 1, "type": "email_click"},
+        {"id": "i1", "email": "known@acme.example", "type": "email_click"},
+    ]});
+    let (_, reply) = s.call(Some(Role::Ingest), Method::POST, "/v1/events/batch", Some(batch)).await;
+    assert_eq!(reply["results"][0], json!({"index": 0, "id": "i1", "status": "accepted"}));
+    assert_eq!(reply["results"][1]["error"]["code"], "forbidden");
+    assert_eq!(reply["results"][2], json!({"index": 2, "id": "i1", "status": "duplicate"}));
+}
+
+/// A client that retries an event it sent without an id or a time does not count it twice;
+/// `timestamp` is taken for `ts`; one malformed item of a batch is rejected alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_count_once_and_a_bad_item_spoils_only_itself() {
+    let s = Server::start().await;
+    let send = |body: Value| s.call(Some(Role::Marketing), Method::POST, "/v1/events", Some(body));
+    let untimed = json!({"email": "ana@acme.example", "type": "demo_requested"});
+    assert_eq!(send(untimed.clone()).await.1["status"], "accepted");
+    assert_eq!(send(untimed).await.1["status"], "duplicate", "a retry is the same event");
+    let timed = json!({"email": "ana@acme.example", "type": "page_view", "timestamp": "2026-11-01T10:00:00Z"});
+    assert_eq!(send(timed.clone()).await.1["status"], "accepted");
+    assert_eq!(send(timed).await.1["status"], "duplicate");
+    let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    let times: Vec<&str> = view["timeline"].as_array().unwrap().iter().map(|e| e["ts"].as_str().unwrap()).collect();
+    assert!(times.contains(&"2026-11-01T10:00:00Z"), "{times:?}");
+
+    let batch = json!({"events": [
+        {"id": "g1", "email": "ana@acme.example", "type": "email_click"},
+        {"id": "g2", "email": "x@y.example", "type": 5},
+        {"id": "g3", "email": "ana@acme.example", "type": "email_open", "colour": "red"},
+        "not an object",
+        {"id": "g5", "email": "ben@acme.example", "type": "email_click"},
+    ]});
+    let (status, reply) = s.call(Some(Role::Marketing), Method::POST, "/v1/events/batch", Some(batch)).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let statuses: Vec<&str> =
+        reply["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["accepted", "rejected", "rejected", "rejected", "accepted"]);
+    let message = reply["results"][1]["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("events[1]: ") && message.contains("invalid type"), "{message}");
+    assert_eq!(reply["results"][1]["id"], "g2");
+    assert!(reply["results"][2]["error"]["message"].as_str().unwrap().contains("colour"));
+}
+
+/// Another process holding the database's write lock (a CLI import or rescore) makes a write
+/// wait `write_wait_ms`, then be answered 503 `busy` with Retry-After: never 500. Reads go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_lock_held_elsewhere_is_busy_not_an_error() {
+    let s = Server::start_with(leadflow_api::ServerConfig { write_wait_ms: 200, ..Default::default() }).await;
+    // Another process's writer, in the middle of its unit of work.
+    let mut other = leadflow_sqlite::SqliteStore::open(&s.dir.path().join("api.db")).unwrap();
+    let held = leadflow_store::Store::begin(&mut other).unwrap();
+    let resp = s
+        .client
+        .post(format!("{}/v1/events", s.base))
+        .bearer_auth(s.key(Role::Marketing))
+        .json(&event("w1", "ana@acme.example", "page_view"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], "busy");
+    let (status, _) = s.admin(Method::GET, "/v1/leads", None).await;
+    assert_eq!(status, StatusCode::OK, "reads do not wait for the lock");
+    drop(held);
+    let (status, body) = s
+        .call(Some(Role::Marketing), Method::POST, "/v1/events", Some(event("w1", "ana@acme.example", "page_view")))
+        .await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("accepted")), "the retry goes in");
 }

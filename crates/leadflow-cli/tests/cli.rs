@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Cli, workspace_root};
+use common::{Cli, http, rusqlite_count, workspace_root};
 
 const LEADS: &str = "email,first_name,job_title,employees,industry,country,created_at\n\
 ana@acme.example,Ana,CTO,1200,software,US,2026-01-01\n\
@@ -236,24 +236,6 @@ fn a_killed_import_leaves_whole_batches_and_resumes() {
     assert_eq!(reader(), 60_000);
     let stats = cli.ok(&["stats"]);
     assert!(stats.contains("stale      0"), "{stats}");
-}
-
-fn rusqlite_count(db: &std::path::Path, sql: &str) -> i64 {
-    // Through the sqlite3 CLI would need an install; read the file with the store's own engine.
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
-}
-
-/// One HTTP/1.1 request over a plain socket; returns the status code and the body.
-fn http(addr: &str, request: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, response.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
 }
 
 #[test]

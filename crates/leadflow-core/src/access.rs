@@ -29,6 +29,8 @@ pub enum Action {
     ManageKeys,
     /// Register and remove webhooks, and see their deliveries: they carry lead data out.
     ManageWebhooks,
+    /// Issue identity tokens, with which a website proves who its visitor is.
+    IdentifyVisitors,
 }
 
 impl Role {
@@ -51,11 +53,12 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::Marketing => {
-                matches!(action, IngestEvents | ReadLeads | WriteLeads | WriteOwnLeads | ReadModels | WriteModels)
-            }
+            Role::Marketing => matches!(
+                action,
+                IngestEvents | ReadLeads | WriteLeads | WriteOwnLeads | ReadModels | WriteModels | IdentifyVisitors
+            ),
             Role::Sales => matches!(action, ReadLeads | WriteOwnLeads | ReadModels),
-            Role::Ingest => matches!(action, IngestEvents),
+            Role::Ingest => matches!(action, IngestEvents | IdentifyVisitors),
         }
     }
 }

@@ -41,9 +41,22 @@ impl EventKey {
     /// A key for an event sent without one, derived from everything it says, so that sending
     /// the same event again (re-importing a file) is still recognized as a duplicate.
     pub fn derive(lead: &str, ts: crate::Timestamp, shape: &EventShape) -> EventKey {
+        Self::derive_from(lead, Some(ts), shape)
+    }
+
+    /// The key of an event sent with neither an id nor a time: derived from what it says alone,
+    /// never from when it arrived, so that a client's retry is a duplicate.
+    pub fn derive_untimed(lead: &str, shape: &EventShape) -> EventKey {
+        Self::derive_from(lead, None, shape)
+    }
+
+    fn derive_from(lead: &str, ts: Option<crate::Timestamp>, shape: &EventShape) -> EventKey {
         let mut h = Fnv128::new();
         h.write(lead.as_bytes());
-        h.write(&ts.millis().to_le_bytes());
+        match ts {
+            Some(ts) => h.write(&ts.millis().to_le_bytes()),
+            None => h.write(b"untimed"),
+        }
         h.write(shape.event_type.as_str().as_bytes());
         for (k, v) in &shape.properties {
             h.write(&[0xff]);
@@ -215,6 +228,8 @@ mod tests {
         assert_eq!(k, EventKey::derive("a@b.co", ts, &s.clone()));
         assert_ne!(k, EventKey::derive("a@b.co", crate::Timestamp::from_secs(2), &s));
         assert_ne!(k, EventKey::derive("a@b.c", ts, &s));
+        assert_eq!(EventKey::derive_untimed("a@b.co", &s), EventKey::derive_untimed("a@b.co", &s));
+        assert_ne!(EventKey::derive_untimed("a@b.co", &s), k);
         assert_eq!(k.as_str().len(), 5 + 32);
     }
 }

@@ -4,6 +4,7 @@
 //! owns *how* to score; the store only keeps things.
 
 mod history;
+mod identity;
 mod keys;
 mod lab;
 mod learn;
@@ -24,12 +25,13 @@ use leadflow_store::{
     ScoreWrite, StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
 };
 
+pub use identity::{IdentitySecret, TokenError};
 pub use keys::hash_secret;
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
 pub use rescore::{RescoreOptions, RescoreReport};
 pub use trees::{FeatureSpec, LearnedTrees, Prediction};
-pub use web::{Visit, VisitOutcome};
+pub use web::{TrackingLimits, Visit, VisitOutcome};
 
 /// Where "now" comes from: the system clock in production, a fixed one in tests.
 pub trait Clock: Send + Sync {
@@ -228,6 +230,12 @@ impl<S: Store> Engine<S> {
         &self.store
     }
 
+    /// The store, to tune its connection (how long a write waits for a lock, say): writes go
+    /// through the engine's use cases, never through this.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -423,8 +431,7 @@ impl<S: Store> Engine<S> {
     pub fn import_events(&mut self, rows: Vec<EventInput>) -> Result<BatchReport, EngineError> {
         let now = self.now();
         let mut report = BatchReport::default();
-        let mut tx = self.store.begin()?;
-        tx.bulk();
+        let mut tx = self.store.begin_bulk()?;
         let mut leads: FxHashMap<LeadRef, LeadId> = FxHashMap::default();
         let mut keys: FxHashSet<EventKey> = FxHashSet::default();
         keys.reserve(rows.len());

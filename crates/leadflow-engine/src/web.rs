@@ -1,30 +1,44 @@
 //! Webhooks and website visitors: what the server needs beyond scoring.
 
-use leadflow_core::{Activity, Email, EventKey, EventShape, LeadRef, Timestamp, Topic, VisitorId};
+use leadflow_core::{Activity, Email, EventKey, EventShape, LeadId, LeadRef, Timestamp, Topic, VisitorId};
 use leadflow_store::{
     AnonymousEvent, AttemptOutcome, Cause, DeliveryRecord, Inserted, NewEvent, Store, Transaction, WebhookRecord,
 };
 
-use crate::{Engine, EngineError, Scored, rescore_lead, resolve_or_create};
+use crate::{Engine, EngineError, IdentitySecret, Scored, rescore_lead, resolve_or_create};
 
 /// A page view or form submission from the website-tracking snippet.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Visit {
     pub visitor: VisitorId,
-    /// Given when a form named the visitor: it joins (or creates) the lead with this email.
+    /// Given when a form named the visitor. It proves nothing (anyone can type any email): it
+    /// creates the lead when the email is new, and is kept as the visitor's claim otherwise.
     pub email: Option<Email>,
+    /// The lead an identity token (verified by the caller) proves the visitor to be.
+    pub identity: Option<LeadId>,
     pub ts: Timestamp,
     pub shape: EventShape,
+}
+
+/// What the public endpoint may do to one lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackingLimits {
+    /// Events it may add to one lead per day (UTC); the rest are dropped.
+    pub events_per_lead_per_day: u32,
 }
 
 /// What became of a visit.
 #[derive(Clone, Debug, PartialEq)]
 pub enum VisitOutcome {
-    /// Kept under the visitor id until a form identifies it.
+    /// Kept under the visitor id until the visitor is identified.
     Anonymous,
-    /// Recorded for the visitor's lead, with `merged` anonymous events that joined it now.
-    Lead { scored: Scored, created_lead: bool, merged: usize },
-    /// The same visit was recorded before.
+    /// A form named a lead that exists, without proof: kept under the visitor like an
+    /// anonymous event (it joins the lead if an identity token later proves the visitor).
+    Unproven,
+    /// Recorded for the visitor's lead, with `merged` anonymous events that joined it now;
+    /// `dropped` events went over the lead's daily limit.
+    Lead { scored: Scored, created_lead: bool, merged: usize, dropped: usize },
+    /// Nothing was recorded: the same visit came before, or the lead's day is full.
     Duplicate,
 }
 
@@ -66,24 +80,44 @@ impl<S: Store> Engine<S> {
         Ok(self.store.record_attempt(delivery, outcome, now)?)
     }
 
-    /// Records a website visit. An identified visitor's events count for its lead at once; an
-    /// anonymous one's wait under its visitor id, and join the lead (and its score) when a form
-    /// names the visitor by email.
-    pub fn track_visit(&mut self, visit: Visit) -> Result<VisitOutcome, EngineError> {
+    /// Records a website visit, under the policy ARCHITECTURE.md states ("The public tracking
+    /// endpoint"): a visitor's events count for a lead only when the visitor is that lead's
+    /// (it created the lead with a form, or an identity token proved it), and at most
+    /// `limits.events_per_lead_per_day` of them a day.
+    pub fn track_visit(&mut self, visit: Visit, limits: TrackingLimits) -> Result<VisitOutcome, EngineError> {
         let (version, model) = self.active_model()?;
         let now = self.now();
         let key = EventKey::derive(&format!("visitor:{}", visit.visitor), visit.ts, &visit.shape);
         let mut tx = self.store.begin()?;
-        let (lead, created_lead, merged) = match &visit.email {
-            Some(email) => {
-                let (id, created) = resolve_or_create(&mut tx, &LeadRef::Email(email.clone()), visit.ts, now)?;
-                (id, created, tx.identify_visitor(&visit.visitor, id, now)?)
+        let linked = tx.visitor_lead(&visit.visitor)?;
+        let anonymous =
+            AnonymousEvent { key: key.clone(), visitor: visit.visitor.clone(), ts: visit.ts, shape: visit.shape };
+        let (lead, created_lead, merged) = match (visit.identity, &visit.email) {
+            (Some(proven), _) => {
+                if tx.lead(&LeadRef::Id(proven))?.is_none() {
+                    return Err(EngineError::UnknownLeadId(proven));
+                }
+                (proven, false, tx.identify_visitor(&visit.visitor, proven, now)?)
             }
-            None => match tx.visitor_lead(&visit.visitor)? {
+            (None, Some(email)) => match tx.resolve_lead(&LeadRef::Email(email.clone()))? {
+                Some(existing) if linked == Some(existing) => (existing, false, Vec::new()),
+                Some(_) => {
+                    let inserted = tx.insert_anonymous(&anonymous, now)?;
+                    tx.commit()?;
+                    return Ok(match inserted {
+                        Inserted::New => VisitOutcome::Unproven,
+                        Inserted::Duplicate => VisitOutcome::Duplicate,
+                    });
+                }
+                None => {
+                    let (id, created) = resolve_or_create(&mut tx, &LeadRef::Email(email.clone()), visit.ts, now)?;
+                    (id, created, tx.identify_visitor(&visit.visitor, id, now)?)
+                }
+            },
+            (None, None) => match linked {
                 Some(id) => (id, false, Vec::new()),
                 None => {
-                    let event = AnonymousEvent { key, visitor: visit.visitor, ts: visit.ts, shape: visit.shape };
-                    let inserted = tx.insert_anonymous(&event, now)?;
+                    let inserted = tx.insert_anonymous(&anonymous, now)?;
                     tx.commit()?;
                     return Ok(match inserted {
                         Inserted::New => VisitOutcome::Anonymous,
@@ -93,21 +127,51 @@ impl<S: Store> Engine<S> {
             },
         };
         let record = tx.lead(&LeadRef::Id(lead))?.ok_or(leadflow_store::StoreError::NoSuchLead(lead))?;
-        let mut activity = Vec::new();
         let merged_count = merged.len();
-        let this = AnonymousEvent { key: key.clone(), visitor: visit.visitor, ts: visit.ts, shape: visit.shape };
-        for event in merged.into_iter().chain(std::iter::once(this)) {
+        // This visit first, then what the visitor did before, newest first: when the day's
+        // limit cuts, it keeps what is most recent.
+        let mut events: Vec<AnonymousEvent> = merged.into_iter().rev().collect();
+        events.insert(0, anonymous);
+        let wanted = u32::try_from(events.len()).unwrap_or(u32::MAX);
+        let granted =
+            tx.take_public_quota(lead, now.millis().div_euclid(86_400_000), wanted, limits.events_per_lead_per_day)?;
+        let dropped = events.len() - granted as usize;
+        let mut activity = Vec::new();
+        for event in events.into_iter().take(granted as usize) {
             let new = NewEvent { key: event.key, lead, ts: event.ts, shape: event.shape };
             if tx.insert_event(&new, now)? == Inserted::New {
                 activity.push(Activity { ts: new.ts, matched: model.match_event(&new.shape) });
             }
         }
-        if activity.is_empty() {
+        if activity.is_empty() && !created_lead {
             tx.commit()?;
             return Ok(VisitOutcome::Duplicate);
         }
         let scored = rescore_lead(&mut tx, &model, version, &record, &activity, now, Cause::Event(key), created_lead)?;
         tx.commit()?;
-        Ok(VisitOutcome::Lead { scored, created_lead, merged: merged_count })
+        Ok(VisitOutcome::Lead { scored, created_lead, merged: merged_count, dropped })
+    }
+
+    /// Deletes anonymous website events received more than `days` ago: visitors nobody
+    /// identified are not kept for ever. Returns how many went.
+    pub fn expire_anonymous(&mut self, days: u32) -> Result<u64, EngineError> {
+        let before = self.now().minus_days(days);
+        let mut tx = self.store.begin()?;
+        let n = tx.expire_anonymous(before)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// An identity token for the lead, valid for `ttl_secs`: what a site hands the tracking
+    /// snippet to prove who its visitor is.
+    pub fn identity_token(
+        &self,
+        secret: &IdentitySecret,
+        lead: &LeadRef,
+        ttl_secs: u32,
+    ) -> Result<(String, Timestamp), EngineError> {
+        let id = self.store.lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?.id;
+        let expires = Timestamp::from_millis(self.now().millis() + i64::from(ttl_secs) * 1000);
+        Ok((secret.issue(id, expires), expires))
     }
 }

@@ -32,12 +32,16 @@ use rows::*;
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How long a write waits for another process's write lock by default.
+const WRITE_WAIT: Duration = Duration::from_secs(10);
+
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_api_keys.sql"),
     include_str!("../migrations/0003_webhooks_and_visitors.sql"),
     include_str!("../migrations/0004_outcomes.sql"),
     include_str!("../migrations/0005_predictions.sql"),
+    include_str!("../migrations/0006_public_quota.sql"),
 ];
 
 pub struct SqliteStore {
@@ -101,11 +105,17 @@ impl SqliteStore {
         }
         self.conn.busy_timeout(Duration::ZERO).map_err(backend)?;
         let result = self.finish_bulk();
-        self.conn.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
+        self.conn.busy_timeout(WRITE_WAIT).map_err(backend)?;
         match result {
             Ok(_) | Err(StoreError::Busy) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// How long a write waits for another process's write lock (an import, a rescore) before
+    /// it fails with [`StoreError::Busy`]; 10 s unless set.
+    pub fn set_write_wait(&mut self, wait: Duration) -> Result<(), StoreError> {
+        self.conn.busy_timeout(wait).map_err(backend)
     }
 
     /// The database file.
@@ -127,7 +137,7 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
         Connection::open(path)
     }
     .map_err(backend)?;
-    conn.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
+    conn.busy_timeout(WRITE_WAIT).map_err(backend)?;
     let journal = if read_only { "" } else { "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;" };
     conn.execute_batch(&format!(
         "{journal}
@@ -162,7 +172,27 @@ impl Store for SqliteStore {
 
     fn begin(&mut self) -> Result<SqliteTx<'_>, StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
-        Ok(SqliteTx { tx, shapes: &mut self.shapes, new_shapes: Vec::new(), pending: FxHashMap::default(), bulk: None })
+        // What bulk transactions of other processes deferred is folded in first (we hold the
+        // write lock, so none is half done): this unit of work sees every committed event.
+        fold_tail(&tx)?;
+        Ok(SqliteTx {
+            tx,
+            shapes: &mut self.shapes,
+            new_shapes: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            bulk: None,
+        })
+    }
+
+    fn begin_bulk(&mut self) -> Result<SqliteTx<'_>, StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        Ok(SqliteTx {
+            tx,
+            shapes: &mut self.shapes,
+            new_shapes: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            bulk: Some(None),
+        })
     }
 
     fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
@@ -278,7 +308,7 @@ impl Store for SqliteStore {
     }
 
     fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let items = packed_activity(&self.conn, lead.0)?;
+        let items = lead_items(&self.conn, lead.0)?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -533,52 +563,9 @@ impl Store for SqliteStore {
     /// blob in lead order (sequential too): one pass, however many batches deferred them.
     fn finish_bulk(&mut self) -> Result<u64, StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
-        let ranges: Vec<(i64, i64)> = {
-            let mut stmt = tx.prepare("SELECT first_seq, last_seq FROM activity_tail").map_err(backend)?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(backend)?
-                .collect::<Result<_, _>>()
-                .map_err(backend)?
-        };
-        if ranges.is_empty() {
-            return Ok(0);
-        }
-        let mut tail: Vec<(i64, activity::Item)> = Vec::new();
-        {
-            let mut stmt = tx
-                .prepare("SELECT seq, lead_id, ts, shape_id FROM events WHERE seq BETWEEN ?1 AND ?2")
-                .map_err(backend)?;
-            for (first, last) in ranges {
-                let mut rows = stmt.query([first, last]).map_err(backend)?;
-                while let Some(r) = rows.next().map_err(backend)? {
-                    let shape: i64 = r.get(3).map_err(backend)?;
-                    let item = activity::Item {
-                        seq: r.get(0).map_err(backend)?,
-                        ts: Timestamp::from_millis(r.get(2).map_err(backend)?),
-                        shape: shape as ShapeId,
-                    };
-                    tail.push((r.get(1).map_err(backend)?, item));
-                }
-            }
-        }
-        tail.sort_unstable_by_key(|(lead, item)| (*lead, *item));
-        for group in tail.chunk_by(|a, b| a.0 == b.0) {
-            let lead = group[0].0;
-            let new: Vec<activity::Item> = group.iter().map(|(_, item)| *item).collect();
-            let mut items = packed_activity(&tx, lead)?;
-            activity::merge(&mut items, &new);
-            tx.prepare_cached("INSERT OR REPLACE INTO activity (lead_id, packed) VALUES (?1, ?2)")
-                .map_err(backend)?
-                .execute(params![lead, activity::encode(&items)])
-                .map_err(backend)?;
-            tx.prepare_cached("UPDATE scores SET stale = 1 WHERE lead_id = ?1")
-                .map_err(backend)?
-                .execute([lead])
-                .map_err(backend)?;
-        }
-        tx.execute("DELETE FROM activity_tail", []).map_err(backend)?;
+        let folded = fold_tail(&tx)?;
         tx.commit().map_err(backend)?;
-        Ok(tail.len() as u64)
+        Ok(folded)
     }
 
     fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError> {
@@ -702,8 +689,87 @@ fn read_api_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ApiKeyRecord, 
 
 /// A lead's packed activity, oldest first (empty for a lead without events).
 /// A lead's events as (time, shape), oldest first.
+/// The ranges of events bulk transactions stored without folding them into `activity`.
+fn tail_ranges(conn: &Connection) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT first_seq, last_seq FROM activity_tail").map_err(backend)?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?.collect::<Result<_, _>>().map_err(backend)
+}
+
+/// Folds every deferred event into its lead's blob and marks those leads stale, in the caller's
+/// transaction; returns how many events it folded.
+fn fold_tail(tx: &Connection) -> Result<u64, StoreError> {
+    let ranges = tail_ranges(tx)?;
+    if ranges.is_empty() {
+        return Ok(0);
+    }
+    let mut tail: Vec<(i64, activity::Item)> = Vec::new();
+    {
+        let mut stmt =
+            tx.prepare("SELECT seq, lead_id, ts, shape_id FROM events WHERE seq BETWEEN ?1 AND ?2").map_err(backend)?;
+        for (first, last) in ranges {
+            let mut rows = stmt.query([first, last]).map_err(backend)?;
+            while let Some(r) = rows.next().map_err(backend)? {
+                let shape: i64 = r.get(3).map_err(backend)?;
+                let item = activity::Item {
+                    seq: r.get(0).map_err(backend)?,
+                    ts: Timestamp::from_millis(r.get(2).map_err(backend)?),
+                    shape: shape as ShapeId,
+                };
+                tail.push((r.get(1).map_err(backend)?, item));
+            }
+        }
+    }
+    tail.sort_unstable_by_key(|(lead, item)| (*lead, *item));
+    for group in tail.chunk_by(|a, b| a.0 == b.0) {
+        let lead = group[0].0;
+        let new: Vec<activity::Item> = group.iter().map(|(_, item)| *item).collect();
+        let mut items = packed_activity(tx, lead)?;
+        activity::merge(&mut items, &new);
+        tx.prepare_cached("INSERT OR REPLACE INTO activity (lead_id, packed) VALUES (?1, ?2)")
+            .map_err(backend)?
+            .execute(params![lead, activity::encode(&items)])
+            .map_err(backend)?;
+        tx.prepare_cached("UPDATE scores SET stale = 1 WHERE lead_id = ?1")
+            .map_err(backend)?
+            .execute([lead])
+            .map_err(backend)?;
+    }
+    tx.execute("DELETE FROM activity_tail", []).map_err(backend)?;
+    Ok(tail.len() as u64)
+}
+
+/// A lead's events as `activity` packs them, with those a bulk transaction (an import running
+/// in another process, or one that crashed) committed and nobody has folded in yet: a read sees
+/// every committed event. The deferred ones are found by scanning their seq ranges, which is
+/// slower, and lasts only until the next write folds them.
+fn lead_items(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, StoreError> {
+    let mut items = packed_activity(conn, lead)?;
+    let ranges = tail_ranges(conn)?;
+    if ranges.is_empty() {
+        return Ok(items);
+    }
+    let mut deferred = Vec::new();
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, ts, shape_id FROM events WHERE seq BETWEEN ?1 AND ?2 AND lead_id = ?3")
+        .map_err(backend)?;
+    for (first, last) in ranges {
+        let mut rows = stmt.query([first, last, lead]).map_err(backend)?;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let shape: i64 = r.get(2).map_err(backend)?;
+            deferred.push(activity::Item {
+                seq: r.get(0).map_err(backend)?,
+                ts: Timestamp::from_millis(r.get(1).map_err(backend)?),
+                shape: shape as ShapeId,
+            });
+        }
+    }
+    deferred.sort_unstable();
+    activity::merge(&mut items, &deferred);
+    Ok(items)
+}
+
 fn activity_with_shapes(conn: &Connection, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
-    let items = packed_activity(conn, lead.0)?;
+    let items = lead_items(conn, lead.0)?;
     let mut shapes: FxHashMap<ShapeId, EventShape> = FxHashMap::default();
     let mut out = Vec::with_capacity(items.len());
     for it in items {
@@ -823,7 +889,7 @@ pub struct SqliteTx<'a> {
     tx: rusqlite::Transaction<'a>,
     shapes: &'a mut FxHashMap<EventShape, ShapeId>,
     /// Shapes interned by this transaction: they join the cache only if it commits.
-    new_shapes: Vec<(EventShape, ShapeId)>,
+    new_shapes: FxHashMap<EventShape, ShapeId>,
     /// Events inserted by this transaction, by lead, not yet merged into `activity`: each lead's
     /// blob is rewritten once per transaction, not once per event.
     pending: FxHashMap<i64, Vec<activity::Item>>,
@@ -861,7 +927,7 @@ impl SqliteTx<'_> {
         if let Some(id) = self.shapes.get(shape) {
             return Ok(*id);
         }
-        if let Some((_, id)) = self.new_shapes.iter().find(|(s, _)| s == shape) {
+        if let Some(id) = self.new_shapes.get(shape) {
             return Ok(*id);
         }
         let properties = encode_properties(shape);
@@ -878,7 +944,7 @@ impl SqliteTx<'_> {
             .query_row(params![t, properties], |r| r.get(0))
             .map_err(backend)?;
         let id = id as ShapeId;
-        self.new_shapes.push((shape.clone(), id));
+        self.new_shapes.insert(shape.clone(), id);
         Ok(id)
     }
 }
@@ -1148,10 +1214,6 @@ impl Transaction for SqliteTx<'_> {
         Ok(n > 0)
     }
 
-    fn bulk(&mut self) {
-        self.bulk.get_or_insert(None);
-    }
-
     fn save_trained(&mut self, name: &str, artifact: &[u8], now: Timestamp) -> Result<i64, StoreError> {
         self.tx
             .prepare_cached("INSERT INTO trained_models (name, artifact, created_at) VALUES (?1, ?2, ?3)")
@@ -1221,6 +1283,14 @@ impl Transaction for SqliteTx<'_> {
         })
     }
 
+    fn take_public_quota(&mut self, lead: LeadId, day: i64, wanted: u32, limit: u32) -> Result<u32, StoreError> {
+        outbox::take_public_quota(&self.tx, lead, day, wanted, limit)
+    }
+
+    fn expire_anonymous(&mut self, received_before: Timestamp) -> Result<u64, StoreError> {
+        outbox::expire_anonymous(&self.tx, received_before)
+    }
+
     fn identify_visitor(
         &mut self,
         visitor: &VisitorId,
@@ -1230,10 +1300,8 @@ impl Transaction for SqliteTx<'_> {
         let gathered = outbox::identify(&self.tx, visitor, lead, now)?;
         let mut events = Vec::with_capacity(gathered.len());
         for (key, ts, shape) in gathered {
-            let shape = match self.new_shapes.iter().find(|(_, id)| *id == shape) {
-                Some((s, _)) => s.clone(),
-                None => shape_by_id(&self.tx, shape)?,
-            };
+            // The transaction sees the shapes it interned itself.
+            let shape = shape_by_id(&self.tx, shape)?;
             events.push(AnonymousEvent { key, visitor: visitor.clone(), ts, shape });
         }
         Ok(events)

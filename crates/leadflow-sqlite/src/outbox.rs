@@ -239,9 +239,54 @@ pub fn identify(
     Ok(events)
 }
 
+/// Grants up to `wanted` of what is left of the lead's `limit` for the day, and counts it.
+pub fn take_public_quota(
+    conn: &Connection,
+    lead: LeadId,
+    day: i64,
+    wanted: u32,
+    limit: u32,
+) -> Result<u32, StoreError> {
+    let used: u32 = conn
+        .prepare_cached("SELECT used FROM public_quota WHERE lead_id = ?1 AND day = ?2")
+        .and_then(|mut s| s.query_row(params![lead.0, day], |r| r.get(0)).optional())
+        .map_err(backend)?
+        .unwrap_or(0);
+    let granted = wanted.min(limit.saturating_sub(used));
+    if granted > 0 {
+        conn.prepare_cached(
+            "INSERT INTO public_quota (lead_id, day, used) VALUES (?1, ?2, ?3)
+             ON CONFLICT (lead_id, day) DO UPDATE SET used = used + excluded.used",
+        )
+        .map_err(backend)?
+        .execute(params![lead.0, day, granted])
+        .map_err(backend)?;
+    }
+    Ok(granted)
+}
+
+/// Deletes the anonymous events received before the instant, and the day counts that ended
+/// before it; returns how many events went.
+pub fn expire_anonymous(conn: &Connection, received_before: Timestamp) -> Result<u64, StoreError> {
+    let n = conn
+        .prepare_cached("DELETE FROM visitor_events WHERE received_at < ?1")
+        .map_err(backend)?
+        .execute([received_before.millis()])
+        .map_err(backend)?;
+    conn.prepare_cached("DELETE FROM public_quota WHERE day < ?1")
+        .map_err(backend)?
+        .execute([received_before.millis().div_euclid(86_400_000)])
+        .map_err(backend)?;
+    Ok(n as u64)
+}
+
 /// Erasing a lead erases what ties visitors to it and the deliveries that name it.
 pub fn erase_lead(conn: &Connection, lead: LeadId) -> Result<(), StoreError> {
-    for sql in ["DELETE FROM visitors WHERE lead_id = ?1", "DELETE FROM webhook_deliveries WHERE lead_id = ?1"] {
+    for sql in [
+        "DELETE FROM visitors WHERE lead_id = ?1",
+        "DELETE FROM webhook_deliveries WHERE lead_id = ?1",
+        "DELETE FROM public_quota WHERE lead_id = ?1",
+    ] {
         conn.prepare_cached(sql).map_err(backend)?.execute([lead.0]).map_err(backend)?;
     }
     Ok(())

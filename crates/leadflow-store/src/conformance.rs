@@ -24,6 +24,7 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     api_keys_are_found_by_hash_until_revoked(&mut fresh());
     notifications_fan_out_to_subscribed_webhooks(&mut fresh());
     visitors_gather_events_until_identified(&mut fresh());
+    public_quota_is_per_lead_per_day_and_expires(&mut fresh());
     outcomes_are_kept_replaced_and_erased(&mut fresh());
     trained_models_and_predictions(&mut fresh());
 }
@@ -492,8 +493,7 @@ fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     tx.insert_event(&event("e1", a, "2026-06-01", "page_view", "/"), now).unwrap();
     tx.commit().unwrap();
 
-    let mut tx = s.begin().unwrap();
-    tx.bulk();
+    let mut tx = s.begin_bulk().unwrap();
     assert_eq!(tx.insert_event(&event("e3", a, "2026-06-03", "email_open", ""), now).unwrap(), Inserted::New);
     assert_eq!(tx.insert_event(&event("e2", a, "2026-06-02", "page_view", "/x"), now).unwrap(), Inserted::New);
     assert_eq!(tx.insert_event(&event("e4", b, "2026-06-04", "page_view", "/"), now).unwrap(), Inserted::New);
@@ -502,14 +502,17 @@ fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     assert_eq!(s.stats().unwrap().events, 4, "bulk events are stored when the transaction commits");
 
     // A dropped bulk transaction leaves nothing to finish.
-    let mut tx = s.begin().unwrap();
-    tx.bulk();
+    let mut tx = s.begin_bulk().unwrap();
     tx.insert_event(&event("e5", b, "2026-06-05", "page_view", "/"), now).unwrap();
     drop(tx);
 
+    // Reads see the deferred events before anything finishes them (another process's import,
+    // or one that crashed, is visible to a running server at once).
+    let keys = |s: &S, lead| s.events_of(lead, 10).unwrap().iter().map(|e| e.key.to_string()).collect::<Vec<_>>();
+    assert_eq!(keys(s, a), ["e3", "e2", "e1"]);
+    assert_eq!(s.activity(a).unwrap().len(), 3);
     assert_eq!(s.finish_bulk().unwrap(), 3);
     assert_eq!(s.finish_bulk().unwrap(), 0, "finishing twice changes nothing");
-    let keys = |s: &S, lead| s.events_of(lead, 10).unwrap().iter().map(|e| e.key.to_string()).collect::<Vec<_>>();
     assert_eq!(keys(s, a), ["e3", "e2", "e1"]);
     assert_eq!(keys(s, b), ["e4"]);
     let request = ScanRequest { scope: ScanScope::NeedingRescore, model: v1, use_states: true, batch: 10 };
@@ -520,6 +523,15 @@ fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     })
     .unwrap();
     assert_eq!(seen, [(a, 3), (b, 1)], "their leads await a rescore, with every event");
+
+    // The next ordinary unit of work finishes what a bulk transaction deferred, and sees it.
+    let mut tx = s.begin_bulk().unwrap();
+    tx.insert_event(&event("e6", b, "2026-06-06", "email_open", ""), now).unwrap();
+    tx.commit().unwrap();
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.activity_of(b).unwrap().len(), 2);
+    tx.commit().unwrap();
+    assert_eq!(s.finish_bulk().unwrap(), 0, "already finished");
 }
 
 fn api_keys_are_found_by_hash_until_revoked<S: Store>(s: &mut S) {
@@ -650,6 +662,43 @@ fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {
     let mut tx = s.begin().unwrap();
     tx.delete_lead(lead).unwrap();
     assert_eq!(tx.visitor_lead(&visitor).unwrap(), None, "erasing the lead forgets its visitors");
+    tx.commit().unwrap();
+}
+
+fn public_quota_is_per_lead_per_day_and_expires<S: Store>(s: &mut S) {
+    let (a, b) = (add_lead(s, "ana@example.com"), add_lead(s, "ben@example.com"));
+    let day = t("2026-02-02").millis() / 86_400_000;
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.take_public_quota(a, day, 3, 5).unwrap(), 3);
+    assert_eq!(tx.take_public_quota(a, day, 3, 5).unwrap(), 2, "what is left of the day's 5");
+    assert_eq!(tx.take_public_quota(a, day, 1, 5).unwrap(), 0);
+    assert_eq!(tx.take_public_quota(b, day, 4, 5).unwrap(), 4, "per lead");
+    assert_eq!(tx.take_public_quota(a, day + 1, 5, 5).unwrap(), 5, "per day");
+    tx.commit().unwrap();
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.take_public_quota(a, day, 1, 5).unwrap(), 0, "counted durably");
+    drop(tx);
+
+    let visitor = VisitorId::parse("visitor-0002").unwrap();
+    let anonymous = |key: &str| AnonymousEvent {
+        key: EventKey::parse(key).unwrap(),
+        visitor: visitor.clone(),
+        ts: t("2026-02-01"),
+        shape: shape("page_view", "/"),
+    };
+    let mut tx = s.begin().unwrap();
+    tx.insert_anonymous(&anonymous("old"), t("2026-01-01")).unwrap();
+    tx.insert_anonymous(&anonymous("new"), t("2026-02-01")).unwrap();
+    assert_eq!(tx.expire_anonymous(t("2026-01-15")).unwrap(), 1);
+    let kept: Vec<String> =
+        tx.identify_visitor(&visitor, a, t("2026-02-03")).unwrap().into_iter().map(|e| e.key.to_string()).collect();
+    assert_eq!(kept, ["new"]);
+    tx.commit().unwrap();
+    let mut tx = s.begin().unwrap();
+    tx.expire_anonymous(t("2026-02-05")).unwrap();
+    assert_eq!(tx.take_public_quota(a, day, 1, 5).unwrap(), 1, "a day's count goes once the day is over");
+    tx.delete_lead(b).unwrap();
+    assert_eq!(tx.take_public_quota(b, day + 10, 5, 5).unwrap(), 5);
     tx.commit().unwrap();
 }
 

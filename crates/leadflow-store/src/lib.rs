@@ -447,8 +447,13 @@ pub trait Store {
     where
         Self: 'a;
 
-    /// Starts a unit of work: everything written through it lands together or not at all.
+    /// Starts a unit of work: everything written through it lands together or not at all. It
+    /// sees every event committed before it, including those a bulk transaction deferred.
     fn begin(&mut self) -> Result<Self::Tx<'_>, StoreError>;
+    /// Starts a bulk insert of events. Their keys are checked and they are stored durably as
+    /// usual, but the store may defer indexing them per lead, and marking their leads stale, to
+    /// [`Store::finish_bulk`] or the next [`Store::begin`]. Reads see them all the same.
+    fn begin_bulk(&mut self) -> Result<Self::Tx<'_>, StoreError>;
 
     fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
     fn list_leads(&self, query: &LeadQuery) -> Result<Vec<LeadRecord>, StoreError>;
@@ -542,11 +547,6 @@ pub trait Transaction {
     /// Erases a lead with its events, scores and history. False when there was none.
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError>;
 
-    /// Declares this a bulk insert of events. Their keys are checked and they are stored durably
-    /// as usual, but the store may defer indexing them per lead, and marking their leads stale, to
-    /// [`Store::finish_bulk`]: until then, per-lead reads need not see them.
-    fn bulk(&mut self);
-
     fn insert_event(&mut self, event: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
     /// The lead's events as (time, shape), oldest first.
     fn activity_of(&mut self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError>;
@@ -593,6 +593,12 @@ pub trait Transaction {
     fn visitor_lead(&mut self, visitor: &VisitorId) -> Result<Option<LeadId>, StoreError>;
     /// Keeps an event of a visitor not yet identified.
     fn insert_anonymous(&mut self, event: &AnonymousEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
+    /// Grants up to `wanted` of what is left of the lead's daily `limit` of events from the
+    /// public tracking endpoint (`day`: days since the epoch, UTC), and counts what it grants.
+    fn take_public_quota(&mut self, lead: LeadId, day: i64, wanted: u32, limit: u32) -> Result<u32, StoreError>;
+    /// Deletes the anonymous events received before the instant (and day counts that are over);
+    /// returns how many events went.
+    fn expire_anonymous(&mut self, received_before: Timestamp) -> Result<u64, StoreError>;
     /// Links the visitor to `lead` from now on and hands over (removing them) the events it
     /// gathered while anonymous, oldest first.
     fn identify_visitor(

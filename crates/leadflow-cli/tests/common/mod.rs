@@ -51,3 +51,99 @@ impl Cli {
         p.to_str().unwrap().to_string()
     }
 }
+
+pub fn rusqlite_count(db: &std::path::Path, sql: &str) -> i64 {
+    // Through the sqlite3 CLI would need an install; read the file with the store's own engine.
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+}
+
+/// One HTTP/1.1 request over a plain socket; returns the status code and the body.
+pub fn http(addr: &str, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, response.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+}
+
+/// `leadflow serve` as its own process on a free port of 127.0.0.1, stopped (SIGKILL) when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+impl ServeProcess {
+    pub fn start(cli: &Cli, envs: &[(&str, &str)]) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_leadflow"))
+            .args(["--db", cli.db().to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+            .envs(envs.iter().copied())
+            .env_remove("LEADFLOW_DB")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let addr = first.trim().rsplit("http://").next().unwrap().to_string();
+        ServeProcess { child, addr }
+    }
+
+    /// A request with a bearer key; returns the status, the raw head and the body.
+    pub fn call(&self, key: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+        call(&self.addr, key, method, path, body)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates a key with the role and returns its secret.
+pub fn key(cli: &Cli, role: &str) -> String {
+    let created = cli.ok(&["keys", "create", "--name", &format!("{role}-key"), "--role", role]);
+    created.split_whitespace().find(|w| w.starts_with("lf_")).expect("the secret is printed").to_string()
+}
+
+impl ServeProcess {
+    /// Another handle on a server started elsewhere (for client threads); it stops nothing.
+    pub fn attach(addr: String) -> ServeClient {
+        ServeClient { addr }
+    }
+}
+
+/// A client of a [`ServeProcess`], for other threads.
+pub struct ServeClient {
+    addr: String,
+}
+
+impl ServeClient {
+    pub fn call(&self, key: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+        call(&self.addr, key, method, path, body)
+    }
+}
+
+/// One request with a bearer key over a new connection; returns the status, the head and the body.
+pub fn call(addr: &str, key: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_string(), body.to_string())
+}
