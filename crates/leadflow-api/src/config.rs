@@ -27,6 +27,8 @@ pub struct ServerConfig {
     /// server. Only from these is `X-Forwarded-For` believed, for the client address the
     /// tracking endpoint limits by; from anyone else it is ignored.
     pub trusted_proxies: Vec<String>,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: String,
     pub tracking: TrackingConfig,
     pub webhooks: WebhookConfig,
 }
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             ingest_group_max: 1_000,
             rate_limit: RateLimitConfig::default(),
             trusted_proxies: Vec::new(),
+            metrics_token: String::new(),
             tracking: TrackingConfig::default(),
             webhooks: WebhookConfig::default(),
         }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use leadflow_core::{
-    CustomValue, Email, EventKey, EventShape, EventType, Field, LeadRef, LifecycleStage, Profile, Timestamp,
+    CustomValue, Email, EventKey, EventShape, EventType, Field, FieldRef, LeadRef, LifecycleStage, Profile, Timestamp,
 };
 use leadflow_engine::{EventInput, LeadInput, LeadView};
 use leadflow_store::{
@@ -27,8 +27,30 @@ pub fn lead(l: &LeadRecord) -> Value {
     })
 }
 
+/// Points as the API gives them: to a thousandth (scores are sums of decayed points, whose
+/// last digits are noise: `49.99999999532019` is 50), never `-0`.
+pub fn points(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0 + 0.0
+}
+
+/// Every number of an explanation as [`points`].
+fn rounded(mut v: Value) -> Value {
+    match &mut v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(x) = n.as_f64() {
+                v = json!(points(x));
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| *i = rounded(std::mem::take(i))),
+        Value::Object(fields) => fields.values_mut().for_each(|f| *f = rounded(std::mem::take(f))),
+        _ => {}
+    }
+    v
+}
+
 fn values(v: &ScoreValues) -> Value {
-    json!({"fit": v.fit, "engagement": v.engagement, "total": v.total, "bucket": v.bucket, "grade": v.grade.letter()})
+    json!({"fit": points(v.fit), "engagement": points(v.engagement), "total": points(v.total),
+           "bucket": v.bucket, "grade": v.grade.letter()})
 }
 
 fn score(s: &StoredScore) -> Value {
@@ -58,7 +80,7 @@ pub fn view(v: &LeadView) -> Value {
         "lead": lead(&v.record),
         "model_version": v.model.0,
         "bucket": v.bucket,
-        "explanation": v.explanation,
+        "explanation": rounded(json!(v.explanation)),
         "timeline": v.timeline.iter().map(event).collect::<Vec<_>>(),
         "history": v.history.iter().map(history).collect::<Vec<_>>(),
         "prediction": v.prediction.map(|p| json!({"probability": p.probability, "model_version": p.version, "at": p.at})),
@@ -177,9 +199,12 @@ pub struct LeadRequest {
 }
 
 impl LeadRequest {
+    /// The upsert, or what is wrong with it. A field set to `null` is emptied; one left out
+    /// keeps its value.
     pub fn parse(self) -> Result<LeadInput, String> {
         let mut profile = Profile::new(Email::parse(&self.email).map_err(|e| format!("email: {e}"))?);
         let mut created_at = None;
+        let mut clear = Vec::new();
         let (mut outcome, mut outcome_at) = (None, None);
         for (name, value) in &self.fields {
             match (name.as_str(), value) {
@@ -189,13 +214,19 @@ impl LeadRequest {
                             .ok_or_else(|| format!("outcome: `{s}` is neither won nor lost"))?,
                     )
                 }
+                ("outcome", _) => return Err("outcome: expected \"won\" or \"lost\"".into()),
                 ("outcome_at", Value::String(s)) => {
                     outcome_at = Some(Timestamp::parse(s).map_err(|e| format!("outcome_at: {e}"))?)
                 }
+                ("outcome_at", _) => return Err("outcome_at: expected a timestamp (a string)".into()),
                 ("custom", Value::Object(custom)) => {
                     // Stored as sent: a JSON string stays text (`"02134"`), a number a number.
                     for (k, v) in custom {
                         let value = match v {
+                            Value::Null => {
+                                clear.push(FieldRef::Custom(k.clone()));
+                                continue;
+                            }
                             Value::String(s) if s.trim().is_empty() => continue,
                             Value::String(s) => CustomValue::Text(s.trim().to_string()),
                             Value::Number(n) => CustomValue::Number(
@@ -204,24 +235,34 @@ impl LeadRequest {
                                     .ok_or_else(|| format!("custom.{k}: {n} is out of range"))?,
                             ),
                             Value::Bool(b) => CustomValue::Bool(*b),
-                            _ => return Err(format!("custom.{k}: expected a string, number or boolean")),
+                            _ => return Err(format!("custom.{k}: expected a string, number, boolean or null")),
                         };
+                        if !leadflow_core::lead::is_identifier(k) {
+                            return Err(format!("custom.{k}: not a field name (letters, digits, _ - .)"));
+                        }
                         profile.custom.insert(k.clone(), value);
                     }
                 }
+                ("custom", _) => return Err("custom: expected an object of fields".into()),
                 ("created_at", Value::String(s)) => {
                     created_at = Some(Timestamp::parse(s).map_err(|e| format!("created_at: {e}"))?)
                 }
+                ("created_at", _) => return Err("created_at: expected a timestamp (a string)".into()),
                 ("stage", Value::String(s)) => {
                     profile.stage = LifecycleStage::parse(s).ok_or_else(|| format!("stage: unknown stage `{s}`"))?
                 }
+                ("stage", _) => return Err("stage: expected a stage name".into()),
                 (name, value) => {
                     let field = Field::from_name(name).ok_or_else(|| format!("unknown field `{name}`"))?;
                     let text = match value {
                         Value::String(s) => s.clone(),
-                        Value::Number(n) => n.to_string(),
-                        Value::Null => String::new(),
-                        _ => return Err(format!("{name}: expected a string or number")),
+                        Value::Number(n) if field.is_numeric() => n.to_string(),
+                        Value::Null => {
+                            clear.push(FieldRef::Standard(field));
+                            continue;
+                        }
+                        _ if field.is_numeric() => return Err(format!("{name}: expected a number or null")),
+                        _ => return Err(format!("{name}: expected a string or null")),
                     };
                     profile.set_text(field, &text).map_err(|e| e.to_string())?;
                 }
@@ -230,7 +271,13 @@ impl LeadRequest {
         if outcome.is_none() && outcome_at.is_some() {
             return Err("outcome_at: give the outcome too (won or lost)".into());
         }
-        Ok(LeadInput { id: None, profile, created_at, outcome: outcome.map(|kind| (kind, outcome_at)) })
+        if let Some(n) = profile.employees.filter(|n| *n < 0.0) {
+            return Err(format!("employees: {n} is below zero"));
+        }
+        if let Some(n) = profile.annual_revenue.filter(|n| *n < 0.0) {
+            return Err(format!("annual_revenue: {n} is below zero"));
+        }
+        Ok(LeadInput { id: None, profile, created_at, outcome: outcome.map(|kind| (kind, outcome_at)), clear })
     }
 }
 

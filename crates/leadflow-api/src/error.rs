@@ -28,6 +28,7 @@
 //! | `timeout` | 503 | the request took longer than the server's time limit |
 //! | `shutting_down` | 503 | the server is stopping; retry against a running one |
 //! | `not_found` | 404 | no such endpoint |
+//! | `method_not_allowed` | 405 | the endpoint does not take that method |
 //! | `internal` | 500 | a fault on our side (logged) |
 
 use axum::Json;
@@ -85,6 +86,7 @@ impl From<EngineError> for ApiError {
             EngineError::UnknownLeadId(_) => ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", e.to_string()),
             EngineError::NoSuchModel(_) => ApiError::new(StatusCode::NOT_FOUND, "model_not_found", e.to_string()),
             EngineError::EmailTaken { .. } => ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
+            EngineError::InvalidLead(why) => ApiError::bad_request("invalid_lead", why),
             EngineError::NoActiveModel => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_active_model", e.to_string())
             }

@@ -64,6 +64,13 @@ pub fn router(state: AppState) -> Router {
         .route("/t/leadflow.js", get(tracking::snippet))
         .route("/t/collect", post(tracking::collect).options(tracking::preflight))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -141,7 +148,7 @@ async fn observe(State(state): State<AppState>, mut request: Request, next: Next
     };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    let labels = metrics::RequestLabels { method: method.to_string(), route: route.clone(), status };
+    let labels = metrics::RequestLabels { method: metrics::method_label(&method), route: route.clone(), status };
     state.metrics.requests.get_or_create(&labels).inc();
     state
         .metrics
@@ -187,7 +194,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let Some(secret) = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim) else {
+        let Some(secret) = header.and_then(bearer) else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "missing_api_key",
@@ -211,6 +218,13 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller { role: key.role, name: key.name })
     }
+}
+
+/// The credential of an `Authorization: Bearer <token>` header (the scheme in any case, as
+/// RFC 9110 has it).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// `Json` whose rejections are ours: a status, a stable code, a message.
@@ -254,7 +268,20 @@ async fn docs() -> Response {
         .into_response()
 }
 
-async fn metrics_text(State(state): State<AppState>) -> Response {
+async fn metrics_text(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let token = &state.config.metrics_token;
+    if !token.is_empty() {
+        let sent = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).and_then(bearer).unwrap_or("");
+        // Compared in constant time: timing tells nothing of the token.
+        if !leadflow_engine::constant_time_eq(sent.as_bytes(), token.as_bytes()) {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                "metrics need the server's metrics token: Authorization: Bearer <server.metrics_token>",
+            )
+            .into_response();
+        }
+    }
     match state.read(|engine| Ok(engine.store().count_pending_deliveries()?)).await {
         Ok(pending) => {
             state.metrics.webhook_pending.set(pending as i64);
@@ -291,6 +318,9 @@ async fn ingest_one(
         return Err(ApiError::forbidden(NAME_BY_EMAIL));
     }
     let now = state.now();
+    if let Some(message) = disagreement(&state, &event).await? {
+        return Err(ApiError::bad_request("invalid_event", message));
+    }
     let input = event.parse(now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
     let (item, scored) = state.track(input).await?;
     state.metrics.count_events(item_status(&item), 1);
@@ -304,8 +334,8 @@ async fn ingest_one(
     Ok(Json(match (item, scored) {
         (BatchItem::Accepted { lead, created_lead, .. }, Some(scored)) => json!({
             "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
-            "score": {"fit": scored.card.fit, "engagement": scored.card.engagement, "total": scored.card.total,
-                      "bucket": scored.bucket, "grade": scored.card.grade.letter()},
+            "score": {"fit": dto::points(scored.card.fit), "engagement": dto::points(scored.card.engagement),
+                      "total": dto::points(scored.card.total), "bucket": scored.bucket, "grade": scored.card.grade.letter()},
             "became_mql": scored.became_mql,
         }),
         (BatchItem::Accepted { lead, created_lead, .. }, None) => {
@@ -314,6 +344,20 @@ async fn ingest_one(
         (BatchItem::Duplicate { lead, .. }, _) => json!({"status": "duplicate", "lead_id": lead.0}),
         (BatchItem::Rejected { reason, .. }, _) => return Err(ApiError::from(reason)),
     }))
+}
+
+/// An event naming its lead both by `lead_id` and by `email` must name one lead: the id's
+/// lead must have that email. Says why not, if not.
+async fn disagreement(state: &AppState, event: &dto::EventRequest) -> Result<Option<String>, ApiError> {
+    let (Some(id), Some(email)) = (event.lead_id, &event.email) else { return Ok(None) };
+    let Ok(email) = leadflow_core::Email::parse(email) else { return Ok(None) };
+    let lead = leadflow_core::LeadId(id);
+    let stored = state.read(move |engine| Ok(engine.store().lead(&LeadRef::Id(lead))?)).await?;
+    Ok(match stored {
+        Some(l) if l.profile.email == email => None,
+        Some(_) => Some(format!("lead_id {id} and email {email} name different leads")),
+        None => None,
+    })
 }
 
 fn item_status(item: &BatchItem) -> &'static str {
@@ -359,6 +403,13 @@ async fn ingest_batch(
             results.push(Some(json!({
                 "index": i, "id": id, "status": "rejected",
                 "error": {"code": "forbidden", "message": NAME_BY_EMAIL},
+            })));
+            continue;
+        }
+        if let Some(message) = disagreement(&state, &event).await? {
+            results.push(Some(json!({
+                "index": i, "id": id, "status": "rejected",
+                "error": {"code": "invalid_event", "message": message},
             })));
             continue;
         }
@@ -447,8 +498,13 @@ async fn list_leads(
         Some(other) => return Err(bad("sort", other)),
     };
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
-    let query = LeadQuery {
-        bucket: p.bucket,
+    for (what, v) in [("min_score", p.min_score), ("max_score", p.max_score)] {
+        if let Some(v) = v.filter(|v| !v.is_finite()) {
+            return Err(bad(what, &v.to_string()));
+        }
+    }
+    let mut query = LeadQuery {
+        bucket: None,
         grade: p.grade.as_deref().map(|g| Grade::parse(g).ok_or_else(|| bad("grade", g))).transpose()?,
         stage: p.stage.as_deref().map(|s| LifecycleStage::parse(s).ok_or_else(|| bad("stage", s))).transpose()?,
         owner: p.owner,
@@ -465,7 +521,18 @@ async fn list_leads(
         limit,
         offset: 0,
     };
-    let leads = state.read(move |engine| Ok(engine.store().list_leads(&query)?)).await?;
+    let bucket = p.bucket;
+    let leads = state
+        .read(move |engine| {
+            if let Some(name) = bucket {
+                let (_, model) = engine.active_model()?;
+                query.bucket = Some(
+                    model.bucket_named(&name).map_err(|m| ApiError::bad_request("invalid_request", m))?.to_string(),
+                );
+            }
+            Ok(engine.store().list_leads(&query)?)
+        })
+        .await?;
     // A full page may have more after it; a short one is the last.
     let next = (leads.len() == limit).then(|| leads.last().map(|l| dto::cursor(order, l))).flatten();
     Ok(Json(json!({ "leads": leads.iter().map(dto::lead).collect::<Vec<_>>(), "next_cursor": next })))

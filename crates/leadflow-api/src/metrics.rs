@@ -7,10 +7,28 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+/// A request's method as a label: the methods HTTP defines, and `other` for anything a client
+/// makes up, so that nobody can grow the set of series without bound.
+pub fn method_label(method: &axum::http::Method) -> String {
+    use axum::http::Method;
+    let known = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if known.contains(method) { method.to_string() } else { "other".to_string() }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub method: String,
-    /// The route's pattern (`/v1/leads/{lead}`), never the raw path: bounded cardinality.
+    /// The route's pattern (`/v1/leads/{lead}`, or `unmatched`), never the raw path: bounded.
     pub route: String,
     pub status: u16,
 }

@@ -195,7 +195,7 @@ async fn batches_say_what_became_of_each_event() {
     // a hair.
     let (stored, explained) =
         (ana["lead"]["score"]["total"].as_f64().unwrap(), ana["explanation"]["card"]["total"].as_f64().unwrap());
-    assert!((stored - explained).abs() < 1e-3, "{stored} vs {explained}");
+    assert!((stored - explained).abs() < 2e-3, "{stored} vs {explained}");
 
     let too_many =
         json!({"events": vec![event("z", "a@b.co", "page_view"); leadflow_api::ServerConfig::default().max_batch + 1]});
@@ -490,4 +490,100 @@ async fn a_write_lock_held_elsewhere_is_busy_not_an_error() {
         .call(Some(Role::Marketing), Method::POST, "/v1/events", Some(event("w1", "ana@acme.example", "page_view")))
         .await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("accepted")), "the retry goes in");
+}
+
+/// What the probe found the API doing silently, each a clear answer now.
+#[tokio::test(flavor = "multi_thread")]
+async fn leads_take_null_created_at_and_no_silent_guesses() {
+    let s = Server::start().await;
+    let put = |body: Value| s.admin(Method::PUT, "/v1/leads", Some(body));
+    let (status, _) = put(json!({"email": "ana@acme.example", "job_title": "CTO", "country": "DE",
+                                 "custom": {"zip": "02134", "seats": 12}}))
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, view) = put(json!({"email": "ana@acme.example", "country": null, "custom": {"seats": null},
+                                    "created_at": "2025-03-01T00:00:00Z"}))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let lead = &view["lead"];
+    assert_eq!(lead["country"], Value::Null, "null clears a field");
+    assert_eq!(lead["job_title"], "CTO", "a field left out keeps its value");
+    assert_eq!(lead["custom"]["zip"], json!({"type": "text", "value": "02134"}), "text stays text");
+    assert!(lead["custom"].get("seats").is_none(), "null clears a custom field");
+    assert_eq!(lead["created_at"], "2025-03-01T00:00:00Z", "created_at applies on update");
+    for (body, needle) in [
+        (json!({"email": "ana@acme.example", "stage": null}), "stage"),
+        (json!({"email": "ana@acme.example", "outcome": 1}), "outcome: expected"),
+        (json!({"email": "ana@acme.example", "custom": "x"}), "custom: expected an object"),
+        (json!({"email": "ana@acme.example", "employees": -5}), "below zero"),
+        (json!({"email": "ana@acme.example", "company": 7}), "company: expected a string"),
+    ] {
+        let (status, reply) = put(body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(reply["error"]["message"].as_str().unwrap().contains(needle), "{body}: {reply}");
+    }
+
+    // Filters say what is wrong with them; bucket names ignore case.
+    let (status, listed) = s.admin(Method::GET, "/v1/leads?bucket=Cold", None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["leads"].as_array().unwrap().len(), 1);
+    for query in ["bucket=hott", "min_score=NaN", "max_score=inf", "min_score=-Infinity"] {
+        let (status, reply) = s.admin(Method::GET, &format!("/v1/leads?{query}"), None).await;
+        assert_eq!(
+            (status, reply["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{query}"
+        );
+    }
+    let (_, reply) = s.admin(Method::GET, "/v1/leads?bucket=hott", None).await;
+    assert!(reply["error"]["message"].as_str().unwrap().contains("hot, warm, cold"), "{reply}");
+
+    // An event naming its lead twice must name one lead.
+    let (_, ana) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    let id = ana["lead"]["id"].as_i64().unwrap();
+    let send = |body: Value| s.call(Some(Role::Marketing), Method::POST, "/v1/events", Some(body));
+    let (status, reply) = send(json!({"lead_id": id, "email": "victim@bigco.example", "type": "page_view"})).await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_event")));
+    assert!(reply["error"]["message"].as_str().unwrap().contains("name different leads"));
+    let (status, _) = send(json!({"lead_id": id, "email": "ANA@acme.example", "type": "page_view"})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_error_is_json_and_metrics_stay_bounded() {
+    let config = leadflow_api::ServerConfig { metrics_token: "scrape-me".into(), ..Default::default() };
+    let s = Server::start_with(config).await;
+    // 405 has the error body like every other error.
+    for (method, path) in [(Method::GET, "/t/collect"), (Method::PATCH, "/v1/leads"), (Method::DELETE, "/health")] {
+        let resp = s.client.request(method.clone(), format!("{}{path}", s.base)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "method_not_allowed");
+    }
+    // Made-up methods and paths do not make new series.
+    for i in 0..200 {
+        let method = Method::from_bytes(format!("M{i:04}XYZ").as_bytes()).unwrap();
+        s.client.request(method, format!("{}/health/{i}", s.base)).send().await.unwrap();
+    }
+    let metrics = |token: Option<&str>| {
+        let mut req = s.client.get(format!("{}/metrics", s.base));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("bearer {t}"));
+        }
+        req.send()
+    };
+    assert_eq!(metrics(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(metrics(Some("wrong")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let text = metrics(Some("scrape-me")).await.unwrap().text().await.unwrap();
+    assert!(!text.contains("M0001XYZ") && !text.contains("/health/1"), "unbounded labels");
+    assert!(text.contains(r#"method="other""#), "{text}");
+    // The scheme of a bearer key is case-insensitive (RFC 9110).
+    let resp = s
+        .client
+        .get(format!("{}/v1/leads", s.base))
+        .header("authorization", format!("bearer {}", s.key(Role::Admin)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }

@@ -172,7 +172,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
             (kind, Some(at))
         });
         intents.push(intent);
-        leads.push(LeadInput { id: None, profile: p, created_at: Some(created_at), outcome });
+        leads.push(LeadInput { id: None, profile: p, created_at: Some(created_at), outcome, clear: Vec::new() });
     }
     for chunk in leads.chunks(5000) {
         engine.import_leads(chunk)?;

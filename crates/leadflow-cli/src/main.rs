@@ -412,7 +412,7 @@ enum ModelCommand {
 
 #[derive(Subcommand)]
 enum ExportCommand {
-    /// Every scored lead: lead_id,fit,engagement,total,bucket,grade (CSV).
+    /// Every scored lead, hottest first: lead_id,fit,engagement,total,bucket,grade,email,external_id (CSV).
     Scores {
         /// Write here instead of standard output.
         #[arg(long)]
@@ -421,14 +421,46 @@ enum ExportCommand {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): nothing more to say to anyone.
+        Err(e) if e.chain().any(is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `leadflow leads list | head` ends quietly when `head` stops reading: printing to a closed
+/// pipe is not a crash. (Rust ignores SIGPIPE, so the print fails, and `println!` panics on
+/// failure; this turns that one panic into a quiet exit.)
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let io = e.downcast_ref::<std::io::Error>().or_else(|| {
+        e.downcast_ref::<csv::Error>().and_then(|c| match c.kind() {
+            csv::ErrorKind::Io(io) => Some(io),
+            _ => None,
+        })
+    });
+    io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -509,6 +541,10 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             };
             let started = std::time::Instant::now();
             let report = engine.rescore(options, &progress::bar("rescoring"))?;
+            if report.leads == 0 {
+                println!("nothing to rescore: every lead's score is current (`rescore --all` recomputes them all)");
+                return Ok(ExitCode::SUCCESS);
+            }
             println!(
                 "{} {} leads in {:.2}s ({} from events, {} from kept state): {} {}, {} {}",
                 if dry_run { "scored (dry run, nothing written)" } else { "rescored" },
@@ -696,7 +732,11 @@ fn serve(mut engine: Lf, config: config::Config) -> Result<ExitCode> {
 fn init_logging(log: &config::LogConfig) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&log.level)
         .with_context(|| format!("log.level: `{}` is not a tracing filter", log.level))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only for a person at a terminal, never into a file or a log collector.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match log.format {
         config::LogFormat::Json => builder.json().flatten_event(true).init(),
         config::LogFormat::Text => builder.init(),
@@ -820,7 +860,8 @@ fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
             }
         }
     }
-    let outcome = engine.upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None })?;
+    let outcome =
+        engine.upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() })?;
     let s = &outcome.scored;
     println!(
         "{} lead {}: total {:.1} (fit {:.1}, engagement {:.1}), {}, grade {}",
@@ -836,8 +877,12 @@ fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
 }
 
 fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
+    let bucket = match &a.bucket {
+        Some(name) => Some(engine.active_model()?.1.bucket_named(name).map_err(anyhow::Error::msg)?.to_string()),
+        None => None,
+    };
     let query = LeadQuery {
-        bucket: a.bucket,
+        bucket,
         grade: a
             .grade
             .as_deref()
@@ -881,24 +926,37 @@ fn export_scores(engine: &mut Lf, out: Option<&Path>) -> Result<ExitCode> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(sink));
-    w.write_record(["lead_id", "fit", "engagement", "total", "bucket", "grade"])?;
-    let mut failed = None;
-    engine.store().for_each_score(&mut |id, s| {
-        if failed.is_none() {
-            let v = &s.values;
-            let r = w.write_record([
-                id.to_string(),
+    // The email and the CRM's id join the scores back to the CRM the leads came from.
+    w.write_record(["lead_id", "fit", "engagement", "total", "bucket", "grade", "email", "external_id"])?;
+    // Hottest first, a page at a time: a cursor page stays right while nothing writes.
+    const PAGE: usize = 10_000;
+    let mut query = LeadQuery { order: LeadOrder::ScoreDesc, limit: PAGE, ..Default::default() };
+    loop {
+        let page = engine.store().list_leads(&query)?;
+        for lead in &page {
+            let Some(score) = &lead.score else { continue };
+            let v = &score.values;
+            let external = match lead.profile.custom.get("external_id") {
+                Some(leadflow_core::CustomValue::Text(id)) => id.clone(),
+                _ => String::new(),
+            };
+            w.write_record([
+                lead.id.to_string(),
                 format!("{:.6}", v.fit),
                 format!("{:.6}", v.engagement),
                 format!("{:.6}", v.total),
                 v.bucket.clone(),
                 v.grade.to_string(),
-            ]);
-            failed = r.err();
+                lead.profile.email.to_string(),
+                external,
+            ])?;
         }
-    })?;
-    if let Some(e) = failed {
-        return Err(e.into());
+        match page.last() {
+            Some(last) if page.len() == PAGE => {
+                query.after = Some(leadflow_store::Cursor { key: query.order.key_of(last), id: last.id })
+            }
+            _ => break,
+        }
     }
     w.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -461,3 +461,53 @@ fn leads_without_emails_are_named_by_their_crm_id() {
     let report: serde_json::Value = serde_json::from_str(&cli.ok(&["backtest", "--json"])).unwrap();
     assert_eq!((report["leads"].as_u64(), report["converted"].as_u64()), (Some(2), Some(1)));
 }
+
+/// The small things a new user trips on.
+#[test]
+fn output_that_behaves() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let mut csv = String::from("email,first_name,Postal Code,Lead ID\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("lead{i}@acme.example,Name{i},0{i:04},00Q{i}Ab\n"));
+    }
+    csv.push_str("esc@acme.example,\"Evil\u{1b}[2J\u{202e}Name\",02134,X\n");
+    cli.ok(&["import", "leads", &cli.file("leads.csv", &csv)]);
+
+    // Piped into `head`: a quiet end, no panic, whichever command it is.
+    for args in [&["leads", "list", "--limit", "3001"][..], &["export", "scores"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leadflow"))
+            .arg("--db")
+            .arg(cli.db())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && !stderr.contains("panicked"), "{args:?}: {:?} {stderr}", out.status);
+    }
+
+    let export = cli.ok(&["export", "scores"]);
+    let mut lines = export.lines();
+    assert_eq!(lines.next(), Some("lead_id,fit,engagement,total,bucket,grade,email,external_id"));
+    assert!(export.contains(",lead7@acme.example,00Q7Ab\n"), "the email and the CRM id join back");
+    assert_eq!(export.lines().count(), 3002);
+
+    let shown = cli.ok(&["leads", "show", "lead7@acme.example"]);
+    assert!(shown.contains("custom.postal_code 00007"), "values, not Debug text: {shown}");
+    assert!(!shown.contains("Text(") && !shown.contains("-0.0"), "{shown}");
+    let listed = cli.ok(&["leads", "list", "--search", "Evil"]);
+    assert!(!listed.contains('\u{1b}') && !listed.contains('\u{202e}'), "escaped: {listed}");
+    assert!(listed.contains("Evil\\u{1b}[2J\\u{202e}Name"), "{listed}");
+
+    assert!(cli.ok(&["rescore"]).contains("nothing to rescore"));
+    assert!(cli.ok(&["leads", "list", "--bucket", "COLD", "--limit", "1"]).contains("lead"));
+    let out = cli.run(&["leads", "list", "--bucket", "hott"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no bucket `hott`"));
+}

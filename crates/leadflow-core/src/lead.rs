@@ -371,6 +371,18 @@ impl Profile {
         Ok(())
     }
 
+    /// Empties a field (an API `null`). The email and the stage always have a value.
+    pub fn clear(&mut self, field: &FieldRef) -> Result<(), FieldError> {
+        match field {
+            FieldRef::Custom(name) => {
+                self.custom.remove(name);
+            }
+            FieldRef::Standard(f @ (Field::Email | Field::Stage)) => return Err(FieldError::Required(*f)),
+            FieldRef::Standard(f) => self.set_text(*f, "")?,
+        }
+        Ok(())
+    }
+
     /// Overlays the fields `newer` has onto `self`: an upsert never erases what it was not told.
     pub fn merge_from(&mut self, newer: &Profile) {
         fn take<T: Clone>(dst: &mut Option<T>, src: &Option<T>) {
@@ -410,6 +422,8 @@ pub enum FieldError {
     UnknownStage(String),
     #[error("email: {0}")]
     Email(crate::email::EmailError),
+    #[error("{}: always has a value; it cannot be cleared", .0.name())]
+    Required(Field),
 }
 
 #[cfg(test)]

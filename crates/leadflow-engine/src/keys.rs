@@ -14,6 +14,13 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Whether two secrets are equal, in time that does not depend on where they differ (they are
+/// hashed first, so not on their lengths either).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 impl<S: Store> Engine<S> {
     /// Creates a key; returns it with its secret, which is not stored and cannot be shown again.
     pub fn create_api_key(&mut self, name: &str, role: Role) -> Result<(ApiKeyRecord, String), EngineError> {

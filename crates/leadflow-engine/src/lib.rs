@@ -26,7 +26,7 @@ use leadflow_store::{
 };
 
 pub use identity::{IdentitySecret, TokenError};
-pub use keys::hash_secret;
+pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
 pub use rescore::{RescoreOptions, RescoreReport};
@@ -94,6 +94,8 @@ pub enum EngineError {
     UnknownLeadId(LeadId),
     #[error("email {email} belongs to lead {owner}, not to lead {id}")]
     EmailTaken { email: String, owner: LeadId, id: LeadId },
+    #[error("{0}")]
+    InvalidLead(String),
     #[error("no model version {0}")]
     NoSuchModel(i64),
     #[error("the system's random number generator failed: {0}")]
@@ -112,6 +114,8 @@ pub struct LeadInput {
     /// How the lead ended, and when (the import's time if not given), for backtests and
     /// training. `None` leaves a recorded outcome as it is.
     pub outcome: Option<(OutcomeKind, Option<Timestamp>)>,
+    /// Fields to empty (an API `null`).
+    pub clear: Vec<leadflow_core::FieldRef>,
 }
 
 /// An event as given by a caller.
@@ -594,6 +598,13 @@ fn upsert_profile<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp)
             let mut lead = tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?;
             lead.profile.merge_from(&input.profile);
             lead.profile.email = input.profile.email.clone();
+            for field in &input.clear {
+                lead.profile.clear(field).map_err(|e| EngineError::InvalidLead(e.to_string()))?;
+            }
+            if let Some(created_at) = input.created_at.filter(|t| *t != lead.created_at) {
+                tx.set_created_at(id, created_at)?;
+                lead.created_at = created_at;
+            }
             match tx.update_profile(id, &lead.profile, now) {
                 Ok(()) => {}
                 Err(StoreError::DuplicateEmail(_)) => return Err(email_taken(tx, id)?),

@@ -336,7 +336,8 @@ fn lead_from_cells<'a>(
         }
         (None, None) => return (Err("no email and no external id: nothing names this lead".into()), Vec::new()),
     };
-    let mut input = LeadInput { id: None, profile: Profile::new(email), created_at: None, outcome: None };
+    let mut input =
+        LeadInput { id: None, profile: Profile::new(email), created_at: None, outcome: None, clear: Vec::new() };
     let mut warnings = Vec::new();
     let mut outcome_at = None;
     for (target, value_type, cell) in fields {

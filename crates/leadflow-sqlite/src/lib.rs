@@ -1030,6 +1030,25 @@ impl Transaction for SqliteTx<'_> {
         }
     }
 
+    fn set_created_at(&mut self, id: LeadId, created_at: Timestamp) -> Result<(), StoreError> {
+        let n = self
+            .tx
+            .prepare_cached("UPDATE leads SET created_at = ?2 WHERE id = ?1")
+            .map_err(backend)?
+            .execute(params![id.0, created_at.millis()])
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::NoSuchLead(id));
+        }
+        // The lead changed: its kept score state no longer applies.
+        self.tx
+            .prepare_cached("UPDATE scores SET stale = 1 WHERE lead_id = ?1")
+            .map_err(backend)?
+            .execute([id.0])
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError> {
         self.flush_activity()?;
         for it in packed_activity(&self.tx, id.0)? {

@@ -109,6 +109,11 @@ fn leads_round_trip<S: Store>(s: &mut S) {
     assert_eq!(after.profile.stage, LifecycleStage::Opportunity);
     assert_eq!(after.updated_at, t("2026-02-02"));
     assert!(s.lead(&LeadRef::Id(LeadId(999_999))).unwrap().is_none());
+    let mut tx = s.begin().unwrap();
+    tx.set_created_at(id, t("2025-01-01")).unwrap();
+    assert!(matches!(tx.set_created_at(LeadId(9_999), t("2025-01-01")), Err(StoreError::NoSuchLead(_))));
+    tx.commit().unwrap();
+    assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().created_at, t("2025-01-01"));
 }
 
 fn unique_emails_and_ids<S: Store>(s: &mut S) {

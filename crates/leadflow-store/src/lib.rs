@@ -544,6 +544,8 @@ pub trait Transaction {
         now: Timestamp,
     ) -> Result<LeadId, StoreError>;
     fn update_profile(&mut self, id: LeadId, profile: &Profile, now: Timestamp) -> Result<(), StoreError>;
+    /// Corrects when the lead first appeared (a CRM's creation date sent later).
+    fn set_created_at(&mut self, id: LeadId, created_at: Timestamp) -> Result<(), StoreError>;
     /// Erases a lead with its events, scores and history. False when there was none.
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError>;
 

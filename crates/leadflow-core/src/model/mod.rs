@@ -155,6 +155,24 @@ pub struct Bucket {
     pub min: Option<f64>,
 }
 
+impl Model {
+    /// The model's bucket a user means by `name`, ignoring case (`Warm` is `warm`); the error
+    /// lists the buckets there are.
+    pub fn bucket_named(&self, name: &str) -> Result<&str, String> {
+        self.buckets.iter().find(|b| b.name.eq_ignore_ascii_case(name.trim())).map(|b| b.name.as_str()).ok_or_else(
+            || {
+                let names: Vec<&str> = self.buckets.iter().map(|b| b.name.as_str()).collect();
+                format!(
+                    "no bucket `{}` in model `{}` (its buckets: {})",
+                    crate::text::printable(name),
+                    self.name,
+                    names.join(", ")
+                )
+            },
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Grade {
     A,

@@ -57,11 +57,11 @@ impl Model {
     pub fn parse(source: &str) -> Result<Model, ModelError> {
         let mut ctx = Ctx { source, problems: Vec::new() };
         let (doc, syntax_errors) = DeTable::parse_recoverable(source);
-        if !syntax_errors.is_empty() {
-            for e in syntax_errors {
-                let at = e.span().map_or(0, |s| s.start);
-                ctx.problem(at, "", format!("TOML syntax: {}", e.message().trim()));
-            }
+        // The first syntax error only: the parser's recovery after it reports errors that are
+        // its echoes (one unclosed `[table` gave ten), not mistakes of their own.
+        if let Some(e) = syntax_errors.first() {
+            let at = e.span().map_or(0, |s| s.start);
+            ctx.problem(at, "", format!("TOML syntax: {}", e.message().trim()));
             return Err(ctx.into_error());
         }
         let root = Table { table: doc.get_ref(), span: doc.span(), path: String::new() };
@@ -501,6 +501,20 @@ fn read_fit(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, ids: &mut RuleIds, total: Opti
                 ),
             );
         }
+        // Nor may they take away more than half: a fit floor of -500 would zero any lead.
+        let negative: f64 = rules.iter().map(|r| r.points.min(0.0)).sum();
+        let lowest = bounds.min.max(negative);
+        if -lowest > half + 1e-9 {
+            let at = t.get("min").map_or(t.span.start, |v| v.span().start);
+            ctx.problem(
+                at,
+                &t.child_path("min"),
+                format!(
+                    "fit can take away {}, over half of the total's range ({half}): demographics may make up at most half of the score either way; raise fit.min or the negative fit points",
+                    -lowest
+                ),
+            );
+        }
     }
     ok.then_some(FitSection { bounds, rules })
 }
@@ -927,6 +941,11 @@ points = -5
         assert!(p[0].contains("fit.max: fit can reach 60, over half"), "{p:?}");
         // A high fit.max is fine when the rules cannot reach it.
         assert!(Model::parse(&MINIMAL.replace("max = 50", "max = 60")).is_ok());
+        // The negative side too: a floor far below zero with rules that reach it.
+        let bad = MINIMAL.replace("min = -10", "min = -500").replace("points = 20", "points = -500");
+        let p = problems(&bad);
+        assert!(p.iter().any(|s| s.contains("fit.min: fit can take away 500, over half")), "{p:?}");
+        assert!(Model::parse(&MINIMAL.replace("min = -10", "min = -500")).is_ok(), "unreachable floors are fine");
     }
 
     #[test]
@@ -944,6 +963,11 @@ points = -5
     fn syntax_errors_have_a_place() {
         let p = problems("name = \"x\"\n[fit\n");
         assert!(p[0].starts_with("line 2"), "{p:?}");
+        // One unclosed table header in a real model: one problem, not its echoes.
+        let p = problems(&MINIMAL.replacen("[engagement]", "[engagement", 1));
+        assert_eq!(p.len(), 1, "{p:#?}");
+        let p = problems(&MINIMAL.replacen("values = [\"ceo\", \"vp\"]", "values = [\"ceo\",, \"vp\"]", 1));
+        assert_eq!(p.len(), 1, "{p:#?}");
         assert!(p[0].contains("TOML syntax"));
     }
 
