@@ -623,10 +623,20 @@ async fn active_model(State(state): State<AppState>, caller: Caller) -> Result<J
     Ok(Json(out))
 }
 
-async fn validate_model(caller: Caller, Body(request): Body<dto::ModelRequest>) -> Result<Json<Value>, ApiError> {
+async fn validate_model(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<dto::ModelRequest>,
+) -> Result<Json<Value>, ApiError> {
     caller.require(Action::WriteModels)?;
     match leadflow_core::Model::parse(&request.source) {
-        Ok(model) => Ok(Json(json!({"valid": true, "name": model.name, "problems": []}))),
+        Ok(model) => {
+            let name = model.name.clone();
+            let warnings = state.read(move |engine| Ok(engine.model_warnings(&model, &request.source)?)).await?;
+            let warnings: Vec<_> =
+                warnings.iter().map(|w| json!({"line": w.line, "path": w.path, "message": w.message})).collect();
+            Ok(Json(json!({"valid": true, "name": name, "problems": [], "warnings": warnings})))
+        }
         Err(e) => {
             let problems: Vec<_> = e
                 .problems

@@ -80,10 +80,11 @@ async fn deliveries_are_signed_retried_kept_across_restarts_and_visible() {
     assert!(view["lead"]["mql_at"].is_string(), "the example model qualifies this lead: {view}");
     assert!(received.lock().unwrap().is_empty(), "nothing is sent until the worker runs");
 
-    // First round: the receiver fails the first request, takes the second.
+    // First round: the receiver fails the first request; the lead's MQL waits behind it, so
+    // that a receiver hears of one lead in the order things happened.
     let client = reqwest::Client::new();
     let round = s.state.deliver_due(&client).await.unwrap();
-    assert_eq!((round.delivered, round.retried, round.failed), (1, 1, 0));
+    assert_eq!((round.delivered, round.retried, round.failed), (0, 1, 0));
     let (_, deliveries) = s.admin(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), None).await;
     let statuses: Vec<(&str, &str, u64)> = deliveries["deliveries"]
         .as_array()
@@ -91,13 +92,15 @@ async fn deliveries_are_signed_retried_kept_across_restarts_and_visible() {
         .iter()
         .map(|d| (d["topic"].as_str().unwrap(), d["status"].as_str().unwrap(), d["attempts"].as_u64().unwrap()))
         .collect();
-    assert_eq!(statuses, [("lead.mql", "delivered", 1), ("lead.created", "pending", 1)]);
+    assert_eq!(statuses, [("lead.mql", "pending", 0), ("lead.created", "pending", 1)]);
     assert_eq!(deliveries["deliveries"][1]["last_status"], 503);
 
-    // A restart loses nothing: the pending delivery goes out from the new process.
+    // A restart loses nothing: the pending deliveries go out from the new process, in order.
     let s = s.restart(config()).await;
-    let round = s.state.deliver_due(&client).await.unwrap();
-    assert_eq!((round.delivered, round.retried, round.failed), (1, 0, 0));
+    for _ in 0..2 {
+        let round = s.state.deliver_due(&client).await.unwrap();
+        assert_eq!((round.delivered, round.retried, round.failed), (1, 0, 0));
+    }
     assert_eq!(s.state.deliver_due(&client).await.unwrap(), leadflow_api::DeliveryRound::default());
 
     let received = received.lock().unwrap();
@@ -113,7 +116,7 @@ async fn deliveries_are_signed_retried_kept_across_restarts_and_visible() {
         assert_eq!(headers[leadflow_api::DELIVERY_HEADER].to_str().unwrap(), payload["delivery_id"].to_string());
         topics.push(payload["topic"].as_str().unwrap().to_string());
     }
-    assert_eq!(topics, ["lead.created", "lead.mql", "lead.created"], "the failed one again, after the restart");
+    assert_eq!(topics, ["lead.created", "lead.created", "lead.mql"], "the failed one again, after the restart");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,4 +178,64 @@ async fn a_bucket_change_is_delivered_with_the_bucket_it_left() {
     assert_eq!(payloads[0]["previous_bucket"], first_bucket.as_str());
     let last = payloads.last().unwrap();
     assert_eq!(last["score"]["bucket"], after["lead"]["score"]["bucket"], "the last one lands where the lead is");
+}
+
+/// Leads an import creates (in another process: the CLI's) are heard of like those the API
+/// creates, once, when they are first scored; and one lead's deliveries arrive in order, even
+/// when the receiver fails the first one.
+#[tokio::test(flavor = "multi_thread")]
+async fn imported_leads_fire_lead_created_once_and_in_order() {
+    let s = Server::start_with(config()).await;
+    let (url, received) = receiver(1).await;
+    let topics = json!(["lead.created", "lead.bucket_changed", "lead.mql"]);
+    let (status, _) = s.admin(Method::POST, "/v1/webhooks", Some(json!({"url": url, "topics": topics}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // The CLI's import, on the same database.
+    let mut engine = leadflow_engine::Engine::new(
+        leadflow_sqlite::SqliteStore::open(&s.dir.path().join("api.db")).unwrap(),
+        std::sync::Arc::new(leadflow_engine::SystemClock),
+    );
+    let lead = |email: &str| {
+        let mut profile = leadflow_core::Profile::new(leadflow_core::Email::parse(email).unwrap());
+        profile.job_title = Some("CEO".into());
+        leadflow_engine::LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() }
+    };
+    engine.import_leads(&[lead("imp1@acme.example"), lead("imp2@acme.example")]).unwrap();
+    let now = engine.now();
+    engine.rescore(leadflow_engine::RescoreOptions::needed(now), &leadflow_engine::Quiet).unwrap();
+    engine.rescore(leadflow_engine::RescoreOptions::needed(now), &leadflow_engine::Quiet).unwrap();
+
+    // Then an event that qualifies one of them, through the API.
+    let (status, _) = s
+        .admin(Method::POST, "/v1/events", Some(json!({"email": "imp1@acme.example", "type": "demo_requested"})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let client = reqwest::Client::new();
+    for _ in 0..10 {
+        s.state.deliver_due(&client).await.unwrap();
+    }
+    // The deliveries each lead's requests carried, in arrival order, a retried one once.
+    let deliveries_of = |email: &str| -> Vec<(i64, String)> {
+        let mut seen: Vec<(i64, String)> = Vec::new();
+        for (_, body) in received.lock().unwrap().iter() {
+            let b: Value = serde_json::from_slice(body).unwrap();
+            let delivery = (b["delivery_id"].as_i64().unwrap(), b["topic"].as_str().unwrap().to_string());
+            if b["lead"]["email"] == email && !seen.contains(&delivery) {
+                seen.push(delivery);
+            }
+        }
+        seen
+    };
+    let imp1 = deliveries_of("imp1@acme.example");
+    let topics: Vec<&str> = imp1.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(topics[0], "lead.created", "{topics:?}");
+    assert!(topics.len() >= 2 && topics[1..].iter().all(|t| *t != "lead.created"), "{topics:?}");
+    assert!(imp1.windows(2).all(|w| w[0].0 < w[1].0), "in the order they happened: {imp1:?}");
+    let imp2 = deliveries_of("imp2@acme.example");
+    assert_eq!(
+        imp2.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
+        ["lead.created"],
+        "once, not at every rescore"
+    );
 }

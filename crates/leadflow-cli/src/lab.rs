@@ -149,21 +149,29 @@ pub fn predict(
         Some(path) => read_trees(path)?.0,
         None => active_trees(engine)?.0,
     };
-    let ids: Vec<leadflow_core::LeadId> = if leads.is_empty() {
+    // Without leads named: the ones sales can still act on, those without an outcome.
+    let records: Vec<leadflow_store::LeadRecord> = if leads.is_empty() {
+        let decided: std::collections::HashSet<leadflow_core::LeadId> =
+            leadflow_store::Store::outcomes(engine.store())?.into_iter().map(|(id, _)| id).collect();
         let query = leadflow_store::LeadQuery { limit: usize::MAX >> 1, ..Default::default() };
-        leadflow_store::Store::list_leads(engine.store(), &query)?.into_iter().map(|l| l.id).collect()
+        let all = leadflow_store::Store::list_leads(engine.store(), &query)?;
+        let open: Vec<_> = all.into_iter().filter(|l| !decided.contains(&l.id)).collect();
+        if !decided.is_empty() {
+            eprintln!("{} leads with an outcome left out (won or lost: nothing to act on)", decided.len());
+        }
+        open
     } else {
-        let mut ids = Vec::new();
+        let mut found = Vec::new();
         for lead in leads {
             let lead = parse_lead(lead)?;
-            let record = leadflow_store::Store::lead(engine.store(), &lead)?.with_context(|| format!("no {lead}"))?;
-            ids.push(record.id);
+            found.push(leadflow_store::Store::lead(engine.store(), &lead)?.with_context(|| format!("no {lead}"))?);
         }
-        ids
+        found
     };
+    let ids: Vec<leadflow_core::LeadId> = records.iter().map(|r| r.id).collect();
     let predictions = engine.predict(&learned, &ids, as_of.unwrap_or_else(|| engine.now()))?;
-    let mut rows: Vec<(leadflow_core::LeadId, leadflow_engine::Prediction)> =
-        ids.into_iter().zip(predictions).collect();
+    let mut rows: Vec<(&leadflow_store::LeadRecord, leadflow_engine::Prediction)> =
+        records.iter().zip(predictions).collect();
     if leads.is_empty() {
         rows.sort_by(|a, b| b.1.probability.total_cmp(&a.1.probability));
         rows.truncate(top);
@@ -171,19 +179,35 @@ pub fn predict(
     if json {
         let out: Vec<_> = rows
             .iter()
-            .map(|(id, p)| {
-                serde_json::json!({"lead_id": id.0, "probability": p.probability,
+            .map(|(lead, p)| {
+                serde_json::json!({"lead_id": lead.id.0, "email": lead.profile.email.as_str(),
+                    "external_id": external_id(lead), "probability": p.probability,
                     "factors": p.factors.iter().map(|(f, v)| serde_json::json!({"feature": f, "log_odds": v})).collect::<Vec<_>>()})
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        for (id, p) in &rows {
+        for (lead, p) in &rows {
             let factors: Vec<String> = p.factors.iter().take(3).map(|(f, v)| format!("{f} {v:+.2}")).collect();
-            println!("lead {:>7}  {:>6}  {}", id.0, pct(p.probability), factors.join(", "));
+            let name = external_id(lead).unwrap_or_else(|| lead.profile.email.to_string());
+            println!(
+                "lead {:>7}  {:<32}  {:>6}  {}",
+                lead.id.0,
+                leadflow_core::text::printable(&name),
+                pct(p.probability),
+                factors.join(", ")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The CRM's id of a lead imported without an email, by which the CRM knows it.
+fn external_id(lead: &leadflow_store::LeadRecord) -> Option<String> {
+    match lead.profile.custom.get("external_id") {
+        Some(leadflow_core::CustomValue::Text(id)) => Some(id.clone()),
+        _ => None,
+    }
 }
 
 fn describe(cutoff: Cutoff) -> String {

@@ -467,7 +467,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init { model } => init(&cli.db, model.as_deref()),
         Command::Demo { out, leads } => demo::run(&out, leads),
-        Command::Model(ModelCommand::Check { file, json }) => model_check(&file, json),
+        Command::Model(ModelCommand::Check { file, json }) => model_check(&file, &cli.db, json),
         Command::Serve { addr } => {
             let mut config = config::load(cli.config.as_deref())?;
             if let Some(addr) = addr {
@@ -616,6 +616,11 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
         }
         Command::Model(ModelCommand::Apply { file }) => {
             let source = read_model_file(&file)?;
+            if let Ok(model) = Model::parse(&source) {
+                for w in engine.model_warnings(&model, &source)? {
+                    eprintln!("{}: warning: {w}", file.display());
+                }
+            }
             let report = engine.apply_model(&source, &progress::bar("rescoring"))?;
             println!(
                 "model {} ({}) is active; rescored {} leads: {} changed, {} became MQL",
@@ -767,13 +772,30 @@ fn parse_lead(s: &str) -> Result<LeadRef> {
     LeadRef::parse(s).with_context(|| format!("`{s}` is neither a lead id nor an email"))
 }
 
-fn model_check(file: &Path, json: bool) -> Result<ExitCode> {
+fn model_check(file: &Path, db: &Path, json: bool) -> Result<ExitCode> {
     let source = read_model_file(file)?;
     match Model::parse(&source) {
         Ok(model) => {
+            // With a database beside it, rules that can match nothing in it are warned about.
+            let warnings = match db.exists() {
+                true => {
+                    Engine::new(SqliteStore::open_reader(db)?, Arc::new(SystemClock)).model_warnings(&model, &source)?
+                }
+                false => Vec::new(),
+            };
             if json {
-                println!("{}", serde_json::json!({"valid": true, "name": model.name, "problems": []}));
+                let warnings: Vec<_> = warnings
+                    .iter()
+                    .map(|w| serde_json::json!({"line": w.line, "path": w.path, "message": w.message}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": true, "name": model.name, "problems": [], "warnings": warnings})
+                );
             } else {
+                for w in &warnings {
+                    eprintln!("{}: warning: {w}", file.display());
+                }
                 println!(
                     "{}: valid model `{}` ({} fit rules, {} engagement rules, {} inactivity rules)",
                     file.display(),

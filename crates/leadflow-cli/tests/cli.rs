@@ -418,8 +418,17 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
     let (demo, none) = (p[0]["probability"].as_f64().unwrap(), p[1]["probability"].as_f64().unwrap());
     assert!((demo - 0.8).abs() < 0.1 && (none - 0.1).abs() < 0.1, "calibrated near 80% and 10%: {demo} {none}");
     assert_eq!(p[0]["factors"][0]["feature"], "demo_requested events", "{out}");
-    let top = cli.ok(&["predict", "--model", model.to_str().unwrap(), "--top", "3"]);
+    // The ranking is of the leads sales can still act on: those without an outcome.
+    cli.ok(&[
+        "import",
+        "leads",
+        &cli.file("open.csv", "Prospect ID,Company\nP-1,Acme\nP-2,Acme\nP-3,Acme\nP-4,Acme\n"),
+    ]);
+    let out = cli.run(&["predict", "--model", model.to_str().unwrap(), "--top", "3"]);
+    let (top, note) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(top.lines().count(), 3, "{top}");
+    assert!(top.lines().all(|l| l.contains(" P-")), "named by their CRM id: {top}");
+    assert!(note.contains("1500 leads with an outcome left out"), "{note}");
     let judged: serde_json::Value = serde_json::from_str(&cli.ok(&[
         "backtest",
         "--trees",
@@ -434,14 +443,14 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
 
     // Applied: stored as a version, every lead predicted, and the prediction shown with the lead.
     let out = cli.ok(&["predict", "--model", model.to_str().unwrap(), "--apply"]);
-    assert!(out.contains("trained model 1 is active: 1500 leads predicted"), "{out}");
+    assert!(out.contains("trained model 1 is active: 1504 leads predicted"), "{out}");
     let shown: serde_json::Value =
         serde_json::from_str(&cli.ok(&["leads", "show", "t3@acme.example", "--json"])).unwrap();
     assert_eq!(shown["prediction"]["model_version"], 1);
     assert!(shown["prediction"]["probability"].as_f64().unwrap() > 0.0);
     assert!(cli.ok(&["leads", "show", "t3@acme.example"]).contains("chance to convert"));
-    assert!(cli.ok(&["predict", "--apply"]).contains("trained model 1 is active: 1500 leads predicted"));
-    assert!(cli.ok(&["rescore", "--all"]).contains("1500 leads predicted"), "a rescore refreshes predictions");
+    assert!(cli.ok(&["predict", "--apply"]).contains("trained model 1 is active: 1504 leads predicted"));
+    assert!(cli.ok(&["rescore", "--all"]).contains("1504 leads predicted"), "a rescore refreshes predictions");
     assert_eq!(cli.ok(&["predict", "t3@acme.example"]).lines().count(), 1, "the active model by default");
 }
 
@@ -510,4 +519,33 @@ fn output_that_behaves() {
     let out = cli.run(&["leads", "list", "--bucket", "hott"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no bucket `hott`"));
+}
+
+/// A rule on an event type, property or custom field that the database has never seen is valid
+/// (the data may come later) but warned about, with what there is.
+#[test]
+fn model_check_warns_of_rules_that_match_nothing_yet() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    cli.ok(&["track", "--lead", "ana@acme.example", "--type", "page_view", "--prop", "url=/pricing"]);
+    cli.ok(&["leads", "upsert", "--email", "ana@acme.example", "--set", "custom.budget=5000"]);
+    let source = std::fs::read_to_string(workspace_root().join("examples/default.toml")).unwrap().replacen(
+        "event = \"page_view\"",
+        "event = \"page_veiw\"",
+        1,
+    );
+    let file = cli.file("typo.toml", &source);
+    let out = cli.run(&["model", "check", &file]);
+    assert!(out.status.success(), "a warning is not an error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: line") && err.contains("no event has had type `page_veiw`"), "{err}");
+    assert!(err.contains("(the types there are: page_view)"), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&cli.ok(&["model", "check", &file, "--json"])).unwrap();
+    assert!(json["warnings"].as_array().unwrap().iter().any(|w| w["path"].as_str().unwrap().ends_with(".event")));
+    // Without a database there is nothing to compare with.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadflow"))
+        .args(["--db", cli.dir.path().join("none.db").to_str().unwrap(), "model", "check", &file])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("warning"));
 }

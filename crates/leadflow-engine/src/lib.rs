@@ -234,6 +234,21 @@ impl<S: Store> Engine<S> {
         &self.store
     }
 
+    /// The rules of `model` (parsed from `source`) that can match nothing this database holds:
+    /// event types no event has had, properties no such event has had, custom fields no lead has.
+    pub fn model_warnings(
+        &self,
+        model: &Model,
+        source: &str,
+    ) -> Result<Vec<leadflow_core::model::ModelWarning>, EngineError> {
+        let mut known = leadflow_core::model::Known::default();
+        for (_, shape) in self.store.shapes()? {
+            known.events.entry(shape.event_type.to_string()).or_default().extend(shape.properties.into_keys());
+        }
+        known.custom_fields = self.store.custom_field_names()?;
+        Ok(model.warnings(source, &known))
+    }
+
     /// The store, to tune its connection (how long a write waits for a lock, say): writes go
     /// through the engine's use cases, never through this.
     pub fn store_mut(&mut self) -> &mut S {
@@ -705,6 +720,8 @@ fn rescore_lead<T: Transaction>(
             scoring::score(model, facts, &activity, now)
         }
     };
+    // A lead never scored before (an import created it) is heard of with its first score.
+    let created = created || lead.score.is_none();
     let subject =
         Subject { id: lead.id, email: &lead.profile.email, mql_at: lead.mql_at, before: lead.score.as_ref(), created };
     let (write, scored) = score_write(model, version, subject, card, StateWrite::Set(state.encode()), now, cause);

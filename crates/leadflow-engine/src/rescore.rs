@@ -191,7 +191,8 @@ fn rescore_item(
         email: &item.profile.email,
         mql_at: item.mql_at,
         before: item.score.as_ref(),
-        created: false,
+        // A lead first scored here (an import's) is heard of now, as an API-created one is.
+        created: item.score.is_none(),
     };
     let (write, scored) = score_write(model, version, subject, card, state, as_of, cause);
     Outcome::Done { write, became_mql: scored.became_mql, from_state }

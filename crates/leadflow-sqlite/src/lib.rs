@@ -492,6 +492,15 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    fn custom_field_names(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT j.key FROM leads, json_each(leads.custom) j WHERE leads.custom <> '{}'")
+            .map_err(backend)?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(backend)?;
+        names.collect::<Result<_, _>>().map_err(backend)
+    }
+
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError> {
         let mut stmt =
             self.conn.prepare("SELECT id, type, properties FROM event_shapes ORDER BY id").map_err(backend)?;

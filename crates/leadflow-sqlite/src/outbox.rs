@@ -81,7 +81,11 @@ pub fn due(
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at, d.id LIMIT ?2"
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                               WHERE e.lead_id = d.lead_id AND e.webhook_id = d.webhook_id
+                                 AND e.status = 'pending' AND e.id < d.id)
+             ORDER BY d.next_attempt_at, d.id LIMIT ?2"
         ))
         .map_err(backend)?;
     let rows = stmt

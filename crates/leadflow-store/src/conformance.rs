@@ -114,6 +114,14 @@ fn leads_round_trip<S: Store>(s: &mut S) {
     assert!(matches!(tx.set_created_at(LeadId(9_999), t("2025-01-01")), Err(StoreError::NoSuchLead(_))));
     tx.commit().unwrap();
     assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().created_at, t("2025-01-01"));
+    assert_eq!(s.custom_field_names().unwrap().into_iter().collect::<Vec<_>>(), ["plan", "seats"]);
+    let mut with_custom = Profile::new(Email::parse("cid@example.com").unwrap());
+    with_custom.custom.insert("budget".into(), leadflow_core::CustomValue::Number(5.0));
+    with_custom.custom.insert("société".into(), leadflow_core::CustomValue::Text("x".into()));
+    let mut tx = s.begin().unwrap();
+    tx.insert_lead(None, &with_custom, t("2026-01-01"), t("2026-01-01")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.custom_field_names().unwrap().into_iter().collect::<Vec<_>>(), ["budget", "plan", "seats", "société"]);
 }
 
 fn unique_emails_and_ids<S: Store>(s: &mut S) {
@@ -596,34 +604,41 @@ fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     assert!(s.due_deliveries(t("2026-03-01"), 10).unwrap().is_empty(), "nothing is due before it happened");
     let due = s.due_deliveries(t("2026-03-04"), 10).unwrap();
     let seen: Vec<(i64, Topic)> = due.iter().map(|(d, w)| (w.id, d.notification.topic)).collect();
-    assert_eq!(seen, [(all, Topic::LeadBucketChanged), (all, Topic::LeadMql), (mql, Topic::LeadMql)]);
+    // One lead's deliveries to one webhook go in order: its MQL waits for its bucket change.
+    assert_eq!(seen, [(all, Topic::LeadBucketChanged), (mql, Topic::LeadMql)]);
     let (first, hook) = &due[0];
     assert_eq!(first.notification, notification(lead, Topic::LeadBucketChanged, "2026-03-02"));
     assert_eq!((hook.url.as_str(), hook.secret.as_str()), ("https://a.example/hook", "sa"));
 
     let retry = AttemptOutcome::Retry { status: Some(503), error: "busy".into(), next_attempt_at: t("2026-03-10") };
     s.record_attempt(first.id, &retry, t("2026-03-04")).unwrap();
-    s.record_attempt(due[1].0.id, &AttemptOutcome::Delivered { status: 200 }, t("2026-03-04")).unwrap();
     let failed = AttemptOutcome::Failed { status: None, error: "connection refused".into() };
-    s.record_attempt(due[2].0.id, &failed, t("2026-03-04")).unwrap();
-    assert!(s.due_deliveries(t("2026-03-09"), 10).unwrap().is_empty(), "the retry waits for its time");
-    assert_eq!(s.due_deliveries(t("2026-03-10"), 10).unwrap().len(), 1);
+    s.record_attempt(due[1].0.id, &failed, t("2026-03-04")).unwrap();
+    assert!(s.due_deliveries(t("2026-03-09"), 10).unwrap().is_empty(), "the retry waits for its time, the MQL for it");
+    let due = s.due_deliveries(t("2026-03-10"), 10).unwrap();
+    assert_eq!(due.iter().map(|(d, _)| d.notification.topic).collect::<Vec<_>>(), [Topic::LeadBucketChanged]);
+    s.record_attempt(due[0].0.id, &AttemptOutcome::Delivered { status: 200 }, t("2026-03-10")).unwrap();
+    let due = s.due_deliveries(t("2026-03-10"), 10).unwrap();
+    assert_eq!(due.iter().map(|(d, _)| d.notification.topic).collect::<Vec<_>>(), [Topic::LeadMql], "then the MQL");
 
     let history = s.deliveries(all, 10).unwrap();
     assert_eq!(history.len(), 2);
     let (mql_one, bucket_one) = (&history[0], &history[1]);
-    assert_eq!((mql_one.status, mql_one.attempts, mql_one.last_status), (DeliveryStatus::Delivered, 1, Some(200)));
-    assert_eq!(mql_one.delivered_at, Some(t("2026-03-04")));
-    assert_eq!((bucket_one.status, bucket_one.attempts), (DeliveryStatus::Pending, 1));
-    assert_eq!(bucket_one.last_error.as_deref(), Some("busy"));
+    assert_eq!((mql_one.status, mql_one.attempts), (DeliveryStatus::Pending, 0));
+    assert_eq!(
+        (bucket_one.status, bucket_one.attempts, bucket_one.last_status),
+        (DeliveryStatus::Delivered, 2, Some(200))
+    );
+    assert_eq!(bucket_one.delivered_at, Some(t("2026-03-10")));
     assert_eq!(s.deliveries(mql, 10).unwrap()[0].status, DeliveryStatus::Failed);
+    assert_eq!(s.deliveries(mql, 10).unwrap()[0].last_error.as_deref(), Some("connection refused"));
 
     let mut tx = s.begin().unwrap();
     assert!(tx.delete_webhook(all, t("2026-03-05")).unwrap());
     assert!(!tx.delete_webhook(all, t("2026-03-05")).unwrap());
     tx.notify(&notification(lead, Topic::LeadMql, "2026-03-06")).unwrap();
     tx.commit().unwrap();
-    assert_eq!(s.deliveries(all, 10).unwrap()[1].status, DeliveryStatus::Cancelled);
+    assert_eq!(s.deliveries(all, 10).unwrap()[0].status, DeliveryStatus::Cancelled, "the pending MQL");
     assert_eq!(s.count_pending_deliveries().unwrap(), 1, "only the live webhook hears of later news");
     assert_eq!(s.webhooks().unwrap().len(), 1);
 

@@ -493,7 +493,8 @@ pub trait Store {
     fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
     /// A webhook's deliveries, newest first, at most `limit`.
     fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError>;
-    /// Pending deliveries due by `now`, oldest first, with their webhooks.
+    /// Pending deliveries due by `now`, oldest first, with their webhooks; of one lead's to one
+    /// webhook only the earliest pending one, so that they arrive in order.
     fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError>;
     fn count_pending_deliveries(&self) -> Result<u64, StoreError>;
     /// Records an attempt's outcome (in its own transaction).
@@ -501,6 +502,8 @@ pub trait Store {
 
     /// Every event shape ever stored, by id.
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError>;
+    /// The names of the custom fields any lead has.
+    fn custom_field_names(&self) -> Result<std::collections::BTreeSet<String>, StoreError>;
 
     /// Calls `visit` with the leads the request covers, in id order, a batch at a time. The
     /// store holds no lock between calls, so `visit` may write (through [`Store::write_scores`]).

@@ -4,6 +4,7 @@
 //! relies on (bounds ordered, buckets and grades strictly ordered, fit at most half of the total,
 //! at most 64 engagement rules, ...). Code that holds a `Model` never re-checks.
 
+mod known;
 mod parse;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use crate::event::{EventShape, EventType};
 use crate::lead::{FieldRef, FieldValue, Profile};
 use crate::text::{contains_phrase_any_case, eq_any_case};
 
+pub use known::{Known, ModelWarning};
 pub use parse::{ModelError, ModelProblem};
 
 /// The most engagement rules a model may have (they are tracked as bits of a `u64`).
