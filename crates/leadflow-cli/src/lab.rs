@@ -64,7 +64,15 @@ pub fn train(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> Result<
         "in-sample ROC AUC {auc} (optimistic: judge it with `leadflow backtest --model` on other leads or a later cutoff)"
     );
     println!("next: review it, then `leadflow model apply {}`", out.display());
+    warn(&learned.warnings);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Training's warnings, loud: a leaking feature makes every figure above worthless.
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("WARNING: {w}");
+    }
 }
 
 pub fn train_trees(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> Result<ExitCode> {
@@ -83,6 +91,7 @@ pub fn train_trees(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> R
     );
     println!("cross-validated ROC AUC {auc} (5 folds; probabilities calibrated on the out-of-fold predictions)");
     println!("next: `leadflow predict --model {}` for each lead's chance and why", out.display());
+    warn(&learned.warnings);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -132,9 +141,9 @@ pub fn backtest_trees(
 ) -> Result<ExitCode> {
     let (learned, _) = read_trees(path)?;
     let bar = progress::bar("scoring leads with outcomes");
-    let report = engine.backtest_trees(&learned, cutoff, &bar)?;
+    let result = engine.backtest_trees(&learned, cutoff, &bar)?;
     drop(bar);
-    show_backtest(&learned.name, cutoff, &Backtest { leads: Vec::new(), left_out: 0, report }, json, chart)
+    show_backtest(&learned.name, cutoff, &result, json, chart)
 }
 
 pub fn predict(
@@ -221,6 +230,7 @@ fn describe(cutoff: Cutoff) -> String {
 fn report_json(b: &Backtest) -> serde_json::Value {
     let mut v = serde_json::to_value(&b.report).expect("a report serializes");
     v["left_out"] = serde_json::json!(b.left_out);
+    v["in_sample"] = serde_json::json!(b.in_sample);
     v
 }
 
@@ -285,6 +295,14 @@ fn text(name: &str, cutoff: Cutoff, b: &Backtest) -> String {
     let _ = writeln!(out, "model `{name}`, {} leads with outcomes scored {}", r.leads, describe(cutoff));
     if b.left_out > 0 {
         let _ = writeln!(out, "({} left out: created after the cutoff, or their outcome came before it)", b.left_out);
+    }
+    if b.in_sample > 0 {
+        let _ = writeln!(
+            out,
+            "WARNING: {} of these {} leads are ones the model learned from: the figures are in-sample, better than it \
+             will do on new leads (judge it on outcomes recorded after training)",
+            b.in_sample, r.leads
+        );
     }
     let auc = r.auc.map_or("n/a (one outcome only)".to_string(), |a| format!("{a:.4}"));
     let _ = writeln!(out, "converted {} ({}), ROC AUC {auc}", r.converted, pct(r.base_rate));

@@ -439,6 +439,7 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
     ]))
     .unwrap();
     assert!(judged["auc"].as_f64().unwrap() > 0.8, "{judged}");
+    assert_eq!(judged["in_sample"], judged["leads"], "judged on the leads it learned from, and says so");
     assert_eq!(judged["calibration"].as_array().unwrap().len(), 10);
 
     // Applied: stored as a version, every lead predicted, and the prediction shown with the lead.
@@ -548,4 +549,38 @@ fn model_check_warns_of_rules_that_match_nothing_yet() {
         .output()
         .unwrap();
     assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
+
+/// A column filled only for leads that converted (a CRM's "Won Reason", a close date) lets a
+/// model "predict" perfectly what it was told: training says so, loudly, for both kinds.
+#[test]
+fn training_warns_of_a_feature_that_leaks_the_outcome() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let mut csv = String::from("email,job_title,Won Reason,Signed On,Newsletter,outcome,outcome_at\n");
+    for i in 0..400 {
+        let won = i % 4 == 0;
+        let (reason, signed) = if won { ("price", "2026-02-01") } else { ("", "") };
+        let title = ["CTO", "Analyst", "VP Sales", "Intern"][i % 4 / 2 + (i % 3 == 0) as usize];
+        let newsletter = if i % 2 == 0 { "yes" } else { "no" };
+        let outcome = if won { "won" } else { "lost" };
+        csv.push_str(&format!("l{i}@acme.example,{title},{reason},{signed},{newsletter},{outcome},2026-03-01\n"));
+    }
+    cli.ok(&["import", "leads", &cli.file("leads.csv", &csv)]);
+    let out_file = cli.dir.path().join("learned.toml");
+    let out = cli.run(&["train", "--out", out_file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("WARNING: `custom.won_reason = price` alone separates won from lost"), "{err}");
+    let trees = cli.dir.path().join("trees.json");
+    let out = cli.run(&["train", "--kind", "trees", "--out", trees.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("WARNING: `custom.won_reason` alone separates won from lost"), "{err}");
+    assert!(err.contains("by having a value at all"), "{err}");
+    assert!(err.contains("`days since custom.signed_on` alone separates"), "dates are features: {err}");
+    assert!(err.contains("too good to be true"), "{err}");
+    // Booleans are features too.
+    let learned: serde_json::Value = serde_json::from_slice(&std::fs::read(&trees).unwrap()).unwrap();
+    assert!(learned["spec"]["text_fields"].as_array().unwrap().iter().any(|f| f == "custom.newsletter"), "{learned}");
+    assert_eq!(learned["spec"]["date_fields"], serde_json::json!(["custom.signed_on"]));
 }

@@ -90,6 +90,16 @@ impl Timestamp {
         (self.day_index() + 3).div_euclid(7)
     }
 
+    /// The calendar month, 1 to 12 (UTC).
+    pub fn month(self) -> u32 {
+        self.to_chrono().month()
+    }
+
+    /// The day of the week (UTC): `Mon` to `Sun`.
+    pub fn weekday(self) -> &'static str {
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][self.to_chrono().weekday().num_days_from_monday() as usize]
+    }
+
     /// Index of the UTC calendar month (year * 12 + month0).
     pub fn month_index(self) -> i64 {
         let t = self.to_chrono();

@@ -42,6 +42,9 @@ pub struct Backtest {
     pub leads: Vec<Backtested>,
     /// Leads with an outcome that the cutoff leaves out.
     pub left_out: usize,
+    /// Leads judged that the model learned from (known for trees): its figures on them are
+    /// in-sample, better than it will do on new leads.
+    pub in_sample: usize,
     pub report: Report,
 }
 
@@ -76,10 +79,11 @@ pub enum LabError {
     NothingLeft(usize),
 }
 
-/// Profile fields a learned model may use, as (text fields, number fields): the standard ones
-/// and every custom field the leads carry. Owner and stage are left out: sales sets them while
-/// working a lead, so they would leak the outcome.
-pub(crate) fn learnable_fields(cases: &[Case]) -> (Vec<FieldRef>, Vec<FieldRef>) {
+/// Profile fields a learned model may use, as (text fields, number fields, date fields): the
+/// standard ones and every custom field the leads carry: text and booleans as categories,
+/// numbers, and dates (which only trees read: recency, month, weekday). Owner and stage are
+/// left out: sales sets them while working a lead, so they would leak the outcome.
+pub(crate) fn learnable_fields(cases: &[Case]) -> (Vec<FieldRef>, Vec<FieldRef>, Vec<FieldRef>) {
     let mut text: Vec<FieldRef> = [
         Field::JobTitle,
         Field::Department,
@@ -92,27 +96,53 @@ pub(crate) fn learnable_fields(cases: &[Case]) -> (Vec<FieldRef>, Vec<FieldRef>)
     .map(FieldRef::Standard)
     .to_vec();
     let mut number: Vec<FieldRef> = [Field::Employees, Field::AnnualRevenue].map(FieldRef::Standard).to_vec();
-    let (mut custom_text, mut custom_number) = (BTreeSet::new(), BTreeSet::new());
+    let (mut custom_text, mut custom_number, mut custom_date) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for c in cases {
         for (k, v) in &c.item.profile.custom {
             match v {
                 CustomValue::Number(_) => custom_number.insert(k.clone()),
-                CustomValue::Text(_) => custom_text.insert(k.clone()),
-                CustomValue::Bool(_) | CustomValue::Date(_) => false,
+                CustomValue::Text(_) | CustomValue::Bool(_) => custom_text.insert(k.clone()),
+                CustomValue::Date(_) => custom_date.insert(k.clone()),
             };
         }
     }
     text.extend(custom_text.into_iter().map(FieldRef::Custom));
     number.extend(custom_number.into_iter().map(FieldRef::Custom));
-    (text, number)
+    (text, number, custom_date.into_iter().map(FieldRef::Custom).collect())
 }
 
-/// A profile value as learned models read text: trimmed and lower-cased, `None` when empty.
+/// A profile value as learned models read text: trimmed and lower-cased, `None` when empty;
+/// a boolean as `true`/`false` (what a rule's `in` matches it by).
 pub(crate) fn text_of(v: FieldValue<'_>) -> Option<String> {
     match v {
         FieldValue::Text(s) if !s.trim().is_empty() => Some(s.trim().to_lowercase()),
+        FieldValue::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// What training should say about its features: those that alone separate the classes (most
+/// likely filled because of the outcome), and a cross-validated AUC too good to be true.
+pub(crate) fn leakage_warnings(table: &leadflow_ml::Table, y: &[bool], auc: Option<f64>) -> Vec<String> {
+    let mut out: Vec<String> = leadflow_ml::leakage::separating_columns(table, y)
+        .into_iter()
+        .map(|s| {
+            format!(
+                "`{}` alone separates won from lost (AUC {:.3}{}): it was most likely filled because of the \
+                 outcome, and a model learned on it fails on new leads; leave it out of the import (map it to \
+                 \"ignore\") or learn as of a cutoff before it was filled",
+                s.column,
+                s.auc,
+                if s.by_presence { ", by having a value at all" } else { "" }
+            )
+        })
+        .collect();
+    if let Some(auc) = auc.filter(|a| *a > 0.99) {
+        out.push(format!(
+            "an AUC of {auc:.4} is too good to be true for leads: look for a field that leaks the outcome"
+        ));
+    }
+    out
 }
 
 /// Each stored shape's event type, by shape id.
@@ -245,7 +275,7 @@ impl<S: Store> Engine<S> {
         let (cases, left_out) = self.cases(cutoff, progress)?;
         let leads = score_cases(model, &shape_matches(model, &self.store.shapes()?), &cases)?;
         let report = report(model, &leads);
-        Ok(Backtest { leads, left_out, report })
+        Ok(Backtest { leads, left_out, in_sample: 0, report })
     }
 
     /// Backtests two models on the same leads, and says which leads change bucket and why.
@@ -286,8 +316,8 @@ impl<S: Store> Engine<S> {
         transitions.sort();
         let (report_a, report_b) = (report(a, &leads_a), report(b, &leads_b));
         Ok(Comparison {
-            a: Backtest { leads: leads_a, left_out, report: report_a },
-            b: Backtest { leads: leads_b, left_out, report: report_b },
+            a: Backtest { leads: leads_a, left_out, in_sample: 0, report: report_a },
+            b: Backtest { leads: leads_b, left_out, in_sample: 0, report: report_b },
             transitions,
             moves,
         })

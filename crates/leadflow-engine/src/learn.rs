@@ -8,13 +8,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use leadflow_core::model::format_number;
 use leadflow_core::{FieldRef, FieldValue, Model, Timestamp};
+use leadflow_ml::Column;
 use leadflow_ml::linear::{Logistic, Matrix};
 use leadflow_ml::metrics::roc_auc;
 use leadflow_store::Store;
 use rustc_hash::FxHashMap;
 
-use crate::lab::{Cutoff, distinct_types, event_types, learnable_fields, score_cases, text_of};
+use crate::lab::{Cutoff, distinct_types, event_types, leakage_warnings, learnable_fields, score_cases, text_of};
 use crate::rescore::shape_matches;
 use crate::{Engine, EngineError, Progress};
 
@@ -30,6 +32,23 @@ enum Feature {
     Events { event_type: String },
 }
 
+impl std::fmt::Display for Feature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Feature::Is { field, value } => write!(f, "{field} = {value}"),
+            Feature::Within { field, min, max } => {
+                write!(
+                    f,
+                    "{field} in {}..{}",
+                    min.map_or(String::new(), format_number),
+                    max.map_or(String::new(), format_number)
+                )
+            }
+            Feature::Events { event_type } => write!(f, "{event_type} events"),
+        }
+    }
+}
+
 /// What training produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LearnedPoints {
@@ -40,6 +59,9 @@ pub struct LearnedPoints {
     pub rules: usize,
     /// AUC of the learned points on the leads they were learned from (optimistic).
     pub auc_in_sample: Option<f64>,
+    /// What training found suspicious or had to cut: features that leak the outcome, fields
+    /// with more values than become features.
+    pub warnings: Vec<String>,
 }
 
 fn number_of(v: FieldValue<'_>) -> Option<f64> {
@@ -123,9 +145,10 @@ impl<S: Store> Engine<S> {
         let min_rows = 10.max(n / 200);
 
         // Candidate features, from what the leads carry.
-        let (text_fields, number_fields) = learnable_fields(&cases);
+        let (text_fields, number_fields, _) = learnable_fields(&cases);
 
         let mut features = Vec::new();
+        let mut warnings = Vec::new();
         for field in &text_fields {
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
             for c in &cases {
@@ -135,6 +158,12 @@ impl<S: Store> Engine<S> {
             }
             let mut levels: Vec<(String, usize)> = counts.into_iter().filter(|(_, k)| *k >= min_rows).collect();
             levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            if levels.len() > MAX_LEVELS {
+                warnings.push(format!(
+                    "{field} has {} values held by at least {min_rows} leads each; the {MAX_LEVELS} most common became features",
+                    levels.len()
+                ));
+            }
             features.extend(
                 levels.into_iter().take(MAX_LEVELS).map(|(value, _)| Feature::Is { field: field.clone(), value }),
             );
@@ -183,6 +212,15 @@ impl<S: Store> Engine<S> {
             (0..n).flat_map(|i| used.iter().map(move |&j| (i, j))).map(|(i, j)| values[i * width + j]).collect();
         let x = Matrix { width: features.len(), values };
         let y: Vec<bool> = cases.iter().map(|c| c.outcome.converted()).collect();
+        // Each feature as a column, for the leakage check (two bands may print alike: one each).
+        let mut named = std::collections::HashSet::new();
+        let columns: Vec<(String, Column)> = features
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| named.insert(f.to_string()))
+            .map(|(j, f)| (f.to_string(), Column::Numeric((0..n).map(|i| x.values[i * x.width + j]).collect())))
+            .collect();
+        let table = leadflow_ml::Table::new(columns).expect("distinct names, one value per lead each");
         let fit = Logistic::fit(&x, &y, 1.0);
 
         let source = points_file(name, &features, &fit, &x, &y, self.now());
@@ -192,7 +230,15 @@ impl<S: Store> Engine<S> {
             roc_auc(&learned.iter().map(|b| b.card.total).collect::<Vec<_>>(), &y)
         };
         let rules = model.fit.rules.len() + model.engagement.rules.len();
-        Ok(LearnedPoints { source, leads: n, converted: y.iter().filter(|v| **v).count(), rules, auc_in_sample: auc })
+        warnings.extend(leakage_warnings(&table, &y, None));
+        Ok(LearnedPoints {
+            source,
+            leads: n,
+            converted: y.iter().filter(|v| **v).count(),
+            rules,
+            auc_in_sample: auc,
+            warnings,
+        })
     }
 }
 

@@ -16,7 +16,7 @@ use leadflow_store::{RescoreItem, Store, Transaction};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::lab::{Case, Cutoff, distinct_types, event_types, learnable_fields, text_of};
+use crate::lab::{Case, Cutoff, distinct_types, event_types, leakage_warnings, learnable_fields, text_of};
 use crate::{Engine, EngineError, Progress};
 
 const DAY_MS: f64 = 86_400_000.0;
@@ -29,6 +29,9 @@ pub struct FeatureSpec {
     pub text_fields: Vec<String>,
     pub number_fields: Vec<String>,
     pub event_types: Vec<String>,
+    /// Custom date fields: days since, month and weekday each. (Older trees have none.)
+    #[serde(default)]
+    pub date_fields: Vec<String>,
 }
 
 /// A trained tree model with what it needs to score and explain a lead.
@@ -44,6 +47,26 @@ pub struct LearnedTrees {
     pub calibration: ScoreMapping,
     /// ROC AUC of out-of-fold predictions (5 folds over the training leads).
     pub cross_validated_auc: Option<f64>,
+    /// What training found suspicious (features that leak the outcome).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The leads it learned from, as ranges of ids (first, last), so that a backtest on them
+    /// can say it is in-sample.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trained_on: Vec<(i64, i64)>,
+}
+
+/// Sorted ids as ranges of consecutive ones.
+fn id_ranges(mut ids: Vec<i64>) -> Vec<(i64, i64)> {
+    ids.sort_unstable();
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for id in ids {
+        match ranges.last_mut() {
+            Some((_, last)) if id <= *last + 1 => *last = id.max(*last),
+            _ => ranges.push((id, id)),
+        }
+    }
+    ranges
 }
 
 /// A lead's predicted chance of converting, and why.
@@ -60,14 +83,21 @@ fn field(name: &str) -> FieldRef {
 
 impl FeatureSpec {
     fn from_cases(cases: &[Case], shapes: &FxHashMap<u32, String>) -> FeatureSpec {
-        let (text, number) = learnable_fields(cases);
-        let (text, number) =
-            (text.iter().map(ToString::to_string).collect(), number.iter().map(ToString::to_string).collect());
-        FeatureSpec { text_fields: text, number_fields: number, event_types: distinct_types(shapes) }
+        let (text, number, dates) = learnable_fields(cases);
+        let names = |fields: Vec<FieldRef>| fields.iter().map(ToString::to_string).collect();
+        FeatureSpec {
+            text_fields: names(text),
+            number_fields: names(number),
+            event_types: distinct_types(shapes),
+            date_fields: names(dates),
+        }
     }
 
     fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.text_fields.iter().chain(&self.number_fields).cloned().collect();
+        for f in &self.date_fields {
+            names.extend([format!("days since {f}"), format!("{f} month"), format!("{f} weekday")]);
+        }
         for t in &self.event_types {
             names.push(format!("{t} events"));
             names.push(format!("days since last {t}"));
@@ -97,6 +127,16 @@ impl FeatureSpec {
             ));
         }
         let days = |from: Timestamp, to: Timestamp| (to.millis() - from.millis()) as f64 / DAY_MS;
+        for f in &self.date_fields {
+            let f = field(f);
+            let date = |l: &Seen<'_>| match l.profile.value(&f) {
+                FieldValue::Date(t) => Some(t),
+                _ => None,
+            };
+            columns.push(Column::Numeric(leads.iter().map(|l| date(l).map_or(f64::NAN, |t| days(t, l.at))).collect()));
+            columns.push(Column::Categorical(leads.iter().map(|l| date(l).map(|t| t.month().to_string())).collect()));
+            columns.push(Column::Categorical(leads.iter().map(|l| date(l).map(|t| t.weekday().to_string())).collect()));
+        }
         // Per event type: how many up to the instant, and days since the last; one pass a lead.
         let types = self.event_types.len();
         let mut counts = vec![Vec::with_capacity(leads.len()); types];
@@ -202,6 +242,7 @@ impl<S: Store> Engine<S> {
             }
         }
         let cross_validated_auc = roc_auc(&raw, &y);
+        let warnings = leakage_warnings(&table, &y, cross_validated_auc);
         let platt = Logistic::fit(&Matrix { width: 1, values: raw.clone() }, &y, 1e-6);
         let calibration = ScoreMapping { intercept: platt.intercept, slope: platt.weights[0] };
         let model = gbdt::Model::train(&table, &y, &params);
@@ -214,19 +255,26 @@ impl<S: Store> Engine<S> {
             model,
             calibration,
             cross_validated_auc,
+            warnings,
+            trained_on: id_ranges(cases.iter().map(|c| c.lead.0).collect()),
         })
     }
 
     /// Backtests trees like a points model: the leads with outcomes, each as of `cutoff`, judged
     /// by their calibrated probabilities. The leads the trees learned from score better than new
-    /// ones would: use a cutoff or leads they did not see.
+    /// ones would: the result counts them (`in_sample`).
     pub fn backtest_trees(
         &mut self,
         learned: &LearnedTrees,
         cutoff: Cutoff,
         progress: &dyn Progress,
-    ) -> Result<leadflow_ml::evaluate::Report, EngineError> {
-        let (cases, _) = self.cases(cutoff, progress)?;
+    ) -> Result<crate::Backtest, EngineError> {
+        let (cases, left_out) = self.cases(cutoff, progress)?;
+        let learned_from = |id: i64| {
+            let i = learned.trained_on.partition_point(|(_, last)| *last < id);
+            learned.trained_on.get(i).is_some_and(|(first, _)| *first <= id)
+        };
+        let in_sample = cases.iter().filter(|c| learned_from(c.lead.0)).count();
         let shapes = event_types(&self.store.shapes()?);
         let raw = learned.model.predict_raw(&learned.spec.table(&seen(&cases, &shapes)));
         let judged: Vec<leadflow_ml::evaluate::Judged> = cases
@@ -244,7 +292,12 @@ impl<S: Store> Engine<S> {
                 }
             })
             .collect();
-        Ok(leadflow_ml::evaluate::report(&judged, &[], &[]))
+        Ok(crate::Backtest {
+            leads: Vec::new(),
+            left_out,
+            in_sample,
+            report: leadflow_ml::evaluate::report(&judged, &[], &[]),
+        })
     }
 
     /// Stores trees (their artifact, as the caller encodes them) as a new version, makes it the

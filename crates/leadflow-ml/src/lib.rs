@@ -8,6 +8,7 @@
 pub mod bins;
 pub mod evaluate;
 pub mod gbdt;
+pub mod leakage;
 pub mod linear;
 pub mod metrics;
 mod table;
