@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_outcomes.sql"),
     include_str!("../migrations/0005_predictions.sql"),
     include_str!("../migrations/0006_public_quota.sql"),
+    include_str!("../migrations/0007_lead_ids_never_reused.sql"),
 ];
 
 pub struct SqliteStore {
