@@ -389,28 +389,24 @@ async fn ingest_batch(
     let mut positions = Vec::new();
     for (i, item) in batch.events.into_iter().enumerate() {
         let id = item.get("id").cloned().unwrap_or(Value::Null);
+        let rejected = |code: &str, message: String| {
+            Some(
+                json!({"index": i, "id": id.clone(), "status": "rejected", "error": {"code": code, "message": message}}),
+            )
+        };
         let event = match serde_json::from_value::<dto::EventRequest>(item) {
             Ok(event) => event,
             Err(e) => {
-                results.push(Some(json!({
-                    "index": i, "id": id, "status": "rejected",
-                    "error": {"code": "invalid_request", "message": format!("events[{i}]: {e}")},
-                })));
+                results.push(rejected("invalid_request", format!("events[{i}]: {e}")));
                 continue;
             }
         };
         if !reads && event.lead_id.is_some() {
-            results.push(Some(json!({
-                "index": i, "id": id, "status": "rejected",
-                "error": {"code": "forbidden", "message": NAME_BY_EMAIL},
-            })));
+            results.push(rejected("forbidden", NAME_BY_EMAIL.to_string()));
             continue;
         }
         if let Some(message) = disagreement(&state, &event).await? {
-            results.push(Some(json!({
-                "index": i, "id": id, "status": "rejected",
-                "error": {"code": "invalid_event", "message": message},
-            })));
+            results.push(rejected("invalid_event", message));
             continue;
         }
         match event.parse(now) {
@@ -419,10 +415,7 @@ async fn ingest_batch(
                 positions.push(i);
                 results.push(None);
             }
-            Err(message) => results.push(Some(json!({
-                "index": i, "id": id, "status": "rejected",
-                "error": {"code": "invalid_event", "message": message},
-            }))),
+            Err(message) => results.push(rejected("invalid_event", message)),
         }
     }
     let outcome = state.write(move |engine| Ok(engine.track_batch(inputs)?)).await?;

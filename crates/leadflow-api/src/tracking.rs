@@ -211,7 +211,10 @@ fn parse(hit: Hit, identity: Option<LeadId>, now: leadflow_core::Timestamp) -> R
 }
 
 /// The path of a page (no origin, query or fragment: they add nothing to scoring and may carry
-/// personal data), at most 512 characters.
+/// personal data), at most 512 characters, with segments that are ids (six or more digits, a
+/// long hex string, a UUID) written `:id`: `/orders/8812345/items` is `/orders/:id/items`. Every
+/// distinct path is an event shape, and a public endpoint must not let anyone make one per
+/// request; `/blog/2026/11/...` keeps its year and month.
 fn page_path(url: &str) -> Option<String> {
     let without_origin = match url.find("://") {
         Some(i) => &url[i + 3..][url[i + 3..].find('/').unwrap_or(url.len() - i - 3)..],
@@ -219,7 +222,24 @@ fn page_path(url: &str) -> Option<String> {
     };
     let path = without_origin.split(['?', '#']).next().unwrap_or("");
     let path = if path.is_empty() { "/" } else { path };
-    (path.starts_with('/') && path.len() <= 512 && !path.chars().any(char::is_control)).then(|| path.to_string())
+    if !path.starts_with('/') || path.len() > 512 || path.chars().any(char::is_control) {
+        return None;
+    }
+    Some(path.split('/').map(|segment| if is_id(segment) { ":id" } else { segment }).collect::<Vec<_>>().join("/"))
+}
+
+/// A path segment that names one record rather than a page.
+fn is_id(segment: &str) -> bool {
+    let digits = segment.len() >= 6 && segment.bytes().all(|b| b.is_ascii_digit());
+    let hex = segment.len() >= 16
+        && segment.bytes().all(|b| b.is_ascii_hexdigit())
+        && segment.bytes().any(|b| b.is_ascii_digit());
+    let uuid = segment.len() == 36
+        && segment
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if [8, 13, 18, 23].contains(&i) { b == b'-' } else { b.is_ascii_hexdigit() });
+    digits || hex || uuid
 }
 
 #[cfg(test)]
@@ -233,5 +253,11 @@ mod tests {
         assert_eq!(page_path("https://www.yourco.example").as_deref(), Some("/"));
         assert_eq!(page_path("pricing"), None);
         assert_eq!(page_path(&format!("/{}", "a".repeat(600))), None);
+        assert_eq!(page_path("/orders/8812345/items").as_deref(), Some("/orders/:id/items"));
+        assert_eq!(page_path("/u/3f2a9c0e4b1d4e7f8a6b").as_deref(), Some("/u/:id"));
+        assert_eq!(page_path("/d/123e4567-e89b-12d3-a456-426614174000/").as_deref(), Some("/d/:id/"));
+        assert_eq!(page_path("/blog/2026/11/decision-tables").as_deref(), Some("/blog/2026/11/decision-tables"));
+        assert_eq!(page_path("/pricing/enterprise").as_deref(), Some("/pricing/enterprise"));
+        assert_eq!(page_path("/deadbeefdeadbeefcafe").as_deref(), Some("/deadbeefdeadbeefcafe"), "no digit: a word");
     }
 }

@@ -98,7 +98,8 @@ fn describe(file: &FileReport) {
 fn fields_left_out(totals: &Totals) -> String {
     match totals.warnings.len() {
         0 => String::new(),
-        n => format!("; {n} fields left out"),
+        1 => "; 1 warning".to_string(),
+        n => format!("; {n} warnings"),
     }
 }
 
@@ -106,7 +107,7 @@ struct Totals {
     report: BatchReport,
     /// (line, reason), in file order.
     rejected: Vec<(u64, String)>,
-    /// (line, field and reason) of fields left out of leads that went in.
+    /// (line, what) of leads that went in with a field left out, or that the file named before.
     warnings: Vec<(u64, String)>,
 }
 
@@ -190,8 +191,8 @@ fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode
         }
     };
     if !totals.warnings.is_empty() {
-        eprintln!("fields left out (the rest of each lead went in; --strict rejects such rows):");
-        problems(&totals.warnings, "fields left out");
+        eprintln!("warnings (the rest of each lead went in; --strict rejects rows with a bad field):");
+        problems(&totals.warnings, "warnings");
     }
     if !totals.rejected.is_empty() {
         eprintln!("rows rejected:");
@@ -201,7 +202,7 @@ fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode
         let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
         w.write_record(["line", "outcome", "reason"])?;
         let mut all: Vec<(u64, &str, &String)> = totals.rejected.iter().map(|(l, r)| (*l, "rejected", r)).collect();
-        all.extend(totals.warnings.iter().map(|(l, r)| (*l, "field left out", r)));
+        all.extend(totals.warnings.iter().map(|(l, r)| (*l, "warning", r)));
         all.sort_by_key(|(line, _, _)| *line);
         for (line, outcome, reason) in all {
             w.write_record([line.to_string(), outcome.to_string(), reason.clone()])?;

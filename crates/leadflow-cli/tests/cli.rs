@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Cli, http, rusqlite_count, workspace_root};
+use common::{Cli, http, import_killed_after, rusqlite_count, workspace_root};
 
 const LEADS: &str = "email,first_name,job_title,employees,industry,country,created_at\n\
 ana@acme.example,Ana,CTO,1200,software,US,2026-01-01\n\
@@ -59,7 +59,7 @@ fn imports_report_bad_rows_keep_good_ones_and_are_idempotent() {
     assert_eq!(out.status.code(), Some(3), "rejected rows give exit code 3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("4 imported (4 new, 0 updated), 1 rejected; 1 fields left out"), "{stdout}");
+    assert!(stdout.contains("4 imported (4 new, 0 updated), 1 rejected; 1 warning"), "{stdout}");
     assert!(stderr.contains("line 4: email:"), "{stderr}");
     assert!(stderr.contains("line 6: employees: `many` is not a number; left out"), "{stderr}");
     let errors = std::fs::read_to_string(errors).unwrap();
@@ -67,7 +67,7 @@ fn imports_report_bad_rows_keep_good_ones_and_are_idempotent() {
         errors.lines().collect::<Vec<_>>()[1..],
         [
             "4,rejected,email: `not-an-email` is not an email address (expected local@domain.tld)",
-            "6,field left out,employees: `many` is not a number; left out"
+            "6,warning,employees: `many` is not a number; left out"
         ],
         "{errors}"
     );
@@ -208,20 +208,8 @@ fn a_killed_import_leaves_whole_batches_and_resumes() {
         csv.push_str(&format!("k{i},lead{}@example.com,page_view,/p{},2026-10-01T00:00:00Z\n", i % 5000, i % 7));
     }
     let events = cli.file("events.csv", &csv);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leadflow"))
-        .args(["--db", cli.db().to_str().unwrap(), "import", "events", &events, "--batch", "1000"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until some batches are in, then kill without warning.
+    import_killed_after(&cli, &events, 3000);
     let reader = || rusqlite_count(&cli.db(), "SELECT count(*) FROM events");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while reader() < 3000 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
 
     let committed = reader();
     assert!(committed > 0);

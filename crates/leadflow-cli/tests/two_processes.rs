@@ -8,7 +8,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::{Cli, ServeProcess, key, rusqlite_count};
+use common::{Cli, ServeProcess, import_killed_after, key, rusqlite_count};
 
 fn events_csv(prefix: &str, rows: usize, leads: usize) -> String {
     let mut csv = String::from("event_id,email,type,url,ts\n");
@@ -88,19 +88,7 @@ fn a_crashed_imports_events_are_seen_by_a_running_server() {
     let (admin, marketing) = (key(&cli, "admin"), key(&cli, "marketing"));
     let server = ServeProcess::start(&cli, &[]);
     let events = cli.file("events.csv", &events_csv("k", 60_000, 50));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leadflow"))
-        .args(["--db", cli.db().to_str().unwrap(), "import", "events", &events, "--batch", "1000"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let committed = || rusqlite_count(&cli.db(), "SELECT count(*) FROM events");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while committed() < 5_000 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    import_killed_after(&cli, &events, 5_000);
     let lead0 = rusqlite_count(
         &cli.db(),
         "SELECT count(*) FROM events WHERE lead_id = (SELECT id FROM leads WHERE email = 'lead0@bulk.example')",

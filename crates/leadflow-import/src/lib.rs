@@ -137,7 +137,7 @@ pub fn read_leads<R: Read + Seek + 'static>(
             let rows = csv.rows(move |rec| {
                 lead_from_cells(plan.iter().zip(rec.iter()).map(|((t, ty), v)| (t, *ty, Cell::Text(v))), &reading)
             });
-            Ok(Import { file, rows: Box::new(rows) })
+            Ok(Import { file, rows: Box::new(said_twice(rows)) })
         }
         Format::JsonLines => {
             let reading = json_reading(mapping, options);
@@ -154,9 +154,30 @@ pub fn read_leads<R: Read + Seek + 'static>(
                 };
                 lead_from_cells(fields.iter().map(|(t, v)| (t, None, v.cell())), &reading)
             });
-            Ok(Import { file: FileReport::json_lines(), rows: Box::new(rows) })
+            Ok(Import { file: FileReport::json_lines(), rows: Box::new(said_twice(rows)) })
         }
     }
+}
+
+/// Warns of a record naming a lead an earlier record of the file named too (CRM exports repeat
+/// people): the later one's fields go onto the same lead, and the user should know.
+fn said_twice(rows: impl Iterator<Item = Row<LeadInput>>) -> impl Iterator<Item = Row<LeadInput>> {
+    let mut first_seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    rows.map(move |mut row| {
+        if let Ok(lead) = &row.parsed {
+            let name = lead.profile.email.to_string();
+            match first_seen.get(&name) {
+                Some(line) => row.warnings.push(format!(
+                    "names the same lead as line {line} ({}): its fields were merged onto that lead",
+                    leadflow_core::text::printable(&name)
+                )),
+                None => {
+                    first_seen.insert(name, row.line);
+                }
+            }
+        }
+        row
+    })
 }
 
 /// Reads events from CSV or JSON Lines.

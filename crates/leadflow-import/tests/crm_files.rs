@@ -286,3 +286,15 @@ fn event_exports_with_crm_headers_and_local_dates() {
     assert_eq!(e.ts, at("2026-03-04T11:00:00Z"));
     assert_eq!(e.shape.property("page"), Some("/"));
 }
+
+/// A CRM export that names one person twice (in another case): both rows go onto one lead, and
+/// the second says so.
+#[test]
+fn a_person_named_twice_is_said() {
+    let (_, rows) = leads(b"Email,First Name,Job Title\nDana.White@Hooli.example,Dana,CTO\ndana.white@hooli.example,Eve,Intern\nben@hooli.example,Ben,\n");
+    assert!(rows[0].warnings.is_empty() && rows[2].warnings.is_empty());
+    assert_eq!(
+        rows[1].warnings,
+        ["names the same lead as line 2 (dana.white@hooli.example): its fields were merged onto that lead"]
+    );
+}

@@ -147,3 +147,21 @@ pub fn call(addr: &str, key: &str, method: &str, path: &str, body: Option<&str>)
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, head.to_string(), body.to_string())
 }
+
+/// Starts `leadflow import events FILE --batch 1000`, waits until at least `events` are
+/// committed, and kills it without warning (SIGKILL), as a crash would.
+pub fn import_killed_after(cli: &Cli, file: &str, events: i64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadflow"))
+        .args(["--db", cli.db().to_str().unwrap(), "import", "events", file, "--batch", "1000"])
+        .env_remove("LEADFLOW_DB")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while rusqlite_count(&cli.db(), "SELECT count(*) FROM events") < events && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
