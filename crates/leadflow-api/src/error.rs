@@ -74,8 +74,8 @@ impl ApiError {
         }
     }
 
-    pub fn lead_not_found(lead: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", format!("no lead {lead}"))
+    pub fn lead_not_found(lead: leadflow_core::LeadRef) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", format!("no {lead}"))
     }
 }
 

@@ -71,10 +71,19 @@ pub struct WebhookRequest {
     topics: Vec<String>,
 }
 
+/// The longest webhook URL taken.
+const MAX_URL_BYTES: usize = 2048;
+
 /// An `http(s)://host...` URL without spaces or control characters.
 fn parse_url(url: &str) -> Result<String, ApiError> {
     let bad = |why: &str| ApiError::bad_request("invalid_webhook", format!("url: {why}"));
-    let parsed: axum::http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    if url.len() > MAX_URL_BYTES {
+        return Err(bad(&format!("longer than {MAX_URL_BYTES} bytes")));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(bad("use an http:// or https:// URL"));
+    }
+    let parsed: axum::http::Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
     if !matches!(parsed.scheme_str(), Some("http" | "https")) {
         return Err(bad("use an http:// or https:// URL"));
     }

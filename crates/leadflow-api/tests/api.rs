@@ -523,6 +523,9 @@ async fn leads_take_null_created_at_and_no_silent_guesses() {
         assert!(reply["error"]["message"].as_str().unwrap().contains(needle), "{body}: {reply}");
     }
 
+    let (status, reply) = s.admin(Method::GET, "/v1/leads/0", None).await;
+    assert_eq!((status, reply["error"]["message"].as_str()), (StatusCode::NOT_FOUND, Some("no lead 0")));
+
     // Filters say what is wrong with them; bucket names ignore case.
     let (status, listed) = s.admin(Method::GET, "/v1/leads?bucket=Cold", None).await;
     assert_eq!(status, StatusCode::OK, "{listed}");

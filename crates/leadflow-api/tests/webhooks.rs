@@ -60,12 +60,16 @@ async fn deliveries_are_signed_retried_kept_across_restarts_and_visible() {
 
     for (body, code) in [
         (json!({"url": "ftp://x.example/", "topics": ["lead.mql"]}), "invalid_webhook"),
+        (json!({"url": "file:///etc/passwd", "topics": ["lead.mql"]}), "invalid_webhook"),
+        (json!({"url": format!("https://x.example/{}", "a".repeat(3000)), "topics": ["lead.mql"]}), "invalid_webhook"),
         (json!({"url": url, "topics": ["lead.deleted"]}), "invalid_webhook"),
         (json!({"url": url, "topics": []}), "invalid_webhook"),
         (json!({"url": url, "topics": ["lead.mql"], "extra": 1}), "invalid_request"),
     ] {
         let (status, reply) = s.admin(Method::POST, "/v1/webhooks", Some(body)).await;
         assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(!message.contains("not a URL"), "says what is wrong with it: {message}");
     }
 
     // A new lead with a strong profile and a demo request: created, and (per the model) an MQL.
