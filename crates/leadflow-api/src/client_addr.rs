@@ -64,14 +64,28 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[Network]) -> IpAd
     let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
     let hops: Vec<&str> = hops.collect();
     for hop in hops.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(ip) if is_trusted(ip) => client = ip,
-            Ok(ip) => return ip,
+        match hop_address(hop) {
+            Some(ip) if is_trusted(ip) => client = ip,
+            Some(ip) => return ip,
             // Unreadable: nothing left of it can be trusted.
-            Err(_) => return client,
+            None => return client,
         }
     }
     client
+}
+
+/// An address as proxies write it: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:443`.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        return rest.split_once(']').and_then(|(ip, _)| ip.parse().ok());
+    }
+    hop.rsplit_once(':')
+        .and_then(|(ip, port)| port.parse::<u16>().ok().and(ip.parse::<std::net::Ipv4Addr>().ok()))
+        .map(IpAddr::V4)
 }
 
 #[cfg(test)]
@@ -106,6 +120,9 @@ mod tests {
         assert_eq!(client_ip(ip("::1"), &headers(&["2001:db8::5"]), &trusted), ip("2001:db8::5"));
         assert_eq!(client_ip(ip("::ffff:10.0.0.9"), &headers(&["198.51.100.8"]), &trusted), ip("198.51.100.8"));
         assert!(client_ip(ip("127.0.0.1"), &headers(&["1.1.1.1"]), &[]) == ip("127.0.0.1"));
+        // With ports, and IPv6 in brackets, as some proxies write them.
+        assert_eq!(client_ip(ip("10.1.1.1"), &headers(&["198.51.100.7:5678"]), &trusted), ip("198.51.100.7"));
+        assert_eq!(client_ip(ip("10.1.1.1"), &headers(&["[2001:db8::9]:443"]), &trusted), ip("2001:db8::9"));
     }
 
     #[test]

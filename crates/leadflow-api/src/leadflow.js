@@ -5,7 +5,8 @@
  * window.leadflow.identify(email) sends such a form submission from your own code.
  * A form proves nothing about an email a lead already has (anyone can type it): to join a
  * visitor to a known lead (a signed-in customer), get a token from your server with
- * POST /v1/tracking/identity-tokens and call window.leadflow.prove(token). */
+ * POST /v1/tracking/identity-tokens (bound to window.leadflow.visitor, the leadflow_visitor
+ * cookie) and call window.leadflow.prove(token). */
 (function () {
   "use strict";
   var script = document.currentScript;

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use leadflow_core::{Email, EventShape, EventType, LeadId, VisitorId};
+use leadflow_core::{Email, EventShape, EventType, VisitorId};
 use leadflow_engine::{TrackingLimits, Visit, VisitOutcome};
 
 use crate::client_addr::client_ip;
@@ -131,6 +131,8 @@ async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), Api
     let hit: Hit =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
     let now = state.now();
+    let visitor =
+        VisitorId::parse(&hit.visitor).map_err(|e| ApiError::bad_request("invalid_event", format!("visitor: {e}")))?;
     let identity = match (&hit.identity, &state.identity) {
         (None, _) => None,
         (Some(_), None) => {
@@ -139,15 +141,19 @@ async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), Api
                 "this server issues no identity tokens (tracking.identity_secret)",
             ));
         }
-        (Some(token), Some(secret)) => {
-            Some(secret.verify(token, now).map_err(|e| ApiError::bad_request("invalid_identity", e.to_string()))?)
-        }
+        (Some(token), Some(secret)) => Some(
+            secret
+                .verify(token, &visitor, now)
+                .map_err(|e| ApiError::bad_request("invalid_identity", e.to_string()))?
+                .email,
+        ),
     };
-    let visit = parse(hit, identity, now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
+    let visit = parse(hit, visitor, identity, now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
     let limits = TrackingLimits { events_per_lead_per_day: state.config.tracking.events_per_lead_per_day };
     let outcome = state.write(move |engine| Ok(engine.track_visit(visit, limits)?)).await?;
     let counted = match outcome {
         VisitOutcome::Duplicate => "duplicate",
+        VisitOutcome::OverLimit => "over_daily_limit",
         VisitOutcome::Lead { dropped, .. } if dropped > 0 => "over_daily_limit",
         VisitOutcome::Anonymous | VisitOutcome::Unproven | VisitOutcome::Lead { .. } => "accepted",
     };
@@ -158,14 +164,18 @@ async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), Api
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    /// The lead's id or email.
-    lead: String,
+    /// The person's email: their lead, or the one the token creates when it is used.
+    email: String,
+    /// The visitor id the token proves (the site reads it from the `leadflow_visitor` cookie);
+    /// a token without one proves whichever visitor hands it over.
+    visitor: Option<String>,
     /// How long the token is good for; a day if not given, at most 30 days.
     ttl_secs: Option<u32>,
 }
 
-/// `POST /v1/tracking/identity-tokens`: a token proving to `/t/collect` that a visitor is this
-/// lead, for a site that knows who its visitor is (it signed them in; a link leadflow sent).
+/// `POST /v1/tracking/identity-tokens`: a token proving to `/t/collect` who a visitor is, for
+/// a site that knows (it signed them in; a link leadflow sent). It reads nothing, so it says
+/// nothing about whether the person is a lead.
 pub async fn identity_token(
     State(state): State<AppState>,
     caller: crate::Caller,
@@ -179,20 +189,32 @@ pub async fn identity_token(
             "set tracking.identity_secret to issue identity tokens",
         ));
     };
-    let lead = crate::lead_ref(&request.lead)?;
+    let email =
+        Email::parse(&request.email).map_err(|e| ApiError::bad_request("invalid_request", format!("email: {e}")))?;
+    let visitor = request
+        .visitor
+        .as_deref()
+        .map(VisitorId::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_request", format!("visitor: {e}")))?;
     let ttl = request.ttl_secs.unwrap_or(86_400);
     if ttl == 0 || ttl > MAX_TOKEN_TTL_SECS {
         return Err(ApiError::bad_request("invalid_request", format!("ttl_secs: 1 to {MAX_TOKEN_TTL_SECS}")));
     }
-    let (token, expires) = state.read(move |engine| Ok(engine.identity_token(&secret, &lead, ttl)?)).await?;
+    let expires = leadflow_core::Timestamp::from_millis(state.now().millis() + i64::from(ttl) * 1000);
+    let token = secret.issue(&email, visitor.as_ref(), expires);
     Ok(Json(json!({"token": token, "expires_at": expires.to_string()})))
 }
 
 /// The longest an identity token may live: 30 days.
 const MAX_TOKEN_TTL_SECS: u32 = 30 * 86_400;
 
-fn parse(hit: Hit, identity: Option<LeadId>, now: leadflow_core::Timestamp) -> Result<Visit, String> {
-    let visitor = VisitorId::parse(&hit.visitor).map_err(|e| format!("visitor: {e}"))?;
+fn parse(
+    hit: Hit,
+    visitor: VisitorId,
+    identity: Option<Email>,
+    now: leadflow_core::Timestamp,
+) -> Result<Visit, String> {
     let kind = match hit.kind.as_str() {
         "page_view" => "page_view",
         "form_submitted" => "form_submitted",

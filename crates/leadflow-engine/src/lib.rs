@@ -25,7 +25,7 @@ use leadflow_store::{
     ScoreWrite, StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
 };
 
-pub use identity::{IdentitySecret, TokenError};
+pub use identity::{Identity, IdentitySecret, TokenError};
 pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;

@@ -1,11 +1,11 @@
 //! Webhooks and website visitors: what the server needs beyond scoring.
 
-use leadflow_core::{Activity, Email, EventKey, EventShape, LeadId, LeadRef, Timestamp, Topic, VisitorId};
+use leadflow_core::{Activity, Email, EventKey, EventShape, LeadRef, Timestamp, Topic, VisitorId};
 use leadflow_store::{
     AnonymousEvent, AttemptOutcome, Cause, DeliveryRecord, Inserted, NewEvent, Store, Transaction, WebhookRecord,
 };
 
-use crate::{Engine, EngineError, IdentitySecret, Scored, rescore_lead, resolve_or_create};
+use crate::{Engine, EngineError, Scored, rescore_lead, resolve_or_create};
 
 /// A page view or form submission from the website-tracking snippet.
 #[derive(Clone, Debug, PartialEq)]
@@ -14,8 +14,9 @@ pub struct Visit {
     /// Given when a form named the visitor. It proves nothing (anyone can type any email): it
     /// creates the lead when the email is new, and is kept as the visitor's claim otherwise.
     pub email: Option<Email>,
-    /// The lead an identity token (verified by the caller) proves the visitor to be.
-    pub identity: Option<LeadId>,
+    /// Who an identity token (verified by the caller) proves the visitor to be: their lead,
+    /// created if it is new (the site vouches for the person).
+    pub identity: Option<Email>,
     pub ts: Timestamp,
     pub shape: EventShape,
 }
@@ -38,8 +39,10 @@ pub enum VisitOutcome {
     /// Recorded for the visitor's lead, with `merged` anonymous events that joined it now;
     /// `dropped` events went over the lead's daily limit.
     Lead { scored: Scored, created_lead: bool, merged: usize, dropped: usize },
-    /// Nothing was recorded: the same visit came before, or the lead's day is full.
+    /// The same visit was recorded before.
     Duplicate,
+    /// The lead's day is full: nothing of this visit reaches it.
+    OverLimit,
 }
 
 impl<S: Store> Engine<S> {
@@ -94,10 +97,8 @@ impl<S: Store> Engine<S> {
             AnonymousEvent { key: key.clone(), visitor: visit.visitor.clone(), ts: visit.ts, shape: visit.shape };
         let (lead, created_lead, merged) = match (visit.identity, &visit.email) {
             (Some(proven), _) => {
-                if tx.lead(&LeadRef::Id(proven))?.is_none() {
-                    return Err(EngineError::UnknownLeadId(proven));
-                }
-                (proven, false, tx.identify_visitor(&visit.visitor, proven, now)?)
+                let (id, created) = resolve_or_create(&mut tx, &LeadRef::Email(proven.clone()), visit.ts, now)?;
+                (id, created, tx.identify_visitor(&visit.visitor, id, now)?)
             }
             (None, Some(email)) => match tx.resolve_lead(&LeadRef::Email(email.clone()))? {
                 Some(existing) if linked == Some(existing) => (existing, false, Vec::new()),
@@ -145,7 +146,7 @@ impl<S: Store> Engine<S> {
         }
         if activity.is_empty() && !created_lead {
             tx.commit()?;
-            return Ok(VisitOutcome::Duplicate);
+            return Ok(if granted == 0 { VisitOutcome::OverLimit } else { VisitOutcome::Duplicate });
         }
         let scored = rescore_lead(&mut tx, &model, version, &record, &activity, now, Cause::Event(key), created_lead)?;
         tx.commit()?;
@@ -160,18 +161,5 @@ impl<S: Store> Engine<S> {
         let n = tx.expire_anonymous(before)?;
         tx.commit()?;
         Ok(n)
-    }
-
-    /// An identity token for the lead, valid for `ttl_secs`: what a site hands the tracking
-    /// snippet to prove who its visitor is.
-    pub fn identity_token(
-        &self,
-        secret: &IdentitySecret,
-        lead: &LeadRef,
-        ttl_secs: u32,
-    ) -> Result<(String, Timestamp), EngineError> {
-        let id = self.store.lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?.id;
-        let expires = Timestamp::from_millis(self.now().millis() + i64::from(ttl_secs) * 1000);
-        Ok((secret.issue(id, expires), expires))
     }
 }

@@ -87,7 +87,7 @@ fn a_form_naming_a_known_lead_moves_nothing() {
 #[test]
 fn an_identity_token_proves_the_visitor_and_brings_its_history() {
     let mut w = world();
-    let id = victim(&mut w);
+    victim(&mut w);
     let visitor = "real-victim-browser";
     for url in ["/pricing", "/pricing"] {
         w.clock.set(Timestamp::from_millis(w.clock.now().millis() + 60_000));
@@ -96,10 +96,12 @@ fn an_identity_token_proves_the_visitor_and_brings_its_history() {
     let claim = visit(&w, visitor, "form_submitted", "/contact", Some("victim@bigco.example"));
     assert_eq!(w.engine.track_visit(claim, ROOMY).unwrap(), VisitOutcome::Unproven);
     let secret = IdentitySecret::new("0123456789abcdef0123456789abcdef").unwrap();
-    let (token, _) = w.engine.identity_token(&secret, &LeadRef::Id(id), 3600).unwrap();
-    let proven = secret.verify(&token, w.clock.now()).unwrap();
+    let victim = Email::parse("victim@bigco.example").unwrap();
+    let visitor_id = VisitorId::parse(visitor).unwrap();
+    let token = secret.issue(&victim, Some(&visitor_id), Timestamp::from_millis(w.clock.now().millis() + 3_600_000));
+    let proven = secret.verify(&token, &visitor_id, w.clock.now()).unwrap();
     let mut v = visit(&w, visitor, "page_view", "/welcome", None);
-    v.identity = Some(proven);
+    v.identity = Some(proven.email);
     match w.engine.track_visit(v, ROOMY).unwrap() {
         VisitOutcome::Lead { merged, created_lead: false, dropped: 0, .. } => assert_eq!(merged, 3),
         other => panic!("{other:?}"),
@@ -127,7 +129,7 @@ fn a_lead_a_form_creates_gets_a_bounded_day() {
     }
     assert_eq!(score(&w, "new@lead.example").2, 5, "the form and the four newest views");
     let more = visit(&w, visitor, "page_view", "/pricing", None);
-    assert_eq!(w.engine.track_visit(more, LIMITS).unwrap(), VisitOutcome::Duplicate, "the day is full");
+    assert_eq!(w.engine.track_visit(more, LIMITS).unwrap(), VisitOutcome::OverLimit, "the day is full");
     w.clock.set(t("2026-12-02T09:00:00Z"));
     let next_day = visit(&w, visitor, "page_view", "/pricing", None);
     assert!(matches!(w.engine.track_visit(next_day, LIMITS).unwrap(), VisitOutcome::Lead { dropped: 0, .. }));
@@ -145,4 +147,25 @@ fn anonymous_visitors_expire() {
     assert!(matches!(w.engine.track_visit(form, LIMITS).unwrap(), VisitOutcome::Lead { merged: 0, .. }));
     let form = visit(&w, "new-visitor-01", "form_submitted", "/contact", Some("new@lead.example"));
     assert!(matches!(w.engine.track_visit(form, LIMITS).unwrap(), VisitOutcome::Lead { merged: 1, .. }));
+}
+
+#[test]
+fn a_token_for_someone_new_makes_their_lead() {
+    let mut w = world();
+    let mut v = visit(&w, "signed-in-visitor", "page_view", "/account", None);
+    v.identity = Some(Email::parse("new.customer@acme.example").unwrap());
+    assert!(matches!(w.engine.track_visit(v, ROOMY).unwrap(), VisitOutcome::Lead { created_lead: true, .. }));
+    assert_eq!(score(&w, "new.customer@acme.example").2, 1);
+}
+
+#[test]
+fn a_full_day_says_so() {
+    let mut w = world();
+    let form = visit(&w, "busy-visitor-01", "form_submitted", "/contact", Some("busy@lead.example"));
+    w.engine.track_visit(form, TrackingLimits { events_per_lead_per_day: 1 }).unwrap();
+    let more = visit(&w, "busy-visitor-01", "page_view", "/pricing", None);
+    assert_eq!(
+        w.engine.track_visit(more, TrackingLimits { events_per_lead_per_day: 1 }).unwrap(),
+        VisitOutcome::OverLimit
+    );
 }

@@ -216,7 +216,7 @@ fn open<'a, R: Read + 'a>(
         head.extend_from_slice(&chunk[..n]);
     }
     let delimiter = delimiter.unwrap_or_else(|| sniff::detect_delimiter(&String::from_utf8_lossy(&head)));
-    let (tracking, lines) = LineTracking::new(Cursor::new(head).chain(decoded));
+    let (tracking, lines) = LineTracking::new(Cursor::new(head).chain(decoded), delimiter);
     // Flexible: we check field counts ourselves, because blank lines come through as one-field
     // sentinel records (see `lines`).
     let mut reader = csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(tracking);
@@ -273,6 +273,8 @@ impl<D: Read> CsvSource<D> {
         let mut seen = 0;
         while seen < limit {
             match self.reader.read_record(&mut record) {
+                // A blank line: no values.
+                Ok(true) if record.len() == 1 && &record[0] == lines::SENTINEL => continue,
                 Ok(true) => seen += 1,
                 Ok(false) => break,
                 // The rows pass reports it.

@@ -40,8 +40,16 @@ impl LineIndex {
 pub struct LineTracking<R> {
     inner: R,
     index: Rc<RefCell<LineIndex>>,
-    at_line_start: bool,
+    delimiter: u8,
+    /// Where the csv parser is, as far as quoting goes: a quote opens a quoted field only at the
+    /// start of a field (`27" monitor` is plain text), and `""` inside one is a quote.
+    at_field_start: bool,
     in_quotes: bool,
+    quote_in_quotes: bool,
+    at_line_start: bool,
+    /// Blank lines before the header are not marked: the csv parser skips them, and the header
+    /// must be the first line with something on it.
+    seen_content: bool,
     pending: Vec<u8>,
     served: usize,
     emitted: u64,
@@ -49,19 +57,57 @@ pub struct LineTracking<R> {
 }
 
 impl<R: Read> LineTracking<R> {
-    pub fn new(inner: R) -> (Self, Rc<RefCell<LineIndex>>) {
+    pub fn new(inner: R, delimiter: u8) -> (Self, Rc<RefCell<LineIndex>>) {
         let index = Rc::new(RefCell::new(LineIndex::default()));
         let reader = LineTracking {
             inner,
             index: index.clone(),
-            at_line_start: true,
+            delimiter,
+            at_field_start: true,
             in_quotes: false,
+            quote_in_quotes: false,
+            at_line_start: true,
+            seen_content: false,
             pending: Vec::new(),
             served: 0,
             emitted: 0,
             chunk: vec![0; 64 * 1024],
         };
         (reader, index)
+    }
+
+    /// Follows the quoting state over one byte; whether it ends a line outside quotes.
+    fn ends_line(&mut self, b: u8) -> bool {
+        if self.in_quotes {
+            if self.quote_in_quotes {
+                self.quote_in_quotes = false;
+                if b == b'"' {
+                    return false;
+                }
+                // The quote closed the field; this byte is outside it.
+                self.in_quotes = false;
+            } else {
+                if b == b'"' {
+                    self.quote_in_quotes = true;
+                }
+                return false;
+            }
+        }
+        match b {
+            b'"' if self.at_field_start => {
+                self.in_quotes = true;
+                self.at_field_start = false;
+                false
+            }
+            b'\n' | b'\r' => {
+                self.at_field_start = true;
+                true
+            }
+            _ => {
+                self.at_field_start = b == self.delimiter;
+                false
+            }
+        }
     }
 }
 
@@ -74,21 +120,19 @@ impl<R: Read> Read for LineTracking<R> {
             }
             self.pending.clear();
             self.served = 0;
-            let mut index = self.index.borrow_mut();
-            for &b in &self.chunk[..n] {
-                let line_end = !self.in_quotes && (b == b'\n' || b == b'\r');
-                if line_end && self.at_line_start {
+            for i in 0..n {
+                let b = self.chunk[i];
+                let line_end = self.ends_line(b);
+                if line_end && self.at_line_start && self.seen_content {
                     self.pending.push(0);
                     self.emitted += 1;
                 }
                 if b == b'\n' {
-                    index.newlines.push_back(self.emitted);
+                    self.index.borrow_mut().newlines.push_back(self.emitted);
                 }
                 self.pending.push(b);
                 self.emitted += 1;
-                if b == b'"' {
-                    self.in_quotes = !self.in_quotes;
-                }
+                self.seen_content |= !line_end;
                 self.at_line_start = line_end && b == b'\n';
             }
         }
@@ -105,7 +149,7 @@ mod tests {
 
     fn mark(s: &str) -> String {
         let mut out = String::new();
-        LineTracking::new(s.as_bytes()).0.read_to_string(&mut out).unwrap();
+        LineTracking::new(s.as_bytes(), b',').0.read_to_string(&mut out).unwrap();
         out
     }
 
@@ -115,5 +159,10 @@ mod tests {
         assert_eq!(mark("a\r\n\r\nb"), "a\r\n\0\r\nb");
         assert_eq!(mark("\"x\n\ny\",z\n"), "\"x\n\ny\",z\n");
         assert_eq!(mark("a\n\n\n"), "a\n\0\n\0\n");
+        // A quote inside an unquoted field is text, and `""` inside a quoted one is a quote.
+        assert_eq!(mark("27\" monitor,x\n\nb\n"), "27\" monitor,x\n\0\nb\n");
+        assert_eq!(mark("\"say \"\"hi\"\"\n\n\",x\n\nb\n"), "\"say \"\"hi\"\"\n\n\",x\n\0\nb\n");
+        // Blank lines before the header are left to the csv parser, which skips them.
+        assert_eq!(mark("\n\r\nemail\n\nb\n"), "\n\r\nemail\n\0\nb\n");
     }
 }

@@ -298,3 +298,15 @@ fn a_person_named_twice_is_said() {
         ["names the same lead as line 2 (dana.white@hooli.example): its fields were merged onto that lead"]
     );
 }
+
+/// Blank lines anywhere (before the header, between rows, at the end), a quote inside an
+/// unquoted value: the types, the header and every line number stay right.
+#[test]
+fn blank_lines_and_stray_quotes() {
+    let csv = b"\r\n\r\nDeal Size,email,Monitor\r\n1500,a@x.example,27\" wide\r\n\r\n2000,b@x.example,24\" wide\r\n\r\n3000,bad,x\r\n\r\n";
+    let (_, rows) = leads(csv);
+    assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [4, 6, 8]);
+    assert_eq!(custom(ok(&rows[0]), "deal_size"), Some(&CustomValue::Number(1500.0)), "blank lines are no values");
+    assert_eq!(custom(ok(&rows[1]), "monitor"), text("24\" wide").as_ref());
+    assert!(rows[2].parsed.is_err());
+}

@@ -753,6 +753,16 @@ fn fold_tail(tx: &Connection) -> Result<u64, StoreError> {
 /// every committed event. The deferred ones are found by scanning their seq ranges, which is
 /// slower, and lasts only until the next write folds them.
 fn lead_items(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, StoreError> {
+    // One snapshot for the blob and the tail: a fold by another process between the two reads
+    // would otherwise hide the folded events from this one.
+    if conn.is_autocommit() {
+        let snapshot = conn.unchecked_transaction().map_err(backend)?;
+        return deferred_and_packed(&snapshot, lead);
+    }
+    deferred_and_packed(conn, lead)
+}
+
+fn deferred_and_packed(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, StoreError> {
     let mut items = packed_activity(conn, lead)?;
     let ranges = tail_ranges(conn)?;
     if ranges.is_empty() {
