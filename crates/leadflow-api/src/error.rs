@@ -87,6 +87,7 @@ impl From<EngineError> for ApiError {
             EngineError::NoSuchModel(_) => ApiError::new(StatusCode::NOT_FOUND, "model_not_found", e.to_string()),
             EngineError::EmailTaken { .. } => ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
             EngineError::InvalidLead(why) => ApiError::bad_request("invalid_lead", why),
+            EngineError::FromTheFuture(_) => ApiError::bad_request("invalid_event", e.to_string()),
             EngineError::NoActiveModel => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_active_model", e.to_string())
             }

@@ -550,6 +550,10 @@ async fn leads_take_null_created_at_and_no_silent_guesses() {
     assert!(reply["error"]["message"].as_str().unwrap().contains("name different leads"));
     let (status, _) = send(json!({"lead_id": id, "email": "ANA@acme.example", "type": "page_view"})).await;
     assert_eq!(status, StatusCode::OK);
+    // An event days ahead of the clock is a wrong date, not the future.
+    let (status, reply) = send(json!({"email": "ana@acme.example", "type": "page_view", "ts": "2099-01-01"})).await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_event")));
+    assert!(reply["error"]["message"].as_str().unwrap().contains("more than a day ahead"), "{reply}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -572,3 +572,19 @@ fn training_warns_of_a_feature_that_leaks_the_outcome() {
     assert!(learned["spec"]["text_fields"].as_array().unwrap().iter().any(|f| f == "custom.newsletter"), "{learned}");
     assert_eq!(learned["spec"]["date_fields"], serde_json::json!(["custom.signed_on"]));
 }
+
+/// An event dated days ahead (a wrong date or format) is rejected with its line, wherever it
+/// comes from; the rest go in.
+#[test]
+fn events_from_the_future_are_refused() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    let csv = "event_id,email,type,ts\nf1,ana@acme.example,page_view,2026-01-05T10:00:00Z\nf2,ana@acme.example,page_view,2099-01-01\n";
+    let out = cli.run(&["import", "events", &cli.file("events.csv", csv)]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3: ts: 2099-01-01T00:00:00Z is more than a day ahead"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 imported"));
+    let out = cli.run(&["track", "--lead", "ana@acme.example", "--type", "page_view", "--ts", "2099-01-01"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("more than a day ahead"));
+}

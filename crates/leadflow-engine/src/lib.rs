@@ -96,6 +96,10 @@ pub enum EngineError {
     EmailTaken { email: String, owner: LeadId, id: LeadId },
     #[error("{0}")]
     InvalidLead(String),
+    #[error(
+        "ts: {0} is more than a day ahead of this server's clock (a wrong date, date format or time zone?); an event from the future would count before it happened"
+    )]
+    FromTheFuture(Timestamp),
     #[error("no model version {0}")]
     NoSuchModel(i64),
     #[error("the system's random number generator failed: {0}")]
@@ -346,6 +350,7 @@ impl<S: Store> Engine<S> {
     pub fn track(&mut self, input: EventInput) -> Result<TrackOutcome, EngineError> {
         let (version, model) = self.active_model()?;
         let now = self.now();
+        not_ahead(&input, now)?;
         let key = input.key();
         let mut tx = self.store.begin()?;
         let (lead, created_lead) = resolve_for_event(&mut tx, &input, now)?;
@@ -374,6 +379,10 @@ impl<S: Store> Engine<S> {
             FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
         let mut results = Vec::with_capacity(rows.len());
         for row in rows {
+            if let Err(e) = not_ahead(&row, now) {
+                results.push(BatchItem::Rejected { key: row.key(), reason: e });
+                continue;
+            }
             let lead = match leads.get(&row.lead) {
                 Some(lead) => lead.id,
                 None => match resolve_for_event(&mut tx, &row, now) {
@@ -456,6 +465,10 @@ impl<S: Store> Engine<S> {
         keys.reserve(rows.len());
         let mut events = Vec::with_capacity(rows.len());
         for (i, row) in rows.into_iter().enumerate() {
+            if let Err(e) = not_ahead(&row, now) {
+                report.rejected.push((i, e.to_string()));
+                continue;
+            }
             let lead = match leads.get(&row.lead) {
                 Some(id) => *id,
                 None => match resolve_or_create(&mut tx, &row.lead, row.ts, now) {
@@ -629,6 +642,12 @@ fn upsert_profile<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp)
             Ok(Upserted::Updated(Box::new(lead)))
         }
     }
+}
+
+/// Events may be a little ahead of our clock (theirs may be fast), not days: those are a wrong
+/// date, and would count before they happen and top the timeline for ever.
+fn not_ahead(input: &EventInput, now: Timestamp) -> Result<(), EngineError> {
+    if input.ts > now.plus_days(1) { Err(EngineError::FromTheFuture(input.ts)) } else { Ok(()) }
 }
 
 /// The event's lead; an unknown email creates one, first seen at the event's time.
