@@ -19,6 +19,7 @@
 //! | `webhook_not_found` | 404 | no such webhook |
 //! | `model_not_found` | 404 | no such model version |
 //! | `email_taken` | 409 | the email belongs to another lead |
+//! | `event_id_taken` | 409 | an event with this id is another lead's already |
 //! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
 //! | `no_active_model` | 503 | no model is active yet |
 //! | `rate_limited` | 429 | over the key's rate limit; `Retry-After` says when to come back |
@@ -88,6 +89,7 @@ impl From<EngineError> for ApiError {
             EngineError::EmailTaken { .. } => ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
             EngineError::InvalidLead(why) => ApiError::bad_request("invalid_lead", why),
             EngineError::FromTheFuture(_) => ApiError::bad_request("invalid_event", e.to_string()),
+            EngineError::KeyOfAnotherLead(_) => ApiError::new(StatusCode::CONFLICT, "event_id_taken", e.to_string()),
             EngineError::NoActiveModel => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_active_model", e.to_string())
             }

@@ -585,6 +585,11 @@ fn events_from_the_future_are_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3: ts: 2099-01-01T00:00:00Z is more than a day ahead"), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 imported"));
+    // An id another lead's event has already is no duplicate of this one: it is refused, saying why.
+    let reused = "event_id,email,type,ts\nf1,ben@acme.example,page_view,2026-01-06T10:00:00Z\n";
+    let out = cli.run(&["import", "events", &cli.file("reused.csv", reused)]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: event id `f1` is another lead's event"));
     let out = cli.run(&["track", "--lead", "ana@acme.example", "--type", "page_view", "--ts", "2099-01-01"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("more than a day ahead"));
 }

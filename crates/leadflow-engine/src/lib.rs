@@ -96,6 +96,8 @@ pub enum EngineError {
     EmailTaken { email: String, owner: LeadId, id: LeadId },
     #[error("{0}")]
     InvalidLead(String),
+    #[error("event id `{0}` is another lead's event already: send each event with an id of its own")]
+    KeyOfAnotherLead(EventKey),
     #[error(
         "ts: {0} is more than a day ahead of this server's clock (a wrong date, date format or time zone?); an event from the future would count before it happened"
     )]
@@ -355,8 +357,10 @@ impl<S: Store> Engine<S> {
         let mut tx = self.store.begin()?;
         let (lead, created_lead) = resolve_for_event(&mut tx, &input, now)?;
         let event = NewEvent { key: key.clone(), lead: lead.id, ts: input.ts, shape: input.shape.clone() };
-        if tx.insert_event(&event, now)? == Inserted::Duplicate {
-            return Ok(TrackOutcome::Duplicate { lead: lead.id });
+        match tx.insert_event(&event, now)? {
+            Inserted::New => {}
+            Inserted::Duplicate => return Ok(TrackOutcome::Duplicate { lead: lead.id }),
+            Inserted::OtherLead(_) => return Err(EngineError::KeyOfAnotherLead(key)),
         }
         let activity = Activity { ts: input.ts, matched: model.match_event(&input.shape) };
         let scored = rescore_lead(&mut tx, &model, version, &lead, &[activity], now, Cause::Event(key), created_lead)?;
@@ -405,6 +409,9 @@ impl<S: Store> Engine<S> {
             let event = NewEvent { key: key.clone(), lead, ts: row.ts, shape: row.shape };
             match tx.insert_event(&event, now)? {
                 Inserted::Duplicate => results.push(BatchItem::Duplicate { key, lead }),
+                Inserted::OtherLead(_) => {
+                    results.push(BatchItem::Rejected { key: key.clone(), reason: EngineError::KeyOfAnotherLead(key) })
+                }
                 Inserted::New => {
                     let activity = Activity { ts: event.ts, matched: model.match_event(&event.shape) };
                     let entry = new_events.entry(lead).or_insert_with(|| (Vec::new(), key.clone()));
@@ -490,15 +497,18 @@ impl<S: Store> Engine<S> {
                 report.duplicates += 1;
                 continue;
             }
-            events.push(NewEvent { key, lead, ts: row.ts, shape: row.shape });
+            events.push((i, NewEvent { key, lead, ts: row.ts, shape: row.shape }));
         }
         drop(keys);
         // Lead by lead, the per-lead index is written in order rather than all over.
-        events.sort_unstable_by_key(|e| (e.lead, e.ts));
-        for event in &events {
+        events.sort_unstable_by_key(|(_, e)| (e.lead, e.ts));
+        for (i, event) in &events {
             match tx.insert_event(event, now)? {
                 Inserted::New => report.accepted += 1,
                 Inserted::Duplicate => report.duplicates += 1,
+                Inserted::OtherLead(_) => {
+                    report.rejected.push((*i, EngineError::KeyOfAnotherLead(event.key.clone()).to_string()))
+                }
             }
         }
         tx.commit()?;

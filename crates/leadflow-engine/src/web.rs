@@ -107,7 +107,7 @@ impl<S: Store> Engine<S> {
                     tx.commit()?;
                     return Ok(match inserted {
                         Inserted::New => VisitOutcome::Unproven,
-                        Inserted::Duplicate => VisitOutcome::Duplicate,
+                        Inserted::Duplicate | Inserted::OtherLead(_) => VisitOutcome::Duplicate,
                     });
                 }
                 None => {
@@ -122,7 +122,7 @@ impl<S: Store> Engine<S> {
                     tx.commit()?;
                     return Ok(match inserted {
                         Inserted::New => VisitOutcome::Anonymous,
-                        Inserted::Duplicate => VisitOutcome::Duplicate,
+                        Inserted::Duplicate | Inserted::OtherLead(_) => VisitOutcome::Duplicate,
                     });
                 }
             },

@@ -936,11 +936,26 @@ impl SqliteTx<'_> {
     }
 
     fn event_exists(&self, key: &leadflow_core::EventKey) -> Result<bool, StoreError> {
+        Ok(self.event_lead(key)?.is_some())
+    }
+
+    /// The lead an event with this key was stored for, if any.
+    fn event_lead(&self, key: &leadflow_core::EventKey) -> Result<Option<LeadId>, StoreError> {
         self.tx
-            .prepare_cached("SELECT 1 FROM events WHERE key = ?1")
+            .prepare_cached("SELECT lead_id FROM events WHERE key = ?1")
             .map_err(backend)?
-            .exists([key.as_str()])
+            .query_row([key.as_str()], |r| r.get(0))
+            .optional()
+            .map(|id| id.map(LeadId))
             .map_err(backend)
+    }
+
+    /// What a key already taken means for an event of `lead`.
+    fn taken(&self, key: &leadflow_core::EventKey, lead: LeadId) -> Result<Inserted, StoreError> {
+        Ok(match self.event_lead(key)? {
+            Some(other) if other != lead => Inserted::OtherLead(other),
+            _ => Inserted::Duplicate,
+        })
     }
 
     fn shape_id(&mut self, shape: &EventShape) -> Result<ShapeId, StoreError> {
@@ -1101,7 +1116,7 @@ impl Transaction for SqliteTx<'_> {
         // A duplicate must leave no trace, not even a new shape. Shapes are nearly always known,
         // so the extra look-up happens only for the rare new one.
         if !self.shapes.contains_key(&e.shape) && self.event_exists(&e.key)? {
-            return Ok(Inserted::Duplicate);
+            return self.taken(&e.key, e.lead);
         }
         let shape = self.shape_id(&e.shape)?;
         let n = self
@@ -1114,7 +1129,7 @@ impl Transaction for SqliteTx<'_> {
             .execute(params![e.key.as_str(), e.lead.0, e.ts.millis(), shape, received_at.millis()])
             .map_err(backend)?;
         if n == 0 {
-            return Ok(Inserted::Duplicate);
+            return self.taken(&e.key, e.lead);
         }
         let seq = self.tx.last_insert_rowid();
         match &mut self.bulk {

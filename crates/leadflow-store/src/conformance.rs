@@ -152,10 +152,19 @@ fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
     assert_eq!(tx.insert_event(&event("e2", id, "2026-06-02", "page_view", "/pricing"), now).unwrap(), Inserted::New);
     assert_eq!(tx.insert_event(&event("e1", id, "2026-06-01", "page_view", "/pricing"), now).unwrap(), Inserted::New);
     assert_eq!(tx.insert_event(&event("e3", id, "2026-06-03", "email_open", ""), now).unwrap(), Inserted::New);
-    // The same key again changes nothing, even with other contents.
+    // The same key again changes nothing, even with other contents; for another lead, it says so.
     assert_eq!(
         tx.insert_event(&event("e1", id, "2026-06-05", "demo_requested", ""), now).unwrap(),
         Inserted::Duplicate
+    );
+    let other = tx.insert_lead(None, &profile("ben@example.com"), t("2026-01-01"), t("2026-01-01")).unwrap();
+    assert_eq!(
+        tx.insert_event(&event("e1", other, "2026-06-01", "page_view", "/pricing"), now).unwrap(),
+        Inserted::OtherLead(id)
+    );
+    assert_eq!(
+        tx.insert_event(&event("e1", other, "2026-06-09", "email_open", ""), now).unwrap(),
+        Inserted::OtherLead(id)
     );
     let activity = tx.activity_of(id).unwrap();
     assert_eq!(

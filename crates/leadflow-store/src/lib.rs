@@ -232,8 +232,11 @@ pub struct StoredEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inserted {
     New,
-    /// An event with this key was stored before: nothing changed.
+    /// An event with this key was stored before for this lead: nothing changed.
     Duplicate,
+    /// An event with this key was stored before for another lead: nothing changed, and the
+    /// sender reused an id it should not have.
+    OtherLead(LeadId),
 }
 
 /// Why a score changed.
