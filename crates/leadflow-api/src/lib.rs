@@ -314,13 +314,10 @@ async fn ingest_one(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::IngestEvents)?;
     let reads = caller.may_read_leads();
-    if !reads && event.lead_id.is_some() {
-        return Err(ApiError::forbidden(NAME_BY_EMAIL));
+    if let Some(refused) = refusal(&state, reads, &event).await? {
+        return Err(refused);
     }
     let now = state.now();
-    if let Some(message) = disagreement(&state, &event).await? {
-        return Err(ApiError::bad_request("invalid_event", message));
-    }
     let input = event.parse(now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
     let (item, scored) = state.track(input).await?;
     state.metrics.count_events(item_status(&item), 1);
@@ -346,17 +343,22 @@ async fn ingest_one(
     }))
 }
 
-/// An event naming its lead both by `lead_id` and by `email` must name one lead: the id's
-/// lead must have that email. Says why not, if not.
-async fn disagreement(state: &AppState, event: &dto::EventRequest) -> Result<Option<String>, ApiError> {
+/// Why an event is refused before it is parsed, if it is: a caller that may not read leads
+/// names them by email only (answers would tell it which ids exist), and an event naming its
+/// lead both by `lead_id` and by `email` must name one lead.
+async fn refusal(state: &AppState, reads: bool, event: &dto::EventRequest) -> Result<Option<ApiError>, ApiError> {
+    if !reads && event.lead_id.is_some() {
+        return Ok(Some(ApiError::forbidden(NAME_BY_EMAIL)));
+    }
     let (Some(id), Some(email)) = (event.lead_id, &event.email) else { return Ok(None) };
     let Ok(email) = leadflow_core::Email::parse(email) else { return Ok(None) };
     let lead = leadflow_core::LeadId(id);
     let stored = state.read(move |engine| Ok(engine.store().lead(&LeadRef::Id(lead))?)).await?;
     Ok(match stored {
-        Some(l) if l.profile.email == email => None,
-        Some(_) => Some(format!("lead_id {id} and email {email} name different leads")),
-        None => None,
+        Some(l) if l.profile.email != email => {
+            Some(ApiError::bad_request("invalid_event", format!("lead_id {id} and email {email} name different leads")))
+        }
+        _ => None,
     })
 }
 
@@ -401,12 +403,8 @@ async fn ingest_batch(
                 continue;
             }
         };
-        if !reads && event.lead_id.is_some() {
-            results.push(rejected("forbidden", NAME_BY_EMAIL.to_string()));
-            continue;
-        }
-        if let Some(message) = disagreement(&state, &event).await? {
-            results.push(rejected("invalid_event", message));
+        if let Some(refused) = refusal(&state, reads, &event).await? {
+            results.push(rejected(refused.code, refused.message));
             continue;
         }
         match event.parse(now) {

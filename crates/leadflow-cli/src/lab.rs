@@ -190,7 +190,7 @@ pub fn predict(
             .iter()
             .map(|(lead, p)| {
                 serde_json::json!({"lead_id": lead.id.0, "email": lead.profile.email.as_str(),
-                    "external_id": external_id(lead), "probability": p.probability,
+                    "external_id": lead.profile.external_id(), "probability": p.probability,
                     "factors": p.factors.iter().map(|(f, v)| serde_json::json!({"feature": f, "log_odds": v})).collect::<Vec<_>>()})
             })
             .collect();
@@ -198,25 +198,17 @@ pub fn predict(
     } else {
         for (lead, p) in &rows {
             let factors: Vec<String> = p.factors.iter().take(3).map(|(f, v)| format!("{f} {v:+.2}")).collect();
-            let name = external_id(lead).unwrap_or_else(|| lead.profile.email.to_string());
+            let name = lead.profile.external_id().unwrap_or(lead.profile.email.as_str());
             println!(
                 "lead {:>7}  {:<32}  {:>6}  {}",
                 lead.id.0,
-                leadflow_core::text::printable(&name),
+                leadflow_core::text::printable(name),
                 pct(p.probability),
                 factors.join(", ")
             );
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The CRM's id of a lead imported without an email, by which the CRM knows it.
-fn external_id(lead: &leadflow_store::LeadRecord) -> Option<String> {
-    match lead.profile.custom.get("external_id") {
-        Some(leadflow_core::CustomValue::Text(id)) => Some(id.clone()),
-        _ => None,
-    }
 }
 
 fn describe(cutoff: Cutoff) -> String {

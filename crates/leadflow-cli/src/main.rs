@@ -958,10 +958,6 @@ fn export_scores(engine: &mut Lf, out: Option<&Path>) -> Result<ExitCode> {
         for lead in &page {
             let Some(score) = &lead.score else { continue };
             let v = &score.values;
-            let external = match lead.profile.custom.get("external_id") {
-                Some(leadflow_core::CustomValue::Text(id)) => id.clone(),
-                _ => String::new(),
-            };
             w.write_record([
                 lead.id.to_string(),
                 format!("{:.6}", v.fit),
@@ -970,7 +966,7 @@ fn export_scores(engine: &mut Lf, out: Option<&Path>) -> Result<ExitCode> {
                 v.bucket.clone(),
                 v.grade.to_string(),
                 lead.profile.email.to_string(),
-                external,
+                lead.profile.external_id().unwrap_or_default().to_string(),
             ])?;
         }
         match page.last() {

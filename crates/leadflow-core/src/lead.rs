@@ -163,11 +163,7 @@ impl CustomValue {
         if s.is_empty() {
             return None;
         }
-        let digits = s.chars().filter(char::is_ascii_digit).count();
-        let unsigned = s.trim_start_matches('-');
-        let leading_zero = unsigned.len() > 1 && unsigned.starts_with('0') && !unsigned.starts_with("0.");
-        if !leading_zero
-            && digits <= 15
+        if !must_stay_text(s)
             && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '.'))
             && let Ok(n) = s.parse::<f64>()
             && n.is_finite()
@@ -187,6 +183,20 @@ impl CustomValue {
         }
         Some(CustomValue::Text(s.to_string()))
     }
+}
+
+/// A text that a number would not keep: a leading zero (`02134`), a plus sign (`+4930...`), or
+/// more digits than a 64-bit float holds exactly.
+pub fn must_stay_text(s: &str) -> bool {
+    let s = s.trim();
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    let unsigned = s.trim_start_matches('-');
+    s.starts_with('+')
+        || digits > 15
+        || (unsigned.len() > 1
+            && unsigned.starts_with('0')
+            && !unsigned.starts_with("0.")
+            && !unsigned.starts_with("0,"))
 }
 
 /// Where a lead is in its life with us. Later stages never move back on their own.
@@ -371,6 +381,14 @@ impl Profile {
         Ok(())
     }
 
+    /// The id a CRM knows this lead by, when an import named it so (`custom.external_id`).
+    pub fn external_id(&self) -> Option<&str> {
+        match self.custom.get("external_id") {
+            Some(CustomValue::Text(id)) => Some(id),
+            _ => None,
+        }
+    }
+
     /// Empties a field (an API `null`). The email and the stage always have a value.
     pub fn clear(&mut self, field: &FieldRef) -> Result<(), FieldError> {
         match field {
@@ -463,5 +481,15 @@ mod tests {
         assert!(matches!(CustomValue::infer("2026-01-02"), Some(CustomValue::Date(_))));
         assert_eq!(CustomValue::infer(" x "), Some(CustomValue::Text("x".into())));
         assert_eq!(CustomValue::infer(""), None);
+    }
+
+    #[test]
+    fn what_must_stay_text() {
+        for s in ["02134", "+49 30 1234", "00123", "12345678901234567", "-007"] {
+            assert!(must_stay_text(s), "{s}");
+        }
+        for s in ["0", "0.5", "0,75", "2134", "-3", "1,500"] {
+            assert!(!must_stay_text(s), "{s}");
+        }
     }
 }

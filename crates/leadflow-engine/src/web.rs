@@ -102,14 +102,7 @@ impl<S: Store> Engine<S> {
             }
             (None, Some(email)) => match tx.resolve_lead(&LeadRef::Email(email.clone()))? {
                 Some(existing) if linked == Some(existing) => (existing, false, Vec::new()),
-                Some(_) => {
-                    let inserted = tx.insert_anonymous(&anonymous, now)?;
-                    tx.commit()?;
-                    return Ok(match inserted {
-                        Inserted::New => VisitOutcome::Unproven,
-                        Inserted::Duplicate | Inserted::OtherLead(_) => VisitOutcome::Duplicate,
-                    });
-                }
+                Some(_) => return keep_anonymous(tx, &anonymous, now, VisitOutcome::Unproven),
                 None => {
                     let (id, created) = resolve_or_create(&mut tx, &LeadRef::Email(email.clone()), visit.ts, now)?;
                     (id, created, tx.identify_visitor(&visit.visitor, id, now)?)
@@ -117,14 +110,7 @@ impl<S: Store> Engine<S> {
             },
             (None, None) => match linked {
                 Some(id) => (id, false, Vec::new()),
-                None => {
-                    let inserted = tx.insert_anonymous(&anonymous, now)?;
-                    tx.commit()?;
-                    return Ok(match inserted {
-                        Inserted::New => VisitOutcome::Anonymous,
-                        Inserted::Duplicate | Inserted::OtherLead(_) => VisitOutcome::Duplicate,
-                    });
-                }
+                None => return keep_anonymous(tx, &anonymous, now, VisitOutcome::Anonymous),
             },
         };
         let record = tx.lead(&LeadRef::Id(lead))?.ok_or(leadflow_store::StoreError::NoSuchLead(lead))?;
@@ -134,8 +120,7 @@ impl<S: Store> Engine<S> {
         let mut events: Vec<AnonymousEvent> = merged.into_iter().rev().collect();
         events.insert(0, anonymous);
         let wanted = u32::try_from(events.len()).unwrap_or(u32::MAX);
-        let granted =
-            tx.take_public_quota(lead, now.millis().div_euclid(86_400_000), wanted, limits.events_per_lead_per_day)?;
+        let granted = tx.take_public_quota(lead, now.day_index(), wanted, limits.events_per_lead_per_day)?;
         let dropped = events.len() - granted as usize;
         let mut activity = Vec::new();
         for event in events.into_iter().take(granted as usize) {
@@ -162,4 +147,19 @@ impl<S: Store> Engine<S> {
         tx.commit()?;
         Ok(n)
     }
+}
+
+/// Keeps a visit under its visitor id, with no lead; `kept` is what a new one is called.
+fn keep_anonymous<T: Transaction>(
+    mut tx: T,
+    event: &AnonymousEvent,
+    now: Timestamp,
+    kept: VisitOutcome,
+) -> Result<VisitOutcome, EngineError> {
+    let inserted = tx.insert_anonymous(event, now)?;
+    tx.commit()?;
+    Ok(match inserted {
+        Inserted::New => kept,
+        Inserted::Duplicate | Inserted::OtherLead(_) => VisitOutcome::Duplicate,
+    })
 }

@@ -87,9 +87,10 @@ impl ColumnStats {
             return;
         }
         self.values += 1;
-        match values::number_hint(value) {
+        let number = values::number_hint(value);
+        match number {
             NumberHint::NotANumber => {}
-            _ if values::must_stay_text(value) => {}
+            _ if leadflow_core::lead::must_stay_text(value) => {}
             hint => {
                 self.numbers += 1;
                 match hint {
@@ -103,7 +104,12 @@ impl ColumnStats {
                 }
             }
         }
-        match values::date_hint(value) {
+        // A number is never a date (dates need their separators): the costlier parse is spared.
+        let date = match number {
+            NumberHint::NotANumber => values::date_hint(value),
+            _ => DateHint::NotADate,
+        };
+        match date {
             DateHint::NotADate => {}
             hint => {
                 self.dates += 1;
@@ -253,7 +259,7 @@ impl<D: Read> CsvSource<D> {
                 let row = |parsed, warnings| Some(Row { line, offset, parsed, warnings });
                 return match read {
                     Ok(false) => None,
-                    Ok(true) if record.len() == 1 && &record[0] == lines::SENTINEL => continue,
+                    Ok(true) if lines::is_blank(&record) => continue,
                     Ok(true) if record.len() != width => {
                         row(Err(format!("has {} fields, the header has {width}", record.len())), Vec::new())
                     }
@@ -274,7 +280,7 @@ impl<D: Read> CsvSource<D> {
         while seen < limit {
             match self.reader.read_record(&mut record) {
                 // A blank line: no values.
-                Ok(true) if record.len() == 1 && &record[0] == lines::SENTINEL => continue,
+                Ok(true) if lines::is_blank(&record) => continue,
                 Ok(true) => seen += 1,
                 Ok(false) => break,
                 // The rows pass reports it.

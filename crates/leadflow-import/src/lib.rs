@@ -108,12 +108,13 @@ enum Cell<'a> {
     Bool(bool),
 }
 
-impl Cell<'_> {
-    fn text(&self) -> String {
-        match self {
-            Cell::Text(s) => s.trim().to_string(),
-            Cell::Number(n) => n.to_string(),
-            Cell::Bool(b) => b.to_string(),
+impl<'a> Cell<'a> {
+    /// The value as text, trimmed: borrowed from the file for CSV (no allocation per cell).
+    fn text(&self) -> std::borrow::Cow<'a, str> {
+        match *self {
+            Cell::Text(s) => s.trim().into(),
+            Cell::Number(n) => n.to_string().into(),
+            Cell::Bool(b) => b.to_string().into(),
         }
     }
 }
@@ -370,7 +371,7 @@ fn lead_from_cells<'a>(
         match target {
             LeadTarget::Field(Field::Email) | LeadTarget::Ignore => {}
             LeadTarget::ExternalId => {
-                input.profile.custom.insert("external_id".into(), CustomValue::Text(value));
+                input.profile.custom.insert("external_id".into(), CustomValue::Text(value.into_owned()));
             }
             LeadTarget::Field(Field::Stage) => match reading.mapping.stage(&value) {
                 Some(stage) => input.profile.stage = stage,
@@ -457,7 +458,7 @@ fn is_range(s: &str) -> bool {
 fn custom_value(cell: Cell, value_type: Option<ValueType>, reading: &Reading) -> Result<CustomValue, String> {
     let text = cell.text();
     match (value_type, cell) {
-        (None, Cell::Text(_)) | (Some(ValueType::Text), _) => Ok(CustomValue::Text(text)),
+        (None, Cell::Text(_)) | (Some(ValueType::Text), _) => Ok(CustomValue::Text(text.into_owned())),
         (None, Cell::Number(n)) => Ok(CustomValue::Number(n)),
         (None, Cell::Bool(b)) => Ok(CustomValue::Bool(b)),
         (Some(ValueType::Number), cell) => number_cell(cell, reading.numbers).map(CustomValue::Number),
@@ -492,7 +493,7 @@ fn event_from_cells<'a>(
             EventTarget::Email => email = Some(email_of(&value)?),
             EventTarget::Type => event_type = Some(EventType::parse(&value).map_err(|e| e.to_string())?),
             EventTarget::Ts => ts = Some(values::parse_date(&value, date_order).map_err(|e| format!("ts: {e}"))?),
-            EventTarget::Property(name) => properties.push((name.as_str(), value)),
+            EventTarget::Property(name) => properties.push((name.as_str(), value.into_owned())),
             EventTarget::Ignore => {}
         }
     }

@@ -14,7 +14,12 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::rc::Rc;
 
-pub const SENTINEL: &str = "\u{0}";
+const SENTINEL: &str = "\u{0}";
+
+/// Whether a record is a blank line's sentinel: no values.
+pub fn is_blank(record: &csv::StringRecord) -> bool {
+    record.len() == 1 && &record[0] == SENTINEL
+}
 
 /// Where the newlines of the stream are, for the records not yet numbered.
 #[derive(Default)]

@@ -51,10 +51,8 @@ pub enum NumberHint {
 
 /// The digits of a number with its separators, after a sign and currency symbols are taken off.
 fn number_body(s: &str) -> Option<(bool, String)> {
-    let mut t: String = s.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
-    for symbol in ['$', '€', '£', '¥'] {
-        t = t.trim_start_matches(symbol).trim_end_matches(symbol).to_string();
-    }
+    let spaced: String = s.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
+    let t = spaced.trim_matches(['$', '€', '£', '¥']);
     let negative = t.starts_with('-');
     let body = t.trim_start_matches(['-', '+']).to_string();
     let ok = !body.is_empty()
@@ -299,20 +297,6 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// A text that a number would not keep: a leading zero (`02134`), a plus sign (`+4930...`), or
-/// more digits than a 64-bit float holds exactly.
-pub fn must_stay_text(s: &str) -> bool {
-    let s = s.trim();
-    let digits = s.chars().filter(char::is_ascii_digit).count();
-    let unsigned = s.trim_start_matches('-');
-    s.starts_with('+')
-        || digits > 15
-        || (unsigned.len() > 1
-            && unsigned.starts_with('0')
-            && !unsigned.starts_with("0.")
-            && !unsigned.starts_with("0,"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,15 +350,5 @@ mod tests {
         }
         assert_eq!(date_hint("2026-03-15T10:00:00Z"), DateHint::Plain);
         assert_eq!(date_hint("04.03.2026"), DateHint::Only(DateOrder::DayFirst));
-    }
-
-    #[test]
-    fn what_must_stay_text() {
-        for s in ["02134", "+49 30 1234", "00123", "12345678901234567", "-007"] {
-            assert!(must_stay_text(s), "{s}");
-        }
-        for s in ["0", "0.5", "0,75", "2134", "-3", "1,500"] {
-            assert!(!must_stay_text(s), "{s}");
-        }
     }
 }

@@ -753,6 +753,11 @@ fn fold_tail(tx: &Connection) -> Result<u64, StoreError> {
 /// every committed event. The deferred ones are found by scanning their seq ranges, which is
 /// slower, and lasts only until the next write folds them.
 fn lead_items(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, StoreError> {
+    // Nothing deferred (nearly always): the blob is all there is, read without a transaction.
+    // Events deferred after this check committed after it, and the read may leave them out.
+    if tail_ranges(conn)?.is_empty() {
+        return packed_activity(conn, lead);
+    }
     // One snapshot for the blob and the tail: a fold by another process between the two reads
     // would otherwise hide the folded events from this one.
     if conn.is_autocommit() {
@@ -765,9 +770,6 @@ fn lead_items(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, Store
 fn deferred_and_packed(conn: &Connection, lead: i64) -> Result<Vec<activity::Item>, StoreError> {
     let mut items = packed_activity(conn, lead)?;
     let ranges = tail_ranges(conn)?;
-    if ranges.is_empty() {
-        return Ok(items);
-    }
     let mut deferred = Vec::new();
     let mut stmt = conn
         .prepare_cached("SELECT seq, ts, shape_id FROM events WHERE seq BETWEEN ?1 AND ?2 AND lead_id = ?3")

@@ -279,7 +279,7 @@ pub fn expire_anonymous(conn: &Connection, received_before: Timestamp) -> Result
         .map_err(backend)?;
     conn.prepare_cached("DELETE FROM public_quota WHERE day < ?1")
         .map_err(backend)?
-        .execute([received_before.millis().div_euclid(86_400_000)])
+        .execute([received_before.day_index()])
         .map_err(backend)?;
     Ok(n as u64)
 }

@@ -703,7 +703,7 @@ fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {
 
 fn public_quota_is_per_lead_per_day_and_expires<S: Store>(s: &mut S) {
     let (a, b) = (add_lead(s, "ana@example.com"), add_lead(s, "ben@example.com"));
-    let day = t("2026-02-02").millis() / 86_400_000;
+    let day = t("2026-02-02").day_index();
     let mut tx = s.begin().unwrap();
     assert_eq!(tx.take_public_quota(a, day, 3, 5).unwrap(), 3);
     assert_eq!(tx.take_public_quota(a, day, 3, 5).unwrap(), 2, "what is left of the day's 5");
