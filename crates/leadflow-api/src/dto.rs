@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use leadflow_core::{
-    CustomValue, Email, EventKey, EventShape, EventType, Field, FieldRef, LeadRef, LifecycleStage, Profile, Timestamp,
+    CustomValue, Email, EventKey, EventShape, EventType, ExternalId, Field, FieldRef, LeadRef, LifecycleStage, Profile,
+    Timestamp,
 };
 use leadflow_engine::{EventInput, LeadInput, LeadView};
 use leadflow_store::{
@@ -16,7 +17,8 @@ pub fn lead(l: &LeadRecord) -> Value {
     let p = &l.profile;
     json!({
         "id": l.id.0,
-        "email": p.email.as_str(),
+        "email": p.email.as_ref().map(Email::as_str),
+        "external_id": p.external_id.as_ref().map(ExternalId::as_str),
         "first_name": p.first_name, "last_name": p.last_name, "company": p.company, "job_title": p.job_title,
         "department": p.department, "industry": p.industry, "employees": p.employees,
         "annual_revenue": p.annual_revenue, "country": p.country, "city": p.city,
@@ -155,6 +157,8 @@ pub struct EventRequest {
     /// The idempotency key; derived from the event if not given.
     pub id: Option<String>,
     pub email: Option<String>,
+    /// The lead's id in a CRM.
+    pub external_id: Option<String>,
     pub lead_id: Option<i64>,
     #[serde(rename = "type")]
     pub event_type: String,
@@ -166,12 +170,22 @@ pub struct EventRequest {
 }
 
 impl EventRequest {
+    /// The keys that name the event's lead, strongest first (`lead_id`, `external_id`, `email`);
+    /// one that does not parse is left out ([`EventRequest::parse`] says what is wrong with it).
+    pub fn keys(&self) -> Vec<LeadRef> {
+        let id = self.lead_id.map(|id| LeadRef::Id(leadflow_core::LeadId(id)));
+        let external = self.external_id.as_deref().and_then(|x| ExternalId::parse(x).ok()).map(LeadRef::External);
+        let email = self.email.as_deref().and_then(|e| Email::parse(e).ok()).map(LeadRef::Email);
+        [id, external, email].into_iter().flatten().collect()
+    }
+
     /// Parses into an engine input, or says what is wrong.
     pub fn parse(self, now: Timestamp) -> Result<EventInput, String> {
-        let lead = match (self.lead_id, self.email) {
-            (Some(id), _) => LeadRef::Id(leadflow_core::LeadId(id)),
-            (None, Some(email)) => LeadRef::Email(Email::parse(&email).map_err(|e| format!("email: {e}"))?),
-            (None, None) => return Err("name the lead with `email` or `lead_id`".into()),
+        let lead = match (self.lead_id, self.external_id, self.email) {
+            (Some(id), _, _) => LeadRef::Id(leadflow_core::LeadId(id)),
+            (None, Some(x), _) => LeadRef::External(ExternalId::parse(&x).map_err(|e| format!("external_id: {e}"))?),
+            (None, None, Some(email)) => LeadRef::Email(Email::parse(&email).map_err(|e| format!("email: {e}"))?),
+            (None, None, None) => return Err("name the lead with `email`, `external_id` or `lead_id`".into()),
         };
         let mut shape = EventShape::new(EventType::parse(&self.event_type).map_err(|e| e.to_string())?);
         for (name, value) in &self.properties {
@@ -189,11 +203,11 @@ impl EventRequest {
     }
 }
 
-/// A lead, as clients upsert it: the email names it; fields left out keep their values. Unknown
-/// fields are refused by [`LeadRequest::parse`] (serde cannot deny them beside a flattened map).
+/// A lead, as clients upsert it: its `external_id`, else its `email` names it; fields left out
+/// keep their values. Unknown fields are refused by [`LeadRequest::parse`] (serde cannot deny
+/// them beside a flattened map).
 #[derive(Deserialize)]
 pub struct LeadRequest {
-    pub email: String,
     #[serde(flatten)]
     pub fields: BTreeMap<String, Value>,
 }
@@ -202,7 +216,15 @@ impl LeadRequest {
     /// The upsert, or what is wrong with it. A field set to `null` is emptied; one left out
     /// keeps its value.
     pub fn parse(self) -> Result<LeadInput, String> {
-        let mut profile = Profile::new(Email::parse(&self.email).map_err(|e| format!("email: {e}"))?);
+        let key = |name: &str| match self.fields.get(name) {
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let email = key("email").map(Email::parse).transpose().map_err(|e| format!("email: {e}"))?;
+        let external_id =
+            key("external_id").map(ExternalId::parse).transpose().map_err(|e| format!("external_id: {e}"))?;
+        let mut profile = Profile::named(email, external_id)
+            .ok_or("name the lead with `email` or `external_id` (a string), or both")?;
         let mut created_at = None;
         let mut clear = Vec::new();
         let (mut outcome, mut outcome_at) = (None, None);

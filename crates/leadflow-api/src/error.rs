@@ -19,6 +19,8 @@
 //! | `webhook_not_found` | 404 | no such webhook |
 //! | `model_not_found` | 404 | no such model version |
 //! | `email_taken` | 409 | the email belongs to another lead |
+//! | `external_id_taken` | 409 | the external id belongs to another lead |
+//! | `keys_disagree` | 409 | the email and the external id name two leads, or the lead has another external id |
 //! | `event_id_taken` | 409 | an event with this id is another lead's already |
 //! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
 //! | `no_active_model` | 503 | no model is active yet |
@@ -86,7 +88,13 @@ impl From<EngineError> for ApiError {
             EngineError::NoSuchLead(lead) => ApiError::lead_not_found(lead),
             EngineError::UnknownLeadId(_) => ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", e.to_string()),
             EngineError::NoSuchModel(_) => ApiError::new(StatusCode::NOT_FOUND, "model_not_found", e.to_string()),
-            EngineError::EmailTaken { .. } => ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
+            EngineError::KeyTaken { key: leadflow_core::LeadRef::External(_), .. } => {
+                ApiError::new(StatusCode::CONFLICT, "external_id_taken", e.to_string())
+            }
+            EngineError::KeyTaken { .. } => ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
+            EngineError::KeysDisagree { .. } | EngineError::ExternalIdDiffers { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "keys_disagree", e.to_string())
+            }
             EngineError::InvalidLead(why) => ApiError::bad_request("invalid_lead", why),
             EngineError::FromTheFuture(_) => ApiError::bad_request("invalid_event", e.to_string()),
             EngineError::KeyOfAnotherLead(_) => ApiError::new(StatusCode::CONFLICT, "event_id_taken", e.to_string()),
@@ -119,6 +127,11 @@ impl From<EngineError> for ApiError {
             EngineError::Store(leadflow_store::StoreError::DuplicateEmail(email)) => {
                 ApiError::new(StatusCode::CONFLICT, "email_taken", format!("a lead with email {email} already exists"))
             }
+            EngineError::Store(leadflow_store::StoreError::DuplicateExternalId(id)) => ApiError::new(
+                StatusCode::CONFLICT,
+                "external_id_taken",
+                format!("a lead with external id {id} already exists"),
+            ),
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApiError::internal()

@@ -172,7 +172,8 @@ struct Caller {
 
 /// Why a caller that may not read leads cannot name one by id: the answers would tell it which
 /// ids exist.
-const NAME_BY_EMAIL: &str = "a key that may not read leads names them by email, not by lead_id";
+const NAME_BY_ONE_KEY: &str =
+    "a key that may not read leads names a lead by one key, its email or its external_id, not by lead_id";
 
 impl Caller {
     /// Whether answers may say anything about a lead (its id, score, whether it is new).
@@ -303,8 +304,9 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
 }
 
 fn lead_ref(s: &str) -> Result<LeadRef, ApiError> {
-    LeadRef::parse(s)
-        .map_err(|_| ApiError::bad_request("invalid_lead", format!("`{s}` is neither a lead id nor an email")))
+    LeadRef::parse(s).map_err(|e| {
+        ApiError::bad_request("invalid_lead", format!("`{s}` names no lead (an id, an email or an external id): {e}"))
+    })
 }
 
 async fn ingest_one(
@@ -343,23 +345,48 @@ async fn ingest_one(
     }))
 }
 
-/// Why an event is refused before it is parsed, if it is: a caller that may not read leads
-/// names them by email only (answers would tell it which ids exist), and an event naming its
-/// lead both by `lead_id` and by `email` must name one lead.
+/// Why an event is refused before it is parsed, if it is. A caller that may not read leads
+/// names a lead by one key, its email or its external id (answers about a `lead_id`, or about two
+/// keys that disagree, would tell it which leads exist). An event naming its lead by several keys
+/// must name one lead: no key may name another lead than the strongest (lead_id, then external_id,
+/// then email), nor differ from that lead's own.
 async fn refusal(state: &AppState, reads: bool, event: &dto::EventRequest) -> Result<Option<ApiError>, ApiError> {
-    if !reads && event.lead_id.is_some() {
-        return Ok(Some(ApiError::forbidden(NAME_BY_EMAIL)));
+    let keys = event.keys();
+    if !reads && (event.lead_id.is_some() || keys.len() > 1) {
+        return Ok(Some(ApiError::forbidden(NAME_BY_ONE_KEY)));
     }
-    let (Some(id), Some(email)) = (event.lead_id, &event.email) else { return Ok(None) };
-    let Ok(email) = leadflow_core::Email::parse(email) else { return Ok(None) };
-    let lead = leadflow_core::LeadId(id);
-    let stored = state.read(move |engine| Ok(engine.store().lead(&LeadRef::Id(lead))?)).await?;
-    Ok(match stored {
-        Some(l) if l.profile.email != email => {
-            Some(ApiError::bad_request("invalid_event", format!("lead_id {id} and email {email} name different leads")))
-        }
-        _ => None,
-    })
+    let Some((strongest, weaker)) = keys.split_first().filter(|(_, weaker)| !weaker.is_empty()) else {
+        return Ok(None);
+    };
+    let (strongest, weaker) = (strongest.clone(), weaker.to_vec());
+    state
+        .read(move |engine| {
+            let named = engine.store().lead(&strongest)?;
+            for key in weaker {
+                let other = engine.store().lead(&key)?;
+                let differs = match (&named, &key) {
+                    (Some(l), LeadRef::Email(e)) => l.profile.email.as_ref().is_some_and(|own| own != e),
+                    (Some(l), LeadRef::External(x)) => l.profile.external_id.as_ref().is_some_and(|own| own != x),
+                    _ => false,
+                };
+                let elsewhere = other.is_some_and(|o| named.as_ref().is_none_or(|n| n.id != o.id));
+                if differs || elsewhere {
+                    let message = format!("{} and {} name different leads", key_text(&strongest), key_text(&key));
+                    return Ok(Some(ApiError::bad_request("invalid_event", message)));
+                }
+            }
+            Ok(None)
+        })
+        .await
+}
+
+/// `lead_id 7`, `email ana@acme.example`, `external_id 00Q5g`: a key as the request gave it.
+fn key_text(key: &LeadRef) -> String {
+    match key {
+        LeadRef::Id(id) => format!("lead_id {id}"),
+        LeadRef::Email(e) => format!("email {e}"),
+        LeadRef::External(x) => format!("external_id {x}"),
+    }
 }
 
 fn item_status(item: &BatchItem) -> &'static str {
@@ -565,7 +592,11 @@ async fn upsert_lead(
         .write(move |engine| {
             if !may_write_all {
                 // Sales keys update the leads they own (the lead's owner is the key's name).
-                let existing = engine.store().lead(&LeadRef::Email(input.profile.email.clone()))?;
+                let existing = match (&input.profile.external_id, &input.profile.email) {
+                    (Some(x), _) if let Some(l) = engine.store().lead(&LeadRef::External(x.clone()))? => Some(l),
+                    (_, Some(e)) => engine.store().lead(&LeadRef::Email(e.clone()))?,
+                    _ => None,
+                };
                 let owned = existing.as_ref().is_some_and(|l| l.profile.owner.as_deref() == Some(name.as_str()));
                 let keeps_owner = input.profile.owner.as_deref().is_none_or(|o| o == name);
                 if !owned || !keeps_owner {

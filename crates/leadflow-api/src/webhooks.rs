@@ -41,7 +41,11 @@ pub fn payload(d: &DeliveryRecord) -> Value {
         "delivery_id": d.id,
         "topic": n.topic.as_str(),
         "occurred_at": n.at,
-        "lead": {"id": n.lead.0, "email": n.email.as_str()},
+        "lead": {
+            "id": n.lead.0,
+            "email": n.email.as_ref().map(|e| e.as_str()),
+            "external_id": n.external_id.as_ref().map(|x| x.as_str()),
+        },
         "score": {"fit": n.score.fit, "engagement": n.score.engagement, "total": n.score.total,
                   "bucket": n.score.bucket, "grade": n.score.grade.letter()},
         "previous_bucket": n.previous_bucket,

@@ -594,3 +594,79 @@ async fn every_error_is_json_and_metrics_stay_bounded() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+/// A CRM's lead without an email is a lead like any other: upserted, found, scored and named by
+/// its external id, whose case matters; keys that name two leads are refused, not guessed at.
+#[tokio::test(flavor = "multi_thread")]
+async fn leads_are_named_by_an_external_id_or_an_email() {
+    let s = Server::start().await;
+    let put = |body: Value| s.admin(Method::PUT, "/v1/leads", Some(body));
+    let (status, upper) = put(json!({"external_id": "00Q5gA", "job_title": "CTO"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{upper}");
+    assert_eq!((&upper["lead"]["email"], &upper["lead"]["external_id"]), (&Value::Null, &json!("00Q5gA")));
+    let (status, lower) = put(json!({"external_id": "00Q5ga"})).await;
+    assert_eq!(status, StatusCode::CREATED, "ids that differ by case are two leads: {lower}");
+    let (status, named) = put(json!({"external_id": "00Q5gA", "email": "ana@acme.example"})).await;
+    assert_eq!((status, &named["lead"]["id"]), (StatusCode::OK, &upper["lead"]["id"]), "the email goes onto it");
+    let (_, by_email) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    assert_eq!(by_email["lead"]["external_id"], "00Q5gA");
+    let (status, found) = s.admin(Method::GET, "/v1/leads/00Q5ga", None).await;
+    assert_eq!((status, &found["lead"]["id"]), (StatusCode::OK, &lower["lead"]["id"]));
+    let (status, _) = s.admin(Method::GET, "/v1/leads/external:00q5ga", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let refused = |body: Value, code: &'static str| {
+        let s = &s;
+        async move {
+            let (status, reply) = s.admin(Method::PUT, "/v1/leads", Some(body.clone())).await;
+            assert_eq!(
+                (status, reply["error"]["code"].as_str()),
+                (StatusCode::CONFLICT, Some(code)),
+                "{body}: {reply}"
+            );
+            reply["error"]["message"].as_str().unwrap().to_string()
+        }
+    };
+    let message = refused(json!({"external_id": "00Q5ga", "email": "ana@acme.example"}), "keys_disagree").await;
+    assert!(message.contains("the two keys name two leads"), "{message}");
+    let message = refused(json!({"email": "ana@acme.example", "external_id": "00Q5gB"}), "keys_disagree").await;
+    assert!(message.contains("has external id 00Q5gA, not 00Q5gB"), "{message}");
+    put(json!({"email": "ben@acme.example"})).await;
+    refused(json!({"external_id": "00Q5ga", "email": "ben@acme.example"}), "keys_disagree").await;
+    let (status, reply) = put(json!({"first_name": "Nobody"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    let (status, reply) = put(json!({"external_id": "00Q5ga", "external_id_extra": 1})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+
+    // Clearing one key leaves the other.
+    let (status, cleared) = put(json!({"external_id": "00Q5gA", "email": null})).await;
+    assert_eq!((status, &cleared["lead"]["email"]), (StatusCode::OK, &Value::Null), "{cleared}");
+    let (status, moved) = put(json!({"external_id": "00Q5ga", "email": "cid@acme.example"})).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    let (status, cleared) = put(json!({"email": "cid@acme.example", "external_id": null})).await;
+    assert_eq!((status, &cleared["lead"]["external_id"]), (StatusCode::OK, &Value::Null), "{cleared}");
+    let (status, _) = put(json!({"external_id": "00Q5ga", "email": "cid@acme.example"})).await;
+    assert_eq!(status, StatusCode::OK, "the id can be given back");
+
+    // Events name a lead by its external id; several keys must agree; an ingest key uses one.
+    let (status, reply) =
+        s.admin(Method::POST, "/v1/events", Some(json!({"external_id": "00Q5gA", "type": "page_view"}))).await;
+    assert_eq!((status, &reply["lead_id"]), (StatusCode::OK, &upper["lead"]["id"]), "{reply}");
+    let (status, reply) =
+        s.admin(Method::POST, "/v1/events", Some(json!({"external_id": "new-lead-9", "type": "page_view"}))).await;
+    assert_eq!((status, &reply["created_lead"]), (StatusCode::OK, &json!(true)), "{reply}");
+    let (status, reply) = s
+        .admin(
+            Method::POST,
+            "/v1/events",
+            Some(json!({"external_id": "00Q5gA", "email": "cid@acme.example", "type": "page_view"})),
+        )
+        .await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_event")), "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("external_id 00Q5gA and email cid@acme.example"));
+    let ingest = |body: Value| s.call(Some(Role::Ingest), Method::POST, "/v1/events", Some(body));
+    let (status, reply) = ingest(json!({"external_id": "00Q5gA", "type": "email_open"})).await;
+    assert_eq!((status, reply), (StatusCode::OK, json!({"status": "accepted"})));
+    let (status, _) = ingest(json!({"external_id": "00Q5gA", "email": "x@acme.example", "type": "page_view"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

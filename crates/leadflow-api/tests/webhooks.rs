@@ -73,8 +73,8 @@ async fn deliveries_are_signed_retried_kept_across_restarts_and_visible() {
     }
 
     // A new lead with a strong profile and a demo request: created, and (per the model) an MQL.
-    let lead = json!({"email": "cto@bigco.example", "job_title": "CTO", "employees": 5000, "industry": "Software",
-                      "country": "US"});
+    let lead = json!({"email": "cto@bigco.example", "external_id": "00Q5gCTO", "job_title": "CTO", "employees": 5000,
+                      "industry": "Software", "country": "US"});
     assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0, StatusCode::CREATED);
     for (i, kind) in ["demo_requested", "webinar_attended", "content_download", "email_click"].iter().enumerate() {
         let event = json!({"id": format!("w{i}"), "email": "cto@bigco.example", "type": kind});
@@ -115,7 +115,10 @@ async fn deliveries_are_signed_retried_kept_across_restarts_and_visible() {
         assert_eq!(signature, leadflow_api::signature(&secret, body), "signed with the webhook's secret");
         assert_ne!(signature, leadflow_api::signature("another secret", body));
         let payload: Value = serde_json::from_slice(body).unwrap();
-        assert_eq!(payload["lead"]["email"], "cto@bigco.example");
+        assert_eq!(
+            (&payload["lead"]["email"], &payload["lead"]["external_id"]),
+            (&json!("cto@bigco.example"), &json!("00Q5gCTO"))
+        );
         assert_eq!(headers[leadflow_api::TOPIC_HEADER].to_str().unwrap(), payload["topic"].as_str().unwrap());
         assert_eq!(headers[leadflow_api::DELIVERY_HEADER].to_str().unwrap(), payload["delivery_id"].to_string());
         topics.push(payload["topic"].as_str().unwrap().to_string());

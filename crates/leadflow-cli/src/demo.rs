@@ -182,7 +182,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
     for (lead, intent) in leads.iter().zip(&intents) {
         let created = lead.created_at.expect("set above").millis();
         let count = (2.0 + intent * 45.0 * rng.unit()) as usize;
-        let lead_ref = LeadRef::Email(lead.profile.email.clone());
+        let lead_ref = lead.profile.key();
         for _ in 0..count {
             // Keen leads were active recently; others trail off.
             let recency = rng.unit().powf(1.0 + 3.0 * intent);

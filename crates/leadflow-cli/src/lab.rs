@@ -189,8 +189,8 @@ pub fn predict(
         let out: Vec<_> = rows
             .iter()
             .map(|(lead, p)| {
-                serde_json::json!({"lead_id": lead.id.0, "email": lead.profile.email.as_str(),
-                    "external_id": lead.profile.external_id(), "probability": p.probability,
+                serde_json::json!({"lead_id": lead.id.0, "email": lead.profile.email,
+                    "external_id": lead.profile.external_id, "probability": p.probability,
                     "factors": p.factors.iter().map(|(f, v)| serde_json::json!({"feature": f, "log_odds": v})).collect::<Vec<_>>()})
             })
             .collect();
@@ -198,7 +198,7 @@ pub fn predict(
     } else {
         for (lead, p) in &rows {
             let factors: Vec<String> = p.factors.iter().take(3).map(|(f, v)| format!("{f} {v:+.2}")).collect();
-            let name = lead.profile.external_id().unwrap_or(lead.profile.email.as_str());
+            let name = lead.profile.external_id.as_ref().map_or(lead.profile.name(), |x| x.as_str());
             println!(
                 "lead {:>7}  {:<32}  {:>6}  {}",
                 lead.id.0,

@@ -769,7 +769,11 @@ async fn shutdown_signal() {
 }
 
 fn parse_lead(s: &str) -> Result<LeadRef> {
-    LeadRef::parse(s).with_context(|| format!("`{s}` is neither a lead id nor an email"))
+    LeadRef::parse(s).with_context(|| {
+        format!(
+            "`{s}` names no lead: give its id, its email, or its external id (`external:123` for one that is a number)"
+        )
+    })
 }
 
 fn model_check(file: &Path, db: &Path, json: bool) -> Result<ExitCode> {
@@ -965,8 +969,8 @@ fn export_scores(engine: &mut Lf, out: Option<&Path>) -> Result<ExitCode> {
                 format!("{:.6}", v.total),
                 v.bucket.clone(),
                 v.grade.to_string(),
-                lead.profile.email.to_string(),
-                lead.profile.external_id().unwrap_or_default().to_string(),
+                lead.profile.email.as_ref().map(ToString::to_string).unwrap_or_default(),
+                lead.profile.external_id.as_ref().map(ToString::to_string).unwrap_or_default(),
             ])?;
         }
         match page.last() {

@@ -55,7 +55,7 @@ pub fn print_lead_list(leads: &[LeadRecord]) {
             let s = l.score.as_ref();
             vec![
                 l.id.to_string(),
-                l.profile.email.to_string(),
+                l.profile.name().to_string(),
                 name(l),
                 l.profile.company.clone().unwrap_or_default(),
                 l.profile.job_title.clone().unwrap_or_default(),
@@ -67,19 +67,22 @@ pub fn print_lead_list(leads: &[LeadRecord]) {
             ]
         })
         .collect();
-    table(&["id", "email", "name", "company", "title", "score", "bucket", "grade", "stage", ""], &rows);
+    table(&["id", "email / external id", "name", "company", "title", "score", "bucket", "grade", "stage", ""], &rows);
 }
 
 pub fn print_view(v: &LeadView, model: &Model) {
     let l = &v.record;
     let p = &l.profile;
     let e = &v.explanation;
-    println!("lead {}  {}  {}", l.id, printable(p.email.as_str()), printable(&name(l)));
+    println!("lead {}  {}  {}", l.id, printable(p.name()), printable(&name(l)));
     let field = |label: &str, value: Option<String>| {
         if let Some(value) = value {
             println!("  {:<14} {}", printable(label), printable(&value));
         }
     };
+    if p.email.is_some() {
+        field("external id", p.external_id.as_ref().map(ToString::to_string));
+    }
     field("company", p.company.clone());
     field("job title", p.job_title.clone());
     field("department", p.department.clone());

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{Cli, http, import_killed_after, rusqlite_count, workspace_root};
+use serde_json::json;
 
 const LEADS: &str = "email,first_name,job_title,employees,industry,country,created_at\n\
 ana@acme.example,Ana,CTO,1200,software,US,2026-01-01\n\
@@ -448,16 +449,39 @@ fn leads_without_emails_are_named_by_their_crm_id() {
     let cli = Cli::new();
     cli.ok(&["init"]);
     let mapping = cli.file("m.toml", "[columns]\n\"Prospect ID\" = \"external_id\"\n\"Converted\" = \"outcome\"\n");
-    let csv = "Prospect ID,Converted,Lead Source\n7927b2df-8bba,1,Olark Chat\n2a272436/5132,0,Organic Search\n,1,Ads\n";
+    let csv = "Prospect ID,Converted,Lead Source\n7927b2df-8bba,1,Olark Chat\n2a272436/5132,0,Organic Search\n,1,Ads\n\
+               00Q5g000004XyZA,0,Ads\n00Q5g000004XyZa,0,Ads\n";
     let out = cli.run(&["import", "leads", &cli.file("x.csv", csv), "--mapping", &mapping]);
     assert_eq!(out.status.code(), Some(3), "the row without an id is reported");
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 4: no email and no external id"));
     let shown: serde_json::Value =
-        serde_json::from_str(&cli.ok(&["leads", "show", "7927b2df-8bba@no-email.invalid", "--json"])).unwrap();
-    assert_eq!(shown["lead"]["custom"]["external_id"]["value"], "7927b2df-8bba");
-    cli.ok(&["leads", "show", "2a272436_5132@no-email.invalid"]);
+        serde_json::from_str(&cli.ok(&["leads", "show", "7927b2df-8bba", "--json"])).unwrap();
+    assert_eq!((&shown["lead"]["external_id"], &shown["lead"]["email"]), (&json!("7927b2df-8bba"), &json!(null)));
+    assert!(shown["lead"]["custom"].get("external_id").is_none());
+    assert!(cli.ok(&["leads", "show", "2a272436/5132"]).starts_with("lead 2  2a272436/5132"));
+    let upper: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["leads", "show", "00Q5g000004XyZA", "--json"])).unwrap();
+    let lower: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["leads", "show", "00Q5g000004XyZa", "--json"])).unwrap();
+    assert_ne!(upper["lead"]["id"], lower["lead"]["id"], "ids that differ by case are two leads");
     let report: serde_json::Value = serde_json::from_str(&cli.ok(&["backtest", "--json"])).unwrap();
-    assert_eq!((report["leads"].as_u64(), report["converted"].as_u64()), (Some(2), Some(1)));
+    assert_eq!((report["leads"].as_u64(), report["converted"].as_u64()), (Some(4), Some(1)));
+
+    // The CRM later knows an email: the same lead gets it. Events name leads by the CRM's id.
+    cli.ok(&["import", "leads", &cli.file("y.csv", "Lead ID,Email\n7927b2df-8bba,Ana@Acme.example\n")]);
+    let named: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["leads", "show", "ana@acme.example", "--json"])).unwrap();
+    assert_eq!((&named["lead"]["id"], &named["lead"]["external_id"]), (&shown["lead"]["id"], &json!("7927b2df-8bba")));
+    let events =
+        "Lead ID,Activity Type,Activity Date\n00Q5g000004XyZa,page_view,2026-03-01\nnew-in-crm,page_view,2026-03-02\n";
+    cli.ok(&["import", "events", &cli.file("e.csv", events)]);
+    let lower_after: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["leads", "show", "00Q5g000004XyZa", "--json"])).unwrap();
+    assert_eq!(lower_after["timeline"].as_array().map(Vec::len), Some(1));
+    cli.ok(&["leads", "show", "new-in-crm"]);
+    let export = cli.ok(&["export", "scores"]);
+    assert!(export.lines().any(|l| l.ends_with(",,00Q5g000004XyZA")), "{export}");
+    assert!(export.lines().any(|l| l.ends_with(",ana@acme.example,7927b2df-8bba")), "{export}");
 }
 
 /// The small things a new user trips on.

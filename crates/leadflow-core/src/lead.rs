@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::email::Email;
+use crate::external_id::{ExternalId, ExternalIdError};
 use crate::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -18,20 +19,37 @@ impl fmt::Display for LeadId {
     }
 }
 
-/// How a caller names a lead: by id, or by its email (the natural key).
+/// How a caller names a lead: by leadflow's id, by its email, or by the id a CRM gave it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LeadRef {
     Id(LeadId),
     Email(Email),
+    External(ExternalId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeadRefError {
+    #[error(transparent)]
+    Email(#[from] crate::email::EmailError),
+    #[error(transparent)]
+    External(#[from] ExternalIdError),
 }
 
 impl LeadRef {
-    /// A number is an id, anything else must be an email.
-    pub fn parse(s: &str) -> Result<LeadRef, crate::email::EmailError> {
-        match s.trim().parse::<i64>() {
-            Ok(n) => Ok(LeadRef::Id(LeadId(n))),
-            Err(_) => Email::parse(s).map(LeadRef::Email),
+    /// A whole number is leadflow's id, text with an `@` an email, and anything else (or
+    /// anything after `external:`, for a CRM id that is a number) an external id.
+    pub fn parse(s: &str) -> Result<LeadRef, LeadRefError> {
+        let s = s.trim();
+        if let Some(id) = s.strip_prefix("external:") {
+            return Ok(LeadRef::External(ExternalId::parse(id)?));
         }
+        if let Ok(n) = s.parse::<i64>() {
+            return Ok(LeadRef::Id(LeadId(n)));
+        }
+        if s.contains('@') {
+            return Ok(LeadRef::Email(Email::parse(s)?));
+        }
+        Ok(LeadRef::External(ExternalId::parse(s)?))
     }
 }
 
@@ -40,6 +58,7 @@ impl fmt::Display for LeadRef {
         match self {
             LeadRef::Id(id) => write!(f, "lead {id}"),
             LeadRef::Email(e) => write!(f, "lead {e}"),
+            LeadRef::External(x) => write!(f, "lead with external id {x}"),
         }
     }
 }
@@ -48,6 +67,7 @@ impl fmt::Display for LeadRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
     Email,
+    ExternalId,
     FirstName,
     LastName,
     Company,
@@ -65,8 +85,9 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 15] = [
+    pub const ALL: [Field; 16] = [
         Field::Email,
+        Field::ExternalId,
         Field::FirstName,
         Field::LastName,
         Field::Company,
@@ -86,6 +107,7 @@ impl Field {
     pub fn name(self) -> &'static str {
         match self {
             Field::Email => "email",
+            Field::ExternalId => "external_id",
             Field::FirstName => "first_name",
             Field::LastName => "last_name",
             Field::Company => "company",
@@ -251,10 +273,13 @@ impl fmt::Display for LifecycleStage {
     }
 }
 
-/// What we know about a lead. Empty strings are never stored: absent is `None`.
+/// What we know about a lead. Empty strings are never stored: absent is `None`. A lead has an
+/// email, an external id or both ([`Profile::clear`] keeps it so): a CRM's lead without an email is
+/// a lead like any other, named by its id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
-    pub email: Email,
+    pub email: Option<Email>,
+    pub external_id: Option<ExternalId>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub company: Option<String>,
@@ -284,8 +309,43 @@ pub enum FieldValue<'a> {
 
 impl Profile {
     pub fn new(email: Email) -> Profile {
+        Profile { email: Some(email), ..Profile::unnamed() }
+    }
+
+    /// A lead a CRM knows by its id alone.
+    pub fn with_external_id(id: ExternalId) -> Profile {
+        Profile { external_id: Some(id), ..Profile::unnamed() }
+    }
+
+    /// A lead named by either key or both; `None` when neither is given, as there would be
+    /// nothing to find it by.
+    pub fn named(email: Option<Email>, external_id: Option<ExternalId>) -> Option<Profile> {
+        (email.is_some() || external_id.is_some()).then(|| Profile { email, external_id, ..Profile::unnamed() })
+    }
+
+    /// How the lead is named from outside, email first: what a reference, a webhook or an export
+    /// row shows.
+    pub fn key(&self) -> LeadRef {
+        match (&self.email, &self.external_id) {
+            (Some(email), _) => LeadRef::Email(email.clone()),
+            (None, Some(id)) => LeadRef::External(id.clone()),
+            (None, None) => unreachable!("a profile always has an email or an external id"),
+        }
+    }
+
+    /// The email, else the external id, for people to read.
+    pub fn name(&self) -> &str {
+        match (&self.email, &self.external_id) {
+            (Some(email), _) => email.as_str(),
+            (None, Some(id)) => id.as_str(),
+            (None, None) => "",
+        }
+    }
+
+    fn unnamed() -> Profile {
         Profile {
-            email,
+            email: None,
+            external_id: None,
             first_name: None,
             last_name: None,
             company: None,
@@ -323,7 +383,10 @@ impl Profile {
         }
         let number = |v: Option<f64>| v.map_or(FieldValue::Missing, FieldValue::Number);
         match field {
-            Field::Email => FieldValue::Text(self.email.as_str()),
+            Field::Email => self.email.as_ref().map_or(FieldValue::Missing, |e| FieldValue::Text(e.as_str())),
+            Field::ExternalId => {
+                self.external_id.as_ref().map_or(FieldValue::Missing, |x| FieldValue::Text(x.as_str()))
+            }
             Field::FirstName => text(&self.first_name),
             Field::LastName => text(&self.last_name),
             Field::Company => text(&self.company),
@@ -344,6 +407,9 @@ impl Profile {
     /// Sets a standard field from text, as an import or the API receives it. Empty clears.
     pub fn set_text(&mut self, field: Field, value: &str) -> Result<(), FieldError> {
         let v = value.trim();
+        if v.is_empty() && matches!(field, Field::Email | Field::ExternalId) {
+            return self.clear(&FieldRef::Standard(field));
+        }
         let opt = (!v.is_empty()).then(|| v.to_string());
         let number = |v: &str| -> Result<Option<f64>, FieldError> {
             if v.is_empty() {
@@ -356,9 +422,8 @@ impl Profile {
             }
         };
         match field {
-            Field::Email => {
-                self.email = Email::parse(v).map_err(FieldError::Email)?;
-            }
+            Field::Email => self.email = Some(Email::parse(v).map_err(FieldError::Email)?),
+            Field::ExternalId => self.external_id = Some(ExternalId::parse(v).map_err(FieldError::ExternalId)?),
             Field::FirstName => self.first_name = opt,
             Field::LastName => self.last_name = opt,
             Field::Company => self.company = opt,
@@ -381,21 +446,17 @@ impl Profile {
         Ok(())
     }
 
-    /// The id a CRM knows this lead by, when an import named it so (`custom.external_id`).
-    pub fn external_id(&self) -> Option<&str> {
-        match self.custom.get("external_id") {
-            Some(CustomValue::Text(id)) => Some(id),
-            _ => None,
-        }
-    }
-
-    /// Empties a field (an API `null`). The email and the stage always have a value.
+    /// Empties a field (an API `null`). The stage always has a value, and the email and the
+    /// external id can each go only while the other names the lead.
     pub fn clear(&mut self, field: &FieldRef) -> Result<(), FieldError> {
         match field {
             FieldRef::Custom(name) => {
                 self.custom.remove(name);
             }
-            FieldRef::Standard(f @ (Field::Email | Field::Stage)) => return Err(FieldError::Required(*f)),
+            FieldRef::Standard(Field::Stage) => return Err(FieldError::Required(Field::Stage)),
+            FieldRef::Standard(Field::Email) if self.external_id.is_some() => self.email = None,
+            FieldRef::Standard(Field::ExternalId) if self.email.is_some() => self.external_id = None,
+            FieldRef::Standard(f @ (Field::Email | Field::ExternalId)) => return Err(FieldError::LastKey(*f)),
             FieldRef::Standard(f) => self.set_text(*f, "")?,
         }
         Ok(())
@@ -408,6 +469,8 @@ impl Profile {
                 dst.clone_from(src);
             }
         }
+        take(&mut self.email, &newer.email);
+        take(&mut self.external_id, &newer.external_id);
         take(&mut self.first_name, &newer.first_name);
         take(&mut self.last_name, &newer.last_name);
         take(&mut self.company, &newer.company);
@@ -440,8 +503,12 @@ pub enum FieldError {
     UnknownStage(String),
     #[error("email: {0}")]
     Email(crate::email::EmailError),
+    #[error("external_id: {0}")]
+    ExternalId(ExternalIdError),
     #[error("{}: always has a value; it cannot be cleared", .0.name())]
     Required(Field),
+    #[error("{}: a lead keeps an email or an external id, and this is its only one; it cannot be cleared", .0.name())]
+    LastKey(Field),
 }
 
 #[cfg(test)]
@@ -457,13 +524,42 @@ mod tests {
     }
 
     #[test]
+    fn lead_refs() {
+        assert_eq!(LeadRef::parse(" 42 "), Ok(LeadRef::Id(LeadId(42))));
+        assert_eq!(LeadRef::parse("Ana@Acme.example"), Ok(LeadRef::Email(Email::parse("ana@acme.example").unwrap())));
+        assert_eq!(
+            LeadRef::parse("00Q5g000004XyZ1"),
+            Ok(LeadRef::External(ExternalId::parse("00Q5g000004XyZ1").unwrap()))
+        );
+        assert_eq!(LeadRef::parse("external:0042"), Ok(LeadRef::External(ExternalId::parse("0042").unwrap())));
+        assert!(LeadRef::parse("ana@").is_err());
+        assert!(LeadRef::parse("").is_err());
+    }
+
+    #[test]
+    fn a_lead_keeps_one_key_at_least() {
+        let email = Email::parse("ana@acme.example").unwrap();
+        let id = ExternalId::parse("00Q5g").unwrap();
+        let mut p = Profile::new(email.clone());
+        assert_eq!(p.clear(&FieldRef::Standard(Field::Email)), Err(FieldError::LastKey(Field::Email)));
+        p.set_text(Field::ExternalId, "00Q5g").unwrap();
+        p.clear(&FieldRef::Standard(Field::Email)).unwrap();
+        assert_eq!((p.email.as_ref(), p.key()), (None, LeadRef::External(id.clone())));
+        assert_eq!(p.set_text(Field::ExternalId, ""), Err(FieldError::LastKey(Field::ExternalId)));
+        assert_eq!(p.value(&FieldRef::Standard(Field::Email)), FieldValue::Missing);
+        let mut only_id = Profile::with_external_id(id);
+        only_id.merge_from(&Profile::new(email.clone()));
+        assert_eq!((only_id.key(), only_id.name()), (LeadRef::Email(email), "ana@acme.example"));
+    }
+
+    #[test]
     fn set_and_merge() {
         let mut p = Profile::new(Email::parse("a@b.co").unwrap());
         p.set_text(Field::Employees, "1,200").unwrap();
         assert_eq!(p.employees, Some(1200.0));
         assert!(p.set_text(Field::Employees, "many").is_err());
         p.set_text(Field::JobTitle, "CTO").unwrap();
-        let mut newer = Profile::new(p.email.clone());
+        let mut newer = Profile::new(p.email.clone().unwrap());
         newer.set_text(Field::Country, "DE").unwrap();
         p.merge_from(&newer);
         assert_eq!(p.job_title.as_deref(), Some("CTO"));

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod email;
 pub mod event;
+pub mod external_id;
 pub mod lead;
 pub mod model;
 pub mod notification;
@@ -20,7 +21,8 @@ pub mod visitor;
 pub use access::{Action, Role};
 pub use email::Email;
 pub use event::{EventKey, EventShape, EventType};
-pub use lead::{CustomValue, Field, FieldRef, FieldValue, LeadId, LeadRef, LifecycleStage, Profile};
+pub use external_id::ExternalId;
+pub use lead::{CustomValue, Field, FieldRef, FieldValue, LeadId, LeadRef, LeadRefError, LifecycleStage, Profile};
 pub use model::{Grade, Model, ModelError, ModelProblem};
 pub use notification::Topic;
 pub use outcome::{Outcome, OutcomeKind};

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use leadflow_core::scoring::{self, Explanation};
 use leadflow_core::{
-    Activity, Email, EventKey, EventShape, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError, Outcome,
-    OutcomeKind, Profile, ScoreCard, ScoreState, Timestamp, Topic,
+    Activity, Email, EventKey, EventShape, ExternalId, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError,
+    Outcome, OutcomeKind, Profile, ScoreCard, ScoreState, Timestamp, Topic,
 };
 use leadflow_store::{
     Cause, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, ScoreValues,
@@ -92,8 +92,16 @@ pub enum EngineError {
         "no lead with id {0}: an event can name a lead by id only once it exists (import the leads first, or name the lead by email to create it)"
     )]
     UnknownLeadId(LeadId),
-    #[error("email {email} belongs to lead {owner}, not to lead {id}")]
-    EmailTaken { email: String, owner: LeadId, id: LeadId },
+    #[error("{} belongs to lead {owner}, not to lead {id}", key_name(.key))]
+    KeyTaken { key: LeadRef, owner: LeadId, id: LeadId },
+    #[error(
+        "email {email} is lead {email_lead}, but external id {external_id} is lead {external_lead}: the two keys name two leads"
+    )]
+    KeysDisagree { email: Email, email_lead: LeadId, external_id: ExternalId, external_lead: LeadId },
+    #[error(
+        "lead {lead} has external id {stored}, not {given}: an external id changes only with the lead's id given, or after clearing it"
+    )]
+    ExternalIdDiffers { lead: LeadId, stored: ExternalId, given: ExternalId },
     #[error("{0}")]
     InvalidLead(String),
     #[error("event id `{0}` is another lead's event already: send each event with an id of its own")]
@@ -108,6 +116,15 @@ pub enum EngineError {
     Randomness(String),
     #[error(transparent)]
     Lab(#[from] LabError),
+}
+
+/// "email ana@acme.example", "external id 00Q5g": a key as an error names it.
+fn key_name(key: &LeadRef) -> String {
+    match key {
+        LeadRef::Id(id) => format!("id {id}"),
+        LeadRef::Email(email) => format!("email {email}"),
+        LeadRef::External(id) => format!("external id {id}"),
+    }
 }
 
 /// A lead as given by an import or a caller. Fields it leaves empty are kept as they were.
@@ -140,6 +157,7 @@ impl EventInput {
             let lead = match &self.lead {
                 LeadRef::Id(id) => id.to_string(),
                 LeadRef::Email(e) => e.to_string(),
+                LeadRef::External(x) => format!("external:{x}"),
             };
             EventKey::derive(&lead, self.ts, &self.shape)
         })
@@ -584,7 +602,13 @@ fn load(record: &ModelRecord) -> Result<Active, EngineError> {
 
 /// Errors that concern one row of a batch, not the batch.
 fn is_row_error(e: &StoreError) -> bool {
-    matches!(e, StoreError::DuplicateEmail(_) | StoreError::DuplicateId(_) | StoreError::NoSuchLead(_))
+    matches!(
+        e,
+        StoreError::DuplicateEmail(_)
+            | StoreError::DuplicateExternalId(_)
+            | StoreError::DuplicateId(_)
+            | StoreError::NoSuchLead(_)
+    )
 }
 
 enum Upserted {
@@ -593,9 +617,9 @@ enum Upserted {
     Updated(Box<LeadRecord>),
 }
 
-/// Matches the input to a lead by id, else by email, and creates or updates it, with its outcome
-/// when the input gives one. Fields the input leaves empty keep their values; with an id, the
-/// input's email replaces the stored one.
+/// Matches the input to a lead by id, else by external id, else by email, and creates or updates
+/// it, with its outcome when the input gives one. Fields the input leaves empty keep their values;
+/// a lead matched by id or external id takes the input's email.
 fn upsert_in<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> Result<Upserted, EngineError> {
     let upserted = upsert_profile(tx, input, now)?;
     if let Some((kind, at)) = input.outcome {
@@ -609,33 +633,26 @@ fn upsert_in<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> R
 }
 
 fn upsert_profile<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> Result<Upserted, EngineError> {
-    let email = LeadRef::Email(input.profile.email.clone());
     let existing = match input.id {
         Some(id) => tx.resolve_lead(&LeadRef::Id(id))?,
-        None => tx.resolve_lead(&email)?,
-    };
-    let email_taken = |tx: &mut T, id: LeadId| -> Result<EngineError, EngineError> {
-        Ok(EngineError::EmailTaken {
-            email: input.profile.email.to_string(),
-            owner: tx.resolve_lead(&email)?.unwrap_or(id),
-            id,
-        })
+        None => lead_of_keys(tx, &input.profile)?,
     };
     match existing {
         None => {
             let created_at = input.created_at.unwrap_or(now);
             match tx.insert_lead(input.id, &input.profile, created_at, now) {
                 Ok(id) => Ok(Upserted::Created(id)),
-                Err(StoreError::DuplicateEmail(_)) if input.id.is_some() => {
-                    Err(email_taken(tx, input.id.expect("checked"))?)
-                }
-                Err(e) => Err(e.into()),
+                Err(e) => Err(key_taken(tx, e, &input.profile, input.id)?),
             }
         }
         Some(id) => {
             let mut lead = tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?;
+            if let (None, Some(stored), Some(given)) = (input.id, &lead.profile.external_id, &input.profile.external_id)
+                && stored != given
+            {
+                return Err(EngineError::ExternalIdDiffers { lead: id, stored: stored.clone(), given: given.clone() });
+            }
             lead.profile.merge_from(&input.profile);
-            lead.profile.email = input.profile.email.clone();
             for field in &input.clear {
                 lead.profile.clear(field).map_err(|e| EngineError::InvalidLead(e.to_string()))?;
             }
@@ -643,15 +660,57 @@ fn upsert_profile<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp)
                 tx.set_created_at(id, created_at)?;
                 lead.created_at = created_at;
             }
-            match tx.update_profile(id, &lead.profile, now) {
-                Ok(()) => {}
-                Err(StoreError::DuplicateEmail(_)) => return Err(email_taken(tx, id)?),
-                Err(e) => return Err(e.into()),
+            if let Err(e) = tx.update_profile(id, &lead.profile, now) {
+                return Err(key_taken(tx, e, &lead.profile, Some(id))?);
             }
             lead.updated_at = now;
             Ok(Upserted::Updated(Box::new(lead)))
         }
     }
+}
+
+/// The lead the profile's external id names, else the one its email names; refused when the two
+/// name two leads.
+fn lead_of_keys<T: Transaction>(tx: &mut T, profile: &Profile) -> Result<Option<LeadId>, EngineError> {
+    let by_external = match &profile.external_id {
+        Some(x) => tx.resolve_lead(&LeadRef::External(x.clone()))?,
+        None => None,
+    };
+    let by_email = match &profile.email {
+        Some(e) => tx.resolve_lead(&LeadRef::Email(e.clone()))?,
+        None => None,
+    };
+    match (by_external, by_email, &profile.email, &profile.external_id) {
+        (Some(external_lead), Some(email_lead), Some(email), Some(external_id)) if external_lead != email_lead => {
+            Err(EngineError::KeysDisagree {
+                email: email.clone(),
+                email_lead,
+                external_id: external_id.clone(),
+                external_lead,
+            })
+        }
+        _ => Ok(by_external.or(by_email)),
+    }
+}
+
+/// A write refused because an email or external id it gives is another lead's, named with that
+/// lead; other errors pass through.
+fn key_taken<T: Transaction>(
+    tx: &mut T,
+    e: StoreError,
+    profile: &Profile,
+    id: Option<LeadId>,
+) -> Result<EngineError, EngineError> {
+    let key = match (&e, &profile.email, &profile.external_id) {
+        (StoreError::DuplicateEmail(_), Some(email), _) => LeadRef::Email(email.clone()),
+        (StoreError::DuplicateExternalId(_), _, Some(x)) => LeadRef::External(x.clone()),
+        _ => return Ok(e.into()),
+    };
+    let owner = tx.resolve_lead(&key)?;
+    Ok(match (owner, id) {
+        (Some(owner), Some(id)) => EngineError::KeyTaken { key, owner, id },
+        _ => e.into(),
+    })
 }
 
 /// Events may be a little ahead of our clock (theirs may be fast), not days: those are a wrong
@@ -686,8 +745,8 @@ fn resolve_or_create<T: Transaction>(
     }
 }
 
-/// Creates the lead an unknown email names, first seen at `first_seen` (now, if that is later);
-/// an unknown id names no one.
+/// Creates the lead an unknown email or external id names, first seen at `first_seen` (now, if
+/// that is later); an unknown id names no one.
 fn create_for<T: Transaction>(
     tx: &mut T,
     lead: &LeadRef,
@@ -697,6 +756,9 @@ fn create_for<T: Transaction>(
     match lead {
         LeadRef::Id(id) => Err(EngineError::UnknownLeadId(*id)),
         LeadRef::Email(email) => Ok(tx.insert_lead(None, &Profile::new(email.clone()), first_seen.min(now), now)?),
+        LeadRef::External(x) => {
+            Ok(tx.insert_lead(None, &Profile::with_external_id(x.clone()), first_seen.min(now), now)?)
+        }
     }
 }
 
@@ -752,7 +814,7 @@ fn rescore_lead<T: Transaction>(
     // A lead never scored before (an import created it) is heard of with its first score.
     let created = created || lead.score.is_none();
     let subject =
-        Subject { id: lead.id, email: &lead.profile.email, mql_at: lead.mql_at, before: lead.score.as_ref(), created };
+        Subject { id: lead.id, profile: &lead.profile, mql_at: lead.mql_at, before: lead.score.as_ref(), created };
     let (write, scored) = score_write(model, version, subject, card, StateWrite::Set(state.encode()), now, cause);
     tx.write_score(&write)?;
     Ok(scored)
@@ -761,7 +823,7 @@ fn rescore_lead<T: Transaction>(
 /// The lead a new score is for, as it was before.
 struct Subject<'a> {
     id: LeadId,
-    email: &'a Email,
+    profile: &'a Profile,
     mql_at: Option<Timestamp>,
     before: Option<&'a StoredScore>,
     /// Created by this change: subscribers hear of it with its first score.
@@ -792,7 +854,8 @@ fn score_write(
     let notification = |topic, previous_bucket| Notification {
         topic,
         lead: lead.id,
-        email: lead.email.clone(),
+        email: lead.profile.email.clone(),
+        external_id: lead.profile.external_id.clone(),
         at: as_of,
         score: values.clone(),
         previous_bucket,

@@ -188,7 +188,7 @@ fn rescore_item(
     let cause = cause_for(&item, version);
     let subject = Subject {
         id: item.id,
-        email: &item.profile.email,
+        profile: &item.profile,
         mql_at: item.mql_at,
         before: item.score.as_ref(),
         // A lead first scored here (an import's) is heard of now, as an API-created one is.

@@ -355,7 +355,7 @@ pub(crate) fn plan_leads<R: Read + Seek + 'static>(
     let targets =
         headers.iter().enumerate().map(|(i, h)| mapping.lead_target(h, i)).collect::<Result<Vec<LeadTarget>, _>>()?;
     check_distinct(&headers, &targets, |t| *t == LeadTarget::Ignore, LeadTarget::describe)?;
-    if !targets.iter().any(|t| matches!(t, LeadTarget::Field(Field::Email) | LeadTarget::ExternalId)) {
+    if !targets.iter().any(|t| matches!(t, LeadTarget::Field(Field::Email | Field::ExternalId))) {
         return Err(ImportError::Header {
             line: 1,
             message: format!(
@@ -458,11 +458,11 @@ pub(crate) fn plan_events<R: Read + Seek + 'static>(
             });
         }
     }
-    if !targets.iter().any(|t| matches!(t, EventTarget::LeadId | EventTarget::Email)) {
+    if !targets.iter().any(|t| matches!(t, EventTarget::LeadId | EventTarget::ExternalId | EventTarget::Email)) {
         return Err(ImportError::Header {
             line: 1,
             message: format!(
-                "no column naming the lead (lead_id or email); the file's columns: {}",
+                "no column naming the lead (lead_id, the lead's id in your CRM, or email); the file's columns: {}",
                 header_list(&headers)
             ),
         });

@@ -20,7 +20,7 @@ mod values;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
 use leadflow_core::{
-    CustomValue, Email, EventKey, EventShape, EventType, Field, LeadId, LeadRef, OutcomeKind, Profile,
+    CustomValue, Email, EventKey, EventShape, EventType, ExternalId, Field, LeadId, LeadRef, OutcomeKind, Profile,
 };
 use leadflow_engine::{EventInput, LeadInput};
 
@@ -163,18 +163,25 @@ pub fn read_leads<R: Read + Seek + 'static>(
 /// Warns of a record naming a lead an earlier record of the file named too (CRM exports repeat
 /// people): the later one's fields go onto the same lead, and the user should know.
 fn said_twice(rows: impl Iterator<Item = Row<LeadInput>>) -> impl Iterator<Item = Row<LeadInput>> {
-    let mut first_seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut first_seen: std::collections::HashMap<LeadRef, u64> = std::collections::HashMap::new();
     rows.map(move |mut row| {
         if let Ok(lead) = &row.parsed {
-            let name = lead.profile.email.to_string();
-            match first_seen.get(&name) {
-                Some(line) => row.warnings.push(format!(
+            let p = &lead.profile;
+            let keys = [p.external_id.clone().map(LeadRef::External), p.email.clone().map(LeadRef::Email)];
+            let keys: Vec<LeadRef> = keys.into_iter().flatten().collect();
+            if let Some((key, line)) = keys.iter().find_map(|k| first_seen.get(k).map(|line| (k, *line))) {
+                let key = match key {
+                    LeadRef::Email(e) => e.to_string(),
+                    LeadRef::External(x) => format!("external id {x}"),
+                    LeadRef::Id(id) => format!("id {id}"),
+                };
+                row.warnings.push(format!(
                     "names the same lead as line {line} ({}): its fields were merged onto that lead",
-                    leadflow_core::text::printable(&name)
-                )),
-                None => {
-                    first_seen.insert(name, row.line);
-                }
+                    leadflow_core::text::printable(&key)
+                ));
+            }
+            for key in keys {
+                first_seen.entry(key).or_insert(row.line);
             }
         }
         row
@@ -339,27 +346,18 @@ fn lead_from_cells<'a>(
     let value_of = |target: &LeadTarget| {
         fields.iter().find(|(t, _, _)| *t == target).map(|(_, _, v)| v.text()).filter(|v| !v.is_empty())
     };
-    let email = value_of(&LeadTarget::Field(Field::Email));
-    let external = value_of(&LeadTarget::ExternalId);
-    let email = match (email, &external) {
-        (Some(email), _) => match email_of(&email) {
-            Ok(e) => e,
-            Err(e) => return (Err(e), Vec::new()),
-        },
-        (None, Some(id)) => {
-            let local: String = id
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-                .collect();
-            match Email::parse(&format!("{local}@no-email.invalid")) {
-                Ok(e) => e,
-                Err(e) => return (Err(format!("external_id: {e}")), Vec::new()),
-            }
-        }
-        (None, None) => return (Err("no email and no external id: nothing names this lead".into()), Vec::new()),
+    let email = match value_of(&LeadTarget::Field(Field::Email)).map(|e| email_of(&e)).transpose() {
+        Ok(email) => email,
+        Err(e) => return (Err(e), Vec::new()),
     };
-    let mut input =
-        LeadInput { id: None, profile: Profile::new(email), created_at: None, outcome: None, clear: Vec::new() };
+    let external_id = match value_of(&LeadTarget::Field(Field::ExternalId)).map(|x| ExternalId::parse(&x)).transpose() {
+        Ok(id) => id,
+        Err(e) => return (Err(format!("external_id: {e}")), Vec::new()),
+    };
+    let Some(profile) = Profile::named(email, external_id) else {
+        return (Err("no email and no external id: nothing names this lead".into()), Vec::new());
+    };
+    let mut input = LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() };
     let mut warnings = Vec::new();
     let mut outcome_at = None;
     for (target, value_type, cell) in fields {
@@ -369,10 +367,7 @@ fn lead_from_cells<'a>(
         }
         let mut warn = |what: &str, problem: String| warnings.push(format!("{what}: {problem}; left out"));
         match target {
-            LeadTarget::Field(Field::Email) | LeadTarget::Ignore => {}
-            LeadTarget::ExternalId => {
-                input.profile.custom.insert("external_id".into(), CustomValue::Text(value.into_owned()));
-            }
+            LeadTarget::Field(Field::Email | Field::ExternalId) | LeadTarget::Ignore => {}
             LeadTarget::Field(Field::Stage) => match reading.mapping.stage(&value) {
                 Some(stage) => input.profile.stage = stage,
                 None => warn(
@@ -476,6 +471,7 @@ fn event_from_cells<'a>(
 ) -> Result<EventInput, String> {
     let mut key = None;
     let mut lead_id = None;
+    let mut external_id = None;
     let mut email = None;
     let mut event_type = None;
     let mut ts = None;
@@ -490,6 +486,9 @@ fn event_from_cells<'a>(
             EventTarget::LeadId => {
                 lead_id = Some(LeadId(value.parse().map_err(|_| format!("lead_id: `{value}` is not a whole number"))?))
             }
+            EventTarget::ExternalId => {
+                external_id = Some(ExternalId::parse(&value).map_err(|e| format!("external_id: {e}"))?)
+            }
             EventTarget::Email => email = Some(email_of(&value)?),
             EventTarget::Type => event_type = Some(EventType::parse(&value).map_err(|e| e.to_string())?),
             EventTarget::Ts => ts = Some(values::parse_date(&value, date_order).map_err(|e| format!("ts: {e}"))?),
@@ -497,10 +496,11 @@ fn event_from_cells<'a>(
             EventTarget::Ignore => {}
         }
     }
-    let lead = match (lead_id, email) {
-        (Some(id), _) => LeadRef::Id(id),
-        (None, Some(e)) => LeadRef::Email(e),
-        (None, None) => return Err("no lead: give lead_id or email".into()),
+    let lead = match (lead_id, external_id, email) {
+        (Some(id), _, _) => LeadRef::Id(id),
+        (None, Some(x), _) => LeadRef::External(x),
+        (None, None, Some(e)) => LeadRef::Email(e),
+        (None, None, None) => return Err("no lead: give lead_id, external_id or email".into()),
     };
     let mut shape = EventShape::new(event_type.ok_or("no event type")?);
     for (name, value) in properties {

@@ -136,9 +136,6 @@ pub enum LeadTarget {
     Id,
     Field(Field),
     CreatedAt,
-    /// Names a lead that has no email (a CRM's own id): the lead gets the address
-    /// `<id>@no-email.invalid`, which is never deliverable, and keeps the id as `custom.external_id`.
-    ExternalId,
     /// Won or lost (converted, 1, yes / 0, no, ...).
     Outcome,
     /// When the outcome happened.
@@ -151,6 +148,8 @@ pub enum LeadTarget {
 pub enum EventTarget {
     Key,
     LeadId,
+    /// The lead's id in a CRM (`Lead ID`, `Prospect ID`): names the lead by its external id.
+    ExternalId,
     Email,
     Type,
     Ts,
@@ -164,7 +163,6 @@ impl LeadTarget {
             LeadTarget::Id => "id".into(),
             LeadTarget::Field(f) => f.name().into(),
             LeadTarget::CreatedAt => "created_at".into(),
-            LeadTarget::ExternalId => "external_id".into(),
             LeadTarget::Outcome => "outcome".into(),
             LeadTarget::OutcomeAt => "outcome_at".into(),
             LeadTarget::Custom(name) => format!("custom.{name}"),
@@ -178,6 +176,7 @@ impl EventTarget {
         match self {
             EventTarget::Key => "id",
             EventTarget::LeadId => "lead id",
+            EventTarget::ExternalId => "external id",
             EventTarget::Email => "email",
             EventTarget::Type => "type",
             EventTarget::Ts => "timestamp",
@@ -215,7 +214,7 @@ fn lead_alias(n: &str) -> Option<LeadTarget> {
         // column named exactly `lead_id` (leadflow's own name, see `lead_target`) or mapped to
         // `id` sets leadflow's internal id.
         "id" | "lead_id" | "leadid" | "prospect_id" | "contact_id" | "record_id" | "external_id" | "crm_id" => {
-            LeadTarget::ExternalId
+            F(Field::ExternalId)
         }
         "email" | "e_mail" | "email_address" | "e_mail_address" | "work_email" => F(Field::Email),
         "first_name" | "firstname" | "given_name" | "vorname" => F(Field::FirstName),
@@ -250,7 +249,11 @@ fn event_alias(n: &str) -> Option<EventTarget> {
     Some(match n {
         "event_id" | "eventid" | "id" | "key" | "idempotency_key" | "activity_id" | "activityid" | "message_id"
         | "messageid" => EventTarget::Key,
-        "lead_id" | "leadid" => EventTarget::LeadId,
+        // As for leads: only a column named exactly `lead_id` (see `event_target`) holds
+        // leadflow's id; a CRM's `Lead ID` is its own.
+        "lead_id" | "leadid" | "prospect_id" | "contact_id" | "record_id" | "external_id" | "crm_id" => {
+            EventTarget::ExternalId
+        }
         "email" | "e_mail" | "email_address" => EventTarget::Email,
         "type" | "event" | "event_type" | "activity_type" => EventTarget::Type,
         "ts" | "timestamp" | "time" | "occurred_at" | "date" | "activity_date" => EventTarget::Ts,
@@ -350,7 +353,6 @@ impl ColumnMapping {
                 "id" => Ok(LeadTarget::Id),
                 "created_at" => Ok(LeadTarget::CreatedAt),
                 "outcome" => Ok(LeadTarget::Outcome),
-                "external_id" => Ok(LeadTarget::ExternalId),
                 "outcome_at" => Ok(LeadTarget::OutcomeAt),
                 t => match t.strip_prefix("custom.") {
                     Some(name) if leadflow_core::lead::is_identifier(name) => Ok(LeadTarget::Custom(name.to_string())),
@@ -379,10 +381,11 @@ impl ColumnMapping {
                 column: header.to_string(),
                 target: target.clone(),
                 kind: "event",
-                expected: "event_id, lead_id, email, type, ts, property.<name> or ignore".into(),
+                expected: "event_id, lead_id, external_id, email, type, ts, property.<name> or ignore".into(),
             };
             return match target.as_str() {
                 "ignore" => Ok(EventTarget::Ignore),
+                "lead_id" => Ok(EventTarget::LeadId),
                 t => match t.strip_prefix("property.") {
                     Some(name) if leadflow_core::lead::is_identifier(name) => {
                         Ok(EventTarget::Property(name.to_string()))
@@ -391,6 +394,9 @@ impl ColumnMapping {
                     None => event_alias(t).ok_or_else(bad),
                 },
             };
+        }
+        if header.trim() == "lead_id" {
+            return Ok(EventTarget::LeadId);
         }
         let n = normalize(header);
         if let Some(t) = event_alias(&n) {

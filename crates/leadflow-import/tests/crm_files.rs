@@ -74,7 +74,7 @@ fn hubspot_export() {
     assert_eq!(custom(ben, "phone_number"), text("+1 555 0100").as_ref());
 
     let gus = ok(&rows[2]);
-    assert_eq!(gus.profile.email.as_str(), "gus@pollos.example");
+    assert_eq!(gus.profile.email.as_ref().map(|e| e.as_str()), Some("gus@pollos.example"));
     assert_eq!(gus.created_at, Some(at("2026-03-21T21:15:00Z")));
     assert!(rows[2].warnings[0].contains("stage: `Other`"), "{:?}", rows[2].warnings);
 
@@ -132,8 +132,9 @@ fn salesforce_report() {
     let csv = b"Lead ID,First Name,Company,Lead Status\r\n00Q5g000001AbCd,Ana,Acme,Closed - Converted\r\n00Q5g000001ABCD,Ben,Initech,Open - Not Contacted\r\n00Q5g000001xyz1,Cid,Hooli,Closed - Not Converted\r\n";
     let import = leads_with(csv, "[columns]\n\"Lead Status\" = \"stage\"\n", &ReadOptions::default());
     let rows: Vec<_> = import.rows.collect();
-    let ids: Vec<_> = rows.iter().map(|r| custom(ok(r), "external_id").cloned()).collect();
-    assert_eq!(ids, [text("00Q5g000001AbCd"), text("00Q5g000001ABCD"), text("00Q5g000001xyz1")]);
+    let ids: Vec<_> = rows.iter().map(|r| ok(r).profile.external_id.as_ref().map(|x| x.as_str())).collect();
+    assert_eq!(ids, [Some("00Q5g000001AbCd"), Some("00Q5g000001ABCD"), Some("00Q5g000001xyz1")]);
+    assert!(rows.iter().all(|r| ok(r).profile.email.is_none()), "no address is made up for a lead without one");
     assert!(rows.iter().all(|r| ok(r).id.is_none()), "a CRM's id is never leadflow's internal id");
     let stages: Vec<_> = rows.iter().map(|r| ok(r).profile.stage).collect();
     assert_eq!(stages, [LifecycleStage::Opportunity, LifecycleStage::Lead, LifecycleStage::Disqualified]);
@@ -297,6 +298,19 @@ fn a_person_named_twice_is_said() {
         rows[1].warnings,
         ["names the same lead as line 2 (dana.white@hooli.example): its fields were merged onto that lead"]
     );
+    // By the CRM's id too, whose case matters; and by either key when a row has both.
+    let (_, rows) = leads(
+        b"Lead ID,Email
+00Q5gA,
+00Q5ga,
+00Q5gA,dana@hooli.example
+,dana@hooli.example
+",
+    );
+    let warned: Vec<bool> = rows.iter().map(|r| !r.warnings.is_empty()).collect();
+    assert_eq!(warned, [false, false, true, true]);
+    assert!(rows[2].warnings[0].contains("line 2 (external id 00Q5gA)"), "{:?}", rows[2].warnings);
+    assert!(rows[3].warnings[0].contains("line 4 (dana@hooli.example)"), "{:?}", rows[3].warnings);
 }
 
 /// Blank lines anywhere (before the header, between rows, at the end), a quote inside an

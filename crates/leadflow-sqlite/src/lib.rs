@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_predictions.sql"),
     include_str!("../migrations/0006_public_quota.sql"),
     include_str!("../migrations/0007_lead_ids_never_reused.sql"),
+    include_str!("../migrations/0008_leads_without_email.sql"),
 ];
 
 pub struct SqliteStore {
@@ -165,6 +166,7 @@ fn lead_by_ref(conn: &Connection, lead: &LeadRef) -> Result<Option<LeadRecord>, 
     match lead {
         LeadRef::Id(id) => lead_by(conn, "l.id = ?1", &[&id.0]),
         LeadRef::Email(e) => lead_by(conn, "l.email = ?1", &[&e.as_str()]),
+        LeadRef::External(x) => lead_by(conn, "l.external_id = ?1", &[&x.as_str()]),
     }
 }
 
@@ -244,12 +246,12 @@ impl Store for SqliteStore {
         for word in q.text.iter().flat_map(|t| t.split_whitespace()) {
             // LIKE ignores ASCII case; the email is stored lower-cased.
             conds.push(
-                "(l.email LIKE ? ESCAPE '\\' OR l.first_name LIKE ? ESCAPE '\\' OR l.last_name LIKE ? ESCAPE '\\'
-                  OR l.company LIKE ? ESCAPE '\\')",
+                "(l.email LIKE ? ESCAPE '\\' OR l.external_id LIKE ? ESCAPE '\\' OR l.first_name LIKE ? ESCAPE '\\'
+                  OR l.last_name LIKE ? ESCAPE '\\' OR l.company LIKE ? ESCAPE '\\')",
             );
             let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             let pattern = format!("%{escaped}%");
-            for _ in 0..4 {
+            for _ in 0..5 {
                 args.push(Box::new(pattern.clone()));
             }
         }
@@ -1001,6 +1003,10 @@ impl Transaction for SqliteTx<'_> {
                 .tx
                 .prepare_cached("SELECT id FROM leads WHERE email = ?1")
                 .and_then(|mut s| s.query_row([e.as_str()], |r| r.get(0)).optional()),
+            LeadRef::External(x) => self
+                .tx
+                .prepare_cached("SELECT id FROM leads WHERE external_id = ?1")
+                .and_then(|mut s| s.query_row([x.as_str()], |r| r.get(0)).optional()),
         };
         found.map(|id| id.map(LeadId)).map_err(backend)
     }
@@ -1031,9 +1037,8 @@ impl Transaction for SqliteTx<'_> {
         let result = self.tx.prepare_cached(&SQL).map_err(backend)?.execute(params_from_iter(values));
         if let Err(e) = result {
             return Err(match constraint_column(&e) {
-                Some("leads.email") => StoreError::DuplicateEmail(p.email.to_string()),
                 Some("leads.id") => StoreError::DuplicateId(id.unwrap_or(LeadId(0))),
-                _ => backend(e),
+                _ => key_taken(e, p),
             });
         }
         let id = LeadId(self.tx.last_insert_rowid());
@@ -1060,10 +1065,7 @@ impl Transaction for SqliteTx<'_> {
         match self.tx.prepare_cached(&SQL).map_err(backend)?.execute(params_from_iter(values)) {
             Ok(0) => Err(StoreError::NoSuchLead(id)),
             Ok(_) => Ok(()),
-            Err(e) if constraint_column(&e) == Some("leads.email") => {
-                Err(StoreError::DuplicateEmail(p.email.to_string()))
-            }
-            Err(e) => Err(backend(e)),
+            Err(e) => Err(key_taken(e, p)),
         }
     }
 
@@ -1385,8 +1387,9 @@ fn encode_properties(shape: &EventShape) -> String {
 }
 
 /// The profile's columns, in the order [`profile_values`] gives their values.
-const PROFILE_COLUMNS: [&str; 16] = [
+const PROFILE_COLUMNS: [&str; 17] = [
     "email",
+    "external_id",
     "first_name",
     "last_name",
     "company",
@@ -1404,13 +1407,14 @@ const PROFILE_COLUMNS: [&str; 16] = [
     "custom",
 ];
 
-fn profile_values<'a>(p: &'a Profile, custom: &'a str) -> [ToSqlOutput<'a>; 16] {
+fn profile_values<'a>(p: &'a Profile, custom: &'a str) -> [ToSqlOutput<'a>; 17] {
     let text = |s: &'a str| ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()));
     let null = ToSqlOutput::Borrowed(ValueRef::Null);
     let opt_text = |s: &'a Option<String>| s.as_deref().map_or(null.clone(), text);
     let opt_number = |x: Option<f64>| x.map_or(null.clone(), |x| ToSqlOutput::Borrowed(ValueRef::Real(x)));
     [
-        text(p.email.as_str()),
+        p.email.as_ref().map_or(null.clone(), |e| text(e.as_str())),
+        p.external_id.as_ref().map_or(null.clone(), |x| text(x.as_str())),
         opt_text(&p.first_name),
         opt_text(&p.last_name),
         opt_text(&p.company),
@@ -1431,6 +1435,15 @@ fn profile_values<'a>(p: &'a Profile, custom: &'a str) -> [ToSqlOutput<'a>; 16] 
 
 fn encode_custom(p: &Profile) -> String {
     serde_json::to_string(&p.custom).expect("custom values always serialize")
+}
+
+/// The error for a write that gave a lead an email or external id another lead has.
+fn key_taken(e: rusqlite::Error, p: &Profile) -> StoreError {
+    match (constraint_column(&e), &p.email, &p.external_id) {
+        (Some("leads.email"), Some(email), _) => StoreError::DuplicateEmail(email.to_string()),
+        (Some("leads.external_id"), _, Some(id)) => StoreError::DuplicateExternalId(id.to_string()),
+        _ => backend(e),
+    }
 }
 
 fn constraint_column(e: &rusqlite::Error) -> Option<&str> {

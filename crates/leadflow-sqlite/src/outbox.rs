@@ -1,6 +1,6 @@
 //! Webhooks and their outbox, and anonymous website visitors.
 
-use leadflow_core::{Email, EventKey, Grade, LeadId, Timestamp, Topic, VisitorId};
+use leadflow_core::{Email, EventKey, ExternalId, Grade, LeadId, Timestamp, Topic, VisitorId};
 use leadflow_store::{
     AttemptOutcome, DeliveryRecord, DeliveryStatus, Notification, ScoreValues, StoreError, WebhookRecord,
 };
@@ -24,14 +24,19 @@ fn read_webhook(r: &Row<'_>, at: usize) -> rusqlite::Result<Result<WebhookRecord
 
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.topic, d.lead_id, d.email, d.occurred_at, d.fit, d.engagement,
     d.total, d.bucket, d.grade, d.previous_bucket, d.status, d.attempts, d.next_attempt_at, d.last_status,
-    d.last_error, d.delivered_at";
-const DELIVERY_COLUMN_COUNT: usize = 18;
+    d.last_error, d.delivered_at, d.external_id";
+const DELIVERY_COLUMN_COUNT: usize = 19;
 
 fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreError>> {
-    let (topic, email, grade, status): (String, String, String, String) =
-        (r.get(2)?, r.get(4)?, r.get(10)?, r.get(12)?);
+    let (topic, grade, status): (String, String, String) = (r.get(2)?, r.get(10)?, r.get(12)?);
+    let (email, external_id): (Option<String>, Option<String>) = (r.get(4)?, r.get(18)?);
     let Some(topic) = Topic::parse(&topic) else { return Ok(Err(corrupt(format!("topic `{topic}`")))) };
-    let Ok(email) = Email::parse(&email) else { return Ok(Err(corrupt(format!("email `{email}`")))) };
+    let Ok(email) = email.as_deref().map(Email::parse).transpose() else {
+        return Ok(Err(corrupt(format!("email `{}`", email.unwrap_or_default()))));
+    };
+    let Ok(external_id) = external_id.as_deref().map(ExternalId::parse).transpose() else {
+        return Ok(Err(corrupt(format!("external id `{}`", external_id.unwrap_or_default()))));
+    };
     let Some(grade) = Grade::parse(&grade) else { return Ok(Err(corrupt(format!("grade `{grade}`")))) };
     let Some(status) = DeliveryStatus::parse(&status) else { return Ok(Err(corrupt(format!("status `{status}`")))) };
     let millis = |i: usize| r.get::<_, i64>(i).map(Timestamp::from_millis);
@@ -42,6 +47,7 @@ fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreEr
             topic,
             lead: LeadId(r.get(3)?),
             email,
+            external_id,
             at: millis(5)?,
             score: ScoreValues { fit: r.get(6)?, engagement: r.get(7)?, total: r.get(8)?, bucket: r.get(9)?, grade },
             previous_bucket: r.get(11)?,
@@ -159,16 +165,16 @@ pub fn delete_webhook(conn: &Connection, id: i64, now: Timestamp) -> Result<bool
 pub fn notify(conn: &Connection, n: &Notification) -> Result<(), StoreError> {
     let s = &n.score;
     conn.prepare_cached(
-        "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, occurred_at, fit, engagement, total,
-             bucket, grade, previous_bucket, status, next_attempt_at)
-         SELECT id, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?4 FROM webhooks
+        "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,
+             total, bucket, grade, previous_bucket, status, next_attempt_at)
+         SELECT id, ?1, ?2, ?3, ?11, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?4 FROM webhooks
          WHERE deleted_at IS NULL AND instr(' ' || topics || ' ', ' ' || ?1 || ' ') > 0",
     )
     .map_err(backend)?
     .execute(params![
         n.topic.as_str(),
         n.lead.0,
-        n.email.as_str(),
+        n.email.as_ref().map(Email::as_str),
         n.at.millis(),
         s.fit,
         s.engagement,
@@ -176,6 +182,7 @@ pub fn notify(conn: &Connection, n: &Notification) -> Result<(), StoreError> {
         s.bucket,
         s.grade.letter(),
         n.previous_bucket,
+        n.external_id.as_ref().map(ExternalId::as_str),
     ])
     .map_err(backend)?;
     Ok(())

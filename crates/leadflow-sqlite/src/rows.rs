@@ -1,6 +1,6 @@
 //! Reading rows into records. A value we cannot read back is corruption, reported, not a panic.
 
-use leadflow_core::{Email, Grade, LeadId, LifecycleStage, Profile, Timestamp};
+use leadflow_core::{Email, ExternalId, Grade, LeadId, LifecycleStage, Profile, Timestamp};
 use leadflow_store::{
     Cause, HistoryEntry, LeadRecord, ModelRecord, ModelVersion, ScoreValues, StoreError, StoredEvent, StoredScore,
 };
@@ -10,13 +10,13 @@ pub const SCORE_COLUMNS: &str =
     "s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total";
 
 pub const LEAD_COLUMNS: &str =
-    "l.id, l.email, l.first_name, l.last_name, l.company, l.job_title, l.department, l.industry,
+    "l.id, l.email, l.external_id, l.first_name, l.last_name, l.company, l.job_title, l.department, l.industry,
     l.employees, l.annual_revenue, l.country, l.city, l.company_type, l.source, l.owner, l.stage, l.custom,
     l.created_at, l.updated_at, l.mql_at,
     s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total";
 
 /// How many columns [`LEAD_COLUMNS`] selects.
-pub const LEAD_COLUMN_COUNT: usize = 29;
+pub const LEAD_COLUMN_COUNT: usize = 30;
 
 pub const HISTORY_COLUMNS: &str =
     "at, cause, detail, model_version, old_fit, old_engagement, old_total, old_bucket, old_grade,
@@ -31,36 +31,42 @@ fn grade(s: &str) -> Result<Grade, StoreError> {
 }
 
 pub fn read_lead(r: &Row<'_>) -> rusqlite::Result<Result<LeadRecord, StoreError>> {
-    let email: String = r.get(1)?;
-    let stage: String = r.get(15)?;
-    let custom: String = r.get(16)?;
-    let score = read_score(r, 20)?;
-    let mut profile = match Email::parse(&email) {
-        Ok(e) => Profile::new(e),
-        Err(e) => return Ok(Err(corrupt(e))),
+    let email: Option<String> = r.get(1)?;
+    let external_id: Option<String> = r.get(2)?;
+    let stage: String = r.get(16)?;
+    let custom: String = r.get(17)?;
+    let score = read_score(r, 21)?;
+    let mut profile = match (email.as_deref().map(Email::parse), external_id.as_deref().map(ExternalId::parse)) {
+        (Some(Err(e)), _) => return Ok(Err(corrupt(e))),
+        (_, Some(Err(e))) => return Ok(Err(corrupt(e))),
+        (Some(Ok(email)), external_id) => {
+            Profile { external_id: external_id.and_then(Result::ok), ..Profile::new(email) }
+        }
+        (None, Some(Ok(external_id))) => Profile::with_external_id(external_id),
+        (None, None) => return Ok(Err(corrupt("a lead with neither an email nor an external id"))),
     };
-    profile.first_name = r.get(2)?;
-    profile.last_name = r.get(3)?;
-    profile.company = r.get(4)?;
-    profile.job_title = r.get(5)?;
-    profile.department = r.get(6)?;
-    profile.industry = r.get(7)?;
-    profile.employees = r.get(8)?;
-    profile.annual_revenue = r.get(9)?;
-    profile.country = r.get(10)?;
-    profile.city = r.get(11)?;
-    profile.company_type = r.get(12)?;
-    profile.source = r.get(13)?;
-    profile.owner = r.get(14)?;
+    profile.first_name = r.get(3)?;
+    profile.last_name = r.get(4)?;
+    profile.company = r.get(5)?;
+    profile.job_title = r.get(6)?;
+    profile.department = r.get(7)?;
+    profile.industry = r.get(8)?;
+    profile.employees = r.get(9)?;
+    profile.annual_revenue = r.get(10)?;
+    profile.country = r.get(11)?;
+    profile.city = r.get(12)?;
+    profile.company_type = r.get(13)?;
+    profile.source = r.get(14)?;
+    profile.owner = r.get(15)?;
     let record = (|| {
         profile.stage = LifecycleStage::parse(&stage).ok_or_else(|| corrupt(format!("stage `{stage}`")))?;
         profile.custom = serde_json::from_str(&custom).map_err(|e| corrupt(format!("custom fields: {e}")))?;
         Ok(LeadRecord {
             id: LeadId(r.get(0).map_err(corrupt)?),
             profile,
-            created_at: Timestamp::from_millis(r.get(17).map_err(corrupt)?),
-            updated_at: Timestamp::from_millis(r.get(18).map_err(corrupt)?),
-            mql_at: r.get::<_, Option<i64>>(19).map_err(corrupt)?.map(Timestamp::from_millis),
+            created_at: Timestamp::from_millis(r.get(18).map_err(corrupt)?),
+            updated_at: Timestamp::from_millis(r.get(19).map_err(corrupt)?),
+            mql_at: r.get::<_, Option<i64>>(20).map_err(corrupt)?.map(Timestamp::from_millis),
             score: score?,
         })
     })();

@@ -73,3 +73,83 @@ fn upgrades_an_older_schema() {
     assert!(s.lead(&LeadRef::Email(Email::parse("old@example.com").unwrap())).unwrap().is_some());
     assert!(s.api_keys().unwrap().is_empty(), "the new table is there");
 }
+
+/// Schema 8: a lead an earlier version gave a made-up `<id>@no-email.invalid` address loses it
+/// and is named by the CRM id it kept as `custom.external_id`; a real address stays; a second
+/// lead with the same id keeps it as a custom field; pending webhook deliveries name the lead
+/// the same way; deleted ids stay used.
+#[test]
+fn made_up_addresses_become_external_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let migrations = [
+            include_str!("../migrations/0001_initial.sql"),
+            include_str!("../migrations/0002_api_keys.sql"),
+            include_str!("../migrations/0003_webhooks_and_visitors.sql"),
+            include_str!("../migrations/0004_outcomes.sql"),
+            include_str!("../migrations/0005_predictions.sql"),
+            include_str!("../migrations/0006_public_quota.sql"),
+            include_str!("../migrations/0007_lead_ids_never_reused.sql"),
+        ];
+        for sql in migrations {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 7).unwrap();
+        let id = |x: &str| {
+            format!(r#"{{"external_id":{{"type":"text","value":"{x}"}},"plan":{{"type":"text","value":"pro"}}}}"#)
+        };
+        for (email, custom) in [
+            ("7927b2df-8bba@no-email.invalid", id("7927b2df-8bba")),
+            ("ana@acme.example", id("00Q5gA")),
+            ("twin@acme.example", id("00Q5gA")),
+            ("plain@acme.example", "{}".to_string()),
+            ("gone@acme.example", "{}".to_string()),
+        ] {
+            conn.execute(
+                "INSERT INTO leads (email, stage, custom, created_at, updated_at) VALUES (?1, 'lead', ?2, 0, 0)",
+                [email, &custom],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO scores (lead_id) VALUES (last_insert_rowid())", []).unwrap();
+        }
+        conn.execute("DELETE FROM leads WHERE email = 'gone@acme.example'", []).unwrap();
+        conn.execute(
+            "INSERT INTO webhooks (url, secret, topics, created_at) VALUES ('http://x', 's', 'lead.mql', 0)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, occurred_at, fit, engagement, total,
+                 bucket, grade, status, next_attempt_at)
+             VALUES (1, 'lead.mql', 1, '7927b2df-8bba@no-email.invalid', 0, 1, 2, 3, 'hot', 'A', 'pending', 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let mut s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let external = |x: &str| LeadRef::External(leadflow_core::ExternalId::parse(x).unwrap());
+    let crm = s.lead(&external("7927b2df-8bba")).unwrap().expect("named by its CRM id");
+    assert_eq!((crm.id.0, crm.profile.email.as_ref()), (1, None));
+    assert_eq!(crm.profile.custom.keys().collect::<Vec<_>>(), ["plan"]);
+    let ana = s.lead(&external("00Q5gA")).unwrap().unwrap();
+    assert_eq!(ana.profile.email.as_ref().map(Email::as_str), Some("ana@acme.example"));
+    let twin = s.lead(&LeadRef::Email(Email::parse("twin@acme.example").unwrap())).unwrap().unwrap();
+    assert_eq!((twin.profile.external_id.as_ref(), twin.profile.custom.len()), (None, 2));
+    let due = s.due_deliveries(Timestamp::from_millis(1), 10).unwrap();
+    let n = &due[0].0.notification;
+    assert_eq!((n.email.as_ref(), n.external_id.as_ref().map(|x| x.as_str())), (None, Some("7927b2df-8bba")));
+    let mut tx = s.begin().unwrap();
+    let new = tx
+        .insert_lead(
+            None,
+            &Profile::new(Email::parse("new@acme.example").unwrap()),
+            Timestamp::from_millis(0),
+            Timestamp::from_millis(0),
+        )
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(new.0, 6, "the deleted lead's id 5 is not given again");
+}

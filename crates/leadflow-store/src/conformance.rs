@@ -2,8 +2,8 @@
 //! function that makes a fresh, empty store.
 
 use leadflow_core::{
-    Email, EventKey, EventShape, EventType, Grade, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind, Profile,
-    Role, Timestamp, Topic, VisitorId,
+    Email, EventKey, EventShape, EventType, ExternalId, Grade, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind,
+    Profile, Role, Timestamp, Topic, VisitorId,
 };
 
 use crate::*;
@@ -12,6 +12,7 @@ use crate::*;
 pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     leads_round_trip(&mut fresh());
     unique_emails_and_ids(&mut fresh());
+    leads_named_by_external_ids(&mut fresh());
     events_are_idempotent_and_ordered(&mut fresh());
     dropped_transactions_leave_nothing(&mut fresh());
     scores_states_and_staleness(&mut fresh());
@@ -143,6 +144,49 @@ fn unique_emails_and_ids<S: Store>(s: &mut S) {
     assert_eq!(chosen, LeadId(4242));
     tx.commit().unwrap();
     assert_eq!(s.stats().unwrap().leads, 2);
+}
+
+/// A CRM's lead without an email is stored without one, found by its external id, which is
+/// unique and kept with its case: two ids that differ only by case are two leads.
+fn leads_named_by_external_ids<S: Store>(s: &mut S) {
+    let external = |id: &str| ExternalId::parse(id).unwrap();
+    let only_id = |id: &str| {
+        let mut p = Profile::with_external_id(external(id));
+        p.company = Some("Acme".into());
+        p
+    };
+    let mut tx = s.begin().unwrap();
+    let upper = tx.insert_lead(None, &only_id("00Q5g000004XyZA"), t("2026-01-01"), t("2026-01-01")).unwrap();
+    let lower = tx.insert_lead(None, &only_id("00Q5g000004XyZa"), t("2026-01-01"), t("2026-01-01")).unwrap();
+    assert_ne!(upper, lower);
+    let err = tx.insert_lead(None, &only_id("00Q5g000004XyZA"), t("2026-01-01"), t("2026-01-01")).unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateExternalId(ref x) if x == "00Q5g000004XyZA"), "{err:?}");
+    let mut both = profile("ana@example.com");
+    both.external_id = Some(external("0042"));
+    let ana = tx.insert_lead(None, &both, t("2026-01-01"), t("2026-01-01")).unwrap();
+    assert_eq!(tx.resolve_lead(&LeadRef::External(external("00Q5g000004XyZa"))).unwrap(), Some(lower));
+    assert_eq!(tx.resolve_lead(&LeadRef::External(external("42"))).unwrap(), None, "ids are text, not numbers");
+    let mut taken = only_id("00Q5g000004XyZa");
+    taken.email = Some(Email::parse("ben@example.com").unwrap());
+    let err = tx.update_profile(upper, &taken, t("2026-01-02")).unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateExternalId(_)), "{err:?}");
+    tx.commit().unwrap();
+
+    let found = s.lead(&LeadRef::External(external("00Q5g000004XyZA"))).unwrap().expect("by external id");
+    assert_eq!((found.id, &found.profile), (upper, &only_id("00Q5g000004XyZA")));
+    assert_eq!(found.profile.email, None);
+    assert_eq!(s.lead(&LeadRef::Email(Email::parse("ana@example.com").unwrap())).unwrap().unwrap().id, ana);
+    assert_eq!(s.lead(&LeadRef::External(external("0042"))).unwrap().unwrap().profile, both);
+    let q = LeadQuery { text: Some("xyza".into()), ..LeadQuery::default() };
+    assert_eq!(listed(s, q).len(), 2, "text search finds external ids");
+
+    // Given an email later, the lead keeps its id and its external id.
+    let mut named = only_id("00Q5g000004XyZA");
+    named.email = Some(Email::parse("cid@example.com").unwrap());
+    let mut tx = s.begin().unwrap();
+    tx.update_profile(upper, &named, t("2026-01-03")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.lead(&LeadRef::Email(Email::parse("cid@example.com").unwrap())).unwrap().unwrap().id, upper);
 }
 
 fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
@@ -589,7 +633,8 @@ fn notification(lead: LeadId, topic: Topic, at: &str) -> Notification {
     Notification {
         topic,
         lead,
-        email: Email::parse("ana@example.com").unwrap(),
+        email: Some(Email::parse("ana@example.com").unwrap()),
+        external_id: Some(ExternalId::parse("00Q5g000004XyZA").unwrap()),
         at: t(at),
         score: values(85.0, "hot"),
         previous_bucket: Some("warm".into()),

@@ -8,14 +8,16 @@
 pub mod conformance;
 
 use leadflow_core::{
-    Email, EventKey, EventShape, Grade, LeadId, LeadRef, LifecycleStage, Outcome, Profile, Role, Timestamp, Topic,
-    VisitorId,
+    Email, EventKey, EventShape, ExternalId, Grade, LeadId, LeadRef, LifecycleStage, Outcome, Profile, Role, Timestamp,
+    Topic, VisitorId,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("a lead with email {0} already exists")]
     DuplicateEmail(String),
+    #[error("a lead with external id {0} already exists")]
+    DuplicateExternalId(String),
     #[error("a lead with id {0} already exists")]
     DuplicateId(LeadId),
     #[error("no lead {0}")]
@@ -52,7 +54,8 @@ pub struct ApiKeyRecord {
 pub struct Notification {
     pub topic: Topic,
     pub lead: LeadId,
-    pub email: Email,
+    pub email: Option<Email>,
+    pub external_id: Option<ExternalId>,
     pub at: Timestamp,
     pub score: ScoreValues,
     /// For [`Topic::LeadBucketChanged`]: the bucket it left.
@@ -355,7 +358,7 @@ pub struct LeadQuery {
     pub min_total: Option<f64>,
     pub max_total: Option<f64>,
     pub mql_only: bool,
-    /// Words that must each appear (ignoring case) in the name, email or company.
+    /// Words that must each appear (ignoring case) in the name, email, external id or company.
     pub text: Option<String>,
     pub created_from: Option<Timestamp>,
     /// Exclusive.
