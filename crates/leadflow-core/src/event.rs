@@ -202,6 +202,21 @@ impl EventShape {
     pub fn property(&self, name: &str) -> Option<&str> {
         self.properties.get(name).map(String::as_str)
     }
+
+    /// The shape rules see, keeping the properties `kept` says rules may look at, and the rest,
+    /// set aside: a session id or a request id would otherwise make every event a shape of its
+    /// own, though no rule tells them apart.
+    pub fn split(mut self, kept: impl Fn(&str) -> bool) -> (EventShape, BTreeMap<String, String>) {
+        let (keep, aside) = std::mem::take(&mut self.properties).into_iter().partition(|(k, _)| kept(k));
+        self.properties = keep;
+        (self, aside)
+    }
+
+    /// The shape with `aside`'s properties back: the event as it was sent.
+    pub fn joined(mut self, aside: BTreeMap<String, String>) -> EventShape {
+        self.properties.extend(aside);
+        self
+    }
 }
 
 #[cfg(test)]
@@ -231,5 +246,18 @@ mod tests {
         assert_eq!(EventKey::derive_untimed("a@b.co", &s), EventKey::derive_untimed("a@b.co", &s));
         assert_ne!(EventKey::derive_untimed("a@b.co", &s), k);
         assert_eq!(k.as_str().len(), 5 + 32);
+    }
+
+    #[test]
+    fn split_and_joined_give_back_the_event() {
+        let sent = EventShape::new(EventType::parse("page_view").unwrap())
+            .with_property("url", "/pricing")
+            .unwrap()
+            .with_property("session_id", "s-81f2")
+            .unwrap();
+        let (shape, aside) = sent.clone().split(|k| k == "url");
+        assert_eq!((shape.property("url"), shape.property("session_id")), (Some("/pricing"), None));
+        assert_eq!(aside.get("session_id").map(String::as_str), Some("s-81f2"));
+        assert_eq!(shape.joined(aside), sent);
     }
 }

@@ -272,6 +272,7 @@ impl<S: Store> Engine<S> {
         cutoff: Cutoff,
         progress: &dyn Progress,
     ) -> Result<Backtest, EngineError> {
+        self.keep_properties_of(model)?;
         let (cases, left_out) = self.cases(cutoff, progress)?;
         let leads = score_cases(model, &shape_matches(model, &self.store.shapes()?), &cases)?;
         let report = report(model, &leads);
@@ -286,6 +287,8 @@ impl<S: Store> Engine<S> {
         cutoff: Cutoff,
         progress: &dyn Progress,
     ) -> Result<Comparison, EngineError> {
+        self.keep_properties_of(a)?;
+        self.keep_properties_of(b)?;
         let (cases, left_out) = self.cases(cutoff, progress)?;
         let shapes = self.store.shapes()?;
         let (matches_a, matches_b) = (shape_matches(a, &shapes), shape_matches(b, &shapes));

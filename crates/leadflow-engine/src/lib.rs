@@ -13,6 +13,7 @@ mod trees;
 mod web;
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use leadflow_core::scoring::{self, Explanation};
@@ -241,6 +242,14 @@ pub struct ApplyReport {
 struct Active {
     version: ModelVersion,
     model: Arc<Model>,
+    /// The event properties its rules look at, which the store must keep in shapes.
+    properties: Arc<BTreeSet<String>>,
+}
+
+impl Active {
+    fn new(version: ModelVersion, model: Model) -> Active {
+        Active { version, properties: Arc::new(model.property_names()), model: Arc::new(model) }
+    }
 }
 
 pub struct Engine<S: Store> {
@@ -265,11 +274,10 @@ impl<S: Store> Engine<S> {
         model: &Model,
         source: &str,
     ) -> Result<Vec<leadflow_core::model::ModelWarning>, EngineError> {
-        let mut known = leadflow_core::model::Known::default();
-        for (_, shape) in self.store.shapes()? {
-            known.events.entry(shape.event_type.to_string()).or_default().extend(shape.properties.into_keys());
-        }
-        known.custom_fields = self.store.custom_field_names()?;
+        let known = leadflow_core::model::Known {
+            events: self.store.event_properties()?,
+            custom_fields: self.store.custom_field_names()?,
+        };
         Ok(model.warnings(source, &known))
     }
 
@@ -299,6 +307,26 @@ impl<S: Store> Engine<S> {
         Ok((a.version, a.model.clone()))
     }
 
+    /// The properties the active model's rules look at (none without one): every transaction
+    /// that stores events makes the store keep them in shapes first. A model saved here did so
+    /// already; this covers one activated by an older version or another process.
+    fn active_properties(&mut self) -> Result<Arc<BTreeSet<String>>, EngineError> {
+        match self.active_model() {
+            Ok(_) => Ok(self.active.as_ref().expect("loaded").properties.clone()),
+            Err(EngineError::NoActiveModel) => Ok(Arc::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes the store keep the properties `model`'s rules look at, reshaping the events that
+    /// set them aside: before a model the store has not seen (the lab's) scores anything.
+    pub fn keep_properties_of(&mut self, model: &Model) -> Result<u64, EngineError> {
+        let mut tx = self.store.begin()?;
+        let reshaped = tx.keep_properties(&model.property_names())?;
+        tx.commit()?;
+        Ok(reshaped)
+    }
+
     /// Installs and activates the built-in default model when no model is active yet.
     /// Returns the version installed, if any.
     pub fn ensure_model(&mut self) -> Result<Option<ModelVersion>, EngineError> {
@@ -309,6 +337,7 @@ impl<S: Store> Engine<S> {
         let mut tx = self.store.begin()?;
         let model = Model::builtin_default();
         let v = tx.save_model(&model.name, leadflow_core::model::DEFAULT_MODEL_SOURCE, now)?;
+        tx.keep_properties(&model.property_names())?;
         tx.activate_model(v, now)?;
         tx.commit()?;
         self.active = None;
@@ -321,9 +350,10 @@ impl<S: Store> Engine<S> {
         let now = self.now();
         let mut tx = self.store.begin()?;
         let version = tx.save_model(&model.name, source, now)?;
+        tx.keep_properties(&model.property_names())?;
         tx.activate_model(version, now)?;
         tx.commit()?;
-        self.active = Some(Active { version, model: Arc::new(model) });
+        self.active = Some(Active::new(version, model));
         let rescore = self.rescore(RescoreOptions::needed(now), progress)?;
         let name = self.active.as_ref().expect("set above").model.name.clone();
         Ok(ApplyReport { version, name, rescore })
@@ -344,6 +374,7 @@ impl<S: Store> Engine<S> {
         let active = load(&record)?;
         let now = self.now();
         let mut tx = self.store.begin()?;
+        tx.keep_properties(&active.properties)?;
         tx.activate_model(version, now)?;
         tx.commit()?;
         let name = active.model.name.clone();
@@ -369,10 +400,12 @@ impl<S: Store> Engine<S> {
     /// Records one event and updates the lead's score incrementally, durably, before returning.
     pub fn track(&mut self, input: EventInput) -> Result<TrackOutcome, EngineError> {
         let (version, model) = self.active_model()?;
+        let kept = self.active_properties()?;
         let now = self.now();
         not_ahead(&input, now)?;
         let key = input.key();
         let mut tx = self.store.begin()?;
+        tx.keep_properties(&kept)?;
         let (lead, created_lead) = resolve_for_event(&mut tx, &input, now)?;
         let event = NewEvent { key: key.clone(), lead: lead.id, ts: input.ts, shape: input.shape.clone() };
         match tx.insert_event(&event, now)? {
@@ -391,8 +424,10 @@ impl<S: Store> Engine<S> {
     /// Rows that cannot be taken (an unknown lead id) are rejected without failing the batch.
     pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
         let (version, model) = self.active_model()?;
+        let kept = self.active_properties()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
+        tx.keep_properties(&kept)?;
         // Sized up front: a lead record is large, and rehashing moves every one of them.
         let mut leads: FxHashMap<LeadRef, LeadRecord> =
             FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
@@ -483,8 +518,10 @@ impl<S: Store> Engine<S> {
     /// visible to per-lead reads and marks their leads stale, for one rescore after the import.
     pub fn import_events(&mut self, rows: Vec<EventInput>) -> Result<BatchReport, EngineError> {
         let now = self.now();
+        let kept = self.active_properties()?;
         let mut report = BatchReport::default();
         let mut tx = self.store.begin_bulk()?;
+        tx.keep_properties(&kept)?;
         let mut leads: FxHashMap<LeadRef, LeadId> = FxHashMap::default();
         let mut keys: FxHashSet<EventKey> = FxHashSet::default();
         keys.reserve(rows.len());
@@ -597,7 +634,7 @@ impl<S: Store> Engine<S> {
 fn load(record: &ModelRecord) -> Result<Active, EngineError> {
     let model = Model::parse(&record.source)
         .map_err(|error| EngineError::ActiveModelInvalid { version: record.version, error })?;
-    Ok(Active { version: record.version, model: Arc::new(model) })
+    Ok(Active::new(record.version, model))
 }
 
 /// Errors that concern one row of a batch, not the batch.

@@ -89,9 +89,11 @@ impl<S: Store> Engine<S> {
     /// `limits.events_per_lead_per_day` of them a day.
     pub fn track_visit(&mut self, visit: Visit, limits: TrackingLimits) -> Result<VisitOutcome, EngineError> {
         let (version, model) = self.active_model()?;
+        let kept = self.active_properties()?;
         let now = self.now();
         let key = EventKey::derive(&format!("visitor:{}", visit.visitor), visit.ts, &visit.shape);
         let mut tx = self.store.begin()?;
+        tx.keep_properties(&kept)?;
         let linked = tx.visitor_lead(&visit.visitor)?;
         let anonymous =
             AnonymousEvent { key: key.clone(), visitor: visit.visitor.clone(), ts: visit.ts, shape: visit.shape };

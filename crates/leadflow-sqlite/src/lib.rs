@@ -5,9 +5,10 @@
 
 mod activity;
 mod outbox;
+mod properties;
 mod rows;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rustc_hash::FxHashMap;
 use std::path::Path;
@@ -27,6 +28,7 @@ use leadflow_store::{
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use properties::{Properties, PropertyChanges};
 use rows::*;
 
 /// The schema version this build creates and reads.
@@ -44,22 +46,30 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_public_quota.sql"),
     include_str!("../migrations/0007_lead_ids_never_reused.sql"),
     include_str!("../migrations/0008_leads_without_email.sql"),
+    include_str!("../migrations/0009_properties_set_aside.sql"),
 ];
 
 pub struct SqliteStore {
     conn: Connection,
     /// Interned shapes, so that ingesting an event costs no shape lookup.
     shapes: FxHashMap<EventShape, ShapeId>,
+    /// Which properties shapes keep (see `properties.rs`).
+    properties: Properties,
     path: std::path::PathBuf,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let mut store =
-            SqliteStore { conn: open_connection(path, false)?, shapes: FxHashMap::default(), path: path.to_path_buf() };
+        let mut store = SqliteStore {
+            conn: open_connection(path, false)?,
+            shapes: FxHashMap::default(),
+            properties: Properties::default(),
+            path: path.to_path_buf(),
+        };
         store.migrate()?;
         store.shapes = store.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
+        store.properties = Properties::load(&store.conn)?;
         store.finish_interrupted_bulk()?;
         Ok(store)
     }
@@ -72,7 +82,12 @@ impl SqliteStore {
         // Each reader keeps a smaller cache than the writer: there are several, and the OS's
         // page cache is shared among them.
         conn.execute_batch("PRAGMA cache_size = -65536;").map_err(backend)?;
-        let mut store = SqliteStore { conn, shapes: FxHashMap::default(), path: path.to_path_buf() };
+        let mut store = SqliteStore {
+            conn,
+            shapes: FxHashMap::default(),
+            properties: Properties::default(),
+            path: path.to_path_buf(),
+        };
         let version: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
         let known = MIGRATIONS.len() as i64;
         if version != known {
@@ -178,10 +193,13 @@ impl Store for SqliteStore {
         // What bulk transactions of other processes deferred is folded in first (we hold the
         // write lock, so none is half done): this unit of work sees every committed event.
         fold_tail(&tx)?;
+        self.properties.refresh(&tx)?;
         Ok(SqliteTx {
             tx,
             shapes: &mut self.shapes,
             new_shapes: FxHashMap::default(),
+            properties: &mut self.properties,
+            property_changes: PropertyChanges::default(),
             pending: FxHashMap::default(),
             bulk: None,
         })
@@ -189,10 +207,13 @@ impl Store for SqliteStore {
 
     fn begin_bulk(&mut self) -> Result<SqliteTx<'_>, StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        self.properties.refresh(&tx)?;
         Ok(SqliteTx {
             tx,
             shapes: &mut self.shapes,
             new_shapes: FxHashMap::default(),
+            properties: &mut self.properties,
+            property_changes: PropertyChanges::default(),
             pending: FxHashMap::default(),
             bulk: Some(None),
         })
@@ -315,7 +336,7 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT e.key, e.lead_id, e.ts, sh.type, sh.properties, e.received_at
+                "SELECT e.key, e.lead_id, e.ts, sh.type, sh.properties, e.received_at, e.extra
                  FROM events e JOIN event_shapes sh ON sh.id = e.shape_id WHERE e.seq = ?1",
             )
             .map_err(backend)?;
@@ -502,6 +523,10 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let names = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(backend)?;
         names.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    fn event_properties(&self) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
+        properties::seen(&self.conn)
     }
 
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError> {
@@ -914,6 +939,9 @@ pub struct SqliteTx<'a> {
     shapes: &'a mut FxHashMap<EventShape, ShapeId>,
     /// Shapes interned by this transaction: they join the cache only if it commits.
     new_shapes: FxHashMap<EventShape, ShapeId>,
+    properties: &'a mut Properties,
+    /// Property names kept or seen by this transaction: they join `properties` only if it commits.
+    property_changes: PropertyChanges,
     /// Events inserted by this transaction, by lead, not yet merged into `activity`: each lead's
     /// blob is rewritten once per transaction, not once per event.
     pending: FxHashMap<i64, Vec<activity::Item>>,
@@ -1117,24 +1145,36 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn insert_event(&mut self, e: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError> {
+        let (shape, aside) = properties::split(&e.shape, self.properties, &self.property_changes);
         // A duplicate must leave no trace, not even a new shape. Shapes are nearly always known,
         // so the extra look-up happens only for the rare new one.
-        if !self.shapes.contains_key(&e.shape) && self.event_exists(&e.key)? {
+        if !self.shapes.contains_key(&shape) && self.event_exists(&e.key)? {
             return self.taken(&e.key, e.lead);
         }
-        let shape = self.shape_id(&e.shape)?;
+        let shape_id = self.shape_id(&shape)?;
         let n = self
             .tx
             .prepare_cached(
-                "INSERT INTO events (key, lead_id, ts, shape_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO events (key, lead_id, ts, shape_id, received_at, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (key) DO NOTHING",
             )
             .map_err(backend)?
-            .execute(params![e.key.as_str(), e.lead.0, e.ts.millis(), shape, received_at.millis()])
+            .execute(params![
+                e.key.as_str(),
+                e.lead.0,
+                e.ts.millis(),
+                shape_id,
+                received_at.millis(),
+                properties::encode(&aside)
+            ])
             .map_err(backend)?;
         if n == 0 {
             return self.taken(&e.key, e.lead);
         }
+        if let Some(aside) = &aside {
+            properties::record_seen(&self.tx, &shape, aside, self.properties, &mut self.property_changes)?;
+        }
+        let shape = shape_id;
         let seq = self.tx.last_insert_rowid();
         match &mut self.bulk {
             // One writer at a time: a transaction's seqs form a range no other transaction's cut.
@@ -1238,9 +1278,10 @@ impl Transaction for SqliteTx<'_> {
                 .execute("INSERT INTO activity_tail (first_seq, last_seq) VALUES (?1, ?2)", params![first, last])
                 .map_err(backend)?;
         }
-        let SqliteTx { tx, shapes, new_shapes, .. } = self;
+        let SqliteTx { tx, shapes, new_shapes, properties, property_changes, .. } = self;
         tx.commit().map_err(backend)?;
         shapes.extend(new_shapes);
+        properties.extend(property_changes);
         Ok(())
     }
 
@@ -1334,11 +1375,52 @@ impl Transaction for SqliteTx<'_> {
         if self.event_exists(&event.key)? {
             return Ok(Inserted::Duplicate);
         }
-        let shape = self.shape_id(&event.shape)?;
-        Ok(match outbox::insert_anonymous(&self.tx, &event.key, &event.visitor, event.ts, shape, received_at)? {
-            true => Inserted::New,
-            false => Inserted::Duplicate,
-        })
+        let (shape, aside) = properties::split(&event.shape, self.properties, &self.property_changes);
+        let shape_id = self.shape_id(&shape)?;
+        let extra = properties::encode(&aside);
+        let row = outbox::AnonymousRow { key: &event.key, visitor: &event.visitor, ts: event.ts, shape: shape_id };
+        if !outbox::insert_anonymous(&self.tx, &row, extra.as_deref(), received_at)? {
+            return Ok(Inserted::Duplicate);
+        }
+        if let Some(aside) = &aside {
+            properties::record_seen(&self.tx, &shape, aside, self.properties, &mut self.property_changes)?;
+        }
+        Ok(Inserted::New)
+    }
+
+    fn keep_properties(&mut self, names: &BTreeSet<String>) -> Result<u64, StoreError> {
+        let new = properties::keep(&self.tx, names, self.properties, &mut self.property_changes)?;
+        if new.is_empty() {
+            return Ok(0);
+        }
+        self.flush_activity()?;
+        let events = properties::to_reshape(&self.tx, &new)?;
+        let mut by_lead: FxHashMap<i64, FxHashMap<i64, ShapeId>> = FxHashMap::default();
+        for event in &events {
+            let (shape, aside) = properties::split(&event.sent, self.properties, &self.property_changes);
+            let id = self.shape_id(&shape)?;
+            properties::write_reshaped(&self.tx, event, id, properties::encode(&aside).as_deref())?;
+            if let (Some(lead), Some(seq)) = (event.lead, event.seq) {
+                by_lead.entry(lead).or_default().insert(seq, id);
+            }
+        }
+        // The blobs name shapes too. Events a bulk import deferred are not in them yet: folding
+        // reads their new shapes from `events`.
+        for (lead, reshaped) in by_lead {
+            let mut items = packed_activity(&self.tx, lead)?;
+            for item in items.iter_mut() {
+                if let Some(shape) = reshaped.get(&item.seq) {
+                    item.shape = *shape;
+                }
+            }
+            self.tx
+                .prepare_cached("UPDATE activity SET packed = ?2 WHERE lead_id = ?1")
+                .map_err(backend)?
+                .execute(params![lead, activity::encode(&items)])
+                .map_err(backend)?;
+            self.mark_stale(LeadId(lead))?;
+        }
+        Ok(events.len() as u64)
     }
 
     fn take_public_quota(&mut self, lead: LeadId, day: i64, wanted: u32, limit: u32) -> Result<u32, StoreError> {
@@ -1357,16 +1439,16 @@ impl Transaction for SqliteTx<'_> {
     ) -> Result<Vec<AnonymousEvent>, StoreError> {
         let gathered = outbox::identify(&self.tx, visitor, lead, now)?;
         let mut events = Vec::with_capacity(gathered.len());
-        for (key, ts, shape) in gathered {
+        for (key, ts, shape, extra) in gathered {
             // The transaction sees the shapes it interned itself.
-            let shape = shape_by_id(&self.tx, shape)?;
+            let shape = shape_by_id(&self.tx, shape)?.joined(properties::decode(extra.as_deref())?);
             events.push(AnonymousEvent { key, visitor: visitor.clone(), ts, shape });
         }
         Ok(events)
     }
 }
 
-fn shape_by_id(conn: &Connection, id: ShapeId) -> Result<EventShape, StoreError> {
+pub(crate) fn shape_by_id(conn: &Connection, id: ShapeId) -> Result<EventShape, StoreError> {
     let (t, p): (String, String) = conn
         .prepare_cached("SELECT type, properties FROM event_shapes WHERE id = ?1")
         .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))))

@@ -195,34 +195,51 @@ pub fn visitor_lead(conn: &Connection, visitor: &VisitorId) -> Result<Option<Lea
         .map_err(backend)
 }
 
+/// An anonymous event as its row holds it (its set-aside properties apart).
+pub struct AnonymousRow<'a> {
+    pub key: &'a EventKey,
+    pub visitor: &'a VisitorId,
+    pub ts: Timestamp,
+    pub shape: u32,
+}
+
 /// Inserts an anonymous event; false when its key is taken among the anonymous ones (the caller
 /// checks the leads' events).
 pub fn insert_anonymous(
     conn: &Connection,
-    key: &EventKey,
-    visitor: &VisitorId,
-    ts: Timestamp,
-    shape: u32,
+    row: &AnonymousRow<'_>,
+    extra: Option<&str>,
     received_at: Timestamp,
 ) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
-            "INSERT INTO visitor_events (key, visitor_id, ts, shape_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO visitor_events (key, visitor_id, ts, shape_id, received_at, extra)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING",
         )
         .map_err(backend)?
-        .execute(params![key.as_str(), visitor.as_str(), ts.millis(), shape, received_at.millis()])
+        .execute(params![
+            row.key.as_str(),
+            row.visitor.as_str(),
+            row.ts.millis(),
+            row.shape,
+            received_at.millis(),
+            extra
+        ])
         .map_err(backend)?;
     Ok(n > 0)
 }
 
-/// Links the visitor to the lead and removes its anonymous events, returning (key, ts, shape id).
+/// An anonymous event as [`identify`] hands it over: key, time, shape id, and the properties
+/// set aside (JSON).
+pub type Gathered = (EventKey, Timestamp, u32, Option<String>);
+
+/// Links the visitor to the lead and removes its anonymous events.
 pub fn identify(
     conn: &Connection,
     visitor: &VisitorId,
     lead: LeadId,
     now: Timestamp,
-) -> Result<Vec<(EventKey, Timestamp, u32)>, StoreError> {
+) -> Result<Vec<Gathered>, StoreError> {
     conn.prepare_cached(
         "INSERT INTO visitors (visitor_id, lead_id, identified_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (visitor_id) DO UPDATE SET lead_id = excluded.lead_id, identified_at = excluded.identified_at",
@@ -231,17 +248,17 @@ pub fn identify(
     .execute(params![visitor.as_str(), lead.0, now.millis()])
     .map_err(backend)?;
     let mut stmt = conn
-        .prepare_cached("SELECT key, ts, shape_id FROM visitor_events WHERE visitor_id = ?1 ORDER BY ts, key")
+        .prepare_cached("SELECT key, ts, shape_id, extra FROM visitor_events WHERE visitor_id = ?1 ORDER BY ts, key")
         .map_err(backend)?;
     let rows = stmt
         .query_map([visitor.as_str()], |r| {
-            Ok((r.get::<_, String>(0)?, Timestamp::from_millis(r.get(1)?), r.get::<_, u32>(2)?))
+            Ok((r.get::<_, String>(0)?, Timestamp::from_millis(r.get(1)?), r.get::<_, u32>(2)?, r.get(3)?))
         })
         .map_err(backend)?;
     let mut events = Vec::new();
     for row in rows {
-        let (key, ts, shape) = row.map_err(backend)?;
-        events.push((EventKey::parse(&key).map_err(corrupt)?, ts, shape));
+        let (key, ts, shape, extra) = row.map_err(backend)?;
+        events.push((EventKey::parse(&key).map_err(corrupt)?, ts, shape, extra));
     }
     conn.prepare_cached("DELETE FROM visitor_events WHERE visitor_id = ?1")
         .map_err(backend)?

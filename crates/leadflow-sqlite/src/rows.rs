@@ -100,12 +100,14 @@ pub fn read_event(r: &Row<'_>) -> rusqlite::Result<Result<StoredEvent, StoreErro
     let lead = LeadId(r.get(1)?);
     let ts = Timestamp::from_millis(r.get(2)?);
     let received_at = Timestamp::from_millis(r.get(5)?);
+    let extra: Option<String> = r.get(6)?;
     Ok((|| {
         Ok(StoredEvent {
             key: leadflow_core::EventKey::parse(&key).map_err(corrupt)?,
             lead,
             ts,
-            shape: super::decode_shape(&t, &p)?,
+            // As it was sent: the properties set aside are the event's too.
+            shape: super::decode_shape(&t, &p)?.joined(crate::properties::decode(extra.as_deref())?),
             received_at,
         })
     })())

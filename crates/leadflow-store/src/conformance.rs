@@ -9,7 +9,16 @@ use leadflow_core::{
 use crate::*;
 
 /// Runs every check, each on a fresh store.
-pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
+pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
+    shapes_keep_only_the_properties_rules_read(&mut new_store());
+    // The other checks' events have a `url`, as if a model's rules read it.
+    let fresh = || {
+        let mut s = new_store();
+        let mut tx = s.begin().unwrap();
+        tx.keep_properties(&["url".to_string()].into()).unwrap();
+        tx.commit().unwrap();
+        s
+    };
     leads_round_trip(&mut fresh());
     unique_emails_and_ids(&mut fresh());
     leads_named_by_external_ids(&mut fresh());
@@ -187,6 +196,61 @@ fn leads_named_by_external_ids<S: Store>(s: &mut S) {
     tx.update_profile(upper, &named, t("2026-01-03")).unwrap();
     tx.commit().unwrap();
     assert_eq!(s.lead(&LeadRef::Email(Email::parse("cid@example.com").unwrap())).unwrap().unwrap().id, upper);
+}
+
+/// A property no rule reads (a session id) stays out of shapes, so that one unique per event does
+/// not make a shape of each; events keep it all the same, and `model check` knows it. Once a
+/// model reads it, the events that have it are reshaped, their leads marked stale, and new
+/// events keep it too; a rolled-back keep changes nothing.
+fn shapes_keep_only_the_properties_rules_read<S: Store>(s: &mut S) {
+    let lead = add_lead(s, "ana@example.com");
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.keep_properties(&["url".to_string()].into()).unwrap(), 0, "nothing to reshape yet");
+    let now = t("2026-07-01");
+    let visit = |key: &str, day: u32, session: &str| {
+        let shape = shape("page_view", "/pricing").with_property("session_id", session).unwrap();
+        NewEvent { key: EventKey::parse(key).unwrap(), lead, ts: t(&format!("2026-06-{day:02}")), shape }
+    };
+    for (i, session) in ["s-1", "s-2", "s-3"].iter().enumerate() {
+        assert_eq!(tx.insert_event(&visit(&format!("v{i}"), i as u32 + 1, session), now).unwrap(), Inserted::New);
+    }
+    let visitor = VisitorId::parse("visitor-0001").unwrap();
+    let anonymous = AnonymousEvent {
+        key: EventKey::parse("anon-1").unwrap(),
+        visitor: visitor.clone(),
+        ts: t("2026-06-05"),
+        shape: shape("page_view", "/docs").with_property("session_id", "s-9").unwrap(),
+    };
+    assert_eq!(tx.insert_anonymous(&anonymous, now).unwrap(), Inserted::New);
+    tx.commit().unwrap();
+    assert_eq!(s.shapes().unwrap().len(), 2, "one shape per url, whatever the sessions");
+    assert!(s.activity(lead).unwrap().iter().all(|(_, sh)| *sh == shape("page_view", "/pricing")));
+    let sent: Vec<Option<String>> =
+        s.events_of(lead, 10).unwrap().iter().map(|e| e.shape.property("session_id").map(String::from)).collect();
+    assert_eq!(sent, [Some("s-3".into()), Some("s-2".into()), Some("s-1".into())], "what was sent is kept");
+    let known = s.event_properties().unwrap();
+    assert_eq!(known["page_view"], ["session_id".to_string(), "url".to_string()].into());
+
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.keep_properties(&["session_id".to_string()].into()).unwrap(), 4);
+    drop(tx);
+    assert_eq!(s.shapes().unwrap().len(), 2, "a rolled-back keep leaves the shapes as they were");
+
+    let mut tx = s.begin().unwrap();
+    tx.write_score(&score_write(lead, ModelVersion(1), 50.0, "warm")).unwrap();
+    assert_eq!(tx.keep_properties(&["session_id".to_string(), "url".to_string()].into()).unwrap(), 4);
+    assert_eq!(tx.keep_properties(&["session_id".to_string()].into()).unwrap(), 0, "kept already");
+    let sessions: Vec<Option<String>> =
+        tx.activity_of(lead).unwrap().iter().map(|(_, sh)| sh.property("session_id").map(String::from)).collect();
+    assert_eq!(sessions, [Some("s-1".into()), Some("s-2".into()), Some("s-3".into())]);
+    tx.insert_event(&visit("v9", 9, "s-4"), now).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.lead(&LeadRef::Id(lead)).unwrap().unwrap().score.map(|sc| sc.stale), Some(true));
+    assert_eq!(s.activity(lead).unwrap()[3].1.property("session_id"), Some("s-4"));
+    let mut tx = s.begin().unwrap();
+    let gathered = tx.identify_visitor(&visitor, lead, now).unwrap();
+    assert_eq!(gathered[0].shape.property("session_id"), Some("s-9"), "anonymous events were reshaped too");
+    tx.commit().unwrap();
 }
 
 fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {

@@ -508,6 +508,11 @@ pub trait Store {
 
     /// Every event shape ever stored, by id.
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError>;
+    /// Every property name each event type has had, by type: those shapes keep and those set
+    /// aside (what `model check` tells rules about).
+    fn event_properties(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, StoreError>;
     /// The names of the custom fields any lead has.
     fn custom_field_names(&self) -> Result<std::collections::BTreeSet<String>, StoreError>;
 
@@ -606,6 +611,11 @@ pub trait Transaction {
     fn insert_anonymous(&mut self, event: &AnonymousEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
     /// Grants up to `wanted` of what is left of the lead's daily `limit` of events from the
     /// public tracking endpoint (`day`: days since the epoch, UTC), and counts what it grants.
+    /// Makes shapes keep these property names from now on: a model's rules look at them. Events
+    /// that set one aside are reshaped, and their leads marked stale; returns how many. Shapes
+    /// keep only named properties, so that one unique per event (a session id) does not make a
+    /// shape of each event; what was sent is kept all the same, and [`Store::events_of`] gives it.
+    fn keep_properties(&mut self, names: &std::collections::BTreeSet<String>) -> Result<u64, StoreError>;
     fn take_public_quota(&mut self, lead: LeadId, day: i64, wanted: u32, limit: u32) -> Result<u32, StoreError>;
     /// Deletes the anonymous events received before the instant (and day counts that are over);
     /// returns how many events went.

@@ -326,6 +326,13 @@ impl InactivityRule {
 }
 
 impl Model {
+    /// The event properties its rules look at: what stores keep in event shapes.
+    pub fn property_names(&self) -> std::collections::BTreeSet<String> {
+        self.engagement.rules.iter().flat_map(|r| r.conditions.iter().map(|c| c.property.clone())).collect()
+    }
+}
+
+impl Model {
     pub fn bucket_for(&self, total: f64) -> &str {
         let bucket = self
             .buckets
