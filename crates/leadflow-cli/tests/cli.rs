@@ -343,6 +343,11 @@ fn backtest_and_compare_judge_models_against_outcomes() {
     ]))
     .unwrap();
     assert_eq!(judged["auc"].as_f64(), Some(1.0), "{source}");
+    assert_eq!(judged["in_sample"], 20, "judged on the leads it learned from, and says so: {judged}");
+    let text = cli.ok(&["backtest", "--model", learned.to_str().unwrap(), "--before-outcome", "7"]);
+    assert!(text.contains("WARNING: 20 of these 20 leads are ones the model learned from"), "{text}");
+    let by_hand: serde_json::Value = serde_json::from_str(&cli.ok(&["backtest", "--json"])).unwrap();
+    assert_eq!(by_hand["in_sample"], 0, "a model written by hand learned from no one");
     cli.ok(&["model", "apply", learned.to_str().unwrap()]);
 
     let out = cli.run(&["backtest", "--as-of", "2020-01-01"]);

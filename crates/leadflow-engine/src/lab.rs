@@ -276,7 +276,7 @@ impl<S: Store> Engine<S> {
         let (cases, left_out) = self.cases(cutoff, progress)?;
         let leads = score_cases(model, &shape_matches(model, &self.store.shapes()?), &cases)?;
         let report = report(model, &leads);
-        Ok(Backtest { leads, left_out, in_sample: 0, report })
+        Ok(Backtest { leads, left_out, in_sample: in_sample(model, &cases), report })
     }
 
     /// Backtests two models on the same leads, and says which leads change bucket and why.
@@ -319,12 +319,17 @@ impl<S: Store> Engine<S> {
         transitions.sort();
         let (report_a, report_b) = (report(a, &leads_a), report(b, &leads_b));
         Ok(Comparison {
-            a: Backtest { leads: leads_a, left_out, in_sample: 0, report: report_a },
-            b: Backtest { leads: leads_b, left_out, in_sample: 0, report: report_b },
+            a: Backtest { leads: leads_a, left_out, in_sample: in_sample(a, &cases), report: report_a },
+            b: Backtest { leads: leads_b, left_out, in_sample: in_sample(b, &cases), report: report_b },
             transitions,
             moves,
         })
     }
+}
+
+/// How many of the cases `model` learned from (none for a model written by hand).
+fn in_sample(model: &Model, cases: &[Case]) -> usize {
+    cases.iter().filter(|c| model.trained_on.contains(c.lead)).count()
 }
 
 /// Each rule's points under both explanations, the largest differences first (three at most).

@@ -223,7 +223,8 @@ impl<S: Store> Engine<S> {
         let table = leadflow_ml::Table::new(columns).expect("distinct names, one value per lead each");
         let fit = Logistic::fit(&x, &y, 1.0);
 
-        let source = points_file(name, &features, &fit, &x, &y, self.now());
+        let trained_on = leadflow_core::LeadIds::of(cases.iter().map(|c| c.lead));
+        let source = points_file(name, &features, &fit, &x, &y, self.now(), &trained_on);
         let model = Model::parse(&source)?;
         let auc = {
             let learned = score_cases(&model, &shape_matches(&model, &stored_shapes), &cases)?;
@@ -243,7 +244,15 @@ impl<S: Store> Engine<S> {
 }
 
 /// The model file for the regression's weights, scaled to points.
-fn points_file(name: &str, features: &[Feature], fit: &Logistic, x: &Matrix, y: &[bool], now: Timestamp) -> String {
+fn points_file(
+    name: &str,
+    features: &[Feature],
+    fit: &Logistic,
+    x: &Matrix,
+    y: &[bool],
+    now: Timestamp,
+    trained_on: &leadflow_core::LeadIds,
+) -> String {
     // Scale so that the spread of learned sums (1st to 99th percentile) spans about 100 points.
     let sums = |points: &dyn Fn(usize) -> f64, keep: &dyn Fn(&Feature) -> bool| -> Vec<f64> {
         (0..x.rows())
@@ -276,7 +285,9 @@ fn points_file(name: &str, features: &[Feature], fit: &Logistic, x: &Matrix, y: 
     let _ = writeln!(out, "# Learned by `leadflow train` on {now} from {} leads ({converted} converted).", y.len());
     let _ = writeln!(out, "# Points are logistic-regression weights, scaled: edit them as you would any model.");
     let _ = writeln!(out, "name = {}", quote(name));
-    let _ = writeln!(out, "description = {}\n", quote(&format!("Learned from {} leads with outcomes", y.len())));
+    let _ = writeln!(out, "description = {}", quote(&format!("Learned from {} leads with outcomes", y.len())));
+    let _ = writeln!(out, "# The leads it learned from: a backtest on them says it is in-sample.");
+    let _ = writeln!(out, "trained_on = {}\n", quote(&trained_on.to_string()));
     let _ = writeln!(out, "[fit]\nmin = {}\nmax = {}\n", lo(&fit_sums), fit_max);
     let mut ids = FxHashMap::default();
     for (j, f) in features.iter().enumerate().filter(|(j, _)| kept(*j)) {

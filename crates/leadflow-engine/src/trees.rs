@@ -6,7 +6,7 @@
 //! count of everything (30-day half-life). The probability is calibrated on out-of-fold
 //! predictions (Platt scaling), so that "30%" means about three in ten convert.
 
-use leadflow_core::{FieldRef, FieldValue, Profile, Timestamp};
+use leadflow_core::{FieldRef, FieldValue, LeadIds, Profile, Timestamp};
 use leadflow_ml::evaluate::ScoreMapping;
 use leadflow_ml::gbdt;
 use leadflow_ml::linear::{Logistic, Matrix};
@@ -52,21 +52,8 @@ pub struct LearnedTrees {
     pub warnings: Vec<String>,
     /// The leads it learned from, as ranges of ids (first, last), so that a backtest on them
     /// can say it is in-sample.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub trained_on: Vec<(i64, i64)>,
-}
-
-/// Sorted ids as ranges of consecutive ones.
-fn id_ranges(mut ids: Vec<i64>) -> Vec<(i64, i64)> {
-    ids.sort_unstable();
-    let mut ranges: Vec<(i64, i64)> = Vec::new();
-    for id in ids {
-        match ranges.last_mut() {
-            Some((_, last)) if id <= *last + 1 => *last = id.max(*last),
-            _ => ranges.push((id, id)),
-        }
-    }
-    ranges
+    #[serde(default, skip_serializing_if = "LeadIds::is_empty")]
+    pub trained_on: LeadIds,
 }
 
 /// A lead's predicted chance of converting, and why.
@@ -256,7 +243,7 @@ impl<S: Store> Engine<S> {
             calibration,
             cross_validated_auc,
             warnings,
-            trained_on: id_ranges(cases.iter().map(|c| c.lead.0).collect()),
+            trained_on: LeadIds::of(cases.iter().map(|c| c.lead)),
         })
     }
 
@@ -270,11 +257,7 @@ impl<S: Store> Engine<S> {
         progress: &dyn Progress,
     ) -> Result<crate::Backtest, EngineError> {
         let (cases, left_out) = self.cases(cutoff, progress)?;
-        let learned_from = |id: i64| {
-            let i = learned.trained_on.partition_point(|(_, last)| *last < id);
-            learned.trained_on.get(i).is_some_and(|(first, _)| *first <= id)
-        };
-        let in_sample = cases.iter().filter(|c| learned_from(c.lead.0)).count();
+        let in_sample = cases.iter().filter(|c| learned.trained_on.contains(c.lead)).count();
         let shapes = event_types(&self.store.shapes()?);
         let raw = learned.model.predict_raw(&learned.spec.table(&seen(&cases, &shapes)));
         let judged: Vec<leadflow_ml::evaluate::Judged> = cases

@@ -33,6 +33,9 @@ pub struct Model {
     pub buckets: Vec<Bucket>,
     pub grades: Vec<GradeBand>,
     pub mql: Option<MqlRule>,
+    /// The leads a learned model was learned from (`trained_on`, written by `leadflow train`):
+    /// a backtest on them is in-sample, and says so.
+    pub trained_on: crate::LeadIds,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

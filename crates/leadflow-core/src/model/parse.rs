@@ -273,7 +273,10 @@ impl<'a, 'i> Table<'a, 'i> {
 }
 
 fn read_model(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Option<Model> {
-    root.check_keys(ctx, &["name", "description", "fit", "engagement", "total", "buckets", "grades", "mql"]);
+    root.check_keys(
+        ctx,
+        &["name", "description", "trained_on", "fit", "engagement", "total", "buckets", "grades", "mql"],
+    );
     let name = root.required_str(ctx, "name").and_then(|(n, at)| {
         if n.trim().is_empty() {
             ctx.problem(at, "name", "must not be empty");
@@ -283,6 +286,16 @@ fn read_model(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Option<Model> {
         }
     });
     let description = root.str(ctx, "description").map(|(d, _)| d);
+    let trained_on = match root.str(ctx, "trained_on") {
+        None => Some(crate::LeadIds::default()),
+        Some((ids, at)) => match crate::LeadIds::parse(&ids) {
+            Ok(ids) => Some(ids),
+            Err(e) => {
+                ctx.problem(at, "trained_on", e.to_string());
+                None
+            }
+        },
+    };
 
     let mut rule_ids = RuleIds::default();
     let total = read_total(ctx, root);
@@ -317,6 +330,7 @@ fn read_model(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Option<Model> {
         buckets: buckets?,
         grades: grades?,
         mql,
+        trained_on: trained_on?,
     })
 }
 
@@ -919,6 +933,16 @@ points = -5
 
     fn problems(src: &str) -> Vec<String> {
         Model::parse(src).unwrap_err().problems.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn a_learned_model_names_the_leads_it_learned_from() {
+        assert!(Model::parse(MINIMAL).unwrap().trained_on.is_empty());
+        let learned = format!("trained_on = \"1-20, 31\"\n{MINIMAL}");
+        let ids = Model::parse(&learned).unwrap().trained_on;
+        assert!(ids.contains(crate::LeadId(20)) && ids.contains(crate::LeadId(31)) && !ids.contains(crate::LeadId(25)));
+        let bad = problems(&format!("trained_on = \"20-1\"\n{MINIMAL}"));
+        assert!(bad.len() == 1 && bad[0].contains("line 1") && bad[0].contains("trained_on"), "{bad:?}");
     }
 
     #[test]
