@@ -35,7 +35,7 @@ for file in plain unique; do
     echo "== $file.csv ($rows rows)"
     /usr/bin/time -f "  wall %e s, peak RSS %M KB" $lf --db "$db" import events "$out/$file.csv" --no-rescore
 done
-python3 - "$here/examples/default.toml" "$out" <<'PY'
+python3 - "$here/crates/leadflow-core/src/model/default.toml" "$out" <<'PY'
 import sys
 model, out = open(sys.argv[1]).read(), sys.argv[2]
 careers = 'where = [{ property = "url", op = "contains", value = "/careers" }]'

@@ -33,7 +33,7 @@ async fn every_endpoint_refuses_the_roles_it_must() {
     use Role::*;
     let s = Server::start().await;
     s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "seed@acme.example"}))).await;
-    let model = include_str!("../../../examples/default.toml");
+    let model = leadflow_core::model::DEFAULT_MODEL_SOURCE;
     let cases: Vec<(Method, &str, Option<Value>, Vec<Role>)> = vec![
         (
             Method::POST,

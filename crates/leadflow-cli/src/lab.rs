@@ -79,7 +79,7 @@ pub fn train_trees(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> R
     let bar = progress::bar("reading leads with outcomes");
     let learned = engine.train_trees(cutoff, name, &bar)?;
     drop(bar);
-    std::fs::write(out, serde_json::to_string(&learned)?).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(out, learned.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
     let auc = learned.cross_validated_auc.map_or("n/a".into(), |a| format!("{a:.4}"));
     println!(
         "learned trees `{name}` from {} leads ({} converted), seen {}: {} trees, written to {}",
@@ -98,7 +98,7 @@ pub fn train_trees(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> R
 /// Trees from a file of `train --kind trees`, with the file's bytes (what a store keeps).
 fn read_trees(path: &Path) -> Result<(leadflow_engine::LearnedTrees, Vec<u8>)> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let learned = serde_json::from_slice(&bytes)
+    let learned = leadflow_engine::LearnedTrees::read(&bytes)
         .with_context(|| format!("{}: not trees from `leadflow train --kind trees`", path.display()))?;
     Ok((learned, bytes))
 }
@@ -110,7 +110,7 @@ fn active_trees(engine: &Lf) -> Result<(leadflow_engine::LearnedTrees, i64)> {
         .into_iter()
         .find(|m| m.active)
         .context("no trained model is active: `leadflow predict --model trees.json --apply` stores one")?;
-    let learned = serde_json::from_slice(&active.artifact)
+    let learned = leadflow_engine::LearnedTrees::read(&active.artifact)
         .with_context(|| format!("stored trained model {} is unreadable", active.version))?;
     Ok((learned, active.version))
 }

@@ -15,7 +15,7 @@ eve@hooli.example,Eve,Analyst,many,software,US,2026-01-01\n";
 #[test]
 fn model_check_reports_every_problem_with_its_line() {
     let cli = Cli::new();
-    let good = workspace_root().join("examples/default.toml");
+    let good = workspace_root().join("crates/leadflow-core/src/model/default.toml");
     let out = cli.ok(&["model", "check", good.to_str().unwrap()]);
     assert!(out.contains("valid model `default-b2b`"), "{out}");
 
@@ -169,7 +169,7 @@ fn listing_models_and_deleting() {
     assert_eq!(emails, ["ana@acme.example", "dee@initech.example"], "fit 45 and 40, both A");
 
     // A new model version rescores everyone; the old one can come back.
-    let strict = std::fs::read_to_string(workspace_root().join("examples/default.toml"))
+    let strict = std::fs::read_to_string(workspace_root().join("crates/leadflow-core/src/model/default.toml"))
         .unwrap()
         .replace("name = \"default-b2b\"", "name = \"strict\"")
         .replace("points = 20\n", "points = 5\n");
@@ -313,13 +313,22 @@ fn backtest_and_compare_judge_models_against_outcomes() {
          op = \"contains_phrase\"\nvalues = [\"cfo\"]\npoints = 5\n[engagement]\nhalf_life_days = 30\n\
          [[engagement.rules]]\nid = \"any_view\"\nevent = \"page_view\"\npoints = 1\n",
     );
-    let out = cli.ok(&["compare", workspace_root().join("examples/default.toml").to_str().unwrap(), &flat, "--json"]);
+    let out = cli.ok(&[
+        "compare",
+        workspace_root().join("crates/leadflow-core/src/model/default.toml").to_str().unwrap(),
+        &flat,
+        "--json",
+    ]);
     let c: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(c["b"]["report"]["auc"].as_f64(), Some(0.5));
     assert!(c["moved"].as_u64().unwrap() > 0);
     let first = &c["moves"][0];
     assert!(first["reasons"].as_array().unwrap().iter().any(|r| r["rule"].as_str().is_some()), "{first}");
-    let text = cli.ok(&["compare", workspace_root().join("examples/default.toml").to_str().unwrap(), &flat]);
+    let text = cli.ok(&[
+        "compare",
+        workspace_root().join("crates/leadflow-core/src/model/default.toml").to_str().unwrap(),
+        &flat,
+    ]);
     assert!(text.contains("ROC AUC") && text.contains("changed bucket"), "{text}");
     // Scored as of a date before anything happened: the post-outcome webinars must not leak in.
     let early = cli.ok(&["backtest", "--as-of", "2026-02-05", "--json"]);
@@ -405,6 +414,34 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
     let out = cli.ok(&["train", "--kind", "trees", "--out", model.to_str().unwrap(), "--before-outcome", "7"]);
     let auc: f64 = out.split("cross-validated ROC AUC ").nth(1).unwrap()[..6].parse().unwrap();
     assert!(auc > 0.7, "{out}");
+    // A trees file someone edited or cut short is refused with the reason, never followed.
+    let trees: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    assert_eq!(trees["format"], 1);
+    let broken = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut t = trees.clone();
+        edit(&mut t);
+        cli.file(name, &t.to_string())
+    };
+    let split = trees["model"]["trees"][0]["nodes"].as_array().unwrap().iter().position(|n| n.get("Split").is_some());
+    for (file, needle) in [
+        (cli.file("cut.json", &trees.to_string()[..500]), "EOF while parsing"),
+        (broken("newer.json", &|t| t["format"] = 99.into()), "format 99 is newer"),
+        (
+            broken("loop.json", &|t| t["model"]["trees"][0]["nodes"][split.unwrap()]["Split"]["left"] = 0.into()),
+            "a split that leads nowhere",
+        ),
+        (broken("nodes.json", &|t| t["model"]["trees"][0]["nodes"] = serde_json::json!([])), "has no nodes"),
+        (
+            broken("spec.json", &|t| t["spec"]["event_types"].as_array_mut().unwrap().push("extra".into())),
+            "feature list describes",
+        ),
+        (broken("field.json", &|t| t["spec"]["text_fields"][0] = "no such field".into()), "is not a field"),
+    ] {
+        let out = cli.run(&["predict", "--model", &file, "t3@acme.example"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{file}: {err}");
+        assert!(err.contains("not trees from `leadflow train --kind trees`") && err.contains(needle), "{file}: {err}");
+    }
     // As of when the training saw these leads (a week before their outcomes).
     let args = ["predict", "--model", model.to_str().unwrap(), "t3@acme.example", "t1@acme.example"];
     let out = cli.ok(&[&args[..], &["--as-of", "2026-02-22", "--json"]].concat());
@@ -547,11 +584,9 @@ fn model_check_warns_of_rules_that_match_nothing_yet() {
     cli.ok(&["init"]);
     cli.ok(&["track", "--lead", "ana@acme.example", "--type", "page_view", "--prop", "url=/pricing"]);
     cli.ok(&["leads", "upsert", "--email", "ana@acme.example", "--set", "custom.budget=5000"]);
-    let source = std::fs::read_to_string(workspace_root().join("examples/default.toml")).unwrap().replacen(
-        "event = \"page_view\"",
-        "event = \"page_veiw\"",
-        1,
-    );
+    let source = std::fs::read_to_string(workspace_root().join("crates/leadflow-core/src/model/default.toml"))
+        .unwrap()
+        .replacen("event = \"page_view\"", "event = \"page_veiw\"", 1);
     let file = cli.file("typo.toml", &source);
     let out = cli.run(&["model", "check", &file]);
     assert!(out.status.success(), "a warning is not an error");

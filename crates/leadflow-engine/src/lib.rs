@@ -31,7 +31,7 @@ pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
 pub use rescore::{RescoreOptions, RescoreReport};
-pub use trees::{FeatureSpec, LearnedTrees, Prediction};
+pub use trees::{FeatureSpec, LearnedTrees, Prediction, TREES_FORMAT};
 pub use web::{TrackingLimits, Visit, VisitOutcome};
 
 /// Where "now" comes from: the system clock in production, a fixed one in tests.
@@ -113,6 +113,8 @@ pub enum EngineError {
     FromTheFuture(Timestamp),
     #[error("no model version {0}")]
     NoSuchModel(i64),
+    #[error("not usable trees: {0}")]
+    InvalidTrees(String),
     #[error("the system's random number generator failed: {0}")]
     Randomness(String),
     #[error(transparent)]

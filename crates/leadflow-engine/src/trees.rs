@@ -34,9 +34,20 @@ pub struct FeatureSpec {
     pub date_fields: Vec<String>,
 }
 
+/// The version of the trees' file format this build writes and reads. Files from before it had
+/// none, and are the same as version 1.
+pub const TREES_FORMAT: u32 = 1;
+
+fn first_format() -> u32 {
+    1
+}
+
 /// A trained tree model with what it needs to score and explain a lead.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LearnedTrees {
+    /// [`TREES_FORMAT`] when written.
+    #[serde(default = "first_format")]
+    pub format: u32,
     pub name: String,
     pub trained_at: Timestamp,
     pub leads: usize,
@@ -93,6 +104,17 @@ impl FeatureSpec {
             ["days since any activity", "days since created", "recent activity (30-day decay)"].map(String::from),
         );
         names
+    }
+
+    /// Whether each column [`table`](Self::table) makes is numeric (else categorical), in order.
+    fn numeric_columns(&self) -> Vec<bool> {
+        std::iter::empty()
+            .chain(self.text_fields.iter().map(|_| false))
+            .chain(self.number_fields.iter().map(|_| true))
+            .chain(self.date_fields.iter().flat_map(|_| [true, false, false]))
+            .chain(self.event_types.iter().flat_map(|_| [true, true]))
+            .chain([true; 3])
+            .collect()
     }
 
     fn table(&self, leads: &[Seen<'_>]) -> Table {
@@ -191,6 +213,43 @@ impl LearnedTrees {
     fn probability(&self, raw: f64) -> f64 {
         self.calibration.probability(raw)
     }
+
+    /// The trees' file: JSON, of format [`TREES_FORMAT`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("trees always serialize")
+    }
+
+    /// Trees from their file (or a stored artifact), refused with the reason when the bytes are
+    /// not trees this build can use: not JSON of trees, a newer format, or trees that do not fit
+    /// their own features.
+    pub fn read(bytes: &[u8]) -> Result<LearnedTrees, EngineError> {
+        let bad = |why: String| EngineError::InvalidTrees(why);
+        let learned: LearnedTrees = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        if learned.format > TREES_FORMAT {
+            return Err(bad(format!(
+                "format {} is newer than this leadflow reads ({TREES_FORMAT}): upgrade leadflow",
+                learned.format
+            )));
+        }
+        learned.model.check().map_err(bad)?;
+        let spec = &learned.spec;
+        for name in spec.text_fields.iter().chain(&spec.number_fields).chain(&spec.date_fields) {
+            if FieldRef::parse(name).is_none() {
+                return Err(bad(format!("`{name}` is not a field")));
+            }
+        }
+        let expected = spec.numeric_columns();
+        let found: Vec<bool> =
+            learned.model.mappers.iter().map(|m| matches!(m, leadflow_ml::bins::BinMapper::Numeric { .. })).collect();
+        if expected != found {
+            return Err(bad(format!(
+                "the trees have {} features and the feature list describes {} (or their kinds differ)",
+                found.len(),
+                expected.len()
+            )));
+        }
+        Ok(learned)
+    }
 }
 
 impl<S: Store> Engine<S> {
@@ -234,6 +293,7 @@ impl<S: Store> Engine<S> {
         let calibration = ScoreMapping { intercept: platt.intercept, slope: platt.weights[0] };
         let model = gbdt::Model::train(&table, &y, &params);
         Ok(LearnedTrees {
+            format: TREES_FORMAT,
             name: name.to_string(),
             trained_at: self.now(),
             leads: y.len(),

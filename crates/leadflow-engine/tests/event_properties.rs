@@ -8,7 +8,7 @@ use leadflow_engine::{Engine, EventInput, FixedClock, Quiet};
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::Store;
 
-const MODEL: &str = include_str!("../../../examples/default.toml");
+const MODEL: &str = leadflow_core::model::DEFAULT_MODEL_SOURCE;
 
 fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()

@@ -10,7 +10,7 @@ use leadflow_sqlite::SqliteStore;
 use leadflow_store::{ScanScope, Store};
 use proptest::prelude::*;
 
-const MODEL: &str = include_str!("../../../examples/default.toml");
+const MODEL: &str = leadflow_core::model::DEFAULT_MODEL_SOURCE;
 const TYPES: [&str; 7] = [
     "page_view",
     "email_open",

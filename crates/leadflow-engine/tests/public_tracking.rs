@@ -10,7 +10,7 @@ use leadflow_engine::{
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::Store;
 
-const MODEL: &str = include_str!("../../../examples/default.toml");
+const MODEL: &str = leadflow_core::model::DEFAULT_MODEL_SOURCE;
 const LIMITS: TrackingLimits = TrackingLimits { events_per_lead_per_day: 5 };
 const ROOMY: TrackingLimits = TrackingLimits { events_per_lead_per_day: 50 };
 

@@ -122,6 +122,51 @@ pub struct Model {
     pub trees: Vec<Tree>,
 }
 
+impl Model {
+    /// What makes this model unusable, if anything: a model read from a file someone edited (or
+    /// truncated) must be refused, not followed into an index out of bounds or a loop.
+    pub fn check(&self) -> Result<(), String> {
+        if self.names.len() != self.mappers.len() {
+            return Err(format!("{} feature names for {} features", self.names.len(), self.mappers.len()));
+        }
+        if !self.base.is_finite() {
+            return Err("the starting log-odds is not a number".into());
+        }
+        for (i, m) in self.mappers.iter().enumerate() {
+            let bins = match m {
+                BinMapper::Numeric { thresholds } => thresholds.len(),
+                BinMapper::Categorical { categories } => categories.len(),
+            };
+            // Bin 0 is "missing" and a categorical mapper keeps one for unseen values: u8 bins.
+            if bins > 253 {
+                return Err(format!("feature {i} has {bins} bins (at most 253)"));
+            }
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.nodes.is_empty() {
+                return Err(format!("tree {t} has no nodes"));
+            }
+            for (at, node) in tree.nodes.iter().enumerate() {
+                match node {
+                    // Children come after their parent (that is how trees grow), so a walk from the
+                    // root always ends.
+                    Node::Split { feature, left, right, value, .. } => {
+                        let child = |c: usize| c > at && c < tree.nodes.len();
+                        if *feature >= self.mappers.len() || !child(*left) || !child(*right) || !value.is_finite() {
+                            return Err(format!("tree {t}, node {at}: a split that leads nowhere"));
+                        }
+                    }
+                    Node::Leaf { value } if !value.is_finite() => {
+                        return Err(format!("tree {t}, node {at}: a leaf value that is not a number"));
+                    }
+                    Node::Leaf { .. } => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }

@@ -31,7 +31,7 @@ impl Server {
         config.webhooks.poll_interval_ms = 0;
         let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
         let mut engine = Engine::new(SqliteStore::open(&dir.path().join("api.db")).unwrap(), Arc::new(SystemClock));
-        engine.apply_model(include_str!("../../../../examples/default.toml"), &Quiet).unwrap();
+        engine.apply_model(leadflow_core::model::DEFAULT_MODEL_SOURCE, &Quiet).unwrap();
         let mut keys = Vec::new();
         for role in Role::ALL {
             let (_, secret) = engine.create_api_key(&format!("{role}@yourco.example"), role).unwrap();

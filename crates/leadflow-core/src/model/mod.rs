@@ -357,11 +357,11 @@ impl Model {
         self.mql.as_ref().is_some_and(|m| total >= m.min_total && m.min_grade.is_none_or(|g| grade <= g))
     }
 
-    /// The default model, documented in `examples/default.toml`.
+    /// The default model, documented in its source, `default.toml` beside this file.
     pub fn builtin_default() -> Model {
         Model::parse(DEFAULT_MODEL_SOURCE).expect("the built-in default model is valid")
     }
 }
 
-/// Source of the built-in default model (also shipped as `examples/default.toml`).
-pub const DEFAULT_MODEL_SOURCE: &str = include_str!("../../../../examples/default.toml");
+/// Source of the built-in default model: kept in this crate, so that it packages on its own.
+pub const DEFAULT_MODEL_SOURCE: &str = include_str!("default.toml");
