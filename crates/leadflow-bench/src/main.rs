@@ -300,7 +300,8 @@ async fn http(load: HttpLoad) -> Result<()> {
             let events: Vec<_> = (0..batch as u64)
                 .map(|i| {
                     serde_json::json!({"id": format!("batch-{r}-{n}-{i}"),
-                    "email": format!("load{}@bench.example", (n * 7919 + i) % leads), "type": "email_open"})
+                    "email": format!("load{}@bench.example", (n * 7919 + i / events_per_lead) % leads),
+                    "type": "email_open"})
                 })
                 .collect();
             let request = c.post(&url).bearer_auth(&k).json(&serde_json::json!({ "events": events })).send();
