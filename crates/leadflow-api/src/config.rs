@@ -109,7 +109,7 @@ pub struct WebhookConfig {
     pub max_backoff_secs: u64,
     /// How long a receiver may take to answer.
     pub timeout_secs: u64,
-    /// Deliveries sent at once.
+    /// Deliveries sent at once to one webhook (each receiver has its own).
     pub concurrency: usize,
     /// How often the outbox is checked for due deliveries; 0 runs no background worker (then
     /// something else must call `deliver_due`: tests do).

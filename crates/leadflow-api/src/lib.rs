@@ -6,6 +6,7 @@
 
 mod client_addr;
 mod config;
+mod delivery;
 mod dto;
 mod error;
 mod limits;
@@ -34,11 +35,12 @@ use leadflow_engine::BatchItem;
 use leadflow_store::{LeadOrder, LeadQuery, Store};
 
 pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
+pub use delivery::DeliveryRound;
 pub use dto::lead as lead_json;
 pub use dto::view as view_json;
 pub use error::ApiError;
 pub use state::{AppState, LeadEngine, StartError};
-pub use webhooks::{DELIVERY_HEADER, DeliveryRound, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
+pub use webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
 
 /// The router of the whole API.
 pub fn router(state: AppState) -> Router {
@@ -91,9 +93,14 @@ pub async fn serve(
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                if let Err(e) = state.deliver_due(&client).await {
-                    tracing::error!(code = e.code, error = %e.message, "webhook deliveries");
-                }
+                // Not awaited: a round stuck on a slow receiver must not stop the next one
+                // from sending everyone else's (rounds leave each other's deliveries alone).
+                let (state, client) = (state.clone(), client.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = state.deliver_due(&client).await {
+                        tracing::error!(code = e.code, error = %e.message, "webhook deliveries");
+                    }
+                });
             }
         })
     });

@@ -41,6 +41,8 @@ pub struct AppState {
     pub(crate) trusted_proxies: Arc<Vec<Network>>,
     /// Signs and checks identity tokens; `None` when `tracking.identity_secret` is empty.
     pub(crate) identity: Option<IdentitySecret>,
+    /// The webhook deliveries being sent now (see `delivery.rs`).
+    pub(crate) in_flight: Arc<std::sync::Mutex<crate::delivery::InFlight>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -100,6 +102,7 @@ impl AppState {
             metrics,
             trusted_proxies: Arc::new(trusted_proxies),
             identity,
+            in_flight: Arc::default(),
             clock,
         })
     }
@@ -112,8 +115,8 @@ impl AppState {
     }
 
     /// Sends the webhook deliveries due now: what the background worker does on each tick.
-    pub async fn deliver_due(&self, client: &reqwest::Client) -> Result<crate::webhooks::DeliveryRound, ApiError> {
-        crate::webhooks::deliver_due(self, client).await
+    pub async fn deliver_due(&self, client: &reqwest::Client) -> Result<crate::delivery::DeliveryRound, ApiError> {
+        crate::delivery::deliver_due(self, client).await
     }
 
     pub(crate) fn now(&self) -> Timestamp {

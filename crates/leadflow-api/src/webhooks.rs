@@ -1,12 +1,10 @@
-//! Webhooks: registration, the delivery worker, and what a receiver gets.
+//! Webhooks: registration and what a receiver gets (the worker that sends them: `delivery.rs`).
 //!
 //! A delivery is a POST of JSON with `X-Leadflow-Signature: sha256=<hex>`, the HMAC-SHA256 of
 //! the exact body with the webhook's secret. Deliveries come from the outbox the engine fills in
 //! the same transaction as the change, so none is lost across a restart. At least once: a
 //! receiver may see a delivery again (after a crash between sending and recording) and can
 //! recognize it by `X-Leadflow-Delivery`.
-
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -16,11 +14,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use leadflow_core::{Action, Timestamp, Topic};
-use leadflow_store::{AttemptOutcome, DeliveryRecord, WebhookRecord};
+use leadflow_core::{Action, Topic};
+use leadflow_store::{DeliveryRecord, WebhookRecord};
 
-use crate::config::WebhookConfig;
-use crate::metrics::OutcomeLabels;
 use crate::{ApiError, AppState, Body, Caller};
 
 pub const SIGNATURE_HEADER: &str = "x-leadflow-signature";
@@ -185,109 +181,6 @@ pub async fn deliveries(
     Ok(Json(json!({ "deliveries": list.iter().map(delivery_json).collect::<Vec<_>>() })))
 }
 
-/// What one round of deliveries did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DeliveryRound {
-    pub delivered: usize,
-    pub retried: usize,
-    pub failed: usize,
-}
-
-/// The wait after a failed attempt: doubling from the initial backoff, capped.
-fn backoff(config: &WebhookConfig, attempts_before: u32) -> Duration {
-    let factor = 2u64.saturating_pow(attempts_before.min(32));
-    Duration::from_secs(config.initial_backoff_secs.saturating_mul(factor).min(config.max_backoff_secs))
-}
-
-/// Sends every delivery due now (up to a few hundred), records each outcome, and says how many
-/// went which way. The server runs it on a timer; tests call it directly.
-pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<DeliveryRound, ApiError> {
-    let config = state.config.webhooks.clone();
-    let due = state.read(|engine| Ok(engine.due_deliveries(500)?)).await?;
-    let mut round = DeliveryRound::default();
-    let concurrency = config.concurrency.max(1);
-    for chunk in due.chunks(concurrency) {
-        let attempts = chunk.iter().map(|(delivery, hook)| attempt(client, &config, delivery, hook));
-        // The deliveries of one chunk go out concurrently.
-        let outcomes = futures_util::future::join_all(attempts).await;
-        let now: Timestamp = state.now();
-        let recorded: Vec<(i64, AttemptOutcome)> = chunk
-            .iter()
-            .zip(outcomes)
-            .map(|((delivery, _), result)| {
-                let outcome = match result {
-                    Ok(status) => AttemptOutcome::Delivered { status },
-                    Err((status, error)) if delivery.attempts + 1 >= config.max_attempts => {
-                        AttemptOutcome::Failed { status, error }
-                    }
-                    Err((status, error)) => AttemptOutcome::Retry {
-                        status,
-                        error,
-                        next_attempt_at: Timestamp::from_millis(
-                            now.millis() + backoff(&config, delivery.attempts).as_millis() as i64,
-                        ),
-                    },
-                };
-                (delivery.id, outcome)
-            })
-            .collect();
-        for (_, outcome) in &recorded {
-            let (counter, label) = match outcome {
-                AttemptOutcome::Delivered { .. } => (&mut round.delivered, "delivered"),
-                AttemptOutcome::Retry { .. } => (&mut round.retried, "retry"),
-                AttemptOutcome::Failed { .. } => (&mut round.failed, "failed"),
-            };
-            *counter += 1;
-            state.metrics.webhook_deliveries.get_or_create(&OutcomeLabels { outcome: label }).inc();
-        }
-        state
-            .write(move |engine| {
-                for (id, outcome) in &recorded {
-                    engine.record_attempt(*id, outcome)?;
-                }
-                Ok(())
-            })
-            .await?;
-    }
-    Ok(round)
-}
-
-/// One POST; the receiver's status, or why it failed.
-async fn attempt(
-    client: &reqwest::Client,
-    config: &WebhookConfig,
-    delivery: &DeliveryRecord,
-    hook: &WebhookRecord,
-) -> Result<u16, (Option<u16>, String)> {
-    let body = serde_json::to_vec(&payload(delivery)).expect("JSON values always serialize");
-    let response = client
-        .post(&hook.url)
-        .timeout(Duration::from_secs(config.timeout_secs.max(1)))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, signature(&hook.secret, &body))
-        .header(DELIVERY_HEADER, delivery.id.to_string())
-        .header(TOPIC_HEADER, delivery.notification.topic.as_str())
-        .body(body)
-        .send()
-        .await;
-    match response {
-        Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
-        Ok(r) => Err((Some(r.status().as_u16()), format!("the receiver answered {}", r.status()))),
-        Err(e) => Err((None, error_chain(&e))),
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
-}
-
 /// Makes ring the process's TLS crypto provider (reqwest is built without one of its own, to
 /// keep the build free of cmake and C++). Call before building any `reqwest::Client`; calling
 /// it again is harmless.
@@ -316,14 +209,6 @@ mod tests {
             signature("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let config = WebhookConfig { initial_backoff_secs: 10, max_backoff_secs: 60, ..WebhookConfig::default() };
-        let waits: Vec<u64> = (0..5).map(|a| backoff(&config, a).as_secs()).collect();
-        assert_eq!(waits, [10, 20, 40, 60, 60]);
-        assert_eq!(backoff(&config, 1000).as_secs(), 60);
     }
 
     #[test]

@@ -246,3 +246,66 @@ async fn imported_leads_fire_lead_created_once_and_in_order() {
         "once, not at every rescore"
     );
 }
+
+/// A receiver that takes its time: it says when a request arrived, then answers only when told.
+async fn slow_receiver() -> (String, Arc<tokio::sync::Notify>, Arc<tokio::sync::Notify>) {
+    let (arrived, release) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
+    let (a, r) = (arrived.clone(), release.clone());
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::post(move || {
+            let (a, r) = (a.clone(), r.clone());
+            async move {
+                a.notify_one();
+                r.notified().await;
+                AxumStatus::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/slow"), arrived, release)
+}
+
+/// One receiver that does not answer holds back only its own deliveries: a later round sends
+/// everyone else's, and leaves alone the one still in flight.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_receiver_holds_back_only_itself() {
+    let s = Server::start_with(config()).await;
+    let (slow, arrived, release) = slow_receiver().await;
+    let (fast, received) = receiver(0).await;
+    for url in [&slow, &fast] {
+        let (status, _) =
+            s.admin(Method::POST, "/v1/webhooks", Some(json!({"url": url, "topics": ["lead.created"]}))).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "ana@acme.example"}))).await;
+    let client = reqwest::Client::new();
+    let first = {
+        let (state, client) = (s.state.clone(), client.clone());
+        tokio::spawn(async move { state.deliver_due(&client).await.unwrap() })
+    };
+    arrived.notified().await;
+
+    s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "ben@acme.example"}))).await;
+    let second = s.state.deliver_due(&client).await.unwrap();
+    let emails: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| serde_json::from_slice::<Value>(body).unwrap()["lead"]["email"].as_str().unwrap().to_string())
+        .collect();
+    assert!(emails.contains(&"ben@acme.example".to_string()), "sent while the slow one waits: {emails:?}");
+    assert!(second.delivered >= 1 && second.failed == 0, "{second:?}");
+    assert!(!first.is_finished(), "the first round still waits on the slow receiver");
+
+    release.notify_one();
+    let first = first.await.unwrap();
+    assert_eq!(first.delivered + second.delivered, 3, "{first:?} {second:?}: ana's two, ben's fast one");
+    // The slow receiver's delivery for ben was left for a later round, not sent twice.
+    release.notify_one();
+    let third = s.state.deliver_due(&client).await.unwrap();
+    assert_eq!((third.delivered, third.retried, third.failed), (1, 0, 0));
+    assert_eq!(s.state.deliver_due(&client).await.unwrap(), leadflow_api::DeliveryRound::default());
+}
