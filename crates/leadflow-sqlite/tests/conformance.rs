@@ -4,14 +4,16 @@ use leadflow_core::{Email, LeadRef, Profile, Timestamp};
 use leadflow_sqlite::{SCHEMA_VERSION, SqliteStore};
 use leadflow_store::{Store, StoreError, Transaction};
 
-#[test]
-fn conformance() {
-    let dir = tempfile::tempdir().unwrap();
-    let n = std::cell::Cell::new(0);
-    leadflow_store::conformance::run_all(|| {
-        n.set(n.get() + 1);
-        SqliteStore::open(&dir.path().join(format!("db{}.sqlite", n.get()))).unwrap()
-    });
+/// The shared suite, one test per check.
+mod conformance {
+    use leadflow_sqlite::SqliteStore;
+
+    fn fresh() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (SqliteStore::open(&dir.path().join("conformance.db")).unwrap(), dir)
+    }
+
+    leadflow_store::conformance_tests!(fresh);
 }
 
 #[test]

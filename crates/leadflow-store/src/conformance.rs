@@ -1,5 +1,6 @@
-//! The behaviour every [`Store`] backend must have. A backend's tests call [`run_all`] with a
-//! function that makes a fresh, empty store.
+//! The behaviour every [`Store`] backend must have. A backend's tests expand
+//! [`conformance_tests!`](crate::conformance_tests) with a function that makes a fresh, empty
+//! store: one test per check.
 
 use leadflow_core::{
     Email, EventKey, EventShape, EventType, ExternalId, Grade, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind,
@@ -8,35 +9,54 @@ use leadflow_core::{
 
 use crate::*;
 
-/// Runs every check, each on a fresh store.
-pub fn run_all<S: Store>(new_store: impl Fn() -> S) {
-    shapes_keep_only_the_properties_rules_read(&mut new_store());
-    // The other checks' events have a `url`, as if a model's rules read it.
-    let fresh = || {
-        let mut s = new_store();
-        let mut tx = s.begin().unwrap();
-        tx.keep_properties(&["url".to_string()].into()).unwrap();
-        tx.commit().unwrap();
-        s
+/// One `#[test]` per check of this suite, each on a fresh store: `$fresh` makes one, as a pair
+/// of the store and whatever must live as long as it (its temporary directory, say).
+///
+/// ```ignore
+/// leadflow_store::conformance_tests!(|| { let dir = tempfile::tempdir().unwrap(); (open(dir.path()), dir) });
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:expr) => {
+        $crate::conformance_tests!(@checks $fresh;
+            shapes_keep_only_the_properties_rules_read,
+            leads_round_trip,
+            unique_emails_and_ids,
+            leads_named_by_external_ids,
+            events_are_idempotent_and_ordered,
+            dropped_transactions_leave_nothing,
+            scores_states_and_staleness,
+            history_and_mql,
+            models_are_versioned,
+            listing_filters_and_orders,
+            scans_visit_what_needs_rescoring,
+            deleting_a_lead_erases_everything,
+            bulk_inserts_join_per_lead_reads_when_finished,
+            api_keys_are_found_by_hash_until_revoked,
+            notifications_fan_out_to_subscribed_webhooks,
+            visitors_gather_events_until_identified,
+            public_quota_is_per_lead_per_day_and_expires,
+            outcomes_are_kept_replaced_and_erased,
+            trained_models_and_predictions,
+        );
     };
-    leads_round_trip(&mut fresh());
-    unique_emails_and_ids(&mut fresh());
-    leads_named_by_external_ids(&mut fresh());
-    events_are_idempotent_and_ordered(&mut fresh());
-    dropped_transactions_leave_nothing(&mut fresh());
-    scores_states_and_staleness(&mut fresh());
-    history_and_mql(&mut fresh());
-    models_are_versioned(&mut fresh());
-    listing_filters_and_orders(&mut fresh());
-    scans_visit_what_needs_rescoring(&mut fresh());
-    deleting_a_lead_erases_everything(&mut fresh());
-    bulk_inserts_join_per_lead_reads_when_finished(&mut fresh());
-    api_keys_are_found_by_hash_until_revoked(&mut fresh());
-    notifications_fan_out_to_subscribed_webhooks(&mut fresh());
-    visitors_gather_events_until_identified(&mut fresh());
-    public_quota_is_per_lead_per_day_and_expires(&mut fresh());
-    outcomes_are_kept_replaced_and_erased(&mut fresh());
-    trained_models_and_predictions(&mut fresh());
+    (@checks $fresh:expr; $($check:ident,)*) => {
+        $(
+            #[test]
+            fn $check() {
+                let (mut store, _keep) = ($fresh)();
+                $crate::conformance::$check(&mut store);
+            }
+        )*
+    };
+}
+
+/// The store the checks' events (which have a `url`) need: one that keeps `url` in shapes, as
+/// if a model's rules read it.
+fn keeping_url<S: Store>(s: &mut S) {
+    let mut tx = s.begin().unwrap();
+    tx.keep_properties(&["url".to_string()].into()).unwrap();
+    tx.commit().unwrap();
 }
 
 fn t(s: &str) -> Timestamp {
@@ -89,7 +109,8 @@ fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> S
     }
 }
 
-fn leads_round_trip<S: Store>(s: &mut S) {
+pub fn leads_round_trip<S: Store>(s: &mut S) {
+    keeping_url(s);
     let id = add_lead(s, "ana@example.com");
     let by_id = s.lead(&LeadRef::Id(id)).unwrap().expect("lead by id");
     let mut tx = s.begin().unwrap();
@@ -134,7 +155,8 @@ fn leads_round_trip<S: Store>(s: &mut S) {
     assert_eq!(s.custom_field_names().unwrap().into_iter().collect::<Vec<_>>(), ["budget", "plan", "seats", "société"]);
 }
 
-fn unique_emails_and_ids<S: Store>(s: &mut S) {
+pub fn unique_emails_and_ids<S: Store>(s: &mut S) {
+    keeping_url(s);
     // An id is never given again, even the highest one after its lead is deleted: webhooks
     // already sent, exports and CRMs hold it.
     let gone = add_lead(s, "gone@example.com");
@@ -157,7 +179,8 @@ fn unique_emails_and_ids<S: Store>(s: &mut S) {
 
 /// A CRM's lead without an email is stored without one, found by its external id, which is
 /// unique and kept with its case: two ids that differ only by case are two leads.
-fn leads_named_by_external_ids<S: Store>(s: &mut S) {
+pub fn leads_named_by_external_ids<S: Store>(s: &mut S) {
+    keeping_url(s);
     let external = |id: &str| ExternalId::parse(id).unwrap();
     let only_id = |id: &str| {
         let mut p = Profile::with_external_id(external(id));
@@ -202,7 +225,7 @@ fn leads_named_by_external_ids<S: Store>(s: &mut S) {
 /// not make a shape of each; events keep it all the same, and `model check` knows it. Once a
 /// model reads it, the events that have it are reshaped, their leads marked stale, and new
 /// events keep it too; a rolled-back keep changes nothing.
-fn shapes_keep_only_the_properties_rules_read<S: Store>(s: &mut S) {
+pub fn shapes_keep_only_the_properties_rules_read<S: Store>(s: &mut S) {
     let lead = add_lead(s, "ana@example.com");
     let mut tx = s.begin().unwrap();
     assert_eq!(tx.keep_properties(&["url".to_string()].into()).unwrap(), 0, "nothing to reshape yet");
@@ -253,7 +276,8 @@ fn shapes_keep_only_the_properties_rules_read<S: Store>(s: &mut S) {
     tx.commit().unwrap();
 }
 
-fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
+pub fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
+    keeping_url(s);
     let id = add_lead(s, "ana@example.com");
     let mut tx = s.begin().unwrap();
     let now = t("2026-07-01");
@@ -293,7 +317,8 @@ fn events_are_idempotent_and_ordered<S: Store>(s: &mut S) {
     assert_eq!(s.stats().unwrap().events, 3);
 }
 
-fn dropped_transactions_leave_nothing<S: Store>(s: &mut S) {
+pub fn dropped_transactions_leave_nothing<S: Store>(s: &mut S) {
+    keeping_url(s);
     let id = add_lead(s, "ana@example.com");
     {
         let mut tx = s.begin().unwrap();
@@ -315,7 +340,8 @@ fn dropped_transactions_leave_nothing<S: Store>(s: &mut S) {
     assert_eq!(s.events_of(id, 10).unwrap()[0].shape, shape("webinar_attended", ""));
 }
 
-fn scores_states_and_staleness<S: Store>(s: &mut S) {
+pub fn scores_states_and_staleness<S: Store>(s: &mut S) {
+    keeping_url(s);
     let id = add_lead(s, "ana@example.com");
     let v1 = ModelVersion(1);
     let mut tx = s.begin().unwrap();
@@ -354,7 +380,8 @@ fn scores_states_and_staleness<S: Store>(s: &mut S) {
     assert_eq!(seen, [(id, 43.0)]);
 }
 
-fn history_and_mql<S: Store>(s: &mut S) {
+pub fn history_and_mql<S: Store>(s: &mut S) {
+    keeping_url(s);
     let id = add_lead(s, "ana@example.com");
     let v1 = ModelVersion(1);
     let mut first = score_write(id, v1, 50.0, "warm");
@@ -397,7 +424,8 @@ fn history_and_mql<S: Store>(s: &mut S) {
     assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at, None);
 }
 
-fn models_are_versioned<S: Store>(s: &mut S) {
+pub fn models_are_versioned<S: Store>(s: &mut S) {
+    keeping_url(s);
     assert!(s.active_model().unwrap().is_none());
     let mut tx = s.begin().unwrap();
     let a = tx.save_model("a", "name = \"a\"", t("2026-01-01")).unwrap();
@@ -425,7 +453,8 @@ fn listed<S: Store>(s: &S, q: LeadQuery) -> Vec<LeadId> {
     s.list_leads(&LeadQuery { limit: 100, ..q }).unwrap().iter().map(|l| l.id).collect()
 }
 
-fn listing_filters_and_orders<S: Store>(s: &mut S) {
+pub fn listing_filters_and_orders<S: Store>(s: &mut S) {
+    keeping_url(s);
     let v1 = ModelVersion(1);
     let ids: Vec<LeadId> = (0..5).map(|i| add_lead(s, &format!("l{i}@example.com"))).collect();
     let mut tx = s.begin().unwrap();
@@ -514,7 +543,8 @@ fn listing_filters_and_orders<S: Store>(s: &mut S) {
     ));
 }
 
-fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
+pub fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
+    keeping_url(s);
     let v1 = ModelVersion(1);
     let ids: Vec<LeadId> = (0..7).map(|i| add_lead(s, &format!("l{i}@example.com"))).collect();
     let mut tx = s.begin().unwrap();
@@ -591,7 +621,8 @@ fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     assert_eq!(with_events, (0..7).map(|i| (true, i)).collect::<Vec<_>>());
 }
 
-fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
+pub fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
+    keeping_url(s);
     let id = add_lead(s, "ana@example.com");
     let other = add_lead(s, "ben@example.com");
     let mut tx = s.begin().unwrap();
@@ -620,7 +651,8 @@ fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
     assert_eq!(s.list_leads(&LeadQuery { limit: 10, ..Default::default() }).unwrap().len(), 1);
 }
 
-fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
+pub fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
+    keeping_url(s);
     let a = add_lead(s, "ana@example.com");
     let b = add_lead(s, "ben@example.com");
     let v1 = ModelVersion(1);
@@ -671,7 +703,8 @@ fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     assert_eq!(s.finish_bulk().unwrap(), 0, "already finished");
 }
 
-fn api_keys_are_found_by_hash_until_revoked<S: Store>(s: &mut S) {
+pub fn api_keys_are_found_by_hash_until_revoked<S: Store>(s: &mut S) {
+    keeping_url(s);
     let mut tx = s.begin().unwrap();
     let a = tx.create_api_key("website", Role::Ingest, "hash-a", "lf_1234", t("2026-01-01")).unwrap();
     let b = tx.create_api_key("ops", Role::Admin, "hash-b", "lf_5678", t("2026-01-02")).unwrap();
@@ -705,7 +738,8 @@ fn notification(lead: LeadId, topic: Topic, at: &str) -> Notification {
     }
 }
 
-fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
+pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
+    keeping_url(s);
     let lead = add_lead(s, "ana@example.com");
     let mut tx = s.begin().unwrap();
     let all = tx.create_webhook("https://a.example/hook", "sa", &Topic::ALL, t("2026-03-01")).unwrap();
@@ -774,7 +808,8 @@ fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     assert!(s.deliveries(mql, 10).unwrap().is_empty());
 }
 
-fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {
+pub fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {
+    keeping_url(s);
     let visitor = VisitorId::parse("visitor-0001").unwrap();
     let anonymous = |key: &str, ts: &str, url: &str| AnonymousEvent {
         key: EventKey::parse(key).unwrap(),
@@ -810,7 +845,8 @@ fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {
     tx.commit().unwrap();
 }
 
-fn public_quota_is_per_lead_per_day_and_expires<S: Store>(s: &mut S) {
+pub fn public_quota_is_per_lead_per_day_and_expires<S: Store>(s: &mut S) {
+    keeping_url(s);
     let (a, b) = (add_lead(s, "ana@example.com"), add_lead(s, "ben@example.com"));
     let day = t("2026-02-02").day_index();
     let mut tx = s.begin().unwrap();
@@ -847,7 +883,8 @@ fn public_quota_is_per_lead_per_day_and_expires<S: Store>(s: &mut S) {
     tx.commit().unwrap();
 }
 
-fn outcomes_are_kept_replaced_and_erased<S: Store>(s: &mut S) {
+pub fn outcomes_are_kept_replaced_and_erased<S: Store>(s: &mut S) {
+    keeping_url(s);
     let (a, b) = (add_lead(s, "ana@example.com"), add_lead(s, "ben@example.com"));
     let won = Outcome { kind: OutcomeKind::Won, at: t("2026-05-01") };
     let lost = Outcome { kind: OutcomeKind::Lost, at: t("2026-05-02") };
@@ -864,7 +901,8 @@ fn outcomes_are_kept_replaced_and_erased<S: Store>(s: &mut S) {
     assert!(s.outcomes().unwrap().is_empty(), "cleared, and erased with its lead");
 }
 
-fn trained_models_and_predictions<S: Store>(s: &mut S) {
+pub fn trained_models_and_predictions<S: Store>(s: &mut S) {
+    keeping_url(s);
     let (a, b) = (add_lead(s, "ana@example.com"), add_lead(s, "ben@example.com"));
     let mut tx = s.begin().unwrap();
     let v1 = tx.save_trained("first", b"\x00artifact one", t("2026-06-01")).unwrap();
@@ -886,4 +924,29 @@ fn trained_models_and_predictions<S: Store>(s: &mut S) {
     tx.delete_lead(a).unwrap();
     tx.commit().unwrap();
     assert_eq!(s.prediction(a).unwrap(), None, "erased with its lead");
+}
+
+#[cfg(test)]
+mod tests {
+    /// A check written but not listed in `conformance_tests!` would run on no backend.
+    #[test]
+    fn every_check_is_listed() {
+        let source = include_str!("conformance.rs");
+        let (listed, body) = source.split_once("(@checks $fresh:expr;").expect("the macro's second arm");
+        let listed: std::collections::BTreeSet<&str> = listed
+            .rsplit_once("(@checks $fresh;")
+            .expect("the macro's first arm")
+            .1
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty() && !name.contains(')'))
+            .collect();
+        let checks: std::collections::BTreeSet<&str> = body
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub fn "))
+            .filter(|l| l.contains("<S: Store>(s: &mut S)"))
+            .map(|l| &l[..l.find('<').unwrap()])
+            .collect();
+        assert_eq!(listed, checks);
+    }
 }

@@ -1,11 +1,9 @@
 //! The real server on 127.0.0.1:0 with a fresh database, driven over HTTP.
 
-mod support;
-
+use crate::support::Server;
 use leadflow_core::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::Server;
 
 fn event(id: &str, email: &str, kind: &str) -> Value {
     json!({"id": id, "email": email, "type": kind, "properties": {"url": "/pricing"}})
@@ -275,7 +273,7 @@ async fn leads_and_ownership() {
 #[tokio::test(flavor = "multi_thread")]
 async fn models_are_validated_activated_and_versioned() {
     let s = Server::start().await;
-    let good = include_str!("../../../examples/reference-b2b.toml");
+    let good = include_str!("../../../../examples/reference-b2b.toml");
     let bad = good.replacen("field = \"job_title\"", "field = \"jobtitle\"", 1);
     let (status, body) = s.admin(Method::POST, "/v1/models/validate", Some(json!({"source": bad}))).await;
     assert_eq!((status, body["valid"].as_bool()), (StatusCode::OK, Some(false)));
@@ -391,7 +389,7 @@ async fn outcomes_are_recorded_through_the_api() {
 async fn an_older_model_version_is_activated_again() {
     let s = Server::start().await;
     s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "ana@acme.example", "job_title": "CTO"}))).await;
-    let good = include_str!("../../../examples/reference-b2b.toml");
+    let good = include_str!("../../../../examples/reference-b2b.toml");
     assert_eq!(s.admin(Method::POST, "/v1/models", Some(json!({"source": good}))).await.0, StatusCode::OK);
     let (status, body) = s.admin(Method::POST, "/v1/models/1/activate", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -1,13 +1,11 @@
 //! The OpenAPI document says what the server does: every route is documented, every documented
 //! operation answers, and the error codes are the ones the code returns.
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::Server;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use support::Server;
 
 fn spec() -> Value {
     serde_json::from_str(leadflow_api::OPENAPI).expect("the document is JSON")
@@ -26,7 +24,7 @@ fn documented() -> BTreeSet<(String, String)> {
 
 /// The routes as the router declares them, read from its source.
 fn routed() -> BTreeSet<(String, String)> {
-    let source = include_str!("../src/lib.rs");
+    let source = include_str!("../../src/lib.rs");
     let mut ops = BTreeSet::new();
     for chunk in source.split(".route(\"").skip(1) {
         let (path, rest) = chunk.split_once('"').unwrap();
@@ -51,7 +49,7 @@ fn every_route_is_documented_and_nothing_else() {
 
 #[test]
 fn the_error_codes_are_the_error_table() {
-    let table: BTreeSet<String> = include_str!("../src/error.rs")
+    let table: BTreeSet<String> = include_str!("../../src/error.rs")
         .lines()
         .filter_map(|l| l.strip_prefix("//! | `"))
         .map(|l| l.split('`').next().unwrap().to_string())

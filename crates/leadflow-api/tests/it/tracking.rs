@@ -1,11 +1,9 @@
 //! Website tracking: anonymous page views that join the lead when a form names the visitor.
 
-mod support;
-
+use crate::support::Server;
 use leadflow_api::ServerConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use support::Server;
 
 const VISITOR: &str = "0123456789abcdef0123456789abcdef";
 

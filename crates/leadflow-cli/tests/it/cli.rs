@@ -1,8 +1,6 @@
 //! The `leadflow` binary as a user drives it.
 
-mod common;
-
-use common::{Cli, http, import_killed_after, rusqlite_count, workspace_root};
+use crate::common::{Cli, http, import_killed_after, rusqlite_count, workspace_root};
 use serde_json::json;
 
 const LEADS: &str = "email,first_name,job_title,employees,industry,country,created_at\n\

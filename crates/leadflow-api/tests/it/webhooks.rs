@@ -1,15 +1,13 @@
 //! Webhooks against a real receiver: signed deliveries, retries with backoff, an outbox that
 //! survives a restart, and statuses visible through the API.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 
+use crate::support::Server;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use leadflow_api::ServerConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::Server;
 
 /// What a receiver got: (headers, body).
 type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;

@@ -3,12 +3,10 @@
 //! when they cannot, never 500; and the server sees what the other process committed at once,
 //! a crashed import's events included.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::{Cli, ServeProcess, import_killed_after, key, rusqlite_count};
+use crate::common::{Cli, ServeProcess, import_killed_after, key, rusqlite_count};
 
 fn events_csv(prefix: &str, rows: usize, leads: usize) -> String {
     let mut csv = String::from("event_id,email,type,url,ts\n");

@@ -2,12 +2,10 @@
 //! Needs `/usr/bin/chromium` (or LEADFLOW_CHROMIUM) and `npm ci` in tests/browser: `.ci/run`
 //! installs both.
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::Server;
 use leadflow_core::Role;
-use support::Server;
 
 /// Runs one of the scripts in tests/browser against a fresh server; returns what it printed.
 async fn run_script(script: &str) -> String {

@@ -2,11 +2,9 @@
 //! (DuckDB and plain-Python implementations agree on them) for every lead of
 //! `../shared/bench/small`, through the real binary: import, rescore, export.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{Cli, workspace_root};
+use crate::common::{Cli, workspace_root};
 
 #[test]
 fn scores_match_the_reference_implementation() {

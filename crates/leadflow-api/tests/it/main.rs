@@ -1,0 +1,9 @@
+//! The API's integration tests, one binary: the real server on 127.0.0.1:0 with a fresh database.
+
+mod support;
+
+mod api;
+mod browser;
+mod openapi;
+mod tracking;
+mod webhooks;

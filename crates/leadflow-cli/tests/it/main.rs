@@ -1,0 +1,7 @@
+//! The CLI's integration tests, one binary: the real `leadflow` binary on fresh databases.
+
+mod common;
+
+mod cli;
+mod reference;
+mod two_processes;

@@ -1,0 +1,5 @@
+//! The engine's integration tests, one binary, through the real SQLite store.
+
+mod event_properties;
+mod incremental;
+mod public_tracking;
