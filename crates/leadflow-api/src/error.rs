@@ -1,6 +1,7 @@
 //! Every error the API returns: an HTTP status, a stable machine-readable code, and a message.
 //!
 //! Codes are part of the API's contract: clients branch on them, so they never change meaning.
+//! They are [`ErrorCode`]'s; this table is `ErrorCode::table()` (a test keeps the two equal).
 //!
 //! | code | status | meaning |
 //! |---|---|---|
@@ -40,45 +41,46 @@ use axum::response::{IntoResponse, Response};
 use leadflow_engine::EngineError;
 use serde_json::json;
 
+pub use crate::error_code::ErrorCode;
+
 #[derive(Clone, Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// Extra fields for the error object (e.g. a model's problems).
     pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: None }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), details: None }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    /// The HTTP status it is answered with: its code's.
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+        ApiError::new(ErrorCode::Forbidden, message)
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+        ApiError::new(ErrorCode::Internal, "an internal error occurred")
     }
 
     /// Over the caller's rate limit; `retry_after` says when a request will be taken again.
     pub fn rate_limited(retry_after: std::time::Duration) -> ApiError {
         let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
         ApiError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: "rate_limited",
+            code: ErrorCode::RateLimited,
             message: format!("too many requests for this key; retry in {seconds}s"),
             details: Some(json!({ "retry_after_seconds": seconds })),
         }
     }
 
     pub fn lead_not_found(lead: leadflow_core::LeadRef) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", format!("no {lead}"))
+        ApiError::new(ErrorCode::LeadNotFound, format!("no {lead}"))
     }
 }
 
@@ -86,21 +88,19 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         match e {
             EngineError::NoSuchLead(lead) => ApiError::lead_not_found(lead),
-            EngineError::UnknownLeadId(_) => ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", e.to_string()),
-            EngineError::NoSuchModel(_) => ApiError::new(StatusCode::NOT_FOUND, "model_not_found", e.to_string()),
+            EngineError::UnknownLeadId(_) => ApiError::new(ErrorCode::LeadNotFound, e.to_string()),
+            EngineError::NoSuchModel(_) => ApiError::new(ErrorCode::ModelNotFound, e.to_string()),
             EngineError::KeyTaken { key: leadflow_core::LeadRef::External(_), .. } => {
-                ApiError::new(StatusCode::CONFLICT, "external_id_taken", e.to_string())
+                ApiError::new(ErrorCode::ExternalIdTaken, e.to_string())
             }
-            EngineError::KeyTaken { .. } => ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string()),
+            EngineError::KeyTaken { .. } => ApiError::new(ErrorCode::EmailTaken, e.to_string()),
             EngineError::KeysDisagree { .. } | EngineError::ExternalIdDiffers { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "keys_disagree", e.to_string())
+                ApiError::new(ErrorCode::KeysDisagree, e.to_string())
             }
-            EngineError::InvalidLead(why) => ApiError::bad_request("invalid_lead", why),
-            EngineError::FromTheFuture(_) => ApiError::bad_request("invalid_event", e.to_string()),
-            EngineError::KeyOfAnotherLead(_) => ApiError::new(StatusCode::CONFLICT, "event_id_taken", e.to_string()),
-            EngineError::NoActiveModel => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_active_model", e.to_string())
-            }
+            EngineError::InvalidLead(why) => ApiError::new(ErrorCode::InvalidLead, why),
+            EngineError::FromTheFuture(_) => ApiError::new(ErrorCode::InvalidEvent, e.to_string()),
+            EngineError::KeyOfAnotherLead(_) => ApiError::new(ErrorCode::EventIdTaken, e.to_string()),
+            EngineError::NoActiveModel => ApiError::new(ErrorCode::NoActiveModel, e.to_string()),
             EngineError::Model(m) => {
                 let problems: Vec<_> = m
                     .problems
@@ -108,30 +108,26 @@ impl From<EngineError> for ApiError {
                     .map(|p| json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
                     .collect();
                 ApiError {
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                    code: "model_invalid",
+                    code: ErrorCode::ModelInvalid,
                     message: format!("the model has {} problem(s)", m.problems.len()),
                     details: Some(json!({ "problems": problems })),
                 }
             }
             EngineError::Store(leadflow_store::StoreError::InvalidQuery(why)) => {
-                ApiError::bad_request("invalid_request", why)
+                ApiError::new(ErrorCode::InvalidRequest, why)
             }
             EngineError::Store(leadflow_store::StoreError::Busy) => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "busy",
+                code: ErrorCode::Busy,
                 message: "the database is busy with another process's write (an import or a rescore); retry shortly"
                     .into(),
                 details: Some(json!({ "retry_after_seconds": 1 })),
             },
             EngineError::Store(leadflow_store::StoreError::DuplicateEmail(email)) => {
-                ApiError::new(StatusCode::CONFLICT, "email_taken", format!("a lead with email {email} already exists"))
+                ApiError::new(ErrorCode::EmailTaken, format!("a lead with email {email} already exists"))
             }
-            EngineError::Store(leadflow_store::StoreError::DuplicateExternalId(id)) => ApiError::new(
-                StatusCode::CONFLICT,
-                "external_id_taken",
-                format!("a lead with external id {id} already exists"),
-            ),
+            EngineError::Store(leadflow_store::StoreError::DuplicateExternalId(id)) => {
+                ApiError::new(ErrorCode::ExternalIdTaken, format!("a lead with external id {id} already exists"))
+            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApiError::internal()
@@ -148,12 +144,12 @@ impl From<leadflow_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
+        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
         if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(obj)) = (self.details, &mut error) {
             obj.extend(extra);
         }
         let retry_after = error.get("retry_after_seconds").and_then(serde_json::Value::as_u64);
-        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        let mut response = (self.code.status(), Json(json!({ "error": error }))).into_response();
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }

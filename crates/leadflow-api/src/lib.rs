@@ -9,6 +9,7 @@ mod config;
 mod delivery;
 mod dto;
 mod error;
+mod error_code;
 mod limits;
 mod metrics;
 mod state;
@@ -38,7 +39,7 @@ pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use delivery::DeliveryRound;
 pub use dto::lead as lead_json;
 pub use dto::view as view_json;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 pub use state::{AppState, LeadEngine, StartError};
 pub use webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
 
@@ -65,13 +66,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tracking/identity-tokens", post(tracking::identity_token))
         .route("/t/leadflow.js", get(tracking::snippet))
         .route("/t/collect", post(tracking::collect).options(tracking::preflight))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this endpoint does not take that method",
-            )
+            ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")
         })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -98,7 +95,7 @@ pub async fn serve(
                 let (state, client) = (state.clone(), client.clone());
                 tokio::spawn(async move {
                     if let Err(e) = state.deliver_due(&client).await {
-                        tracing::error!(code = e.code, error = %e.message, "webhook deliveries");
+                        tracing::error!(code = %e.code, error = %e.message, "webhook deliveries");
                     }
                 });
             }
@@ -113,7 +110,7 @@ pub async fn serve(
                 match state.expire_anonymous().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(events = n, "expired anonymous website events"),
-                    Err(e) => tracing::error!(code = e.code, error = %e.message, "expiring anonymous events"),
+                    Err(e) => tracing::error!(code = %e.code, error = %e.message, "expiring anonymous events"),
                 }
             }
         })
@@ -147,8 +144,7 @@ async fn observe(State(state): State<AppState>, mut request: Request, next: Next
     let response = match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            ErrorCode::Timeout,
             format!("the request took over {} ms; writes it started may still complete", limit.as_millis()),
         )
         .into_response(),
@@ -203,20 +199,12 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let Some(secret) = header.and_then(bearer) else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing_api_key",
-                "send an API key: Authorization: Bearer <key>",
-            ));
+            return Err(ApiError::new(ErrorCode::MissingApiKey, "send an API key: Authorization: Bearer <key>"));
         };
         let secret = secret.to_string();
         let key = state.read(move |engine| Ok(engine.authenticate(&secret)?)).await?;
         let Some(key) = key else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_api_key",
-                "the API key is unknown or revoked",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidApiKey, "the API key is unknown or revoked"));
         };
         if let Err(wait) = state.limiter.take(&format!("key:{}", key.id), Instant::now()) {
             return Err(ApiError::rate_limited(wait));
@@ -245,19 +233,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
             Err(rejection) => Err(match &rejection {
-                JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("invalid_json", rejection.body_text()),
-                JsonRejection::JsonDataError(_) => ApiError::bad_request("invalid_request", rejection.body_text()),
-                JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send JSON with Content-Type: application/json",
-                ),
+                JsonRejection::JsonSyntaxError(_) => ApiError::new(ErrorCode::InvalidJson, rejection.body_text()),
+                JsonRejection::JsonDataError(_) => ApiError::new(ErrorCode::InvalidRequest, rejection.body_text()),
+                JsonRejection::MissingJsonContentType(_) => {
+                    ApiError::new(ErrorCode::UnsupportedMediaType, "send JSON with Content-Type: application/json")
+                }
                 _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    ErrorCode::PayloadTooLarge,
                     "the body is over the server's size limit (max_body_bytes)",
                 ),
-                _ => ApiError::bad_request("invalid_request", rejection.body_text()),
+                _ => ApiError::new(ErrorCode::InvalidRequest, rejection.body_text()),
             }),
         }
     }
@@ -283,8 +268,7 @@ async fn metrics_text(State(state): State<AppState>, headers: axum::http::Header
         // Compared in constant time: timing tells nothing of the token.
         if !leadflow_engine::constant_time_eq(sent.as_bytes(), token.as_bytes()) {
             return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_api_key",
+                ErrorCode::InvalidApiKey,
                 "metrics need the server's metrics token: Authorization: Bearer <server.metrics_token>",
             )
             .into_response();
@@ -294,7 +278,7 @@ async fn metrics_text(State(state): State<AppState>, headers: axum::http::Header
         Ok(pending) => {
             state.metrics.webhook_pending.set(pending as i64);
         }
-        Err(e) => tracing::error!(code = e.code, "counting pending webhook deliveries"),
+        Err(e) => tracing::error!(code = %e.code, "counting pending webhook deliveries"),
     }
     let content_type = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type)], state.metrics.render()).into_response()
@@ -312,7 +296,7 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
 
 fn lead_ref(s: &str) -> Result<LeadRef, ApiError> {
     LeadRef::parse(s).map_err(|e| {
-        ApiError::bad_request("invalid_lead", format!("`{s}` names no lead (an id, an email or an external id): {e}"))
+        ApiError::new(ErrorCode::InvalidLead, format!("`{s}` names no lead (an id, an email or an external id): {e}"))
     })
 }
 
@@ -327,7 +311,7 @@ async fn ingest_one(
         return Err(refused);
     }
     let now = state.now();
-    let input = event.parse(now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
+    let input = event.parse(now).map_err(|m| ApiError::new(ErrorCode::InvalidEvent, m))?;
     let (item, scored) = state.track(input).await?;
     state.metrics.count_events(item_status(&item), 1);
     if !reads {
@@ -379,7 +363,7 @@ async fn refusal(state: &AppState, reads: bool, event: &dto::EventRequest) -> Re
                 let elsewhere = other.is_some_and(|o| named.as_ref().is_none_or(|n| n.id != o.id));
                 if differs || elsewhere {
                     let message = format!("{} and {} name different leads", key_text(&strongest), key_text(&key));
-                    return Ok(Some(ApiError::bad_request("invalid_event", message)));
+                    return Ok(Some(ApiError::new(ErrorCode::InvalidEvent, message)));
                 }
             }
             Ok(None)
@@ -412,8 +396,8 @@ async fn ingest_batch(
     caller.require(Action::IngestEvents)?;
     let max = state.config.max_batch;
     if batch.events.len() > max {
-        return Err(ApiError::bad_request(
-            "batch_too_large",
+        return Err(ApiError::new(
+            ErrorCode::BatchTooLarge,
             format!("{} events in one batch; at most {max}", batch.events.len()),
         ));
     }
@@ -425,7 +409,7 @@ async fn ingest_batch(
     let mut positions = Vec::new();
     for (i, item) in batch.events.into_iter().enumerate() {
         let id = item.get("id").cloned().unwrap_or(Value::Null);
-        let rejected = |code: &str, message: String| {
+        let rejected = |code: ErrorCode, message: String| {
             Some(
                 json!({"index": i, "id": id.clone(), "status": "rejected", "error": {"code": code, "message": message}}),
             )
@@ -433,7 +417,7 @@ async fn ingest_batch(
         let event = match serde_json::from_value::<dto::EventRequest>(item) {
             Ok(event) => event,
             Err(e) => {
-                results.push(rejected("invalid_request", format!("events[{i}]: {e}")));
+                results.push(rejected(ErrorCode::InvalidRequest, format!("events[{i}]: {e}")));
                 continue;
             }
         };
@@ -447,7 +431,7 @@ async fn ingest_batch(
                 positions.push(i);
                 results.push(None);
             }
-            Err(message) => results.push(rejected("invalid_event", message)),
+            Err(message) => results.push(rejected(ErrorCode::InvalidEvent, message)),
         }
     }
     let outcome = state.write(move |engine| Ok(engine.track_batch(inputs)?)).await?;
@@ -510,8 +494,8 @@ async fn list_leads(
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::ReadLeads)?;
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
-    let bad = |what: &str, v: &str| ApiError::bad_request("invalid_request", format!("{what}: `{v}` is not valid"));
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let bad = |what: &str, v: &str| ApiError::new(ErrorCode::InvalidRequest, format!("{what}: `{v}` is not valid"));
     let time = |what: &str, v: &Option<String>| {
         v.as_deref().map(|s| leadflow_core::Timestamp::parse(s).map_err(|_| bad(what, s))).transpose()
     };
@@ -552,7 +536,7 @@ async fn list_leads(
             if let Some(name) = bucket {
                 let (_, model) = engine.active_model()?;
                 query.bucket = Some(
-                    model.bucket_named(&name).map_err(|m| ApiError::bad_request("invalid_request", m))?.to_string(),
+                    model.bucket_named(&name).map_err(|m| ApiError::new(ErrorCode::InvalidRequest, m))?.to_string(),
                 );
             }
             Ok(engine.store().list_leads(&query)?)
@@ -577,7 +561,7 @@ async fn get_lead(
     params: Result<Query<ViewParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::ReadLeads)?;
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let limit = p.timeline.unwrap_or(20).min(500);
     let lead = lead_ref(&lead)?;
     let view = state
@@ -592,7 +576,7 @@ async fn upsert_lead(
     Body(request): Body<dto::LeadRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Action::WriteOwnLeads)?;
-    let input = request.parse().map_err(|m| ApiError::bad_request("invalid_lead", m))?;
+    let input = request.parse().map_err(|m| ApiError::new(ErrorCode::InvalidLead, m))?;
     let may_write_all = caller.role.may(Action::WriteLeads);
     let name = caller.name.clone();
     let outcome = state
@@ -627,11 +611,7 @@ async fn delete_lead(
     caller.require(Action::DeleteLeads)?;
     let lead = lead_ref(&lead)?;
     let deleted = state.write(move |engine| Ok(engine.delete_lead(&lead)?)).await?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::new(StatusCode::NOT_FOUND, "lead_not_found", "no such lead"))
-    }
+    if deleted { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::new(ErrorCode::LeadNotFound, "no such lead")) }
 }
 
 async fn list_models(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -698,7 +678,7 @@ async fn reactivate_model(
     caller.require(Action::WriteModels)?;
     let version: i64 = version
         .parse()
-        .map_err(|_| ApiError::bad_request("invalid_request", format!("`{version}` is not a model version")))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, format!("`{version}` is not a model version")))?;
     let started = Instant::now();
     let report = state
         .write(move |engine| {

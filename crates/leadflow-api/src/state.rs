@@ -7,7 +7,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::http::StatusCode;
 use tokio::sync::{mpsc, oneshot};
 
 use leadflow_core::Timestamp;
@@ -16,7 +15,7 @@ use leadflow_sqlite::SqliteStore;
 
 use crate::client_addr::Network;
 use crate::config::{RateLimitConfig, ServerConfig};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 
@@ -169,7 +168,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + S
 }
 
 fn shutting_down() -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
+    ApiError::new(ErrorCode::ShuttingDown, "the server is shutting down")
 }
 
 /// The ingest thread: takes whatever single events are queued (up to `group_max`), records

@@ -22,7 +22,7 @@ use leadflow_core::{Email, EventShape, EventType, VisitorId};
 use leadflow_engine::{TrackingLimits, Visit, VisitOutcome};
 
 use crate::client_addr::client_ip;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorCode};
 
 /// The most a tracking request may carry.
 pub const MAX_TRACKING_BYTES: usize = 4 * 1024;
@@ -44,7 +44,7 @@ pub async fn snippet(State(state): State<AppState>) -> Response {
 }
 
 fn disabled() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "website tracking is turned off on this server")
+    ApiError::new(ErrorCode::NotFound, "website tracking is turned off on this server")
 }
 
 #[derive(Deserialize)]
@@ -123,32 +123,31 @@ async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), Api
     }
     if body.len() > MAX_TRACKING_BYTES {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("a tracking request is at most {MAX_TRACKING_BYTES} bytes"),
         ));
     }
     let hit: Hit =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let now = state.now();
     let visitor =
-        VisitorId::parse(&hit.visitor).map_err(|e| ApiError::bad_request("invalid_event", format!("visitor: {e}")))?;
+        VisitorId::parse(&hit.visitor).map_err(|e| ApiError::new(ErrorCode::InvalidEvent, format!("visitor: {e}")))?;
     let identity = match (&hit.identity, &state.identity) {
         (None, _) => None,
         (Some(_), None) => {
-            return Err(ApiError::bad_request(
-                "invalid_identity",
+            return Err(ApiError::new(
+                ErrorCode::InvalidIdentity,
                 "this server issues no identity tokens (tracking.identity_secret)",
             ));
         }
         (Some(token), Some(secret)) => Some(
             secret
                 .verify(token, &visitor, now)
-                .map_err(|e| ApiError::bad_request("invalid_identity", e.to_string()))?
+                .map_err(|e| ApiError::new(ErrorCode::InvalidIdentity, e.to_string()))?
                 .email,
         ),
     };
-    let visit = parse(hit, visitor, identity, now).map_err(|m| ApiError::bad_request("invalid_event", m))?;
+    let visit = parse(hit, visitor, identity, now).map_err(|m| ApiError::new(ErrorCode::InvalidEvent, m))?;
     let limits = TrackingLimits { events_per_lead_per_day: state.config.tracking.events_per_lead_per_day };
     let outcome = state.write(move |engine| Ok(engine.track_visit(visit, limits)?)).await?;
     let counted = match outcome {
@@ -184,22 +183,21 @@ pub async fn identity_token(
     caller.require(leadflow_core::Action::IdentifyVisitors)?;
     let Some(secret) = state.identity.clone() else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "identity_tokens_off",
+            ErrorCode::IdentityTokensOff,
             "set tracking.identity_secret to issue identity tokens",
         ));
     };
     let email =
-        Email::parse(&request.email).map_err(|e| ApiError::bad_request("invalid_request", format!("email: {e}")))?;
+        Email::parse(&request.email).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("email: {e}")))?;
     let visitor = request
         .visitor
         .as_deref()
         .map(VisitorId::parse)
         .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_request", format!("visitor: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("visitor: {e}")))?;
     let ttl = request.ttl_secs.unwrap_or(86_400);
     if ttl == 0 || ttl > MAX_TOKEN_TTL_SECS {
-        return Err(ApiError::bad_request("invalid_request", format!("ttl_secs: 1 to {MAX_TOKEN_TTL_SECS}")));
+        return Err(ApiError::new(ErrorCode::InvalidRequest, format!("ttl_secs: 1 to {MAX_TOKEN_TTL_SECS}")));
     }
     let expires = leadflow_core::Timestamp::from_millis(state.now().millis() + i64::from(ttl) * 1000);
     let token = secret.issue(&email, visitor.as_ref(), expires);

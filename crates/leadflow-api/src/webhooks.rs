@@ -17,7 +17,7 @@ use sha2::Sha256;
 use leadflow_core::{Action, Topic};
 use leadflow_store::{DeliveryRecord, WebhookRecord};
 
-use crate::{ApiError, AppState, Body, Caller};
+use crate::{ApiError, AppState, Body, Caller, ErrorCode};
 
 pub const SIGNATURE_HEADER: &str = "x-leadflow-signature";
 pub const DELIVERY_HEADER: &str = "x-leadflow-delivery";
@@ -76,7 +76,7 @@ const MAX_URL_BYTES: usize = 2048;
 
 /// An `http(s)://host...` URL without spaces or control characters.
 fn parse_url(url: &str) -> Result<String, ApiError> {
-    let bad = |why: &str| ApiError::bad_request("invalid_webhook", format!("url: {why}"));
+    let bad = |why: &str| ApiError::new(ErrorCode::InvalidWebhook, format!("url: {why}"));
     if url.len() > MAX_URL_BYTES {
         return Err(bad(&format!("longer than {MAX_URL_BYTES} bytes")));
     }
@@ -104,14 +104,14 @@ pub async fn create(
     caller.require(Action::ManageWebhooks)?;
     let url = parse_url(&request.url)?;
     if request.topics.is_empty() {
-        return Err(ApiError::bad_request("invalid_webhook", "topics: name at least one topic"));
+        return Err(ApiError::new(ErrorCode::InvalidWebhook, "topics: name at least one topic"));
     }
     let mut topics = Vec::new();
     for t in &request.topics {
         let topic = Topic::parse(t).ok_or_else(|| {
             let known: Vec<&str> = Topic::ALL.iter().map(|t| t.as_str()).collect();
-            ApiError::bad_request(
-                "invalid_webhook",
+            ApiError::new(
+                ErrorCode::InvalidWebhook,
                 format!("topics: unknown topic `{t}` (known: {})", known.join(", ")),
             )
         })?;
@@ -133,11 +133,11 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 }
 
 fn webhook_id(id: &str) -> Result<i64, ApiError> {
-    id.parse().map_err(|_| ApiError::bad_request("invalid_request", format!("`{id}` is not a webhook id")))
+    id.parse().map_err(|_| ApiError::new(ErrorCode::InvalidRequest, format!("`{id}` is not a webhook id")))
 }
 
 fn no_webhook() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "webhook_not_found", "no such webhook")
+    ApiError::new(ErrorCode::WebhookNotFound, "no such webhook")
 }
 
 pub async fn delete(
@@ -167,7 +167,7 @@ pub async fn deliveries(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::ManageWebhooks)?;
     let id = webhook_id(&id)?;
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let limit = p.limit.unwrap_or(100).min(1000);
     let (known, list) = state
         .read(move |engine| {

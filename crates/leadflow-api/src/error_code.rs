@@ -1,0 +1,95 @@
+//! Every error code the API answers with: one enum, whose code, HTTP status and meaning are
+//! written once, here. The error table in `error.rs`'s documentation and the OpenAPI document's
+//! enum of codes are checked against it (tests in `tests/it/openapi.rs`).
+
+use axum::http::StatusCode;
+
+macro_rules! error_codes {
+    ($($variant:ident = ($code:literal, $status:literal, $meaning:literal),)*) => {
+        /// A stable, machine-readable error code: clients branch on it, so a code never changes
+        /// meaning; new ones may be added.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                let status: u16 = match self {
+                    $(ErrorCode::$variant => $status,)*
+                };
+                StatusCode::from_u16(status).expect("every status listed is valid")
+            }
+
+            /// What the code means, for people (the documentation's table).
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $meaning,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    MissingApiKey = ("missing_api_key", 401, "no `Authorization: Bearer <key>` header"),
+    InvalidApiKey = ("invalid_api_key", 401, "the key is unknown or revoked"),
+    Forbidden = ("forbidden", 403, "the key's role may not do this"),
+    InvalidJson = ("invalid_json", 400, "the body is not valid JSON"),
+    InvalidRequest = ("invalid_request", 400, "the JSON does not fit the request (types, unknown or missing fields)"),
+    UnsupportedMediaType = ("unsupported_media_type", 415, "the body is not `application/json`"),
+    PayloadTooLarge = ("payload_too_large", 413, "the body is over the size limit"),
+    BatchTooLarge = ("batch_too_large", 400, "more events in one batch than allowed"),
+    InvalidEvent = ("invalid_event", 400, "an event's fields are wrong (type, email, timestamp, property)"),
+    InvalidLead = ("invalid_lead", 400, "a lead's fields are wrong"),
+    InvalidWebhook = ("invalid_webhook", 400, "a webhook's URL or topics are wrong"),
+    LeadNotFound = ("lead_not_found", 404, "no such lead"),
+    WebhookNotFound = ("webhook_not_found", 404, "no such webhook"),
+    ModelNotFound = ("model_not_found", 404, "no such model version"),
+    EmailTaken = ("email_taken", 409, "the email belongs to another lead"),
+    ExternalIdTaken = ("external_id_taken", 409, "the external id belongs to another lead"),
+    KeysDisagree = ("keys_disagree", 409, "the email and the external id name two leads, or the lead has another external id"),
+    EventIdTaken = ("event_id_taken", 409, "an event with this id is another lead's already"),
+    ModelInvalid = ("model_invalid", 422, "the model file has problems (listed in `problems`)"),
+    NoActiveModel = ("no_active_model", 503, "no model is active yet"),
+    RateLimited = ("rate_limited", 429, "over the key's rate limit; `Retry-After` says when to come back"),
+    Busy = ("busy", 503, "another process holds the database's write lock (an import, a rescore); `Retry-After` says when to retry"),
+    InvalidIdentity = ("invalid_identity", 400, "an identity token is malformed, forged or expired, or the server issues none"),
+    IdentityTokensOff = ("identity_tokens_off", 409, "identity tokens need `tracking.identity_secret`"),
+    Timeout = ("timeout", 503, "the request took longer than the server's time limit"),
+    ShuttingDown = ("shutting_down", 503, "the server is stopping; retry against a running one"),
+    NotFound = ("not_found", 404, "no such endpoint"),
+    MethodNotAllowed = ("method_not_allowed", 405, "the endpoint does not take that method"),
+    Internal = ("internal", 500, "a fault on our side (logged)"),
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ErrorCode {
+    /// The documentation's table of codes (Markdown), as `error.rs` shows it.
+    pub fn table() -> String {
+        let mut out = String::from("| code | status | meaning |\n|---|---|---|\n");
+        for code in ErrorCode::ALL {
+            out.push_str(&format!("| `{}` | {} | {} |\n", code.as_str(), code.status().as_u16(), code.meaning()));
+        }
+        out
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
