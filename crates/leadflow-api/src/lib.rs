@@ -577,24 +577,10 @@ async fn upsert_lead(
 ) -> Result<Response, ApiError> {
     caller.require(Action::WriteOwnLeads)?;
     let input = request.parse().map_err(|m| ApiError::new(ErrorCode::InvalidLead, m))?;
-    let may_write_all = caller.role.may(Action::WriteLeads);
-    let name = caller.name.clone();
     let outcome = state
         .write(move |engine| {
-            if !may_write_all {
-                // Sales keys update the leads they own (the lead's owner is the key's name).
-                let existing = match (&input.profile.external_id, &input.profile.email) {
-                    (Some(x), _) if let Some(l) = engine.store().lead(&LeadRef::External(x.clone()))? => Some(l),
-                    (_, Some(e)) => engine.store().lead(&LeadRef::Email(e.clone()))?,
-                    _ => None,
-                };
-                let owned = existing.as_ref().is_some_and(|l| l.profile.owner.as_deref() == Some(name.as_str()));
-                let keeps_owner = input.profile.owner.as_deref().is_none_or(|o| o == name);
-                if !owned || !keeps_owner {
-                    return Err(ApiError::forbidden("a sales key may update only the leads it owns"));
-                }
-            }
-            Ok(engine.upsert_lead(input)?)
+            let actor = leadflow_core::Actor { role: caller.role, name: &caller.name };
+            Ok(engine.upsert_lead_as(&actor, input)?)
         })
         .await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
@@ -693,5 +679,6 @@ fn apply_report(report: &leadflow_engine::ApplyReport) -> Value {
     json!({
         "version": report.version.0, "name": report.name,
         "rescored": report.rescore.leads, "changed": report.rescore.changed, "became_mql": report.rescore.became_mql,
+        "predicted": report.rescore.predicted.map(|(version, leads)| json!({"trained_model": version, "leads": leads})),
     })
 }

@@ -105,14 +105,9 @@ fn read_trees(path: &Path) -> Result<(leadflow_engine::LearnedTrees, Vec<u8>)> {
 
 /// The active stored trees, with their version.
 fn active_trees(engine: &Lf) -> Result<(leadflow_engine::LearnedTrees, i64)> {
-    let active = engine
-        .trained_models()?
-        .into_iter()
-        .find(|m| m.active)
-        .context("no trained model is active: `leadflow predict --model trees.json --apply` stores one")?;
-    let learned = leadflow_engine::LearnedTrees::read(&active.artifact)
-        .with_context(|| format!("stored trained model {} is unreadable", active.version))?;
-    Ok((learned, active.version))
+    engine
+        .active_trees()?
+        .context("no trained model is active: `leadflow predict --model trees.json --apply` stores one")
 }
 
 pub fn apply_trees(engine: &mut Lf, path: Option<&Path>) -> Result<ExitCode> {

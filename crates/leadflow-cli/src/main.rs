@@ -559,10 +559,7 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             );
             let buckets: Vec<String> = report.buckets.iter().map(|(b, n)| format!("{b} {n}")).collect();
             println!("buckets: {}", buckets.join(", "));
-            // A scheduled rescore refreshes the predicted chances too, when trees are applied.
-            if !dry_run && engine.trained_models()?.iter().any(|m| m.active) {
-                lab::apply_trees(engine, None)?;
-            }
+            print_predicted(&report);
             Ok(ExitCode::SUCCESS)
         }
         Command::Leads(LeadsCommand::List(args)) => list(engine, args),
@@ -626,6 +623,7 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
                 "model {} ({}) is active; rescored {} leads: {} changed, {} became MQL",
                 report.version, report.name, report.rescore.leads, report.rescore.changed, report.rescore.became_mql
             );
+            print_predicted(&report.rescore);
             Ok(ExitCode::SUCCESS)
         }
         Command::Model(ModelCommand::List) => {
@@ -658,6 +656,7 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
         Command::Model(ModelCommand::Activate { number }) => {
             let report = engine.activate_version(ModelVersion(number), &progress::bar("rescoring"))?;
             println!("model {} ({}) is active; rescored {} leads", report.version, report.name, report.rescore.leads);
+            print_predicted(&report.rescore);
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(ExportCommand::Scores { out }) => export_scores(engine, out.as_deref()),
@@ -766,6 +765,13 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+/// What a rescore's refresh of the active trained model's predictions did, if it ran.
+fn print_predicted(report: &leadflow_engine::RescoreReport) {
+    if let Some((version, predicted)) = report.predicted {
+        println!("trained model {version} is active: {predicted} leads predicted");
+    }
 }
 
 fn parse_lead(s: &str) -> Result<LeadRef> {

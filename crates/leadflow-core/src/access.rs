@@ -63,6 +63,46 @@ impl Role {
     }
 }
 
+/// Who acts: a role, and the name leads are owned under (a sales key's name is its owner name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor<'a> {
+    pub role: Role,
+    pub name: &'a str,
+}
+
+/// Why an actor may not make a change to a lead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the {0} role may not do this")]
+    Role(Role),
+    #[error("a {0} key may change only the leads it owns (whose owner is the key's name)")]
+    NotTheOwner(Role),
+    #[error("a {0} key may not give a lead to another owner")]
+    GivesAway(Role),
+}
+
+impl Actor<'_> {
+    /// Whether the actor may write a lead: `owner_now` is the lead's owner if it exists
+    /// (`None` for a new lead), `owner_after` the owner the write gives it, if it sets one.
+    /// Writers of all leads may do anything; writers of their own leads may change a lead they
+    /// own, and only keep it theirs.
+    pub fn may_write_lead(&self, owner_now: Option<Option<&str>>, owner_after: Option<&str>) -> Result<(), Refusal> {
+        if self.role.may(Action::WriteLeads) {
+            return Ok(());
+        }
+        if !self.role.may(Action::WriteOwnLeads) {
+            return Err(Refusal::Role(self.role));
+        }
+        if owner_now != Some(Some(self.name)) {
+            return Err(Refusal::NotTheOwner(self.role));
+        }
+        if owner_after.is_some_and(|o| o != self.name) {
+            return Err(Refusal::GivesAway(self.role));
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -72,6 +112,24 @@ impl fmt::Display for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_may_write_which_lead() {
+        let sales = Actor { role: Role::Sales, name: "ana" };
+        assert_eq!(sales.may_write_lead(Some(Some("ana")), None), Ok(()));
+        assert_eq!(sales.may_write_lead(Some(Some("ana")), Some("ana")), Ok(()));
+        assert_eq!(sales.may_write_lead(Some(Some("ana")), Some("ben")), Err(Refusal::GivesAway(Role::Sales)));
+        assert_eq!(sales.may_write_lead(Some(Some("ben")), None), Err(Refusal::NotTheOwner(Role::Sales)));
+        assert_eq!(sales.may_write_lead(Some(None), Some("ana")), Err(Refusal::NotTheOwner(Role::Sales)));
+        assert_eq!(sales.may_write_lead(None, Some("ana")), Err(Refusal::NotTheOwner(Role::Sales)), "creates none");
+        for role in [Role::Admin, Role::Marketing] {
+            let writer = Actor { role, name: "ops" };
+            assert_eq!(writer.may_write_lead(None, Some("ben")), Ok(()));
+            assert_eq!(writer.may_write_lead(Some(Some("ana")), Some("ben")), Ok(()));
+        }
+        let ingest = Actor { role: Role::Ingest, name: "site" };
+        assert_eq!(ingest.may_write_lead(None, None), Err(Refusal::Role(Role::Ingest)));
+    }
 
     #[test]
     fn the_role_table() {

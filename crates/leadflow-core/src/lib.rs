@@ -19,7 +19,7 @@ pub mod text;
 pub mod time;
 pub mod visitor;
 
-pub use access::{Action, Role};
+pub use access::{Action, Actor, Refusal, Role};
 pub use email::Email;
 pub use event::{EventKey, EventShape, EventType};
 pub use external_id::ExternalId;

@@ -113,6 +113,8 @@ pub enum EngineError {
     FromTheFuture(Timestamp),
     #[error("no model version {0}")]
     NoSuchModel(i64),
+    #[error(transparent)]
+    Refused(#[from] leadflow_core::Refusal),
     #[error("not usable trees: {0}")]
     InvalidTrees(String),
     #[error("the system's random number generator failed: {0}")]
@@ -385,11 +387,31 @@ impl<S: Store> Engine<S> {
         Ok(ApplyReport { version, name, rescore })
     }
 
-    /// Creates or updates a lead (matched by id, else by email) and rescores it.
+    /// Creates or updates a lead (matched by id, else by external id, else by email) and
+    /// rescores it.
     pub fn upsert_lead(&mut self, input: LeadInput) -> Result<UpsertOutcome, EngineError> {
+        self.upsert_lead_as(&leadflow_core::Actor { role: leadflow_core::Role::Admin, name: "" }, input)
+    }
+
+    /// [`upsert_lead`](Self::upsert_lead) for an actor whose role and ownership must allow it,
+    /// checked in the transaction that writes, against the lead the input names.
+    pub fn upsert_lead_as(
+        &mut self,
+        actor: &leadflow_core::Actor<'_>,
+        input: LeadInput,
+    ) -> Result<UpsertOutcome, EngineError> {
         let (version, model) = self.active_model()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
+        let existing = match input.id {
+            Some(id) => Some(id),
+            None => lead_of_keys(&mut tx, &input.profile)?,
+        };
+        let owner_now = match existing {
+            Some(id) => tx.lead(&LeadRef::Id(id))?.map(|l| l.profile.owner),
+            None => None,
+        };
+        actor.may_write_lead(owner_now.as_ref().map(|o| o.as_deref()), input.profile.owner.as_deref())?;
         let (lead, created) = match upsert_in(&mut tx, &input, now)? {
             Upserted::Created(id) => (tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?, true),
             Upserted::Updated(lead) => (*lead, false),

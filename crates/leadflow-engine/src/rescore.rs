@@ -48,6 +48,9 @@ pub struct RescoreReport {
     pub from_events: u64,
     /// Leads per bucket after the rescore, in the model's bucket order.
     pub buckets: Vec<(String, u64)>,
+    /// The active trained model's version and how many leads it predicted again: a rescore
+    /// refreshes the predictions too (none when no trained model is active, or in a dry run).
+    pub predicted: Option<(i64, u64)>,
 }
 
 #[allow(
@@ -136,6 +139,11 @@ impl<S: Store> Engine<S> {
             progress.advance(n);
             Ok(())
         })?;
+        if !options.dry_run
+            && let Some((learned, version)) = self.active_trees()?
+        {
+            report.predicted = Some((version, self.refresh_predictions(&learned, version, progress)?));
+        }
         Ok(report)
     }
 }

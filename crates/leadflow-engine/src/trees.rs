@@ -361,6 +361,20 @@ impl<S: Store> Engine<S> {
         Ok((version, predicted))
     }
 
+    /// The active trained model, read back from its stored artifact, with its version.
+    pub fn active_trees(&self) -> Result<Option<(LearnedTrees, i64)>, EngineError> {
+        let Some(active) = self.store.trained_models()?.into_iter().find(|m| m.active) else {
+            return Ok(None);
+        };
+        let learned = LearnedTrees::read(&active.artifact).map_err(|e| match e {
+            EngineError::InvalidTrees(why) => {
+                EngineError::InvalidTrees(format!("stored trained model {} is unreadable: {why}", active.version))
+            }
+            other => other,
+        })?;
+        Ok(Some((learned, active.version)))
+    }
+
     /// Predicts every lead as of now with `learned` (stored as `version`), and keeps the results.
     pub fn refresh_predictions(
         &mut self,

@@ -481,6 +481,9 @@ fn trees_learn_a_calibrated_chance_and_say_why() {
     assert!(cli.ok(&["leads", "show", "t3@acme.example"]).contains("chance to convert"));
     assert!(cli.ok(&["predict", "--apply"]).contains("trained model 1 is active: 1504 leads predicted"));
     assert!(cli.ok(&["rescore", "--all"]).contains("1504 leads predicted"), "a rescore refreshes predictions");
+    let default = workspace_root().join("crates/leadflow-core/src/model/default.toml");
+    let applied = cli.ok(&["model", "apply", default.to_str().unwrap()]);
+    assert!(applied.contains("1504 leads predicted"), "so does a model's activation, wherever it starts: {applied}");
     assert_eq!(cli.ok(&["predict", "t3@acme.example"]).lines().count(), 1, "the active model by default");
 }
 
