@@ -1,12 +1,12 @@
-//! `leadflow import leads|events`: stream a file in batches, report bad rows, rescore once.
+//! `leadflow import leads|events`: read a file, hand its rows to the engine's import, report.
 
 use std::fs::File;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use leadflow_engine::{BatchReport, RescoreOptions};
-use leadflow_import::{ColumnMapping, DecimalMark, FileReport, Format, ReadOptions, Row, TextEncoding};
+use leadflow_engine::{ImportOptions, ImportSummary};
+use leadflow_import::{ColumnMapping, DecimalMark, FileReport, Format, ReadOptions, TextEncoding};
 
 use crate::{EXIT_REJECTED, FileFormat, ImportArgs, Lf, progress};
 
@@ -14,43 +14,39 @@ pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let import = leadflow_import::read_leads(file, format, &mapping, &options(args))?;
     describe(&import.file);
-    let totals = run(import.rows, args.batch.unwrap_or(50_000), size, |batch| engine.import_leads(batch))?;
+    let options = ImportOptions { batch: args.batch.unwrap_or(ImportOptions::LEADS.batch), rescore: !args.no_rescore };
+    let (reading, rescoring) = (progress::bar_of_bytes("importing", size), progress::bar("rescoring"));
+    let summary = engine.import_lead_rows(import.rows, options, &reading, &rescoring)?;
+    drop((reading, rescoring));
+    let t = &summary.totals;
     println!(
         "leads: {} imported ({} new, {} updated), {} rejected{}",
-        totals.report.accepted,
-        totals.report.created_leads,
-        totals.report.updated_leads,
-        totals.rejected.len(),
-        fields_left_out(&totals)
+        t.accepted,
+        t.created_leads,
+        t.updated_leads,
+        summary.rejected.len(),
+        fields_left_out(&summary)
     );
-    finish(engine, args, totals)
+    finish(args, &summary)
 }
 
 pub fn events(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let import = leadflow_import::read_events(file, format, &mapping, &options(args))?;
     describe(&import.file);
-    // Deferred work is finished every few million events: enough to make each pass over the
-    // leads worth it, few enough to bound the memory a pass takes.
-    let mut since_finish = 0;
-    let totals = run(import.rows, args.batch.unwrap_or(200_000), size, |batch| {
-        let report = engine.import_events(std::mem::take(batch))?;
-        since_finish += report.accepted;
-        if since_finish >= 5_000_000 {
-            engine.finish_import()?;
-            since_finish = 0;
-        }
-        Ok(report)
-    })?;
-    engine.finish_import()?;
+    let options = ImportOptions { batch: args.batch.unwrap_or(ImportOptions::EVENTS.batch), rescore: !args.no_rescore };
+    let (reading, rescoring) = (progress::bar_of_bytes("importing", size), progress::bar("rescoring"));
+    let summary = engine.import_event_rows(import.rows, options, &reading, &rescoring)?;
+    drop((reading, rescoring));
+    let t = &summary.totals;
     println!(
         "events: {} imported, {} duplicates skipped, {} new leads, {} rejected",
-        totals.report.accepted,
-        totals.report.duplicates,
-        totals.report.created_leads,
-        totals.rejected.len()
+        t.accepted,
+        t.duplicates,
+        t.created_leads,
+        summary.rejected.len()
     );
-    finish(engine, args, totals)
+    finish(args, &summary)
 }
 
 fn options(args: &ImportArgs) -> ReadOptions {
@@ -95,20 +91,12 @@ fn describe(file: &FileReport) {
     }
 }
 
-fn fields_left_out(totals: &Totals) -> String {
-    match totals.warnings.len() {
+fn fields_left_out(summary: &ImportSummary) -> String {
+    match summary.warnings.len() {
         0 => String::new(),
         1 => "; 1 warning".to_string(),
         n => format!("; {n} warnings"),
     }
-}
-
-struct Totals {
-    report: BatchReport,
-    /// (line, reason), in file order.
-    rejected: Vec<(u64, String)>,
-    /// (line, what) of leads that went in with a field left out, or that the file named before.
-    warnings: Vec<(u64, String)>,
 }
 
 fn open(args: &ImportArgs) -> Result<(File, Format, ColumnMapping, u64)> {
@@ -129,54 +117,8 @@ fn open(args: &ImportArgs) -> Result<(File, Format, ColumnMapping, u64)> {
     Ok((file, format, mapping, size))
 }
 
-/// Feeds the rows to `import` in batches, each its own transaction: a crash loses at most the
-/// batch in flight, and re-running the import skips what is already in.
-fn run<T>(
-    rows: Box<dyn Iterator<Item = Row<T>>>,
-    batch_size: usize,
-    size: u64,
-    mut import: impl FnMut(&mut Vec<T>) -> Result<BatchReport, leadflow_engine::EngineError>,
-) -> Result<Totals> {
-    let bar = progress::bytes("importing", size);
-    let mut totals = Totals { report: BatchReport::default(), rejected: Vec::new(), warnings: Vec::new() };
-    let batch_size = batch_size.max(1);
-    let mut batch = Vec::with_capacity(batch_size);
-    let mut lines = Vec::with_capacity(batch_size);
-    let mut flush = |batch: &mut Vec<T>, lines: &mut Vec<u64>, totals: &mut Totals| -> Result<()> {
-        let r = import(batch)?;
-        totals.report.accepted += r.accepted;
-        totals.report.duplicates += r.duplicates;
-        totals.report.created_leads += r.created_leads;
-        totals.report.updated_leads += r.updated_leads;
-        totals.rejected.extend(r.rejected.into_iter().map(|(i, reason)| (lines[i], reason)));
-        batch.clear();
-        lines.clear();
-        Ok(())
-    };
-    for row in rows {
-        bar.set_position(row.offset);
-        totals.warnings.extend(row.warnings.into_iter().map(|w| (row.line, w)));
-        match row.parsed {
-            Ok(item) => {
-                batch.push(item);
-                lines.push(row.line);
-            }
-            Err(reason) => totals.rejected.push((row.line, reason)),
-        }
-        if batch.len() >= batch_size {
-            flush(&mut batch, &mut lines, &mut totals)?;
-        }
-    }
-    if !batch.is_empty() {
-        flush(&mut batch, &mut lines, &mut totals)?;
-    }
-    bar.finish_and_clear();
-    totals.rejected.sort_by_key(|(line, _)| *line);
-    Ok(totals)
-}
-
-/// Reports rejections, rescores what the import touched, and picks the exit code.
-fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode> {
+/// Reports rejections and the rescore, and picks the exit code.
+fn finish(args: &ImportArgs, totals: &ImportSummary) -> Result<ExitCode> {
     const SHOWN: usize = 20;
     let problems = |list: &[(u64, String)], what: &str| {
         for (line, reason) in list.iter().take(SHOWN) {
@@ -209,13 +151,12 @@ fn finish(engine: &mut Lf, args: &ImportArgs, totals: Totals) -> Result<ExitCode
         }
         w.flush()?;
     }
-    if args.no_rescore {
-        println!("scores left stale: run `leadflow rescore`");
-    } else {
-        let now = engine.now();
-        let report = engine.rescore(RescoreOptions::needed(now), &progress::bar("rescoring"))?;
-        println!("rescored {} leads: {} changed, {} became MQL", report.leads, report.changed, report.became_mql);
+    match &totals.rescore {
+        None => println!("scores left stale: run `leadflow rescore`"),
+        Some(report) => {
+            println!("rescored {} leads: {} changed, {} became MQL", report.leads, report.changed, report.became_mql);
+            crate::print_predicted(report);
+        }
     }
-    let all_in = totals.rejected.is_empty() && totals.warnings.is_empty();
-    Ok(if all_in { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED) })
+    Ok(if totals.all_in() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED) })
 }

@@ -26,6 +26,13 @@ pub fn bytes(label: &'static str, total: u64) -> ProgressBar {
     pb
 }
 
+/// A bar counting bytes of a file, for the engine's imports (which advance it as they read).
+pub fn bar_of_bytes(label: &'static str, total: u64) -> Bar {
+    let bar = Bar(bytes(label, total));
+    bar.0.set_length(total);
+    bar
+}
+
 impl leadflow_engine::Progress for Bar {
     fn start(&self, total: u64) {
         self.0.set_length(total);

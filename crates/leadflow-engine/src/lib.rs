@@ -5,6 +5,7 @@
 
 mod history;
 mod identity;
+mod import;
 mod keys;
 mod lab;
 mod learn;
@@ -27,6 +28,7 @@ use leadflow_store::{
 };
 
 pub use identity::{Identity, IdentitySecret, TokenError};
+pub use import::{ImportOptions, ImportRow, ImportSummary};
 pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;

@@ -62,17 +62,8 @@ pub struct Import<T> {
     pub rows: Box<dyn Iterator<Item = Row<T>>>,
 }
 
-/// One record of the file.
-#[derive(Debug)]
-pub struct Row<T> {
-    /// 1-based line where the record starts.
-    pub line: u64,
-    /// Bytes of the file read so far (for progress).
-    pub offset: u64,
-    pub parsed: Result<T, String>,
-    /// Fields left out of a record that was otherwise good, each with its reason.
-    pub warnings: Vec<String>,
-}
+/// One record of the file, as the engine's imports take it.
+pub use leadflow_engine::ImportRow as Row;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
