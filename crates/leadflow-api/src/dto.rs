@@ -77,6 +77,46 @@ pub fn history(h: &HistoryEntry) -> Value {
     })
 }
 
+/// An accepted event, as `POST /v1/events` and `leadflow track --json` give it: the lead, whether
+/// the event created it, and its new score (when the event's scoring answered with one).
+pub fn accepted(lead: leadflow_core::LeadId, created_lead: bool, scored: Option<&leadflow_engine::Scored>) -> Value {
+    let mut out = json!({"status": "accepted", "lead_id": lead.0, "created_lead": created_lead});
+    if let Some(s) = scored {
+        out["score"] = json!({"fit": points(s.card.fit), "engagement": points(s.card.engagement),
+                              "total": points(s.card.total), "bucket": s.bucket, "grade": s.card.grade.letter()});
+        out["became_mql"] = json!(s.became_mql);
+    }
+    out
+}
+
+/// An event the lead had already: nothing changed.
+pub fn duplicate(lead: leadflow_core::LeadId) -> Value {
+    json!({"status": "duplicate", "lead_id": lead.0})
+}
+
+/// A model file's check, as `POST /v1/models/validate` and `leadflow model check --json` give it:
+/// valid with its name and warnings, or its problems, each at its place.
+pub fn model_check(
+    checked: Result<(&leadflow_core::Model, &[leadflow_core::model::ModelWarning]), &leadflow_core::ModelError>,
+) -> Value {
+    match checked {
+        Ok((model, warnings)) => {
+            let warnings: Vec<Value> =
+                warnings.iter().map(|w| json!({"line": w.line, "path": w.path, "message": w.message})).collect();
+            json!({"valid": true, "name": model.name, "problems": [], "warnings": warnings})
+        }
+        Err(e) => json!({"valid": false, "problems": model_problems(e)}),
+    }
+}
+
+/// A model's problems: line, column, path and message each.
+pub fn model_problems(e: &leadflow_core::ModelError) -> Vec<Value> {
+    e.problems
+        .iter()
+        .map(|p| json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
+        .collect()
+}
+
 pub fn view(v: &LeadView) -> Value {
     json!({
         "lead": lead(&v.record),

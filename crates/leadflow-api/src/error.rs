@@ -102,18 +102,11 @@ impl From<EngineError> for ApiError {
             EngineError::FromTheFuture(_) => ApiError::new(ErrorCode::InvalidEvent, e.to_string()),
             EngineError::KeyOfAnotherLead(_) => ApiError::new(ErrorCode::EventIdTaken, e.to_string()),
             EngineError::NoActiveModel => ApiError::new(ErrorCode::NoActiveModel, e.to_string()),
-            EngineError::Model(m) => {
-                let problems: Vec<_> = m
-                    .problems
-                    .iter()
-                    .map(|p| json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
-                    .collect();
-                ApiError {
-                    code: ErrorCode::ModelInvalid,
-                    message: format!("the model has {} problem(s)", m.problems.len()),
-                    details: Some(json!({ "problems": problems })),
-                }
-            }
+            EngineError::Model(m) => ApiError {
+                code: ErrorCode::ModelInvalid,
+                message: format!("the model has {} problem(s)", m.problems.len()),
+                details: Some(json!({ "problems": crate::dto::model_problems(&m) })),
+            },
             EngineError::Store(leadflow_store::StoreError::InvalidQuery(why)) => {
                 ApiError::new(ErrorCode::InvalidRequest, why)
             }

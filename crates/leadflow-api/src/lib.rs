@@ -38,7 +38,9 @@ use leadflow_store::{LeadOrder, LeadQuery, Store};
 pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use delivery::DeliveryRound;
 pub use dto::lead as lead_json;
+pub use dto::model_check as model_check_json;
 pub use dto::view as view_json;
+pub use dto::{accepted as accepted_json, duplicate as duplicate_json};
 pub use error::{ApiError, ErrorCode};
 pub use state::{AppState, LeadEngine, StartError};
 pub use webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
@@ -321,18 +323,10 @@ async fn ingest_one(
             item => Ok(Json(json!({"status": item_status(&item)}))),
         };
     }
-    Ok(Json(match (item, scored) {
-        (BatchItem::Accepted { lead, created_lead, .. }, Some(scored)) => json!({
-            "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
-            "score": {"fit": dto::points(scored.card.fit), "engagement": dto::points(scored.card.engagement),
-                      "total": dto::points(scored.card.total), "bucket": scored.bucket, "grade": scored.card.grade.letter()},
-            "became_mql": scored.became_mql,
-        }),
-        (BatchItem::Accepted { lead, created_lead, .. }, None) => {
-            json!({"status": "accepted", "lead_id": lead.0, "created_lead": created_lead})
-        }
-        (BatchItem::Duplicate { lead, .. }, _) => json!({"status": "duplicate", "lead_id": lead.0}),
-        (BatchItem::Rejected { reason, .. }, _) => return Err(ApiError::from(reason)),
+    Ok(Json(match item {
+        BatchItem::Accepted { lead, created_lead, .. } => dto::accepted(lead, created_lead, scored.as_ref()),
+        BatchItem::Duplicate { lead, .. } => dto::duplicate(lead),
+        BatchItem::Rejected { reason, .. } => return Err(ApiError::from(reason)),
     }))
 }
 
@@ -626,20 +620,15 @@ async fn validate_model(
     caller.require(Action::WriteModels)?;
     match leadflow_core::Model::parse(&request.source) {
         Ok(model) => {
-            let name = model.name.clone();
-            let warnings = state.read(move |engine| Ok(engine.model_warnings(&model, &request.source)?)).await?;
-            let warnings: Vec<_> =
-                warnings.iter().map(|w| json!({"line": w.line, "path": w.path, "message": w.message})).collect();
-            Ok(Json(json!({"valid": true, "name": name, "problems": [], "warnings": warnings})))
+            let checked = state
+                .read(move |engine| {
+                    let warnings = engine.model_warnings(&model, &request.source)?;
+                    Ok(dto::model_check(Ok((&model, &warnings))))
+                })
+                .await?;
+            Ok(Json(checked))
         }
-        Err(e) => {
-            let problems: Vec<_> = e
-                .problems
-                .iter()
-                .map(|p| json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
-                .collect();
-            Ok(Json(json!({"valid": false, "problems": problems})))
-        }
+        Err(e) => Ok(Json(dto::model_check(Err(&e)))),
     }
 }
 

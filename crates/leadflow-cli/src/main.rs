@@ -794,14 +794,7 @@ fn model_check(file: &Path, db: &Path, json: bool) -> Result<ExitCode> {
                 false => Vec::new(),
             };
             if json {
-                let warnings: Vec<_> = warnings
-                    .iter()
-                    .map(|w| serde_json::json!({"line": w.line, "path": w.path, "message": w.message}))
-                    .collect();
-                println!(
-                    "{}",
-                    serde_json::json!({"valid": true, "name": model.name, "problems": [], "warnings": warnings})
-                );
+                println!("{}", leadflow_api::model_check_json(Ok((&model, &warnings))));
             } else {
                 for w in &warnings {
                     eprintln!("{}: warning: {w}", file.display());
@@ -819,12 +812,7 @@ fn model_check(file: &Path, db: &Path, json: bool) -> Result<ExitCode> {
         }
         Err(e) => {
             if json {
-                let problems: Vec<_> = e
-                    .problems
-                    .iter()
-                    .map(|p| serde_json::json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
-                    .collect();
-                println!("{}", serde_json::json!({"valid": false, "problems": problems}));
+                println!("{}", leadflow_api::model_check_json(Err(&e)));
             } else {
                 eprintln!("{}: {e}", file.display());
             }
@@ -863,15 +851,10 @@ fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
                 if scored.became_mql { " - became an MQL" } else { "" }
             )
         }
-        (TrackOutcome::Duplicate { lead }, true) => {
-            println!("{}", serde_json::json!({"status": "duplicate", "lead": lead.0}))
+        (TrackOutcome::Duplicate { lead }, true) => println!("{}", leadflow_api::duplicate_json(*lead)),
+        (TrackOutcome::Accepted { scored, created_lead }, true) => {
+            println!("{}", leadflow_api::accepted_json(scored.lead, *created_lead, Some(scored)))
         }
-        (TrackOutcome::Accepted { scored, created_lead }, true) => println!(
-            "{}",
-            serde_json::json!({"status": "accepted", "lead": scored.lead.0, "created_lead": created_lead,
-                "fit": scored.card.fit, "engagement": scored.card.engagement, "total": scored.card.total,
-                "bucket": scored.bucket, "grade": scored.card.grade.letter(), "became_mql": scored.became_mql})
-        ),
     }
     Ok(ExitCode::SUCCESS)
 }

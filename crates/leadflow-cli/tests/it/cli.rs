@@ -118,11 +118,11 @@ fn track_scores_incrementally_and_mql_fires_once_until_recycled() {
     };
     let first = track(&["--type", "page_view", "--prop", "url=/pricing", "--id", "v1"]);
     assert_eq!(first["status"], "accepted");
-    assert_eq!(first["fit"], 45.0);
+    assert_eq!(first["score"]["fit"], 45.0);
     assert_eq!(track(&["--type", "page_view", "--prop", "url=/pricing", "--id", "v1"])["status"], "duplicate");
     let demo = track(&["--type", "demo_requested", "--id", "d1"]);
-    assert!(demo["total"].as_f64().unwrap() > first["total"].as_f64().unwrap());
-    assert_eq!(demo["bucket"], "hot");
+    assert!(demo["score"]["total"].as_f64().unwrap() > first["score"]["total"].as_f64().unwrap());
+    assert_eq!(demo["score"]["bucket"], "hot");
     assert_eq!(demo["became_mql"], true);
     let again = track(&["--type", "email_click", "--id", "c1"]);
     assert_eq!(again["became_mql"], false, "an MQL fires once");

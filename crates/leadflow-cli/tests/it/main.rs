@@ -4,4 +4,5 @@ mod common;
 
 mod cli;
 mod reference;
+mod same_json;
 mod two_processes;
