@@ -2,11 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use leadflow_core::{
-    CustomValue, Email, EventKey, EventShape, EventType, ExternalId, Field, FieldRef, LeadRef, LifecycleStage, Profile,
-    Timestamp,
-};
-use leadflow_engine::{EventInput, LeadInput, LeadView};
+use leadflow_core::{Email, EventKey, EventShape, EventType, ExternalId, LeadRef, Timestamp};
+use leadflow_engine::{EventInput, LeadInput, LeadView, PatchValue};
 use leadflow_store::{
     Cursor, HistoryEntry, LeadOrder, LeadRecord, ModelRecord, ScoreValues, SortKey, StoredEvent, StoredScore,
 };
@@ -253,93 +250,31 @@ pub struct LeadRequest {
 }
 
 impl LeadRequest {
-    /// The upsert, or what is wrong with it. A field set to `null` is emptied; one left out
-    /// keeps its value.
+    /// The upsert, or what is wrong with it (the engine's one parser of profile changes). A field
+    /// set to `null` is emptied; one left out keeps its value; `custom` is an object of fields.
     pub fn parse(self) -> Result<LeadInput, String> {
-        let key = |name: &str| match self.fields.get(name) {
-            Some(Value::String(s)) => Some(s.as_str()),
-            _ => None,
-        };
-        let email = key("email").map(Email::parse).transpose().map_err(|e| format!("email: {e}"))?;
-        let external_id =
-            key("external_id").map(ExternalId::parse).transpose().map_err(|e| format!("external_id: {e}"))?;
-        let mut profile = Profile::named(email, external_id)
-            .ok_or("name the lead with `email` or `external_id` (a string), or both")?;
-        let mut created_at = None;
-        let mut clear = Vec::new();
-        let (mut outcome, mut outcome_at) = (None, None);
-        for (name, value) in &self.fields {
+        let mut fields = Vec::with_capacity(self.fields.len());
+        for (name, value) in self.fields {
             match (name.as_str(), value) {
-                ("outcome", Value::String(s)) => {
-                    outcome = Some(
-                        leadflow_core::OutcomeKind::parse(s)
-                            .ok_or_else(|| format!("outcome: `{s}` is neither won nor lost"))?,
-                    )
-                }
-                ("outcome", _) => return Err("outcome: expected \"won\" or \"lost\"".into()),
-                ("outcome_at", Value::String(s)) => {
-                    outcome_at = Some(Timestamp::parse(s).map_err(|e| format!("outcome_at: {e}"))?)
-                }
-                ("outcome_at", _) => return Err("outcome_at: expected a timestamp (a string)".into()),
                 ("custom", Value::Object(custom)) => {
-                    // Stored as sent: a JSON string stays text (`"02134"`), a number a number.
-                    for (k, v) in custom {
-                        let value = match v {
-                            Value::Null => {
-                                clear.push(FieldRef::Custom(k.clone()));
-                                continue;
-                            }
-                            Value::String(s) if s.trim().is_empty() => continue,
-                            Value::String(s) => CustomValue::Text(s.trim().to_string()),
-                            Value::Number(n) => CustomValue::Number(
-                                n.as_f64()
-                                    .filter(|f| f.is_finite())
-                                    .ok_or_else(|| format!("custom.{k}: {n} is out of range"))?,
-                            ),
-                            Value::Bool(b) => CustomValue::Bool(*b),
-                            _ => return Err(format!("custom.{k}: expected a string, number, boolean or null")),
-                        };
-                        if !leadflow_core::lead::is_identifier(k) {
-                            return Err(format!("custom.{k}: not a field name (letters, digits, _ - .)"));
-                        }
-                        profile.custom.insert(k.clone(), value);
-                    }
+                    fields.extend(custom.into_iter().map(|(k, v)| (format!("custom.{k}"), patch_value(v))))
                 }
                 ("custom", _) => return Err("custom: expected an object of fields".into()),
-                ("created_at", Value::String(s)) => {
-                    created_at = Some(Timestamp::parse(s).map_err(|e| format!("created_at: {e}"))?)
-                }
-                ("created_at", _) => return Err("created_at: expected a timestamp (a string)".into()),
-                ("stage", Value::String(s)) => {
-                    profile.stage = LifecycleStage::parse(s).ok_or_else(|| format!("stage: unknown stage `{s}`"))?
-                }
-                ("stage", _) => return Err("stage: expected a stage name".into()),
-                (name, value) => {
-                    let field = Field::from_name(name).ok_or_else(|| format!("unknown field `{name}`"))?;
-                    let text = match value {
-                        Value::String(s) => s.clone(),
-                        Value::Number(n) if field.is_numeric() => n.to_string(),
-                        Value::Null => {
-                            clear.push(FieldRef::Standard(field));
-                            continue;
-                        }
-                        _ if field.is_numeric() => return Err(format!("{name}: expected a number or null")),
-                        _ => return Err(format!("{name}: expected a string or null")),
-                    };
-                    profile.set_text(field, &text).map_err(|e| e.to_string())?;
-                }
+                (_, value) => fields.push((name, patch_value(value))),
             }
         }
-        if outcome.is_none() && outcome_at.is_some() {
-            return Err("outcome_at: give the outcome too (won or lost)".into());
-        }
-        if let Some(n) = profile.employees.filter(|n| *n < 0.0) {
-            return Err(format!("employees: {n} is below zero"));
-        }
-        if let Some(n) = profile.annual_revenue.filter(|n| *n < 0.0) {
-            return Err(format!("annual_revenue: {n} is below zero"));
-        }
-        Ok(LeadInput { id: None, profile, created_at, outcome: outcome.map(|kind| (kind, outcome_at)), clear })
+        leadflow_engine::lead_input(fields)
+    }
+}
+
+fn patch_value(v: Value) -> PatchValue {
+    match v {
+        Value::Null => PatchValue::Null,
+        Value::String(s) => PatchValue::Text(s),
+        Value::Number(n) => n.as_f64().map_or(PatchValue::Number(f64::INFINITY), PatchValue::Number),
+        Value::Bool(b) => PatchValue::Bool(b),
+        Value::Array(_) => PatchValue::Other("array"),
+        Value::Object(_) => PatchValue::Other("object"),
     }
 }
 

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use leadflow_core::{EventKey, EventShape, EventType, Field, Grade, LeadRef, LifecycleStage, Model, Timestamp};
-use leadflow_engine::{Engine, EventInput, LeadInput, RescoreOptions, SystemClock, TrackOutcome};
+use leadflow_core::{EventKey, EventShape, EventType, Grade, LeadRef, LifecycleStage, Model, Timestamp};
+use leadflow_engine::{Engine, EventInput, RescoreOptions, SystemClock, TrackOutcome};
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, ScanScope, Store};
 
@@ -321,10 +321,11 @@ enum LeadsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create or update a lead: --set field=value (job_title, employees, custom.plan, ...).
+    /// Create or update a lead: --set field=value (job_title, employees, custom.plan, ...; `field=`
+    /// empties one); named by --email, or by --set external_id=ID.
     Upsert {
         #[arg(long)]
-        email: String,
+        email: Option<String>,
         #[arg(long = "set", value_name = "FIELD=VALUE")]
         fields: Vec<String>,
     },
@@ -574,7 +575,7 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Leads(LeadsCommand::Upsert { email, fields }) => upsert(engine, &email, &fields),
+        Command::Leads(LeadsCommand::Upsert { email, fields }) => upsert(engine, email.as_deref(), &fields),
         Command::Leads(LeadsCommand::Recycle { lead }) => {
             engine.recycle(&parse_lead(&lead)?)?;
             println!("recycled: the lead can qualify as an MQL again");
@@ -859,24 +860,24 @@ fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn upsert(engine: &mut Lf, email: &str, fields: &[String]) -> Result<ExitCode> {
-    let mut profile = leadflow_core::Profile::new(leadflow_core::Email::parse(email)?);
+fn upsert(engine: &mut Lf, email: Option<&str>, fields: &[String]) -> Result<ExitCode> {
+    use leadflow_engine::PatchValue;
+    let mut patch: Vec<(String, PatchValue)> =
+        email.map(|e| ("email".into(), PatchValue::Text(e.into()))).into_iter().collect();
     for f in fields {
         let (name, value) = f.split_once('=').with_context(|| format!("--set `{f}`: expected FIELD=VALUE"))?;
-        match name.strip_prefix("custom.") {
-            Some(custom) => {
-                if let Some(v) = leadflow_core::CustomValue::infer(value) {
-                    profile.custom.insert(custom.to_string(), v);
-                }
-            }
-            None => {
-                let field = Field::from_name(name).with_context(|| format!("unknown field `{name}`"))?;
-                profile.set_text(field, value)?;
-            }
-        }
+        // Typed by hand: `FIELD=` empties a field, and a custom value gets the type it plainly has.
+        let value = match (name.starts_with("custom."), leadflow_core::CustomValue::infer(value)) {
+            (_, None) => PatchValue::Null,
+            (true, Some(leadflow_core::CustomValue::Number(n))) => PatchValue::Number(n),
+            (true, Some(leadflow_core::CustomValue::Bool(b))) => PatchValue::Bool(b),
+            (true, Some(leadflow_core::CustomValue::Date(t))) => PatchValue::Date(t),
+            _ => PatchValue::Text(value.to_string()),
+        };
+        patch.push((name.to_string(), value));
     }
-    let outcome =
-        engine.upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() })?;
+    let input = leadflow_engine::lead_input(patch).map_err(anyhow::Error::msg)?;
+    let outcome = engine.upsert_lead(input)?;
     let s = &outcome.scored;
     println!(
         "{} lead {}: total {:.1} (fit {:.1}, engagement {:.1}), {}, grade {}",

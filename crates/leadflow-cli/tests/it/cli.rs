@@ -658,3 +658,25 @@ fn events_from_the_future_are_refused() {
     let out = cli.run(&["track", "--lead", "ana@acme.example", "--type", "page_view", "--ts", "2099-01-01"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("more than a day ahead"));
 }
+
+/// `leads upsert` reads its fields with the same parser as the API: errors name the field,
+/// `FIELD=` empties one, a lead can be named by its CRM id alone.
+#[test]
+fn upserts_by_hand_read_fields_like_the_api() {
+    let cli = Cli::new();
+    cli.ok(&["init"]);
+    cli.ok(&["leads", "upsert", "--set", "external_id=00Q5gA", "--set", "company=Acme", "--set", "custom.zip=02134"]);
+    cli.ok(&["leads", "upsert", "--set", "external_id=00Q5gA", "--set", "company=", "--set", "custom.seats=12"]);
+    let shown: serde_json::Value = serde_json::from_str(&cli.ok(&["leads", "show", "00Q5gA", "--json"])).unwrap();
+    let lead = &shown["lead"];
+    assert_eq!((&lead["email"], &lead["company"]), (&json!(null), &json!(null)), "{lead}");
+    assert_eq!(lead["custom"]["zip"], json!({"type": "text", "value": "02134"}));
+    assert_eq!(lead["custom"]["seats"], json!({"type": "number", "value": 12.0}));
+    for (set, needle) in [("jobtitle=CTO", "unknown field `jobtitle`"), ("employees=-4", "below zero")] {
+        let out = cli.run(&["leads", "upsert", "--set", "external_id=00Q5gA", "--set", set]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(needle), "{set}: {err}");
+    }
+    let out = cli.run(&["leads", "upsert", "--set", "company=Nobody"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name the lead with `email` or `external_id`"));
+}
