@@ -98,6 +98,7 @@ impl From<EngineError> for ApiError {
                 ApiError::new(ErrorCode::KeysDisagree, e.to_string())
             }
             EngineError::Refused(why) => ApiError::forbidden(why.to_string()),
+            EngineError::InvalidFilter(why) => ApiError::new(ErrorCode::InvalidRequest, why),
             EngineError::InvalidLead(why) => ApiError::new(ErrorCode::InvalidLead, why),
             EngineError::FromTheFuture(_) => ApiError::new(ErrorCode::InvalidEvent, e.to_string()),
             EngineError::KeyOfAnotherLead(_) => ApiError::new(ErrorCode::EventIdTaken, e.to_string()),

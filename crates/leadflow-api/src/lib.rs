@@ -31,9 +31,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use leadflow_core::{Action, Grade, LeadRef, LifecycleStage, Role};
+use leadflow_core::{Action, LeadRef, Role};
 use leadflow_engine::BatchItem;
-use leadflow_store::{LeadOrder, LeadQuery, Store};
+use leadflow_store::Store;
 
 pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use delivery::DeliveryRound;
@@ -493,49 +493,27 @@ async fn list_leads(
     let time = |what: &str, v: &Option<String>| {
         v.as_deref().map(|s| leadflow_core::Timestamp::parse(s).map_err(|_| bad(what, s))).transpose()
     };
-    let order = match p.sort.as_deref() {
-        None | Some("score") => LeadOrder::ScoreDesc,
-        Some("score_asc") => LeadOrder::ScoreAsc,
-        Some("newest") => LeadOrder::Newest,
-        Some("updated") => LeadOrder::RecentlyUpdated,
-        Some(other) => return Err(bad("sort", other)),
-    };
+    let order = leadflow_engine::lead_order(p.sort.as_deref())?;
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
-    for (what, v) in [("min_score", p.min_score), ("max_score", p.max_score)] {
-        if let Some(v) = v.filter(|v| !v.is_finite()) {
-            return Err(bad(what, &v.to_string()));
-        }
-    }
-    let mut query = LeadQuery {
-        bucket: None,
-        grade: p.grade.as_deref().map(|g| Grade::parse(g).ok_or_else(|| bad("grade", g))).transpose()?,
-        stage: p.stage.as_deref().map(|s| LifecycleStage::parse(s).ok_or_else(|| bad("stage", s))).transpose()?,
+    let filter = leadflow_engine::LeadFilter {
+        bucket: p.bucket,
+        grade: p.grade,
+        stage: p.stage,
         owner: p.owner,
-        min_total: p.min_score,
-        max_total: p.max_score,
+        min_score: p.min_score,
+        max_score: p.max_score,
         mql_only: p.mql,
-        text: p.q.filter(|q| !q.trim().is_empty()),
+        text: p.q,
         created_from: time("created_from", &p.created_from)?,
         created_until: time("created_until", &p.created_until)?,
         updated_from: time("updated_from", &p.updated_from)?,
         updated_until: time("updated_until", &p.updated_until)?,
-        order,
-        after: p.cursor.as_deref().map(|c| dto::parse_cursor(c, order).ok_or_else(|| bad("cursor", c))).transpose()?,
+        sort: p.sort,
         limit,
         offset: 0,
+        after: p.cursor.as_deref().map(|c| dto::parse_cursor(c, order).ok_or_else(|| bad("cursor", c))).transpose()?,
     };
-    let bucket = p.bucket;
-    let leads = state
-        .read(move |engine| {
-            if let Some(name) = bucket {
-                let (_, model) = engine.active_model()?;
-                query.bucket = Some(
-                    model.bucket_named(&name).map_err(|m| ApiError::new(ErrorCode::InvalidRequest, m))?.to_string(),
-                );
-            }
-            Ok(engine.store().list_leads(&query)?)
-        })
-        .await?;
+    let leads = state.read(move |engine| Ok(engine.list_leads(filter)?)).await?;
     // A full page may have more after it; a short one is the last.
     let next = (leads.len() == limit).then(|| leads.last().map(|l| dto::cursor(order, l))).flatten();
     Ok(Json(json!({ "leads": leads.iter().map(dto::lead).collect::<Vec<_>>(), "next_cursor": next })))

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use leadflow_core::{EventKey, EventShape, EventType, Grade, LeadRef, LifecycleStage, Model, Timestamp};
+use leadflow_core::{EventKey, EventShape, EventType, LeadRef, Model, Timestamp};
 use leadflow_engine::{Engine, EventInput, RescoreOptions, SystemClock, TrackOutcome};
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, ScanScope, Store};
@@ -893,40 +893,28 @@ fn upsert(engine: &mut Lf, email: Option<&str>, fields: &[String]) -> Result<Exi
 }
 
 fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
-    let bucket = match &a.bucket {
-        Some(name) => Some(engine.active_model()?.1.bucket_named(name).map_err(anyhow::Error::msg)?.to_string()),
-        None => None,
+    let sort = match a.sort {
+        SortBy::Score => "score",
+        SortBy::ScoreAsc => "score_asc",
+        SortBy::Newest => "newest",
+        SortBy::Updated => "updated",
     };
-    let query = LeadQuery {
-        bucket,
-        grade: a
-            .grade
-            .as_deref()
-            .map(|g| Grade::parse(g).with_context(|| format!("unknown grade `{g}`")))
-            .transpose()?,
-        stage: a
-            .stage
-            .as_deref()
-            .map(|s| LifecycleStage::parse(s).with_context(|| format!("unknown stage `{s}`")))
-            .transpose()?,
+    let leads = engine.list_leads(leadflow_engine::LeadFilter {
+        bucket: a.bucket,
+        grade: a.grade,
+        stage: a.stage,
         owner: a.owner,
-        min_total: a.min_score,
-        max_total: a.max_score,
+        min_score: a.min_score,
+        max_score: a.max_score,
         mql_only: a.mql,
         text: a.search,
         created_from: a.created_from,
         created_until: a.created_until,
-        order: match a.sort {
-            SortBy::Score => LeadOrder::ScoreDesc,
-            SortBy::ScoreAsc => LeadOrder::ScoreAsc,
-            SortBy::Newest => LeadOrder::Newest,
-            SortBy::Updated => LeadOrder::RecentlyUpdated,
-        },
+        sort: Some(sort.to_string()),
         limit: a.limit,
         offset: a.offset,
         ..Default::default()
-    };
-    let leads = engine.store().list_leads(&query)?;
+    })?;
     if a.json {
         let rows: Vec<_> = leads.iter().map(leadflow_api::lead_json).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);

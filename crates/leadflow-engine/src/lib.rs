@@ -3,6 +3,7 @@
 //! The engine owns the rules of *when* to score and *what* to record (history, MQL); the core
 //! owns *how* to score; the store only keeps things.
 
+mod filter;
 mod history;
 mod identity;
 mod import;
@@ -28,6 +29,7 @@ use leadflow_store::{
     ScoreWrite, StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
 };
 
+pub use filter::{LeadFilter, lead_order};
 pub use identity::{Identity, IdentitySecret, TokenError};
 pub use import::{ImportOptions, ImportRow, ImportSummary};
 pub use keys::{constant_time_eq, hash_secret};
@@ -119,6 +121,8 @@ pub enum EngineError {
     NoSuchModel(i64),
     #[error(transparent)]
     Refused(#[from] leadflow_core::Refusal),
+    #[error("{0}")]
+    InvalidFilter(String),
     #[error("not usable trees: {0}")]
     InvalidTrees(String),
     #[error("the system's random number generator failed: {0}")]

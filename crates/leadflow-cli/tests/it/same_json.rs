@@ -39,4 +39,13 @@ fn the_cli_and_the_api_speak_one_dialect() {
     let again = cli.ok(&["track", "--lead", "ana@acme.example", "--type", "page_view", "--id", "e1", "--json"]);
     let (_, _, answered) = server.call(&admin, "POST", "/v1/events", Some(body));
     assert_eq!(json(&again), json(&answered), "a duplicate");
+
+    // A filter is refused with the same words.
+    for (flag, param) in [(["--bucket", "hott"], "bucket=hott"), (["--stage", "qualified"], "stage=qualified")] {
+        let out = cli.run(&[&["leads", "list"][..], &flag[..]].concat());
+        let printed = String::from_utf8_lossy(&out.stderr).trim().trim_start_matches("error: ").to_string();
+        let (status, _, answered) = server.call(&admin, "GET", &format!("/v1/leads?{param}"), None);
+        assert_eq!(status, 400);
+        assert_eq!(printed, json(&answered)["error"]["message"].as_str().unwrap(), "{param}");
+    }
 }
