@@ -16,6 +16,7 @@ mod state;
 mod tracking;
 mod webhooks;
 
+use leadflow_store::prelude::*;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,6 @@ use serde_json::{Value, json};
 
 use leadflow_core::{Action, LeadRef, Role};
 use leadflow_engine::BatchItem;
-use leadflow_store::Store;
 
 pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use delivery::DeliveryRound;

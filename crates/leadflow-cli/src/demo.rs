@@ -1,6 +1,7 @@
 //! `leadflow demo`: a working database with realistic leads and events, built through the same
 //! import and scoring paths as real data, and a look at the hottest leads.
 
+use leadflow_store::prelude::*;
 use std::path::Path;
 use std::process::ExitCode;
 

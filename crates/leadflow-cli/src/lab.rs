@@ -156,9 +156,9 @@ pub fn predict(
     // Without leads named: the ones sales can still act on, those without an outcome.
     let records: Vec<leadflow_store::LeadRecord> = if leads.is_empty() {
         let decided: std::collections::HashSet<leadflow_core::LeadId> =
-            leadflow_store::Store::outcomes(engine.store())?.into_iter().map(|(id, _)| id).collect();
+            leadflow_store::OutcomeReads::outcomes(engine.store())?.into_iter().map(|(id, _)| id).collect();
         let query = leadflow_store::LeadQuery { limit: usize::MAX >> 1, ..Default::default() };
-        let all = leadflow_store::Store::list_leads(engine.store(), &query)?;
+        let all = leadflow_store::LeadReads::list_leads(engine.store(), &query)?;
         let open: Vec<_> = all.into_iter().filter(|l| !decided.contains(&l.id)).collect();
         if !decided.is_empty() {
             eprintln!("{} leads with an outcome left out (won or lost: nothing to act on)", decided.len());
@@ -168,7 +168,7 @@ pub fn predict(
         let mut found = Vec::new();
         for lead in leads {
             let lead = parse_lead(lead)?;
-            found.push(leadflow_store::Store::lead(engine.store(), &lead)?.with_context(|| format!("no {lead}"))?);
+            found.push(leadflow_store::LeadReads::lead(engine.store(), &lead)?.with_context(|| format!("no {lead}"))?);
         }
         found
     };

@@ -7,6 +7,7 @@ mod lab;
 mod output;
 mod progress;
 
+use leadflow_store::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! API keys: a random secret shown once, and only its SHA-256 kept.
 
 use leadflow_core::Role;
+use leadflow_store::prelude::*;
 use leadflow_store::{ApiKeyRecord, Store, Transaction};
 use sha2::{Digest, Sha256};
 

@@ -1,6 +1,7 @@
 //! The model lab: scoring leads whose outcomes are known, as of a moment before those outcomes,
 //! to see how well a model would have ranked them.
 
+use leadflow_store::prelude::*;
 use std::collections::BTreeSet;
 
 use rayon::prelude::*;

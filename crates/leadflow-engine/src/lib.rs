@@ -15,6 +15,7 @@ mod rescore;
 mod trees;
 mod web;
 
+use leadflow_store::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeSet;
 use std::sync::Arc;

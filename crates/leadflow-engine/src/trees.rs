@@ -12,6 +12,7 @@ use leadflow_ml::gbdt;
 use leadflow_ml::linear::{Logistic, Matrix};
 use leadflow_ml::metrics::roc_auc;
 use leadflow_ml::{Column, Table};
+use leadflow_store::prelude::*;
 use leadflow_store::{RescoreItem, Store, Transaction};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};

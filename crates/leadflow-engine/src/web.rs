@@ -1,6 +1,7 @@
 //! Webhooks and website visitors: what the server needs beyond scoring.
 
 use leadflow_core::{Activity, Email, EventKey, EventShape, LeadRef, Timestamp, Topic, VisitorId};
+use leadflow_store::prelude::*;
 use leadflow_store::{
     AnonymousEvent, AttemptOutcome, Cause, DeliveryRecord, Inserted, NewEvent, Store, Transaction, WebhookRecord,
 };

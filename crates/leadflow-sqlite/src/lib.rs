@@ -19,11 +19,12 @@ use leadflow_core::{
     EventShape, EventType, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind, Profile, Role, Timestamp, Topic,
     VisitorId,
 };
+use leadflow_store::prelude::*;
 use leadflow_store::{
     AnonymousEvent, ApiKeyRecord, AttemptOutcome, DeliveryRecord, HistoryEntry, Inserted, LeadOrder, LeadQuery,
     LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor, ScanRequest, ScanScope,
-    ScoreWrite, ShapeId, SortKey, StateWrite, Store, StoreError, StoreStats, StoredEvent, StoredPrediction,
-    StoredScore, TrainedRecord, Transaction, WebhookRecord,
+    ScoreWrite, ShapeId, SortKey, StateWrite, StoreError, StoreStats, StoredEvent, StoredPrediction, StoredScore,
+    TrainedRecord, WebhookRecord,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -37,7 +38,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// How long a write waits for another process's write lock by default.
 const WRITE_WAIT: Duration = Duration::from_secs(10);
 
-const MIGRATIONS: &[&str] = &[
+/// Each shipped migration's SQL, in order: migration N is `MIGRATIONS[N - 1]` (tests build the
+/// databases older versions made from them).
+pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_api_keys.sql"),
     include_str!("../migrations/0003_webhooks_and_visitors.sql"),
@@ -219,6 +222,30 @@ impl Store for SqliteStore {
         })
     }
 
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let one = |sql: &str| -> Result<u64, StoreError> {
+            self.conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(backend)
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT bucket, count(*) FROM scores WHERE bucket IS NOT NULL GROUP BY bucket ORDER BY 2 DESC, 1")
+            .map_err(backend)?;
+        let buckets = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        Ok(StoreStats {
+            leads: one("SELECT count(*) FROM leads")?,
+            events: one("SELECT count(*) FROM events")?,
+            stale_leads: one("SELECT count(*) FROM scores WHERE stale = 1")?,
+            mqls: one("SELECT count(*) FROM leads WHERE mql_at IS NOT NULL")?,
+            buckets,
+        })
+    }
+}
+
+impl LeadReads for SqliteStore {
     fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
         lead_by_ref(&self.conn, lead)
     }
@@ -327,6 +354,17 @@ impl Store for SqliteStore {
         rows.map(|r| r.map_err(backend)?).collect()
     }
 
+    fn custom_field_names(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT j.key FROM leads, json_each(leads.custom) j WHERE leads.custom <> '{}'")
+            .map_err(backend)?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(backend)?;
+        names.collect::<Result<_, _>>().map_err(backend)
+    }
+}
+
+impl EventReads for SqliteStore {
     fn activity(&self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
         activity_with_shapes(&self.conn, lead)
     }
@@ -341,188 +379,6 @@ impl Store for SqliteStore {
             )
             .map_err(backend)?;
         items.iter().rev().take(limit).map(|it| stmt.query_row([it.seq], read_event).map_err(backend)?).collect()
-    }
-
-    fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {HISTORY_COLUMNS} FROM score_history WHERE lead_id = ?1 ORDER BY id DESC LIMIT ?2"
-            ))
-            .map_err(backend)?;
-        let rows = stmt.query_map(params![lead.0, limit as i64], read_history).map_err(backend)?;
-        rows.map(|r| r.map_err(backend)?).collect()
-    }
-
-    fn stats(&self) -> Result<StoreStats, StoreError> {
-        let one = |sql: &str| -> Result<u64, StoreError> {
-            self.conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(backend)
-        };
-        let mut stmt = self
-            .conn
-            .prepare("SELECT bucket, count(*) FROM scores WHERE bucket IS NOT NULL GROUP BY bucket ORDER BY 2 DESC, 1")
-            .map_err(backend)?;
-        let buckets = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
-            .map_err(backend)?
-            .collect::<Result<_, _>>()
-            .map_err(backend)?;
-        Ok(StoreStats {
-            leads: one("SELECT count(*) FROM leads")?,
-            events: one("SELECT count(*) FROM events")?,
-            stale_leads: one("SELECT count(*) FROM scores WHERE stale = 1")?,
-            mqls: one("SELECT count(*) FROM leads WHERE mql_at IS NOT NULL")?,
-            buckets,
-        })
-    }
-
-    fn models(&self) -> Result<Vec<ModelRecord>, StoreError> {
-        let active = active_version(&self.conn)?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT version, name, source, created_at, activated_at FROM models ORDER BY version")
-            .map_err(backend)?;
-        let rows = stmt.query_map([], |r| read_model(r, active)).map_err(backend)?;
-        rows.collect::<Result<_, _>>().map_err(backend)
-    }
-
-    fn active_model(&self) -> Result<Option<ModelRecord>, StoreError> {
-        let Some(active) = active_version(&self.conn)? else {
-            return Ok(None);
-        };
-        self.conn
-            .query_row(
-                "SELECT version, name, source, created_at, activated_at FROM models WHERE version = ?1",
-                [active.0],
-                |r| read_model(r, Some(active)),
-            )
-            .optional()
-            .map_err(backend)
-    }
-
-    fn active_version(&self) -> Result<Option<ModelVersion>, StoreError> {
-        active_version(&self.conn)
-    }
-
-    fn trained_models(&self) -> Result<Vec<TrainedRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT version, name, artifact, created_at, active FROM trained_models ORDER BY version")
-            .map_err(backend)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(TrainedRecord {
-                    version: r.get(0)?,
-                    name: r.get(1)?,
-                    artifact: r.get(2)?,
-                    created_at: Timestamp::from_millis(r.get(3)?),
-                    active: r.get(4)?,
-                })
-            })
-            .map_err(backend)?;
-        rows.map(|r| r.map_err(backend)).collect()
-    }
-
-    fn prediction(&self, lead: LeadId) -> Result<Option<StoredPrediction>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT version, probability, at FROM predictions WHERE lead_id = ?1")
-            .and_then(|mut s| {
-                s.query_row([lead.0], |r| {
-                    Ok(StoredPrediction {
-                        version: r.get(0)?,
-                        probability: r.get(1)?,
-                        at: Timestamp::from_millis(r.get(2)?),
-                    })
-                })
-                .optional()
-            })
-            .map_err(backend)
-    }
-
-    fn write_predictions(
-        &mut self,
-        version: i64,
-        at: Timestamp,
-        predictions: &[(LeadId, f64)],
-    ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(backend)?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO predictions (lead_id, version, probability, at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (lead_id) DO UPDATE SET version = excluded.version,
-                         probability = excluded.probability, at = excluded.at",
-                )
-                .map_err(backend)?;
-            for (lead, p) in predictions {
-                stmt.execute(params![lead.0, version, p, at.millis()]).map_err(backend)?;
-            }
-        }
-        tx.commit().map_err(backend)
-    }
-
-    fn outcomes(&self) -> Result<Vec<(LeadId, Outcome)>, StoreError> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT lead_id, kind, at FROM outcomes ORDER BY lead_id").map_err(backend)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
-            .map_err(backend)?;
-        rows.map(|row| {
-            let (lead, kind, at) = row.map_err(backend)?;
-            let kind = OutcomeKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("outcome `{kind}`")))?;
-            Ok((LeadId(lead), Outcome { kind, at: Timestamp::from_millis(at) }))
-        })
-        .collect()
-    }
-
-    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
-        outbox::webhooks(&self.conn)
-    }
-
-    fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError> {
-        outbox::deliveries(&self.conn, webhook, limit)
-    }
-
-    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
-        outbox::due(&self.conn, now, limit)
-    }
-
-    fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
-        outbox::count_pending(&self.conn)
-    }
-
-    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
-        outbox::record_attempt(&self.conn, delivery, outcome, at)
-    }
-
-    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys ORDER BY id")
-            .map_err(backend)?;
-        let rows = stmt.query_map([], read_api_key).map_err(backend)?;
-        rows.map(|r| r.map_err(backend)?).collect()
-    }
-
-    fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
-            )
-            .map_err(backend)?
-            .query_row([hash], read_api_key)
-            .optional()
-            .map_err(backend)?
-            .transpose()
-    }
-
-    fn custom_field_names(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT j.key FROM leads, json_each(leads.custom) j WHERE leads.custom <> '{}'")
-            .map_err(backend)?;
-        let names = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(backend)?;
-        names.collect::<Result<_, _>>().map_err(backend)
     }
 
     fn event_properties(&self) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
@@ -546,7 +402,39 @@ impl Store for SqliteStore {
         })
         .collect()
     }
+}
 
+impl ScoreReads for SqliteStore {
+    fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {HISTORY_COLUMNS} FROM score_history WHERE lead_id = ?1 ORDER BY id DESC LIMIT ?2"
+            ))
+            .map_err(backend)?;
+        let rows = stmt.query_map(params![lead.0, limit as i64], read_history).map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?).collect()
+    }
+
+    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT s.lead_id, {SCORE_COLUMNS} FROM scores s WHERE s.total IS NOT NULL ORDER BY s.lead_id"
+            ))
+            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let id = LeadId(row.get(0).map_err(backend)?);
+            if let Some(score) = read_score(row, 1).map_err(backend)?? {
+                visit(id, &score);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Rescans for SqliteStore {
     /// Reads on a thread of its own, through a second (read-only) connection, one batch ahead:
     /// while `visit` scores and writes a batch, the next one is being read.
     fn scan_for_rescore(
@@ -625,22 +513,155 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(backend)
     }
+}
 
-    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError> {
+impl ModelReads for SqliteStore {
+    fn models(&self) -> Result<Vec<ModelRecord>, StoreError> {
+        let active = active_version(&self.conn)?;
         let mut stmt = self
             .conn
-            .prepare(&format!(
-                "SELECT s.lead_id, {SCORE_COLUMNS} FROM scores s WHERE s.total IS NOT NULL ORDER BY s.lead_id"
-            ))
+            .prepare("SELECT version, name, source, created_at, activated_at FROM models ORDER BY version")
             .map_err(backend)?;
-        let mut rows = stmt.query([]).map_err(backend)?;
-        while let Some(row) = rows.next().map_err(backend)? {
-            let id = LeadId(row.get(0).map_err(backend)?);
-            if let Some(score) = read_score(row, 1).map_err(backend)?? {
-                visit(id, &score);
+        let rows = stmt.query_map([], |r| read_model(r, active)).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
+    fn active_model(&self) -> Result<Option<ModelRecord>, StoreError> {
+        let Some(active) = active_version(&self.conn)? else {
+            return Ok(None);
+        };
+        self.conn
+            .query_row(
+                "SELECT version, name, source, created_at, activated_at FROM models WHERE version = ?1",
+                [active.0],
+                |r| read_model(r, Some(active)),
+            )
+            .optional()
+            .map_err(backend)
+    }
+
+    fn active_version(&self) -> Result<Option<ModelVersion>, StoreError> {
+        active_version(&self.conn)
+    }
+}
+
+impl KeyReads for SqliteStore {
+    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys ORDER BY id")
+            .map_err(backend)?;
+        let rows = stmt.query_map([], read_api_key).map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?).collect()
+    }
+
+    fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
+            )
+            .map_err(backend)?
+            .query_row([hash], read_api_key)
+            .optional()
+            .map_err(backend)?
+            .transpose()
+    }
+}
+
+impl TrainedReads for SqliteStore {
+    fn trained_models(&self) -> Result<Vec<TrainedRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT version, name, artifact, created_at, active FROM trained_models ORDER BY version")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TrainedRecord {
+                    version: r.get(0)?,
+                    name: r.get(1)?,
+                    artifact: r.get(2)?,
+                    created_at: Timestamp::from_millis(r.get(3)?),
+                    active: r.get(4)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)).collect()
+    }
+
+    fn prediction(&self, lead: LeadId) -> Result<Option<StoredPrediction>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT version, probability, at FROM predictions WHERE lead_id = ?1")
+            .and_then(|mut s| {
+                s.query_row([lead.0], |r| {
+                    Ok(StoredPrediction {
+                        version: r.get(0)?,
+                        probability: r.get(1)?,
+                        at: Timestamp::from_millis(r.get(2)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(backend)
+    }
+
+    fn write_predictions(
+        &mut self,
+        version: i64,
+        at: Timestamp,
+        predictions: &[(LeadId, f64)],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(backend)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO predictions (lead_id, version, probability, at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (lead_id) DO UPDATE SET version = excluded.version,
+                         probability = excluded.probability, at = excluded.at",
+                )
+                .map_err(backend)?;
+            for (lead, p) in predictions {
+                stmt.execute(params![lead.0, version, p, at.millis()]).map_err(backend)?;
             }
         }
-        Ok(())
+        tx.commit().map_err(backend)
+    }
+}
+
+impl OutcomeReads for SqliteStore {
+    fn outcomes(&self) -> Result<Vec<(LeadId, Outcome)>, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT lead_id, kind, at FROM outcomes ORDER BY lead_id").map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+            .map_err(backend)?;
+        rows.map(|row| {
+            let (lead, kind, at) = row.map_err(backend)?;
+            let kind = OutcomeKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("outcome `{kind}`")))?;
+            Ok((LeadId(lead), Outcome { kind, at: Timestamp::from_millis(at) }))
+        })
+        .collect()
+    }
+}
+
+impl OutboxReads for SqliteStore {
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        outbox::webhooks(&self.conn)
+    }
+
+    fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::deliveries(&self.conn, webhook, limit)
+    }
+
+    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+        outbox::due(&self.conn, now, limit)
+    }
+
+    fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
+        outbox::count_pending(&self.conn)
+    }
+
+    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
+        outbox::record_attempt(&self.conn, delivery, outcome, at)
     }
 }
 
@@ -1017,6 +1038,22 @@ impl SqliteTx<'_> {
 }
 
 impl Transaction for SqliteTx<'_> {
+    fn commit(mut self) -> Result<(), StoreError> {
+        self.flush_activity()?;
+        if let Some(Some((first, last))) = self.bulk {
+            self.tx
+                .execute("INSERT INTO activity_tail (first_seq, last_seq) VALUES (?1, ?2)", params![first, last])
+                .map_err(backend)?;
+        }
+        let SqliteTx { tx, shapes, new_shapes, properties, property_changes, .. } = self;
+        tx.commit().map_err(backend)?;
+        shapes.extend(new_shapes);
+        properties.extend(property_changes);
+        Ok(())
+    }
+}
+
+impl LeadWrites for SqliteTx<'_> {
     fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
         lead_by_ref(&self.tx, lead)
     }
@@ -1144,6 +1181,18 @@ impl Transaction for SqliteTx<'_> {
         Ok(n > 0)
     }
 
+    fn set_stage(&mut self, lead: LeadId, stage: LifecycleStage, now: Timestamp) -> Result<(), StoreError> {
+        let n = self
+            .tx
+            .prepare_cached("UPDATE leads SET stage = ?2, updated_at = ?3 WHERE id = ?1")
+            .map_err(backend)?
+            .execute(params![lead.0, stage.name(), now.millis()])
+            .map_err(backend)?;
+        if n == 0 { Err(StoreError::NoSuchLead(lead)) } else { Ok(()) }
+    }
+}
+
+impl EventWrites for SqliteTx<'_> {
     fn insert_event(&mut self, e: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError> {
         let (shape, aside) = properties::split(&e.shape, self.properties, &self.property_changes);
         // A duplicate must leave no trace, not even a new shape. Shapes are nearly always known,
@@ -1193,6 +1242,43 @@ impl Transaction for SqliteTx<'_> {
         activity_with_shapes(&self.tx, lead)
     }
 
+    fn keep_properties(&mut self, names: &BTreeSet<String>) -> Result<u64, StoreError> {
+        let new = properties::keep(&self.tx, names, self.properties, &mut self.property_changes)?;
+        if new.is_empty() {
+            return Ok(0);
+        }
+        self.flush_activity()?;
+        let events = properties::to_reshape(&self.tx, &new)?;
+        let mut by_lead: FxHashMap<i64, FxHashMap<i64, ShapeId>> = FxHashMap::default();
+        for event in &events {
+            let (shape, aside) = properties::split(&event.sent, self.properties, &self.property_changes);
+            let id = self.shape_id(&shape)?;
+            properties::write_reshaped(&self.tx, event, id, properties::encode(&aside).as_deref())?;
+            if let (Some(lead), Some(seq)) = (event.lead, event.seq) {
+                by_lead.entry(lead).or_default().insert(seq, id);
+            }
+        }
+        // The blobs name shapes too. Events a bulk import deferred are not in them yet: folding
+        // reads their new shapes from `events`.
+        for (lead, reshaped) in by_lead {
+            let mut items = packed_activity(&self.tx, lead)?;
+            for item in items.iter_mut() {
+                if let Some(shape) = reshaped.get(&item.seq) {
+                    item.shape = *shape;
+                }
+            }
+            self.tx
+                .prepare_cached("UPDATE activity SET packed = ?2 WHERE lead_id = ?1")
+                .map_err(backend)?
+                .execute(params![lead, activity::encode(&items)])
+                .map_err(backend)?;
+            self.mark_stale(LeadId(lead))?;
+        }
+        Ok(events.len() as u64)
+    }
+}
+
+impl ScoreWrites for SqliteTx<'_> {
     fn score_state(&mut self, lead: LeadId, model: ModelVersion) -> Result<Option<Vec<u8>>, StoreError> {
         self.tx
             .prepare_cached("SELECT state FROM scores WHERE lead_id = ?1 AND model_version = ?2 AND stale = 0")
@@ -1224,17 +1310,9 @@ impl Transaction for SqliteTx<'_> {
             .map_err(backend)?;
         Ok(())
     }
+}
 
-    fn set_stage(&mut self, lead: LeadId, stage: LifecycleStage, now: Timestamp) -> Result<(), StoreError> {
-        let n = self
-            .tx
-            .prepare_cached("UPDATE leads SET stage = ?2, updated_at = ?3 WHERE id = ?1")
-            .map_err(backend)?
-            .execute(params![lead.0, stage.name(), now.millis()])
-            .map_err(backend)?;
-        if n == 0 { Err(StoreError::NoSuchLead(lead)) } else { Ok(()) }
-    }
-
+impl ModelWrites for SqliteTx<'_> {
     fn save_model(&mut self, name: &str, source: &str, now: Timestamp) -> Result<ModelVersion, StoreError> {
         let existing: Option<i64> = self
             .tx
@@ -1270,21 +1348,9 @@ impl Transaction for SqliteTx<'_> {
             .map_err(backend)?;
         Ok(())
     }
+}
 
-    fn commit(mut self) -> Result<(), StoreError> {
-        self.flush_activity()?;
-        if let Some(Some((first, last))) = self.bulk {
-            self.tx
-                .execute("INSERT INTO activity_tail (first_seq, last_seq) VALUES (?1, ?2)", params![first, last])
-                .map_err(backend)?;
-        }
-        let SqliteTx { tx, shapes, new_shapes, properties, property_changes, .. } = self;
-        tx.commit().map_err(backend)?;
-        shapes.extend(new_shapes);
-        properties.extend(property_changes);
-        Ok(())
-    }
-
+impl KeyWrites for SqliteTx<'_> {
     fn create_api_key(
         &mut self,
         name: &str,
@@ -1312,7 +1378,9 @@ impl Transaction for SqliteTx<'_> {
             .map_err(backend)?;
         Ok(n > 0)
     }
+}
 
+impl TrainedWrites for SqliteTx<'_> {
     fn save_trained(&mut self, name: &str, artifact: &[u8], now: Timestamp) -> Result<i64, StoreError> {
         self.tx
             .prepare_cached("INSERT INTO trained_models (name, artifact, created_at) VALUES (?1, ?2, ?3)")
@@ -1339,7 +1407,9 @@ impl Transaction for SqliteTx<'_> {
             .map_err(backend)?;
         Ok(())
     }
+}
 
+impl OutcomeWrites for SqliteTx<'_> {
     fn set_outcome(&mut self, lead: LeadId, outcome: Option<Outcome>, now: Timestamp) -> Result<(), StoreError> {
         match outcome {
             Some(o) => self.tx.prepare_cached(
@@ -1352,7 +1422,9 @@ impl Transaction for SqliteTx<'_> {
         .map_err(backend)?;
         Ok(())
     }
+}
 
+impl OutboxWrites for SqliteTx<'_> {
     fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError> {
         outbox::create_webhook(&self.tx, url, secret, topics, now)
     }
@@ -1364,7 +1436,9 @@ impl Transaction for SqliteTx<'_> {
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
         outbox::notify(&self.tx, notification)
     }
+}
 
+impl VisitorWrites for SqliteTx<'_> {
     fn visitor_lead(&mut self, visitor: &VisitorId) -> Result<Option<LeadId>, StoreError> {
         outbox::visitor_lead(&self.tx, visitor)
     }
@@ -1386,41 +1460,6 @@ impl Transaction for SqliteTx<'_> {
             properties::record_seen(&self.tx, &shape, aside, self.properties, &mut self.property_changes)?;
         }
         Ok(Inserted::New)
-    }
-
-    fn keep_properties(&mut self, names: &BTreeSet<String>) -> Result<u64, StoreError> {
-        let new = properties::keep(&self.tx, names, self.properties, &mut self.property_changes)?;
-        if new.is_empty() {
-            return Ok(0);
-        }
-        self.flush_activity()?;
-        let events = properties::to_reshape(&self.tx, &new)?;
-        let mut by_lead: FxHashMap<i64, FxHashMap<i64, ShapeId>> = FxHashMap::default();
-        for event in &events {
-            let (shape, aside) = properties::split(&event.sent, self.properties, &self.property_changes);
-            let id = self.shape_id(&shape)?;
-            properties::write_reshaped(&self.tx, event, id, properties::encode(&aside).as_deref())?;
-            if let (Some(lead), Some(seq)) = (event.lead, event.seq) {
-                by_lead.entry(lead).or_default().insert(seq, id);
-            }
-        }
-        // The blobs name shapes too. Events a bulk import deferred are not in them yet: folding
-        // reads their new shapes from `events`.
-        for (lead, reshaped) in by_lead {
-            let mut items = packed_activity(&self.tx, lead)?;
-            for item in items.iter_mut() {
-                if let Some(shape) = reshaped.get(&item.seq) {
-                    item.shape = *shape;
-                }
-            }
-            self.tx
-                .prepare_cached("UPDATE activity SET packed = ?2 WHERE lead_id = ?1")
-                .map_err(backend)?
-                .execute(params![lead, activity::encode(&items)])
-                .map_err(backend)?;
-            self.mark_stale(LeadId(lead))?;
-        }
-        Ok(events.len() as u64)
     }
 
     fn take_public_quota(&mut self, lead: LeadId, day: i64, wanted: u32, limit: u32) -> Result<u32, StoreError> {

@@ -2,7 +2,8 @@
 
 use leadflow_core::{Email, LeadRef, Profile, Timestamp};
 use leadflow_sqlite::{SCHEMA_VERSION, SqliteStore};
-use leadflow_store::{Store, StoreError, Transaction};
+use leadflow_store::StoreError;
+use leadflow_store::prelude::*;
 
 /// The shared suite, one test per check.
 mod conformance {
@@ -86,16 +87,7 @@ fn made_up_addresses_become_external_ids() {
     let path = dir.path().join("old.db");
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        let migrations = [
-            include_str!("../migrations/0001_initial.sql"),
-            include_str!("../migrations/0002_api_keys.sql"),
-            include_str!("../migrations/0003_webhooks_and_visitors.sql"),
-            include_str!("../migrations/0004_outcomes.sql"),
-            include_str!("../migrations/0005_predictions.sql"),
-            include_str!("../migrations/0006_public_quota.sql"),
-            include_str!("../migrations/0007_lead_ids_never_reused.sql"),
-        ];
-        for sql in migrations {
+        for sql in &leadflow_sqlite::MIGRATIONS[..7] {
             conn.execute_batch(sql).unwrap();
         }
         conn.pragma_update(None, "user_version", 7).unwrap();

@@ -447,8 +447,11 @@ pub struct ScoreWrite {
 /// Receives one batch of a bulk scan, with the store so that it can write its results.
 pub type RescoreVisitor<'v, S> = dyn FnMut(&mut S, Vec<RescoreItem>) -> Result<(), StoreError> + 'v;
 
-/// Reads, and bulk scans.
-pub trait Store {
+/// A backend: every port below, by concern, and units of work. Engine code names only this; a
+/// backend implements each port and passes the conformance suite.
+pub trait Store:
+    LeadReads + EventReads + ScoreReads + Rescans + ModelReads + KeyReads + TrainedReads + OutcomeReads + OutboxReads
+{
     type Tx<'a>: Transaction
     where
         Self: 'a;
@@ -458,96 +461,46 @@ pub trait Store {
     fn begin(&mut self) -> Result<Self::Tx<'_>, StoreError>;
     /// Starts a bulk insert of events. Their keys are checked and they are stored durably as
     /// usual, but the store may defer indexing them per lead, and marking their leads stale, to
-    /// [`Store::finish_bulk`] or the next [`Store::begin`]. Reads see them all the same.
+    /// [`Rescans::finish_bulk`] or the next [`Store::begin`]. Reads see them all the same.
     fn begin_bulk(&mut self) -> Result<Self::Tx<'_>, StoreError>;
-
-    fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
-    fn list_leads(&self, query: &LeadQuery) -> Result<Vec<LeadRecord>, StoreError>;
-    /// The lead's events as (time, shape), oldest first: what scoring reads. Takes no lock.
-    fn activity(&self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError>;
-    /// Newest first, at most `limit`.
-    fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Newest first, at most `limit`.
-    fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError>;
     fn stats(&self) -> Result<StoreStats, StoreError>;
-
-    fn models(&self) -> Result<Vec<ModelRecord>, StoreError>;
-    fn active_model(&self) -> Result<Option<ModelRecord>, StoreError>;
-    /// Which version is active: a cheap check that a cached model is still the active one.
-    fn active_version(&self) -> Result<Option<ModelVersion>, StoreError>;
-
-    /// Every API key, revoked ones included, oldest first.
-    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
-    /// The live (not revoked) key with this secret hash.
-    fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
-
-    /// Trained models, oldest first.
-    fn trained_models(&self) -> Result<Vec<TrainedRecord>, StoreError>;
-    fn prediction(&self, lead: LeadId) -> Result<Option<StoredPrediction>, StoreError>;
-    /// Replaces the predictions of these leads (in one transaction).
-    fn write_predictions(
-        &mut self,
-        version: i64,
-        at: Timestamp,
-        predictions: &[(LeadId, f64)],
-    ) -> Result<(), StoreError>;
-
-    /// Every lead's outcome, by lead id.
-    fn outcomes(&self) -> Result<Vec<(LeadId, Outcome)>, StoreError>;
-
-    /// Live webhooks, oldest first.
-    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
-    /// A webhook's deliveries, newest first, at most `limit`.
-    fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError>;
-    /// Pending deliveries due by `now`, oldest first, with their webhooks; of one lead's to one
-    /// webhook only the earliest pending one, so that they arrive in order.
-    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError>;
-    fn count_pending_deliveries(&self) -> Result<u64, StoreError>;
-    /// Records an attempt's outcome (in its own transaction).
-    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError>;
-
-    /// Every event shape ever stored, by id.
-    fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError>;
-    /// Every property name each event type has had, by type: those shapes keep and those set
-    /// aside (what `model check` tells rules about).
-    fn event_properties(
-        &self,
-    ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, StoreError>;
-    /// The names of the custom fields any lead has.
-    fn custom_field_names(&self) -> Result<std::collections::BTreeSet<String>, StoreError>;
-
-    /// Calls `visit` with the leads the request covers, in id order, a batch at a time. The
-    /// store holds no lock between calls, so `visit` may write (through [`Store::write_scores`]).
-    fn scan_for_rescore(
-        &mut self,
-        request: ScanRequest,
-        visit: &mut RescoreVisitor<'_, Self>,
-    ) -> Result<(), StoreError>
-    where
-        Self: Sized;
-
-    /// Finishes what bulk transactions (see [`Transaction::bulk`]) deferred: their events join
-    /// the per-lead reads and their leads are marked stale. Idempotent; returns how many events it
-    /// folded in. Rescans call it first, and a store may run it on opening (after a crash).
-    fn finish_bulk(&mut self) -> Result<u64, StoreError>;
-
-    /// Fills `activity` (oldest first) for the items without a `state`.
-    fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError>;
-
-    /// How many leads a scan of `scope` would visit.
-    fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError>;
-
-    /// Writes a batch of rescoring results in one transaction.
-    fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError>;
-
-    /// Every lead's current score, in id order.
-    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError>;
 }
 
-/// The writes of one unit of work. Dropped without [`commit`](Transaction::commit), nothing lands.
-pub trait Transaction {
+/// The writes of one unit of work, by concern. Dropped without [`commit`](Transaction::commit),
+/// nothing lands.
+pub trait Transaction:
+    LeadWrites
+    + EventWrites
+    + ScoreWrites
+    + ModelWrites
+    + KeyWrites
+    + TrainedWrites
+    + OutcomeWrites
+    + OutboxWrites
+    + VisitorWrites
+{
+    fn commit(self) -> Result<(), StoreError>;
+}
+
+/// Every port, for code that calls them on a concrete backend.
+pub mod prelude {
+    pub use crate::{
+        EventReads, EventWrites, KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads, ModelWrites, OutboxReads,
+        OutboxWrites, OutcomeReads, OutcomeWrites, Rescans, ScoreReads, ScoreWrites, Store, TrainedReads,
+        TrainedWrites, Transaction, VisitorWrites,
+    };
+}
+
+pub trait LeadReads {
+    fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
+    fn list_leads(&self, query: &LeadQuery) -> Result<Vec<LeadRecord>, StoreError>;
+    /// The names of the custom fields any lead has.
+    fn custom_field_names(&self) -> Result<std::collections::BTreeSet<String>, StoreError>;
+}
+
+pub trait LeadWrites {
     fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
-    /// The lead's id, if it exists: a cheaper [`lead`](Transaction::lead) for resolving references.
+    /// The lead's id, if it exists: a cheaper [`lead`](LeadWrites::lead) for resolving references.
     fn resolve_lead(&mut self, lead: &LeadRef) -> Result<Option<LeadId>, StoreError>;
     /// Inserts a lead, with the given id or a new one.
     fn insert_lead(
@@ -560,25 +513,101 @@ pub trait Transaction {
     fn update_profile(&mut self, id: LeadId, profile: &Profile, now: Timestamp) -> Result<(), StoreError>;
     /// Corrects when the lead first appeared (a CRM's creation date sent later).
     fn set_created_at(&mut self, id: LeadId, created_at: Timestamp) -> Result<(), StoreError>;
+    fn set_stage(&mut self, lead: LeadId, stage: LifecycleStage, now: Timestamp) -> Result<(), StoreError>;
     /// Erases a lead with its events, scores and history. False when there was none.
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError>;
+}
 
+pub trait EventReads {
+    /// The lead's events as (time, shape), oldest first: what scoring reads. Takes no lock.
+    fn activity(&self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError>;
+    /// Newest first, at most `limit`, as they were sent.
+    fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Every event shape ever stored, by id.
+    fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError>;
+    /// Every property name each event type has had, by type: those shapes keep and those set
+    /// aside (what `model check` tells rules about).
+    fn event_properties(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, StoreError>;
+}
+
+pub trait EventWrites {
     fn insert_event(&mut self, event: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
+    /// Makes shapes keep these property names from now on: a model's rules look at them. Events
+    /// that set one aside are reshaped, and their leads marked stale; returns how many. Shapes
+    /// keep only named properties, so that one unique per event (a session id) does not make a
+    /// shape of each event; what was sent is kept all the same, and [`EventReads::events_of`]
+    /// gives it.
+    fn keep_properties(&mut self, names: &std::collections::BTreeSet<String>) -> Result<u64, StoreError>;
     /// The lead's events as (time, shape), oldest first.
     fn activity_of(&mut self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError>;
+}
 
+pub trait ScoreReads {
+    /// Newest first, at most `limit`.
+    fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError>;
+    /// Every lead's current score, in id order.
+    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError>;
+}
+
+pub trait ScoreWrites {
     /// The kept scoring state, when built by `model`.
     fn score_state(&mut self, lead: LeadId, model: ModelVersion) -> Result<Option<Vec<u8>>, StoreError>;
     fn write_score(&mut self, write: &ScoreWrite) -> Result<(), StoreError>;
     /// Marks the lead's score as awaiting a rescore.
     fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError>;
     fn clear_mql(&mut self, lead: LeadId) -> Result<(), StoreError>;
-    fn set_stage(&mut self, lead: LeadId, stage: LifecycleStage, now: Timestamp) -> Result<(), StoreError>;
+}
 
+/// Scans over every lead (or those needing it) in batches: rescores, predictions, the lab.
+pub trait Rescans {
+    /// Calls `visit` with the leads the request covers, in id order, a batch at a time. The
+    /// store holds no lock between calls, so `visit` may write (through [`Rescans::write_scores`]).
+    fn scan_for_rescore(
+        &mut self,
+        request: ScanRequest,
+        visit: &mut RescoreVisitor<'_, Self>,
+    ) -> Result<(), StoreError>
+    where
+        Self: Sized;
+
+    /// Finishes what bulk transactions (see [`Store::begin_bulk`]) deferred: their events join
+    /// the per-lead reads and their leads are marked stale. Idempotent; returns how many events it
+    /// folded in. Rescans call it first, and a store may run it on opening (after a crash).
+    fn finish_bulk(&mut self) -> Result<u64, StoreError>;
+
+    /// Fills `activity` (oldest first) for the items without a `state`.
+    fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError>;
+
+    /// How many leads a scan of `scope` would visit.
+    fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError>;
+
+    /// Writes a batch of rescoring results in one transaction.
+    fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError>;
+}
+
+pub trait ModelReads {
+    fn models(&self) -> Result<Vec<ModelRecord>, StoreError>;
+    fn active_model(&self) -> Result<Option<ModelRecord>, StoreError>;
+    /// Which version is active: a cheap check that a cached model is still the active one.
+    fn active_version(&self) -> Result<Option<ModelVersion>, StoreError>;
+}
+
+pub trait ModelWrites {
     /// Stores a model source; the same source again returns its existing version.
     fn save_model(&mut self, name: &str, source: &str, now: Timestamp) -> Result<ModelVersion, StoreError>;
     fn activate_model(&mut self, version: ModelVersion, now: Timestamp) -> Result<(), StoreError>;
+}
 
+pub trait KeyReads {
+    /// Every API key, revoked ones included, oldest first.
+    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// The live (not revoked) key with this secret hash.
+    fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+}
+
+pub trait KeyWrites {
     /// Stores a key by its secret's hash; returns its id.
     fn create_api_key(
         &mut self,
@@ -590,32 +619,69 @@ pub trait Transaction {
     ) -> Result<i64, StoreError>;
     /// Revokes a key. False when there is no such live key.
     fn revoke_api_key(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
+}
 
+pub trait TrainedReads {
+    /// Trained models, oldest first.
+    fn trained_models(&self) -> Result<Vec<TrainedRecord>, StoreError>;
+    fn prediction(&self, lead: LeadId) -> Result<Option<StoredPrediction>, StoreError>;
+    /// Replaces the predictions of these leads (in one transaction).
+    fn write_predictions(
+        &mut self,
+        version: i64,
+        at: Timestamp,
+        predictions: &[(LeadId, f64)],
+    ) -> Result<(), StoreError>;
+}
+
+pub trait TrainedWrites {
     /// Stores a trained model; returns its version.
     fn save_trained(&mut self, name: &str, artifact: &[u8], now: Timestamp) -> Result<i64, StoreError>;
     /// Makes this version the active trained model (and no other).
     fn activate_trained(&mut self, version: i64, now: Timestamp) -> Result<(), StoreError>;
+}
 
+pub trait OutcomeReads {
+    /// Every lead's outcome, by lead id.
+    fn outcomes(&self) -> Result<Vec<(LeadId, Outcome)>, StoreError>;
+}
+
+pub trait OutcomeWrites {
     /// Records how the lead ended (`None` clears it).
     fn set_outcome(&mut self, lead: LeadId, outcome: Option<Outcome>, now: Timestamp) -> Result<(), StoreError>;
+}
 
+/// Webhooks and the outbox of their deliveries.
+pub trait OutboxReads {
+    /// Live webhooks, oldest first.
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
+    /// A webhook's deliveries, newest first, at most `limit`.
+    fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Pending deliveries due by `now`, oldest first, with their webhooks; of one lead's to one
+    /// webhook only the earliest pending one, so that they arrive in order.
+    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError>;
+    fn count_pending_deliveries(&self) -> Result<u64, StoreError>;
+    /// Records an attempt's outcome (in its own transaction).
+    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError>;
+}
+
+pub trait OutboxWrites {
     fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError>;
     /// Deletes a webhook and cancels its pending deliveries. False when there is no such live one.
     fn delete_webhook(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
     /// Queues a delivery of `notification` to every live webhook subscribed to its topic.
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError>;
+}
 
+/// Anonymous website visitors: their events until identified, and what the public endpoint may
+/// add to a lead.
+pub trait VisitorWrites {
     /// The lead a visitor was identified as, if any.
     fn visitor_lead(&mut self, visitor: &VisitorId) -> Result<Option<LeadId>, StoreError>;
     /// Keeps an event of a visitor not yet identified.
     fn insert_anonymous(&mut self, event: &AnonymousEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
     /// Grants up to `wanted` of what is left of the lead's daily `limit` of events from the
     /// public tracking endpoint (`day`: days since the epoch, UTC), and counts what it grants.
-    /// Makes shapes keep these property names from now on: a model's rules look at them. Events
-    /// that set one aside are reshaped, and their leads marked stale; returns how many. Shapes
-    /// keep only named properties, so that one unique per event (a session id) does not make a
-    /// shape of each event; what was sent is kept all the same, and [`Store::events_of`] gives it.
-    fn keep_properties(&mut self, names: &std::collections::BTreeSet<String>) -> Result<u64, StoreError>;
     fn take_public_quota(&mut self, lead: LeadId, day: i64, wanted: u32, limit: u32) -> Result<u32, StoreError>;
     /// Deletes the anonymous events received before the instant (and day counts that are over);
     /// returns how many events went.
@@ -628,6 +694,4 @@ pub trait Transaction {
         lead: LeadId,
         now: Timestamp,
     ) -> Result<Vec<AnonymousEvent>, StoreError>;
-
-    fn commit(self) -> Result<(), StoreError>;
 }

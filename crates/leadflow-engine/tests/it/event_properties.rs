@@ -1,12 +1,12 @@
 //! Event properties no rule reads stay out of shapes, and come in when a model reads them: a
 //! score never misses a property because it was set aside.
 
+use leadflow_store::prelude::*;
 use std::sync::Arc;
 
 use leadflow_core::{Email, EventShape, EventType, LeadRef, Model, Timestamp};
 use leadflow_engine::{Engine, EventInput, FixedClock, Quiet};
 use leadflow_sqlite::SqliteStore;
-use leadflow_store::Store;
 
 const MODEL: &str = leadflow_core::model::DEFAULT_MODEL_SOURCE;
 

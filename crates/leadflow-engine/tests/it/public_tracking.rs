@@ -1,6 +1,7 @@
 //! The public tracking endpoint's policy, through the real store: what an unauthenticated
 //! visitor can and cannot do to a lead (the threat model is in ARCHITECTURE.md).
 
+use leadflow_store::prelude::*;
 use std::sync::Arc;
 
 use leadflow_core::{Email, EventShape, EventType, LeadRef, Profile, Timestamp, VisitorId};
@@ -8,7 +9,6 @@ use leadflow_engine::{
     Clock, Engine, FixedClock, IdentitySecret, LeadInput, Quiet, TrackingLimits, Visit, VisitOutcome,
 };
 use leadflow_sqlite::SqliteStore;
-use leadflow_store::Store;
 
 const MODEL: &str = leadflow_core::model::DEFAULT_MODEL_SOURCE;
 const LIMITS: TrackingLimits = TrackingLimits { events_per_lead_per_day: 5 };

@@ -1,6 +1,7 @@
 //! The real server on 127.0.0.1:0 with a fresh database, for the integration tests.
 #![allow(dead_code)] // each test binary uses its own part of this
 
+use leadflow_store::prelude::*;
 use std::sync::Arc;
 
 use leadflow_api::ServerConfig;
@@ -114,7 +115,6 @@ impl Server {
 
     /// The outcomes in the server's database, read directly.
     pub async fn state_outcomes(&self) -> Vec<(leadflow_core::LeadId, leadflow_core::Outcome)> {
-        use leadflow_store::Store;
         SqliteStore::open_reader(&self.dir.path().join("api.db")).unwrap().outcomes().unwrap()
     }
 
