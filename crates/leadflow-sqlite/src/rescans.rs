@@ -1,0 +1,84 @@
+//! Bulk scans over every lead, and finishing what bulk imports deferred.
+
+use super::*;
+
+impl Rescans for SqliteStore {
+    /// Reads on a thread of its own, through a second (read-only) connection, one batch ahead:
+    /// while `visit` scores and writes a batch, the next one is being read.
+    fn scan_for_rescore(
+        &mut self,
+        request: ScanRequest,
+        visit: &mut RescoreVisitor<'_, Self>,
+    ) -> Result<(), StoreError> {
+        let reader = open_connection(&self.path, true)?;
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<RescoreItem>, StoreError>>(1);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut after = i64::MIN;
+                loop {
+                    let batch = read_batch(&reader, &request, after);
+                    let last = match &batch {
+                        Ok(items) => items.last().map(|i| i.id.0),
+                        Err(_) => None,
+                    };
+                    let failed = batch.is_err();
+                    // The receiver hangs up when the visitor fails: stop reading then too.
+                    if send.send(batch).is_err() || failed {
+                        return;
+                    }
+                    match last {
+                        Some(id) => after = id,
+                        None => return,
+                    }
+                }
+            });
+            let result = (|| {
+                for batch in &receive {
+                    let items = batch?;
+                    if items.is_empty() {
+                        break;
+                    }
+                    visit(self, items)?;
+                }
+                Ok(())
+            })();
+            drop(receive);
+            result
+        })
+    }
+
+    /// One range scan over the batch's leads, unpacking the activity of those without a state.
+    fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
+        load_activity(&self.conn, items)
+    }
+
+    /// Reads the deferred events in seq order (sequential), then rewrites each touched lead's
+    /// blob in lead order (sequential too): one pass, however many batches deferred them.
+    fn finish_bulk(&mut self) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let folded = fold_tail(&tx)?;
+        tx.commit().map_err(backend)?;
+        Ok(folded)
+    }
+
+    fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError> {
+        let n: i64 = match scope {
+            ScanScope::All => self.conn.query_row("SELECT count(*) FROM leads", [], |r| r.get(0)),
+            ScanScope::NeedingRescore => self.conn.query_row(
+                "SELECT count(*) FROM scores s WHERE s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?1",
+                [model.0],
+                |r| r.get(0),
+            ),
+        }
+        .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(backend)?;
+        for w in writes {
+            write_score(&tx, w)?;
+        }
+        tx.commit().map_err(backend)
+    }
+}

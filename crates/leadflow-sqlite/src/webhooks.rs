@@ -1,0 +1,39 @@
+//! Webhooks and their outbox, through the ports (the SQL is in `outbox.rs`).
+
+use super::*;
+
+impl OutboxReads for SqliteStore {
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        outbox::webhooks(&self.conn)
+    }
+
+    fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::deliveries(&self.conn, webhook, limit)
+    }
+
+    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+        outbox::due(&self.conn, now, limit)
+    }
+
+    fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
+        outbox::count_pending(&self.conn)
+    }
+
+    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
+        outbox::record_attempt(&self.conn, delivery, outcome, at)
+    }
+}
+
+impl OutboxWrites for SqliteTx<'_> {
+    fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError> {
+        outbox::create_webhook(&self.tx, url, secret, topics, now)
+    }
+
+    fn delete_webhook(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        outbox::delete_webhook(&self.tx, id, now)
+    }
+
+    fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
+        outbox::notify(&self.tx, notification)
+    }
+}
