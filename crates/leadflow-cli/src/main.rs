@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use leadflow_core::{EventKey, EventShape, EventType, LeadRef, Model, Timestamp};
 use leadflow_engine::{Engine, EventInput, RescoreOptions, SystemClock, TrackOutcome};
 use leadflow_sqlite::SqliteStore;
-use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, ScanScope, Store};
+use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, Store};
 
 /// Scoring and imports allocate many small strings; mimalloc handles that load markedly better
 /// than the system allocator (see BENCHMARKS.md).
@@ -535,7 +535,7 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
         Command::Track(args) => track(engine, args),
         Command::Rescore { as_of, all, from_events, batch, dry_run } => {
             let options = RescoreOptions {
-                scope: if all || from_events { ScanScope::All } else { ScanScope::NeedingRescore },
+                all: all || from_events,
                 from_events,
                 batch,
                 dry_run,

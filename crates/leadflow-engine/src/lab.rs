@@ -12,7 +12,7 @@ use leadflow_core::{
     Outcome, ScoreCard, Timestamp,
 };
 use leadflow_ml::evaluate::{self, Judged, Report};
-use leadflow_store::{ModelVersion, RescoreItem, ScanRequest, ScanScope, ShapeId, Store, StoreError, Transaction};
+use leadflow_store::{RescoreItem, ScanRequest, ScanScope, ShapeId, Store, StoreError, Transaction};
 use rustc_hash::FxHashMap;
 
 use crate::rescore::shape_matches;
@@ -238,7 +238,7 @@ impl<S: Store> Engine<S> {
         }
         self.store.finish_bulk()?;
         progress.start(outcomes.len() as u64);
-        let request = ScanRequest { scope: ScanScope::All, model: ModelVersion(0), use_states: false, batch: 20_000 };
+        let request = ScanRequest { scope: ScanScope::All, states_of: None, batch: 20_000 };
         let (mut cases, mut left_out) = (Vec::with_capacity(outcomes.len()), 0);
         self.store.scan_for_rescore(request, &mut |_, items| {
             for item in items {

@@ -17,7 +17,9 @@ use crate::{Engine, EngineError, Progress, Subject, score_write};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RescoreOptions {
     pub as_of: Timestamp,
-    pub scope: ScanScope,
+    /// Every lead, not only those needing it (changed since their last score, or scored by
+    /// another model).
+    pub all: bool,
     /// Recompute from every lead's events, ignoring kept states.
     pub from_events: bool,
     /// Leads per batch (and per write transaction).
@@ -29,12 +31,12 @@ pub struct RescoreOptions {
 impl RescoreOptions {
     /// What needs it: leads changed since their last score, or scored by another model.
     pub fn needed(as_of: Timestamp) -> RescoreOptions {
-        RescoreOptions { as_of, scope: ScanScope::NeedingRescore, from_events: false, batch: 50_000, dry_run: false }
+        RescoreOptions { as_of, all: false, from_events: false, batch: 50_000, dry_run: false }
     }
 
     /// Every lead.
     pub fn all(as_of: Timestamp) -> RescoreOptions {
-        RescoreOptions { scope: ScanScope::All, ..RescoreOptions::needed(as_of) }
+        RescoreOptions { all: true, ..RescoreOptions::needed(as_of) }
     }
 }
 
@@ -74,13 +76,9 @@ impl<S: Store> Engine<S> {
         let (version, model) = self.active_model()?;
         self.store.finish_bulk()?;
         let mut matches = shape_matches(&model, &self.store.shapes()?);
-        let request = ScanRequest {
-            scope: options.scope,
-            model: version,
-            use_states: !options.from_events,
-            batch: options.batch,
-        };
-        progress.start(self.store.count_for_rescore(options.scope, version)?);
+        let scope = if options.all { ScanScope::All } else { ScanScope::NeedingRescore(version) };
+        let request = ScanRequest { scope, states_of: (!options.from_events).then_some(version), batch: options.batch };
+        progress.start(self.store.count_for_rescore(scope)?);
         let mut report = RescoreReport {
             buckets: model.buckets.iter().map(|b| (b.name.clone(), 0)).collect(),
             ..RescoreReport::default()

@@ -386,13 +386,9 @@ impl<S: Store> Engine<S> {
         let now = self.now();
         let shapes = event_types(&self.store.shapes()?);
         self.store.finish_bulk()?;
-        progress.start(self.store.count_for_rescore(leadflow_store::ScanScope::All, leadflow_store::ModelVersion(0))?);
-        let request = leadflow_store::ScanRequest {
-            scope: leadflow_store::ScanScope::All,
-            model: leadflow_store::ModelVersion(0),
-            use_states: false,
-            batch: 20_000,
-        };
+        progress.start(self.store.count_for_rescore(leadflow_store::ScanScope::All)?);
+        let request =
+            leadflow_store::ScanRequest { scope: leadflow_store::ScanScope::All, states_of: None, batch: 20_000 };
         let mut predicted = 0u64;
         self.store.scan_for_rescore(request, &mut |store, items| {
             let rows: Vec<Seen<'_>> = items

@@ -259,27 +259,27 @@ impl Store for SqliteStore {
 fn read_batch(conn: &Connection, request: &ScanRequest, after: i64) -> Result<Vec<RescoreItem>, StoreError> {
     let filter = match request.scope {
         ScanScope::All => "",
-        ScanScope::NeedingRescore => "AND (s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?3)",
+        ScanScope::NeedingRescore(_) => "AND (s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?3)",
     };
     // A state is worth reading only if it may be used.
-    let state = if request.use_states { "s.state" } else { "NULL" };
+    let state = if request.states_of.is_some() { "s.state" } else { "NULL" };
     let sql = format!(
         "SELECT {LEAD_COLUMNS}, {state} FROM leads l JOIN scores s ON s.lead_id = l.id
          WHERE l.id > ?1 {filter} ORDER BY l.id LIMIT ?2"
     );
-    let (model, batch) = (request.model, request.batch.max(1));
+    let batch = request.batch.max(1);
     let mut items = Vec::with_capacity(batch);
     {
         let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
         let mut rows = match request.scope {
             ScanScope::All => stmt.query(params![after, batch as i64]),
-            ScanScope::NeedingRescore => stmt.query(params![after, batch as i64, model.0]),
+            ScanScope::NeedingRescore(model) => stmt.query(params![after, batch as i64, model.0]),
         }
         .map_err(backend)?;
         while let Some(row) = rows.next().map_err(backend)? {
             let lead = read_lead(row).map_err(backend)??;
             let state: Option<Vec<u8>> = row.get(LEAD_COLUMN_COUNT).map_err(backend)?;
-            let usable = lead.score.as_ref().is_some_and(|s| s.model_version == model && !s.stale);
+            let usable = lead.score.as_ref().is_some_and(|s| Some(s.model_version) == request.states_of && !s.stale);
             items.push(RescoreItem {
                 id: lead.id,
                 profile: lead.profile,

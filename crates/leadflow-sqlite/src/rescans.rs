@@ -61,10 +61,10 @@ impl Rescans for SqliteStore {
         Ok(folded)
     }
 
-    fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError> {
+    fn count_for_rescore(&self, scope: ScanScope) -> Result<u64, StoreError> {
         let n: i64 = match scope {
             ScanScope::All => self.conn.query_row("SELECT count(*) FROM leads", [], |r| r.get(0)),
-            ScanScope::NeedingRescore => self.conn.query_row(
+            ScanScope::NeedingRescore(model) => self.conn.query_row(
                 "SELECT count(*) FROM scores s WHERE s.stale = 1 OR s.total IS NULL OR s.model_version IS NOT ?1",
                 [model.0],
                 |r| r.get(0),

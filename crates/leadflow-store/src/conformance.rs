@@ -568,11 +568,11 @@ pub fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     tx.mark_stale(ids[3]).unwrap();
     tx.commit().unwrap();
 
-    assert_eq!(s.count_for_rescore(ScanScope::All, v1).unwrap(), 7);
-    assert_eq!(s.count_for_rescore(ScanScope::NeedingRescore, v1).unwrap(), 4, "stale, other model, never scored");
+    assert_eq!(s.count_for_rescore(ScanScope::All).unwrap(), 7);
+    assert_eq!(s.count_for_rescore(ScanScope::NeedingRescore(v1)).unwrap(), 4, "stale, other model, never scored");
     let mut seen = Vec::new();
     let mut batches = 0;
-    let request = ScanRequest { scope: ScanScope::All, model: v1, use_states: true, batch: 3 };
+    let request = ScanRequest { scope: ScanScope::All, states_of: Some(v1), batch: 3 };
     s.scan_for_rescore(request, &mut |store, items| {
         batches += 1;
         assert!(items.len() <= 3);
@@ -602,7 +602,7 @@ pub fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     tx.mark_stale(ids[5]).unwrap();
     tx.commit().unwrap();
     let mut needing = Vec::new();
-    let needing_request = ScanRequest { scope: ScanScope::NeedingRescore, batch: 100, ..request };
+    let needing_request = ScanRequest { scope: ScanScope::NeedingRescore(v1), batch: 100, ..request };
     s.scan_for_rescore(needing_request, &mut |_, items| {
         needing.extend(items.into_iter().map(|i| (i.id, i.activity.len())));
         Ok(())
@@ -612,7 +612,7 @@ pub fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
 
     // Without states, every lead comes with its events.
     let mut with_events = Vec::new();
-    let full = ScanRequest { use_states: false, ..request };
+    let full = ScanRequest { states_of: None, ..request };
     s.scan_for_rescore(full, &mut |_, items| {
         with_events.extend(items.into_iter().map(|i| (i.state.is_none(), i.activity.len())));
         Ok(())
@@ -684,7 +684,7 @@ pub fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     assert_eq!(s.finish_bulk().unwrap(), 0, "finishing twice changes nothing");
     assert_eq!(keys(s, a), ["e3", "e2", "e1"]);
     assert_eq!(keys(s, b), ["e4"]);
-    let request = ScanRequest { scope: ScanScope::NeedingRescore, model: v1, use_states: true, batch: 10 };
+    let request = ScanRequest { scope: ScanScope::NeedingRescore(v1), states_of: Some(v1), batch: 10 };
     let mut seen = Vec::new();
     s.scan_for_rescore(request, &mut |_, items| {
         seen.extend(items.into_iter().map(|i| (i.id, i.activity.len())));

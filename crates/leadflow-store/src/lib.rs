@@ -404,18 +404,17 @@ pub struct RescoreItem {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanScope {
     All,
-    /// Leads with no score, a stale score, or a score from another model.
-    NeedingRescore,
+    /// Leads with no score, a stale score, or a score from another model than this one.
+    NeedingRescore(ModelVersion),
 }
 
 /// What a bulk scan reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScanRequest {
     pub scope: ScanScope,
-    /// The model being scored: kept states built by it can stand in for the events.
-    pub model: ModelVersion,
-    /// False to read every lead's events even where a usable state is kept.
-    pub use_states: bool,
+    /// The model being scored, whose kept states (where still usable) stand in for a lead's
+    /// events; `None` reads every lead's events.
+    pub states_of: Option<ModelVersion>,
     /// Leads per batch.
     pub batch: usize,
 }
@@ -581,7 +580,7 @@ pub trait Rescans {
     fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError>;
 
     /// How many leads a scan of `scope` would visit.
-    fn count_for_rescore(&self, scope: ScanScope, model: ModelVersion) -> Result<u64, StoreError>;
+    fn count_for_rescore(&self, scope: ScanScope) -> Result<u64, StoreError>;
 
     /// Writes a batch of rescoring results in one transaction.
     fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError>;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use leadflow_core::{Email, EventKey, EventShape, EventType, LeadId, LeadRef, Profile, Timestamp};
 use leadflow_engine::{Engine, EventInput, FixedClock, LeadInput, Quiet, RescoreOptions};
 use leadflow_sqlite::SqliteStore;
-use leadflow_store::{ScanScope, Store};
+use leadflow_store::Store;
 use proptest::prelude::*;
 
 const MODEL: &str = leadflow_core::model::DEFAULT_MODEL_SOURCE;
@@ -81,7 +81,7 @@ proptest! {
         }
         let incremental = scores(engine.store());
 
-        let options = RescoreOptions { from_events: true, scope: ScanScope::All, ..RescoreOptions::needed(now) };
+        let options = RescoreOptions { from_events: true, all: true, ..RescoreOptions::needed(now) };
         let report = engine.rescore(options, &Quiet).unwrap();
         prop_assert_eq!(report.leads, 4);
         let recomputed = scores(engine.store());
