@@ -220,7 +220,6 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         let rest = events.split_off(events.len().saturating_sub(20_000));
         engine.import_events(rest)?;
     }
-    engine.finish_import()?;
     let report = engine.rescore(RescoreOptions::needed(now), &progress::bar("scoring"))?;
 
     let stats = engine.store().stats()?;

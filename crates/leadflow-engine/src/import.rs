@@ -1,7 +1,7 @@
 //! Imports as one use case, whoever starts them (the CLI, later an upload): rows read from a
 //! file go in batches, each its own transaction, so that a crash loses at most the batch in
-//! flight and running the import again skips what is in; event imports finish their deferred
-//! work every few million events; the leads touched are rescored at the end.
+//! flight and running the import again skips what is in; events go in bulk transactions; the
+//! leads touched are rescored at the end.
 
 use leadflow_store::Store;
 
@@ -53,10 +53,6 @@ impl ImportSummary {
     }
 }
 
-/// Deferred work of event imports is finished every this many events: enough to make each pass
-/// over the leads worth it, few enough to bound the memory a pass takes.
-const FINISH_EVERY: usize = 5_000_000;
-
 impl<S: Store> Engine<S> {
     /// Imports leads; `reading` advances by the bytes read, `rescoring` follows the rescore.
     pub fn import_lead_rows(
@@ -71,7 +67,7 @@ impl<S: Store> Engine<S> {
         Ok(summary)
     }
 
-    /// Imports events, finishing their deferred indexing as it goes and at the end.
+    /// Imports events, in bulk transactions (the store indexes them per lead when it suits it).
     pub fn import_event_rows(
         &mut self,
         rows: impl Iterator<Item = ImportRow<EventInput>>,
@@ -79,17 +75,7 @@ impl<S: Store> Engine<S> {
         reading: &dyn Progress,
         rescoring: &dyn Progress,
     ) -> Result<ImportSummary, EngineError> {
-        let mut since_finish = 0;
-        let mut summary = in_batches(rows, options.batch, reading, |batch| {
-            let report = self.import_events(std::mem::take(batch))?;
-            since_finish += report.accepted;
-            if since_finish >= FINISH_EVERY {
-                self.finish_import()?;
-                since_finish = 0;
-            }
-            Ok(report)
-        })?;
-        self.finish_import()?;
+        let mut summary = in_batches(rows, options.batch, reading, |batch| self.import_events(std::mem::take(batch)))?;
         self.rescore_after(options, rescoring, &mut summary)?;
         Ok(summary)
     }

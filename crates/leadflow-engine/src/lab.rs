@@ -236,7 +236,6 @@ impl<S: Store> Engine<S> {
         if outcomes.is_empty() {
             return Err(LabError::NoOutcomes.into());
         }
-        self.store.finish_bulk()?;
         progress.start(outcomes.len() as u64);
         let request = ScanRequest { scope: ScanScope::All, states_of: None, batch: 20_000 };
         let (mut cases, mut left_out) = (Vec::with_capacity(outcomes.len()), 0);

@@ -547,8 +547,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Stores a batch of events in one bulk transaction, creating leads for unknown emails. The
-    /// events are durable when it returns; [`finish_import`](Self::finish_import) makes them
-    /// visible to per-lead reads and marks their leads stale, for one rescore after the import.
+    /// events are durable and visible to reads when it returns; their leads await a rescore.
     pub fn import_events(&mut self, rows: Vec<EventInput>) -> Result<BatchReport, EngineError> {
         let now = self.now();
         let kept = self.active_properties()?;
@@ -601,12 +600,6 @@ impl<S: Store> Engine<S> {
         }
         tx.commit()?;
         Ok(report)
-    }
-
-    /// Finishes what event imports deferred (see [`import_events`](Self::import_events)); returns
-    /// how many events it folded in. Rescoring does it first, so that nothing is missed.
-    pub fn finish_import(&mut self) -> Result<u64, EngineError> {
-        Ok(self.store.finish_bulk()?)
     }
 
     /// A lead with its scores explained as of `as_of` (now if not given), timeline and history.

@@ -74,7 +74,6 @@ enum Outcome {
 impl<S: Store> Engine<S> {
     pub fn rescore(&mut self, options: RescoreOptions, progress: &dyn Progress) -> Result<RescoreReport, EngineError> {
         let (version, model) = self.active_model()?;
-        self.store.finish_bulk()?;
         let mut matches = shape_matches(&model, &self.store.shapes()?);
         let scope = if options.all { ScanScope::All } else { ScanScope::NeedingRescore(version) };
         let request = ScanRequest { scope, states_of: (!options.from_events).then_some(version), batch: options.batch };

@@ -385,7 +385,6 @@ impl<S: Store> Engine<S> {
     ) -> Result<u64, EngineError> {
         let now = self.now();
         let shapes = event_types(&self.store.shapes()?);
-        self.store.finish_bulk()?;
         progress.start(self.store.count_for_rescore(leadflow_store::ScanScope::All)?);
         let request =
             leadflow_store::ScanRequest { scope: leadflow_store::ScanScope::All, states_of: None, batch: 20_000 };

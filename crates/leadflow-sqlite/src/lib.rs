@@ -45,6 +45,9 @@ use rows::*;
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How many events bulk transactions may leave unfolded before one folds them all.
+const FOLD_EVERY: i64 = 5_000_000;
+
 /// How long a write waits for another process's write lock by default.
 const WRITE_WAIT: Duration = Duration::from_secs(10);
 
@@ -140,6 +143,19 @@ impl SqliteStore {
             Ok(_) | Err(StoreError::Busy) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Finishes what bulk transactions deferred: their events join the per-lead blobs and their
+    /// leads are marked stale. Reads the deferred events in seq order (sequential), then rewrites
+    /// each touched lead's blob in lead order (sequential too): one pass, however many batches
+    /// deferred them. Idempotent; returns how many events it folded in. Scans run it first, a
+    /// bulk transaction runs it once a few million events wait, and opening the store runs it
+    /// after a crash.
+    pub fn finish_bulk(&mut self) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let folded = fold_tail(&tx)?;
+        tx.commit().map_err(backend)?;
+        Ok(folded)
     }
 
     /// How long a write waits for another process's write lock (an import, a rescore) before
@@ -634,6 +650,15 @@ impl Transaction for SqliteTx<'_> {
             self.tx
                 .execute("INSERT INTO activity_tail (first_seq, last_seq) VALUES (?1, ?2)", params![first, last])
                 .map_err(backend)?;
+            // Folded every few million events: enough to make each pass over the leads worth
+            // it, few enough to bound the memory a pass takes.
+            let deferred: i64 = self
+                .tx
+                .query_row("SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM activity_tail", [], |r| r.get(0))
+                .map_err(backend)?;
+            if deferred >= FOLD_EVERY {
+                fold_tail(&self.tx)?;
+            }
         }
         let SqliteTx { tx, shapes, new_shapes, properties, property_changes, .. } = self;
         tx.commit().map_err(backend)?;

@@ -10,6 +10,7 @@ impl Rescans for SqliteStore {
         request: ScanRequest,
         visit: &mut RescoreVisitor<'_, Self>,
     ) -> Result<(), StoreError> {
+        self.finish_bulk()?;
         let reader = open_connection(&self.path, true)?;
         let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<RescoreItem>, StoreError>>(1);
         std::thread::scope(|scope| {
@@ -50,15 +51,6 @@ impl Rescans for SqliteStore {
     /// One range scan over the batch's leads, unpacking the activity of those without a state.
     fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
         load_activity(&self.conn, items)
-    }
-
-    /// Reads the deferred events in seq order (sequential), then rewrites each touched lead's
-    /// blob in lead order (sequential too): one pass, however many batches deferred them.
-    fn finish_bulk(&mut self) -> Result<u64, StoreError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
-        let folded = fold_tail(&tx)?;
-        tx.commit().map_err(backend)?;
-        Ok(folded)
     }
 
     fn count_for_rescore(&self, scope: ScanScope) -> Result<u64, StoreError> {

@@ -458,9 +458,10 @@ pub trait Store:
     /// Starts a unit of work: everything written through it lands together or not at all. It
     /// sees every event committed before it, including those a bulk transaction deferred.
     fn begin(&mut self) -> Result<Self::Tx<'_>, StoreError>;
-    /// Starts a bulk insert of events. Their keys are checked and they are stored durably as
-    /// usual, but the store may defer indexing them per lead, and marking their leads stale, to
-    /// [`Rescans::finish_bulk`] or the next [`Store::begin`]. Reads see them all the same.
+    /// Starts a bulk insert of events (an import): their keys are checked and they are stored
+    /// durably as usual, but the store may defer indexing them per lead, and marking their
+    /// leads stale, to when it suits it (the next scan or ordinary unit of work at the latest).
+    /// Reads see them all the same.
     fn begin_bulk(&mut self) -> Result<Self::Tx<'_>, StoreError>;
     fn stats(&self) -> Result<StoreStats, StoreError>;
 }
@@ -561,7 +562,8 @@ pub trait ScoreWrites {
 
 /// Scans over every lead (or those needing it) in batches: rescores, predictions, the lab.
 pub trait Rescans {
-    /// Calls `visit` with the leads the request covers, in id order, a batch at a time. The
+    /// Calls `visit` with the leads the request covers, in id order, a batch at a time, each with
+    /// every event committed before the scan (what bulk transactions deferred included). The
     /// store holds no lock between calls, so `visit` may write (through [`Rescans::write_scores`]).
     fn scan_for_rescore(
         &mut self,
@@ -570,11 +572,6 @@ pub trait Rescans {
     ) -> Result<(), StoreError>
     where
         Self: Sized;
-
-    /// Finishes what bulk transactions (see [`Store::begin_bulk`]) deferred: their events join
-    /// the per-lead reads and their leads are marked stale. Idempotent; returns how many events it
-    /// folded in. Rescans call it first, and a store may run it on opening (after a crash).
-    fn finish_bulk(&mut self) -> Result<u64, StoreError>;
 
     /// Fills `activity` (oldest first) for the items without a `state`.
     fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError>;

@@ -191,7 +191,9 @@ async fn an_identity_token_joins_a_visitor_to_a_known_lead() {
         s.call(Some(leadflow_core::Role::Ingest), Method::POST, "/v1/tracking/identity-tokens", Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{token}");
     let token = token["token"].as_str().unwrap();
-    let forged = format!("{}0", &token[..token.len() - 1]);
+    // The token with its last character changed (to another one, whatever it was).
+    let other = if token.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{other}", &token[..token.len() - 1]);
     let with =
         |t: &str| format!(r#"{{"visitor": "{VISITOR}", "type": "page_view", "url": "/welcome", "identity": "{t}"}}"#);
     let (status, reply, _) = hit(&s, &with(&forged), None).await;
