@@ -32,9 +32,12 @@ const EXIT_REJECTED: u8 = 3;
 #[derive(Parser)]
 #[command(name = "leadflow", version, about = "Lead scoring and lead tracking", propagate_version = true)]
 struct Cli {
-    /// The database file.
+    /// The database file (sugar for --database-url sqlite://FILE).
     #[arg(long, global = true, env = "LEADFLOW_DB", default_value = "leadflow.db")]
     db: PathBuf,
+    /// The database, as a URL: sqlite://FILE. Takes precedence over --db.
+    #[arg(long, global = true, env = "LEADFLOW_DATABASE_URL")]
+    database_url: Option<String>,
     /// The server's configuration file (see `leadflow config print-default`).
     #[arg(long, global = true, env = "LEADFLOW_CONFIG")]
     config: Option<PathBuf>,
@@ -465,7 +468,12 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(mut cli: Cli) -> Result<ExitCode> {
+    if let Some(url) = &cli.database_url {
+        match leadflow_store::DatabaseUrl::parse(url)? {
+            leadflow_store::DatabaseUrl::Sqlite(path) => cli.db = path,
+        }
+    }
     match cli.command {
         Command::Init { model } => init(&cli.db, model.as_deref()),
         Command::Demo { out, leads } => demo::run(&out, leads),

@@ -7,6 +7,10 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+mod url;
+
+pub use url::{DatabaseUrl, DatabaseUrlError};
+
 use leadflow_core::{
     Email, EventKey, EventShape, ExternalId, Grade, LeadId, LeadRef, LifecycleStage, Outcome, Profile, Role, Timestamp,
     Topic, VisitorId,

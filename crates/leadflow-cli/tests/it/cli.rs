@@ -680,3 +680,27 @@ fn upserts_by_hand_read_fields_like_the_api() {
     let out = cli.run(&["leads", "upsert", "--set", "company=Nobody"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("name the lead with `email` or `external_id`"));
 }
+
+/// The database is named by a URL (`--database-url`, `LEADFLOW_DATABASE_URL`); `--db FILE` is
+/// sugar for `sqlite://FILE`; a URL no backend of this build takes is refused, saying which are.
+#[test]
+fn a_database_url_names_the_database() {
+    let cli = Cli::new();
+    let other = cli.dir.path().join("other.db");
+    let url = format!("sqlite://{}", other.display());
+    assert!(cli.ok(&["--database-url", &url, "init"]).contains("created"));
+    assert!(other.exists() && !cli.db().exists(), "the URL wins over --db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadflow"))
+        .args(["leads", "list"])
+        .env("LEADFLOW_DATABASE_URL", &url)
+        .env_remove("LEADFLOW_DB")
+        .current_dir(cli.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (bad, needle) in [("mysql://db/leads", "no backend for `mysql://`"), ("leadflow.db", "not a database URL")] {
+        let out = cli.run(&["--database-url", bad, "leads", "list"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(needle), "{bad}: {err}");
+    }
+}

@@ -28,6 +28,7 @@ impl Cli {
             .arg(self.db())
             .args(args)
             .env_remove("LEADFLOW_DB")
+            .env_remove("LEADFLOW_DATABASE_URL")
             .output()
             .unwrap()
     }
