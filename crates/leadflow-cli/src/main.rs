@@ -92,8 +92,14 @@ enum Command {
     /// Export data.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Counts: leads, events, buckets, MQLs.
-    Stats,
+    /// Counts: leads, events, buckets, MQLs. Reads only (beside a running import or server).
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks the database: the storage's own checks and leadflow's invariants (every event has
+    /// its lead, every lead its score row). Reads only; exits 1 when something is wrong.
+    Verify,
     /// Run the HTTP/JSON API server.
     Serve {
         /// Address to listen on (port 0 picks a free one); overrides the configuration's `addr`.
@@ -485,6 +491,8 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
             }
             serve(open_existing(&cli.db)?, config)
         }
+        Command::Stats { json } => stats(&reader(&cli.db)?, json),
+        Command::Verify => verify(&reader(&cli.db)?),
         Command::Config(ConfigCommand::PrintDefault) => {
             print!("{}", config::DEFAULT_TOML);
             Ok(ExitCode::SUCCESS)
@@ -512,6 +520,53 @@ fn open_existing(db: &Path) -> Result<Lf> {
         bail!("no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)", db.display());
     }
     open(db)
+}
+
+/// The database opened to read only: what it holds now, taking no lock and finishing nothing
+/// (not even an import that another process is running).
+fn reader(db: &Path) -> Result<SqliteStore> {
+    if !db.exists() {
+        bail!("no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)", db.display());
+    }
+    SqliteStore::open_reader(db).with_context(|| format!("opening {}", db.display()))
+}
+
+fn stats(store: &SqliteStore, json: bool) -> Result<ExitCode> {
+    let s = store.stats()?;
+    if json {
+        let buckets: serde_json::Map<String, serde_json::Value> =
+            s.buckets.iter().map(|(b, n)| (b.clone(), (*n).into())).collect();
+        println!(
+            "{}",
+            serde_json::json!({"leads": s.leads, "events": s.events, "deferred_events": s.deferred_events,
+                               "mqls": s.mqls, "stale_leads": s.stale_leads, "buckets": buckets})
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("leads      {}", s.leads);
+    println!("events     {}", s.events);
+    if s.deferred_events > 0 {
+        println!("  of which {} not yet indexed per lead (an import running, or cut short)", s.deferred_events);
+    }
+    println!("MQLs       {}", s.mqls);
+    println!("stale      {}", s.stale_leads);
+    for (bucket, n) in s.buckets {
+        println!("  {bucket:<8} {n}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(store: &SqliteStore) -> Result<ExitCode> {
+    let problems = store.verify()?;
+    for p in &problems {
+        println!("problem: {p}");
+    }
+    if problems.is_empty() {
+        println!("the database is consistent");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 fn init(db: &Path, model: Option<&Path>) -> Result<ExitCode> {
@@ -670,17 +725,6 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(ExportCommand::Scores { out }) => export_scores(engine, out.as_deref()),
-        Command::Stats => {
-            let s = engine.store().stats()?;
-            println!("leads      {}", s.leads);
-            println!("events     {}", s.events);
-            println!("MQLs       {}", s.mqls);
-            println!("stale      {}", s.stale_leads);
-            for (bucket, n) in s.buckets {
-                println!("  {bucket:<8} {n}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
         Command::Keys(KeysCommand::Create { name, role }) => {
             let role = leadflow_core::Role::parse(&role)
                 .with_context(|| format!("unknown role `{role}` (expected admin, marketing, sales or ingest)"))?;
@@ -720,6 +764,8 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
         | Command::Demo { .. }
         | Command::Serve { .. }
         | Command::Config(_)
+        | Command::Stats { .. }
+        | Command::Verify
         | Command::Model(ModelCommand::Check { .. }) => {
             unreachable!("handled before opening")
         }

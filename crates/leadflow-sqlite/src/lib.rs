@@ -264,10 +264,51 @@ impl Store for SqliteStore {
         Ok(StoreStats {
             leads: one("SELECT count(*) FROM leads")?,
             events: one("SELECT count(*) FROM events")?,
+            deferred_events: one(
+                "SELECT count(*) FROM events e JOIN activity_tail t ON e.seq BETWEEN t.first_seq AND t.last_seq",
+            )?,
             stale_leads: one("SELECT count(*) FROM scores WHERE stale = 1")?,
             mqls: one("SELECT count(*) FROM leads WHERE mql_at IS NOT NULL")?,
             buckets,
         })
+    }
+
+    fn verify(&self) -> Result<Vec<String>, StoreError> {
+        let mut problems: Vec<String> = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA quick_check").map_err(backend)?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(backend)? {
+            match row.map_err(backend)? {
+                ok if ok == "ok" => {}
+                problem => problems.push(format!("SQLite: {problem}")),
+            }
+        }
+        let count =
+            |sql: &str| -> Result<i64, StoreError> { self.conn.query_row(sql, [], |r| r.get(0)).map_err(backend) };
+        for (sql, what) in [
+            ("SELECT count(*) FROM events WHERE lead_id NOT IN (SELECT id FROM leads)", "events of no lead"),
+            ("SELECT count(*) FROM leads WHERE id NOT IN (SELECT lead_id FROM scores)", "leads without a score row"),
+            ("SELECT count(*) FROM scores WHERE lead_id NOT IN (SELECT id FROM leads)", "score rows of no lead"),
+            ("SELECT count(*) FROM events WHERE shape_id NOT IN (SELECT id FROM event_shapes)", "events of no shape"),
+        ] {
+            let n = count(sql)?;
+            if n > 0 {
+                problems.push(format!("{n} {what}"));
+            }
+        }
+        // Every event is in its lead's blob, or deferred: the blobs hold exactly the rest.
+        let mut indexed = 0i64;
+        let mut blobs = self.conn.prepare("SELECT packed FROM activity").map_err(backend)?;
+        let mut rows = blobs.query([]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let bytes = row.get_ref(0).map_err(backend)?.as_blob().map_err(|e| backend(e.into()))?;
+            indexed += activity::decode_all(bytes)?.len() as i64;
+        }
+        let stats = self.stats()?;
+        let expected = (stats.events - stats.deferred_events) as i64;
+        if indexed != expected {
+            problems.push(format!("the per-lead index holds {indexed} events, not {expected}"));
+        }
+        Ok(problems)
     }
 }
 

@@ -649,6 +649,7 @@ pub fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
     assert!(s.history_of(id, 10).unwrap().is_empty());
     assert_eq!(s.stats().unwrap().events, 1, "other leads keep their events");
     assert_eq!(s.list_leads(&LeadQuery { limit: 10, ..Default::default() }).unwrap().len(), 1);
+    assert_eq!(s.verify().unwrap(), Vec::<String>::new(), "nothing of the lead is left behind");
 }
 
 pub fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
@@ -669,6 +670,7 @@ pub fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     assert_eq!(tx.insert_event(&event("e1", a, "2026-06-09", "page_view", "/"), now).unwrap(), Inserted::Duplicate);
     tx.commit().unwrap();
     assert_eq!(s.stats().unwrap().events, 4, "bulk events are stored when the transaction commits");
+    assert_eq!(s.verify().unwrap(), Vec::<String>::new(), "deferred events are no inconsistency");
 
     // A dropped bulk transaction leaves nothing to finish.
     let mut tx = s.begin_bulk().unwrap();
@@ -699,6 +701,8 @@ pub fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     assert_eq!(tx.activity_of(b).unwrap().len(), 2);
     tx.commit().unwrap();
     assert_eq!(s.activity(b).unwrap().len(), 2);
+    assert_eq!(s.stats().unwrap().deferred_events, 0, "an ordinary unit of work finished them");
+    assert_eq!(s.verify().unwrap(), Vec::<String>::new());
 }
 
 pub fn api_keys_are_found_by_hash_until_revoked<S: Store>(s: &mut S) {

@@ -381,6 +381,9 @@ pub struct LeadQuery {
 pub struct StoreStats {
     pub leads: u64,
     pub events: u64,
+    /// Events bulk transactions stored and the store has not yet indexed per lead (reads see
+    /// them all the same; a backend that never defers says 0).
+    pub deferred_events: u64,
     pub stale_leads: u64,
     pub mqls: u64,
     /// Leads per bucket name (scored leads only).
@@ -468,6 +471,10 @@ pub trait Store:
     /// Reads see them all the same.
     fn begin_bulk(&mut self) -> Result<Self::Tx<'_>, StoreError>;
     fn stats(&self) -> Result<StoreStats, StoreError>;
+    /// What is wrong with the stored data, if anything: the backend's own checks (its files,
+    /// its indexes) and leadflow's invariants (every event has its lead, every lead its score
+    /// row, every indexed event its row). Empty when all is well. Reads only.
+    fn verify(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// The writes of one unit of work, by concern. Dropped without [`commit`](Transaction::commit),

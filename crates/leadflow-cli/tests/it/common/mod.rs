@@ -53,11 +53,15 @@ impl Cli {
     }
 }
 
-pub fn rusqlite_count(db: &std::path::Path, sql: &str) -> i64 {
-    // Through the sqlite3 CLI would need an install; read the file with the store's own engine.
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+/// `leadflow stats --json`: what the database holds, read the way a user would (without
+/// finishing anything another process is doing).
+pub fn stats(cli: &Cli) -> serde_json::Value {
+    serde_json::from_str(&cli.ok(&["stats", "--json"])).unwrap()
+}
+
+/// How many events the database holds.
+pub fn events_stored(cli: &Cli) -> u64 {
+    stats(cli)["events"].as_u64().unwrap()
 }
 
 /// One HTTP/1.1 request over a plain socket; returns the status code and the body.
@@ -160,7 +164,7 @@ pub fn import_killed_after(cli: &Cli, file: &str, events: i64) {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while rusqlite_count(&cli.db(), "SELECT count(*) FROM events") < events && std::time::Instant::now() < deadline {
+    while events_stored(cli) < events as u64 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().unwrap();
