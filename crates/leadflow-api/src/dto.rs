@@ -4,91 +4,29 @@ use std::collections::BTreeMap;
 
 use leadflow_core::{Email, EventKey, EventShape, EventType, ExternalId, LeadRef, Timestamp};
 use leadflow_engine::{EventInput, LeadInput, LeadView, PatchValue};
-use leadflow_store::{
-    Cursor, HistoryEntry, LeadOrder, LeadRecord, ModelRecord, ScoreValues, SortKey, StoredEvent, StoredScore,
-};
+use leadflow_store::{Cursor, LeadOrder, LeadRecord, ModelRecord, SortKey};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+// The JSON of each thing is its `leadflow_contract` type; these render it for handlers.
+
+fn json_of(v: impl serde::Serialize) -> Value {
+    serde_json::to_value(v).expect("contract types always serialize")
+}
 
 pub fn lead(l: &LeadRecord) -> Value {
-    let p = &l.profile;
-    json!({
-        "id": l.id.0,
-        "email": p.email.as_ref().map(Email::as_str),
-        "external_id": p.external_id.as_ref().map(ExternalId::as_str),
-        "first_name": p.first_name, "last_name": p.last_name, "company": p.company, "job_title": p.job_title,
-        "department": p.department, "industry": p.industry, "employees": p.employees,
-        "annual_revenue": p.annual_revenue, "country": p.country, "city": p.city,
-        "company_type": p.company_type, "source": p.source, "owner": p.owner, "stage": p.stage.name(),
-        "custom": p.custom,
-        "created_at": l.created_at, "updated_at": l.updated_at, "mql_at": l.mql_at,
-        "score": l.score.as_ref().map(score),
-    })
-}
-
-/// Points as the API gives them: to a thousandth (scores are sums of decayed points, whose
-/// last digits are noise: `49.99999999532019` is 50), never `-0`.
-pub fn points(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0 + 0.0
-}
-
-/// Every number of an explanation as [`points`].
-fn rounded(mut v: Value) -> Value {
-    match &mut v {
-        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
-            if let Some(x) = n.as_f64() {
-                v = json!(points(x));
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| *i = rounded(std::mem::take(i))),
-        Value::Object(fields) => fields.values_mut().for_each(|f| *f = rounded(std::mem::take(f))),
-        _ => {}
-    }
-    v
-}
-
-fn values(v: &ScoreValues) -> Value {
-    json!({"fit": points(v.fit), "engagement": points(v.engagement), "total": points(v.total),
-           "bucket": v.bucket, "grade": v.grade.letter()})
-}
-
-fn score(s: &StoredScore) -> Value {
-    let mut out = values(&s.values);
-    out["as_of"] = json!(s.as_of);
-    out["model_version"] = json!(s.model_version.0);
-    out["stale"] = json!(s.stale);
-    out
-}
-
-pub fn event(e: &StoredEvent) -> Value {
-    json!({
-        "id": e.key.as_str(), "type": e.shape.event_type.as_str(), "ts": e.ts,
-        "properties": e.shape.properties, "received_at": e.received_at,
-    })
-}
-
-pub fn history(h: &HistoryEntry) -> Value {
-    json!({
-        "at": h.at, "cause": h.cause.to_string(), "model_version": h.model_version.0,
-        "before": h.before.as_ref().map(values), "after": values(&h.after), "became_mql": h.became_mql,
-    })
+    json_of(leadflow_contract::Lead::from(l))
 }
 
 /// An accepted event, as `POST /v1/events` and `leadflow track --json` give it: the lead, whether
 /// the event created it, and its new score (when the event's scoring answered with one).
 pub fn accepted(lead: leadflow_core::LeadId, created_lead: bool, scored: Option<&leadflow_engine::Scored>) -> Value {
-    let mut out = json!({"status": "accepted", "lead_id": lead.0, "created_lead": created_lead});
-    if let Some(s) = scored {
-        out["score"] = json!({"fit": points(s.card.fit), "engagement": points(s.card.engagement),
-                              "total": points(s.card.total), "bucket": s.bucket, "grade": s.card.grade.letter()});
-        out["became_mql"] = json!(s.became_mql);
-    }
-    out
+    json_of(leadflow_contract::EventOutcome::accepted(lead, created_lead, scored))
 }
 
 /// An event the lead had already: nothing changed.
 pub fn duplicate(lead: leadflow_core::LeadId) -> Value {
-    json!({"status": "duplicate", "lead_id": lead.0})
+    json_of(leadflow_contract::EventOutcome::duplicate(lead))
 }
 
 /// A model file's check, as `POST /v1/models/validate` and `leadflow model check --json` give it:
@@ -96,41 +34,23 @@ pub fn duplicate(lead: leadflow_core::LeadId) -> Value {
 pub fn model_check(
     checked: Result<(&leadflow_core::Model, &[leadflow_core::model::ModelWarning]), &leadflow_core::ModelError>,
 ) -> Value {
-    match checked {
-        Ok((model, warnings)) => {
-            let warnings: Vec<Value> =
-                warnings.iter().map(|w| json!({"line": w.line, "path": w.path, "message": w.message})).collect();
-            json!({"valid": true, "name": model.name, "problems": [], "warnings": warnings})
-        }
-        Err(e) => json!({"valid": false, "problems": model_problems(e)}),
-    }
+    json_of(match checked {
+        Ok((model, warnings)) => leadflow_contract::ModelCheck::valid(model, warnings),
+        Err(e) => leadflow_contract::ModelCheck::invalid(e),
+    })
 }
 
 /// A model's problems: line, column, path and message each.
-pub fn model_problems(e: &leadflow_core::ModelError) -> Vec<Value> {
-    e.problems
-        .iter()
-        .map(|p| json!({"line": p.line, "column": p.column, "path": p.path, "message": p.message}))
-        .collect()
+pub fn model_problems(e: &leadflow_core::ModelError) -> Value {
+    json_of(leadflow_contract::ModelProblem::all(e))
 }
 
 pub fn view(v: &LeadView) -> Value {
-    json!({
-        "lead": lead(&v.record),
-        "model_version": v.model.0,
-        "bucket": v.bucket,
-        "explanation": rounded(json!(v.explanation)),
-        "timeline": v.timeline.iter().map(event).collect::<Vec<_>>(),
-        "history": v.history.iter().map(history).collect::<Vec<_>>(),
-        "prediction": v.prediction.map(|p| json!({"probability": p.probability, "model_version": p.version, "at": p.at})),
-    })
+    json_of(leadflow_contract::LeadView::from(v))
 }
 
 pub fn model(m: &ModelRecord) -> Value {
-    json!({
-        "version": m.version.0, "name": m.name, "active": m.active,
-        "created_at": m.created_at, "activated_at": m.activated_at,
-    })
+    json_of(leadflow_contract::ModelInfo::from(m))
 }
 
 /// An opaque page cursor: where a page of leads in `order` ended.

@@ -1,0 +1,33 @@
+//! The JSON leadflow speaks, as types: what `GET /v1/leads/{lead}` answers and `leadflow leads
+//! show --json` prints is one [`LeadView`], serialized once. A response type is built from the
+//! engine's and the store's records (`From`), and its shape is the API's contract: a field
+//! renamed here is renamed for every client, so none is renamed lightly.
+//!
+//! Numbers of points are given to a thousandth ([`points`]): scores are sums of decayed points,
+//! whose last digits are noise.
+
+mod lead;
+mod model;
+mod outcome;
+
+pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, InactivityLine, Lead, LeadView};
+pub use lead::{Event, Prediction, Score, ScoreCard, Values};
+pub use model::{ModelCheck, ModelInfo, ModelProblem, ModelWarning};
+pub use outcome::EventOutcome;
+
+/// Points as leadflow gives them: to a thousandth (`49.99999999532019` is 50), never `-0`.
+pub fn points(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0 + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::points;
+
+    #[test]
+    fn points_drop_noise_and_negative_zero() {
+        assert_eq!(points(49.99999999532019), 50.0);
+        assert_eq!(points(-0.0000001).to_string(), "0");
+        assert_eq!(points(12.3456), 12.346);
+    }
+}
