@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use leadflow_core::{Email, EventKey, EventShape, EventType, ExternalId, LeadRef, Timestamp};
 use leadflow_engine::{EventInput, LeadInput, LeadView, PatchValue};
-use leadflow_store::{Cursor, LeadOrder, LeadRecord, ModelRecord, SortKey};
+use leadflow_store::{Cursor, LeadOrder, LeadRecord, SortKey};
 use serde::Deserialize;
 use serde_json::Value;
 
 // The JSON of each thing is its `leadflow_contract` type; these render it for handlers.
 
-fn json_of(v: impl serde::Serialize) -> Value {
+pub fn json_of(v: impl serde::Serialize) -> Value {
     serde_json::to_value(v).expect("contract types always serialize")
 }
 
@@ -47,10 +47,6 @@ pub fn model_problems(e: &leadflow_core::ModelError) -> Value {
 
 pub fn view(v: &LeadView) -> Value {
     json_of(leadflow_contract::LeadView::from(v))
-}
-
-pub fn model(m: &ModelRecord) -> Value {
-    json_of(leadflow_contract::ModelInfo::from(m))
 }
 
 /// An opaque page cursor: where a page of leads in `order` ended.

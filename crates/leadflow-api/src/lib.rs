@@ -32,6 +32,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use leadflow_contract::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
 use leadflow_core::{Action, LeadRef, Role};
 use leadflow_engine::BatchItem;
 
@@ -398,15 +399,14 @@ async fn ingest_batch(
     // Parsing and answering happen outside the writer's lock; only recording holds it.
     let now = state.now();
     let reads = caller.may_read_leads();
-    let mut results: Vec<Option<Value>> = Vec::with_capacity(batch.events.len());
+    let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(batch.events.len());
     let mut inputs = Vec::new();
     let mut positions = Vec::new();
     for (i, item) in batch.events.into_iter().enumerate() {
         let id = item.get("id").cloned().unwrap_or(Value::Null);
         let rejected = |code: ErrorCode, message: String| {
-            Some(
-                json!({"index": i, "id": id.clone(), "status": "rejected", "error": {"code": code, "message": message}}),
-            )
+            let error = ErrorBody { code: code.as_str(), message };
+            Some(BatchResult { index: i, id: id.clone(), outcome: ItemOutcome::Rejected { error } })
         };
         let event = match serde_json::from_value::<dto::EventRequest>(item) {
             Ok(event) => event,
@@ -430,33 +430,27 @@ async fn ingest_batch(
     }
     let outcome = state.write(move |engine| Ok(engine.track_batch(inputs)?)).await?;
     for (item, i) in outcome.items.into_iter().zip(positions) {
-        results[i] = Some(match item {
-            BatchItem::Accepted { key, .. } if !reads => json!({"index": i, "id": key.as_str(), "status": "accepted"}),
-            BatchItem::Duplicate { key, .. } if !reads => {
-                json!({"index": i, "id": key.as_str(), "status": "duplicate"})
+        // What the lead is (its id, whether it is new) is told only to callers that may read it.
+        let (id, outcome) = match item {
+            BatchItem::Accepted { key, lead, created_lead } => {
+                let lead_id = reads.then_some(lead.0);
+                (key, ItemOutcome::Accepted { lead_id, created_lead: reads.then_some(created_lead) })
             }
-            BatchItem::Accepted { key, lead, created_lead } => json!({
-                "index": i, "id": key.as_str(), "status": "accepted", "lead_id": lead.0, "created_lead": created_lead,
-            }),
-            BatchItem::Duplicate { key, lead } => {
-                json!({"index": i, "id": key.as_str(), "status": "duplicate", "lead_id": lead.0})
-            }
+            BatchItem::Duplicate { key, lead } => (key, ItemOutcome::Duplicate { lead_id: reads.then_some(lead.0) }),
             BatchItem::Rejected { key, reason } => {
                 let e = ApiError::from(reason);
-                json!({"index": i, "id": key.as_str(), "status": "rejected",
-                       "error": {"code": e.code, "message": e.message}})
+                (key, ItemOutcome::Rejected { error: ErrorBody { code: e.code.as_str(), message: e.message } })
             }
-        });
+        };
+        results[i] = Some(BatchResult { index: i, id: Value::String(id.as_str().to_string()), outcome });
     }
-    let results: Vec<Value> = results.into_iter().map(|r| r.expect("every event has a result")).collect();
-    let count = |status: &str| results.iter().filter(|r| r["status"] == status).count();
-    for outcome in ["accepted", "duplicate", "rejected"] {
-        state.metrics.count_events(outcome, count(outcome) as u64);
+    let results: Vec<BatchResult> = results.into_iter().map(|r| r.expect("every event has a result")).collect();
+    let answer = BatchAnswer::of(results);
+    for (outcome, n) in [("accepted", answer.accepted), ("duplicate", answer.duplicates), ("rejected", answer.rejected)]
+    {
+        state.metrics.count_events(outcome, n as u64);
     }
-    Ok(Json(json!({
-        "accepted": count("accepted"), "duplicates": count("duplicate"), "rejected": count("rejected"),
-        "results": results,
-    })))
+    Ok(Json(dto::json_of(answer)))
 }
 
 #[derive(Deserialize)]
@@ -516,7 +510,11 @@ async fn list_leads(
     let leads = state.read(move |engine| Ok(engine.list_leads(filter)?)).await?;
     // A full page may have more after it; a short one is the last.
     let next = (leads.len() == limit).then(|| leads.last().map(|l| dto::cursor(order, l))).flatten();
-    Ok(Json(json!({ "leads": leads.iter().map(dto::lead).collect::<Vec<_>>(), "next_cursor": next })))
+    let page = leadflow_contract::LeadPage {
+        leads: leads.iter().map(leadflow_contract::Lead::from).collect(),
+        next_cursor: next,
+    };
+    Ok(Json(dto::json_of(page)))
 }
 
 #[derive(Deserialize)]
@@ -575,7 +573,7 @@ async fn delete_lead(
 async fn list_models(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Action::ReadModels)?;
     let models = state.read(|engine| Ok(engine.models()?)).await?;
-    Ok(Json(json!({ "models": models.iter().map(dto::model).collect::<Vec<_>>() })))
+    Ok(Json(dto::json_of(leadflow_contract::ModelList { models: models.iter().map(Into::into).collect() })))
 }
 
 async fn active_model(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -585,9 +583,7 @@ async fn active_model(State(state): State<AppState>, caller: Caller) -> Result<J
             engine.store().active_model()?.ok_or_else(|| ApiError::from(leadflow_engine::EngineError::NoActiveModel))
         })
         .await?;
-    let mut out = dto::model(&model);
-    out["source"] = json!(model.source);
-    Ok(Json(out))
+    Ok(Json(dto::json_of(leadflow_contract::ModelSource::from(&model))))
 }
 
 async fn validate_model(
@@ -643,9 +639,5 @@ async fn reactivate_model(
 }
 
 fn apply_report(report: &leadflow_engine::ApplyReport) -> Value {
-    json!({
-        "version": report.version.0, "name": report.name,
-        "rescored": report.rescore.leads, "changed": report.rescore.changed, "became_mql": report.rescore.became_mql,
-        "predicted": report.rescore.predicted.map(|(version, leads)| json!({"trained_model": version, "leads": leads})),
-    })
+    dto::json_of(leadflow_contract::ApplyReport::from(report))
 }

@@ -303,3 +303,10 @@ impl From<&leadflow_engine::LeadView> for LeadView {
         }
     }
 }
+
+/// A page of leads, and where the next one starts (null on the last).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LeadPage {
+    pub leads: Vec<Lead>,
+    pub next_cursor: Option<String>,
+}

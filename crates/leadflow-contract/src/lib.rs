@@ -6,13 +6,16 @@
 //! Numbers of points are given to a thousandth ([`points`]): scores are sums of decayed points,
 //! whose last digits are noise.
 
+mod batch;
 mod lead;
 mod model;
 mod outcome;
 
+pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
+pub use lead::LeadPage;
 pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, InactivityLine, Lead, LeadView};
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};
-pub use model::{ModelCheck, ModelInfo, ModelProblem, ModelWarning};
+pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, ModelSource, ModelWarning, Predicted};
 pub use outcome::EventOutcome;
 
 /// Points as leadflow gives them: to a thousandth (`49.99999999532019` is 50), never `-0`.

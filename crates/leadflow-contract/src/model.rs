@@ -84,3 +84,54 @@ impl ModelProblem {
             .collect()
     }
 }
+
+/// Every stored model version, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelList {
+    pub models: Vec<ModelInfo>,
+}
+
+/// A model version with its file as it was applied.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelSource {
+    #[serde(flatten)]
+    pub info: ModelInfo,
+    pub source: String,
+}
+
+impl From<&leadflow_store::ModelRecord> for ModelSource {
+    fn from(m: &leadflow_store::ModelRecord) -> ModelSource {
+        ModelSource { info: m.into(), source: m.source.clone() }
+    }
+}
+
+/// What activating a model did: the rescore, and the predictions refreshed with it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ApplyReport {
+    pub version: i64,
+    pub name: String,
+    pub rescored: u64,
+    pub changed: u64,
+    pub became_mql: u64,
+    /// Null when no trained model is active.
+    pub predicted: Option<Predicted>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Predicted {
+    pub trained_model: i64,
+    pub leads: u64,
+}
+
+impl From<&leadflow_engine::ApplyReport> for ApplyReport {
+    fn from(r: &leadflow_engine::ApplyReport) -> ApplyReport {
+        ApplyReport {
+            version: r.version.0,
+            name: r.name.clone(),
+            rescored: r.rescore.leads,
+            changed: r.rescore.changed,
+            became_mql: r.rescore.became_mql,
+            predicted: r.rescore.predicted.map(|(trained_model, leads)| Predicted { trained_model, leads }),
+        }
+    }
+}
