@@ -11,11 +11,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::Sha256;
 
 use leadflow_core::{Action, Topic};
-use leadflow_store::{DeliveryRecord, WebhookRecord};
+use leadflow_store::DeliveryRecord;
 
 use crate::{ApiError, AppState, Body, Caller, ErrorCode};
 
@@ -32,36 +32,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 /// The JSON body of a delivery.
 pub fn payload(d: &DeliveryRecord) -> Value {
-    let n = &d.notification;
-    json!({
-        "delivery_id": d.id,
-        "topic": n.topic.as_str(),
-        "occurred_at": n.at,
-        "lead": {
-            "id": n.lead.0,
-            "email": n.email.as_ref().map(|e| e.as_str()),
-            "external_id": n.external_id.as_ref().map(|x| x.as_str()),
-        },
-        "score": {"fit": n.score.fit, "engagement": n.score.engagement, "total": n.score.total,
-                  "bucket": n.score.bucket, "grade": n.score.grade.letter()},
-        "previous_bucket": n.previous_bucket,
-    })
-}
-
-fn webhook_json(w: &WebhookRecord) -> Value {
-    json!({
-        "id": w.id, "url": w.url, "created_at": w.created_at,
-        "topics": w.topics.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-    })
-}
-
-fn delivery_json(d: &DeliveryRecord) -> Value {
-    json!({
-        "id": d.id, "topic": d.notification.topic.as_str(), "lead_id": d.notification.lead.0,
-        "occurred_at": d.notification.at, "status": d.status.as_str(), "attempts": d.attempts,
-        "next_attempt_at": d.next_attempt_at, "last_status": d.last_status, "last_error": d.last_error,
-        "delivered_at": d.delivered_at,
-    })
+    crate::dto::json_of(leadflow_contract::Payload::from(d))
 }
 
 #[derive(Deserialize)]
@@ -120,16 +91,15 @@ pub async fn create(
         }
     }
     let hook = state.write(move |engine| Ok(engine.create_webhook(&url, &topics)?)).await?;
-    let mut out = webhook_json(&hook);
     // Shown once, like an API key's secret: the receiver needs it to check signatures.
-    out["secret"] = json!(hook.secret);
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((StatusCode::CREATED, Json(crate::dto::json_of(leadflow_contract::Webhook::created(&hook)))))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Action::ManageWebhooks)?;
     let hooks = state.read(|engine| Ok(engine.webhooks()?)).await?;
-    Ok(Json(json!({ "webhooks": hooks.iter().map(webhook_json).collect::<Vec<_>>() })))
+    let webhooks = hooks.iter().map(leadflow_contract::Webhook::listed).collect();
+    Ok(Json(crate::dto::json_of(leadflow_contract::WebhookList { webhooks })))
 }
 
 fn webhook_id(id: &str) -> Result<i64, ApiError> {
@@ -178,7 +148,8 @@ pub async fn deliveries(
     if !known && list.is_empty() {
         return Err(no_webhook());
     }
-    Ok(Json(json!({ "deliveries": list.iter().map(delivery_json).collect::<Vec<_>>() })))
+    let deliveries = list.iter().map(leadflow_contract::Delivery::from).collect();
+    Ok(Json(crate::dto::json_of(leadflow_contract::DeliveryList { deliveries })))
 }
 
 /// Makes ring the process's TLS crypto provider (reqwest is built without one of its own, to

@@ -10,6 +10,7 @@ mod batch;
 mod lead;
 mod model;
 mod outcome;
+mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
 pub use lead::LeadPage;
@@ -17,6 +18,7 @@ pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, 
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};
 pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, ModelSource, ModelWarning, Predicted};
 pub use outcome::EventOutcome;
+pub use webhook::{Delivery, DeliveryList, Payload, PayloadLead, Webhook, WebhookList};
 
 /// Points as leadflow gives them: to a thousandth (`49.99999999532019` is 50), never `-0`.
 pub fn points(x: f64) -> f64 {
