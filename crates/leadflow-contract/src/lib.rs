@@ -1,7 +1,8 @@
-//! The JSON leadflow speaks, as types: what `GET /v1/leads/{lead}` answers and `leadflow leads
-//! show --json` prints is one [`LeadView`], serialized once. A response type is built from the
-//! engine's and the store's records (`From`), and its shape is the API's contract: a field
-//! renamed here is renamed for every client, so none is renamed lightly.
+//! The JSON leadflow speaks, as types, both ways. What clients send (`request.rs`) is read by
+//! serde and parsed into the engine's inputs. What `GET /v1/leads/{lead}` answers and `leadflow
+//! leads show --json` prints is one [`LeadView`], serialized once: a response type is built from
+//! the engine's and the store's records (`From`), and its shape is the API's contract (a field
+//! renamed here is renamed for every client, so none is renamed lightly).
 //!
 //! Numbers of points are given to a thousandth ([`points`]): scores are sums of decayed points,
 //! whose last digits are noise.
@@ -10,6 +11,7 @@ mod batch;
 mod lead;
 mod model;
 mod outcome;
+mod request;
 mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
@@ -18,6 +20,7 @@ pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, 
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};
 pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, ModelSource, ModelWarning, Predicted};
 pub use outcome::EventOutcome;
+pub use request::{BatchRequest, EventRequest, LeadRequest, ModelRequest, Scalar};
 pub use webhook::{Delivery, DeliveryList, Payload, PayloadLead, Webhook, WebhookList};
 
 /// Points as leadflow gives them: to a thousandth (`49.99999999532019` is 50), never `-0`.
