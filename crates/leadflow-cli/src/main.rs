@@ -516,18 +516,23 @@ fn open(db: &Path) -> Result<Lf> {
 }
 
 fn open_existing(db: &Path) -> Result<Lf> {
+    must_exist(db)?;
+    open(db)
+}
+
+/// Commands other than `init` work on a database that is there: a mistyped path is an error, not
+/// a new empty database.
+fn must_exist(db: &Path) -> Result<()> {
     if !db.exists() {
         bail!("no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)", db.display());
     }
-    open(db)
+    Ok(())
 }
 
 /// The database opened to read only: what it holds now, taking no lock and finishing nothing
 /// (not even an import that another process is running).
 fn reader(db: &Path) -> Result<SqliteStore> {
-    if !db.exists() {
-        bail!("no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)", db.display());
-    }
+    must_exist(db)?;
     SqliteStore::open_reader(db).with_context(|| format!("opening {}", db.display()))
 }
 

@@ -18,16 +18,20 @@ pub struct BadLeadIds(String);
 
 impl LeadIds {
     pub fn of(ids: impl IntoIterator<Item = LeadId>) -> LeadIds {
-        let mut ids: Vec<i64> = ids.into_iter().map(|id| id.0).collect();
-        ids.sort_unstable();
-        let mut ranges: Vec<(i64, i64)> = Vec::new();
-        for id in ids {
-            match ranges.last_mut() {
-                Some((_, last)) if id <= *last + 1 => *last = id.max(*last),
-                _ => ranges.push((id, id)),
+        LeadIds::of_ranges(ids.into_iter().map(|id| (id.0, id.0)).collect())
+    }
+
+    /// Sorted, with overlapping and adjacent ranges joined.
+    fn of_ranges(mut ranges: Vec<(i64, i64)>) -> LeadIds {
+        ranges.sort_unstable();
+        let mut joined: Vec<(i64, i64)> = Vec::with_capacity(ranges.len());
+        for (first, last) in ranges {
+            match joined.last_mut() {
+                Some((_, end)) if first <= end.saturating_add(1) => *end = last.max(*end),
+                _ => joined.push((first, last)),
             }
         }
-        LeadIds(ranges)
+        LeadIds(joined)
     }
 
     pub fn contains(&self, id: LeadId) -> bool {
@@ -42,17 +46,17 @@ impl LeadIds {
     /// Reads what [`Display`](fmt::Display) writes: `1-500,702,800-900`.
     pub fn parse(s: &str) -> Result<LeadIds, BadLeadIds> {
         let bad = || BadLeadIds(crate::text::printable(s).into_owned());
-        let mut ids = Vec::new();
+        let mut ranges = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (first, last) = part.split_once('-').unwrap_or((part, part));
             let (first, last): (i64, i64) =
                 (first.trim().parse().map_err(|_| bad())?, last.trim().parse().map_err(|_| bad())?);
-            if first > last || last - first > 100_000_000 {
+            if first > last {
                 return Err(bad());
             }
-            ids.extend((first..=last).map(LeadId));
+            ranges.push((first, last));
         }
-        Ok(LeadIds::of(ids))
+        Ok(LeadIds::of_ranges(ranges))
     }
 }
 

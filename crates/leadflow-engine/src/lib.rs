@@ -252,6 +252,7 @@ pub struct ApplyReport {
     pub rescore: RescoreReport,
 }
 
+#[derive(Clone)]
 struct Active {
     version: ModelVersion,
     model: Arc<Model>,
@@ -311,21 +312,27 @@ impl<S: Store> Engine<S> {
     /// The active model, parsed once and kept while it stays active: another process (a
     /// `leadflow model apply` beside a running server) may activate another version at any time.
     pub fn active_model(&mut self) -> Result<(ModelVersion, Arc<Model>), EngineError> {
+        let a = self.active()?;
+        Ok((a.version, a.model.clone()))
+    }
+
+    /// The active model with the event properties its rules look at, checked against the store
+    /// once per call. Every transaction that stores events makes the store keep those properties
+    /// in shapes first: a model saved here did so already; this covers one activated by an older
+    /// version or another process.
+    fn active(&mut self) -> Result<&Active, EngineError> {
         let current = self.store.active_version()?;
         if self.active.as_ref().map(|a| a.version) != current {
             let record = self.store.active_model()?.ok_or(EngineError::NoActiveModel)?;
             self.active = Some(load(&record)?);
         }
-        let a = self.active.as_ref().expect("just loaded");
-        Ok((a.version, a.model.clone()))
+        Ok(self.active.as_ref().expect("just loaded"))
     }
 
-    /// The properties the active model's rules look at (none without one): every transaction
-    /// that stores events makes the store keep them in shapes first. A model saved here did so
-    /// already; this covers one activated by an older version or another process.
+    /// The active model's properties ([`active`](Self::active)), none without an active model.
     fn active_properties(&mut self) -> Result<Arc<BTreeSet<String>>, EngineError> {
-        match self.active_model() {
-            Ok(_) => Ok(self.active.as_ref().expect("loaded").properties.clone()),
+        match self.active() {
+            Ok(a) => Ok(a.properties.clone()),
             Err(EngineError::NoActiveModel) => Ok(Arc::default()),
             Err(e) => Err(e),
         }
@@ -412,16 +419,10 @@ impl<S: Store> Engine<S> {
         let (version, model) = self.active_model()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
-        let existing = match input.id {
-            Some(id) => Some(id),
-            None => lead_of_keys(&mut tx, &input.profile)?,
-        };
-        let owner_now = match existing {
-            Some(id) => tx.lead(&LeadRef::Id(id))?.map(|l| l.profile.owner),
-            None => None,
-        };
-        actor.may_write_lead(owner_now.as_ref().map(|o| o.as_deref()), input.profile.owner.as_deref())?;
-        let (lead, created) = match upsert_in(&mut tx, &input, now)? {
+        let existing = named_lead(&mut tx, &input)?;
+        let owner_now = existing.as_ref().map(|l| l.profile.owner.as_deref());
+        actor.may_write_lead(owner_now, input.profile.owner.as_deref())?;
+        let (lead, created) = match upsert_in(&mut tx, &input, existing, now)? {
             Upserted::Created(id) => (tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?, true),
             Upserted::Updated(lead) => (*lead, false),
         };
@@ -432,8 +433,7 @@ impl<S: Store> Engine<S> {
 
     /// Records one event and updates the lead's score incrementally, durably, before returning.
     pub fn track(&mut self, input: EventInput) -> Result<TrackOutcome, EngineError> {
-        let (version, model) = self.active_model()?;
-        let kept = self.active_properties()?;
+        let Active { version, model, properties: kept } = self.active()?.clone();
         let now = self.now();
         not_ahead(&input, now)?;
         let key = input.key();
@@ -456,8 +456,7 @@ impl<S: Store> Engine<S> {
     /// incrementally, with all its new events: scores reflect every accepted event when it returns.
     /// Rows that cannot be taken (an unknown lead id) are rejected without failing the batch.
     pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
-        let (version, model) = self.active_model()?;
-        let kept = self.active_properties()?;
+        let Active { version, model, properties: kept } = self.active()?.clone();
         let now = self.now();
         let mut tx = self.store.begin()?;
         tx.keep_properties(&kept)?;
@@ -527,7 +526,11 @@ impl<S: Store> Engine<S> {
         let mut report = BatchReport::default();
         let mut tx = self.store.begin()?;
         for (i, row) in rows.iter().enumerate() {
-            match upsert_in(&mut tx, row, now) {
+            let upserted = match named_lead(&mut tx, row) {
+                Ok(existing) => upsert_in(&mut tx, row, existing, now),
+                Err(e) => Err(e),
+            };
+            match upserted {
                 // A new lead's score starts out stale.
                 Ok(Upserted::Created(_)) => {
                     report.accepted += 1;
@@ -683,8 +686,13 @@ enum Upserted {
 /// Matches the input to a lead by id, else by external id, else by email, and creates or updates
 /// it, with its outcome when the input gives one. Fields the input leaves empty keep their values;
 /// a lead matched by id or external id takes the input's email.
-fn upsert_in<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> Result<Upserted, EngineError> {
-    let upserted = upsert_profile(tx, input, now)?;
+fn upsert_in<T: Transaction>(
+    tx: &mut T,
+    input: &LeadInput,
+    existing: Option<LeadRecord>,
+    now: Timestamp,
+) -> Result<Upserted, EngineError> {
+    let upserted = upsert_profile(tx, input, existing, now)?;
     if let Some((kind, at)) = input.outcome {
         let id = match &upserted {
             Upserted::Created(id) => *id,
@@ -695,11 +703,25 @@ fn upsert_in<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> R
     Ok(upserted)
 }
 
-fn upsert_profile<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp) -> Result<Upserted, EngineError> {
-    let existing = match input.id {
-        Some(id) => tx.resolve_lead(&LeadRef::Id(id))?,
+/// The lead the input names, as it is now: by its id, else by its keys ([`lead_of_keys`]).
+fn named_lead<T: Transaction>(tx: &mut T, input: &LeadInput) -> Result<Option<LeadRecord>, EngineError> {
+    let id = match input.id {
+        Some(id) => Some(id),
         None => lead_of_keys(tx, &input.profile)?,
     };
+    match id {
+        Some(id) => Ok(tx.lead(&LeadRef::Id(id))?),
+        None => Ok(None),
+    }
+}
+
+/// Creates the lead, or updates `existing` (the lead the input names, see [`named_lead`]).
+fn upsert_profile<T: Transaction>(
+    tx: &mut T,
+    input: &LeadInput,
+    existing: Option<LeadRecord>,
+    now: Timestamp,
+) -> Result<Upserted, EngineError> {
     match existing {
         None => {
             let created_at = input.created_at.unwrap_or(now);
@@ -708,8 +730,8 @@ fn upsert_profile<T: Transaction>(tx: &mut T, input: &LeadInput, now: Timestamp)
                 Err(e) => Err(key_taken(tx, e, &input.profile, input.id)?),
             }
         }
-        Some(id) => {
-            let mut lead = tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?;
+        Some(mut lead) => {
+            let id = lead.id;
             if let (None, Some(stored), Some(given)) = (input.id, &lead.profile.external_id, &input.profile.external_id)
                 && stored != given
             {

@@ -89,8 +89,7 @@ impl<S: Store> Engine<S> {
     /// (it created the lead with a form, or an identity token proved it), and at most
     /// `limits.events_per_lead_per_day` of them a day.
     pub fn track_visit(&mut self, visit: Visit, limits: TrackingLimits) -> Result<VisitOutcome, EngineError> {
-        let (version, model) = self.active_model()?;
-        let kept = self.active_properties()?;
+        let crate::Active { version, model, properties: kept } = self.active()?.clone();
         let now = self.now();
         let key = EventKey::derive(&format!("visitor:{}", visit.visitor), visit.ts, &visit.shape);
         let mut tx = self.store.begin()?;

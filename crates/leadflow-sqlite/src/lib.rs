@@ -164,6 +164,26 @@ impl SqliteStore {
         self.conn.busy_timeout(wait).map_err(backend)
     }
 
+    /// A unit of work holding the write lock. An ordinary one first folds in what bulk
+    /// transactions of other processes deferred (we hold the lock, so none is half done): it sees
+    /// every committed event. A bulk one defers its own events' indexing.
+    fn transaction(&mut self, bulk: bool) -> Result<SqliteTx<'_>, StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        if !bulk {
+            fold_tail(&tx)?;
+        }
+        self.properties.refresh(&tx)?;
+        Ok(SqliteTx {
+            tx,
+            shapes: &mut self.shapes,
+            new_shapes: FxHashMap::default(),
+            properties: &mut self.properties,
+            property_changes: PropertyChanges::default(),
+            pending: FxHashMap::default(),
+            bulk: bulk.then_some(None),
+        })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -218,34 +238,11 @@ impl Store for SqliteStore {
     type Tx<'a> = SqliteTx<'a>;
 
     fn begin(&mut self) -> Result<SqliteTx<'_>, StoreError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
-        // What bulk transactions of other processes deferred is folded in first (we hold the
-        // write lock, so none is half done): this unit of work sees every committed event.
-        fold_tail(&tx)?;
-        self.properties.refresh(&tx)?;
-        Ok(SqliteTx {
-            tx,
-            shapes: &mut self.shapes,
-            new_shapes: FxHashMap::default(),
-            properties: &mut self.properties,
-            property_changes: PropertyChanges::default(),
-            pending: FxHashMap::default(),
-            bulk: None,
-        })
+        self.transaction(false)
     }
 
     fn begin_bulk(&mut self) -> Result<SqliteTx<'_>, StoreError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
-        self.properties.refresh(&tx)?;
-        Ok(SqliteTx {
-            tx,
-            shapes: &mut self.shapes,
-            new_shapes: FxHashMap::default(),
-            properties: &mut self.properties,
-            property_changes: PropertyChanges::default(),
-            pending: FxHashMap::default(),
-            bulk: Some(None),
-        })
+        self.transaction(true)
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {

@@ -7,6 +7,7 @@
 //! new property adds it, and [`reshape`] moves it from `extra` into the shapes of the events that
 //! have it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use leadflow_core::EventShape;
@@ -62,18 +63,19 @@ pub struct PropertyChanges {
     seen: FxHashSet<(String, String)>,
 }
 
-/// The shape of `sent` and its set-aside properties (JSON, `None` when there are none).
-pub fn split(
-    sent: &EventShape,
+/// The shape of `sent` and its set-aside properties (`None` when there are none, nearly always:
+/// then the shape is `sent` itself, not a copy).
+pub fn split<'s>(
+    sent: &'s EventShape,
     known: &Properties,
     changes: &PropertyChanges,
-) -> (EventShape, Option<BTreeMap<String, String>>) {
+) -> (Cow<'s, EventShape>, Option<BTreeMap<String, String>>) {
     let kept = |name: &str| known.is_kept(name) || changes.kept.contains(name);
     if sent.properties.keys().all(|k| kept(k)) {
-        return (sent.clone(), None);
+        return (Cow::Borrowed(sent), None);
     }
     let (shape, aside) = sent.clone().split(kept);
-    (shape, Some(aside))
+    (Cow::Owned(shape), Some(aside))
 }
 
 pub fn encode(aside: &Option<BTreeMap<String, String>>) -> Option<String> {
