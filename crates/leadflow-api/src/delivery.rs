@@ -6,6 +6,10 @@
 //! one that is slow (or never answers, until the timeout) holds back only its own deliveries. The
 //! server starts a round on every tick without waiting for the last one, and a round leaves alone
 //! what an earlier round still has in flight.
+//!
+//! A round reads what is due and takes its share under one lock, and an answered delivery is
+//! recorded and let go under the same lock: otherwise a round could read a delivery as due just
+//! before another round records it sent, take it once it is no longer in flight, and send it twice.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,13 +34,20 @@ pub struct DeliveryRound {
 /// The deliveries being sent now, shared by the rounds of one server.
 #[derive(Default)]
 pub struct InFlight {
+    sending: Arc<Mutex<Sending>>,
+    /// Held while a round reads and takes what is due, and while an answer is recorded.
+    claims: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Sending {
     deliveries: HashSet<i64>,
     per_webhook: HashMap<i64, usize>,
 }
 
 /// A delivery taken by a round; dropping it (answered, or the round cancelled) frees its place.
 struct Taken {
-    in_flight: Arc<Mutex<InFlight>>,
+    in_flight: Arc<Mutex<Sending>>,
     delivery: i64,
     webhook: i64,
 }
@@ -57,7 +68,7 @@ impl Drop for Taken {
 /// Of the due deliveries, those this round may send: not in flight already, and within each
 /// receiver's limit.
 fn take(
-    in_flight: &Arc<Mutex<InFlight>>,
+    in_flight: &Arc<Mutex<Sending>>,
     due: Vec<(DeliveryRecord, WebhookRecord)>,
     per_webhook: usize,
 ) -> Vec<(DeliveryRecord, WebhookRecord, Taken)> {
@@ -81,8 +92,11 @@ fn take(
 /// tests call it directly.
 pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<DeliveryRound, ApiError> {
     let config = state.config.webhooks.clone();
-    let due = state.read(|engine| Ok(engine.due_deliveries(500)?)).await?;
-    let taken = take(&state.in_flight, due, config.concurrency.max(1));
+    let taken = {
+        let _claiming = state.in_flight.claims.lock().await;
+        let due = state.read(|engine| Ok(engine.due_deliveries(500)?)).await?;
+        take(&state.in_flight.sending, due, config.concurrency.max(1))
+    };
     let sends = taken.into_iter().map(|(delivery, hook, slot)| {
         let config = &config;
         async move {
@@ -95,6 +109,7 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<D
             };
             state.metrics.webhook_deliveries.get_or_create(&OutcomeLabels { outcome: label }).inc();
             let id = delivery.id;
+            let _recording = state.in_flight.claims.lock().await;
             let recorded = state.write(move |engine| Ok(engine.record_attempt(id, &outcome)?)).await;
             drop(slot);
             recorded.map(|()| label)

@@ -41,7 +41,7 @@ pub struct AppState {
     /// Signs and checks identity tokens; `None` when `tracking.identity_secret` is empty.
     pub(crate) identity: Option<IdentitySecret>,
     /// The webhook deliveries being sent now (see `delivery.rs`).
-    pub(crate) in_flight: Arc<std::sync::Mutex<crate::delivery::InFlight>>,
+    pub(crate) in_flight: Arc<crate::delivery::InFlight>,
     clock: Arc<dyn Clock>,
 }
 
