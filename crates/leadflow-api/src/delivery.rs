@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::WebhookConfig;
 use crate::metrics::OutcomeLabels;
-use crate::webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, payload, signature};
+use crate::webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, signature};
 use crate::{ApiError, AppState};
 
 /// What one round of deliveries did.
@@ -161,7 +161,8 @@ async fn attempt(
     delivery: &DeliveryRecord,
     hook: &WebhookRecord,
 ) -> Result<u16, (Option<u16>, String)> {
-    let body = serde_json::to_vec(&payload(delivery)).expect("JSON values always serialize");
+    let body =
+        serde_json::to_vec(&leadflow_contract::Payload::from(delivery)).expect("contract types always serialize");
     let response = client
         .post(&hook.url)
         .timeout(Duration::from_secs(config.timeout_secs.max(1)))

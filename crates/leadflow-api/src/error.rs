@@ -38,8 +38,10 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use leadflow_contract::ModelProblem;
 use leadflow_engine::EngineError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub use crate::error_code::ErrorCode;
 
@@ -47,13 +49,35 @@ pub use crate::error_code::ErrorCode;
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
-    /// Extra fields for the error object (e.g. a model's problems).
-    pub details: Option<serde_json::Value>,
+    /// A model's problems, for `model_invalid`.
+    pub problems: Option<Vec<ModelProblem>>,
+    /// When to try again, for `rate_limited` and `busy` (also sent as `Retry-After`).
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorResponse {
+    pub error: ErrorObject,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorObject {
+    pub code: ErrorCode,
+    /// For people; may change.
+    pub message: String,
+    /// With `model_invalid`: what is wrong with the model, each at its place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<ModelProblem>>,
+    /// With `rate_limited` and `busy`: seconds until a retry is taken (also the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), details: None }
+        ApiError { code, message: message.into(), problems: None, retry_after_seconds: None }
     }
 
     /// The HTTP status it is answered with: its code's.
@@ -73,9 +97,8 @@ impl ApiError {
     pub fn rate_limited(retry_after: std::time::Duration) -> ApiError {
         let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
         ApiError {
-            code: ErrorCode::RateLimited,
-            message: format!("too many requests for this key; retry in {seconds}s"),
-            details: Some(json!({ "retry_after_seconds": seconds })),
+            retry_after_seconds: Some(seconds),
+            ..ApiError::new(ErrorCode::RateLimited, format!("too many requests for this key; retry in {seconds}s"))
         }
     }
 
@@ -104,18 +127,18 @@ impl From<EngineError> for ApiError {
             EngineError::KeyOfAnotherLead(_) => ApiError::new(ErrorCode::EventIdTaken, e.to_string()),
             EngineError::NoActiveModel => ApiError::new(ErrorCode::NoActiveModel, e.to_string()),
             EngineError::Model(m) => ApiError {
-                code: ErrorCode::ModelInvalid,
-                message: format!("the model has {} problem(s)", m.problems.len()),
-                details: Some(json!({ "problems": crate::dto::model_problems(&m) })),
+                problems: Some(ModelProblem::all(&m)),
+                ..ApiError::new(ErrorCode::ModelInvalid, format!("the model has {} problem(s)", m.problems.len()))
             },
             EngineError::Store(leadflow_store::StoreError::InvalidQuery(why)) => {
                 ApiError::new(ErrorCode::InvalidRequest, why)
             }
             EngineError::Store(leadflow_store::StoreError::Busy) => ApiError {
-                code: ErrorCode::Busy,
-                message: "the database is busy with another process's write (an import or a rescore); retry shortly"
-                    .into(),
-                details: Some(json!({ "retry_after_seconds": 1 })),
+                retry_after_seconds: Some(1),
+                ..ApiError::new(
+                    ErrorCode::Busy,
+                    "the database is busy with another process's write (an import or a rescore); retry shortly",
+                )
             },
             EngineError::Store(leadflow_store::StoreError::DuplicateEmail(email)) => {
                 ApiError::new(ErrorCode::EmailTaken, format!("a lead with email {email} already exists"))
@@ -139,12 +162,14 @@ impl From<leadflow_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
-        if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(obj)) = (self.details, &mut error) {
-            obj.extend(extra);
-        }
-        let retry_after = error.get("retry_after_seconds").and_then(serde_json::Value::as_u64);
-        let mut response = (self.code.status(), Json(json!({ "error": error }))).into_response();
+        let retry_after = self.retry_after_seconds;
+        let error = ErrorObject {
+            code: self.code,
+            message: self.message,
+            problems: self.problems,
+            retry_after_seconds: self.retry_after_seconds,
+        };
+        let mut response = (self.code.status(), Json(ErrorResponse { error })).into_response();
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }

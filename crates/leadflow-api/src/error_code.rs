@@ -29,7 +29,8 @@ macro_rules! error_codes {
                 StatusCode::from_u16(status).expect("every status listed is valid")
             }
 
-            /// What the code means, for people (the documentation's table).
+            /// What the code means, for people (the documentation's table and the OpenAPI
+            /// document's description of the code).
             pub fn meaning(self) -> &'static str {
                 match self {
                     $(ErrorCode::$variant => $meaning,)*
@@ -93,3 +94,18 @@ impl serde::Serialize for ErrorCode {
         serializer.serialize_str(self.as_str())
     }
 }
+
+/// In the OpenAPI document: a string, one of the codes, with what each means.
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let meanings: Vec<String> =
+            ErrorCode::ALL.iter().map(|c| format!("- `{}` ({}): {}", c, c.status().as_u16(), c.meaning())).collect();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .description(Some(format!("Stable and machine-readable: branch on this.\n\n{}", meanings.join("\n"))))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}

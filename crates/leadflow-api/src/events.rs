@@ -2,19 +2,36 @@
 
 use axum::Json;
 use axum::extract::State;
-use leadflow_contract::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
+use leadflow_contract::{BatchAnswer, BatchRequest, BatchResult, ErrorBody, EventOutcome, EventRequest, ItemOutcome};
 use leadflow_core::{Action, LeadRef};
 use leadflow_engine::BatchItem;
 use leadflow_store::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::{ApiError, AppState, Body, Caller, ErrorCode, NAME_BY_ONE_KEY, dto};
+use crate::{ApiError, AppState, Body, Caller, ErrorCode, NAME_BY_ONE_KEY};
 
+/// Record one event
+///
+/// Idempotent by `id`. The score reflects the event by the time the answer returns; the event is
+/// durable (fsynced) by then. Concurrent requests are committed together.
+///
+/// Roles: admin, marketing, ingest (told nothing about the lead).
+#[utoipa::path(
+    post, path = "/v1/events", tag = "Events", operation_id = "postV1Events",
+    request_body = EventRequest,
+    responses(
+        (status = 200, description = "Accepted (with the lead's new score) or a duplicate", body = EventOutcome),
+        (status = 400, description = "Error: `invalid_event`"),
+        (status = 404, description = "Error: `lead_not_found`"),
+        (status = 409, description = "Error: `event_id_taken`"),
+        (status = 503, description = "Error: `no_active_model`"),
+    ),
+)]
 pub(crate) async fn ingest_one(
     State(state): State<AppState>,
     caller: Caller,
-    Body(event): Body<dto::EventRequest>,
-) -> Result<Json<Value>, ApiError> {
+    Body(event): Body<EventRequest>,
+) -> Result<Json<EventOutcome>, ApiError> {
     caller.require(Action::IngestEvents)?;
     let reads = caller.may_read_leads();
     if let Some(refused) = refusal(&state, reads, &event).await? {
@@ -24,18 +41,12 @@ pub(crate) async fn ingest_one(
     let input = event.parse(now).map_err(|m| ApiError::new(ErrorCode::InvalidEvent, m))?;
     let (item, scored) = state.track(input).await?;
     state.metrics.count_events(item_status(&item), 1);
-    if !reads {
-        // An ingest key learns that its event went in, nothing about the lead.
-        return match item {
-            BatchItem::Rejected { reason, .. } => Err(ApiError::from(reason)),
-            item => Ok(Json(json!({"status": item_status(&item)}))),
-        };
-    }
-    Ok(Json(match item {
-        BatchItem::Accepted { lead, created_lead, .. } => dto::accepted(lead, created_lead, scored.as_ref()),
-        BatchItem::Duplicate { lead, .. } => dto::duplicate(lead),
+    let outcome = match item {
+        BatchItem::Accepted { lead, created_lead, .. } => EventOutcome::accepted(lead, created_lead, scored.as_ref()),
+        BatchItem::Duplicate { lead, .. } => EventOutcome::duplicate(lead),
         BatchItem::Rejected { reason, .. } => return Err(ApiError::from(reason)),
-    }))
+    };
+    Ok(Json(if reads { outcome } else { outcome.without_lead() }))
 }
 
 /// Why an event is refused before it is parsed, if it is. A caller that may not read leads
@@ -43,11 +54,7 @@ pub(crate) async fn ingest_one(
 /// keys that disagree, would tell it which leads exist). An event naming its lead by several keys
 /// must name one lead: no key may name another lead than the strongest (lead_id, then external_id,
 /// then email), nor differ from that lead's own.
-pub(crate) async fn refusal(
-    state: &AppState,
-    reads: bool,
-    event: &dto::EventRequest,
-) -> Result<Option<ApiError>, ApiError> {
+pub(crate) async fn refusal(state: &AppState, reads: bool, event: &EventRequest) -> Result<Option<ApiError>, ApiError> {
     let keys = event.keys();
     if !reads && (event.lead_id.is_some() || keys.len() > 1) {
         return Ok(Some(ApiError::forbidden(NAME_BY_ONE_KEY)));
@@ -94,11 +101,26 @@ fn item_status(item: &BatchItem) -> &'static str {
     }
 }
 
+/// Record a batch of events
+///
+/// Up to `max_batch` (10,000) events in one transaction. Bad events are rejected with a reason,
+/// each in its result; the others are recorded and scored before the answer.
+///
+/// Roles: admin, marketing, ingest.
+#[utoipa::path(
+    post, path = "/v1/events/batch", tag = "Events", operation_id = "postV1EventsBatch",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "What became of each event, in order", body = BatchAnswer),
+        (status = 400, description = "Error: `batch_too_large`"),
+        (status = 503, description = "Error: `no_active_model`"),
+    ),
+)]
 pub(crate) async fn ingest_batch(
     State(state): State<AppState>,
     caller: Caller,
-    Body(batch): Body<dto::BatchRequest>,
-) -> Result<Json<Value>, ApiError> {
+    Body(batch): Body<BatchRequest>,
+) -> Result<Json<BatchAnswer>, ApiError> {
     caller.require(Action::IngestEvents)?;
     let max = state.config.max_batch;
     if batch.events.len() > max {
@@ -119,7 +141,7 @@ pub(crate) async fn ingest_batch(
             let error = ErrorBody { code: code.as_str(), message };
             Some(BatchResult { index: i, id: id.clone(), outcome: ItemOutcome::Rejected { error } })
         };
-        let event = match serde_json::from_value::<dto::EventRequest>(item) {
+        let event = match serde_json::from_value::<EventRequest>(item) {
             Ok(event) => event,
             Err(e) => {
                 results.push(rejected(ErrorCode::InvalidRequest, format!("events[{i}]: {e}")));
@@ -161,5 +183,5 @@ pub(crate) async fn ingest_batch(
     {
         state.metrics.count_events(outcome, n as u64);
     }
-    Ok(Json(dto::json_of(answer)))
+    Ok(Json(answer))
 }

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use leadflow_contract::{LeadPage, LeadRequest, LeadView};
 use leadflow_core::{Action, LeadRef};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa::IntoParams;
 
-use crate::{ApiError, AppState, Body, Caller, ErrorCode, dto};
+use crate::{ApiError, AppState, Body, Caller, ErrorCode, cursor};
 
 pub(crate) fn lead_ref(s: &str) -> Result<LeadRef, ApiError> {
     LeadRef::parse(s).map_err(|e| {
@@ -16,34 +16,65 @@ pub(crate) fn lead_ref(s: &str) -> Result<LeadRef, ApiError> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// A bucket's name.
     bucket: Option<String>,
+    /// A to F.
     grade: Option<String>,
+    /// A lifecycle stage.
     stage: Option<String>,
+    /// An owner's name.
     owner: Option<String>,
+    /// Total at least.
     min_score: Option<f64>,
+    /// Total at most.
     max_score: Option<f64>,
+    /// Only MQLs.
     #[serde(default)]
+    #[param(required = false)]
     mql: bool,
     /// Words that must each appear in the name, email or company.
     q: Option<String>,
+    /// Created at or after (RFC 3339 or a date).
     created_from: Option<String>,
+    /// Created before.
     created_until: Option<String>,
+    /// Updated at or after.
     updated_from: Option<String>,
+    /// Updated before.
     updated_until: Option<String>,
+    /// `score` (the default), `score_asc`, `newest` or `updated`.
+    #[param(pattern = "^(score|score_asc|newest|updated)$")]
     sort: Option<String>,
+    /// 1 to 500; 50 by default.
+    #[param(minimum = 0)]
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// List leads
+///
+/// Cursor pages stay correct while scores change: a lead whose score did not change between two
+/// page requests appears exactly once.
+///
+/// Roles: admin, marketing, sales.
+#[utoipa::path(
+    get, path = "/v1/leads", tag = "Leads", operation_id = "getV1Leads",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of leads", body = LeadPage),
+        (status = 400, description = "Error: `invalid_request`"),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LeadPage>, ApiError> {
     caller.require(Action::ReadLeads)?;
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let bad = |what: &str, v: &str| ApiError::new(ErrorCode::InvalidRequest, format!("{what}: `{v}` is not valid"));
@@ -68,31 +99,42 @@ pub(crate) async fn list(
         sort: p.sort,
         limit,
         offset: 0,
-        after: p.cursor.as_deref().map(|c| dto::parse_cursor(c, order).ok_or_else(|| bad("cursor", c))).transpose()?,
+        after: p.cursor.as_deref().map(|c| cursor::parse(c, order).ok_or_else(|| bad("cursor", c))).transpose()?,
     };
     let leads = state.read(move |engine| Ok(engine.list_leads(filter)?)).await?;
     // A full page may have more after it; a short one is the last.
-    let next = (leads.len() == limit).then(|| leads.last().map(|l| dto::cursor(order, l))).flatten();
-    let page = leadflow_contract::LeadPage {
-        leads: leads.iter().map(leadflow_contract::Lead::from).collect(),
-        next_cursor: next,
-    };
-    Ok(Json(dto::json_of(page)))
+    let next = (leads.len() == limit).then(|| leads.last().map(|l| cursor::of(order, l))).flatten();
+    Ok(Json(LeadPage { leads: leads.iter().map(leadflow_contract::Lead::from).collect(), next_cursor: next }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ViewParams {
-    /// How many of the newest events to include (20 by default, 500 at most).
+    /// How many of the newest events and history entries to include (20 by default, 500 at most).
+    #[param(minimum = 0)]
     timeline: Option<usize>,
 }
 
+/// A lead: profile, score, explanation, timeline and history
+///
+/// Roles: admin, marketing, sales.
+#[utoipa::path(
+    get, path = "/v1/leads/{lead}", tag = "Leads", operation_id = "getV1LeadsLead",
+    params(("lead" = String, Path, description = "A lead id, an email, or an external id (`external:0042` for one that is a number)."), ViewParams),
+    responses(
+        (status = 200, description = "The lead", body = LeadView),
+        (status = 400, description = "Error: `invalid_lead`, `invalid_request`"),
+        (status = 404, description = "Error: `lead_not_found`"),
+        (status = 503, description = "Error: `no_active_model`"),
+    ),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(lead): Path<String>,
     params: Result<Query<ViewParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LeadView>, ApiError> {
     caller.require(Action::ReadLeads)?;
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let limit = p.timeline.unwrap_or(20).min(500);
@@ -100,14 +142,34 @@ pub(crate) async fn get(
     let view = state
         .read(move |engine| engine.view(&lead, None, limit)?.ok_or_else(|| ApiError::lead_not_found(lead)))
         .await?;
-    Ok(Json(dto::view(&view)))
+    Ok(Json(LeadView::from(&view)))
 }
 
+/// Create or update a lead by external id or email
+///
+/// The lead is found by `external_id` (a CRM's id, case kept), else by `email`, and created when
+/// neither names one; giving both, they must not name two leads. Fields left out keep their
+/// values; `null` empties one (`email` or `external_id` only while the other names the lead).
+/// Any profile field, `stage`, `owner`, `created_at`, `custom` (an object), and `outcome` (won or
+/// lost) with `outcome_at`, for backtests and training.
+///
+/// Roles: admin, marketing, sales (leads it owns).
+#[utoipa::path(
+    put, path = "/v1/leads", tag = "Leads", operation_id = "putV1Leads",
+    request_body = LeadRequest,
+    responses(
+        (status = 200, description = "Updated", body = LeadView),
+        (status = 201, description = "Created", body = LeadView),
+        (status = 400, description = "Error: `invalid_lead`"),
+        (status = 409, description = "Error: `email_taken`, `external_id_taken`, `keys_disagree`"),
+        (status = 503, description = "Error: `no_active_model`"),
+    ),
+)]
 pub(crate) async fn upsert(
     State(state): State<AppState>,
     caller: Caller,
-    Body(request): Body<dto::LeadRequest>,
-) -> Result<Response, ApiError> {
+    Body(request): Body<LeadRequest>,
+) -> Result<(StatusCode, Json<LeadView>), ApiError> {
     caller.require(Action::WriteOwnLeads)?;
     let input = request.parse().map_err(|m| ApiError::new(ErrorCode::InvalidLead, m))?;
     let outcome = state
@@ -118,10 +180,26 @@ pub(crate) async fn upsert(
         .await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
     let lead = outcome.scored.lead;
-    let view = state.read(move |engine| Ok(engine.view(&LeadRef::Id(lead), None, 20)?)).await?;
-    Ok((status, Json(view.as_ref().map(dto::view).unwrap_or(Value::Null))).into_response())
+    let view = state
+        .read(move |engine| {
+            engine.view(&LeadRef::Id(lead), None, 20)?.ok_or_else(|| ApiError::lead_not_found(LeadRef::Id(lead)))
+        })
+        .await?;
+    Ok((status, Json(LeadView::from(&view))))
 }
 
+/// Erase a lead with its events and history (a data-protection request)
+///
+/// Roles: admin.
+#[utoipa::path(
+    delete, path = "/v1/leads/{lead}", tag = "Leads", operation_id = "deleteV1LeadsLead",
+    params(("lead" = String, Path, description = "A lead id, an email, or an external id.")),
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 400, description = "Error: `invalid_lead`"),
+        (status = 404, description = "Error: `lead_not_found`"),
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     caller: Caller,

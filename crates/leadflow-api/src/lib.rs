@@ -6,8 +6,8 @@
 
 mod client_addr;
 mod config;
+mod cursor;
 mod delivery;
-mod dto;
 mod error;
 mod error_code;
 mod events;
@@ -15,6 +15,7 @@ mod leads;
 mod limits;
 mod metrics;
 mod models;
+mod openapi;
 mod state;
 mod tracking;
 mod webhooks;
@@ -31,18 +32,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use leadflow_contract::{Health, Ready};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
 use leadflow_core::{Action, Role};
 
 pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use delivery::DeliveryRound;
-pub use dto::lead as lead_json;
-pub use dto::model_check as model_check_json;
-pub use dto::view as view_json;
-pub use dto::{accepted as accepted_json, duplicate as duplicate_json};
 pub use error::{ApiError, ErrorCode};
+pub use openapi::document as openapi_document;
 pub use state::{AppState, LeadEngine, StartError};
 pub use webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
 
@@ -251,19 +249,40 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
-/// The OpenAPI 3.1 description of this API.
-pub const OPENAPI: &str = include_str!("openapi.json");
-
+/// This document
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "Operations", operation_id = "getOpenapiJson", security(()),
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = Object)),
+)]
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi::document()).into_response()
 }
 
-/// A self-contained page that renders [`OPENAPI`] and sends requests from the browser.
+/// Interactive documentation (works offline)
+///
+/// A self-contained page that renders the OpenAPI document and sends requests from the browser.
+#[utoipa::path(
+    get, path = "/docs", tag = "Operations", operation_id = "getDocs", security(()),
+    responses((status = 200, description = "HTML", content_type = "text/html; charset=utf-8", body = String)),
+)]
 async fn docs() -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], include_str!("docs.html"))
         .into_response()
 }
 
+/// Prometheus metrics (OpenMetrics text)
+///
+/// Requests and latencies per route, events ingested by outcome, ingest group sizes, rescore
+/// time, webhook deliveries and the outbox backlog. Open unless `server.metrics_token` is set;
+/// then it needs `Authorization: Bearer <metrics_token>`. Label values are bounded: unknown
+/// methods count as `other`, unknown paths as `unmatched`.
+#[utoipa::path(
+    get, path = "/metrics", tag = "Operations", operation_id = "getMetrics", security((), ("metricsToken" = [])),
+    responses(
+        (status = 200, description = "Metrics", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+        (status = 401, description = "Error: `invalid_api_key`"),
+    ),
+)]
 async fn metrics_text(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let token = &state.config.metrics_token;
     if !token.is_empty() {
@@ -287,12 +306,24 @@ async fn metrics_text(State(state): State<AppState>, headers: axum::http::Header
     ([(header::CONTENT_TYPE, content_type)], state.metrics.render()).into_response()
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness: the process answers
+#[utoipa::path(
+    get, path = "/health", tag = "Operations", operation_id = "getHealth", security(()),
+    responses((status = 200, description = "Alive", body = Health)),
+)]
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
-/// Ready when the database answers and a model is active.
-async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Readiness: the database answers and a model is active
+#[utoipa::path(
+    get, path = "/ready", tag = "Operations", operation_id = "getReady", security(()),
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "Error: `no_active_model`"),
+    ),
+)]
+async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
     let version = state.read(|engine| Ok(engine.active_model()?.0)).await?;
-    Ok(Json(json!({"status": "ready", "model_version": version.0})))
+    Ok(Json(Ready { status: "ready", model_version: version.0 }))
 }

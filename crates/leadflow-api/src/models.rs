@@ -4,66 +4,118 @@ use axum::Json;
 use axum::extract::{Path, State};
 use std::time::Instant;
 
+use leadflow_contract::{ApplyReport, ModelCheck, ModelList, ModelRequest, ModelSource};
 use leadflow_core::Action;
 use leadflow_store::prelude::*;
-use serde_json::Value;
 
-use crate::{ApiError, AppState, Body, Caller, ErrorCode, dto};
+use crate::{ApiError, AppState, Body, Caller, ErrorCode};
 
-pub(crate) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// Every model version
+///
+/// Roles: admin, marketing, sales.
+#[utoipa::path(
+    get, path = "/v1/models", tag = "Models", operation_id = "getV1Models",
+    responses((status = 200, description = "Versions, oldest first", body = ModelList)),
+)]
+pub(crate) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ModelList>, ApiError> {
     caller.require(Action::ReadModels)?;
     let models = state.read(|engine| Ok(engine.models()?)).await?;
-    Ok(Json(dto::json_of(leadflow_contract::ModelList { models: models.iter().map(Into::into).collect() })))
+    Ok(Json(ModelList { models: models.iter().map(Into::into).collect() }))
 }
 
-pub(crate) async fn active(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// The active model with its source
+///
+/// Roles: admin, marketing, sales.
+#[utoipa::path(
+    get, path = "/v1/models/active", tag = "Models", operation_id = "getV1ModelsActive",
+    responses(
+        (status = 200, description = "The model", body = ModelSource),
+        (status = 503, description = "Error: `no_active_model`"),
+    ),
+)]
+pub(crate) async fn active(State(state): State<AppState>, caller: Caller) -> Result<Json<ModelSource>, ApiError> {
     caller.require(Action::ReadModels)?;
     let model = state
         .read(|engine| {
             engine.store().active_model()?.ok_or_else(|| ApiError::from(leadflow_engine::EngineError::NoActiveModel))
         })
         .await?;
-    Ok(Json(dto::json_of(leadflow_contract::ModelSource::from(&model))))
+    Ok(Json(ModelSource::from(&model)))
 }
 
+/// Check a model file without storing it
+///
+/// Valid, with the rules that can match nothing the database holds, or the problems with their
+/// lines (as `leadflow model check`).
+///
+/// Roles: admin, marketing.
+#[utoipa::path(
+    post, path = "/v1/models/validate", tag = "Models", operation_id = "postV1ModelsValidate",
+    request_body = ModelRequest,
+    responses((status = 200, description = "The check", body = ModelCheck)),
+)]
 pub(crate) async fn validate(
     State(state): State<AppState>,
     caller: Caller,
-    Body(request): Body<dto::ModelRequest>,
-) -> Result<Json<Value>, ApiError> {
+    Body(request): Body<ModelRequest>,
+) -> Result<Json<ModelCheck>, ApiError> {
     caller.require(Action::WriteModels)?;
     match leadflow_core::Model::parse(&request.source) {
         Ok(model) => {
-            let checked = state
+            let (model, warnings) = state
                 .read(move |engine| {
                     let warnings = engine.model_warnings(&model, &request.source)?;
-                    Ok(dto::model_check(Ok((&model, &warnings))))
+                    Ok((model, warnings))
                 })
                 .await?;
-            Ok(Json(checked))
+            Ok(Json(ModelCheck::valid(&model, &warnings)))
         }
-        Err(e) => Ok(Json(dto::model_check(Err(&e)))),
+        Err(e) => Ok(Json(ModelCheck::invalid(&e))),
     }
 }
 
+/// Store and activate a model, and rescore every lead
+///
+/// The active trained model's predictions are refreshed with the rescore.
+///
+/// Roles: admin, marketing.
+#[utoipa::path(
+    post, path = "/v1/models", tag = "Models", operation_id = "postV1Models",
+    request_body = ModelRequest,
+    responses(
+        (status = 200, description = "Activated", body = ApplyReport),
+        (status = 422, description = "Error: `model_invalid`"),
+    ),
+)]
 pub(crate) async fn apply(
     State(state): State<AppState>,
     caller: Caller,
-    Body(request): Body<dto::ModelRequest>,
-) -> Result<Json<Value>, ApiError> {
+    Body(request): Body<ModelRequest>,
+) -> Result<Json<ApplyReport>, ApiError> {
     caller.require(Action::WriteModels)?;
     let started = Instant::now();
     let report = state.write(move |engine| Ok(engine.apply_model(&request.source, &leadflow_engine::Quiet)?)).await?;
     state.metrics.rescore_seconds.observe(started.elapsed().as_secs_f64());
-    Ok(Json(apply_report(&report)))
+    Ok(Json(ApplyReport::from(&report)))
 }
 
-/// Makes a stored version the active one again, and rescores.
+/// Activate a stored version again, and rescore
+///
+/// Roles: admin, marketing.
+#[utoipa::path(
+    post, path = "/v1/models/{version}/activate", tag = "Models", operation_id = "postV1ModelsVersionActivate",
+    params(("version" = i64, Path, description = "A model version", minimum = 1)),
+    responses(
+        (status = 200, description = "Activated", body = ApplyReport),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 404, description = "Error: `model_not_found`"),
+    ),
+)]
 pub(crate) async fn reactivate(
     State(state): State<AppState>,
     caller: Caller,
     Path(version): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApplyReport>, ApiError> {
     caller.require(Action::WriteModels)?;
     let version: i64 = version
         .parse()
@@ -75,9 +127,5 @@ pub(crate) async fn reactivate(
         })
         .await?;
     state.metrics.rescore_seconds.observe(started.elapsed().as_secs_f64());
-    Ok(Json(apply_report(&report)))
-}
-
-fn apply_report(report: &leadflow_engine::ApplyReport) -> Value {
-    dto::json_of(leadflow_contract::ApplyReport::from(report))
+    Ok(Json(ApplyReport::from(&report)))
 }

@@ -15,8 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use leadflow_contract::{IdentityToken, IdentityTokenRequest, TrackingHit};
 
 use leadflow_core::{Email, EventShape, EventType, VisitorId};
 use leadflow_engine::{TrackingLimits, Visit, VisitOutcome};
@@ -29,6 +28,18 @@ pub const MAX_TRACKING_BYTES: usize = 4 * 1024;
 
 const SNIPPET: &str = include_str!("leadflow.js");
 
+/// The tracking snippet
+///
+/// Add `<script async src="https://LEADFLOW_HOST/t/leadflow.js"></script>` to your pages. It keeps
+/// a visitor id in a first-party cookie, records page views, and names the visitor when a form
+/// with an email field is submitted.
+#[utoipa::path(
+    get, path = "/t/leadflow.js", tag = "Website tracking", operation_id = "getTLeadflowJs", security(()),
+    responses(
+        (status = 200, description = "JavaScript", content_type = "application/javascript; charset=utf-8", body = String),
+        (status = 404, description = "Error: `not_found`"),
+    ),
+)]
 pub async fn snippet(State(state): State<AppState>) -> Response {
     if !state.config.tracking.enabled {
         return disabled().into_response();
@@ -45,20 +56,6 @@ pub async fn snippet(State(state): State<AppState>) -> Response {
 
 fn disabled() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "website tracking is turned off on this server")
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Hit {
-    visitor: String,
-    #[serde(rename = "type")]
-    kind: String,
-    /// The page, as `location.pathname` (a full URL is cut to its path).
-    url: String,
-    /// With a form submission: who filled it in.
-    email: Option<String>,
-    /// An identity token from `POST /v1/tracking/identity-tokens`: proof of who the visitor is.
-    identity: Option<String>,
 }
 
 /// The origin the request came from, if the server lets it call.
@@ -82,7 +79,16 @@ fn with_cors(mut response: Response, origin: Option<HeaderValue>) -> Response {
     response
 }
 
-/// The CORS preflight of a page on another origin.
+/// CORS preflight
+///
+/// For a page on another origin: allowed when `tracking.allowed_origins` is empty or names it.
+#[utoipa::path(
+    options, path = "/t/collect", tag = "Website tracking", operation_id = "optionsTCollect", security(()),
+    responses(
+        (status = 204, description = "Allowed"),
+        (status = 403, description = "Error: `forbidden`"),
+    ),
+)]
 pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match allowed_origin(&state, &headers) {
         Ok(origin) => {
@@ -97,8 +103,29 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
     }
 }
 
-/// Takes a page view or form submission. Any content type: `navigator.sendBeacon` sends
-/// text/plain, which spares the browser a preflight.
+/// Record a page view or form submission from a page
+///
+/// Needs no key; takes any content type (sendBeacon sends text/plain, which spares the browser a
+/// preflight) up to 4 KiB. Anonymous page views are kept under the visitor id. A `form_submitted`
+/// with an email that no lead has creates that lead and joins the visitor's views to it; a form
+/// naming a lead that exists proves nothing (anyone can type an email) and is kept as the
+/// visitor's claim, changing nothing about the lead, until an `identity` token proves the
+/// visitor. At most `tracking.events_per_lead_per_day` events reach one lead per day. Limited per
+/// client address (behind `server.trusted_proxies`, the forwarded one); only origins in
+/// `tracking.allowed_origins` may call it when that list is set.
+#[utoipa::path(
+    post, path = "/t/collect", tag = "Website tracking", operation_id = "postTCollect", security(()),
+    request_body(content = TrackingHit, content_type = "text/plain"),
+    responses(
+        (status = 204, description = "Recorded (nothing is ever returned)"),
+        (status = 400, description = "Error: `invalid_request`, `invalid_event`, `invalid_identity`"),
+        (status = 403, description = "Error: `forbidden`"),
+        (status = 404, description = "Error: `not_found`"),
+        (status = 413, description = "Error: `payload_too_large`"),
+        (status = 429, description = "Error: `rate_limited`"),
+        (status = 503, description = "Error: `no_active_model`"),
+    ),
+)]
 pub async fn collect(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -127,7 +154,7 @@ async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), Api
             format!("a tracking request is at most {MAX_TRACKING_BYTES} bytes"),
         ));
     }
-    let hit: Hit =
+    let hit: TrackingHit =
         serde_json::from_slice(&body).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let now = state.now();
     let visitor =
@@ -160,26 +187,29 @@ async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), Api
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenRequest {
-    /// The person's email: their lead, or the one the token creates when it is used.
-    email: String,
-    /// The visitor id the token proves (the site reads it from the `leadflow_visitor` cookie);
-    /// a token without one proves whichever visitor hands it over.
-    visitor: Option<String>,
-    /// How long the token is good for; a day if not given, at most 30 days.
-    ttl_secs: Option<u32>,
-}
-
-/// `POST /v1/tracking/identity-tokens`: a token proving to `/t/collect` who a visitor is, for
-/// a site that knows (it signed them in; a link leadflow sent). It reads nothing, so it says
-/// nothing about whether the person is a lead.
+/// An identity token proving who a visitor is
+///
+/// For a site that knows who its visitor is (a signed-in customer, a link in an email): hand the
+/// token to the snippet (`leadflow.prove(token)`) and the visitor's page views, past and future,
+/// count for that person's lead (created if they have none: the site vouches for them). Bind it
+/// to the visitor id from the `leadflow_visitor` cookie so that it proves that visitor only.
+/// Issuing reads nothing: the answer is the same whether or not the person is a lead. Needs
+/// `tracking.identity_secret`.
+///
+/// Roles: admin, marketing, ingest.
+#[utoipa::path(
+    post, path = "/v1/tracking/identity-tokens", tag = "Website tracking", operation_id = "postV1TrackingIdentityTokens",
+    request_body = IdentityTokenRequest,
+    responses(
+        (status = 200, description = "The token", body = IdentityToken),
+        (status = 409, description = "Error: `identity_tokens_off`"),
+    ),
+)]
 pub async fn identity_token(
     State(state): State<AppState>,
     caller: crate::Caller,
-    crate::Body(request): crate::Body<TokenRequest>,
-) -> Result<Json<Value>, ApiError> {
+    crate::Body(request): crate::Body<IdentityTokenRequest>,
+) -> Result<Json<IdentityToken>, ApiError> {
     caller.require(leadflow_core::Action::IdentifyVisitors)?;
     let Some(secret) = state.identity.clone() else {
         return Err(ApiError::new(
@@ -201,14 +231,14 @@ pub async fn identity_token(
     }
     let expires = leadflow_core::Timestamp::from_millis(state.now().millis() + i64::from(ttl) * 1000);
     let token = secret.issue(&email, visitor.as_ref(), expires);
-    Ok(Json(json!({"token": token, "expires_at": expires.to_string()})))
+    Ok(Json(IdentityToken { token, expires_at: expires }))
 }
 
 /// The longest an identity token may live: 30 days.
 const MAX_TOKEN_TTL_SECS: u32 = 30 * 86_400;
 
 fn parse(
-    hit: Hit,
+    hit: TrackingHit,
     visitor: VisitorId,
     identity: Option<Email>,
     now: leadflow_core::Timestamp,

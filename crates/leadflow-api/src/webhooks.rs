@@ -10,12 +10,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hmac::{Hmac, KeyInit, Mac};
+use leadflow_contract::{DeliveryList, Webhook, WebhookList, WebhookRequest};
 use serde::Deserialize;
-use serde_json::Value;
 use sha2::Sha256;
+use utoipa::IntoParams;
 
 use leadflow_core::{Action, Topic};
-use leadflow_store::DeliveryRecord;
 
 use crate::{ApiError, AppState, Body, Caller, ErrorCode};
 
@@ -28,18 +28,6 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// The JSON body of a delivery.
-pub fn payload(d: &DeliveryRecord) -> Value {
-    crate::dto::json_of(leadflow_contract::Payload::from(d))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookRequest {
-    url: String,
-    topics: Vec<String>,
 }
 
 /// The longest webhook URL taken.
@@ -67,11 +55,27 @@ fn parse_url(url: &str) -> Result<String, ApiError> {
     Ok(url.to_string())
 }
 
+/// Register a webhook
+///
+/// Deliveries are POSTs of JSON signed with `X-Leadflow-Signature: sha256=<hex HMAC-SHA256 of
+/// the body with the secret>`, with `X-Leadflow-Delivery` (an id, for deduplication: delivery is
+/// at least once) and `X-Leadflow-Topic`. Failed deliveries are retried with doubling backoff;
+/// they wait in a persistent outbox across restarts.
+///
+/// Roles: admin.
+#[utoipa::path(
+    post, path = "/v1/webhooks", tag = "Webhooks", operation_id = "postV1Webhooks",
+    request_body = WebhookRequest,
+    responses(
+        (status = 201, description = "Registered; the answer carries the signing secret, shown once", body = Webhook),
+        (status = 400, description = "Error: `invalid_webhook`"),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Body(request): Body<WebhookRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Webhook>), ApiError> {
     caller.require(Action::ManageWebhooks)?;
     let url = parse_url(&request.url)?;
     if request.topics.is_empty() {
@@ -92,14 +96,20 @@ pub async fn create(
     }
     let hook = state.write(move |engine| Ok(engine.create_webhook(&url, &topics)?)).await?;
     // Shown once, like an API key's secret: the receiver needs it to check signatures.
-    Ok((StatusCode::CREATED, Json(crate::dto::json_of(leadflow_contract::Webhook::created(&hook)))))
+    Ok((StatusCode::CREATED, Json(Webhook::created(&hook))))
 }
 
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// Live webhooks (never their secrets)
+///
+/// Roles: admin.
+#[utoipa::path(
+    get, path = "/v1/webhooks", tag = "Webhooks", operation_id = "getV1Webhooks",
+    responses((status = 200, description = "Webhooks", body = WebhookList)),
+)]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<WebhookList>, ApiError> {
     caller.require(Action::ManageWebhooks)?;
     let hooks = state.read(|engine| Ok(engine.webhooks()?)).await?;
-    let webhooks = hooks.iter().map(leadflow_contract::Webhook::listed).collect();
-    Ok(Json(crate::dto::json_of(leadflow_contract::WebhookList { webhooks })))
+    Ok(Json(WebhookList { webhooks: hooks.iter().map(Webhook::listed).collect() }))
 }
 
 fn webhook_id(id: &str) -> Result<i64, ApiError> {
@@ -110,6 +120,18 @@ fn no_webhook() -> ApiError {
     ApiError::new(ErrorCode::WebhookNotFound, "no such webhook")
 }
 
+/// Delete a webhook; its pending deliveries are cancelled
+///
+/// Roles: admin.
+#[utoipa::path(
+    delete, path = "/v1/webhooks/{id}", tag = "Webhooks", operation_id = "deleteV1WebhooksId",
+    params(("id" = i64, Path, description = "A webhook id", minimum = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 404, description = "Error: `webhook_not_found`"),
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -123,18 +145,33 @@ pub async fn delete(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesParams {
+    /// At most this many (100 by default, 1000 at most).
+    #[param(minimum = 0)]
     limit: Option<usize>,
 }
 
+/// A webhook's deliveries and their status, newest first
+///
+/// Roles: admin.
+#[utoipa::path(
+    get, path = "/v1/webhooks/{id}/deliveries", tag = "Webhooks", operation_id = "getV1WebhooksIdDeliveries",
+    params(("id" = i64, Path, description = "A webhook id", minimum = 1), DeliveriesParams),
+    responses(
+        (status = 200, description = "Deliveries", body = DeliveryList),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 404, description = "Error: `webhook_not_found`"),
+    ),
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     params: Result<Query<DeliveriesParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryList>, ApiError> {
     caller.require(Action::ManageWebhooks)?;
     let id = webhook_id(&id)?;
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
@@ -148,8 +185,7 @@ pub async fn deliveries(
     if !known && list.is_empty() {
         return Err(no_webhook());
     }
-    let deliveries = list.iter().map(leadflow_contract::Delivery::from).collect();
-    Ok(Json(crate::dto::json_of(leadflow_contract::DeliveryList { deliveries })))
+    Ok(Json(DeliveryList { deliveries: list.iter().map(leadflow_contract::Delivery::from).collect() }))
 }
 
 /// Makes ring the process's TLS crypto provider (reqwest is built without one of its own, to

@@ -638,7 +638,7 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
             let view = engine.view(&lead, as_of, limit)?.with_context(|| format!("no {lead}"))?;
             let (_, model) = engine.active_model()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&leadflow_api::view_json(&view))?);
+                println!("{}", serde_json::to_string_pretty(&leadflow_contract::LeadView::from(&view))?);
             } else {
                 output::print_view(&view, &model);
             }
@@ -855,7 +855,7 @@ fn model_check(file: &Path, db: &Path, json: bool) -> Result<ExitCode> {
                 false => Vec::new(),
             };
             if json {
-                println!("{}", leadflow_api::model_check_json(Ok((&model, &warnings))));
+                println!("{}", serde_json::to_string(&leadflow_contract::ModelCheck::valid(&model, &warnings))?);
             } else {
                 for w in &warnings {
                     eprintln!("{}: warning: {w}", file.display());
@@ -873,7 +873,7 @@ fn model_check(file: &Path, db: &Path, json: bool) -> Result<ExitCode> {
         }
         Err(e) => {
             if json {
-                println!("{}", leadflow_api::model_check_json(Err(&e)));
+                println!("{}", serde_json::to_string(&leadflow_contract::ModelCheck::invalid(&e))?);
             } else {
                 eprintln!("{}: {e}", file.display());
             }
@@ -912,9 +912,12 @@ fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
                 if scored.became_mql { " - became an MQL" } else { "" }
             )
         }
-        (TrackOutcome::Duplicate { lead }, true) => println!("{}", leadflow_api::duplicate_json(*lead)),
+        (TrackOutcome::Duplicate { lead }, true) => {
+            println!("{}", serde_json::to_string(&leadflow_contract::EventOutcome::duplicate(*lead))?)
+        }
         (TrackOutcome::Accepted { scored, created_lead }, true) => {
-            println!("{}", leadflow_api::accepted_json(scored.lead, *created_lead, Some(scored)))
+            let outcome = leadflow_contract::EventOutcome::accepted(scored.lead, *created_lead, Some(scored));
+            println!("{}", serde_json::to_string(&outcome)?)
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -976,7 +979,7 @@ fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
         ..Default::default()
     })?;
     if a.json {
-        let rows: Vec<_> = leads.iter().map(leadflow_api::lead_json).collect();
+        let rows: Vec<_> = leads.iter().map(leadflow_contract::Lead::from).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         output::print_lead_list(&leads);

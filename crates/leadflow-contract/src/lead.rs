@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use leadflow_core::{CustomValue, Timestamp};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::points;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Lead {
     pub id: i64,
     /// Null for a lead a CRM knows by its id alone.
@@ -26,22 +27,27 @@ pub struct Lead {
     pub company_type: Option<String>,
     pub source: Option<String>,
     pub owner: Option<String>,
+    #[schema(value_type = crate::schema::Stage)]
     pub stage: &'static str,
     pub custom: BTreeMap<String, CustomField>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub mql_at: Option<Timestamp>,
     /// Null until the lead is first scored.
     pub score: Option<Score>,
 }
 
 /// A custom field's value with its type: `{"type": "text", "value": "02134"}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum CustomField {
     Text(String),
     Number(f64),
     Bool(bool),
+    #[schema(value_type = String, format = DateTime)]
     Date(Timestamp),
 }
 
@@ -87,12 +93,13 @@ impl From<&leadflow_store::LeadRecord> for Lead {
 }
 
 /// Scores without their bookkeeping: fit, engagement, total, bucket and grade.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Values {
     pub fit: f64,
     pub engagement: f64,
     pub total: f64,
     pub bucket: String,
+    #[schema(value_type = crate::schema::Grade)]
     pub grade: &'static str,
 }
 
@@ -122,10 +129,11 @@ impl From<&leadflow_engine::Scored> for Values {
 
 /// A lead's stored score: its values, when and by which model version, and whether it awaits a
 /// rescore.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Score {
     #[serde(flatten)]
     pub values: Values,
+    #[schema(value_type = String, format = DateTime)]
     pub as_of: Timestamp,
     pub model_version: i64,
     pub stale: bool,
@@ -138,13 +146,15 @@ impl From<&leadflow_store::StoredScore> for Score {
 }
 
 /// One event of a lead's timeline, as it was sent.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Event {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
+    #[schema(value_type = String, format = DateTime)]
     pub ts: Timestamp,
     pub properties: BTreeMap<String, String>,
+    #[schema(value_type = String, format = DateTime)]
     pub received_at: Timestamp,
 }
 
@@ -161,8 +171,9 @@ impl From<&leadflow_store::StoredEvent> for Event {
 }
 
 /// One change of a lead's score, with its cause.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct HistoryEntry {
+    #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
     pub cause: String,
     pub model_version: i64,
@@ -185,29 +196,32 @@ impl From<&leadflow_store::HistoryEntry> for HistoryEntry {
 }
 
 /// A lead's latest predicted chance of converting, under a trained model.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Prediction {
     pub probability: f64,
     pub model_version: i64,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
 }
 
 /// A score as scoring computed it: the card of an explanation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ScoreCard {
     pub fit: f64,
     pub engagement: f64,
     pub total: f64,
     /// The bucket's position among the model's buckets.
     pub bucket: usize,
+    #[schema(value_type = crate::schema::Grade)]
     pub grade: &'static str,
     pub qualifies_mql: bool,
 }
 
 /// Each rule's part in a score.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Explanation {
     pub card: ScoreCard,
+    #[schema(value_type = String, format = DateTime)]
     pub as_of: Timestamp,
     pub fit: Vec<FitLine>,
     pub fit_before_bounds: f64,
@@ -216,13 +230,13 @@ pub struct Explanation {
     pub engagement_before_bounds: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct FitLine {
     pub rule: String,
     pub points: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct EngagementLine {
     pub rule: String,
     pub events_matched: u64,
@@ -231,7 +245,7 @@ pub struct EngagementLine {
     pub points_after_decay: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct InactivityLine {
     pub rule: String,
     pub days: u32,
@@ -275,7 +289,7 @@ impl From<&leadflow_core::Explanation> for Explanation {
 }
 
 /// Everything there is to say about one lead: `GET /v1/leads/{lead}`, `leadflow leads show --json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct LeadView {
     pub lead: Lead,
     pub model_version: i64,
@@ -305,7 +319,7 @@ impl From<&leadflow_engine::LeadView> for LeadView {
 }
 
 /// A page of leads, and where the next one starts (null on the last).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct LeadPage {
     pub leads: Vec<Lead>,
     pub next_cursor: Option<String>,

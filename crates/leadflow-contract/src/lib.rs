@@ -12,6 +12,8 @@ mod lead;
 mod model;
 mod outcome;
 mod request;
+mod schema;
+mod status;
 mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
@@ -20,7 +22,10 @@ pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, 
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};
 pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, ModelSource, ModelWarning, Predicted};
 pub use outcome::EventOutcome;
-pub use request::{BatchRequest, EventRequest, LeadRequest, ModelRequest, Scalar};
+pub use request::WebhookRequest;
+pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
+pub use schema::{DeliveryStatus, Grade, Stage, Topic};
+pub use status::{Health, IdentityToken, Ready};
 pub use webhook::{Delivery, DeliveryList, Payload, PayloadLead, Webhook, WebhookList};
 
 /// Points as leadflow gives them: to a thousandth (`49.99999999532019` is 50), never `-0`.

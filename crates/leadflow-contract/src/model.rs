@@ -2,14 +2,17 @@
 
 use leadflow_core::Timestamp;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A stored model version (its source apart).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ModelInfo {
     pub version: i64,
     pub name: String,
     pub active: bool,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub activated_at: Option<Timestamp>,
 }
 
@@ -26,7 +29,7 @@ impl From<&leadflow_store::ModelRecord> for ModelInfo {
 }
 
 /// A model file's check: `POST /v1/models/validate`, `leadflow model check --json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ModelCheck {
     pub valid: bool,
     /// The model's name, when it is valid.
@@ -39,7 +42,7 @@ pub struct ModelCheck {
 }
 
 /// What makes a model invalid, at its place.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ModelProblem {
     pub line: usize,
     pub column: usize,
@@ -48,7 +51,7 @@ pub struct ModelProblem {
 }
 
 /// A rule of a valid model that can match nothing yet, at its place.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ModelWarning {
     /// Null when the rule's place in the source is not known.
     pub line: Option<usize>,
@@ -86,13 +89,13 @@ impl ModelProblem {
 }
 
 /// Every stored model version, oldest first.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ModelList {
     pub models: Vec<ModelInfo>,
 }
 
 /// A model version with its file as it was applied.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ModelSource {
     #[serde(flatten)]
     pub info: ModelInfo,
@@ -106,7 +109,7 @@ impl From<&leadflow_store::ModelRecord> for ModelSource {
 }
 
 /// What activating a model did: the rescore, and the predictions refreshed with it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ApplyReport {
     pub version: i64,
     pub name: String,
@@ -117,7 +120,7 @@ pub struct ApplyReport {
     pub predicted: Option<Predicted>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Predicted {
     pub trained_model: i64,
     pub leads: u64,

@@ -7,12 +7,14 @@ use leadflow_core::{Email, EventKey, EventShape, EventType, ExternalId, LeadRef,
 use leadflow_engine::{EventInput, LeadInput, PatchValue};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// A property or custom value as JSON may send it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     Text(String),
+    #[schema(value_type = f64)]
     Number(serde_json::Number),
     Bool(bool),
 }
@@ -28,20 +30,31 @@ impl Scalar {
 }
 
 /// One event, as clients send it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "evt-1001", "email": "ana@acme.example", "type": "page_view", "properties": {"url": "/pricing"}}))]
 pub struct EventRequest {
-    /// The idempotency key; derived from the event if not given.
+    /// The idempotency key; derived from the event's contents if left out.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub id: Option<String>,
+    /// Names the lead (created if new). Give this, `external_id` or `lead_id`.
+    #[schema(schema_with = crate::schema::optional_email)]
     pub email: Option<String>,
-    /// The lead's id in a CRM.
+    /// Names the lead by its id in a CRM (created if new).
+    #[schema(schema_with = crate::schema::optional_external_id)]
     pub external_id: Option<String>,
+    /// Names an existing lead.
     pub lead_id: Option<i64>,
     #[serde(rename = "type")]
+    #[schema(pattern = "^[a-z0-9_.-]{1,64}$", example = "page_view")]
     pub event_type: String,
-    /// RFC 3339; now if not given. Also taken as `timestamp` (as Segment and others send it).
-    #[serde(alias = "timestamp")]
+    /// When it happened (RFC 3339); now if left out. Without `id` and `ts`, the event's key comes
+    /// from the lead, type and properties alone, so a retry is a duplicate.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub ts: Option<String>,
+    /// Another name for `ts`, as Segment and others send it.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub timestamp: Option<String>,
     #[serde(default)]
     pub properties: BTreeMap<String, Scalar>,
 }
@@ -68,7 +81,12 @@ impl EventRequest {
         for (name, value) in &self.properties {
             shape.set_property(name, &value.text()).map_err(|e| e.to_string())?;
         }
-        let ts = self.ts.as_deref().map(Timestamp::parse).transpose().map_err(|e| format!("ts: {e}"))?;
+        let (ts, field) = match (self.ts, self.timestamp) {
+            (Some(_), Some(_)) => return Err("give `ts` or `timestamp`, not both".into()),
+            (Some(ts), None) => (Some(ts), "ts"),
+            (None, timestamp) => (timestamp, "timestamp"),
+        };
+        let ts = ts.as_deref().map(Timestamp::parse).transpose().map_err(|e| format!("{field}: {e}"))?;
         let key = match (&self.id, ts) {
             (Some(id), _) => Some(EventKey::parse(id).map_err(|e| e.to_string())?),
             // Neither id nor time: the key must not depend on when it arrived, or a retry
@@ -88,6 +106,14 @@ pub struct LeadRequest {
     #[serde(flatten)]
     pub fields: BTreeMap<String, Value>,
 }
+
+impl utoipa::PartialSchema for LeadRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schema::lead_request()
+    }
+}
+
+impl ToSchema for LeadRequest {}
 
 impl LeadRequest {
     /// The upsert, or what is wrong with it (the engine's one parser of profile changes). A field
@@ -118,16 +144,70 @@ fn patch_value(v: Value) -> PatchValue {
     }
 }
 
-#[derive(Deserialize)]
+/// Up to `max_batch` events, recorded in one transaction.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// Each parsed on its own, so that one malformed event is rejected alone.
+    /// Events as `POST /v1/events` takes them, each read on its own: one that is malformed is
+    /// rejected alone, in its result, and the others go in.
+    #[schema(value_type = Vec<Object>)]
     pub events: Vec<Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRequest {
     /// The model file's text (TOML).
     pub source: String,
+}
+
+/// A webhook to register.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.yourco.example/leadflow", "topics": ["lead.mql", "lead.bucket_changed"]}))]
+pub struct WebhookRequest {
+    /// An `http://` or `https://` URL with a host, at most 2048 bytes.
+    pub url: String,
+    /// At least one of `lead.created`, `lead.mql`, `lead.bucket_changed`.
+    #[schema(value_type = Vec<crate::schema::Topic>, min_items = 1)]
+    pub topics: Vec<String>,
+}
+
+/// Who a visitor is, for an identity token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ana@acme.example", "visitor": "0123456789abcdef0123456789abcdef", "ttl_secs": 3600}))]
+pub struct IdentityTokenRequest {
+    /// The person's email: their lead, or the one the token creates when it is used.
+    #[schema(schema_with = crate::schema::required_email)]
+    pub email: String,
+    /// The visitor id the token proves (8 to 64 of A-Z a-z 0-9 - _; the site reads it from the
+    /// `leadflow_visitor` cookie); a token without one proves whichever visitor hands it over.
+    #[schema(pattern = "^[A-Za-z0-9_-]{8,64}$")]
+    pub visitor: Option<String>,
+    /// How long the token is good for, in seconds: a day if not given, at most 30 days.
+    #[schema(minimum = 1, maximum = 2592000)]
+    pub ttl_secs: Option<u32>,
+}
+
+/// What the tracking snippet sends from a page.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"visitor": "0123456789abcdef0123456789abcdef", "type": "page_view", "url": "/pricing"}))]
+pub struct TrackingHit {
+    /// The visitor id from the `leadflow_visitor` cookie (8 to 64 of A-Z a-z 0-9 - _).
+    #[schema(pattern = "^[A-Za-z0-9_-]{8,64}$")]
+    pub visitor: String,
+    /// `page_view` or `form_submitted`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^(page_view|form_submitted)$")]
+    pub kind: String,
+    /// The page, as `location.pathname` (an origin, query and fragment are dropped).
+    pub url: String,
+    /// Only with `form_submitted`: who filled the form in.
+    pub email: Option<String>,
+    /// An identity token from `POST /v1/tracking/identity-tokens`: proof of who the visitor is.
+    /// Without one, a form naming a lead that exists is kept as the visitor's claim and changes
+    /// nothing about the lead.
+    pub identity: Option<String>,
 }

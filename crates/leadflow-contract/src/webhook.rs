@@ -2,14 +2,17 @@
 
 use leadflow_core::Timestamp;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::Values;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Webhook {
     pub id: i64,
     pub url: String,
+    #[schema(value_type = Vec<crate::schema::Topic>)]
     pub topics: Vec<&'static str>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// Only in the answer that creates it: the receiver needs it to check signatures.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,23 +37,28 @@ impl Webhook {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct WebhookList {
     pub webhooks: Vec<Webhook>,
 }
 
 /// One delivery of a webhook and how it went.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Delivery {
     pub id: i64,
+    #[schema(value_type = crate::schema::Topic)]
     pub topic: &'static str,
     pub lead_id: i64,
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: Timestamp,
+    #[schema(value_type = crate::schema::DeliveryStatus)]
     pub status: &'static str,
     pub attempts: u32,
+    #[schema(value_type = String, format = DateTime)]
     pub next_attempt_at: Timestamp,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub delivered_at: Option<Timestamp>,
 }
 
@@ -71,16 +79,18 @@ impl From<&leadflow_store::DeliveryRecord> for Delivery {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct DeliveryList {
     pub deliveries: Vec<Delivery>,
 }
 
 /// The body a receiver gets (signed as sent).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Payload {
     pub delivery_id: i64,
+    #[schema(value_type = crate::schema::Topic)]
     pub topic: &'static str,
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: Timestamp,
     pub lead: PayloadLead,
     pub score: Values,
@@ -89,7 +99,7 @@ pub struct Payload {
 }
 
 /// The lead, as it was named when the delivery was made.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct PayloadLead {
     pub id: i64,
     pub email: Option<String>,
