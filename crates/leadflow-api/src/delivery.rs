@@ -22,6 +22,7 @@ use crate::config::WebhookConfig;
 use crate::metrics::OutcomeLabels;
 use crate::webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, signature};
 use crate::{ApiError, AppState};
+use leadflow_store::Backend;
 
 /// What one round of deliveries did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,7 +91,7 @@ fn take(
 /// Sends every delivery due now (up to a few hundred) that no earlier round is sending, records
 /// each outcome as it comes, and says how many went which way. The server runs it on a timer;
 /// tests call it directly.
-pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<DeliveryRound, ApiError> {
+pub async fn deliver_due<S: Backend>(state: &AppState<S>, client: &reqwest::Client) -> Result<DeliveryRound, ApiError> {
     let config = state.config.webhooks.clone();
     let taken = {
         let _claiming = state.in_flight.claims.lock().await;

@@ -5,10 +5,10 @@ use axum::extract::State;
 use leadflow_contract::{BatchAnswer, BatchRequest, BatchResult, ErrorBody, EventOutcome, EventRequest, ItemOutcome};
 use leadflow_core::{Action, LeadRef};
 use leadflow_engine::BatchItem;
-use leadflow_store::prelude::*;
 use serde_json::Value;
 
 use crate::{ApiError, AppState, Body, Caller, ErrorCode, NAME_BY_ONE_KEY};
+use leadflow_store::Backend;
 
 /// Record one event
 ///
@@ -27,8 +27,8 @@ use crate::{ApiError, AppState, Body, Caller, ErrorCode, NAME_BY_ONE_KEY};
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
-pub(crate) async fn ingest_one(
-    State(state): State<AppState>,
+pub(crate) async fn ingest_one<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Body(event): Body<EventRequest>,
 ) -> Result<Json<EventOutcome>, ApiError> {
@@ -54,7 +54,11 @@ pub(crate) async fn ingest_one(
 /// keys that disagree, would tell it which leads exist). An event naming its lead by several keys
 /// must name one lead: no key may name another lead than the strongest (lead_id, then external_id,
 /// then email), nor differ from that lead's own.
-pub(crate) async fn refusal(state: &AppState, reads: bool, event: &EventRequest) -> Result<Option<ApiError>, ApiError> {
+pub(crate) async fn refusal<S: Backend>(
+    state: &AppState<S>,
+    reads: bool,
+    event: &EventRequest,
+) -> Result<Option<ApiError>, ApiError> {
     let keys = event.keys();
     if !reads && (event.lead_id.is_some() || keys.len() > 1) {
         return Ok(Some(ApiError::forbidden(NAME_BY_ONE_KEY)));
@@ -116,8 +120,8 @@ fn item_status(item: &BatchItem) -> &'static str {
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
-pub(crate) async fn ingest_batch(
-    State(state): State<AppState>,
+pub(crate) async fn ingest_batch<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Body(batch): Body<BatchRequest>,
 ) -> Result<Json<BatchAnswer>, ApiError> {

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{ApiError, AppState, Body, Caller, ErrorCode, cursor};
+use leadflow_store::Backend;
 
 pub(crate) fn lead_ref(s: &str) -> Result<LeadRef, ApiError> {
     LeadRef::parse(s).map_err(|e| {
@@ -70,8 +71,8 @@ pub(crate) struct ListParams {
         (status = 400, description = "Error: `invalid_request`"),
     ),
 )]
-pub(crate) async fn list(
-    State(state): State<AppState>,
+pub(crate) async fn list<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<LeadPage>, ApiError> {
@@ -129,8 +130,8 @@ pub(crate) struct ViewParams {
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
-pub(crate) async fn get(
-    State(state): State<AppState>,
+pub(crate) async fn get<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Path(lead): Path<String>,
     params: Result<Query<ViewParams>, axum::extract::rejection::QueryRejection>,
@@ -165,8 +166,8 @@ pub(crate) async fn get(
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
-pub(crate) async fn upsert(
-    State(state): State<AppState>,
+pub(crate) async fn upsert<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Body(request): Body<LeadRequest>,
 ) -> Result<(StatusCode, Json<LeadView>), ApiError> {
@@ -200,8 +201,8 @@ pub(crate) async fn upsert(
         (status = 404, description = "Error: `lead_not_found`"),
     ),
 )]
-pub(crate) async fn delete(
-    State(state): State<AppState>,
+pub(crate) async fn delete<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Path(lead): Path<String>,
 ) -> Result<StatusCode, ApiError> {

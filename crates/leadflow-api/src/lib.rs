@@ -20,7 +20,7 @@ mod state;
 mod tracking;
 mod webhooks;
 
-use leadflow_store::prelude::*;
+use leadflow_store::Backend;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -41,45 +41,45 @@ pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use delivery::DeliveryRound;
 pub use error::{ApiError, ErrorCode};
 pub use openapi::document as openapi_document;
-pub use state::{AppState, LeadEngine, StartError};
+pub use state::{AppState, StartError};
 pub use webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
 
 /// The router of the whole API.
-pub fn router(state: AppState) -> Router {
+pub fn router<S: Backend>(state: AppState<S>) -> Router {
     let body_limit = state.config.max_body_bytes;
     Router::new()
         .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics_text))
+        .route("/ready", get(ready::<S>))
+        .route("/metrics", get(metrics_text::<S>))
         .route("/openapi.json", get(openapi))
         .route("/docs", get(docs))
-        .route("/v1/events", post(events::ingest_one))
-        .route("/v1/events/batch", post(events::ingest_batch))
-        .route("/v1/leads", get(leads::list).put(leads::upsert))
-        .route("/v1/leads/{lead}", get(leads::get).delete(leads::delete))
-        .route("/v1/models", get(models::list).post(models::apply))
-        .route("/v1/models/active", get(models::active))
-        .route("/v1/models/validate", post(models::validate))
-        .route("/v1/models/{version}/activate", post(models::reactivate))
-        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/v1/webhooks/{id}", axum::routing::delete(webhooks::delete))
-        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/v1/tracking/identity-tokens", post(tracking::identity_token))
-        .route("/t/leadflow.js", get(tracking::snippet))
-        .route("/t/collect", post(tracking::collect).options(tracking::preflight))
+        .route("/v1/events", post(events::ingest_one::<S>))
+        .route("/v1/events/batch", post(events::ingest_batch::<S>))
+        .route("/v1/leads", get(leads::list::<S>).put(leads::upsert::<S>))
+        .route("/v1/leads/{lead}", get(leads::get::<S>).delete(leads::delete::<S>))
+        .route("/v1/models", get(models::list::<S>).post(models::apply::<S>))
+        .route("/v1/models/active", get(models::active::<S>))
+        .route("/v1/models/validate", post(models::validate::<S>))
+        .route("/v1/models/{version}/activate", post(models::reactivate::<S>))
+        .route("/v1/webhooks", get(webhooks::list::<S>).post(webhooks::create::<S>))
+        .route("/v1/webhooks/{id}", axum::routing::delete(webhooks::delete::<S>))
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries::<S>))
+        .route("/v1/tracking/identity-tokens", post(tracking::identity_token::<S>))
+        .route("/t/leadflow.js", get(tracking::snippet::<S>))
+        .route("/t/collect", post(tracking::collect::<S>).options(tracking::preflight::<S>))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")
         })
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), observe::<S>))
         .with_state(state)
 }
 
 /// Serves until `shutdown` completes; requests in flight finish first.
-pub async fn serve(
+pub async fn serve<S: Backend>(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    state: AppState<S>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let interval = state.config.webhooks.poll_interval_ms;
@@ -134,7 +134,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(tokio::net::TcpListener,
 }
 
 /// Around every request: the time limit, metrics, and one log line.
-async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn observe<S: Backend>(State(state): State<AppState<S>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route =
@@ -194,10 +194,10 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S: Backend> FromRequestParts<AppState<S>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Caller, ApiError> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let Some(secret) = header.and_then(bearer) else {
             return Err(ApiError::new(ErrorCode::MissingApiKey, "send an API key: Authorization: Bearer <key>"));
@@ -283,7 +283,7 @@ async fn docs() -> Response {
         (status = 401, description = "Error: `invalid_api_key`"),
     ),
 )]
-async fn metrics_text(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+async fn metrics_text<S: Backend>(State(state): State<AppState<S>>, headers: axum::http::HeaderMap) -> Response {
     let token = &state.config.metrics_token;
     if !token.is_empty() {
         let sent = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).and_then(bearer).unwrap_or("");
@@ -323,7 +323,7 @@ async fn health() -> Json<Health> {
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
-async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
+async fn ready<S: Backend>(State(state): State<AppState<S>>) -> Result<Json<Ready>, ApiError> {
     let version = state.read(|engine| Ok(engine.active_model()?.0)).await?;
     Ok(Json(Ready { status: "ready", model_version: version.0 }))
 }

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use leadflow_contract::{ApplyReport, ModelCheck, ModelList, ModelRequest, ModelSource};
 use leadflow_core::Action;
-use leadflow_store::prelude::*;
 
 use crate::{ApiError, AppState, Body, Caller, ErrorCode};
+use leadflow_store::Backend;
 
 /// Every model version
 ///
@@ -17,7 +17,10 @@ use crate::{ApiError, AppState, Body, Caller, ErrorCode};
     get, path = "/v1/models", tag = "Models", operation_id = "getV1Models",
     responses((status = 200, description = "Versions, oldest first", body = ModelList)),
 )]
-pub(crate) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ModelList>, ApiError> {
+pub(crate) async fn list<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+) -> Result<Json<ModelList>, ApiError> {
     caller.require(Action::ReadModels)?;
     let models = state.read(|engine| Ok(engine.models()?)).await?;
     Ok(Json(ModelList { models: models.iter().map(Into::into).collect() }))
@@ -33,7 +36,10 @@ pub(crate) async fn list(State(state): State<AppState>, caller: Caller) -> Resul
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
-pub(crate) async fn active(State(state): State<AppState>, caller: Caller) -> Result<Json<ModelSource>, ApiError> {
+pub(crate) async fn active<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+) -> Result<Json<ModelSource>, ApiError> {
     caller.require(Action::ReadModels)?;
     let model = state
         .read(|engine| {
@@ -54,8 +60,8 @@ pub(crate) async fn active(State(state): State<AppState>, caller: Caller) -> Res
     request_body = ModelRequest,
     responses((status = 200, description = "The check", body = ModelCheck)),
 )]
-pub(crate) async fn validate(
-    State(state): State<AppState>,
+pub(crate) async fn validate<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Body(request): Body<ModelRequest>,
 ) -> Result<Json<ModelCheck>, ApiError> {
@@ -87,8 +93,8 @@ pub(crate) async fn validate(
         (status = 422, description = "Error: `model_invalid`"),
     ),
 )]
-pub(crate) async fn apply(
-    State(state): State<AppState>,
+pub(crate) async fn apply<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Body(request): Body<ModelRequest>,
 ) -> Result<Json<ApplyReport>, ApiError> {
@@ -111,8 +117,8 @@ pub(crate) async fn apply(
         (status = 404, description = "Error: `model_not_found`"),
     ),
 )]
-pub(crate) async fn reactivate(
-    State(state): State<AppState>,
+pub(crate) async fn reactivate<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Path(version): Path<String>,
 ) -> Result<Json<ApplyReport>, ApiError> {

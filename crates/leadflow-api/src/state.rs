@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use leadflow_core::Timestamp;
 use leadflow_engine::{BatchItem, Clock, Engine, EventInput, IdentitySecret, Scored};
-use leadflow_sqlite::SqliteStore;
+use leadflow_store::Backend;
 
 use crate::client_addr::Network;
 use crate::config::{RateLimitConfig, ServerConfig};
@@ -19,18 +19,15 @@ use crate::error::{ApiError, ErrorCode};
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 
-pub type LeadEngine = Engine<SqliteStore>;
-
 /// One single-event request waiting for its group's commit.
 struct Pending {
     input: EventInput,
     reply: oneshot::Sender<Result<(BatchItem, Option<Scored>), ApiError>>,
 }
 
-#[derive(Clone)]
-pub struct AppState {
-    writer: Arc<Mutex<LeadEngine>>,
-    readers: Arc<Vec<Mutex<LeadEngine>>>,
+pub struct AppState<S: Backend> {
+    writer: Arc<Mutex<Engine<S>>>,
+    readers: Arc<Vec<Mutex<Engine<S>>>>,
     next_reader: Arc<AtomicUsize>,
     ingest: mpsc::Sender<Pending>,
     pub(crate) config: Arc<ServerConfig>,
@@ -54,9 +51,29 @@ pub enum StartError {
     Config(String),
 }
 
-impl AppState {
+// Not derived: that would ask `S: Clone`, and only the handles are cloned.
+impl<S: Backend> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            writer: self.writer.clone(),
+            readers: self.readers.clone(),
+            next_reader: self.next_reader.clone(),
+            ingest: self.ingest.clone(),
+            config: self.config.clone(),
+            limiter: self.limiter.clone(),
+            tracking_limiter: self.tracking_limiter.clone(),
+            metrics: self.metrics.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            identity: self.identity.clone(),
+            in_flight: self.in_flight.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+impl<S: Backend> AppState<S> {
     /// Serves `engine`'s database: `engine` writes, and `config.readers` more connections read.
-    pub fn new(mut engine: LeadEngine, config: ServerConfig) -> Result<AppState, StartError> {
+    pub fn new(mut engine: Engine<S>, config: ServerConfig) -> Result<AppState<S>, StartError> {
         engine.store_mut().set_write_wait(std::time::Duration::from_millis(config.write_wait_ms))?;
         let trusted_proxies = config
             .trusted_proxies
@@ -73,7 +90,7 @@ impl AppState {
         };
         let mut readers = Vec::with_capacity(config.readers.max(1));
         for _ in 0..config.readers.max(1) {
-            readers.push(Mutex::new(Engine::new(SqliteStore::open_reader(engine.store().path())?, engine.clock())));
+            readers.push(Mutex::new(Engine::new(S::open_reader(&engine.store().url())?, engine.clock())));
         }
         let clock = engine.clock();
         let writer = Arc::new(Mutex::new(engine));
@@ -125,7 +142,7 @@ impl AppState {
     /// Runs `f` with the writing engine on a blocking thread.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut LeadEngine) -> Result<T, ApiError> + Send + 'static,
+        f: impl FnOnce(&mut Engine<S>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let writer = self.writer.clone();
         blocking(move || f(&mut lock(&writer))).await
@@ -134,7 +151,7 @@ impl AppState {
     /// Runs `f` with a reading engine on a blocking thread: it sees the last committed state.
     pub(crate) async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut LeadEngine) -> Result<T, ApiError> + Send + 'static,
+        f: impl FnOnce(&mut Engine<S>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let (readers, start) = (self.readers.clone(), self.next_reader.fetch_add(1, Ordering::Relaxed));
         blocking(move || {
@@ -155,7 +172,7 @@ impl AppState {
     }
 }
 
-fn lock(engine: &Mutex<LeadEngine>) -> MutexGuard<'_, LeadEngine> {
+fn lock<S: Backend>(engine: &Mutex<Engine<S>>) -> MutexGuard<'_, Engine<S>> {
     // A panic mid-request leaves no half-written state behind: transactions roll back on drop.
     engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -173,8 +190,8 @@ fn shutting_down() -> ApiError {
 
 /// The ingest thread: takes whatever single events are queued (up to `group_max`), records
 /// them in one transaction, answers each request, and goes again.
-fn commit_groups(
-    writer: Arc<Mutex<LeadEngine>>,
+fn commit_groups<S: Backend>(
+    writer: Arc<Mutex<Engine<S>>>,
     mut queue: mpsc::Receiver<Pending>,
     group_max: usize,
     metrics: Arc<Metrics>,

@@ -22,6 +22,7 @@ use leadflow_engine::{TrackingLimits, Visit, VisitOutcome};
 
 use crate::client_addr::client_ip;
 use crate::{ApiError, AppState, ErrorCode};
+use leadflow_store::Backend;
 
 /// The most a tracking request may carry.
 pub const MAX_TRACKING_BYTES: usize = 4 * 1024;
@@ -40,7 +41,7 @@ const SNIPPET: &str = include_str!("leadflow.js");
         (status = 404, description = "Error: `not_found`"),
     ),
 )]
-pub async fn snippet(State(state): State<AppState>) -> Response {
+pub async fn snippet<S: Backend>(State(state): State<AppState<S>>) -> Response {
     if !state.config.tracking.enabled {
         return disabled().into_response();
     }
@@ -59,7 +60,7 @@ fn disabled() -> ApiError {
 }
 
 /// The origin the request came from, if the server lets it call.
-fn allowed_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<HeaderValue>, ApiError> {
+fn allowed_origin<S: Backend>(state: &AppState<S>, headers: &HeaderMap) -> Result<Option<HeaderValue>, ApiError> {
     let Some(origin) = headers.get(header::ORIGIN) else { return Ok(None) };
     let allowed = &state.config.tracking.allowed_origins;
     let ok = allowed.is_empty() || origin.to_str().is_ok_and(|o| allowed.iter().any(|a| a == o));
@@ -89,7 +90,7 @@ fn with_cors(mut response: Response, origin: Option<HeaderValue>) -> Response {
         (status = 403, description = "Error: `forbidden`"),
     ),
 )]
-pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn preflight<S: Backend>(State(state): State<AppState<S>>, headers: HeaderMap) -> Response {
     match allowed_origin(&state, &headers) {
         Ok(origin) => {
             let mut response = StatusCode::NO_CONTENT.into_response();
@@ -126,8 +127,8 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
-pub async fn collect(
-    State(state): State<AppState>,
+pub async fn collect<S: Backend>(
+    State(state): State<AppState<S>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
@@ -141,7 +142,7 @@ pub async fn collect(
     with_cors(result.map_or_else(IntoResponse::into_response, |()| StatusCode::NO_CONTENT.into_response()), origin)
 }
 
-async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), ApiError> {
+async fn record<S: Backend>(state: &AppState<S>, client: IpAddr, body: Bytes) -> Result<(), ApiError> {
     if !state.config.tracking.enabled {
         return Err(disabled());
     }
@@ -205,8 +206,8 @@ async fn record(state: &AppState, client: IpAddr, body: Bytes) -> Result<(), Api
         (status = 409, description = "Error: `identity_tokens_off`"),
     ),
 )]
-pub async fn identity_token(
-    State(state): State<AppState>,
+pub async fn identity_token<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: crate::Caller,
     crate::Body(request): crate::Body<IdentityTokenRequest>,
 ) -> Result<Json<IdentityToken>, ApiError> {

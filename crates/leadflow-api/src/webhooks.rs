@@ -18,6 +18,7 @@ use utoipa::IntoParams;
 use leadflow_core::{Action, Topic};
 
 use crate::{ApiError, AppState, Body, Caller, ErrorCode};
+use leadflow_store::Backend;
 
 pub const SIGNATURE_HEADER: &str = "x-leadflow-signature";
 pub const DELIVERY_HEADER: &str = "x-leadflow-delivery";
@@ -71,8 +72,8 @@ fn parse_url(url: &str) -> Result<String, ApiError> {
         (status = 400, description = "Error: `invalid_webhook`"),
     ),
 )]
-pub async fn create(
-    State(state): State<AppState>,
+pub async fn create<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Body(request): Body<WebhookRequest>,
 ) -> Result<(StatusCode, Json<Webhook>), ApiError> {
@@ -106,7 +107,7 @@ pub async fn create(
     get, path = "/v1/webhooks", tag = "Webhooks", operation_id = "getV1Webhooks",
     responses((status = 200, description = "Webhooks", body = WebhookList)),
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<WebhookList>, ApiError> {
+pub async fn list<S: Backend>(State(state): State<AppState<S>>, caller: Caller) -> Result<Json<WebhookList>, ApiError> {
     caller.require(Action::ManageWebhooks)?;
     let hooks = state.read(|engine| Ok(engine.webhooks()?)).await?;
     Ok(Json(WebhookList { webhooks: hooks.iter().map(Webhook::listed).collect() }))
@@ -132,8 +133,8 @@ fn no_webhook() -> ApiError {
         (status = 404, description = "Error: `webhook_not_found`"),
     ),
 )]
-pub async fn delete(
-    State(state): State<AppState>,
+pub async fn delete<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -166,8 +167,8 @@ pub struct DeliveriesParams {
         (status = 404, description = "Error: `webhook_not_found`"),
     ),
 )]
-pub async fn deliveries(
-    State(state): State<AppState>,
+pub async fn deliveries<S: Backend>(
+    State(state): State<AppState<S>>,
     caller: Caller,
     Path(id): Path<String>,
     params: Result<Query<DeliveriesParams>, axum::extract::rejection::QueryRejection>,

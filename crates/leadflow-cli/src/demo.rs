@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 
 use leadflow_core::{Email, EventShape, EventType, LeadRef, OutcomeKind, Profile, Timestamp};
 use leadflow_engine::{EventInput, LeadInput, RescoreOptions};
-use leadflow_store::{LeadQuery, Store};
+use leadflow_sqlite::SqliteStore;
+use leadflow_store::{DatabaseUrl, LeadQuery, Store};
 
 use crate::{output, progress};
 
@@ -132,7 +133,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         }
     }
     let started = std::time::Instant::now();
-    let mut engine = crate::open(out)?;
+    let mut engine = crate::open::<SqliteStore>(&DatabaseUrl::sqlite(out))?;
     engine.ensure_model()?;
     let now = engine.now();
     let mut rng = Rng(2026);

@@ -5,12 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use leadflow_engine::{ImportOptions, ImportSummary};
+use leadflow_engine::{Engine, ImportOptions, ImportSummary};
 use leadflow_import::{ColumnMapping, DecimalMark, FileReport, Format, ReadOptions, TextEncoding};
 
-use crate::{EXIT_REJECTED, FileFormat, ImportArgs, Lf, progress};
+use crate::{EXIT_REJECTED, FileFormat, ImportArgs, progress};
+use leadflow_store::Backend;
 
-pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
+pub fn leads<S: Backend>(engine: &mut Engine<S>, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let import = leadflow_import::read_leads(file, format, &mapping, &options(args))?;
     describe(&import.file);
@@ -30,7 +31,7 @@ pub fn leads(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
     finish(args, &summary)
 }
 
-pub fn events(engine: &mut Lf, args: &ImportArgs) -> Result<ExitCode> {
+pub fn events<S: Backend>(engine: &mut Engine<S>, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let import = leadflow_import::read_events(file, format, &mapping, &options(args))?;
     describe(&import.file);

@@ -6,13 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use leadflow_core::{Model, Outcome, OutcomeKind, Timestamp};
-use leadflow_engine::{Backtest, Comparison, Cutoff};
+use leadflow_engine::{Backtest, Comparison, Cutoff, Engine};
 use leadflow_ml::evaluate::{Group, Report};
 
-use crate::{Lf, parse_lead, progress, read_model_file};
+use crate::{parse_lead, progress, read_model_file};
+use leadflow_store::Backend;
 
 /// The model in `file`, or the active one.
-pub fn model(engine: &mut Lf, file: Option<&Path>) -> Result<Model> {
+pub fn model<S: Backend>(engine: &mut Engine<S>, file: Option<&Path>) -> Result<Model> {
     match file {
         Some(path) => {
             Ok(Model::parse(&read_model_file(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
@@ -29,7 +30,12 @@ pub fn cutoff(as_of: Option<Timestamp>, before_outcome: Option<u32>) -> Result<C
     }
 }
 
-pub fn set_outcome(engine: &mut Lf, lead: &str, outcome: &str, at: Option<Timestamp>) -> Result<ExitCode> {
+pub fn set_outcome<S: Backend>(
+    engine: &mut Engine<S>,
+    lead: &str,
+    outcome: &str,
+    at: Option<Timestamp>,
+) -> Result<ExitCode> {
     let lead = parse_lead(lead)?;
     let outcome = match outcome {
         "clear" | "none" => None,
@@ -46,7 +52,7 @@ pub fn set_outcome(engine: &mut Lf, lead: &str, outcome: &str, at: Option<Timest
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn train(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> Result<ExitCode> {
+pub fn train<S: Backend>(engine: &mut Engine<S>, out: &Path, name: &str, cutoff: Cutoff) -> Result<ExitCode> {
     let bar = progress::bar("reading leads with outcomes");
     let learned = engine.train_points(cutoff, name, &bar)?;
     drop(bar);
@@ -75,7 +81,7 @@ fn warn(warnings: &[String]) {
     }
 }
 
-pub fn train_trees(engine: &mut Lf, out: &Path, name: &str, cutoff: Cutoff) -> Result<ExitCode> {
+pub fn train_trees<S: Backend>(engine: &mut Engine<S>, out: &Path, name: &str, cutoff: Cutoff) -> Result<ExitCode> {
     let bar = progress::bar("reading leads with outcomes");
     let learned = engine.train_trees(cutoff, name, &bar)?;
     drop(bar);
@@ -104,13 +110,13 @@ fn read_trees(path: &Path) -> Result<(leadflow_engine::LearnedTrees, Vec<u8>)> {
 }
 
 /// The active stored trees, with their version.
-fn active_trees(engine: &Lf) -> Result<(leadflow_engine::LearnedTrees, i64)> {
+fn active_trees<S: Backend>(engine: &Engine<S>) -> Result<(leadflow_engine::LearnedTrees, i64)> {
     engine
         .active_trees()?
         .context("no trained model is active: `leadflow predict --model trees.json --apply` stores one")
 }
 
-pub fn apply_trees(engine: &mut Lf, path: Option<&Path>) -> Result<ExitCode> {
+pub fn apply_trees<S: Backend>(engine: &mut Engine<S>, path: Option<&Path>) -> Result<ExitCode> {
     let bar = progress::bar("predicting leads");
     let (version, predicted) = match path {
         Some(path) => {
@@ -127,8 +133,8 @@ pub fn apply_trees(engine: &mut Lf, path: Option<&Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn backtest_trees(
-    engine: &mut Lf,
+pub fn backtest_trees<S: Backend>(
+    engine: &mut Engine<S>,
     path: &Path,
     cutoff: Cutoff,
     json: bool,
@@ -141,8 +147,8 @@ pub fn backtest_trees(
     show_backtest(&learned.name, cutoff, &result, json, chart)
 }
 
-pub fn predict(
-    engine: &mut Lf,
+pub fn predict<S: Backend>(
+    engine: &mut Engine<S>,
     model: Option<&Path>,
     leads: &[String],
     top: usize,
@@ -221,8 +227,8 @@ fn report_json(b: &Backtest) -> serde_json::Value {
     v
 }
 
-pub fn backtest(
-    engine: &mut Lf,
+pub fn backtest<S: Backend>(
+    engine: &mut Engine<S>,
     file: Option<&Path>,
     cutoff: Cutoff,
     json: bool,
@@ -335,8 +341,8 @@ fn text(name: &str, cutoff: Cutoff, b: &Backtest) -> String {
     out
 }
 
-pub fn compare(
-    engine: &mut Lf,
+pub fn compare<S: Backend>(
+    engine: &mut Engine<S>,
     a: &Path,
     b: &Path,
     cutoff: Cutoff,

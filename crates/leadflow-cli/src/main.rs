@@ -7,7 +7,6 @@ mod lab;
 mod output;
 mod progress;
 
-use leadflow_store::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use leadflow_core::{EventKey, EventShape, EventType, LeadRef, Model, Timestamp};
 use leadflow_engine::{Engine, EventInput, RescoreOptions, SystemClock, TrackOutcome};
 use leadflow_sqlite::SqliteStore;
-use leadflow_store::{LeadOrder, LeadQuery, ModelVersion, Store};
+use leadflow_store::{Backend, DatabaseUrl, LeadOrder, LeadQuery, ModelVersion, Store};
 
 /// Scoring and imports allocate many small strings; mimalloc handles that load markedly better
 /// than the system allocator (see BENCHMARKS.md).
@@ -474,25 +473,31 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-fn run(mut cli: Cli) -> Result<ExitCode> {
-    if let Some(url) = &cli.database_url {
-        match leadflow_store::DatabaseUrl::parse(url)? {
-            leadflow_store::DatabaseUrl::Sqlite(path) => cli.db = path,
-        }
+fn run(cli: Cli) -> Result<ExitCode> {
+    let url = match &cli.database_url {
+        Some(url) => DatabaseUrl::parse(url)?,
+        None => DatabaseUrl::sqlite(&cli.db),
+    };
+    // The one place that names the backends: everything below is generic over the store.
+    match url {
+        DatabaseUrl::Sqlite(_) => run_on::<SqliteStore>(cli, &url),
     }
+}
+
+fn run_on<S: Backend>(cli: Cli, db: &DatabaseUrl) -> Result<ExitCode> {
     match cli.command {
-        Command::Init { model } => init(&cli.db, model.as_deref()),
+        Command::Init { model } => init::<S>(db, model.as_deref()),
         Command::Demo { out, leads } => demo::run(&out, leads),
-        Command::Model(ModelCommand::Check { file, json }) => model_check(&file, &cli.db, json),
+        Command::Model(ModelCommand::Check { file, json }) => model_check::<S>(&file, db, json),
         Command::Serve { addr } => {
             let mut config = config::load(cli.config.as_deref())?;
             if let Some(addr) = addr {
                 config.addr = addr;
             }
-            serve(open_existing(&cli.db)?, config)
+            serve(open_existing::<S>(db)?, config)
         }
-        Command::Stats { json } => stats(&reader(&cli.db)?, json),
-        Command::Verify => verify(&reader(&cli.db)?),
+        Command::Stats { json } => stats(&reader::<S>(db)?, json),
+        Command::Verify => verify(&reader::<S>(db)?),
         Command::Config(ConfigCommand::PrintDefault) => {
             print!("{}", config::DEFAULT_TOML);
             Ok(ExitCode::SUCCESS)
@@ -502,41 +507,53 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         command => {
-            let mut engine = open_existing(&cli.db)?;
+            let mut engine = open_existing::<S>(db)?;
             dispatch(&mut engine, command)
         }
     }
 }
 
-type Lf = Engine<SqliteStore>;
-
-fn open(db: &Path) -> Result<Lf> {
-    let store = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
+fn open<S: Backend>(db: &DatabaseUrl) -> Result<Engine<S>> {
+    let store = S::open(db).with_context(|| format!("opening {db}"))?;
     Ok(Engine::new(store, Arc::new(SystemClock)))
 }
 
-fn open_existing(db: &Path) -> Result<Lf> {
+fn open_existing<S: Backend>(db: &DatabaseUrl) -> Result<Engine<S>> {
     must_exist(db)?;
     open(db)
 }
 
+/// Whether the database is there already (a server's always is: only a file can be missing).
+fn exists(db: &DatabaseUrl) -> bool {
+    match db {
+        DatabaseUrl::Sqlite(path) => path.exists(),
+    }
+}
+
+/// The database as people name it: an embedded one by its file.
+fn shown(db: &DatabaseUrl) -> String {
+    match db {
+        DatabaseUrl::Sqlite(path) => path.display().to_string(),
+    }
+}
+
 /// Commands other than `init` work on a database that is there: a mistyped path is an error, not
 /// a new empty database.
-fn must_exist(db: &Path) -> Result<()> {
-    if !db.exists() {
-        bail!("no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)", db.display());
+fn must_exist(db: &DatabaseUrl) -> Result<()> {
+    if !exists(db) {
+        bail!("no database at {}: create one with `leadflow init` (or pass --db / set LEADFLOW_DB)", shown(db));
     }
     Ok(())
 }
 
 /// The database opened to read only: what it holds now, taking no lock and finishing nothing
 /// (not even an import that another process is running).
-fn reader(db: &Path) -> Result<SqliteStore> {
+fn reader<S: Backend>(db: &DatabaseUrl) -> Result<S> {
     must_exist(db)?;
-    SqliteStore::open_reader(db).with_context(|| format!("opening {}", db.display()))
+    S::open_reader(db).with_context(|| format!("opening {db}"))
 }
 
-fn stats(store: &SqliteStore, json: bool) -> Result<ExitCode> {
+fn stats(store: &impl Store, json: bool) -> Result<ExitCode> {
     let s = store.stats()?;
     if json {
         let buckets: serde_json::Map<String, serde_json::Value> =
@@ -561,7 +578,7 @@ fn stats(store: &SqliteStore, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(store: &SqliteStore) -> Result<ExitCode> {
+fn verify(store: &impl Store) -> Result<ExitCode> {
     let problems = store.verify()?;
     for p in &problems {
         println!("problem: {p}");
@@ -574,9 +591,9 @@ fn verify(store: &SqliteStore) -> Result<ExitCode> {
     }
 }
 
-fn init(db: &Path, model: Option<&Path>) -> Result<ExitCode> {
-    let existed = db.exists();
-    let mut engine = open(db)?;
+fn init<S: Backend>(db: &DatabaseUrl, model: Option<&Path>) -> Result<ExitCode> {
+    let existed = exists(db);
+    let mut engine = open::<S>(db)?;
     match model {
         Some(path) => {
             let source = read_model_file(path)?;
@@ -588,7 +605,7 @@ fn init(db: &Path, model: Option<&Path>) -> Result<ExitCode> {
             None => println!("a model is already active"),
         },
     }
-    println!("{} {}", if existed { "using" } else { "created" }, db.display());
+    println!("{} {}", if existed { "using" } else { "created" }, shown(db));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -596,7 +613,7 @@ fn read_model_file(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
+fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<ExitCode> {
     match command {
         Command::Import(ImportCommand::Leads(args)) => import::leads(engine, &args),
         Command::Import(ImportCommand::Events(args)) => import::events(engine, &args),
@@ -777,7 +794,7 @@ fn dispatch(engine: &mut Lf, command: Command) -> Result<ExitCode> {
     }
 }
 
-fn serve(mut engine: Lf, config: config::Config) -> Result<ExitCode> {
+fn serve<S: Backend>(mut engine: Engine<S>, config: config::Config) -> Result<ExitCode> {
     init_logging(&config.log)?;
     engine.active_model().context("the server needs an active model")?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -843,15 +860,13 @@ fn parse_lead(s: &str) -> Result<LeadRef> {
     })
 }
 
-fn model_check(file: &Path, db: &Path, json: bool) -> Result<ExitCode> {
+fn model_check<S: Backend>(file: &Path, db: &DatabaseUrl, json: bool) -> Result<ExitCode> {
     let source = read_model_file(file)?;
     match Model::parse(&source) {
         Ok(model) => {
             // With a database beside it, rules that can match nothing in it are warned about.
-            let warnings = match db.exists() {
-                true => {
-                    Engine::new(SqliteStore::open_reader(db)?, Arc::new(SystemClock)).model_warnings(&model, &source)?
-                }
+            let warnings = match exists(db) {
+                true => Engine::new(S::open_reader(db)?, Arc::new(SystemClock)).model_warnings(&model, &source)?,
                 false => Vec::new(),
             };
             if json {
@@ -882,7 +897,7 @@ fn model_check(file: &Path, db: &Path, json: bool) -> Result<ExitCode> {
     }
 }
 
-fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
+fn track<S: Backend>(engine: &mut Engine<S>, args: TrackArgs) -> Result<ExitCode> {
     let mut shape = EventShape::new(EventType::parse(&args.event_type)?);
     for prop in &args.props {
         let (name, value) = prop.split_once('=').with_context(|| format!("--prop `{prop}`: expected NAME=VALUE"))?;
@@ -923,7 +938,7 @@ fn track(engine: &mut Lf, args: TrackArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn upsert(engine: &mut Lf, email: Option<&str>, fields: &[String]) -> Result<ExitCode> {
+fn upsert<S: Backend>(engine: &mut Engine<S>, email: Option<&str>, fields: &[String]) -> Result<ExitCode> {
     use leadflow_engine::PatchValue;
     let mut patch: Vec<(String, PatchValue)> =
         email.map(|e| ("email".into(), PatchValue::Text(e.into()))).into_iter().collect();
@@ -955,7 +970,7 @@ fn upsert(engine: &mut Lf, email: Option<&str>, fields: &[String]) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
+fn list<S: Backend>(engine: &mut Engine<S>, a: ListArgs) -> Result<ExitCode> {
     let sort = match a.sort {
         SortBy::Score => "score",
         SortBy::ScoreAsc => "score_asc",
@@ -987,7 +1002,7 @@ fn list(engine: &mut Lf, a: ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn export_scores(engine: &mut Lf, out: Option<&Path>) -> Result<ExitCode> {
+fn export_scores<S: Backend>(engine: &mut Engine<S>, out: Option<&Path>) -> Result<ExitCode> {
     let sink: Box<dyn std::io::Write> = match out {
         Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
         None => Box::new(std::io::stdout().lock()),

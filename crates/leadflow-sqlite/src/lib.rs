@@ -31,10 +31,10 @@ use leadflow_core::{
 };
 use leadflow_store::prelude::*;
 use leadflow_store::{
-    AnonymousEvent, ApiKeyRecord, AttemptOutcome, DeliveryRecord, HistoryEntry, Inserted, LeadOrder, LeadQuery,
-    LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor, ScanRequest, ScanScope,
-    ScoreWrite, ShapeId, SortKey, StateWrite, StoreError, StoreStats, StoredEvent, StoredPrediction, StoredScore,
-    TrainedRecord, WebhookRecord,
+    AnonymousEvent, ApiKeyRecord, AttemptOutcome, DatabaseUrl, DeliveryRecord, HistoryEntry, Inserted, LeadOrder,
+    LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor, ScanRequest,
+    ScanScope, ScoreWrite, ShapeId, SortKey, StateWrite, StoreError, StoreStats, StoredEvent, StoredPrediction,
+    StoredScore, TrainedRecord, WebhookRecord,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -192,6 +192,31 @@ impl SqliteStore {
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)
+    }
+}
+
+impl leadflow_store::Backend for SqliteStore {
+    fn open(url: &DatabaseUrl) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open(sqlite_file(url)?)
+    }
+
+    fn open_reader(url: &DatabaseUrl) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_reader(sqlite_file(url)?)
+    }
+
+    fn url(&self) -> DatabaseUrl {
+        DatabaseUrl::sqlite(&self.path)
+    }
+
+    fn set_write_wait(&mut self, wait: Duration) -> Result<(), StoreError> {
+        SqliteStore::set_write_wait(self, wait)
+    }
+}
+
+/// The file a `sqlite://` URL names.
+fn sqlite_file(url: &DatabaseUrl) -> Result<&Path, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(path),
     }
 }
 

@@ -7,8 +7,10 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+mod backend;
 mod url;
 
+pub use backend::Backend;
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
 use leadflow_core::{

@@ -15,7 +15,7 @@ pub struct Server {
     pub base: String,
     pub keys: Vec<(Role, String)>,
     pub client: reqwest::Client,
-    pub state: leadflow_api::AppState,
+    pub state: leadflow_api::AppState<leadflow_sqlite::SqliteStore>,
     pub dir: std::sync::Arc<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
