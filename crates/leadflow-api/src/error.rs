@@ -21,7 +21,7 @@
 //! | `model_not_found` | 404 | no such model version |
 //! | `email_taken` | 409 | the email belongs to another lead |
 //! | `external_id_taken` | 409 | the external id belongs to another lead |
-//! | `keys_disagree` | 409 | the email and the external id name two leads, or the lead has another external id |
+//! | `keys_disagree` | 409 | the keys given (lead_id, external_id, email) name different leads, or the lead has another external id |
 //! | `event_id_taken` | 409 | an event with this id is another lead's already |
 //! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
 //! | `no_active_model` | 503 | no model is active yet |

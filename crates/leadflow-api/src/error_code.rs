@@ -57,7 +57,7 @@ error_codes! {
     ModelNotFound = ("model_not_found", 404, "no such model version"),
     EmailTaken = ("email_taken", 409, "the email belongs to another lead"),
     ExternalIdTaken = ("external_id_taken", 409, "the external id belongs to another lead"),
-    KeysDisagree = ("keys_disagree", 409, "the email and the external id name two leads, or the lead has another external id"),
+    KeysDisagree = ("keys_disagree", 409, "the keys given (lead_id, external_id, email) name different leads, or the lead has another external id"),
     EventIdTaken = ("event_id_taken", 409, "an event with this id is another lead's already"),
     ModelInvalid = ("model_invalid", 422, "the model file has problems (listed in `problems`)"),
     NoActiveModel = ("no_active_model", 503, "no model is active yet"),

@@ -23,7 +23,7 @@ use leadflow_store::Backend;
         (status = 200, description = "Accepted (with the lead's new score) or a duplicate", body = EventOutcome),
         (status = 400, description = "Error: `invalid_event`"),
         (status = 404, description = "Error: `lead_not_found`"),
-        (status = 409, description = "Error: `event_id_taken`"),
+        (status = 409, description = "Error: `event_id_taken`, `keys_disagree`"),
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
@@ -80,7 +80,7 @@ pub(crate) async fn refusal<S: Backend>(
                 let elsewhere = other.is_some_and(|o| named.as_ref().is_none_or(|n| n.id != o.id));
                 if differs || elsewhere {
                     let message = format!("{} and {} name different leads", key_text(&strongest), key_text(&key));
-                    return Ok(Some(ApiError::new(ErrorCode::InvalidEvent, message)));
+                    return Ok(Some(ApiError::new(ErrorCode::KeysDisagree, message)));
                 }
             }
             Ok(None)

@@ -21,11 +21,11 @@ pub(crate) fn lead_ref(s: &str) -> Result<LeadRef, ApiError> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
-    /// A bucket's name.
+    /// A bucket of the active model, by its name.
     bucket: Option<String>,
-    /// A to F.
+    #[param(value_type = Option<leadflow_contract::Grade>)]
     grade: Option<String>,
-    /// A lifecycle stage.
+    #[param(value_type = Option<leadflow_contract::Stage>)]
     stage: Option<String>,
     /// An owner's name.
     owner: Option<String>,
@@ -39,20 +39,24 @@ pub(crate) struct ListParams {
     mql: bool,
     /// Words that must each appear in the name, email or company.
     q: Option<String>,
-    /// Created at or after (RFC 3339 or a date).
+    /// Created at or after (RFC 3339).
+    #[param(format = DateTime)]
     created_from: Option<String>,
     /// Created before.
+    #[param(format = DateTime)]
     created_until: Option<String>,
     /// Updated at or after.
+    #[param(format = DateTime)]
     updated_from: Option<String>,
     /// Updated before.
+    #[param(format = DateTime)]
     updated_until: Option<String>,
     /// `score` (the default), `score_asc`, `newest` or `updated`.
     #[param(pattern = "^(score|score_asc|newest|updated)$")]
     sort: Option<String>,
-    /// 1 to 500; 50 by default.
-    #[param(minimum = 0)]
-    limit: Option<usize>,
+    /// How many leads a page holds: 50 by default, 1 to 500 (more is taken as 500).
+    #[param(format = Int64, maximum = 4294967295.0)]
+    limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
@@ -83,7 +87,7 @@ pub(crate) async fn list<S: Backend>(
         v.as_deref().map(|s| leadflow_core::Timestamp::parse(s).map_err(|_| bad(what, s))).transpose()
     };
     let order = leadflow_engine::lead_order(p.sort.as_deref())?;
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let limit = p.limit.unwrap_or(50).clamp(1, 500) as usize;
     let filter = leadflow_engine::LeadFilter {
         bucket: p.bucket,
         grade: p.grade,
@@ -108,13 +112,23 @@ pub(crate) async fn list<S: Backend>(
     Ok(Json(LeadPage { leads: leads.iter().map(leadflow_contract::Lead::from).collect(), next_cursor: next }))
 }
 
+/// The lead a path names (parsed with [`lead_ref`]).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct LeadPath {
+    /// A lead id, an email, or an external id (`external:0042` for one that is a number).
+    #[param(schema_with = leadflow_contract::lead_ref_schema)]
+    lead: String,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ViewParams {
-    /// How many of the newest events and history entries to include (20 by default, 500 at most).
-    #[param(minimum = 0)]
-    timeline: Option<usize>,
+    /// How many of the newest events and history entries to include: 20 by default, 500 at
+    /// most (more is taken as 500).
+    #[param(format = Int64, maximum = 4294967295.0)]
+    timeline: Option<u32>,
 }
 
 /// A lead: profile, score, explanation, timeline and history
@@ -122,7 +136,7 @@ pub(crate) struct ViewParams {
 /// Roles: admin, marketing, sales.
 #[utoipa::path(
     get, path = "/v1/leads/{lead}", tag = "Leads", operation_id = "getV1LeadsLead",
-    params(("lead" = String, Path, description = "A lead id, an email, or an external id (`external:0042` for one that is a number)."), ViewParams),
+    params(LeadPath, ViewParams),
     responses(
         (status = 200, description = "The lead", body = LeadView),
         (status = 400, description = "Error: `invalid_lead`, `invalid_request`"),
@@ -133,12 +147,12 @@ pub(crate) struct ViewParams {
 pub(crate) async fn get<S: Backend>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path(lead): Path<String>,
+    Path(LeadPath { lead }): Path<LeadPath>,
     params: Result<Query<ViewParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<LeadView>, ApiError> {
     caller.require(Action::ReadLeads)?;
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
-    let limit = p.timeline.unwrap_or(20).min(500);
+    let limit = p.timeline.unwrap_or(20).min(500) as usize;
     let lead = lead_ref(&lead)?;
     let view = state
         .read(move |engine| engine.view(&lead, None, limit)?.ok_or_else(|| ApiError::lead_not_found(lead)))
@@ -194,7 +208,7 @@ pub(crate) async fn upsert<S: Backend>(
 /// Roles: admin.
 #[utoipa::path(
     delete, path = "/v1/leads/{lead}", tag = "Leads", operation_id = "deleteV1LeadsLead",
-    params(("lead" = String, Path, description = "A lead id, an email, or an external id.")),
+    params(LeadPath),
     responses(
         (status = 204, description = "Erased"),
         (status = 400, description = "Error: `invalid_lead`"),
@@ -204,7 +218,7 @@ pub(crate) async fn upsert<S: Backend>(
 pub(crate) async fn delete<S: Backend>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path(lead): Path<String>,
+    Path(LeadPath { lead }): Path<LeadPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Action::DeleteLeads)?;
     let lead = lead_ref(&lead)?;

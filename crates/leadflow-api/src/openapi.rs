@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -64,7 +65,7 @@ use crate::error::ErrorResponse;
         crate::docs,
     ),
     components(schemas(ErrorResponse)),
-    modifiers(&ApiKey, &Errors),
+    modifiers(&ApiKey, &Errors, &EventRules),
 )]
 struct ApiDoc;
 
@@ -76,6 +77,30 @@ pub fn document() -> &'static str {
         json
     });
     &DOCUMENT
+}
+
+/// What an event must name and may not give twice, which utoipa's derive cannot say (its
+/// extensions are serialized in place): a lead, by one key at least (not null), its time as
+/// `ts` or as `timestamp`, not both, and properties by their names' pattern.
+struct EventRules;
+
+impl Modify for EventRules {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
+        if let Some(RefOr::T(Schema::Object(event))) = schemas.get_mut("EventRequest") {
+            let rules = event.extensions.get_or_insert_with(Default::default);
+            let named_by =
+                |key: &str, kind: &str| serde_json::json!({"required": [key], "properties": {key: {"type": kind}}});
+            let keys = [named_by("email", "string"), named_by("external_id", "string"), named_by("lead_id", "number")];
+            // One key: extensions are a hash map, and the document must come out the same each time.
+            let not_both_times = serde_json::json!({"not": {"required": ["ts", "timestamp"]}});
+            rules.insert("allOf".into(), serde_json::json!([{"anyOf": keys}, not_both_times]));
+            if let Some(RefOr::T(Schema::Object(properties))) = event.properties.get_mut("properties") {
+                let names = serde_json::json!({"pattern": leadflow_contract::FIELD_NAME_PATTERN});
+                properties.extensions.get_or_insert_with(Default::default).insert("propertyNames".into(), names);
+            }
+        }
+    }
 }
 
 struct ApiKey;

@@ -150,9 +150,9 @@ pub async fn delete<S: Backend>(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveriesParams {
-    /// At most this many (100 by default, 1000 at most).
-    #[param(minimum = 0)]
-    limit: Option<usize>,
+    /// At most this many: 100 by default, 1000 at most (more is taken as 1000).
+    #[param(format = Int64, maximum = 4294967295.0)]
+    limit: Option<u32>,
 }
 
 /// A webhook's deliveries and their status, newest first
@@ -176,7 +176,7 @@ pub async fn deliveries<S: Backend>(
     caller.require(Action::ManageWebhooks)?;
     let id = webhook_id(&id)?;
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
-    let limit = p.limit.unwrap_or(100).min(1000);
+    let limit = p.limit.unwrap_or(100).min(1000) as usize;
     let (known, list) = state
         .read(move |engine| {
             let known = engine.webhooks()?.iter().any(|w| w.id == id);

@@ -24,7 +24,7 @@ pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, Mod
 pub use outcome::EventOutcome;
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
-pub use schema::{DeliveryStatus, Grade, Stage, Topic};
+pub use schema::{DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
 pub use status::{Health, IdentityToken, Ready};
 pub use webhook::{Delivery, DeliveryList, Payload, PayloadLead, Webhook, WebhookList};
 

@@ -44,6 +44,7 @@ pub struct EventRequest {
     #[schema(schema_with = crate::schema::optional_external_id)]
     pub external_id: Option<String>,
     /// Names an existing lead.
+    #[serde(default, deserialize_with = "integral")]
     pub lead_id: Option<i64>,
     #[serde(rename = "type")]
     #[schema(pattern = "^[a-z0-9_.-]{1,64}$", example = "page_view")]
@@ -150,12 +151,13 @@ fn patch_value(v: Value) -> PatchValue {
 pub struct BatchRequest {
     /// Events as `POST /v1/events` takes them, each read on its own: one that is malformed is
     /// rejected alone, in its result, and the others go in.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(schema_with = crate::schema::any_values)]
     pub events: Vec<Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"source": leadflow_core::model::DEFAULT_MODEL_SOURCE}))]
 pub struct ModelRequest {
     /// The model file's text (TOML).
     pub source: String,
@@ -166,7 +168,8 @@ pub struct ModelRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://hooks.yourco.example/leadflow", "topics": ["lead.mql", "lead.bucket_changed"]}))]
 pub struct WebhookRequest {
-    /// An `http://` or `https://` URL with a host, at most 2048 bytes.
+    /// An `http://` or `https://` URL with a host.
+    #[schema(schema_with = crate::schema::webhook_url)]
     pub url: String,
     /// At least one of `lead.created`, `lead.mql`, `lead.bucket_changed`.
     #[schema(value_type = Vec<crate::schema::Topic>, min_items = 1)]
@@ -187,6 +190,7 @@ pub struct IdentityTokenRequest {
     pub visitor: Option<String>,
     /// How long the token is good for, in seconds: a day if not given, at most 30 days.
     #[schema(minimum = 1, maximum = 2592000)]
+    #[serde(default, deserialize_with = "integral")]
     pub ttl_secs: Option<u32>,
 }
 
@@ -210,4 +214,20 @@ pub struct TrackingHit {
     /// Without one, a form naming a lead that exists is kept as the visitor's claim and changes
     /// nothing about the lead.
     pub identity: Option<String>,
+}
+
+/// An integer as JSON Schema has it: `3600.0` is one too (any number with no fraction).
+fn integral<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(deserializer)? else { return Ok(None) };
+    let whole = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => i,
+        (None, Some(f)) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => f as i64,
+        _ => return Err(D::Error::custom(format!("{n} is not an integer in range"))),
+    };
+    T::try_from(whole).map(Some).map_err(|_| D::Error::custom(format!("{n} is out of range")))
 }

@@ -9,16 +9,77 @@ use utoipa::openapi::{KnownFormat, RefOr};
 
 /// Characters no email leadflow takes may hold (`Email::parse`): whitespace and control
 /// characters, those that reorder text, and the specials of quoted local parts.
-const NOT_IN_EMAIL: &str =
-    r#"\x00-\x20\x7f-\xa0<>()\[\]\\,;:"@\u1680\u2000-\u200f\u2028-\u202f\u205f-\u2069\u3000\ufeff\u061c"#;
-
-/// An email as `Email::parse` takes it: a local part, `@`, and a domain with a dot inside.
-pub fn email_pattern() -> String {
-    format!(r"^[^{NOT_IN_EMAIL}]+@[^{NOT_IN_EMAIL}.]+(\.[^{NOT_IN_EMAIL}.]+)+$")
+macro_rules! not_in_email {
+    () => {
+        r#"\x00-\x20\x7f-\xa0<>()\[\]\\,;:"@\u1680\u2000-\u200f\u2028-\u202f\u205f-\u2069\u3000\ufeff\u061c"#
+    };
 }
 
+/// Characters no external id may hold (`ExternalId::parse`): control characters and those that
+/// reorder or hide text.
+macro_rules! not_in_external_id {
+    () => {
+        r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u061c"
+    };
+}
+
+/// Whitespace, which parsers trim: an id does not start or end with it.
+macro_rules! space {
+    () => {
+        r"\s\x85\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// An email as `Email::parse` takes it: a local part, `@`, and a domain with a dot inside.
+pub const EMAIL_PATTERN: &str =
+    concat!("^[^", not_in_email!(), "]+@[^", not_in_email!(), ".]+(\\.[^", not_in_email!(), ".]+)+$");
+
 /// An external id as `ExternalId::parse` takes it: printable, not blank at its ends.
-pub const EXTERNAL_ID_PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u061c](.*[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u061c])?$";
+pub const EXTERNAL_ID_PATTERN: &str = concat!(
+    "^[^",
+    space!(),
+    not_in_external_id!(),
+    "]([^",
+    not_in_external_id!(),
+    "]*[^",
+    space!(),
+    not_in_external_id!(),
+    "])?$"
+);
+
+/// A property's or custom field's name (`is_identifier`): letters and digits of any script,
+/// `_`, `.` and `-`.
+pub const FIELD_NAME_PATTERN: &str = r"^[\w.-]{1,64}$";
+
+/// A lead as a path names it (`LeadRef::parse`): its id, `external:` and an external id, an
+/// email, or an external id without `@`.
+pub const LEAD_REF_PATTERN: &str = concat!(
+    "^(-?[0-9]+|external:[^",
+    space!(),
+    not_in_external_id!(),
+    "]([^",
+    not_in_external_id!(),
+    "]*[^",
+    space!(),
+    not_in_external_id!(),
+    "])?|",
+    "[^",
+    not_in_email!(),
+    "]+@[^",
+    not_in_email!(),
+    ".]+(\\.[^",
+    not_in_email!(),
+    ".]+)+|",
+    "[^@",
+    space!(),
+    not_in_external_id!(),
+    "]([^@",
+    not_in_external_id!(),
+    "]*[^@",
+    space!(),
+    not_in_external_id!(),
+    "])?)$"
+);
 
 pub(crate) fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -30,19 +91,44 @@ fn nullable(types: &[Type]) -> ObjectBuilder {
     ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter(all))
 }
 
+/// No `format: email`: the pattern is what leadflow takes, and it takes addresses that format's
+/// checkers do not (non-ASCII ones among them).
 pub(crate) fn email() -> ObjectBuilder {
+    string().max_length(Some(254)).pattern(Some(EMAIL_PATTERN))
+}
+
+/// The events of a batch: any JSON values, each read on its own (one that is not an event is
+/// rejected in its result, not with the batch).
+pub(crate) fn any_values() -> utoipa::openapi::schema::ArrayBuilder {
+    let item = ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
+        .description(Some("An event as `POST /v1/events` takes it (`EventRequest`)."));
+    utoipa::openapi::schema::ArrayBuilder::new().items(item)
+}
+
+/// A webhook's URL as the API takes it: `http://` or `https://`, a host (and a port), then a
+/// path of URL characters.
+pub(crate) fn webhook_url() -> ObjectBuilder {
     string()
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
-        .max_length(Some(254))
-        .pattern(Some(email_pattern()))
+        .max_length(Some(2048))
+        .pattern(Some(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$"))
+}
+
+/// A lead as a path names it.
+pub fn lead_ref_schema() -> ObjectBuilder {
+    string().min_length(Some(1)).max_length(Some(264)).pattern(Some(LEAD_REF_PATTERN))
 }
 
 pub(crate) fn external_id() -> ObjectBuilder {
     string().max_length(Some(255)).pattern(Some(EXTERNAL_ID_PATTERN))
 }
 
+fn or_null(schema: ObjectBuilder) -> ObjectBuilder {
+    schema.schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+}
+
 pub(crate) fn optional_email() -> ObjectBuilder {
-    email().description(Some("Names the lead (created if new). Give this, `external_id` or `lead_id`."))
+    or_null(email()).description(Some("Names the lead (created if new). Give this, `external_id` or `lead_id`."))
 }
 
 pub(crate) fn required_email() -> ObjectBuilder {
@@ -50,7 +136,7 @@ pub(crate) fn required_email() -> ObjectBuilder {
 }
 
 pub(crate) fn optional_external_id() -> ObjectBuilder {
-    external_id().description(Some("Names the lead by its id in a CRM (created if new)."))
+    or_null(external_id()).description(Some("Names the lead by its id in a CRM (created if new)."))
 }
 
 fn date_time() -> ObjectBuilder {
@@ -85,7 +171,7 @@ pub(crate) fn lead_request() -> RefOr<Schema> {
             ObjectBuilder::new()
                 .schema_type(Type::Object)
                 .additional_properties(Some(custom_value))
-                .property_names(Some(string().pattern(Some("^[A-Za-z0-9_.-]+$"))))
+                .property_names(Some(string().pattern(Some(FIELD_NAME_PATTERN))))
                 .description(Some("Custom fields by name.")),
         )
         .property("created_at", date_time().description(Some("When the lead was created, if not now.")))
@@ -94,6 +180,11 @@ pub(crate) fn lead_request() -> RefOr<Schema> {
             string().enum_values(Some(["won", "lost"])).description(Some("For backtests and training.")),
         )
         .property("outcome_at", date_time().description(Some("When the outcome happened (with `outcome`).")));
+    // `outcome_at` means nothing without `outcome`: the upsert refuses it alone. utoipa has no
+    // builder for JSON Schema's `dependentRequired`; its extensions are serialized in place.
+    let mut dependent = utoipa::openapi::extensions::Extensions::default();
+    dependent.insert("dependentRequired".into(), serde_json::json!({"outcome_at": ["outcome"]}));
+    object = object.extensions(Some(dependent));
     let named_by = |key: &str, schema: ObjectBuilder| {
         ObjectBuilder::new().schema_type(Type::Object).property(key, schema).required(key)
     };

@@ -25,7 +25,8 @@ impl Email {
         if s.is_empty() {
             return Err(EmailError::Empty);
         }
-        if s.len() > 254 {
+        // Characters, not bytes: what a JSON Schema `maxLength` counts.
+        if s.chars().count() > 254 {
             return Err(EmailError::TooLong);
         }
         let malformed = || EmailError::Malformed(crate::text::printable(input.trim()).into_owned());

@@ -544,7 +544,7 @@ async fn leads_take_null_created_at_and_no_silent_guesses() {
     let id = ana["lead"]["id"].as_i64().unwrap();
     let send = |body: Value| s.call(Some(Role::Marketing), Method::POST, "/v1/events", Some(body));
     let (status, reply) = send(json!({"lead_id": id, "email": "victim@bigco.example", "type": "page_view"})).await;
-    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_event")));
+    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("keys_disagree")));
     assert!(reply["error"]["message"].as_str().unwrap().contains("name different leads"));
     let (status, _) = send(json!({"lead_id": id, "email": "ANA@acme.example", "type": "page_view"})).await;
     assert_eq!(status, StatusCode::OK);
@@ -660,7 +660,7 @@ async fn leads_are_named_by_an_external_id_or_an_email() {
             Some(json!({"external_id": "00Q5gA", "email": "cid@acme.example", "type": "page_view"})),
         )
         .await;
-    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_event")), "{reply}");
+    assert_eq!((status, reply["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("keys_disagree")), "{reply}");
     assert!(reply["error"]["message"].as_str().unwrap().contains("external_id 00Q5gA and email cid@acme.example"));
     let ingest = |body: Value| s.call(Some(Role::Ingest), Method::POST, "/v1/events", Some(body));
     let (status, reply) = ingest(json!({"external_id": "00Q5gA", "type": "email_open"})).await;

@@ -5,5 +5,6 @@ mod support;
 mod api;
 mod browser;
 mod openapi;
+mod schemathesis;
 mod tracking;
 mod webhooks;
