@@ -30,22 +30,40 @@ macro_rules! space {
     };
 }
 
-/// An email as `Email::parse` takes it: a local part, `@`, and a domain with a dot inside.
-pub const EMAIL_PATTERN: &str =
-    concat!("^[^", not_in_email!(), "]+@[^", not_in_email!(), ".]+(\\.[^", not_in_email!(), ".]+)+$");
+/// An email, unanchored: a local part, `@`, and a domain with a dot inside.
+macro_rules! email {
+    () => {
+        concat!("[^", not_in_email!(), "]+@[^", not_in_email!(), ".]+(\\.[^", not_in_email!(), ".]+)+")
+    };
+}
 
-/// An external id as `ExternalId::parse` takes it: printable, not blank at its ends.
-pub const EXTERNAL_ID_PATTERN: &str = concat!(
-    "^[^",
-    space!(),
-    not_in_external_id!(),
-    "]([^",
-    not_in_external_id!(),
-    "]*[^",
-    space!(),
-    not_in_external_id!(),
-    "])?$"
-);
+/// An external id, unanchored, without the characters `$not` also lists: printable, not blank at
+/// its ends.
+macro_rules! external_id {
+    ($not:literal) => {
+        concat!(
+            "[^",
+            $not,
+            space!(),
+            not_in_external_id!(),
+            "]",
+            "([^",
+            $not,
+            not_in_external_id!(),
+            "]*[^",
+            $not,
+            space!(),
+            not_in_external_id!(),
+            "])?"
+        )
+    };
+}
+
+/// An email as `Email::parse` takes it.
+pub const EMAIL_PATTERN: &str = concat!("^", email!(), "$");
+
+/// An external id as `ExternalId::parse` takes it.
+pub const EXTERNAL_ID_PATTERN: &str = concat!("^", external_id!(""), "$");
 
 /// A property's or custom field's name (`is_identifier`): letters and digits of any script,
 /// `_`, `.` and `-`.
@@ -53,33 +71,8 @@ pub const FIELD_NAME_PATTERN: &str = r"^[\w.-]{1,64}$";
 
 /// A lead as a path names it (`LeadRef::parse`): its id, `external:` and an external id, an
 /// email, or an external id without `@`.
-pub const LEAD_REF_PATTERN: &str = concat!(
-    "^(-?[0-9]+|external:[^",
-    space!(),
-    not_in_external_id!(),
-    "]([^",
-    not_in_external_id!(),
-    "]*[^",
-    space!(),
-    not_in_external_id!(),
-    "])?|",
-    "[^",
-    not_in_email!(),
-    "]+@[^",
-    not_in_email!(),
-    ".]+(\\.[^",
-    not_in_email!(),
-    ".]+)+|",
-    "[^@",
-    space!(),
-    not_in_external_id!(),
-    "]([^@",
-    not_in_external_id!(),
-    "]*[^@",
-    space!(),
-    not_in_external_id!(),
-    "])?)$"
-);
+pub const LEAD_REF_PATTERN: &str =
+    concat!("^(-?[0-9]+|external:", external_id!(""), "|", email!(), "|", external_id!("@"), ")$");
 
 pub(crate) fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
