@@ -99,12 +99,14 @@ pub(crate) fn any_values() -> utoipa::openapi::schema::ArrayBuilder {
     utoipa::openapi::schema::ArrayBuilder::new().items(item)
 }
 
-/// A webhook's URL as the API takes it: `http://` or `https://`, a host (and a port), then a
-/// path of URL characters.
+/// A webhook's URL as the API takes it (`parse_url` in the API's `webhooks.rs`): `http://` or
+/// `https://`, a host of letters, digits, `.` and `-`, a port from 0 to 65535, then a path and
+/// query of URL characters.
 pub(crate) fn webhook_url() -> ObjectBuilder {
+    const PORT: &str = "0*(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})";
     string()
         .max_length(Some(2048))
-        .pattern(Some(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$"))
+        .pattern(Some(format!(r"^https?://[A-Za-z0-9.-]+(:{PORT})?([/?][A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$")))
 }
 
 /// A lead as a path names it.
