@@ -53,6 +53,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// The top-level settings, whose `LEADFLOW_<SECTION>...` variables are configuration.
+const SECTIONS: [&str; 3] = ["addr", "log", "server"];
+
 /// Defaults, then `file` (if given, it must exist), then the environment.
 pub fn load(file: Option<&Path>) -> Result<Config> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -60,8 +63,14 @@ pub fn load(file: Option<&Path>) -> Result<Config> {
         anyhow::ensure!(file.exists(), "no configuration file {}", file.display());
         figment = figment.merge(Toml::file(file));
     }
-    // LEADFLOW_DB and LEADFLOW_CONFIG are the command line's own.
-    figment = figment.merge(Env::prefixed("LEADFLOW_").split("__").ignore(&["db", "config"]));
+    // Only the variables of the file's sections: the others (LEADFLOW_DB, LEADFLOW_DATABASE_URL,
+    // LEADFLOW_CONFIG are the command line's own) are no settings, and a typo within a section is
+    // still refused by name.
+    let of_a_section = |key: &figment::value::UncasedStr| {
+        let key = key.as_str().to_ascii_lowercase();
+        SECTIONS.iter().any(|s| key == *s || key.starts_with(&format!("{s}__")))
+    };
+    figment = figment.merge(Env::prefixed("LEADFLOW_").filter(of_a_section).split("__"));
     figment.extract().context("reading the configuration")
 }
 
@@ -84,6 +93,8 @@ mod tests {
             jail.set_env("LEADFLOW_SERVER__RATE_LIMIT__BURST", "9");
             jail.set_env("LEADFLOW_LOG__FORMAT", "json");
             jail.set_env("LEADFLOW_DB", "ignored.db");
+            jail.set_env("LEADFLOW_DATABASE_URL", "postgres://ignored/too");
+            jail.set_env("LEADFLOW_TEST_PG_URL", "postgres://a/test/harness");
             let config = load(Some(Path::new("leadflow.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.server.readers, 2);
             assert_eq!(config.server.rate_limit.burst, 9);
@@ -93,9 +104,19 @@ mod tests {
     }
 
     #[test]
+    fn the_sections_are_the_files() {
+        let file: toml::Table = toml::from_str(DEFAULT_TOML).unwrap();
+        assert_eq!(file.keys().map(String::as_str).collect::<Vec<_>>(), SECTIONS);
+    }
+
+    #[test]
     fn unknown_settings_are_refused_with_their_name() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("leadflow.toml", "[server]\nreaderz = 2\n")?;
+            let error = format!("{:#}", load(Some(Path::new("leadflow.toml"))).unwrap_err());
+            assert!(error.contains("readerz"), "{error}");
+            jail.create_file("leadflow.toml", "")?;
+            jail.set_env("LEADFLOW_SERVER__READERZ", "2");
             let error = format!("{:#}", load(Some(Path::new("leadflow.toml"))).unwrap_err());
             assert!(error.contains("readerz"), "{error}");
             Ok(())

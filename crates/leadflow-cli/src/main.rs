@@ -481,6 +481,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     // The one place that names the backends: everything below is generic over the store.
     match url {
         DatabaseUrl::Sqlite(_) => run_on::<SqliteStore>(cli, &url),
+        DatabaseUrl::Postgres(_) => run_on::<leadflow_postgres::PgStore>(cli, &url),
     }
 }
 
@@ -527,6 +528,7 @@ fn open_existing<S: Backend>(db: &DatabaseUrl) -> Result<Engine<S>> {
 fn exists(db: &DatabaseUrl) -> bool {
     match db {
         DatabaseUrl::Sqlite(path) => path.exists(),
+        DatabaseUrl::Postgres(_) => true,
     }
 }
 
@@ -534,6 +536,7 @@ fn exists(db: &DatabaseUrl) -> bool {
 fn shown(db: &DatabaseUrl) -> String {
     match db {
         DatabaseUrl::Sqlite(path) => path.display().to_string(),
+        DatabaseUrl::Postgres(_) => db.to_string(),
     }
 }
 

@@ -217,6 +217,7 @@ impl leadflow_store::Backend for SqliteStore {
 fn sqlite_file(url: &DatabaseUrl) -> Result<&Path, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(path),
+        other => Err(StoreError::Backend(format!("{other} is not an SQLite database"))),
     }
 }
 

@@ -9,13 +9,16 @@ use std::path::PathBuf;
 pub enum DatabaseUrl {
     /// The embedded default: one file.
     Sqlite(PathBuf),
+    /// A PostgreSQL server: the URL as given (`postgres://user:password@host:port/db?...`), which
+    /// the driver reads.
+    Postgres(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DatabaseUrlError {
-    #[error("`{0}` is not a database URL (expected sqlite://FILE)")]
+    #[error("`{0}` is not a database URL (expected sqlite://FILE or postgres://USER@HOST/DB)")]
     Malformed(String),
-    #[error("`{0}`: this build of leadflow has no backend for `{1}://` (it has sqlite://)")]
+    #[error("`{0}`: leadflow has no backend for `{1}://` (it has sqlite:// and postgres://)")]
     UnknownScheme(String, String),
 }
 
@@ -26,6 +29,8 @@ impl DatabaseUrl {
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" if !rest.is_empty() => Ok(DatabaseUrl::Sqlite(PathBuf::from(rest))),
             "sqlite" => Err(DatabaseUrlError::Malformed(url.to_string())),
+            "postgres" | "postgresql" if !rest.is_empty() => Ok(DatabaseUrl::Postgres(url.to_string())),
+            "postgres" | "postgresql" => Err(DatabaseUrlError::Malformed(url.to_string())),
             other => Err(DatabaseUrlError::UnknownScheme(url.to_string(), other.to_string())),
         }
     }
@@ -40,7 +45,25 @@ impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            // Without its password, which a URL may carry: this is what logs and errors show.
+            DatabaseUrl::Postgres(url) => f.write_str(&without_password(url)),
         }
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user:***@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            format!("{}:***@{host}", user.split_once(':').map_or(user, |(u, _)| u))
+        }
+        _ => authority.to_string(),
+    };
+    match tail {
+        Some(tail) => format!("{scheme}://{authority}/{tail}"),
+        None => format!("{scheme}://{authority}"),
     }
 }
 
@@ -58,5 +81,17 @@ mod tests {
         assert!(
             matches!(DatabaseUrl::parse("mysql://x/y"), Err(DatabaseUrlError::UnknownScheme(_, s)) if s == "mysql")
         );
+        let pg = "postgres://lf:s3cret@db.internal:5432/leadflow?sslmode=require";
+        assert_eq!(DatabaseUrl::parse(pg), Ok(DatabaseUrl::Postgres(pg.into())));
+        assert!(matches!(DatabaseUrl::parse("postgresql://localhost/lf"), Ok(DatabaseUrl::Postgres(_))));
+        assert!(matches!(DatabaseUrl::parse("postgres://"), Err(DatabaseUrlError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_shown_url_keeps_its_password_to_itself() {
+        let shown = |url: &str| DatabaseUrl::Postgres(url.into()).to_string();
+        assert_eq!(shown("postgres://lf:s3cret@db:5432/leadflow"), "postgres://lf:***@db:5432/leadflow");
+        assert_eq!(shown("postgres://lf@db/leadflow"), "postgres://lf@db/leadflow");
+        assert_eq!(shown("postgres://db"), "postgres://db");
     }
 }

@@ -8,9 +8,18 @@ use crate::common::{Cli, workspace_root};
 
 #[test]
 fn scores_match_the_reference_implementation() {
+    the_reference_scores_on(Cli::new());
+}
+
+/// The same on PostgreSQL: the backend changes nothing of the scores, nor of the paths to them.
+#[test]
+fn scores_match_the_reference_implementation_on_postgres() {
+    the_reference_scores_on(Cli::on_postgres());
+}
+
+fn the_reference_scores_on(cli: Cli) {
     let bench = workspace_root().join("../shared/bench/small");
     assert!(bench.join("leads.csv").exists(), "the benchmark's small workload is expected at {}", bench.display());
-    let cli = Cli::new();
     let model = workspace_root().join("examples/reference-b2b.toml");
     cli.ok(&["init", "--model", model.to_str().unwrap()]);
     cli.ok(&["import", "leads", bench.join("leads.csv").to_str().unwrap(), "--no-rescore"]);

@@ -11,21 +11,36 @@ pub fn workspace_root() -> PathBuf {
 
 pub struct Cli {
     pub dir: tempfile::TempDir,
+    /// On PostgreSQL: the test server's schema the commands run on (else the file `db()`).
+    postgres: Option<leadflow_postgres::testing::Schema>,
 }
 
 impl Cli {
+    /// On a fresh embedded database.
     pub fn new() -> Cli {
-        Cli { dir: tempfile::tempdir().unwrap() }
+        Cli { dir: tempfile::tempdir().unwrap(), postgres: None }
+    }
+
+    /// On a fresh PostgreSQL database (a schema of its own on `LEADFLOW_TEST_PG_URL`).
+    pub fn on_postgres() -> Cli {
+        Cli { dir: tempfile::tempdir().unwrap(), postgres: Some(leadflow_postgres::testing::Schema::create()) }
     }
 
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("leadflow.db")
     }
 
+    /// The arguments that name the database.
+    pub fn database_args(&self) -> Vec<String> {
+        match &self.postgres {
+            Some(schema) => vec!["--database-url".into(), schema.url()],
+            None => vec!["--db".into(), self.db().to_str().unwrap().into()],
+        }
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_leadflow"))
-            .arg("--db")
-            .arg(self.db())
+            .args(self.database_args())
             .args(args)
             .env_remove("LEADFLOW_DB")
             .env_remove("LEADFLOW_DATABASE_URL")
@@ -85,7 +100,8 @@ impl ServeProcess {
     pub fn start(cli: &Cli, envs: &[(&str, &str)]) -> ServeProcess {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_leadflow"))
-            .args(["--db", cli.db().to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+            .args(cli.database_args())
+            .args(["serve", "--addr", "127.0.0.1:0"])
             .envs(envs.iter().copied())
             .env_remove("LEADFLOW_DB")
             .stdout(std::process::Stdio::piped())

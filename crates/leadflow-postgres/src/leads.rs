@@ -1,0 +1,343 @@
+//! Leads: profiles, their keys, and the one score row each has.
+
+use std::collections::BTreeSet;
+
+use leadflow_core::{LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
+use leadflow_store::{LeadOrder, LeadQuery, LeadReads, LeadRecord, LeadWrites, SortKey, StoreError};
+use postgres::GenericClient;
+use postgres::types::ToSql;
+
+use crate::{LEAD_COLUMNS, Param, PgStore, PgTx, backend, encode_custom, lead_by_ref, read_lead};
+
+/// The profile's columns, in the order [`profile_values`] gives their values.
+const PROFILE_COLUMNS: [&str; 17] = [
+    "email",
+    "external_id",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "department",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "city",
+    "company_type",
+    "source",
+    "owner",
+    "stage",
+    "custom",
+];
+
+/// The profile's values, as [`PROFILE_COLUMNS`] lists them.
+struct ProfileValues<'a> {
+    email: Option<&'a str>,
+    external_id: Option<&'a str>,
+    texts: [&'a Option<String>; 6],
+    employees: Option<f64>,
+    annual_revenue: Option<f64>,
+    more_texts: [&'a Option<String>; 5],
+    stage: &'static str,
+    custom: String,
+}
+
+impl<'a> ProfileValues<'a> {
+    fn of(p: &'a Profile) -> ProfileValues<'a> {
+        ProfileValues {
+            email: p.email.as_ref().map(|e| e.as_str()),
+            external_id: p.external_id.as_ref().map(|x| x.as_str()),
+            texts: [&p.first_name, &p.last_name, &p.company, &p.job_title, &p.department, &p.industry],
+            employees: p.employees,
+            annual_revenue: p.annual_revenue,
+            more_texts: [&p.country, &p.city, &p.company_type, &p.source, &p.owner],
+            stage: p.stage.name(),
+            custom: encode_custom(p),
+        }
+    }
+
+    fn params(&self) -> Vec<Param<'_>> {
+        let mut out: Vec<Param<'_>> = vec![&self.email, &self.external_id];
+        out.extend(self.texts.iter().map(|t| *t as Param<'_>));
+        out.push(&self.employees);
+        out.push(&self.annual_revenue);
+        out.extend(self.more_texts.iter().map(|t| *t as Param<'_>));
+        out.push(&self.stage);
+        out.push(&self.custom);
+        out
+    }
+}
+
+impl LeadReads for PgStore {
+    fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
+        lead_by_ref(&mut *self.conn(), lead)
+    }
+
+    fn list_leads(&self, q: &LeadQuery) -> Result<Vec<LeadRecord>, StoreError> {
+        let mut conds: Vec<String> = Vec::new();
+        let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+        // `$n` of the argument pushed next.
+        fn arg(args: &mut Vec<Box<dyn ToSql + Sync>>, value: impl ToSql + Sync + 'static) -> String {
+            args.push(Box::new(value));
+            format!("${}", args.len())
+        }
+        if let Some(b) = &q.bucket {
+            conds.push(format!("s.bucket = {}", arg(&mut args, b.clone())));
+        }
+        if let Some(g) = q.grade {
+            conds.push(format!("s.grade = {}", arg(&mut args, g.letter())));
+        }
+        if let Some(st) = q.stage {
+            conds.push(format!("l.stage = {}", arg(&mut args, st.name())));
+        }
+        if let Some(o) = &q.owner {
+            conds.push(format!("l.owner = {}", arg(&mut args, o.clone())));
+        }
+        if let Some(m) = q.min_total {
+            conds.push(format!("s.total >= {}", arg(&mut args, m)));
+        }
+        if let Some(m) = q.max_total {
+            conds.push(format!("s.total <= {}", arg(&mut args, m)));
+        }
+        if q.mql_only {
+            conds.push("l.mql_at IS NOT NULL".into());
+        }
+        for (bound, column, op) in [
+            (q.created_from, "l.created_at", ">="),
+            (q.created_until, "l.created_at", "<"),
+            (q.updated_from, "l.updated_at", ">="),
+            (q.updated_until, "l.updated_at", "<"),
+        ] {
+            if let Some(t) = bound {
+                conds.push(format!("{column} {op} {}", arg(&mut args, t.millis())));
+            }
+        }
+        for word in q.text.iter().flat_map(|t| t.split_whitespace()) {
+            let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let p = arg(&mut args, format!("%{escaped}%"));
+            conds.push(format!(
+                "(l.email ILIKE {p} OR l.external_id ILIKE {p} OR l.first_name ILIKE {p} OR l.last_name ILIKE {p}
+                  OR l.company ILIKE {p})"
+            ));
+        }
+        if let Some(cursor) = &q.after {
+            // After the cursor: a lower (or higher) key, or the same key and a later id. Unscored
+            // leads come last in both score orders, by id.
+            let id = cursor.id.0;
+            let cond = match (q.order, &cursor.key) {
+                (LeadOrder::ScoreDesc | LeadOrder::ScoreAsc, SortKey::Total(None)) => {
+                    format!("(s.total IS NULL AND l.id > {})", arg(&mut args, id))
+                }
+                (LeadOrder::ScoreDesc, SortKey::Total(Some(total))) => {
+                    let (k, i) = (arg(&mut args, *total), arg(&mut args, id));
+                    format!("(s.total < {k} OR (s.total = {k} AND l.id > {i}) OR s.total IS NULL)")
+                }
+                (LeadOrder::ScoreAsc, SortKey::Total(Some(total))) => {
+                    let (k, i) = (arg(&mut args, *total), arg(&mut args, id));
+                    format!("(s.total > {k} OR (s.total = {k} AND l.id > {i}) OR s.total IS NULL)")
+                }
+                (LeadOrder::Newest, SortKey::Time(t)) => {
+                    let (k, i) = (arg(&mut args, t.millis()), arg(&mut args, id));
+                    format!("(l.created_at < {k} OR (l.created_at = {k} AND l.id < {i}))")
+                }
+                (LeadOrder::RecentlyUpdated, SortKey::Time(t)) => {
+                    let (k, i) = (arg(&mut args, t.millis()), arg(&mut args, id));
+                    format!("(l.updated_at < {k} OR (l.updated_at = {k} AND l.id < {i}))")
+                }
+                (order, key) => {
+                    return Err(StoreError::InvalidQuery(format!("a {key:?} cursor for the {order:?} order")));
+                }
+            };
+            conds.push(cond);
+        }
+        let where_sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+        let order = match q.order {
+            LeadOrder::ScoreDesc => "s.total IS NULL, s.total DESC, l.id",
+            LeadOrder::ScoreAsc => "s.total IS NULL, s.total ASC, l.id",
+            LeadOrder::Newest => "l.created_at DESC, l.id DESC",
+            LeadOrder::RecentlyUpdated => "l.updated_at DESC, l.id DESC",
+        };
+        let limit = arg(&mut args, i64::try_from(q.limit).unwrap_or(i64::MAX));
+        let offset = arg(&mut args, i64::try_from(q.offset).unwrap_or(i64::MAX));
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS} FROM scores s JOIN leads l ON l.id = s.lead_id {where_sql}
+             ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        let params: Vec<Param<'_>> = args.iter().map(|a| a.as_ref() as Param<'_>).collect();
+        let rows = self.conn().query(&sql, &params).map_err(backend)?;
+        rows.iter().map(read_lead).collect()
+    }
+
+    fn custom_field_names(&self) -> Result<BTreeSet<String>, StoreError> {
+        let rows = self
+            .conn()
+            .query("SELECT DISTINCT jsonb_object_keys(custom::jsonb) FROM leads WHERE custom <> '{}'", &[])
+            .map_err(backend)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+/// Which of the lead's keys another lead holds: the error a write that would take it gets.
+fn key_taken(
+    conn: &mut impl GenericClient,
+    p: &Profile,
+    except: Option<LeadId>,
+) -> Result<Option<StoreError>, StoreError> {
+    let except = except.map_or(0, |id| id.0);
+    if let Some(email) = &p.email {
+        let taken = conn
+            .query_opt("SELECT 1 FROM leads WHERE email = $1 AND id <> $2", &[&email.as_str(), &except])
+            .map_err(backend)?;
+        if taken.is_some() {
+            return Ok(Some(StoreError::DuplicateEmail(email.to_string())));
+        }
+    }
+    if let Some(x) = &p.external_id {
+        let taken = conn
+            .query_opt("SELECT 1 FROM leads WHERE external_id = $1 AND id <> $2", &[&x.as_str(), &except])
+            .map_err(backend)?;
+        if taken.is_some() {
+            return Ok(Some(StoreError::DuplicateExternalId(x.to_string())));
+        }
+    }
+    Ok(None)
+}
+
+impl LeadWrites for PgTx<'_> {
+    fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
+        lead_by_ref(&mut self.tx, lead)
+    }
+
+    fn resolve_lead(&mut self, lead: &LeadRef) -> Result<Option<LeadId>, StoreError> {
+        let row = match lead {
+            LeadRef::Id(id) => self.tx.query_opt("SELECT id FROM leads WHERE id = $1", &[&id.0]),
+            LeadRef::Email(e) => self.tx.query_opt("SELECT id FROM leads WHERE email = $1", &[&e.as_str()]),
+            LeadRef::External(x) => self.tx.query_opt("SELECT id FROM leads WHERE external_id = $1", &[&x.as_str()]),
+        }
+        .map_err(backend)?;
+        Ok(row.map(|r| LeadId(r.get(0))))
+    }
+
+    /// `ON CONFLICT DO NOTHING`, so that a taken key fails the write and not the transaction
+    /// (PostgreSQL aborts a transaction at its first error): what was taken is looked up then.
+    fn insert_lead(
+        &mut self,
+        id: Option<LeadId>,
+        p: &Profile,
+        created_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<LeadId, StoreError> {
+        let values = ProfileValues::of(p);
+        let mut params = values.params();
+        let (created, updated) = (created_at.millis(), now.millis());
+        params.push(&created);
+        params.push(&updated);
+        let placeholders: Vec<String> = (1..=params.len()).map(|i| format!("${i}")).collect();
+        let columns = PROFILE_COLUMNS.join(", ");
+        let explicit = id.map(|i| i.0);
+        let sql = match explicit {
+            Some(_) => format!(
+                "INSERT INTO leads (id, {columns}, created_at, updated_at) VALUES (${}, {})
+                 ON CONFLICT DO NOTHING RETURNING id",
+                params.len() + 1,
+                placeholders.join(", ")
+            ),
+            None => format!(
+                "INSERT INTO leads ({columns}, created_at, updated_at) VALUES ({}) ON CONFLICT DO NOTHING RETURNING id",
+                placeholders.join(", ")
+            ),
+        };
+        if let Some(explicit) = &explicit {
+            params.push(explicit);
+        }
+        let Some(row) = self.tx.query_opt(&sql, &params).map_err(backend)? else {
+            if let Some(explicit) = explicit {
+                let exists = self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1", &[&explicit]).map_err(backend)?;
+                if exists.is_some() {
+                    return Err(StoreError::DuplicateId(LeadId(explicit)));
+                }
+            }
+            return Err(key_taken(&mut self.tx, p, None)?
+                .unwrap_or_else(|| StoreError::Backend("a lead insert conflicted on no key".into())));
+        };
+        let id = LeadId(row.get(0));
+        if explicit.is_some() {
+            // A generated id must never meet a chosen one: the sequence moves past it (never back).
+            self.tx
+                .execute(
+                    "SELECT setval(pg_get_serial_sequence('leads', 'id'), $1)
+                     WHERE $1 > (SELECT last_value FROM leads_id_seq)",
+                    &[&id.0],
+                )
+                .map_err(backend)?;
+        }
+        self.tx.execute("INSERT INTO scores (lead_id) VALUES ($1)", &[&id.0]).map_err(backend)?;
+        Ok(id)
+    }
+
+    fn update_profile(&mut self, id: LeadId, p: &Profile, now: Timestamp) -> Result<(), StoreError> {
+        if self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?.is_none() {
+            return Err(StoreError::NoSuchLead(id));
+        }
+        if let Some(taken) = key_taken(&mut self.tx, p, Some(id))? {
+            return Err(taken);
+        }
+        let values = ProfileValues::of(p);
+        let mut params = values.params();
+        let updated = now.millis();
+        params.push(&updated);
+        params.push(&id.0);
+        let sets: Vec<String> = PROFILE_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        let sql = format!(
+            "UPDATE leads SET {}, updated_at = ${} WHERE id = ${}",
+            sets.join(", "),
+            PROFILE_COLUMNS.len() + 1,
+            PROFILE_COLUMNS.len() + 2
+        );
+        match self.tx.execute(&sql, &params).map_err(backend)? {
+            0 => Err(StoreError::NoSuchLead(id)),
+            _ => Ok(()),
+        }
+    }
+
+    fn set_created_at(&mut self, id: LeadId, created_at: Timestamp) -> Result<(), StoreError> {
+        let n = self
+            .tx
+            .execute("UPDATE leads SET created_at = $2 WHERE id = $1", &[&id.0, &created_at.millis()])
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::NoSuchLead(id));
+        }
+        // The lead changed: its kept score state no longer applies.
+        self.tx.execute("UPDATE scores SET stale = TRUE WHERE lead_id = $1", &[&id.0]).map_err(backend)?;
+        Ok(())
+    }
+
+    fn set_stage(&mut self, lead: LeadId, stage: LifecycleStage, now: Timestamp) -> Result<(), StoreError> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE leads SET stage = $2, updated_at = $3 WHERE id = $1",
+                &[&lead.0, &stage.name(), &now.millis()],
+            )
+            .map_err(backend)?;
+        if n == 0 { Err(StoreError::NoSuchLead(lead)) } else { Ok(()) }
+    }
+
+    fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError> {
+        for sql in [
+            "DELETE FROM events WHERE lead_id = $1",
+            "DELETE FROM visitors WHERE lead_id = $1",
+            "DELETE FROM webhook_deliveries WHERE lead_id = $1",
+            "DELETE FROM public_quota WHERE lead_id = $1",
+            "DELETE FROM outcomes WHERE lead_id = $1",
+            "DELETE FROM predictions WHERE lead_id = $1",
+            "DELETE FROM score_history WHERE lead_id = $1",
+            "DELETE FROM scores WHERE lead_id = $1",
+        ] {
+            self.tx.execute(sql, &[&id.0]).map_err(backend)?;
+        }
+        let n = self.tx.execute("DELETE FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?;
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,51 @@
+//! Versioned migrations, applied in order and recorded in `schema_migrations`. Servers that
+//! start together take turns: each migrates under one advisory lock, in a transaction, and finds
+//! the work done when it gets the lock after another.
+
+use leadflow_store::StoreError;
+use postgres::Client;
+
+use crate::backend;
+
+/// The migrations, oldest first. Shipped ones are never edited: a change is a new file.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_schema.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The advisory lock migrations take: any number, the same in every leadflow ("lf" "mg").
+const MIGRATION_LOCK: i64 = 0x6c66_6d67;
+
+pub fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let mut tx = client.transaction().map_err(backend)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(backend)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        .map_err(backend)?;
+    let current = version(&mut tx)?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { found: current, known: SCHEMA_VERSION });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.batch_execute(sql).map_err(backend)?;
+        tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&(i as i64 + 1)]).map_err(backend)?;
+    }
+    tx.commit().map_err(backend)
+}
+
+/// A reader needs the schema this build writes: it never migrates.
+pub fn check(client: &mut Client) -> Result<(), StoreError> {
+    let found = version(client)?;
+    if found != SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!("a reader needs schema {SCHEMA_VERSION}; the database is at {found}")));
+    }
+    Ok(())
+}
+
+pub fn version(conn: &mut impl postgres::GenericClient) -> Result<i64, StoreError> {
+    let exists: bool =
+        conn.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).map_err(backend)?.get(0);
+    if !exists {
+        return Ok(0);
+    }
+    Ok(conn.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).map_err(backend)?.get(0))
+}

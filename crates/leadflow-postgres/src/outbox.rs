@@ -1,0 +1,193 @@
+//! Webhooks and the outbox of their deliveries.
+
+use leadflow_core::{Email, ExternalId, Grade, LeadId, Timestamp, Topic};
+use leadflow_store::{
+    AttemptOutcome, DeliveryRecord, DeliveryStatus, Notification, OutboxReads, OutboxWrites, ScoreValues, StoreError,
+    WebhookRecord,
+};
+use postgres::{GenericClient, Row};
+
+use crate::{PgStore, PgTx, backend, corrupt};
+
+const WEBHOOK_COLUMNS: &str = "w.id, w.url, w.secret, w.topics, w.created_at";
+
+fn read_webhook(r: &Row, at: usize) -> Result<WebhookRecord, StoreError> {
+    let topics: String = r.get(at + 3);
+    let topics = topics
+        .split_whitespace()
+        .map(|t| Topic::parse(t).ok_or_else(|| corrupt(format!("topic `{t}`"))))
+        .collect::<Result<_, _>>()?;
+    Ok(WebhookRecord {
+        id: r.get(at),
+        url: r.get(at + 1),
+        secret: r.get(at + 2),
+        topics,
+        created_at: Timestamp::from_millis(r.get(at + 4)),
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.topic, d.lead_id, d.email, d.occurred_at, d.fit, d.engagement,
+    d.total, d.bucket, d.grade, d.previous_bucket, d.status, d.attempts, d.next_attempt_at, d.last_status,
+    d.last_error, d.delivered_at, d.external_id";
+const DELIVERY_COLUMN_COUNT: usize = 19;
+
+fn read_delivery(r: &Row) -> Result<DeliveryRecord, StoreError> {
+    let (topic, grade, status): (String, String, String) = (r.get(2), r.get(10), r.get(12));
+    let topic = Topic::parse(&topic).ok_or_else(|| corrupt(format!("topic `{topic}`")))?;
+    let grade = Grade::parse(&grade).ok_or_else(|| corrupt(format!("grade `{grade}`")))?;
+    let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt(format!("status `{status}`")))?;
+    let email = r.get::<_, Option<String>>(4).as_deref().map(Email::parse).transpose().map_err(corrupt)?;
+    let external_id = r.get::<_, Option<String>>(18).as_deref().map(ExternalId::parse).transpose().map_err(corrupt)?;
+    let number = |i: usize, what: &str| -> Result<u32, StoreError> {
+        u32::try_from(r.get::<_, i64>(i)).map_err(|_| corrupt(what))
+    };
+    Ok(DeliveryRecord {
+        id: r.get(0),
+        webhook: r.get(1),
+        notification: Notification {
+            topic,
+            lead: LeadId(r.get(3)),
+            email,
+            external_id,
+            at: Timestamp::from_millis(r.get(5)),
+            score: ScoreValues { fit: r.get(6), engagement: r.get(7), total: r.get(8), bucket: r.get(9), grade },
+            previous_bucket: r.get(11),
+        },
+        status,
+        attempts: number(13, "attempts")?,
+        next_attempt_at: Timestamp::from_millis(r.get(14)),
+        last_status: r
+            .get::<_, Option<i64>>(15)
+            .map(|s| u16::try_from(s).map_err(|_| corrupt("status")))
+            .transpose()?,
+        last_error: r.get(16),
+        delivered_at: r.get::<_, Option<i64>>(17).map(Timestamp::from_millis),
+    })
+}
+
+impl OutboxReads for PgStore {
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        let rows = self
+            .conn()
+            .query(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.deleted_at IS NULL ORDER BY w.id"), &[])
+            .map_err(backend)?;
+        rows.iter().map(|r| read_webhook(r, 0)).collect()
+    }
+
+    fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.webhook_id = $1 ORDER BY d.id DESC LIMIT $2"),
+                &[&webhook, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .map_err(backend)?;
+        rows.iter().map(read_delivery).collect()
+    }
+
+    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &format!(
+                    "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                     WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                       WHERE e.lead_id = d.lead_id AND e.webhook_id = d.webhook_id
+                                         AND e.status = 'pending' AND e.id < d.id)
+                     ORDER BY d.next_attempt_at, d.id LIMIT $2"
+                ),
+                &[&now.millis(), &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .map_err(backend)?;
+        rows.iter().map(|r| Ok((read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?))).collect()
+    }
+
+    fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_one("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'", &[])
+            .map_err(backend)?
+            .get(0);
+        Ok(n as u64)
+    }
+
+    fn record_attempt(&mut self, id: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
+        let (status, http, error, next, delivered) = match outcome {
+            AttemptOutcome::Delivered { status } => ("delivered", Some(*status), None, None, Some(at.millis())),
+            AttemptOutcome::Retry { status, error, next_attempt_at } => {
+                ("pending", *status, Some(error.as_str()), Some(next_attempt_at.millis()), None)
+            }
+            AttemptOutcome::Failed { status, error } => ("failed", *status, Some(error.as_str()), None, None),
+        };
+        let http = http.map(i64::from);
+        self.client
+            .get_mut()
+            .execute(
+                "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_status = $3, last_error = $4,
+                     next_attempt_at = coalesce($5, next_attempt_at), delivered_at = $6
+                 WHERE id = $1 AND status = 'pending'",
+                &[&id, &status, &http, &error, &next, &delivered],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl OutboxWrites for PgTx<'_> {
+    fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError> {
+        let topics: Vec<&str> = topics.iter().map(|t| t.as_str()).collect();
+        let row = self
+            .tx
+            .query_one(
+                "INSERT INTO webhooks (url, secret, topics, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&url, &secret, &topics.join(" "), &now.millis()],
+            )
+            .map_err(backend)?;
+        Ok(row.get(0))
+    }
+
+    fn delete_webhook(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        let n = self
+            .tx
+            .execute("UPDATE webhooks SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL", &[&id, &now.millis()])
+            .map_err(backend)?;
+        self.tx
+            .execute(
+                "UPDATE webhook_deliveries SET status = 'cancelled' WHERE webhook_id = $1 AND status = 'pending'",
+                &[&id],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
+        notify(&mut self.tx, notification)
+    }
+}
+
+/// One delivery row per live webhook subscribed to the topic, in the caller's transaction.
+pub(crate) fn notify(conn: &mut impl GenericClient, n: &Notification) -> Result<(), StoreError> {
+    let s = &n.score;
+    conn.execute(
+        "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,
+             total, bucket, grade, previous_bucket, status, next_attempt_at)
+         SELECT id, $1, $2, $3, $11, $4, $5, $6, $7, $8, $9, $10, 'pending', $4 FROM webhooks
+         WHERE deleted_at IS NULL AND $1 = ANY (string_to_array(topics, ' '))",
+        &[
+            &n.topic.as_str(),
+            &n.lead.0,
+            &n.email.as_ref().map(Email::as_str),
+            &n.at.millis(),
+            &s.fit,
+            &s.engagement,
+            &s.total,
+            &s.bucket,
+            &s.grade.letter(),
+            &n.previous_bucket,
+            &n.external_id.as_ref().map(ExternalId::as_str),
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Which event properties shapes keep, and the rest set aside per event (as in the embedded
+//! store: `leadflow-sqlite/src/properties.rs` says why).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use leadflow_core::EventShape;
+use postgres::GenericClient;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::{StoreError, backend, corrupt};
+
+/// The property names shapes keep, and the (type, name) pairs events are known to have had.
+#[derive(Default)]
+pub struct Properties {
+    kept: FxHashSet<String>,
+    seen: FxHashSet<(String, String)>,
+}
+
+impl Properties {
+    pub fn load(conn: &mut impl GenericClient) -> Result<Properties, StoreError> {
+        let mut properties = Properties::default();
+        properties.reload(conn)?;
+        Ok(properties)
+    }
+
+    /// Reads the kept names again if another server added some (they are only ever added, so
+    /// a count tells).
+    pub fn refresh(&mut self, conn: &mut impl GenericClient) -> Result<(), StoreError> {
+        let count: i64 = conn.query_one("SELECT count(*) FROM shape_keys", &[]).map_err(backend)?.get(0);
+        if count as usize != self.kept.len() { self.reload(conn) } else { Ok(()) }
+    }
+
+    fn reload(&mut self, conn: &mut impl GenericClient) -> Result<(), StoreError> {
+        let rows = conn.query("SELECT name FROM shape_keys", &[]).map_err(backend)?;
+        self.kept = rows.iter().map(|r| r.get(0)).collect();
+        Ok(())
+    }
+
+    pub fn is_kept(&self, name: &str) -> bool {
+        self.kept.contains(name)
+    }
+
+    pub fn extend(&mut self, changes: PropertyChanges) {
+        self.kept.extend(changes.kept);
+        self.seen.extend(changes.seen);
+    }
+}
+
+/// What a transaction added, joining [`Properties`] only if it commits.
+#[derive(Default)]
+pub struct PropertyChanges {
+    kept: FxHashSet<String>,
+    seen: FxHashSet<(String, String)>,
+}
+
+/// The shape of `sent` and its set-aside properties (`None` when there are none).
+pub fn split<'s>(
+    sent: &'s EventShape,
+    known: &Properties,
+    changes: &PropertyChanges,
+) -> (Cow<'s, EventShape>, Option<BTreeMap<String, String>>) {
+    let kept = |name: &str| known.is_kept(name) || changes.kept.contains(name);
+    if sent.properties.keys().all(|k| kept(k)) {
+        return (Cow::Borrowed(sent), None);
+    }
+    let (shape, aside) = sent.clone().split(kept);
+    (Cow::Owned(shape), Some(aside))
+}
+
+pub fn encode(aside: &Option<BTreeMap<String, String>>) -> Option<String> {
+    aside.as_ref().map(|a| serde_json::to_string(a).expect("a map of strings always serializes"))
+}
+
+pub fn decode(extra: Option<&str>) -> Result<BTreeMap<String, String>, StoreError> {
+    match extra {
+        None => Ok(BTreeMap::new()),
+        Some(json) => serde_json::from_str(json).map_err(|e| corrupt(format!("event properties: {e}"))),
+    }
+}
+
+/// Records that events of `shape`'s type have had the set-aside names.
+pub fn record_seen(
+    conn: &mut impl GenericClient,
+    shape: &EventShape,
+    aside: &BTreeMap<String, String>,
+    known: &Properties,
+    changes: &mut PropertyChanges,
+) -> Result<(), StoreError> {
+    for name in aside.keys() {
+        let pair = (shape.event_type.as_str().to_string(), name.clone());
+        if known.seen.contains(&pair) || changes.seen.contains(&pair) {
+            continue;
+        }
+        conn.execute(
+            "INSERT INTO event_properties (type, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&pair.0, &pair.1],
+        )
+        .map_err(backend)?;
+        changes.seen.insert(pair);
+    }
+    Ok(())
+}
+
+/// Every property name each event type has had, kept in shapes or set aside.
+pub fn seen(conn: &mut impl GenericClient) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let rows = conn
+        .query(
+            "SELECT type, name FROM event_properties
+             UNION SELECT sh.type, k FROM event_shapes sh, jsonb_object_keys(sh.properties::jsonb) k",
+            &[],
+        )
+        .map_err(backend)?;
+    for r in rows {
+        out.entry(r.get(0)).or_default().insert(r.get(1));
+    }
+    for r in conn.query("SELECT DISTINCT type FROM event_shapes", &[]).map_err(backend)? {
+        out.entry(r.get(0)).or_default();
+    }
+    Ok(out)
+}
+
+/// Keeps `names` in shapes from now on. Returns the names that were not kept yet.
+pub fn keep(
+    conn: &mut impl GenericClient,
+    names: &BTreeSet<String>,
+    known: &Properties,
+    changes: &mut PropertyChanges,
+) -> Result<FxHashSet<String>, StoreError> {
+    let new: FxHashSet<String> =
+        names.iter().filter(|n| !known.is_kept(n) && !changes.kept.contains(*n)).cloned().collect();
+    for name in &new {
+        conn.execute("INSERT INTO shape_keys (name) VALUES ($1) ON CONFLICT DO NOTHING", &[name]).map_err(backend)?;
+        changes.kept.insert(name.clone());
+    }
+    Ok(new)
+}
+
+/// One event whose shape changed: its row (`None` for an anonymous one) and what it was sent as.
+pub struct Reshaped {
+    pub row: Option<(i64, i64)>,
+    pub sent: EventShape,
+    pub key: String,
+}
+
+/// The events (of leads and of anonymous visitors) that set aside one of `new` names.
+pub fn to_reshape(conn: &mut impl GenericClient, new: &FxHashSet<String>) -> Result<Vec<Reshaped>, StoreError> {
+    let mut shapes: FxHashMap<i64, EventShape> = FxHashMap::default();
+    let mut out = Vec::new();
+    for (sql, anonymous) in [
+        ("SELECT lead_id, seq, shape_id, extra, key FROM events WHERE extra IS NOT NULL", false),
+        ("SELECT 0::BIGINT, 0::BIGINT, shape_id, extra, key FROM visitor_events WHERE extra IS NOT NULL", true),
+    ] {
+        for r in conn.query(sql, &[]).map_err(backend)? {
+            let extra: String = r.get(3);
+            let aside = decode(Some(&extra))?;
+            if !aside.keys().any(|k| new.contains(k)) {
+                continue;
+            }
+            let shape_id: i64 = r.get(2);
+            let shape = match shapes.get(&shape_id) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = crate::shape_by_id(conn, crate::shape_number(shape_id)?)?;
+                    shapes.insert(shape_id, s.clone());
+                    s
+                }
+            };
+            out.push(Reshaped {
+                row: (!anonymous).then(|| (r.get(0), r.get(1))),
+                sent: shape.joined(aside),
+                key: r.get(4),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Stores an event's new shape and what it still sets aside.
+pub fn write_reshaped(
+    conn: &mut impl GenericClient,
+    event: &Reshaped,
+    shape: i64,
+    extra: Option<&str>,
+) -> Result<(), StoreError> {
+    match event.row {
+        Some((lead, seq)) => conn.execute(
+            "UPDATE events SET shape_id = $3, extra = $4 WHERE lead_id = $1 AND seq = $2",
+            &[&lead, &seq, &shape, &extra],
+        ),
+        None => conn.execute(
+            "UPDATE visitor_events SET shape_id = $2, extra = $3 WHERE key = $1",
+            &[&event.key, &shape, &extra],
+        ),
+    }
+    .map_err(backend)?;
+    Ok(())
+}

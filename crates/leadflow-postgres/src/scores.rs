@@ -1,0 +1,148 @@
+//! Scores, their history and the kept scoring states.
+
+use leadflow_core::LeadId;
+use leadflow_store::{
+    HistoryEntry, ModelVersion, ScoreReads, ScoreWrite, ScoreWrites, StateWrite, StoreError, StoredScore,
+};
+use postgres::GenericClient;
+
+use crate::{HISTORY_COLUMNS, PgStore, PgTx, SCORE_COLUMNS, backend, outbox, read_history, read_score};
+
+impl ScoreReads for PgStore {
+    fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &format!("SELECT {HISTORY_COLUMNS} FROM score_history WHERE lead_id = $1 ORDER BY id DESC LIMIT $2"),
+                &[&lead.0, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .map_err(backend)?;
+        rows.iter().map(read_history).collect()
+    }
+
+    fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                &format!(
+                    "SELECT s.lead_id, {SCORE_COLUMNS} FROM scores s WHERE s.total IS NOT NULL ORDER BY s.lead_id"
+                ),
+                &[],
+            )
+            .map_err(backend)?;
+        for row in rows {
+            if let Some(score) = read_score(&row, 1)? {
+                visit(LeadId(row.get(0)), &score);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ScoreWrites for PgTx<'_> {
+    fn score_state(&mut self, lead: LeadId, model: ModelVersion) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT state FROM scores WHERE lead_id = $1 AND model_version = $2 AND NOT stale",
+                &[&lead.0, &model.0],
+            )
+            .map_err(backend)?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
+    fn write_score(&mut self, w: &ScoreWrite) -> Result<(), StoreError> {
+        write_score(&mut self.tx, w)
+    }
+
+    fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError> {
+        self.tx.execute("UPDATE scores SET stale = TRUE WHERE lead_id = $1", &[&lead.0]).map_err(backend)?;
+        Ok(())
+    }
+
+    fn clear_mql(&mut self, lead: LeadId) -> Result<(), StoreError> {
+        self.tx.execute("UPDATE leads SET mql_at = NULL WHERE id = $1", &[&lead.0]).map_err(backend)?;
+        Ok(())
+    }
+}
+
+pub(crate) fn write_score(conn: &mut impl GenericClient, w: &ScoreWrite) -> Result<(), StoreError> {
+    let v = &w.score.values;
+    let recorded = w.history.as_ref().map(|h| h.after.total);
+    // $11 says what to do with the state: 0 keep, 1 clear, 2 set to $12.
+    let (state_action, state): (i64, Option<&[u8]>) = match &w.state {
+        StateWrite::Keep => (0, None),
+        StateWrite::Clear => (1, None),
+        StateWrite::Set(bytes) => (2, Some(bytes)),
+    };
+    let changed = conn
+        .execute(
+            "UPDATE scores SET model_version = $2, as_of = $3, fit = $4, engagement = $5, total = $6, bucket = $7,
+                    grade = $8, stale = $9, recorded_total = coalesce($10, recorded_total),
+                    state = CASE $11::BIGINT WHEN 0 THEN state ELSE $12 END
+             WHERE lead_id = $1",
+            &[
+                &w.lead.0,
+                &w.score.model_version.0,
+                &w.score.as_of.millis(),
+                &v.fit,
+                &v.engagement,
+                &v.total,
+                &v.bucket,
+                &v.grade.letter(),
+                &w.score.stale,
+                &recorded,
+                &state_action,
+                &state,
+            ],
+        )
+        .map_err(backend)?;
+    if changed == 0 {
+        return Err(StoreError::NoSuchLead(w.lead));
+    }
+    if let Some(h) = &w.history {
+        insert_history(conn, w.lead, h)?;
+    }
+    for n in &w.notifications {
+        outbox::notify(conn, n)?;
+    }
+    if let Some(at) = w.mql_at {
+        conn.execute(
+            "UPDATE leads SET mql_at = $2,
+                 stage = CASE WHEN stage IN ('subscriber', 'lead', 'recycled') THEN 'mql' ELSE stage END
+             WHERE id = $1 AND mql_at IS NULL",
+            &[&w.lead.0, &at.millis()],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn insert_history(conn: &mut impl GenericClient, lead: LeadId, h: &HistoryEntry) -> Result<(), StoreError> {
+    let before = h.before.as_ref();
+    conn.execute(
+        "INSERT INTO score_history (lead_id, at, cause, detail, model_version, old_fit, old_engagement, old_total,
+             old_bucket, old_grade, new_fit, new_engagement, new_total, new_bucket, new_grade, became_mql)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        &[
+            &lead.0,
+            &h.at.millis(),
+            &h.cause.kind(),
+            &h.cause.detail(),
+            &h.model_version.0,
+            &before.map(|b| b.fit),
+            &before.map(|b| b.engagement),
+            &before.map(|b| b.total),
+            &before.map(|b| b.bucket.as_str()),
+            &before.map(|b| b.grade.letter()),
+            &h.after.fit,
+            &h.after.engagement,
+            &h.after.total,
+            &h.after.bucket,
+            &h.after.grade.letter(),
+            &h.became_mql,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
