@@ -1,28 +1,24 @@
 //! The delivery worker: sends what the outbox holds, each receiver at its own pace.
 //!
-//! The outbox hands out, per lead and webhook, only the oldest pending delivery, so everything a
-//! round takes may go at once without reordering one lead's news. A receiver gets at most
-//! `webhooks.concurrency` deliveries at a time, and each is recorded as soon as it is answered:
-//! one that is slow (or never answers, until the timeout) holds back only its own deliveries. The
-//! server starts a round on every tick without waiting for the last one, and a round leaves alone
-//! what an earlier round still has in flight.
-//!
-//! A round reads what is due and takes its share under one lock, and an answered delivery is
-//! recorded and let go under the same lock: otherwise a round could read a delivery as due just
-//! before another round records it sent, take it once it is no longer in flight, and send it twice.
+//! A round claims what is due in the store (`Engine::claim_deliveries`): each delivery goes to
+//! one round of one server, however many servers share the database, and is that round's until
+//! its lease ends; of one lead's deliveries to one webhook only the earliest is claimable, so
+//! everything a round takes may go at once without reordering one lead's news. A receiver gets at
+//! most `webhooks.concurrency` deliveries at a time from all servers together, and each is
+//! recorded (its claim ended) as soon as it is answered: one that is slow (or never answers,
+//! until the timeout) holds back only its own deliveries. The server starts a round on every tick
+//! without waiting for the last one. A server that dies while sending leaves its claims to expire
+//! and another to send them again: at least once, as receivers are told.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use leadflow_core::Timestamp;
-use leadflow_store::{AttemptOutcome, DeliveryRecord, WebhookRecord};
-use std::collections::{HashMap, HashSet};
+use leadflow_store::{AttemptOutcome, Backend, DeliveryRecord, WebhookRecord};
 
 use crate::config::WebhookConfig;
 use crate::metrics::OutcomeLabels;
 use crate::webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, signature};
 use crate::{ApiError, AppState};
-use leadflow_store::Backend;
 
 /// What one round of deliveries did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,73 +28,17 @@ pub struct DeliveryRound {
     pub failed: usize,
 }
 
-/// The deliveries being sent now, shared by the rounds of one server.
-#[derive(Default)]
-pub struct InFlight {
-    sending: Arc<Mutex<Sending>>,
-    /// Held while a round reads and takes what is due, and while an answer is recorded.
-    claims: tokio::sync::Mutex<()>,
-}
+/// How long a claim lasts beyond the receiver's timeout: time to record the answer.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
-#[derive(Default)]
-struct Sending {
-    deliveries: HashSet<i64>,
-    per_webhook: HashMap<i64, usize>,
-}
-
-/// A delivery taken by a round; dropping it (answered, or the round cancelled) frees its place.
-struct Taken {
-    in_flight: Arc<Mutex<Sending>>,
-    delivery: i64,
-    webhook: i64,
-}
-
-impl Drop for Taken {
-    fn drop(&mut self) {
-        let mut f = self.in_flight.lock().expect("in-flight set poisoned");
-        f.deliveries.remove(&self.delivery);
-        if let Some(n) = f.per_webhook.get_mut(&self.webhook) {
-            *n -= 1;
-            if *n == 0 {
-                f.per_webhook.remove(&self.webhook);
-            }
-        }
-    }
-}
-
-/// Of the due deliveries, those this round may send: not in flight already, and within each
-/// receiver's limit.
-fn take(
-    in_flight: &Arc<Mutex<Sending>>,
-    due: Vec<(DeliveryRecord, WebhookRecord)>,
-    per_webhook: usize,
-) -> Vec<(DeliveryRecord, WebhookRecord, Taken)> {
-    let mut f = in_flight.lock().expect("in-flight set poisoned");
-    let mut taken = Vec::new();
-    for (delivery, hook) in due {
-        let busy = f.per_webhook.get(&hook.id).copied().unwrap_or(0);
-        if busy >= per_webhook || f.deliveries.contains(&delivery.id) {
-            continue;
-        }
-        f.deliveries.insert(delivery.id);
-        *f.per_webhook.entry(hook.id).or_default() += 1;
-        let slot = Taken { in_flight: in_flight.clone(), delivery: delivery.id, webhook: hook.id };
-        taken.push((delivery, hook, slot));
-    }
-    taken
-}
-
-/// Sends every delivery due now (up to a few hundred) that no earlier round is sending, records
-/// each outcome as it comes, and says how many went which way. The server runs it on a timer;
-/// tests call it directly.
+/// Claims the deliveries due now (up to a few hundred), sends them, records each outcome as it
+/// comes, and says how many went which way. The server runs it on a timer; tests call it directly.
 pub async fn deliver_due<S: Backend>(state: &AppState<S>, client: &reqwest::Client) -> Result<DeliveryRound, ApiError> {
     let config = state.config.webhooks.clone();
-    let taken = {
-        let _claiming = state.in_flight.claims.lock().await;
-        let due = state.read(|engine| Ok(engine.due_deliveries(500)?)).await?;
-        take(&state.in_flight.sending, due, config.concurrency.max(1))
-    };
-    let sends = taken.into_iter().map(|(delivery, hook, slot)| {
+    let lease = Duration::from_secs(config.timeout_secs.max(1)) + LEASE_MARGIN;
+    let per_webhook = config.concurrency.max(1);
+    let claimed = state.write(move |engine| Ok(engine.claim_deliveries(500, per_webhook, lease)?)).await?;
+    let sends = claimed.into_iter().map(|(delivery, hook)| {
         let config = &config;
         async move {
             let result = attempt(client, config, &delivery, &hook).await;
@@ -110,10 +50,7 @@ pub async fn deliver_due<S: Backend>(state: &AppState<S>, client: &reqwest::Clie
             };
             state.metrics.webhook_deliveries.get_or_create(&OutcomeLabels { outcome: label }).inc();
             let id = delivery.id;
-            let _recording = state.in_flight.claims.lock().await;
-            let recorded = state.write(move |engine| Ok(engine.record_attempt(id, &outcome)?)).await;
-            drop(slot);
-            recorded.map(|()| label)
+            state.write(move |engine| Ok(engine.record_attempt(id, &outcome)?)).await.map(|()| label)
         }
     });
     let mut round = DeliveryRound::default();

@@ -37,8 +37,6 @@ pub struct AppState<S: Backend> {
     pub(crate) trusted_proxies: Arc<Vec<Network>>,
     /// Signs and checks identity tokens; `None` when `tracking.identity_secret` is empty.
     pub(crate) identity: Option<IdentitySecret>,
-    /// The webhook deliveries being sent now (see `delivery.rs`).
-    pub(crate) in_flight: Arc<crate::delivery::InFlight>,
     clock: Arc<dyn Clock>,
 }
 
@@ -65,7 +63,6 @@ impl<S: Backend> Clone for AppState<S> {
             metrics: self.metrics.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             identity: self.identity.clone(),
-            in_flight: self.in_flight.clone(),
             clock: self.clock.clone(),
         }
     }
@@ -118,7 +115,6 @@ impl<S: Backend> AppState<S> {
             metrics,
             trusted_proxies: Arc::new(trusted_proxies),
             identity,
-            in_flight: Arc::default(),
             clock,
         })
     }

@@ -74,9 +74,19 @@ impl<S: Store> Engine<S> {
         Ok(self.store.deliveries(webhook, limit)?)
     }
 
-    /// Deliveries due now, oldest first.
-    pub fn due_deliveries(&self, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, EngineError> {
-        Ok(self.store.due_deliveries(self.now(), limit)?)
+    /// Claims up to `limit` deliveries due now for this process to send, at most `per_webhook`
+    /// at a time to one receiver (counting every server's), each this process's alone for
+    /// `lease`: after it, a delivery not recorded is another's to send (this one died, say).
+    pub fn claim_deliveries(
+        &mut self,
+        limit: usize,
+        per_webhook: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, EngineError> {
+        let now = self.now();
+        let lease_until = Timestamp::from_millis(now.millis().saturating_add(lease.as_millis() as i64));
+        let claim = leadflow_store::DeliveryClaim { now, lease_until, per_webhook, limit };
+        Ok(self.store.claim_deliveries(&claim)?)
     }
 
     pub fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome) -> Result<(), EngineError> {

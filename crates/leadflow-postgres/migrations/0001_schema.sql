@@ -153,7 +153,8 @@ CREATE TABLE webhook_deliveries (
     next_attempt_at BIGINT NOT NULL,
     last_status     BIGINT,
     last_error      TEXT,
-    delivered_at    BIGINT
+    delivered_at    BIGINT,
+    claimed_until   BIGINT                         -- a sender's lease on it (see claim_deliveries)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);

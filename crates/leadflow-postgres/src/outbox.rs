@@ -2,12 +2,15 @@
 
 use leadflow_core::{Email, ExternalId, Grade, LeadId, Timestamp, Topic};
 use leadflow_store::{
-    AttemptOutcome, DeliveryRecord, DeliveryStatus, Notification, OutboxReads, OutboxWrites, ScoreValues, StoreError,
-    WebhookRecord,
+    AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, OutboxReads, OutboxWrites,
+    ScoreValues, StoreError, WebhookRecord,
 };
 use postgres::{GenericClient, Row};
 
 use crate::{PgStore, PgTx, backend, corrupt};
+
+/// The advisory lock delivery claims take turns on ("lf" "cl").
+const CLAIM_LOCK: i64 = 0x6c66_636c;
 
 const WEBHOOK_COLUMNS: &str = "w.id, w.url, w.secret, w.topics, w.created_at";
 
@@ -85,22 +88,51 @@ impl OutboxReads for PgStore {
         rows.iter().map(read_delivery).collect()
     }
 
-    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
-        let rows = self
-            .conn()
+    /// Claimers take turns (a transaction-scoped advisory lock): the query that picks what is
+    /// claimable counts the claims each webhook holds, which row locks alone could not keep
+    /// exact. A claim is a few milliseconds; senders claim every second or so.
+    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+        let mut tx = self.client.get_mut().transaction().map_err(backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK]).map_err(backend)?;
+        let rows = tx
             .query(
                 &format!(
-                    "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                     WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                                       WHERE e.lead_id = d.lead_id AND e.webhook_id = d.webhook_id
-                                         AND e.status = 'pending' AND e.id < d.id)
-                     ORDER BY d.next_attempt_at, d.id LIMIT $2"
+                    "WITH candidates AS (
+                         SELECT d.id, d.webhook_id, d.next_attempt_at,
+                                row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS place
+                         FROM webhook_deliveries d
+                         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND coalesce(d.claimed_until, 0) <= $1
+                           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                           WHERE e.lead_id = d.lead_id AND e.webhook_id = d.webhook_id
+                                             AND e.status = 'pending' AND e.id < d.id)
+                     ),
+                     held AS (
+                         SELECT webhook_id, count(*) AS claims FROM webhook_deliveries
+                         WHERE status = 'pending' AND claimed_until > $1 GROUP BY webhook_id
+                     ),
+                     chosen AS (
+                         SELECT c.id FROM candidates c LEFT JOIN held h ON h.webhook_id = c.webhook_id
+                         WHERE c.place + coalesce(h.claims, 0) <= $2
+                         ORDER BY c.next_attempt_at, c.id LIMIT $3
+                     ),
+                     claimed AS (
+                         UPDATE webhook_deliveries d SET claimed_until = $4 FROM chosen WHERE d.id = chosen.id
+                         RETURNING d.*
+                     )
+                     SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM claimed d JOIN webhooks w ON w.id = d.webhook_id
+                     ORDER BY d.next_attempt_at, d.id"
                 ),
-                &[&now.millis(), &i64::try_from(limit).unwrap_or(i64::MAX)],
+                &[
+                    &claim.now.millis(),
+                    &i64::try_from(claim.per_webhook).unwrap_or(i64::MAX),
+                    &i64::try_from(claim.limit).unwrap_or(i64::MAX),
+                    &claim.lease_until.millis(),
+                ],
             )
             .map_err(backend)?;
-        rows.iter().map(|r| Ok((read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?))).collect()
+        let claimed = rows.iter().map(|r| Ok((read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?))).collect();
+        tx.commit().map_err(backend)?;
+        claimed
     }
 
     fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
@@ -125,7 +157,7 @@ impl OutboxReads for PgStore {
             .get_mut()
             .execute(
                 "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_status = $3, last_error = $4,
-                     next_attempt_at = coalesce($5, next_attempt_at), delivered_at = $6
+                     next_attempt_at = coalesce($5, next_attempt_at), delivered_at = $6, claimed_until = NULL
                  WHERE id = $1 AND status = 'pending'",
                 &[&id, &status, &http, &error, &next, &delivered],
             )

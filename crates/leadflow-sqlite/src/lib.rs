@@ -31,10 +31,10 @@ use leadflow_core::{
 };
 use leadflow_store::prelude::*;
 use leadflow_store::{
-    AnonymousEvent, ApiKeyRecord, AttemptOutcome, DatabaseUrl, DeliveryRecord, HistoryEntry, Inserted, LeadOrder,
-    LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor, ScanRequest,
-    ScanScope, ScoreWrite, ShapeId, SortKey, StateWrite, StoreError, StoreStats, StoredEvent, StoredPrediction,
-    StoredScore, TrainedRecord, WebhookRecord,
+    AnonymousEvent, ApiKeyRecord, AttemptOutcome, DatabaseUrl, DeliveryClaim, DeliveryRecord, HistoryEntry, Inserted,
+    LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor,
+    ScanRequest, ScanScope, ScoreWrite, ShapeId, SortKey, StateWrite, StoreError, StoreStats, StoredEvent,
+    StoredPrediction, StoredScore, TrainedRecord, WebhookRecord,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -63,6 +63,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_lead_ids_never_reused.sql"),
     include_str!("../migrations/0008_leads_without_email.sql"),
     include_str!("../migrations/0009_properties_set_aside.sql"),
+    include_str!("../migrations/0010_delivery_claims.sql"),
 ];
 
 pub struct SqliteStore {

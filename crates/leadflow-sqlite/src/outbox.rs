@@ -2,7 +2,7 @@
 
 use leadflow_core::{Email, EventKey, ExternalId, Grade, LeadId, Timestamp, Topic, VisitorId};
 use leadflow_store::{
-    AttemptOutcome, DeliveryRecord, DeliveryStatus, Notification, ScoreValues, StoreError, WebhookRecord,
+    AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, ScoreValues, StoreError, WebhookRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -79,30 +79,60 @@ pub fn deliveries(conn: &Connection, webhook: i64, limit: usize) -> Result<Vec<D
     rows.map(|r| r.map_err(backend)?).collect()
 }
 
-pub fn due(
-    conn: &Connection,
-    now: Timestamp,
-    limit: usize,
-) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
-               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                               WHERE e.lead_id = d.lead_id AND e.webhook_id = d.webhook_id
-                                 AND e.status = 'pending' AND e.id < d.id)
-             ORDER BY d.next_attempt_at, d.id LIMIT ?2"
-        ))
+/// The deliveries a claim may take, oldest first (see `OutboxReads::claim_deliveries`): due,
+/// not claimed by a lease still running, the earliest pending one of their lead to their
+/// webhook, and within the webhook's share once the claims it holds are counted. PostgreSQL's
+/// store runs the same query.
+pub const CLAIMABLE: &str = "
+    WITH candidates AS (
+        SELECT d.id, d.webhook_id, d.next_attempt_at,
+               row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS place
+        FROM webhook_deliveries d
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND coalesce(d.claimed_until, 0) <= ?1
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                          WHERE e.lead_id = d.lead_id AND e.webhook_id = d.webhook_id
+                            AND e.status = 'pending' AND e.id < d.id)
+    ),
+    held AS (
+        SELECT webhook_id, count(*) AS claims FROM webhook_deliveries
+        WHERE status = 'pending' AND claimed_until > ?1 GROUP BY webhook_id
+    )
+    SELECT c.id FROM candidates c LEFT JOIN held h ON h.webhook_id = c.webhook_id
+    WHERE c.place + coalesce(h.claims, 0) <= ?2
+    ORDER BY c.next_attempt_at, c.id LIMIT ?3";
+
+/// Claims what is due, in the caller's (write) transaction: SQLite has one writer at a time, so
+/// no two claims overlap.
+pub fn claim(conn: &Connection, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(CLAIMABLE)
+        .map_err(backend)?
+        .query_map(params![claim.now.millis(), claim.per_webhook as i64, claim.limit as i64], |r| r.get(0))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
         .map_err(backend)?;
-    let rows = stmt
-        .query_map(params![now.millis(), limit as i64], |r| {
-            Ok(match (read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?) {
-                (Ok(d), Ok(w)) => Ok((d, w)),
-                (Err(e), _) | (_, Err(e)) => Err(e),
+    let mut claimed = Vec::with_capacity(ids.len());
+    for id in ids {
+        conn.prepare_cached("UPDATE webhook_deliveries SET claimed_until = ?2 WHERE id = ?1")
+            .map_err(backend)?
+            .execute(params![id, claim.lease_until.millis()])
+            .map_err(backend)?;
+        let row = conn
+            .prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM webhook_deliveries d
+                 JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?1"
+            ))
+            .map_err(backend)?
+            .query_row([id], |r| {
+                Ok(match (read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?) {
+                    (Ok(d), Ok(w)) => Ok((d, w)),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                })
             })
-        })
-        .map_err(backend)?;
-    rows.map(|r| r.map_err(backend)?).collect()
+            .map_err(backend)??;
+        claimed.push(row);
+    }
+    Ok(claimed)
 }
 
 pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {
@@ -122,7 +152,7 @@ pub fn record_attempt(conn: &Connection, id: i64, outcome: &AttemptOutcome, at: 
     };
     conn.prepare_cached(
         "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1, last_status = ?3, last_error = ?4,
-             next_attempt_at = coalesce(?5, next_attempt_at), delivered_at = ?6
+             next_attempt_at = coalesce(?5, next_attempt_at), delivered_at = ?6, claimed_until = NULL
          WHERE id = ?1 AND status = 'pending'",
     )
     .map_err(backend)?

@@ -11,8 +11,11 @@ impl OutboxReads for SqliteStore {
         outbox::deliveries(&self.conn, webhook, limit)
     }
 
-    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
-        outbox::due(&self.conn, now, limit)
+    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        let claimed = outbox::claim(&tx, claim)?;
+        tx.commit().map_err(backend)?;
+        Ok(claimed)
     }
 
     fn count_pending_deliveries(&self) -> Result<u64, StoreError> {

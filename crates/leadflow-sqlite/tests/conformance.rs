@@ -132,7 +132,13 @@ fn made_up_addresses_become_external_ids() {
     assert_eq!(ana.profile.email.as_ref().map(Email::as_str), Some("ana@acme.example"));
     let twin = s.lead(&LeadRef::Email(Email::parse("twin@acme.example").unwrap())).unwrap().unwrap();
     assert_eq!((twin.profile.external_id.as_ref(), twin.profile.custom.len()), (None, 2));
-    let due = s.due_deliveries(Timestamp::from_millis(1), 10).unwrap();
+    let claim = leadflow_store::DeliveryClaim {
+        now: Timestamp::from_millis(1),
+        lease_until: Timestamp::from_millis(1),
+        per_webhook: 10,
+        limit: 10,
+    };
+    let due = s.claim_deliveries(&claim).unwrap();
     let n = &due[0].0.notification;
     assert_eq!((n.email.as_ref(), n.external_id.as_ref().map(|x| x.as_str())), (None, Some("7927b2df-8bba")));
     let mut tx = s.begin().unwrap();

@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             bulk_inserts_join_per_lead_reads_when_finished,
             api_keys_are_found_by_hash_until_revoked,
             notifications_fan_out_to_subscribed_webhooks,
+            claims_go_to_one_sender_until_their_lease_ends,
             visitors_gather_events_until_identified,
             public_quota_is_per_lead_per_day_and_expires,
             outcomes_are_kept_replaced_and_erased,
@@ -175,6 +176,9 @@ pub fn unique_emails_and_ids<S: Store>(s: &mut S) {
     assert_eq!(chosen, LeadId(4242));
     tx.commit().unwrap();
     assert_eq!(s.stats().unwrap().leads, 2);
+    // A generated id after a chosen one never meets it.
+    let next = add_lead(s, "dan@example.com");
+    assert!(next > chosen, "{next} after the chosen {chosen}");
 }
 
 /// A CRM's lead without an email is stored without one, found by its external id, which is
@@ -740,6 +744,12 @@ fn notification(lead: LeadId, topic: Topic, at: &str) -> Notification {
     }
 }
 
+/// What is due at `at`, claimed with a lease that ends at once (a later claim may take it again).
+fn claim_due<S: Store>(s: &mut S, at: &str) -> Vec<(DeliveryRecord, WebhookRecord)> {
+    let claim = DeliveryClaim { now: t(at), lease_until: t(at), per_webhook: 10, limit: 10 };
+    s.claim_deliveries(&claim).unwrap()
+}
+
 pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     keeping_url(s);
     let lead = add_lead(s, "ana@example.com");
@@ -762,8 +772,8 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     tx.commit().unwrap();
     assert_eq!(s.count_pending_deliveries().unwrap(), 3, "bucket change to one webhook, MQL to both");
 
-    assert!(s.due_deliveries(t("2026-03-01"), 10).unwrap().is_empty(), "nothing is due before it happened");
-    let due = s.due_deliveries(t("2026-03-04"), 10).unwrap();
+    assert!(claim_due(s, "2026-03-01").is_empty(), "nothing is due before it happened");
+    let due = claim_due(s, "2026-03-04");
     let seen: Vec<(i64, Topic)> = due.iter().map(|(d, w)| (w.id, d.notification.topic)).collect();
     // One lead's deliveries to one webhook go in order: its MQL waits for its bucket change.
     assert_eq!(seen, [(all, Topic::LeadBucketChanged), (mql, Topic::LeadMql)]);
@@ -775,11 +785,11 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     s.record_attempt(first.id, &retry, t("2026-03-04")).unwrap();
     let failed = AttemptOutcome::Failed { status: None, error: "connection refused".into() };
     s.record_attempt(due[1].0.id, &failed, t("2026-03-04")).unwrap();
-    assert!(s.due_deliveries(t("2026-03-09"), 10).unwrap().is_empty(), "the retry waits for its time, the MQL for it");
-    let due = s.due_deliveries(t("2026-03-10"), 10).unwrap();
+    assert!(claim_due(s, "2026-03-09").is_empty(), "the retry waits for its time, the MQL for it");
+    let due = claim_due(s, "2026-03-10");
     assert_eq!(due.iter().map(|(d, _)| d.notification.topic).collect::<Vec<_>>(), [Topic::LeadBucketChanged]);
     s.record_attempt(due[0].0.id, &AttemptOutcome::Delivered { status: 200 }, t("2026-03-10")).unwrap();
-    let due = s.due_deliveries(t("2026-03-10"), 10).unwrap();
+    let due = claim_due(s, "2026-03-10");
     assert_eq!(due.iter().map(|(d, _)| d.notification.topic).collect::<Vec<_>>(), [Topic::LeadMql], "then the MQL");
 
     let history = s.deliveries(all, 10).unwrap();
@@ -808,6 +818,46 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     tx.delete_lead(lead).unwrap();
     tx.commit().unwrap();
     assert!(s.deliveries(mql, 10).unwrap().is_empty());
+}
+
+/// Each due delivery goes to one claimer until its lease ends: a second claim at the same time
+/// gets none of the first's, a receiver's share counts every claim it holds, one lead's later
+/// delivery to a webhook waits for the earlier one, and a lease that ends (its sender died) lets
+/// another claim the delivery again.
+pub fn claims_go_to_one_sender_until_their_lease_ends<S: Store>(s: &mut S) {
+    keeping_url(s);
+    let (ana, ben, cid) =
+        (add_lead(s, "ana@example.com"), add_lead(s, "ben@example.com"), add_lead(s, "cid@example.com"));
+    let mut tx = s.begin().unwrap();
+    let hook = tx
+        .create_webhook("https://a.example/hook", "sa", &[Topic::LeadMql, Topic::LeadCreated], t("2026-03-01"))
+        .unwrap();
+    for lead in [ana, ben, cid] {
+        tx.notify(&notification(lead, Topic::LeadCreated, "2026-03-02")).unwrap();
+    }
+    tx.notify(&notification(ana, Topic::LeadMql, "2026-03-02")).unwrap();
+    tx.commit().unwrap();
+    let claim = |s: &mut S, now: &str, lease: &str, per_webhook: usize| -> Vec<(LeadId, Topic)> {
+        let claim = DeliveryClaim { now: t(now), lease_until: t(lease), per_webhook, limit: 10 };
+        s.claim_deliveries(&claim).unwrap().iter().map(|(d, _)| (d.notification.lead, d.notification.topic)).collect()
+    };
+    let first = claim(s, "2026-03-03", "2026-03-04", 2);
+    assert_eq!(first, [(ana, Topic::LeadCreated), (ben, Topic::LeadCreated)], "the receiver's share: two at a time");
+    assert_eq!(claim(s, "2026-03-03", "2026-03-04", 2), [], "the share is taken, by whoever claimed it");
+    let third = claim(s, "2026-03-03", "2026-03-04", 3);
+    assert_eq!(third, [(cid, Topic::LeadCreated)], "ana's MQL waits for ana's creation, which is claimed");
+    // Ana's is answered; ben's sender dies; the lease ends.
+    let ana_created = s
+        .deliveries(hook, 10)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.notification.lead == ana && d.notification.topic == Topic::LeadCreated)
+        .unwrap();
+    s.record_attempt(ana_created.id, &AttemptOutcome::Delivered { status: 204 }, t("2026-03-03")).unwrap();
+    assert_eq!(claim(s, "2026-03-03", "2026-03-04", 3), [(ana, Topic::LeadMql)], "then ana's MQL");
+    let again = claim(s, "2026-03-05", "2026-03-06", 10);
+    assert_eq!(again.len(), 3, "every lease ended: ben's, cid's and ana's MQL go to a new sender: {again:?}");
+    assert!(again.contains(&(ben, Topic::LeadCreated)));
 }
 
 pub fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {

@@ -124,6 +124,17 @@ pub struct DeliveryRecord {
     pub delivered_at: Option<Timestamp>,
 }
 
+/// A delivery worker's claim on what is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliveryClaim {
+    pub now: Timestamp,
+    /// Until when the claimed deliveries are the claimer's alone.
+    pub lease_until: Timestamp,
+    /// The most deliveries one webhook may have claimed at once (by every claimer together).
+    pub per_webhook: usize,
+    pub limit: usize,
+}
+
 /// What one delivery attempt came to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AttemptOutcome {
@@ -669,11 +680,15 @@ pub trait OutboxReads {
     fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
     /// A webhook's deliveries, newest first, at most `limit`.
     fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError>;
-    /// Pending deliveries due by `now`, oldest first, with their webhooks; of one lead's to one
-    /// webhook only the earliest pending one, so that they arrive in order.
-    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError>;
+    /// Claims pending deliveries due by `claim.now` for the caller to send, oldest first, with
+    /// their webhooks, in a transaction of its own: each goes to one claimer, however many
+    /// servers claim at once, and no other claims it until `claim.lease_until` (a server that
+    /// dies while sending leaves it to another then: at least once). Of one lead's deliveries to
+    /// one webhook only the earliest pending one, and none while it is claimed, so that they
+    /// arrive in order; at most `claim.per_webhook` claimed at a time per webhook.
+    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError>;
     fn count_pending_deliveries(&self) -> Result<u64, StoreError>;
-    /// Records an attempt's outcome (in its own transaction).
+    /// Records an attempt's outcome (in its own transaction), ending its claim.
     fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError>;
 }
 
