@@ -802,11 +802,13 @@ fn serve<S: Backend>(mut engine: Engine<S>, config: config::Config) -> Result<Ex
     engine.active_model().context("the server needs an active model")?;
     let runtime = tokio::runtime::Runtime::new()?;
     let addr = config.addr;
+    // Made outside the runtime: a backend's connections may block as they open (PostgreSQL's
+    // driver runs a runtime of its own), which no thread of an async runtime may do.
+    let state = leadflow_api::AppState::new(engine, config.server)?;
     runtime.block_on(async {
         let (listener, local) = leadflow_api::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
         println!("leadflow listening on http://{local}");
         tracing::info!(%local, "listening");
-        let state = leadflow_api::AppState::new(engine, config.server)?;
         leadflow_api::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("stopped");
         anyhow::Ok(())

@@ -24,6 +24,7 @@ mod trained;
 mod visitors;
 
 use std::cell::{RefCell, RefMut};
+use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 use leadflow_core::{EventShape, EventType, LeadId, LeadRef, Profile};
@@ -44,7 +45,8 @@ type Param<'a> = &'a (dyn ToSql + Sync);
 
 pub struct PgStore {
     /// Reads take `&self` and the driver takes `&mut`: one connection, used by one thread.
-    client: RefCell<Client>,
+    /// Dropped on a thread of its own (see `Drop`).
+    client: ManuallyDrop<RefCell<Client>>,
     url: String,
     /// Interned shapes, so that ingesting an event costs no shape lookup.
     shapes: FxHashMap<EventShape, ShapeId>,
@@ -93,7 +95,7 @@ impl PgStore {
             .batch_execute(&format!("SET lock_timeout = {}; SET TIME ZONE 'UTC'", WRITE_WAIT.as_millis()))
             .map_err(backend)?;
         Ok(PgStore {
-            client: RefCell::new(client),
+            client: ManuallyDrop::new(RefCell::new(client)),
             url: url.to_string(),
             shapes: FxHashMap::default(),
             properties: Properties::default(),
@@ -128,6 +130,17 @@ impl PgStore {
             property_changes: PropertyChanges::default(),
             bulk: bulk.then(Default::default),
         })
+    }
+}
+
+/// The driver's client blocks on a runtime of its own, even to close, and a thread that drives
+/// async tasks may not block: a server drops its engines wherever its last handle goes. So the
+/// connection is closed on a thread of its own, which may always block.
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // SAFETY: the field is never used again: this is its owner's drop.
+        let client = unsafe { ManuallyDrop::take(&mut self.client) };
+        let _ = std::thread::spawn(move || drop(client)).join();
     }
 }
 

@@ -5,4 +5,5 @@ mod common;
 mod cli;
 mod reference;
 mod same_json;
+mod several_servers;
 mod two_processes;

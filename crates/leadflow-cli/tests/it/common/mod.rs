@@ -153,6 +153,11 @@ impl ServeClient {
 
 /// One request with a bearer key over a new connection; returns the status, the head and the body.
 pub fn call(addr: &str, key: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+    try_call(addr, key, method, path, body).expect("the server answers")
+}
+
+/// [`call`], or `None` when the server does not answer (it is gone).
+pub fn try_call(addr: &str, key: &str, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String, String)> {
     use std::io::{Read, Write};
     let body = body.unwrap_or("");
     let request = format!(
@@ -160,13 +165,13 @@ pub fn call(addr: &str, key: &str, method: &str, path: &str, body: Option<&str>)
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head.to_string(), body.to_string())
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, head.to_string(), body.to_string()))
 }
 
 /// Starts `leadflow import events FILE --batch 1000`, waits until at least `events` are

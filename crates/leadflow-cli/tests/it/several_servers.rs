@@ -1,0 +1,135 @@
+//! Two `leadflow serve` processes on one PostgreSQL database, under load on both, one killed
+//! without warning (SIGKILL) mid-load: every event either answered is stored and scored, and
+//! every lead's `lead.created` reaches the receiver (at least once; the killed server's claims
+//! go to the other when their lease ends).
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::{Cli, ServeProcess, call, key, try_call};
+
+/// A webhook receiver on a free port: records the lead each delivery names, answers 204.
+fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let payload: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if let Some(email) = payload["lead"]["email"].as_str() {
+                record.lock().unwrap().push(email.to_string());
+            }
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn two_servers_one_killed_mid_load_lose_nothing() {
+    let cli = Cli::on_postgres();
+    cli.ok(&["init"]);
+    let admin = key(&cli, "admin");
+    let env = [
+        ("LEADFLOW_SERVER__RATE_LIMIT__PER_SECOND", "0"),
+        ("LEADFLOW_SERVER__WEBHOOKS__POLL_INTERVAL_MS", "50"),
+        ("LEADFLOW_SERVER__WEBHOOKS__TIMEOUT_SECS", "1"),
+    ];
+    let (a, b) = (ServeProcess::start(&cli, &env), ServeProcess::start(&cli, &env));
+    let (url, received) = receiver();
+    let hook = format!(r#"{{"url": "{url}", "topics": ["lead.created"]}}"#);
+    assert_eq!(call(&a.addr, &admin, "POST", "/v1/webhooks", Some(&hook)).0, 201);
+
+    // Load on both: each event names a new lead; what a server answered 200 is acknowledged.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let clients: Vec<_> = [a.addr.clone(), b.addr.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(c, addr)| {
+            let (stop, acknowledged, admin) = (stop.clone(), acknowledged.clone(), admin.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let email = format!("s{c}-{i}@load.example");
+                    let body = format!(r#"{{"id": "e-{c}-{i}", "email": "{email}", "type": "page_view"}}"#);
+                    match try_call(&addr, &admin, "POST", "/v1/events", Some(&body)) {
+                        Some((200, _, _)) => acknowledged.lock().unwrap().push((format!("e-{c}-{i}"), email)),
+                        Some((status, _, body)) => panic!("{status} {body}"),
+                        None => std::thread::sleep(Duration::from_millis(5)), // the killed server
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let until = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acknowledged.lock().unwrap().len() < n {
+            assert!(Instant::now() < deadline, "the load did not reach {n} events");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    until(300);
+    drop(a); // SIGKILL, mid-load
+    let killed_at = acknowledged.lock().unwrap().len();
+    until(killed_at + 300);
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+
+    // Every acknowledged event is stored and its lead scored, as the surviving server sees it.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    for (event, email) in &acknowledged {
+        let (status, _, body) = call(&b.addr, &admin, "GET", &format!("/v1/leads/{email}"), None);
+        assert_eq!(status, 200, "{email}: {body}");
+        let view: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(view["lead"]["score"].is_object(), "{email} is scored");
+        assert_eq!(view["timeline"][0]["id"], event.as_str());
+    }
+    // Every lead's creation reaches the receiver, though the killed server claimed some.
+    let want: HashSet<&str> = acknowledged.iter().map(|(_, email)| email.as_str()).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = received.lock().unwrap().clone();
+        let delivered: HashSet<&str> = got.iter().map(String::as_str).collect();
+        if want.is_subset(&delivered) {
+            let mut times: HashMap<&str, usize> = HashMap::new();
+            for email in &got {
+                *times.entry(email.as_str()).or_default() += 1;
+            }
+            let twice = times.values().filter(|n| **n > 1).count();
+            // At least once, and not once per server: only what the killed one had in flight again.
+            assert!(twice < 100, "{twice} deliveries came twice");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} leads' creations delivered",
+            want.intersection(&delivered).count(),
+            want.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
