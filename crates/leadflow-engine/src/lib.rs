@@ -592,8 +592,10 @@ impl<S: Store> Engine<S> {
         drop(keys);
         // Lead by lead, the per-lead index is written in order rather than all over.
         events.sort_unstable_by_key(|(_, e)| (e.lead, e.ts));
-        for (i, event) in &events {
-            match tx.insert_event(event, now)? {
+        let (places, events): (Vec<usize>, Vec<NewEvent>) = events.into_iter().unzip();
+        let inserted = tx.insert_events(&events, now)?;
+        for ((i, event), inserted) in places.iter().zip(&events).zip(inserted) {
+            match inserted {
                 Inserted::New => report.accepted += 1,
                 Inserted::Duplicate => report.duplicates += 1,
                 Inserted::OtherLead(_) => {

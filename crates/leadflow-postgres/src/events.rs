@@ -93,6 +93,16 @@ impl EventWrites for PgTx<'_> {
         Ok(Inserted::New)
     }
 
+    /// A few statements for the batch, not one per event: the rows go as arrays, and those
+    /// whose key was taken are told apart afterwards (duplicates, or another lead's).
+    fn insert_events(&mut self, events: &[NewEvent], received_at: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        let mut outcomes = Vec::with_capacity(events.len());
+        for chunk in events.chunks(BATCH_ROWS) {
+            outcomes.extend(self.insert_chunk(chunk, received_at)?);
+        }
+        Ok(outcomes)
+    }
+
     fn activity_of(&mut self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
         activity(&mut self.tx, lead)
     }
@@ -119,7 +129,80 @@ impl EventWrites for PgTx<'_> {
     }
 }
 
+/// Events per statement of a batch insert: big enough that round trips do not count, small
+/// enough for the arrays to stay a few megabytes.
+const BATCH_ROWS: usize = 5_000;
+
 impl PgTx<'_> {
+    fn insert_chunk(&mut self, all: &[NewEvent], received_at: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        // A duplicate leaves no trace, not even a new shape: the rare event of a shape not seen
+        // yet is looked up first (as `insert_event` does).
+        let mut known = vec![None; all.len()];
+        for (slot, e) in known.iter_mut().zip(all) {
+            let (shape, _) = properties::split(&e.shape, self.properties, &self.property_changes);
+            if !self.shapes.contains_key(&shape)
+                && !self.new_shapes.contains_key(&shape)
+                && self.event_lead(&e.key)?.is_some()
+            {
+                *slot = Some(self.taken(&e.key, e.lead)?);
+            }
+        }
+        let events: Vec<&NewEvent> = all.iter().zip(&known).filter(|(_, k)| k.is_none()).map(|(e, _)| e).collect();
+        let mut shapes = Vec::with_capacity(events.len());
+        let mut extras = Vec::with_capacity(events.len());
+        let mut asides = Vec::with_capacity(events.len());
+        for e in &events {
+            let (shape, aside) = properties::split(&e.shape, self.properties, &self.property_changes);
+            shapes.push(i64::from(self.shape_id(&shape)?));
+            extras.push(properties::encode(&aside));
+            asides.push(aside.map(|a| (shape.into_owned(), a)));
+        }
+        let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
+        let leads: Vec<i64> = events.iter().map(|e| e.lead.0).collect();
+        let times: Vec<i64> = events.iter().map(|e| e.ts.millis()).collect();
+        let received = received_at.millis();
+        let stored = self
+            .tx
+            .query(
+                "INSERT INTO events (key, lead_id, ts, shape_id, received_at, extra)
+                 SELECT key, lead_id, ts, shape_id, $5, extra
+                 FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $6::TEXT[])
+                      AS e (key, lead_id, ts, shape_id, extra)
+                 ON CONFLICT (key) DO NOTHING RETURNING key",
+                &[&keys, &leads, &times, &shapes, &received, &extras],
+            )
+            .map_err(backend)?;
+        let new: FxHashSet<String> = stored.iter().map(|r| r.get(0)).collect();
+        let taken: Vec<&str> = keys.iter().copied().filter(|k| !new.contains(*k)).collect();
+        let owners: FxHashMap<String, i64> = if taken.is_empty() {
+            FxHashMap::default()
+        } else {
+            let rows =
+                self.tx.query("SELECT key, lead_id FROM events WHERE key = ANY($1)", &[&taken]).map_err(backend)?;
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        };
+        let mut outcomes = Vec::with_capacity(events.len());
+        for (e, aside) in events.iter().zip(asides) {
+            if !new.contains(e.key.as_str()) {
+                outcomes.push(match owners.get(e.key.as_str()) {
+                    Some(&other) if other != e.lead.0 => Inserted::OtherLead(LeadId(other)),
+                    _ => Inserted::Duplicate,
+                });
+                continue;
+            }
+            if let Some((shape, aside)) = aside {
+                properties::record_seen(&mut self.tx, &shape, &aside, self.properties, &mut self.property_changes)?;
+            }
+            if let Some(bulk) = &mut self.bulk {
+                bulk.insert(e.lead.0);
+            }
+            outcomes.push(Inserted::New);
+        }
+        // Back in the order sent, with those found taken before.
+        let mut inserted = outcomes.into_iter();
+        Ok(known.into_iter().map(|k| k.unwrap_or_else(|| inserted.next().expect("one outcome per event"))).collect())
+    }
+
     /// What a key already taken means for an event of `lead`.
     pub(crate) fn taken(&mut self, key: &leadflow_core::EventKey, lead: LeadId) -> Result<Inserted, StoreError> {
         Ok(match self.event_lead(key)? {

@@ -46,8 +46,8 @@ impl Rescans for PgStore {
 
     fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
         let mut tx = self.client.get_mut().transaction().map_err(backend)?;
-        for w in writes {
-            scores::write_score(&mut tx, w)?;
+        for chunk in writes.chunks(5_000) {
+            scores::write_scores(&mut tx, chunk)?;
         }
         tx.commit().map_err(backend)
     }

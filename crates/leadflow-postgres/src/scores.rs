@@ -118,6 +118,140 @@ pub(crate) fn write_score(conn: &mut impl GenericClient, w: &ScoreWrite) -> Resu
     Ok(())
 }
 
+/// [`write_score`] of each, the scores and the history rows each in one statement (the arrays
+/// unnested into rows); what only a few writes carry (notifications, MQL times) row by row.
+pub(crate) fn write_scores(conn: &mut impl GenericClient, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+    let leads: Vec<i64> = writes.iter().map(|w| w.lead.0).collect();
+    // One statement updates a row once: writes of one lead twice go one after the other.
+    if leads.iter().collect::<std::collections::HashSet<_>>().len() < leads.len() {
+        return writes.iter().try_for_each(|w| write_score(conn, w));
+    }
+    let versions: Vec<i64> = writes.iter().map(|w| w.score.model_version.0).collect();
+    let as_of: Vec<i64> = writes.iter().map(|w| w.score.as_of.millis()).collect();
+    let values = |f: fn(&ScoreWrite) -> f64| -> Vec<f64> { writes.iter().map(f).collect() };
+    let (fit, engagement, total) =
+        (values(|w| w.score.values.fit), values(|w| w.score.values.engagement), values(|w| w.score.values.total));
+    let buckets: Vec<&str> = writes.iter().map(|w| w.score.values.bucket.as_str()).collect();
+    let grades: Vec<&str> = writes.iter().map(|w| w.score.values.grade.letter()).collect();
+    let stale: Vec<bool> = writes.iter().map(|w| w.score.stale).collect();
+    let recorded: Vec<Option<f64>> = writes.iter().map(|w| w.history.as_ref().map(|h| h.after.total)).collect();
+    let keep: Vec<bool> = writes.iter().map(|w| matches!(w.state, StateWrite::Keep)).collect();
+    let states: Vec<Option<&[u8]>> = writes
+        .iter()
+        .map(|w| match &w.state {
+            StateWrite::Set(bytes) => Some(bytes.as_slice()),
+            StateWrite::Keep | StateWrite::Clear => None,
+        })
+        .collect();
+    let changed = conn
+        .execute(
+            "UPDATE scores s SET model_version = v.model_version, as_of = v.as_of, fit = v.fit,
+                    engagement = v.engagement, total = v.total, bucket = v.bucket, grade = v.grade,
+                    stale = v.stale, recorded_total = coalesce(v.recorded_total, s.recorded_total),
+                    state = CASE WHEN v.keep THEN s.state ELSE v.state END
+             FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::DOUBLE PRECISION[], $5::DOUBLE PRECISION[],
+                         $6::DOUBLE PRECISION[], $7::TEXT[], $8::TEXT[], $9::BOOLEAN[], $10::DOUBLE PRECISION[],
+                         $11::BOOLEAN[], $12::BYTEA[])
+                  AS v (lead_id, model_version, as_of, fit, engagement, total, bucket, grade, stale,
+                        recorded_total, keep, state)
+             WHERE s.lead_id = v.lead_id",
+            &[
+                &leads,
+                &versions,
+                &as_of,
+                &fit,
+                &engagement,
+                &total,
+                &buckets,
+                &grades,
+                &stale,
+                &recorded,
+                &keep,
+                &states,
+            ],
+        )
+        .map_err(backend)?;
+    if changed != writes.len() as u64 {
+        let found: std::collections::HashSet<i64> = conn
+            .query("SELECT lead_id FROM scores WHERE lead_id = ANY($1)", &[&leads])
+            .map_err(backend)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let missing = leads.iter().find(|l| !found.contains(l)).copied().unwrap_or_default();
+        return Err(StoreError::NoSuchLead(LeadId(missing)));
+    }
+    insert_histories(conn, writes.iter().filter_map(|w| w.history.as_ref().map(|h| (w.lead, h))).collect())?;
+    for w in writes {
+        for n in &w.notifications {
+            outbox::notify(conn, n)?;
+        }
+        if let Some(at) = w.mql_at {
+            conn.execute(
+                "UPDATE leads SET mql_at = $2,
+                     stage = CASE WHEN stage IN ('subscriber', 'lead', 'recycled') THEN 'mql' ELSE stage END
+                 WHERE id = $1 AND mql_at IS NULL",
+                &[&w.lead.0, &at.millis()],
+            )
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+/// History rows in one statement.
+fn insert_histories(conn: &mut impl GenericClient, rows: Vec<(LeadId, &HistoryEntry)>) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let leads: Vec<i64> = rows.iter().map(|(l, _)| l.0).collect();
+    let at: Vec<i64> = rows.iter().map(|(_, h)| h.at.millis()).collect();
+    let causes: Vec<&str> = rows.iter().map(|(_, h)| h.cause.kind()).collect();
+    let details: Vec<Option<String>> = rows.iter().map(|(_, h)| h.cause.detail()).collect();
+    let versions: Vec<i64> = rows.iter().map(|(_, h)| h.model_version.0).collect();
+    let old = |f: fn(&leadflow_store::ScoreValues) -> f64| -> Vec<Option<f64>> {
+        rows.iter().map(|(_, h)| h.before.as_ref().map(f)).collect()
+    };
+    let (old_fit, old_engagement, old_total) = (old(|v| v.fit), old(|v| v.engagement), old(|v| v.total));
+    let old_bucket: Vec<Option<&str>> =
+        rows.iter().map(|(_, h)| h.before.as_ref().map(|b| b.bucket.as_str())).collect();
+    let old_grade: Vec<Option<&str>> = rows.iter().map(|(_, h)| h.before.as_ref().map(|b| b.grade.letter())).collect();
+    let new =
+        |f: fn(&leadflow_store::ScoreValues) -> f64| -> Vec<f64> { rows.iter().map(|(_, h)| f(&h.after)).collect() };
+    let (new_fit, new_engagement, new_total) = (new(|v| v.fit), new(|v| v.engagement), new(|v| v.total));
+    let new_bucket: Vec<&str> = rows.iter().map(|(_, h)| h.after.bucket.as_str()).collect();
+    let new_grade: Vec<&str> = rows.iter().map(|(_, h)| h.after.grade.letter()).collect();
+    let became: Vec<bool> = rows.iter().map(|(_, h)| h.became_mql).collect();
+    conn.execute(
+        "INSERT INTO score_history (lead_id, at, cause, detail, model_version, old_fit, old_engagement, old_total,
+             old_bucket, old_grade, new_fit, new_engagement, new_total, new_bucket, new_grade, became_mql)
+         SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
+             $6::DOUBLE PRECISION[], $7::DOUBLE PRECISION[], $8::DOUBLE PRECISION[], $9::TEXT[], $10::TEXT[],
+             $11::DOUBLE PRECISION[], $12::DOUBLE PRECISION[], $13::DOUBLE PRECISION[], $14::TEXT[], $15::TEXT[],
+             $16::BOOLEAN[])",
+        &[
+            &leads,
+            &at,
+            &causes,
+            &details,
+            &versions,
+            &old_fit,
+            &old_engagement,
+            &old_total,
+            &old_bucket,
+            &old_grade,
+            &new_fit,
+            &new_engagement,
+            &new_total,
+            &new_bucket,
+            &new_grade,
+            &became,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
 fn insert_history(conn: &mut impl GenericClient, lead: LeadId, h: &HistoryEntry) -> Result<(), StoreError> {
     let before = h.before.as_ref();
     conn.execute(

@@ -707,6 +707,22 @@ pub fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     assert_eq!(s.activity(b).unwrap().len(), 2);
     assert_eq!(s.stats().unwrap().deferred_events, 0, "an ordinary unit of work finished them");
     assert_eq!(s.verify().unwrap(), Vec::<String>::new());
+
+    // A batch says of each event what inserting it alone would.
+    let other = add_lead(s, "other@example.com");
+    let mut tx = s.begin_bulk().unwrap();
+    let batch = [
+        event("e7", b, "2026-06-07", "page_view", "/batch"),
+        event("e4", b, "2026-06-04", "page_view", "/"),
+        event("e1", other, "2026-06-01", "demo_requested", ""),
+    ];
+    let inserted = tx.insert_events(&batch, now).unwrap();
+    assert_eq!(inserted, [Inserted::New, Inserted::Duplicate, Inserted::OtherLead(a)]);
+    drop(tx);
+    assert!(
+        !s.shapes().unwrap().iter().any(|(_, shape)| shape.event_type.as_str() == "demo_requested"),
+        "a taken key leaves no shape behind"
+    );
 }
 
 pub fn api_keys_are_found_by_hash_until_revoked<S: Store>(s: &mut S) {

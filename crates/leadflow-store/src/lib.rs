@@ -561,6 +561,12 @@ pub trait EventReads {
 
 pub trait EventWrites {
     fn insert_event(&mut self, event: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError>;
+    /// Inserts a batch of events with distinct keys (an import's), saying what became of each,
+    /// in order: what [`insert_event`](EventWrites::insert_event) of each would. A backend whose
+    /// every statement is a round trip sends them together.
+    fn insert_events(&mut self, events: &[NewEvent], received_at: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        events.iter().map(|e| self.insert_event(e, received_at)).collect()
+    }
     /// Makes shapes keep these property names from now on: a model's rules look at them. Events
     /// that set one aside are reshaped, and their leads marked stale; returns how many. Shapes
     /// keep only named properties, so that one unique per event (a session id) does not make a
