@@ -20,6 +20,7 @@ mod rows;
 mod scores;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 mod trained;
 mod visitors;
 
@@ -32,7 +33,7 @@ use leadflow_store::prelude::*;
 use leadflow_store::{Backend, DatabaseUrl, LeadRecord, ModelVersion, ShapeId, StoreError, StoreStats};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, GenericClient};
 use rustc_hash::FxHashMap;
 
 use properties::{Properties, PropertyChanges};
@@ -90,7 +91,7 @@ impl PgStore {
     }
 
     fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let mut client = Client::connect(url, NoTls).map_err(backend)?;
+        let mut client = Client::connect(url, tls::connector()?).map_err(backend)?;
         client
             .batch_execute(&format!("SET lock_timeout = {}; SET TIME ZONE 'UTC'", WRITE_WAIT.as_millis()))
             .map_err(backend)?;
@@ -111,6 +112,13 @@ impl PgStore {
     /// The connection, for a read.
     fn conn(&self) -> RefMut<'_, Client> {
         self.client.borrow_mut()
+    }
+
+    /// Whether the connection to the server is encrypted (TLS).
+    pub fn encrypted(&self) -> Result<bool, StoreError> {
+        let row =
+            self.conn().query_opt("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).map_err(backend)?;
+        Ok(row.is_some_and(|r| r.get(0)))
     }
 
     /// The schema version this database is at.
@@ -176,7 +184,17 @@ pub(crate) fn backend(e: postgres::Error) -> StoreError {
     match e.code() {
         Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::T_R_DEADLOCK_DETECTED => StoreError::Busy,
         Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => StoreError::Busy,
-        _ => StoreError::Backend(e.to_string()),
+        _ => {
+            // With its causes: "error performing TLS handshake" alone does not say it was the
+            // certificate.
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            StoreError::Backend(message)
+        }
     }
 }
 

@@ -38,6 +38,17 @@ fn committed_data_survives_reconnecting_and_a_dropped_transaction_leaves_nothing
     assert!(s.lead(&LeadRef::Email(Email::parse("lost@example.com").unwrap())).unwrap().is_none());
 }
 
+/// TLS as the URL's `sslmode` asks, the server's certificate verified (scripts/test's server has
+/// one from a CA of its own, in PGSSLROOTCERT).
+#[test]
+fn connections_are_encrypted_as_the_url_asks() {
+    let schema = Schema::create();
+    let with = |mode: &str| format!("{}&sslmode={mode}", schema.url());
+    assert!(PgStore::open(&with("require")).unwrap().encrypted().unwrap());
+    assert!(PgStore::open(&with("prefer")).unwrap().encrypted().unwrap(), "taken when offered");
+    assert!(!PgStore::open(&with("disable")).unwrap().encrypted().unwrap());
+}
+
 /// Servers that start together on a new database migrate it once between them.
 #[test]
 fn servers_starting_together_migrate_once() {

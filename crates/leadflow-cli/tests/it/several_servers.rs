@@ -133,3 +133,20 @@ fn two_servers_one_killed_mid_load_lose_nothing() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A server whose certificate nobody vouches for is refused, with why: without PGSSLROOTCERT,
+/// the throwaway server's CA is no root of this process.
+#[test]
+fn an_unverified_database_server_is_refused() {
+    let schema = leadflow_postgres::testing::Schema::create();
+    let url = format!("{}&sslmode=require", schema.url());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadflow"))
+        .args(["--database-url", &url, "init"])
+        .env_remove("PGSSLROOTCERT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(!stderr.contains("password"), "{stderr}");
+}
