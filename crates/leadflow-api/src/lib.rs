@@ -316,6 +316,8 @@ async fn health() -> Json<Health> {
 }
 
 /// Readiness: the database answers and a model is active
+///
+/// Says which backend answered.
 #[utoipa::path(
     get, path = "/ready", tag = "Operations", operation_id = "getReady", security(()),
     responses(
@@ -324,6 +326,7 @@ async fn health() -> Json<Health> {
     ),
 )]
 async fn ready<S: Backend>(State(state): State<AppState<S>>) -> Result<Json<Ready>, ApiError> {
-    let version = state.read(|engine| Ok(engine.active_model()?.0)).await?;
-    Ok(Json(Ready { status: "ready", model_version: version.0 }))
+    let (version, database) =
+        state.read(|engine| Ok((engine.active_model()?.0, engine.store().url().backend()))).await?;
+    Ok(Json(Ready { status: "ready", database, model_version: version.0 }))
 }

@@ -16,6 +16,8 @@ pub struct Health {
 pub struct Ready {
     /// Always `ready`.
     pub status: &'static str,
+    /// The backend that answered: `sqlite` or `postgres`.
+    pub database: &'static str,
     /// The active model's version.
     pub model_version: i64,
 }

@@ -35,6 +35,14 @@ impl DatabaseUrl {
         }
     }
 
+    /// Which backend: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+
     /// The file of an embedded database (`--db FILE` is sugar for `sqlite://FILE`).
     pub fn sqlite(path: impl Into<PathBuf>) -> DatabaseUrl {
         DatabaseUrl::Sqlite(path.into())

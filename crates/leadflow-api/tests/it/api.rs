@@ -14,7 +14,10 @@ async fn health_and_keys() {
     let s = Server::start().await;
     assert_eq!(s.call(None, Method::GET, "/health", None).await, (StatusCode::OK, json!({"status": "ok"})));
     let (status, body) = s.call(None, Method::GET, "/ready", None).await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    assert_eq!(
+        (status, body["status"].as_str(), body["database"].as_str()),
+        (StatusCode::OK, Some("ready"), Some("sqlite"))
+    );
 
     let (status, body) = s.call(None, Method::GET, "/v1/leads", None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("missing_api_key")));

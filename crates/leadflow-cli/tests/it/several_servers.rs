@@ -56,6 +56,8 @@ fn two_servers_one_killed_mid_load_lose_nothing() {
         ("LEADFLOW_SERVER__WEBHOOKS__TIMEOUT_SECS", "1"),
     ];
     let (a, b) = (ServeProcess::start(&cli, &env), ServeProcess::start(&cli, &env));
+    let (_, _, ready) = call(&b.addr, &admin, "GET", "/ready", None);
+    assert!(ready.contains(r#""database":"postgres""#), "{ready}");
     let (url, received) = receiver();
     let hook = format!(r#"{{"url": "{url}", "topics": ["lead.created"]}}"#);
     assert_eq!(call(&a.addr, &admin, "POST", "/v1/webhooks", Some(&hook)).0, 201);
