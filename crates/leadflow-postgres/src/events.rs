@@ -65,7 +65,7 @@ impl EventReads for PgStore {
 
 impl EventWrites for PgTx<'_> {
     fn insert_event(&mut self, e: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError> {
-        let (shape, aside) = properties::split(&e.shape, self.properties, &self.property_changes);
+        let (shape, aside) = self.properties.split(&e.shape, &self.property_changes);
         // A duplicate must leave no trace, not even a new shape. Shapes are nearly always known,
         // so the extra look-up happens only for the rare new one.
         if !self.shapes.contains_key(&shape) && self.event_lead(&e.key)?.is_some() {
@@ -115,7 +115,7 @@ impl EventWrites for PgTx<'_> {
         let events = properties::to_reshape(&mut self.tx, &new)?;
         let mut leads: FxHashSet<i64> = FxHashSet::default();
         for event in &events {
-            let (shape, aside) = properties::split(&event.sent, self.properties, &self.property_changes);
+            let (shape, aside) = self.properties.split(&event.sent, &self.property_changes);
             let id = i64::from(self.shape_id(&shape)?);
             properties::write_reshaped(&mut self.tx, event, id, properties::encode(&aside).as_deref())?;
             if let Some((lead, _)) = event.row {
@@ -139,7 +139,7 @@ impl PgTx<'_> {
         // yet is looked up first (as `insert_event` does).
         let mut known = vec![None; all.len()];
         for (slot, e) in known.iter_mut().zip(all) {
-            let (shape, _) = properties::split(&e.shape, self.properties, &self.property_changes);
+            let (shape, _) = self.properties.split(&e.shape, &self.property_changes);
             if !self.shapes.contains_key(&shape)
                 && !self.new_shapes.contains_key(&shape)
                 && self.event_lead(&e.key)?.is_some()
@@ -152,7 +152,7 @@ impl PgTx<'_> {
         let mut extras = Vec::with_capacity(events.len());
         let mut asides = Vec::with_capacity(events.len());
         for e in &events {
-            let (shape, aside) = properties::split(&e.shape, self.properties, &self.property_changes);
+            let (shape, aside) = self.properties.split(&e.shape, &self.property_changes);
             shapes.push(i64::from(self.shape_id(&shape)?));
             extras.push(properties::encode(&aside));
             asides.push(aside.map(|a| (shape.into_owned(), a)));

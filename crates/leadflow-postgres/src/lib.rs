@@ -105,7 +105,7 @@ impl PgStore {
 
     fn load_caches(&mut self) -> Result<(), StoreError> {
         self.shapes = self.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
-        self.properties = Properties::load(self.client.get_mut())?;
+        self.properties = properties::load(self.client.get_mut())?;
         Ok(())
     }
 
@@ -129,7 +129,7 @@ impl PgStore {
     fn transaction(&mut self, bulk: bool) -> Result<PgTx<'_>, StoreError> {
         let PgStore { client, shapes, properties, .. } = self;
         let mut tx = client.get_mut().transaction().map_err(backend)?;
-        properties.refresh(&mut tx)?;
+        properties::refresh(properties, &mut tx)?;
         Ok(PgTx {
             tx,
             shapes,

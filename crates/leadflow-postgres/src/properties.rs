@@ -1,71 +1,34 @@
 //! Which event properties shapes keep, and the rest set aside per event (as in the embedded
 //! store: `leadflow-sqlite/src/properties.rs` says why).
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use leadflow_core::EventShape;
 use postgres::GenericClient;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
+
+pub use leadflow_store::{KeptProperties as Properties, PropertyChanges};
 
 use crate::{StoreError, backend, corrupt};
 
-/// The property names shapes keep, and the (type, name) pairs events are known to have had.
-#[derive(Default)]
-pub struct Properties {
-    kept: FxHashSet<String>,
-    seen: FxHashSet<(String, String)>,
+/// The kept names, from `shape_keys`.
+pub fn load(conn: &mut impl GenericClient) -> Result<Properties, StoreError> {
+    let mut properties = Properties::default();
+    reload(&mut properties, conn)?;
+    Ok(properties)
 }
 
-impl Properties {
-    pub fn load(conn: &mut impl GenericClient) -> Result<Properties, StoreError> {
-        let mut properties = Properties::default();
-        properties.reload(conn)?;
-        Ok(properties)
-    }
-
-    /// Reads the kept names again if another server added some (they are only ever added, so
-    /// a count tells).
-    pub fn refresh(&mut self, conn: &mut impl GenericClient) -> Result<(), StoreError> {
-        let count: i64 = conn.query_one("SELECT count(*) FROM shape_keys", &[]).map_err(backend)?.get(0);
-        if count as usize != self.kept.len() { self.reload(conn) } else { Ok(()) }
-    }
-
-    fn reload(&mut self, conn: &mut impl GenericClient) -> Result<(), StoreError> {
-        let rows = conn.query("SELECT name FROM shape_keys", &[]).map_err(backend)?;
-        self.kept = rows.iter().map(|r| r.get(0)).collect();
-        Ok(())
-    }
-
-    pub fn is_kept(&self, name: &str) -> bool {
-        self.kept.contains(name)
-    }
-
-    pub fn extend(&mut self, changes: PropertyChanges) {
-        self.kept.extend(changes.kept);
-        self.seen.extend(changes.seen);
-    }
+/// Reads the kept names again if another server added some (they are only ever added, so a
+/// count tells).
+pub fn refresh(properties: &mut Properties, conn: &mut impl GenericClient) -> Result<(), StoreError> {
+    let count: i64 = conn.query_one("SELECT count(*) FROM shape_keys", &[]).map_err(backend)?.get(0);
+    if count as usize != properties.kept_count() { reload(properties, conn) } else { Ok(()) }
 }
 
-/// What a transaction added, joining [`Properties`] only if it commits.
-#[derive(Default)]
-pub struct PropertyChanges {
-    kept: FxHashSet<String>,
-    seen: FxHashSet<(String, String)>,
-}
-
-/// The shape of `sent` and its set-aside properties (`None` when there are none).
-pub fn split<'s>(
-    sent: &'s EventShape,
-    known: &Properties,
-    changes: &PropertyChanges,
-) -> (Cow<'s, EventShape>, Option<BTreeMap<String, String>>) {
-    let kept = |name: &str| known.is_kept(name) || changes.kept.contains(name);
-    if sent.properties.keys().all(|k| kept(k)) {
-        return (Cow::Borrowed(sent), None);
-    }
-    let (shape, aside) = sent.clone().split(kept);
-    (Cow::Owned(shape), Some(aside))
+fn reload(properties: &mut Properties, conn: &mut impl GenericClient) -> Result<(), StoreError> {
+    let rows = conn.query("SELECT name FROM shape_keys", &[]).map_err(backend)?;
+    properties.reload(rows.iter().map(|r| r.get(0)));
+    Ok(())
 }
 
 pub fn encode(aside: &Option<BTreeMap<String, String>>) -> Option<String> {
@@ -87,17 +50,12 @@ pub fn record_seen(
     known: &Properties,
     changes: &mut PropertyChanges,
 ) -> Result<(), StoreError> {
-    for name in aside.keys() {
-        let pair = (shape.event_type.as_str().to_string(), name.clone());
-        if known.seen.contains(&pair) || changes.seen.contains(&pair) {
-            continue;
-        }
+    for pair in known.newly_seen(shape, aside, changes) {
         conn.execute(
             "INSERT INTO event_properties (type, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&pair.0, &pair.1],
         )
         .map_err(backend)?;
-        changes.seen.insert(pair);
     }
     Ok(())
 }
@@ -127,12 +85,10 @@ pub fn keep(
     names: &BTreeSet<String>,
     known: &Properties,
     changes: &mut PropertyChanges,
-) -> Result<FxHashSet<String>, StoreError> {
-    let new: FxHashSet<String> =
-        names.iter().filter(|n| !known.is_kept(n) && !changes.kept.contains(*n)).cloned().collect();
+) -> Result<HashSet<String>, StoreError> {
+    let new = known.newly_kept(names, changes);
     for name in &new {
         conn.execute("INSERT INTO shape_keys (name) VALUES ($1) ON CONFLICT DO NOTHING", &[name]).map_err(backend)?;
-        changes.kept.insert(name.clone());
     }
     Ok(new)
 }
@@ -145,7 +101,7 @@ pub struct Reshaped {
 }
 
 /// The events (of leads and of anonymous visitors) that set aside one of `new` names.
-pub fn to_reshape(conn: &mut impl GenericClient, new: &FxHashSet<String>) -> Result<Vec<Reshaped>, StoreError> {
+pub fn to_reshape(conn: &mut impl GenericClient, new: &HashSet<String>) -> Result<Vec<Reshaped>, StoreError> {
     let mut shapes: FxHashMap<i64, EventShape> = FxHashMap::default();
     let mut out = Vec::new();
     for (sql, anonymous) in [

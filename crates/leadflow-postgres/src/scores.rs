@@ -103,6 +103,12 @@ pub(crate) fn write_score(conn: &mut impl GenericClient, w: &ScoreWrite) -> Resu
     if let Some(h) = &w.history {
         insert_history(conn, w.lead, h)?;
     }
+    notify_and_qualify(conn, w)
+}
+
+/// What a score write carries beside the score: its webhooks' deliveries, and the MQL time (a
+/// lead at an earlier stage moves to mql with it).
+fn notify_and_qualify(conn: &mut impl GenericClient, w: &ScoreWrite) -> Result<(), StoreError> {
     for n in &w.notifications {
         outbox::notify(conn, n)?;
     }
@@ -182,21 +188,7 @@ pub(crate) fn write_scores(conn: &mut impl GenericClient, writes: &[ScoreWrite])
         return Err(StoreError::NoSuchLead(LeadId(missing)));
     }
     insert_histories(conn, writes.iter().filter_map(|w| w.history.as_ref().map(|h| (w.lead, h))).collect())?;
-    for w in writes {
-        for n in &w.notifications {
-            outbox::notify(conn, n)?;
-        }
-        if let Some(at) = w.mql_at {
-            conn.execute(
-                "UPDATE leads SET mql_at = $2,
-                     stage = CASE WHEN stage IN ('subscriber', 'lead', 'recycled') THEN 'mql' ELSE stage END
-                 WHERE id = $1 AND mql_at IS NULL",
-                &[&w.lead.0, &at.millis()],
-            )
-            .map_err(backend)?;
-        }
-    }
-    Ok(())
+    writes.iter().try_for_each(|w| notify_and_qualify(conn, w))
 }
 
 /// History rows in one statement.

@@ -20,7 +20,7 @@ impl VisitorWrites for PgTx<'_> {
         if self.event_lead(&event.key)?.is_some() {
             return Ok(Inserted::Duplicate);
         }
-        let (shape, aside) = properties::split(&event.shape, self.properties, &self.property_changes);
+        let (shape, aside) = self.properties.split(&event.shape, &self.property_changes);
         let shape_id = i64::from(self.shape_id(&shape)?);
         let extra = properties::encode(&aside);
         let n = self

@@ -44,7 +44,7 @@ impl EventReads for SqliteStore {
 
 impl EventWrites for SqliteTx<'_> {
     fn insert_event(&mut self, e: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError> {
-        let (shape, aside) = properties::split(&e.shape, self.properties, &self.property_changes);
+        let (shape, aside) = self.properties.split(&e.shape, &self.property_changes);
         // A duplicate must leave no trace, not even a new shape. Shapes are nearly always known,
         // so the extra look-up happens only for the rare new one.
         if !self.shapes.contains_key(&shape) && self.event_exists(&e.key)? {
@@ -101,7 +101,7 @@ impl EventWrites for SqliteTx<'_> {
         let events = properties::to_reshape(&self.tx, &new)?;
         let mut by_lead: FxHashMap<i64, FxHashMap<i64, ShapeId>> = FxHashMap::default();
         for event in &events {
-            let (shape, aside) = properties::split(&event.sent, self.properties, &self.property_changes);
+            let (shape, aside) = self.properties.split(&event.sent, &self.property_changes);
             let id = self.shape_id(&shape)?;
             properties::write_reshaped(&self.tx, event, id, properties::encode(&aside).as_deref())?;
             if let (Some(lead), Some(seq)) = (event.lead, event.seq) {

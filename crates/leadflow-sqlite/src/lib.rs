@@ -86,7 +86,7 @@ impl SqliteStore {
         };
         store.migrate()?;
         store.shapes = store.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
-        store.properties = Properties::load(&store.conn)?;
+        store.properties = properties::load(&store.conn)?;
         store.finish_interrupted_bulk()?;
         Ok(store)
     }
@@ -173,7 +173,7 @@ impl SqliteStore {
         if !bulk {
             fold_tail(&tx)?;
         }
-        self.properties.refresh(&tx)?;
+        properties::refresh(&mut self.properties, &tx)?;
         Ok(SqliteTx {
             tx,
             shapes: &mut self.shapes,

@@ -5,77 +5,41 @@
 //! own `extra` column. Shapes so stay as few as the values rules can tell apart, however many
 //! distinct values the set-aside properties have. The names only grow: a model that looks at a
 //! new property adds it, and [`reshape`] moves it from `extra` into the shapes of the events that
-//! have it.
+//! have it. The bookkeeping is the store crate's (`KeptProperties`); the SQL is here.
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use leadflow_core::EventShape;
 use rusqlite::{Connection, params};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
+
+pub use leadflow_store::{KeptProperties as Properties, PropertyChanges};
 
 use crate::{StoreError, backend};
 
-/// The property names shapes keep, and the (type, name) pairs events are known to have had.
-#[derive(Default)]
-pub struct Properties {
-    kept: FxHashSet<String>,
-    seen: FxHashSet<(String, String)>,
+/// The kept names, from `shape_keys`.
+pub fn load(conn: &Connection) -> Result<Properties, StoreError> {
+    let mut properties = Properties::default();
+    reload(&mut properties, conn)?;
+    Ok(properties)
 }
 
-impl Properties {
-    pub fn load(conn: &Connection) -> Result<Properties, StoreError> {
-        let mut properties = Properties::default();
-        properties.reload(conn)?;
-        Ok(properties)
-    }
-
-    /// Reads the kept names again if another process added some (they are only ever added, so
-    /// a count tells).
-    pub fn refresh(&mut self, conn: &Connection) -> Result<(), StoreError> {
-        let count: i64 = conn
-            .prepare_cached("SELECT count(*) FROM shape_keys")
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .map_err(backend)?;
-        if count as usize != self.kept.len() { self.reload(conn) } else { Ok(()) }
-    }
-
-    fn reload(&mut self, conn: &Connection) -> Result<(), StoreError> {
-        let mut stmt = conn.prepare("SELECT name FROM shape_keys").map_err(backend)?;
-        self.kept = stmt.query_map([], |r| r.get(0)).map_err(backend)?.collect::<Result<_, _>>().map_err(backend)?;
-        Ok(())
-    }
-
-    pub fn is_kept(&self, name: &str) -> bool {
-        self.kept.contains(name)
-    }
-
-    pub fn extend(&mut self, changes: PropertyChanges) {
-        self.kept.extend(changes.kept);
-        self.seen.extend(changes.seen);
-    }
+/// Reads the kept names again if another process added some (they are only ever added, so a
+/// count tells).
+pub fn refresh(properties: &mut Properties, conn: &Connection) -> Result<(), StoreError> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM shape_keys")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(backend)?;
+    if count as usize != properties.kept_count() { reload(properties, conn) } else { Ok(()) }
 }
 
-/// What a transaction added, joining [`Properties`] only if it commits.
-#[derive(Default)]
-pub struct PropertyChanges {
-    kept: FxHashSet<String>,
-    seen: FxHashSet<(String, String)>,
-}
-
-/// The shape of `sent` and its set-aside properties (`None` when there are none, nearly always:
-/// then the shape is `sent` itself, not a copy).
-pub fn split<'s>(
-    sent: &'s EventShape,
-    known: &Properties,
-    changes: &PropertyChanges,
-) -> (Cow<'s, EventShape>, Option<BTreeMap<String, String>>) {
-    let kept = |name: &str| known.is_kept(name) || changes.kept.contains(name);
-    if sent.properties.keys().all(|k| kept(k)) {
-        return (Cow::Borrowed(sent), None);
-    }
-    let (shape, aside) = sent.clone().split(kept);
-    (Cow::Owned(shape), Some(aside))
+fn reload(properties: &mut Properties, conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare("SELECT name FROM shape_keys").map_err(backend)?;
+    let names: Vec<String> =
+        stmt.query_map([], |r| r.get(0)).map_err(backend)?.collect::<Result<_, _>>().map_err(backend)?;
+    properties.reload(names);
+    Ok(())
 }
 
 pub fn encode(aside: &Option<BTreeMap<String, String>>) -> Option<String> {
@@ -98,16 +62,11 @@ pub fn record_seen(
     known: &Properties,
     changes: &mut PropertyChanges,
 ) -> Result<(), StoreError> {
-    for name in aside.keys() {
-        let pair = (shape.event_type.as_str().to_string(), name.clone());
-        if known.seen.contains(&pair) || changes.seen.contains(&pair) {
-            continue;
-        }
+    for pair in known.newly_seen(shape, aside, changes) {
         conn.prepare_cached("INSERT OR IGNORE INTO event_properties (type, name) VALUES (?1, ?2)")
             .map_err(backend)?
             .execute(params![pair.0, pair.1])
             .map_err(backend)?;
-        changes.seen.insert(pair);
     }
     Ok(())
 }
@@ -140,15 +99,13 @@ pub fn keep(
     names: &BTreeSet<String>,
     known: &Properties,
     changes: &mut PropertyChanges,
-) -> Result<FxHashSet<String>, StoreError> {
-    let new: FxHashSet<String> =
-        names.iter().filter(|n| !known.is_kept(n) && !changes.kept.contains(*n)).cloned().collect();
+) -> Result<HashSet<String>, StoreError> {
+    let new = known.newly_kept(names, changes);
     for name in &new {
         conn.prepare_cached("INSERT OR IGNORE INTO shape_keys (name) VALUES (?1)")
             .map_err(backend)?
             .execute([name])
             .map_err(backend)?;
-        changes.kept.insert(name.clone());
     }
     Ok(new)
 }
@@ -163,7 +120,7 @@ pub struct Reshaped {
 
 /// The events (of leads and of anonymous visitors) that set aside one of `new` names, with what
 /// they were sent as; their shapes must be made again.
-pub fn to_reshape(conn: &Connection, new: &FxHashSet<String>) -> Result<Vec<Reshaped>, StoreError> {
+pub fn to_reshape(conn: &Connection, new: &HashSet<String>) -> Result<Vec<Reshaped>, StoreError> {
     let mut shapes: FxHashMap<u32, EventShape> = FxHashMap::default();
     let mut out = Vec::new();
     for (sql, anonymous) in [

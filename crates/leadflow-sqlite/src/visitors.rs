@@ -13,7 +13,7 @@ impl VisitorWrites for SqliteTx<'_> {
         if self.event_exists(&event.key)? {
             return Ok(Inserted::Duplicate);
         }
-        let (shape, aside) = properties::split(&event.shape, self.properties, &self.property_changes);
+        let (shape, aside) = self.properties.split(&event.shape, &self.property_changes);
         let shape_id = self.shape_id(&shape)?;
         let extra = properties::encode(&aside);
         let row = outbox::AnonymousRow { key: &event.key, visitor: &event.visitor, ts: event.ts, shape: shape_id };

@@ -8,9 +8,11 @@
 pub mod conformance;
 
 mod backend;
+mod properties;
 mod url;
 
 pub use backend::Backend;
+pub use properties::{KeptProperties, PropertyChanges};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
 use leadflow_core::{
