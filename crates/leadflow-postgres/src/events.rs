@@ -2,18 +2,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::sql::Sql;
 use leadflow_core::{EventShape, LeadId, Timestamp};
 use leadflow_store::{EventReads, EventWrites, Inserted, NewEvent, ScoreWrites, ShapeId, StoreError, StoredEvent};
-use postgres::GenericClient;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{PgStore, PgTx, backend, decode_shape, properties, read_event, shape_by_id, shape_number};
 
 /// A lead's events as (time, shape), oldest first.
-pub(crate) fn activity(
-    conn: &mut impl GenericClient,
-    lead: LeadId,
-) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
+pub(crate) fn activity(conn: &mut impl Sql, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
     let rows = conn
         .query("SELECT ts, shape_id FROM events WHERE lead_id = $1 ORDER BY ts, seq", &[&lead.0])
         .map_err(backend)?;
@@ -36,7 +33,7 @@ pub(crate) fn activity(
 
 impl EventReads for PgStore {
     fn activity(&self, lead: LeadId) -> Result<Vec<(Timestamp, EventShape)>, StoreError> {
-        activity(&mut *self.conn(), lead)
+        activity(&mut self.conn(), lead)
     }
 
     fn events_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
@@ -59,7 +56,7 @@ impl EventReads for PgStore {
     }
 
     fn event_properties(&self) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
-        properties::seen(&mut *self.conn())
+        properties::seen(&mut self.conn())
     }
 }
 

@@ -4,6 +4,7 @@ use leadflow_core::{Role, Timestamp};
 use leadflow_store::{ApiKeyRecord, KeyReads, KeyWrites, StoreError};
 use postgres::Row;
 
+use crate::sql::Sql;
 use crate::{PgStore, PgTx, backend, corrupt};
 
 const KEY_COLUMNS: &str = "id, name, role, prefix, created_at, revoked_at";

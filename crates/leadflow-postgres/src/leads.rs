@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::sql::Sql;
 use leadflow_core::{LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_store::{LeadOrder, LeadQuery, LeadReads, LeadRecord, LeadWrites, SortKey, StoreError};
-use postgres::GenericClient;
 use postgres::types::ToSql;
 
 use crate::{LEAD_COLUMNS, Param, PgStore, PgTx, backend, encode_custom, lead_by_ref, read_lead};
@@ -70,7 +70,7 @@ impl<'a> ProfileValues<'a> {
 
 impl LeadReads for PgStore {
     fn lead(&self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
-        lead_by_ref(&mut *self.conn(), lead)
+        lead_by_ref(&mut self.conn(), lead)
     }
 
     fn list_leads(&self, q: &LeadQuery) -> Result<Vec<LeadRecord>, StoreError> {
@@ -178,11 +178,7 @@ impl LeadReads for PgStore {
 }
 
 /// Which of the lead's keys another lead holds: the error a write that would take it gets.
-fn key_taken(
-    conn: &mut impl GenericClient,
-    p: &Profile,
-    except: Option<LeadId>,
-) -> Result<Option<StoreError>, StoreError> {
+fn key_taken(conn: &mut impl Sql, p: &Profile, except: Option<LeadId>) -> Result<Option<StoreError>, StoreError> {
     let except = except.map_or(0, |id| id.0);
     if let Some(email) = &p.email {
         let taken = conn

@@ -18,6 +18,7 @@ mod properties;
 mod rescans;
 mod rows;
 mod scores;
+mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tls;
@@ -31,13 +32,14 @@ use std::time::Duration;
 use leadflow_core::{EventShape, EventType, LeadId, LeadRef, Profile};
 use leadflow_store::prelude::*;
 use leadflow_store::{Backend, DatabaseUrl, LeadRecord, ModelVersion, ShapeId, StoreError, StoreStats};
+use postgres::Client;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient};
 use rustc_hash::FxHashMap;
 
 use properties::{Properties, PropertyChanges};
 use rows::*;
+use sql::{Cached, Sql, Statements};
 
 pub use migrations::SCHEMA_VERSION;
 
@@ -48,6 +50,8 @@ pub struct PgStore {
     /// Reads take `&self` and the driver takes `&mut`: one connection, used by one thread.
     /// Dropped on a thread of its own (see `Drop`).
     client: ManuallyDrop<RefCell<Client>>,
+    /// The connection's prepared statements.
+    statements: Statements,
     url: String,
     /// Interned shapes, so that ingesting an event costs no shape lookup.
     shapes: FxHashMap<EventShape, ShapeId>,
@@ -56,7 +60,7 @@ pub struct PgStore {
 }
 
 pub struct PgTx<'a> {
-    tx: postgres::Transaction<'a>,
+    tx: Cached<'a, postgres::Transaction<'a>>,
     shapes: &'a mut FxHashMap<EventShape, ShapeId>,
     /// Shapes interned by this transaction: they join the cache only if it commits.
     new_shapes: FxHashMap<EventShape, ShapeId>,
@@ -97,6 +101,7 @@ impl PgStore {
             .map_err(backend)?;
         Ok(PgStore {
             client: ManuallyDrop::new(RefCell::new(client)),
+            statements: Statements::default(),
             url: url.to_string(),
             shapes: FxHashMap::default(),
             properties: Properties::default(),
@@ -105,13 +110,19 @@ impl PgStore {
 
     fn load_caches(&mut self) -> Result<(), StoreError> {
         self.shapes = self.shapes()?.into_iter().map(|(id, s)| (s, id)).collect();
-        self.properties = properties::load(self.client.get_mut())?;
+        let properties = properties::load(&mut self.conn())?;
+        self.properties = properties;
         Ok(())
     }
 
     /// The connection, for a read.
-    fn conn(&self) -> RefMut<'_, Client> {
-        self.client.borrow_mut()
+    fn conn(&self) -> Cached<'_, RefMut<'_, Client>> {
+        Cached { conn: self.client.borrow_mut(), statements: &self.statements }
+    }
+
+    /// A transaction of its own (a batch of scores, a claim).
+    fn own_transaction(&mut self) -> Result<Cached<'_, postgres::Transaction<'_>>, StoreError> {
+        Ok(Cached { conn: self.client.get_mut().transaction().map_err(backend)?, statements: &self.statements })
     }
 
     /// Whether the connection to the server is encrypted (TLS).
@@ -123,12 +134,12 @@ impl PgStore {
 
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        migrations::version(&mut *self.conn())
+        migrations::version(&mut *self.client.borrow_mut())
     }
 
     fn transaction(&mut self, bulk: bool) -> Result<PgTx<'_>, StoreError> {
-        let PgStore { client, shapes, properties, .. } = self;
-        let mut tx = client.get_mut().transaction().map_err(backend)?;
+        let PgStore { client, statements, shapes, properties, .. } = self;
+        let mut tx = Cached { conn: client.get_mut().transaction().map_err(backend)?, statements };
         properties::refresh(properties, &mut tx)?;
         Ok(PgTx {
             tx,
@@ -202,21 +213,17 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-fn count(conn: &mut impl GenericClient, sql: &str) -> Result<u64, StoreError> {
+fn count(conn: &mut impl Sql, sql: &str) -> Result<u64, StoreError> {
     let n: i64 = conn.query_one(sql, &[]).map_err(backend)?.get(0);
     Ok(n as u64)
 }
 
-fn lead_by(
-    conn: &mut impl GenericClient,
-    where_sql: &str,
-    params: &[Param<'_>],
-) -> Result<Option<LeadRecord>, StoreError> {
+fn lead_by(conn: &mut impl Sql, where_sql: &str, params: &[Param<'_>]) -> Result<Option<LeadRecord>, StoreError> {
     let sql = format!("SELECT {LEAD_COLUMNS} FROM leads l JOIN scores s ON s.lead_id = l.id WHERE {where_sql}");
     conn.query_opt(&sql, params).map_err(backend)?.map(|r| read_lead(&r)).transpose()
 }
 
-fn lead_by_ref(conn: &mut impl GenericClient, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
+fn lead_by_ref(conn: &mut impl Sql, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
     match lead {
         LeadRef::Id(id) => lead_by(conn, "l.id = $1", &[&id.0]),
         LeadRef::Email(e) => lead_by(conn, "l.email = $1", &[&e.as_str()]),
@@ -249,11 +256,11 @@ impl Store for PgStore {
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
             .collect();
         Ok(StoreStats {
-            leads: count(&mut *conn, "SELECT count(*) FROM leads")?,
-            events: count(&mut *conn, "SELECT count(*) FROM events")?,
+            leads: count(&mut conn, "SELECT count(*) FROM leads")?,
+            events: count(&mut conn, "SELECT count(*) FROM events")?,
             deferred_events: 0,
-            stale_leads: count(&mut *conn, "SELECT count(*) FROM scores WHERE stale")?,
-            mqls: count(&mut *conn, "SELECT count(*) FROM leads WHERE mql_at IS NOT NULL")?,
+            stale_leads: count(&mut conn, "SELECT count(*) FROM scores WHERE stale")?,
+            mqls: count(&mut conn, "SELECT count(*) FROM leads WHERE mql_at IS NOT NULL")?,
             buckets,
         })
     }
@@ -279,7 +286,7 @@ impl Store for PgStore {
                 "events of no shape",
             ),
         ] {
-            let n = count(&mut *conn, sql)?;
+            let n = count(&mut conn, sql)?;
             if n > 0 {
                 problems.push(format!("{n} {what}"));
             }
@@ -325,7 +332,7 @@ impl Transaction for PgTx<'_> {
             let leads: Vec<i64> = leads.into_iter().collect();
             tx.execute("UPDATE scores SET stale = TRUE WHERE lead_id = ANY($1)", &[&leads]).map_err(backend)?;
         }
-        tx.commit().map_err(backend)?;
+        tx.conn.commit().map_err(backend)?;
         shapes.extend(new_shapes);
         properties.extend(property_changes);
         Ok(())
@@ -337,7 +344,7 @@ fn shape_number(id: i64) -> Result<ShapeId, StoreError> {
     ShapeId::try_from(id).map_err(|_| corrupt(format!("shape id {id}")))
 }
 
-pub(crate) fn shape_by_id(conn: &mut impl GenericClient, id: ShapeId) -> Result<EventShape, StoreError> {
+pub(crate) fn shape_by_id(conn: &mut impl Sql, id: ShapeId) -> Result<EventShape, StoreError> {
     let row = conn
         .query_one("SELECT type, properties FROM event_shapes WHERE id = $1", &[&i64::from(id)])
         .map_err(backend)?;
@@ -359,7 +366,7 @@ fn encode_custom(p: &Profile) -> String {
     serde_json::to_string(&p.custom).expect("custom values always serialize")
 }
 
-fn active_version(conn: &mut impl GenericClient) -> Result<Option<ModelVersion>, StoreError> {
+fn active_version(conn: &mut impl Sql) -> Result<Option<ModelVersion>, StoreError> {
     let row = conn.query_opt("SELECT value FROM settings WHERE key = 'active_model'", &[]).map_err(backend)?;
     row.map(|r| {
         let v: String = r.get(0);

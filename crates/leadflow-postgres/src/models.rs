@@ -3,6 +3,7 @@
 use leadflow_core::Timestamp;
 use leadflow_store::{ModelReads, ModelRecord, ModelVersion, ModelWrites, StoreError};
 
+use crate::sql::Sql;
 use crate::{PgStore, PgTx, active_version, backend, read_model};
 
 const MODEL_COLUMNS: &str = "version, name, source, created_at, activated_at";
@@ -10,14 +11,14 @@ const MODEL_COLUMNS: &str = "version, name, source, created_at, activated_at";
 impl ModelReads for PgStore {
     fn models(&self) -> Result<Vec<ModelRecord>, StoreError> {
         let mut conn = self.conn();
-        let active = active_version(&mut *conn)?;
+        let active = active_version(&mut conn)?;
         let rows = conn.query(&format!("SELECT {MODEL_COLUMNS} FROM models ORDER BY version"), &[]).map_err(backend)?;
         Ok(rows.iter().map(|r| read_model(r, active)).collect())
     }
 
     fn active_model(&self) -> Result<Option<ModelRecord>, StoreError> {
         let mut conn = self.conn();
-        let Some(active) = active_version(&mut *conn)? else {
+        let Some(active) = active_version(&mut conn)? else {
             return Ok(None);
         };
         let row = conn
@@ -27,7 +28,7 @@ impl ModelReads for PgStore {
     }
 
     fn active_version(&self) -> Result<Option<ModelVersion>, StoreError> {
-        active_version(&mut *self.conn())
+        active_version(&mut self.conn())
     }
 }
 

@@ -5,7 +5,9 @@ use leadflow_store::{
     AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, OutboxReads, OutboxWrites,
     ScoreValues, StoreError, WebhookRecord,
 };
-use postgres::{GenericClient, Row};
+use postgres::Row;
+
+use crate::sql::Sql;
 
 use crate::{PgStore, PgTx, backend, corrupt};
 
@@ -92,7 +94,7 @@ impl OutboxReads for PgStore {
     /// claimable counts the claims each webhook holds, which row locks alone could not keep
     /// exact. A claim is a few milliseconds; senders claim every second or so.
     fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
-        let mut tx = self.client.get_mut().transaction().map_err(backend)?;
+        let mut tx = self.own_transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK]).map_err(backend)?;
         let rows = tx
             .query(
@@ -131,7 +133,7 @@ impl OutboxReads for PgStore {
             )
             .map_err(backend)?;
         let claimed = rows.iter().map(|r| Ok((read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?))).collect();
-        tx.commit().map_err(backend)?;
+        tx.conn.commit().map_err(backend)?;
         claimed
     }
 
@@ -153,8 +155,7 @@ impl OutboxReads for PgStore {
             AttemptOutcome::Failed { status, error } => ("failed", *status, Some(error.as_str()), None, None),
         };
         let http = http.map(i64::from);
-        self.client
-            .get_mut()
+        self.conn()
             .execute(
                 "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_status = $3, last_error = $4,
                      next_attempt_at = coalesce($5, next_attempt_at), delivered_at = $6, claimed_until = NULL
@@ -199,7 +200,7 @@ impl OutboxWrites for PgTx<'_> {
 }
 
 /// One delivery row per live webhook subscribed to the topic, in the caller's transaction.
-pub(crate) fn notify(conn: &mut impl GenericClient, n: &Notification) -> Result<(), StoreError> {
+pub(crate) fn notify(conn: &mut impl Sql, n: &Notification) -> Result<(), StoreError> {
     let s = &n.score;
     conn.execute(
         "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,

@@ -3,6 +3,7 @@
 use leadflow_core::{LeadId, Outcome, OutcomeKind, Timestamp};
 use leadflow_store::{OutcomeReads, OutcomeWrites, StoreError};
 
+use crate::sql::Sql;
 use crate::{PgStore, PgTx, backend, corrupt};
 
 impl OutcomeReads for PgStore {

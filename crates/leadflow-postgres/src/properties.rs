@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::sql::Sql;
 use leadflow_core::EventShape;
-use postgres::GenericClient;
 use rustc_hash::FxHashMap;
 
 pub use leadflow_store::{KeptProperties as Properties, PropertyChanges};
@@ -12,7 +12,7 @@ pub use leadflow_store::{KeptProperties as Properties, PropertyChanges};
 use crate::{StoreError, backend, corrupt};
 
 /// The kept names, from `shape_keys`.
-pub fn load(conn: &mut impl GenericClient) -> Result<Properties, StoreError> {
+pub fn load(conn: &mut impl Sql) -> Result<Properties, StoreError> {
     let mut properties = Properties::default();
     reload(&mut properties, conn)?;
     Ok(properties)
@@ -20,12 +20,12 @@ pub fn load(conn: &mut impl GenericClient) -> Result<Properties, StoreError> {
 
 /// Reads the kept names again if another server added some (they are only ever added, so a
 /// count tells).
-pub fn refresh(properties: &mut Properties, conn: &mut impl GenericClient) -> Result<(), StoreError> {
+pub fn refresh(properties: &mut Properties, conn: &mut impl Sql) -> Result<(), StoreError> {
     let count: i64 = conn.query_one("SELECT count(*) FROM shape_keys", &[]).map_err(backend)?.get(0);
     if count as usize != properties.kept_count() { reload(properties, conn) } else { Ok(()) }
 }
 
-fn reload(properties: &mut Properties, conn: &mut impl GenericClient) -> Result<(), StoreError> {
+fn reload(properties: &mut Properties, conn: &mut impl Sql) -> Result<(), StoreError> {
     let rows = conn.query("SELECT name FROM shape_keys", &[]).map_err(backend)?;
     properties.reload(rows.iter().map(|r| r.get(0)));
     Ok(())
@@ -44,7 +44,7 @@ pub fn decode(extra: Option<&str>) -> Result<BTreeMap<String, String>, StoreErro
 
 /// Records that events of `shape`'s type have had the set-aside names.
 pub fn record_seen(
-    conn: &mut impl GenericClient,
+    conn: &mut impl Sql,
     shape: &EventShape,
     aside: &BTreeMap<String, String>,
     known: &Properties,
@@ -61,7 +61,7 @@ pub fn record_seen(
 }
 
 /// Every property name each event type has had, kept in shapes or set aside.
-pub fn seen(conn: &mut impl GenericClient) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
+pub fn seen(conn: &mut impl Sql) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let rows = conn
         .query(
@@ -81,7 +81,7 @@ pub fn seen(conn: &mut impl GenericClient) -> Result<BTreeMap<String, BTreeSet<S
 
 /// Keeps `names` in shapes from now on. Returns the names that were not kept yet.
 pub fn keep(
-    conn: &mut impl GenericClient,
+    conn: &mut impl Sql,
     names: &BTreeSet<String>,
     known: &Properties,
     changes: &mut PropertyChanges,
@@ -101,7 +101,7 @@ pub struct Reshaped {
 }
 
 /// The events (of leads and of anonymous visitors) that set aside one of `new` names.
-pub fn to_reshape(conn: &mut impl GenericClient, new: &HashSet<String>) -> Result<Vec<Reshaped>, StoreError> {
+pub fn to_reshape(conn: &mut impl Sql, new: &HashSet<String>) -> Result<Vec<Reshaped>, StoreError> {
     let mut shapes: FxHashMap<i64, EventShape> = FxHashMap::default();
     let mut out = Vec::new();
     for (sql, anonymous) in [
@@ -135,7 +135,7 @@ pub fn to_reshape(conn: &mut impl GenericClient, new: &HashSet<String>) -> Resul
 
 /// Stores an event's new shape and what it still sets aside.
 pub fn write_reshaped(
-    conn: &mut impl GenericClient,
+    conn: &mut impl Sql,
     event: &Reshaped,
     shape: i64,
     extra: Option<&str>,

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use crate::sql::{Cached, Sql};
 use leadflow_core::Timestamp;
 use leadflow_store::{Rescans, RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, StoreError};
-use postgres::GenericClient;
 
 use crate::{LEAD_COLUMN_COUNT, LEAD_COLUMNS, PgStore, backend, read_lead, scores, shape_number};
 
@@ -17,7 +17,8 @@ impl Rescans for PgStore {
     ) -> Result<(), StoreError> {
         let mut after = i64::MIN;
         loop {
-            let items = read_batch(self.client.get_mut(), &request, after)?;
+            let items =
+                read_batch(&mut Cached { conn: self.client.get_mut(), statements: &self.statements }, &request, after)?;
             let Some(last) = items.last().map(|i| i.id.0) else {
                 return Ok(());
             };
@@ -27,7 +28,7 @@ impl Rescans for PgStore {
     }
 
     fn load_activity(&self, items: &mut [RescoreItem]) -> Result<(), StoreError> {
-        load_activity(&mut *self.conn(), items)
+        load_activity(&mut self.conn(), items)
     }
 
     fn count_for_rescore(&self, scope: ScanScope) -> Result<u64, StoreError> {
@@ -45,20 +46,16 @@ impl Rescans for PgStore {
     }
 
     fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
-        let mut tx = self.client.get_mut().transaction().map_err(backend)?;
+        let mut tx = self.own_transaction()?;
         for chunk in writes.chunks(5_000) {
             scores::write_scores(&mut tx, chunk)?;
         }
-        tx.commit().map_err(backend)
+        tx.conn.commit().map_err(backend)
     }
 }
 
 /// The next batch of a scan: leads after `after`, with their activity where no state stands in.
-fn read_batch(
-    conn: &mut impl GenericClient,
-    request: &ScanRequest,
-    after: i64,
-) -> Result<Vec<RescoreItem>, StoreError> {
+fn read_batch(conn: &mut impl Sql, request: &ScanRequest, after: i64) -> Result<Vec<RescoreItem>, StoreError> {
     let batch = i64::try_from(request.batch.max(1)).unwrap_or(i64::MAX);
     // A state is worth reading only if it may be used.
     let state = if request.states_of.is_some() { "s.state" } else { "NULL::BYTEA" };
@@ -100,7 +97,7 @@ fn read_batch(
 }
 
 /// One query for the events of the batch's leads without a state, in time order per lead.
-fn load_activity(conn: &mut impl GenericClient, items: &mut [RescoreItem]) -> Result<(), StoreError> {
+fn load_activity(conn: &mut impl Sql, items: &mut [RescoreItem]) -> Result<(), StoreError> {
     let need: Vec<usize> = (0..items.len()).filter(|&i| items[i].state.is_none()).collect();
     if need.is_empty() {
         return Ok(());

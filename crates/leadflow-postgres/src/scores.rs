@@ -1,10 +1,10 @@
 //! Scores, their history and the kept scoring states.
 
+use crate::sql::Sql;
 use leadflow_core::LeadId;
 use leadflow_store::{
     HistoryEntry, ModelVersion, ScoreReads, ScoreWrite, ScoreWrites, StateWrite, StoreError, StoredScore,
 };
-use postgres::GenericClient;
 
 use crate::{HISTORY_COLUMNS, PgStore, PgTx, SCORE_COLUMNS, backend, outbox, read_history, read_score};
 
@@ -66,7 +66,7 @@ impl ScoreWrites for PgTx<'_> {
     }
 }
 
-pub(crate) fn write_score(conn: &mut impl GenericClient, w: &ScoreWrite) -> Result<(), StoreError> {
+pub(crate) fn write_score(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreError> {
     let v = &w.score.values;
     let recorded = w.history.as_ref().map(|h| h.after.total);
     // $11 says what to do with the state: 0 keep, 1 clear, 2 set to $12.
@@ -108,7 +108,7 @@ pub(crate) fn write_score(conn: &mut impl GenericClient, w: &ScoreWrite) -> Resu
 
 /// What a score write carries beside the score: its webhooks' deliveries, and the MQL time (a
 /// lead at an earlier stage moves to mql with it).
-fn notify_and_qualify(conn: &mut impl GenericClient, w: &ScoreWrite) -> Result<(), StoreError> {
+fn notify_and_qualify(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreError> {
     for n in &w.notifications {
         outbox::notify(conn, n)?;
     }
@@ -126,7 +126,7 @@ fn notify_and_qualify(conn: &mut impl GenericClient, w: &ScoreWrite) -> Result<(
 
 /// [`write_score`] of each, the scores and the history rows each in one statement (the arrays
 /// unnested into rows); what only a few writes carry (notifications, MQL times) row by row.
-pub(crate) fn write_scores(conn: &mut impl GenericClient, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+pub(crate) fn write_scores(conn: &mut impl Sql, writes: &[ScoreWrite]) -> Result<(), StoreError> {
     let leads: Vec<i64> = writes.iter().map(|w| w.lead.0).collect();
     // One statement updates a row once: writes of one lead twice go one after the other.
     if leads.iter().collect::<std::collections::HashSet<_>>().len() < leads.len() {
@@ -192,7 +192,7 @@ pub(crate) fn write_scores(conn: &mut impl GenericClient, writes: &[ScoreWrite])
 }
 
 /// History rows in one statement.
-fn insert_histories(conn: &mut impl GenericClient, rows: Vec<(LeadId, &HistoryEntry)>) -> Result<(), StoreError> {
+fn insert_histories(conn: &mut impl Sql, rows: Vec<(LeadId, &HistoryEntry)>) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -244,7 +244,7 @@ fn insert_histories(conn: &mut impl GenericClient, rows: Vec<(LeadId, &HistoryEn
     Ok(())
 }
 
-fn insert_history(conn: &mut impl GenericClient, lead: LeadId, h: &HistoryEntry) -> Result<(), StoreError> {
+fn insert_history(conn: &mut impl Sql, lead: LeadId, h: &HistoryEntry) -> Result<(), StoreError> {
     let before = h.before.as_ref();
     conn.execute(
         "INSERT INTO score_history (lead_id, at, cause, detail, model_version, old_fit, old_engagement, old_total,

@@ -3,6 +3,7 @@
 use leadflow_core::{LeadId, Timestamp};
 use leadflow_store::{StoreError, StoredPrediction, TrainedReads, TrainedRecord, TrainedWrites};
 
+use crate::sql::Sql;
 use crate::{PgStore, PgTx, backend};
 
 impl TrainedReads for PgStore {
@@ -41,7 +42,7 @@ impl TrainedReads for PgStore {
         at: Timestamp,
         predictions: &[(LeadId, f64)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.client.get_mut().transaction().map_err(backend)?;
+        let mut tx = self.own_transaction()?;
         let leads: Vec<i64> = predictions.iter().map(|(l, _)| l.0).collect();
         let probabilities: Vec<f64> = predictions.iter().map(|(_, p)| *p).collect();
         // One statement for the batch: the arrays are unnested into rows.
@@ -53,7 +54,7 @@ impl TrainedReads for PgStore {
             &[&leads, &probabilities, &version, &at.millis()],
         )
         .map_err(backend)?;
-        tx.commit().map_err(backend)
+        tx.conn.commit().map_err(backend)
     }
 }
 

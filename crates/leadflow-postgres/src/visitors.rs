@@ -3,6 +3,7 @@
 use leadflow_core::{EventKey, LeadId, Timestamp, VisitorId};
 use leadflow_store::{AnonymousEvent, Inserted, StoreError, VisitorWrites};
 
+use crate::sql::Sql;
 use crate::{PgTx, backend, corrupt, properties, shape_by_id, shape_number};
 
 impl VisitorWrites for PgTx<'_> {
