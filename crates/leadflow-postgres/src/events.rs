@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::sql::Sql;
 use leadflow_core::{EventShape, LeadId, Timestamp};
-use leadflow_store::{EventReads, EventWrites, Inserted, NewEvent, ScoreWrites, ShapeId, StoreError, StoredEvent};
+use leadflow_store::{EventReads, EventWrites, Inserted, NewEvent, ShapeId, StoreError, StoredEvent};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{PgStore, PgTx, backend, decode_shape, properties, read_event, shape_by_id, shape_number};
@@ -119,9 +119,7 @@ impl EventWrites for PgTx<'_> {
                 leads.insert(lead);
             }
         }
-        for lead in leads {
-            self.mark_stale(LeadId(lead))?;
-        }
+        crate::mark_leads_stale(&mut self.tx, &leads.into_iter().collect::<Vec<_>>())?;
         Ok(events.len() as u64)
     }
 }
@@ -134,22 +132,20 @@ impl PgTx<'_> {
     fn insert_chunk(&mut self, all: &[NewEvent], received_at: Timestamp) -> Result<Vec<Inserted>, StoreError> {
         // A duplicate leaves no trace, not even a new shape: the rare event of a shape not seen
         // yet is looked up first (as `insert_event` does).
-        let mut known = vec![None; all.len()];
-        for (slot, e) in known.iter_mut().zip(all) {
-            let (shape, _) = self.properties.split(&e.shape, &self.property_changes);
-            if !self.shapes.contains_key(&shape)
-                && !self.new_shapes.contains_key(&shape)
-                && self.event_lead(&e.key)?.is_some()
-            {
-                *slot = Some(self.taken(&e.key, e.lead)?);
-            }
-        }
-        let events: Vec<&NewEvent> = all.iter().zip(&known).filter(|(_, k)| k.is_none()).map(|(e, _)| e).collect();
-        let mut shapes = Vec::with_capacity(events.len());
-        let mut extras = Vec::with_capacity(events.len());
-        let mut asides = Vec::with_capacity(events.len());
-        for e in &events {
+        let mut known = Vec::with_capacity(all.len());
+        let mut events = Vec::with_capacity(all.len());
+        let mut shapes = Vec::with_capacity(all.len());
+        let mut extras = Vec::with_capacity(all.len());
+        let mut asides = Vec::with_capacity(all.len());
+        for e in all {
             let (shape, aside) = self.properties.split(&e.shape, &self.property_changes);
+            let unseen = !self.shapes.contains_key(&shape) && !self.new_shapes.contains_key(&shape);
+            if unseen && self.event_lead(&e.key)?.is_some() {
+                known.push(Some(self.taken(&e.key, e.lead)?));
+                continue;
+            }
+            known.push(None);
+            events.push(e);
             shapes.push(i64::from(self.shape_id(&shape)?));
             extras.push(properties::encode(&aside));
             asides.push(aside.map(|a| (shape.into_owned(), a)));

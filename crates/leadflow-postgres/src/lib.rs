@@ -329,14 +329,19 @@ impl Transaction for PgTx<'_> {
     fn commit(self) -> Result<(), StoreError> {
         let PgTx { mut tx, shapes, new_shapes, properties, property_changes, bulk } = self;
         if let Some(leads) = bulk.filter(|l| !l.is_empty()) {
-            let leads: Vec<i64> = leads.into_iter().collect();
-            tx.execute("UPDATE scores SET stale = TRUE WHERE lead_id = ANY($1)", &[&leads]).map_err(backend)?;
+            mark_leads_stale(&mut tx, &leads.into_iter().collect::<Vec<_>>())?;
         }
         tx.conn.commit().map_err(backend)?;
         shapes.extend(new_shapes);
         properties.extend(property_changes);
         Ok(())
     }
+}
+
+/// Marks these leads' scores as awaiting a rescore, in one statement.
+fn mark_leads_stale(conn: &mut impl Sql, leads: &[i64]) -> Result<(), StoreError> {
+    conn.execute("UPDATE scores SET stale = TRUE WHERE lead_id = ANY($1)", &[&leads]).map_err(backend)?;
+    Ok(())
 }
 
 /// A shape's id as the ports number shapes.

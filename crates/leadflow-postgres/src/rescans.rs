@@ -79,18 +79,7 @@ fn read_batch(conn: &mut impl Sql, request: &ScanRequest, after: i64) -> Result<
     .map_err(backend)?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        let lead = read_lead(&row)?;
-        let state: Option<Vec<u8>> = row.get(LEAD_COLUMN_COUNT);
-        let usable = lead.score.as_ref().is_some_and(|s| Some(s.model_version) == request.states_of && !s.stale);
-        items.push(RescoreItem {
-            id: lead.id,
-            profile: lead.profile,
-            created_at: lead.created_at,
-            mql_at: lead.mql_at,
-            score: lead.score,
-            state: state.filter(|_| usable),
-            activity: Vec::new(),
-        });
+        items.push(RescoreItem::of(read_lead(&row)?, row.get(LEAD_COLUMN_COUNT), request.states_of));
     }
     load_activity(conn, &mut items)?;
     Ok(items)

@@ -359,17 +359,7 @@ fn read_batch(conn: &Connection, request: &ScanRequest, after: i64) -> Result<Ve
         .map_err(backend)?;
         while let Some(row) = rows.next().map_err(backend)? {
             let lead = read_lead(row).map_err(backend)??;
-            let state: Option<Vec<u8>> = row.get(LEAD_COLUMN_COUNT).map_err(backend)?;
-            let usable = lead.score.as_ref().is_some_and(|s| Some(s.model_version) == request.states_of && !s.stale);
-            items.push(RescoreItem {
-                id: lead.id,
-                profile: lead.profile,
-                created_at: lead.created_at,
-                mql_at: lead.mql_at,
-                score: lead.score,
-                state: state.filter(|_| usable),
-                activity: Vec::new(),
-            });
+            items.push(RescoreItem::of(lead, row.get(LEAD_COLUMN_COUNT).map_err(backend)?, request.states_of));
         }
     }
     load_activity(conn, &mut items)?;

@@ -425,6 +425,23 @@ pub struct RescoreItem {
     pub activity: Vec<(Timestamp, ShapeId)>,
 }
 
+impl RescoreItem {
+    /// A lead as a scan reads it, with its kept `state` when that may stand in for its events:
+    /// built by the model being scored (`states_of`) and not stale. The activity is loaded after.
+    pub fn of(lead: LeadRecord, state: Option<Vec<u8>>, states_of: Option<ModelVersion>) -> RescoreItem {
+        let usable = lead.score.as_ref().is_some_and(|s| Some(s.model_version) == states_of && !s.stale);
+        RescoreItem {
+            id: lead.id,
+            profile: lead.profile,
+            created_at: lead.created_at,
+            mql_at: lead.mql_at,
+            score: lead.score,
+            state: state.filter(|_| usable),
+            activity: Vec::new(),
+        }
+    }
+}
+
 /// Which leads a bulk scan visits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanScope {
