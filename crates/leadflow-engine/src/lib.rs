@@ -3,6 +3,7 @@
 //! The engine owns the rules of *when* to score and *what* to record (history, MQL); the core
 //! owns *how* to score; the store only keeps things.
 
+mod bulk;
 mod filter;
 mod history;
 mod identity;
@@ -16,7 +17,7 @@ mod trees;
 mod web;
 
 use leadflow_store::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -452,161 +453,6 @@ impl<S: Store> Engine<S> {
         Ok(TrackOutcome::Accepted { scored, created_lead })
     }
 
-    /// Records a batch of events in one transaction and updates each lead's score once,
-    /// incrementally, with all its new events: scores reflect every accepted event when it returns.
-    /// Rows that cannot be taken (an unknown lead id) are rejected without failing the batch.
-    pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
-        let Active { version, model, properties: kept } = self.active()?.clone();
-        let now = self.now();
-        let mut tx = self.store.begin()?;
-        tx.keep_properties(&kept)?;
-        // Sized up front: a lead record is large, and rehashing moves every one of them.
-        let mut leads: FxHashMap<LeadRef, LeadRecord> =
-            FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
-        let mut created: FxHashSet<LeadId> = FxHashSet::default();
-        let mut new_events: FxHashMap<LeadId, (Vec<Activity>, EventKey)> =
-            FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
-        let mut results = Vec::with_capacity(rows.len());
-        for row in rows {
-            if let Err(e) = not_ahead(&row, now) {
-                results.push(BatchItem::Rejected { key: row.key(), reason: e });
-                continue;
-            }
-            let lead = match leads.get(&row.lead) {
-                Some(lead) => lead.id,
-                None => match resolve_for_event(&mut tx, &row, now) {
-                    Ok((lead, was_created)) => {
-                        let id = lead.id;
-                        if was_created {
-                            created.insert(id);
-                        }
-                        leads.insert(row.lead.clone(), lead);
-                        id
-                    }
-                    Err(EngineError::Store(e)) => return Err(e.into()),
-                    Err(e) => {
-                        results.push(BatchItem::Rejected { key: row.key(), reason: e });
-                        continue;
-                    }
-                },
-            };
-            let key = row.key();
-            let event = NewEvent { key: key.clone(), lead, ts: row.ts, shape: row.shape };
-            match tx.insert_event(&event, now)? {
-                Inserted::Duplicate => results.push(BatchItem::Duplicate { key, lead }),
-                Inserted::OtherLead(_) => {
-                    results.push(BatchItem::Rejected { key: key.clone(), reason: EngineError::KeyOfAnotherLead(key) })
-                }
-                Inserted::New => {
-                    let activity = Activity { ts: event.ts, matched: model.match_event(&event.shape) };
-                    let entry = new_events.entry(lead).or_insert_with(|| (Vec::new(), key.clone()));
-                    entry.0.push(activity);
-                    entry.1 = key.clone();
-                    results.push(BatchItem::Accepted { key, lead, created_lead: created.contains(&lead) });
-                }
-            }
-        }
-        let mut scores = FxHashMap::default();
-        for lead in leads.values() {
-            if let Some((activity, last_key)) = new_events.remove(&lead.id) {
-                let cause = Cause::Event(last_key);
-                let created = created.contains(&lead.id);
-                let scored = rescore_lead(&mut tx, &model, version, lead, &activity, now, cause, created)?;
-                scores.insert(lead.id, scored);
-            }
-        }
-        tx.commit()?;
-        Ok(BatchOutcome { items: results, scores })
-    }
-
-    /// Upserts a batch of leads in one transaction. Their scores are marked stale, for a
-    /// [`rescore`](Self::rescore) of what needs it after the import: one pass instead of one per row.
-    pub fn import_leads(&mut self, rows: &[LeadInput]) -> Result<BatchReport, EngineError> {
-        let now = self.now();
-        let mut report = BatchReport::default();
-        let mut tx = self.store.begin()?;
-        for (i, row) in rows.iter().enumerate() {
-            let upserted = match named_lead(&mut tx, row) {
-                Ok(existing) => upsert_in(&mut tx, row, existing, now),
-                Err(e) => Err(e),
-            };
-            match upserted {
-                // A new lead's score starts out stale.
-                Ok(Upserted::Created(_)) => {
-                    report.accepted += 1;
-                    report.created_leads += 1;
-                }
-                Ok(Upserted::Updated(lead)) => {
-                    tx.mark_stale(lead.id)?;
-                    report.accepted += 1;
-                    report.updated_leads += 1;
-                }
-                Err(EngineError::Store(e)) if !is_row_error(&e) => return Err(e.into()),
-                Err(e) => report.rejected.push((i, e.to_string())),
-            }
-        }
-        tx.commit()?;
-        Ok(report)
-    }
-
-    /// Stores a batch of events in one bulk transaction, creating leads for unknown emails. The
-    /// events are durable and visible to reads when it returns; their leads await a rescore.
-    pub fn import_events(&mut self, rows: Vec<EventInput>) -> Result<BatchReport, EngineError> {
-        let now = self.now();
-        let kept = self.active_properties()?;
-        let mut report = BatchReport::default();
-        let mut tx = self.store.begin_bulk()?;
-        tx.keep_properties(&kept)?;
-        let mut leads: FxHashMap<LeadRef, LeadId> = FxHashMap::default();
-        let mut keys: FxHashSet<EventKey> = FxHashSet::default();
-        keys.reserve(rows.len());
-        let mut events = Vec::with_capacity(rows.len());
-        for (i, row) in rows.into_iter().enumerate() {
-            if let Err(e) = not_ahead(&row, now) {
-                report.rejected.push((i, e.to_string()));
-                continue;
-            }
-            let lead = match leads.get(&row.lead) {
-                Some(id) => *id,
-                None => match resolve_or_create(&mut tx, &row.lead, row.ts, now) {
-                    Ok((id, created)) => {
-                        report.created_leads += usize::from(created);
-                        leads.insert(row.lead.clone(), id);
-                        id
-                    }
-                    Err(EngineError::Store(e)) => return Err(e.into()),
-                    Err(e) => {
-                        report.rejected.push((i, e.to_string()));
-                        continue;
-                    }
-                },
-            };
-            let key = row.key();
-            // The first of two rows with one key wins, as it would across batches.
-            if !keys.insert(key.clone()) {
-                report.duplicates += 1;
-                continue;
-            }
-            events.push((i, NewEvent { key, lead, ts: row.ts, shape: row.shape }));
-        }
-        drop(keys);
-        // Lead by lead, the per-lead index is written in order rather than all over.
-        events.sort_unstable_by_key(|(_, e)| (e.lead, e.ts));
-        let (places, events): (Vec<usize>, Vec<NewEvent>) = events.into_iter().unzip();
-        let inserted = tx.insert_events(&events, now)?;
-        for ((i, event), inserted) in places.iter().zip(&events).zip(inserted) {
-            match inserted {
-                Inserted::New => report.accepted += 1,
-                Inserted::Duplicate => report.duplicates += 1,
-                Inserted::OtherLead(_) => {
-                    report.rejected.push((*i, EngineError::KeyOfAnotherLead(event.key.clone()).to_string()))
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(report)
-    }
-
     /// A lead with its scores explained as of `as_of` (now if not given), timeline and history.
     pub fn view(
         &mut self,
@@ -870,8 +716,28 @@ fn rescore_lead<T: Transaction>(
     cause: Cause,
     created: bool,
 ) -> Result<Scored, EngineError> {
+    let kept = tx.score_state(lead.id, version)?;
+    let (write, scored) = rescored(tx, model, version, lead, kept, new_events, now, cause, created)?;
+    tx.write_score(&write)?;
+    Ok(scored)
+}
+
+/// The lead's new score and what to write for it, from `kept` (its stored state, if any) plus
+/// `new_events` when that state is usable, else from all its events (read then).
+#[allow(clippy::too_many_arguments)]
+fn rescored<T: Transaction>(
+    tx: &mut T,
+    model: &Model,
+    version: ModelVersion,
+    lead: &LeadRecord,
+    kept: Option<Vec<u8>>,
+    new_events: &[Activity],
+    now: Timestamp,
+    cause: Cause,
+    created: bool,
+) -> Result<(ScoreWrite, Scored), EngineError> {
     let facts = LeadFacts { profile: &lead.profile, created_at: lead.created_at };
-    let kept = tx.score_state(lead.id, version)?.and_then(|bytes| ScoreState::decode(&bytes, model).ok());
+    let kept = kept.and_then(|bytes| ScoreState::decode(&bytes, model).ok());
     let mut all_events = None;
     let state = match kept {
         Some(mut state) => {
@@ -902,9 +768,7 @@ fn rescore_lead<T: Transaction>(
     let created = created || lead.score.is_none();
     let subject =
         Subject { id: lead.id, profile: &lead.profile, mql_at: lead.mql_at, before: lead.score.as_ref(), created };
-    let (write, scored) = score_write(model, version, subject, card, StateWrite::Set(state.encode()), now, cause);
-    tx.write_score(&write)?;
-    Ok(scored)
+    Ok(score_write(model, version, subject, card, StateWrite::Set(state.encode()), now, cause))
 }
 
 /// The lead a new score is for, as it was before.

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::sql::Sql;
 use leadflow_core::{EventShape, LeadId, Timestamp};
 use leadflow_store::{EventReads, EventWrites, Inserted, NewEvent, ShapeId, StoreError, StoredEvent};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{PgStore, PgTx, backend, decode_shape, properties, read_event, shape_by_id, shape_number};
@@ -151,20 +153,7 @@ impl PgTx<'_> {
             asides.push(aside.map(|a| (shape.into_owned(), a)));
         }
         let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
-        let leads: Vec<i64> = events.iter().map(|e| e.lead.0).collect();
-        let times: Vec<i64> = events.iter().map(|e| e.ts.millis()).collect();
-        let received = received_at.millis();
-        let stored = self
-            .tx
-            .query(
-                "INSERT INTO events (key, lead_id, ts, shape_id, received_at, extra)
-                 SELECT key, lead_id, ts, shape_id, $5, extra
-                 FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $6::TEXT[])
-                      AS e (key, lead_id, ts, shape_id, extra)
-                 ON CONFLICT (key) DO NOTHING RETURNING key",
-                &[&keys, &leads, &times, &shapes, &received, &extras],
-            )
-            .map_err(backend)?;
+        let stored = self.copy_events(&events, &shapes, &extras, received_at)?;
         let new: FxHashSet<String> = stored.iter().map(|r| r.get(0)).collect();
         let taken: Vec<&str> = keys.iter().copied().filter(|k| !new.contains(*k)).collect();
         let owners: FxHashMap<String, i64> = if taken.is_empty() {
@@ -194,6 +183,46 @@ impl PgTx<'_> {
         // Back in the order sent, with those found taken before.
         let mut inserted = outcomes.into_iter();
         Ok(known.into_iter().map(|k| k.unwrap_or_else(|| inserted.next().expect("one outcome per event"))).collect())
+    }
+
+    /// The events through `COPY` into a temporary table, then one `INSERT .. SELECT` that skips
+    /// the keys already taken; returns the keys that went in.
+    fn copy_events(
+        &mut self,
+        events: &[&NewEvent],
+        shapes: &[i64],
+        extras: &[Option<String>],
+        received_at: Timestamp,
+    ) -> Result<Vec<postgres::Row>, StoreError> {
+        // Created once per session; emptied here, as a transaction may bring several batches.
+        self.tx
+            .conn
+            .batch_execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS event_import
+                     (key TEXT, lead_id INT8, ts INT8, shape_id INT8, extra TEXT) ON COMMIT DELETE ROWS;
+                 TRUNCATE event_import",
+            )
+            .map_err(backend)?;
+        let copy = self
+            .tx
+            .conn
+            .copy_in("COPY event_import (key, lead_id, ts, shape_id, extra) FROM STDIN (FORMAT binary)")
+            .map_err(backend)?;
+        let types = [Type::TEXT, Type::INT8, Type::INT8, Type::INT8, Type::TEXT];
+        let mut writer = BinaryCopyInWriter::new(copy, &types);
+        for ((e, shape), extra) in events.iter().zip(shapes).zip(extras) {
+            let (lead, ts) = (e.lead.0, e.ts.millis());
+            writer.write(&[&e.key.as_str(), &lead, &ts, shape, extra]).map_err(backend)?;
+        }
+        writer.finish().map_err(backend)?;
+        self.tx
+            .query(
+                "INSERT INTO events (key, lead_id, ts, shape_id, received_at, extra)
+                 SELECT key, lead_id, ts, shape_id, $1, extra FROM event_import
+                 ON CONFLICT (key) DO NOTHING RETURNING key",
+                &[&received_at.millis()],
+            )
+            .map_err(backend)
     }
 
     /// What a key already taken means for an event of `lead`.

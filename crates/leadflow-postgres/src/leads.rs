@@ -4,8 +4,10 @@ use std::collections::BTreeSet;
 
 use crate::sql::Sql;
 use leadflow_core::{LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
-use leadflow_store::{LeadOrder, LeadQuery, LeadReads, LeadRecord, LeadWrites, SortKey, StoreError};
-use postgres::types::ToSql;
+use leadflow_store::{LeadOrder, LeadQuery, LeadReads, LeadRecord, LeadWrites, NewLead, SortKey, StoreError};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
+use rustc_hash::FxHashMap;
 
 use crate::{LEAD_COLUMNS, Param, PgStore, PgTx, backend, encode_custom, lead_by_ref, read_lead};
 
@@ -177,6 +179,70 @@ impl LeadReads for PgStore {
     }
 }
 
+/// A generated id must never meet a chosen one: the sequence moves past `id` (never back).
+fn move_sequence_past(conn: &mut impl Sql, id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "SELECT setval(pg_get_serial_sequence('leads', 'id'), $1) WHERE $1 > (SELECT last_value FROM leads_id_seq)",
+        &[&id],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// A batch of references split by kind, as arrays for `= ANY($n)`.
+struct RefKeys<'a> {
+    ids: Vec<i64>,
+    emails: Vec<&'a str>,
+    external_ids: Vec<&'a str>,
+}
+
+impl<'a> RefKeys<'a> {
+    fn of(leads: &'a [LeadRef]) -> RefKeys<'a> {
+        let mut keys = RefKeys { ids: Vec::new(), emails: Vec::new(), external_ids: Vec::new() };
+        for lead in leads {
+            match lead {
+                LeadRef::Id(id) => keys.ids.push(id.0),
+                LeadRef::Email(e) => keys.emails.push(e.as_str()),
+                LeadRef::External(x) => keys.external_ids.push(x.as_str()),
+            }
+        }
+        keys
+    }
+}
+
+/// Rows found for a batch of references, by each of their keys: (place, id, email, external id).
+struct RefIndex<'a> {
+    ids: FxHashMap<i64, usize>,
+    emails: FxHashMap<&'a str, usize>,
+    external_ids: FxHashMap<&'a str, usize>,
+}
+
+impl<'a> RefIndex<'a> {
+    fn new(rows: impl Iterator<Item = (usize, LeadId, Option<&'a str>, Option<&'a str>)>) -> RefIndex<'a> {
+        let mut index =
+            RefIndex { ids: FxHashMap::default(), emails: FxHashMap::default(), external_ids: FxHashMap::default() };
+        for (place, id, email, external_id) in rows {
+            index.ids.insert(id.0, place);
+            if let Some(e) = email {
+                index.emails.insert(e, place);
+            }
+            if let Some(x) = external_id {
+                index.external_ids.insert(x, place);
+            }
+        }
+        index
+    }
+
+    fn get(&self, lead: &LeadRef) -> Option<usize> {
+        match lead {
+            LeadRef::Id(id) => self.ids.get(&id.0),
+            LeadRef::Email(e) => self.emails.get(e.as_str()),
+            LeadRef::External(x) => self.external_ids.get(x.as_str()),
+        }
+        .copied()
+    }
+}
+
 /// Which of the lead's keys another lead holds: the error a write that would take it gets.
 fn key_taken(conn: &mut impl Sql, p: &Profile, except: Option<LeadId>) -> Result<Option<StoreError>, StoreError> {
     let except = except.map_or(0, |id| id.0);
@@ -202,6 +268,122 @@ fn key_taken(conn: &mut impl Sql, p: &Profile, except: Option<LeadId>) -> Result
 impl LeadWrites for PgTx<'_> {
     fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
         lead_by_ref(&mut self.tx, lead)
+    }
+
+    /// One statement for every reference, by id, email or external id.
+    fn leads_named(&mut self, leads: &[LeadRef]) -> Result<Vec<Option<LeadRecord>>, StoreError> {
+        let keys = RefKeys::of(leads);
+        let rows = self
+            .tx
+            .query(
+                &format!(
+                    "SELECT {LEAD_COLUMNS} FROM leads l JOIN scores s ON s.lead_id = l.id
+                     WHERE l.id = ANY($1) OR l.email = ANY($2) OR l.external_id = ANY($3)"
+                ),
+                &[&keys.ids, &keys.emails, &keys.external_ids],
+            )
+            .map_err(backend)?;
+        let found: Vec<LeadRecord> = rows.iter().map(read_lead).collect::<Result<_, _>>()?;
+        let index = RefIndex::new(found.iter().enumerate().map(|(i, l)| {
+            (i, l.id, l.profile.email.as_ref().map(|e| e.as_str()), l.profile.external_id.as_ref().map(|x| x.as_str()))
+        }));
+        Ok(leads.iter().map(|r| index.get(r).map(|i| found[i].clone())).collect())
+    }
+
+    fn resolve_leads(&mut self, leads: &[LeadRef]) -> Result<Vec<Option<LeadId>>, StoreError> {
+        let keys = RefKeys::of(leads);
+        let rows = self
+            .tx
+            .query(
+                "SELECT id, email, external_id FROM leads
+                 WHERE id = ANY($1) OR email = ANY($2) OR external_id = ANY($3)",
+                &[&keys.ids, &keys.emails, &keys.external_ids],
+            )
+            .map_err(backend)?;
+        let found: Vec<(i64, Option<String>, Option<String>)> =
+            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        let index = RefIndex::new(
+            found.iter().enumerate().map(|(i, (id, email, x))| (i, LeadId(*id), email.as_deref(), x.as_deref())),
+        );
+        Ok(leads.iter().map(|r| index.get(r).map(|i| LeadId(found[i].0))).collect())
+    }
+
+    /// Through `COPY` into a temporary table, then one `INSERT .. SELECT` that skips rows whose
+    /// key is taken (`ON CONFLICT DO NOTHING`): those come back as `None`.
+    fn insert_leads(&mut self, leads: &[NewLead<'_>], now: Timestamp) -> Result<Vec<Option<LeadId>>, StoreError> {
+        if leads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let columns = PROFILE_COLUMNS.join(", ");
+        let mut types = vec![Type::TEXT; PROFILE_COLUMNS.len()];
+        types[PROFILE_COLUMNS.iter().position(|c| *c == "employees").expect("a profile column")] = Type::FLOAT8;
+        types[PROFILE_COLUMNS.iter().position(|c| *c == "annual_revenue").expect("a profile column")] = Type::FLOAT8;
+        let declared: Vec<String> =
+            PROFILE_COLUMNS.iter().zip(&types).map(|(c, t)| format!("{c} {}", t.name())).collect();
+        types.extend([Type::INT8, Type::INT8, Type::INT8, Type::INT8]);
+        // Created once per session; emptied here, as a transaction may bring several batches.
+        self.tx
+            .conn
+            .batch_execute(&format!(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS lead_import
+                     ({}, created_at INT8, updated_at INT8, id INT8, ord INT8) ON COMMIT DELETE ROWS;
+                 TRUNCATE lead_import",
+                declared.join(", ")
+            ))
+            .map_err(backend)?;
+        let copy = self
+            .tx
+            .conn
+            .copy_in(&format!(
+                "COPY lead_import ({columns}, created_at, updated_at, id, ord) FROM STDIN (FORMAT binary)"
+            ))
+            .map_err(backend)?;
+        let mut writer = BinaryCopyInWriter::new(copy, &types);
+        let updated = now.millis();
+        for (ord, lead) in leads.iter().enumerate() {
+            let values = ProfileValues::of(lead.profile);
+            let mut row = values.params();
+            let (created, id, ord) = (lead.created_at.millis(), lead.id.map(|i| i.0), ord as i64);
+            row.extend([&created as Param<'_>, &updated, &id, &ord]);
+            writer.write(&row).map_err(backend)?;
+        }
+        writer.finish().map_err(backend)?;
+        let rows = self
+            .tx
+            .query(
+                &format!(
+                    "WITH inserted AS (
+                         INSERT INTO leads (id, {columns}, created_at, updated_at)
+                         SELECT coalesce(id, nextval(pg_get_serial_sequence('leads', 'id'))), {columns},
+                                created_at, updated_at
+                         FROM lead_import ORDER BY ord
+                         ON CONFLICT DO NOTHING RETURNING id, email, external_id),
+                     score_rows AS (INSERT INTO scores (lead_id) SELECT id FROM inserted)
+                     SELECT id, email, external_id FROM inserted"
+                ),
+                &[],
+            )
+            .map_err(backend)?;
+        if leads.iter().any(|l| l.id.is_some()) {
+            move_sequence_past(&mut self.tx, rows.iter().map(|r| r.get::<_, i64>(0)).max().unwrap_or(0))?;
+        }
+        let found: Vec<(i64, Option<String>, Option<String>)> =
+            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        let index = RefIndex::new(
+            found.iter().enumerate().map(|(i, (id, email, x))| (i, LeadId(*id), email.as_deref(), x.as_deref())),
+        );
+        // Each lead has a key, and a row that went in holds all of its own.
+        Ok(leads
+            .iter()
+            .map(|l| {
+                let by = match (&l.profile.email, &l.profile.external_id) {
+                    (Some(e), _) => LeadRef::Email(e.clone()),
+                    (None, Some(x)) => LeadRef::External(x.clone()),
+                    (None, None) => return None,
+                };
+                index.get(&by).map(|i| LeadId(found[i].0))
+            })
+            .collect())
     }
 
     fn resolve_lead(&mut self, lead: &LeadRef) -> Result<Option<LeadId>, StoreError> {
@@ -258,14 +440,7 @@ impl LeadWrites for PgTx<'_> {
         };
         let id = LeadId(row.get(0));
         if explicit.is_some() {
-            // A generated id must never meet a chosen one: the sequence moves past it (never back).
-            self.tx
-                .execute(
-                    "SELECT setval(pg_get_serial_sequence('leads', 'id'), $1)
-                     WHERE $1 > (SELECT last_value FROM leads_id_seq)",
-                    &[&id.0],
-                )
-                .map_err(backend)?;
+            move_sequence_past(&mut self.tx, id.0)?;
         }
         self.tx.execute("INSERT INTO scores (lead_id) VALUES ($1)", &[&id.0]).map_err(backend)?;
         Ok(id)

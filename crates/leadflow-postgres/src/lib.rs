@@ -1,9 +1,9 @@
 //! leadflow's PostgreSQL store: one database behind several `leadflow serve` processes.
 //!
-//! The same ports as the embedded store, on PostgreSQL's terms. A lead's events are rows keyed
-//! by `(lead_id, seq)` and read in time order from an index that covers what scoring reads
-//! (`events_by_lead_and_time`), so there is no per-lead blob to rewrite and nothing to defer: a
-//! bulk unit of work is an ordinary one. Writers do not exclude each other as SQLite's one
+//! The same ports as the embedded store, on PostgreSQL's terms. A lead's events are rows whose
+//! primary key, `(lead_id, ts, seq)` with the shape included, reads them in time order and covers
+//! what scoring reads, so there is no per-lead blob to rewrite and nothing to defer: a bulk unit
+//! of work is an ordinary one. Writers do not exclude each other as SQLite's one
 //! writer does; what must not race (the migrations, the lead id sequence) is said where it is.
 //! One `PgStore` is one connection: a server opens one to write and more to read.
 

@@ -8,7 +8,8 @@ use postgres::Client;
 use crate::backend;
 
 /// The migrations, oldest first. Shipped ones are never edited: a change is a new file.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_schema.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_schema.sql"), include_str!("../migrations/0002_events_one_index_per_lead.sql")];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

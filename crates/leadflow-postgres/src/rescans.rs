@@ -47,7 +47,7 @@ impl Rescans for PgStore {
 
     fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
         let mut tx = self.own_transaction()?;
-        for chunk in writes.chunks(5_000) {
+        for chunk in writes.chunks(scores::WRITES_PER_STATEMENT) {
             scores::write_scores(&mut tx, chunk)?;
         }
         tx.conn.commit().map_err(backend)

@@ -51,8 +51,26 @@ impl ScoreWrites for PgTx<'_> {
         Ok(row.and_then(|r| r.get(0)))
     }
 
+    fn score_states(&mut self, leads: &[LeadId], model: ModelVersion) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let ids: Vec<i64> = leads.iter().map(|l| l.0).collect();
+        let rows = self
+            .tx
+            .query(
+                "SELECT lead_id, state FROM scores WHERE lead_id = ANY($1) AND model_version = $2 AND NOT stale",
+                &[&ids, &model.0],
+            )
+            .map_err(backend)?;
+        let states: rustc_hash::FxHashMap<i64, Vec<u8>> =
+            rows.iter().filter_map(|r| r.get::<_, Option<Vec<u8>>>(1).map(|s| (r.get(0), s))).collect();
+        Ok(ids.iter().map(|id| states.get(id).cloned()).collect())
+    }
+
     fn write_score(&mut self, w: &ScoreWrite) -> Result<(), StoreError> {
         write_score(&mut self.tx, w)
+    }
+
+    fn write_score_batch(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+        writes.chunks(WRITES_PER_STATEMENT).try_for_each(|chunk| write_scores(&mut self.tx, chunk))
     }
 
     fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError> {
@@ -123,6 +141,9 @@ fn notify_and_qualify(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreEr
     }
     Ok(())
 }
+
+/// Score writes per statement of a batch: arrays of a few megabytes.
+pub(crate) const WRITES_PER_STATEMENT: usize = 5_000;
 
 /// [`write_score`] of each, the scores and the history rows each in one statement (the arrays
 /// unnested into rows); what only a few writes carry (notifications, MQL times) row by row.

@@ -23,6 +23,7 @@ macro_rules! conformance_tests {
             leads_round_trip,
             unique_emails_and_ids,
             leads_named_by_external_ids,
+            batched_lookups_and_writes_agree_with_one_at_a_time,
             events_are_idempotent_and_ordered,
             dropped_transactions_leave_nothing,
             scores_states_and_staleness,
@@ -179,6 +180,92 @@ pub fn unique_emails_and_ids<S: Store>(s: &mut S) {
     // A generated id after a chosen one never meets it.
     let next = add_lead(s, "dan@example.com");
     assert!(next > chosen, "{next} after the chosen {chosen}");
+}
+
+/// What a batch looks up and writes together is what one call a row would give, in order, and
+/// a lead whose key is taken is left out of a bulk insert without failing its transaction.
+pub fn batched_lookups_and_writes_agree_with_one_at_a_time<S: Store>(s: &mut S) {
+    keeping_url(s);
+    let ana = add_lead(s, "ana@example.com");
+    let crm = {
+        let mut p = Profile::with_external_id(ExternalId::parse("00Q5gA").unwrap());
+        p.company = Some("Acme".into());
+        let mut tx = s.begin().unwrap();
+        let id = tx.insert_lead(None, &p, t("2026-01-01"), t("2026-01-01")).unwrap();
+        tx.commit().unwrap();
+        id
+    };
+    let refs = [
+        LeadRef::External(ExternalId::parse("00Q5gA").unwrap()),
+        LeadRef::Email(Email::parse("nobody@example.com").unwrap()),
+        LeadRef::Id(ana),
+        LeadRef::External(ExternalId::parse("00q5ga").unwrap()),
+        LeadRef::Email(Email::parse("ANA@example.com").unwrap()),
+        LeadRef::Id(ana),
+        LeadRef::Id(LeadId(999_999)),
+    ];
+    let mut tx = s.begin().unwrap();
+    let one_by_one: Vec<_> = refs.iter().map(|r| tx.lead(r).unwrap()).collect();
+    assert_eq!(tx.leads_named(&refs).unwrap(), one_by_one);
+    let ids: Vec<_> = one_by_one.iter().map(|l| l.as_ref().map(|l| l.id)).collect();
+    assert_eq!(ids, [Some(crm), None, Some(ana), None, Some(ana), Some(ana), None]);
+    assert_eq!(tx.resolve_leads(&refs).unwrap(), ids);
+    assert_eq!(tx.leads_named(&[]).unwrap(), []);
+
+    // A bulk insert: new leads in order, each with its stale score row; a taken key is `None`.
+    let (ben, taken, cid) = (profile("ben@example.com"), profile("ana@example.com"), {
+        let mut p = Profile::with_external_id(ExternalId::parse("00Q5gC").unwrap());
+        p.employees = Some(12.0);
+        p.custom.insert("plan".into(), leadflow_core::CustomValue::Text("pro".into()));
+        p
+    });
+    let new = [
+        NewLead { id: None, profile: &ben, created_at: t("2025-05-05") },
+        NewLead { id: None, profile: &taken, created_at: t("2025-05-05") },
+        NewLead { id: None, profile: &cid, created_at: t("2025-06-06") },
+    ];
+    let inserted = tx.insert_leads(&new, t("2026-03-03")).unwrap();
+    assert_eq!(inserted[1], None, "ana's email is taken");
+    let (ben_id, cid_id) = (inserted[0].expect("ben went in"), inserted[2].expect("cid went in"));
+    assert!(ben_id < cid_id && ben_id > crm, "ids in order: {inserted:?}");
+    // The transaction goes on after a taken key, and the leads are as sent.
+    tx.mark_stale(ana).unwrap();
+    let stored = tx.lead(&LeadRef::Id(cid_id)).unwrap().unwrap();
+    assert_eq!((stored.profile, stored.created_at, stored.updated_at), (cid, t("2025-06-06"), t("2026-03-03")));
+    assert_eq!(tx.insert_leads(&[], t("2026-03-03")).unwrap(), []);
+    // Chosen ids: a taken one is `None`, and a generated id after them never meets them.
+    let (dan, eve, fay) = (profile("dan@example.com"), profile("eve@example.com"), profile("fay@example.com"));
+    let chosen = tx
+        .insert_leads(
+            &[
+                NewLead { id: Some(LeadId(7_000)), profile: &dan, created_at: t("2025-05-05") },
+                NewLead { id: Some(ana), profile: &eve, created_at: t("2025-05-05") },
+            ],
+            t("2026-03-03"),
+        )
+        .unwrap();
+    assert_eq!(chosen, [Some(LeadId(7_000)), None]);
+    let after = tx.insert_leads(&[NewLead { id: None, profile: &fay, created_at: t("2025-05-05") }], t("2026-03-03"));
+    assert!(after.unwrap()[0].expect("fay went in") > LeadId(7_000));
+
+    // Score states and score writes of a batch.
+    let v1 = ModelVersion(1);
+    tx.write_score_batch(&[score_write(ana, v1, 42.0, "warm"), score_write(ben_id, v1, 7.0, "cold")]).unwrap();
+    let leads = [ben_id, cid_id, ana];
+    let one_by_one: Vec<_> = leads.iter().map(|l| tx.score_state(*l, v1).unwrap()).collect();
+    assert_eq!(one_by_one, [Some(vec![1, 2, 3]), None, Some(vec![1, 2, 3])]);
+    assert_eq!(tx.score_states(&leads, v1).unwrap(), one_by_one);
+    assert_eq!(tx.score_states(&leads, ModelVersion(2)).unwrap(), [None, None, None]);
+    assert!(matches!(
+        tx.write_score_batch(&[score_write(LeadId(999_999), v1, 1.0, "cold")]),
+        Err(StoreError::NoSuchLead(_))
+    ));
+    drop(tx);
+    let mut tx = s.begin().unwrap();
+    tx.insert_leads(&[NewLead { id: None, profile: &ben, created_at: t("2025-05-05") }], t("2026-03-03")).unwrap();
+    tx.commit().unwrap();
+    let stats = s.stats().unwrap();
+    assert_eq!((stats.leads, stats.stale_leads), (3, 3), "a dropped bulk insert left nothing");
 }
 
 /// A CRM's lead without an email is stored without one, found by its external id, which is

@@ -237,6 +237,14 @@ pub struct LeadRecord {
     pub score: Option<StoredScore>,
 }
 
+/// A lead to insert in bulk ([`LeadWrites::insert_leads`]), with the given id or a new one.
+#[derive(Clone, Copy, Debug)]
+pub struct NewLead<'a> {
+    pub id: Option<LeadId>,
+    pub profile: &'a Profile,
+    pub created_at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
     pub key: EventKey,
@@ -546,8 +554,17 @@ pub trait LeadReads {
 
 pub trait LeadWrites {
     fn lead(&mut self, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError>;
+    /// [`lead`](LeadWrites::lead) of each reference, in order. A backend whose every statement is
+    /// a round trip looks them up together.
+    fn leads_named(&mut self, leads: &[LeadRef]) -> Result<Vec<Option<LeadRecord>>, StoreError> {
+        leads.iter().map(|l| self.lead(l)).collect()
+    }
     /// The lead's id, if it exists: a cheaper [`lead`](LeadWrites::lead) for resolving references.
     fn resolve_lead(&mut self, lead: &LeadRef) -> Result<Option<LeadId>, StoreError>;
+    /// [`resolve_lead`](LeadWrites::resolve_lead) of each reference, in order.
+    fn resolve_leads(&mut self, leads: &[LeadRef]) -> Result<Vec<Option<LeadId>>, StoreError> {
+        leads.iter().map(|l| self.resolve_lead(l)).collect()
+    }
     /// Inserts a lead, with the given id or a new one.
     fn insert_lead(
         &mut self,
@@ -556,6 +573,22 @@ pub trait LeadWrites {
         created_at: Timestamp,
         now: Timestamp,
     ) -> Result<LeadId, StoreError>;
+    /// Inserts new leads, in order, each with its stale score row: an import's leads whose ids
+    /// and keys no lead had when it looked. A lead whose id or key another lead holds by then (a
+    /// concurrent writer's) is not inserted, and its place says `None`: the caller takes it on
+    /// the row-by-row path. A backend with a bulk path (PostgreSQL's `COPY`) takes it.
+    fn insert_leads(&mut self, leads: &[NewLead<'_>], now: Timestamp) -> Result<Vec<Option<LeadId>>, StoreError> {
+        leads
+            .iter()
+            .map(|l| match self.insert_lead(l.id, l.profile, l.created_at, now) {
+                Ok(id) => Ok(Some(id)),
+                Err(
+                    StoreError::DuplicateId(_) | StoreError::DuplicateEmail(_) | StoreError::DuplicateExternalId(_),
+                ) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
     fn update_profile(&mut self, id: LeadId, profile: &Profile, now: Timestamp) -> Result<(), StoreError>;
     /// Corrects when the lead first appeared (a CRM's creation date sent later).
     fn set_created_at(&mut self, id: LeadId, created_at: Timestamp) -> Result<(), StoreError>;
@@ -606,7 +639,15 @@ pub trait ScoreReads {
 pub trait ScoreWrites {
     /// The kept scoring state, when built by `model`.
     fn score_state(&mut self, lead: LeadId, model: ModelVersion) -> Result<Option<Vec<u8>>, StoreError>;
+    /// [`score_state`](ScoreWrites::score_state) of each lead, in order.
+    fn score_states(&mut self, leads: &[LeadId], model: ModelVersion) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        leads.iter().map(|l| self.score_state(*l, model)).collect()
+    }
     fn write_score(&mut self, write: &ScoreWrite) -> Result<(), StoreError>;
+    /// [`write_score`](ScoreWrites::write_score) of each, in this transaction.
+    fn write_score_batch(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+        writes.iter().try_for_each(|w| self.write_score(w))
+    }
     /// Marks the lead's score as awaiting a rescore.
     fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError>;
     fn clear_mql(&mut self, lead: LeadId) -> Result<(), StoreError>;

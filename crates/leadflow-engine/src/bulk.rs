@@ -1,0 +1,319 @@
+//! The use cases that write many rows at once: a batch of events over the API and the imports.
+//! Each looks up what the batch names together and writes together, so that a backend whose
+//! every statement is a round trip (PostgreSQL) sends a few statements a batch, not a few a row;
+//! what each row becomes is what it would have become on its own, in the batch's order.
+
+use leadflow_core::{Activity, EventKey, LeadId, LeadRef, Timestamp};
+use leadflow_store::prelude::*;
+use leadflow_store::{Cause, Inserted, LeadRecord, NewEvent, NewLead, Store, StoreError, Transaction};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::{
+    Active, BatchItem, BatchOutcome, BatchReport, Engine, EngineError, EventInput, LeadInput, Upserted, create_for,
+    is_row_error, named_lead, not_ahead, rescored, resolve_or_create, upsert_in,
+};
+
+impl<S: Store> Engine<S> {
+    /// Records a batch of events in one transaction and updates each lead's score once,
+    /// incrementally, with all its new events: scores reflect every accepted event when it returns.
+    /// Rows that cannot be taken (an unknown lead id) are rejected without failing the batch.
+    pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
+        let Active { version, model, properties: kept } = self.active()?.clone();
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        tx.keep_properties(&kept)?;
+        let mut leads = BatchLeads::look_up(&mut tx, rows.iter().map(|r| &r.lead))?;
+        // What each row became, in order; `None` for the events still to insert.
+        let mut results: Vec<Option<BatchItem>> = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
+        // The lead each key went to in this batch: a later row with it is a duplicate, or taken.
+        let mut keys: FxHashMap<EventKey, LeadId> = FxHashMap::default();
+        for row in rows {
+            let key = row.key();
+            if let Err(e) = not_ahead(&row, now) {
+                results.push(Some(BatchItem::Rejected { key, reason: e }));
+                continue;
+            }
+            let lead = match leads.resolve(&mut tx, &row, now) {
+                Ok(lead) => lead,
+                Err(EngineError::Store(e)) => return Err(e.into()),
+                Err(reason) => {
+                    results.push(Some(BatchItem::Rejected { key, reason }));
+                    continue;
+                }
+            };
+            match keys.get(&key) {
+                Some(&first) if first == lead => results.push(Some(BatchItem::Duplicate { key, lead })),
+                Some(_) => results
+                    .push(Some(BatchItem::Rejected { key: key.clone(), reason: EngineError::KeyOfAnotherLead(key) })),
+                None => {
+                    keys.insert(key.clone(), lead);
+                    results.push(None);
+                    events.push(NewEvent { key, lead, ts: row.ts, shape: row.shape });
+                }
+            }
+        }
+        let inserted = tx.insert_events(&events, now)?;
+        // Each changed lead's new events, and the key of its last: the cause of its new score.
+        let mut changed: Vec<LeadId> = Vec::new();
+        let mut new_events: FxHashMap<LeadId, (Vec<Activity>, EventKey)> = FxHashMap::default();
+        let mut outcomes = events.into_iter().zip(inserted);
+        for result in &mut results {
+            if result.is_some() {
+                continue;
+            }
+            let (event, inserted) = outcomes.next().expect("an outcome per event to insert");
+            let (key, lead) = (event.key, event.lead);
+            *result = Some(match inserted {
+                Inserted::Duplicate => BatchItem::Duplicate { key, lead },
+                Inserted::OtherLead(_) => {
+                    BatchItem::Rejected { key: key.clone(), reason: EngineError::KeyOfAnotherLead(key) }
+                }
+                Inserted::New => {
+                    let activity = Activity { ts: event.ts, matched: model.match_event(&event.shape) };
+                    let entry = new_events.entry(lead).or_insert_with(|| {
+                        changed.push(lead);
+                        (Vec::new(), key.clone())
+                    });
+                    entry.0.push(activity);
+                    entry.1 = key.clone();
+                    BatchItem::Accepted { key, lead, created_lead: leads.created.contains(&lead) }
+                }
+            });
+        }
+        let states = tx.score_states(&changed, version)?;
+        let mut writes = Vec::with_capacity(changed.len());
+        let mut scores = FxHashMap::default();
+        for (id, state) in changed.into_iter().zip(states) {
+            let (activity, last_key) = new_events.remove(&id).expect("a changed lead has new events");
+            let lead = &leads.records[&id];
+            let created = leads.created.contains(&id);
+            let (write, scored) =
+                rescored(&mut tx, &model, version, lead, state, &activity, now, Cause::Event(last_key), created)?;
+            writes.push(write);
+            scores.insert(id, scored);
+        }
+        tx.write_score_batch(&writes)?;
+        tx.commit()?;
+        Ok(BatchOutcome { items: results.into_iter().map(|r| r.expect("every row has its outcome")).collect(), scores })
+    }
+
+    /// Upserts a batch of leads in one transaction. Their scores are marked stale, for a
+    /// [`rescore`](Self::rescore) of what needs it after the import: one pass instead of one per row.
+    ///
+    /// Rows that name no lead that exists or that an earlier row named (an id and keys no one
+    /// holds) go in together ([`LeadWrites::insert_leads`]); a row that may touch a lead goes in
+    /// on its own, after every row before it, so that it sees what they did.
+    pub fn import_leads(&mut self, rows: &[LeadInput]) -> Result<BatchReport, EngineError> {
+        let now = self.now();
+        let mut report = BatchReport::default();
+        let mut tx = self.store.begin()?;
+        let keys: Vec<LeadRef> = rows.iter().flat_map(names_of).collect();
+        let mut named: FxHashSet<LeadRef> =
+            keys.iter().zip(tx.resolve_leads(&keys)?).filter(|(_, id)| id.is_some()).map(|(k, _)| k.clone()).collect();
+        let mut fresh: Vec<usize> = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let names = names_of(row);
+            let is_fresh =
+                names.iter().any(|n| !matches!(n, LeadRef::Id(_))) && names.iter().all(|n| !named.contains(n));
+            named.extend(names);
+            // A group is of chosen ids or of generated ones: a generated id could take a chosen
+            // one that a later row of the group gives.
+            let same_kind = fresh.first().is_none_or(|&f| rows[f].id.is_some() == row.id.is_some());
+            if !is_fresh || !same_kind {
+                insert_fresh(&mut tx, rows, &mut fresh, now, &mut report)?;
+            }
+            if is_fresh {
+                fresh.push(i);
+            } else {
+                import_one(&mut tx, i, &rows[i], now, &mut report)?;
+            }
+        }
+        insert_fresh(&mut tx, rows, &mut fresh, now, &mut report)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Stores a batch of events in one bulk transaction, creating leads for unknown emails. The
+    /// events are durable and visible to reads when it returns; their leads await a rescore.
+    pub fn import_events(&mut self, rows: Vec<EventInput>) -> Result<BatchReport, EngineError> {
+        let now = self.now();
+        let kept = self.active_properties()?;
+        let mut report = BatchReport::default();
+        let mut tx = self.store.begin_bulk()?;
+        tx.keep_properties(&kept)?;
+        let named = distinct(rows.iter().map(|r| &r.lead));
+        let mut leads: FxHashMap<LeadRef, LeadId> =
+            named.iter().zip(tx.resolve_leads(&named)?).filter_map(|(r, id)| id.map(|id| (r.clone(), id))).collect();
+        let mut keys: FxHashSet<EventKey> = FxHashSet::default();
+        keys.reserve(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            if let Err(e) = not_ahead(&row, now) {
+                report.rejected.push((i, e.to_string()));
+                continue;
+            }
+            let lead = match leads.get(&row.lead) {
+                Some(id) => *id,
+                None => match resolve_or_create(&mut tx, &row.lead, row.ts, now) {
+                    Ok((id, created)) => {
+                        report.created_leads += usize::from(created);
+                        leads.insert(row.lead.clone(), id);
+                        id
+                    }
+                    Err(EngineError::Store(e)) => return Err(e.into()),
+                    Err(e) => {
+                        report.rejected.push((i, e.to_string()));
+                        continue;
+                    }
+                },
+            };
+            let key = row.key();
+            // The first of two rows with one key wins, as it would across batches.
+            if !keys.insert(key.clone()) {
+                report.duplicates += 1;
+                continue;
+            }
+            events.push((i, NewEvent { key, lead, ts: row.ts, shape: row.shape }));
+        }
+        drop(keys);
+        // Lead by lead, the per-lead index is written in order rather than all over.
+        events.sort_unstable_by_key(|(_, e)| (e.lead, e.ts));
+        let (places, events): (Vec<usize>, Vec<NewEvent>) = events.into_iter().unzip();
+        let inserted = tx.insert_events(&events, now)?;
+        for ((i, event), inserted) in places.iter().zip(&events).zip(inserted) {
+            match inserted {
+                Inserted::New => report.accepted += 1,
+                Inserted::Duplicate => report.duplicates += 1,
+                Inserted::OtherLead(_) => {
+                    report.rejected.push((*i, EngineError::KeyOfAnotherLead(event.key.clone()).to_string()))
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+}
+
+/// The leads a batch of events names: looked up together first, then created one by one as rows
+/// name unknown ones, in the batch's order.
+struct BatchLeads {
+    by_ref: FxHashMap<LeadRef, LeadId>,
+    records: FxHashMap<LeadId, LeadRecord>,
+    created: FxHashSet<LeadId>,
+}
+
+impl BatchLeads {
+    fn look_up<'a, T: Transaction>(
+        tx: &mut T,
+        named: impl Iterator<Item = &'a LeadRef>,
+    ) -> Result<BatchLeads, EngineError> {
+        let named = distinct(named);
+        let found = tx.leads_named(&named)?;
+        let mut leads =
+            BatchLeads { by_ref: FxHashMap::default(), records: FxHashMap::default(), created: FxHashSet::default() };
+        for (r, lead) in named.into_iter().zip(found) {
+            if let Some(lead) = lead {
+                leads.by_ref.insert(r, lead.id);
+                leads.records.insert(lead.id, lead);
+            }
+        }
+        Ok(leads)
+    }
+
+    /// The row's lead; an unknown email or external id creates one, first seen at the event's time.
+    fn resolve<T: Transaction>(&mut self, tx: &mut T, row: &EventInput, now: Timestamp) -> Result<LeadId, EngineError> {
+        if let Some(id) = self.by_ref.get(&row.lead) {
+            return Ok(*id);
+        }
+        // An id may name a lead an earlier row of the batch created.
+        if let LeadRef::Id(id) = &row.lead
+            && self.records.contains_key(id)
+        {
+            return Ok(*id);
+        }
+        let id = create_for(tx, &row.lead, row.ts, now)?;
+        let record = tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?;
+        self.created.insert(id);
+        self.by_ref.insert(row.lead.clone(), id);
+        self.records.insert(id, record);
+        Ok(id)
+    }
+}
+
+/// Each reference once, in the order first given.
+fn distinct<'a>(refs: impl Iterator<Item = &'a LeadRef>) -> Vec<LeadRef> {
+    let mut seen = FxHashSet::default();
+    refs.filter(|r| seen.insert(*r)).cloned().collect()
+}
+
+/// What a lead row names its lead by: its id, external id and email.
+fn names_of(row: &LeadInput) -> Vec<LeadRef> {
+    let p = &row.profile;
+    let keys = p.external_id.iter().map(|x| LeadRef::External(x.clone()));
+    let keys = keys.chain(p.email.iter().map(|e| LeadRef::Email(e.clone())));
+    row.id.map(LeadRef::Id).into_iter().chain(keys).collect()
+}
+
+/// Inserts the rows `fresh` lists (indexes into `rows`) together, and empties it. A row a
+/// concurrent writer took a key of meanwhile goes in on its own.
+fn insert_fresh<T: Transaction>(
+    tx: &mut T,
+    rows: &[LeadInput],
+    fresh: &mut Vec<usize>,
+    now: Timestamp,
+    report: &mut BatchReport,
+) -> Result<(), EngineError> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let new: Vec<NewLead<'_>> = fresh
+        .iter()
+        .map(|&i| NewLead { id: rows[i].id, profile: &rows[i].profile, created_at: rows[i].created_at.unwrap_or(now) })
+        .collect();
+    let ids = tx.insert_leads(&new, now)?;
+    for (&i, id) in fresh.iter().zip(ids) {
+        let row = &rows[i];
+        match id {
+            Some(id) => {
+                if let Some((kind, at)) = row.outcome {
+                    tx.set_outcome(id, Some(leadflow_core::Outcome { kind, at: at.unwrap_or(now) }), now)?;
+                }
+                report.accepted += 1;
+                report.created_leads += 1;
+            }
+            None => import_one(tx, i, row, now, report)?,
+        }
+    }
+    fresh.clear();
+    Ok(())
+}
+
+/// One row of a lead import on its own: matched to its lead, created or updated.
+fn import_one<T: Transaction>(
+    tx: &mut T,
+    i: usize,
+    row: &LeadInput,
+    now: Timestamp,
+    report: &mut BatchReport,
+) -> Result<(), EngineError> {
+    let upserted = match named_lead(tx, row) {
+        Ok(existing) => upsert_in(tx, row, existing, now),
+        Err(e) => Err(e),
+    };
+    match upserted {
+        // A new lead's score starts out stale.
+        Ok(Upserted::Created(_)) => {
+            report.accepted += 1;
+            report.created_leads += 1;
+        }
+        Ok(Upserted::Updated(lead)) => {
+            tx.mark_stale(lead.id)?;
+            report.accepted += 1;
+            report.updated_leads += 1;
+        }
+        Err(EngineError::Store(e)) if !is_row_error(&e) => return Err(e.into()),
+        Err(e) => report.rejected.push((i, e.to_string())),
+    }
+    Ok(())
+}
