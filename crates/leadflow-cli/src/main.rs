@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use leadflow_core::{EventKey, EventShape, EventType, LeadRef, Model, Timestamp};
 use leadflow_engine::{Engine, EventInput, RescoreOptions, SystemClock, TrackOutcome};
+use leadflow_migrate::{CopyOptions, Fate, Replaced};
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::{Backend, DatabaseUrl, LeadOrder, LeadQuery, ModelVersion, Store};
 
@@ -99,6 +100,17 @@ enum Command {
     /// Checks the database: the storage's own checks and leadflow's invariants (every event has
     /// its lead, every lead its score row). Reads only; exits 1 when something is wrong.
     Verify,
+    /// Copy this embedded database (--db) into PostgreSQL: every table, ids kept, in one
+    /// transaction that commits only when row counts and checksums match. Running it again
+    /// replaces the copy with a fresh one (bringing it up to date).
+    Migrate {
+        /// The PostgreSQL database to copy into; its tables are created if it has none.
+        #[arg(long, value_name = "postgres://USER[:PASSWORD]@HOST[:PORT]/DB")]
+        to: String,
+        /// Replace what the target holds even when it is not an earlier copy of this database.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Run the HTTP/JSON API server.
     Serve {
         /// Address to listen on (port 0 picks a free one); overrides the configuration's `addr`.
@@ -478,6 +490,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(url) => DatabaseUrl::parse(url)?,
         None => DatabaseUrl::sqlite(&cli.db),
     };
+    // Copying names both backends, and works on neither as a store.
+    if let Command::Migrate { to, replace } = &cli.command {
+        return migrate(&url, to, *replace);
+    }
     // The one place that names the backends: everything below is generic over the store.
     match url {
         DatabaseUrl::Sqlite(_) => run_on::<SqliteStore>(cli, &url),
@@ -609,6 +625,46 @@ fn init<S: Backend>(db: &DatabaseUrl, model: Option<&Path>) -> Result<ExitCode> 
         },
     }
     println!("{} {}", if existed { "using" } else { "created" }, shown(db));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `leadflow migrate`: copies the command's database, which must be an embedded one, into the
+/// PostgreSQL database `to`, and prints what it copied, table by table.
+fn migrate(source: &DatabaseUrl, to: &str, replace: bool) -> Result<ExitCode> {
+    let DatabaseUrl::Sqlite(path) = source else {
+        bail!("migrate copies an embedded database, and {source} is not one: name it with --db FILE");
+    };
+    must_exist(source)?;
+    // Not echoed when it does not parse: it may hold a password.
+    let target = match DatabaseUrl::parse(to) {
+        Ok(url @ DatabaseUrl::Postgres(_)) => url,
+        _ => bail!("--to takes a PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DB"),
+    };
+    let options = CopyOptions { replace };
+    let mut bars = progress::Tables::default();
+    let report = leadflow_migrate::copy_sqlite_to_postgres(path, &target, options, &mut bars)
+        .with_context(|| format!("copying {} into {target}", path.display()))?;
+    drop(bars);
+    let rows: Vec<Vec<String>> = report
+        .tables
+        .iter()
+        .map(|t| {
+            let (rows, fate) = match t.fate {
+                Fate::Copied { rows } => (rows.to_string(), "copied, verified"),
+                Fate::NotInSource => ("-".into(), "not in the source: left empty"),
+                Fate::NotInTarget => ("0".into(), "not in the target (and empty in the source)"),
+                Fate::InNeither => ("-".into(), "in neither database"),
+            };
+            vec![t.table.to_string(), rows, fate.to_string()]
+        })
+        .collect();
+    output::table(&["table", "rows", ""], &rows);
+    let replaced = match report.replaced {
+        Replaced::Nothing => "",
+        Replaced::EarlierCopy => ", replacing the earlier copy",
+        Replaced::OtherData => ", replacing what it held",
+    };
+    println!("copied {} into {target}{replaced}", report.source.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -788,6 +844,7 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
         Command::Init { .. }
         | Command::Demo { .. }
         | Command::Serve { .. }
+        | Command::Migrate { .. }
         | Command::Config(_)
         | Command::Stats { .. }
         | Command::Verify

@@ -44,6 +44,25 @@ impl leadflow_engine::Progress for Bar {
     }
 }
 
+/// A bar per table of a copy (`leadflow migrate`): each is cleared when the next starts, and the
+/// last when this is dropped.
+#[derive(Default)]
+pub struct Tables(Option<Bar>);
+
+impl leadflow_migrate::Progress for Tables {
+    fn table(&mut self, table: &'static str, rows: u64) {
+        let next = bar(table);
+        leadflow_engine::Progress::start(&next, rows);
+        self.0 = Some(next);
+    }
+
+    fn copied(&mut self, rows: u64) {
+        if let Some(current) = &self.0 {
+            leadflow_engine::Progress::advance(current, rows);
+        }
+    }
+}
+
 impl Drop for Bar {
     fn drop(&mut self) {
         self.0.finish_and_clear();

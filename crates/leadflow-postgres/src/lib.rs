@@ -15,6 +15,7 @@ mod models;
 mod outbox;
 mod outcomes;
 mod properties;
+pub mod raw;
 mod rescans;
 mod rows;
 mod scores;

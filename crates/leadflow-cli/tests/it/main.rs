@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod migrate;
 mod reference;
 mod same_json;
 mod several_servers;
