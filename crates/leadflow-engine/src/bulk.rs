@@ -3,14 +3,14 @@
 //! every statement is a round trip (PostgreSQL) sends a few statements a batch, not a few a row;
 //! what each row becomes is what it would have become on its own, in the batch's order.
 
-use leadflow_core::{Activity, EventKey, LeadId, LeadRef, Timestamp};
+use leadflow_core::{Activity, EventKey, LeadId, LeadRef, Profile, Timestamp};
 use leadflow_store::prelude::*;
 use leadflow_store::{Cause, Inserted, LeadRecord, NewEvent, NewLead, Store, StoreError, Transaction};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{
-    Active, BatchItem, BatchOutcome, BatchReport, Engine, EngineError, EventInput, LeadInput, Upserted, create_for,
-    is_row_error, named_lead, not_ahead, rescored, resolve_or_create, upsert_in,
+    Active, BatchItem, BatchOutcome, BatchReport, Engine, EngineError, EventInput, LeadInput, Upserted, is_row_error,
+    named_lead, not_ahead, rescored, upsert_in,
 };
 
 impl<S: Store> Engine<S> {
@@ -22,7 +22,7 @@ impl<S: Store> Engine<S> {
         let now = self.now();
         let mut tx = self.store.begin()?;
         tx.keep_properties(&kept)?;
-        let mut leads = BatchLeads::look_up(&mut tx, rows.iter().map(|r| &r.lead))?;
+        let leads = BatchLeads::look_up(&mut tx, &rows, now)?;
         // What each row became, in order; `None` for the events still to insert.
         let mut results: Vec<Option<BatchItem>> = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
@@ -34,9 +34,8 @@ impl<S: Store> Engine<S> {
                 results.push(Some(BatchItem::Rejected { key, reason: e }));
                 continue;
             }
-            let lead = match leads.resolve(&mut tx, &row, now) {
+            let lead = match leads.resolve(&row.lead) {
                 Ok(lead) => lead,
-                Err(EngineError::Store(e)) => return Err(e.into()),
                 Err(reason) => {
                     results.push(Some(BatchItem::Rejected { key, reason }));
                     continue;
@@ -142,9 +141,20 @@ impl<S: Store> Engine<S> {
         let mut report = BatchReport::default();
         let mut tx = self.store.begin_bulk()?;
         tx.keep_properties(&kept)?;
-        let named = distinct(rows.iter().map(|r| &r.lead));
-        let mut leads: FxHashMap<LeadRef, LeadId> =
-            named.iter().zip(tx.resolve_leads(&named)?).filter_map(|(r, id)| id.map(|id| (r.clone(), id))).collect();
+        let named = distinct(rows.iter().filter(|r| not_ahead(r, now).is_ok()).map(|r| (&r.lead, r.ts)));
+        let refs: Vec<LeadRef> = named.iter().map(|(r, _)| r.clone()).collect();
+        let mut leads: FxHashMap<LeadRef, LeadId> = FxHashMap::default();
+        let mut unknown = Vec::new();
+        for ((r, first_seen), id) in named.into_iter().zip(tx.resolve_leads(&refs)?) {
+            match id {
+                Some(id) => drop(leads.insert(r, id)),
+                None => unknown.push((r, first_seen)),
+            }
+        }
+        for (r, id, created) in create_unknown(&mut tx, unknown, now)? {
+            report.created_leads += usize::from(created);
+            leads.insert(r, id);
+        }
         let mut keys: FxHashSet<EventKey> = FxHashSet::default();
         keys.reserve(rows.len());
         let mut events = Vec::with_capacity(rows.len());
@@ -153,20 +163,13 @@ impl<S: Store> Engine<S> {
                 report.rejected.push((i, e.to_string()));
                 continue;
             }
-            let lead = match leads.get(&row.lead) {
-                Some(id) => *id,
-                None => match resolve_or_create(&mut tx, &row.lead, row.ts, now) {
-                    Ok((id, created)) => {
-                        report.created_leads += usize::from(created);
-                        leads.insert(row.lead.clone(), id);
-                        id
-                    }
-                    Err(EngineError::Store(e)) => return Err(e.into()),
-                    Err(e) => {
-                        report.rejected.push((i, e.to_string()));
-                        continue;
-                    }
-                },
+            let lead = match (leads.get(&row.lead), &row.lead) {
+                (Some(id), _) => *id,
+                (None, LeadRef::Id(id)) => {
+                    report.rejected.push((i, EngineError::UnknownLeadId(*id).to_string()));
+                    continue;
+                }
+                (None, other) => return Err(EngineError::NoSuchLead(other.clone())),
             };
             let key = row.key();
             // The first of two rows with one key wins, as it would across batches.
@@ -195,8 +198,8 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// The leads a batch of events names: looked up together first, then created one by one as rows
-/// name unknown ones, in the batch's order.
+/// The leads a batch of events names, looked up together, and those it names by an unknown email
+/// or external id created together, each first seen at the time of the first event naming it.
 struct BatchLeads {
     by_ref: FxHashMap<LeadRef, LeadId>,
     records: FxHashMap<LeadId, LeadRecord>,
@@ -204,47 +207,90 @@ struct BatchLeads {
 }
 
 impl BatchLeads {
-    fn look_up<'a, T: Transaction>(
-        tx: &mut T,
-        named: impl Iterator<Item = &'a LeadRef>,
-    ) -> Result<BatchLeads, EngineError> {
-        let named = distinct(named);
-        let found = tx.leads_named(&named)?;
+    fn look_up<T: Transaction>(tx: &mut T, rows: &[EventInput], now: Timestamp) -> Result<BatchLeads, EngineError> {
+        // Rows refused for their time create no lead.
+        let named = distinct(rows.iter().filter(|r| not_ahead(r, now).is_ok()).map(|r| (&r.lead, r.ts)));
+        let refs: Vec<LeadRef> = named.iter().map(|(r, _)| r.clone()).collect();
+        let found = tx.leads_named(&refs)?;
         let mut leads =
             BatchLeads { by_ref: FxHashMap::default(), records: FxHashMap::default(), created: FxHashSet::default() };
-        for (r, lead) in named.into_iter().zip(found) {
-            if let Some(lead) = lead {
-                leads.by_ref.insert(r, lead.id);
-                leads.records.insert(lead.id, lead);
+        let mut unknown = Vec::new();
+        for ((r, first_seen), lead) in named.into_iter().zip(found) {
+            match lead {
+                Some(lead) => {
+                    leads.by_ref.insert(r, lead.id);
+                    leads.records.insert(lead.id, lead);
+                }
+                None => unknown.push((r, first_seen)),
             }
+        }
+        let created = create_unknown(tx, unknown, now)?;
+        let refs: Vec<LeadRef> = created.iter().map(|(r, _, _)| r.clone()).collect();
+        for ((r, id, new), record) in created.into_iter().zip(tx.leads_named(&refs)?) {
+            let record = record.ok_or(StoreError::NoSuchLead(id))?;
+            if new {
+                leads.created.insert(id);
+            }
+            leads.by_ref.insert(r, id);
+            leads.records.insert(id, record);
         }
         Ok(leads)
     }
 
-    /// The row's lead; an unknown email or external id creates one, first seen at the event's time.
-    fn resolve<T: Transaction>(&mut self, tx: &mut T, row: &EventInput, now: Timestamp) -> Result<LeadId, EngineError> {
-        if let Some(id) = self.by_ref.get(&row.lead) {
+    /// The lead a row names: found or created by [`look_up`](Self::look_up), or an id that
+    /// names no one.
+    fn resolve(&self, lead: &LeadRef) -> Result<LeadId, EngineError> {
+        if let Some(id) = self.by_ref.get(lead) {
             return Ok(*id);
         }
-        // An id may name a lead an earlier row of the batch created.
-        if let LeadRef::Id(id) = &row.lead
-            && self.records.contains_key(id)
-        {
-            return Ok(*id);
+        match lead {
+            // An id may name a lead the batch created.
+            LeadRef::Id(id) if self.records.contains_key(id) => Ok(*id),
+            LeadRef::Id(id) => Err(EngineError::UnknownLeadId(*id)),
+            other => Err(EngineError::NoSuchLead(other.clone())),
         }
-        let id = create_for(tx, &row.lead, row.ts, now)?;
-        let record = tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?;
-        self.created.insert(id);
-        self.by_ref.insert(row.lead.clone(), id);
-        self.records.insert(id, record);
-        Ok(id)
     }
 }
 
-/// Each reference once, in the order first given.
-fn distinct<'a>(refs: impl Iterator<Item = &'a LeadRef>) -> Vec<LeadRef> {
+/// Creates the leads the references name (emails and external ids; an id names no one and is
+/// left out), in order, first seen at the time given (now, if that is later). A lead a
+/// concurrent writer created meanwhile is found instead: its flag says `false`.
+fn create_unknown<T: Transaction>(
+    tx: &mut T,
+    unknown: Vec<(LeadRef, Timestamp)>,
+    now: Timestamp,
+) -> Result<Vec<(LeadRef, LeadId, bool)>, EngineError> {
+    let unknown: Vec<(LeadRef, Timestamp, Profile)> = unknown
+        .into_iter()
+        .filter_map(|(r, first_seen)| {
+            let profile = match &r {
+                LeadRef::Id(_) => return None,
+                LeadRef::Email(email) => Profile::new(email.clone()),
+                LeadRef::External(x) => Profile::with_external_id(x.clone()),
+            };
+            Some((r, first_seen.min(now), profile))
+        })
+        .collect();
+    let new: Vec<NewLead<'_>> =
+        unknown.iter().map(|(_, created_at, profile)| NewLead { id: None, profile, created_at: *created_at }).collect();
+    let ids = tx.insert_leads(&new, now)?;
+    let mut out = Vec::with_capacity(unknown.len());
+    for ((r, _, _), id) in unknown.into_iter().zip(ids) {
+        match id {
+            Some(id) => out.push((r, id, true)),
+            None => {
+                let id = tx.resolve_lead(&r)?.ok_or_else(|| EngineError::NoSuchLead(r.clone()))?;
+                out.push((r, id, false));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Each reference once, in the order first given, with the time that came with it first.
+fn distinct<'a>(refs: impl Iterator<Item = (&'a LeadRef, Timestamp)>) -> Vec<(LeadRef, Timestamp)> {
     let mut seen = FxHashSet::default();
-    refs.filter(|r| seen.insert(*r)).cloned().collect()
+    refs.filter(|(r, _)| seen.insert(*r)).map(|(r, ts)| (r.clone(), ts)).collect()
 }
 
 /// What a lead row names its lead by: its id, external id and email.
