@@ -76,6 +76,12 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .with_state(state)
 }
 
+/// How often the anonymous events are swept, by one of the servers sharing the database.
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(3_600);
+/// How often each server asks whether the sweep is its turn: a server that dies leaves the
+/// next turn to the others, at most this late.
+const SWEEP_ASK: Duration = Duration::from_secs(60);
+
 /// Serves until `shutdown` completes; requests in flight finish first.
 pub async fn serve<S: Backend>(
     listener: tokio::net::TcpListener,
@@ -105,12 +111,13 @@ pub async fn serve<S: Backend>(
     let sweeper = (state.config.tracking.anonymous_retention_days > 0).then(|| {
         let state = state.clone();
         tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(Duration::from_secs(3_600));
+            // Every server asks often; the one whose turn it is sweeps (once a SWEEP_EVERY).
+            let mut ticks = tokio::time::interval(SWEEP_ASK);
             loop {
                 ticks.tick().await;
                 match state.expire_anonymous().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(events = n, "expired anonymous website events"),
+                    Ok(None | Some(0)) => {}
+                    Ok(Some(n)) => tracing::info!(events = n, "expired anonymous website events"),
                     Err(e) => tracing::error!(code = %e.code, error = %e.message, "expiring anonymous events"),
                 }
             }

@@ -121,9 +121,10 @@ impl<S: Backend> AppState<S> {
 
     /// Deletes the anonymous website events older than `tracking.anonymous_retention_days`:
     /// what the server's sweep does every hour.
-    pub async fn expire_anonymous(&self) -> Result<u64, ApiError> {
+    /// The anonymous events' sweep, if it is this server's turn (`None`: not yet, or another's).
+    pub async fn expire_anonymous(&self) -> Result<Option<u64>, ApiError> {
         let days = self.config.tracking.anonymous_retention_days;
-        self.write(move |engine| Ok(engine.expire_anonymous(days)?)).await
+        self.write(move |engine| Ok(engine.expire_anonymous(days, crate::SWEEP_EVERY)?)).await
     }
 
     /// Sends the webhook deliveries due now: what the background worker does on each tick.

@@ -44,9 +44,8 @@ pub const COPIED: &[Table] = &[
     },
     Table { name: "predictions", checks: &["sum(lead_id)", "sum(version)"] },
     Table { name: "public_quota", checks: &["sum(lead_id)", "sum(used)"] },
-    // The job schedule (being added to both backends): its columns are checked by name like
-    // every table's; the row count is its checksum.
-    Table { name: "schedule", checks: &[] },
+    // When each scheduled job (a sweep) is next due.
+    Table { name: "schedule", checks: &["sum(next_run_at)"] },
 ];
 
 /// The embedded store's own tables, which PostgreSQL has no use for. (SQLite's internal

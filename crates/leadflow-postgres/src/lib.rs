@@ -18,6 +18,7 @@ mod properties;
 pub mod raw;
 mod rescans;
 mod rows;
+mod schedule;
 mod scores;
 mod sql;
 #[cfg(feature = "testing")]

@@ -8,8 +8,11 @@ use postgres::Client;
 use crate::backend;
 
 /// The migrations, oldest first. Shipped ones are never edited: a change is a new file.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_schema.sql"), include_str!("../migrations/0002_events_one_index_per_lead.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_schema.sql"),
+    include_str!("../migrations/0002_events_one_index_per_lead.sql"),
+    include_str!("../migrations/0003_schedule.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

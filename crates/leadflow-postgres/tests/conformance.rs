@@ -137,6 +137,36 @@ mod concurrency {
         assert_eq!(claimed[0].len() + claimed[1].len(), 300, "and by one sender only");
     }
 
+    /// Servers taking a scheduled job's turn at once, each holding its transaction open until all
+    /// have asked: one gets it, the others are told no at once (they do not wait for its commit),
+    /// and after it commits the turn is not due again until its next time.
+    #[test]
+    fn a_turn_goes_to_one_server_and_the_others_do_not_wait() {
+        let schema = Schema::create();
+        drop(PgStore::open(&schema.url()).unwrap());
+        let servers = 4;
+        let asked = std::sync::Arc::new(std::sync::Barrier::new(servers));
+        let takers: Vec<_> = (0..servers)
+            .map(|_| {
+                let (url, asked) = (schema.url(), asked.clone());
+                std::thread::spawn(move || {
+                    let mut s = PgStore::open(&url).unwrap();
+                    let mut tx = s.begin().unwrap();
+                    let taken = tx.take_turn("sweep", t("2026-03-01T09:00:00Z"), t("2026-03-01T10:00:00Z")).unwrap();
+                    asked.wait();
+                    tx.commit().unwrap();
+                    taken
+                })
+            })
+            .collect();
+        let taken: Vec<bool> = takers.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(taken.iter().filter(|t| **t).count(), 1, "{taken:?}");
+        let mut s = PgStore::open(&schema.url()).unwrap();
+        let mut tx = s.begin().unwrap();
+        assert!(!tx.take_turn("sweep", t("2026-03-01T09:30:00Z"), t("2026-03-01T10:30:00Z")).unwrap());
+        assert!(tx.take_turn("sweep", t("2026-03-01T10:00:00Z"), t("2026-03-01T11:00:00Z")).unwrap());
+    }
+
     /// Two writers at once, on leads of their own and on the same ones: nothing is lost, no key
     /// is given twice, and an event sent by both is stored once.
     #[test]

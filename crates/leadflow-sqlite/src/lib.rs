@@ -13,6 +13,7 @@ mod outcomes;
 mod properties;
 mod rescans;
 mod rows;
+mod schedule;
 mod scores;
 mod trained;
 mod visitors;
@@ -64,6 +65,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_leads_without_email.sql"),
     include_str!("../migrations/0009_properties_set_aside.sql"),
     include_str!("../migrations/0010_delivery_claims.sql"),
+    include_str!("../migrations/0011_schedule.sql"),
 ];
 
 pub struct SqliteStore {

@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             api_keys_are_found_by_hash_until_revoked,
             notifications_fan_out_to_subscribed_webhooks,
             claims_go_to_one_sender_until_their_lease_ends,
+            a_scheduled_turn_goes_to_one_taker_when_due,
             visitors_gather_events_until_identified,
             public_quota_is_per_lead_per_day_and_expires,
             outcomes_are_kept_replaced_and_erased,
@@ -961,6 +962,27 @@ pub fn claims_go_to_one_sender_until_their_lease_ends<S: Store>(s: &mut S) {
     let again = claim(s, "2026-03-05", "2026-03-06", 10);
     assert_eq!(again.len(), 3, "every lease ended: ben's, cid's and ana's MQL go to a new sender: {again:?}");
     assert!(again.contains(&(ben, Topic::LeadCreated)));
+}
+
+pub fn a_scheduled_turn_goes_to_one_taker_when_due<S: Store>(s: &mut S) {
+    let (nine, ten, eleven) = (t("2026-07-01T09:00:00Z"), t("2026-07-01T10:00:00Z"), t("2026-07-01T11:00:00Z"));
+    let turn = |s: &mut S, job: &str, now: Timestamp, next: Timestamp, commit: bool| {
+        let mut tx = s.begin().unwrap();
+        let taken = tx.take_turn(job, now, next).unwrap();
+        if commit {
+            tx.commit().unwrap();
+        }
+        taken
+    };
+    assert!(turn(s, "sweep", nine, ten, true), "a job never run is due");
+    assert!(!turn(s, "sweep", nine, ten, true), "taken until ten");
+    assert!(!turn(s, "sweep", t("2026-07-01T09:59:59Z"), eleven, true));
+    assert!(turn(s, "other", nine, ten, true), "each job has its own turns");
+    // A turn taken by a transaction that does not commit stays due.
+    assert!(turn(s, "sweep", ten, eleven, false));
+    assert!(turn(s, "sweep", ten, eleven, true));
+    assert!(!turn(s, "sweep", ten, eleven, true));
+    assert!(turn(s, "sweep", eleven, t("2026-07-01T12:00:00Z"), true));
 }
 
 pub fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {

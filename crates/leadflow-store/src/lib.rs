@@ -532,6 +532,7 @@ pub trait Transaction:
     + OutcomeWrites
     + OutboxWrites
     + VisitorWrites
+    + ScheduleWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 }
@@ -540,8 +541,8 @@ pub trait Transaction:
 pub mod prelude {
     pub use crate::{
         EventReads, EventWrites, KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads, ModelWrites, OutboxReads,
-        OutboxWrites, OutcomeReads, OutcomeWrites, Rescans, ScoreReads, ScoreWrites, Store, TrainedReads,
-        TrainedWrites, Transaction, VisitorWrites,
+        OutboxWrites, OutcomeReads, OutcomeWrites, Rescans, ScheduleWrites, ScoreReads, ScoreWrites, Store,
+        TrainedReads, TrainedWrites, Transaction, VisitorWrites,
     };
 }
 
@@ -764,6 +765,15 @@ pub trait OutboxWrites {
     fn delete_webhook(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
     /// Queues a delivery of `notification` to every live webhook subscribed to its topic.
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError>;
+}
+
+/// Work done on a schedule (sweeps), by one of the servers that share a database at a time.
+pub trait ScheduleWrites {
+    /// Takes `job`'s turn if it is due at `now`, and makes the next one due at `next`: true for
+    /// the one transaction that gets it, which does the work and commits (a turn taken by a
+    /// transaction that does not commit is not taken). False when the turn is not due, or another
+    /// transaction holds it now: never waits for it.
+    fn take_turn(&mut self, job: &str, now: Timestamp, next: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Anonymous website visitors: their events until identified, and what the public endpoint may

@@ -142,7 +142,9 @@ fn anonymous_visitors_expire() {
     w.clock.set(t("2026-12-20T09:00:00Z"));
     w.engine.track_visit(visit(&w, "new-visitor-01", "page_view", "/", None), LIMITS).unwrap();
     w.clock.set(t("2027-01-05T09:00:00Z"));
-    assert_eq!(w.engine.expire_anonymous(30).unwrap(), 1, "only the one older than 30 days");
+    let hour = std::time::Duration::from_secs(3_600);
+    assert_eq!(w.engine.expire_anonymous(30, hour).unwrap(), Some(1), "only the one older than 30 days");
+    assert_eq!(w.engine.expire_anonymous(30, hour).unwrap(), None, "one sweep an hour");
     let form = visit(&w, "old-visitor-01", "form_submitted", "/contact", Some("old@lead.example"));
     assert!(matches!(w.engine.track_visit(form, LIMITS).unwrap(), VisitOutcome::Lead { merged: 0, .. }));
     let form = visit(&w, "new-visitor-01", "form_submitted", "/contact", Some("new@lead.example"));
