@@ -233,6 +233,13 @@ impl<'a> RefIndex<'a> {
         index
     }
 
+    /// The index of rows of (id, email, external id).
+    fn of_keys(rows: &'a [(i64, Option<String>, Option<String>)]) -> RefIndex<'a> {
+        RefIndex::new(
+            rows.iter().enumerate().map(|(i, (id, email, x))| (i, LeadId(*id), email.as_deref(), x.as_deref())),
+        )
+    }
+
     fn get(&self, lead: &LeadRef) -> Option<usize> {
         match lead {
             LeadRef::Id(id) => self.ids.get(&id.0),
@@ -302,9 +309,7 @@ impl LeadWrites for PgTx<'_> {
             .map_err(backend)?;
         let found: Vec<(i64, Option<String>, Option<String>)> =
             rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-        let index = RefIndex::new(
-            found.iter().enumerate().map(|(i, (id, email, x))| (i, LeadId(*id), email.as_deref(), x.as_deref())),
-        );
+        let index = RefIndex::of_keys(&found);
         Ok(leads.iter().map(|r| index.get(r).map(|i| LeadId(found[i].0))).collect())
     }
 
@@ -369,9 +374,7 @@ impl LeadWrites for PgTx<'_> {
         }
         let found: Vec<(i64, Option<String>, Option<String>)> =
             rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-        let index = RefIndex::new(
-            found.iter().enumerate().map(|(i, (id, email, x))| (i, LeadId(*id), email.as_deref(), x.as_deref())),
-        );
+        let index = RefIndex::of_keys(&found);
         // Each lead has a key, and a row that went in holds all of its own.
         Ok(leads
             .iter()
