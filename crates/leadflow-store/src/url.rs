@@ -25,13 +25,14 @@ pub enum DatabaseUrlError {
 impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<DatabaseUrl, DatabaseUrlError> {
         let url = url.trim();
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| DatabaseUrlError::Malformed(url.to_string()))?;
+        // Errors show the URL without its password: they end up in logs and terminals.
+        let malformed = || DatabaseUrlError::Malformed(without_password(url));
+        let (scheme, rest) = url.split_once("://").ok_or_else(malformed)?;
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" if !rest.is_empty() => Ok(DatabaseUrl::Sqlite(PathBuf::from(rest))),
-            "sqlite" => Err(DatabaseUrlError::Malformed(url.to_string())),
             "postgres" | "postgresql" if !rest.is_empty() => Ok(DatabaseUrl::Postgres(url.to_string())),
-            "postgres" | "postgresql" => Err(DatabaseUrlError::Malformed(url.to_string())),
-            other => Err(DatabaseUrlError::UnknownScheme(url.to_string(), other.to_string())),
+            "sqlite" | "postgres" | "postgresql" => Err(malformed()),
+            other => Err(DatabaseUrlError::UnknownScheme(without_password(url), other.to_string())),
         }
     }
 
@@ -59,20 +60,35 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-/// `postgres://user:secret@host/db` as `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db?password=secret` as `postgres://user:***@host/db?password=***`:
+/// libpq takes a password in the authority or as a parameter.
 fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
-    let authority = match authority.rsplit_once('@') {
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
+    let (before_query, query) = rest.split_once('?').map_or((rest, None), |(r, q)| (r, Some(q)));
+    let (authority, path) = before_query.split_once('/').map_or((before_query, None), |(a, p)| (a, Some(p)));
+    let mut shown = match authority.rsplit_once('@') {
         Some((user, host)) if user.contains(':') => {
-            format!("{}:***@{host}", user.split_once(':').map_or(user, |(u, _)| u))
+            format!("{scheme}{}:***@{host}", user.split_once(':').map_or(user, |(u, _)| u))
         }
-        _ => authority.to_string(),
+        _ => format!("{scheme}{authority}"),
     };
-    match tail {
-        Some(tail) => format!("{scheme}://{authority}/{tail}"),
-        None => format!("{scheme}://{authority}"),
+    if let Some(path) = path {
+        shown.push('/');
+        shown.push_str(path);
     }
+    if let Some(query) = query {
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&masked.join("&"));
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -101,5 +117,18 @@ mod tests {
         assert_eq!(shown("postgres://lf:s3cret@db:5432/leadflow"), "postgres://lf:***@db:5432/leadflow");
         assert_eq!(shown("postgres://lf@db/leadflow"), "postgres://lf@db/leadflow");
         assert_eq!(shown("postgres://db"), "postgres://db");
+        assert_eq!(
+            shown("postgres://lf@db/leadflow?sslmode=require&password=s3cret"),
+            "postgres://lf@db/leadflow?sslmode=require&password=***"
+        );
+        assert_eq!(shown("postgres://lf:s3cret@db?password=s3cret"), "postgres://lf:***@db?password=***");
+    }
+
+    #[test]
+    fn a_refused_url_keeps_its_password_to_itself() {
+        for url in ["mysql://lf:s3cret@db/leadflow", "lf:s3cret@db/leadflow", "postgres://x?password=s3cret&x"] {
+            let refused = DatabaseUrl::parse(url).map_or_else(|e| e.to_string(), |ok| ok.to_string());
+            assert!(!refused.contains("s3cret"), "{url} shown as {refused}");
+        }
     }
 }
