@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Import and rescore on SQLite and on PostgreSQL, one after the other in one run, on the same
-# workload; then checks that both gave the same scores.
+# workload; then checks both backends' scores against the DuckDB reference and each other.
 #
-#   bench/backends.sh [LEADS]        (20000 by default)
+#   bench/backends.sh [LEADS]        (20000 by default; 1000000 is the benchmark's workload)
 #
 # The PostgreSQL server is LEADFLOW_TEST_PG_URL's, or a throwaway one (scripts/test-postgres).
-# Needs: numpy (for ../shared/bench/gen_workload.py), psql.
+# Needs: numpy and duckdb (pip install numpy duckdb), psql.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 leads=${1:-20000}
@@ -36,9 +36,13 @@ run() {
     python3 -c 'import sys; b, n, *t = sys.argv[1:]; t = [float(x) for x in t]; n = int(n)
 print(f"{b:<10} leads {t[1]-t[0]:.2f} s  events {t[2]-t[1]:.2f} s ({n/(t[2]-t[1]):,.0f}/s)  rescore {t[3]-t[2]:.2f} s  from events {t[4]-t[3]:.2f} s")' \
         "$backend" "$events" "$t0" "$t1" "$t2" "$t3" "$t4"
-    "$lf" "${db[@]}" export scores | sort >"$work/scores-$backend.csv"
+    "$lf" "${db[@]}" export scores --out "$work/scores-$backend.csv"
+    python3 ../shared/bench/compare_scores.py "$work/ref_scores.csv" "$work/scores-$backend.csv" | tail -1
 }
 
+[ -f "$work/ref_scores.csv" ] || python3 ../shared/bench/reference_duckdb.py "$work" --out "$work/ref_scores.csv" >/dev/null
+echo "workload: $(($(wc -l <"$work/leads.csv") - 1)) leads, $events events; $(nproc) cores"
 run sqlite
 run postgres
-cmp -s "$work/scores-sqlite.csv" "$work/scores-postgres.csv" && echo "scores: identical" || { echo "scores differ" >&2; exit 1; }
+cmp -s <(sort "$work/scores-sqlite.csv") <(sort "$work/scores-postgres.csv") \
+    && echo "scores: identical on both backends" || { echo "scores differ between the backends" >&2; exit 1; }

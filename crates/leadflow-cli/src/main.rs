@@ -683,6 +683,7 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
                 from_events,
                 batch,
                 dry_run,
+                as_of_now: as_of.is_none(),
                 ..RescoreOptions::needed(as_of.unwrap_or_else(|| engine.now()))
             };
             let started = std::time::Instant::now();
@@ -703,6 +704,12 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
                 report.became_mql,
                 if dry_run { "would become MQL" } else { "became MQL" },
             );
+            if report.changed_meanwhile > 0 {
+                println!(
+                    "{} leads changed while being rescored (a new event, an import) and keep that newer score",
+                    report.changed_meanwhile
+                );
+            }
             let buckets: Vec<String> = report.buckets.iter().map(|(b, n)| format!("{b} {n}")).collect();
             println!("buckets: {}", buckets.join(", "));
             print_predicted(&report);

@@ -80,15 +80,15 @@ impl<S: Store> Engine<S> {
                 }
             });
         }
-        let states = tx.score_states(&changed, version)?;
+        let held = tx.hold_for_scoring(&changed, version)?;
         let mut writes = Vec::with_capacity(changed.len());
         let mut scores = FxHashMap::default();
-        for (id, state) in changed.into_iter().zip(states) {
+        for (id, held) in changed.into_iter().zip(held) {
             let (activity, last_key) = new_events.remove(&id).expect("a changed lead has new events");
-            let lead = &leads.records[&id];
+            let (lead, state) = held.ok_or(StoreError::NoSuchLead(id))?;
             let created = leads.created.contains(&id);
             let (write, scored) =
-                rescored(&mut tx, &model, version, lead, state, &activity, now, Cause::Event(last_key), created)?;
+                rescored(&mut tx, &model, version, &lead, state, &activity, now, Cause::Event(last_key), created)?;
             writes.push(write);
             scores.insert(id, scored);
         }

@@ -88,7 +88,7 @@ impl<S: Store> Engine<S> {
     ) -> Result<(), EngineError> {
         if options.rescore {
             let now = self.now();
-            summary.rescore = Some(self.rescore(RescoreOptions::needed(now), rescoring)?);
+            summary.rescore = Some(self.rescore(RescoreOptions::needed_now(now), rescoring)?);
         }
         Ok(())
     }

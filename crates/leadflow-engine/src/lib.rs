@@ -375,7 +375,7 @@ impl<S: Store> Engine<S> {
         tx.activate_model(version, now)?;
         tx.commit()?;
         self.active = Some(Active::new(version, model));
-        let rescore = self.rescore(RescoreOptions::needed(now), progress)?;
+        let rescore = self.rescore(RescoreOptions::needed_now(now), progress)?;
         let name = self.active.as_ref().expect("set above").model.name.clone();
         Ok(ApplyReport { version, name, rescore })
     }
@@ -400,7 +400,7 @@ impl<S: Store> Engine<S> {
         tx.commit()?;
         let name = active.model.name.clone();
         self.active = Some(active);
-        let rescore = self.rescore(RescoreOptions::needed(now), progress)?;
+        let rescore = self.rescore(RescoreOptions::needed_now(now), progress)?;
         Ok(ApplyReport { version, name, rescore })
     }
 
@@ -427,7 +427,7 @@ impl<S: Store> Engine<S> {
             Upserted::Created(id) => (tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?, true),
             Upserted::Updated(lead) => (*lead, false),
         };
-        let scored = rescore_lead(&mut tx, &model, version, &lead, &[], now, Cause::Profile, created)?;
+        let scored = rescore_lead(&mut tx, &model, version, lead.id, &[], now, Cause::Profile, created)?;
         tx.commit()?;
         Ok(UpsertOutcome { created, scored })
     }
@@ -448,7 +448,8 @@ impl<S: Store> Engine<S> {
             Inserted::OtherLead(_) => return Err(EngineError::KeyOfAnotherLead(key)),
         }
         let activity = Activity { ts: input.ts, matched: model.match_event(&input.shape) };
-        let scored = rescore_lead(&mut tx, &model, version, &lead, &[activity], now, Cause::Event(key), created_lead)?;
+        let scored =
+            rescore_lead(&mut tx, &model, version, lead.id, &[activity], now, Cause::Event(key), created_lead)?;
         tx.commit()?;
         Ok(TrackOutcome::Accepted { scored, created_lead })
     }
@@ -703,21 +704,23 @@ fn activity_in<T: Transaction>(tx: &mut T, model: &Model, lead: LeadId) -> Resul
         .collect())
 }
 
-/// Rescores one lead inside a transaction: from its kept state plus `new_events` when the state
-/// is usable, else from all its events. Writes the score, the state, history and MQL.
+/// Rescores one lead inside a transaction, holding it (see `hold_for_scoring`): from its kept
+/// state plus `new_events` when the state is usable, else from all its events. Writes the score,
+/// the state, history and MQL.
 #[allow(clippy::too_many_arguments)]
 fn rescore_lead<T: Transaction>(
     tx: &mut T,
     model: &Model,
     version: ModelVersion,
-    lead: &LeadRecord,
+    lead: LeadId,
     new_events: &[Activity],
     now: Timestamp,
     cause: Cause,
     created: bool,
 ) -> Result<Scored, EngineError> {
-    let kept = tx.score_state(lead.id, version)?;
-    let (write, scored) = rescored(tx, model, version, lead, kept, new_events, now, cause, created)?;
+    let held = tx.hold_for_scoring(&[lead], version)?.pop().flatten();
+    let (lead, kept) = held.ok_or(StoreError::NoSuchLead(lead))?;
+    let (write, scored) = rescored(tx, model, version, &lead, kept, new_events, now, cause, created)?;
     tx.write_score(&write)?;
     Ok(scored)
 }

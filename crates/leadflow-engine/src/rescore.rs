@@ -7,9 +7,12 @@
 use rayon::prelude::*;
 
 use leadflow_core::scoring;
-use leadflow_core::{Activity, EventMatch, LeadFacts, Model, ScoreState, Timestamp};
+use rustc_hash::FxHashSet;
+
+use leadflow_core::{Activity, EventMatch, LeadFacts, LeadId, Model, ScoreState, Timestamp};
 use leadflow_store::{
-    Cause, ModelVersion, RescoreItem, ScanRequest, ScanScope, ScoreWrite, StateWrite, Store, StoreError,
+    Cause, ModelVersion, RescoreItem, ScanRequest, ScanScope, ScanWrite, ScoreRevision, ScoreWrite, StateWrite, Store,
+    StoreError,
 };
 
 use crate::{Engine, EngineError, Progress, Subject, score_write};
@@ -26,12 +29,21 @@ pub struct RescoreOptions {
     pub batch: usize,
     /// Score and report, but write nothing.
     pub dry_run: bool,
+    /// Score each batch as of the clock when it is read, `as_of` at the earliest: what "rescore
+    /// now" means while events keep coming. A fixed instant would score events that arrive
+    /// during a long rescore out of the leads read after them, undoing what ingest just scored.
+    pub as_of_now: bool,
 }
 
 impl RescoreOptions {
     /// What needs it: leads changed since their last score, or scored by another model.
     pub fn needed(as_of: Timestamp) -> RescoreOptions {
-        RescoreOptions { as_of, all: false, from_events: false, batch: 50_000, dry_run: false }
+        RescoreOptions { as_of, all: false, from_events: false, batch: 50_000, dry_run: false, as_of_now: false }
+    }
+
+    /// What needs it, each batch as of the clock when it is read.
+    pub fn needed_now(now: Timestamp) -> RescoreOptions {
+        RescoreOptions { as_of_now: true, ..RescoreOptions::needed(now) }
     }
 
     /// Every lead.
@@ -42,12 +54,16 @@ impl RescoreOptions {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RescoreReport {
+    /// Leads scored (and written, unless a dry run).
     pub leads: u64,
     /// Leads whose change made a history entry.
     pub changed: u64,
     pub became_mql: u64,
     pub from_state: u64,
     pub from_events: u64,
+    /// Leads not written because an event or an import changed them while they were being
+    /// scored: they keep that newer score (stale ones are picked up by the next rescore).
+    pub changed_meanwhile: u64,
     /// Leads per bucket after the rescore, in the model's bucket order.
     pub buckets: Vec<(String, u64)>,
     /// The active trained model's version and how many leads it predicted again: a rescore
@@ -62,6 +78,8 @@ pub struct RescoreReport {
 enum Outcome {
     Done {
         write: ScoreWrite,
+        /// The revision of the score the result was computed from.
+        read: ScoreRevision,
         became_mql: bool,
         from_state: bool,
     },
@@ -82,8 +100,9 @@ impl<S: Store> Engine<S> {
             buckets: model.buckets.iter().map(|b| (b.name.clone(), 0)).collect(),
             ..RescoreReport::default()
         };
-        let as_of = options.as_of;
+        let clock = self.clock.clone();
         self.store.scan_for_rescore(request, &mut |store, items| {
+            let as_of = if options.as_of_now { clock.now().max(options.as_of) } else { options.as_of };
             let n = items.len() as u64;
             let score_all = |items: Vec<RescoreItem>, matches: &[Option<EventMatch>]| -> Vec<Outcome> {
                 items.into_par_iter().map(|item| rescore_item(&model, version, matches, item, as_of)).collect()
@@ -113,10 +132,23 @@ impl<S: Store> Engine<S> {
                 done.extend(score_all(retry, &matches));
             }
             let mut writes = Vec::with_capacity(done.len());
+            let mut tallies = Vec::with_capacity(done.len());
             for outcome in done {
-                let Outcome::Done { write, became_mql, from_state } = outcome else {
+                let Outcome::Done { write, read, became_mql, from_state } = outcome else {
                     return Err(StoreError::Corrupt("an event refers to an event shape that does not exist".into()));
                 };
+                tallies.push((became_mql, from_state));
+                writes.push(ScanWrite { write, read });
+            }
+            // Leads an event or an import changed while this batch was scored keep that newer
+            // score: it saw more than the scan did.
+            let left: FxHashSet<LeadId> =
+                if options.dry_run { FxHashSet::default() } else { store.write_scores(&writes)?.into_iter().collect() };
+            report.changed_meanwhile += left.len() as u64;
+            for (ScanWrite { write, .. }, (became_mql, from_state)) in writes.iter().zip(tallies) {
+                if left.contains(&write.lead) {
+                    continue;
+                }
                 report.leads += 1;
                 if let Some(b) = report.buckets.iter_mut().find(|(name, _)| *name == write.score.values.bucket) {
                     b.1 += 1;
@@ -128,10 +160,6 @@ impl<S: Store> Engine<S> {
                 } else {
                     report.from_events += 1;
                 }
-                writes.push(write);
-            }
-            if !options.dry_run {
-                store.write_scores(&writes)?;
             }
             progress.advance(n);
             Ok(())
@@ -200,5 +228,5 @@ fn rescore_item(
         created: item.score.is_none(),
     };
     let (write, scored) = score_write(model, version, subject, card, state, as_of, cause);
-    Outcome::Done { write, became_mql: scored.became_mql, from_state }
+    Outcome::Done { write, read: item.revision, became_mql: scored.became_mql, from_state }
 }

@@ -145,7 +145,8 @@ impl<S: Store> Engine<S> {
             tx.commit()?;
             return Ok(if granted == 0 { VisitOutcome::OverLimit } else { VisitOutcome::Duplicate });
         }
-        let scored = rescore_lead(&mut tx, &model, version, &record, &activity, now, Cause::Event(key), created_lead)?;
+        let scored =
+            rescore_lead(&mut tx, &model, version, record.id, &activity, now, Cause::Event(key), created_lead)?;
         tx.commit()?;
         Ok(VisitOutcome::Lead { scored, created_lead, merged: merged_count, dropped })
     }

@@ -483,7 +483,9 @@ impl LeadWrites for PgTx<'_> {
             return Err(StoreError::NoSuchLead(id));
         }
         // The lead changed: its kept score state no longer applies.
-        self.tx.execute("UPDATE scores SET stale = TRUE WHERE lead_id = $1", &[&id.0]).map_err(backend)?;
+        self.tx
+            .execute("UPDATE scores SET stale = TRUE, revision = revision + 1 WHERE lead_id = $1", &[&id.0])
+            .map_err(backend)?;
         Ok(())
     }
 

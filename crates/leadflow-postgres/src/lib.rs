@@ -338,11 +338,42 @@ impl Transaction for PgTx<'_> {
         properties.extend(property_changes);
         Ok(())
     }
+
+    /// Row locks on the leads and their scores, taken in id order (so two batches of the same
+    /// leads queue rather than deadlock). Both rows are locked, not only the lead's: under READ
+    /// COMMITTED a statement that waited for a lock re-reads only the locked rows that changed,
+    /// and an event's unit of work changes the score, not the lead; a profile update changes the
+    /// lead, so its profile is read current too.
+    fn hold_for_scoring(
+        &mut self,
+        leads: &[LeadId],
+        model: ModelVersion,
+    ) -> Result<Vec<Option<leadflow_store::HeldLead>>, StoreError> {
+        let ids: Vec<i64> = leads.iter().map(|l| l.0).collect();
+        let rows = self
+            .tx
+            .query(
+                &format!(
+                    "SELECT {LEAD_COLUMNS}, CASE WHEN s.model_version = $2 AND NOT s.stale THEN s.state END
+                     FROM leads l JOIN scores s ON s.lead_id = l.id
+                     WHERE l.id = ANY($1) ORDER BY l.id FOR NO KEY UPDATE OF l, s"
+                ),
+                &[&ids, &model.0],
+            )
+            .map_err(backend)?;
+        let mut held = rustc_hash::FxHashMap::default();
+        for row in &rows {
+            let lead = read_lead(row)?;
+            held.insert(lead.id, (lead, row.get::<_, Option<Vec<u8>>>(LEAD_COLUMN_COUNT)));
+        }
+        Ok(leads.iter().map(|l| held.get(l).cloned()).collect())
+    }
 }
 
 /// Marks these leads' scores as awaiting a rescore, in one statement.
 fn mark_leads_stale(conn: &mut impl Sql, leads: &[i64]) -> Result<(), StoreError> {
-    conn.execute("UPDATE scores SET stale = TRUE WHERE lead_id = ANY($1)", &[&leads]).map_err(backend)?;
+    conn.execute("UPDATE scores SET stale = TRUE, revision = revision + 1 WHERE lead_id = ANY($1)", &[&leads])
+        .map_err(backend)?;
     Ok(())
 }
 

@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 
 use crate::sql::{Cached, Sql};
+use leadflow_core::LeadId;
 use leadflow_core::Timestamp;
-use leadflow_store::{Rescans, RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScoreWrite, StoreError};
+use leadflow_store::{
+    Rescans, RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScanWrite, ScoreRevision, ScoreWrite, StoreError,
+};
 
 use crate::{LEAD_COLUMN_COUNT, LEAD_COLUMNS, PgStore, backend, read_lead, scores, shape_number};
 
@@ -45,12 +48,16 @@ impl Rescans for PgStore {
         Ok(n as u64)
     }
 
-    fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+    fn write_scores(&mut self, writes: &[ScanWrite]) -> Result<Vec<LeadId>, StoreError> {
         let mut tx = self.own_transaction()?;
+        let mut left = Vec::new();
         for chunk in writes.chunks(scores::WRITES_PER_STATEMENT) {
-            scores::write_scores(&mut tx, chunk)?;
+            let (scores, reads): (Vec<ScoreWrite>, Vec<ScoreRevision>) =
+                chunk.iter().map(|w| (w.write.clone(), w.read)).unzip();
+            left.extend(scores::write_scores(&mut tx, &scores, Some(&reads))?);
         }
-        tx.conn.commit().map_err(backend)
+        tx.conn.commit().map_err(backend)?;
+        Ok(left)
     }
 }
 
@@ -59,6 +66,7 @@ fn read_batch(conn: &mut impl Sql, request: &ScanRequest, after: i64) -> Result<
     let batch = i64::try_from(request.batch.max(1)).unwrap_or(i64::MAX);
     // A state is worth reading only if it may be used.
     let state = if request.states_of.is_some() { "s.state" } else { "NULL::BYTEA" };
+    let state = format!("{state}, s.revision");
     let rows = match request.scope {
         ScanScope::All => conn.query(
             &format!(
@@ -79,7 +87,8 @@ fn read_batch(conn: &mut impl Sql, request: &ScanRequest, after: i64) -> Result<
     .map_err(backend)?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        items.push(RescoreItem::of(read_lead(&row)?, row.get(LEAD_COLUMN_COUNT), request.states_of));
+        let revision = ScoreRevision(row.get(LEAD_COLUMN_COUNT + 1));
+        items.push(RescoreItem::of(read_lead(&row)?, row.get(LEAD_COLUMN_COUNT), request.states_of, revision));
     }
     load_activity(conn, &mut items)?;
     Ok(items)

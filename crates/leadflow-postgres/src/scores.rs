@@ -3,7 +3,7 @@
 use crate::sql::Sql;
 use leadflow_core::LeadId;
 use leadflow_store::{
-    HistoryEntry, ModelVersion, ScoreReads, ScoreWrite, ScoreWrites, StateWrite, StoreError, StoredScore,
+    HistoryEntry, ModelVersion, ScoreReads, ScoreRevision, ScoreWrite, ScoreWrites, StateWrite, StoreError, StoredScore,
 };
 
 use crate::{HISTORY_COLUMNS, PgStore, PgTx, SCORE_COLUMNS, backend, outbox, read_history, read_score};
@@ -66,15 +66,18 @@ impl ScoreWrites for PgTx<'_> {
     }
 
     fn write_score(&mut self, w: &ScoreWrite) -> Result<(), StoreError> {
-        write_score(&mut self.tx, w)
+        write_score(&mut self.tx, w, None).map(drop)
     }
 
     fn write_score_batch(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
-        writes.chunks(WRITES_PER_STATEMENT).try_for_each(|chunk| write_scores(&mut self.tx, chunk))
+        // The unit of work holds these leads (`score_states` took them): nothing is left alone.
+        writes.chunks(WRITES_PER_STATEMENT).try_for_each(|chunk| write_scores(&mut self.tx, chunk, None).map(drop))
     }
 
     fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError> {
-        self.tx.execute("UPDATE scores SET stale = TRUE WHERE lead_id = $1", &[&lead.0]).map_err(backend)?;
+        self.tx
+            .execute("UPDATE scores SET stale = TRUE, revision = revision + 1 WHERE lead_id = $1", &[&lead.0])
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -84,7 +87,13 @@ impl ScoreWrites for PgTx<'_> {
     }
 }
 
-pub(crate) fn write_score(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreError> {
+/// Writes `w`; with `read`, only over that revision of the lead's score (a scan's write), and
+/// says whether it did.
+pub(crate) fn write_score(
+    conn: &mut impl Sql,
+    w: &ScoreWrite,
+    read: Option<ScoreRevision>,
+) -> Result<bool, StoreError> {
     let v = &w.score.values;
     let recorded = w.history.as_ref().map(|h| h.after.total);
     // $11 says what to do with the state: 0 keep, 1 clear, 2 set to $12.
@@ -97,8 +106,8 @@ pub(crate) fn write_score(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), Sto
         .execute(
             "UPDATE scores SET model_version = $2, as_of = $3, fit = $4, engagement = $5, total = $6, bucket = $7,
                     grade = $8, stale = $9, recorded_total = coalesce($10, recorded_total),
-                    state = CASE $11::BIGINT WHEN 0 THEN state ELSE $12 END
-             WHERE lead_id = $1",
+                    state = CASE $11::BIGINT WHEN 0 THEN state ELSE $12 END, revision = revision + 1
+             WHERE lead_id = $1 AND ($13::BIGINT IS NULL OR revision = $13)",
             &[
                 &w.lead.0,
                 &w.score.model_version.0,
@@ -112,16 +121,19 @@ pub(crate) fn write_score(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), Sto
                 &recorded,
                 &state_action,
                 &state,
+                &read.map(|r| r.0),
             ],
         )
         .map_err(backend)?;
     if changed == 0 {
-        return Err(StoreError::NoSuchLead(w.lead));
+        // A scan's lead may have been rescored, or merged away, since: left alone either way.
+        return if read.is_some() { Ok(false) } else { Err(StoreError::NoSuchLead(w.lead)) };
     }
     if let Some(h) = &w.history {
         insert_history(conn, w.lead, h)?;
     }
-    notify_and_qualify(conn, w)
+    notify_and_qualify(conn, w)?;
+    Ok(true)
 }
 
 /// What a score write carries beside the score: its webhooks' deliveries, and the MQL time (a
@@ -145,14 +157,27 @@ fn notify_and_qualify(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreEr
 /// Score writes per statement of a batch: arrays of a few megabytes.
 pub(crate) const WRITES_PER_STATEMENT: usize = 5_000;
 
-/// [`write_score`] of each, the scores and the history rows each in one statement (the arrays
-/// unnested into rows); what only a few writes carry (notifications, MQL times) row by row.
-pub(crate) fn write_scores(conn: &mut impl Sql, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+/// [`write_score`] of each (with `reads`, each only over its revision), the scores and the
+/// history rows each in one statement (the arrays unnested into rows); what only a few writes
+/// carry (notifications, MQL times) row by row. Returns the leads left alone.
+pub(crate) fn write_scores(
+    conn: &mut impl Sql,
+    writes: &[ScoreWrite],
+    reads: Option<&[ScoreRevision]>,
+) -> Result<Vec<LeadId>, StoreError> {
+    let read = |i: usize| reads.map(|r| r[i]);
     let leads: Vec<i64> = writes.iter().map(|w| w.lead.0).collect();
     // One statement updates a row once: writes of one lead twice go one after the other.
     if leads.iter().collect::<std::collections::HashSet<_>>().len() < leads.len() {
-        return writes.iter().try_for_each(|w| write_score(conn, w));
+        let mut left = Vec::new();
+        for (i, w) in writes.iter().enumerate() {
+            if !write_score(conn, w, read(i))? {
+                left.push(w.lead);
+            }
+        }
+        return Ok(left);
     }
+    let revisions: Vec<Option<i64>> = (0..writes.len()).map(|i| read(i).map(|r| r.0)).collect();
     let versions: Vec<i64> = writes.iter().map(|w| w.score.model_version.0).collect();
     let as_of: Vec<i64> = writes.iter().map(|w| w.score.as_of.millis()).collect();
     let values = |f: fn(&ScoreWrite) -> f64| -> Vec<f64> { writes.iter().map(f).collect() };
@@ -170,18 +195,19 @@ pub(crate) fn write_scores(conn: &mut impl Sql, writes: &[ScoreWrite]) -> Result
             StateWrite::Keep | StateWrite::Clear => None,
         })
         .collect();
-    let changed = conn
-        .execute(
+    let written = conn
+        .query(
             "UPDATE scores s SET model_version = v.model_version, as_of = v.as_of, fit = v.fit,
                     engagement = v.engagement, total = v.total, bucket = v.bucket, grade = v.grade,
                     stale = v.stale, recorded_total = coalesce(v.recorded_total, s.recorded_total),
-                    state = CASE WHEN v.keep THEN s.state ELSE v.state END
+                    state = CASE WHEN v.keep THEN s.state ELSE v.state END, revision = s.revision + 1
              FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::DOUBLE PRECISION[], $5::DOUBLE PRECISION[],
                          $6::DOUBLE PRECISION[], $7::TEXT[], $8::TEXT[], $9::BOOLEAN[], $10::DOUBLE PRECISION[],
-                         $11::BOOLEAN[], $12::BYTEA[])
+                         $11::BOOLEAN[], $12::BYTEA[], $13::BIGINT[])
                   AS v (lead_id, model_version, as_of, fit, engagement, total, bucket, grade, stale,
-                        recorded_total, keep, state)
-             WHERE s.lead_id = v.lead_id",
+                        recorded_total, keep, state, read)
+             WHERE s.lead_id = v.lead_id AND (v.read IS NULL OR s.revision = v.read)
+             RETURNING s.lead_id",
             &[
                 &leads,
                 &versions,
@@ -195,10 +221,12 @@ pub(crate) fn write_scores(conn: &mut impl Sql, writes: &[ScoreWrite]) -> Result
                 &recorded,
                 &keep,
                 &states,
+                &revisions,
             ],
         )
         .map_err(backend)?;
-    if changed != writes.len() as u64 {
+    let written: std::collections::HashSet<i64> = written.iter().map(|r| r.get(0)).collect();
+    if written.len() != writes.len() && reads.is_none() {
         let found: std::collections::HashSet<i64> = conn
             .query("SELECT lead_id FROM scores WHERE lead_id = ANY($1)", &[&leads])
             .map_err(backend)?
@@ -208,8 +236,12 @@ pub(crate) fn write_scores(conn: &mut impl Sql, writes: &[ScoreWrite]) -> Result
         let missing = leads.iter().find(|l| !found.contains(l)).copied().unwrap_or_default();
         return Err(StoreError::NoSuchLead(LeadId(missing)));
     }
-    insert_histories(conn, writes.iter().filter_map(|w| w.history.as_ref().map(|h| (w.lead, h))).collect())?;
-    writes.iter().try_for_each(|w| notify_and_qualify(conn, w))
+    // A scan's leads may have been rescored, or merged away, since: left alone either way.
+    let left: Vec<LeadId> = writes.iter().map(|w| w.lead).filter(|l| !written.contains(&l.0)).collect();
+    let kept = writes.iter().filter(|w| written.contains(&w.lead.0));
+    insert_histories(conn, kept.clone().filter_map(|w| w.history.as_ref().map(|h| (w.lead, h))).collect())?;
+    kept.into_iter().try_for_each(|w| notify_and_qualify(conn, w))?;
+    Ok(left)
 }
 
 /// History rows in one statement.

@@ -214,7 +214,7 @@ impl LeadWrites for SqliteTx<'_> {
         }
         // The lead changed: its kept score state no longer applies.
         self.tx
-            .prepare_cached("UPDATE scores SET stale = 1 WHERE lead_id = ?1")
+            .prepare_cached("UPDATE scores SET stale = 1, revision = revision + 1 WHERE lead_id = ?1")
             .map_err(backend)?
             .execute([id.0])
             .map_err(backend)?;

@@ -34,8 +34,8 @@ use leadflow_store::prelude::*;
 use leadflow_store::{
     AnonymousEvent, ApiKeyRecord, AttemptOutcome, DatabaseUrl, DeliveryClaim, DeliveryRecord, HistoryEntry, Inserted,
     LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor,
-    ScanRequest, ScanScope, ScoreWrite, ShapeId, SortKey, StateWrite, StoreError, StoreStats, StoredEvent,
-    StoredPrediction, StoredScore, TrainedRecord, WebhookRecord,
+    ScanRequest, ScanScope, ScanWrite, ScoreRevision, ScoreWrite, ShapeId, SortKey, StateWrite, StoreError, StoreStats,
+    StoredEvent, StoredPrediction, StoredScore, TrainedRecord, WebhookRecord,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -66,6 +66,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_properties_set_aside.sql"),
     include_str!("../migrations/0010_delivery_claims.sql"),
     include_str!("../migrations/0011_schedule.sql"),
+    include_str!("../migrations/0012_score_revisions.sql"),
 ];
 
 pub struct SqliteStore {
@@ -347,7 +348,7 @@ fn read_batch(conn: &Connection, request: &ScanRequest, after: i64) -> Result<Ve
     // A state is worth reading only if it may be used.
     let state = if request.states_of.is_some() { "s.state" } else { "NULL" };
     let sql = format!(
-        "SELECT {LEAD_COLUMNS}, {state} FROM leads l JOIN scores s ON s.lead_id = l.id
+        "SELECT {LEAD_COLUMNS}, {state}, s.revision FROM leads l JOIN scores s ON s.lead_id = l.id
          WHERE l.id > ?1 {filter} ORDER BY l.id LIMIT ?2"
     );
     let batch = request.batch.max(1);
@@ -361,7 +362,9 @@ fn read_batch(conn: &Connection, request: &ScanRequest, after: i64) -> Result<Ve
         .map_err(backend)?;
         while let Some(row) = rows.next().map_err(backend)? {
             let lead = read_lead(row).map_err(backend)??;
-            items.push(RescoreItem::of(lead, row.get(LEAD_COLUMN_COUNT).map_err(backend)?, request.states_of));
+            let state = row.get(LEAD_COLUMN_COUNT).map_err(backend)?;
+            let revision = ScoreRevision(row.get(LEAD_COLUMN_COUNT + 1).map_err(backend)?);
+            items.push(RescoreItem::of(lead, state, request.states_of, revision));
         }
     }
     load_activity(conn, &mut items)?;
@@ -450,7 +453,7 @@ fn fold_tail(tx: &Connection) -> Result<u64, StoreError> {
             .map_err(backend)?
             .execute(params![lead, activity::encode(&items)])
             .map_err(backend)?;
-        tx.prepare_cached("UPDATE scores SET stale = 1 WHERE lead_id = ?1")
+        tx.prepare_cached("UPDATE scores SET stale = 1, revision = revision + 1 WHERE lead_id = ?1")
             .map_err(backend)?
             .execute([lead])
             .map_err(backend)?;
@@ -533,7 +536,9 @@ fn active_version(conn: &Connection) -> Result<Option<ModelVersion>, StoreError>
         .transpose()
 }
 
-fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
+/// Writes `w`; with `read`, only over that revision of the lead's score (a scan's write), and
+/// says whether it did.
+fn write_score(conn: &Connection, w: &ScoreWrite, read: Option<ScoreRevision>) -> Result<bool, StoreError> {
     let v = &w.score.values;
     let recorded = w.history.as_ref().map(|h| h.after.total);
     // ?11 says what to do with the state: 0 keep, 1 clear, 2 set to ?12.
@@ -546,8 +551,8 @@ fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
         .prepare_cached(
             "UPDATE scores SET model_version = ?2, as_of = ?3, fit = ?4, engagement = ?5, total = ?6, bucket = ?7,
                     grade = ?8, stale = ?9, recorded_total = coalesce(?10, recorded_total),
-                    state = CASE ?11 WHEN 0 THEN state ELSE ?12 END
-             WHERE lead_id = ?1",
+                    state = CASE ?11 WHEN 0 THEN state ELSE ?12 END, revision = revision + 1
+             WHERE lead_id = ?1 AND (?13 IS NULL OR revision = ?13)",
         )
         .map_err(backend)?;
     let changed = stmt
@@ -564,10 +569,12 @@ fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
             recorded,
             state_action,
             state,
+            read.map(|r| r.0),
         ])
         .map_err(backend)?;
     if changed == 0 {
-        return Err(StoreError::NoSuchLead(w.lead));
+        // A scan's lead may have been rescored, or merged away, since: left alone either way.
+        return if read.is_some() { Ok(false) } else { Err(StoreError::NoSuchLead(w.lead)) };
     }
     if let Some(h) = &w.history {
         insert_history(conn, w.lead, h)?;
@@ -585,7 +592,7 @@ fn write_score(conn: &Connection, w: &ScoreWrite) -> Result<(), StoreError> {
         .execute(params![w.lead.0, at.millis()])
         .map_err(backend)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 fn insert_history(conn: &Connection, lead: LeadId, h: &HistoryEntry) -> Result<(), StoreError> {

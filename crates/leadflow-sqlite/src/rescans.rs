@@ -66,11 +66,15 @@ impl Rescans for SqliteStore {
         Ok(n as u64)
     }
 
-    fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
+    fn write_scores(&mut self, writes: &[ScanWrite]) -> Result<Vec<LeadId>, StoreError> {
         let tx = self.conn.transaction().map_err(backend)?;
+        let mut left = Vec::new();
         for w in writes {
-            write_score(&tx, w)?;
+            if !write_score(&tx, &w.write, Some(w.read))? {
+                left.push(w.write.lead);
+            }
         }
-        tx.commit().map_err(backend)
+        tx.commit().map_err(backend)?;
+        Ok(left)
     }
 }

@@ -44,12 +44,12 @@ impl ScoreWrites for SqliteTx<'_> {
     }
 
     fn write_score(&mut self, w: &ScoreWrite) -> Result<(), StoreError> {
-        write_score(&self.tx, w)
+        write_score(&self.tx, w, None).map(drop)
     }
 
     fn mark_stale(&mut self, lead: LeadId) -> Result<(), StoreError> {
         self.tx
-            .prepare_cached("UPDATE scores SET stale = 1 WHERE lead_id = ?1")
+            .prepare_cached("UPDATE scores SET stale = 1, revision = revision + 1 WHERE lead_id = ?1")
             .map_err(backend)?
             .execute([lead.0])
             .map_err(backend)?;

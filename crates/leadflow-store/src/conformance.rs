@@ -31,6 +31,7 @@ macro_rules! conformance_tests {
             models_are_versioned,
             listing_filters_and_orders,
             scans_visit_what_needs_rescoring,
+            a_scan_write_leaves_alone_what_changed_since_the_scan,
             deleting_a_lead_erases_everything,
             bulk_inserts_join_per_lead_reads_when_finished,
             api_keys_are_found_by_hash_until_revoked,
@@ -110,6 +111,25 @@ fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> S
         mql_at: None,
         notifications: Vec::new(),
     }
+}
+
+/// Scores written as a unit of work does (an event's), holding the leads.
+fn set_scores<S: Store>(s: &mut S, writes: &[ScoreWrite]) {
+    let mut tx = s.begin().unwrap();
+    tx.write_score_batch(writes).unwrap();
+    tx.commit().unwrap();
+}
+
+/// What one scan of every lead reads of `lead`.
+fn scanned<S: Store>(s: &mut S, lead: LeadId) -> RescoreItem {
+    let mut found = None;
+    let request = ScanRequest { scope: ScanScope::All, states_of: None, batch: 100 };
+    s.scan_for_rescore(request, &mut |_, items| {
+        found = found.take().or_else(|| items.into_iter().find(|i| i.id == lead));
+        Ok(())
+    })
+    .unwrap();
+    found.expect("the scan visits the lead")
 }
 
 pub fn leads_round_trip<S: Store>(s: &mut S) {
@@ -495,7 +515,7 @@ pub fn history_and_mql<S: Store>(s: &mut S) {
         became_mql: true,
     });
     second.mql_at = Some(t("2026-06-02"));
-    s.write_scores(&[first, second]).unwrap();
+    set_scores(s, &[first, second]);
     let history = s.history_of(id, 10).unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[0].cause, Cause::Event(EventKey::parse("demo-1").unwrap()), "newest first");
@@ -507,7 +527,7 @@ pub fn history_and_mql<S: Store>(s: &mut S) {
     // MQL is recorded once: a later qualifying score does not move it.
     let mut again = score_write(id, v1, 90.0, "hot");
     again.mql_at = Some(t("2026-06-09"));
-    s.write_scores(&[again]).unwrap();
+    set_scores(s, &[again]);
     assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at, Some(t("2026-06-02")));
     assert_eq!(s.stats().unwrap().mqls, 1);
     let mut tx = s.begin().unwrap();
@@ -554,13 +574,15 @@ pub fn listing_filters_and_orders<S: Store>(s: &mut S) {
     p.owner = Some("sam".into());
     tx.update_profile(ids[0], &p, t("2026-03-01")).unwrap();
     tx.commit().unwrap();
-    s.write_scores(&[
-        score_write(ids[0], v1, 90.0, "hot"),
-        score_write(ids[1], v1, 20.0, "cold"),
-        score_write(ids[2], v1, 50.0, "warm"),
-        score_write(ids[3], v1, 85.0, "hot"),
-    ])
-    .unwrap();
+    set_scores(
+        s,
+        &[
+            score_write(ids[0], v1, 90.0, "hot"),
+            score_write(ids[1], v1, 20.0, "cold"),
+            score_write(ids[2], v1, 50.0, "warm"),
+            score_write(ids[3], v1, 85.0, "hot"),
+        ],
+    );
     assert_eq!(listed(s, LeadQuery::default()), [ids[0], ids[3], ids[2], ids[1], ids[4]], "by score, unscored last");
     assert_eq!(
         listed(s, LeadQuery { order: LeadOrder::ScoreAsc, ..Default::default() }),
@@ -611,7 +633,7 @@ pub fn listing_filters_and_orders<S: Store>(s: &mut S) {
     assert_eq!(first.iter().map(|l| l.id).collect::<Vec<_>>(), [ids[0], ids[3]]);
     let last = first.last().unwrap();
     let cursor = Cursor { key: LeadOrder::ScoreDesc.key_of(last), id: last.id };
-    s.write_scores(&[score_write(ids[2], v1, 99.0, "hot"), score_write(ids[1], v1, 84.0, "hot")]).unwrap();
+    set_scores(s, &[score_write(ids[2], v1, 99.0, "hot"), score_write(ids[1], v1, 84.0, "hot")]);
     let second = page(s, Some(cursor));
     assert_eq!(
         second.iter().map(|l| l.id).collect::<Vec<_>>(),
@@ -648,14 +670,16 @@ pub fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     }
     tx.commit().unwrap();
     // Leads 0-2 scored by v1 (usable state), 3 stale, 4 by another model, 5-6 never scored.
-    s.write_scores(&[
-        score_write(ids[0], v1, 1.0, "cold"),
-        score_write(ids[1], v1, 1.0, "cold"),
-        score_write(ids[2], v1, 1.0, "cold"),
-        score_write(ids[3], v1, 1.0, "cold"),
-        score_write(ids[4], ModelVersion(2), 1.0, "cold"),
-    ])
-    .unwrap();
+    set_scores(
+        s,
+        &[
+            score_write(ids[0], v1, 1.0, "cold"),
+            score_write(ids[1], v1, 1.0, "cold"),
+            score_write(ids[2], v1, 1.0, "cold"),
+            score_write(ids[3], v1, 1.0, "cold"),
+            score_write(ids[4], ModelVersion(2), 1.0, "cold"),
+        ],
+    );
     let mut tx = s.begin().unwrap();
     tx.mark_stale(ids[3]).unwrap();
     tx.commit().unwrap();
@@ -669,8 +693,9 @@ pub fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
         batches += 1;
         assert!(items.len() <= 3);
         // The visitor may write between batches.
-        let writes: Vec<ScoreWrite> = items.iter().map(|i| score_write(i.id, v1, 2.0, "cold")).collect();
-        store.write_scores(&writes)?;
+        let writes: Vec<ScanWrite> =
+            items.iter().map(|i| ScanWrite { write: score_write(i.id, v1, 2.0, "cold"), read: i.revision }).collect();
+        assert_eq!(store.write_scores(&writes)?, vec![], "nothing changed them since the scan");
         seen.extend(items);
         Ok(())
     })
@@ -713,6 +738,58 @@ pub fn scans_visit_what_needs_rescoring<S: Store>(s: &mut S) {
     assert_eq!(with_events, (0..7).map(|i| (true, i)).collect::<Vec<_>>());
 }
 
+/// A rescore scans without locks; whatever an event, an import or a merge did to a lead after
+/// the scan read it wins over the rescore's result, history and notifications included.
+pub fn a_scan_write_leaves_alone_what_changed_since_the_scan<S: Store>(s: &mut S) {
+    let v1 = ModelVersion(1);
+    let (scored, staled, untouched, deleted) = (
+        add_lead(s, "s@example.com"),
+        add_lead(s, "t@example.com"),
+        add_lead(s, "u@example.com"),
+        add_lead(s, "d@example.com"),
+    );
+    set_scores(s, &[score_write(scored, v1, 10.0, "cold"), score_write(staled, v1, 10.0, "cold")]);
+    let read: Vec<RescoreItem> = [scored, staled, untouched, deleted].map(|id| scanned(s, id)).into();
+
+    // After the scan: an event scores one lead, an import marks another stale, one is deleted.
+    set_scores(s, &[score_write(scored, v1, 70.0, "warm")]);
+    let mut tx = s.begin().unwrap();
+    tx.mark_stale(staled).unwrap();
+    tx.delete_lead(deleted).unwrap();
+    tx.commit().unwrap();
+
+    let rescored = |item: &RescoreItem| {
+        let mut write = score_write(item.id, v1, 1.0, "cold");
+        write.history = Some(HistoryEntry {
+            at: t("2026-07-01"),
+            cause: Cause::Decay,
+            model_version: v1,
+            before: None,
+            after: values(1.0, "cold"),
+            became_mql: false,
+        });
+        ScanWrite { write, read: item.revision }
+    };
+    let writes: Vec<ScanWrite> = read.iter().map(rescored).collect();
+    let mut left = s.write_scores(&writes).unwrap();
+    left.sort();
+    let mut expected = vec![scored, staled, deleted];
+    expected.sort();
+    assert_eq!(left, expected, "only the untouched lead takes the rescore's result");
+    let total = |s: &mut S, id| s.lead(&LeadRef::Id(id)).unwrap().unwrap().score.map(|sc| (sc.values.total, sc.stale));
+    assert_eq!(total(s, scored), Some((70.0, false)), "the event's score stands");
+    assert_eq!(total(s, staled).map(|(_, stale)| stale), Some(true), "still stale, for the next rescore");
+    assert_eq!(total(s, untouched), Some((1.0, false)));
+    assert!(s.history_of(scored, 10).unwrap().is_empty(), "no history for a write left alone");
+    assert_eq!(s.history_of(untouched, 10).unwrap().len(), 1);
+
+    // A scan read after the changes writes as usual.
+    let again: Vec<ScanWrite> = [scored, staled].map(|id| rescored(&scanned(s, id))).into();
+    assert_eq!(s.write_scores(&again).unwrap(), vec![]);
+    assert_eq!(total(s, scored), Some((1.0, false)));
+    assert_eq!(total(s, staled), Some((1.0, false)));
+}
+
 pub fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {
     keeping_url(s);
     let id = add_lead(s, "ana@example.com");
@@ -749,7 +826,7 @@ pub fn bulk_inserts_join_per_lead_reads_when_finished<S: Store>(s: &mut S) {
     let a = add_lead(s, "ana@example.com");
     let b = add_lead(s, "ben@example.com");
     let v1 = ModelVersion(1);
-    s.write_scores(&[score_write(a, v1, 1.0, "cold"), score_write(b, v1, 1.0, "cold")]).unwrap();
+    set_scores(s, &[score_write(a, v1, 1.0, "cold"), score_write(b, v1, 1.0, "cold")]);
     let now = t("2026-07-01");
     let mut tx = s.begin().unwrap();
     tx.insert_event(&event("e1", a, "2026-06-01", "page_view", "/"), now).unwrap();

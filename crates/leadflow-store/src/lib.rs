@@ -431,12 +431,20 @@ pub struct RescoreItem {
     pub state: Option<Vec<u8>>,
     /// The lead's events as (time, shape), oldest first; filled only when `state` is `None`.
     pub activity: Vec<(Timestamp, ShapeId)>,
+    /// Which write of the lead's score the scan read: its result is written only if no other
+    /// has come since (see [`Rescans::write_scores`]).
+    pub revision: ScoreRevision,
 }
 
 impl RescoreItem {
     /// A lead as a scan reads it, with its kept `state` when that may stand in for its events:
     /// built by the model being scored (`states_of`) and not stale. The activity is loaded after.
-    pub fn of(lead: LeadRecord, state: Option<Vec<u8>>, states_of: Option<ModelVersion>) -> RescoreItem {
+    pub fn of(
+        lead: LeadRecord,
+        state: Option<Vec<u8>>,
+        states_of: Option<ModelVersion>,
+        revision: ScoreRevision,
+    ) -> RescoreItem {
         let usable = lead.score.as_ref().is_some_and(|s| Some(s.model_version) == states_of && !s.stale);
         RescoreItem {
             id: lead.id,
@@ -446,8 +454,26 @@ impl RescoreItem {
             score: lead.score,
             state: state.filter(|_| usable),
             activity: Vec::new(),
+            revision,
         }
     }
+}
+
+/// How many times a lead's score row has been written (scored, marked stale): a scan's result
+/// is written only over the revision it read, so a rescore that computed from what an event or
+/// an import has since changed leaves that newer score alone instead of overwriting it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScoreRevision(pub i64);
+
+/// A lead held for scoring by a unit of work, and its kept scoring state if usable
+/// ([`Transaction::hold_for_scoring`]).
+pub type HeldLead = (LeadRecord, Option<Vec<u8>>);
+
+/// A rescore's result for one lead, and the revision of the score it was computed from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanWrite {
+    pub write: ScoreWrite,
+    pub read: ScoreRevision,
 }
 
 /// Which leads a bulk scan visits.
@@ -535,6 +561,24 @@ pub trait Transaction:
     + ScheduleWrites
 {
     fn commit(self) -> Result<(), StoreError>;
+
+    /// The leads as they are now, each with its kept scoring state (built by `model`, not
+    /// stale), held by this unit of work until it ends: another unit of work scoring one of them,
+    /// on this server or another, waits for this one and then reads what it wrote. What an event
+    /// is scored from is read here, never before, so two events of one lead at once both count.
+    /// `None` for a lead that does not exist.
+    ///
+    /// The default suits a backend whose units of work that write run one at a time.
+    fn hold_for_scoring(
+        &mut self,
+        leads: &[LeadId],
+        model: ModelVersion,
+    ) -> Result<Vec<Option<HeldLead>>, StoreError> {
+        let refs: Vec<LeadRef> = leads.iter().map(|l| LeadRef::Id(*l)).collect();
+        let records = self.leads_named(&refs)?;
+        let states = self.score_states(leads, model)?;
+        Ok(records.into_iter().zip(states).map(|(lead, state)| lead.map(|lead| (lead, state))).collect())
+    }
 }
 
 /// Every port, for code that calls them on a concrete backend.
@@ -673,8 +717,12 @@ pub trait Rescans {
     /// How many leads a scan of `scope` would visit.
     fn count_for_rescore(&self, scope: ScanScope) -> Result<u64, StoreError>;
 
-    /// Writes a batch of rescoring results in one transaction.
-    fn write_scores(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError>;
+    /// Writes a batch of rescoring results in one transaction, each only if its lead's score is
+    /// still at the revision the scan read (history, notifications and MQL times with it).
+    /// Returns the leads left alone: scored or marked stale by another unit of work meanwhile,
+    /// which saw more than the scan did. A scan holds no lock, so this is what keeps it from
+    /// undoing concurrent ingest.
+    fn write_scores(&mut self, writes: &[ScanWrite]) -> Result<Vec<LeadId>, StoreError>;
 }
 
 pub trait ModelReads {

@@ -152,3 +152,93 @@ fn an_unverified_database_server_is_refused() {
     assert!(stderr.contains("certificate"), "{stderr}");
     assert!(!stderr.contains("password"), "{stderr}");
 }
+
+/// A model whose engagement counts page views, without decay or caps: a lead's score is how
+/// many of its events it counted.
+const COUNTING_MODEL: &str = r#"
+name = "counting"
+
+[fit]
+min = 0
+max = 1
+
+[engagement]
+min = 0
+max = 1000000
+
+[[engagement.rules]]
+id = "page_view"
+event = "page_view"
+points = 1
+max_count = 1000000
+"#;
+
+/// Events of the same few leads on two servers at once, while `leadflow rescore --all` runs over
+/// and over beside them: every event counts in its lead's score once. Each server scores a lead
+/// holding it, and a rescore writes only over the score it read, so neither a concurrent event
+/// nor a concurrent rescore is undone.
+#[test]
+fn two_servers_and_a_rescore_on_the_same_leads_count_every_event() {
+    let cli = Cli::on_postgres();
+    let model = cli.file("counting.toml", COUNTING_MODEL);
+    cli.ok(&["init", "--model", &model]);
+    let admin = key(&cli, "admin");
+    let env = [("LEADFLOW_SERVER__RATE_LIMIT__PER_SECOND", "0")];
+    let servers = [ServeProcess::start(&cli, &env), ServeProcess::start(&cli, &env)];
+    const LEADS: usize = 8;
+    const PER_CLIENT: usize = 120;
+    let post = |addr: &str, id: &str, lead: usize| {
+        let body = format!(r#"{{"id": "{id}", "email": "same{lead}@load.example", "type": "page_view"}}"#);
+        // 503 `busy`: two units of work waited on each other; the event is idempotent by id.
+        for _ in 0..20 {
+            match call(addr, &admin, "POST", "/v1/events", Some(&body)) {
+                (200, _, _) => return,
+                (503, _, _) => std::thread::sleep(Duration::from_millis(20)),
+                (status, _, body) => panic!("{status} {body}"),
+            }
+        }
+        panic!("{id} was refused 20 times");
+    };
+    for lead in 0..LEADS {
+        post(&servers[0].addr, &format!("first-{lead}"), lead);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let rescores = {
+        let (stop, args) = (stop.clone(), cli.database_args());
+        let exe = env!("CARGO_BIN_EXE_leadflow");
+        std::thread::spawn(move || {
+            let mut runs = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let out = std::process::Command::new(exe).args(&args).args(["rescore", "--all"]).output().unwrap();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                runs += 1;
+            }
+            runs
+        })
+    };
+    std::thread::scope(|scope| {
+        for client in 0..6 {
+            let addr = servers[client % 2].addr.clone();
+            let post = &post;
+            scope.spawn(move || {
+                for i in 0..PER_CLIENT {
+                    post(&addr, &format!("c{client}-{i}"), (client + i) % LEADS);
+                }
+            });
+        }
+    });
+    stop.store(true, Ordering::Relaxed);
+    assert!(rescores.join().unwrap() > 0, "a rescore ran beside the load");
+
+    let total: f64 = (0..LEADS)
+        .map(|lead| {
+            let (status, _, body) =
+                call(&servers[1].addr, &admin, "GET", &format!("/v1/leads/same{lead}@load.example"), None);
+            assert_eq!(status, 200, "{body}");
+            let view: serde_json::Value = serde_json::from_str(&body).unwrap();
+            view["lead"]["score"]["engagement"].as_f64().unwrap_or_else(|| panic!("{body}"))
+        })
+        .sum();
+    assert_eq!(total, (LEADS + 6 * PER_CLIENT) as f64, "every event counted once");
+}
