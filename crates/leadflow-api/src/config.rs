@@ -6,8 +6,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Database connections that serve reads beside the one that writes.
+    /// Database connections that write, each with an ingest thread of its own. More than one
+    /// only where the backend writes concurrently (PostgreSQL); the embedded database writes one
+    /// transaction at a time, and refuses more.
+    pub writers: usize,
+    /// Database connections that serve reads beside the writers.
     pub readers: usize,
+    /// The longest one database statement may run before the database stops it (the request is
+    /// answered 503 `timeout`); 0 lets statements run. Enforced by PostgreSQL; the embedded
+    /// database runs statements in-process, where `request_timeout_ms` answers the caller.
+    pub statement_timeout_ms: u64,
     /// A request that takes longer is answered 503 `timeout`. Writes it started may still
     /// complete; events are idempotent by id, so retrying is safe.
     pub request_timeout_ms: u64,
@@ -36,7 +44,9 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
+            writers: 1,
             readers: 4,
+            statement_timeout_ms: 30_000,
             request_timeout_ms: 30_000,
             write_wait_ms: 10_000,
             max_body_bytes: 16 * 1024 * 1024,

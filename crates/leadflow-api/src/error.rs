@@ -140,6 +140,10 @@ impl From<EngineError> for ApiError {
                     "the database is busy with another process's write (an import or a rescore); retry shortly",
                 )
             },
+            EngineError::Store(leadflow_store::StoreError::TimedOut) => ApiError::new(
+                ErrorCode::Timeout,
+                "a database statement took longer than server.statement_timeout_ms and was stopped",
+            ),
             EngineError::Store(leadflow_store::StoreError::DuplicateEmail(email)) => {
                 ApiError::new(ErrorCode::EmailTaken, format!("a lead with email {email} already exists"))
             }

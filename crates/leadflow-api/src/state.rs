@@ -1,8 +1,10 @@
-//! What every request shares: one writing engine, a pool of reading engines, and the ingest
-//! queue that commits concurrent single events together.
+//! What every request shares: writing engines (`server.writers`), a pool of reading engines, and
+//! the ingest queue that commits concurrent single events together.
 //!
 //! SQLite lets one connection write while others read (WAL), so reads never wait behind a
-//! write's fsync. Writes are serialized by the writer's mutex, as SQLite would serialize them.
+//! write's fsync; it has one writer, whose mutex serializes writes as SQLite would. PostgreSQL
+//! may have several: each takes a group from the queue while the others commit theirs, and units
+//! of work that score the same lead queue in the database (`Transaction::hold_for_scoring`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +28,8 @@ struct Pending {
 }
 
 pub struct AppState<S: Backend> {
-    writer: Arc<Mutex<Engine<S>>>,
+    writers: Arc<Vec<Mutex<Engine<S>>>>,
+    next_writer: Arc<AtomicUsize>,
     readers: Arc<Vec<Mutex<Engine<S>>>>,
     next_reader: Arc<AtomicUsize>,
     ingest: mpsc::Sender<Pending>,
@@ -53,7 +56,8 @@ pub enum StartError {
 impl<S: Backend> Clone for AppState<S> {
     fn clone(&self) -> Self {
         AppState {
-            writer: self.writer.clone(),
+            writers: self.writers.clone(),
+            next_writer: self.next_writer.clone(),
             readers: self.readers.clone(),
             next_reader: self.next_reader.clone(),
             ingest: self.ingest.clone(),
@@ -69,9 +73,17 @@ impl<S: Backend> Clone for AppState<S> {
 }
 
 impl<S: Backend> AppState<S> {
-    /// Serves `engine`'s database: `engine` writes, and `config.readers` more connections read.
-    pub fn new(mut engine: Engine<S>, config: ServerConfig) -> Result<AppState<S>, StartError> {
-        engine.store_mut().set_write_wait(std::time::Duration::from_millis(config.write_wait_ms))?;
+    /// Serves `engine`'s database: `engine` and `config.writers - 1` more connections write,
+    /// `config.readers` more read.
+    pub fn new(engine: Engine<S>, config: ServerConfig) -> Result<AppState<S>, StartError> {
+        if config.writers > 1 && !S::CONCURRENT_WRITERS {
+            return Err(StartError::Config(format!(
+                "server.writers = {}: {} writes one transaction at a time, so more writers would only wait \
+                 on each other; use 1 (or PostgreSQL, which takes several)",
+                config.writers,
+                engine.store().url().backend()
+            )));
+        }
         let trusted_proxies = config
             .trusted_proxies
             .iter()
@@ -85,24 +97,39 @@ impl<S: Backend> AppState<S> {
                     .map_err(|e| StartError::Config(format!("server.tracking.identity_secret: {e}")))?,
             ),
         };
+        let (url, clock) = (engine.store().url(), engine.clock());
+        let statement_timeout =
+            (config.statement_timeout_ms > 0).then(|| std::time::Duration::from_millis(config.statement_timeout_ms));
+        let tuned = |mut engine: Engine<S>, writes: bool| -> Result<Mutex<Engine<S>>, StartError> {
+            if writes {
+                engine.store_mut().set_write_wait(std::time::Duration::from_millis(config.write_wait_ms))?;
+            }
+            engine.store_mut().set_statement_timeout(statement_timeout)?;
+            Ok(Mutex::new(engine))
+        };
+        let mut writers = vec![tuned(engine, true)?];
+        for _ in 1..config.writers.max(1) {
+            writers.push(tuned(Engine::new(S::open(&url)?, clock.clone()), true)?);
+        }
         let mut readers = Vec::with_capacity(config.readers.max(1));
         for _ in 0..config.readers.max(1) {
-            readers.push(Mutex::new(Engine::new(S::open_reader(&engine.store().url())?, engine.clock())));
+            readers.push(tuned(Engine::new(S::open_reader(&url)?, clock.clone()), false)?);
         }
-        let clock = engine.clock();
-        let writer = Arc::new(Mutex::new(engine));
+        let writers = Arc::new(writers);
         let (ingest, queue) = mpsc::channel(config.ingest_queue.max(1));
+        let queue = Arc::new(Mutex::new(queue));
         let group_max = config.ingest_group_max.max(1);
         let metrics = Arc::new(Metrics::new());
-        {
-            let (writer, metrics) = (writer.clone(), metrics.clone());
+        for writer in 0..writers.len() {
+            let (writers, queue, metrics) = (writers.clone(), queue.clone(), metrics.clone());
             std::thread::Builder::new()
-                .name("leadflow-ingest".into())
-                .spawn(move || commit_groups(writer, queue, group_max, metrics))
-                .expect("spawning the ingest thread");
+                .name(format!("leadflow-ingest-{writer}"))
+                .spawn(move || commit_groups(&writers[writer], &queue, group_max, &metrics))
+                .expect("spawning an ingest thread");
         }
         Ok(AppState {
-            writer,
+            writers,
+            next_writer: Arc::new(AtomicUsize::new(0)),
             readers: Arc::new(readers),
             next_reader: Arc::new(AtomicUsize::new(0)),
             ingest,
@@ -119,9 +146,8 @@ impl<S: Backend> AppState<S> {
         })
     }
 
-    /// Deletes the anonymous website events older than `tracking.anonymous_retention_days`:
-    /// what the server's sweep does every hour.
-    /// The anonymous events' sweep, if it is this server's turn (`None`: not yet, or another's).
+    /// Deletes the anonymous website events older than `tracking.anonymous_retention_days`, if it
+    /// is this server's turn (`None`: not yet, or another server's): what the sweep does hourly.
     pub async fn expire_anonymous(&self) -> Result<Option<u64>, ApiError> {
         let days = self.config.tracking.anonymous_retention_days;
         self.write(move |engine| Ok(engine.expire_anonymous(days, crate::SWEEP_EVERY)?)).await
@@ -141,8 +167,8 @@ impl<S: Backend> AppState<S> {
         &self,
         f: impl FnOnce(&mut Engine<S>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let writer = self.writer.clone();
-        blocking(move || f(&mut lock(&writer))).await
+        let (writers, start) = (self.writers.clone(), self.next_writer.fetch_add(1, Ordering::Relaxed));
+        blocking(move || f(&mut any_free(&writers, start))).await
     }
 
     /// Runs `f` with a reading engine on a blocking thread: it sees the last committed state.
@@ -151,13 +177,7 @@ impl<S: Backend> AppState<S> {
         f: impl FnOnce(&mut Engine<S>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let (readers, start) = (self.readers.clone(), self.next_reader.fetch_add(1, Ordering::Relaxed));
-        blocking(move || {
-            let n = readers.len();
-            let free = (0..n).find_map(|i| readers[(start + i) % n].try_lock().ok());
-            let mut engine = free.unwrap_or_else(|| lock(&readers[start % n]));
-            f(&mut engine)
-        })
-        .await
+        blocking(move || f(&mut any_free(&readers, start))).await
     }
 
     /// Records one event, committed together with the other single events that arrive while
@@ -167,6 +187,14 @@ impl<S: Backend> AppState<S> {
         self.ingest.send(Pending { input, reply }).await.map_err(|_| shutting_down())?;
         answer.await.map_err(|_| shutting_down())?
     }
+}
+
+/// The first engine of `pool` not in use, looking from `start` (callers take turns), or else
+/// the one at `start` once it is free.
+fn any_free<S: Backend>(pool: &[Mutex<Engine<S>>], start: usize) -> MutexGuard<'_, Engine<S>> {
+    let n = pool.len();
+    let free = (0..n).find_map(|i| pool[(start + i) % n].try_lock().ok());
+    free.unwrap_or_else(|| lock(&pool[start % n]))
 }
 
 fn lock<S: Backend>(engine: &Mutex<Engine<S>>) -> MutexGuard<'_, Engine<S>> {
@@ -185,25 +213,31 @@ fn shutting_down() -> ApiError {
     ApiError::new(ErrorCode::ShuttingDown, "the server is shutting down")
 }
 
-/// The ingest thread: takes whatever single events are queued (up to `group_max`), records
-/// them in one transaction, answers each request, and goes again.
+/// An ingest thread: takes whatever single events are queued (up to `group_max`), records them
+/// in one transaction with its writer, answers each request, and goes again. With several
+/// writers, one thread takes a group while the others commit theirs.
 fn commit_groups<S: Backend>(
-    writer: Arc<Mutex<Engine<S>>>,
-    mut queue: mpsc::Receiver<Pending>,
+    writer: &Mutex<Engine<S>>,
+    queue: &Mutex<mpsc::Receiver<Pending>>,
     group_max: usize,
-    metrics: Arc<Metrics>,
+    metrics: &Metrics,
 ) {
     let mut group = Vec::with_capacity(group_max);
-    while queue.blocking_recv().map(|first| group.push(first)).is_some() {
-        while group.len() < group_max {
-            match queue.try_recv() {
-                Ok(p) => group.push(p),
-                Err(_) => break,
+    loop {
+        {
+            let mut queue = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let Some(first) = queue.blocking_recv() else { return };
+            group.push(first);
+            while group.len() < group_max {
+                match queue.try_recv() {
+                    Ok(p) => group.push(p),
+                    Err(_) => break,
+                }
             }
         }
         let (inputs, replies): (Vec<_>, Vec<_>) = group.drain(..).map(|p| (p.input, p.reply)).unzip();
         metrics.ingest_group_size.observe(inputs.len() as f64);
-        let outcome = lock(&writer).track_batch(inputs);
+        let outcome = lock(writer).track_batch(inputs);
         match outcome {
             Ok(outcome) => {
                 for (item, reply) in outcome.items.into_iter().zip(replies) {

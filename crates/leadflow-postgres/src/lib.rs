@@ -166,6 +166,8 @@ impl Drop for PgStore {
 }
 
 impl Backend for PgStore {
+    const CONCURRENT_WRITERS: bool = true;
+
     fn open(url: &DatabaseUrl) -> Result<PgStore, StoreError> {
         PgStore::open(postgres_url(url)?)
     }
@@ -180,6 +182,12 @@ impl Backend for PgStore {
 
     fn set_write_wait(&mut self, wait: Duration) -> Result<(), StoreError> {
         self.client.get_mut().batch_execute(&format!("SET lock_timeout = {}", wait.as_millis().max(1))).map_err(backend)
+    }
+
+    fn set_statement_timeout(&mut self, timeout: Option<Duration>) -> Result<(), StoreError> {
+        // 0 is PostgreSQL's "no timeout".
+        let millis = timeout.map_or(0, |t| t.as_millis().max(1));
+        self.client.get_mut().batch_execute(&format!("SET statement_timeout = {millis}")).map_err(backend)
     }
 }
 
@@ -197,6 +205,7 @@ pub(crate) fn backend(e: postgres::Error) -> StoreError {
     match e.code() {
         Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::T_R_DEADLOCK_DETECTED => StoreError::Busy,
         Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => StoreError::Busy,
+        Some(c) if *c == SqlState::QUERY_CANCELED => StoreError::TimedOut,
         _ => {
             // With its causes: "error performing TLS handshake" alone does not say it was the
             // certificate.

@@ -237,3 +237,34 @@ mod concurrency {
         assert_eq!(s.verify().unwrap(), Vec::<String>::new());
     }
 }
+
+/// A statement that runs past the statement timeout is stopped by the server, and the unit of
+/// work fails with `TimedOut` (here it waits on a lead another unit of work holds, which the
+/// timeout counts as running; the lock wait alone would allow it much longer).
+#[test]
+fn a_statement_past_the_timeout_is_stopped() {
+    use leadflow_store::{Backend, ModelVersion, StoreError};
+    use std::time::Duration;
+    let schema = Schema::create();
+    let now = Timestamp::parse("2026-07-01").unwrap();
+    let (mut holder, mut waiter) = (PgStore::open(&schema.url()).unwrap(), PgStore::open(&schema.url()).unwrap());
+    let mut tx = holder.begin().unwrap();
+    let lead = tx.insert_lead(None, &Profile::new(Email::parse("held@example.com").unwrap()), now, now).unwrap();
+    tx.commit().unwrap();
+    waiter.set_write_wait(Duration::from_secs(30)).unwrap();
+    waiter.set_statement_timeout(Some(Duration::from_millis(200))).unwrap();
+
+    let mut held = holder.begin().unwrap();
+    held.hold_for_scoring(&[lead], ModelVersion(1)).unwrap();
+    let started = std::time::Instant::now();
+    let mut tx = waiter.begin().unwrap();
+    assert!(matches!(tx.hold_for_scoring(&[lead], ModelVersion(1)), Err(StoreError::TimedOut)));
+    drop(tx);
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped by the statement timeout, not the lock wait");
+    drop(held);
+
+    // Without a timeout the same statement runs as long as it needs.
+    waiter.set_statement_timeout(None).unwrap();
+    let mut tx = waiter.begin().unwrap();
+    assert!(tx.hold_for_scoring(&[lead], ModelVersion(1)).unwrap()[0].is_some());
+}

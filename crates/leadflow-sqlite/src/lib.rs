@@ -200,6 +200,8 @@ impl SqliteStore {
 }
 
 impl leadflow_store::Backend for SqliteStore {
+    const CONCURRENT_WRITERS: bool = false;
+
     fn open(url: &DatabaseUrl) -> Result<SqliteStore, StoreError> {
         SqliteStore::open(sqlite_file(url)?)
     }
@@ -210,6 +212,12 @@ impl leadflow_store::Backend for SqliteStore {
 
     fn url(&self) -> DatabaseUrl {
         DatabaseUrl::sqlite(&self.path)
+    }
+
+    /// Statements run in the caller's thread, in-process: the request's own timeout answers the
+    /// caller, and SQLite has no server-side timeout to set.
+    fn set_statement_timeout(&mut self, _timeout: Option<Duration>) -> Result<(), StoreError> {
+        Ok(())
     }
 
     fn set_write_wait(&mut self, wait: Duration) -> Result<(), StoreError> {

@@ -7,6 +7,11 @@ use std::time::Duration;
 use crate::{DatabaseUrl, Store, StoreError};
 
 pub trait Backend: Store + Send + Sized + 'static {
+    /// Whether units of work that write may run at once on several connections (each holding
+    /// the leads it scores: `Transaction::hold_for_scoring`). An embedded database that writes
+    /// one transaction at a time gains nothing from more writers, only waits.
+    const CONCURRENT_WRITERS: bool;
+
     /// Opens the database `url` names, creating it where the backend can, and brings its schema
     /// up to date.
     fn open(url: &DatabaseUrl) -> Result<Self, StoreError>;
@@ -21,4 +26,11 @@ pub trait Backend: Store + Send + Sized + 'static {
     /// How long a write waits for another writer's lock before it fails with
     /// [`StoreError::Busy`].
     fn set_write_wait(&mut self, wait: Duration) -> Result<(), StoreError>;
+
+    /// The longest one statement may run before the database stops it and the unit of work fails
+    /// with [`StoreError::TimedOut`]; `None` lets statements run. A database server stops a
+    /// statement whose caller has given up, which would otherwise hold a connection and its locks;
+    /// an embedded store runs statements in the calling thread, where the caller's own timeout
+    /// already answers, so it may ignore this.
+    fn set_statement_timeout(&mut self, timeout: Option<Duration>) -> Result<(), StoreError>;
 }

@@ -38,6 +38,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the database is busy (another process holds the write lock)")]
     Busy,
+    #[error("a database statement ran longer than the statement timeout and was stopped")]
+    TimedOut,
     #[error("the query cannot be answered: {0}")]
     InvalidQuery(String),
     #[error("storage backend: {0}")]
@@ -569,11 +571,7 @@ pub trait Transaction:
     /// `None` for a lead that does not exist.
     ///
     /// The default suits a backend whose units of work that write run one at a time.
-    fn hold_for_scoring(
-        &mut self,
-        leads: &[LeadId],
-        model: ModelVersion,
-    ) -> Result<Vec<Option<HeldLead>>, StoreError> {
+    fn hold_for_scoring(&mut self, leads: &[LeadId], model: ModelVersion) -> Result<Vec<Option<HeldLead>>, StoreError> {
         let refs: Vec<LeadRef> = leads.iter().map(|l| LeadRef::Id(*l)).collect();
         let records = self.leads_named(&refs)?;
         let states = self.score_states(leads, model)?;

@@ -671,3 +671,17 @@ async fn leads_are_named_by_an_external_id_or_an_email() {
     let (status, _) = ingest(json!({"external_id": "00Q5gA", "email": "x@acme.example", "type": "page_view"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// The embedded database writes one transaction at a time: a second writer is refused at
+/// start, with why, rather than left to wait on the first.
+#[test]
+fn an_embedded_database_takes_one_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = leadflow_engine::Engine::new(
+        leadflow_sqlite::SqliteStore::open(&dir.path().join("lf.db")).unwrap(),
+        std::sync::Arc::new(leadflow_engine::SystemClock),
+    );
+    let config = leadflow_api::ServerConfig { writers: 2, ..leadflow_api::ServerConfig::default() };
+    let err = leadflow_api::AppState::new(engine, config).err().unwrap().to_string();
+    assert!(err.contains("server.writers = 2") && err.contains("sqlite"), "{err}");
+}

@@ -173,7 +173,7 @@ points = 1
 max_count = 1000000
 "#;
 
-/// Events of the same few leads on two servers at once, while `leadflow rescore --all` runs over
+/// Events of the same few leads on two servers of two writers each at once, while `leadflow rescore --all` runs over
 /// and over beside them: every event counts in its lead's score once. Each server scores a lead
 /// holding it, and a rescore writes only over the score it read, so neither a concurrent event
 /// nor a concurrent rescore is undone.
@@ -183,7 +183,8 @@ fn two_servers_and_a_rescore_on_the_same_leads_count_every_event() {
     let model = cli.file("counting.toml", COUNTING_MODEL);
     cli.ok(&["init", "--model", &model]);
     let admin = key(&cli, "admin");
-    let env = [("LEADFLOW_SERVER__RATE_LIMIT__PER_SECOND", "0")];
+    // Two writers in each server, too: four units of work that may score one lead at once.
+    let env = [("LEADFLOW_SERVER__RATE_LIMIT__PER_SECOND", "0"), ("LEADFLOW_SERVER__WRITERS", "2")];
     let servers = [ServeProcess::start(&cli, &env), ServeProcess::start(&cli, &env)];
     const LEADS: usize = 8;
     const PER_CLIENT: usize = 120;
