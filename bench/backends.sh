@@ -40,9 +40,19 @@ print(f"{b:<10} leads {t[1]-t[0]:.2f} s  events {t[2]-t[1]:.2f} s ({n/(t[2]-t[1]
     python3 ../shared/bench/compare_scores.py "$work/ref_scores.csv" "$work/scores-$backend.csv" | tail -1
 }
 
-[ -f "$work/ref_scores.csv" ] || python3 ../shared/bench/reference_duckdb.py "$work" --out "$work/ref_scores.csv" >/dev/null
 echo "workload: $(($(wc -l <"$work/leads.csv") - 1)) leads, $events events; $(nproc) cores"
+rm -f "$work/ref.duckdb" "$work/ref.duckdb.wal"
+echo "duckdb reference (load the CSVs and score; then score from its own file): $(
+    python3 ../shared/bench/reference_duckdb.py "$work" --db "$work/ref.duckdb" --out "$work/ref_scores.csv" | tail -1
+) $(python3 ../shared/bench/reference_duckdb.py "$work" --db "$work/ref.duckdb" | tail -1)"
+rm -f "$work/ref.duckdb" "$work/ref.duckdb.wal"
 run sqlite
 run postgres
+psql "$LEADFLOW_TEST_PG_URL" -At -F ' ' -c "SELECT pg_relation_size('bench.events'), pg_indexes_size('bench.events'),
+        pg_total_relation_size('bench.events'), (SELECT count(*) FROM bench.events)" |
+    while read -r heap indexes total n; do
+        echo "postgres events table: $((total / n)) bytes per event ($((heap / n)) heap, $((indexes / n)) indexes), $((total / 1048576)) MiB"
+    done
+ls -l "$work/bench.db" | awk '{printf "sqlite file: %d bytes per event, %d MiB\n", $5 / '"$events"', $5 / 1048576}'
 cmp -s <(sort "$work/scores-sqlite.csv") <(sort "$work/scores-postgres.csv") \
     && echo "scores: identical on both backends" || { echo "scores differ between the backends" >&2; exit 1; }
