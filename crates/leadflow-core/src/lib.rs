@@ -6,6 +6,7 @@
 //! recompute.
 
 pub mod access;
+pub mod calendar;
 pub mod email;
 pub mod event;
 pub mod external_id;
