@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{ApiError, AppState, Body, Caller, ErrorCode, cursor};
-use leadflow_store::Backend;
+use leadflow_store::{Backend, ChangeCause, ChangeOrigin};
 
 pub(crate) fn lead_ref(s: &str) -> Result<LeadRef, ApiError> {
     LeadRef::parse(s).map_err(|e| {
@@ -190,7 +190,8 @@ pub(crate) async fn upsert<S: Backend>(
     let outcome = state
         .write(move |engine| {
             let actor = leadflow_core::Actor { role: caller.role, name: &caller.name };
-            Ok(engine.upsert_lead_as(&actor, input)?)
+            let origin = ChangeOrigin::new(ChangeCause::Api, caller.name.clone());
+            Ok(engine.upsert_lead_as(&actor, &origin, input)?)
         })
         .await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use leadflow_core::{Email, EventShape, EventType, LeadRef, OutcomeKind, Profile, Timestamp};
 use leadflow_engine::{EventInput, LeadInput, RescoreOptions};
 use leadflow_sqlite::SqliteStore;
-use leadflow_store::{DatabaseUrl, LeadQuery, Store};
+use leadflow_store::{ChangeCause, ChangeOrigin, DatabaseUrl, LeadQuery, Store};
 
 use crate::{output, progress};
 
@@ -177,7 +177,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         leads.push(LeadInput { id: None, profile: p, created_at: Some(created_at), outcome, clear: Vec::new() });
     }
     for chunk in leads.chunks(5000) {
-        engine.import_leads(chunk)?;
+        engine.import_leads(chunk, &ChangeOrigin::new(ChangeCause::Import, "demo"))?;
     }
 
     let mut events = Vec::new();

@@ -9,7 +9,7 @@ use leadflow_engine::{Engine, ImportOptions, ImportSummary};
 use leadflow_import::{ColumnMapping, DecimalMark, FileReport, Format, ReadOptions, TextEncoding};
 
 use crate::{EXIT_REJECTED, FileFormat, ImportArgs, progress};
-use leadflow_store::Backend;
+use leadflow_store::{Backend, ChangeCause, ChangeOrigin};
 
 pub fn leads<S: Backend>(engine: &mut Engine<S>, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
@@ -17,7 +17,9 @@ pub fn leads<S: Backend>(engine: &mut Engine<S>, args: &ImportArgs) -> Result<Ex
     describe(&import.file);
     let options = ImportOptions { batch: args.batch.unwrap_or(ImportOptions::LEADS.batch), rescore: !args.no_rescore };
     let (reading, rescoring) = (progress::bar_of_bytes("importing", size), progress::bar("rescoring"));
-    let summary = engine.import_lead_rows(import.rows, options, &reading, &rescoring)?;
+    // The change log names the file each change came from.
+    let origin = ChangeOrigin::new(ChangeCause::Import, args.file.display().to_string());
+    let summary = engine.import_lead_rows(import.rows, options, &origin, &reading, &rescoring)?;
     drop((reading, rescoring));
     let t = &summary.totals;
     println!(

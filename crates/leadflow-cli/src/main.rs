@@ -18,7 +18,7 @@ use leadflow_core::{EventKey, EventShape, EventType, LeadRef, Model, Timestamp};
 use leadflow_engine::{Engine, EventInput, RescoreOptions, SystemClock, TrackOutcome};
 use leadflow_migrate::{CopyOptions, Fate, Replaced};
 use leadflow_sqlite::SqliteStore;
-use leadflow_store::{Backend, DatabaseUrl, LeadOrder, LeadQuery, ModelVersion, Store};
+use leadflow_store::{Backend, ChangeCause, ChangeOrigin, DatabaseUrl, LeadOrder, LeadQuery, ModelVersion, Store};
 
 /// Scoring and imports allocate many small strings; mimalloc handles that load markedly better
 /// than the system allocator (see BENCHMARKS.md).
@@ -729,7 +729,7 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
         }
         Command::Leads(LeadsCommand::Upsert { email, fields }) => upsert(engine, email.as_deref(), &fields),
         Command::Leads(LeadsCommand::Recycle { lead }) => {
-            engine.recycle(&parse_lead(&lead)?)?;
+            engine.recycle(&parse_lead(&lead)?, &ChangeOrigin { cause: ChangeCause::Cli, actor: None })?;
             println!("recycled: the lead can qualify as an MQL again");
             Ok(ExitCode::SUCCESS)
         }

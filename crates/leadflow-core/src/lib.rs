@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod change;
 pub mod email;
 pub mod event;
 pub mod external_id;

@@ -5,7 +5,7 @@
 
 use leadflow_core::{Activity, EventKey, LeadId, LeadRef, Profile, Timestamp};
 use leadflow_store::prelude::*;
-use leadflow_store::{Cause, Inserted, LeadRecord, NewEvent, NewLead, Store, StoreError, Transaction};
+use leadflow_store::{Cause, ChangeOrigin, Inserted, LeadRecord, NewEvent, NewLead, Store, StoreError, Transaction};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{
@@ -103,7 +103,9 @@ impl<S: Store> Engine<S> {
     /// Rows that name no lead that exists or that an earlier row named (an id and keys no one
     /// holds) go in together ([`LeadWrites::insert_leads`]); a row that may touch a lead goes in
     /// on its own, after every row before it, so that it sees what they did.
-    pub fn import_leads(&mut self, rows: &[LeadInput]) -> Result<BatchReport, EngineError> {
+    ///
+    /// What the rows change in leads that exist goes in the change log as `origin`'s.
+    pub fn import_leads(&mut self, rows: &[LeadInput], origin: &ChangeOrigin) -> Result<BatchReport, EngineError> {
         let now = self.now();
         let mut report = BatchReport::default();
         let mut tx = self.store.begin()?;
@@ -120,15 +122,15 @@ impl<S: Store> Engine<S> {
             // one that a later row of the group gives.
             let same_kind = fresh.first().is_none_or(|&f| rows[f].id.is_some() == row.id.is_some());
             if !is_fresh || !same_kind {
-                insert_fresh(&mut tx, rows, &mut fresh, now, &mut report)?;
+                insert_fresh(&mut tx, rows, &mut fresh, now, origin, &mut report)?;
             }
             if is_fresh {
                 fresh.push(i);
             } else {
-                import_one(&mut tx, i, &rows[i], now, &mut report)?;
+                import_one(&mut tx, i, &rows[i], now, origin, &mut report)?;
             }
         }
-        insert_fresh(&mut tx, rows, &mut fresh, now, &mut report)?;
+        insert_fresh(&mut tx, rows, &mut fresh, now, origin, &mut report)?;
         tx.commit()?;
         Ok(report)
     }
@@ -308,6 +310,7 @@ fn insert_fresh<T: Transaction>(
     rows: &[LeadInput],
     fresh: &mut Vec<usize>,
     now: Timestamp,
+    origin: &ChangeOrigin,
     report: &mut BatchReport,
 ) -> Result<(), EngineError> {
     if fresh.is_empty() {
@@ -328,7 +331,7 @@ fn insert_fresh<T: Transaction>(
                 report.accepted += 1;
                 report.created_leads += 1;
             }
-            None => import_one(tx, i, row, now, report)?,
+            None => import_one(tx, i, row, now, origin, report)?,
         }
     }
     fresh.clear();
@@ -341,10 +344,11 @@ fn import_one<T: Transaction>(
     i: usize,
     row: &LeadInput,
     now: Timestamp,
+    origin: &ChangeOrigin,
     report: &mut BatchReport,
 ) -> Result<(), EngineError> {
     let upserted = match named_lead(tx, row) {
-        Ok(existing) => upsert_in(tx, row, existing, now),
+        Ok(existing) => upsert_in(tx, row, existing, now, origin),
         Err(e) => Err(e),
     };
     match upserted {

@@ -3,7 +3,7 @@
 //! flight and running the import again skips what is in; events go in bulk transactions; the
 //! leads touched are rescored at the end.
 
-use leadflow_store::Store;
+use leadflow_store::{ChangeOrigin, Store};
 
 use crate::{BatchReport, Engine, EngineError, EventInput, LeadInput, Progress, RescoreOptions, RescoreReport};
 
@@ -54,15 +54,17 @@ impl ImportSummary {
 }
 
 impl<S: Store> Engine<S> {
-    /// Imports leads; `reading` advances by the bytes read, `rescoring` follows the rescore.
+    /// Imports leads (what they change in leads that exist is logged as `origin`'s); `reading`
+    /// advances by the bytes read, `rescoring` follows the rescore.
     pub fn import_lead_rows(
         &mut self,
         rows: impl Iterator<Item = ImportRow<LeadInput>>,
         options: ImportOptions,
+        origin: &ChangeOrigin,
         reading: &dyn Progress,
         rescoring: &dyn Progress,
     ) -> Result<ImportSummary, EngineError> {
-        let mut summary = in_batches(rows, options.batch, reading, |batch| self.import_leads(batch))?;
+        let mut summary = in_batches(rows, options.batch, reading, |batch| self.import_leads(batch, origin))?;
         self.rescore_after(options, rescoring, &mut summary)?;
         Ok(summary)
     }

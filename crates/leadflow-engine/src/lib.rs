@@ -4,6 +4,7 @@
 //! owns *how* to score; the store only keeps things.
 
 mod bulk;
+mod changes;
 mod filter;
 mod history;
 mod identity;
@@ -21,14 +22,15 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use leadflow_core::change::profile_changes;
 use leadflow_core::scoring::{self, Explanation};
 use leadflow_core::{
     Activity, Email, EventKey, EventShape, ExternalId, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError,
     Outcome, OutcomeKind, Profile, ScoreCard, ScoreState, Timestamp, Topic,
 };
 use leadflow_store::{
-    Cause, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, ScoreValues,
-    ScoreWrite, StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
+    Cause, ChangeCause, ChangeOrigin, HistoryEntry, Inserted, LeadRecord, ModelRecord, ModelVersion, NewEvent,
+    Notification, ScoreValues, ScoreWrite, StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
 };
 
 pub use filter::{LeadFilter, lead_order};
@@ -406,15 +408,19 @@ impl<S: Store> Engine<S> {
 
     /// Creates or updates a lead (matched by id, else by external id, else by email) and
     /// rescores it.
+    /// What it changes goes in the change log as `leadflow`'s (the CLI's).
     pub fn upsert_lead(&mut self, input: LeadInput) -> Result<UpsertOutcome, EngineError> {
-        self.upsert_lead_as(&leadflow_core::Actor { role: leadflow_core::Role::Admin, name: "" }, input)
+        let admin = leadflow_core::Actor { role: leadflow_core::Role::Admin, name: "" };
+        self.upsert_lead_as(&admin, &ChangeOrigin { cause: ChangeCause::Cli, actor: None }, input)
     }
 
     /// [`upsert_lead`](Self::upsert_lead) for an actor whose role and ownership must allow it,
-    /// checked in the transaction that writes, against the lead the input names.
+    /// checked in the transaction that writes, against the lead the input names; what it changes
+    /// goes in the change log as `origin`'s.
     pub fn upsert_lead_as(
         &mut self,
         actor: &leadflow_core::Actor<'_>,
+        origin: &ChangeOrigin,
         input: LeadInput,
     ) -> Result<UpsertOutcome, EngineError> {
         let (version, model) = self.active_model()?;
@@ -423,7 +429,7 @@ impl<S: Store> Engine<S> {
         let existing = named_lead(&mut tx, &input)?;
         let owner_now = existing.as_ref().map(|l| l.profile.owner.as_deref());
         actor.may_write_lead(owner_now, input.profile.owner.as_deref())?;
-        let (lead, created) = match upsert_in(&mut tx, &input, existing, now)? {
+        let (lead, created) = match upsert_in(&mut tx, &input, existing, now, origin)? {
             Upserted::Created(id) => (tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?, true),
             Upserted::Updated(lead) => (*lead, false),
         };
@@ -482,13 +488,17 @@ impl<S: Store> Engine<S> {
         Ok(Some(LeadView { record, model: version, explanation, bucket, timeline, history, prediction }))
     }
 
-    /// Clears a lead's MQL mark so that it can qualify again, and moves it to the recycled stage.
-    pub fn recycle(&mut self, lead: &LeadRef) -> Result<(), EngineError> {
+    /// Clears a lead's MQL mark so that it can qualify again, and moves it to the recycled stage
+    /// (in the change log as `origin`'s).
+    pub fn recycle(&mut self, lead: &LeadRef, origin: &ChangeOrigin) -> Result<(), EngineError> {
         let now = self.now();
         let mut tx = self.store.begin()?;
         let record = tx.lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
         tx.clear_mql(record.id)?;
         tx.set_stage(record.id, LifecycleStage::Recycled, now)?;
+        let mut recycled = record.profile.clone();
+        recycled.stage = LifecycleStage::Recycled;
+        tx.record_changes(record.id, now, origin, &profile_changes(&record.profile, &recycled))?;
         tx.commit()?;
         Ok(())
     }
@@ -540,8 +550,9 @@ fn upsert_in<T: Transaction>(
     input: &LeadInput,
     existing: Option<LeadRecord>,
     now: Timestamp,
+    origin: &ChangeOrigin,
 ) -> Result<Upserted, EngineError> {
-    let upserted = upsert_profile(tx, input, existing, now)?;
+    let upserted = upsert_profile(tx, input, existing, now, origin)?;
     if let Some((kind, at)) = input.outcome {
         let id = match &upserted {
             Upserted::Created(id) => *id,
@@ -564,12 +575,14 @@ fn named_lead<T: Transaction>(tx: &mut T, input: &LeadInput) -> Result<Option<Le
     }
 }
 
-/// Creates the lead, or updates `existing` (the lead the input names, see [`named_lead`]).
+/// Creates the lead, or updates `existing` (the lead the input names, see [`named_lead`]) and
+/// logs what that changed.
 fn upsert_profile<T: Transaction>(
     tx: &mut T,
     input: &LeadInput,
     existing: Option<LeadRecord>,
     now: Timestamp,
+    origin: &ChangeOrigin,
 ) -> Result<Upserted, EngineError> {
     match existing {
         None => {
@@ -586,6 +599,7 @@ fn upsert_profile<T: Transaction>(
             {
                 return Err(EngineError::ExternalIdDiffers { lead: id, stored: stored.clone(), given: given.clone() });
             }
+            let before = lead.profile.clone();
             lead.profile.merge_from(&input.profile);
             for field in &input.clear {
                 lead.profile.clear(field).map_err(|e| EngineError::InvalidLead(e.to_string()))?;
@@ -597,6 +611,7 @@ fn upsert_profile<T: Transaction>(
             if let Err(e) = tx.update_profile(id, &lead.profile, now) {
                 return Err(key_taken(tx, e, &lead.profile, Some(id))?);
             }
+            tx.record_changes(id, now, origin, &profile_changes(&before, &lead.profile))?;
             lead.updated_at = now;
             Ok(Upserted::Updated(Box::new(lead)))
         }
@@ -824,6 +839,16 @@ fn score_write(
     if became_mql {
         notifications.push(notification(Topic::LeadMql, None));
     }
+    // The store moves a lead at an earlier stage to mql as it qualifies; the log says so.
+    let moves_to_mql = became_mql
+        && matches!(lead.profile.stage, LifecycleStage::Subscriber | LifecycleStage::Lead | LifecycleStage::Recycled);
+    let changes = if moves_to_mql {
+        let mut qualified = lead.profile.clone();
+        qualified.stage = LifecycleStage::Mql;
+        profile_changes(lead.profile, &qualified)
+    } else {
+        Vec::new()
+    };
     let write = ScoreWrite {
         lead: lead.id,
         score: StoredScore { model_version: version, as_of, values, stale: false, recorded_total: None },
@@ -831,6 +856,7 @@ fn score_write(
         history,
         mql_at: became_mql.then_some(as_of),
         notifications,
+        changes,
     };
     (write, Scored { lead: lead.id, card, bucket, became_mql })
 }

@@ -39,6 +39,10 @@ pub const COPIED: &[Table] = &[
     Table { name: "visitor_events", checks: &["count(DISTINCT key)", "sum(shape_id)"] },
     Table { name: "outcomes", checks: &["sum(lead_id)"] },
     Table {
+        name: "lead_changes",
+        checks: &["sum(id)", "sum(lead_id)", "count(old)", "count(new)", "sum(length(field))"],
+    },
+    Table {
         name: "trained_models",
         checks: &["sum(version)", "sum(length(artifact))", "count(CASE WHEN active THEN 1 END)"],
     },

@@ -503,6 +503,7 @@ impl LeadWrites for PgTx<'_> {
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError> {
         for sql in [
             "DELETE FROM events WHERE lead_id = $1",
+            "DELETE FROM lead_changes WHERE lead_id = $1",
             "DELETE FROM visitors WHERE lead_id = $1",
             "DELETE FROM webhook_deliveries WHERE lead_id = $1",
             "DELETE FROM public_quota WHERE lead_id = $1",

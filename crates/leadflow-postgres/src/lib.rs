@@ -7,6 +7,7 @@
 //! writer does; what must not race (the migrations, the lead id sequence) is said where it is.
 //! One `PgStore` is one connection: a server opens one to write and more to read.
 
+mod changes;
 mod events;
 mod keys;
 mod leads;

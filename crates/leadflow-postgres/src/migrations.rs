@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_events_one_index_per_lead.sql"),
     include_str!("../migrations/0003_schedule.sql"),
     include_str!("../migrations/0004_score_revisions.sql"),
+    include_str!("../migrations/0005_lead_changes.sql"),
 ];
 
 /// The schema version this build writes.

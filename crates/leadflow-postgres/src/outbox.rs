@@ -195,31 +195,41 @@ impl OutboxWrites for PgTx<'_> {
     }
 
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
-        notify(&mut self.tx, notification)
+        notify_all(&mut self.tx, &[notification])
     }
 }
 
 /// One delivery row per live webhook subscribed to the topic, in the caller's transaction.
-pub(crate) fn notify(conn: &mut impl Sql, n: &Notification) -> Result<(), StoreError> {
-    let s = &n.score;
+/// Queues a delivery of each notification to every live webhook subscribed to its topic, in one
+/// statement (a rescore's batch announces thousands of leads): in the notifications' order, so
+/// that one lead's deliveries stay in the order they happened.
+pub(crate) fn notify_all(conn: &mut impl Sql, notifications: &[&Notification]) -> Result<(), StoreError> {
+    if notifications.is_empty() {
+        return Ok(());
+    }
+    let topics: Vec<&str> = notifications.iter().map(|n| n.topic.as_str()).collect();
+    let leads: Vec<i64> = notifications.iter().map(|n| n.lead.0).collect();
+    let emails: Vec<Option<&str>> = notifications.iter().map(|n| n.email.as_ref().map(Email::as_str)).collect();
+    let external: Vec<Option<&str>> =
+        notifications.iter().map(|n| n.external_id.as_ref().map(ExternalId::as_str)).collect();
+    let at: Vec<i64> = notifications.iter().map(|n| n.at.millis()).collect();
+    let value = |f: fn(&Notification) -> f64| -> Vec<f64> { notifications.iter().map(|n| f(n)).collect() };
+    let (fit, engagement, total) = (value(|n| n.score.fit), value(|n| n.score.engagement), value(|n| n.score.total));
+    let buckets: Vec<&str> = notifications.iter().map(|n| n.score.bucket.as_str()).collect();
+    let grades: Vec<&str> = notifications.iter().map(|n| n.score.grade.letter()).collect();
+    let previous: Vec<Option<&str>> = notifications.iter().map(|n| n.previous_bucket.as_deref()).collect();
     conn.execute(
         "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,
              total, bucket, grade, previous_bucket, status, next_attempt_at)
-         SELECT id, $1, $2, $3, $11, $4, $5, $6, $7, $8, $9, $10, 'pending', $4 FROM webhooks
-         WHERE deleted_at IS NULL AND $1 = ANY (string_to_array(topics, ' '))",
-        &[
-            &n.topic.as_str(),
-            &n.lead.0,
-            &n.email.as_ref().map(Email::as_str),
-            &n.at.millis(),
-            &s.fit,
-            &s.engagement,
-            &s.total,
-            &s.bucket,
-            &s.grade.letter(),
-            &n.previous_bucket,
-            &n.external_id.as_ref().map(ExternalId::as_str),
-        ],
+         SELECT w.id, n.topic, n.lead_id, n.email, n.external_id, n.at, n.fit, n.engagement, n.total, n.bucket,
+                n.grade, n.previous_bucket, 'pending', n.at
+         FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::DOUBLE PRECISION[],
+                     $7::DOUBLE PRECISION[], $8::DOUBLE PRECISION[], $9::TEXT[], $10::TEXT[], $11::TEXT[])
+              WITH ORDINALITY AS n (topic, lead_id, email, external_id, at, fit, engagement, total, bucket, grade,
+                                    previous_bucket, i)
+         JOIN webhooks w ON w.deleted_at IS NULL AND n.topic = ANY (string_to_array(w.topics, ' '))
+         ORDER BY n.i, w.id",
+        &[&topics, &leads, &emails, &external, &at, &fit, &engagement, &total, &buckets, &grades, &previous],
     )
     .map_err(backend)?;
     Ok(())

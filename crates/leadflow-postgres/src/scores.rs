@@ -3,7 +3,8 @@
 use crate::sql::Sql;
 use leadflow_core::LeadId;
 use leadflow_store::{
-    HistoryEntry, ModelVersion, ScoreReads, ScoreRevision, ScoreWrite, ScoreWrites, StateWrite, StoreError, StoredScore,
+    ChangeOrigin, HistoryEntry, ModelVersion, ScoreReads, ScoreRevision, ScoreWrite, ScoreWrites, StateWrite,
+    StoreError, StoredScore,
 };
 
 use crate::{HISTORY_COLUMNS, PgStore, PgTx, SCORE_COLUMNS, backend, outbox, read_history, read_score};
@@ -139,19 +140,9 @@ pub(crate) fn write_score(
 /// What a score write carries beside the score: its webhooks' deliveries, and the MQL time (a
 /// lead at an earlier stage moves to mql with it).
 fn notify_and_qualify(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreError> {
-    for n in &w.notifications {
-        outbox::notify(conn, n)?;
-    }
-    if let Some(at) = w.mql_at {
-        conn.execute(
-            "UPDATE leads SET mql_at = $2,
-                 stage = CASE WHEN stage IN ('subscriber', 'lead', 'recycled') THEN 'mql' ELSE stage END
-             WHERE id = $1 AND mql_at IS NULL",
-            &[&w.lead.0, &at.millis()],
-        )
-        .map_err(backend)?;
-    }
-    Ok(())
+    outbox::notify_all(conn, &w.notifications.iter().collect::<Vec<_>>())?;
+    record_changes(conn, w)?;
+    qualify_all(conn, &w.mql_at.map(|at| (w.lead.0, at.millis())).into_iter().collect::<Vec<_>>())
 }
 
 /// Score writes per statement of a batch: arrays of a few megabytes.
@@ -240,8 +231,36 @@ pub(crate) fn write_scores(
     let left: Vec<LeadId> = writes.iter().map(|w| w.lead).filter(|l| !written.contains(&l.0)).collect();
     let kept = writes.iter().filter(|w| written.contains(&w.lead.0));
     insert_histories(conn, kept.clone().filter_map(|w| w.history.as_ref().map(|h| (w.lead, h))).collect())?;
-    kept.into_iter().try_for_each(|w| notify_and_qualify(conn, w))?;
+    outbox::notify_all(conn, &kept.clone().flat_map(|w| &w.notifications).collect::<Vec<_>>())?;
+    kept.clone().try_for_each(|w| record_changes(conn, w))?;
+    qualify_all(conn, &kept.filter_map(|w| w.mql_at.map(|at| (w.lead.0, at.millis()))).collect::<Vec<_>>())?;
     Ok(left)
+}
+
+/// What a score changed in its lead's profile (the stage it moved to), for the change log.
+fn record_changes(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreError> {
+    if w.changes.is_empty() {
+        return Ok(());
+    }
+    crate::changes::record(conn, w.lead, w.score.as_of, &ChangeOrigin::mql_rule(), &w.changes)
+}
+
+/// Sets each lead's MQL time unless it has one, moving a lead at an earlier stage (subscriber,
+/// lead, recycled) to mql with it: a batch in one statement.
+fn qualify_all(conn: &mut impl Sql, qualified: &[(i64, i64)]) -> Result<(), StoreError> {
+    if qualified.is_empty() {
+        return Ok(());
+    }
+    let (leads, at): (Vec<i64>, Vec<i64>) = qualified.iter().copied().unzip();
+    conn.execute(
+        "UPDATE leads l SET mql_at = v.at,
+             stage = CASE WHEN l.stage IN ('subscriber', 'lead', 'recycled') THEN 'mql' ELSE l.stage END
+         FROM unnest($1::BIGINT[], $2::BIGINT[]) AS v (id, at)
+         WHERE l.id = v.id AND l.mql_at IS NULL",
+        &[&leads, &at],
+    )
+    .map_err(backend)?;
+    Ok(())
 }
 
 /// History rows in one statement.

@@ -233,6 +233,7 @@ impl LeadWrites for SqliteTx<'_> {
         outbox::erase_lead(&self.tx, id)?;
         for sql in [
             "DELETE FROM outcomes WHERE lead_id = ?1",
+            "DELETE FROM lead_changes WHERE lead_id = ?1",
             "DELETE FROM predictions WHERE lead_id = ?1",
             "DELETE FROM activity WHERE lead_id = ?1",
             "DELETE FROM score_history WHERE lead_id = ?1",

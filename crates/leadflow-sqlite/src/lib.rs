@@ -4,6 +4,7 @@
 //! power cut; a crash mid-transaction leaves nothing of it.
 
 mod activity;
+mod changes;
 mod events;
 mod keys;
 mod leads;
@@ -26,16 +27,18 @@ use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use leadflow_core::change::FieldChange;
 use leadflow_core::{
     EventShape, EventType, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind, Profile, Role, Timestamp, Topic,
     VisitorId,
 };
 use leadflow_store::prelude::*;
 use leadflow_store::{
-    AnonymousEvent, ApiKeyRecord, AttemptOutcome, DatabaseUrl, DeliveryClaim, DeliveryRecord, HistoryEntry, Inserted,
-    LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification, RescoreItem, RescoreVisitor,
-    ScanRequest, ScanScope, ScanWrite, ScoreRevision, ScoreWrite, ShapeId, SortKey, StateWrite, StoreError, StoreStats,
-    StoredEvent, StoredPrediction, StoredScore, TrainedRecord, WebhookRecord,
+    AnonymousEvent, ApiKeyRecord, AttemptOutcome, ChangeOrigin, ChangeRow, DatabaseUrl, DeliveryClaim, DeliveryRecord,
+    HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification,
+    RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScanWrite, ScoreRevision, ScoreWrite, ShapeId, SortKey,
+    StateWrite, StoreError, StoreStats, StoredChange, StoredEvent, StoredPrediction, StoredScore, TrainedRecord,
+    WebhookRecord, read_change,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -67,6 +70,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_delivery_claims.sql"),
     include_str!("../migrations/0011_schedule.sql"),
     include_str!("../migrations/0012_score_revisions.sql"),
+    include_str!("../migrations/0013_lead_changes.sql"),
 ];
 
 pub struct SqliteStore {
@@ -589,6 +593,9 @@ fn write_score(conn: &Connection, w: &ScoreWrite, read: Option<ScoreRevision>) -
     }
     for n in &w.notifications {
         outbox::notify(conn, n)?;
+    }
+    if !w.changes.is_empty() {
+        changes::record(conn, w.lead, w.score.as_of, &ChangeOrigin::mql_rule(), &w.changes)?;
     }
     if let Some(at) = w.mql_at {
         conn.prepare_cached(

@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             visitors_gather_events_until_identified,
             public_quota_is_per_lead_per_day_and_expires,
             outcomes_are_kept_replaced_and_erased,
+            changes_are_logged_in_order_with_their_values,
             trained_models_and_predictions,
         );
     };
@@ -110,6 +111,7 @@ fn score_write(lead: LeadId, model: ModelVersion, total: f64, bucket: &str) -> S
         history: None,
         mql_at: None,
         notifications: Vec::new(),
+        changes: Vec::new(),
     }
 }
 
@@ -788,6 +790,48 @@ pub fn a_scan_write_leaves_alone_what_changed_since_the_scan<S: Store>(s: &mut S
     assert_eq!(s.write_scores(&again).unwrap(), vec![]);
     assert_eq!(total(s, scored), Some((1.0, false)));
     assert_eq!(total(s, staled), Some((1.0, false)));
+}
+
+/// The change log keeps each change's field and typed values, who made it and when, newest
+/// first; a rolled-back unit of work leaves none, and deleting the lead erases its log.
+pub fn changes_are_logged_in_order_with_their_values<S: Store>(s: &mut S) {
+    use leadflow_core::change::FieldChange;
+    use leadflow_core::lead::{CustomValue, Field, FieldRef};
+    let (ana, bo) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"));
+    let text = |v: &str| Some(CustomValue::Text(v.into()));
+    let stage = FieldChange { field: FieldRef::Standard(Field::Stage), old: text("lead"), new: text("mql") };
+    let zip = FieldChange { field: FieldRef::Custom("zip".into()), old: None, new: text("02134") };
+    let seats = FieldChange { field: FieldRef::Custom("seats".into()), old: Some(CustomValue::Number(3.0)), new: None };
+    let import = ChangeOrigin::new(ChangeCause::Import, "crm.csv");
+    let rule = ChangeOrigin { cause: ChangeCause::Rule, actor: None };
+
+    let mut tx = s.begin().unwrap();
+    tx.record_changes(ana, t("2026-06-01"), &import, &[zip.clone(), seats.clone()]).unwrap();
+    tx.record_changes(bo, t("2026-06-01"), &import, std::slice::from_ref(&zip)).unwrap();
+    tx.commit().unwrap();
+    let mut tx = s.begin().unwrap();
+    tx.record_changes(ana, t("2026-06-02"), &rule, std::slice::from_ref(&stage)).unwrap();
+    tx.commit().unwrap();
+    let mut tx = s.begin().unwrap();
+    tx.record_changes(ana, t("2026-06-03"), &rule, std::slice::from_ref(&stage)).unwrap();
+    drop(tx);
+
+    let log = s.changes_of(ana, 10).unwrap();
+    let seen: Vec<(&FieldChange, Timestamp, &ChangeOrigin)> =
+        log.iter().map(|c| (&c.change, c.at, &c.origin)).collect();
+    assert_eq!(
+        seen,
+        [(&stage, t("2026-06-02"), &rule), (&seats, t("2026-06-01"), &import), (&zip, t("2026-06-01"), &import)],
+        "newest first, the rolled-back one not at all"
+    );
+    assert!(log[0].id > log[1].id && log[1].id > log[2].id);
+    assert_eq!(s.changes_of(ana, 1).unwrap().len(), 1);
+    assert_eq!(s.changes_of(bo, 10).unwrap().len(), 1, "each lead its own");
+
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(ana).unwrap();
+    tx.commit().unwrap();
+    assert!(s.changes_of(ana, 10).unwrap().is_empty());
 }
 
 pub fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {

@@ -8,13 +8,16 @@
 pub mod conformance;
 
 mod backend;
+mod changes;
 mod properties;
 mod url;
 
 pub use backend::Backend;
+pub use changes::{ChangeRow, read_change};
 pub use properties::{KeptProperties, PropertyChanges};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
+use leadflow_core::change::FieldChange;
 use leadflow_core::{
     Email, EventKey, EventShape, ExternalId, Grade, LeadId, LeadRef, LifecycleStage, Outcome, Profile, Role, Timestamp,
     Topic, VisitorId,
@@ -519,6 +522,9 @@ pub struct ScoreWrite {
     pub mql_at: Option<Timestamp>,
     /// For the webhooks subscribed to them.
     pub notifications: Vec<Notification>,
+    /// What the score changes in the profile (the MQL tipping point moves the stage to mql),
+    /// for the change log, as [`ChangeOrigin::mql_rule`]; written only if the score is.
+    pub changes: Vec<FieldChange>,
 }
 
 /// Receives one batch of a bulk scan, with the store so that it can write its results.
@@ -527,7 +533,16 @@ pub type RescoreVisitor<'v, S> = dyn FnMut(&mut S, Vec<RescoreItem>) -> Result<(
 /// A backend: every port below, by concern, and units of work. Engine code names only this; a
 /// backend implements each port and passes the conformance suite.
 pub trait Store:
-    LeadReads + EventReads + ScoreReads + Rescans + ModelReads + KeyReads + TrainedReads + OutcomeReads + OutboxReads
+    LeadReads
+    + EventReads
+    + ScoreReads
+    + Rescans
+    + ModelReads
+    + KeyReads
+    + TrainedReads
+    + OutcomeReads
+    + OutboxReads
+    + ChangeReads
 {
     type Tx<'a>: Transaction
     where
@@ -561,6 +576,7 @@ pub trait Transaction:
     + OutboxWrites
     + VisitorWrites
     + ScheduleWrites
+    + ChangeWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -582,9 +598,9 @@ pub trait Transaction:
 /// Every port, for code that calls them on a concrete backend.
 pub mod prelude {
     pub use crate::{
-        EventReads, EventWrites, KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads, ModelWrites, OutboxReads,
-        OutboxWrites, OutcomeReads, OutcomeWrites, Rescans, ScheduleWrites, ScoreReads, ScoreWrites, Store,
-        TrainedReads, TrainedWrites, Transaction, VisitorWrites,
+        ChangeReads, ChangeWrites, EventReads, EventWrites, KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads,
+        ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, Rescans, ScheduleWrites, ScoreReads,
+        ScoreWrites, Store, TrainedReads, TrainedWrites, Transaction, VisitorWrites,
     };
 }
 
@@ -775,6 +791,85 @@ pub trait TrainedWrites {
     fn save_trained(&mut self, name: &str, artifact: &[u8], now: Timestamp) -> Result<i64, StoreError>;
     /// Makes this version the active trained model (and no other).
     fn activate_trained(&mut self, version: i64, now: Timestamp) -> Result<(), StoreError>;
+}
+
+/// What caused a change of a lead, for its change log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChangeCause {
+    /// A request to the HTTP API.
+    Api,
+    /// A `leadflow` command (`leads upsert`).
+    Cli,
+    /// A file imported (`leadflow import leads`, or over the API).
+    Import,
+    /// The website tracking endpoint (a visitor identified).
+    Tracking,
+    /// A rule of leadflow's own (the MQL tipping point moving the stage).
+    Rule,
+}
+
+impl ChangeCause {
+    pub const ALL: [ChangeCause; 5] =
+        [ChangeCause::Api, ChangeCause::Cli, ChangeCause::Import, ChangeCause::Tracking, ChangeCause::Rule];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeCause::Api => "api",
+            ChangeCause::Cli => "cli",
+            ChangeCause::Import => "import",
+            ChangeCause::Tracking => "tracking",
+            ChangeCause::Rule => "rule",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeCause> {
+        ChangeCause::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Who or what changed a lead: the cause, and who in it (an API key's name, the file an import
+/// read, the rule that fired); `None` when nobody in particular.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeOrigin {
+    pub cause: ChangeCause,
+    pub actor: Option<String>,
+}
+
+impl ChangeOrigin {
+    /// The MQL tipping point, which moves a lead to the mql stage as it qualifies.
+    pub fn mql_rule() -> ChangeOrigin {
+        ChangeOrigin::new(ChangeCause::Rule, "mql")
+    }
+
+    pub fn new(cause: ChangeCause, actor: impl Into<String>) -> ChangeOrigin {
+        ChangeOrigin { cause, actor: Some(actor.into()) }
+    }
+}
+
+/// One field's change as the log keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredChange {
+    pub id: i64,
+    pub at: Timestamp,
+    pub change: FieldChange,
+    pub origin: ChangeOrigin,
+}
+
+/// Every change of a lead's profile, field by field, appended in the transaction that made it.
+pub trait ChangeReads {
+    /// The lead's changes, newest first, at most `limit`.
+    fn changes_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredChange>, StoreError>;
+}
+
+pub trait ChangeWrites {
+    /// Appends the changes one unit of work made to a lead at `at`.
+    fn record_changes(
+        &mut self,
+        lead: LeadId,
+        at: Timestamp,
+        origin: &ChangeOrigin,
+        changes: &[FieldChange],
+    ) -> Result<(), StoreError>;
 }
 
 pub trait OutcomeReads {

@@ -206,7 +206,8 @@ async fn imported_leads_fire_lead_created_once_and_in_order() {
         profile.job_title = Some("CEO".into());
         leadflow_engine::LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() }
     };
-    engine.import_leads(&[lead("imp1@acme.example"), lead("imp2@acme.example")]).unwrap();
+    let origin = leadflow_store::ChangeOrigin::new(leadflow_store::ChangeCause::Import, "leads.csv");
+    engine.import_leads(&[lead("imp1@acme.example"), lead("imp2@acme.example")], &origin).unwrap();
     let now = engine.now();
     engine.rescore(leadflow_engine::RescoreOptions::needed(now), &leadflow_engine::Quiet).unwrap();
     engine.rescore(leadflow_engine::RescoreOptions::needed(now), &leadflow_engine::Quiet).unwrap();

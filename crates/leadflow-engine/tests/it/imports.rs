@@ -34,7 +34,7 @@ fn rows_go_in_by_batch_and_every_refusal_keeps_its_line() {
         row(7, Ok(lead("cid@acme.example", None)), Vec::new()),
     ];
     let options = ImportOptions { batch: 2, rescore: true };
-    let summary = engine.import_lead_rows(rows.into_iter(), options, &Quiet, &Quiet).unwrap();
+    let summary = engine.import_lead_rows(rows.into_iter(), options, &from_file(), &Quiet, &Quiet).unwrap();
     assert_eq!((summary.totals.accepted, summary.totals.created_leads), (3, 3));
     let lines: Vec<u64> = summary.rejected.iter().map(|(line, _)| *line).collect();
     assert_eq!(lines, [3, 6], "{:?}", summary.rejected);
@@ -106,12 +106,12 @@ proptest! {
             let mut engine = Engine::new(SqliteStore::open(&dir.path().join("i.db")).unwrap(), Arc::new(FixedClock::new(now)));
             engine.ensure_model().unwrap();
             for row in &before {
-                let _ = engine.import_leads(std::slice::from_ref(row)).unwrap();
+                let _ = engine.import_leads(std::slice::from_ref(row), &from_file()).unwrap();
             }
             let mut rejected = Vec::new();
             let mut created = 0;
             for (n, chunk) in rows.chunks(batch).enumerate() {
-                let report = engine.import_leads(chunk).unwrap();
+                let report = engine.import_leads(chunk, &from_file()).unwrap();
                 created += report.created_leads;
                 rejected.extend(report.rejected.into_iter().map(|(i, why)| (n * batch + i, why)));
             }
@@ -123,4 +123,8 @@ proptest! {
         prop_assert_eq!(rejected_batched, rejected_alone);
         prop_assert_eq!(created_batched, created_alone);
     }
+}
+
+fn from_file() -> leadflow_store::ChangeOrigin {
+    leadflow_store::ChangeOrigin::new(leadflow_store::ChangeCause::Import, "leads.csv")
 }

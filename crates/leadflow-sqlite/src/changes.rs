@@ -1,0 +1,58 @@
+//! The change log: each field's change of a lead, appended in the transaction that made it.
+
+use super::*;
+
+impl ChangeReads for SqliteStore {
+    fn changes_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredChange>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, at, field, old, new, cause, actor FROM lead_changes
+                 WHERE lead_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![lead.0, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                let row = ChangeRow { field: r.get(2)?, old: r.get(3)?, new: r.get(4)? };
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, row, r.get::<_, String>(5)?, r.get(6)?))
+            })
+            .map_err(backend)?;
+        rows.map(|row| {
+            let (id, at, row, cause, actor) = row.map_err(backend)?;
+            read_change(id, at, row, &cause, actor)
+        })
+        .collect()
+    }
+}
+
+impl ChangeWrites for SqliteTx<'_> {
+    fn record_changes(
+        &mut self,
+        lead: LeadId,
+        at: Timestamp,
+        origin: &ChangeOrigin,
+        changes: &[FieldChange],
+    ) -> Result<(), StoreError> {
+        record(&self.tx, lead, at, origin, changes)
+    }
+}
+
+pub(crate) fn record(
+    conn: &Connection,
+    lead: LeadId,
+    at: Timestamp,
+    origin: &ChangeOrigin,
+    changes: &[FieldChange],
+) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO lead_changes (lead_id, at, field, old, new, cause, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(backend)?;
+    for change in changes {
+        let row = ChangeRow::of(change);
+        stmt.execute(params![lead.0, at.millis(), row.field, row.old, row.new, origin.cause.as_str(), origin.actor])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
