@@ -277,15 +277,24 @@ impl LeadWrites for PgTx<'_> {
         lead_by_ref(&mut self.tx, lead)
     }
 
-    /// One statement for every reference, by id, email or external id.
+    /// One statement for every reference, by id, email or external id: each kind's keys joined
+    /// to `leads`, not `= ANY(...)`, which a young table's statistics (or a generic plan) answer
+    /// with a scan of every lead comparing each with every key: 200 ms for a batch of a thousand
+    /// events at 11,000 leads. A lead found twice is indexed once.
     fn leads_named(&mut self, leads: &[LeadRef]) -> Result<Vec<Option<LeadRecord>>, StoreError> {
         let keys = RefKeys::of(leads);
         let rows = self
             .tx
             .query(
                 &format!(
-                    "SELECT {LEAD_COLUMNS} FROM leads l JOIN scores s ON s.lead_id = l.id
-                     WHERE l.id = ANY($1) OR l.email = ANY($2) OR l.external_id = ANY($3)"
+                    "SELECT {LEAD_COLUMNS} FROM unnest($1::BIGINT[]) k (id)
+                         JOIN leads l ON l.id = k.id JOIN scores s ON s.lead_id = l.id
+                     UNION ALL
+                     SELECT {LEAD_COLUMNS} FROM unnest($2::TEXT[]) k (email)
+                         JOIN leads l ON l.email = k.email JOIN scores s ON s.lead_id = l.id
+                     UNION ALL
+                     SELECT {LEAD_COLUMNS} FROM unnest($3::TEXT[]) k (external_id)
+                         JOIN leads l ON l.external_id = k.external_id JOIN scores s ON s.lead_id = l.id"
                 ),
                 &[&keys.ids, &keys.emails, &keys.external_ids],
             )
@@ -302,8 +311,11 @@ impl LeadWrites for PgTx<'_> {
         let rows = self
             .tx
             .query(
-                "SELECT id, email, external_id FROM leads
-                 WHERE id = ANY($1) OR email = ANY($2) OR external_id = ANY($3)",
+                "SELECT l.id, l.email, l.external_id FROM unnest($1::BIGINT[]) k (id) JOIN leads l ON l.id = k.id
+                 UNION ALL SELECT l.id, l.email, l.external_id
+                     FROM unnest($2::TEXT[]) k (email) JOIN leads l ON l.email = k.email
+                 UNION ALL SELECT l.id, l.email, l.external_id
+                     FROM unnest($3::TEXT[]) k (external_id) JOIN leads l ON l.external_id = k.external_id",
                 &[&keys.ids, &keys.emails, &keys.external_ids],
             )
             .map_err(backend)?;

@@ -365,8 +365,8 @@ impl Transaction for PgTx<'_> {
             .query(
                 &format!(
                     "SELECT {LEAD_COLUMNS}, CASE WHEN s.model_version = $2 AND NOT s.stale THEN s.state END
-                     FROM leads l JOIN scores s ON s.lead_id = l.id
-                     WHERE l.id = ANY($1) ORDER BY l.id FOR NO KEY UPDATE OF l, s"
+                     FROM unnest($1::BIGINT[]) k (id) JOIN leads l ON l.id = k.id JOIN scores s ON s.lead_id = l.id
+                     ORDER BY l.id FOR NO KEY UPDATE OF l, s"
                 ),
                 &[&ids, &model.0],
             )
