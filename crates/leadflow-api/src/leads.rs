@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use leadflow_contract::{LeadPage, LeadRequest, LeadView};
+use leadflow_contract::{LeadChange, LeadChanges, LeadPage, LeadRequest, LeadView};
 use leadflow_core::{Action, LeadRef};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -225,4 +225,43 @@ pub(crate) async fn delete<S: Backend>(
     let lead = lead_ref(&lead)?;
     let deleted = state.write(move |engine| Ok(engine.delete_lead(&lead)?)).await?;
     if deleted { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::new(ErrorCode::LeadNotFound, "no such lead")) }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ChangesParams {
+    /// How many of the newest changes: 100 by default, 1000 at most (more is taken as 1000).
+    #[param(format = Int64, maximum = 4294967295.0)]
+    limit: Option<u32>,
+}
+
+/// A lead's change log: every change of its profile, stage and owner, newest first
+///
+/// Each change names the field, its value before and after (absent: not set), when, what made
+/// it (`cause`) and who (`actor`: the API key's name, the file an import read, the rule).
+///
+/// Roles: admin, marketing, sales.
+#[utoipa::path(
+    get, path = "/v1/leads/{lead}/changes", tag = "Leads", operation_id = "getV1LeadsLeadChanges",
+    params(LeadPath, ChangesParams),
+    responses(
+        (status = 200, description = "The lead's changes", body = LeadChanges),
+        (status = 400, description = "Error: `invalid_lead`, `invalid_request`"),
+        (status = 404, description = "Error: `lead_not_found`"),
+    ),
+)]
+pub(crate) async fn changes<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(LeadPath { lead }): Path<LeadPath>,
+    params: Result<Query<ChangesParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<LeadChanges>, ApiError> {
+    caller.require(Action::ReadLeads)?;
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let limit = p.limit.unwrap_or(100).min(1000) as usize;
+    let lead = lead_ref(&lead)?;
+    let changes =
+        state.read(move |engine| engine.changes(&lead, limit)?.ok_or_else(|| ApiError::lead_not_found(lead))).await?;
+    Ok(Json(LeadChanges { changes: changes.iter().map(LeadChange::from).collect() }))
 }

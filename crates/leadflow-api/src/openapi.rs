@@ -45,6 +45,7 @@ use crate::error::ErrorResponse;
         crate::leads::upsert,
         crate::leads::get,
         crate::leads::delete,
+        crate::leads::changes,
         crate::models::list,
         crate::models::apply,
         crate::models::active,

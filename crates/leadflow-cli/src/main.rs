@@ -350,6 +350,16 @@ enum LeadsCommand {
         #[arg(long = "set", value_name = "FIELD=VALUE")]
         fields: Vec<String>,
     },
+    /// A lead's change log: every change of its profile, stage and owner, newest first, with
+    /// who made it (an API key, a file, the MQL rule).
+    Changes {
+        lead: String,
+        /// Most changes to show.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Clear a lead's MQL mark so that it can qualify again.
     Recycle { lead: String },
     /// Erase a lead with all its events, scores and history.
@@ -728,6 +738,17 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         Command::Leads(LeadsCommand::Upsert { email, fields }) => upsert(engine, email.as_deref(), &fields),
+        Command::Leads(LeadsCommand::Changes { lead, limit, json }) => {
+            let lead = parse_lead(&lead)?;
+            let changes = engine.changes(&lead, limit)?.with_context(|| format!("no {lead}"))?;
+            if json {
+                let changes = changes.iter().map(leadflow_contract::LeadChange::from).collect();
+                println!("{}", serde_json::to_string_pretty(&leadflow_contract::LeadChanges { changes })?);
+            } else {
+                output::print_changes(&changes);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Leads(LeadsCommand::Recycle { lead }) => {
             engine.recycle(&parse_lead(&lead)?, &ChangeOrigin { cause: ChangeCause::Cli, actor: None })?;
             println!("recycled: the lead can qualify as an MQL again");

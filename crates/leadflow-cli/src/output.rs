@@ -190,3 +190,23 @@ pub fn print_view(v: &LeadView, model: &Model) {
         }
     }
 }
+
+/// A lead's change log, newest first: when, the field, before and after, and who made it.
+pub fn print_changes(changes: &[leadflow_store::StoredChange]) {
+    if changes.is_empty() {
+        println!("no changes since the lead was created");
+        return;
+    }
+    let shown = |v: &Option<CustomValue>| v.as_ref().map_or_else(|| "(not set)".to_string(), custom_value);
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| {
+            let by = match &c.origin.actor {
+                Some(actor) => format!("{} {}", c.origin.cause.as_str(), printable(actor)),
+                None => c.origin.cause.as_str().to_string(),
+            };
+            vec![c.at.to_string(), c.change.field.to_string(), shown(&c.change.old), shown(&c.change.new), by]
+        })
+        .collect();
+    table(&["at", "field", "was", "became", "by"], &rows);
+}

@@ -8,6 +8,7 @@
 //! whose last digits are noise.
 
 mod batch;
+mod change;
 mod lead;
 mod model;
 mod outcome;
@@ -17,6 +18,7 @@ mod status;
 mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
+pub use change::{LeadChange, LeadChanges};
 pub use lead::LeadPage;
 pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, InactivityLine, Lead, LeadView};
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};
@@ -24,7 +26,7 @@ pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, Mod
 pub use outcome::EventOutcome;
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
-pub use schema::{DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
+pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
 pub use status::{Health, IdentityToken, Ready};
 pub use webhook::{Delivery, DeliveryList, Payload, PayloadLead, Webhook, WebhookList};
 

@@ -222,4 +222,8 @@ closed_list! {
     Stage = (LifecycleStage::ALL.iter().map(|s| s.name()), "A lead's lifecycle stage.");
     Grade = (leadflow_core::Grade::ALL.iter().map(|g| g.letter()), "A score's grade, A (best) to F.");
     DeliveryStatus = (leadflow_store::DeliveryStatus::ALL.iter().map(|s| s.as_str()), "Where a webhook delivery stands.");
+    ChangeCause = (
+        leadflow_store::ChangeCause::ALL.iter().map(|c| c.as_str()),
+        "What made a change: a request to the API, a leadflow command, an import, the website tracking endpoint, or a rule of leadflow's own (the MQL tipping point)."
+    );
 }

@@ -45,6 +45,7 @@ async fn every_endpoint_refuses_the_roles_it_must() {
         (Method::POST, "/v1/events/batch", Some(json!({"events": []})), vec![Admin, Marketing, Ingest]),
         (Method::GET, "/v1/leads", None, vec![Admin, Marketing, Sales]),
         (Method::GET, "/v1/leads/seed@acme.example", None, vec![Admin, Marketing, Sales]),
+        (Method::GET, "/v1/leads/seed@acme.example/changes", None, vec![Admin, Marketing, Sales]),
         (Method::PUT, "/v1/leads", Some(json!({"email": "new@acme.example"})), vec![Admin, Marketing]),
         (Method::GET, "/v1/models", None, vec![Admin, Marketing, Sales]),
         (Method::GET, "/v1/models/active", None, vec![Admin, Marketing, Sales]),
@@ -684,4 +685,51 @@ fn an_embedded_database_takes_one_writer() {
     let config = leadflow_api::ServerConfig { writers: 2, ..leadflow_api::ServerConfig::default() };
     let err = leadflow_api::AppState::new(engine, config).err().unwrap().to_string();
     assert!(err.contains("server.writers = 2") && err.contains("sqlite"), "{err}");
+}
+
+/// A lead's change log over the API: what each request changed, as whose key, newest first; a
+/// request that changes nothing logs nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_change_log_names_each_change_and_the_key_that_made_it() {
+    let s = Server::start().await;
+    let put = |body: Value| s.call(Some(Role::Marketing), Method::PUT, "/v1/leads", Some(body));
+    assert_eq!(put(json!({"email": "ana@acme.example", "job_title": "Engineer"})).await.0, StatusCode::CREATED);
+    assert_eq!(
+        put(json!({"email": "ana@acme.example", "job_title": "CTO", "custom": {"zip": "02134"}})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(put(json!({"email": "ana@acme.example", "job_title": "CTO"})).await.0, StatusCode::OK);
+    let (status, body) = s.admin(Method::GET, "/v1/leads/ana@acme.example/changes", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let changes = body["changes"].as_array().unwrap();
+    let seen: Vec<(&str, &Value, &Value, &str, &str)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["field"].as_str().unwrap(),
+                &c["old"],
+                &c["new"],
+                c["cause"].as_str().unwrap(),
+                c["actor"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let marketing = "marketing@yourco.example";
+    assert_eq!(
+        seen,
+        [
+            ("custom.zip", &Value::Null, &json!({"type": "text", "value": "02134"}), "api", marketing),
+            (
+                "job_title",
+                &json!({"type": "text", "value": "Engineer"}),
+                &json!({"type": "text", "value": "CTO"}),
+                "api",
+                marketing
+            ),
+        ]
+    );
+    let (status, body) = s.admin(Method::GET, "/v1/leads/ana@acme.example/changes?limit=1", None).await;
+    assert_eq!((status, body["changes"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
+    let (status, body) = s.admin(Method::GET, "/v1/leads/nobody@acme.example/changes", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("lead_not_found")));
 }

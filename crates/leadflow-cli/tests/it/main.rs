@@ -2,6 +2,7 @@
 
 mod common;
 
+mod changes;
 mod cli;
 mod migrate;
 mod reference;
