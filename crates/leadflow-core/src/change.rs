@@ -6,7 +6,7 @@
 //! they can be undone, so the profile as it was at any instant is today's profile with the later
 //! changes undone, newest first.
 
-use crate::lead::{CustomValue, Field, FieldError, FieldRef, LifecycleStage, Profile};
+use crate::lead::{CustomValue, Field, FieldError, FieldRef, FieldValue, LifecycleStage, Profile};
 use crate::{Email, ExternalId, Timestamp};
 
 /// One field's change: `None` is "not set".
@@ -33,30 +33,14 @@ pub fn profile_changes(before: &Profile, after: &Profile) -> Vec<FieldChange> {
         .collect()
 }
 
-/// A field's value as the change log records it.
+/// A field's value as the change log records it: as rules see it ([`Profile::value`]), owned.
 pub fn value_of(profile: &Profile, field: &FieldRef) -> Option<CustomValue> {
-    let text = |v: &Option<String>| v.clone().map(CustomValue::Text);
-    let number = |v: Option<f64>| v.map(CustomValue::Number);
-    match field {
-        FieldRef::Custom(name) => profile.custom.get(name).cloned(),
-        FieldRef::Standard(f) => match f {
-            Field::Email => profile.email.as_ref().map(|e| CustomValue::Text(e.as_str().to_string())),
-            Field::ExternalId => profile.external_id.as_ref().map(|x| CustomValue::Text(x.as_str().to_string())),
-            Field::FirstName => text(&profile.first_name),
-            Field::LastName => text(&profile.last_name),
-            Field::Company => text(&profile.company),
-            Field::JobTitle => text(&profile.job_title),
-            Field::Department => text(&profile.department),
-            Field::Industry => text(&profile.industry),
-            Field::Employees => number(profile.employees),
-            Field::AnnualRevenue => number(profile.annual_revenue),
-            Field::Country => text(&profile.country),
-            Field::City => text(&profile.city),
-            Field::CompanyType => text(&profile.company_type),
-            Field::Source => text(&profile.source),
-            Field::Owner => text(&profile.owner),
-            Field::Stage => Some(CustomValue::Text(profile.stage.name().to_string())),
-        },
+    match profile.value(field) {
+        FieldValue::Missing => None,
+        FieldValue::Text(s) => Some(CustomValue::Text(s.to_string())),
+        FieldValue::Number(n) => Some(CustomValue::Number(n)),
+        FieldValue::Bool(b) => Some(CustomValue::Bool(b)),
+        FieldValue::Date(t) => Some(CustomValue::Date(t)),
     }
 }
 
