@@ -51,9 +51,22 @@ impl Rescans for PgStore {
     fn write_scores(&mut self, writes: &[ScanWrite]) -> Result<Vec<LeadId>, StoreError> {
         let mut tx = self.own_transaction()?;
         let mut left = Vec::new();
-        for chunk in writes.chunks(scores::WRITES_PER_STATEMENT) {
+        // Locked in lead id order, as `hold_for_scoring` takes them: in any other order (an
+        // UPDATE's join order, a batch's second chances after the rest) this write could wait on
+        // a server holding one lead while that server waits for one this write holds: a deadlock,
+        // and the rescore fails. So sorted, and each chunk's rows locked first.
+        let mut sorted: Vec<&ScanWrite> = writes.iter().collect();
+        sorted.sort_by_key(|w| w.write.lead.0);
+        for chunk in sorted.chunks(scores::WRITES_PER_STATEMENT) {
             let (scores, reads): (Vec<ScoreWrite>, Vec<ScoreRevision>) =
                 chunk.iter().map(|w| (w.write.clone(), w.read)).unzip();
+            let ids: Vec<i64> = scores.iter().map(|w| w.lead.0).collect();
+            tx.query(
+                "SELECT s.lead_id FROM unnest($1::BIGINT[]) k (id) JOIN scores s ON s.lead_id = k.id
+                     ORDER BY s.lead_id FOR NO KEY UPDATE OF s",
+                &[&ids],
+            )
+            .map_err(backend)?;
             left.extend(scores::write_scores(&mut tx, &scores, Some(&reads))?);
         }
         tx.conn.commit().map_err(backend)?;
