@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use leadflow_contract::{LeadChange, LeadChanges, LeadPage, LeadRequest, LeadView};
+use leadflow_contract::{LeadChange, LeadChanges, LeadPage, LeadRequest, LeadView, StageHistory};
 use leadflow_core::{Action, LeadRef};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -264,4 +264,30 @@ pub(crate) async fn changes<S: Backend>(
     let changes =
         state.read(move |engine| engine.changes(&lead, limit)?.ok_or_else(|| ApiError::lead_not_found(lead))).await?;
     Ok(Json(LeadChanges { changes: changes.iter().map(LeadChange::from).collect() }))
+}
+
+/// A lead's stage history: the stages it went through since it was created, with the days in
+/// each (they add up to its age), read from its change log
+///
+/// Roles: admin, marketing, sales.
+#[utoipa::path(
+    get, path = "/v1/leads/{lead}/stages", tag = "Leads", operation_id = "getV1LeadsLeadStages",
+    params(LeadPath),
+    responses(
+        (status = 200, description = "The lead's stages", body = StageHistory),
+        (status = 400, description = "Error: `invalid_lead`"),
+        (status = 404, description = "Error: `lead_not_found`"),
+    ),
+)]
+pub(crate) async fn stages<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(LeadPath { lead }): Path<LeadPath>,
+) -> Result<Json<StageHistory>, ApiError> {
+    caller.require(Action::ReadLeads)?;
+    let lead = lead_ref(&lead)?;
+    let now = state.now();
+    let spans =
+        state.read(move |engine| engine.stage_history(&lead)?.ok_or_else(|| ApiError::lead_not_found(lead))).await?;
+    Ok(Json(StageHistory::new(&spans, now)))
 }

@@ -58,6 +58,7 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/leads", get(leads::list::<S>).put(leads::upsert::<S>))
         .route("/v1/leads/{lead}", get(leads::get::<S>).delete(leads::delete::<S>))
         .route("/v1/leads/{lead}/changes", get(leads::changes::<S>))
+        .route("/v1/leads/{lead}/stages", get(leads::stages::<S>))
         .route("/v1/models", get(models::list::<S>).post(models::apply::<S>))
         .route("/v1/models/active", get(models::active::<S>))
         .route("/v1/models/validate", post(models::validate::<S>))

@@ -46,6 +46,7 @@ use crate::error::ErrorResponse;
         crate::leads::get,
         crate::leads::delete,
         crate::leads::changes,
+        crate::leads::stages,
         crate::models::list,
         crate::models::apply,
         crate::models::active,

@@ -360,6 +360,12 @@ enum LeadsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The stages a lead went through since it was created, with the days in each.
+    Stages {
+        lead: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Clear a lead's MQL mark so that it can qualify again.
     Recycle { lead: String },
     /// Erase a lead with all its events, scores and history.
@@ -738,6 +744,17 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         Command::Leads(LeadsCommand::Upsert { email, fields }) => upsert(engine, email.as_deref(), &fields),
+        Command::Leads(LeadsCommand::Stages { lead, json }) => {
+            let lead = parse_lead(&lead)?;
+            let spans = engine.stage_history(&lead)?.with_context(|| format!("no {lead}"))?;
+            let history = leadflow_contract::StageHistory::new(&spans, engine.now());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&history)?);
+            } else {
+                output::print_stages(&history);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Leads(LeadsCommand::Changes { lead, limit, json }) => {
             let lead = parse_lead(&lead)?;
             let changes = engine.changes(&lead, limit)?.with_context(|| format!("no {lead}"))?;

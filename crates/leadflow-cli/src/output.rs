@@ -210,3 +210,19 @@ pub fn print_changes(changes: &[leadflow_store::StoredChange]) {
         .collect();
     table(&["at", "field", "was", "became", "by"], &rows);
 }
+
+/// A lead's stages, oldest first, with the days in each, then the days per stage.
+pub fn print_stages(history: &leadflow_contract::StageHistory) {
+    let rows: Vec<Vec<String>> = history
+        .stages
+        .iter()
+        .map(|s| {
+            let until = s.until.map_or_else(|| "(now)".to_string(), |t| t.to_string());
+            vec![s.stage.to_string(), s.from.to_string(), until, one_decimal(s.days)]
+        })
+        .collect();
+    table(&["stage", "from", "until", "days"], &rows);
+    let per_stage: Vec<String> =
+        history.days_in_stage.iter().map(|(s, d)| format!("{s} {}", one_decimal(*d))).collect();
+    println!("days in each stage: {}", per_stage.join(", "));
+}

@@ -43,3 +43,46 @@ impl From<&leadflow_store::StoredChange> for LeadChange {
         }
     }
 }
+
+/// A stretch of a lead's life in one lifecycle stage.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct StageStretch {
+    #[schema(value_type = crate::schema::Stage)]
+    pub stage: &'static str,
+    #[schema(value_type = String, format = DateTime)]
+    pub from: Timestamp,
+    /// When it left the stage; absent while it is still there.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub until: Option<Timestamp>,
+    /// Days in the stage, until now for the open stretch.
+    pub days: f64,
+}
+
+/// The stages a lead went through since it was created, oldest first, and the days it spent in
+/// each (over every stretch in it): they add up to its age.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct StageHistory {
+    pub stages: Vec<StageStretch>,
+    pub days_in_stage: std::collections::BTreeMap<String, f64>,
+}
+
+impl StageHistory {
+    pub fn new(spans: &[leadflow_core::stages::StageSpan], now: Timestamp) -> StageHistory {
+        let days = |ms: i64| crate::points(ms as f64 / 86_400_000.0);
+        StageHistory {
+            stages: spans
+                .iter()
+                .map(|s| StageStretch {
+                    stage: s.stage.name(),
+                    from: s.from,
+                    until: s.until,
+                    days: days(s.duration_ms(now)),
+                })
+                .collect(),
+            days_in_stage: leadflow_core::stages::time_in_stages(spans, now)
+                .into_iter()
+                .map(|(stage, ms)| (stage.name().to_string(), days(ms)))
+                .collect(),
+        }
+    }
+}

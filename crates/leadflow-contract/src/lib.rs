@@ -18,7 +18,7 @@ mod status;
 mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
-pub use change::{LeadChange, LeadChanges};
+pub use change::{LeadChange, LeadChanges, StageHistory, StageStretch};
 pub use lead::LeadPage;
 pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, InactivityLine, Lead, LeadView};
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};

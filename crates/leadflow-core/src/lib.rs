@@ -17,6 +17,7 @@ pub mod model;
 pub mod notification;
 pub mod outcome;
 pub mod scoring;
+pub mod stages;
 pub mod text;
 pub mod time;
 pub mod visitor;

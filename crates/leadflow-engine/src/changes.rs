@@ -1,7 +1,8 @@
-//! A lead's change log as people read it: what changed, when, by whom; and the profile as it
-//! was at an instant, rebuilt from today's by undoing what came after.
+//! A lead's change log as people read it: what changed, when, by whom; the profile as it was at
+//! an instant, rebuilt from today's by undoing what came after; and the stages it went through.
 
 use leadflow_core::change::{FieldChange, profile_at};
+use leadflow_core::stages::{StageSpan, stage_history};
 use leadflow_core::{LeadRef, Profile, Timestamp};
 use leadflow_store::{Store, StoreError, StoredChange};
 
@@ -28,5 +29,16 @@ impl<S: Store> Engine<S> {
         let profile = profile_at(&record.profile, &steps, at)
             .map_err(|e| StoreError::Corrupt(format!("the change log of lead {}: {e}", record.id)))?;
         Ok(Some(profile))
+    }
+
+    /// The stages the lead went through since it was created, oldest first, the last one open;
+    /// `None` when no lead is named so.
+    pub fn stage_history(&self, lead: &LeadRef) -> Result<Option<Vec<StageSpan>>, EngineError> {
+        let Some(record) = self.store.lead(lead)? else {
+            return Ok(None);
+        };
+        let log = self.store.changes_of(record.id, usize::MAX)?;
+        let changes: Vec<(Timestamp, FieldChange)> = log.into_iter().rev().map(|c| (c.at, c.change)).collect();
+        Ok(Some(stage_history(record.created_at, record.profile.stage, &changes)))
     }
 }

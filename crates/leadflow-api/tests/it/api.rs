@@ -46,6 +46,7 @@ async fn every_endpoint_refuses_the_roles_it_must() {
         (Method::GET, "/v1/leads", None, vec![Admin, Marketing, Sales]),
         (Method::GET, "/v1/leads/seed@acme.example", None, vec![Admin, Marketing, Sales]),
         (Method::GET, "/v1/leads/seed@acme.example/changes", None, vec![Admin, Marketing, Sales]),
+        (Method::GET, "/v1/leads/seed@acme.example/stages", None, vec![Admin, Marketing, Sales]),
         (Method::PUT, "/v1/leads", Some(json!({"email": "new@acme.example"})), vec![Admin, Marketing]),
         (Method::GET, "/v1/models", None, vec![Admin, Marketing, Sales]),
         (Method::GET, "/v1/models/active", None, vec![Admin, Marketing, Sales]),
@@ -732,4 +733,12 @@ async fn the_change_log_names_each_change_and_the_key_that_made_it() {
     assert_eq!((status, body["changes"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
     let (status, body) = s.admin(Method::GET, "/v1/leads/nobody@acme.example/changes", None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("lead_not_found")));
+
+    // A stage moved by hand starts the lead's next stretch.
+    assert_eq!(put(json!({"email": "ana@acme.example", "stage": "sql"})).await.0, StatusCode::OK);
+    let (status, body) = s.admin(Method::GET, "/v1/leads/ana@acme.example/stages", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stages: Vec<&str> = body["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["lead", "sql"]);
+    assert!(body["days_in_stage"]["lead"].as_f64().unwrap() >= 0.0);
 }

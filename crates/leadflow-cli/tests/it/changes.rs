@@ -52,4 +52,14 @@ fn the_change_log_on(cli: Cli) {
     let text = cli.ok(&["leads", "changes", "ana@acme.example"]);
     assert!(text.contains("job_title") && text.contains("Engineer") && text.contains("CTO"), "{text}");
     assert!(!cli.run(&["leads", "changes", "nobody@acme.example"]).status.success());
+
+    // The stages it went through, from the log: created as a lead, then recycled.
+    cli.ok(&["leads", "recycle", "ana@acme.example"]);
+    let stages: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["leads", "stages", "ana@acme.example", "--json"])).unwrap();
+    let names: Vec<&str> = stages["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(names, ["lead", "recycled"]);
+    assert!(stages["stages"][1]["until"].is_null(), "still recycled");
+    assert_eq!(stages["stages"][0]["until"], stages["stages"][1]["from"]);
+    assert!(cli.ok(&["leads", "stages", "ana@acme.example"]).contains("recycled"));
 }
