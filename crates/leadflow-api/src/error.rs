@@ -133,7 +133,7 @@ impl From<EngineError> for ApiError {
             EngineError::Store(leadflow_store::StoreError::InvalidQuery(why)) => {
                 ApiError::new(ErrorCode::InvalidRequest, why)
             }
-            EngineError::Store(leadflow_store::StoreError::Busy) => ApiError {
+            EngineError::Store(leadflow_store::StoreError::Busy | leadflow_store::StoreError::Conflict) => ApiError {
                 retry_after_seconds: Some(1),
                 ..ApiError::new(
                     ErrorCode::Busy,

@@ -13,11 +13,26 @@ use crate::{
     named_lead, not_ahead, rescored, upsert_in,
 };
 
+/// How many times a unit of work that lost a deadlock is tried in all.
+const CONFLICT_ATTEMPTS: usize = 3;
+
 impl<S: Store> Engine<S> {
     /// Records a batch of events in one transaction and updates each lead's score once,
     /// incrementally, with all its new events: scores reflect every accepted event when it returns.
     /// Rows that cannot be taken (an unknown lead id) are rejected without failing the batch.
+    /// A batch a concurrent one deadlocked with (two servers creating the same new leads) is run
+    /// again, three times in all: nothing of a failed attempt was kept.
     pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
+        for _ in 1..CONFLICT_ATTEMPTS {
+            match self.track_batch_once(rows.clone()) {
+                Err(EngineError::Store(StoreError::Conflict)) => continue,
+                done => return done,
+            }
+        }
+        self.track_batch_once(rows)
+    }
+
+    fn track_batch_once(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
         let Active { version, model, properties: kept } = self.active()?.clone();
         let now = self.now();
         let mut tx = self.store.begin()?;

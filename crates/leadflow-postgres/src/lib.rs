@@ -204,8 +204,10 @@ fn postgres_url(url: &DatabaseUrl) -> Result<&str, StoreError> {
 /// anything else is the backend's.
 pub(crate) fn backend(e: postgres::Error) -> StoreError {
     match e.code() {
-        Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::T_R_DEADLOCK_DETECTED => StoreError::Busy,
-        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => StoreError::Busy,
+        Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => StoreError::Busy,
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE => {
+            StoreError::Conflict
+        }
         Some(c) if *c == SqlState::QUERY_CANCELED => StoreError::TimedOut,
         _ => {
             // With its causes: "error performing TLS handshake" alone does not say it was the

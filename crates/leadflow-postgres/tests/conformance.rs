@@ -268,3 +268,38 @@ fn a_statement_past_the_timeout_is_stopped() {
     let mut tx = waiter.begin().unwrap();
     assert!(tx.hold_for_scoring(&[lead], ModelVersion(1)).unwrap()[0].is_some());
 }
+
+/// Two units of work that each hold a lead the other wants: PostgreSQL breaks the deadlock by
+/// failing one, which the ports say as `Conflict` (safe to run again, and the engine does), while
+/// the other goes on.
+#[test]
+fn a_deadlock_fails_one_side_as_a_conflict() {
+    use leadflow_store::{ModelVersion, StoreError};
+    let schema = Schema::create();
+    let now = Timestamp::parse("2026-07-01").unwrap();
+    let mut setup = PgStore::open(&schema.url()).unwrap();
+    let mut tx = setup.begin().unwrap();
+    let a = tx.insert_lead(None, &Profile::new(Email::parse("a@example.com").unwrap()), now, now).unwrap();
+    let b = tx.insert_lead(None, &Profile::new(Email::parse("b@example.com").unwrap()), now, now).unwrap();
+    tx.commit().unwrap();
+
+    let both_hold_one = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let side = |first: leadflow_core::LeadId, then: leadflow_core::LeadId| {
+        let (url, both_hold_one) = (schema.url(), both_hold_one.clone());
+        std::thread::spawn(move || {
+            let mut store = PgStore::open(&url).unwrap();
+            let mut tx = store.begin().unwrap();
+            tx.hold_for_scoring(&[first], ModelVersion(1)).unwrap();
+            both_hold_one.wait();
+            let outcome = tx.hold_for_scoring(&[then], ModelVersion(1)).map(drop);
+            // The side that lost rolls back here, which lets the other go on.
+            drop(tx);
+            outcome
+        })
+    };
+    let (one, other) = (side(a, b), side(b, a));
+    let mut outcomes = [one.join().unwrap(), other.join().unwrap()];
+    outcomes.sort_by_key(Result::is_ok);
+    assert!(matches!(outcomes[0], Err(StoreError::Conflict)), "{outcomes:?}");
+    assert!(outcomes[1].is_ok(), "{outcomes:?}");
+}

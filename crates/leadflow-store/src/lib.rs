@@ -41,6 +41,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the database is busy (another process holds the write lock)")]
     Busy,
+    /// Two units of work waited on each other (a deadlock, or a serialization failure) and the
+    /// database failed this one to let the other go on: nothing of it was kept, and running it
+    /// again is safe.
+    #[error("a concurrent write got in the way (a deadlock the database broke); running it again is safe")]
+    Conflict,
     #[error("a database statement ran longer than the statement timeout and was stopped")]
     TimedOut,
     #[error("the query cannot be answered: {0}")]
