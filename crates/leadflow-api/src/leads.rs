@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use leadflow_contract::{LeadChange, LeadChanges, LeadPage, LeadRequest, LeadView, StageHistory};
+use leadflow_contract::{LeadChanges, LeadPage, LeadRequest, LeadView, StageHistory};
 use leadflow_core::{Action, LeadRef};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -263,7 +263,7 @@ pub(crate) async fn changes<S: Backend>(
     let lead = lead_ref(&lead)?;
     let changes =
         state.read(move |engine| engine.changes(&lead, limit)?.ok_or_else(|| ApiError::lead_not_found(lead))).await?;
-    Ok(Json(LeadChanges { changes: changes.iter().map(LeadChange::from).collect() }))
+    Ok(Json(LeadChanges::from(changes.as_slice())))
 }
 
 /// A lead's stage history: the stages it went through since it was created, with the days in

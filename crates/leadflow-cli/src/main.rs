@@ -759,15 +759,15 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
             let lead = parse_lead(&lead)?;
             let changes = engine.changes(&lead, limit)?.with_context(|| format!("no {lead}"))?;
             if json {
-                let changes = changes.iter().map(leadflow_contract::LeadChange::from).collect();
-                println!("{}", serde_json::to_string_pretty(&leadflow_contract::LeadChanges { changes })?);
+                let changes = leadflow_contract::LeadChanges::from(changes.as_slice());
+                println!("{}", serde_json::to_string_pretty(&changes)?);
             } else {
                 output::print_changes(&changes);
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Leads(LeadsCommand::Recycle { lead }) => {
-            engine.recycle(&parse_lead(&lead)?, &ChangeOrigin { cause: ChangeCause::Cli, actor: None })?;
+            engine.recycle(&parse_lead(&lead)?, &ChangeOrigin::of(ChangeCause::Cli))?;
             println!("recycled: the lead can qualify as an MQL again");
             Ok(ExitCode::SUCCESS)
         }

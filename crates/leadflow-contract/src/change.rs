@@ -30,6 +30,12 @@ pub struct LeadChanges {
     pub changes: Vec<LeadChange>,
 }
 
+impl From<&[leadflow_store::StoredChange]> for LeadChanges {
+    fn from(changes: &[leadflow_store::StoredChange]) -> LeadChanges {
+        LeadChanges { changes: changes.iter().map(LeadChange::from).collect() }
+    }
+}
+
 impl From<&leadflow_store::StoredChange> for LeadChange {
     fn from(c: &leadflow_store::StoredChange) -> LeadChange {
         LeadChange {

@@ -34,7 +34,7 @@ pub fn profile_changes(before: &Profile, after: &Profile) -> Vec<FieldChange> {
 }
 
 /// A field's value as the change log records it: as rules see it ([`Profile::value`]), owned.
-pub fn value_of(profile: &Profile, field: &FieldRef) -> Option<CustomValue> {
+fn value_of(profile: &Profile, field: &FieldRef) -> Option<CustomValue> {
     match profile.value(field) {
         FieldValue::Missing => None,
         FieldValue::Text(s) => Some(CustomValue::Text(s.to_string())),
@@ -60,18 +60,24 @@ pub fn undo(after: &mut Profile, changes: &[FieldChange]) -> Result<(), UndoErro
     changes.iter().rev().try_for_each(|c| put(after, &c.field, c.old.clone()))
 }
 
-/// The profile as it was at `at`: `now` with every change made after `at` undone. `changes`
-/// are the lead's recorded changes with their times, in the order they were made.
-pub fn profile_at(
-    now: &Profile,
-    changes: &[(Timestamp, Vec<FieldChange>)],
-    at: Timestamp,
-) -> Result<Profile, UndoError> {
+/// The profile as it was at `at`: `now` with every change made after `at` undone. `log` is the
+/// lead's recorded changes with their times, in the order they were made.
+pub fn profile_at(now: &Profile, log: &[(Timestamp, FieldChange)], at: Timestamp) -> Result<Profile, UndoError> {
     let mut profile = now.clone();
-    for (_, later) in changes.iter().rev().take_while(|(t, _)| *t > at) {
-        undo(&mut profile, later)?;
+    for (_, later) in log.iter().rev().take_while(|(t, _)| *t > at) {
+        put(&mut profile, &later.field, later.old.clone())?;
     }
     Ok(profile)
+}
+
+/// The change of a lead's stage from `from` to `to`, as [`profile_changes`] would give it
+/// (none when they are the same).
+pub fn stage_move(from: LifecycleStage, to: LifecycleStage) -> Vec<FieldChange> {
+    let stage = |s: LifecycleStage| Some(CustomValue::Text(s.name().to_string()));
+    if from == to {
+        return Vec::new();
+    }
+    vec![FieldChange { field: FieldRef::Standard(Field::Stage), old: stage(from), new: stage(to) }]
 }
 
 /// Sets one field to a recorded value (`None` clears it). Unlike an update, this may leave a
@@ -203,8 +209,11 @@ mod tests {
         #[test]
         fn the_profile_at_an_instant_replays_the_log(steps in prop::collection::vec(profiles(), 1..6), pick in 0usize..6) {
             let times: Vec<Timestamp> = (0..steps.len()).map(|i| Timestamp::from_millis(1_000 * (i as i64 + 1))).collect();
-            let log: Vec<(Timestamp, Vec<FieldChange>)> =
-                steps.windows(2).zip(&times[1..]).map(|(pair, t)| (*t, profile_changes(&pair[0], &pair[1]))).collect();
+            let log: Vec<(Timestamp, FieldChange)> = steps
+                .windows(2)
+                .zip(&times[1..])
+                .flat_map(|(pair, t)| profile_changes(&pair[0], &pair[1]).into_iter().map(|c| (*t, c)))
+                .collect();
             let now = steps.last().unwrap();
             let pick = pick % steps.len();
             prop_assert_eq!(&profile_at(now, &log, times[pick]).unwrap(), &steps[pick]);

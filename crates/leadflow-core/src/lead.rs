@@ -261,6 +261,12 @@ impl LifecycleStage {
         }
     }
 
+    /// Whether a lead at this stage moves to mql as it qualifies (an earlier stage): the rule the
+    /// stores apply as they record an MQL time (`stage IN ('subscriber', 'lead', 'recycled')`).
+    pub fn moves_to_mql_on_qualifying(self) -> bool {
+        matches!(self, LifecycleStage::Subscriber | LifecycleStage::Lead | LifecycleStage::Recycled)
+    }
+
     pub fn parse(s: &str) -> Option<LifecycleStage> {
         let s = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
         LifecycleStage::ALL.into_iter().find(|st| st.name() == s)

@@ -24,20 +24,20 @@ impl<S: Store> Engine<S> {
     /// again, three times in all: nothing of a failed attempt was kept.
     pub fn track_batch(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
         for _ in 1..CONFLICT_ATTEMPTS {
-            match self.track_batch_once(rows.clone()) {
+            match self.track_batch_once(&rows) {
                 Err(EngineError::Store(StoreError::Conflict)) => continue,
                 done => return done,
             }
         }
-        self.track_batch_once(rows)
+        self.track_batch_once(&rows)
     }
 
-    fn track_batch_once(&mut self, rows: Vec<EventInput>) -> Result<BatchOutcome, EngineError> {
+    fn track_batch_once(&mut self, rows: &[EventInput]) -> Result<BatchOutcome, EngineError> {
         let Active { version, model, properties: kept } = self.active()?.clone();
         let now = self.now();
         let mut tx = self.store.begin()?;
         tx.keep_properties(&kept)?;
-        let leads = BatchLeads::look_up(&mut tx, &rows, now)?;
+        let leads = BatchLeads::look_up(&mut tx, rows, now)?;
         // What each row became, in order; `None` for the events still to insert.
         let mut results: Vec<Option<BatchItem>> = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
@@ -45,7 +45,7 @@ impl<S: Store> Engine<S> {
         let mut keys: FxHashMap<EventKey, LeadId> = FxHashMap::default();
         for row in rows {
             let key = row.key();
-            if let Err(e) = not_ahead(&row, now) {
+            if let Err(e) = not_ahead(row, now) {
                 results.push(Some(BatchItem::Rejected { key, reason: e }));
                 continue;
             }
@@ -63,7 +63,7 @@ impl<S: Store> Engine<S> {
                 None => {
                     keys.insert(key.clone(), lead);
                     results.push(None);
-                    events.push(NewEvent { key, lead, ts: row.ts, shape: row.shape });
+                    events.push(NewEvent { key, lead, ts: row.ts, shape: row.shape.clone() });
                 }
             }
         }

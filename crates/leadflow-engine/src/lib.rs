@@ -22,7 +22,7 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use leadflow_core::change::profile_changes;
+use leadflow_core::change::{profile_changes, stage_move};
 use leadflow_core::scoring::{self, Explanation};
 use leadflow_core::{
     Activity, Email, EventKey, EventShape, ExternalId, LeadFacts, LeadId, LeadRef, LifecycleStage, Model, ModelError,
@@ -411,7 +411,7 @@ impl<S: Store> Engine<S> {
     /// What it changes goes in the change log as `leadflow`'s (the CLI's).
     pub fn upsert_lead(&mut self, input: LeadInput) -> Result<UpsertOutcome, EngineError> {
         let admin = leadflow_core::Actor { role: leadflow_core::Role::Admin, name: "" };
-        self.upsert_lead_as(&admin, &ChangeOrigin { cause: ChangeCause::Cli, actor: None }, input)
+        self.upsert_lead_as(&admin, &ChangeOrigin::of(ChangeCause::Cli), input)
     }
 
     /// [`upsert_lead`](Self::upsert_lead) for an actor whose role and ownership must allow it,
@@ -496,9 +496,7 @@ impl<S: Store> Engine<S> {
         let record = tx.lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
         tx.clear_mql(record.id)?;
         tx.set_stage(record.id, LifecycleStage::Recycled, now)?;
-        let mut recycled = record.profile.clone();
-        recycled.stage = LifecycleStage::Recycled;
-        tx.record_changes(record.id, now, origin, &profile_changes(&record.profile, &recycled))?;
+        tx.record_changes(record.id, now, origin, &stage_move(record.profile.stage, LifecycleStage::Recycled))?;
         tx.commit()?;
         Ok(())
     }
@@ -840,12 +838,8 @@ fn score_write(
         notifications.push(notification(Topic::LeadMql, None));
     }
     // The store moves a lead at an earlier stage to mql as it qualifies; the log says so.
-    let moves_to_mql = became_mql
-        && matches!(lead.profile.stage, LifecycleStage::Subscriber | LifecycleStage::Lead | LifecycleStage::Recycled);
-    let changes = if moves_to_mql {
-        let mut qualified = lead.profile.clone();
-        qualified.stage = LifecycleStage::Mql;
-        profile_changes(lead.profile, &qualified)
+    let changes = if became_mql && lead.profile.stage.moves_to_mql_on_qualifying() {
+        stage_move(lead.profile.stage, LifecycleStage::Mql)
     } else {
         Vec::new()
     };

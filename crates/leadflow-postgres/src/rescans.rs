@@ -58,8 +58,8 @@ impl Rescans for PgStore {
         let mut sorted: Vec<&ScanWrite> = writes.iter().collect();
         sorted.sort_by_key(|w| w.write.lead.0);
         for chunk in sorted.chunks(scores::WRITES_PER_STATEMENT) {
-            let (scores, reads): (Vec<ScoreWrite>, Vec<ScoreRevision>) =
-                chunk.iter().map(|w| (w.write.clone(), w.read)).unzip();
+            let (scores, reads): (Vec<&ScoreWrite>, Vec<ScoreRevision>) =
+                chunk.iter().map(|w| (&w.write, w.read)).unzip();
             let ids: Vec<i64> = scores.iter().map(|w| w.lead.0).collect();
             tx.query(
                 "SELECT s.lead_id FROM unnest($1::BIGINT[]) k (id) JOIN scores s ON s.lead_id = k.id

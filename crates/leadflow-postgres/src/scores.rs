@@ -71,7 +71,8 @@ impl ScoreWrites for PgTx<'_> {
     }
 
     fn write_score_batch(&mut self, writes: &[ScoreWrite]) -> Result<(), StoreError> {
-        // The unit of work holds these leads (`score_states` took them): nothing is left alone.
+        // The unit of work holds these leads (`hold_for_scoring` took them): nothing is left alone.
+        let writes: Vec<&ScoreWrite> = writes.iter().collect();
         writes.chunks(WRITES_PER_STATEMENT).try_for_each(|chunk| write_scores(&mut self.tx, chunk, None).map(drop))
     }
 
@@ -148,12 +149,12 @@ fn notify_and_qualify(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreEr
 /// Score writes per statement of a batch: arrays of a few megabytes.
 pub(crate) const WRITES_PER_STATEMENT: usize = 5_000;
 
-/// [`write_score`] of each (with `reads`, each only over its revision), the scores and the
-/// history rows each in one statement (the arrays unnested into rows); what only a few writes
-/// carry (notifications, MQL times) row by row. Returns the leads left alone.
+/// [`write_score`] of each (with `reads`, each only over its revision): the scores, the history
+/// rows, the deliveries and the MQL times each in one statement (arrays unnested into rows); the
+/// few change log entries (stage moves) lead by lead. Returns the leads left alone.
 pub(crate) fn write_scores(
     conn: &mut impl Sql,
-    writes: &[ScoreWrite],
+    writes: &[&ScoreWrite],
     reads: Option<&[ScoreRevision]>,
 ) -> Result<Vec<LeadId>, StoreError> {
     let read = |i: usize| reads.map(|r| r[i]);
@@ -171,7 +172,7 @@ pub(crate) fn write_scores(
     let revisions: Vec<Option<i64>> = (0..writes.len()).map(|i| read(i).map(|r| r.0)).collect();
     let versions: Vec<i64> = writes.iter().map(|w| w.score.model_version.0).collect();
     let as_of: Vec<i64> = writes.iter().map(|w| w.score.as_of.millis()).collect();
-    let values = |f: fn(&ScoreWrite) -> f64| -> Vec<f64> { writes.iter().map(f).collect() };
+    let values = |f: fn(&ScoreWrite) -> f64| -> Vec<f64> { writes.iter().map(|w| f(w)).collect() };
     let (fit, engagement, total) =
         (values(|w| w.score.values.fit), values(|w| w.score.values.engagement), values(|w| w.score.values.total));
     let buckets: Vec<&str> = writes.iter().map(|w| w.score.values.bucket.as_str()).collect();
@@ -246,7 +247,8 @@ fn record_changes(conn: &mut impl Sql, w: &ScoreWrite) -> Result<(), StoreError>
 }
 
 /// Sets each lead's MQL time unless it has one, moving a lead at an earlier stage (subscriber,
-/// lead, recycled) to mql with it: a batch in one statement.
+/// lead, recycled: `LifecycleStage::moves_to_mql_on_qualifying`) to mql with it: a batch in one
+/// statement.
 fn qualify_all(conn: &mut impl Sql, qualified: &[(i64, i64)]) -> Result<(), StoreError> {
     if qualified.is_empty() {
         return Ok(());

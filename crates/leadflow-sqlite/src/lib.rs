@@ -597,6 +597,7 @@ fn write_score(conn: &Connection, w: &ScoreWrite, read: Option<ScoreRevision>) -
     if !w.changes.is_empty() {
         changes::record(conn, w.lead, w.score.as_of, &ChangeOrigin::mql_rule(), &w.changes)?;
     }
+    // The stages are `LifecycleStage::moves_to_mql_on_qualifying`'s, whose move the log records.
     if let Some(at) = w.mql_at {
         conn.prepare_cached(
             "UPDATE leads SET mql_at = ?2,

@@ -803,7 +803,7 @@ pub fn changes_are_logged_in_order_with_their_values<S: Store>(s: &mut S) {
     let zip = FieldChange { field: FieldRef::Custom("zip".into()), old: None, new: text("02134") };
     let seats = FieldChange { field: FieldRef::Custom("seats".into()), old: Some(CustomValue::Number(3.0)), new: None };
     let import = ChangeOrigin::new(ChangeCause::Import, "crm.csv");
-    let rule = ChangeOrigin { cause: ChangeCause::Rule, actor: None };
+    let rule = ChangeOrigin::of(ChangeCause::Rule);
 
     let mut tx = s.begin().unwrap();
     tx.record_changes(ana, t("2026-06-01"), &import, &[zip.clone(), seats.clone()]).unwrap();

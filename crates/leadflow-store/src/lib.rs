@@ -849,6 +849,11 @@ impl ChangeOrigin {
     pub fn new(cause: ChangeCause, actor: impl Into<String>) -> ChangeOrigin {
         ChangeOrigin { cause, actor: Some(actor.into()) }
     }
+
+    /// A change nobody in particular made (a `leadflow` command).
+    pub fn of(cause: ChangeCause) -> ChangeOrigin {
+        ChangeOrigin { cause, actor: None }
+    }
 }
 
 /// One field's change as the log keeps it.

@@ -55,7 +55,7 @@ fn each_change_is_logged_with_its_origin_and_past_profiles_are_rebuilt() {
     engine.upsert_lead_as(&admin, &api, input(same)).unwrap();
 
     clock.set(t("2026-06-04T09:00:00Z"));
-    engine.recycle(&ana, &ChangeOrigin { cause: ChangeCause::Cli, actor: None }).unwrap();
+    engine.recycle(&ana, &ChangeOrigin::of(ChangeCause::Cli)).unwrap();
 
     let log = engine.changes(&ana, 10).unwrap().unwrap();
     let seen: Vec<Logged> = log
