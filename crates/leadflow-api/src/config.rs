@@ -39,6 +39,7 @@ pub struct ServerConfig {
     pub metrics_token: String,
     pub tracking: TrackingConfig,
     pub webhooks: WebhookConfig,
+    pub jobs: JobsConfig,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +59,7 @@ impl Default for ServerConfig {
             metrics_token: String::new(),
             tracking: TrackingConfig::default(),
             webhooks: WebhookConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -136,5 +138,25 @@ impl Default for WebhookConfig {
             concurrency: 8,
             poll_interval_ms: 500,
         }
+    }
+}
+
+/// The job queue's worker: scheduled rescores and sweeps, shared by the servers on one database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// How often the queue is checked for due jobs; 0 runs no background worker (then something
+    /// else must call `run_due_jobs`: tests do).
+    pub poll_interval_ms: u64,
+    /// Every lead is rescored as of now this often, so that decay and inactivity show without
+    /// anybody asking; 0 turns it off.
+    pub rescore_every_minutes: u64,
+    /// Finished jobs are kept this many days for `leadflow jobs` and `GET /v1/jobs`.
+    pub keep_finished_days: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> JobsConfig {
+        JobsConfig { poll_interval_ms: 1_000, rescore_every_minutes: 60, keep_finished_days: 7 }
     }
 }

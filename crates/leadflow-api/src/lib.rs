@@ -20,6 +20,7 @@ mod state;
 mod tracking;
 mod webhooks;
 
+use leadflow_engine::JobRound;
 use leadflow_store::Backend;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -78,12 +79,6 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .with_state(state)
 }
 
-/// How often the anonymous events are swept, by one of the servers sharing the database.
-pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(3_600);
-/// How often each server asks whether the sweep is its turn: a server that dies leaves the
-/// next turn to the others, at most this late.
-const SWEEP_ASK: Duration = Duration::from_secs(60);
-
 /// Serves until `shutdown` completes; requests in flight finish first.
 pub async fn serve<S: Backend>(
     listener: tokio::net::TcpListener,
@@ -110,17 +105,27 @@ pub async fn serve<S: Backend>(
             }
         })
     });
-    let sweeper = (state.config.tracking.anonymous_retention_days > 0).then(|| {
+    let jobs_interval = state.config.jobs.poll_interval_ms;
+    let job_worker = (jobs_interval > 0).then(|| {
         let state = state.clone();
         tokio::spawn(async move {
-            // Every server asks often; the one whose turn it is sweeps (once a SWEEP_EVERY).
-            let mut ticks = tokio::time::interval(SWEEP_ASK);
+            if let Err(e) = state.schedule_jobs().await {
+                tracing::error!(code = %e.code, error = %e.message, "scheduling jobs");
+            }
+            let mut ticks = tokio::time::interval(Duration::from_millis(jobs_interval));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                match state.expire_anonymous().await {
-                    Ok(None | Some(0)) => {}
-                    Ok(Some(n)) => tracing::info!(events = n, "expired anonymous website events"),
-                    Err(e) => tracing::error!(code = %e.code, error = %e.message, "expiring anonymous events"),
+                match state.run_due_jobs().await {
+                    Ok(round) if round == JobRound::default() => {}
+                    Ok(round) => tracing::info!(
+                        done = round.done,
+                        retried = round.retried,
+                        failed = round.failed,
+                        lost = round.lost,
+                        "jobs"
+                    ),
+                    Err(e) => tracing::error!(code = %e.code, error = %e.message, "running jobs"),
                 }
             }
         })
@@ -129,7 +134,7 @@ pub async fn serve<S: Backend>(
         .with_graceful_shutdown(shutdown)
         .await;
     // What is not delivered now waits in the outbox for the next start.
-    for task in [worker, sweeper].into_iter().flatten() {
+    for task in [worker, job_worker].into_iter().flatten() {
         task.abort();
     }
     served

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
 
 use leadflow_core::Timestamp;
-use leadflow_engine::{BatchItem, Clock, Engine, EventInput, IdentitySecret, Scored};
+use leadflow_engine::{BatchItem, Clock, Engine, EventInput, IdentitySecret, JobRound, JobSettings, Scored};
 use leadflow_store::Backend;
 
 use crate::client_addr::Network;
@@ -32,6 +32,9 @@ pub struct AppState<S: Backend> {
     next_writer: Arc<AtomicUsize>,
     readers: Arc<Vec<Mutex<Engine<S>>>>,
     next_reader: Arc<AtomicUsize>,
+    /// The job worker's own connection: a scheduled rescore takes a minute, and holds no writer
+    /// of the requests' meanwhile.
+    jobs: Arc<Mutex<Engine<S>>>,
     ingest: mpsc::Sender<Pending>,
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) limiter: Arc<RateLimiter>,
@@ -60,6 +63,7 @@ impl<S: Backend> Clone for AppState<S> {
             next_writer: self.next_writer.clone(),
             readers: self.readers.clone(),
             next_reader: self.next_reader.clone(),
+            jobs: self.jobs.clone(),
             ingest: self.ingest.clone(),
             config: self.config.clone(),
             limiter: self.limiter.clone(),
@@ -115,6 +119,7 @@ impl<S: Backend> AppState<S> {
         for _ in 0..config.readers.max(1) {
             readers.push(tuned(Engine::new(S::open_reader(&url)?, clock.clone()), false)?);
         }
+        let jobs = Arc::new(tuned(Engine::new(S::open(&url)?, clock.clone()), true)?);
         let writers = Arc::new(writers);
         let (ingest, queue) = mpsc::channel(config.ingest_queue.max(1));
         let queue = Arc::new(Mutex::new(queue));
@@ -132,6 +137,7 @@ impl<S: Backend> AppState<S> {
             next_writer: Arc::new(AtomicUsize::new(0)),
             readers: Arc::new(readers),
             next_reader: Arc::new(AtomicUsize::new(0)),
+            jobs,
             ingest,
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
             tracking_limiter: Arc::new(RateLimiter::new(RateLimitConfig {
@@ -146,11 +152,36 @@ impl<S: Backend> AppState<S> {
         })
     }
 
-    /// Deletes the anonymous website events older than `tracking.anonymous_retention_days`, if it
-    /// is this server's turn (`None`: not yet, or another server's): what the sweep does hourly.
-    pub async fn expire_anonymous(&self) -> Result<Option<u64>, ApiError> {
-        let days = self.config.tracking.anonymous_retention_days;
-        self.write(move |engine| Ok(engine.expire_anonymous(days, crate::SWEEP_EVERY)?)).await
+    /// When the scheduled jobs run, as configured.
+    pub fn job_settings(&self) -> JobSettings {
+        let (jobs, tracking) = (&self.config.jobs, &self.config.tracking);
+        JobSettings {
+            rescore_every: (jobs.rescore_every_minutes > 0)
+                .then(|| std::time::Duration::from_secs(jobs.rescore_every_minutes.saturating_mul(60))),
+            anonymous_retention_days: (tracking.anonymous_retention_days > 0)
+                .then_some(tracking.anonymous_retention_days),
+            keep_finished_days: jobs.keep_finished_days,
+        }
+    }
+
+    /// Queues the current slot of every scheduled job (once, however many servers start).
+    pub async fn schedule_jobs(&self) -> Result<(), ApiError> {
+        let settings = self.job_settings();
+        self.with_jobs_engine(move |engine| Ok(engine.schedule_jobs(&settings)?)).await
+    }
+
+    /// Runs the jobs due now: what the background worker does on each tick.
+    pub async fn run_due_jobs(&self) -> Result<JobRound, ApiError> {
+        let settings = self.job_settings();
+        self.with_jobs_engine(move |engine| Ok(engine.run_due_jobs(&settings, 100)?)).await
+    }
+
+    async fn with_jobs_engine<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Engine<S>) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let jobs = self.jobs.clone();
+        blocking(move || f(&mut lock(&jobs))).await
     }
 
     /// Sends the webhook deliveries due now: what the background worker does on each tick.

@@ -80,6 +80,11 @@ impl Timestamp {
         Timestamp(self.0 + i64::from(days) * MILLIS_PER_DAY)
     }
 
+    /// `millis` later, saturating at the ends of the range.
+    pub fn plus_millis(self, millis: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(millis))
+    }
+
     /// Index of the UTC calendar day.
     pub fn day_index(self) -> i64 {
         self.0.div_euclid(MILLIS_PER_DAY)

@@ -9,6 +9,7 @@ mod filter;
 mod history;
 mod identity;
 mod import;
+mod jobs;
 mod keys;
 mod lab;
 mod learn;
@@ -36,6 +37,7 @@ use leadflow_store::{
 pub use filter::{LeadFilter, lead_order};
 pub use identity::{Identity, IdentitySecret, TokenError};
 pub use import::{ImportOptions, ImportRow, ImportSummary};
+pub use jobs::{JobKind, JobRound, JobSettings, retry_delay};
 pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;

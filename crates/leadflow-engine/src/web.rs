@@ -150,27 +150,7 @@ impl<S: Store> Engine<S> {
         tx.commit()?;
         Ok(VisitOutcome::Lead { scored, created_lead, merged: merged_count, dropped })
     }
-
-    /// Deletes anonymous website events received more than `days` ago: visitors nobody
-    /// identified are not kept for ever. A sweep, run at most once an `every` by whichever of the
-    /// servers sharing the database takes its turn: `None` when it was not this one's turn.
-    /// Returns how many went.
-    pub fn expire_anonymous(&mut self, days: u32, every: std::time::Duration) -> Result<Option<u64>, EngineError> {
-        let now = self.now();
-        let next =
-            Timestamp::from_millis(now.millis().saturating_add(every.as_millis().try_into().unwrap_or(i64::MAX)));
-        let mut tx = self.store.begin()?;
-        if !tx.take_turn(EXPIRE_ANONYMOUS, now, next)? {
-            return Ok(None);
-        }
-        let n = tx.expire_anonymous(now.minus_days(days))?;
-        tx.commit()?;
-        Ok(Some(n))
-    }
 }
-
-/// The anonymous events' sweep, as the schedule names it.
-const EXPIRE_ANONYMOUS: &str = "expire-anonymous";
 
 /// Keeps a visit under its visitor id, with no lead; `kept` is what a new one is called.
 fn keep_anonymous<T: Transaction>(

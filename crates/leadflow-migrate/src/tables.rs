@@ -48,8 +48,8 @@ pub const COPIED: &[Table] = &[
     },
     Table { name: "predictions", checks: &["sum(lead_id)", "sum(version)"] },
     Table { name: "public_quota", checks: &["sum(lead_id)", "sum(used)"] },
-    // When each scheduled job (a sweep) is next due.
-    Table { name: "schedule", checks: &["sum(next_run_at)"] },
+    // The job queue: scheduled rescores and sweeps, pending and recently finished.
+    Table { name: "jobs", checks: &["sum(id)", "count(DISTINCT kind || ' ' || key)"] },
 ];
 
 /// The embedded store's own tables, which PostgreSQL has no use for. (SQLite's internal

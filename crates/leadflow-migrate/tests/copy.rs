@@ -11,7 +11,7 @@ use leadflow_core::{
     Role, Timestamp, Topic, VisitorId,
 };
 use leadflow_engine::{
-    Clock, Cutoff, Engine, EventInput, FixedClock, LeadInput, Quiet, RescoreOptions, TrackingLimits, Visit,
+    Clock, Cutoff, Engine, EventInput, FixedClock, JobSettings, LeadInput, Quiet, RescoreOptions, TrackingLimits, Visit,
 };
 use leadflow_migrate::{
     CopyOptions, CopyReport, Fate, MARKER, MigrateError, Progress, Replaced, copy_sqlite_to_postgres,
@@ -96,6 +96,9 @@ fn source() -> Source {
     let mut source = Source { dir, clock, secret: String::new(), revoked: String::new(), deleted: LeadId(0) };
     let mut e = source.engine();
     e.apply_model(MODEL, &Quiet).unwrap();
+    // The scheduled jobs a server queues as it starts, one of them run.
+    e.schedule_jobs(&JobSettings::default()).unwrap();
+    e.run_due_jobs(&JobSettings::default(), 1).unwrap();
     let hook = e.create_webhook("https://hooks.example/leadflow", &[Topic::LeadCreated, Topic::LeadMql]).unwrap();
     source.secret = e.create_api_key("website", Role::Ingest).unwrap().1;
     let (revoked, secret) = e.create_api_key("old", Role::Marketing).unwrap();
@@ -280,7 +283,7 @@ fn a_copy_reads_as_its_source_and_goes_on_from_it() {
         let copied = report.tables.iter().find(|t| t.table == table).unwrap();
         assert!(matches!(copied.fate, Fate::Copied { rows } if rows > 0), "{table}: {:?}", copied.fate);
     }
-    for table in ["visitors", "visitor_events", "outcomes", "trained_models", "predictions", "public_quota"] {
+    for table in ["visitors", "visitor_events", "outcomes", "trained_models", "predictions", "public_quota", "jobs"] {
         let copied = report.tables.iter().find(|t| t.table == table).unwrap();
         assert!(matches!(copied.fate, Fate::Copied { rows } if rows > 0), "{table}: {:?}", copied.fate);
     }
@@ -448,7 +451,7 @@ fn a_copy_waits_for_a_running_import() {
     assert!(copy(&source.path(), &target, false).is_ok());
 }
 
-/// A table one side lacks (`schedule`, added to both backends by their migrations): copied from
+/// A table one side lacks (`jobs`, added to both backends by their migrations): copied from
 /// nothing when the source predates it, and left out when the target does, unless the source
 /// has rows for it.
 #[test]
@@ -459,28 +462,28 @@ fn a_table_one_side_lacks_is_said_and_never_lost() {
     let sqlite = rusqlite::Connection::open(&file).unwrap();
     let target = Schema::create();
     let mut pg = postgres_client(&target);
-    let fate = |r: &CopyReport| r.tables.iter().find(|t| t.table == "schedule").unwrap().fate;
+    let fate = |r: &CopyReport| r.tables.iter().find(|t| t.table == "jobs").unwrap().fate;
+    const JOBS: &str = "CREATE TABLE jobs (id BIGINT PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL)";
 
-    sqlite.execute_batch("DROP TABLE IF EXISTS schedule").unwrap();
-    pg.batch_execute("DROP TABLE IF EXISTS schedule; CREATE TABLE schedule (job TEXT PRIMARY KEY, next_run_at BIGINT)")
-        .unwrap();
+    sqlite.execute_batch("DROP TABLE IF EXISTS jobs").unwrap();
+    pg.batch_execute(&format!("DROP TABLE IF EXISTS jobs; {JOBS}")).unwrap();
     assert_eq!(fate(&copy(&file, &target, false).unwrap()), Fate::NotInSource);
 
-    pg.batch_execute("DROP TABLE schedule").unwrap();
-    sqlite.execute_batch("CREATE TABLE schedule (job TEXT PRIMARY KEY, next_run_at INTEGER)").unwrap();
+    pg.batch_execute("DROP TABLE jobs").unwrap();
+    sqlite.execute_batch(JOBS).unwrap();
     assert_eq!(fate(&copy(&file, &target, false).unwrap()), Fate::NotInTarget);
-    sqlite.execute("INSERT INTO schedule VALUES ('rescore', 1)", []).unwrap();
+    sqlite.execute("INSERT INTO jobs VALUES (7, 'rescore', '1')", []).unwrap();
     let refused = copy(&file, &target, false).unwrap_err();
-    assert!(matches!(refused, MigrateError::NoTargetTable { table: "schedule", rows: 1 }), "{refused}");
+    assert!(matches!(refused, MigrateError::NoTargetTable { table: "jobs", rows: 1 }), "{refused}");
 
     // Both have it: its rows are copied like any table's.
-    pg.batch_execute("CREATE TABLE schedule (job TEXT PRIMARY KEY, next_run_at BIGINT)").unwrap();
+    pg.batch_execute(JOBS).unwrap();
     assert_eq!(fate(&copy(&file, &target, false).unwrap()), Fate::Copied { rows: 1 });
-    let (job, next): (String, i64) = {
-        let row = pg.query_one("SELECT job, next_run_at FROM schedule", &[]).unwrap();
-        (row.get(0), row.get(1))
+    let (id, kind, key): (i64, String, String) = {
+        let row = pg.query_one("SELECT id, kind, key FROM jobs", &[]).unwrap();
+        (row.get(0), row.get(1), row.get(2))
     };
-    assert_eq!((job.as_str(), next), ("rescore", 1));
+    assert_eq!((id, kind.as_str(), key.as_str()), (7, "rescore", "1"));
 }
 
 #[test]

@@ -9,6 +9,7 @@
 
 mod changes;
 mod events;
+mod jobs;
 mod keys;
 mod leads;
 mod migrations;
@@ -19,7 +20,6 @@ mod properties;
 pub mod raw;
 mod rescans;
 mod rows;
-mod schedule;
 mod scores;
 mod sql;
 #[cfg(feature = "testing")]

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_schedule.sql"),
     include_str!("../migrations/0004_score_revisions.sql"),
     include_str!("../migrations/0005_lead_changes.sql"),
+    include_str!("../migrations/0006_jobs.sql"),
 ];
 
 /// The schema version this build writes.

@@ -137,34 +137,49 @@ mod concurrency {
         assert_eq!(claimed[0].len() + claimed[1].len(), 300, "and by one sender only");
     }
 
-    /// Servers taking a scheduled job's turn at once, each holding its transaction open until all
-    /// have asked: one gets it, the others are told no at once (they do not wait for its commit),
-    /// and after it commits the turn is not due again until its next time.
+    /// Four servers claiming from one queue at once, each holding its claim's rows locked while
+    /// the others claim: every job goes to one of them, none twice, and none waits on another.
     #[test]
-    fn a_turn_goes_to_one_server_and_the_others_do_not_wait() {
+    fn servers_claiming_jobs_at_once_each_get_their_own() {
+        use leadflow_store::{JobClaim, JobReads, JobWrites, NewJob};
         let schema = Schema::create();
-        drop(PgStore::open(&schema.url()).unwrap());
+        let mut s = PgStore::open(&schema.url()).unwrap();
+        let mut tx = s.begin().unwrap();
+        for i in 0..400 {
+            let key = i.to_string();
+            let job = NewJob { kind: "sweep", key: &key, due_at: t("2026-03-01"), payload: "{}", max_attempts: 3 };
+            tx.enqueue_job(&job, t("2026-03-01")).unwrap();
+        }
+        tx.commit().unwrap();
         let servers = 4;
-        let asked = std::sync::Arc::new(std::sync::Barrier::new(servers));
-        let takers: Vec<_> = (0..servers)
+        let start = std::sync::Arc::new(std::sync::Barrier::new(servers));
+        let claimers: Vec<_> = (0..servers)
             .map(|_| {
-                let (url, asked) = (schema.url(), asked.clone());
+                let (url, start) = (schema.url(), start.clone());
                 std::thread::spawn(move || {
                     let mut s = PgStore::open(&url).unwrap();
-                    let mut tx = s.begin().unwrap();
-                    let taken = tx.take_turn("sweep", t("2026-03-01T09:00:00Z"), t("2026-03-01T10:00:00Z")).unwrap();
-                    asked.wait();
-                    tx.commit().unwrap();
-                    taken
+                    start.wait();
+                    let mut mine = Vec::new();
+                    loop {
+                        let claim = JobClaim {
+                            now: t("2026-03-01T09:00:00Z"),
+                            lease_until: t("2026-03-01T10:00:00Z"),
+                            kinds: &["sweep"],
+                            limit: 7,
+                        };
+                        let claimed = s.claim_jobs(&claim).unwrap();
+                        if claimed.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(claimed.into_iter().map(|j| j.id));
+                    }
                 })
             })
             .collect();
-        let taken: Vec<bool> = takers.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(taken.iter().filter(|t| **t).count(), 1, "{taken:?}");
-        let mut s = PgStore::open(&schema.url()).unwrap();
-        let mut tx = s.begin().unwrap();
-        assert!(!tx.take_turn("sweep", t("2026-03-01T09:30:00Z"), t("2026-03-01T10:30:00Z")).unwrap());
-        assert!(tx.take_turn("sweep", t("2026-03-01T10:00:00Z"), t("2026-03-01T11:00:00Z")).unwrap());
+        let claimed: Vec<Vec<i64>> = claimers.into_iter().map(|h| h.join().unwrap()).collect();
+        let all: HashSet<i64> = claimed.iter().flatten().copied().collect();
+        assert_eq!(all.len(), 400, "every job is claimed");
+        assert_eq!(claimed.iter().map(Vec::len).sum::<usize>(), 400, "and by one server only");
     }
 
     /// Two writers at once, on leads of their own and on the same ones: nothing is lost, no key

@@ -6,6 +6,7 @@
 mod activity;
 mod changes;
 mod events;
+mod jobs;
 mod keys;
 mod leads;
 mod models;
@@ -14,7 +15,6 @@ mod outcomes;
 mod properties;
 mod rescans;
 mod rows;
-mod schedule;
 mod scores;
 mod trained;
 mod visitors;
@@ -71,6 +71,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_schedule.sql"),
     include_str!("../migrations/0012_score_revisions.sql"),
     include_str!("../migrations/0013_lead_changes.sql"),
+    include_str!("../migrations/0014_jobs.sql"),
 ];
 
 pub struct SqliteStore {

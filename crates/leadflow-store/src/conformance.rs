@@ -37,7 +37,8 @@ macro_rules! conformance_tests {
             api_keys_are_found_by_hash_until_revoked,
             notifications_fan_out_to_subscribed_webhooks,
             claims_go_to_one_sender_until_their_lease_ends,
-            a_scheduled_turn_goes_to_one_taker_when_due,
+            jobs_are_queued_once_per_key_and_claimed_when_due,
+            a_job_claimed_again_after_its_lease_cannot_be_finished_by_the_first_claimer,
             visitors_gather_events_until_identified,
             public_quota_is_per_lead_per_day_and_expires,
             outcomes_are_kept_replaced_and_erased,
@@ -1085,25 +1086,101 @@ pub fn claims_go_to_one_sender_until_their_lease_ends<S: Store>(s: &mut S) {
     assert!(again.contains(&(ben, Topic::LeadCreated)));
 }
 
-pub fn a_scheduled_turn_goes_to_one_taker_when_due<S: Store>(s: &mut S) {
-    let (nine, ten, eleven) = (t("2026-07-01T09:00:00Z"), t("2026-07-01T10:00:00Z"), t("2026-07-01T11:00:00Z"));
-    let turn = |s: &mut S, job: &str, now: Timestamp, next: Timestamp, commit: bool| {
+fn job<'a>(kind: &'a str, key: &'a str, due: &str) -> NewJob<'a> {
+    NewJob { kind, key, due_at: t(due), payload: "{\"n\":1}", max_attempts: 2 }
+}
+
+fn claim_jobs<S: Store>(s: &mut S, now: &str, lease_until: &str, kinds: &[&str]) -> Vec<JobRecord> {
+    s.claim_jobs(&JobClaim { now: t(now), lease_until: t(lease_until), kinds, limit: 10 }).unwrap()
+}
+
+fn enqueue<S: Store>(s: &mut S, job: &NewJob<'_>) -> Enqueued {
+    let mut tx = s.begin().unwrap();
+    let queued = tx.enqueue_job(job, t("2026-07-01")).unwrap();
+    tx.commit().unwrap();
+    queued
+}
+
+fn finish<S: Store>(s: &mut S, job: &JobRecord, outcome: JobOutcome, at: &str) -> bool {
+    let mut tx = s.begin().unwrap();
+    let finished = tx.finish_job(job.ticket(), &outcome, t(at)).unwrap();
+    tx.commit().unwrap();
+    finished
+}
+
+pub fn jobs_are_queued_once_per_key_and_claimed_when_due<S: Store>(s: &mut S) {
+    let first = enqueue(s, &job("sweep", "1", "2026-07-01T10:00:00Z"));
+    assert!(matches!(first, Enqueued::New(_)));
+    assert_eq!(enqueue(s, &job("sweep", "1", "2026-07-01T11:00:00Z")), Enqueued::Existing(first.id()), "same key");
+    let other_kind = enqueue(s, &job("rescore", "1", "2026-07-01T09:00:00Z"));
+    assert!(matches!(other_kind, Enqueued::New(_)), "keys are per kind");
+    enqueue(s, &job("sweep", "2", "2026-07-01T12:00:00Z"));
+    {
+        // Queued in a unit of work that does not commit: nothing.
         let mut tx = s.begin().unwrap();
-        let taken = tx.take_turn(job, now, next).unwrap();
-        if commit {
-            tx.commit().unwrap();
-        }
-        taken
-    };
-    assert!(turn(s, "sweep", nine, ten, true), "a job never run is due");
-    assert!(!turn(s, "sweep", nine, ten, true), "taken until ten");
-    assert!(!turn(s, "sweep", t("2026-07-01T09:59:59Z"), eleven, true));
-    assert!(turn(s, "other", nine, ten, true), "each job has its own turns");
-    // A turn taken by a transaction that does not commit stays due.
-    assert!(turn(s, "sweep", ten, eleven, false));
-    assert!(turn(s, "sweep", ten, eleven, true));
-    assert!(!turn(s, "sweep", ten, eleven, true));
-    assert!(turn(s, "sweep", eleven, t("2026-07-01T12:00:00Z"), true));
+        tx.enqueue_job(&job("sweep", "3", "2026-07-01T09:00:00Z"), t("2026-07-01")).unwrap();
+    }
+    assert!(claim_jobs(s, "2026-07-01T09:59:59Z", "2026-07-01T10:05:00Z", &["sweep"]).is_empty(), "not due yet");
+    let claimed = claim_jobs(s, "2026-07-01T12:00:00Z", "2026-07-01T12:05:00Z", &["sweep"]);
+    let keys: Vec<&str> = claimed.iter().map(|j| j.key.as_str()).collect();
+    assert_eq!(keys, ["1", "2"], "due ones of the kinds asked for, soonest due first");
+    let one = &claimed[0];
+    assert_eq!((one.kind.as_str(), one.payload.as_str(), one.attempts), ("sweep", "{\"n\":1}", 1));
+    assert_eq!(one.claimed_until, Some(t("2026-07-01T12:05:00Z")));
+    assert_eq!(one.due_at, t("2026-07-01T10:00:00Z"), "the first queueing's due time stands");
+    assert!(claim_jobs(s, "2026-07-01T12:01:00Z", "2026-07-01T12:06:00Z", &["sweep"]).is_empty(), "leased");
+
+    assert!(finish(s, one, JobOutcome::Done, "2026-07-01T12:01:00Z"));
+    assert!(!finish(s, one, JobOutcome::Done, "2026-07-01T12:01:00Z"), "finished already");
+    assert_eq!(enqueue(s, &job("sweep", "1", "2026-07-02")), Enqueued::Existing(first.id()), "done keys stay taken");
+    let retry = JobOutcome::Retry { error: "receiver down".into(), at: t("2026-07-01T13:00:00Z") };
+    assert!(finish(s, &claimed[1], retry, "2026-07-01T12:01:00Z"));
+    assert!(claim_jobs(s, "2026-07-01T12:30:00Z", "2026-07-01T12:35:00Z", &["sweep"]).is_empty(), "retry later");
+    let again = claim_jobs(s, "2026-07-01T13:00:00Z", "2026-07-01T13:05:00Z", &["sweep"]);
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    assert_eq!(again[0].last_error.as_deref(), Some("receiver down"));
+    let failed = JobOutcome::Failed { error: "still down".into() };
+    assert!(finish(s, &again[0], failed, "2026-07-01T13:01:00Z"));
+
+    let listed = s.jobs(&JobQuery { kind: Some("sweep".into()), status: None, limit: 10 }).unwrap();
+    let statuses: Vec<(&str, JobStatus)> = listed.iter().map(|j| (j.key.as_str(), j.status)).collect();
+    assert_eq!(statuses, [("2", JobStatus::Failed), ("1", JobStatus::Done)], "newest first");
+    assert_eq!(listed[1].finished_at, Some(t("2026-07-01T12:01:00Z")));
+    let counts: Vec<(String, JobStatus, u64)> =
+        s.job_counts().unwrap().into_iter().map(|c| (c.kind, c.status, c.count)).collect();
+    assert_eq!(
+        counts,
+        [
+            ("rescore".to_string(), JobStatus::Pending, 1),
+            ("sweep".to_string(), JobStatus::Done, 1),
+            ("sweep".to_string(), JobStatus::Failed, 1)
+        ]
+    );
+
+    let mut tx = s.begin().unwrap();
+    assert!(tx.cancel_job("rescore", "1", t("2026-07-01T14:00:00Z")).unwrap());
+    assert!(!tx.cancel_job("rescore", "1", t("2026-07-01T14:00:00Z")).unwrap(), "cancelled already");
+    assert_eq!(tx.prune_jobs(t("2026-07-01T13:00:00Z")).unwrap(), 1, "what finished before then");
+    tx.commit().unwrap();
+    assert!(claim_jobs(s, "2026-07-02", "2026-07-03", &["rescore"]).is_empty(), "cancelled jobs are not claimed");
+    assert!(matches!(enqueue(s, &job("sweep", "1", "2026-07-02")), Enqueued::New(_)), "a pruned key is free");
+}
+
+pub fn a_job_claimed_again_after_its_lease_cannot_be_finished_by_the_first_claimer<S: Store>(s: &mut S) {
+    enqueue(s, &job("sweep", "1", "2026-07-01T10:00:00Z"));
+    let first = claim_jobs(s, "2026-07-01T10:00:00Z", "2026-07-01T10:05:00Z", &["sweep"]).remove(0);
+    // The first claimer is gone (or slow) past its lease: another takes the job.
+    let second = claim_jobs(s, "2026-07-01T10:05:00Z", "2026-07-01T10:10:00Z", &["sweep"]).remove(0);
+    assert_eq!((second.id, second.attempts), (first.id, 2));
+    assert!(!finish(s, &first, JobOutcome::Done, "2026-07-01T10:06:00Z"), "the first claim no longer holds it");
+    let pending = s.jobs(&JobQuery { kind: None, status: Some(JobStatus::Pending), limit: 10 }).unwrap();
+    assert_eq!(pending.len(), 1, "nothing changed");
+    // Its every attempt (two) ran out its lease: given up, not claimed a third time.
+    assert!(claim_jobs(s, "2026-07-01T10:10:00Z", "2026-07-01T10:15:00Z", &["sweep"]).is_empty());
+    let failed = s.jobs(&JobQuery { kind: None, status: Some(JobStatus::Failed), limit: 10 }).unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].last_error.as_deref().unwrap().contains("lease"), "{:?}", failed[0].last_error);
+    assert!(!finish(s, &second, JobOutcome::Done, "2026-07-01T10:16:00Z"), "nor can the second, once given up");
 }
 
 pub fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {

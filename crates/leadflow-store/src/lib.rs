@@ -9,11 +9,15 @@ pub mod conformance;
 
 mod backend;
 mod changes;
+mod jobs;
 mod properties;
 mod url;
 
 pub use backend::Backend;
 pub use changes::{ChangeRow, read_change};
+pub use jobs::{
+    Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
+};
 pub use properties::{KeptProperties, PropertyChanges};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
@@ -548,6 +552,7 @@ pub trait Store:
     + OutcomeReads
     + OutboxReads
     + ChangeReads
+    + JobReads
 {
     type Tx<'a>: Transaction
     where
@@ -580,8 +585,8 @@ pub trait Transaction:
     + OutcomeWrites
     + OutboxWrites
     + VisitorWrites
-    + ScheduleWrites
     + ChangeWrites
+    + JobWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -603,9 +608,9 @@ pub trait Transaction:
 /// Every port, for code that calls them on a concrete backend.
 pub mod prelude {
     pub use crate::{
-        ChangeReads, ChangeWrites, EventReads, EventWrites, KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads,
-        ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, Rescans, ScheduleWrites, ScoreReads,
-        ScoreWrites, Store, TrainedReads, TrainedWrites, Transaction, VisitorWrites,
+        ChangeReads, ChangeWrites, EventReads, EventWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads,
+        LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, Rescans,
+        ScoreReads, ScoreWrites, Store, TrainedReads, TrainedWrites, Transaction, VisitorWrites,
     };
 }
 
@@ -916,15 +921,6 @@ pub trait OutboxWrites {
     fn delete_webhook(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
     /// Queues a delivery of `notification` to every live webhook subscribed to its topic.
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError>;
-}
-
-/// Work done on a schedule (sweeps), by one of the servers that share a database at a time.
-pub trait ScheduleWrites {
-    /// Takes `job`'s turn if it is due at `now`, and makes the next one due at `next`: true for
-    /// the one transaction that gets it, which does the work and commits (a turn taken by a
-    /// transaction that does not commit is not taken). False when the turn is not due, or another
-    /// transaction holds it now: never waits for it.
-    fn take_turn(&mut self, job: &str, now: Timestamp, next: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Anonymous website visitors: their events until identified, and what the public endpoint may

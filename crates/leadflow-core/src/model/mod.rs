@@ -5,7 +5,7 @@
 //! at most 64 engagement rules, ...). Code that holds a `Model` never re-checks.
 
 mod known;
-mod parse;
+pub(crate) mod parse;
 
 use std::fmt;
 

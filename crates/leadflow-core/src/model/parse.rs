@@ -74,13 +74,13 @@ impl Model {
     }
 }
 
-struct Ctx<'s> {
-    source: &'s str,
-    problems: Vec<ModelProblem>,
+pub(crate) struct Ctx<'s> {
+    pub(crate) source: &'s str,
+    pub(crate) problems: Vec<ModelProblem>,
 }
 
 impl Ctx<'_> {
-    fn problem(&mut self, at: usize, path: &str, message: impl Into<String>) {
+    pub(crate) fn problem(&mut self, at: usize, path: &str, message: impl Into<String>) {
         let at = at.min(self.source.len());
         let before = &self.source[..at];
         let line = before.matches('\n').count() + 1;
@@ -94,25 +94,25 @@ impl Ctx<'_> {
     }
 }
 
-struct Table<'a, 'i> {
-    table: &'a DeTable<'i>,
-    span: Range<usize>,
-    path: String,
+pub(crate) struct Table<'a, 'i> {
+    pub(crate) table: &'a DeTable<'i>,
+    pub(crate) span: Range<usize>,
+    pub(crate) path: String,
 }
 
-type Value<'a, 'i> = &'a Spanned<DeValue<'i>>;
+pub(crate) type Value<'a, 'i> = &'a Spanned<DeValue<'i>>;
 
 impl<'a, 'i> Table<'a, 'i> {
-    fn child_path(&self, key: &str) -> String {
+    pub(crate) fn child_path(&self, key: &str) -> String {
         if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
     }
 
-    fn get(&self, key: &str) -> Option<Value<'a, 'i>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Value<'a, 'i>> {
         self.table.get(key)
     }
 
     /// Reports keys that are not in `allowed`, so that a typo never silently does nothing.
-    fn check_keys(&self, ctx: &mut Ctx<'_>, allowed: &[&str]) {
+    pub(crate) fn check_keys(&self, ctx: &mut Ctx<'_>, allowed: &[&str]) {
         for (k, _) in self.table.iter() {
             if !allowed.contains(&k.get_ref().as_ref()) {
                 ctx.problem(
@@ -124,7 +124,7 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    fn str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, usize)> {
+    pub(crate) fn str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, usize)> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::String(s) => Some((s.to_string(), v.span().start)),
@@ -139,7 +139,7 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    fn required_str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, usize)> {
+    pub(crate) fn required_str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, usize)> {
         if self.get(key).is_none() {
             ctx.problem(self.span.start, &self.child_path(key), "missing (required)");
             return None;
@@ -147,7 +147,7 @@ impl<'a, 'i> Table<'a, 'i> {
         self.str(ctx, key)
     }
 
-    fn number(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(f64, usize)> {
+    pub(crate) fn number(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(f64, usize)> {
         let v = self.get(key)?;
         let at = v.span().start;
         let parsed = match v.get_ref() {
@@ -172,7 +172,7 @@ impl<'a, 'i> Table<'a, 'i> {
         self.number(ctx, key)
     }
 
-    fn whole_number(&self, ctx: &mut Ctx<'_>, key: &str, min: u32) -> Option<(u32, usize)> {
+    pub(crate) fn whole_number(&self, ctx: &mut Ctx<'_>, key: &str, min: u32) -> Option<(u32, usize)> {
         let (x, at) = self.number(ctx, key)?;
         if x.fract() != 0.0 || x < f64::from(min) || x > f64::from(u32::MAX) {
             ctx.problem(at, &self.child_path(key), format!("expected a whole number of at least {min}"));
@@ -181,7 +181,7 @@ impl<'a, 'i> Table<'a, 'i> {
         Some((x as u32, at))
     }
 
-    fn bool(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(bool, usize)> {
+    pub(crate) fn bool(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(bool, usize)> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::Boolean(b) => Some((*b, v.span().start)),
@@ -227,7 +227,7 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    fn table(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Table<'a, 'i>> {
+    pub(crate) fn table(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Table<'a, 'i>> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::Table(t) => Some(Table { table: t, span: v.span(), path: self.child_path(key) }),
@@ -243,7 +243,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// An array of tables (`[[fit.rules]]` or `rules = [{...}]`).
-    fn tables(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Vec<Table<'a, 'i>>> {
+    pub(crate) fn tables(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Vec<Table<'a, 'i>>> {
         let v = self.get(key)?;
         let path = self.child_path(key);
         match v.get_ref() {
@@ -390,11 +390,11 @@ fn read_points(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<f64> {
     t.required_number(ctx, "points").map(|(p, _)| p)
 }
 
-const CONDITION_KEYS: [&str; 6] = ["op", "value", "values", "min", "max", "not"];
+pub(crate) const CONDITION_KEYS: [&str; 6] = ["op", "value", "values", "min", "max", "not"];
 const OPS: &str = "equals, in, contains_phrase, contains, between, exists";
 
 /// Reads `op` with its operands (`value`/`values`, or `min`/`max`) and `not`.
-fn read_condition(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Condition> {
+pub(crate) fn read_condition(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Condition> {
     let (op, op_at) = t.required_str(ctx, "op")?;
     let negate = t.bool(ctx, "not").is_some_and(|(b, _)| b);
     let operands = |ctx: &mut Ctx<'_>| -> Option<Vec<String>> {

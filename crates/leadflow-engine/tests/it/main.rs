@@ -4,4 +4,5 @@ mod changes;
 mod event_properties;
 mod imports;
 mod incremental;
+mod jobs;
 mod public_tracking;

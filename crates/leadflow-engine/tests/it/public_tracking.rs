@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use leadflow_core::{Email, EventShape, EventType, LeadRef, Profile, Timestamp, VisitorId};
 use leadflow_engine::{
-    Clock, Engine, FixedClock, IdentitySecret, LeadInput, Quiet, TrackingLimits, Visit, VisitOutcome,
+    Clock, Engine, FixedClock, IdentitySecret, JobRound, JobSettings, LeadInput, Quiet, TrackingLimits, Visit,
+    VisitOutcome,
 };
 use leadflow_sqlite::SqliteStore;
 
@@ -142,9 +143,12 @@ fn anonymous_visitors_expire() {
     w.clock.set(t("2026-12-20T09:00:00Z"));
     w.engine.track_visit(visit(&w, "new-visitor-01", "page_view", "/", None), LIMITS).unwrap();
     w.clock.set(t("2027-01-05T09:00:00Z"));
-    let hour = std::time::Duration::from_secs(3_600);
-    assert_eq!(w.engine.expire_anonymous(30, hour).unwrap(), Some(1), "only the one older than 30 days");
-    assert_eq!(w.engine.expire_anonymous(30, hour).unwrap(), None, "one sweep an hour");
+    // The hourly sweep, on the job queue.
+    let settings = JobSettings { rescore_every: None, anonymous_retention_days: Some(30), keep_finished_days: 7 };
+    w.engine.schedule_jobs(&settings).unwrap();
+    assert_eq!(w.engine.run_due_jobs(&settings, 10).unwrap().done, 2, "the sweep, and the pruning of old jobs");
+    assert_eq!(w.engine.run_due_jobs(&settings, 10).unwrap(), JobRound::default(), "one sweep an hour");
+    assert_eq!(w.engine.store().stats().unwrap().leads, 0);
     let form = visit(&w, "old-visitor-01", "form_submitted", "/contact", Some("old@lead.example"));
     assert!(matches!(w.engine.track_visit(form, LIMITS).unwrap(), VisitOutcome::Lead { merged: 0, .. }));
     let form = visit(&w, "new-visitor-01", "form_submitted", "/contact", Some("new@lead.example"));

@@ -1,0 +1,172 @@
+//! The job queue: everything that must happen later, or on whichever server gets to it first.
+//!
+//! A job has a kind (what to do), a key (which one: the idempotency key, unique per kind for as
+//! long as the job is kept, done or not), a due time, a payload the store keeps as given, and
+//! attempts. A claim takes due jobs for a lease; the claimer finishes each in the unit of work
+//! that does its work ([`JobWrites::finish_job`]), so what the job writes and the job's end land
+//! together or not at all. A claimer that dies leaves its jobs to be claimed again when the lease
+//! runs out: at least once, and a job whose work is all in the database is done exactly once,
+//! because the late finisher of a job claimed again is told it no longer holds it.
+
+use leadflow_core::Timestamp;
+
+use crate::StoreError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Waiting for its due time, claimed, or waiting for a retry.
+    Pending,
+    Done,
+    /// Given up: its last attempt failed, or every lease ran out without an answer.
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 4] = [JobStatus::Pending, JobStatus::Done, JobStatus::Failed, JobStatus::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|j| j.as_str() == s)
+    }
+}
+
+/// A job to queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    /// Unique per kind: queueing a job whose kind and key a kept job has does nothing.
+    pub key: &'a str,
+    pub due_at: Timestamp,
+    /// What the job's handler reads, as given (JSON by convention).
+    pub payload: &'a str,
+    /// Attempts before it is given up, the first included (at least 1).
+    pub max_attempts: u32,
+}
+
+/// What queueing a job came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    New(i64),
+    /// A job of that kind and key is kept already (pending or finished): nothing changed.
+    Existing(i64),
+}
+
+impl Enqueued {
+    pub fn id(self) -> i64 {
+        match self {
+            Enqueued::New(id) | Enqueued::Existing(id) => id,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: i64,
+    pub kind: String,
+    pub key: String,
+    pub payload: String,
+    pub status: JobStatus,
+    pub due_at: Timestamp,
+    /// Attempts started (claims taken), the running one included.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// While a claim holds it: until when.
+    pub claimed_until: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+impl JobRecord {
+    /// The claim this record holds, to finish the job with: valid while no later claim took it.
+    pub fn ticket(&self) -> JobTicket {
+        JobTicket { id: self.id, attempt: self.attempts }
+    }
+}
+
+/// A claimed job's identity and which attempt the claim is: a job claimed again after a lease
+/// ran out has a later attempt, so the first claimer can no longer finish it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JobTicket {
+    pub id: i64,
+    pub attempt: u32,
+}
+
+/// A worker's claim on due jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobClaim<'a> {
+    pub now: Timestamp,
+    /// Until when the jobs claimed are the claimer's alone.
+    pub lease_until: Timestamp,
+    /// Only jobs of these kinds.
+    pub kinds: &'a [&'a str],
+    pub limit: usize,
+}
+
+/// How a job's attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done,
+    /// Try again at `at`.
+    Retry {
+        error: String,
+        at: Timestamp,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// Which jobs a listing shows, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobQuery {
+    pub kind: Option<String>,
+    pub status: Option<JobStatus>,
+    pub limit: usize,
+}
+
+/// How many jobs of a kind are in a status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobCount {
+    pub kind: String,
+    pub status: JobStatus,
+    pub count: u64,
+}
+
+/// Claims and listings, each in a transaction of its own.
+pub trait JobReads {
+    /// Claims up to `claim.limit` pending jobs of the kinds asked for, due by `claim.now` and not
+    /// held by a running lease, soonest due first: each goes to one claimer however many claim
+    /// at once, with one more attempt counted. A job whose every attempt ran out its lease is
+    /// given up (failed) rather than claimed once more.
+    fn claim_jobs(&mut self, claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError>;
+    fn jobs(&self, query: &JobQuery) -> Result<Vec<JobRecord>, StoreError>;
+    /// Jobs per kind and status, by kind then status.
+    fn job_counts(&self) -> Result<Vec<JobCount>, StoreError>;
+}
+
+/// Queueing and finishing jobs, in a unit of work.
+pub trait JobWrites {
+    /// Queues a job unless one of its kind and key is kept already.
+    fn enqueue_job(&mut self, job: &NewJob<'_>, now: Timestamp) -> Result<Enqueued, StoreError>;
+    /// Ends the claimed attempt `ticket` as `outcome` (a retry makes it pending again, due then),
+    /// in this unit of work. False, and nothing changed, when the claim no longer holds it: the
+    /// lease ran out and another claim took it, or it was cancelled. Whoever gets false must not
+    /// commit the job's work.
+    fn finish_job(&mut self, ticket: JobTicket, outcome: &JobOutcome, now: Timestamp) -> Result<bool, StoreError>;
+    /// Cancels the pending job of this kind and key, if any (a claim running it cannot finish it
+    /// then). False when there was none pending.
+    fn cancel_job(&mut self, kind: &str, key: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// Deletes jobs finished (done, failed, cancelled) before the instant; returns how many. Their
+    /// keys may be queued again after.
+    fn prune_jobs(&mut self, finished_before: Timestamp) -> Result<u64, StoreError>;
+}
