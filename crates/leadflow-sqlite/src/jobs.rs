@@ -138,12 +138,10 @@ impl JobWrites for SqliteTx<'_> {
     }
 
     fn finish_job(&mut self, ticket: JobTicket, outcome: &JobOutcome, now: Timestamp) -> Result<bool, StoreError> {
-        let (status, due_at, error): (&str, Option<i64>, Option<&str>) = match outcome {
-            JobOutcome::Done => ("done", None, None),
-            JobOutcome::Retry { error, at } => ("pending", Some(at.millis()), Some(error)),
-            JobOutcome::Failed { error } => ("failed", None, Some(error)),
-        };
-        let finished_at = (status != "pending").then_some(now.millis());
+        let (status, due_at, error) = outcome.row();
+        let (finished_at, due_at) =
+            ((status != JobStatus::Pending).then_some(now.millis()), due_at.map(Timestamp::millis));
+        let status = status.as_str();
         let changed = self
             .tx
             .prepare_cached(

@@ -126,6 +126,17 @@ pub enum JobOutcome {
     },
 }
 
+impl JobOutcome {
+    /// What the outcome leaves in the job's row: its status, the due time of a retry, the error.
+    pub fn row(&self) -> (JobStatus, Option<Timestamp>, Option<&str>) {
+        match self {
+            JobOutcome::Done => (JobStatus::Done, None, None),
+            JobOutcome::Retry { error, at } => (JobStatus::Pending, Some(*at), Some(error)),
+            JobOutcome::Failed { error } => (JobStatus::Failed, None, Some(error)),
+        }
+    }
+}
+
 /// Which jobs a listing shows, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobQuery {
