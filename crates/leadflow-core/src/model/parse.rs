@@ -12,7 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::*;
-use crate::lead::is_identifier;
+use crate::lead::{Field, is_identifier};
 
 /// One thing wrong with a model file, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -388,6 +388,63 @@ fn read_total(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Option<Bounds> {
 
 fn read_points(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<f64> {
     t.required_number(ctx, "points").map(|(p, _)| p)
+}
+
+/// What a name in a file must be, for problems to say.
+pub(crate) const IDENTIFIER: &str = "expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`";
+
+/// A string of a list, with its place.
+pub(crate) struct Listed {
+    pub(crate) text: String,
+    pub(crate) at: usize,
+    pub(crate) path: String,
+}
+
+/// A list of strings, each with its place; a single string is a list of one (as in models).
+pub(crate) fn listed(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, key: &str) -> Option<Vec<Listed>> {
+    let v = t.get(key)?;
+    let path = t.child_path(key);
+    match v.get_ref() {
+        DeValue::String(s) => Some(vec![Listed { text: s.to_string(), at: v.span().start, path }]),
+        DeValue::Array(items) => Some(
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let path = format!("{path}[{i}]");
+                    match item.get_ref() {
+                        DeValue::String(s) => Some(Listed { text: s.to_string(), at: item.span().start, path }),
+                        other => {
+                            ctx.problem(
+                                item.span().start,
+                                &path,
+                                format!("expected a string, found {}", other.type_str()),
+                            );
+                            None
+                        }
+                    }
+                })
+                .collect(),
+        ),
+        other => {
+            ctx.problem(v.span().start, &path, format!("expected a list of strings, found {}", other.type_str()));
+            None
+        }
+    }
+}
+
+/// The field `name` names, or a problem listing the names there are.
+pub(crate) fn field_ref(ctx: &mut Ctx<'_>, at: usize, path: &str, name: &str) -> Option<FieldRef> {
+    let parsed = FieldRef::parse(name);
+    if parsed.is_none() {
+        let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+        ctx.problem(
+            at,
+            path,
+            format!("unknown field `{name}` (expected one of: {}, or custom.<name>)", names.join(", ")),
+        );
+    }
+    parsed
 }
 
 pub(crate) const CONDITION_KEYS: [&str; 6] = ["op", "value", "values", "min", "max", "not"];

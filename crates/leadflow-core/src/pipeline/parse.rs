@@ -9,12 +9,12 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 use super::*;
-use crate::lead::{Field, is_identifier};
+use crate::lead::is_identifier;
 use crate::model::ModelProblem;
-use crate::model::parse::{CONDITION_KEYS, Ctx, Table, read_condition};
+use crate::model::parse::{CONDITION_KEYS, Ctx, IDENTIFIER, Listed, Table, field_ref, listed, read_condition};
 
 /// One thing wrong with a pipeline file, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,61 +84,6 @@ fn into_error(ctx: Ctx<'_>) -> PipelineError {
     let mut problems: Vec<PipelineProblem> = ctx.problems.into_iter().map(PipelineProblem::from).collect();
     problems.sort_by_key(|p| (p.line, p.column));
     PipelineError { problems }
-}
-
-const IDENTIFIER: &str = "expected 1-64 characters of A-Z, a-z, 0-9, `_`, `.`, `-`";
-
-/// A string of a list, with its place.
-struct Listed {
-    text: String,
-    at: usize,
-    path: String,
-}
-
-/// A list of strings, each with its place; a single string is a list of one (as in models).
-fn listed(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, key: &str) -> Option<Vec<Listed>> {
-    let v = t.get(key)?;
-    let path = t.child_path(key);
-    match v.get_ref() {
-        DeValue::String(s) => Some(vec![Listed { text: s.to_string(), at: v.span().start, path }]),
-        DeValue::Array(items) => Some(
-            items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, item)| {
-                    let path = format!("{path}[{i}]");
-                    match item.get_ref() {
-                        DeValue::String(s) => Some(Listed { text: s.to_string(), at: item.span().start, path }),
-                        other => {
-                            ctx.problem(
-                                item.span().start,
-                                &path,
-                                format!("expected a string, found {}", other.type_str()),
-                            );
-                            None
-                        }
-                    }
-                })
-                .collect(),
-        ),
-        other => {
-            ctx.problem(v.span().start, &path, format!("expected a list of strings, found {}", other.type_str()));
-            None
-        }
-    }
-}
-
-fn field_ref(ctx: &mut Ctx<'_>, at: usize, path: &str, name: &str) -> Option<FieldRef> {
-    let parsed = FieldRef::parse(name);
-    if parsed.is_none() {
-        let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
-        ctx.problem(
-            at,
-            path,
-            format!("unknown field `{name}` (expected one of: {}, or custom.<name>)", names.join(", ")),
-        );
-    }
-    parsed
 }
 
 fn read_pipeline(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Pipeline {
