@@ -153,10 +153,18 @@ pub struct JobsConfig {
     pub rescore_every_minutes: u64,
     /// Finished jobs are kept this many days for `leadflow jobs` and `GET /v1/jobs`.
     pub keep_finished_days: u32,
+    /// How often marketing-qualified leads waiting for a pipeline enter one, and leads past
+    /// their pipeline's cycle are recycled or disqualified; 0 turns it off.
+    pub pipeline_sweep_every_seconds: u64,
 }
 
 impl Default for JobsConfig {
     fn default() -> JobsConfig {
-        JobsConfig { poll_interval_ms: 1_000, rescore_every_minutes: 60, keep_finished_days: 7 }
+        JobsConfig {
+            poll_interval_ms: 1_000,
+            rescore_every_minutes: 60,
+            keep_finished_days: 7,
+            pipeline_sweep_every_seconds: 60,
+        }
     }
 }

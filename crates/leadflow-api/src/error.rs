@@ -24,6 +24,11 @@
 //! | `keys_disagree` | 409 | the keys given (lead_id, external_id, email) name different leads, or the lead has another external id |
 //! | `event_id_taken` | 409 | an event with this id is another lead's already |
 //! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
+//! | `pipeline_invalid` | 422 | the pipeline file has problems (listed in `problems`) |
+//! | `pipeline_not_found` | 404 | no such pipeline version, or no active pipeline of that name |
+//! | `pipeline_stages_in_use` | 409 | leads are in stages the pipeline version lacks: move them first |
+//! | `no_pipeline` | 409 | no active pipeline takes the lead: name one |
+//! | `move_refused` | 409 | the pipeline's rules refuse the move; `rule` names the rule (`move_not_allowed`, `missing_fields`, `reason_required`, `unknown_reason`, `unknown_stage`, `same_stage`) |
 //! | `no_active_model` | 503 | no model is active yet |
 //! | `rate_limited` | 429 | over the key's rate limit; `Retry-After` says when to come back |
 //! | `busy` | 503 | another process holds the database's write lock (an import, a rescore); `Retry-After` says when to retry |
@@ -51,6 +56,8 @@ pub struct ApiError {
     pub message: String,
     /// A model's problems, for `model_invalid`.
     pub problems: Option<Vec<ModelProblem>>,
+    /// The rule a move broke, for `move_refused`.
+    pub rule: Option<&'static str>,
     /// When to try again, for `rate_limited` and `busy` (also sent as `Retry-After`).
     pub retry_after_seconds: Option<u64>,
 }
@@ -67,9 +74,12 @@ pub struct ErrorObject {
     pub code: ErrorCode,
     /// For people; may change.
     pub message: String,
-    /// With `model_invalid`: what is wrong with the model, each at its place.
+    /// With `model_invalid` and `pipeline_invalid`: what is wrong with the file, each at its place.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problems: Option<Vec<ModelProblem>>,
+    /// With `move_refused`: the pipeline rule the move broke.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
     /// With `rate_limited` and `busy`: seconds until a retry is taken (also the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
@@ -77,7 +87,7 @@ pub struct ErrorObject {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), problems: None, retry_after_seconds: None }
+        ApiError { code, message: message.into(), problems: None, rule: None, retry_after_seconds: None }
     }
 
     /// The HTTP status it is answered with: its code's.
@@ -130,6 +140,18 @@ impl From<EngineError> for ApiError {
                 problems: Some(ModelProblem::all(&m)),
                 ..ApiError::new(ErrorCode::ModelInvalid, format!("the model has {} problem(s)", m.problems.len()))
             },
+            EngineError::Pipeline(p) => ApiError {
+                problems: Some(ModelProblem::of_pipeline(&p)),
+                ..ApiError::new(ErrorCode::PipelineInvalid, format!("the pipeline has {} problem(s)", p.problems.len()))
+            },
+            EngineError::NoSuchPipeline { .. } | EngineError::NoSuchPipelineVersion(_) => {
+                ApiError::new(ErrorCode::PipelineNotFound, e.to_string())
+            }
+            EngineError::StagesInUse { .. } => ApiError::new(ErrorCode::PipelineStagesInUse, e.to_string()),
+            EngineError::NoPipelineFor(_) => ApiError::new(ErrorCode::NoPipeline, e.to_string()),
+            EngineError::MoveRefused(refusal) => {
+                ApiError { rule: Some(refusal.code()), ..ApiError::new(ErrorCode::MoveRefused, refusal.to_string()) }
+            }
             EngineError::Store(leadflow_store::StoreError::InvalidQuery(why)) => {
                 ApiError::new(ErrorCode::InvalidRequest, why)
             }
@@ -171,6 +193,7 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: self.message,
             problems: self.problems,
+            rule: self.rule,
             retry_after_seconds: self.retry_after_seconds,
         };
         let mut response = (self.code.status(), Json(ErrorResponse { error })).into_response();

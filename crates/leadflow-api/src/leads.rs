@@ -118,7 +118,7 @@ pub(crate) async fn list<S: Backend>(
 pub(crate) struct LeadPath {
     /// A lead id, an email, or an external id (`external:0042` for one that is a number).
     #[param(schema_with = leadflow_contract::lead_ref_schema)]
-    lead: String,
+    pub(crate) lead: String,
 }
 
 #[derive(Deserialize, IntoParams)]

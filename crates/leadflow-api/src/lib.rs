@@ -16,6 +16,7 @@ mod limits;
 mod metrics;
 mod models;
 mod openapi;
+mod pipelines;
 mod state;
 mod tracking;
 mod webhooks;
@@ -60,6 +61,12 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/leads/{lead}", get(leads::get::<S>).delete(leads::delete::<S>))
         .route("/v1/leads/{lead}/changes", get(leads::changes::<S>))
         .route("/v1/leads/{lead}/stages", get(leads::stages::<S>))
+        .route("/v1/leads/{lead}/stage", post(pipelines::move_lead::<S>))
+        .route("/v1/pipelines", get(pipelines::list::<S>).post(pipelines::apply::<S>))
+        .route("/v1/pipelines/validate", post(pipelines::validate))
+        .route("/v1/pipelines/versions/{version}/activate", post(pipelines::activate::<S>))
+        .route("/v1/pipelines/{name}", get(pipelines::get::<S>))
+        .route("/v1/pipelines/{name}/deactivate", post(pipelines::deactivate::<S>))
         .route("/v1/models", get(models::list::<S>).post(models::apply::<S>))
         .route("/v1/models/active", get(models::active::<S>))
         .route("/v1/models/validate", post(models::validate::<S>))

@@ -161,6 +161,8 @@ impl<S: Backend> AppState<S> {
             anonymous_retention_days: (tracking.anonymous_retention_days > 0)
                 .then_some(tracking.anonymous_retention_days),
             keep_finished_days: jobs.keep_finished_days,
+            pipeline_sweep_every: (jobs.pipeline_sweep_every_seconds > 0)
+                .then(|| std::time::Duration::from_secs(jobs.pipeline_sweep_every_seconds)),
         }
     }
 

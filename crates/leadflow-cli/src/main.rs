@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod lab;
 mod output;
+mod pipelines;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -89,6 +90,9 @@ enum Command {
     /// Check, apply and list scoring models.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Check, apply and list sales pipelines; run their sweep.
+    #[command(subcommand)]
+    Pipeline(pipelines::PipelineCommand),
     /// Export data.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -368,6 +372,18 @@ enum LeadsCommand {
     },
     /// Clear a lead's MQL mark so that it can qualify again.
     Recycle { lead: String },
+    /// Move a lead to a stage of its pipeline (checked against the pipeline's rules), or enter
+    /// it into one: --pipeline names it (routing picks one otherwise), and without a stage it
+    /// enters at the pipeline's entry stage.
+    Move {
+        lead: String,
+        stage: Option<String>,
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Why: one of the stage's reasons when it lists some (won, lost), a note otherwise.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Erase a lead with all its events, scores and history.
     Delete { lead: String },
     /// Record how a lead ended: won, lost, or clear.
@@ -522,6 +538,7 @@ fn run_on<S: Backend>(cli: Cli, db: &DatabaseUrl) -> Result<ExitCode> {
         Command::Init { model } => init::<S>(db, model.as_deref()),
         Command::Demo { out, leads } => demo::run(&out, leads),
         Command::Model(ModelCommand::Check { file, json }) => model_check::<S>(&file, db, json),
+        Command::Pipeline(pipelines::PipelineCommand::Check { file }) => pipelines::check(&file),
         Command::Serve { addr } => {
             let mut config = config::load(cli.config.as_deref())?;
             if let Some(addr) = addr {
@@ -772,6 +789,10 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         Command::Leads(LeadsCommand::Outcome { lead, outcome, at }) => lab::set_outcome(engine, &lead, &outcome, at),
+        Command::Leads(LeadsCommand::Move { lead, stage, pipeline, reason }) => {
+            pipelines::move_lead(engine, &lead, stage, pipeline, reason)
+        }
+        Command::Pipeline(command) => pipelines::run(engine, command),
         Command::Backtest { model, trees, lab: a } => {
             let cutoff = lab::cutoff(a.as_of, a.before_outcome)?;
             match trees {

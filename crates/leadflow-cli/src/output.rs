@@ -95,6 +95,14 @@ pub fn print_view(v: &LeadView, model: &Model) {
     field("source", p.source.clone());
     field("owner", p.owner.clone());
     field("stage", Some(p.stage.to_string()));
+    if let (Some(pipeline), Some(stage)) = (&p.pipeline, &p.pipeline_stage) {
+        let since = l.pipeline_clock.stage_entered_at.map(|t| format!(" since {t}")).unwrap_or_default();
+        let recycled = match l.pipeline_clock.recycles {
+            0 => String::new(),
+            n => format!(", recycled {n}x"),
+        };
+        field("pipeline", Some(format!("{pipeline}: {stage}{since}{recycled}")));
+    }
     for (k, value) in &p.custom {
         field(&format!("custom.{k}"), Some(custom_value(value)));
     }
@@ -205,10 +213,11 @@ pub fn print_changes(changes: &[leadflow_store::StoredChange]) {
                 Some(actor) => format!("{} {}", c.origin.cause.as_str(), printable(actor)),
                 None => c.origin.cause.as_str().to_string(),
             };
-            vec![c.at.to_string(), c.change.field.to_string(), shown(&c.change.old), shown(&c.change.new), by]
+            let why = c.origin.reason.as_deref().map(|r| printable(r).into_owned()).unwrap_or_default();
+            vec![c.at.to_string(), c.change.field.to_string(), shown(&c.change.old), shown(&c.change.new), by, why]
         })
         .collect();
-    table(&["at", "field", "was", "became", "by"], &rows);
+    table(&["at", "field", "was", "became", "by", "why"], &rows);
 }
 
 /// A lead's stages, oldest first, with the days in each, then the days per stage.

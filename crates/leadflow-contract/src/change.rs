@@ -22,6 +22,8 @@ pub struct LeadChange {
     pub cause: &'static str,
     /// Who: the API key's name, the file an import read, the rule (`mql`).
     pub actor: Option<String>,
+    /// Why, when a reason was given (a lost deal's, a pipeline rule's).
+    pub reason: Option<String>,
 }
 
 /// A lead's changes, newest first.
@@ -46,6 +48,7 @@ impl From<&leadflow_store::StoredChange> for LeadChange {
             new: c.change.new.as_ref().map(CustomField::from),
             cause: c.origin.cause.as_str(),
             actor: c.origin.actor.clone(),
+            reason: c.origin.reason.clone(),
         }
     }
 }

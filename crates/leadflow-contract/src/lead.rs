@@ -38,6 +38,38 @@ pub struct Lead {
     pub mql_at: Option<Timestamp>,
     /// Null until the lead is first scored.
     pub score: Option<Score>,
+    /// Null until the lead enters a sales pipeline.
+    pub pipeline: Option<PipelinePlace>,
+}
+
+/// Where a lead is in its sales pipeline, and since when.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PipelinePlace {
+    /// The pipeline's name.
+    pub name: String,
+    /// The stage's id.
+    pub stage: String,
+    /// When the lead entered the pipeline: the start of its cycle.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub entered_at: Option<Timestamp>,
+    /// When it entered its stage: what rotting counts from.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub stage_entered_at: Option<Timestamp>,
+    /// How many times it was recycled back to nurture.
+    pub recycles: u32,
+}
+
+impl PipelinePlace {
+    pub fn of(l: &leadflow_store::LeadRecord) -> Option<PipelinePlace> {
+        let (name, stage) = (l.profile.pipeline.as_ref()?, l.profile.pipeline_stage.as_ref()?);
+        Some(PipelinePlace {
+            name: name.clone(),
+            stage: stage.clone(),
+            entered_at: l.pipeline_clock.entered_at,
+            stage_entered_at: l.pipeline_clock.stage_entered_at,
+            recycles: l.pipeline_clock.recycles,
+        })
+    }
 }
 
 /// A custom field's value with its type: `{"type": "text", "value": "02134"}`.
@@ -88,6 +120,7 @@ impl From<&leadflow_store::LeadRecord> for Lead {
             updated_at: l.updated_at,
             mql_at: l.mql_at,
             score: l.score.as_ref().map(Score::from),
+            pipeline: PipelinePlace::of(l),
         }
     }
 }

@@ -12,6 +12,7 @@ mod change;
 mod lead;
 mod model;
 mod outcome;
+mod pipeline;
 mod request;
 mod schema;
 mod status;
@@ -24,6 +25,10 @@ pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, 
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};
 pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, ModelSource, ModelWarning, Predicted};
 pub use outcome::EventOutcome;
+pub use pipeline::{
+    PipelineCheck, PipelineInfo, PipelineList, PipelineRequest, PipelineStage, PipelineView, StageMoveRequest,
+    StageMoveResult,
+};
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};

@@ -86,6 +86,14 @@ impl ModelProblem {
             .map(|p| ModelProblem { line: p.line, column: p.column, path: p.path.clone(), message: p.message.clone() })
             .collect()
     }
+
+    /// A pipeline file's problems: placed and worded as a model's are.
+    pub fn of_pipeline(e: &leadflow_core::PipelineError) -> Vec<ModelProblem> {
+        e.problems
+            .iter()
+            .map(|p| ModelProblem { line: p.line, column: p.column, path: p.path.clone(), message: p.message.clone() })
+            .collect()
+    }
 }
 
 /// Every stored model version, oldest first.

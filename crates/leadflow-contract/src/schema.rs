@@ -144,7 +144,7 @@ pub(crate) fn lead_request() -> RefOr<Schema> {
         .schema_type(Type::Object)
         .additional_properties(Some(AdditionalProperties::FreeForm(false)))
         .description(Some("Fields left out keep their values; `null` empties one."));
-    for field in Field::ALL {
+    for field in Field::ALL.into_iter().filter(|f| !f.is_managed()) {
         let schema = match field {
             Field::Email => {
                 email().schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))

@@ -139,6 +139,8 @@ fn text_field(profile: &mut Profile, field: Field) -> &mut Option<String> {
         Field::CompanyType => &mut profile.company_type,
         Field::Source => &mut profile.source,
         Field::Owner => &mut profile.owner,
+        Field::Pipeline => &mut profile.pipeline,
+        Field::PipelineStage => &mut profile.pipeline_stage,
         Field::Email | Field::ExternalId | Field::Employees | Field::AnnualRevenue | Field::Stage => {
             unreachable!("{} is not a plain text field", field.name())
         }
@@ -172,7 +174,7 @@ mod tests {
         ];
         (
             keys,
-            [text(), text(), text(), text(), text()],
+            [text(), text(), text(), text(), text(), text(), text()],
             [number(), number()],
             prop::sample::select(LifecycleStage::ALL.to_vec()),
             custom,
@@ -183,9 +185,10 @@ mod tests {
                     external.map(|x| ExternalId::parse(x).unwrap()),
                 )
                 .unwrap();
-                let [first_name, company, job_title, country, owner] = texts;
+                let [first_name, company, job_title, country, owner, pipeline, pipeline_stage] = texts;
                 (p.first_name, p.company, p.job_title, p.country, p.owner) =
                     (first_name, company, job_title, country, owner);
+                (p.pipeline, p.pipeline_stage) = (pipeline, pipeline_stage);
                 (p.employees, p.annual_revenue) = (numbers[0], numbers[1]);
                 p.stage = stage;
                 p.custom = custom;

@@ -82,10 +82,14 @@ pub enum Field {
     Source,
     Owner,
     Stage,
+    /// The sales pipeline the lead is in (a pipeline's name). Set by the pipeline use cases only.
+    Pipeline,
+    /// The lead's stage in its pipeline (a stage's id). Set by the pipeline use cases only.
+    PipelineStage,
 }
 
 impl Field {
-    pub const ALL: [Field; 16] = [
+    pub const ALL: [Field; 18] = [
         Field::Email,
         Field::ExternalId,
         Field::FirstName,
@@ -102,6 +106,8 @@ impl Field {
         Field::Source,
         Field::Owner,
         Field::Stage,
+        Field::Pipeline,
+        Field::PipelineStage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -122,6 +128,8 @@ impl Field {
             Field::Source => "source",
             Field::Owner => "owner",
             Field::Stage => "stage",
+            Field::Pipeline => "pipeline",
+            Field::PipelineStage => "pipeline_stage",
         }
     }
 
@@ -131,6 +139,13 @@ impl Field {
 
     pub fn is_numeric(self) -> bool {
         matches!(self, Field::Employees | Field::AnnualRevenue)
+    }
+
+    /// Whether only leadflow sets this field: a lead's place in a pipeline changes by a stage
+    /// move, which checks the pipeline's rules and records since when, never by a write of the
+    /// profile (an upsert, an import, a patch), which would skip both.
+    pub fn is_managed(self) -> bool {
+        matches!(self, Field::Pipeline | Field::PipelineStage)
     }
 }
 
@@ -300,6 +315,12 @@ pub struct Profile {
     pub source: Option<String>,
     pub owner: Option<String>,
     pub stage: LifecycleStage,
+    /// See [`Field::Pipeline`]; `None` until the lead enters a pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
+    /// See [`Field::PipelineStage`]; set exactly when `pipeline` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_stage: Option<String>,
     pub custom: BTreeMap<String, CustomValue>,
 }
 
@@ -366,6 +387,8 @@ impl Profile {
             source: None,
             owner: None,
             stage: LifecycleStage::default(),
+            pipeline: None,
+            pipeline_stage: None,
             custom: BTreeMap::new(),
         }
     }
@@ -407,11 +430,17 @@ impl Profile {
             Field::Source => text(&self.source),
             Field::Owner => text(&self.owner),
             Field::Stage => FieldValue::Text(self.stage.name()),
+            Field::Pipeline => text(&self.pipeline),
+            Field::PipelineStage => text(&self.pipeline_stage),
         }
     }
 
     /// Sets a standard field from text, as an import or the API receives it. Empty clears.
+    /// [Managed](Field::is_managed) fields are refused: a stage move sets them.
     pub fn set_text(&mut self, field: Field, value: &str) -> Result<(), FieldError> {
+        if field.is_managed() {
+            return Err(FieldError::Managed(field));
+        }
         let v = value.trim();
         if v.is_empty() && matches!(field, Field::Email | Field::ExternalId) {
             return self.clear(&FieldRef::Standard(field));
@@ -448,6 +477,7 @@ impl Profile {
                     self.stage = LifecycleStage::parse(v).ok_or_else(|| FieldError::UnknownStage(v.to_string()))?;
                 }
             }
+            Field::Pipeline | Field::PipelineStage => unreachable!("managed fields are refused above"),
         }
         Ok(())
     }
@@ -493,6 +523,7 @@ impl Profile {
         if newer.stage != LifecycleStage::default() {
             self.stage = newer.stage;
         }
+        // The pipeline fields are not overlaid: only a stage move changes them.
         for (k, v) in &newer.custom {
             self.custom.insert(k.clone(), v.clone());
         }
@@ -515,6 +546,8 @@ pub enum FieldError {
     Required(Field),
     #[error("{}: a lead keeps an email or an external id, and this is its only one; it cannot be cleared", .0.name())]
     LastKey(Field),
+    #[error("{}: set by moving the lead through its pipeline (`leadflow leads move`, `POST /v1/leads/{{lead}}/stage`), not by writing it", .0.name())]
+    Managed(Field),
 }
 
 #[cfg(test)]

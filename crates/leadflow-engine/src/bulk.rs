@@ -3,11 +3,12 @@
 //! every statement is a round trip (PostgreSQL) sends a few statements a batch, not a few a row;
 //! what each row becomes is what it would have become on its own, in the batch's order.
 
-use leadflow_core::{Activity, EventKey, LeadId, LeadRef, Profile, Timestamp};
+use leadflow_core::{Activity, EventKey, EventType, LeadId, LeadRef, Profile, Timestamp};
 use leadflow_store::prelude::*;
 use leadflow_store::{Cause, ChangeOrigin, Inserted, LeadRecord, NewEvent, NewLead, Store, StoreError, Transaction};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::stage_moves::{Happened, follow_up_in};
 use crate::{
     Active, BatchItem, BatchOutcome, BatchReport, Engine, EngineError, EventInput, LeadInput, Upserted, is_row_error,
     named_lead, not_ahead, rescored, upsert_in,
@@ -34,6 +35,7 @@ impl<S: Store> Engine<S> {
 
     fn track_batch_once(&mut self, rows: &[EventInput]) -> Result<BatchOutcome, EngineError> {
         let Active { version, model, properties: kept } = self.active()?.clone();
+        let pipelines = self.active_pipelines()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
         tx.keep_properties(&kept)?;
@@ -71,6 +73,8 @@ impl<S: Store> Engine<S> {
         // Each changed lead's new events, and the key of its last: the cause of its new score.
         let mut changed: Vec<LeadId> = Vec::new();
         let mut new_events: FxHashMap<LeadId, (Vec<Activity>, EventKey)> = FxHashMap::default();
+        // What each changed lead did, for its pipeline's triggers: only when some stage has any.
+        let mut did: FxHashMap<LeadId, Vec<EventType>> = FxHashMap::default();
         let mut outcomes = events.into_iter().zip(inserted);
         for result in &mut results {
             if result.is_some() {
@@ -91,6 +95,9 @@ impl<S: Store> Engine<S> {
                     });
                     entry.0.push(activity);
                     entry.1 = key.clone();
+                    if pipelines.has_triggers() {
+                        did.entry(lead).or_default().push(event.shape.event_type.clone());
+                    }
                     BatchItem::Accepted { key, lead, created_lead: leads.created.contains(&lead) }
                 }
             });
@@ -108,6 +115,11 @@ impl<S: Store> Engine<S> {
             scores.insert(id, scored);
         }
         tx.write_score_batch(&writes)?;
+        for (lead, scored) in &scores {
+            let events: Vec<&EventType> = did.get(lead).map(|types| types.iter().collect()).unwrap_or_default();
+            let happened = Happened { events: &events, ..Happened::scored(scored) };
+            follow_up_in(&mut tx, &pipelines, *lead, &happened, now)?;
+        }
         tx.commit()?;
         Ok(BatchOutcome { items: results.into_iter().map(|r| r.expect("every row has its outcome")).collect(), scores })
     }

@@ -29,16 +29,20 @@ pub enum JobKind {
     ExpireAnonymous,
     /// Deletes finished jobs past their keeping.
     PruneJobs,
+    /// Routes the MQLs waiting for a pipeline and ends the cycles past their length.
+    PipelineSweep,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Rescore, JobKind::ExpireAnonymous, JobKind::PruneJobs];
+    pub const ALL: [JobKind; 4] =
+        [JobKind::Rescore, JobKind::ExpireAnonymous, JobKind::PruneJobs, JobKind::PipelineSweep];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Rescore => "rescore",
             JobKind::ExpireAnonymous => "expire-anonymous",
             JobKind::PruneJobs => "prune-jobs",
+            JobKind::PipelineSweep => "pipeline-sweep",
         }
     }
 
@@ -51,7 +55,7 @@ impl JobKind {
     fn lease(self) -> Duration {
         match self {
             JobKind::Rescore => Duration::from_secs(30 * 60),
-            JobKind::ExpireAnonymous | JobKind::PruneJobs => Duration::from_secs(5 * 60),
+            JobKind::ExpireAnonymous | JobKind::PruneJobs | JobKind::PipelineSweep => Duration::from_secs(5 * 60),
         }
     }
 
@@ -68,6 +72,8 @@ pub struct JobSettings {
     pub anonymous_retention_days: Option<u32>,
     /// Finished jobs are kept this many days (to look at), then pruned once a day.
     pub keep_finished_days: u32,
+    /// How often the pipeline sweep runs (see `sweep.rs`).
+    pub pipeline_sweep_every: Option<Duration>,
 }
 
 impl Default for JobSettings {
@@ -76,10 +82,12 @@ impl Default for JobSettings {
             rescore_every: Some(Duration::from_secs(3_600)),
             anonymous_retention_days: Some(30),
             keep_finished_days: 7,
+            pipeline_sweep_every: Some(MINUTE),
         }
     }
 }
 
+const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3_600);
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -94,6 +102,9 @@ impl JobSettings {
             on.push((JobKind::ExpireAnonymous, HOUR));
         }
         on.push((JobKind::PruneJobs, DAY));
+        if let Some(every) = self.pipeline_sweep_every.filter(|d| !d.is_zero()) {
+            on.push((JobKind::PipelineSweep, every));
+        }
         on
     }
 
@@ -201,6 +212,10 @@ impl<S: Store> Engine<S> {
             JobKind::PruneJobs => {
                 let days = settings.keep_finished_days;
                 self.finish(kind, job, settings, |tx, now| Ok(tx.prune_jobs(now.minus_days(days)).map(drop)?))
+            }
+            // Each lead moves in a unit of work of its own; the job ends after them.
+            JobKind::PipelineSweep => {
+                self.sweep_pipelines().and_then(|_| self.finish(kind, job, settings, |_, _| Ok(())))
             }
         };
         match ran {

@@ -14,7 +14,10 @@ mod keys;
 mod lab;
 mod learn;
 mod patch;
+mod pipelines;
 mod rescore;
+mod stage_moves;
+mod sweep;
 mod trees;
 mod web;
 
@@ -42,7 +45,12 @@ pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
 pub use patch::{PatchValue, lead_input};
+pub use pipelines::{ActivePipelines, SavedPipeline};
 pub use rescore::{RescoreOptions, RescoreReport};
+pub use stage_moves::{Moved, StageMove};
+pub use sweep::SweepReport;
+
+use stage_moves::Happened;
 pub use trees::{FeatureSpec, LearnedTrees, Prediction, TREES_FORMAT};
 pub use web::{TrackingLimits, Visit, VisitOutcome};
 
@@ -135,6 +143,27 @@ pub enum EngineError {
     Randomness(String),
     #[error(transparent)]
     Lab(#[from] LabError),
+    #[error(transparent)]
+    Pipeline(#[from] leadflow_core::PipelineError),
+    #[error("no pipeline version {0}")]
+    NoSuchPipelineVersion(i64),
+    #[error("no active pipeline `{name}` (the active ones: {})", names_or_none(.active))]
+    NoSuchPipeline { name: String, active: Vec<String> },
+    #[error(
+        "pipeline `{pipeline}` still has leads in stages this version lacks ({}): move them first, or keep those stages",
+        .stages.iter().map(|(s, n)| format!("{n} in `{s}`")).collect::<Vec<_>>().join(", ")
+    )]
+    StagesInUse { pipeline: String, stages: Vec<(String, u64)> },
+    #[error(
+        "no active pipeline takes lead {0} (none of their routing conditions holds, and there is no fallback): name the pipeline"
+    )]
+    NoPipelineFor(LeadId),
+    #[error("{0}")]
+    MoveRefused(leadflow_core::MoveRefusal),
+}
+
+fn names_or_none(names: &[String]) -> String {
+    if names.is_empty() { "none".into() } else { names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ") }
 }
 
 /// "email ana@acme.example", "external id 00Q5g": a key as an error names it.
@@ -275,11 +304,12 @@ pub struct Engine<S: Store> {
     store: S,
     clock: Arc<dyn Clock>,
     active: Option<Active>,
+    pipelines: Option<ActivePipelines>,
 }
 
 impl<S: Store> Engine<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Engine<S> {
-        Engine { store, clock, active: None }
+        Engine { store, clock, active: None, pipelines: None }
     }
 
     pub fn store(&self) -> &S {
@@ -426,6 +456,7 @@ impl<S: Store> Engine<S> {
         input: LeadInput,
     ) -> Result<UpsertOutcome, EngineError> {
         let (version, model) = self.active_model()?;
+        let pipelines = self.active_pipelines()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
         let existing = named_lead(&mut tx, &input)?;
@@ -436,6 +467,8 @@ impl<S: Store> Engine<S> {
             Upserted::Updated(lead) => (*lead, false),
         };
         let scored = rescore_lead(&mut tx, &model, version, lead.id, &[], now, Cause::Profile, created)?;
+        let happened = Happened { outcome: input.outcome.map(|(kind, _)| kind), ..Happened::scored(&scored) };
+        stage_moves::follow_up_in(&mut tx, &pipelines, lead.id, &happened, now)?;
         tx.commit()?;
         Ok(UpsertOutcome { created, scored })
     }
@@ -443,6 +476,7 @@ impl<S: Store> Engine<S> {
     /// Records one event and updates the lead's score incrementally, durably, before returning.
     pub fn track(&mut self, input: EventInput) -> Result<TrackOutcome, EngineError> {
         let Active { version, model, properties: kept } = self.active()?.clone();
+        let pipelines = self.active_pipelines()?;
         let now = self.now();
         not_ahead(&input, now)?;
         let key = input.key();
@@ -458,6 +492,8 @@ impl<S: Store> Engine<S> {
         let activity = Activity { ts: input.ts, matched: model.match_event(&input.shape) };
         let scored =
             rescore_lead(&mut tx, &model, version, lead.id, &[activity], now, Cause::Event(key), created_lead)?;
+        let happened = Happened { events: &[&input.shape.event_type], ..Happened::scored(&scored) };
+        stage_moves::follow_up_in(&mut tx, &pipelines, lead.id, &happened, now)?;
         tx.commit()?;
         Ok(TrackOutcome::Accepted { scored, created_lead })
     }

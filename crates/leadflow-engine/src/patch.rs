@@ -83,6 +83,9 @@ pub fn lead_input(fields: impl IntoIterator<Item = (String, PatchValue)>) -> Res
                 }
                 None => {
                     let field = Field::from_name(name).ok_or_else(|| format!("unknown field `{name}`"))?;
+                    if field.is_managed() {
+                        return Err(leadflow_core::lead::FieldError::Managed(field).to_string());
+                    }
                     let text = match value {
                         PatchValue::Text(s) => s.clone(),
                         PatchValue::Number(n) if field.is_numeric() => n.to_string(),

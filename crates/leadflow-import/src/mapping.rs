@@ -345,8 +345,10 @@ impl ColumnMapping {
                 column: header.to_string(),
                 target: target.clone(),
                 kind: "lead",
-                expected: "id, external_id, a standard field, created_at, outcome, outcome_at, custom.<name> or ignore"
-                    .into(),
+                expected:
+                    "id, external_id, a standard field, created_at, outcome, outcome_at, custom.<name> or ignore \
+                           (pipeline and pipeline_stage change by stage moves, not imports)"
+                        .into(),
             };
             return match target.as_str() {
                 "ignore" => Ok(LeadTarget::Ignore),
@@ -357,7 +359,7 @@ impl ColumnMapping {
                 t => match t.strip_prefix("custom.") {
                     Some(name) if leadflow_core::lead::is_identifier(name) => Ok(LeadTarget::Custom(name.to_string())),
                     Some(_) => Err(bad()),
-                    None => Field::from_name(t).map(LeadTarget::Field).ok_or_else(bad),
+                    None => Field::from_name(t).filter(|f| !f.is_managed()).map(LeadTarget::Field).ok_or_else(bad),
                 },
             };
         }

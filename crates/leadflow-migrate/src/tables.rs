@@ -14,7 +14,17 @@ pub struct Table {
 /// Copied in this order: a row comes after what it references (PostgreSQL enforces
 /// `webhook_deliveries.webhook_id`).
 pub const COPIED: &[Table] = &[
-    Table { name: "leads", checks: &["sum(id)", "count(email)", "count(external_id)", "count(mql_at)"] },
+    Table {
+        name: "leads",
+        checks: &[
+            "sum(id)",
+            "count(email)",
+            "count(external_id)",
+            "count(mql_at)",
+            "count(pipeline_stage)",
+            "sum(recycles)",
+        ],
+    },
     Table { name: "event_shapes", checks: &["sum(id)", "sum(length(properties))"] },
     Table { name: "shape_keys", checks: &["sum(length(name))"] },
     Table { name: "event_properties", checks: &["sum(length(type) + length(name))"] },
@@ -31,6 +41,8 @@ pub const COPIED: &[Table] = &[
     },
     Table { name: "score_history", checks: &["sum(id)", "sum(lead_id)", "count(CASE WHEN became_mql THEN 1 END)"] },
     Table { name: "models", checks: &["sum(version)", "sum(length(source))", "count(activated_at)"] },
+    Table { name: "pipelines", checks: &["sum(version)", "sum(length(source))", "count(activated_at)"] },
+    Table { name: "active_pipelines", checks: &["sum(version)", "sum(length(name))"] },
     Table { name: "settings", checks: &["sum(length(key) + length(value))"] },
     Table { name: "api_keys", checks: &["sum(id)", "count(DISTINCT hash)", "count(revoked_at)"] },
     Table { name: "webhooks", checks: &["sum(id)", "count(deleted_at)"] },
@@ -40,7 +52,7 @@ pub const COPIED: &[Table] = &[
     Table { name: "outcomes", checks: &["sum(lead_id)"] },
     Table {
         name: "lead_changes",
-        checks: &["sum(id)", "sum(lead_id)", "count(old)", "count(new)", "sum(length(field))"],
+        checks: &["sum(id)", "sum(lead_id)", "count(old)", "count(new)", "sum(length(field))", "count(reason)"],
     },
     Table {
         name: "trained_models",

@@ -99,6 +99,9 @@ fn source() -> Source {
     // The scheduled jobs a server queues as it starts, one of them run.
     e.schedule_jobs(&JobSettings::default()).unwrap();
     e.run_due_jobs(&JobSettings::default(), 1).unwrap();
+    // Pipelines, one version stored but not active: MQLs below enter them.
+    e.save_pipeline(include_str!("../../../examples/pipeline-inbound-b2b.toml"), true).unwrap();
+    e.save_pipeline(include_str!("../../../examples/pipeline-partner.toml"), false).unwrap();
     let hook = e.create_webhook("https://hooks.example/leadflow", &[Topic::LeadCreated, Topic::LeadMql]).unwrap();
     source.secret = e.create_api_key("website", Role::Ingest).unwrap().1;
     let (revoked, secret) = e.create_api_key("old", Role::Marketing).unwrap();
@@ -143,6 +146,23 @@ fn source() -> Source {
     }
     e.track(event(LeadRef::External(ExternalId::parse("00Q5gA").unwrap()), None, t("2026-04-25"), "email_click", &[]))
         .unwrap();
+
+    // A move by hand with its reason, and a recycled lead.
+    let admin = leadflow_core::Actor { role: Role::Admin, name: "" };
+    let origin = leadflow_store::ChangeOrigin::of(leadflow_store::ChangeCause::Cli);
+    for (stage, reason) in [("disqualified", Some("student")), ("recycled", None)] {
+        let in_new = (0..12)
+            .filter_map(|i| e.store().lead(&by_email(&format!("lead{i}@acme{}.example", i % 3))).unwrap())
+            .find(|l| l.profile.pipeline_stage.as_deref() == Some("new"));
+        let lead = in_new.expect("an MQL entered inbound-b2b").id;
+        let request = leadflow_engine::StageMove {
+            lead: LeadRef::Id(lead),
+            pipeline: None,
+            stage: Some(stage.into()),
+            reason: reason.map(Into::into),
+        };
+        e.move_lead(&admin, &origin, &request).unwrap();
+    }
 
     // A second model, then back to the first: the active one is not the newest.
     let second = MODEL.replacen("name = \"default-b2b\"", "name = \"second\"", 1);
@@ -217,11 +237,15 @@ fn assert_same_reads<A: Store, B: Store>(a: &mut A, b: &mut B) {
     assert_eq!(leads_a, leads_b, "the same leads, ids, profiles and scores");
     assert!(leads_a.len() > 10);
     assert_eq!(a.custom_field_names().unwrap(), b.custom_field_names().unwrap());
+    assert_eq!(a.pipelines().unwrap(), b.pipelines().unwrap());
+    assert_eq!(a.active_pipelines().unwrap(), b.active_pipelines().unwrap());
+    assert!(leads_a.iter().any(|l| l.pipeline_clock.recycles == 1), "a recycled lead, with its count");
     let active = a.active_version().unwrap().unwrap();
     for lead in &leads_a {
         assert_eq!(a.events_of(lead.id, 1000).unwrap(), b.events_of(lead.id, 1000).unwrap(), "events of {}", lead.id);
         assert_eq!(a.activity(lead.id).unwrap(), b.activity(lead.id).unwrap());
         assert_eq!(a.history_of(lead.id, 1000).unwrap(), b.history_of(lead.id, 1000).unwrap());
+        assert_eq!(a.changes_of(lead.id, 1000).unwrap(), b.changes_of(lead.id, 1000).unwrap());
         assert_eq!(a.prediction(lead.id).unwrap(), b.prediction(lead.id).unwrap());
     }
     let states = |s: &mut dyn FnMut(LeadId) -> Option<Vec<u8>>| leads_a.iter().map(|l| s(l.id)).collect::<Vec<_>>();

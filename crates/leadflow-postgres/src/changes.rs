@@ -12,7 +12,7 @@ impl ChangeReads for PgStore {
         let rows = self
             .conn()
             .query(
-                "SELECT id, at, field, old, new, cause, actor FROM lead_changes
+                "SELECT id, at, field, old, new, cause, actor, reason FROM lead_changes
                  WHERE lead_id = $1 ORDER BY id DESC LIMIT $2",
                 &[&lead.0, &i64::try_from(limit).unwrap_or(i64::MAX)],
             )
@@ -20,7 +20,7 @@ impl ChangeReads for PgStore {
         rows.iter()
             .map(|r| {
                 let row = ChangeRow { field: r.get(2), old: r.get(3), new: r.get(4) };
-                read_change(r.get(0), r.get(1), row, r.get(5), r.get(6))
+                read_change(r.get(0), r.get(1), row, r.get(5), r.get(6), r.get(7))
             })
             .collect()
     }
@@ -54,10 +54,10 @@ pub(crate) fn record(
     let old: Vec<Option<&str>> = rows.iter().map(|r| r.old.as_deref()).collect();
     let new: Vec<Option<&str>> = rows.iter().map(|r| r.new.as_deref()).collect();
     conn.execute(
-        "INSERT INTO lead_changes (lead_id, at, field, old, new, cause, actor)
-         SELECT $1, $2, f, o, n, $6, $7
+        "INSERT INTO lead_changes (lead_id, at, field, old, new, cause, actor, reason)
+         SELECT $1, $2, f, o, n, $6, $7, $8
          FROM unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS c (f, o, n, i) ORDER BY i",
-        &[&lead.0, &at.millis(), &fields, &old, &new, &origin.cause.as_str(), &origin.actor],
+        &[&lead.0, &at.millis(), &fields, &old, &new, &origin.cause.as_str(), &origin.actor, &origin.reason],
     )
     .map_err(backend)?;
     Ok(())

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use crate::{LEAD_COLUMNS, Param, PgStore, PgTx, backend, encode_custom, lead_by_ref, read_lead};
 
 /// The profile's columns, in the order [`profile_values`] gives their values.
-const PROFILE_COLUMNS: [&str; 17] = [
+const PROFILE_COLUMNS: [&str; 19] = [
     "email",
     "external_id",
     "first_name",
@@ -30,6 +30,8 @@ const PROFILE_COLUMNS: [&str; 17] = [
     "owner",
     "stage",
     "custom",
+    "pipeline",
+    "pipeline_stage",
 ];
 
 /// The profile's values, as [`PROFILE_COLUMNS`] lists them.
@@ -42,6 +44,7 @@ struct ProfileValues<'a> {
     more_texts: [&'a Option<String>; 5],
     stage: &'static str,
     custom: String,
+    pipeline: [&'a Option<String>; 2],
 }
 
 impl<'a> ProfileValues<'a> {
@@ -55,6 +58,7 @@ impl<'a> ProfileValues<'a> {
             more_texts: [&p.country, &p.city, &p.company_type, &p.source, &p.owner],
             stage: p.stage.name(),
             custom: encode_custom(p),
+            pipeline: [&p.pipeline, &p.pipeline_stage],
         }
     }
 
@@ -66,6 +70,7 @@ impl<'a> ProfileValues<'a> {
         out.extend(self.more_texts.iter().map(|t| *t as Param<'_>));
         out.push(&self.stage);
         out.push(&self.custom);
+        out.extend(self.pipeline.iter().map(|t| *t as Param<'_>));
         out
     }
 }

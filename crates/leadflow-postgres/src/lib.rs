@@ -16,6 +16,7 @@ mod migrations;
 mod models;
 mod outbox;
 mod outcomes;
+mod pipelines;
 mod properties;
 pub mod raw;
 mod rescans;

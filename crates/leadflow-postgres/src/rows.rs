@@ -2,7 +2,8 @@
 
 use leadflow_core::{Email, ExternalId, Grade, LeadId, LifecycleStage, Profile, Timestamp};
 use leadflow_store::{
-    Cause, HistoryEntry, LeadRecord, ModelRecord, ModelVersion, ScoreValues, StoreError, StoredEvent, StoredScore,
+    Cause, HistoryEntry, LeadRecord, ModelRecord, ModelVersion, PipelineClock, ScoreValues, StoreError, StoredEvent,
+    StoredScore,
 };
 use postgres::Row;
 
@@ -15,10 +16,11 @@ pub const LEAD_COLUMNS: &str =
     "l.id, l.email, l.external_id, l.first_name, l.last_name, l.company, l.job_title, l.department, l.industry,
     l.employees, l.annual_revenue, l.country, l.city, l.company_type, l.source, l.owner, l.stage, l.custom,
     l.created_at, l.updated_at, l.mql_at,
-    s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total";
+    s.model_version, s.as_of, s.fit, s.engagement, s.total, s.bucket, s.grade, s.stale, s.recorded_total,
+    l.pipeline, l.pipeline_stage, l.pipeline_entered_at, l.stage_entered_at, l.recycles";
 
 /// How many columns [`LEAD_COLUMNS`] selects.
-pub const LEAD_COLUMN_COUNT: usize = 30;
+pub const LEAD_COLUMN_COUNT: usize = 35;
 
 pub const HISTORY_COLUMNS: &str =
     "at, cause, detail, model_version, old_fit, old_engagement, old_total, old_bucket, old_grade,
@@ -53,6 +55,15 @@ pub fn read_lead(r: &Row) -> Result<LeadRecord, StoreError> {
     profile.company_type = r.get(13);
     profile.source = r.get(14);
     profile.owner = r.get(15);
+    profile.pipeline = r.get(30);
+    profile.pipeline_stage = r.get(31);
+    let millis = |at: Option<i64>| at.map(Timestamp::from_millis);
+    let recycles: i64 = r.get(34);
+    let pipeline_clock = PipelineClock {
+        entered_at: millis(r.get(32)),
+        stage_entered_at: millis(r.get(33)),
+        recycles: u32::try_from(recycles).map_err(|_| corrupt(format!("recycles {recycles}")))?,
+    };
     let stage: String = r.get(16);
     profile.stage = LifecycleStage::parse(&stage).ok_or_else(|| corrupt(format!("stage `{stage}`")))?;
     let custom: String = r.get(17);
@@ -64,6 +75,7 @@ pub fn read_lead(r: &Row) -> Result<LeadRecord, StoreError> {
         updated_at: Timestamp::from_millis(r.get(19)),
         mql_at: r.get::<_, Option<i64>>(20).map(Timestamp::from_millis),
         score: read_score(r, 21)?,
+        pipeline_clock,
     })
 }
 

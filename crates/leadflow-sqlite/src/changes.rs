@@ -7,19 +7,19 @@ impl ChangeReads for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, at, field, old, new, cause, actor FROM lead_changes
+                "SELECT id, at, field, old, new, cause, actor, reason FROM lead_changes
                  WHERE lead_id = ?1 ORDER BY id DESC LIMIT ?2",
             )
             .map_err(backend)?;
         let rows = stmt
             .query_map(params![lead.0, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
                 let row = ChangeRow { field: r.get(2)?, old: r.get(3)?, new: r.get(4)? };
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, row, r.get::<_, String>(5)?, r.get(6)?))
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, row, r.get::<_, String>(5)?, r.get(6)?, r.get(7)?))
             })
             .map_err(backend)?;
         rows.map(|row| {
-            let (id, at, row, cause, actor) = row.map_err(backend)?;
-            read_change(id, at, row, &cause, actor)
+            let (id, at, row, cause, actor, reason) = row.map_err(backend)?;
+            read_change(id, at, row, &cause, actor, reason)
         })
         .collect()
     }
@@ -46,12 +46,14 @@ pub(crate) fn record(
 ) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "INSERT INTO lead_changes (lead_id, at, field, old, new, cause, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO lead_changes (lead_id, at, field, old, new, cause, actor, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(backend)?;
     for change in changes {
         let row = ChangeRow::of(change);
-        stmt.execute(params![lead.0, at.millis(), row.field, row.old, row.new, origin.cause.as_str(), origin.actor])
+        let cause = origin.cause.as_str();
+        stmt.execute(params![lead.0, at.millis(), row.field, row.old, row.new, cause, origin.actor, origin.reason])
             .map_err(backend)?;
     }
     Ok(())

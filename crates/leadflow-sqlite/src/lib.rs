@@ -12,6 +12,7 @@ mod leads;
 mod models;
 mod outbox;
 mod outcomes;
+mod pipelines;
 mod properties;
 mod rescans;
 mod rows;
@@ -72,6 +73,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_score_revisions.sql"),
     include_str!("../migrations/0013_lead_changes.sql"),
     include_str!("../migrations/0014_jobs.sql"),
+    include_str!("../migrations/0015_pipelines.sql"),
 ];
 
 pub struct SqliteStore {
@@ -770,7 +772,7 @@ fn encode_properties(shape: &EventShape) -> String {
 }
 
 /// The profile's columns, in the order [`profile_values`] gives their values.
-const PROFILE_COLUMNS: [&str; 17] = [
+const PROFILE_COLUMNS: [&str; 19] = [
     "email",
     "external_id",
     "first_name",
@@ -788,9 +790,11 @@ const PROFILE_COLUMNS: [&str; 17] = [
     "owner",
     "stage",
     "custom",
+    "pipeline",
+    "pipeline_stage",
 ];
 
-fn profile_values<'a>(p: &'a Profile, custom: &'a str) -> [ToSqlOutput<'a>; 17] {
+fn profile_values<'a>(p: &'a Profile, custom: &'a str) -> [ToSqlOutput<'a>; 19] {
     let text = |s: &'a str| ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()));
     let null = ToSqlOutput::Borrowed(ValueRef::Null);
     let opt_text = |s: &'a Option<String>| s.as_deref().map_or(null.clone(), text);
@@ -813,6 +817,8 @@ fn profile_values<'a>(p: &'a Profile, custom: &'a str) -> [ToSqlOutput<'a>; 17] 
         opt_text(&p.owner),
         text(p.stage.name()),
         text(custom),
+        opt_text(&p.pipeline),
+        opt_text(&p.pipeline_stage),
     ]
 }
 

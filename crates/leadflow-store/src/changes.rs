@@ -25,13 +25,15 @@ impl ChangeRow {
     }
 }
 
-/// A row read back: `id`, `at` (milliseconds), the row's field and values, its cause and actor.
+/// A row read back: `id`, `at` (milliseconds), the row's field and values, its cause, actor
+/// and reason.
 pub fn read_change(
     id: i64,
     at: i64,
     row: ChangeRow,
     cause: &str,
     actor: Option<String>,
+    reason: Option<String>,
 ) -> Result<StoredChange, StoreError> {
     let corrupt = |what: String| StoreError::Corrupt(format!("change {id}: {what}"));
     let field = FieldRef::parse(&row.field).ok_or_else(|| corrupt(format!("field `{}`", row.field)))?;
@@ -43,7 +45,7 @@ pub fn read_change(
         id,
         at: Timestamp::from_millis(at),
         change: FieldChange { field, old: decode(row.old)?, new: decode(row.new)? },
-        origin: ChangeOrigin { cause, actor },
+        origin: ChangeOrigin { cause, actor, reason },
     })
 }
 

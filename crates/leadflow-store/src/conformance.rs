@@ -29,6 +29,8 @@ macro_rules! conformance_tests {
             scores_states_and_staleness,
             history_and_mql,
             models_are_versioned,
+            pipelines_are_versioned_per_name,
+            leads_keep_their_place_in_a_pipeline,
             listing_filters_and_orders,
             scans_visit_what_needs_rescoring,
             a_scan_write_leaves_alone_what_changed_since_the_scan,
@@ -564,6 +566,100 @@ pub fn models_are_versioned<S: Store>(s: &mut S) {
     assert_eq!(models[1].source, "name = \"b\"");
 }
 
+pub fn pipelines_are_versioned_per_name<S: Store>(s: &mut S) {
+    assert!(s.active_pipelines().unwrap().is_empty());
+    let mut tx = s.begin().unwrap();
+    let inbound1 = tx.save_pipeline("inbound", "name = \"inbound\"", t("2026-01-01")).unwrap();
+    let inbound2 = tx.save_pipeline("inbound", "name = \"inbound\" # 2", t("2026-01-02")).unwrap();
+    let partner = tx.save_pipeline("partner", "name = \"partner\"", t("2026-01-03")).unwrap();
+    assert_eq!(tx.save_pipeline("inbound", "name = \"inbound\"", t("2026-01-04")).unwrap(), inbound1, "same file");
+    tx.activate_pipeline(inbound1, t("2026-01-05")).unwrap();
+    tx.activate_pipeline(partner, t("2026-01-05")).unwrap();
+    assert!(matches!(
+        tx.activate_pipeline(PipelineVersion(999), t("2026-01-05")),
+        Err(StoreError::NoSuchPipeline(999))
+    ));
+    tx.commit().unwrap();
+    let active = |s: &S| -> Vec<(String, PipelineVersion)> {
+        s.active_pipelines().unwrap().into_iter().map(|p| (p.name, p.version)).collect()
+    };
+    assert_eq!(active(s), [("inbound".to_string(), inbound1), ("partner".to_string(), partner)], "one per name");
+
+    let mut tx = s.begin().unwrap();
+    tx.activate_pipeline(inbound2, t("2026-01-06")).unwrap();
+    assert!(tx.deactivate_pipeline("partner").unwrap());
+    assert!(!tx.deactivate_pipeline("partner").unwrap(), "already inactive");
+    tx.commit().unwrap();
+    assert_eq!(active(s), [("inbound".to_string(), inbound2)], "a new version takes its name's place");
+    let all = s.pipelines().unwrap();
+    assert_eq!(
+        all.iter().map(|p| (p.version, p.active)).collect::<Vec<_>>(),
+        [(inbound1, false), (inbound2, true), (partner, false)]
+    );
+    assert_eq!(all[1].source, "name = \"inbound\" # 2");
+    assert_eq!(all[1].activated_at, Some(t("2026-01-06")));
+    assert_eq!(all[2].activated_at, Some(t("2026-01-05")), "a deactivated version keeps when it was active");
+}
+
+pub fn leads_keep_their_place_in_a_pipeline<S: Store>(s: &mut S) {
+    let (ana, bo, cy) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"), add_lead(s, "cy@example.com"));
+    let fresh = s.lead(&LeadRef::Id(ana)).unwrap().unwrap();
+    assert_eq!((fresh.profile.pipeline.as_deref(), fresh.pipeline_clock), (None, PipelineClock::default()));
+    let mut tx = s.begin().unwrap();
+    for (lead, stage) in [(ana, "new"), (bo, "new"), (cy, "meeting")] {
+        let mut record = tx.lead(&LeadRef::Id(lead)).unwrap().unwrap();
+        (record.profile.pipeline, record.profile.pipeline_stage) = (Some("inbound".into()), Some(stage.into()));
+        tx.update_profile(lead, &record.profile, t("2026-02-01")).unwrap();
+    }
+    let clock =
+        PipelineClock { entered_at: Some(t("2026-02-01")), stage_entered_at: Some(t("2026-02-03")), recycles: 2 };
+    tx.set_pipeline_clock(cy, &clock).unwrap();
+    assert!(matches!(tx.set_pipeline_clock(LeadId(999), &clock), Err(StoreError::NoSuchLead(LeadId(999)))));
+    tx.commit().unwrap();
+
+    let read = s.lead(&LeadRef::Id(cy)).unwrap().unwrap();
+    assert_eq!(
+        (read.profile.pipeline.as_deref(), read.profile.pipeline_stage.as_deref()),
+        (Some("inbound"), Some("meeting"))
+    );
+    assert_eq!(read.pipeline_clock, clock);
+    assert_eq!(s.stage_counts("inbound").unwrap(), [("meeting".to_string(), 1), ("new".to_string(), 2)]);
+    assert!(s.stage_counts("partner").unwrap().is_empty());
+
+    // The sweep's questions: which MQLs wait to enter a pipeline, whose cycle is over.
+    let (dee, eve) = (add_lead(s, "dee@example.com"), add_lead(s, "eve@example.com"));
+    let mut qualified = Vec::new();
+    for lead in [ana, cy, dee] {
+        let mut write = score_write(lead, ModelVersion(1), 90.0, "hot");
+        write.mql_at = Some(t("2026-03-01"));
+        qualified.push(write);
+    }
+    set_scores(s, &qualified);
+    let recycled = [("inbound".to_string(), "meeting".to_string())];
+    assert_eq!(s.mqls_to_route(&[], LeadId(0), 10).unwrap(), [dee], "in no pipeline: eve is no MQL, ana in one");
+    assert_eq!(s.mqls_to_route(&recycled, LeadId(0), 10).unwrap(), [cy, dee], "or in a waiting stage");
+    assert_eq!(s.mqls_to_route(&recycled, cy, 10).unwrap(), [dee], "after the cursor");
+    assert_eq!(s.mqls_to_route(&recycled, LeadId(0), 1).unwrap(), [cy], "at most the limit");
+    let _ = eve;
+
+    let mut tx = s.begin().unwrap();
+    for (lead, entered) in [(ana, "2026-02-01"), (bo, "2026-02-20")] {
+        let clock = PipelineClock { entered_at: Some(t(entered)), stage_entered_at: Some(t(entered)), recycles: 0 };
+        tx.set_pipeline_clock(lead, &clock).unwrap();
+    }
+    tx.commit().unwrap();
+    let ended = |stages: &[&str], before: &str, after: LeadId| {
+        let stages: Vec<String> = stages.iter().map(|s| s.to_string()).collect();
+        s.cycles_ended("inbound", &stages, t(before), after, 10).unwrap()
+    };
+    assert_eq!(ended(&["new"], "2026-02-10", LeadId(0)), [ana]);
+    assert_eq!(ended(&["new"], "2026-03-01", LeadId(0)), [ana, bo]);
+    assert_eq!(ended(&["new", "meeting"], "2026-03-01", LeadId(0)), [ana, bo, cy]);
+    assert_eq!(ended(&["new", "meeting"], "2026-03-01", ana), [bo, cy]);
+    assert!(ended(&["won"], "2026-03-01", LeadId(0)).is_empty());
+    assert!(s.cycles_ended("partner", &["new".to_string()], t("2026-03-01"), LeadId(0), 10).unwrap().is_empty());
+}
+
 fn listed<S: Store>(s: &S, q: LeadQuery) -> Vec<LeadId> {
     s.list_leads(&LeadQuery { limit: 100, ..q }).unwrap().iter().map(|l| l.id).collect()
 }
@@ -804,7 +900,7 @@ pub fn changes_are_logged_in_order_with_their_values<S: Store>(s: &mut S) {
     let zip = FieldChange { field: FieldRef::Custom("zip".into()), old: None, new: text("02134") };
     let seats = FieldChange { field: FieldRef::Custom("seats".into()), old: Some(CustomValue::Number(3.0)), new: None };
     let import = ChangeOrigin::new(ChangeCause::Import, "crm.csv");
-    let rule = ChangeOrigin::of(ChangeCause::Rule);
+    let rule = ChangeOrigin::of(ChangeCause::Rule).because(Some("no budget this year".into()));
 
     let mut tx = s.begin().unwrap();
     tx.record_changes(ana, t("2026-06-01"), &import, &[zip.clone(), seats.clone()]).unwrap();

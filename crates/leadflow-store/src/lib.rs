@@ -10,6 +10,7 @@ pub mod conformance;
 mod backend;
 mod changes;
 mod jobs;
+mod pipelines;
 mod properties;
 mod url;
 
@@ -18,6 +19,7 @@ pub use changes::{ChangeRow, read_change};
 pub use jobs::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
 };
+pub use pipelines::{PipelineReads, PipelineRecord, PipelineVersion, PipelineWrites};
 pub use properties::{KeptProperties, PropertyChanges};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
@@ -39,6 +41,8 @@ pub enum StoreError {
     NoSuchLead(LeadId),
     #[error("no model version {0}")]
     NoSuchModel(i64),
+    #[error("no pipeline version {0}")]
+    NoSuchPipeline(i64),
     #[error("the database was written by a newer leadflow (schema {found}, this build knows up to {known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("the database is corrupt: {0}")]
@@ -249,6 +253,21 @@ pub struct LeadRecord {
     /// When the lead became marketing-qualified, until it is recycled.
     pub mql_at: Option<Timestamp>,
     pub score: Option<StoredScore>,
+    /// Since when the lead is where it is in its pipeline.
+    pub pipeline_clock: PipelineClock,
+}
+
+/// Since when a lead is where it is in its pipeline ([`Profile::pipeline`]): what rotting and the
+/// end of a lead's cycle count from. Kept beside the profile rather than in it: a stage move
+/// sets these, nobody writes them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PipelineClock {
+    /// When the lead entered its pipeline: its cycle's start. `None` outside a pipeline.
+    pub entered_at: Option<Timestamp>,
+    /// When it entered its current stage.
+    pub stage_entered_at: Option<Timestamp>,
+    /// How many times it was recycled back to nurture.
+    pub recycles: u32,
 }
 
 /// A lead to insert in bulk ([`LeadWrites::insert_leads`]), with the given id or a new one.
@@ -553,6 +572,7 @@ pub trait Store:
     + OutboxReads
     + ChangeReads
     + JobReads
+    + PipelineReads
 {
     type Tx<'a>: Transaction
     where
@@ -587,6 +607,7 @@ pub trait Transaction:
     + VisitorWrites
     + ChangeWrites
     + JobWrites
+    + PipelineWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -609,8 +630,9 @@ pub trait Transaction:
 pub mod prelude {
     pub use crate::{
         ChangeReads, ChangeWrites, EventReads, EventWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads,
-        LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, Rescans,
-        ScoreReads, ScoreWrites, Store, TrainedReads, TrainedWrites, Transaction, VisitorWrites,
+        LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads,
+        PipelineWrites, Rescans, ScoreReads, ScoreWrites, Store, TrainedReads, TrainedWrites, Transaction,
+        VisitorWrites,
     };
 }
 
@@ -843,6 +865,8 @@ impl ChangeCause {
 pub struct ChangeOrigin {
     pub cause: ChangeCause,
     pub actor: Option<String>,
+    /// Why, when the change was given a reason (a lost deal's, a rule's).
+    pub reason: Option<String>,
 }
 
 impl ChangeOrigin {
@@ -851,13 +875,28 @@ impl ChangeOrigin {
         ChangeOrigin::new(ChangeCause::Rule, "mql")
     }
 
+    /// A pipeline's `enter_when`, moving a lead on as something happens to it.
+    pub fn pipeline_rule(pipeline: &str) -> ChangeOrigin {
+        ChangeOrigin::new(ChangeCause::Rule, format!("pipeline:{pipeline}"))
+    }
+
+    /// Pipeline routing, entering a marketing-qualified lead into a pipeline.
+    pub fn routing() -> ChangeOrigin {
+        ChangeOrigin::new(ChangeCause::Rule, "routing")
+    }
+
     pub fn new(cause: ChangeCause, actor: impl Into<String>) -> ChangeOrigin {
-        ChangeOrigin { cause, actor: Some(actor.into()) }
+        ChangeOrigin { cause, actor: Some(actor.into()), reason: None }
     }
 
     /// A change nobody in particular made (a `leadflow` command).
     pub fn of(cause: ChangeCause) -> ChangeOrigin {
-        ChangeOrigin { cause, actor: None }
+        ChangeOrigin { cause, actor: None, reason: None }
+    }
+
+    /// The same origin, giving this reason.
+    pub fn because(self, reason: Option<String>) -> ChangeOrigin {
+        ChangeOrigin { reason, ..self }
     }
 }
 

@@ -53,6 +53,14 @@ async fn every_endpoint_refuses_the_roles_it_must() {
         (Method::POST, "/v1/models/validate", Some(json!({"source": model})), vec![Admin, Marketing]),
         (Method::POST, "/v1/models", Some(json!({"source": model})), vec![Admin, Marketing]),
         (Method::POST, "/v1/models/1/activate", None, vec![Admin, Marketing]),
+        (Method::GET, "/v1/pipelines", None, vec![Admin, Marketing, Sales]),
+        (Method::GET, "/v1/pipelines/inbound", None, vec![Admin, Marketing, Sales]),
+        (Method::POST, "/v1/pipelines/validate", Some(json!({"source": ""})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/pipelines", Some(json!({"source": ""})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/pipelines/versions/1/activate", None, vec![Admin, Marketing]),
+        (Method::POST, "/v1/pipelines/inbound/deactivate", None, vec![Admin, Marketing]),
+        // Sales may move the leads it owns: for one it does not, the refusal is the lead's.
+        (Method::POST, "/v1/leads/seed@acme.example/stage", Some(json!({})), vec![Admin, Marketing]),
         (Method::DELETE, "/v1/leads/nobody@acme.example", None, vec![Admin]),
         (
             Method::POST,

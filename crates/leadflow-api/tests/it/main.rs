@@ -5,6 +5,7 @@ mod support;
 mod api;
 mod browser;
 mod openapi;
+mod pipelines;
 mod schemathesis;
 mod tracking;
 mod webhooks;

@@ -18,6 +18,7 @@ const HOURLY_RESCORE: JobSettings = JobSettings {
     rescore_every: Some(Duration::from_secs(3_600)),
     anonymous_retention_days: None,
     keep_finished_days: 7,
+    pipeline_sweep_every: None,
 };
 
 struct World {
@@ -148,7 +149,12 @@ fn a_job_whose_claimer_died_runs_again_once_its_lease_is_over_and_only_then() {
 #[test]
 fn a_sweep_turned_off_is_not_run() {
     let mut w = world();
-    let off = JobSettings { rescore_every: None, anonymous_retention_days: None, keep_finished_days: 7 };
+    let off = JobSettings {
+        rescore_every: None,
+        anonymous_retention_days: None,
+        keep_finished_days: 7,
+        pipeline_sweep_every: None,
+    };
     w.engine.schedule_jobs(&off).unwrap();
     assert_eq!(
         w.jobs(JobStatus::Pending),

@@ -5,4 +5,5 @@ mod event_properties;
 mod imports;
 mod incremental;
 mod jobs;
+mod pipelines;
 mod public_tracking;

@@ -144,7 +144,12 @@ fn anonymous_visitors_expire() {
     w.engine.track_visit(visit(&w, "new-visitor-01", "page_view", "/", None), LIMITS).unwrap();
     w.clock.set(t("2027-01-05T09:00:00Z"));
     // The hourly sweep, on the job queue.
-    let settings = JobSettings { rescore_every: None, anonymous_retention_days: Some(30), keep_finished_days: 7 };
+    let settings = JobSettings {
+        rescore_every: None,
+        anonymous_retention_days: Some(30),
+        keep_finished_days: 7,
+        pipeline_sweep_every: None,
+    };
     w.engine.schedule_jobs(&settings).unwrap();
     assert_eq!(w.engine.run_due_jobs(&settings, 10).unwrap().done, 2, "the sweep, and the pruning of old jobs");
     assert_eq!(w.engine.run_due_jobs(&settings, 10).unwrap(), JobRound::default(), "one sweep an hour");

@@ -1,0 +1,299 @@
+//! Moving leads through their pipelines: by hand (a rep, over the CLI or the API), by routing
+//! (a lead that became marketing-qualified enters the pipeline [`route`] picks) and by the
+//! pipeline's own triggers ([`Pipeline::auto_move`]).
+//!
+//! Every move goes through [`Pipeline::check_move`] and lands in one unit of work with what it
+//! implies: the lead's pipeline and stage (profile fields, so the change log has them with the
+//! move's origin and reason), its lifecycle stage when the stage names one, since when it is
+//! there, and for a move to a recycled stage the MQL mark cleared (so that the MQL rule can fire
+//! again) and the recycle counted. The lead is held while it moves, so two moves of one lead at
+//! once are one after the other, each checked against where the other left it.
+
+use leadflow_core::change::{FieldChange, profile_changes};
+use leadflow_core::pipeline::route;
+use leadflow_core::{Actor, LeadId, LeadRef, LifecycleStage, Pipeline, Stage, StageKind, Timestamp, Trigger};
+use leadflow_store::prelude::*;
+use leadflow_store::{ChangeOrigin, LeadRecord, ModelVersion, PipelineClock};
+
+use crate::pipelines::ActivePipelines;
+use crate::{Engine, EngineError};
+
+/// A move someone asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageMove {
+    pub lead: LeadRef,
+    /// The pipeline to enter or to switch to; `None`: the lead's own, or for a lead in none, the
+    /// one routing picks for it.
+    pub pipeline: Option<String>,
+    /// The stage's id; `None`: the pipeline's entry stage.
+    pub stage: Option<String>,
+    /// Why: one of the stage's `reasons` when it lists some, a free note otherwise.
+    pub reason: Option<String>,
+}
+
+/// A move made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Moved {
+    pub lead: LeadId,
+    pub pipeline: String,
+    /// The stage it left; `None` when it entered the pipeline.
+    pub from: Option<String>,
+    pub to: String,
+    /// The reason as stored: the stage's own spelling of it.
+    pub reason: Option<String>,
+    /// It moved to a recycled stage: back to nurture, its MQL mark cleared.
+    pub recycled: bool,
+    /// What changed in its profile (the pipeline fields, the lifecycle stage).
+    pub changes: Vec<FieldChange>,
+}
+
+impl<S: Store> Engine<S> {
+    /// Moves a lead as `actor` asks, if the actor may write the lead and the pipeline's rules
+    /// allow the move; what changed goes in the change log as `origin`'s, with the reason.
+    pub fn move_lead(
+        &mut self,
+        actor: &Actor<'_>,
+        origin: &ChangeOrigin,
+        request: &StageMove,
+    ) -> Result<Moved, EngineError> {
+        let pipelines = self.active_pipelines()?;
+        let held = self.held_version()?;
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let record = hold(&mut tx, &request.lead, held)?;
+        let owner = record.profile.owner.as_deref();
+        actor.may_write_lead(Some(owner), owner)?;
+        let current = record.profile.pipeline.as_deref();
+        let pipeline = match (&request.pipeline, current) {
+            (Some(name), _) => pipelines.named(name).ok_or_else(|| not_active(name, &pipelines))?,
+            (None, Some(name)) => pipelines.named(name).ok_or_else(|| not_active(name, &pipelines))?,
+            (None, None) => route(pipelines.all(), &record.profile).ok_or(EngineError::NoPipelineFor(record.id))?,
+        };
+        let from = (current == Some(pipeline.name())).then_some(record.profile.pipeline_stage.as_deref()).flatten();
+        let to = match &request.stage {
+            Some(id) => id.as_str(),
+            None => pipeline.entry_stage().id(),
+        };
+        pipeline.check_move(from, to, &record.profile, request.reason.as_deref())?;
+        let stage = pipeline.stage(to).expect("check_move found it");
+        let reason = reason_to_store(stage, request.reason.as_deref());
+        let moved = move_in(&mut tx, &record, pipeline, stage, &origin.clone().because(reason.clone()), now)?;
+        tx.commit()?;
+        Ok(moved)
+    }
+
+    /// The model version whose scoring state a move holds the lead with (any will do: a move
+    /// reads the lead, not its state).
+    pub(crate) fn held_version(&self) -> Result<ModelVersion, EngineError> {
+        Ok(self.store.active_version()?.unwrap_or(ModelVersion(0)))
+    }
+
+    /// Moves the lead on if `trigger` fires a stage's `enter_when` ([`Pipeline::auto_move`]),
+    /// as the pipeline's rule; `None` when nothing moves (no pipeline, or no stage fires).
+    pub fn advance(&mut self, lead: LeadId, trigger: &Trigger<'_>) -> Result<Option<Moved>, EngineError> {
+        let pipelines = self.active_pipelines()?;
+        if pipelines.all().is_empty() {
+            return Ok(None);
+        }
+        let held = self.held_version()?;
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let record = hold(&mut tx, &LeadRef::Id(lead), held)?;
+        let moved = advance_in(&mut tx, &pipelines, &record, trigger, now)?;
+        tx.commit()?;
+        Ok(moved)
+    }
+}
+
+/// The lead as it is now, held by this unit of work until it ends.
+pub(crate) fn hold<T: Transaction>(
+    tx: &mut T,
+    lead: &LeadRef,
+    version: ModelVersion,
+) -> Result<LeadRecord, EngineError> {
+    let id = tx.resolve_lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
+    let held = tx.hold_for_scoring(&[id], version)?.pop().flatten();
+    Ok(held.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?.0)
+}
+
+fn not_active(name: &str, pipelines: &ActivePipelines) -> EngineError {
+    EngineError::NoSuchPipeline {
+        name: name.to_string(),
+        active: pipelines.all().iter().map(|p| p.name().to_string()).collect(),
+    }
+}
+
+/// The reason as the stage spells it, or the note as given (trimmed; none when blank).
+fn reason_to_store(stage: &Stage, given: Option<&str>) -> Option<String> {
+    let given = given.map(str::trim).filter(|r| !r.is_empty())?;
+    Some(stage.reason(given).unwrap_or(given).to_string())
+}
+
+/// What happened to a lead in one unit of work that may move it through its pipeline.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Happened<'a> {
+    pub became_mql: bool,
+    /// Its new score's total and grade.
+    pub score: Option<(f64, leadflow_core::Grade)>,
+    pub events: &'a [&'a leadflow_core::EventType],
+    pub outcome: Option<leadflow_core::OutcomeKind>,
+}
+
+impl Happened<'_> {
+    /// A new score, and the MQL if it tipped.
+    pub(crate) fn scored(scored: &crate::Scored) -> Happened<'static> {
+        Happened {
+            became_mql: scored.became_mql,
+            score: Some((scored.card.total, scored.card.grade)),
+            ..Happened::default()
+        }
+    }
+}
+
+/// The moves what happened makes, in `tx`, which has written it already: a lead that became
+/// an MQL enters a pipeline, then each trigger (the MQL, each event, the outcome, the score) may
+/// move it on, each from where the last left it.
+pub(crate) fn follow_up_in<T: Transaction>(
+    tx: &mut T,
+    pipelines: &ActivePipelines,
+    lead: LeadId,
+    happened: &Happened<'_>,
+    now: Timestamp,
+) -> Result<Vec<Moved>, EngineError> {
+    if !happened.became_mql && !pipelines.has_triggers() {
+        return Ok(Vec::new());
+    }
+    let read = |tx: &mut T| tx.lead(&LeadRef::Id(lead))?.ok_or(EngineError::NoSuchLead(LeadRef::Id(lead)));
+    let mut record = read(tx)?;
+    let mut moves = Vec::new();
+    if happened.became_mql
+        && let Some(moved) = route_in(tx, pipelines, &record, now)?
+    {
+        moves.push(moved);
+        record = read(tx)?;
+    }
+    let mut triggers: Vec<Trigger<'_>> = Vec::new();
+    if happened.became_mql {
+        triggers.push(Trigger::BecameMql);
+    }
+    triggers.extend(happened.events.iter().map(|e| Trigger::Event(e)));
+    triggers.extend(happened.outcome.map(Trigger::Outcome));
+    triggers.extend(happened.score.map(|(total, grade)| Trigger::Scored { total, grade }));
+    for trigger in &triggers {
+        if let Some(moved) = advance_in(tx, pipelines, &record, trigger, now)? {
+            moves.push(moved);
+            record = read(tx)?;
+        }
+    }
+    Ok(moves)
+}
+
+/// The move `trigger` makes for a lead in a pipeline, made in `tx` as the pipeline's rule.
+pub(crate) fn advance_in<T: Transaction>(
+    tx: &mut T,
+    pipelines: &ActivePipelines,
+    record: &LeadRecord,
+    trigger: &Trigger<'_>,
+    now: Timestamp,
+) -> Result<Option<Moved>, EngineError> {
+    let (Some(name), Some(current)) = (&record.profile.pipeline, &record.profile.pipeline_stage) else {
+        return Ok(None);
+    };
+    let Some(pipeline) = pipelines.named(name) else {
+        return Ok(None);
+    };
+    let Some(stage) = pipeline.auto_move(current, trigger, &record.profile) else {
+        return Ok(None);
+    };
+    Ok(Some(move_in(tx, record, pipeline, stage, &ChangeOrigin::pipeline_rule(pipeline.name()), now)?))
+}
+
+/// Enters a marketing-qualified lead into the pipeline routing picks, at its entry stage, as
+/// the routing rule; `None` when no pipeline takes it. A lead already in an open or closed stage
+/// stays where it is: only one in none, or in a recycled stage (it qualified again), enters.
+pub(crate) fn route_in<T: Transaction>(
+    tx: &mut T,
+    pipelines: &ActivePipelines,
+    record: &LeadRecord,
+    now: Timestamp,
+) -> Result<Option<Moved>, EngineError> {
+    if record.mql_at.is_none() || !waits_for_mql(pipelines, record) {
+        return Ok(None);
+    }
+    let Some(pipeline) = route(pipelines.all(), &record.profile) else {
+        return Ok(None);
+    };
+    let entry = pipeline.entry_stage();
+    if pipeline.check_move(None, entry.id(), &record.profile, None).is_err() {
+        // The entry stage requires fields this lead lacks: it waits until someone sets them
+        // or moves it by hand.
+        return Ok(None);
+    }
+    Ok(Some(move_in(tx, record, pipeline, entry, &ChangeOrigin::routing(), now)?))
+}
+
+/// Whether the lead is in no pipeline, or in a recycled stage of its own.
+fn waits_for_mql(pipelines: &ActivePipelines, record: &LeadRecord) -> bool {
+    match (&record.profile.pipeline, &record.profile.pipeline_stage) {
+        (Some(name), Some(stage)) => {
+            pipelines.named(name).and_then(|p| p.stage(stage)).is_some_and(|s| s.kind() == StageKind::Recycled)
+        }
+        _ => true,
+    }
+}
+
+/// Moves the lead to `stage` of `pipeline` (checked already) and writes all it implies.
+pub(crate) fn move_in<T: Transaction>(
+    tx: &mut T,
+    record: &LeadRecord,
+    pipeline: &Pipeline,
+    stage: &Stage,
+    origin: &ChangeOrigin,
+    now: Timestamp,
+) -> Result<Moved, EngineError> {
+    let entering = record.profile.pipeline.as_deref() != Some(pipeline.name());
+    let from = if entering { None } else { record.profile.pipeline_stage.clone() };
+    let recycled = stage.kind() == StageKind::Recycled;
+    // A cycle starts as the lead enters the pipeline, or comes back to it from nurture.
+    let back_from_nurture =
+        from.as_deref().and_then(|f| pipeline.stage(f)).is_some_and(|f| f.kind() == StageKind::Recycled);
+    let new_cycle = entering || (back_from_nurture && !recycled);
+    let mut after = record.profile.clone();
+    after.pipeline = Some(pipeline.name().to_string());
+    after.pipeline_stage = Some(stage.id().to_string());
+    if let Some(lifecycle) = stage.lifecycle() {
+        after.stage = lifecycle;
+    } else if recycled {
+        after.stage = LifecycleStage::Recycled;
+    }
+    let changes = profile_changes(&record.profile, &after);
+    let clock = PipelineClock {
+        entered_at: if new_cycle { Some(now) } else { record.pipeline_clock.entered_at.or(Some(now)) },
+        stage_entered_at: Some(now),
+        recycles: record.pipeline_clock.recycles + u32::from(recycled),
+    };
+    tx.update_profile(record.id, &after, now)?;
+    tx.set_pipeline_clock(record.id, &clock)?;
+    if recycled {
+        tx.clear_mql(record.id)?;
+    }
+    // The profile changed (rules may read the stage): the next rescan scores it again. Not
+    // here: a recycled lead rescored at once would qualify again before anything happened.
+    tx.mark_stale(record.id)?;
+    tx.record_changes(record.id, now, origin, &changes)?;
+    Ok(Moved {
+        lead: record.id,
+        pipeline: pipeline.name().to_string(),
+        from,
+        to: stage.id().to_string(),
+        reason: origin.reason.clone(),
+        recycled,
+        changes,
+    })
+}
+
+impl From<leadflow_core::MoveRefusal> for EngineError {
+    fn from(refusal: leadflow_core::MoveRefusal) -> EngineError {
+        EngineError::MoveRefused(refusal)
+    }
+}
