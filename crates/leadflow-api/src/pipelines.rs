@@ -8,7 +8,7 @@ use leadflow_contract::{
 };
 use leadflow_core::{Action, LeadRef, Pipeline};
 use leadflow_engine::StageMove;
-use leadflow_store::{Backend, ChangeCause, ChangeOrigin, PipelineVersion};
+use leadflow_store::{Backend, ChangeCause, ChangeOrigin, RuleFileVersion};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -121,7 +121,7 @@ pub(crate) async fn apply<S: Backend>(
 
 fn stored<S: Backend>(
     engine: &mut leadflow_engine::Engine<S>,
-    version: PipelineVersion,
+    version: RuleFileVersion,
 ) -> Result<PipelineInfo, ApiError> {
     let record = engine.pipelines()?.into_iter().find(|p| p.version == version);
     Ok(PipelineInfo::from(&record.ok_or(leadflow_engine::EngineError::NoSuchPipelineVersion(version.0))?))
@@ -160,7 +160,7 @@ pub(crate) async fn activate<S: Backend>(
         .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, format!("`{version}` is not a pipeline version")))?;
     let info = state
         .write(move |engine| {
-            let saved = engine.activate_pipeline(PipelineVersion(version))?;
+            let saved = engine.activate_pipeline(RuleFileVersion(version))?;
             stored(engine, saved.version)
         })
         .await?;

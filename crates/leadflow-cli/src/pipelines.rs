@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use leadflow_core::{Actor, Pipeline, Role};
 use leadflow_engine::{Engine, Moved, StageMove};
-use leadflow_store::{Backend, ChangeCause, ChangeOrigin, PipelineVersion};
+use leadflow_store::{Backend, ChangeCause, ChangeOrigin, RuleFileVersion};
 
 use crate::{output, parse_lead};
 
@@ -91,7 +91,7 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: PipelineCommand) -> Resu
         }
         PipelineCommand::Show { name_or_version } => {
             let all = engine.pipelines()?;
-            let version = name_or_version.trim_start_matches('v').parse::<i64>().ok().map(PipelineVersion);
+            let version = name_or_version.trim_start_matches('v').parse::<i64>().ok().map(RuleFileVersion);
             let found = match version {
                 Some(v) => all.iter().find(|p| p.version == v),
                 None => all.iter().find(|p| p.active && p.name == name_or_version),
@@ -101,7 +101,7 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: PipelineCommand) -> Resu
             print!("{}", pipeline.source);
         }
         PipelineCommand::Activate { number } => {
-            let saved = engine.activate_pipeline(PipelineVersion(number))?;
+            let saved = engine.activate_pipeline(RuleFileVersion(number))?;
             println!("pipeline {} ({}) is active", saved.version, saved.name);
         }
         PipelineCommand::Deactivate { name } => {

@@ -19,8 +19,8 @@ pub struct PipelineInfo {
     pub activated_at: Option<Timestamp>,
 }
 
-impl From<&leadflow_store::PipelineRecord> for PipelineInfo {
-    fn from(p: &leadflow_store::PipelineRecord) -> PipelineInfo {
+impl From<&leadflow_store::RuleFileRecord> for PipelineInfo {
+    fn from(p: &leadflow_store::RuleFileRecord) -> PipelineInfo {
         PipelineInfo {
             version: p.version.0,
             name: p.name.clone(),
@@ -70,7 +70,7 @@ pub struct PipelineView {
 
 impl PipelineView {
     pub fn new(
-        record: &leadflow_store::PipelineRecord,
+        record: &leadflow_store::RuleFileRecord,
         pipeline: &leadflow_core::Pipeline,
         counts: &[(String, u64)],
     ) -> PipelineView {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use leadflow_core::Pipeline;
 use leadflow_store::prelude::*;
-use leadflow_store::{PipelineRecord, PipelineVersion, StoreError};
+use leadflow_store::{RuleFileKind, RuleFileRecord, RuleFileVersion, StoreError};
 
 use crate::{Engine, EngineError};
 
@@ -16,7 +16,7 @@ use crate::{Engine, EngineError};
 /// process activated other versions.
 #[derive(Clone, Debug, Default)]
 pub struct ActivePipelines {
-    versions: Vec<PipelineVersion>,
+    versions: Vec<RuleFileVersion>,
     pipelines: Arc<Vec<Pipeline>>,
 }
 
@@ -41,7 +41,7 @@ impl ActivePipelines {
 /// What saving a pipeline file did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SavedPipeline {
-    pub version: PipelineVersion,
+    pub version: RuleFileVersion,
     pub name: String,
     /// Whether it is now its name's active version.
     pub activated: bool,
@@ -58,9 +58,9 @@ impl<S: Store> Engine<S> {
         }
         let now = self.now();
         let mut tx = self.store.begin()?;
-        let version = tx.save_pipeline(pipeline.name(), source, now)?;
+        let version = tx.save_rule_file(RuleFileKind::Pipeline, pipeline.name(), source, now)?;
         if activate {
-            tx.activate_pipeline(version, now)?;
+            tx.activate_rule_file(version, now)?;
         }
         tx.commit()?;
         Ok(SavedPipeline { version, name: pipeline.name().to_string(), activated: activate })
@@ -68,17 +68,17 @@ impl<S: Store> Engine<S> {
 
     /// Makes a stored version its name's active one (refused while leads are in a stage it
     /// lacks).
-    pub fn activate_pipeline(&mut self, version: PipelineVersion) -> Result<SavedPipeline, EngineError> {
+    pub fn activate_pipeline(&mut self, version: RuleFileVersion) -> Result<SavedPipeline, EngineError> {
         let record = self
             .store
-            .pipelines()?
+            .rule_files(RuleFileKind::Pipeline)?
             .into_iter()
             .find(|p| p.version == version)
             .ok_or(EngineError::NoSuchPipelineVersion(version.0))?;
         let pipeline = parse_stored(&record)?;
         self.check_stages_kept(&pipeline)?;
         let mut tx = self.store.begin()?;
-        tx.activate_pipeline(version, self.clock.now())?;
+        tx.activate_rule_file(version, self.clock.now())?;
         tx.commit()?;
         Ok(SavedPipeline { version, name: record.name, activated: true })
     }
@@ -87,14 +87,14 @@ impl<S: Store> Engine<S> {
     /// it stay where they are until it is activated again. Whether it was active.
     pub fn deactivate_pipeline(&mut self, name: &str) -> Result<bool, EngineError> {
         let mut tx = self.store.begin()?;
-        let was = tx.deactivate_pipeline(name)?;
+        let was = tx.deactivate_rule_file(RuleFileKind::Pipeline, name)?;
         tx.commit()?;
         Ok(was)
     }
 
     /// Every stored pipeline version, oldest first.
-    pub fn pipelines(&self) -> Result<Vec<PipelineRecord>, EngineError> {
-        Ok(self.store.pipelines()?)
+    pub fn pipelines(&self) -> Result<Vec<RuleFileRecord>, EngineError> {
+        Ok(self.store.rule_files(RuleFileKind::Pipeline)?)
     }
 
     /// How many leads are in each stage of the pipeline with this name, in the pipeline's
@@ -114,8 +114,8 @@ impl<S: Store> Engine<S> {
 
     /// The active pipelines, parsed once per set of active versions.
     pub fn active_pipelines(&mut self) -> Result<ActivePipelines, EngineError> {
-        let records = self.store.active_pipelines()?;
-        let versions: Vec<PipelineVersion> = records.iter().map(|r| r.version).collect();
+        let records = self.store.active_rule_files(RuleFileKind::Pipeline)?;
+        let versions: Vec<RuleFileVersion> = records.iter().map(|r| r.version).collect();
         if self.pipelines.as_ref().is_none_or(|p| p.versions != versions) {
             let parsed = records.iter().map(parse_stored).collect::<Result<Vec<_>, _>>()?;
             self.pipelines = Some(ActivePipelines { versions, pipelines: Arc::new(parsed) });
@@ -139,7 +139,7 @@ impl<S: Store> Engine<S> {
     }
 }
 
-fn parse_stored(record: &PipelineRecord) -> Result<Pipeline, EngineError> {
+fn parse_stored(record: &RuleFileRecord) -> Result<Pipeline, EngineError> {
     Pipeline::parse(&record.source).map_err(|error| {
         StoreError::Corrupt(format!("the stored pipeline {} {} no longer parses: {error}", record.name, record.version))
             .into()

@@ -237,8 +237,10 @@ fn assert_same_reads<A: Store, B: Store>(a: &mut A, b: &mut B) {
     assert_eq!(leads_a, leads_b, "the same leads, ids, profiles and scores");
     assert!(leads_a.len() > 10);
     assert_eq!(a.custom_field_names().unwrap(), b.custom_field_names().unwrap());
-    assert_eq!(a.pipelines().unwrap(), b.pipelines().unwrap());
-    assert_eq!(a.active_pipelines().unwrap(), b.active_pipelines().unwrap());
+    for kind in leadflow_store::RuleFileKind::ALL {
+        assert_eq!(a.rule_files(kind).unwrap(), b.rule_files(kind).unwrap());
+        assert_eq!(a.active_rule_files(kind).unwrap(), b.active_rule_files(kind).unwrap());
+    }
     assert!(leads_a.iter().any(|l| l.pipeline_clock.recycles == 1), "a recycled lead, with its count");
     let active = a.active_version().unwrap().unwrap();
     for lead in &leads_a {

@@ -21,6 +21,7 @@ mod properties;
 pub mod raw;
 mod rescans;
 mod rows;
+mod rule_files;
 mod scores;
 mod sql;
 #[cfg(feature = "testing")]

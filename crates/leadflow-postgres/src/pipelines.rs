@@ -1,54 +1,12 @@
-//! Sales pipelines: versions, the active one of each name, and where leads are in them.
+//! Where leads are in their pipelines.
 
 use leadflow_core::{LeadId, Timestamp};
-use leadflow_store::{PipelineClock, PipelineReads, PipelineRecord, PipelineVersion, PipelineWrites, StoreError};
-use postgres::Row;
+use leadflow_store::{PipelineClock, PipelineReads, PipelineWrites, StoreError};
 
 use crate::sql::Sql;
 use crate::{PgStore, PgTx, backend};
 
-const PIPELINE_COLUMNS: &str = "p.version, p.name, p.source, p.created_at, p.activated_at, a.version IS NOT NULL";
-
-fn read_pipeline(r: &Row) -> PipelineRecord {
-    PipelineRecord {
-        version: PipelineVersion(r.get(0)),
-        name: r.get(1),
-        source: r.get(2),
-        created_at: Timestamp::from_millis(r.get(3)),
-        activated_at: r.get::<_, Option<i64>>(4).map(Timestamp::from_millis),
-        active: r.get(5),
-    }
-}
-
 impl PipelineReads for PgStore {
-    fn pipelines(&self) -> Result<Vec<PipelineRecord>, StoreError> {
-        let rows = self
-            .conn()
-            .query(
-                &format!(
-                    "SELECT {PIPELINE_COLUMNS} FROM pipelines p LEFT JOIN active_pipelines a ON a.version = p.version
-                     ORDER BY p.version"
-                ),
-                &[],
-            )
-            .map_err(backend)?;
-        Ok(rows.iter().map(read_pipeline).collect())
-    }
-
-    fn active_pipelines(&self) -> Result<Vec<PipelineRecord>, StoreError> {
-        let rows = self
-            .conn()
-            .query(
-                &format!(
-                    "SELECT {PIPELINE_COLUMNS} FROM pipelines p JOIN active_pipelines a ON a.version = p.version
-                     ORDER BY p.name"
-                ),
-                &[],
-            )
-            .map_err(backend)?;
-        Ok(rows.iter().map(read_pipeline).collect())
-    }
-
     fn stage_counts(&self, pipeline: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let rows = self
             .conn()
@@ -105,53 +63,6 @@ impl PipelineReads for PgStore {
 }
 
 impl PipelineWrites for PgTx<'_> {
-    fn save_pipeline(&mut self, name: &str, source: &str, now: Timestamp) -> Result<PipelineVersion, StoreError> {
-        // Two servers saving the same source at once: the digest's unique index keeps one.
-        let inserted = self
-            .tx
-            .query_opt(
-                "INSERT INTO pipelines (name, source, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (md5(source)) DO NOTHING RETURNING version",
-                &[&name, &source, &now.millis()],
-            )
-            .map_err(backend)?;
-        let row = match inserted {
-            Some(row) => row,
-            None => self
-                .tx
-                .query_one("SELECT version FROM pipelines WHERE md5(source) = md5($1) AND source = $1", &[&source])
-                .map_err(backend)?,
-        };
-        Ok(PipelineVersion(row.get(0)))
-    }
-
-    fn activate_pipeline(&mut self, version: PipelineVersion, now: Timestamp) -> Result<(), StoreError> {
-        let row = self
-            .tx
-            .query_opt(
-                "UPDATE pipelines SET activated_at = $2 WHERE version = $1 RETURNING name",
-                &[&version.0, &now.millis()],
-            )
-            .map_err(backend)?;
-        let Some(row) = row else {
-            return Err(StoreError::NoSuchPipeline(version.0));
-        };
-        let name: String = row.get(0);
-        self.tx
-            .execute(
-                "INSERT INTO active_pipelines (name, version) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-                &[&name, &version.0],
-            )
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    fn deactivate_pipeline(&mut self, name: &str) -> Result<bool, StoreError> {
-        let n = self.tx.execute("DELETE FROM active_pipelines WHERE name = $1", &[&name]).map_err(backend)?;
-        Ok(n > 0)
-    }
-
     fn set_pipeline_clock(&mut self, lead: LeadId, clock: &PipelineClock) -> Result<(), StoreError> {
         let millis = |t: Option<Timestamp>| t.map(Timestamp::millis);
         let n = self

@@ -16,6 +16,7 @@ mod pipelines;
 mod properties;
 mod rescans;
 mod rows;
+mod rule_files;
 mod scores;
 mod trained;
 mod visitors;
@@ -73,7 +74,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_score_revisions.sql"),
     include_str!("../migrations/0013_lead_changes.sql"),
     include_str!("../migrations/0014_jobs.sql"),
-    include_str!("../migrations/0015_pipelines.sql"),
+    include_str!("../migrations/0015_rule_files_and_pipelines.sql"),
 ];
 
 pub struct SqliteStore {

@@ -29,7 +29,7 @@ macro_rules! conformance_tests {
             scores_states_and_staleness,
             history_and_mql,
             models_are_versioned,
-            pipelines_are_versioned_per_name,
+            rule_files_are_versioned_per_kind_and_name,
             leads_keep_their_place_in_a_pipeline,
             listing_filters_and_orders,
             scans_visit_what_needs_rescoring,
@@ -566,37 +566,45 @@ pub fn models_are_versioned<S: Store>(s: &mut S) {
     assert_eq!(models[1].source, "name = \"b\"");
 }
 
-pub fn pipelines_are_versioned_per_name<S: Store>(s: &mut S) {
-    assert!(s.active_pipelines().unwrap().is_empty());
+pub fn rule_files_are_versioned_per_kind_and_name<S: Store>(s: &mut S) {
+    use RuleFileKind::{Assignment, Pipeline};
+    assert!(s.active_rule_files(Pipeline).unwrap().is_empty());
     let mut tx = s.begin().unwrap();
-    let inbound1 = tx.save_pipeline("inbound", "name = \"inbound\"", t("2026-01-01")).unwrap();
-    let inbound2 = tx.save_pipeline("inbound", "name = \"inbound\" # 2", t("2026-01-02")).unwrap();
-    let partner = tx.save_pipeline("partner", "name = \"partner\"", t("2026-01-03")).unwrap();
-    assert_eq!(tx.save_pipeline("inbound", "name = \"inbound\"", t("2026-01-04")).unwrap(), inbound1, "same file");
-    tx.activate_pipeline(inbound1, t("2026-01-05")).unwrap();
-    tx.activate_pipeline(partner, t("2026-01-05")).unwrap();
+    let inbound1 = tx.save_rule_file(Pipeline, "inbound", "name = \"inbound\"", t("2026-01-01")).unwrap();
+    let inbound2 = tx.save_rule_file(Pipeline, "inbound", "name = \"inbound\" # 2", t("2026-01-02")).unwrap();
+    let partner = tx.save_rule_file(Pipeline, "partner", "name = \"partner\"", t("2026-01-03")).unwrap();
+    let same = tx.save_rule_file(Pipeline, "inbound", "name = \"inbound\"", t("2026-01-04")).unwrap();
+    assert_eq!(same, inbound1, "the same file keeps its version");
+    // Another kind with the same name (and text) is another file.
+    let rules = tx.save_rule_file(Assignment, "inbound", "name = \"inbound\"", t("2026-01-04")).unwrap();
+    assert_ne!(rules, inbound1);
+    tx.activate_rule_file(inbound1, t("2026-01-05")).unwrap();
+    tx.activate_rule_file(partner, t("2026-01-05")).unwrap();
+    tx.activate_rule_file(rules, t("2026-01-05")).unwrap();
     assert!(matches!(
-        tx.activate_pipeline(PipelineVersion(999), t("2026-01-05")),
-        Err(StoreError::NoSuchPipeline(999))
+        tx.activate_rule_file(RuleFileVersion(999), t("2026-01-05")),
+        Err(StoreError::NoSuchRuleFile(999))
     ));
     tx.commit().unwrap();
-    let active = |s: &S| -> Vec<(String, PipelineVersion)> {
-        s.active_pipelines().unwrap().into_iter().map(|p| (p.name, p.version)).collect()
+    let active = |s: &S, kind| -> Vec<(String, RuleFileVersion)> {
+        s.active_rule_files(kind).unwrap().into_iter().map(|p| (p.name, p.version)).collect()
     };
-    assert_eq!(active(s), [("inbound".to_string(), inbound1), ("partner".to_string(), partner)], "one per name");
+    assert_eq!(active(s, Pipeline), [("inbound".to_string(), inbound1), ("partner".to_string(), partner)]);
+    assert_eq!(active(s, Assignment), [("inbound".to_string(), rules)], "each kind its own");
 
     let mut tx = s.begin().unwrap();
-    tx.activate_pipeline(inbound2, t("2026-01-06")).unwrap();
-    assert!(tx.deactivate_pipeline("partner").unwrap());
-    assert!(!tx.deactivate_pipeline("partner").unwrap(), "already inactive");
+    tx.activate_rule_file(inbound2, t("2026-01-06")).unwrap();
+    assert!(tx.deactivate_rule_file(Pipeline, "partner").unwrap());
+    assert!(!tx.deactivate_rule_file(Pipeline, "partner").unwrap(), "already inactive");
     tx.commit().unwrap();
-    assert_eq!(active(s), [("inbound".to_string(), inbound2)], "a new version takes its name's place");
-    let all = s.pipelines().unwrap();
+    assert_eq!(active(s, Pipeline), [("inbound".to_string(), inbound2)], "a new version takes its name's place");
+    assert_eq!(active(s, Assignment), [("inbound".to_string(), rules)]);
+    let all = s.rule_files(Pipeline).unwrap();
     assert_eq!(
         all.iter().map(|p| (p.version, p.active)).collect::<Vec<_>>(),
         [(inbound1, false), (inbound2, true), (partner, false)]
     );
-    assert_eq!(all[1].source, "name = \"inbound\" # 2");
+    assert_eq!((all[1].source.as_str(), all[1].kind), ("name = \"inbound\" # 2", Pipeline));
     assert_eq!(all[1].activated_at, Some(t("2026-01-06")));
     assert_eq!(all[2].activated_at, Some(t("2026-01-05")), "a deactivated version keeps when it was active");
 }

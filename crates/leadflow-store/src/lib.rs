@@ -12,6 +12,7 @@ mod changes;
 mod jobs;
 mod pipelines;
 mod properties;
+mod rule_files;
 mod url;
 
 pub use backend::Backend;
@@ -19,8 +20,9 @@ pub use changes::{ChangeRow, read_change};
 pub use jobs::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
 };
-pub use pipelines::{PipelineReads, PipelineRecord, PipelineVersion, PipelineWrites};
+pub use pipelines::{PipelineReads, PipelineWrites};
 pub use properties::{KeptProperties, PropertyChanges};
+pub use rule_files::{RuleFileKind, RuleFileReads, RuleFileRecord, RuleFileVersion, RuleFileWrites};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
 use leadflow_core::change::FieldChange;
@@ -41,8 +43,8 @@ pub enum StoreError {
     NoSuchLead(LeadId),
     #[error("no model version {0}")]
     NoSuchModel(i64),
-    #[error("no pipeline version {0}")]
-    NoSuchPipeline(i64),
+    #[error("no rule file version {0}")]
+    NoSuchRuleFile(i64),
     #[error("the database was written by a newer leadflow (schema {found}, this build knows up to {known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("the database is corrupt: {0}")]
@@ -573,6 +575,7 @@ pub trait Store:
     + ChangeReads
     + JobReads
     + PipelineReads
+    + RuleFileReads
 {
     type Tx<'a>: Transaction
     where
@@ -608,6 +611,7 @@ pub trait Transaction:
     + ChangeWrites
     + JobWrites
     + PipelineWrites
+    + RuleFileWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -631,8 +635,8 @@ pub mod prelude {
     pub use crate::{
         ChangeReads, ChangeWrites, EventReads, EventWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads,
         LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads,
-        PipelineWrites, Rescans, ScoreReads, ScoreWrites, Store, TrainedReads, TrainedWrites, Transaction,
-        VisitorWrites,
+        PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites, Store, TrainedReads,
+        TrainedWrites, Transaction, VisitorWrites,
     };
 }
 

@@ -1,17 +1,20 @@
--- Sales pipelines, stored as their files like models: every version kept, one version active per
--- pipeline name (several pipelines are active at once: inbound, partner, ...).
-CREATE TABLE pipelines (
-    version      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+-- Rule files (sales pipelines, assignment rules, SLA policies), stored as written like models:
+-- every version kept, one version active per kind and name (several pipelines are active at
+-- once: inbound, partner, ...).
+CREATE TABLE rule_files (
+    version      INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind         TEXT NOT NULL,   -- pipeline, assignment, sla
     name         TEXT NOT NULL,
     source       TEXT NOT NULL,
-    created_at   BIGINT NOT NULL,
-    activated_at BIGINT
+    created_at   INTEGER NOT NULL,
+    activated_at INTEGER
 );
--- A pipeline file may be larger than a B-tree entry: unique by its digest.
-CREATE UNIQUE INDEX pipelines_by_source ON pipelines (md5(source));
-CREATE TABLE active_pipelines (
-    name    TEXT PRIMARY KEY,
-    version BIGINT NOT NULL REFERENCES pipelines (version)
+CREATE UNIQUE INDEX rule_files_by_source ON rule_files (kind, source);
+CREATE TABLE active_rule_files (
+    kind    TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    version INTEGER NOT NULL REFERENCES rule_files (version),
+    PRIMARY KEY (kind, name)
 );
 
 -- Where a lead is in its pipeline: the pipeline's name and the stage's id are profile fields
@@ -19,9 +22,9 @@ CREATE TABLE active_pipelines (
 -- for rotting and for the cycle's end, and recycles how often it went back to nurture.
 ALTER TABLE leads ADD COLUMN pipeline TEXT;
 ALTER TABLE leads ADD COLUMN pipeline_stage TEXT;
-ALTER TABLE leads ADD COLUMN pipeline_entered_at BIGINT;
-ALTER TABLE leads ADD COLUMN stage_entered_at BIGINT;
-ALTER TABLE leads ADD COLUMN recycles BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE leads ADD COLUMN pipeline_entered_at INTEGER;
+ALTER TABLE leads ADD COLUMN stage_entered_at INTEGER;
+ALTER TABLE leads ADD COLUMN recycles INTEGER NOT NULL DEFAULT 0;
 -- The sweep's two questions: whose cycle is over (by stage, since entering the pipeline), and
 -- which MQLs wait to enter a pipeline.
 CREATE INDEX leads_by_pipeline_stage ON leads (pipeline, pipeline_stage, pipeline_entered_at) WHERE pipeline IS NOT NULL;

@@ -1,0 +1,82 @@
+//! Rule files as stored: sales pipelines, assignment rules, SLA policies. Every version of every
+//! file is kept, with which version of each name is active. Several pipelines are active at once
+//! (inbound, partner, ...), one version of each name; an assignment file or an SLA policy is
+//! one of its kind (the engine deactivates the others as it activates one). A lead names its
+//! pipeline by name ([`leadflow_core::Profile::pipeline`]), so a new version takes over the leads
+//! of the old one.
+//!
+//! Scoring models have a store of their own (`ModelReads`): activating one rescores every lead.
+
+use leadflow_core::Timestamp;
+
+use crate::StoreError;
+
+/// What a rule file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RuleFileKind {
+    Pipeline,
+    Assignment,
+    Sla,
+}
+
+impl RuleFileKind {
+    pub const ALL: [RuleFileKind; 3] = [RuleFileKind::Pipeline, RuleFileKind::Assignment, RuleFileKind::Sla];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleFileKind::Pipeline => "pipeline",
+            RuleFileKind::Assignment => "assignment",
+            RuleFileKind::Sla => "sla",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RuleFileKind> {
+        RuleFileKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A stored rule file version: numbered across kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleFileVersion(pub i64);
+
+impl std::fmt::Display for RuleFileVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleFileRecord {
+    pub version: RuleFileVersion,
+    pub kind: RuleFileKind,
+    /// The name the file gives itself.
+    pub name: String,
+    /// The file exactly as it was saved.
+    pub source: String,
+    pub created_at: Timestamp,
+    /// When it was last made its name's active version.
+    pub activated_at: Option<Timestamp>,
+    pub active: bool,
+}
+
+pub trait RuleFileReads {
+    /// Every stored version of this kind, oldest first.
+    fn rule_files(&self, kind: RuleFileKind) -> Result<Vec<RuleFileRecord>, StoreError>;
+    /// The active version of each name of this kind, by name.
+    fn active_rule_files(&self, kind: RuleFileKind) -> Result<Vec<RuleFileRecord>, StoreError>;
+}
+
+pub trait RuleFileWrites {
+    /// Stores a file under its kind and name; a file stored before keeps its version.
+    fn save_rule_file(
+        &mut self,
+        kind: RuleFileKind,
+        name: &str,
+        source: &str,
+        now: Timestamp,
+    ) -> Result<RuleFileVersion, StoreError>;
+    /// Makes this version the active one of its kind and name, in place of any other.
+    fn activate_rule_file(&mut self, version: RuleFileVersion, now: Timestamp) -> Result<(), StoreError>;
+    /// Makes no version of this kind and name active; whether one was.
+    fn deactivate_rule_file(&mut self, kind: RuleFileKind, name: &str) -> Result<bool, StoreError>;
+}
