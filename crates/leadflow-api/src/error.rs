@@ -28,6 +28,12 @@
 //! | `pipeline_not_found` | 404 | no such pipeline version, or no active pipeline of that name |
 //! | `pipeline_stages_in_use` | 409 | leads are in stages the pipeline version lacks: move them first |
 //! | `no_pipeline` | 409 | no active pipeline takes the lead: name one |
+//! | `invalid_user` | 400 | a user's fields are wrong (name, zone, hours, holidays, capacity) |
+//! | `user_not_found` | 404 | no such user |
+//! | `user_inactive` | 409 | the user is inactive and takes no leads |
+//! | `assignment_invalid` | 422 | the assignment rules file has problems (listed in `problems`) |
+//! | `assignment_not_found` | 404 | no assignment rules are in use |
+//! | `nobody_to_assign` | 409 | the assignment rules found nobody who can take the lead (the message says why) |
 //! | `move_refused` | 409 | the pipeline's rules refuse the move; `rule` names the rule (`move_not_allowed`, `missing_fields`, `reason_required`, `unknown_reason`, `unknown_stage`, `same_stage`) |
 //! | `no_active_model` | 503 | no model is active yet |
 //! | `rate_limited` | 429 | over the key's rate limit; `Retry-After` says when to come back |
@@ -149,6 +155,25 @@ impl From<EngineError> for ApiError {
             }
             EngineError::StagesInUse { .. } => ApiError::new(ErrorCode::PipelineStagesInUse, e.to_string()),
             EngineError::NoPipelineFor(_) => ApiError::new(ErrorCode::NoPipeline, e.to_string()),
+            EngineError::AssignmentRules(r) => ApiError {
+                problems: Some(
+                    r.problems
+                        .iter()
+                        .map(|p| ModelProblem {
+                            line: p.line,
+                            column: p.column,
+                            path: p.path.clone(),
+                            message: p.message.clone(),
+                        })
+                        .collect(),
+                ),
+                ..ApiError::new(ErrorCode::AssignmentInvalid, format!("the rules have {} problem(s)", r.problems.len()))
+            },
+            EngineError::User(_) => ApiError::new(ErrorCode::InvalidUser, e.to_string()),
+            EngineError::NoSuchUser(_) => ApiError::new(ErrorCode::UserNotFound, e.to_string()),
+            EngineError::UserInactive(_) => ApiError::new(ErrorCode::UserInactive, e.to_string()),
+            EngineError::NoAssignmentRules => ApiError::new(ErrorCode::AssignmentNotFound, e.to_string()),
+            EngineError::NobodyToAssign(_) => ApiError::new(ErrorCode::NobodyToAssign, e.to_string()),
             EngineError::MoveRefused(refusal) => {
                 ApiError { rule: Some(refusal.code()), ..ApiError::new(ErrorCode::MoveRefused, refusal.to_string()) }
             }

@@ -18,6 +18,7 @@ mod models;
 mod openapi;
 mod pipelines;
 mod state;
+mod team;
 mod tracking;
 mod webhooks;
 
@@ -62,6 +63,11 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/leads/{lead}/changes", get(leads::changes::<S>))
         .route("/v1/leads/{lead}/stages", get(leads::stages::<S>))
         .route("/v1/leads/{lead}/stage", post(pipelines::move_lead::<S>))
+        .route("/v1/leads/{lead}/owner", post(team::give::<S>))
+        .route("/v1/users", get(team::list::<S>))
+        .route("/v1/users/{name}", axum::routing::put(team::put::<S>))
+        .route("/v1/assignment", get(team::active::<S>).post(team::apply::<S>))
+        .route("/v1/assignment/validate", post(team::validate::<S>))
         .route("/v1/pipelines", get(pipelines::list::<S>).post(pipelines::apply::<S>))
         .route("/v1/pipelines/validate", post(pipelines::validate))
         .route("/v1/pipelines/versions/{version}/activate", post(pipelines::activate::<S>))

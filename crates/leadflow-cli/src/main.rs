@@ -7,6 +7,7 @@ mod lab;
 mod output;
 mod pipelines;
 mod progress;
+mod team;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,6 +94,12 @@ enum Command {
     /// Check, apply and list sales pipelines; run their sweep.
     #[command(subcommand)]
     Pipeline(pipelines::PipelineCommand),
+    /// The sales users leads are owned by.
+    #[command(subcommand)]
+    Users(team::UsersCommand),
+    /// Check, apply and show the assignment rules (who gets a new or newly qualified lead).
+    #[command(subcommand)]
+    Assignment(team::AssignmentCommand),
     /// Export data.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -384,6 +391,13 @@ enum LeadsCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Give a lead an owner: a user by name, or whom the assignment rules pick.
+    Assign {
+        lead: String,
+        owner: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Erase a lead with all its events, scores and history.
     Delete { lead: String },
     /// Record how a lead ended: won, lost, or clear.
@@ -539,6 +553,7 @@ fn run_on<S: Backend>(cli: Cli, db: &DatabaseUrl) -> Result<ExitCode> {
         Command::Demo { out, leads } => demo::run(&out, leads),
         Command::Model(ModelCommand::Check { file, json }) => model_check::<S>(&file, db, json),
         Command::Pipeline(pipelines::PipelineCommand::Check { file }) => pipelines::check(&file),
+        Command::Assignment(team::AssignmentCommand::Check { file }) => team::check(&file),
         Command::Serve { addr } => {
             let mut config = config::load(cli.config.as_deref())?;
             if let Some(addr) = addr {
@@ -793,6 +808,11 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
             pipelines::move_lead(engine, &lead, stage, pipeline, reason)
         }
         Command::Pipeline(command) => pipelines::run(engine, command),
+        Command::Users(command) => team::users(engine, command),
+        Command::Assignment(command) => team::assignment(engine, command),
+        Command::Leads(LeadsCommand::Assign { lead, owner, reason }) => {
+            team::assign(engine, &lead, owner.as_deref(), reason.as_deref())
+        }
         Command::Backtest { model, trees, lab: a } => {
             let cutoff = lab::cutoff(a.as_of, a.before_outcome)?;
             match trees {

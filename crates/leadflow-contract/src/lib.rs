@@ -16,6 +16,7 @@ mod pipeline;
 mod request;
 mod schema;
 mod status;
+mod team;
 mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
@@ -33,6 +34,9 @@ pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
 pub use status::{Health, IdentityToken, Ready};
+pub use team::{
+    AssignmentCheck, AssignmentInfo, AssignmentRequest, OwnerRequest, OwnerResult, UserInfo, UserList, UserRequest,
+};
 pub use webhook::{Delivery, DeliveryList, Payload, PayloadLead, Webhook, WebhookList};
 
 /// Points as leadflow gives them: to a thousandth (`49.99999999532019` is 50), never `-0`.

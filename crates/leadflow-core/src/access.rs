@@ -31,6 +31,8 @@ pub enum Action {
     ManageWebhooks,
     /// Issue identity tokens, with which a website proves who its visitor is.
     IdentifyVisitors,
+    /// Add and change the sales users leads are owned by (a sales key is a user's).
+    ManageUsers,
 }
 
 impl Role {
@@ -144,6 +146,7 @@ mod tests {
             WriteModels,
             ManageKeys,
             ManageWebhooks,
+            ManageUsers,
         ];
         let allowed = |r: Role| all.iter().filter(|a| r.may(**a)).copied().collect::<Vec<_>>();
         assert_eq!(allowed(Role::Admin), all);

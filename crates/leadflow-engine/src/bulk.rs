@@ -35,7 +35,7 @@ impl<S: Store> Engine<S> {
 
     fn track_batch_once(&mut self, rows: &[EventInput]) -> Result<BatchOutcome, EngineError> {
         let Active { version, model, properties: kept } = self.active()?.clone();
-        let pipelines = self.active_pipelines()?;
+        let tracking = self.tracking()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
         tx.keep_properties(&kept)?;
@@ -95,7 +95,7 @@ impl<S: Store> Engine<S> {
                     });
                     entry.0.push(activity);
                     entry.1 = key.clone();
-                    if pipelines.has_triggers() {
+                    if tracking.pipelines.has_triggers() {
                         did.entry(lead).or_default().push(event.shape.event_type.clone());
                     }
                     BatchItem::Accepted { key, lead, created_lead: leads.created.contains(&lead) }
@@ -117,8 +117,9 @@ impl<S: Store> Engine<S> {
         tx.write_score_batch(&writes)?;
         for (lead, scored) in &scores {
             let events: Vec<&EventType> = did.get(lead).map(|types| types.iter().collect()).unwrap_or_default();
-            let happened = Happened { events: &events, ..Happened::scored(scored) };
-            follow_up_in(&mut tx, &pipelines, *lead, &happened, now)?;
+            let created = leads.created.contains(lead);
+            let happened = Happened { created, events: &events, ..Happened::scored(scored) };
+            follow_up_in(&mut tx, &tracking, *lead, &happened, now)?;
         }
         tx.commit()?;
         Ok(BatchOutcome { items: results.into_iter().map(|r| r.expect("every row has its outcome")).collect(), scores })

@@ -24,7 +24,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 impl<S: Store> Engine<S> {
     /// Creates a key; returns it with its secret, which is not stored and cannot be shown again.
+    /// A sales key belongs to a user, whose name it has: it sees and changes that user's leads.
     pub fn create_api_key(&mut self, name: &str, role: Role) -> Result<(ApiKeyRecord, String), EngineError> {
+        if role == Role::Sales {
+            let user = leadflow_core::team::UserName::parse(name)?;
+            if !self.store.users()?.iter().any(|u| *u.name() == user) {
+                return Err(EngineError::NoSuchUser(user));
+            }
+        }
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| EngineError::Randomness(e.to_string()))?;
         let secret = format!("{PREFIX}{}", hex::encode(bytes));

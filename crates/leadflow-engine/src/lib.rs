@@ -3,6 +3,7 @@
 //! The engine owns the rules of *when* to score and *what* to record (history, MQL); the core
 //! owns *how* to score; the store only keeps things.
 
+mod assignment;
 mod bulk;
 mod changes;
 mod filter;
@@ -37,6 +38,7 @@ use leadflow_store::{
     Notification, ScoreValues, ScoreWrite, StateWrite, Store, StoreError, StoredEvent, StoredScore, Transaction,
 };
 
+pub use assignment::{ActiveAssignment, OwnerGiven, SavedAssignment};
 pub use filter::{LeadFilter, lead_order};
 pub use identity::{Identity, IdentitySecret, TokenError};
 pub use import::{ImportOptions, ImportRow, ImportSummary};
@@ -160,6 +162,18 @@ pub enum EngineError {
     NoPipelineFor(LeadId),
     #[error("{0}")]
     MoveRefused(leadflow_core::MoveRefusal),
+    #[error(transparent)]
+    AssignmentRules(#[from] leadflow_core::team::AssignmentError),
+    #[error(transparent)]
+    User(#[from] leadflow_core::team::UserError),
+    #[error("no user `{0}`: add them first (`leadflow users add`)")]
+    NoSuchUser(leadflow_core::team::UserName),
+    #[error("user `{0}` is inactive and takes no leads")]
+    UserInactive(leadflow_core::team::UserName),
+    #[error("no assignment rules are active: apply a file with `leadflow assignment apply`, or name the owner")]
+    NoAssignmentRules,
+    #[error("nobody can take the lead: {0}")]
+    NobodyToAssign(String),
 }
 
 fn names_or_none(names: &[String]) -> String {
@@ -305,11 +319,12 @@ pub struct Engine<S: Store> {
     clock: Arc<dyn Clock>,
     active: Option<Active>,
     pipelines: Option<ActivePipelines>,
+    assignment: Option<ActiveAssignment>,
 }
 
 impl<S: Store> Engine<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Engine<S> {
-        Engine { store, clock, active: None, pipelines: None }
+        Engine { store, clock, active: None, pipelines: None, assignment: None }
     }
 
     pub fn store(&self) -> &S {
@@ -456,7 +471,7 @@ impl<S: Store> Engine<S> {
         input: LeadInput,
     ) -> Result<UpsertOutcome, EngineError> {
         let (version, model) = self.active_model()?;
-        let pipelines = self.active_pipelines()?;
+        let tracking = self.tracking()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
         let existing = named_lead(&mut tx, &input)?;
@@ -467,8 +482,8 @@ impl<S: Store> Engine<S> {
             Upserted::Updated(lead) => (*lead, false),
         };
         let scored = rescore_lead(&mut tx, &model, version, lead.id, &[], now, Cause::Profile, created)?;
-        let happened = Happened { outcome: input.outcome.map(|(kind, _)| kind), ..Happened::scored(&scored) };
-        stage_moves::follow_up_in(&mut tx, &pipelines, lead.id, &happened, now)?;
+        let happened = Happened { created, outcome: input.outcome.map(|(kind, _)| kind), ..Happened::scored(&scored) };
+        stage_moves::follow_up_in(&mut tx, &tracking, lead.id, &happened, now)?;
         tx.commit()?;
         Ok(UpsertOutcome { created, scored })
     }
@@ -476,7 +491,7 @@ impl<S: Store> Engine<S> {
     /// Records one event and updates the lead's score incrementally, durably, before returning.
     pub fn track(&mut self, input: EventInput) -> Result<TrackOutcome, EngineError> {
         let Active { version, model, properties: kept } = self.active()?.clone();
-        let pipelines = self.active_pipelines()?;
+        let tracking = self.tracking()?;
         let now = self.now();
         not_ahead(&input, now)?;
         let key = input.key();
@@ -492,8 +507,9 @@ impl<S: Store> Engine<S> {
         let activity = Activity { ts: input.ts, matched: model.match_event(&input.shape) };
         let scored =
             rescore_lead(&mut tx, &model, version, lead.id, &[activity], now, Cause::Event(key), created_lead)?;
-        let happened = Happened { events: &[&input.shape.event_type], ..Happened::scored(&scored) };
-        stage_moves::follow_up_in(&mut tx, &pipelines, lead.id, &happened, now)?;
+        let happened =
+            Happened { created: created_lead, events: &[&input.shape.event_type], ..Happened::scored(&scored) };
+        stage_moves::follow_up_in(&mut tx, &tracking, lead.id, &happened, now)?;
         tx.commit()?;
         Ok(TrackOutcome::Accepted { scored, created_lead })
     }

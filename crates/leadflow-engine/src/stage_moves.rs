@@ -11,10 +11,12 @@
 
 use leadflow_core::change::{FieldChange, profile_changes};
 use leadflow_core::pipeline::route;
+use leadflow_core::team::AssignTrigger;
 use leadflow_core::{Actor, LeadId, LeadRef, LifecycleStage, Pipeline, Stage, StageKind, Timestamp, Trigger};
 use leadflow_store::prelude::*;
 use leadflow_store::{ChangeOrigin, LeadRecord, ModelVersion, PipelineClock};
 
+use crate::assignment::{ActiveAssignment, assign_in};
 use crate::pipelines::ActivePipelines;
 use crate::{Engine, EngineError};
 
@@ -132,6 +134,8 @@ fn reason_to_store(stage: &Stage, given: Option<&str>) -> Option<String> {
 /// What happened to a lead in one unit of work that may move it through its pipeline.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Happened<'a> {
+    /// The lead was created by it.
+    pub created: bool,
     pub became_mql: bool,
     /// Its new score's total and grade.
     pub score: Option<(f64, leadflow_core::Grade)>,
@@ -150,27 +154,72 @@ impl Happened<'_> {
     }
 }
 
-/// The moves what happened makes, in `tx`, which has written it already: a lead that became
-/// an MQL enters a pipeline, then each trigger (the MQL, each event, the outcome, the score) may
-/// move it on, each from where the last left it.
+/// The rules that act on a lead as things happen to it: the active pipelines and assignment
+/// rules, loaded before a unit of work begins.
+#[derive(Clone, Debug)]
+pub(crate) struct Tracking {
+    pub pipelines: ActivePipelines,
+    pub assignment: Option<ActiveAssignment>,
+}
+
+impl<S: Store> Engine<S> {
+    pub(crate) fn tracking(&mut self) -> Result<Tracking, EngineError> {
+        Ok(Tracking { pipelines: self.active_pipelines()?, assignment: self.active_assignment()? })
+    }
+}
+
+fn read_lead<T: Transaction>(tx: &mut T, lead: LeadId) -> Result<LeadRecord, EngineError> {
+    tx.lead(&LeadRef::Id(lead))?.ok_or(EngineError::NoSuchLead(LeadRef::Id(lead)))
+}
+
+/// What follows a lead becoming marketing-qualified, in `tx`: the pipeline routing picks, then
+/// an owner by the assignment rules if it has none (so that rules can name the pipeline it
+/// entered). Returns the lead as it is after, and the move into a pipeline if it made one.
+pub(crate) fn qualify_in<T: Transaction>(
+    tx: &mut T,
+    tracking: &Tracking,
+    mut record: LeadRecord,
+    now: Timestamp,
+) -> Result<(LeadRecord, Option<Moved>), EngineError> {
+    let moved = route_in(tx, &tracking.pipelines, &record, now)?;
+    if moved.is_some() {
+        record = read_lead(tx, record.id)?;
+    }
+    if let Some(assignment) = &tracking.assignment
+        && assign_in(tx, assignment.rules(), &tracking.pipelines, &record, AssignTrigger::BecameMql, now)?.is_some()
+    {
+        record = read_lead(tx, record.id)?;
+    }
+    Ok((record, moved))
+}
+
+/// What follows what happened, in `tx`, which has written it already: a new lead gets an owner
+/// by the assignment rules; a lead that became an MQL enters a pipeline and gets an owner if it
+/// has none; then each trigger (the MQL, each event, the outcome, the score) may move it on,
+/// each from where the last left it.
 pub(crate) fn follow_up_in<T: Transaction>(
     tx: &mut T,
-    pipelines: &ActivePipelines,
+    tracking: &Tracking,
     lead: LeadId,
     happened: &Happened<'_>,
     now: Timestamp,
 ) -> Result<Vec<Moved>, EngineError> {
-    if !happened.became_mql && !pipelines.has_triggers() {
+    let pipelines = &tracking.pipelines;
+    let assigns = happened.created && tracking.assignment.is_some();
+    if !happened.became_mql && !assigns && !pipelines.has_triggers() {
         return Ok(Vec::new());
     }
-    let read = |tx: &mut T| tx.lead(&LeadRef::Id(lead))?.ok_or(EngineError::NoSuchLead(LeadRef::Id(lead)));
-    let mut record = read(tx)?;
+    let mut record = read_lead(tx, lead)?;
     let mut moves = Vec::new();
-    if happened.became_mql
-        && let Some(moved) = route_in(tx, pipelines, &record, now)?
+    if let Some(assignment) = tracking.assignment.as_ref().filter(|_| happened.created)
+        && assign_in(tx, assignment.rules(), pipelines, &record, AssignTrigger::Created, now)?.is_some()
     {
-        moves.push(moved);
-        record = read(tx)?;
+        record = read_lead(tx, lead)?;
+    }
+    if happened.became_mql {
+        let (after, moved) = qualify_in(tx, tracking, record, now)?;
+        record = after;
+        moves.extend(moved);
     }
     let mut triggers: Vec<Trigger<'_>> = Vec::new();
     if happened.became_mql {
@@ -182,7 +231,7 @@ pub(crate) fn follow_up_in<T: Transaction>(
     for trigger in &triggers {
         if let Some(moved) = advance_in(tx, pipelines, &record, trigger, now)? {
             moves.push(moved);
-            record = read(tx)?;
+            record = read_lead(tx, lead)?;
         }
     }
     Ok(moves)

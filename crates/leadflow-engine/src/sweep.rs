@@ -16,7 +16,7 @@ use leadflow_core::{LeadId, LeadRef, Timestamp};
 use leadflow_store::ChangeOrigin;
 use leadflow_store::prelude::*;
 
-use crate::stage_moves::{Moved, hold, move_in, route_in};
+use crate::stage_moves::{Moved, hold, move_in, qualify_in};
 use crate::{Engine, EngineError};
 
 /// How many leads the sweep reads at a time.
@@ -36,7 +36,8 @@ impl<S: Store> Engine<S> {
     /// Routes the MQLs waiting for a pipeline and ends the cycles past their length, as of the
     /// clock.
     pub fn sweep_pipelines(&mut self) -> Result<SweepReport, EngineError> {
-        let pipelines = self.active_pipelines()?;
+        let tracking = self.tracking()?;
+        let pipelines = &tracking.pipelines;
         let mut report = SweepReport::default();
         if pipelines.all().is_empty() {
             return Ok(report);
@@ -61,7 +62,7 @@ impl<S: Store> Engine<S> {
                 let now = self.now();
                 let mut tx = self.store.begin()?;
                 let record = hold(&mut tx, &LeadRef::Id(lead), held)?;
-                if let Some(moved) = route_in(&mut tx, &pipelines, &record, now)? {
+                if let (_, Some(moved)) = qualify_in(&mut tx, &tracking, record, now)? {
                     tx.commit()?;
                     report.routed += 1;
                     report.moves.push(moved);

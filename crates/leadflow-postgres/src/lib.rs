@@ -28,6 +28,7 @@ mod sql;
 pub mod testing;
 mod tls;
 mod trained;
+mod users;
 mod visitors;
 
 use std::cell::{RefCell, RefMut};

@@ -19,6 +19,7 @@ mod rows;
 mod rule_files;
 mod scores;
 mod trained;
+mod users;
 mod visitors;
 mod webhooks;
 
@@ -75,6 +76,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_lead_changes.sql"),
     include_str!("../migrations/0014_jobs.sql"),
     include_str!("../migrations/0015_rule_files_and_pipelines.sql"),
+    include_str!("../migrations/0016_users_and_assignment.sql"),
 ];
 
 pub struct SqliteStore {

@@ -31,6 +31,7 @@ macro_rules! conformance_tests {
             models_are_versioned,
             rule_files_are_versioned_per_kind_and_name,
             leads_keep_their_place_in_a_pipeline,
+            users_round_trip_and_assignment_keeps_its_rotation,
             listing_filters_and_orders,
             scans_visit_what_needs_rescoring,
             a_scan_write_leaves_alone_what_changed_since_the_scan,
@@ -666,6 +667,60 @@ pub fn leads_keep_their_place_in_a_pipeline<S: Store>(s: &mut S) {
     assert_eq!(ended(&["new", "meeting"], "2026-03-01", ana), [bo, cy]);
     assert!(ended(&["won"], "2026-03-01", LeadId(0)).is_empty());
     assert!(s.cycles_ended("partner", &["new".to_string()], t("2026-03-01"), LeadId(0), 10).unwrap().is_empty());
+}
+
+pub fn users_round_trip_and_assignment_keeps_its_rotation<S: Store>(s: &mut S) {
+    use leadflow_core::team::{Cursor, User, UserName, UserSpec};
+    let ana = User::build(UserSpec {
+        display_name: Some("Ana Lima"),
+        email: Some("ana@yourco.example"),
+        team: Some("emea"),
+        role: Some("manager"),
+        hours: Some("mon-thu 08:30-12:00,13:00-17:30; fri 08:30-13:00"),
+        holidays: &["2026-12-25", "2026-12-24"],
+        away_until: Some("2026-12-08T09:00:00Z"),
+        capacity: Some(25),
+        ..UserSpec::new("ana", "Europe/Lisbon")
+    })
+    .unwrap();
+    let bo = User::build(UserSpec { active: false, ..UserSpec::new("bo@yourco.example", "America/New_York") }).unwrap();
+    assert!(s.users().unwrap().is_empty());
+    let mut tx = s.begin().unwrap();
+    assert!(tx.put_user(&ana, t("2026-01-01")).unwrap(), "new");
+    assert!(tx.put_user(&bo, t("2026-01-01")).unwrap());
+    tx.commit().unwrap();
+    assert_eq!(s.users().unwrap(), [ana.clone(), bo.clone()], "every field as given, by name");
+
+    let back = User::build(UserSpec { away_until: None, ..UserSpec::new("ana", "Europe/Lisbon") }).unwrap();
+    let mut tx = s.begin().unwrap();
+    assert!(!tx.put_user(&back, t("2026-01-02")).unwrap(), "replaced");
+    assert_eq!(tx.users_now().unwrap(), [back.clone(), bo.clone()], "the unit of work sees its own write");
+    assert_eq!(tx.hold_assignment_cursor("emea").unwrap(), None, "no lead given yet");
+    let cursor = Cursor { last: UserName::parse("ana").unwrap(), index: 2 };
+    tx.set_assignment_cursor("emea", &cursor).unwrap();
+    assert_eq!(tx.hold_assignment_cursor("emea").unwrap(), Some(cursor.clone()));
+    tx.commit().unwrap();
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.hold_assignment_cursor("emea").unwrap(), Some(cursor));
+    assert_eq!(tx.hold_assignment_cursor("us").unwrap(), None, "each rule its own");
+    drop(tx);
+
+    // Open leads: owned, in one of the stages given.
+    let leads: Vec<LeadId> =
+        ["l1@x.example", "l2@x.example", "l3@x.example", "l4@x.example"].into_iter().map(|e| add_lead(s, e)).collect();
+    let mut tx = s.begin().unwrap();
+    for (lead, (owner, stage)) in
+        leads.iter().zip([("ana", "new"), ("ana", "won"), ("bo@yourco.example", "new"), ("free text", "new")])
+    {
+        let mut record = tx.lead(&LeadRef::Id(*lead)).unwrap().unwrap();
+        record.profile.owner = Some(owner.into());
+        (record.profile.pipeline, record.profile.pipeline_stage) = (Some("inbound".into()), Some(stage.into()));
+        tx.update_profile(*lead, &record.profile, t("2026-02-01")).unwrap();
+    }
+    let open = [("inbound".to_string(), "new".to_string()), ("inbound".to_string(), "working".to_string())];
+    let counts = tx.open_leads_by_owner(&open).unwrap();
+    let name = |n: &str| UserName::parse(n).unwrap();
+    assert_eq!(counts, std::collections::HashMap::from([(name("ana"), 1), (name("bo@yourco.example"), 1)]));
 }
 
 fn listed<S: Store>(s: &S, q: LeadQuery) -> Vec<LeadId> {

@@ -14,6 +14,7 @@ mod pipelines;
 mod properties;
 mod rule_files;
 mod url;
+mod users;
 
 pub use backend::Backend;
 pub use changes::{ChangeRow, read_change};
@@ -24,6 +25,7 @@ pub use pipelines::{PipelineReads, PipelineWrites};
 pub use properties::{KeptProperties, PropertyChanges};
 pub use rule_files::{RuleFileKind, RuleFileReads, RuleFileRecord, RuleFileVersion, RuleFileWrites};
 pub use url::{DatabaseUrl, DatabaseUrlError};
+pub use users::{UserReads, UserRow, UserWrites, encode_holidays, read_cursor};
 
 use leadflow_core::change::FieldChange;
 use leadflow_core::{
@@ -576,6 +578,7 @@ pub trait Store:
     + JobReads
     + PipelineReads
     + RuleFileReads
+    + UserReads
 {
     type Tx<'a>: Transaction
     where
@@ -612,6 +615,7 @@ pub trait Transaction:
     + JobWrites
     + PipelineWrites
     + RuleFileWrites
+    + UserWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -636,7 +640,7 @@ pub mod prelude {
         ChangeReads, ChangeWrites, EventReads, EventWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads,
         LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads,
         PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites, Store, TrainedReads,
-        TrainedWrites, Transaction, VisitorWrites,
+        TrainedWrites, Transaction, UserReads, UserWrites, VisitorWrites,
     };
 }
 

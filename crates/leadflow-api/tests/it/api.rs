@@ -61,6 +61,12 @@ async fn every_endpoint_refuses_the_roles_it_must() {
         (Method::POST, "/v1/pipelines/inbound/deactivate", None, vec![Admin, Marketing]),
         // Sales may move the leads it owns: for one it does not, the refusal is the lead's.
         (Method::POST, "/v1/leads/seed@acme.example/stage", Some(json!({})), vec![Admin, Marketing]),
+        (Method::GET, "/v1/users", None, vec![Admin, Marketing, Sales]),
+        (Method::PUT, "/v1/users/newbie", Some(json!({"zone": "UTC"})), vec![Admin]),
+        (Method::GET, "/v1/assignment", None, vec![Admin, Marketing, Sales]),
+        (Method::POST, "/v1/assignment/validate", Some(json!({"source": ""})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/assignment", Some(json!({"source": ""})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/leads/seed@acme.example/owner", Some(json!({})), vec![Admin, Marketing]),
         (Method::DELETE, "/v1/leads/nobody@acme.example", None, vec![Admin]),
         (
             Method::POST,

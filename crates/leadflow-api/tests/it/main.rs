@@ -7,5 +7,6 @@ mod browser;
 mod openapi;
 mod pipelines;
 mod schemathesis;
+mod team;
 mod tracking;
 mod webhooks;

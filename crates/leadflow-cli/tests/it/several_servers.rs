@@ -243,3 +243,59 @@ fn two_servers_and_a_rescore_on_the_same_leads_count_every_event() {
         .sum();
     assert_eq!(total, (LEADS + 6 * PER_CLIENT) as f64, "every event counted once");
 }
+
+/// Leads created at once through two servers on one database, each given an owner by one round
+/// robin rule: the turns are taken one after the other, never twice, so the owners, in the
+/// order the change log has them, go round the team exactly.
+#[test]
+fn concurrent_new_leads_on_two_servers_take_round_robin_turns_exactly() {
+    let cli = Cli::on_postgres();
+    cli.ok(&["init"]);
+    for name in ["ana", "bo", "cy"] {
+        cli.ok(&["users", "put", name, "--zone", "Europe/Berlin", "--team", "emea"]);
+    }
+    let rules = cli.dir.path().join("rules.toml");
+    std::fs::write(&rules, "name = \"all\"\n[[rules]]\nid = \"everyone\"\non = \"created\"\nteams = [\"emea\"]\n")
+        .unwrap();
+    cli.ok(&["assignment", "apply", rules.to_str().unwrap()]);
+    let admin = key(&cli, "admin");
+    let env = [("LEADFLOW_SERVER__RATE_LIMIT__PER_SECOND", "0")];
+    let (a, b) = (ServeProcess::start(&cli, &env), ServeProcess::start(&cli, &env));
+    const PER_CLIENT: usize = 15;
+    let clients: Vec<_> = [&a.addr, &b.addr, &a.addr, &b.addr]
+        .into_iter()
+        .enumerate()
+        .map(|(c, addr)| {
+            let (addr, admin) = (addr.clone(), admin.clone());
+            std::thread::spawn(move || {
+                (0..PER_CLIENT)
+                    .map(|i| {
+                        let email = format!("c{c}-{i}@rr.example");
+                        let body = format!(r#"{{"id": "e-{c}-{i}", "email": "{email}", "type": "page_view"}}"#);
+                        let (status, _, answer) = call(&addr, &admin, "POST", "/v1/events", Some(&body));
+                        assert_eq!(status, 200, "{answer}");
+                        email
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let emails: Vec<String> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    // Each lead's owner change, with its place in the log (ids grow in commit order).
+    let mut given: Vec<(i64, String)> = emails
+        .iter()
+        .map(|email| {
+            let (status, _, body) = call(&b.addr, &admin, "GET", &format!("/v1/leads/{email}/changes"), None);
+            assert_eq!(status, 200, "{body}");
+            let log: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let change = log["changes"].as_array().unwrap().iter().find(|c| c["field"] == "owner").cloned();
+            let change = change.unwrap_or_else(|| panic!("{email} got no owner: {log}"));
+            assert_eq!(change["actor"], "assignment:everyone");
+            (change["id"].as_i64().unwrap(), change["new"]["value"].as_str().unwrap().to_string())
+        })
+        .collect();
+    given.sort();
+    let owners: Vec<&str> = given.iter().map(|(_, owner)| owner.as_str()).collect();
+    let turns: Vec<&str> = ["ana", "bo", "cy"].into_iter().cycle().take(owners.len()).collect();
+    assert_eq!(owners, turns, "in turn, never the same turn twice");
+}

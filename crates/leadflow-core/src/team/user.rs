@@ -19,15 +19,22 @@ use super::week::{WeekError, WorkingWeek};
 /// The longest display name, in characters: what fits a column of a lead list.
 pub const MAX_DISPLAY_NAME: usize = 128;
 
-/// A user's name: how rules, owners and the API refer to them (`ana`, `bob.smith`). Case-sensitive,
-/// 1-64 letters, digits, `_`, `.` or `-`.
+/// A user's name: how rules, owners and the API refer to them (`ana`, `bob.smith`,
+/// `ana@yourco.example`: a sign-in name may be an email). Case-sensitive, 1-64 letters, digits,
+/// `_`, `.`, `-` or `@`.
+///
+/// It is the name a lead's `owner` holds and a sales API key has.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserName(String);
 
 impl UserName {
     /// Surrounding space is dropped; the case is kept.
     pub fn parse(input: &str) -> Result<UserName, UserError> {
-        identifier(input).map(UserName).ok_or_else(|| UserError::Name(printable(input.trim()).into_owned()))
+        let s = input.trim();
+        let valid = !s.is_empty()
+            && s.chars().count() <= 64
+            && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+        valid.then(|| UserName(s.to_string())).ok_or_else(|| UserError::Name(printable(s).into_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -101,7 +108,7 @@ impl fmt::Display for UserRole {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum UserError {
-    #[error("`{0}` is not a user name (expected 1-64 letters, digits, `_`, `.` or `-`)")]
+    #[error("`{0}` is not a user name (expected 1-64 letters, digits, `_`, `.`, `-` or `@`)")]
     Name(String),
     #[error("`{0}` is not a team name (expected 1-64 letters, digits, `_`, `.` or `-`)")]
     Team(String),

@@ -1,5 +1,6 @@
 //! The engine's integration tests, one binary, through the real SQLite store.
 
+mod assignment;
 mod changes;
 mod event_properties;
 mod imports;

@@ -34,6 +34,10 @@ impl Server {
         let mut engine = Engine::new(SqliteStore::open(&dir.path().join("api.db")).unwrap(), Arc::new(SystemClock));
         engine.apply_model(leadflow_core::model::DEFAULT_MODEL_SOURCE, &Quiet).unwrap();
         let mut keys = Vec::new();
+        // A sales key is a user's.
+        let sales = format!("{}@yourco.example", Role::Sales);
+        let user = leadflow_core::team::UserSpec::new(&sales, "Europe/Berlin");
+        engine.put_user(&leadflow_core::team::User::build(user).unwrap()).unwrap();
         for role in Role::ALL {
             let (_, secret) = engine.create_api_key(&format!("{role}@yourco.example"), role).unwrap();
             keys.push((role, secret));
