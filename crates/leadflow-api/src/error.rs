@@ -34,6 +34,9 @@
 //! | `assignment_invalid` | 422 | the assignment rules file has problems (listed in `problems`) |
 //! | `assignment_not_found` | 404 | no assignment rules are in use |
 //! | `nobody_to_assign` | 409 | the assignment rules found nobody who can take the lead (the message says why) |
+//! | `invalid_task` | 400 | a task's fields are wrong (kind, title, due time, priority, snooze time) |
+//! | `task_not_found` | 404 | no such task |
+//! | `task_closed` | 409 | the task is done or cancelled already |
 //! | `move_refused` | 409 | the pipeline's rules refuse the move; `rule` names the rule (`move_not_allowed`, `missing_fields`, `reason_required`, `unknown_reason`, `unknown_stage`, `same_stage`) |
 //! | `no_active_model` | 503 | no model is active yet |
 //! | `rate_limited` | 429 | over the key's rate limit; `Retry-After` says when to come back |
@@ -174,6 +177,11 @@ impl From<EngineError> for ApiError {
             EngineError::UserInactive(_) => ApiError::new(ErrorCode::UserInactive, e.to_string()),
             EngineError::NoAssignmentRules => ApiError::new(ErrorCode::AssignmentNotFound, e.to_string()),
             EngineError::NobodyToAssign(_) => ApiError::new(ErrorCode::NobodyToAssign, e.to_string()),
+            EngineError::NoSuchTask(_) => ApiError::new(ErrorCode::TaskNotFound, e.to_string()),
+            EngineError::Task(leadflow_core::task::TaskError::Finished(..)) => {
+                ApiError::new(ErrorCode::TaskClosed, e.to_string())
+            }
+            EngineError::Task(_) => ApiError::new(ErrorCode::InvalidTask, e.to_string()),
             EngineError::MoveRefused(refusal) => {
                 ApiError { rule: Some(refusal.code()), ..ApiError::new(ErrorCode::MoveRefused, refusal.to_string()) }
             }

@@ -18,6 +18,7 @@ mod models;
 mod openapi;
 mod pipelines;
 mod state;
+mod tasks;
 mod team;
 mod tracking;
 mod webhooks;
@@ -64,6 +65,11 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/leads/{lead}/stages", get(leads::stages::<S>))
         .route("/v1/leads/{lead}/stage", post(pipelines::move_lead::<S>))
         .route("/v1/leads/{lead}/owner", post(team::give::<S>))
+        .route("/v1/leads/{lead}/tasks", post(tasks::add::<S>))
+        .route("/v1/tasks", get(tasks::list::<S>))
+        .route("/v1/queue", get(tasks::queue::<S>))
+        .route("/v1/tasks/missing", get(tasks::missing::<S>))
+        .route("/v1/tasks/{id}", post(tasks::change::<S>))
         .route("/v1/users", get(team::list::<S>))
         .route("/v1/users/{name}", axum::routing::put(team::put::<S>))
         .route("/v1/assignment", get(team::active::<S>).post(team::apply::<S>))

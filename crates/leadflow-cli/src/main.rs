@@ -7,6 +7,7 @@ mod lab;
 mod output;
 mod pipelines;
 mod progress;
+mod tasks;
 mod team;
 
 use std::path::{Path, PathBuf};
@@ -97,6 +98,18 @@ enum Command {
     /// The sales users leads are owned by.
     #[command(subcommand)]
     Users(team::UsersCommand),
+    /// Follow-up tasks: add, list what is due, do, snooze, cancel.
+    #[command(subcommand)]
+    Tasks(tasks::TasksCommand),
+    /// An owner's leads in the order to work them, each with why and its next step.
+    Queue {
+        #[arg(long)]
+        owner: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check, apply and show the assignment rules (who gets a new or newly qualified lead).
     #[command(subcommand)]
     Assignment(team::AssignmentCommand),
@@ -809,6 +822,8 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
         }
         Command::Pipeline(command) => pipelines::run(engine, command),
         Command::Users(command) => team::users(engine, command),
+        Command::Tasks(command) => tasks::run(engine, command),
+        Command::Queue { owner, limit, json } => tasks::queue(engine, &owner, limit, json),
         Command::Assignment(command) => team::assignment(engine, command),
         Command::Leads(LeadsCommand::Assign { lead, owner, reason }) => {
             team::assign(engine, &lead, owner.as_deref(), reason.as_deref())

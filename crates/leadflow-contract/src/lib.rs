@@ -16,6 +16,7 @@ mod pipeline;
 mod request;
 mod schema;
 mod status;
+mod task;
 mod team;
 mod webhook;
 
@@ -34,6 +35,7 @@ pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
 pub use status::{Health, IdentityToken, Ready};
+pub use task::{MissingNextSteps, Queue, QueueEntry, Task, TaskChangeRequest, TaskList, TaskRequest};
 pub use team::{
     AssignmentCheck, AssignmentInfo, AssignmentRequest, OwnerRequest, OwnerResult, UserInfo, UserList, UserRequest,
 };

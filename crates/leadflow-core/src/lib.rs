@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod scoring;
 pub mod sla;
 pub mod stages;
+pub mod task;
 pub mod team;
 pub mod text;
 pub mod time;

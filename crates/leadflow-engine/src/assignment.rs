@@ -15,7 +15,7 @@ use leadflow_core::change::profile_changes;
 use leadflow_core::team::{
     AssignContext, AssignTrigger, Assignment, AssignmentRules, LeadToAssign, UnknownName, User, UserName,
 };
-use leadflow_core::{Actor, LeadId, LeadRef, StageKind, Timestamp};
+use leadflow_core::{Actor, LeadId, LeadRef, Timestamp};
 use leadflow_store::prelude::*;
 use leadflow_store::{ChangeCause, ChangeOrigin, LeadRecord, RuleFileKind, RuleFileVersion, StoreError};
 
@@ -171,20 +171,6 @@ enum Picked {
     Nobody(String),
 }
 
-/// The (pipeline, stage) pairs whose leads are being worked: what a capacity bounds.
-fn open_stages(pipelines: &ActivePipelines) -> Vec<(String, String)> {
-    pipelines
-        .all()
-        .iter()
-        .flat_map(|p| {
-            p.stages()
-                .iter()
-                .filter(|s| s.kind() == StageKind::Open)
-                .map(|s| (p.name().to_string(), s.id().to_string()))
-        })
-        .collect()
-}
-
 /// Who the rules give the lead to, holding the matched rule's rotation until `tx` ends.
 fn pick_in<T: Transaction>(
     tx: &mut T,
@@ -208,7 +194,7 @@ fn pick_in<T: Transaction>(
         cursors.insert(rule.id().to_string(), cursor);
     }
     let users = tx.users_now()?;
-    let open_leads = tx.open_leads_by_owner(&open_stages(pipelines))?;
+    let open_leads = tx.open_leads_by_owner(&pipelines.open_stages())?;
     let picked = rules.pick(&AssignContext { lead, users: &users, open_leads: &open_leads, cursors: &cursors, now });
     Ok(match picked.owner() {
         Some(owner) => Picked::Owner {

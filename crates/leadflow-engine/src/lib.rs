@@ -16,9 +16,11 @@ mod lab;
 mod learn;
 mod patch;
 mod pipelines;
+mod queue;
 mod rescore;
 mod stage_moves;
 mod sweep;
+mod tasks;
 mod trees;
 mod web;
 
@@ -48,9 +50,11 @@ pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
 pub use patch::{PatchValue, lead_input};
 pub use pipelines::{ActivePipelines, SavedPipeline};
+pub use queue::{QueueItem, Urgency};
 pub use rescore::{RescoreOptions, RescoreReport};
 pub use stage_moves::{Moved, StageMove};
 pub use sweep::SweepReport;
+pub use tasks::{AddTask, Due, TaskChange, TaskList};
 
 use stage_moves::Happened;
 pub use trees::{FeatureSpec, LearnedTrees, Prediction, TREES_FORMAT};
@@ -174,6 +178,10 @@ pub enum EngineError {
     NoAssignmentRules,
     #[error("nobody can take the lead: {0}")]
     NobodyToAssign(String),
+    #[error("no task {0}")]
+    NoSuchTask(i64),
+    #[error(transparent)]
+    Task(#[from] leadflow_core::task::TaskError),
 }
 
 fn names_or_none(names: &[String]) -> String {

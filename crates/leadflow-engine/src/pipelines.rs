@@ -31,6 +31,16 @@ impl ActivePipelines {
         self.pipelines.iter().find(|p| p.name() == name)
     }
 
+    /// The (pipeline, stage id) pairs whose leads are being worked: the open stages.
+    pub fn open_stages(&self) -> Vec<(String, String)> {
+        self.pipelines
+            .iter()
+            .flat_map(|p| {
+                p.stages().iter().filter(|s| s.kind().is_active()).map(|s| (p.name().to_string(), s.id().to_string()))
+            })
+            .collect()
+    }
+
     /// Whether any stage moves leads in on its own (`enter_when`): when none does, only an MQL
     /// moves a lead without a person.
     pub fn has_triggers(&self) -> bool {

@@ -45,6 +45,10 @@ pub const COPIED: &[Table] = &[
     Table { name: "active_rule_files", checks: &["sum(version)", "sum(length(kind) + length(name))"] },
     Table { name: "users", checks: &["sum(length(name))", "count(away_until)", "count(capacity)", "count(team)"] },
     Table { name: "assignment_cursors", checks: &["sum(length(rule) + length(last_user))", "sum(position)"] },
+    Table {
+        name: "tasks",
+        checks: &["sum(id)", "sum(lead_id)", "count(owner)", "count(outcome)", "sum(length(title))"],
+    },
     Table { name: "settings", checks: &["sum(length(key) + length(value))"] },
     Table { name: "api_keys", checks: &["sum(id)", "count(DISTINCT hash)", "count(revoked_at)"] },
     Table { name: "webhooks", checks: &["sum(id)", "count(deleted_at)"] },

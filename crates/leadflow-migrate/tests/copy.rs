@@ -179,6 +179,23 @@ fn source() -> Source {
         e.move_lead(&admin, &origin, &request).unwrap();
     }
 
+    // Tasks: one done, one to do.
+    for (title, done) in [("Call back", true), ("Send the deck", false)] {
+        let task = leadflow_engine::AddTask {
+            lead: by_email("lead1@acme1.example"),
+            kind: leadflow_core::task::TaskKind::Call,
+            title: leadflow_core::task::TaskTitle::parse(title).unwrap(),
+            owner: None,
+            priority: leadflow_core::task::Priority::High,
+            due_at: t("2026-05-02"),
+        };
+        let added = e.add_task(&admin, &task).unwrap();
+        if done {
+            let change = leadflow_engine::TaskChange::Done { note: Some("left a voicemail".into()) };
+            e.change_task(&admin, added.id, &change).unwrap();
+        }
+    }
+
     // A second model, then back to the first: the active one is not the newest.
     let second = MODEL.replacen("name = \"default-b2b\"", "name = \"second\"", 1);
     e.apply_model(&second, &Quiet).unwrap();
@@ -259,6 +276,9 @@ fn assert_same_reads<A: Store, B: Store>(a: &mut A, b: &mut B) {
     assert!(leads_a.iter().any(|l| l.pipeline_clock.recycles == 1), "a recycled lead, with its count");
     assert_eq!(a.users().unwrap(), b.users().unwrap());
     assert_eq!(a.users().unwrap().len(), 1);
+    let all = leadflow_store::TaskQuery { limit: 100, ..Default::default() };
+    assert_eq!(a.tasks(&all).unwrap(), b.tasks(&all).unwrap());
+    assert_eq!(a.tasks(&all).unwrap().len(), 2);
     let active = a.active_version().unwrap().unwrap();
     for lead in &leads_a {
         assert_eq!(a.events_of(lead.id, 1000).unwrap(), b.events_of(lead.id, 1000).unwrap(), "events of {}", lead.id);
@@ -338,6 +358,7 @@ fn a_copy_reads_as_its_source_and_goes_on_from_it() {
         "active_rule_files",
         "users",
         "assignment_cursors",
+        "tasks",
     ] {
         let copied = report.tables.iter().find(|t| t.table == table).unwrap();
         assert!(matches!(copied.fate, Fate::Copied { rows } if rows > 0), "{table}: {:?}", copied.fate);

@@ -24,6 +24,7 @@ mod rows;
 mod rule_files;
 mod scores;
 mod sql;
+mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tls;

@@ -18,6 +18,7 @@ mod rescans;
 mod rows;
 mod rule_files;
 mod scores;
+mod tasks;
 mod trained;
 mod users;
 mod visitors;
@@ -77,6 +78,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_jobs.sql"),
     include_str!("../migrations/0015_rule_files_and_pipelines.sql"),
     include_str!("../migrations/0016_users_and_assignment.sql"),
+    include_str!("../migrations/0017_tasks.sql"),
 ];
 
 pub struct SqliteStore {

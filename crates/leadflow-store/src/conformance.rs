@@ -32,6 +32,7 @@ macro_rules! conformance_tests {
             rule_files_are_versioned_per_kind_and_name,
             leads_keep_their_place_in_a_pipeline,
             users_round_trip_and_assignment_keeps_its_rotation,
+            tasks_are_listed_soonest_first_and_change_state,
             listing_filters_and_orders,
             scans_visit_what_needs_rescoring,
             a_scan_write_leaves_alone_what_changed_since_the_scan,
@@ -721,6 +722,76 @@ pub fn users_round_trip_and_assignment_keeps_its_rotation<S: Store>(s: &mut S) {
     let counts = tx.open_leads_by_owner(&open).unwrap();
     let name = |n: &str| UserName::parse(n).unwrap();
     assert_eq!(counts, std::collections::HashMap::from([(name("ana"), 1), (name("bo@yourco.example"), 1)]));
+}
+
+pub fn tasks_are_listed_soonest_first_and_change_state<S: Store>(s: &mut S) {
+    use leadflow_core::task::{Priority, TaskKind, TaskStatus, TaskTitle};
+    use leadflow_core::team::UserName;
+    let (ana, bo) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"));
+    let (kim, lea) = (UserName::parse("kim").unwrap(), UserName::parse("lea").unwrap());
+    let title = TaskTitle::parse("Call about the demo").unwrap();
+    let task = |lead, owner, due: &str| NewTask {
+        lead,
+        kind: TaskKind::Call,
+        title: &title,
+        owner,
+        priority: Priority::High,
+        due_at: t(due),
+        created_by: Some("cli"),
+    };
+    let mut tx = s.begin().unwrap();
+    let late = tx.add_task(&task(ana, Some(&kim), "2026-06-03"), t("2026-06-01")).unwrap();
+    let soon = tx.add_task(&task(ana, Some(&kim), "2026-06-02"), t("2026-06-01")).unwrap();
+    let other = tx.add_task(&task(bo, Some(&lea), "2026-06-01T12:00:00Z"), t("2026-06-01")).unwrap();
+    let unowned = tx.add_task(&task(bo, None, "2026-06-05"), t("2026-06-01")).unwrap();
+    tx.commit().unwrap();
+    fn ids<S: Store>(s: &S, q: TaskQuery) -> Vec<i64> {
+        s.tasks(&TaskQuery { limit: 100, ..q }).unwrap().iter().map(|t| t.id).collect()
+    }
+    assert_eq!(ids(s, TaskQuery::default()), [other, soon, late, unowned], "soonest due first");
+    assert_eq!(ids(s, TaskQuery { owner: Some(kim.clone()), ..Default::default() }), [soon, late]);
+    assert_eq!(ids(s, TaskQuery { lead: Some(bo), ..Default::default() }), [other, unowned]);
+    assert_eq!(ids(s, TaskQuery { due_before: Some(t("2026-06-02T12:00:00Z")), ..Default::default() }), [other, soon]);
+    let read = s.task(soon).unwrap().unwrap();
+    assert_eq!(
+        (read.lead, read.kind, read.priority, read.owner.as_ref()),
+        (ana, TaskKind::Call, Priority::High, Some(&kim))
+    );
+    assert_eq!((read.title.as_str(), read.created_by.as_deref()), ("Call about the demo", Some("cli")));
+    assert_eq!(
+        (read.state.status, read.state.due_at, read.created_at),
+        (TaskStatus::Open, t("2026-06-02"), t("2026-06-01"))
+    );
+
+    // Snoozed: due at its snooze's end. Done: no longer pending.
+    let mut tx = s.begin().unwrap();
+    let mut state = tx.task_now(soon).unwrap().unwrap().state;
+    state.snooze(t("2026-06-10"), t("2026-06-01")).unwrap();
+    tx.set_task_state(soon, &state, t("2026-06-01")).unwrap();
+    let mut done = tx.task_now(other).unwrap().unwrap().state;
+    done.complete(Some("left a voicemail"), t("2026-06-01T13:00:00Z")).unwrap();
+    tx.set_task_state(other, &done, t("2026-06-01T13:00:00Z")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(ids(s, TaskQuery { pending: true, ..Default::default() }), [late, unowned, soon]);
+    assert_eq!(s.task(other).unwrap().unwrap().state, done);
+    assert_eq!(s.task(soon).unwrap().unwrap().state.snoozed_until, Some(t("2026-06-10")));
+
+    // Leads being worked with nothing to do next.
+    let cy = add_lead(s, "cy@example.com");
+    let mut tx = s.begin().unwrap();
+    for lead in [ana, bo, cy] {
+        let mut record = tx.lead(&LeadRef::Id(lead)).unwrap().unwrap();
+        (record.profile.pipeline, record.profile.pipeline_stage) = (Some("inbound".into()), Some("new".into()));
+        tx.update_profile(lead, &record.profile, t("2026-06-01")).unwrap();
+    }
+    tx.commit().unwrap();
+    let open = [("inbound".to_string(), "new".to_string())];
+    assert_eq!(s.leads_without_next_step(&open, 10).unwrap(), [cy], "ana and bo have pending tasks");
+
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(ana).unwrap();
+    tx.commit().unwrap();
+    assert!(s.task(late).unwrap().is_none(), "a lead's tasks go with it");
 }
 
 fn listed<S: Store>(s: &S, q: LeadQuery) -> Vec<LeadId> {

@@ -13,6 +13,7 @@ mod jobs;
 mod pipelines;
 mod properties;
 mod rule_files;
+mod tasks;
 mod url;
 mod users;
 
@@ -24,6 +25,7 @@ pub use jobs::{
 pub use pipelines::{PipelineReads, PipelineWrites};
 pub use properties::{KeptProperties, PropertyChanges};
 pub use rule_files::{RuleFileKind, RuleFileReads, RuleFileRecord, RuleFileVersion, RuleFileWrites};
+pub use tasks::{NewTask, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use users::{UserReads, UserRow, UserWrites, encode_holidays, read_cursor};
 
@@ -579,6 +581,7 @@ pub trait Store:
     + PipelineReads
     + RuleFileReads
     + UserReads
+    + TaskReads
 {
     type Tx<'a>: Transaction
     where
@@ -616,6 +619,7 @@ pub trait Transaction:
     + PipelineWrites
     + RuleFileWrites
     + UserWrites
+    + TaskWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -639,8 +643,8 @@ pub mod prelude {
     pub use crate::{
         ChangeReads, ChangeWrites, EventReads, EventWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads,
         LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads,
-        PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites, Store, TrainedReads,
-        TrainedWrites, Transaction, UserReads, UserWrites, VisitorWrites,
+        PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites, Store, TaskReads, TaskWrites,
+        TrainedReads, TrainedWrites, Transaction, UserReads, UserWrites, VisitorWrites,
     };
 }
 

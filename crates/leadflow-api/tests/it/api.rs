@@ -67,6 +67,16 @@ async fn every_endpoint_refuses_the_roles_it_must() {
         (Method::POST, "/v1/assignment/validate", Some(json!({"source": ""})), vec![Admin, Marketing]),
         (Method::POST, "/v1/assignment", Some(json!({"source": ""})), vec![Admin, Marketing]),
         (Method::POST, "/v1/leads/seed@acme.example/owner", Some(json!({})), vec![Admin, Marketing]),
+        (
+            Method::POST,
+            "/v1/leads/seed@acme.example/tasks",
+            Some(json!({"title": "Call", "due_at": "2030-01-01"})),
+            vec![Admin, Marketing],
+        ),
+        (Method::GET, "/v1/tasks", None, vec![Admin, Marketing, Sales]),
+        (Method::GET, "/v1/tasks/missing", None, vec![Admin, Marketing, Sales]),
+        (Method::GET, "/v1/queue?owner=sales@yourco.example", None, vec![Admin, Marketing, Sales]),
+        (Method::POST, "/v1/tasks/1", Some(json!({"action": "done"})), vec![Admin, Marketing]),
         (Method::DELETE, "/v1/leads/nobody@acme.example", None, vec![Admin]),
         (
             Method::POST,

@@ -7,6 +7,7 @@ mod browser;
 mod openapi;
 mod pipelines;
 mod schemathesis;
+mod tasks;
 mod team;
 mod tracking;
 mod webhooks;

@@ -89,6 +89,23 @@ pub fn parse_zone(name: &str) -> Result<Tz, CalendarError> {
 
 /// Whose working time an SLA counts: a zone, weekly hours and holidays. See the module doc for
 /// what counts as working time.
+/// The first instant of the local day after the one `t` falls on, in `zone`: the end of `t`'s
+/// local day ("due today" is due before it). On a day that ends in a DST gap at midnight, the
+/// next day starts at its first instant that exists. `None` outside the years 1 to 9999.
+pub fn end_of_local_day(zone: Tz, t: Timestamp) -> Option<Timestamp> {
+    if !SUPPORTED_MS.contains(&t.millis()) {
+        return None;
+    }
+    let local = chrono::DateTime::from_timestamp_millis(t.millis())?.with_timezone(&zone);
+    let next = local.date_naive().succ_opt()?;
+    // Midnight may be skipped by a DST change (São Paulo until 2019): the day then starts at the
+    // first minute that exists.
+    (0..24 * 60).find_map(|minute| {
+        let wall = next.and_hms_opt(minute / 60, minute % 60, 0)?;
+        zone.from_local_datetime(&wall).earliest().map(|at| Timestamp::from_millis(at.timestamp_millis()))
+    })
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkingCalendar {
     zone: Tz,

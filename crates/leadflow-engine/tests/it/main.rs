@@ -8,3 +8,4 @@ mod incremental;
 mod jobs;
 mod pipelines;
 mod public_tracking;
+mod tasks;

@@ -1,0 +1,155 @@
+//! Follow-up tasks: adding them to leads, listing what is due (per owner, in the owner's own
+//! day), and doing, snoozing or cancelling them; and the leads being worked that have no next
+//! step.
+//!
+//! Who may: writers of all leads (admin, marketing) any task; sales the tasks of the leads it
+//! owns, and the tasks it owns.
+
+use leadflow_core::calendar::end_of_local_day;
+use leadflow_core::task::{Priority, TaskKind, TaskState, TaskTitle};
+use leadflow_core::team::UserName;
+use leadflow_core::{Action, Actor, LeadId, LeadRef, Refusal, Timestamp};
+use leadflow_store::prelude::*;
+use leadflow_store::{NewTask, TaskQuery, TaskRecord};
+
+use crate::{Engine, EngineError};
+
+/// A task to add.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AddTask {
+    pub lead: LeadRef,
+    pub kind: TaskKind,
+    pub title: TaskTitle,
+    /// `None`: the lead's owner.
+    pub owner: Option<UserName>,
+    pub priority: Priority,
+    pub due_at: Timestamp,
+}
+
+/// Which tasks by when they are due.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Due {
+    /// Open or snoozed, whenever due.
+    #[default]
+    Pending,
+    /// Still to do and due before now.
+    Overdue,
+    /// Still to do and due before the end of the owner's local day (overdue ones too).
+    Today,
+    /// Every task, done and cancelled too.
+    All,
+}
+
+/// A list of tasks to read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskList {
+    pub owner: Option<UserName>,
+    pub lead: Option<LeadRef>,
+    pub due: Due,
+    pub limit: usize,
+}
+
+/// What to do with a task.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TaskChange {
+    Done { note: Option<String> },
+    Snooze { until: Timestamp },
+    Cancel { why: Option<String> },
+}
+
+impl<S: Store> Engine<S> {
+    /// Adds a task to a lead, owned by `owner` (a user) or by the lead's owner.
+    pub fn add_task(&mut self, actor: &Actor<'_>, task: &AddTask) -> Result<TaskRecord, EngineError> {
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let lead = tx.lead(&task.lead)?.ok_or_else(|| EngineError::NoSuchLead(task.lead.clone()))?;
+        let lead_owner = lead.profile.owner.as_deref();
+        actor.may_write_lead(Some(lead_owner), lead_owner)?;
+        let owner = match &task.owner {
+            Some(owner) => Some(owner.clone()),
+            None => lead_owner.and_then(|o| UserName::parse(o).ok()),
+        };
+        if let Some(owner) = &owner
+            && !tx.users_now()?.iter().any(|u| u.name() == owner)
+        {
+            return Err(EngineError::NoSuchUser(owner.clone()));
+        }
+        let created_by = if actor.name.is_empty() { "cli" } else { actor.name };
+        let new = NewTask {
+            lead: lead.id,
+            kind: task.kind,
+            title: &task.title,
+            owner: owner.as_ref(),
+            priority: task.priority,
+            due_at: task.due_at,
+            created_by: Some(created_by),
+        };
+        let id = tx.add_task(&new, now)?;
+        let record = tx.task_now(id)?.expect("added above");
+        tx.commit()?;
+        Ok(record)
+    }
+
+    /// The tasks the list asks for, soonest due first. "Today" is each task's owner's day, in
+    /// their time zone (UTC for a task without an owner, or one whose owner is no user).
+    pub fn tasks(&self, list: &TaskList) -> Result<Vec<TaskRecord>, EngineError> {
+        let now = self.now();
+        let lead = match &list.lead {
+            Some(lead) => Some(self.store.lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?.id),
+            None => None,
+        };
+        let (pending, due_before) = match list.due {
+            Due::Pending => (true, None),
+            Due::Overdue => (true, Some(now)),
+            // No local day ends more than 26 hours after now (UTC+14); each task is checked below.
+            Due::Today => (true, Some(now.plus_millis(26 * 3_600_000))),
+            Due::All => (false, None),
+        };
+        let query = TaskQuery { owner: list.owner.clone(), lead, pending, due_before, limit: list.limit };
+        let mut tasks = self.store.tasks(&query)?;
+        if list.due == Due::Today {
+            let users = self.store.users()?;
+            let utc = leadflow_core::calendar::parse_zone("UTC").expect("UTC is a zone");
+            let zone_of = |owner: &Option<UserName>| {
+                owner.as_ref().and_then(|o| users.iter().find(|u| u.name() == o)).map_or(utc, |u| u.calendar().zone())
+            };
+            tasks.retain(|t| end_of_local_day(zone_of(&t.owner), now).is_some_and(|end| t.state.due() < end));
+        }
+        Ok(tasks)
+    }
+
+    /// Does, snoozes or cancels a task, as `actor`.
+    pub fn change_task(&mut self, actor: &Actor<'_>, id: i64, change: &TaskChange) -> Result<TaskRecord, EngineError> {
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        let task = tx.task_now(id)?.ok_or(EngineError::NoSuchTask(id))?;
+        if !actor.role.may(Action::WriteLeads) {
+            let lead = tx.lead(&LeadRef::Id(task.lead))?;
+            let owns_lead = lead.is_some_and(|l| l.profile.owner.as_deref() == Some(actor.name));
+            let owns_task = task.owner.as_ref().is_some_and(|o| o.as_str() == actor.name);
+            if !actor.role.may(Action::WriteOwnLeads) {
+                return Err(Refusal::Role(actor.role).into());
+            }
+            if !owns_lead && !owns_task {
+                return Err(Refusal::NotTheOwner(actor.role).into());
+            }
+        }
+        let mut state: TaskState = task.state.clone();
+        match change {
+            TaskChange::Done { note } => state.complete(note.as_deref(), now)?,
+            TaskChange::Snooze { until } => state.snooze(*until, now)?,
+            TaskChange::Cancel { why } => state.cancel(why.as_deref(), now)?,
+        }
+        tx.set_task_state(id, &state, now)?;
+        let record = tx.task_now(id)?.expect("changed above");
+        tx.commit()?;
+        Ok(record)
+    }
+
+    /// Leads in an open stage of an active pipeline with no open or snoozed task: being worked,
+    /// with no next step. By id, at most `limit`.
+    pub fn leads_without_next_step(&mut self, limit: usize) -> Result<Vec<LeadId>, EngineError> {
+        let open = self.active_pipelines()?.open_stages();
+        Ok(self.store.leads_without_next_step(&open, limit)?)
+    }
+}

@@ -1,0 +1,138 @@
+//! Follow-up tasks.
+
+use leadflow_core::task::TaskState;
+use leadflow_store::{NewTask, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
+
+use super::*;
+
+fn read_task(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+    Ok(TaskRow {
+        id: r.get(0)?,
+        lead: r.get(1)?,
+        kind: r.get(2)?,
+        title: r.get(3)?,
+        owner: r.get(4)?,
+        priority: r.get(5)?,
+        status: r.get(6)?,
+        due_at: r.get(7)?,
+        snoozed_until: r.get(8)?,
+        outcome: r.get(9)?,
+        closed_at: r.get(10)?,
+        created_by: r.get(11)?,
+        created_at: r.get(12)?,
+    })
+}
+
+fn task(conn: &Connection, id: i64) -> Result<Option<TaskRecord>, StoreError> {
+    let row = conn
+        .prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([id], read_task).optional())
+        .map_err(backend)?;
+    row.map(TaskRow::into_record).transpose()
+}
+
+impl TaskReads for SqliteStore {
+    fn tasks(&self, q: &TaskQuery) -> Result<Vec<TaskRecord>, StoreError> {
+        // A snoozed task is due at its snooze's end.
+        let due = "CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END";
+        let mut conds = vec!["1 = 1".to_string()];
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(owner) = &q.owner {
+            args.push(owner.as_str().to_string().into());
+            conds.push(format!("owner = ?{}", args.len()));
+        }
+        if let Some(lead) = q.lead {
+            args.push(lead.0.into());
+            conds.push(format!("lead_id = ?{}", args.len()));
+        }
+        if q.pending {
+            conds.push("status IN ('open', 'snoozed')".into());
+        }
+        if let Some(before) = q.due_before {
+            args.push(before.millis().into());
+            conds.push(format!("{due} < ?{}", args.len()));
+        }
+        args.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE {} ORDER BY {due}, id LIMIT ?{}",
+            conds.join(" AND "),
+            args.len()
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(backend)?;
+        let rows = stmt.query_map(params_from_iter(args), read_task).map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?.into_record()).collect()
+    }
+
+    fn task(&self, id: i64) -> Result<Option<TaskRecord>, StoreError> {
+        task(&self.conn, id)
+    }
+
+    fn leads_without_next_step(&self, open: &[(String, String)], limit: usize) -> Result<Vec<LeadId>, StoreError> {
+        let mut ids = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT l.id FROM leads l WHERE l.pipeline = ?1 AND l.pipeline_stage = ?2
+                 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.lead_id = l.id AND t.status IN ('open', 'snoozed'))
+                 ORDER BY l.id LIMIT ?3",
+            )
+            .map_err(backend)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        for (pipeline, stage) in open {
+            let rows = stmt.query_map(params![pipeline, stage, limit], |r| r.get(0).map(LeadId)).map_err(backend)?;
+            for id in rows {
+                ids.push(id.map_err(backend)?);
+            }
+        }
+        ids.sort_unstable();
+        ids.truncate(limit as usize);
+        Ok(ids)
+    }
+}
+
+impl TaskWrites for SqliteTx<'_> {
+    fn add_task(&mut self, t: &NewTask<'_>, now: Timestamp) -> Result<i64, StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO tasks (lead_id, kind, title, owner, priority, status, due_at, created_by, created_at,
+                     updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8, ?8)",
+                params![
+                    t.lead.0,
+                    t.kind.as_str(),
+                    t.title.as_str(),
+                    t.owner.map(|o| o.as_str()),
+                    t.priority.as_str(),
+                    t.due_at.millis(),
+                    t.created_by,
+                    now.millis()
+                ],
+            )
+            .map_err(backend)?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    fn task_now(&mut self, id: i64) -> Result<Option<TaskRecord>, StoreError> {
+        task(&self.tx, id)
+    }
+
+    fn set_task_state(&mut self, id: i64, s: &TaskState, now: Timestamp) -> Result<(), StoreError> {
+        let millis = |t: Option<Timestamp>| t.map(Timestamp::millis);
+        self.tx
+            .execute(
+                "UPDATE tasks SET status = ?2, due_at = ?3, snoozed_until = ?4, outcome = ?5, closed_at = ?6,
+                     updated_at = ?7 WHERE id = ?1",
+                params![
+                    id,
+                    s.status.as_str(),
+                    s.due_at.millis(),
+                    millis(s.snoozed_until),
+                    s.outcome,
+                    millis(s.closed_at),
+                    now.millis()
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! Follow-up tasks as stored: one row each, its state as `core::task::TaskState` gives it.
+
+use leadflow_core::task::{Priority, TaskKind, TaskState, TaskStatus, TaskTitle};
+use leadflow_core::team::UserName;
+use leadflow_core::{LeadId, Timestamp};
+
+use crate::StoreError;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskRecord {
+    pub id: i64,
+    pub lead: LeadId,
+    pub kind: TaskKind,
+    pub title: TaskTitle,
+    pub owner: Option<UserName>,
+    pub priority: Priority,
+    pub state: TaskState,
+    /// Who made it: an API key's name, `cli`, or the rule.
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A task to add.
+#[derive(Clone, Copy, Debug)]
+pub struct NewTask<'a> {
+    pub lead: LeadId,
+    pub kind: TaskKind,
+    pub title: &'a TaskTitle,
+    pub owner: Option<&'a UserName>,
+    pub priority: Priority,
+    pub due_at: Timestamp,
+    pub created_by: Option<&'a str>,
+}
+
+/// Which tasks to list: those of an owner, of a lead, still to do, due before an instant; soonest
+/// due first (a snoozed task by its snooze's end).
+#[derive(Clone, Debug, Default)]
+pub struct TaskQuery {
+    pub owner: Option<UserName>,
+    pub lead: Option<LeadId>,
+    /// Only open and snoozed tasks.
+    pub pending: bool,
+    pub due_before: Option<Timestamp>,
+    pub limit: usize,
+}
+
+pub trait TaskReads {
+    fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRecord>, StoreError>;
+    fn task(&self, id: i64) -> Result<Option<TaskRecord>, StoreError>;
+    /// Leads in one of the `open` stages (pipeline, stage id) with no open or snoozed task: the
+    /// leads being worked that have no next step. By id, at most `limit`.
+    fn leads_without_next_step(&self, open: &[(String, String)], limit: usize) -> Result<Vec<LeadId>, StoreError>;
+}
+
+pub trait TaskWrites {
+    fn add_task(&mut self, task: &NewTask<'_>, now: Timestamp) -> Result<i64, StoreError>;
+    /// The task as this unit of work sees it.
+    fn task_now(&mut self, id: i64) -> Result<Option<TaskRecord>, StoreError>;
+    fn set_task_state(&mut self, id: i64, state: &TaskState, now: Timestamp) -> Result<(), StoreError>;
+}
+
+/// A task's row, as both backends read it back.
+pub struct TaskRow {
+    pub id: i64,
+    pub lead: i64,
+    pub kind: String,
+    pub title: String,
+    pub owner: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub due_at: i64,
+    pub snoozed_until: Option<i64>,
+    pub outcome: Option<String>,
+    pub closed_at: Option<i64>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+}
+
+/// The columns [`TaskRow`] reads, in its order.
+pub const TASK_COLUMNS: &str = "id, lead_id, kind, title, owner, priority, status, due_at, snoozed_until, outcome, \
+                                closed_at, created_by, created_at";
+
+impl TaskRow {
+    pub fn into_record(self) -> Result<TaskRecord, StoreError> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("task {}: {what}", self.id));
+        let millis = |t: Option<i64>| t.map(Timestamp::from_millis);
+        Ok(TaskRecord {
+            id: self.id,
+            lead: LeadId(self.lead),
+            kind: TaskKind::parse(&self.kind).ok_or_else(|| corrupt(format!("kind `{}`", self.kind)))?,
+            title: TaskTitle::parse(&self.title).map_err(|e| corrupt(e.to_string()))?,
+            owner: self.owner.as_deref().map(UserName::parse).transpose().map_err(|e| corrupt(e.to_string()))?,
+            priority: Priority::parse(&self.priority)
+                .ok_or_else(|| corrupt(format!("priority `{}`", self.priority)))?,
+            state: TaskState {
+                status: TaskStatus::parse(&self.status).ok_or_else(|| corrupt(format!("status `{}`", self.status)))?,
+                due_at: Timestamp::from_millis(self.due_at),
+                snoozed_until: millis(self.snoozed_until),
+                outcome: self.outcome,
+                closed_at: millis(self.closed_at),
+            },
+            created_by: self.created_by,
+            created_at: Timestamp::from_millis(self.created_at),
+        })
+    }
+}
