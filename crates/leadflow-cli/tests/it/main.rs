@@ -4,6 +4,7 @@ mod common;
 
 mod changes;
 mod cli;
+mod demo;
 mod migrate;
 mod reference;
 mod same_json;
