@@ -8,6 +8,8 @@
 //! - `leadflow-bench ml [TASK ...]`: predictive scoring on real data under the fixed 5-fold
 //!   protocol of `../shared/ml/ml_peers.py` (tasks x_education, x_education_noleak, bank_full):
 //!   ROC AUC per fold, the mean, and the time spent fitting.
+//! - `leadflow-bench tracking DB [--leads N] [--owners K] [--ended E]`: the pipeline sweep, one
+//!   owner's queue and a stage move on N leads (see `tracking.rs`).
 //! - `leadflow-bench parse EVENTS.csv`: how fast the importer reads and parses events, with no
 //!   database: the floor under `leadflow import events`.
 //! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B] [--rate R]
@@ -23,6 +25,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod ml;
+mod tracking;
 
 use anyhow::{Context, Result, bail};
 use leadflow_engine::{Engine, SystemClock, TrackOutcome};
@@ -40,6 +43,22 @@ fn main() -> Result<()> {
         && cmd == "ml"
     {
         return ml::run(tasks);
+    }
+    if let [cmd, db, rest @ ..] = args.as_slice()
+        && cmd == "tracking"
+    {
+        let flag = |name: &str, default: usize| -> Result<usize> {
+            match rest.iter().position(|a| a == name) {
+                Some(i) => rest.get(i + 1).context("a value after the flag")?.parse().context(name.to_string()),
+                None => Ok(default),
+            }
+        };
+        let load = tracking::Tracking {
+            leads: flag("--leads", 1_000_000)?,
+            owners: flag("--owners", 100)?,
+            ended: flag("--ended", 10_000)?,
+        };
+        return tracking::run(&PathBuf::from(db), &load);
     }
     if let [cmd, events] = args.as_slice()
         && cmd == "parse"
