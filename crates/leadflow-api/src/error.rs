@@ -150,7 +150,7 @@ impl From<EngineError> for ApiError {
                 ..ApiError::new(ErrorCode::ModelInvalid, format!("the model has {} problem(s)", m.problems.len()))
             },
             EngineError::Pipeline(p) => ApiError {
-                problems: Some(ModelProblem::of_pipeline(&p)),
+                problems: Some(ModelProblem::list(&p.problems)),
                 ..ApiError::new(ErrorCode::PipelineInvalid, format!("the pipeline has {} problem(s)", p.problems.len()))
             },
             EngineError::NoSuchPipeline { .. } | EngineError::NoSuchPipelineVersion(_) => {
@@ -159,17 +159,7 @@ impl From<EngineError> for ApiError {
             EngineError::StagesInUse { .. } => ApiError::new(ErrorCode::PipelineStagesInUse, e.to_string()),
             EngineError::NoPipelineFor(_) => ApiError::new(ErrorCode::NoPipeline, e.to_string()),
             EngineError::AssignmentRules(r) => ApiError {
-                problems: Some(
-                    r.problems
-                        .iter()
-                        .map(|p| ModelProblem {
-                            line: p.line,
-                            column: p.column,
-                            path: p.path.clone(),
-                            message: p.message.clone(),
-                        })
-                        .collect(),
-                ),
+                problems: Some(ModelProblem::list(&r.problems)),
                 ..ApiError::new(ErrorCode::AssignmentInvalid, format!("the rules have {} problem(s)", r.problems.len()))
             },
             EngineError::User(_) => ApiError::new(ErrorCode::InvalidUser, e.to_string()),

@@ -81,15 +81,13 @@ impl ModelCheck {
 
 impl ModelProblem {
     pub fn all(e: &leadflow_core::ModelError) -> Vec<ModelProblem> {
-        e.problems
-            .iter()
-            .map(|p| ModelProblem { line: p.line, column: p.column, path: p.path.clone(), message: p.message.clone() })
-            .collect()
+        ModelProblem::list(&e.problems)
     }
 
-    /// A pipeline file's problems: placed and worded as a model's are.
-    pub fn of_pipeline(e: &leadflow_core::PipelineError) -> Vec<ModelProblem> {
-        e.problems
+    /// A rule file's problems (a model's, a pipeline's, assignment rules'): placed and worded
+    /// alike.
+    pub fn list(problems: &[leadflow_core::ModelProblem]) -> Vec<ModelProblem> {
+        problems
             .iter()
             .map(|p| ModelProblem { line: p.line, column: p.column, path: p.path.clone(), message: p.message.clone() })
             .collect()

@@ -130,9 +130,12 @@ impl PipelineCheck {
                 stages: p.stages().iter().map(|s| s.id().to_string()).collect(),
                 problems: Vec::new(),
             },
-            Err(e) => {
-                PipelineCheck { valid: false, name: None, stages: Vec::new(), problems: ModelProblem::of_pipeline(e) }
-            }
+            Err(e) => PipelineCheck {
+                valid: false,
+                name: None,
+                stages: Vec::new(),
+                problems: ModelProblem::list(&e.problems),
+            },
         }
     }
 }

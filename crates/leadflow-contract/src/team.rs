@@ -126,16 +126,7 @@ impl AssignmentCheck {
                 valid: false,
                 name: None,
                 rules: Vec::new(),
-                problems: e
-                    .problems
-                    .iter()
-                    .map(|p| ModelProblem {
-                        line: p.line,
-                        column: p.column,
-                        path: p.path.clone(),
-                        message: p.message.clone(),
-                    })
-                    .collect(),
+                problems: ModelProblem::list(&e.problems),
                 unknown_names: Vec::new(),
             },
         }

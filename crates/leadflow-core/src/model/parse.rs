@@ -35,42 +35,62 @@ impl fmt::Display for ModelProblem {
     }
 }
 
-/// A rejected model file: every problem found, in file order.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct ModelError {
-    pub problems: Vec<ModelProblem>,
-}
-
-impl fmt::Display for ModelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        writeln!(f, "the model has {n} problem{}:", if n == 1 { "" } else { "s" })?;
-        for p in &self.problems {
-            writeln!(f, "  {p}")?;
+/// An error type for a rejected rule file: every problem found, in file order, shown under a
+/// line that names the file (`the pipeline has 2 problems:`).
+macro_rules! file_error {
+    ($(#[$doc:meta])* $name:ident, $has:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+        pub struct $name {
+            pub problems: Vec<$crate::model::ModelProblem>,
         }
-        Ok(())
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let n = self.problems.len();
+                writeln!(f, concat!($has, " {} problem{}:"), n, if n == 1 { "" } else { "s" })?;
+                for p in &self.problems {
+                    writeln!(f, "  {p}")?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use file_error;
+
+file_error!(
+    /// A rejected model file: every problem found, in file order.
+    ModelError,
+    "the model has"
+);
+
+/// Reads a rule file (a model, a pipeline, assignment rules, an SLA policy): its TOML with every
+/// value's place, walked by `read`, which reports what is wrong through the context and goes on
+/// past it to find the rest. What `read` built when nothing was reported, else every problem in
+/// file order. Of syntax errors only the first is reported: the parser's recovery after it
+/// reports its echoes (one unclosed `[table` gave ten), not mistakes of their own.
+pub(crate) fn read_file<T>(
+    source: &str,
+    read: impl FnOnce(&mut Ctx<'_>, &Table<'_, '_>) -> T,
+) -> Result<T, Vec<ModelProblem>> {
+    let mut ctx = Ctx { source, problems: Vec::new() };
+    let (doc, syntax_errors) = DeTable::parse_recoverable(source);
+    if let Some(e) = syntax_errors.first() {
+        let at = e.span().map_or(0, |s| s.start);
+        ctx.problem(at, "", format!("TOML syntax: {}", e.message().trim()));
+        return Err(ctx.into_problems());
     }
+    let root = Table { table: doc.get_ref(), span: doc.span(), path: String::new() };
+    let built = read(&mut ctx, &root);
+    if ctx.problems.is_empty() { Ok(built) } else { Err(ctx.into_problems()) }
 }
 
 impl Model {
     /// Parses and validates a model file.
     pub fn parse(source: &str) -> Result<Model, ModelError> {
-        let mut ctx = Ctx { source, problems: Vec::new() };
-        let (doc, syntax_errors) = DeTable::parse_recoverable(source);
-        // The first syntax error only: the parser's recovery after it reports errors that are
-        // its echoes (one unclosed `[table` gave ten), not mistakes of their own.
-        if let Some(e) = syntax_errors.first() {
-            let at = e.span().map_or(0, |s| s.start);
-            ctx.problem(at, "", format!("TOML syntax: {}", e.message().trim()));
-            return Err(ctx.into_error());
-        }
-        let root = Table { table: doc.get_ref(), span: doc.span(), path: String::new() };
-        let model = read_model(&mut ctx, &root);
-        if ctx.problems.is_empty() {
-            Ok(model.expect("a model is built whenever no problem was reported"))
-        } else {
-            Err(ctx.into_error())
-        }
+        let model = read_file(source, read_model).map_err(|problems| ModelError { problems })?;
+        Ok(model.expect("a model is built whenever no problem was reported"))
     }
 }
 
@@ -88,9 +108,9 @@ impl Ctx<'_> {
         self.problems.push(ModelProblem { line, column, path: path.to_string(), message: message.into() });
     }
 
-    fn into_error(mut self) -> ModelError {
+    fn into_problems(mut self) -> Vec<ModelProblem> {
         self.problems.sort_by_key(|p| (p.line, p.column));
-        ModelError { problems: self.problems }
+        self.problems
     }
 }
 

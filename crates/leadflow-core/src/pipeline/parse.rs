@@ -7,83 +7,28 @@
 //! fit rule is and means the same.
 
 use std::collections::HashMap;
-use std::fmt;
-
-use toml::de::DeTable;
 
 use super::*;
 use crate::lead::is_identifier;
 use crate::model::ModelProblem;
-use crate::model::parse::{CONDITION_KEYS, Ctx, IDENTIFIER, Listed, Table, field_ref, listed, read_condition};
+use crate::model::parse::{
+    CONDITION_KEYS, Ctx, IDENTIFIER, Listed, Table, field_ref, file_error, listed, read_condition, read_file,
+};
 
-/// One thing wrong with a pipeline file, and where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PipelineProblem {
-    /// 1-based line and column of the offending key or value.
-    pub line: usize,
-    pub column: usize,
-    /// Dotted path of the offending item, e.g. `stages[2].to[1]`.
-    pub path: String,
-    pub message: String,
-}
+/// One thing wrong with a pipeline file, and where: placed and worded as a model's problems are.
+pub type PipelineProblem = ModelProblem;
 
-impl fmt::Display for PipelineProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
-        } else {
-            write!(f, "line {}, column {}: {}: {}", self.line, self.column, self.path, self.message)
-        }
-    }
-}
-
-impl From<ModelProblem> for PipelineProblem {
-    fn from(p: ModelProblem) -> PipelineProblem {
-        PipelineProblem { line: p.line, column: p.column, path: p.path, message: p.message }
-    }
-}
-
-/// A rejected pipeline file: every problem found, in file order.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct PipelineError {
-    pub problems: Vec<PipelineProblem>,
-}
-
-impl fmt::Display for PipelineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        writeln!(f, "the pipeline has {n} problem{}:", if n == 1 { "" } else { "s" })?;
-        for p in &self.problems {
-            writeln!(f, "  {p}")?;
-        }
-        Ok(())
-    }
-}
+file_error!(
+    /// A rejected pipeline file: every problem found, in file order.
+    PipelineError,
+    "the pipeline has"
+);
 
 impl Pipeline {
     /// Parses and validates a pipeline file.
     pub fn parse(source: &str) -> Result<Pipeline, PipelineError> {
-        let mut ctx = Ctx { source, problems: Vec::new() };
-        let (doc, syntax_errors) = DeTable::parse_recoverable(source);
-        // The first syntax error only, as for models: what the parser reports after it are
-        // echoes of it.
-        if let Some(e) = syntax_errors.first() {
-            let at = e.span().map_or(0, |s| s.start);
-            ctx.problem(at, "", format!("TOML syntax: {}", e.message().trim()));
-            return Err(into_error(ctx));
-        }
-        let root = Table { table: doc.get_ref(), span: doc.span(), path: String::new() };
-        // Reading goes on past a problem to find the others, so what it builds is only a
-        // pipeline when there were none.
-        let pipeline = read_pipeline(&mut ctx, &root);
-        if ctx.problems.is_empty() { Ok(pipeline) } else { Err(into_error(ctx)) }
+        read_file(source, read_pipeline).map_err(|problems| PipelineError { problems })
     }
-}
-
-fn into_error(ctx: Ctx<'_>) -> PipelineError {
-    let mut problems: Vec<PipelineProblem> = ctx.problems.into_iter().map(PipelineProblem::from).collect();
-    problems.sort_by_key(|p| (p.line, p.column));
-    PipelineError { problems }
 }
 
 fn read_pipeline(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Pipeline {

@@ -7,83 +7,30 @@
 //! written as a fit rule is and means the same.
 
 use std::collections::HashMap;
-use std::fmt;
 
-use toml::de::{DeTable, DeValue};
+use toml::de::DeValue;
 
 use super::*;
 use crate::lead::is_identifier;
 use crate::model::ModelProblem;
-use crate::model::parse::{CONDITION_KEYS, Ctx, IDENTIFIER, Table, field_ref, listed, read_condition};
+use crate::model::parse::{
+    CONDITION_KEYS, Ctx, IDENTIFIER, Table, field_ref, file_error, listed, read_condition, read_file,
+};
 
-/// One thing wrong with an SLA policy file, and where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SlaProblem {
-    /// 1-based line and column of the offending key or value.
-    pub line: usize,
-    pub column: usize,
-    /// Dotted path of the offending item, e.g. `rules[1].escalate[0].after`.
-    pub path: String,
-    pub message: String,
-}
+/// One thing wrong with an SLA policy file, and where: placed and worded as a model's problems are.
+pub type SlaProblem = ModelProblem;
 
-impl fmt::Display for SlaProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
-        } else {
-            write!(f, "line {}, column {}: {}: {}", self.line, self.column, self.path, self.message)
-        }
-    }
-}
-
-impl From<ModelProblem> for SlaProblem {
-    fn from(p: ModelProblem) -> SlaProblem {
-        SlaProblem { line: p.line, column: p.column, path: p.path, message: p.message }
-    }
-}
-
-/// A rejected SLA policy file: every problem found, in file order.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct SlaError {
-    pub problems: Vec<SlaProblem>,
-}
-
-impl fmt::Display for SlaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        writeln!(f, "the SLA policy has {n} problem{}:", if n == 1 { "" } else { "s" })?;
-        for p in &self.problems {
-            writeln!(f, "  {p}")?;
-        }
-        Ok(())
-    }
-}
+file_error!(
+    /// A rejected SLA policy file: every problem found, in file order.
+    SlaError,
+    "the SLA policy has"
+);
 
 impl SlaPolicy {
     /// Parses and validates an SLA policy file.
     pub fn parse(source: &str) -> Result<SlaPolicy, SlaError> {
-        let mut ctx = Ctx { source, problems: Vec::new() };
-        let (doc, syntax_errors) = DeTable::parse_recoverable(source);
-        // The first syntax error only, as for models: what the parser reports after it are
-        // echoes of it.
-        if let Some(e) = syntax_errors.first() {
-            let at = e.span().map_or(0, |s| s.start);
-            ctx.problem(at, "", format!("TOML syntax: {}", e.message().trim()));
-            return Err(into_error(ctx));
-        }
-        let root = Table { table: doc.get_ref(), span: doc.span(), path: String::new() };
-        // Reading goes on past a problem to find the others; a rule with one is left out, so
-        // what it builds is only the policy when there were none.
-        let policy = read_policy(&mut ctx, &root);
-        if ctx.problems.is_empty() { Ok(policy) } else { Err(into_error(ctx)) }
+        read_file(source, read_policy).map_err(|problems| SlaError { problems })
     }
-}
-
-fn into_error(ctx: Ctx<'_>) -> SlaError {
-    let mut problems: Vec<SlaProblem> = ctx.problems.into_iter().map(SlaProblem::from).collect();
-    problems.sort_by_key(|p| (p.line, p.column));
-    SlaError { problems }
 }
 
 /// Where a key's value is, or else its table: where a problem with it is reported.

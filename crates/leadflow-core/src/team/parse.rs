@@ -9,87 +9,33 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use toml::de::{DeTable, DeValue};
+use toml::de::DeValue;
 
 use super::assignment::{AssignOn, AssignmentRules, Rule, Strategy};
 use super::user::{TeamName, UserName};
 use crate::lead::is_identifier;
 use crate::model::ModelProblem;
-use crate::model::parse::{CONDITION_KEYS, Ctx, IDENTIFIER, Table, field_ref, read_condition};
+use crate::model::parse::{CONDITION_KEYS, Ctx, IDENTIFIER, Table, field_ref, file_error, read_condition, read_file};
 use crate::pipeline::RoutingCondition;
 
-/// One thing wrong with an assignment file, and where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AssignmentProblem {
-    /// 1-based line and column of the offending key or value.
-    pub line: usize,
-    pub column: usize,
-    /// Dotted path of the offending item, e.g. `rules[2].users[1]`.
-    pub path: String,
-    pub message: String,
-}
+/// One thing wrong with an assignment file, and where: placed and worded as a model's problems are.
+pub type AssignmentProblem = ModelProblem;
 
-impl fmt::Display for AssignmentProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
-        } else {
-            write!(f, "line {}, column {}: {}: {}", self.line, self.column, self.path, self.message)
-        }
-    }
-}
-
-impl From<ModelProblem> for AssignmentProblem {
-    fn from(p: ModelProblem) -> AssignmentProblem {
-        AssignmentProblem { line: p.line, column: p.column, path: p.path, message: p.message }
-    }
-}
-
-/// A rejected assignment file: every problem found, in file order.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct AssignmentError {
-    pub problems: Vec<AssignmentProblem>,
-}
-
-impl fmt::Display for AssignmentError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        writeln!(f, "the assignment rules have {n} problem{}:", if n == 1 { "" } else { "s" })?;
-        for p in &self.problems {
-            writeln!(f, "  {p}")?;
-        }
-        Ok(())
-    }
-}
+file_error!(
+    /// A rejected assignment file: every problem found, in file order.
+    AssignmentError,
+    "the assignment rules have"
+);
 
 impl AssignmentRules {
     /// Parses and validates an assignment file. User and team names are checked to be names,
     /// not to be users: see [`AssignmentRules::unknown_names`].
     pub fn parse(source: &str) -> Result<AssignmentRules, AssignmentError> {
-        let mut ctx = Ctx { source, problems: Vec::new() };
-        let (doc, syntax_errors) = DeTable::parse_recoverable(source);
-        // The first syntax error only, as for models: what the parser reports after it are
-        // echoes of it.
-        if let Some(e) = syntax_errors.first() {
-            let at = e.span().map_or(0, |s| s.start);
-            ctx.problem(at, "", format!("TOML syntax: {}", e.message().trim()));
-            return Err(into_error(ctx));
-        }
-        let root = Table { table: doc.get_ref(), span: doc.span(), path: String::new() };
-        // Reading goes on past a problem to find the others, so what it builds is only a set of
-        // rules when there were none.
-        let rules = read_file(&mut ctx, &root);
-        if ctx.problems.is_empty() { Ok(rules) } else { Err(into_error(ctx)) }
+        read_file(source, read_file_rules).map_err(|problems| AssignmentError { problems })
     }
 }
 
-fn into_error(ctx: Ctx<'_>) -> AssignmentError {
-    let mut problems: Vec<AssignmentProblem> = ctx.problems.into_iter().map(AssignmentProblem::from).collect();
-    problems.sort_by_key(|p| (p.line, p.column));
-    AssignmentError { problems }
-}
-
-fn read_file(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> AssignmentRules {
+fn read_file_rules(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> AssignmentRules {
     root.check_keys(ctx, &["name", "description", "rules"]);
     let name = match root.required_str(ctx, "name") {
         Some((n, at)) if !is_identifier(&n) => {
