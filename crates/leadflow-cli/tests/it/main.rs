@@ -5,6 +5,7 @@ mod common;
 mod changes;
 mod cli;
 mod demo;
+mod killed_sweep;
 mod migrate;
 mod reference;
 mod same_json;

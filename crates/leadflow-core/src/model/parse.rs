@@ -123,6 +123,43 @@ pub(crate) struct Table<'a, 'i> {
 pub(crate) type Value<'a, 'i> = &'a Spanned<DeValue<'i>>;
 
 impl<'a, 'i> Table<'a, 'i> {
+    /// A rule file's `name`: required, an identifier (reported, and kept as given, when not).
+    pub(crate) fn file_name(&self, ctx: &mut Ctx<'_>) -> String {
+        match self.required_str(ctx, "name") {
+            Some((n, at)) if !is_identifier(&n) => {
+                ctx.problem(at, "name", IDENTIFIER);
+                n
+            }
+            Some((n, _)) => n,
+            None => String::new(),
+        }
+    }
+
+    /// The array of tables under `key`, which must have at least one: `missing` says what they
+    /// are when the key is absent, `empty` when the array is.
+    pub(crate) fn required_tables(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+        missing: &str,
+        empty: &str,
+    ) -> Vec<Table<'a, 'i>> {
+        match self.tables(ctx, key) {
+            Some(tables) => {
+                if tables.is_empty() {
+                    ctx.problem(self.get(key).map_or(self.span.start, |v| v.span().start), key, empty);
+                }
+                tables
+            }
+            None => {
+                if self.get(key).is_none() {
+                    ctx.problem(self.span.start, key, format!("missing (required): {missing}"));
+                }
+                Vec::new()
+            }
+        }
+    }
+
     pub(crate) fn child_path(&self, key: &str) -> String {
         if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
     }

@@ -33,38 +33,18 @@ impl Pipeline {
 
 fn read_pipeline(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Pipeline {
     root.check_keys(ctx, &["name", "description", "max_cycle_days", "on_cycle_end", "enter_at", "routing", "stages"]);
-    let name = match root.required_str(ctx, "name") {
-        Some((n, at)) if !is_identifier(&n) => {
-            ctx.problem(at, "name", IDENTIFIER);
-            n
-        }
-        Some((n, _)) => n,
-        None => String::new(),
-    };
+    let name = root.file_name(ctx);
     let description = root.str(ctx, "description").map(|(d, _)| d);
     let routing = match root.table(ctx, "routing") {
         Some(t) => read_routing(ctx, &t),
         None => Routing::default(),
     };
-    let stage_tables = match root.tables(ctx, "stages") {
-        Some(tables) => {
-            if tables.is_empty() {
-                let at = root.get("stages").map_or(root.span.start, |v| v.span().start);
-                ctx.problem(at, "stages", "no stages: a pipeline needs at least one open stage");
-            }
-            tables
-        }
-        None => {
-            if root.get("stages").is_none() {
-                ctx.problem(
-                    root.span.start,
-                    "stages",
-                    "missing (required): the pipeline's stages, as [[stages]] tables in the order a lead goes through them",
-                );
-            }
-            Vec::new()
-        }
-    };
+    let stage_tables = root.required_tables(
+        ctx,
+        "stages",
+        "the pipeline's stages, as [[stages]] tables in the order a lead goes through them",
+        "no stages: a pipeline needs at least one open stage",
+    );
     let read: Vec<ReadStage> = stage_tables.iter().map(|t| read_stage(ctx, t)).collect();
     check_stages(ctx, &read);
     let entry = read_entry(ctx, root, &read);

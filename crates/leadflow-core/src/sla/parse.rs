@@ -40,30 +40,15 @@ fn place(t: &Table<'_, '_>, key: &str) -> usize {
 
 fn read_policy(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> SlaPolicy {
     root.check_keys(ctx, &["name", "description", "reject_reasons", "rules"]);
-    let name = match root.required_str(ctx, "name") {
-        Some((n, at)) if !is_identifier(&n) => {
-            ctx.problem(at, "name", IDENTIFIER);
-            n
-        }
-        Some((n, _)) => n,
-        None => String::new(),
-    };
+    let name = root.file_name(ctx);
     let description = root.str(ctx, "description").map(|(d, _)| d);
     let reject_reasons = read_reject_reasons(ctx, root);
-    let rule_tables = match root.tables(ctx, "rules") {
-        Some(tables) => {
-            if tables.is_empty() {
-                ctx.problem(place(root, "rules"), "rules", "no rules: a policy needs at least one");
-            }
-            tables
-        }
-        None => {
-            if root.get("rules").is_none() {
-                ctx.problem(root.span.start, "rules", "missing (required): the policy's rules, as [[rules]] tables");
-            }
-            Vec::new()
-        }
-    };
+    let rule_tables = root.required_tables(
+        ctx,
+        "rules",
+        "the policy's rules, as [[rules]] tables",
+        "no rules: a policy needs at least one",
+    );
     let read: Vec<ReadRule> = rule_tables.iter().map(|t| read_rule(ctx, t)).collect();
     check_ids(ctx, &read);
     SlaPolicy { name, description, reject_reasons, rules: read.into_iter().filter_map(|r| r.rule).collect() }

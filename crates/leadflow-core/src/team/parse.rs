@@ -37,34 +37,14 @@ impl AssignmentRules {
 
 fn read_file_rules(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> AssignmentRules {
     root.check_keys(ctx, &["name", "description", "rules"]);
-    let name = match root.required_str(ctx, "name") {
-        Some((n, at)) if !is_identifier(&n) => {
-            ctx.problem(at, "name", IDENTIFIER);
-            n
-        }
-        Some((n, _)) => n,
-        None => String::new(),
-    };
+    let name = root.file_name(ctx);
     let description = root.str(ctx, "description").map(|(d, _)| d);
-    let rule_tables = match root.tables(ctx, "rules") {
-        Some(tables) => {
-            if tables.is_empty() {
-                let at = root.get("rules").map_or(root.span.start, |v| v.span().start);
-                ctx.problem(at, "rules", "no rules: an assignment file needs at least one");
-            }
-            tables
-        }
-        None => {
-            if root.get("rules").is_none() {
-                ctx.problem(
-                    root.span.start,
-                    "rules",
-                    "missing (required): the rules, as [[rules]] tables in the order they are tried",
-                );
-            }
-            Vec::new()
-        }
-    };
+    let rule_tables = root.required_tables(
+        ctx,
+        "rules",
+        "the rules, as [[rules]] tables in the order they are tried",
+        "no rules: an assignment file needs at least one",
+    );
     let read: Vec<ReadRule> = rule_tables.iter().map(|t| read_rule(ctx, t)).collect();
     check_rules(ctx, &read);
     AssignmentRules { name, description, rules: read.into_iter().map(|r| r.rule).collect() }
