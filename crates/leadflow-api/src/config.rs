@@ -151,7 +151,7 @@ pub struct JobsConfig {
     /// Every lead is rescored as of now this often, so that decay and inactivity show without
     /// anybody asking; 0 turns it off.
     pub rescore_every_minutes: u64,
-    /// Finished jobs are kept this many days for `leadflow jobs` and `GET /v1/jobs`.
+    /// Finished jobs are kept this many days for `leadflow jobs`.
     pub keep_finished_days: u32,
     /// How often marketing-qualified leads waiting for a pipeline enter one, and leads past
     /// their pipeline's cycle are recycled or disqualified; 0 turns it off.

@@ -101,6 +101,18 @@ enum Command {
     /// Follow-up tasks: add, list what is due, do, snooze, cancel.
     #[command(subcommand)]
     Tasks(tasks::TasksCommand),
+    /// The job queue: how many jobs of each kind are pending, done or failed, and the newest
+    /// jobs with their attempts and last error.
+    Jobs {
+        /// Only jobs of this kind (rescore, expire-anonymous, prune-jobs, pipeline-sweep).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only jobs in this status (pending, done, failed, cancelled).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// An owner's leads in the order to work them, each with why and its next step.
     Queue {
         #[arg(long)]
@@ -824,6 +836,7 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
         Command::Users(command) => team::users(engine, command),
         Command::Tasks(command) => tasks::run(engine, command),
         Command::Queue { owner, limit, json } => tasks::queue(engine, &owner, limit, json),
+        Command::Jobs { kind, status, limit } => jobs(engine, kind, status.as_deref(), limit),
         Command::Assignment(command) => team::assignment(engine, command),
         Command::Leads(LeadsCommand::Assign { lead, owner, reason }) => {
             team::assign(engine, &lead, owner.as_deref(), reason.as_deref())
@@ -953,6 +966,48 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
             unreachable!("handled before opening")
         }
     }
+}
+
+fn jobs<S: Backend>(
+    engine: &mut Engine<S>,
+    kind: Option<String>,
+    status: Option<&str>,
+    limit: usize,
+) -> Result<ExitCode> {
+    let status = status
+        .map(|s| {
+            leadflow_store::JobStatus::parse(s)
+                .with_context(|| format!("unknown status `{s}` (expected pending, done, failed or cancelled)"))
+        })
+        .transpose()?;
+    let counts = engine.job_counts()?;
+    if counts.is_empty() {
+        println!("no jobs yet: a server queues its scheduled jobs as it starts (`leadflow serve`)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let counts: Vec<Vec<String>> =
+        counts.iter().map(|c| vec![c.kind.clone(), c.status.as_str().to_string(), c.count.to_string()]).collect();
+    output::table(&["kind", "status", "jobs"], &counts);
+    println!();
+    let query = leadflow_store::JobQuery { kind, status, limit };
+    let rows: Vec<Vec<String>> = engine
+        .jobs(&query)?
+        .iter()
+        .map(|j| {
+            vec![
+                j.id.to_string(),
+                j.kind.clone(),
+                j.key.clone(),
+                j.status.as_str().to_string(),
+                j.due_at.to_string(),
+                format!("{}/{}", j.attempts, j.max_attempts),
+                j.finished_at.map(|t| t.to_string()).unwrap_or_default(),
+                j.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    output::table(&["id", "kind", "key", "status", "due", "attempts", "finished", "last error"], &rows);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve<S: Backend>(mut engine: Engine<S>, config: config::Config) -> Result<ExitCode> {

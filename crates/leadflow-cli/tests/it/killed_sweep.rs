@@ -80,6 +80,10 @@ fn a_sweep_killed_mid_way_is_finished_by_the_next_server_and_moves_each_lead_onc
         assert!(Instant::now() < deadline, "{} of {LEADS} recycled", recycled(&cli));
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The queue shows the sweeps that ran, and the one the killed server still holds.
+    let jobs = cli.ok(&["jobs", "--kind", "pipeline-sweep"]);
+    assert!(jobs.contains("pipeline-sweep") && jobs.contains("done"), "{jobs}");
+    assert!(jobs.contains("pending"), "the killed server's claim, until its lease ends: {jobs}");
     let reader = Engine::new(SqliteStore::open_reader(&cli.db()).unwrap(), Arc::new(SystemClock));
     for i in (0..LEADS).step_by(97) {
         let lead = LeadRef::Email(Email::parse(&format!("l{i}@sweep.example")).unwrap());
