@@ -78,7 +78,6 @@ impl<S: Store> Engine<S> {
             ..Default::default()
         })?;
         let mut items: Vec<QueueItem> = Vec::new();
-        let mut seen: Vec<LeadId> = Vec::new();
         for lead in owned {
             let stage = match (&lead.profile.pipeline, &lead.profile.pipeline_stage) {
                 (Some(p), Some(s)) => pipelines.named(p).and_then(|p| p.stage(s)),
@@ -89,7 +88,6 @@ impl<S: Store> Engine<S> {
             if !working && task.is_none() {
                 continue;
             }
-            seen.push(lead.id);
             let rotting =
                 stage.zip(lead.pipeline_clock.stage_entered_at).filter(|(s, since)| s.is_rotting(*since, now));
             let by_task = task.as_ref().map(|t| by_task(t, now, end_of_day));
@@ -108,11 +106,8 @@ impl<S: Store> Engine<S> {
             };
             items.push(QueueItem { lead, urgency, why, next_task: task });
         }
-        // Tasks on leads the owner does not own (a colleague's lead, handed a call).
+        // What is left are tasks on leads the owner does not own (a colleague's lead, handed a call).
         for (lead, task) in next {
-            if seen.contains(&lead) {
-                continue;
-            }
             let Some(record) = self.store.lead(&LeadRef::Id(lead))? else { continue };
             let (urgency, why) = by_task(&task, now, end_of_day);
             items.push(QueueItem { lead: record, urgency, why, next_task: Some(task) });

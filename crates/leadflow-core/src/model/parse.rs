@@ -490,6 +490,23 @@ pub(crate) fn listed(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, key: &str) -> Option<
     }
 }
 
+/// A list of reasons as a file gives it: each trimmed, none blank, none twice (ignoring case),
+/// in the file's order; what is wrong is reported at its place.
+pub(crate) fn distinct_reasons(ctx: &mut Ctx<'_>, reasons: Vec<Listed>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in reasons {
+        let reason = l.text.trim();
+        if reason.is_empty() {
+            ctx.problem(l.at, &l.path, "must not be empty");
+        } else if out.iter().any(|r| r.to_lowercase() == reason.to_lowercase()) {
+            ctx.problem(l.at, &l.path, format!("`{reason}` is listed twice"));
+        } else {
+            out.push(reason.to_string());
+        }
+    }
+    out
+}
+
 /// The field `name` names, or a problem listing the names there are.
 pub(crate) fn field_ref(ctx: &mut Ctx<'_>, at: usize, path: &str, name: &str) -> Option<FieldRef> {
     let parsed = FieldRef::parse(name);

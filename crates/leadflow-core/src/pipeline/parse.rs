@@ -12,7 +12,8 @@ use super::*;
 use crate::lead::is_identifier;
 use crate::model::ModelProblem;
 use crate::model::parse::{
-    CONDITION_KEYS, Ctx, IDENTIFIER, Listed, Table, field_ref, file_error, listed, read_condition, read_file,
+    CONDITION_KEYS, Ctx, IDENTIFIER, Listed, Table, distinct_reasons, field_ref, file_error, listed, read_condition,
+    read_file,
 };
 
 /// One thing wrong with a pipeline file, and where: placed and worded as a model's problems are.
@@ -231,18 +232,7 @@ fn read_reasons(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, kind: Option<StageKind>) -
     if reasons.is_empty() {
         ctx.problem(at, &path, "no reasons: leave `reasons` out to allow moves here without one");
     }
-    let mut out: Vec<String> = Vec::new();
-    for l in reasons {
-        let reason = l.text.trim();
-        if reason.is_empty() {
-            ctx.problem(l.at, &l.path, "must not be empty");
-        } else if out.iter().any(|r| r.to_lowercase() == reason.to_lowercase()) {
-            ctx.problem(l.at, &l.path, format!("`{reason}` is listed twice"));
-        } else {
-            out.push(reason.to_string());
-        }
-    }
-    out
+    distinct_reasons(ctx, reasons)
 }
 
 const TRIGGERS: [&str; 5] = ["mql", "score_at_least", "grade_at_least", "event", "outcome"];

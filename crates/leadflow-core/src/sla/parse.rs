@@ -14,7 +14,7 @@ use super::*;
 use crate::lead::is_identifier;
 use crate::model::ModelProblem;
 use crate::model::parse::{
-    CONDITION_KEYS, Ctx, IDENTIFIER, Table, field_ref, file_error, listed, read_condition, read_file,
+    CONDITION_KEYS, Ctx, IDENTIFIER, Table, distinct_reasons, field_ref, file_error, listed, read_condition, read_file,
 };
 
 /// One thing wrong with an SLA policy file, and where: placed and worded as a model's problems are.
@@ -65,18 +65,7 @@ fn read_reject_reasons(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Vec<String> {
             "no reasons: leave `reject_reasons` out to let reps give any",
         );
     }
-    let mut out: Vec<String> = Vec::new();
-    for l in reasons {
-        let reason = l.text.trim();
-        if reason.is_empty() {
-            ctx.problem(l.at, &l.path, "must not be empty");
-        } else if out.iter().any(|r| r.to_lowercase() == reason.to_lowercase()) {
-            ctx.problem(l.at, &l.path, format!("`{reason}` is listed twice"));
-        } else {
-            out.push(reason.to_string());
-        }
-    }
-    out
+    distinct_reasons(ctx, reasons)
 }
 
 /// A rule as read, with what the check across rules needs.
