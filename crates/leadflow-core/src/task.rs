@@ -123,6 +123,11 @@ pub enum TaskError {
 }
 
 impl TaskKind {
+    /// Whether doing it reaches the lead (a call, an email, a meeting): what SLAs call a touch.
+    pub fn is_touch(self) -> bool {
+        matches!(self, TaskKind::Call | TaskKind::Email | TaskKind::Meeting)
+    }
+
     pub fn parse_or_error(s: &str) -> Result<TaskKind, TaskError> {
         TaskKind::parse(s).ok_or_else(|| TaskError::Kind(printable(s.trim()).into_owned()))
     }

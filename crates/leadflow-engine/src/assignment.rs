@@ -20,7 +20,8 @@ use leadflow_store::prelude::*;
 use leadflow_store::{ChangeCause, ChangeOrigin, LeadRecord, RuleFileKind, RuleFileVersion, StoreError};
 
 use crate::pipelines::ActivePipelines;
-use crate::stage_moves::hold;
+use crate::sla::{ClockEvent, clocks_in};
+use crate::stage_moves::{Tracking, hold};
 use crate::{Engine, EngineError};
 
 /// The active assignment rules, parsed, with the version they were parsed from.
@@ -123,8 +124,7 @@ impl<S: Store> Engine<S> {
         to: Option<&UserName>,
         reason: Option<&str>,
     ) -> Result<OwnerGiven, EngineError> {
-        let pipelines = self.active_pipelines()?;
-        let assignment = self.active_assignment()?;
+        let tracking = self.tracking()?;
         let held = self.held_version()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
@@ -139,20 +139,22 @@ impl<S: Store> Engine<S> {
                 }
                 actor.may_write_lead(Some(record.profile.owner.as_deref()), Some(owner.as_str()))?;
                 let reason = reason.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("given by hand").to_string();
-                give(&mut tx, &record, owner, &origin.clone().because(Some(reason.clone())), reason, now)?
+                let origin = origin.clone().because(Some(reason.clone()));
+                give(&mut tx, &tracking, &record, owner, &origin, reason, now)?
             }
             None => {
                 actor.may_write_lead(Some(record.profile.owner.as_deref()), None)?;
-                let assignment = assignment.ok_or(EngineError::NoAssignmentRules)?;
+                let assignment = tracking.assignment.as_ref().ok_or(EngineError::NoAssignmentRules)?;
                 let mut unowned = record.clone();
                 unowned.profile.owner = None;
-                match pick_in(&mut tx, assignment.rules(), &pipelines, &unowned, AssignTrigger::BecameMql, now)? {
+                let pipelines = &tracking.pipelines;
+                match pick_in(&mut tx, assignment.rules(), pipelines, &unowned, AssignTrigger::BecameMql, None, now)? {
                     Picked::Owner { owner, reason, cursor } => {
                         if let Some((rule, cursor)) = cursor {
                             tx.set_assignment_cursor(&rule, &cursor)?;
                         }
                         let origin = origin.clone().because(Some(reason.clone()));
-                        give(&mut tx, &record, &owner, &origin, reason, now)?
+                        give(&mut tx, &tracking, &record, &owner, &origin, reason, now)?
                     }
                     Picked::Nobody(why) => return Err(EngineError::NobodyToAssign(why)),
                 }
@@ -171,13 +173,15 @@ enum Picked {
     Nobody(String),
 }
 
-/// Who the rules give the lead to, holding the matched rule's rotation until `tx` ends.
+/// Who the rules give the lead to, holding the matched rule's rotation until `tx` ends;
+/// never `excluding` (the owner an escalation takes it from).
 fn pick_in<T: Transaction>(
     tx: &mut T,
     rules: &AssignmentRules,
     pipelines: &ActivePipelines,
     record: &LeadRecord,
     trigger: AssignTrigger,
+    excluding: Option<&UserName>,
     now: Timestamp,
 ) -> Result<Picked, EngineError> {
     let lead = LeadToAssign {
@@ -193,7 +197,8 @@ fn pick_in<T: Transaction>(
     if let Some(cursor) = tx.hold_assignment_cursor(rule.id())? {
         cursors.insert(rule.id().to_string(), cursor);
     }
-    let users = tx.users_now()?;
+    let mut users = tx.users_now()?;
+    users.retain(|u| Some(u.name()) != excluding);
     let open_leads = tx.open_leads_by_owner(&pipelines.open_stages())?;
     let picked = rules.pick(&AssignContext { lead, users: &users, open_leads: &open_leads, cursors: &cursors, now });
     Ok(match picked.owner() {
@@ -210,8 +215,7 @@ fn pick_in<T: Transaction>(
 /// owner already, no rule matches, or nobody in the rule's pool can take it.
 pub(crate) fn assign_in<T: Transaction>(
     tx: &mut T,
-    rules: &AssignmentRules,
-    pipelines: &ActivePipelines,
+    tracking: &Tracking,
     record: &LeadRecord,
     trigger: AssignTrigger,
     now: Timestamp,
@@ -219,7 +223,35 @@ pub(crate) fn assign_in<T: Transaction>(
     if record.profile.owner.is_some() {
         return Ok(None);
     }
-    match pick_in(tx, rules, pipelines, record, trigger, now)? {
+    by_rules_in(tx, tracking, record, trigger, None, now)
+}
+
+/// Takes the lead from `from` and gives it to whom the rules pick among the others, as an SLA
+/// escalation does; `None` when there are no rules or nobody else can take it.
+pub(crate) fn reassign_in<T: Transaction>(
+    tx: &mut T,
+    tracking: &Tracking,
+    record: &LeadRecord,
+    from: &UserName,
+    now: Timestamp,
+) -> Result<Option<OwnerGiven>, EngineError> {
+    by_rules_in(tx, tracking, record, AssignTrigger::BecameMql, Some(from), now)
+}
+
+fn by_rules_in<T: Transaction>(
+    tx: &mut T,
+    tracking: &Tracking,
+    record: &LeadRecord,
+    trigger: AssignTrigger,
+    excluding: Option<&UserName>,
+    now: Timestamp,
+) -> Result<Option<OwnerGiven>, EngineError> {
+    let Some(assignment) = &tracking.assignment else {
+        return Ok(None);
+    };
+    let mut unowned = record.clone();
+    unowned.profile.owner = None;
+    match pick_in(tx, assignment.rules(), &tracking.pipelines, &unowned, trigger, excluding, now)? {
         Picked::Owner { owner, reason, cursor } => {
             let rule = cursor.as_ref().map(|(rule, _)| rule.clone());
             if let Some((rule, cursor)) = cursor {
@@ -227,15 +259,16 @@ pub(crate) fn assign_in<T: Transaction>(
             }
             let actor = rule.map_or_else(|| "assignment".to_string(), |r| format!("assignment:{r}"));
             let origin = ChangeOrigin::new(ChangeCause::Rule, actor).because(Some(reason.clone()));
-            Ok(Some(give(tx, record, &owner, &origin, reason, now)?))
+            Ok(Some(give(tx, tracking, record, &owner, &origin, reason, now)?))
         }
         Picked::Nobody(_) => Ok(None),
     }
 }
 
-/// Writes the lead's new owner and logs it.
+/// Writes the lead's new owner and logs it; its SLA clocks follow.
 fn give<T: Transaction>(
     tx: &mut T,
+    tracking: &Tracking,
     record: &LeadRecord,
     owner: &UserName,
     origin: &ChangeOrigin,
@@ -248,5 +281,7 @@ fn give<T: Transaction>(
     // Rules may read the owner: the next score is computed afresh.
     tx.mark_stale(record.id)?;
     tx.record_changes(record.id, now, origin, &profile_changes(&record.profile, &after))?;
+    let given = LeadRecord { profile: after, ..record.clone() };
+    clocks_in(tx, tracking.sla.as_ref(), &given, &ClockEvent::Assigned, now)?;
     Ok(OwnerGiven { lead: record.id, owner: owner.clone(), previous: record.profile.owner.clone(), reason })
 }

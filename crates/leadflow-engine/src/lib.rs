@@ -18,6 +18,7 @@ mod patch;
 mod pipelines;
 mod queue;
 mod rescore;
+mod sla;
 mod stage_moves;
 mod sweep;
 mod tasks;
@@ -52,6 +53,9 @@ pub use patch::{PatchValue, lead_input};
 pub use pipelines::{ActivePipelines, SavedPipeline};
 pub use queue::{QueueItem, Urgency};
 pub use rescore::{RescoreOptions, RescoreReport};
+pub use sla::{
+    ActiveSla, ClockState, ComplianceLine, ComplianceReport, Decided, Decision, SavedSla, SlaClock, SlaSweep,
+};
 pub use stage_moves::{Moved, StageMove};
 pub use sweep::SweepReport;
 pub use tasks::{AddTask, Due, TaskChange, TaskList};
@@ -182,6 +186,20 @@ pub enum EngineError {
     NoSuchTask(i64),
     #[error(transparent)]
     Task(#[from] leadflow_core::task::TaskError),
+    #[error(transparent)]
+    SlaPolicy(#[from] leadflow_core::sla::SlaError),
+    #[error("{}", reject_reason_problem(.given, .listed))]
+    RejectReason { given: String, listed: Vec<String> },
+}
+
+fn reject_reason_problem(given: &str, listed: &[String]) -> String {
+    let listed =
+        if listed.is_empty() { String::new() } else { format!(" (the SLA policy's reasons: {})", listed.join(", ")) };
+    if given.is_empty() {
+        format!("a rejection needs a reason{listed}")
+    } else {
+        format!("`{given}` is not a reason to reject a lead{listed}")
+    }
 }
 
 fn names_or_none(names: &[String]) -> String {
@@ -328,11 +346,12 @@ pub struct Engine<S: Store> {
     active: Option<Active>,
     pipelines: Option<ActivePipelines>,
     assignment: Option<ActiveAssignment>,
+    sla: Option<ActiveSla>,
 }
 
 impl<S: Store> Engine<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Engine<S> {
-        Engine { store, clock, active: None, pipelines: None, assignment: None }
+        Engine { store, clock, active: None, pipelines: None, assignment: None, sla: None }
     }
 
     pub fn store(&self) -> &S {

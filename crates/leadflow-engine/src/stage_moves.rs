@@ -14,10 +14,11 @@ use leadflow_core::pipeline::route;
 use leadflow_core::team::AssignTrigger;
 use leadflow_core::{Actor, LeadId, LeadRef, LifecycleStage, Pipeline, Stage, StageKind, Timestamp, Trigger};
 use leadflow_store::prelude::*;
-use leadflow_store::{ChangeOrigin, LeadRecord, ModelVersion, PipelineClock};
+use leadflow_store::{ChangeCause, ChangeOrigin, LeadRecord, ModelVersion, PipelineClock};
 
 use crate::assignment::{ActiveAssignment, assign_in};
 use crate::pipelines::ActivePipelines;
+use crate::sla::{ActiveSla, ClockEvent, clocks_in};
 use crate::{Engine, EngineError};
 
 /// A move someone asks for.
@@ -58,7 +59,8 @@ impl<S: Store> Engine<S> {
         origin: &ChangeOrigin,
         request: &StageMove,
     ) -> Result<Moved, EngineError> {
-        let pipelines = self.active_pipelines()?;
+        let tracking = self.tracking()?;
+        let pipelines = &tracking.pipelines;
         let held = self.held_version()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
@@ -67,8 +69,8 @@ impl<S: Store> Engine<S> {
         actor.may_write_lead(Some(owner), owner)?;
         let current = record.profile.pipeline.as_deref();
         let pipeline = match (&request.pipeline, current) {
-            (Some(name), _) => pipelines.named(name).ok_or_else(|| not_active(name, &pipelines))?,
-            (None, Some(name)) => pipelines.named(name).ok_or_else(|| not_active(name, &pipelines))?,
+            (Some(name), _) => pipelines.named(name).ok_or_else(|| not_active(name, pipelines))?,
+            (None, Some(name)) => pipelines.named(name).ok_or_else(|| not_active(name, pipelines))?,
             (None, None) => route(pipelines.all(), &record.profile).ok_or(EngineError::NoPipelineFor(record.id))?,
         };
         let from = (current == Some(pipeline.name())).then_some(record.profile.pipeline_stage.as_deref()).flatten();
@@ -79,7 +81,8 @@ impl<S: Store> Engine<S> {
         pipeline.check_move(from, to, &record.profile, request.reason.as_deref())?;
         let stage = pipeline.stage(to).expect("check_move found it");
         let reason = reason_to_store(stage, request.reason.as_deref());
-        let moved = move_in(&mut tx, &record, pipeline, stage, &origin.clone().because(reason.clone()), now)?;
+        let origin = origin.clone().because(reason.clone());
+        let moved = move_in(&mut tx, &tracking, &record, pipeline, stage, &origin, now)?;
         tx.commit()?;
         Ok(moved)
     }
@@ -93,15 +96,15 @@ impl<S: Store> Engine<S> {
     /// Moves the lead on if `trigger` fires a stage's `enter_when` ([`Pipeline::auto_move`]),
     /// as the pipeline's rule; `None` when nothing moves (no pipeline, or no stage fires).
     pub fn advance(&mut self, lead: LeadId, trigger: &Trigger<'_>) -> Result<Option<Moved>, EngineError> {
-        let pipelines = self.active_pipelines()?;
-        if pipelines.all().is_empty() {
+        let tracking = self.tracking()?;
+        if tracking.pipelines.all().is_empty() {
             return Ok(None);
         }
         let held = self.held_version()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
         let record = hold(&mut tx, &LeadRef::Id(lead), held)?;
-        let moved = advance_in(&mut tx, &pipelines, &record, trigger, now)?;
+        let moved = advance_in(&mut tx, &tracking, &record, trigger, now)?;
         tx.commit()?;
         Ok(moved)
     }
@@ -160,11 +163,16 @@ impl Happened<'_> {
 pub(crate) struct Tracking {
     pub pipelines: ActivePipelines,
     pub assignment: Option<ActiveAssignment>,
+    pub sla: Option<ActiveSla>,
 }
 
 impl<S: Store> Engine<S> {
     pub(crate) fn tracking(&mut self) -> Result<Tracking, EngineError> {
-        Ok(Tracking { pipelines: self.active_pipelines()?, assignment: self.active_assignment()? })
+        Ok(Tracking {
+            pipelines: self.active_pipelines()?,
+            assignment: self.active_assignment()?,
+            sla: self.active_sla()?,
+        })
     }
 }
 
@@ -181,15 +189,15 @@ pub(crate) fn qualify_in<T: Transaction>(
     mut record: LeadRecord,
     now: Timestamp,
 ) -> Result<(LeadRecord, Option<Moved>), EngineError> {
-    let moved = route_in(tx, &tracking.pipelines, &record, now)?;
+    let moved = route_in(tx, tracking, &record, now)?;
     if moved.is_some() {
         record = read_lead(tx, record.id)?;
     }
-    if let Some(assignment) = &tracking.assignment
-        && assign_in(tx, assignment.rules(), &tracking.pipelines, &record, AssignTrigger::BecameMql, now)?.is_some()
-    {
+    if assign_in(tx, tracking, &record, AssignTrigger::BecameMql, now)?.is_some() {
         record = read_lead(tx, record.id)?;
     }
+    // After the owner: the clock counts in their working time.
+    clocks_in(tx, tracking.sla.as_ref(), &record, &ClockEvent::BecameMql, now)?;
     Ok((record, moved))
 }
 
@@ -211,9 +219,7 @@ pub(crate) fn follow_up_in<T: Transaction>(
     }
     let mut record = read_lead(tx, lead)?;
     let mut moves = Vec::new();
-    if let Some(assignment) = tracking.assignment.as_ref().filter(|_| happened.created)
-        && assign_in(tx, assignment.rules(), pipelines, &record, AssignTrigger::Created, now)?.is_some()
-    {
+    if happened.created && assign_in(tx, tracking, &record, AssignTrigger::Created, now)?.is_some() {
         record = read_lead(tx, lead)?;
     }
     if happened.became_mql {
@@ -229,7 +235,7 @@ pub(crate) fn follow_up_in<T: Transaction>(
     triggers.extend(happened.outcome.map(Trigger::Outcome));
     triggers.extend(happened.score.map(|(total, grade)| Trigger::Scored { total, grade }));
     for trigger in &triggers {
-        if let Some(moved) = advance_in(tx, pipelines, &record, trigger, now)? {
+        if let Some(moved) = advance_in(tx, tracking, &record, trigger, now)? {
             moves.push(moved);
             record = read_lead(tx, lead)?;
         }
@@ -240,7 +246,7 @@ pub(crate) fn follow_up_in<T: Transaction>(
 /// The move `trigger` makes for a lead in a pipeline, made in `tx` as the pipeline's rule.
 pub(crate) fn advance_in<T: Transaction>(
     tx: &mut T,
-    pipelines: &ActivePipelines,
+    tracking: &Tracking,
     record: &LeadRecord,
     trigger: &Trigger<'_>,
     now: Timestamp,
@@ -248,13 +254,13 @@ pub(crate) fn advance_in<T: Transaction>(
     let (Some(name), Some(current)) = (&record.profile.pipeline, &record.profile.pipeline_stage) else {
         return Ok(None);
     };
-    let Some(pipeline) = pipelines.named(name) else {
+    let Some(pipeline) = tracking.pipelines.named(name) else {
         return Ok(None);
     };
     let Some(stage) = pipeline.auto_move(current, trigger, &record.profile) else {
         return Ok(None);
     };
-    Ok(Some(move_in(tx, record, pipeline, stage, &ChangeOrigin::pipeline_rule(pipeline.name()), now)?))
+    Ok(Some(move_in(tx, tracking, record, pipeline, stage, &ChangeOrigin::pipeline_rule(pipeline.name()), now)?))
 }
 
 /// Enters a marketing-qualified lead into the pipeline routing picks, at its entry stage, as
@@ -262,14 +268,14 @@ pub(crate) fn advance_in<T: Transaction>(
 /// stays where it is: only one in none, or in a recycled stage (it qualified again), enters.
 pub(crate) fn route_in<T: Transaction>(
     tx: &mut T,
-    pipelines: &ActivePipelines,
+    tracking: &Tracking,
     record: &LeadRecord,
     now: Timestamp,
 ) -> Result<Option<Moved>, EngineError> {
-    if record.mql_at.is_none() || !waits_for_mql(pipelines, record) {
+    if record.mql_at.is_none() || !waits_for_mql(&tracking.pipelines, record) {
         return Ok(None);
     }
-    let Some(pipeline) = route(pipelines.all(), &record.profile) else {
+    let Some(pipeline) = route(tracking.pipelines.all(), &record.profile) else {
         return Ok(None);
     };
     let entry = pipeline.entry_stage();
@@ -278,7 +284,7 @@ pub(crate) fn route_in<T: Transaction>(
         // or moves it by hand.
         return Ok(None);
     }
-    Ok(Some(move_in(tx, record, pipeline, entry, &ChangeOrigin::routing(), now)?))
+    Ok(Some(move_in(tx, tracking, record, pipeline, entry, &ChangeOrigin::routing(), now)?))
 }
 
 /// Whether the lead is in no pipeline, or in a recycled stage of its own.
@@ -294,6 +300,7 @@ fn waits_for_mql(pipelines: &ActivePipelines, record: &LeadRecord) -> bool {
 /// Moves the lead to `stage` of `pipeline` (checked already) and writes all it implies.
 pub(crate) fn move_in<T: Transaction>(
     tx: &mut T,
+    tracking: &Tracking,
     record: &LeadRecord,
     pipeline: &Pipeline,
     stage: &Stage,
@@ -330,6 +337,10 @@ pub(crate) fn move_in<T: Transaction>(
     // here: a recycled lead rescored at once would qualify again before anything happened.
     tx.mark_stale(record.id)?;
     tx.record_changes(record.id, now, origin, &changes)?;
+    let moved_record = LeadRecord { profile: after, ..record.clone() };
+    let by_hand = matches!(origin.cause, ChangeCause::Api | ChangeCause::Cli);
+    let event = ClockEvent::Moved { from: from.as_deref(), to: stage, by_hand };
+    clocks_in(tx, tracking.sla.as_ref(), &moved_record, &event, now)?;
     Ok(Moved {
         lead: record.id,
         pipeline: pipeline.name().to_string(),

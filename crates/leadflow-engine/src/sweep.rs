@@ -7,6 +7,8 @@
 //! - Leads still open when their pipeline's cycle ends (`max_cycle_days` after they entered it)
 //!   move to the stage `on_cycle_end` names: back to nurture (recycled, their MQL mark cleared
 //!   so that it can fire again) or disqualified.
+//! - SLA clocks past due are recorded as breached, and their escalation steps run as their
+//!   times come ([`Engine::sweep_slas`]).
 //!
 //! Each lead moves in a unit of work of its own that holds it and checks again what it found:
 //! a lead a rep moved in between stays where the rep put it. Leads are visited by id, so a lead
@@ -30,12 +32,20 @@ pub struct SweepReport {
     /// Leads whose cycle ended, moved to the stage their pipeline's `on_cycle_end` names.
     pub cycles_ended: usize,
     pub moves: Vec<Moved>,
+    /// SLA clocks found breached, and the escalation steps run.
+    pub sla: crate::SlaSweep,
 }
 
 impl<S: Store> Engine<S> {
-    /// Routes the MQLs waiting for a pipeline and ends the cycles past their length, as of the
-    /// clock.
+    /// Routes the MQLs waiting for a pipeline, ends the cycles past their length, and checks
+    /// the SLA clocks due to be looked at, as of the clock.
     pub fn sweep_pipelines(&mut self) -> Result<SweepReport, EngineError> {
+        let mut report = self.sweep_stages()?;
+        report.sla = self.sweep_slas()?;
+        Ok(report)
+    }
+
+    fn sweep_stages(&mut self) -> Result<SweepReport, EngineError> {
         let tracking = self.tracking()?;
         let pipelines = &tracking.pipelines;
         let mut report = SweepReport::default();
@@ -93,7 +103,7 @@ impl<S: Store> Engine<S> {
                     // The cycle's end is the pipeline's own rule: it moves the lead whatever `to`
                     // lists, as the file declared.
                     let origin = ChangeOrigin::pipeline_rule(pipeline.name()).because(Some(reason.clone()));
-                    let moved = move_in(&mut tx, &record, pipeline, end, &origin, now)?;
+                    let moved = move_in(&mut tx, &tracking, &record, pipeline, end, &origin, now)?;
                     tx.commit()?;
                     report.cycles_ended += 1;
                     report.moves.push(moved);

@@ -12,6 +12,8 @@ use leadflow_core::{Action, Actor, LeadId, LeadRef, Refusal, Timestamp};
 use leadflow_store::prelude::*;
 use leadflow_store::{NewTask, TaskQuery, TaskRecord};
 
+use crate::sla::{ClockEvent, clocks_in};
+use crate::stage_moves::hold;
 use crate::{Engine, EngineError};
 
 /// A task to add.
@@ -120,6 +122,8 @@ impl<S: Store> Engine<S> {
 
     /// Does, snoozes or cancels a task, as `actor`.
     pub fn change_task(&mut self, actor: &Actor<'_>, id: i64, change: &TaskChange) -> Result<TaskRecord, EngineError> {
+        let sla = self.active_sla()?;
+        let held = self.held_version()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
         let task = tx.task_now(id)?.ok_or(EngineError::NoSuchTask(id))?;
@@ -141,6 +145,11 @@ impl<S: Store> Engine<S> {
             TaskChange::Cancel { why } => state.cancel(why.as_deref(), now)?,
         }
         tx.set_task_state(id, &state, now)?;
+        if matches!(change, TaskChange::Done { .. }) && task.kind.is_touch() {
+            // A call, an email or a meeting done is a touch: the SLA clocks waiting for one are met.
+            let lead = hold(&mut tx, &LeadRef::Id(task.lead), held)?;
+            clocks_in(&mut tx, sla.as_ref(), &lead, &ClockEvent::Touched, now)?;
+        }
         let record = tx.task_now(id)?.expect("changed above");
         tx.commit()?;
         Ok(record)

@@ -23,6 +23,8 @@ use leadflow_store::prelude::*;
 use leadflow_store::{AttemptOutcome, DatabaseUrl, LeadOrder, LeadQuery, ModelVersion, Store};
 
 const MODEL: &str = leadflow_core::model::DEFAULT_MODEL_SOURCE;
+const SLA: &str =
+    "name = \"copy\"\n[[rules]]\nid = \"first-touch\"\nstarts = \"assigned\"\nmet_by = \"touched\"\nwithin = \"1d\"\n";
 const ROOMY: TrackingLimits = TrackingLimits { events_per_lead_per_day: 50 };
 
 fn t(s: &str) -> Timestamp {
@@ -179,6 +181,14 @@ fn source() -> Source {
         e.move_lead(&admin, &origin, &request).unwrap();
     }
 
+    // An SLA policy: the lead given to Sam by hand has a first-touch clock, which the call done
+    // below meets.
+    e.save_sla_policy(SLA, true).unwrap();
+    let given = by_email("lead1@acme1.example");
+    let sam = leadflow_core::team::UserName::parse("sam").unwrap();
+    let hand = leadflow_store::ChangeOrigin::of(leadflow_store::ChangeCause::Cli);
+    e.assign_lead(&admin, &hand, &given, Some(&sam), Some("Sam knows them")).unwrap();
+
     // Tasks: one done, one to do.
     for (title, done) in [("Call back", true), ("Send the deck", false)] {
         let task = leadflow_engine::AddTask {
@@ -279,6 +289,9 @@ fn assert_same_reads<A: Store, B: Store>(a: &mut A, b: &mut B) {
     let all = leadflow_store::TaskQuery { limit: 100, ..Default::default() };
     assert_eq!(a.tasks(&all).unwrap(), b.tasks(&all).unwrap());
     assert_eq!(a.tasks(&all).unwrap().len(), 2);
+    let clocks = leadflow_store::SlaClockQuery { limit: 100, ..Default::default() };
+    assert_eq!(a.sla_clocks(&clocks).unwrap(), b.sla_clocks(&clocks).unwrap());
+    assert!(!a.sla_clocks(&clocks).unwrap().is_empty());
     let active = a.active_version().unwrap().unwrap();
     for lead in &leads_a {
         assert_eq!(a.events_of(lead.id, 1000).unwrap(), b.events_of(lead.id, 1000).unwrap(), "events of {}", lead.id);
@@ -359,6 +372,7 @@ fn a_copy_reads_as_its_source_and_goes_on_from_it() {
         "users",
         "assignment_cursors",
         "tasks",
+        "sla_clocks",
     ] {
         let copied = report.tables.iter().find(|t| t.table == table).unwrap();
         assert!(matches!(copied.fate, Fate::Copied { rows } if rows > 0), "{table}: {:?}", copied.fate);

@@ -522,6 +522,7 @@ impl LeadWrites for PgTx<'_> {
             "DELETE FROM events WHERE lead_id = $1",
             "DELETE FROM lead_changes WHERE lead_id = $1",
             "DELETE FROM tasks WHERE lead_id = $1",
+            "DELETE FROM sla_clocks WHERE lead_id = $1",
             "DELETE FROM visitors WHERE lead_id = $1",
             "DELETE FROM webhook_deliveries WHERE lead_id = $1",
             "DELETE FROM public_quota WHERE lead_id = $1",

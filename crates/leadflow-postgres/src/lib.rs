@@ -23,6 +23,7 @@ mod rescans;
 mod rows;
 mod rule_files;
 mod scores;
+mod sla;
 mod sql;
 mod tasks;
 #[cfg(feature = "testing")]

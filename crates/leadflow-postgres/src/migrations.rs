@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_rule_files_and_pipelines.sql"),
     include_str!("../migrations/0008_users_and_assignment.sql"),
     include_str!("../migrations/0009_tasks.sql"),
+    include_str!("../migrations/0010_sla_clocks.sql"),
 ];
 
 /// The schema version this build writes.

@@ -56,6 +56,20 @@ impl RuleFileReads for PgStore {
 }
 
 impl RuleFileWrites for PgTx<'_> {
+    fn rule_file_now(&mut self, version: RuleFileVersion) -> Result<Option<RuleFileRecord>, StoreError> {
+        let row = self
+            .tx
+            .query_opt(
+                &format!(
+                    "SELECT {RULE_FILE_COLUMNS} FROM rule_files f LEFT JOIN active_rule_files a ON a.version = f.version
+                     WHERE f.version = $1"
+                ),
+                &[&version.0],
+            )
+            .map_err(backend)?;
+        row.as_ref().map(read_rule_file).transpose()
+    }
+
     fn save_rule_file(
         &mut self,
         kind: RuleFileKind,

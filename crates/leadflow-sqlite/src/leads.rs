@@ -235,6 +235,7 @@ impl LeadWrites for SqliteTx<'_> {
             "DELETE FROM outcomes WHERE lead_id = ?1",
             "DELETE FROM lead_changes WHERE lead_id = ?1",
             "DELETE FROM tasks WHERE lead_id = ?1",
+            "DELETE FROM sla_clocks WHERE lead_id = ?1",
             "DELETE FROM predictions WHERE lead_id = ?1",
             "DELETE FROM activity WHERE lead_id = ?1",
             "DELETE FROM score_history WHERE lead_id = ?1",

@@ -18,6 +18,7 @@ mod rescans;
 mod rows;
 mod rule_files;
 mod scores;
+mod sla;
 mod tasks;
 mod trained;
 mod users;
@@ -79,6 +80,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_rule_files_and_pipelines.sql"),
     include_str!("../migrations/0016_users_and_assignment.sql"),
     include_str!("../migrations/0017_tasks.sql"),
+    include_str!("../migrations/0018_sla_clocks.sql"),
 ];
 
 pub struct SqliteStore {

@@ -51,6 +51,21 @@ impl RuleFileReads for SqliteStore {
 }
 
 impl RuleFileWrites for SqliteTx<'_> {
+    fn rule_file_now(&mut self, version: RuleFileVersion) -> Result<Option<RuleFileRecord>, StoreError> {
+        self.tx
+            .query_row(
+                &format!(
+                    "SELECT {RULE_FILE_COLUMNS} FROM rule_files f LEFT JOIN active_rule_files a ON a.version = f.version
+                     WHERE f.version = ?1"
+                ),
+                [version.0],
+                read_rule_file,
+            )
+            .optional()
+            .map_err(backend)?
+            .transpose()
+    }
+
     fn save_rule_file(
         &mut self,
         kind: RuleFileKind,

@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             leads_keep_their_place_in_a_pipeline,
             users_round_trip_and_assignment_keeps_its_rotation,
             tasks_are_listed_soonest_first_and_change_state,
+            sla_clocks_run_until_met_or_stopped_and_count_compliance,
             listing_filters_and_orders,
             scans_visit_what_needs_rescoring,
             a_scan_write_leaves_alone_what_changed_since_the_scan,
@@ -598,6 +599,10 @@ pub fn rule_files_are_versioned_per_kind_and_name<S: Store>(s: &mut S) {
     tx.activate_rule_file(inbound2, t("2026-01-06")).unwrap();
     assert!(tx.deactivate_rule_file(Pipeline, "partner").unwrap());
     assert!(!tx.deactivate_rule_file(Pipeline, "partner").unwrap(), "already inactive");
+    let old = tx.rule_file_now(inbound1).unwrap().unwrap();
+    assert_eq!((old.name.as_str(), old.source.as_str(), old.active), ("inbound", "name = \"inbound\"", false));
+    assert!(tx.rule_file_now(inbound2).unwrap().unwrap().active, "as this unit of work sees it");
+    assert_eq!(tx.rule_file_now(RuleFileVersion(999)).unwrap(), None);
     tx.commit().unwrap();
     assert_eq!(active(s, Pipeline), [("inbound".to_string(), inbound2)], "a new version takes its name's place");
     assert_eq!(active(s, Assignment), [("inbound".to_string(), rules)]);
@@ -792,6 +797,141 @@ pub fn tasks_are_listed_soonest_first_and_change_state<S: Store>(s: &mut S) {
     tx.delete_lead(ana).unwrap();
     tx.commit().unwrap();
     assert!(s.task(late).unwrap().is_none(), "a lead's tasks go with it");
+}
+
+pub fn sla_clocks_run_until_met_or_stopped_and_count_compliance<S: Store>(s: &mut S) {
+    use leadflow_core::team::UserName;
+    let (ana, bo) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"));
+    let (kim, lea) = (UserName::parse("kim").unwrap(), UserName::parse("lea@yourco.example").unwrap());
+    let policy = RuleFileVersion(7);
+    let clock = |lead, rule, owner, start: Option<&str>, due: Option<&str>| NewSlaClock {
+        lead,
+        policy,
+        rule,
+        owner,
+        started_at: start.map(t),
+        due_at: due.map(t),
+        check_at: due.map(t),
+    };
+    let mut tx = s.begin().unwrap();
+    let accept = tx
+        .start_sla_clock(&clock(ana, "accept", Some(&kim), Some("2026-06-01"), Some("2026-06-02")), t("2026-06-01"))
+        .unwrap();
+    let touch = tx
+        .start_sla_clock(&clock(ana, "touch", Some(&kim), Some("2026-06-01"), Some("2026-06-03")), t("2026-06-01"))
+        .unwrap();
+    let late = tx
+        .start_sla_clock(
+            &clock(bo, "accept", Some(&lea), Some("2026-06-01"), Some("2026-06-01T04:00:00Z")),
+            t("2026-06-01"),
+        )
+        .unwrap();
+    let waiting = tx.start_sla_clock(&clock(bo, "touch", None, None, None), t("2026-06-01")).unwrap();
+    let running: Vec<i64> = tx.running_sla_clocks(ana).unwrap().iter().map(|c| c.id).collect();
+    assert_eq!(running, [accept, touch], "oldest first, as the unit of work sees them");
+    tx.commit().unwrap();
+
+    let read = s.sla_clocks(&SlaClockQuery { lead: Some(ana), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(read.iter().map(|c| c.id).collect::<Vec<_>>(), [touch, accept], "newest first");
+    let first = &read[1];
+    assert_eq!(
+        (first.lead, first.policy, first.rule.as_str(), first.owner.as_ref()),
+        (ana, policy, "accept", Some(&kim))
+    );
+    assert_eq!(
+        (first.started_at, first.due_at, first.check_at),
+        (Some(t("2026-06-01")), Some(t("2026-06-02")), Some(t("2026-06-02")))
+    );
+    assert!(first.is_running() && first.met.is_none() && first.escalations_done.is_empty());
+    let w = s.sla_clocks(&SlaClockQuery { lead: Some(bo), running: true, limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(
+        w.iter().map(|c| (c.id, c.owner.is_none(), c.started_at)).collect::<Vec<_>>(),
+        [(waiting, true, None), (late, false, Some(t("2026-06-01")))]
+    );
+
+    // What the sweep is to look at: due to be checked, running, soonest first, in pages.
+    let to_check = |now: &str, after| -> Vec<i64> {
+        s.sla_clocks_to_check(t(now), after, 10).unwrap().iter().map(|c| c.id).collect()
+    };
+    assert_eq!(to_check("2026-06-02", None), [late, accept], "the waiting clock has nothing to check");
+    assert_eq!(to_check("2026-06-02", Some((t("2026-06-01T04:00:00Z"), late))), [accept]);
+
+    // Met on time, breached with an escalation run, stopped, started.
+    let mut tx = s.begin().unwrap();
+    let mut a = tx.sla_clock_now(accept).unwrap().unwrap();
+    (a.met, a.check_at) = (Some((t("2026-06-01T10:00:00Z"), SlaMet::Accepted)), None);
+    tx.update_sla_clock(&a).unwrap();
+    let mut l = tx.sla_clock_now(late).unwrap().unwrap();
+    (l.breached_at, l.escalations_done, l.check_at) =
+        (Some(t("2026-06-01T05:00:00Z")), vec![1, 0], Some(t("2026-06-01T08:00:00Z")));
+    tx.update_sla_clock(&l).unwrap();
+    let mut wt = tx.sla_clock_now(waiting).unwrap().unwrap();
+    (wt.owner, wt.started_at, wt.due_at, wt.check_at) =
+        (Some(lea.clone()), Some(t("2026-06-01T06:00:00Z")), Some(t("2026-06-05")), Some(t("2026-06-05")));
+    tx.update_sla_clock(&wt).unwrap();
+    let mut th = tx.sla_clock_now(touch).unwrap().unwrap();
+    th.stopped = Some((t("2026-06-01T12:00:00Z"), "the lead was won".into()));
+    tx.update_sla_clock(&th).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.sla_clocks(&SlaClockQuery { lead: Some(ana), limit: 10, ..Default::default() }).unwrap()[1], a);
+    let read_l = s.sla_clocks(&SlaClockQuery { lead: Some(bo), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(read_l[1], l, "the steps keep the order they ran in");
+    assert_eq!(read_l[0], wt);
+    assert!(
+        s.sla_clocks(&SlaClockQuery { lead: Some(ana), running: true, limit: 10, ..Default::default() })
+            .unwrap()
+            .is_empty()
+    );
+    let breached = |now: &str| -> Vec<i64> {
+        s.sla_clocks(&SlaClockQuery { breached_as_of: Some(t(now)), limit: 10, ..Default::default() })
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    assert_eq!(breached("2026-06-04"), [late], "met and stopped-before-due clocks are no breach");
+    assert_eq!(breached("2026-06-06"), [waiting, late]);
+    let kims = s.sla_clocks(&SlaClockQuery { owner: Some(kim.clone()), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(kims.len(), 2);
+
+    // Compliance: per owner and rule, as of an instant, over the clocks started in a period.
+    let june = |now: &str| ComplianceQuery { from: t("2026-06-01"), to: t("2026-07-01"), now: t(now) };
+    let row = |owner: &UserName, rule: &str, counts: [u64; 4]| ComplianceRow {
+        owner: owner.clone(),
+        rule: rule.into(),
+        met_on_time: counts[0],
+        met_late: counts[1],
+        breached: counts[2],
+        pending: counts[3],
+    };
+    assert_eq!(
+        s.sla_compliance(&june("2026-06-04")).unwrap(),
+        [
+            row(&kim, "accept", [1, 0, 0, 0]),
+            row(&kim, "touch", [0, 0, 0, 0]),
+            row(&lea, "accept", [0, 0, 1, 0]),
+            row(&lea, "touch", [0, 0, 0, 1])
+        ]
+    );
+    assert_eq!(s.sla_compliance(&june("2026-06-06")).unwrap()[3], row(&lea, "touch", [0, 0, 1, 0]));
+    let may = ComplianceQuery { from: t("2026-05-01"), to: t("2026-06-01"), now: t("2026-06-06") };
+    assert!(s.sla_compliance(&may).unwrap().is_empty(), "the period is by start, its end excluded");
+
+    // Met late.
+    let mut tx = s.begin().unwrap();
+    let mut wt = tx.sla_clock_now(waiting).unwrap().unwrap();
+    wt.met = Some((t("2026-06-05T00:00:00.001Z"), SlaMet::Touched));
+    tx.update_sla_clock(&wt).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.sla_compliance(&june("2026-06-06")).unwrap()[3], row(&lea, "touch", [0, 1, 0, 0]));
+
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(ana).unwrap();
+    tx.commit().unwrap();
+    assert!(
+        s.sla_clocks(&SlaClockQuery { lead: Some(ana), limit: 10, ..Default::default() }).unwrap().is_empty(),
+        "a lead's clocks go with it"
+    );
 }
 
 fn listed<S: Store>(s: &S, q: LeadQuery) -> Vec<LeadId> {

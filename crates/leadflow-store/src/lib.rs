@@ -13,6 +13,7 @@ mod jobs;
 mod pipelines;
 mod properties;
 mod rule_files;
+mod sla;
 mod tasks;
 mod url;
 mod users;
@@ -25,6 +26,10 @@ pub use jobs::{
 pub use pipelines::{PipelineReads, PipelineWrites};
 pub use properties::{KeptProperties, PropertyChanges};
 pub use rule_files::{RuleFileKind, RuleFileReads, RuleFileRecord, RuleFileVersion, RuleFileWrites};
+pub use sla::{
+    ComplianceQuery, ComplianceRow, NewSlaClock, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord, SlaClockRow, SlaMet,
+    SlaReads, SlaWrites, escalations_text,
+};
 pub use tasks::{NewTask, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use users::{UserReads, UserRow, UserWrites, encode_holidays, read_cursor};
@@ -582,6 +587,7 @@ pub trait Store:
     + RuleFileReads
     + UserReads
     + TaskReads
+    + SlaReads
 {
     type Tx<'a>: Transaction
     where
@@ -620,6 +626,7 @@ pub trait Transaction:
     + RuleFileWrites
     + UserWrites
     + TaskWrites
+    + SlaWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -643,8 +650,8 @@ pub mod prelude {
     pub use crate::{
         ChangeReads, ChangeWrites, EventReads, EventWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads,
         LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads,
-        PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites, Store, TaskReads, TaskWrites,
-        TrainedReads, TrainedWrites, Transaction, UserReads, UserWrites, VisitorWrites,
+        PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites, SlaReads, SlaWrites, Store,
+        TaskReads, TaskWrites, TrainedReads, TrainedWrites, Transaction, UserReads, UserWrites, VisitorWrites,
     };
 }
 

@@ -67,6 +67,9 @@ pub trait RuleFileReads {
 }
 
 pub trait RuleFileWrites {
+    /// A stored version, as this unit of work sees it: for a rule that outlived its file's
+    /// activity (an SLA clock started under an older policy).
+    fn rule_file_now(&mut self, version: RuleFileVersion) -> Result<Option<RuleFileRecord>, StoreError>;
     /// Stores a file under its kind and name; a file stored before keeps its version.
     fn save_rule_file(
         &mut self,

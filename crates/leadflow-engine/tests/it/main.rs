@@ -8,4 +8,5 @@ mod incremental;
 mod jobs;
 mod pipelines;
 mod public_tracking;
+mod sla;
 mod tasks;

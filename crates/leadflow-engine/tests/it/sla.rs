@@ -1,0 +1,354 @@
+//! SLAs through the engine: clocks start as leads qualify and get owners, count in the owner's
+//! working time, are met by acceptance, rejection, touches and moves, and the sweep records
+//! breaches and runs each escalation step once, in order, as its time comes.
+
+use std::sync::Arc;
+
+use leadflow_core::task::{Priority, TaskKind, TaskTitle};
+use leadflow_core::team::{User, UserName, UserSpec};
+use leadflow_core::{Actor, Email, EventShape, EventType, LeadRef, LifecycleStage, Profile, Role, Timestamp};
+use leadflow_engine::{
+    AddTask, ClockState, Decision, Engine, EngineError, EventInput, FixedClock, LeadInput, StageMove, TaskChange,
+    TaskList,
+};
+use leadflow_sqlite::SqliteStore;
+use leadflow_store::prelude::*;
+use leadflow_store::{ChangeCause, ChangeOrigin, SlaClockQuery, SlaMet};
+
+const INBOUND: &str = include_str!("../../../../examples/pipeline-inbound-b2b.toml");
+const POLICY: &str = include_str!("../../../../examples/sla-handoff.toml");
+
+/// Companies of 50+ people score 30, a demo request 40: a demo request makes them an MQL.
+const MODEL: &str = r#"
+name = "sla-test"
+[fit]
+min = 0
+max = 30
+[[fit.rules]]
+id = "mid_market"
+field = "employees"
+op = "between"
+min = 50
+points = 30
+[engagement]
+min = 0
+max = 100
+[[engagement.rules]]
+id = "demo"
+event = "demo_requested"
+points = 40
+[mql]
+min_total = 60
+"#;
+
+const RULES: &str = r#"
+name = "test"
+[[rules]]
+id = "emea"
+on = "mql"
+strategy = "round_robin"
+teams = ["emea"]
+"#;
+
+const ADMIN: Actor<'static> = Actor { role: Role::Admin, name: "" };
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+struct World {
+    engine: Engine<SqliteStore>,
+    clock: Arc<FixedClock>,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// Monday 1 June 2026, 09:00 UTC: 11:00 in Berlin, where everyone works 09:00-17:00.
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new(t("2026-06-01T09:00:00Z")));
+        let mut engine = Engine::new(SqliteStore::open(&dir.path().join("lf.db")).unwrap(), clock.clone());
+        engine.apply_model(MODEL, &leadflow_engine::Quiet).unwrap();
+        engine.save_pipeline(INBOUND, true).unwrap();
+        for name in ["ana", "bo", "cy"] {
+            engine.put_user(&user(name, None)).unwrap();
+        }
+        engine.put_user(&user("mia", Some("manager"))).unwrap();
+        engine.save_assignment_rules(RULES, true).unwrap();
+        let saved = engine.save_sla_policy(POLICY, true).unwrap();
+        assert!(saved.activated);
+        World { engine, clock, _dir: dir }
+    }
+
+    fn at(&self, when: &str) {
+        self.clock.set(t(when));
+    }
+
+    /// A new lead of a mid-sized German company that requests a demo now: an MQL.
+    fn qualify(&mut self, email: &str) {
+        use leadflow_engine::Clock;
+        let mut profile = Profile::new(Email::parse(email).unwrap());
+        profile.employees = Some(500.0);
+        profile.country = Some("DE".into());
+        self.engine
+            .upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() })
+            .unwrap();
+        let input = EventInput {
+            key: None,
+            lead: lead(email),
+            ts: self.clock.now(),
+            shape: EventShape::new(EventType::parse("demo_requested").unwrap()),
+        };
+        self.engine.track(input).unwrap();
+    }
+
+    fn owner(&self, email: &str) -> Option<String> {
+        self.engine.store().lead(&lead(email)).unwrap().unwrap().profile.owner
+    }
+
+    /// The lead's clocks as (rule, owner, state), oldest first.
+    fn clocks(&self, email: &str) -> Vec<(String, Option<String>, ClockState)> {
+        let id = self.engine.store().lead(&lead(email)).unwrap().unwrap().id;
+        let mut clocks =
+            self.engine.sla_clocks(&SlaClockQuery { lead: Some(id), limit: 100, ..Default::default() }).unwrap();
+        clocks.reverse();
+        clocks.into_iter().map(|c| (c.record.rule, c.record.owner.map(|o| o.as_str().to_string()), c.state)).collect()
+    }
+
+    fn clock_of(&self, email: &str, rule: &str) -> leadflow_engine::SlaClock {
+        let id = self.engine.store().lead(&lead(email)).unwrap().unwrap().id;
+        let clocks =
+            self.engine.sla_clocks(&SlaClockQuery { lead: Some(id), limit: 100, ..Default::default() }).unwrap();
+        clocks.into_iter().find(|c| c.record.rule == rule).unwrap()
+    }
+
+    fn decide(&mut self, email: &str, decision: Decision) -> Result<leadflow_engine::Decided, EngineError> {
+        let origin = ChangeOrigin::new(ChangeCause::Cli, "cli");
+        self.engine.decide_lead(&ADMIN, &origin, &lead(email), &decision)
+    }
+
+    fn titles_for(&self, owner: &str) -> Vec<String> {
+        let list = TaskList { owner: Some(UserName::parse(owner).unwrap()), limit: 100, ..Default::default() };
+        self.engine.tasks(&list).unwrap().into_iter().map(|t| t.title.as_str().to_string()).collect()
+    }
+}
+
+fn user(name: &str, role: Option<&str>) -> User {
+    User::build(UserSpec { team: Some("emea"), role, ..UserSpec::new(name, "Europe/Berlin") }).unwrap()
+}
+
+fn lead(email: &str) -> LeadRef {
+    LeadRef::Email(Email::parse(email).unwrap())
+}
+
+fn pending(owner: &str) -> (Option<String>, ClockState) {
+    (Some(owner.to_string()), ClockState::Pending)
+}
+
+#[test]
+fn an_mql_starts_its_clocks_in_its_owners_working_time_and_acceptance_meets_them() {
+    let mut w = World::new();
+    w.qualify("a@globex.example");
+    assert_eq!(w.owner("a@globex.example").as_deref(), Some("ana"));
+    let clocks = w.clocks("a@globex.example");
+    assert_eq!(
+        clocks,
+        [
+            ("first-touch".to_string(), pending("ana").0, pending("ana").1),
+            ("accept-mql".to_string(), pending("ana").0, pending("ana").1)
+        ],
+        "assigned, then qualified; the meeting rule holds only for big DACH companies"
+    );
+    // 4 working hours from 11:00 Berlin on Monday; first touch by the end of Tuesday's hours.
+    let accept = w.clock_of("a@globex.example", "accept-mql");
+    assert_eq!(accept.rule_name, "Accept or reject an MQL");
+    assert_eq!(accept.record.due_at, Some(t("2026-06-01T13:00:00Z")));
+    assert_eq!(w.clock_of("a@globex.example", "first-touch").record.due_at, Some(t("2026-06-02T15:00:00Z")));
+
+    w.at("2026-06-01T12:30:00Z");
+    let decided = w.decide("a@globex.example", Decision::Accept).unwrap();
+    assert_eq!(decided.clocks_met, 1);
+    let accept = w.clock_of("a@globex.example", "accept-mql");
+    assert_eq!(
+        (accept.state, accept.record.met),
+        (ClockState::MetOnTime, Some((t("2026-06-01T12:30:00Z"), SlaMet::Accepted)))
+    );
+    let record = w.engine.store().lead(&lead("a@globex.example")).unwrap().unwrap();
+    assert_eq!(record.profile.stage, LifecycleStage::Sql, "sales-accepted");
+
+    // A call done is a touch: it meets the first touch and starts the weekly follow-up.
+    let task = AddTask {
+        lead: lead("a@globex.example"),
+        kind: TaskKind::Call,
+        title: TaskTitle::parse("Discovery call").unwrap(),
+        owner: None,
+        priority: Priority::Normal,
+        due_at: t("2026-06-01T14:00:00Z"),
+    };
+    let id = w.engine.add_task(&ADMIN, &task).unwrap().id;
+    w.at("2026-06-01T14:00:00Z");
+    w.engine.change_task(&ADMIN, id, &TaskChange::Done { note: Some("interested".into()) }).unwrap();
+    assert_eq!(w.clock_of("a@globex.example", "first-touch").state, ClockState::MetOnTime);
+    let follow = w.clock_of("a@globex.example", "follow-up");
+    assert_eq!((follow.state, follow.record.due_at), (ClockState::Pending, Some(t("2026-06-08T14:00:00Z"))));
+
+    // The next touch meets it and starts the next.
+    let id = w.engine.add_task(&ADMIN, &AddTask { kind: TaskKind::Email, ..task }).unwrap().id;
+    w.at("2026-06-05T10:00:00Z");
+    w.engine.change_task(&ADMIN, id, &TaskChange::Done { note: None }).unwrap();
+    let rules: Vec<(String, ClockState)> = w.clocks("a@globex.example").into_iter().map(|(r, _, s)| (r, s)).collect();
+    assert_eq!(
+        rules,
+        [
+            ("first-touch".into(), ClockState::MetOnTime),
+            ("accept-mql".into(), ClockState::MetOnTime),
+            ("follow-up".into(), ClockState::MetOnTime),
+            ("follow-up".into(), ClockState::Pending),
+        ]
+    );
+    let compliance = w.engine.sla_compliance(t("2026-06-01"), t("2026-07-01")).unwrap();
+    assert_eq!(compliance.total.met_on_time, 3);
+    assert_eq!(compliance.total.pending, 1);
+    assert_eq!(compliance.teams.len(), 1);
+    assert_eq!(compliance.teams[0].team.as_deref(), Some("emea"));
+    assert_eq!(compliance.owners[0].owner.as_ref().map(UserName::as_str), Some("ana"));
+}
+
+#[test]
+fn the_sweep_records_a_breach_once_and_escalates_step_by_step_until_reassigned() {
+    let mut w = World::new();
+    w.qualify("a@globex.example");
+    w.at("2026-06-01T09:00:01Z");
+    w.qualify("b@globex.example");
+    assert_eq!(w.owner("b@globex.example").as_deref(), Some("bo"));
+    assert_eq!(w.clock_of("b@globex.example", "accept-mql").record.due_at, Some(t("2026-06-01T13:00:01Z")));
+
+    // Due at 13:00:01, met exactly then would be on time: only Ana's, due a second before, is late.
+    w.at("2026-06-01T13:00:01Z");
+    let swept = w.engine.sweep_pipelines().unwrap();
+    assert_eq!((swept.sla.breached.len(), swept.sla.escalations), (1, 1), "{swept:?}");
+    assert_eq!(w.clock_of("b@globex.example", "accept-mql").state, ClockState::Pending);
+    w.at("2026-06-01T13:00:02Z");
+    let swept = w.engine.sweep_pipelines().unwrap();
+    assert_eq!(swept.sla.breached.len(), 1, "{swept:?}");
+    assert_eq!(swept.sla.escalations, 1, "the owner is told at the breach");
+    assert_eq!(w.clock_of("b@globex.example", "accept-mql").state, ClockState::Breached);
+    assert_eq!(w.titles_for("bo"), ["SLA `Accept or reject an MQL` breached: act on this lead now"]);
+    let again = w.engine.sweep_pipelines().unwrap();
+    assert_eq!((again.sla.breached.len(), again.sla.escalations), (0, 0), "each step once");
+
+    // Ana answers in time for the next step; Bo does not, and his manager hears of it two
+    // working hours after the breach (15:00:01 UTC, 17:00:01 in Berlin is after hours).
+    w.decide("a@globex.example", Decision::Reject { reason: "Not a fit".into() }).unwrap();
+    w.at("2026-06-01T15:00:00Z");
+    assert_eq!(w.engine.sweep_pipelines().unwrap().sla.escalations, 0);
+    w.at("2026-06-02T07:00:02Z");
+    let swept = w.engine.sweep_pipelines().unwrap();
+    assert_eq!(swept.sla.escalations, 1, "{swept:?}");
+    assert_eq!(w.titles_for("mia"), ["SLA `Accept or reject an MQL` breached by bo"]);
+    assert_eq!(w.titles_for("ana").len(), 1, "a met clock escalates no more");
+
+    // A working day after the breach: taken from Bo and given to the next in turn but him.
+    w.at("2026-06-02T15:00:00Z");
+    assert_eq!(w.engine.sweep_pipelines().unwrap().sla.reassigned, 0, "due when Tuesday's hours end");
+    w.at("2026-06-02T15:00:02Z");
+    let swept = w.engine.sweep_pipelines().unwrap();
+    assert_eq!(swept.sla.reassigned, 1, "{swept:?}");
+    assert_eq!(w.owner("b@globex.example").as_deref(), Some("cy"));
+    let clocks = w.clocks("b@globex.example");
+    assert_eq!(
+        clocks,
+        [
+            ("first-touch".into(), Some("bo".into()), ClockState::Breached),
+            ("accept-mql".into(), Some("bo".into()), ClockState::Breached),
+            ("first-touch".into(), Some("cy".into()), ClockState::Pending),
+            ("accept-mql".into(), Some("cy".into()), ClockState::Pending),
+        ],
+        "the breaches stay Bo's; Cy gets the rules' full time"
+    );
+    let old = w.clock_of("b@globex.example", "accept-mql");
+    assert_eq!(old.record.owner.as_ref().map(UserName::as_str), Some("cy"), "newest first");
+    let compliance = w.engine.sla_compliance(t("2026-06-01"), t("2026-07-01")).unwrap();
+    let bo = compliance.owners.iter().find(|l| l.owner.as_ref().map(UserName::as_str) == Some("bo")).unwrap();
+    assert_eq!((bo.compliance.breached, bo.compliance.rate()), (2, Some(0.0)));
+    let ana = compliance.owners.iter().find(|l| l.owner.as_ref().map(UserName::as_str) == Some("ana")).unwrap();
+    assert_eq!(
+        (ana.compliance.met_late, ana.compliance.breached),
+        (1, 0),
+        "rejected late; first touch stopped in time"
+    );
+}
+
+#[test]
+fn a_rejection_needs_a_listed_reason_and_sends_the_lead_back_to_nurture() {
+    let mut w = World::new();
+    w.qualify("a@globex.example");
+    let refused = w.decide("a@globex.example", Decision::Reject { reason: "too small".into() }).unwrap_err();
+    assert!(matches!(&refused, EngineError::RejectReason { listed, .. } if listed.len() == 4), "{refused:?}");
+    assert!(refused.to_string().contains("not a fit, duplicate"), "{refused}");
+    assert!(matches!(
+        w.decide("a@globex.example", Decision::Reject { reason: " ".into() }),
+        Err(EngineError::RejectReason { .. })
+    ));
+
+    let decided = w.decide("a@globex.example", Decision::Reject { reason: "DUPLICATE".into() }).unwrap();
+    assert_eq!(decided.decision, Decision::Reject { reason: "duplicate".into() }, "the policy's spelling");
+    let moved = decided.moved.unwrap();
+    assert_eq!((moved.to.as_str(), moved.recycled), ("recycled", true));
+    let record = w.engine.store().lead(&lead("a@globex.example")).unwrap().unwrap();
+    assert_eq!(record.mql_at, None, "the MQL rule can fire again");
+    let states: Vec<ClockState> = w.clocks("a@globex.example").into_iter().map(|(_, _, s)| s).collect();
+    assert_eq!(states, [ClockState::Stopped, ClockState::MetOnTime], "first touch stopped, the MQL answered");
+    let log = w.engine.changes(&lead("a@globex.example"), 100).unwrap().unwrap();
+    assert!(log.iter().any(|c| c.origin.reason.as_deref() == Some("rejected by sales: duplicate")), "{log:?}");
+}
+
+#[test]
+fn a_clock_waits_for_an_owner_and_leaving_a_stage_meets_its_rule() {
+    let mut w = World::new();
+    // Nobody to assign: everyone is away.
+    w.engine
+        .save_assignment_rules(
+            "name = \"none\"\n[[rules]]\nid = \"n\"\non = \"mql\"\nstrategy = \"fixed\"\nusers = [\"zed\"]\n",
+            true,
+        )
+        .unwrap();
+    w.qualify("big@globex.example");
+    assert_eq!(w.owner("big@globex.example"), None);
+    assert_eq!(w.clocks("big@globex.example"), [("accept-mql".to_string(), None, ClockState::Waiting)]);
+    w.at("2026-06-01T10:00:00Z");
+    let origin = ChangeOrigin::new(ChangeCause::Cli, "cli");
+    w.engine
+        .assign_lead(&ADMIN, &origin, &lead("big@globex.example"), Some(&UserName::parse("cy").unwrap()), None)
+        .unwrap();
+    let accept = w.clock_of("big@globex.example", "accept-mql");
+    assert_eq!((accept.state, accept.record.started_at), (ClockState::Pending, Some(t("2026-06-01T10:00:00Z"))));
+    assert_eq!(accept.record.due_at, Some(t("2026-06-01T14:00:00Z")));
+
+    // A big DACH company entering the meeting stage has five working days to move on.
+    // (Its score moves it to `working` as it gets an owner: a rule's move accepts nothing.)
+    let mut profile = Profile::new(Email::parse("big@globex.example").unwrap());
+    (profile.employees, profile.country, profile.company) = (Some(5000.0), Some("DE".into()), Some("Globex".into()));
+    w.engine.upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() }).unwrap();
+    assert_eq!(w.clock_of("big@globex.example", "accept-mql").state, ClockState::Pending);
+    let to = |stage: &str| StageMove {
+        lead: lead("big@globex.example"),
+        pipeline: None,
+        stage: Some(stage.into()),
+        reason: None,
+    };
+    w.engine.move_lead(&ADMIN, &origin, &to("meeting")).unwrap();
+    assert_eq!(
+        w.clock_of("big@globex.example", "accept-mql").state,
+        ClockState::MetOnTime,
+        "a rep moving it on accepts it"
+    );
+    let meeting = w.clock_of("big@globex.example", "meeting-outcome");
+    assert_eq!(meeting.state, ClockState::Pending);
+    w.at("2026-06-03T10:00:00Z");
+    w.engine.move_lead(&ADMIN, &origin, &to("won")).unwrap();
+    let meeting = w.clock_of("big@globex.example", "meeting-outcome");
+    assert_eq!((meeting.state, meeting.record.met.map(|m| m.1)), (ClockState::MetOnTime, Some(SlaMet::StageLeft)));
+    let running = w.engine.sla_clocks(&SlaClockQuery { running: true, limit: 10, ..Default::default() }).unwrap();
+    assert!(running.is_empty(), "won: the first touch stopped too: {running:?}");
+}
