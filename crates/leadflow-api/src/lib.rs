@@ -17,6 +17,7 @@ mod metrics;
 mod models;
 mod openapi;
 mod pipelines;
+mod sla;
 mod state;
 mod tasks;
 mod team;
@@ -66,6 +67,11 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/leads/{lead}/stage", post(pipelines::move_lead::<S>))
         .route("/v1/leads/{lead}/owner", post(team::give::<S>))
         .route("/v1/leads/{lead}/tasks", post(tasks::add::<S>))
+        .route("/v1/leads/{lead}/decision", post(sla::decide::<S>))
+        .route("/v1/sla", get(sla::active::<S>).post(sla::apply::<S>))
+        .route("/v1/sla/validate", post(sla::validate))
+        .route("/v1/sla/clocks", get(sla::clocks::<S>))
+        .route("/v1/sla/compliance", get(sla::compliance::<S>))
         .route("/v1/tasks", get(tasks::list::<S>))
         .route("/v1/queue", get(tasks::queue::<S>))
         .route("/v1/tasks/missing", get(tasks::missing::<S>))

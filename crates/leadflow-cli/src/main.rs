@@ -7,6 +7,7 @@ mod lab;
 mod output;
 mod pipelines;
 mod progress;
+mod sla;
 mod tasks;
 mod team;
 
@@ -125,6 +126,9 @@ enum Command {
     /// Check, apply and show the assignment rules (who gets a new or newly qualified lead).
     #[command(subcommand)]
     Assignment(team::AssignmentCommand),
+    /// The hand-off SLA: check, apply and show its policy; its clocks; compliance per rep and team.
+    #[command(subcommand)]
+    Sla(sla::SlaCommand),
     /// Export data.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -423,6 +427,15 @@ enum LeadsCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Accept a lead marketing handed over (sales-accepted: its lifecycle stage becomes sql).
+    Accept { lead: String },
+    /// Reject a lead marketing handed over, with a reason: back to nurture, its MQL mark cleared.
+    Reject {
+        lead: String,
+        /// One of the SLA policy's reject_reasons when it lists some.
+        #[arg(long)]
+        reason: String,
+    },
     /// Erase a lead with all its events, scores and history.
     Delete { lead: String },
     /// Record how a lead ended: won, lost, or clear.
@@ -579,6 +592,7 @@ fn run_on<S: Backend>(cli: Cli, db: &DatabaseUrl) -> Result<ExitCode> {
         Command::Model(ModelCommand::Check { file, json }) => model_check::<S>(&file, db, json),
         Command::Pipeline(pipelines::PipelineCommand::Check { file }) => pipelines::check(&file),
         Command::Assignment(team::AssignmentCommand::Check { file }) => team::check(&file),
+        Command::Sla(sla::SlaCommand::Check { file }) => sla::check(&file),
         Command::Serve { addr } => {
             let mut config = config::load(cli.config.as_deref())?;
             if let Some(addr) = addr {
@@ -838,6 +852,11 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
         Command::Queue { owner, limit, json } => tasks::queue(engine, &owner, limit, json),
         Command::Jobs { kind, status, limit } => jobs(engine, kind, status.as_deref(), limit),
         Command::Assignment(command) => team::assignment(engine, command),
+        Command::Sla(command) => sla::run(engine, command),
+        Command::Leads(LeadsCommand::Accept { lead }) => sla::decide(engine, &lead, leadflow_engine::Decision::Accept),
+        Command::Leads(LeadsCommand::Reject { lead, reason }) => {
+            sla::decide(engine, &lead, leadflow_engine::Decision::Reject { reason })
+        }
         Command::Leads(LeadsCommand::Assign { lead, owner, reason }) => {
             team::assign(engine, &lead, owner.as_deref(), reason.as_deref())
         }

@@ -15,6 +15,7 @@ mod outcome;
 mod pipeline;
 mod request;
 mod schema;
+mod sla;
 mod status;
 mod task;
 mod team;
@@ -34,6 +35,10 @@ pub use pipeline::{
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
+pub use sla::{
+    ComplianceCounts, ComplianceLine, ComplianceReport, DecisionKind, DecisionRequest, DecisionResult, SlaClock,
+    SlaClockList, SlaPolicyCheck, SlaPolicyInfo, SlaPolicyRequest,
+};
 pub use status::{Health, IdentityToken, Ready};
 pub use task::{MissingNextSteps, Queue, QueueEntry, Task, TaskChangeRequest, TaskList, TaskRequest};
 pub use team::{

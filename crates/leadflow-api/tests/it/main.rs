@@ -7,6 +7,7 @@ mod browser;
 mod openapi;
 mod pipelines;
 mod schemathesis;
+mod sla;
 mod tasks;
 mod team;
 mod tracking;

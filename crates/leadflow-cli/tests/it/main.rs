@@ -10,4 +10,5 @@ mod migrate;
 mod reference;
 mod same_json;
 mod several_servers;
+mod sla;
 mod two_processes;
