@@ -44,7 +44,10 @@ pub use task::{MissingNextSteps, Queue, QueueEntry, Task, TaskChangeRequest, Tas
 pub use team::{
     AssignmentCheck, AssignmentInfo, AssignmentRequest, OwnerRequest, OwnerResult, UserInfo, UserList, UserRequest,
 };
-pub use webhook::{Delivery, DeliveryList, Payload, PayloadLead, Webhook, WebhookList};
+pub use webhook::{
+    Delivery, DeliveryList, Payload, PayloadAssignment, PayloadLead, PayloadSla, PayloadStage, PayloadTask, Webhook,
+    WebhookList,
+};
 
 /// Points as leadflow gives them: to a thousandth (`49.99999999532019` is 50), never `-0`.
 pub fn points(x: f64) -> f64 {

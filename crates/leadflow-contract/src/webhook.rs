@@ -4,6 +4,8 @@ use leadflow_core::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use leadflow_store::NotificationDetail;
+
 use crate::Values;
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -93,9 +95,63 @@ pub struct Payload {
     #[schema(value_type = String, format = DateTime)]
     pub occurred_at: Timestamp,
     pub lead: PayloadLead,
-    pub score: Values,
+    /// The lead's score then; null for a lead not scored yet (one assigned or moved as it was
+    /// created).
+    pub score: Option<Values>,
     /// For `lead.bucket_changed`: the bucket it left.
     pub previous_bucket: Option<String>,
+    /// For `lead.assigned`: who owns it now, who did, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<PayloadAssignment>,
+    /// For `lead.stage_changed` and `lead.recycled`: the move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<PayloadStage>,
+    /// For `task.due` and `task.overdue`: the task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<PayloadTask>,
+    /// For `sla.breached`: the clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sla: Option<PayloadSla>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PayloadAssignment {
+    pub owner: String,
+    pub previous_owner: Option<String>,
+    /// The rule, its strategy and whom it passed over; or the reason given by hand.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PayloadStage {
+    pub pipeline: String,
+    /// The stage it left; null when it entered the pipeline.
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PayloadTask {
+    pub id: i64,
+    /// `call`, `email`, `meeting` or `todo`.
+    pub kind: String,
+    pub title: String,
+    pub owner: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub due_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PayloadSla {
+    /// The clock's id (`GET /v1/sla/clocks`).
+    pub clock: i64,
+    pub rule: String,
+    pub rule_name: String,
+    /// Whose working time it counted in.
+    pub owner: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<Timestamp>,
 }
 
 /// The lead, as it was named when the delivery was made.
@@ -118,8 +174,33 @@ impl From<&leadflow_store::DeliveryRecord> for Payload {
                 email: n.email.as_ref().map(ToString::to_string),
                 external_id: n.external_id.as_ref().map(ToString::to_string),
             },
-            score: (&n.score).into(),
+            score: n.score.as_ref().map(Into::into),
             previous_bucket: n.previous_bucket.clone(),
+            assignment: None,
+            stage: None,
+            task: None,
+            sla: None,
+        }
+        .with_detail(n.detail.as_ref())
+    }
+}
+
+impl Payload {
+    fn with_detail(self, detail: Option<&NotificationDetail>) -> Payload {
+        match detail.cloned() {
+            None => self,
+            Some(NotificationDetail::Assigned { owner, previous_owner, reason }) => {
+                Payload { assignment: Some(PayloadAssignment { owner, previous_owner, reason }), ..self }
+            }
+            Some(NotificationDetail::StageChanged { pipeline, from_stage, to_stage, reason }) => {
+                Payload { stage: Some(PayloadStage { pipeline, from: from_stage, to: to_stage, reason }), ..self }
+            }
+            Some(NotificationDetail::Task { task, task_kind, title, owner, due_at }) => {
+                Payload { task: Some(PayloadTask { id: task, kind: task_kind, title, owner, due_at }), ..self }
+            }
+            Some(NotificationDetail::SlaBreached { clock, rule, rule_name, owner, due_at }) => {
+                Payload { sla: Some(PayloadSla { clock, rule, rule_name, owner, due_at }), ..self }
+            }
         }
     }
 }

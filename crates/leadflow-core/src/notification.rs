@@ -11,16 +11,45 @@ pub enum Topic {
     LeadMql,
     /// A lead's score moved it to another bucket (hot, warm, cold, ...).
     LeadBucketChanged,
+    /// A lead got an owner, or a new one: by the assignment rules, by hand, or by an SLA
+    /// escalation.
+    LeadAssigned,
+    /// A lead moved to another stage of its pipeline, or entered one.
+    LeadStageChanged,
+    /// A lead went back to nurture (a recycled stage): its cycle ended, or sales rejected it.
+    LeadRecycled,
+    /// A task reached its due time, still to do.
+    TaskDue,
+    /// A task was still to do when its owner's day ended, the day it was due.
+    TaskOverdue,
+    /// An SLA clock passed its deadline unmet.
+    SlaBreached,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::LeadCreated, Topic::LeadMql, Topic::LeadBucketChanged];
+    pub const ALL: [Topic; 9] = [
+        Topic::LeadCreated,
+        Topic::LeadMql,
+        Topic::LeadBucketChanged,
+        Topic::LeadAssigned,
+        Topic::LeadStageChanged,
+        Topic::LeadRecycled,
+        Topic::TaskDue,
+        Topic::TaskOverdue,
+        Topic::SlaBreached,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Topic::LeadCreated => "lead.created",
             Topic::LeadMql => "lead.mql",
             Topic::LeadBucketChanged => "lead.bucket_changed",
+            Topic::LeadAssigned => "lead.assigned",
+            Topic::LeadStageChanged => "lead.stage_changed",
+            Topic::LeadRecycled => "lead.recycled",
+            Topic::TaskDue => "task.due",
+            Topic::TaskOverdue => "task.overdue",
+            Topic::SlaBreached => "sla.breached",
         }
     }
 

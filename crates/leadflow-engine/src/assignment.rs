@@ -15,10 +15,13 @@ use leadflow_core::change::profile_changes;
 use leadflow_core::team::{
     AssignContext, AssignTrigger, Assignment, AssignmentRules, LeadToAssign, UnknownName, User, UserName,
 };
-use leadflow_core::{Actor, LeadId, LeadRef, Timestamp};
+use leadflow_core::{Actor, LeadId, LeadRef, Timestamp, Topic};
 use leadflow_store::prelude::*;
-use leadflow_store::{ChangeCause, ChangeOrigin, LeadRecord, RuleFileKind, RuleFileVersion, StoreError};
+use leadflow_store::{
+    ChangeCause, ChangeOrigin, LeadRecord, NotificationDetail, RuleFileKind, RuleFileVersion, StoreError,
+};
 
+use crate::news::tell;
 use crate::pipelines::ActivePipelines;
 use crate::sla::{ClockEvent, clocks_in};
 use crate::stage_moves::{Tracking, hold};
@@ -283,5 +286,11 @@ fn give<T: Transaction>(
     tx.record_changes(record.id, now, origin, &profile_changes(&record.profile, &after))?;
     let given = LeadRecord { profile: after, ..record.clone() };
     clocks_in(tx, tracking.sla.as_ref(), &given, &ClockEvent::Assigned, now)?;
+    let detail = NotificationDetail::Assigned {
+        owner: owner.as_str().to_string(),
+        previous_owner: record.profile.owner.clone(),
+        reason: reason.clone(),
+    };
+    tell(tx, &given, Topic::LeadAssigned, detail, now)?;
     Ok(OwnerGiven { lead: record.id, owner: owner.clone(), previous: record.profile.owner.clone(), reason })
 }

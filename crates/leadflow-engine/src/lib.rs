@@ -14,6 +14,7 @@ mod jobs;
 mod keys;
 mod lab;
 mod learn;
+mod news;
 mod patch;
 mod pipelines;
 mod queue;
@@ -58,7 +59,7 @@ pub use sla::{
 };
 pub use stage_moves::{Moved, StageMove};
 pub use sweep::SweepReport;
-pub use tasks::{AddTask, Due, TaskChange, TaskList};
+pub use tasks::{AddTask, Due, Reminders, TaskChange, TaskList};
 
 use stage_moves::Happened;
 pub use trees::{FeatureSpec, LearnedTrees, Prediction, TREES_FORMAT};
@@ -905,8 +906,9 @@ fn score_write(
         email: lead.profile.email.clone(),
         external_id: lead.profile.external_id.clone(),
         at: as_of,
-        score: values.clone(),
+        score: Some(values.clone()),
         previous_bucket,
+        detail: None,
     };
     let mut notifications = Vec::new();
     if lead.created {

@@ -25,13 +25,14 @@ use leadflow_core::change::profile_changes;
 use leadflow_core::sla::{EscalationAction, MetBy, SlaPolicy, SlaRule};
 use leadflow_core::task::{Priority, TaskKind, TaskTitle};
 use leadflow_core::team::{User, UserName, UserRole};
-use leadflow_core::{Actor, LeadId, LeadRef, LifecycleStage, Stage, StageKind, Timestamp};
+use leadflow_core::{Actor, LeadId, LeadRef, LifecycleStage, Stage, StageKind, Timestamp, Topic};
 use leadflow_store::prelude::*;
 use leadflow_store::{
-    ChangeOrigin, ComplianceQuery, LeadRecord, NewSlaClock, NewTask, RuleFileKind, RuleFileRecord, RuleFileVersion,
-    SlaClockQuery, SlaClockRecord, SlaMet, StoreError,
+    ChangeOrigin, ComplianceQuery, LeadRecord, NewSlaClock, NewTask, NotificationDetail, RuleFileKind, RuleFileRecord,
+    RuleFileVersion, SlaClockQuery, SlaClockRecord, SlaMet, StoreError,
 };
 
+use crate::news::tell;
 use crate::stage_moves::{Tracking, hold, move_in};
 use crate::{Engine, EngineError};
 
@@ -631,6 +632,14 @@ fn check_in<T: Transaction>(
     if now > due && clock.breached_at.is_none() {
         clock.breached_at = Some(now);
         report.breached.push(clock.id);
+        let detail = NotificationDetail::SlaBreached {
+            clock: clock.id,
+            rule: rule.id().to_string(),
+            rule_name: rule.name().to_string(),
+            owner: Some(owner.name().to_string()),
+            due_at: Some(due),
+        };
+        tell(tx, record, Topic::SlaBreached, detail, now)?;
     }
     let calendar = owner.calendar();
     let due_steps = rule.due_escalations(calendar, started, None, &clock.escalations_done, now);

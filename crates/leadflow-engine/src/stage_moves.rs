@@ -12,11 +12,12 @@
 use leadflow_core::change::{FieldChange, profile_changes};
 use leadflow_core::pipeline::route;
 use leadflow_core::team::AssignTrigger;
-use leadflow_core::{Actor, LeadId, LeadRef, LifecycleStage, Pipeline, Stage, StageKind, Timestamp, Trigger};
+use leadflow_core::{Actor, LeadId, LeadRef, LifecycleStage, Pipeline, Stage, StageKind, Timestamp, Topic, Trigger};
 use leadflow_store::prelude::*;
-use leadflow_store::{ChangeCause, ChangeOrigin, LeadRecord, ModelVersion, PipelineClock};
+use leadflow_store::{ChangeCause, ChangeOrigin, LeadRecord, ModelVersion, NotificationDetail, PipelineClock};
 
 use crate::assignment::{ActiveAssignment, assign_in};
+use crate::news::tell;
 use crate::pipelines::ActivePipelines;
 use crate::sla::{ActiveSla, ClockEvent, clocks_in};
 use crate::{Engine, EngineError};
@@ -341,6 +342,16 @@ pub(crate) fn move_in<T: Transaction>(
     let by_hand = matches!(origin.cause, ChangeCause::Api | ChangeCause::Cli);
     let event = ClockEvent::Moved { from: from.as_deref(), to: stage, by_hand };
     clocks_in(tx, tracking.sla.as_ref(), &moved_record, &event, now)?;
+    let detail = NotificationDetail::StageChanged {
+        pipeline: pipeline.name().to_string(),
+        from_stage: from.clone(),
+        to_stage: stage.id().to_string(),
+        reason: origin.reason.clone(),
+    };
+    if recycled {
+        tell(tx, &moved_record, Topic::LeadRecycled, detail.clone(), now)?;
+    }
+    tell(tx, &moved_record, Topic::LeadStageChanged, detail, now)?;
     Ok(Moved {
         lead: record.id,
         pipeline: pipeline.name().to_string(),

@@ -9,6 +9,8 @@
 //!   so that it can fire again) or disqualified.
 //! - SLA clocks past due are recorded as breached, and their escalation steps run as their
 //!   times come ([`Engine::sweep_slas`]).
+//! - Tasks reaching their due time, or still to do when their owner's day ends, are told of
+//!   (`task.due`, `task.overdue`: [`Engine::remind_tasks`]).
 //!
 //! Each lead moves in a unit of work of its own that holds it and checks again what it found:
 //! a lead a rep moved in between stays where the rep put it. Leads are visited by id, so a lead
@@ -34,14 +36,17 @@ pub struct SweepReport {
     pub moves: Vec<Moved>,
     /// SLA clocks found breached, and the escalation steps run.
     pub sla: crate::SlaSweep,
+    /// `task.due` and `task.overdue` news sent.
+    pub reminders: crate::Reminders,
 }
 
 impl<S: Store> Engine<S> {
-    /// Routes the MQLs waiting for a pipeline, ends the cycles past their length, and checks
-    /// the SLA clocks due to be looked at, as of the clock.
+    /// Routes the MQLs waiting for a pipeline, ends the cycles past their length, checks the SLA
+    /// clocks due to be looked at and sends task reminders, as of the clock.
     pub fn sweep_pipelines(&mut self) -> Result<SweepReport, EngineError> {
         let mut report = self.sweep_stages()?;
         report.sla = self.sweep_slas()?;
+        report.reminders = self.remind_tasks()?;
         Ok(report)
     }
 

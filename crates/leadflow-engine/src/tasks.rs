@@ -8,11 +8,15 @@
 use leadflow_core::calendar::end_of_local_day;
 use leadflow_core::task::{Priority, TaskKind, TaskState, TaskTitle};
 use leadflow_core::team::UserName;
-use leadflow_core::{Action, Actor, LeadId, LeadRef, Refusal, Timestamp};
+use leadflow_core::{Action, Actor, LeadId, LeadRef, Refusal, Timestamp, Topic};
 use leadflow_store::prelude::*;
 use leadflow_store::{NewTask, TaskQuery, TaskRecord};
 
+use crate::news::tell;
 use crate::sla::{ClockEvent, clocks_in};
+
+/// How many tasks a round of reminders reads at a time.
+const REMINDER_PAGE: usize = 500;
 use crate::stage_moves::hold;
 use crate::{Engine, EngineError};
 
@@ -49,6 +53,15 @@ pub struct TaskList {
     pub lead: Option<LeadRef>,
     pub due: Due,
     pub limit: usize,
+}
+
+/// What a round of task reminders sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reminders {
+    /// `task.due` news, one per task reaching its due time.
+    pub due: usize,
+    /// `task.overdue` news, one per task still to do when its owner's day ended.
+    pub overdue: usize,
 }
 
 /// What to do with a task.
@@ -153,6 +166,60 @@ impl<S: Store> Engine<S> {
         let record = tx.task_now(id)?.expect("changed above");
         tx.commit()?;
         Ok(record)
+    }
+
+    /// Sends each task still to do its `task.due` news at its due time, and its `task.overdue`
+    /// news once its owner's local day (the day it was due, in their zone; UTC for an owner who
+    /// is no user) has ended: each once per due time, in a unit of work that reads the task
+    /// again, so a task done in between is told of no more.
+    pub fn remind_tasks(&mut self) -> Result<Reminders, EngineError> {
+        let mut sent = Reminders::default();
+        let started = self.now();
+        let users = self.store.users()?;
+        let utc = leadflow_core::calendar::parse_zone("UTC").expect("UTC is a zone");
+        let zone_of = |owner: &Option<UserName>| {
+            owner.as_ref().and_then(|o| users.iter().find(|u| u.name() == o)).map_or(utc, |u| u.calendar().zone())
+        };
+        let mut after = None;
+        loop {
+            let page = self.store.tasks_to_remind(started, after, REMINDER_PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.state.due(), last.id));
+            for listed in page {
+                let now = self.now();
+                let mut tx = self.store.begin()?;
+                let Some(task) = tx.task_now(listed.id)? else { continue };
+                let due = task.state.due();
+                if !task.state.status.is_pending() || due > now {
+                    continue;
+                }
+                let Some(lead) = tx.lead(&LeadRef::Id(task.lead))? else { continue };
+                let overdue = end_of_local_day(zone_of(&task.owner), due).is_some_and(|end| now >= end);
+                let mut reminded = task.reminded;
+                let detail = leadflow_store::NotificationDetail::Task {
+                    task: task.id,
+                    task_kind: task.kind.as_str().to_string(),
+                    title: task.title.as_str().to_string(),
+                    owner: task.owner.as_ref().map(|o| o.as_str().to_string()),
+                    due_at: due,
+                };
+                if reminded.due.is_none() {
+                    tell(&mut tx, &lead, Topic::TaskDue, detail.clone(), now)?;
+                    reminded.due = Some(now);
+                    sent.due += 1;
+                }
+                if overdue && reminded.overdue.is_none() {
+                    tell(&mut tx, &lead, Topic::TaskOverdue, detail, now)?;
+                    reminded.overdue = Some(now);
+                    sent.overdue += 1;
+                }
+                if reminded != task.reminded {
+                    tx.set_task_reminded(task.id, &reminded)?;
+                    tx.commit()?;
+                }
+            }
+        }
+        Ok(sent)
     }
 
     /// Leads in an open stage of an active pipeline with no open or snoozed task: being worked,

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_users_and_assignment.sql"),
     include_str!("../migrations/0009_tasks.sql"),
     include_str!("../migrations/0010_sla_clocks.sql"),
+    include_str!("../migrations/0011_tracking_notifications.sql"),
 ];
 
 /// The schema version this build writes.

@@ -2,8 +2,8 @@
 
 use leadflow_core::{Email, ExternalId, Grade, LeadId, Timestamp, Topic};
 use leadflow_store::{
-    AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, OutboxReads, OutboxWrites,
-    ScoreValues, StoreError, WebhookRecord,
+    AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, NotificationDetail, OutboxReads,
+    OutboxWrites, ScoreValues, StoreError, WebhookRecord,
 };
 use postgres::Row;
 
@@ -33,13 +33,20 @@ fn read_webhook(r: &Row, at: usize) -> Result<WebhookRecord, StoreError> {
 
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.topic, d.lead_id, d.email, d.occurred_at, d.fit, d.engagement,
     d.total, d.bucket, d.grade, d.previous_bucket, d.status, d.attempts, d.next_attempt_at, d.last_status,
-    d.last_error, d.delivered_at, d.external_id";
-const DELIVERY_COLUMN_COUNT: usize = 19;
+    d.last_error, d.delivered_at, d.external_id, d.detail";
+const DELIVERY_COLUMN_COUNT: usize = 20;
 
 fn read_delivery(r: &Row) -> Result<DeliveryRecord, StoreError> {
-    let (topic, grade, status): (String, String, String) = (r.get(2), r.get(10), r.get(12));
+    let (topic, grade, status): (String, Option<String>, String) = (r.get(2), r.get(10), r.get(12));
     let topic = Topic::parse(&topic).ok_or_else(|| corrupt(format!("topic `{topic}`")))?;
-    let grade = Grade::parse(&grade).ok_or_else(|| corrupt(format!("grade `{grade}`")))?;
+    let score = match grade {
+        None => None,
+        Some(grade) => {
+            let grade = Grade::parse(&grade).ok_or_else(|| corrupt(format!("grade `{grade}`")))?;
+            Some(ScoreValues { fit: r.get(6), engagement: r.get(7), total: r.get(8), bucket: r.get(9), grade })
+        }
+    };
+    let detail = r.get::<_, Option<String>>(19).as_deref().map(NotificationDetail::from_json).transpose()?;
     let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt(format!("status `{status}`")))?;
     let email = r.get::<_, Option<String>>(4).as_deref().map(Email::parse).transpose().map_err(corrupt)?;
     let external_id = r.get::<_, Option<String>>(18).as_deref().map(ExternalId::parse).transpose().map_err(corrupt)?;
@@ -55,8 +62,9 @@ fn read_delivery(r: &Row) -> Result<DeliveryRecord, StoreError> {
             email,
             external_id,
             at: Timestamp::from_millis(r.get(5)),
-            score: ScoreValues { fit: r.get(6), engagement: r.get(7), total: r.get(8), bucket: r.get(9), grade },
+            score,
             previous_bucket: r.get(11),
+            detail,
         },
         status,
         attempts: number(13, "attempts")?,
@@ -213,23 +221,29 @@ pub(crate) fn notify_all(conn: &mut impl Sql, notifications: &[&Notification]) -
     let external: Vec<Option<&str>> =
         notifications.iter().map(|n| n.external_id.as_ref().map(ExternalId::as_str)).collect();
     let at: Vec<i64> = notifications.iter().map(|n| n.at.millis()).collect();
-    let value = |f: fn(&Notification) -> f64| -> Vec<f64> { notifications.iter().map(|n| f(n)).collect() };
-    let (fit, engagement, total) = (value(|n| n.score.fit), value(|n| n.score.engagement), value(|n| n.score.total));
-    let buckets: Vec<&str> = notifications.iter().map(|n| n.score.bucket.as_str()).collect();
-    let grades: Vec<&str> = notifications.iter().map(|n| n.score.grade.letter()).collect();
+    let value = |f: fn(&ScoreValues) -> f64| -> Vec<Option<f64>> {
+        notifications.iter().map(|n| n.score.as_ref().map(f)).collect()
+    };
+    let (fit, engagement, total) = (value(|s| s.fit), value(|s| s.engagement), value(|s| s.total));
+    let buckets: Vec<Option<&str>> =
+        notifications.iter().map(|n| n.score.as_ref().map(|s| s.bucket.as_str())).collect();
+    let grades: Vec<Option<&str>> = notifications.iter().map(|n| n.score.as_ref().map(|s| s.grade.letter())).collect();
     let previous: Vec<Option<&str>> = notifications.iter().map(|n| n.previous_bucket.as_deref()).collect();
+    let details: Vec<Option<String>> =
+        notifications.iter().map(|n| n.detail.as_ref().map(NotificationDetail::to_json)).collect();
     conn.execute(
         "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,
-             total, bucket, grade, previous_bucket, status, next_attempt_at)
+             total, bucket, grade, previous_bucket, detail, status, next_attempt_at)
          SELECT w.id, n.topic, n.lead_id, n.email, n.external_id, n.at, n.fit, n.engagement, n.total, n.bucket,
-                n.grade, n.previous_bucket, 'pending', n.at
+                n.grade, n.previous_bucket, n.detail, 'pending', n.at
          FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::DOUBLE PRECISION[],
-                     $7::DOUBLE PRECISION[], $8::DOUBLE PRECISION[], $9::TEXT[], $10::TEXT[], $11::TEXT[])
+                     $7::DOUBLE PRECISION[], $8::DOUBLE PRECISION[], $9::TEXT[], $10::TEXT[], $11::TEXT[],
+                     $12::TEXT[])
               WITH ORDINALITY AS n (topic, lead_id, email, external_id, at, fit, engagement, total, bucket, grade,
-                                    previous_bucket, i)
+                                    previous_bucket, detail, i)
          JOIN webhooks w ON w.deleted_at IS NULL AND n.topic = ANY (string_to_array(w.topics, ' '))
          ORDER BY n.i, w.id",
-        &[&topics, &leads, &emails, &external, &at, &fit, &engagement, &total, &buckets, &grades, &previous],
+        &[&topics, &leads, &emails, &external, &at, &fit, &engagement, &total, &buckets, &grades, &previous, &details],
     )
     .map_err(backend)?;
     Ok(())

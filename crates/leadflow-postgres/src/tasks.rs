@@ -2,7 +2,9 @@
 
 use leadflow_core::task::TaskState;
 use leadflow_core::{LeadId, Timestamp};
-use leadflow_store::{NewTask, StoreError, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
+use leadflow_store::{
+    NewTask, Reminded, StoreError, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites,
+};
 use postgres::Row;
 use postgres::types::ToSql;
 
@@ -24,6 +26,8 @@ fn read_task(r: &Row) -> Result<TaskRecord, StoreError> {
         closed_at: r.get(10),
         created_by: r.get(11),
         created_at: r.get(12),
+        due_notified_at: r.get(13),
+        overdue_notified_at: r.get(14),
     }
     .into_record()
 }
@@ -84,6 +88,31 @@ impl TaskReads for PgStore {
             .map_err(backend)?;
         Ok(rows.iter().map(|r| LeadId(r.get(0))).collect())
     }
+
+    fn tasks_to_remind(
+        &self,
+        now: Timestamp,
+        after: Option<(Timestamp, i64)>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        // A snoozed task is due at its snooze's end, never before its due time: `due_at` bounds
+        // the index's range.
+        let due = "CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END";
+        let (after_at, after_id) = after.map_or((i64::MIN, i64::MIN), |(at, id)| (at.millis(), id));
+        let rows = self
+            .conn()
+            .query(
+                &format!(
+                    "SELECT {TASK_COLUMNS} FROM tasks
+                     WHERE overdue_notified_at IS NULL AND status IN ('open', 'snoozed') AND due_at <= $1
+                       AND {due} <= $1 AND ({due}, id) > ($2, $3)
+                     ORDER BY {due}, id LIMIT $4"
+                ),
+                &[&now.millis(), &after_at, &after_id, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .map_err(backend)?;
+        rows.iter().map(read_task).collect()
+    }
 }
 
 impl TaskWrites for PgTx<'_> {
@@ -118,7 +147,10 @@ impl TaskWrites for PgTx<'_> {
         self.tx
             .execute(
                 "UPDATE tasks SET status = $2, due_at = $3, snoozed_until = $4, outcome = $5, closed_at = $6,
-                     updated_at = $7 WHERE id = $1",
+                     updated_at = $7,
+                     due_notified_at = CASE WHEN $2 = 'snoozed' THEN NULL ELSE due_notified_at END,
+                     overdue_notified_at = CASE WHEN $2 = 'snoozed' THEN NULL ELSE overdue_notified_at END
+                 WHERE id = $1",
                 &[
                     &id,
                     &s.status.as_str(),
@@ -128,6 +160,17 @@ impl TaskWrites for PgTx<'_> {
                     &millis(s.closed_at),
                     &now.millis(),
                 ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn set_task_reminded(&mut self, id: i64, reminded: &Reminded) -> Result<(), StoreError> {
+        let millis = |t: Option<Timestamp>| t.map(Timestamp::millis);
+        self.tx
+            .execute(
+                "UPDATE tasks SET due_notified_at = $2, overdue_notified_at = $3 WHERE id = $1",
+                &[&id, &millis(reminded.due), &millis(reminded.overdue)],
             )
             .map_err(backend)?;
         Ok(())

@@ -103,8 +103,9 @@ mod concurrency {
                 email: None,
                 external_id: None,
                 at: t("2026-03-02"),
-                score,
+                score: Some(score),
                 previous_bucket: None,
+                detail: None,
             };
             tx.notify(&n).unwrap();
         }

@@ -81,6 +81,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_users_and_assignment.sql"),
     include_str!("../migrations/0017_tasks.sql"),
     include_str!("../migrations/0018_sla_clocks.sql"),
+    include_str!("../migrations/0019_tracking_notifications.sql"),
 ];
 
 pub struct SqliteStore {

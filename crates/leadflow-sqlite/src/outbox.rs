@@ -2,7 +2,8 @@
 
 use leadflow_core::{Email, EventKey, ExternalId, Grade, LeadId, Timestamp, Topic, VisitorId};
 use leadflow_store::{
-    AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, ScoreValues, StoreError, WebhookRecord,
+    AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, NotificationDetail, ScoreValues,
+    StoreError, WebhookRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -24,11 +25,11 @@ fn read_webhook(r: &Row<'_>, at: usize) -> rusqlite::Result<Result<WebhookRecord
 
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.topic, d.lead_id, d.email, d.occurred_at, d.fit, d.engagement,
     d.total, d.bucket, d.grade, d.previous_bucket, d.status, d.attempts, d.next_attempt_at, d.last_status,
-    d.last_error, d.delivered_at, d.external_id";
-const DELIVERY_COLUMN_COUNT: usize = 19;
+    d.last_error, d.delivered_at, d.external_id, d.detail";
+const DELIVERY_COLUMN_COUNT: usize = 20;
 
 fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreError>> {
-    let (topic, grade, status): (String, String, String) = (r.get(2)?, r.get(10)?, r.get(12)?);
+    let (topic, grade, status): (String, Option<String>, String) = (r.get(2)?, r.get(10)?, r.get(12)?);
     let (email, external_id): (Option<String>, Option<String>) = (r.get(4)?, r.get(18)?);
     let Some(topic) = Topic::parse(&topic) else { return Ok(Err(corrupt(format!("topic `{topic}`")))) };
     let Ok(email) = email.as_deref().map(Email::parse).transpose() else {
@@ -37,7 +38,17 @@ fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreEr
     let Ok(external_id) = external_id.as_deref().map(ExternalId::parse).transpose() else {
         return Ok(Err(corrupt(format!("external id `{}`", external_id.unwrap_or_default()))));
     };
-    let Some(grade) = Grade::parse(&grade) else { return Ok(Err(corrupt(format!("grade `{grade}`")))) };
+    let score = match grade {
+        None => None,
+        Some(grade) => {
+            let Some(grade) = Grade::parse(&grade) else { return Ok(Err(corrupt(format!("grade `{grade}`")))) };
+            Some(ScoreValues { fit: r.get(6)?, engagement: r.get(7)?, total: r.get(8)?, bucket: r.get(9)?, grade })
+        }
+    };
+    let detail = match r.get::<_, Option<String>>(19)?.as_deref().map(NotificationDetail::from_json).transpose() {
+        Ok(detail) => detail,
+        Err(e) => return Ok(Err(e)),
+    };
     let Some(status) = DeliveryStatus::parse(&status) else { return Ok(Err(corrupt(format!("status `{status}`")))) };
     let millis = |i: usize| r.get::<_, i64>(i).map(Timestamp::from_millis);
     Ok(Ok(DeliveryRecord {
@@ -49,8 +60,9 @@ fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreEr
             email,
             external_id,
             at: millis(5)?,
-            score: ScoreValues { fit: r.get(6)?, engagement: r.get(7)?, total: r.get(8)?, bucket: r.get(9)?, grade },
+            score,
             previous_bucket: r.get(11)?,
+            detail,
         },
         status,
         attempts: r.get(13)?,
@@ -193,11 +205,11 @@ pub fn delete_webhook(conn: &Connection, id: i64, now: Timestamp) -> Result<bool
 
 /// One delivery row per live webhook subscribed to the topic.
 pub fn notify(conn: &Connection, n: &Notification) -> Result<(), StoreError> {
-    let s = &n.score;
+    let s = n.score.as_ref();
     conn.prepare_cached(
         "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,
-             total, bucket, grade, previous_bucket, status, next_attempt_at)
-         SELECT id, ?1, ?2, ?3, ?11, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?4 FROM webhooks
+             total, bucket, grade, previous_bucket, detail, status, next_attempt_at)
+         SELECT id, ?1, ?2, ?3, ?11, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, 'pending', ?4 FROM webhooks
          WHERE deleted_at IS NULL AND instr(' ' || topics || ' ', ' ' || ?1 || ' ') > 0",
     )
     .map_err(backend)?
@@ -206,13 +218,14 @@ pub fn notify(conn: &Connection, n: &Notification) -> Result<(), StoreError> {
         n.lead.0,
         n.email.as_ref().map(Email::as_str),
         n.at.millis(),
-        s.fit,
-        s.engagement,
-        s.total,
-        s.bucket,
-        s.grade.letter(),
+        s.map(|s| s.fit),
+        s.map(|s| s.engagement),
+        s.map(|s| s.total),
+        s.map(|s| s.bucket.as_str()),
+        s.map(|s| s.grade.letter()),
         n.previous_bucket,
         n.external_id.as_ref().map(ExternalId::as_str),
+        n.detail.as_ref().map(NotificationDetail::to_json),
     ])
     .map_err(backend)?;
     Ok(())

@@ -1,7 +1,7 @@
 //! Follow-up tasks.
 
 use leadflow_core::task::TaskState;
-use leadflow_store::{NewTask, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
+use leadflow_store::{NewTask, Reminded, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
 
 use super::*;
 
@@ -20,6 +20,8 @@ fn read_task(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
         closed_at: r.get(10)?,
         created_by: r.get(11)?,
         created_at: r.get(12)?,
+        due_notified_at: r.get(13)?,
+        overdue_notified_at: r.get(14)?,
     })
 }
 
@@ -88,6 +90,30 @@ impl TaskReads for SqliteStore {
         ids.truncate(limit as usize);
         Ok(ids)
     }
+
+    fn tasks_to_remind(
+        &self,
+        now: Timestamp,
+        after: Option<(Timestamp, i64)>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        // A snoozed task is due at its snooze's end, never before its due time: `due_at` bounds
+        // the index's range.
+        let due = "CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END";
+        let (after_at, after_id) = after.map_or((i64::MIN, i64::MIN), |(at, id)| (at.millis(), id));
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks
+                 WHERE overdue_notified_at IS NULL AND status IN ('open', 'snoozed') AND due_at <= ?1
+                   AND {due} <= ?1 AND ({due}, id) > (?2, ?3)
+                 ORDER BY {due}, id LIMIT ?4"
+            ))
+            .map_err(backend)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![now.millis(), after_at, after_id, limit], read_task).map_err(backend)?;
+        rows.map(|r| r.map_err(backend)?.into_record()).collect()
+    }
 }
 
 impl TaskWrites for SqliteTx<'_> {
@@ -121,7 +147,10 @@ impl TaskWrites for SqliteTx<'_> {
         self.tx
             .execute(
                 "UPDATE tasks SET status = ?2, due_at = ?3, snoozed_until = ?4, outcome = ?5, closed_at = ?6,
-                     updated_at = ?7 WHERE id = ?1",
+                     updated_at = ?7,
+                     due_notified_at = CASE WHEN ?2 = 'snoozed' THEN NULL ELSE due_notified_at END,
+                     overdue_notified_at = CASE WHEN ?2 = 'snoozed' THEN NULL ELSE overdue_notified_at END
+                 WHERE id = ?1",
                 params![
                     id,
                     s.status.as_str(),
@@ -131,6 +160,17 @@ impl TaskWrites for SqliteTx<'_> {
                     millis(s.closed_at),
                     now.millis()
                 ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn set_task_reminded(&mut self, id: i64, reminded: &Reminded) -> Result<(), StoreError> {
+        let millis = |t: Option<Timestamp>| t.map(Timestamp::millis);
+        self.tx
+            .execute(
+                "UPDATE tasks SET due_notified_at = ?2, overdue_notified_at = ?3 WHERE id = ?1",
+                params![id, millis(reminded.due), millis(reminded.overdue)],
             )
             .map_err(backend)?;
         Ok(())

@@ -1335,8 +1335,9 @@ fn notification(lead: LeadId, topic: Topic, at: &str) -> Notification {
         email: Some(Email::parse("ana@example.com").unwrap()),
         external_id: Some(ExternalId::parse("00Q5g000004XyZA").unwrap()),
         at: t(at),
-        score: values(85.0, "hot"),
+        score: Some(values(85.0, "hot")),
         previous_bucket: Some("warm".into()),
+        detail: None,
     }
 }
 
@@ -1353,7 +1354,10 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     let all = tx.create_webhook("https://a.example/hook", "sa", &Topic::ALL, t("2026-03-01")).unwrap();
     let mql = tx.create_webhook("https://b.example/hook", "sb", &[Topic::LeadMql], t("2026-03-01")).unwrap();
     tx.commit().unwrap();
-    assert_eq!(s.webhooks().unwrap().iter().map(|w| (w.id, w.topics.len())).collect::<Vec<_>>(), [(all, 3), (mql, 1)]);
+    assert_eq!(
+        s.webhooks().unwrap().iter().map(|w| (w.id, w.topics.len())).collect::<Vec<_>>(),
+        [(all, Topic::ALL.len()), (mql, 1)]
+    );
 
     // Notifications land with the score that caused them, or not at all.
     let mut write = score_write(lead, ModelVersion(1), 85.0, "hot");
@@ -1408,6 +1412,38 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     assert_eq!(s.deliveries(all, 10).unwrap()[0].status, DeliveryStatus::Cancelled, "the pending MQL");
     assert_eq!(s.count_pending_deliveries().unwrap(), 1, "only the live webhook hears of later news");
     assert_eq!(s.webhooks().unwrap().len(), 1);
+
+    // Tracking news: of a lead not scored yet, with what happened.
+    let mut tx = s.begin().unwrap();
+    let tracking = tx
+        .create_webhook("https://c.example/hook", "sc", &[Topic::LeadAssigned, Topic::SlaBreached], t("2026-03-06"))
+        .unwrap();
+    let assigned = Notification {
+        topic: Topic::LeadAssigned,
+        score: None,
+        detail: Some(NotificationDetail::Assigned {
+            owner: "ana".into(),
+            previous_owner: None,
+            reason: "round robin in rule `emea` (1 of 3)".into(),
+        }),
+        ..notification(lead, Topic::LeadAssigned, "2026-03-07")
+    };
+    let breached = Notification {
+        topic: Topic::SlaBreached,
+        detail: Some(NotificationDetail::SlaBreached {
+            clock: 7,
+            rule: "accept-mql".into(),
+            rule_name: "Accept or reject an MQL".into(),
+            owner: Some("ana".into()),
+            due_at: Some(t("2026-03-07T13:00:00Z")),
+        }),
+        ..notification(lead, Topic::SlaBreached, "2026-03-08")
+    };
+    tx.notify(&assigned).unwrap();
+    tx.notify(&breached).unwrap();
+    tx.commit().unwrap();
+    let news: Vec<Notification> = s.deliveries(tracking, 10).unwrap().into_iter().map(|d| d.notification).collect();
+    assert_eq!(news, [breached, assigned], "newest first, as sent");
 
     // Erasing the lead erases the deliveries that name it.
     let mut tx = s.begin().unwrap();

@@ -30,7 +30,7 @@ pub use sla::{
     ComplianceQuery, ComplianceRow, NewSlaClock, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord, SlaClockRow, SlaMet,
     SlaReads, SlaWrites, escalations_text,
 };
-pub use tasks::{NewTask, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
+pub use tasks::{NewTask, Reminded, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use users::{UserReads, UserRow, UserWrites, encode_holidays, read_cursor};
 
@@ -94,9 +94,38 @@ pub struct Notification {
     pub email: Option<Email>,
     pub external_id: Option<ExternalId>,
     pub at: Timestamp,
-    pub score: ScoreValues,
+    /// `None` for a lead not scored yet (a lead assigned or moved as it is created).
+    pub score: Option<ScoreValues>,
     /// For [`Topic::LeadBucketChanged`]: the bucket it left.
     pub previous_bucket: Option<String>,
+    /// What happened, for the topics of lead tracking.
+    pub detail: Option<NotificationDetail>,
+}
+
+/// What happened to a lead, beyond its score, for the topics that say more: stored with the
+/// delivery (as JSON) so that a receiver gets the news as it was when it happened.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NotificationDetail {
+    /// [`Topic::LeadAssigned`].
+    Assigned { owner: String, previous_owner: Option<String>, reason: String },
+    /// [`Topic::LeadStageChanged`] and [`Topic::LeadRecycled`].
+    StageChanged { pipeline: String, from_stage: Option<String>, to_stage: String, reason: Option<String> },
+    /// [`Topic::TaskDue`] and [`Topic::TaskOverdue`].
+    Task { task: i64, task_kind: String, title: String, owner: Option<String>, due_at: Timestamp },
+    /// [`Topic::SlaBreached`].
+    SlaBreached { clock: i64, rule: String, rule_name: String, owner: Option<String>, due_at: Option<Timestamp> },
+}
+
+impl NotificationDetail {
+    /// The column's text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a detail always serializes")
+    }
+
+    pub fn from_json(text: &str) -> Result<NotificationDetail, StoreError> {
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("a notification's detail: {e}")))
+    }
 }
 
 /// A registered webhook. The secret signs deliveries, so it is kept as given.

@@ -18,6 +18,16 @@ pub struct TaskRecord {
     /// Who made it: an API key's name, `cli`, or the rule.
     pub created_by: Option<String>,
     pub created_at: Timestamp,
+    /// When its `task.due` and `task.overdue` news went out, for its due time (a snooze clears
+    /// them: the task is due anew).
+    pub reminded: Reminded,
+}
+
+/// Which of a task's reminders went out, and when.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reminded {
+    pub due: Option<Timestamp>,
+    pub overdue: Option<Timestamp>,
 }
 
 /// A task to add.
@@ -50,13 +60,23 @@ pub trait TaskReads {
     /// Leads in one of the `open` stages (pipeline, stage id) with no open or snoozed task: the
     /// leads being worked that have no next step. By id, at most `limit`.
     fn leads_without_next_step(&self, open: &[(String, String)], limit: usize) -> Result<Vec<LeadId>, StoreError>;
+    /// Open and snoozed tasks due by `now` with a reminder not sent yet (the due one, or the
+    /// overdue one), soonest due first, after `(due, id)` `after` (for paging), at most `limit`.
+    fn tasks_to_remind(
+        &self,
+        now: Timestamp,
+        after: Option<(Timestamp, i64)>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError>;
 }
 
 pub trait TaskWrites {
     fn add_task(&mut self, task: &NewTask<'_>, now: Timestamp) -> Result<i64, StoreError>;
     /// The task as this unit of work sees it.
     fn task_now(&mut self, id: i64) -> Result<Option<TaskRecord>, StoreError>;
+    /// Writes the task's state; a snooze clears its reminders (it is due anew).
     fn set_task_state(&mut self, id: i64, state: &TaskState, now: Timestamp) -> Result<(), StoreError>;
+    fn set_task_reminded(&mut self, id: i64, reminded: &Reminded) -> Result<(), StoreError>;
 }
 
 /// A task's row, as both backends read it back.
@@ -74,11 +94,13 @@ pub struct TaskRow {
     pub closed_at: Option<i64>,
     pub created_by: Option<String>,
     pub created_at: i64,
+    pub due_notified_at: Option<i64>,
+    pub overdue_notified_at: Option<i64>,
 }
 
 /// The columns [`TaskRow`] reads, in its order.
 pub const TASK_COLUMNS: &str = "id, lead_id, kind, title, owner, priority, status, due_at, snoozed_until, outcome, \
-                                closed_at, created_by, created_at";
+                                closed_at, created_by, created_at, due_notified_at, overdue_notified_at";
 
 impl TaskRow {
     pub fn into_record(self) -> Result<TaskRecord, StoreError> {
@@ -101,6 +123,7 @@ impl TaskRow {
             },
             created_by: self.created_by,
             created_at: Timestamp::from_millis(self.created_at),
+            reminded: Reminded { due: millis(self.due_notified_at), overdue: millis(self.overdue_notified_at) },
         })
     }
 }

@@ -87,8 +87,6 @@ pub fn parse_zone(name: &str) -> Result<Tz, CalendarError> {
         .map_err(|_| CalendarError::UnknownZone { name: crate::text::printable(name.trim()).into_owned() })
 }
 
-/// Whose working time an SLA counts: a zone, weekly hours and holidays. See the module doc for
-/// what counts as working time.
 /// The first instant of the local day after the one `t` falls on, in `zone`: the end of `t`'s
 /// local day ("due today" is due before it). On a day that ends in a DST gap at midnight, the
 /// next day starts at its first instant that exists. `None` outside the years 1 to 9999.
@@ -106,6 +104,8 @@ pub fn end_of_local_day(zone: Tz, t: Timestamp) -> Option<Timestamp> {
     })
 }
 
+/// Whose working time an SLA counts: a zone, weekly hours and holidays. See the module doc for
+/// what counts as working time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkingCalendar {
     zone: Tz,

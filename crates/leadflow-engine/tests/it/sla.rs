@@ -352,3 +352,106 @@ fn a_clock_waits_for_an_owner_and_leaving_a_stage_meets_its_rule() {
     let running = w.engine.sla_clocks(&SlaClockQuery { running: true, limit: 10, ..Default::default() }).unwrap();
     assert!(running.is_empty(), "won: the first touch stopped too: {running:?}");
 }
+
+#[test]
+fn webhooks_hear_of_assignments_moves_recycles_breaches_and_tasks_due_and_overdue() {
+    use leadflow_core::Topic;
+    use leadflow_store::NotificationDetail;
+    let mut w = World::new();
+    let now = t("2026-06-01T09:00:00Z");
+    let mut tx = w.engine.store_mut().begin().unwrap();
+    let hook = tx.create_webhook("https://hooks.example/lf", "s3cret", &Topic::ALL, now).unwrap();
+    tx.commit().unwrap();
+    let news = |w: &World| -> Vec<(Topic, Option<NotificationDetail>)> {
+        let mut all = w.engine.store().deliveries(hook, 100).unwrap();
+        all.reverse();
+        all.into_iter().map(|d| (d.notification.topic, d.notification.detail)).collect()
+    };
+
+    w.qualify("a@globex.example");
+    let topics: Vec<Topic> = news(&w).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        topics,
+        [Topic::LeadCreated, Topic::LeadMql, Topic::LeadStageChanged, Topic::LeadAssigned, Topic::LeadStageChanged],
+        "the score's news, then routed, assigned, and moved on by its score"
+    );
+    let told = news(&w);
+    assert_eq!(
+        told[3].1,
+        Some(NotificationDetail::Assigned {
+            owner: "ana".into(),
+            previous_owner: None,
+            reason: "round robin in rule `emea` (1 of 3)".into()
+        })
+    );
+    assert_eq!(
+        told[4].1,
+        Some(NotificationDetail::StageChanged {
+            pipeline: "inbound-b2b".into(),
+            from_stage: Some("new".into()),
+            to_stage: "working".into(),
+            reason: None
+        })
+    );
+
+    // A task due at 10:00 is told of then, and as overdue once Ana's day in Berlin is over.
+    let task = AddTask {
+        lead: lead("a@globex.example"),
+        kind: TaskKind::Call,
+        title: TaskTitle::parse("Discovery call").unwrap(),
+        owner: None,
+        priority: Priority::Normal,
+        due_at: t("2026-06-01T10:00:00Z"),
+    };
+    let id = w.engine.add_task(&ADMIN, &task).unwrap().id;
+    let before = news(&w).len();
+    w.at("2026-06-01T09:59:59Z");
+    assert_eq!(w.engine.remind_tasks().unwrap(), leadflow_engine::Reminders::default());
+    w.at("2026-06-01T10:00:00Z");
+    assert_eq!(w.engine.remind_tasks().unwrap(), leadflow_engine::Reminders { due: 1, overdue: 0 });
+    w.at("2026-06-01T21:59:59Z");
+    assert_eq!(w.engine.remind_tasks().unwrap(), leadflow_engine::Reminders::default(), "once");
+    w.at("2026-06-01T22:00:00Z");
+    assert_eq!(
+        w.engine.remind_tasks().unwrap(),
+        leadflow_engine::Reminders { due: 0, overdue: 1 },
+        "midnight in Berlin"
+    );
+    assert_eq!(w.engine.remind_tasks().unwrap(), leadflow_engine::Reminders::default());
+    let told = news(&w);
+    assert_eq!(told[before..].iter().map(|(t, _)| *t).collect::<Vec<_>>(), [Topic::TaskDue, Topic::TaskOverdue]);
+    assert!(
+        matches!(&told[before].1, Some(NotificationDetail::Task { task, title, .. }) if *task == id && title == "Discovery call")
+    );
+    // Snoozed, it is due anew; done, it is told of no more.
+    w.engine.change_task(&ADMIN, id, &TaskChange::Snooze { until: t("2026-06-02T08:00:00Z") }).unwrap();
+    w.at("2026-06-02T08:00:00Z");
+    assert_eq!(w.engine.remind_tasks().unwrap().due, 1);
+    w.engine.change_task(&ADMIN, id, &TaskChange::Done { note: None }).unwrap();
+    w.at("2026-06-03T08:00:00Z");
+    assert_eq!(w.engine.remind_tasks().unwrap(), leadflow_engine::Reminders::default());
+
+    // The SLA breach (the MQL was never answered; the call was its first touch), found two days
+    // late: every escalation step runs, the last gives the lead to Bo; then back to nurture.
+    let before = news(&w).len();
+    w.engine.sweep_pipelines().unwrap();
+    let told = news(&w);
+    let breaches: Vec<&Option<NotificationDetail>> =
+        told[before..].iter().filter(|(t, _)| *t == Topic::SlaBreached).map(|(_, d)| d).collect();
+    assert_eq!(breaches.len(), 1, "{told:?}");
+    assert!(
+        matches!(breaches[0], Some(NotificationDetail::SlaBreached { rule, owner: Some(o), .. }) if rule == "accept-mql" && o == "ana")
+    );
+    assert!(told[before..].iter().any(|(t, d)| *t == Topic::LeadAssigned
+        && matches!(d, Some(NotificationDetail::Assigned { owner, previous_owner: Some(p), .. }) if owner == "bo" && p == "ana")));
+    let before = told.len();
+    w.decide("a@globex.example", Decision::Reject { reason: "not a fit".into() }).unwrap();
+    let told = news(&w);
+    assert_eq!(
+        told[before..].iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        [Topic::LeadRecycled, Topic::LeadStageChanged]
+    );
+    let payload =
+        leadflow_store::Notification { ..w.engine.store().deliveries(hook, 1).unwrap()[0].notification.clone() };
+    assert!(payload.score.is_some(), "a scored lead's news carries its score");
+}
