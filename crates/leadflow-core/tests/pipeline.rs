@@ -563,3 +563,39 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_stage_gives_leads_entering_it_their_next_tasks() {
+    use leadflow_core::sla::SlaDuration;
+    use leadflow_core::task::{Priority, TaskKind};
+    let inbound = parse(INBOUND);
+    let first = &inbound.stage("new").unwrap().tasks()[0];
+    assert_eq!((first.kind, first.title.as_str(), first.priority), (TaskKind::Call, "First call", Priority::High));
+    assert_eq!(first.due, SlaDuration::WorkingTime(4 * 3_600_000));
+    assert_eq!(inbound.stage("meeting").unwrap().tasks()[0].due, SlaDuration::WorkingDays(1));
+    assert!(inbound.stage("working").unwrap().tasks().is_empty());
+
+    let with_tasks = |tasks: &str| format!("{TWO_STAGES}[[stages.tasks]]\n{tasks}");
+    let calendar = parse(&with_tasks("title = \"Check in\"\ndue = \"2d\"\nclock = \"calendar\"\n"));
+    let task = &calendar.stage("gone").unwrap().tasks()[0];
+    assert_eq!(
+        (task.kind, task.priority, task.due),
+        (TaskKind::Call, Priority::Normal, SlaDuration::Elapsed(2 * 86_400_000))
+    );
+    assert_eq!(
+        problems(&with_tasks("kind = \"fax\"\ntitle = \" \"\npriority = \"urgent\"\ndue = \"soon\"\nwhen = 1\n")),
+        [
+            "line 10, column 8: stages[1].tasks[0].kind: `fax` is not a task kind (expected call, email, meeting or todo)",
+            "line 11, column 9: stages[1].tasks[0].title: blank (say what to do: \"Call about the demo\")",
+            "line 12, column 12: stages[1].tasks[0].priority: `urgent` is not a priority (expected low, normal or high)",
+            "line 13, column 7: stages[1].tasks[0].due: `soon` is not a duration (expected whole days, hours and minutes such as \"4h\", \"90m\", \"1h30m\" or \"2d\")",
+            "line 14, column 1: stages[1].tasks[0].when: unknown key (expected one of: kind, title, priority, due, clock)",
+        ]
+    );
+    assert_eq!(
+        problems(&with_tasks("title = \"Call\"\n")),
+        [
+            "line 9, column 1: stages[1].tasks[0].due: missing (required): when the task is due after the move, such as \"4h\""
+        ]
+    );
+}

@@ -268,7 +268,8 @@ fn by_rules_in<T: Transaction>(
     }
 }
 
-/// Writes the lead's new owner and logs it; its SLA clocks follow.
+/// Writes the lead's new owner and logs it; its open tasks (its previous owner's and nobody's)
+/// and its SLA clocks follow.
 fn give<T: Transaction>(
     tx: &mut T,
     tracking: &Tracking,
@@ -285,6 +286,7 @@ fn give<T: Transaction>(
     tx.mark_stale(record.id)?;
     tx.record_changes(record.id, now, origin, &profile_changes(&record.profile, &after))?;
     let given = LeadRecord { profile: after, ..record.clone() };
+    tx.hand_over_tasks(record.id, record.profile.owner.as_deref(), owner, now)?;
     clocks_in(tx, tracking.sla.as_ref(), &given, &ClockEvent::Assigned, now)?;
     let detail = NotificationDetail::Assigned {
         owner: owner.as_str().to_string(),

@@ -14,7 +14,7 @@ use leadflow_core::pipeline::route;
 use leadflow_core::team::AssignTrigger;
 use leadflow_core::{Actor, LeadId, LeadRef, LifecycleStage, Pipeline, Stage, StageKind, Timestamp, Topic, Trigger};
 use leadflow_store::prelude::*;
-use leadflow_store::{ChangeCause, ChangeOrigin, LeadRecord, ModelVersion, NotificationDetail, PipelineClock};
+use leadflow_store::{ChangeCause, ChangeOrigin, LeadRecord, ModelVersion, NewTask, NotificationDetail, PipelineClock};
 
 use crate::assignment::{ActiveAssignment, assign_in};
 use crate::news::tell;
@@ -352,6 +352,7 @@ pub(crate) fn move_in<T: Transaction>(
         tell(tx, &moved_record, Topic::LeadRecycled, detail.clone(), now)?;
     }
     tell(tx, &moved_record, Topic::LeadStageChanged, detail, now)?;
+    add_stage_tasks(tx, &moved_record, pipeline, stage, now)?;
     Ok(Moved {
         lead: record.id,
         pipeline: pipeline.name().to_string(),
@@ -361,6 +362,45 @@ pub(crate) fn move_in<T: Transaction>(
         recycled,
         changes,
     })
+}
+
+/// The tasks the stage gives a lead entering it, owned by its owner and due in their working time
+/// (a default week in UTC for a lead without an owner who is a user; the owner it gets next
+/// takes the task, due as it was).
+fn add_stage_tasks<T: Transaction>(
+    tx: &mut T,
+    record: &LeadRecord,
+    pipeline: &Pipeline,
+    stage: &Stage,
+    now: Timestamp,
+) -> Result<(), EngineError> {
+    if stage.tasks().is_empty() {
+        return Ok(());
+    }
+    let users = tx.users_now()?;
+    let owner = record.profile.owner.as_deref().and_then(|o| users.iter().find(|u| u.name().as_str() == o));
+    let default = leadflow_core::calendar::WorkingCalendar::new(
+        leadflow_core::calendar::parse_zone("UTC").expect("UTC is a zone"),
+        leadflow_core::team::WorkingWeek::default().weekly_hours(),
+        [],
+    );
+    let calendar = owner.map_or(&default, |u| u.calendar());
+    let created_by = format!("pipeline:{}", pipeline.name());
+    for task in stage.tasks() {
+        // A calendar without working time for a year due within it is no calendar: due now.
+        let due_at = task.due.ends_at(calendar, now).unwrap_or(now);
+        let new = NewTask {
+            lead: record.id,
+            kind: task.kind,
+            title: &task.title,
+            owner: owner.map(|u| u.name()),
+            priority: task.priority,
+            due_at,
+            created_by: Some(&created_by),
+        };
+        tx.add_task(&new, now)?;
+    }
+    Ok(())
 }
 
 impl From<leadflow_core::MoveRefusal> for EngineError {

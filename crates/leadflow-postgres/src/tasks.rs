@@ -1,6 +1,7 @@
 //! Follow-up tasks.
 
 use leadflow_core::task::TaskState;
+use leadflow_core::team::UserName;
 use leadflow_core::{LeadId, Timestamp};
 use leadflow_store::{
     NewTask, Reminded, StoreError, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites,
@@ -163,6 +164,22 @@ impl TaskWrites for PgTx<'_> {
             )
             .map_err(backend)?;
         Ok(())
+    }
+
+    fn hand_over_tasks(
+        &mut self,
+        lead: LeadId,
+        from: Option<&str>,
+        to: &UserName,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.tx
+            .execute(
+                "UPDATE tasks SET owner = $3, updated_at = $4
+                 WHERE lead_id = $1 AND status IN ('open', 'snoozed') AND (owner IS NULL OR owner = $2)",
+                &[&lead.0, &from, &to.as_str(), &now.millis()],
+            )
+            .map_err(backend)
     }
 
     fn set_task_reminded(&mut self, id: i64, reminded: &Reminded) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! Follow-up tasks.
 
 use leadflow_core::task::TaskState;
+use leadflow_core::team::UserName;
 use leadflow_store::{NewTask, Reminded, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
 
 use super::*;
@@ -163,6 +164,24 @@ impl TaskWrites for SqliteTx<'_> {
             )
             .map_err(backend)?;
         Ok(())
+    }
+
+    fn hand_over_tasks(
+        &mut self,
+        lead: LeadId,
+        from: Option<&str>,
+        to: &UserName,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE tasks SET owner = ?3, updated_at = ?4
+                 WHERE lead_id = ?1 AND status IN ('open', 'snoozed') AND (owner IS NULL OR owner = ?2)",
+                params![lead.0, from, to.as_str(), now.millis()],
+            )
+            .map_err(backend)?;
+        Ok(n as u64)
     }
 
     fn set_task_reminded(&mut self, id: i64, reminded: &Reminded) -> Result<(), StoreError> {

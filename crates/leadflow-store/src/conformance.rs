@@ -781,6 +781,34 @@ pub fn tasks_are_listed_soonest_first_and_change_state<S: Store>(s: &mut S) {
     assert_eq!(s.task(other).unwrap().unwrap().state, done);
     assert_eq!(s.task(soon).unwrap().unwrap().state.snoozed_until, Some(t("2026-06-10")));
 
+    // Reminders: what is due by now and not told of yet, soonest due first, in pages.
+    let remind = |s: &S, now: &str, after| -> Vec<i64> {
+        s.tasks_to_remind(t(now), after, 10).unwrap().iter().map(|t| t.id).collect()
+    };
+    assert_eq!(remind(s, "2026-06-03", None), [late], "done, snoozed past now and later tasks wait");
+    assert_eq!(remind(s, "2026-06-10", None), [late, unowned, soon], "the snoozed one at its snooze's end");
+    assert_eq!(remind(s, "2026-06-10", Some((t("2026-06-03"), late))), [unowned, soon]);
+    let mut tx = s.begin().unwrap();
+    let told = Reminded { due: Some(t("2026-06-03")), overdue: None };
+    tx.set_task_reminded(late, &told).unwrap();
+    tx.set_task_reminded(unowned, &Reminded { overdue: Some(t("2026-06-06")), ..told }).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.task(late).unwrap().unwrap().reminded, told);
+    assert_eq!(remind(s, "2026-06-10", None), [late, soon], "told of as overdue: nothing left to tell");
+    let mut tx = s.begin().unwrap();
+    let mut state = tx.task_now(late).unwrap().unwrap().state;
+    state.snooze(t("2026-06-20"), t("2026-06-10")).unwrap();
+    tx.set_task_state(late, &state, t("2026-06-10")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.task(late).unwrap().unwrap().reminded, Reminded::default(), "a snooze makes it due anew");
+
+    // Handed over with its lead: nobody's and the previous owner's, not another's.
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.hand_over_tasks(bo, Some("lea"), &kim, t("2026-06-10")).unwrap(), 1, "the done one stays");
+    tx.commit().unwrap();
+    assert_eq!(s.task(unowned).unwrap().unwrap().owner.as_ref(), Some(&kim));
+    assert_eq!(s.task(other).unwrap().unwrap().owner.as_ref(), Some(&lea), "done: stays whose it was");
+
     // Leads being worked with nothing to do next.
     let cy = add_lead(s, "cy@example.com");
     let mut tx = s.begin().unwrap();

@@ -77,6 +77,15 @@ pub trait TaskWrites {
     /// Writes the task's state; a snooze clears its reminders (it is due anew).
     fn set_task_state(&mut self, id: i64, state: &TaskState, now: Timestamp) -> Result<(), StoreError>;
     fn set_task_reminded(&mut self, id: i64, reminded: &Reminded) -> Result<(), StoreError>;
+    /// Gives the lead's open and snoozed tasks owned by nobody, or by `from`, to `to`, as the
+    /// lead changes hands; how many.
+    fn hand_over_tasks(
+        &mut self,
+        lead: LeadId,
+        from: Option<&str>,
+        to: &UserName,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
 }
 
 /// A task's row, as both backends read it back.

@@ -43,6 +43,11 @@
 //!   `score_at_least = 60`, `grade_at_least = "B"`, `event = "demo_requested"` or
 //!   `outcome = "won"`. Not on the first stage (nothing comes before it) nor on a stage with
 //!   `reasons` (only a person gives a reason): there it would never fire, so it is an error.
+//! - `[[stages.tasks]]`: the next steps a lead entering the stage gets, one task each, owned by
+//!   the lead's owner: `title` (required), `kind` (`call` by default, `email`, `meeting`,
+//!   `todo`), `priority` (`low`, `normal` by default, `high`), `due` (required: a duration
+//!   written as an SLA rule's `within`, such as `"4h"` or `"1d"`, counted from the move) and
+//!   `clock` (`"working"`, the owner's working time, by default; or `"calendar"`).
 
 mod moves;
 mod parse;
@@ -54,6 +59,8 @@ use crate::event::EventType;
 use crate::lead::{FieldRef, FieldValue, LifecycleStage, Profile};
 use crate::model::{Condition, Grade};
 use crate::outcome::OutcomeKind;
+use crate::sla::SlaDuration;
+use crate::task::{Priority, TaskKind, TaskTitle};
 
 pub use moves::{MoveRefusal, Trigger};
 pub use parse::{PipelineError, PipelineProblem};
@@ -305,6 +312,17 @@ pub struct Stage {
     requires: Vec<FieldRef>,
     enter_when: Vec<EnterWhen>,
     reasons: Vec<String>,
+    tasks: Vec<StageTask>,
+}
+
+/// A task a lead gets as it enters a stage (`[[stages.tasks]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageTask {
+    pub kind: TaskKind,
+    pub title: TaskTitle,
+    pub priority: Priority,
+    /// From the move, on its clock: the owner's working time, or the wall clock.
+    pub due: SlaDuration,
 }
 
 impl Stage {
@@ -360,6 +378,11 @@ impl Stage {
     /// What moves a lead into this stage on its own; any one entry is enough.
     pub fn enter_when(&self) -> &[EnterWhen] {
         &self.enter_when
+    }
+
+    /// The tasks a lead entering this stage gets, in file order.
+    pub fn tasks(&self) -> &[StageTask] {
+        &self.tasks
     }
 
     /// The reasons a move here must give one of; empty when it needs none.

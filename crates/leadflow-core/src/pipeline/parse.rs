@@ -93,8 +93,19 @@ struct ReadStage {
     enter_when_at: Option<usize>,
 }
 
-const STAGE_KEYS: [&str; 10] =
-    ["id", "name", "kind", "probability", "rotting_days", "lifecycle", "to", "requires", "enter_when", "reasons"];
+const STAGE_KEYS: [&str; 11] = [
+    "id",
+    "name",
+    "kind",
+    "probability",
+    "rotting_days",
+    "lifecycle",
+    "to",
+    "requires",
+    "enter_when",
+    "reasons",
+    "tasks",
+];
 
 fn read_stage(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> ReadStage {
     t.check_keys(ctx, &STAGE_KEYS);
@@ -160,6 +171,8 @@ fn read_stage(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> ReadStage {
     let reasons = read_reasons(ctx, t, kind_only);
     let enter_when: Vec<EnterWhen> =
         t.tables(ctx, "enter_when").unwrap_or_default().iter().filter_map(|w| read_enter_when(ctx, w)).collect();
+    let tasks: Vec<StageTask> =
+        t.tables(ctx, "tasks").unwrap_or_default().iter().filter_map(|w| read_stage_task(ctx, w)).collect();
     let stage = Stage {
         id,
         name,
@@ -171,6 +184,7 @@ fn read_stage(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> ReadStage {
         requires,
         enter_when,
         reasons,
+        tasks,
     };
     ReadStage {
         stage,
@@ -181,6 +195,37 @@ fn read_stage(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> ReadStage {
         to: to.unwrap_or_default(),
         enter_when_at: t.get("enter_when").map(|v| v.span().start),
     }
+}
+
+/// `[[stages.tasks]]`: one task a lead entering the stage gets; `None` when it had a problem.
+fn read_stage_task(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<StageTask> {
+    t.check_keys(ctx, &["kind", "title", "priority", "due", "clock"]);
+    let kind = match t.str(ctx, "kind") {
+        None if t.get("kind").is_none() => Some(TaskKind::Call),
+        None => None,
+        Some((k, at)) => {
+            TaskKind::parse_or_error(&k).map_err(|e| ctx.problem(at, &t.child_path("kind"), e.to_string())).ok()
+        }
+    };
+    let title = t.required_str(ctx, "title").and_then(|(title, at)| {
+        // The error names the field itself, as the API's does; here the path names it.
+        let said = |e: crate::task::TaskError| e.to_string().trim_start_matches("title: ").to_string();
+        TaskTitle::parse(&title).map_err(|e| ctx.problem(at, &t.child_path("title"), said(e))).ok()
+    });
+    let priority = match t.str(ctx, "priority") {
+        None if t.get("priority").is_none() => Some(Priority::Normal),
+        None => None,
+        Some((p, at)) => {
+            Priority::parse_or_error(&p).map_err(|e| ctx.problem(at, &t.child_path("priority"), e.to_string())).ok()
+        }
+    };
+    let due = crate::sla::read_clocked_duration(
+        ctx,
+        t,
+        "due",
+        "missing (required): when the task is due after the move, such as \"4h\"",
+    );
+    Some(StageTask { kind: kind?, title: title?, priority: priority?, due: due? })
 }
 
 fn read_probability(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, kind: Option<StageKind>) -> f64 {

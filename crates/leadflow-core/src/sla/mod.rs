@@ -97,6 +97,7 @@ use crate::lead::Profile;
 use crate::pipeline::RoutingCondition;
 
 pub use evaluate::{Compliance, DueEscalation, SlaStatus};
+pub(crate) use parse::read_clocked_duration;
 pub use parse::{SlaError, SlaProblem};
 
 const MILLIS_PER_MINUTE: i64 = 60_000;

@@ -307,6 +307,33 @@ fn read_duration(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, key: &str, clock: Option<
     }
 }
 
+/// A duration under `key` on the clock under `clock` ("working" by default) of the same table:
+/// what a pipeline stage's task reads its `due` as. `None` when either had a problem, or the
+/// duration is missing (reported as `missing`).
+pub(crate) fn read_clocked_duration(
+    ctx: &mut Ctx<'_>,
+    t: &Table<'_, '_>,
+    key: &str,
+    missing: &str,
+) -> Option<SlaDuration> {
+    let clock = match t.str(ctx, "clock") {
+        None if t.get("clock").is_none() => Some(Clock::Working),
+        None => None,
+        Some((c, at)) => {
+            let clock = Clock::parse(&c);
+            if clock.is_none() {
+                ctx.problem(at, &t.child_path("clock"), format!("unknown clock `{c}` (expected working or calendar)"));
+            }
+            clock
+        }
+    };
+    if t.get(key).is_none() {
+        ctx.problem(t.span.start, &t.child_path(key), missing);
+        return None;
+    }
+    read_duration(ctx, t, key, clock)
+}
+
 /// `[[rules.escalate]]`; `None` when some step had a problem.
 fn read_escalate(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, clock: Option<Clock>) -> Option<Vec<EscalationStep>> {
     let Some(tables) = t.tables(ctx, "escalate") else {

@@ -108,7 +108,7 @@ fn a_task_is_done_once_and_sales_changes_only_its_own() {
 #[test]
 fn leads_being_worked_without_a_next_step_are_listed() {
     let (mut engine, _clock, _dir) = world();
-    engine.save_pipeline(include_str!("../../../../examples/pipeline-inbound-b2b.toml"), true).unwrap();
+    engine.save_pipeline(&crate::inbound_without_stage_tasks(), true).unwrap();
     let origin = ChangeOrigin::of(ChangeCause::Cli);
     for email in ["a@x.example", "b@x.example"] {
         let request = StageMove { lead: lead(email), pipeline: Some("inbound-b2b".into()), stage: None, reason: None };
@@ -127,7 +127,7 @@ fn leads_being_worked_without_a_next_step_are_listed() {
 #[test]
 fn the_queue_puts_overdue_then_today_then_rotting_then_no_next_step_first() {
     let (mut engine, clock, _dir) = world();
-    engine.save_pipeline(include_str!("../../../../examples/pipeline-inbound-b2b.toml"), true).unwrap();
+    engine.save_pipeline(&crate::inbound_without_stage_tasks(), true).unwrap();
     let origin = ChangeOrigin::of(ChangeCause::Cli);
     // Five leads of joe's (New York: his day ends at 04:00Z on June 2nd), all entering `new`,
     // whose rotting_days is 2.
@@ -181,4 +181,30 @@ fn the_queue_puts_overdue_then_today_then_rotting_then_no_next_step_first() {
     assert!(queue[0].why.contains("overdue since 2026-06-01T20:00:00"), "{}", queue[0].why);
     assert_eq!(engine.queue(&UserName::parse("joe").unwrap(), 2).unwrap().len(), 2);
     assert!(matches!(engine.queue(&UserName::parse("zed").unwrap(), 5), Err(EngineError::NoSuchUser(_))));
+}
+
+#[test]
+fn a_stage_gives_a_lead_its_next_task_which_follows_the_lead_to_its_owner() {
+    let (mut engine, clock, _dir) = world();
+    engine.save_pipeline(include_str!("../../../../examples/pipeline-inbound-b2b.toml"), true).unwrap();
+    let origin = ChangeOrigin::of(ChangeCause::Cli);
+    // Monday 1 June, 14:00 in New York (EDT): joe's first call is due 4 of his working hours on.
+    clock.set(t("2026-06-01T18:00:00Z"));
+    let request =
+        StageMove { lead: lead("b@x.example"), pipeline: Some("inbound-b2b".into()), stage: None, reason: None };
+    engine.move_lead(&ADMIN, &origin, &request).unwrap();
+    let tasks = engine.tasks(&TaskList { lead: Some(lead("b@x.example")), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(tasks.len(), 1);
+    let call = &tasks[0];
+    assert_eq!((call.kind, call.title.as_str(), call.priority), (TaskKind::Call, "First call", Priority::High));
+    assert_eq!(call.owner.as_ref().map(UserName::as_str), Some("joe"));
+    assert_eq!(call.state.due_at, t("2026-06-02T14:00:00Z"), "3 hours on Monday, 1 on Tuesday from 09:00 EDT");
+    assert_eq!(call.created_by.as_deref(), Some("pipeline:inbound-b2b"));
+    assert!(engine.leads_without_next_step(10).unwrap().is_empty(), "it has its next step");
+
+    // Given to yui, its open task goes with it.
+    let yui = UserName::parse("yui").unwrap();
+    engine.assign_lead(&ADMIN, &origin, &lead("b@x.example"), Some(&yui), None).unwrap();
+    let tasks = engine.tasks(&TaskList { lead: Some(lead("b@x.example")), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(tasks[0].owner.as_ref(), Some(&yui));
 }
