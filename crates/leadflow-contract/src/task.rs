@@ -102,10 +102,14 @@ pub struct MissingNextSteps {
 /// A lead of an owner's queue: why it is where it is, and its next step.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct QueueEntry {
-    /// `overdue_task`, `due_today`, `rotting`, `no_next_step` or `later`, most urgent first.
+    /// `sla_breached`, `sla_due_today`, `overdue_task`, `due_today`, `rotting`, `no_next_step` or
+    /// `later`, most urgent first.
     pub urgency: &'static str,
     pub why: String,
     pub next_task: Option<Task>,
+    /// The soonest deadline of its SLA clocks running in the owner's time.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sla_due_at: Option<Timestamp>,
     pub lead: crate::Lead,
 }
 
@@ -126,6 +130,7 @@ impl Queue {
                     urgency: i.urgency.as_str(),
                     why: i.why.clone(),
                     next_task: i.next_task.as_ref().map(|t| Task::new(t, now)),
+                    sla_due_at: i.sla_due_at,
                     lead: (&i.lead).into(),
                 })
                 .collect(),

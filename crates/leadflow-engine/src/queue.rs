@@ -1,11 +1,13 @@
 //! The sales queue: one owner's leads in the order to work them, each with why it is where it
 //! is and its next step.
 //!
-//! The order, most urgent first: a task overdue (the longest overdue first), a task due by the
-//! end of the owner's day, a lead rotting in its stage (past the stage's `rotting_days`), a lead
-//! being worked with no next step, then the rest by when their next task is due. Within each,
-//! the hotter lead first (score, then grade). The leads are the owner's in an open pipeline
-//! stage, and any other of theirs with a task to do.
+//! The order, most urgent first: an SLA clock of theirs breached (the longest overdue first), an
+//! SLA clock due by the end of the owner's day (the soonest first), a task overdue (the longest
+//! overdue first), a task due by the end of the owner's day, a lead rotting in its stage (past
+//! the stage's `rotting_days`), a lead being worked with no next step, then the rest by when
+//! their next task is due. Within each, the hotter lead first (score, then grade). The leads are
+//! the owner's in an open pipeline stage, and any other of theirs with a task to do or an SLA
+//! clock running.
 
 use std::collections::HashMap;
 
@@ -13,13 +15,15 @@ use leadflow_core::calendar::end_of_local_day;
 use leadflow_core::team::UserName;
 use leadflow_core::{LeadId, LeadRef, Timestamp};
 use leadflow_store::prelude::*;
-use leadflow_store::{LeadQuery, LeadRecord, TaskQuery, TaskRecord};
+use leadflow_store::{LeadQuery, LeadRecord, SlaClockQuery, TaskQuery, TaskRecord};
 
 use crate::{Engine, EngineError};
 
 /// How urgent a lead of the queue is, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Urgency {
+    SlaBreached,
+    SlaDueToday,
     OverdueTask,
     DueToday,
     Rotting,
@@ -30,6 +34,8 @@ pub enum Urgency {
 impl Urgency {
     pub fn as_str(self) -> &'static str {
         match self {
+            Urgency::SlaBreached => "sla_breached",
+            Urgency::SlaDueToday => "sla_due_today",
             Urgency::OverdueTask => "overdue_task",
             Urgency::DueToday => "due_today",
             Urgency::Rotting => "rotting",
@@ -48,6 +54,8 @@ pub struct QueueItem {
     pub why: String,
     /// Its soonest task to do.
     pub next_task: Option<TaskRecord>,
+    /// The soonest deadline of its SLA clocks running in the owner's time.
+    pub sla_due_at: Option<Timestamp>,
 }
 
 /// The most leads of one owner a queue reads.
@@ -72,6 +80,21 @@ impl<S: Store> Engine<S> {
         for task in tasks {
             next.entry(task.lead).or_insert(task);
         }
+        // Each lead's soonest SLA deadline, and the rule's name.
+        let clocks = self.sla_clocks(&SlaClockQuery {
+            owner: Some(owner.clone()),
+            running: true,
+            limit: MAX_LEADS,
+            ..Default::default()
+        })?;
+        let mut deadlines: HashMap<LeadId, (Timestamp, String)> = HashMap::new();
+        for clock in clocks {
+            let Some(due) = clock.record.due_at else { continue };
+            let soonest = deadlines.entry(clock.record.lead).or_insert((due, clock.rule_name.clone()));
+            if due < soonest.0 {
+                *soonest = (due, clock.rule_name);
+            }
+        }
         let owned = self.store.list_leads(&LeadQuery {
             owner: Some(owner.as_str().to_string()),
             limit: MAX_LEADS,
@@ -85,13 +108,17 @@ impl<S: Store> Engine<S> {
             };
             let working = stage.is_some_and(|s| s.kind().is_active());
             let task = next.remove(&lead.id);
-            if !working && task.is_none() {
+            let deadline = deadlines.remove(&lead.id);
+            if !working && task.is_none() && deadline.is_none() {
                 continue;
             }
             let rotting =
                 stage.zip(lead.pipeline_clock.stage_entered_at).filter(|(s, since)| s.is_rotting(*since, now));
             let by_task = task.as_ref().map(|t| by_task(t, now, end_of_day));
             let (urgency, why) = match (by_task, rotting) {
+                _ if deadline.as_ref().is_some_and(|(due, _)| *due < end_of_day) => {
+                    by_sla(deadline.as_ref().expect("checked"), now)
+                }
                 (Some((urgency, why)), _) if urgency < Urgency::Rotting => (urgency, why),
                 (_, Some((s, since))) => (
                     Urgency::Rotting,
@@ -104,13 +131,14 @@ impl<S: Store> Engine<S> {
                 (Some(later), None) => later,
                 (None, None) => (Urgency::NoNextStep, "no next step: add a task".to_string()),
             };
-            items.push(QueueItem { lead, urgency, why, next_task: task });
+            let sla_due_at = deadline.map(|(due, _)| due);
+            items.push(QueueItem { lead, urgency, why, next_task: task, sla_due_at });
         }
         // What is left are tasks on leads the owner does not own (a colleague's lead, handed a call).
         for (lead, task) in next {
             let Some(record) = self.store.lead(&LeadRef::Id(lead))? else { continue };
             let (urgency, why) = by_task(&task, now, end_of_day);
-            items.push(QueueItem { lead: record, urgency, why, next_task: Some(task) });
+            items.push(QueueItem { lead: record, urgency, why, next_task: Some(task), sla_due_at: None });
         }
         items.sort_by(|a, b| {
             let due = |i: &QueueItem| i.next_task.as_ref().map_or(Timestamp::from_millis(i64::MAX), |t| t.state.due());
@@ -119,6 +147,7 @@ impl<S: Store> Engine<S> {
             a.urgency
                 .cmp(&b.urgency)
                 .then_with(|| match a.urgency {
+                    Urgency::SlaBreached | Urgency::SlaDueToday => a.sla_due_at.cmp(&b.sla_due_at),
                     Urgency::OverdueTask | Urgency::DueToday | Urgency::Later => due(a).cmp(&due(b)),
                     Urgency::Rotting | Urgency::NoNextStep => std::cmp::Ordering::Equal,
                 })
@@ -128,6 +157,15 @@ impl<S: Store> Engine<S> {
         });
         items.truncate(limit);
         Ok(items)
+    }
+}
+
+/// How urgent an SLA deadline due today makes its lead, and why in words.
+fn by_sla((due, rule): &(Timestamp, String), now: Timestamp) -> (Urgency, String) {
+    if *due < now {
+        (Urgency::SlaBreached, format!("SLA `{rule}` breached: due {due}"))
+    } else {
+        (Urgency::SlaDueToday, format!("SLA `{rule}` due today at {due}"))
     }
 }
 

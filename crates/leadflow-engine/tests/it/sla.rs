@@ -223,6 +223,13 @@ fn the_sweep_records_a_breach_once_and_escalates_step_by_step_until_reassigned()
     assert_eq!(w.owner("b@globex.example").as_deref(), Some("bo"));
     assert_eq!(w.clock_of("b@globex.example", "accept-mql").record.due_at, Some(t("2026-06-01T13:00:01Z")));
 
+    // Bo's queue puts the MQL waiting for his answer first, with its deadline.
+    let bo = UserName::parse("bo").unwrap();
+    let queue = w.engine.queue(&bo, 10).unwrap();
+    assert_eq!(queue[0].urgency, leadflow_engine::Urgency::SlaDueToday);
+    assert_eq!(queue[0].sla_due_at, Some(t("2026-06-01T13:00:01Z")));
+    assert!(queue[0].why.contains("Accept or reject an MQL"), "{}", queue[0].why);
+
     // Due at 13:00:01, met exactly then would be on time: only Ana's, due a second before, is late.
     w.at("2026-06-01T13:00:01Z");
     let swept = w.engine.sweep_pipelines().unwrap();
@@ -233,6 +240,7 @@ fn the_sweep_records_a_breach_once_and_escalates_step_by_step_until_reassigned()
     assert_eq!(swept.sla.breached.len(), 1, "{swept:?}");
     assert_eq!(swept.sla.escalations, 1, "the owner is told at the breach");
     assert_eq!(w.clock_of("b@globex.example", "accept-mql").state, ClockState::Breached);
+    assert_eq!(w.engine.queue(&bo, 10).unwrap()[0].urgency, leadflow_engine::Urgency::SlaBreached);
     assert_eq!(w.titles_for("bo"), ["SLA `Accept or reject an MQL` breached: act on this lead now"]);
     let again = w.engine.sweep_pipelines().unwrap();
     assert_eq!((again.sla.breached.len(), again.sla.escalations), (0, 0), "each step once");
