@@ -352,6 +352,10 @@ pub(crate) fn move_in<T: Transaction>(
         tell(tx, &moved_record, Topic::LeadRecycled, detail.clone(), now)?;
     }
     tell(tx, &moved_record, Topic::LeadStageChanged, detail, now)?;
+    if stage.kind() != StageKind::Open {
+        // Won, lost or back to nurture: nothing is left to do on it in sales.
+        tx.cancel_pending_tasks(record.id, &format!("the lead entered `{}`", stage.id()), now)?;
+    }
     add_stage_tasks(tx, &moved_record, pipeline, stage, now)?;
     Ok(Moved {
         lead: record.id,

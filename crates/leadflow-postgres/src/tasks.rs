@@ -166,6 +166,17 @@ impl TaskWrites for PgTx<'_> {
         Ok(())
     }
 
+    fn cancel_pending_tasks(&mut self, lead: LeadId, why: &str, now: Timestamp) -> Result<u64, StoreError> {
+        self.tx
+            .execute(
+                "UPDATE tasks SET status = 'cancelled', snoozed_until = NULL, outcome = $2, closed_at = $3,
+                     updated_at = $3
+                 WHERE lead_id = $1 AND status IN ('open', 'snoozed')",
+                &[&lead.0, &why, &now.millis()],
+            )
+            .map_err(backend)
+    }
+
     fn hand_over_tasks(
         &mut self,
         lead: LeadId,

@@ -166,6 +166,19 @@ impl TaskWrites for SqliteTx<'_> {
         Ok(())
     }
 
+    fn cancel_pending_tasks(&mut self, lead: LeadId, why: &str, now: Timestamp) -> Result<u64, StoreError> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE tasks SET status = 'cancelled', snoozed_until = NULL, outcome = ?2, closed_at = ?3,
+                     updated_at = ?3
+                 WHERE lead_id = ?1 AND status IN ('open', 'snoozed')",
+                params![lead.0, why, now.millis()],
+            )
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+
     fn hand_over_tasks(
         &mut self,
         lead: LeadId,

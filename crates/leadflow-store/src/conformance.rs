@@ -821,6 +821,17 @@ pub fn tasks_are_listed_soonest_first_and_change_state<S: Store>(s: &mut S) {
     let open = [("inbound".to_string(), "new".to_string())];
     assert_eq!(s.leads_without_next_step(&open, 10).unwrap(), [cy], "ana and bo have pending tasks");
 
+    // Closed: what was left to do is cancelled, saying why; what was done stays done.
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.cancel_pending_tasks(bo, "the lead was lost", t("2026-06-11")).unwrap(), 1);
+    tx.commit().unwrap();
+    let cancelled = s.task(unowned).unwrap().unwrap().state;
+    assert_eq!(
+        (cancelled.status, cancelled.outcome.as_deref(), cancelled.closed_at),
+        (TaskStatus::Cancelled, Some("the lead was lost"), Some(t("2026-06-11")))
+    );
+    assert_eq!(s.task(other).unwrap().unwrap().state, done, "a done task stays done");
+
     let mut tx = s.begin().unwrap();
     tx.delete_lead(ana).unwrap();
     tx.commit().unwrap();

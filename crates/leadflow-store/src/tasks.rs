@@ -77,6 +77,9 @@ pub trait TaskWrites {
     /// Writes the task's state; a snooze clears its reminders (it is due anew).
     fn set_task_state(&mut self, id: i64, state: &TaskState, now: Timestamp) -> Result<(), StoreError>;
     fn set_task_reminded(&mut self, id: i64, reminded: &Reminded) -> Result<(), StoreError>;
+    /// Cancels the lead's open and snoozed tasks, saying why (it was won, lost, sent back to
+    /// nurture); how many.
+    fn cancel_pending_tasks(&mut self, lead: LeadId, why: &str, now: Timestamp) -> Result<u64, StoreError>;
     /// Gives the lead's open and snoozed tasks owned by nobody, or by `from`, to `to`, as the
     /// lead changes hands; how many.
     fn hand_over_tasks(

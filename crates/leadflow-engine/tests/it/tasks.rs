@@ -207,4 +207,20 @@ fn a_stage_gives_a_lead_its_next_task_which_follows_the_lead_to_its_owner() {
     engine.assign_lead(&ADMIN, &origin, &lead("b@x.example"), Some(&yui), None).unwrap();
     let tasks = engine.tasks(&TaskList { lead: Some(lead("b@x.example")), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(tasks[0].owner.as_ref(), Some(&yui));
+
+    // Disqualified: nothing is left to do on it.
+    let out = StageMove {
+        lead: lead("b@x.example"),
+        pipeline: None,
+        stage: Some("disqualified".into()),
+        reason: Some("spam".into()),
+    };
+    engine.move_lead(&ADMIN, &origin, &out).unwrap();
+    let tasks =
+        engine.tasks(&TaskList { lead: Some(lead("b@x.example")), limit: 10, due: Due::All, ..Default::default() });
+    let state = &tasks.unwrap()[0].state;
+    assert_eq!(
+        (state.status, state.outcome.as_deref()),
+        (TaskStatus::Cancelled, Some("the lead entered `disqualified`"))
+    );
 }
