@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use leadflow_contract::Task;
 use leadflow_core::task::{Priority, TaskKind, TaskTitle};
 use leadflow_core::team::UserName;
 use leadflow_core::{Actor, LeadRef, Role, Timestamp};
@@ -33,6 +34,8 @@ pub enum TasksCommand {
         all: bool,
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        #[arg(long)]
+        json: bool,
     },
     /// Mark a task done, with a note of how it went.
     Done {
@@ -93,7 +96,7 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: TasksCommand) -> Result<
             let added = engine.add_task(&ADMIN, &task)?;
             println!("task {} added: {}", added.id, describe(&added));
         }
-        TasksCommand::List { owner, lead, overdue, today, all, limit } => {
+        TasksCommand::List { owner, lead, overdue, today, all, limit, json } => {
             let due = match (overdue, today, all) {
                 (true, _, _) => Due::Overdue,
                 (_, true, _) => Due::Today,
@@ -107,8 +110,13 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: TasksCommand) -> Result<
                 limit,
             };
             let now = engine.now();
-            let rows: Vec<Vec<String>> = engine
-                .tasks(&list)?
+            let tasks = engine.tasks(&list)?;
+            if json {
+                let list = leadflow_contract::TaskList { tasks: tasks.iter().map(|t| Task::new(t, now)).collect() };
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = tasks
                 .iter()
                 .map(|t| {
                     let overdue = if t.state.is_overdue(now) { "overdue" } else { "" };

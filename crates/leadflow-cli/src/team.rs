@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use leadflow_contract::{UserInfo, UserList};
 use leadflow_core::team::{AssignmentRules, User, UserName, UserSpec};
 use leadflow_core::{Actor, Role};
 use leadflow_engine::Engine;
@@ -18,7 +19,10 @@ pub enum UsersCommand {
     /// Create a user, or replace the one of that name (every field as given now).
     Put(Box<UserArgs>),
     /// Every user, with their team, hours and availability.
-    List,
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -84,10 +88,15 @@ pub fn users<S: Backend>(engine: &mut Engine<S>, command: UsersCommand) -> Resul
             let created = engine.put_user(&user)?;
             println!("{} user {}", if created { "created" } else { "replaced" }, user.name());
         }
-        UsersCommand::List => {
+        UsersCommand::List { json } => {
             let now = engine.now();
-            let rows: Vec<Vec<String>> = engine
-                .users()?
+            let users = engine.users()?;
+            if json {
+                let list = UserList { users: users.iter().map(|u| UserInfo::new(u, now)).collect() };
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = users
                 .iter()
                 .map(|u| {
                     let availability = if !u.is_active() {

@@ -52,4 +52,23 @@ fn the_demo_has_outcomes_the_default_model_ranks_and_a_sales_history() {
     };
     assert_eq!(became("stage"), ["mql", "sql", "opportunity", "customer"], "{changes}");
     assert_eq!(became("pipeline_stage").last(), Some(&"won"), "{changes}");
+
+    // The sales team worked under the hand-off SLA: most answers on time, some late or never.
+    let users: serde_json::Value = serde_json::from_str(&cli.ok(&["users", "list", "--json"])).unwrap();
+    assert_eq!(users["users"].as_array().map(Vec::len), Some(6), "{users}");
+    let sla: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["sla", "compliance", "--from", "2020-01-01", "--json"])).unwrap();
+    let total = &sla["total"];
+    let count = |k: &str| total[k].as_u64().unwrap();
+    assert!(count("met_on_time") > count("met_late") && count("breached") > 0, "{sla}");
+    let rate = total["rate"].as_f64().unwrap();
+    assert!((0.4..0.9).contains(&rate), "some breaches, not all: {sla}");
+    let accept = sla["rules"].as_array().unwrap().iter().filter(|r| r["rule"] == "accept-mql");
+    assert!(accept.map(|r| r["met_on_time"].as_u64().unwrap()).sum::<u64>() > 0, "{sla}");
+    let queue: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["queue", "--owner", "sam@yourco.example", "--json"])).unwrap();
+    assert!(!queue["leads"].as_array().unwrap().is_empty(), "{queue}");
+    let done: serde_json::Value = serde_json::from_str(&cli.ok(&["tasks", "list", "--all", "--json"])).unwrap();
+    let statuses: Vec<&str> = done["tasks"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
+    assert!(statuses.contains(&"done") && statuses.contains(&"cancelled"), "first calls made, closed leads' left");
 }

@@ -28,8 +28,10 @@ use leadflow_store::{ChangeCause, ChangeOrigin, LeadQuery, Store};
 
 use crate::{output, progress};
 
-const INBOUND_PIPELINE: &str = include_str!("../../../examples/pipeline-inbound-b2b.toml");
-const PARTNER_PIPELINE: &str = include_str!("../../../examples/pipeline-partner.toml");
+mod team;
+
+const INBOUND_PIPELINE: &str = include_str!("../../../../examples/pipeline-inbound-b2b.toml");
+const PARTNER_PIPELINE: &str = include_str!("../../../../examples/pipeline-partner.toml");
 /// The example pipelines' names, as their files give them.
 const INBOUND: &str = "inbound-b2b";
 const PARTNER: &str = "partner";
@@ -162,7 +164,7 @@ const PARTNER_SHARE: f64 = 0.03;
 /// The share of deals that stall until their cycle ends them (recycled inbound leads, expired
 /// partner registrations).
 const STALLED_SHARE: f64 = 0.04;
-const OWNERS: [&str; 4] = ["sam@yourco.example", "alex@yourco.example", "kim@yourco.example", "jo@yourco.example"];
+use team::OWNERS;
 const PAGES: [(&str, u32); 10] = [
     ("/", 20),
     ("/product", 14),
@@ -746,29 +748,56 @@ fn track_mqls(engine: &mut Engine<SqliteStore>, clock: &FixedClock, leads: &[Dem
 }
 
 /// Makes every lead's moves, in time order, each with the clock at its time and as whoever
-/// made it, through the pipeline's checks.
-fn make_moves(engine: &mut Engine<SqliteStore>, clock: &FixedClock, leads: &[DemoLead]) -> Result<()> {
+/// made it, through the pipeline's checks; and what its owner did besides: the answer to an MQL
+/// routing entered (while the lead is still open), and the tasks its stage gave them, done as
+/// they move it on.
+fn make_moves(
+    engine: &mut Engine<SqliteStore>,
+    clock: &FixedClock,
+    leads: &[DemoLead],
+    pipelines: &[Pipeline],
+    now: Timestamp,
+) -> Result<()> {
     let leadflow = Actor { role: Role::Admin, name: "" };
-    for lead in leads {
+    for (index, lead) in leads.iter().enumerate() {
         debug_assert!(lead.steps.is_sorted_by_key(|s| s.at), "a lead's moves are in time order");
         let owner = lead.input.profile.owner.as_deref().expect("every demo lead has an owner");
+        let routed_at = lead.steps.first().filter(|s| matches!(s.by, Mover::Routing)).map(|s| s.at);
+        let mut answer = routed_at.map(|at| team::answer_at(index, at)).filter(|at| *at <= now);
+        let mut open = true;
         for step in &lead.steps {
+            if let Some(at) = answer.filter(|at| *at <= step.at) {
+                if open {
+                    clock.set(at);
+                    team::accept(engine, &lead.lead_ref(), owner)?;
+                }
+                answer = None;
+            }
             let (actor, origin) = match step.by {
                 Mover::Routing => (leadflow, ChangeOrigin::routing()),
                 Mover::Rule => (leadflow, ChangeOrigin::pipeline_rule(step.pipeline)),
                 // A rep moves their own leads in their CRM, over the API.
                 Mover::Owner => (Actor { role: Role::Sales, name: owner }, ChangeOrigin::new(ChangeCause::Api, owner)),
             };
+            clock.set(step.at);
+            if matches!(step.by, Mover::Owner) {
+                team::do_tasks(engine, &lead.lead_ref(), owner)?;
+            }
             let request = StageMove {
                 lead: lead.lead_ref(),
                 pipeline: Some(step.pipeline.to_string()),
                 stage: Some(step.stage.to_string()),
                 reason: step.reason.clone(),
             };
-            clock.set(step.at);
             engine
                 .move_lead(&actor, &origin, &request)
                 .with_context(|| format!("moving demo lead {} to {} at {}", lead.lead_ref(), step.stage, step.at))?;
+            let stage = pipelines.iter().find(|p| p.name() == step.pipeline).and_then(|p| p.stage(step.stage));
+            open = stage.is_some_and(|s| s.kind() == leadflow_core::StageKind::Open);
+        }
+        if let Some(at) = answer.filter(|_| open) {
+            clock.set(at);
+            team::accept(engine, &lead.lead_ref(), owner)?;
         }
     }
     Ok(())
@@ -790,6 +819,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
     let store = SqliteStore::open(out).with_context(|| format!("opening {}", out.display()))?;
     let mut engine = Engine::new(store, clock.clone());
     engine.ensure_model()?;
+    team::set_up(&mut engine)?;
     let (_, model) = engine.active_model()?;
     let pipelines = [Pipeline::parse(INBOUND_PIPELINE)?, Pipeline::parse(PARTNER_PIPELINE)?];
 
@@ -803,8 +833,10 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
     for source in [INBOUND_PIPELINE, PARTNER_PIPELINE] {
         engine.save_pipeline(source, true)?;
     }
-    make_moves(&mut engine, &clock, &leads)?;
+    make_moves(&mut engine, &clock, &leads, &pipelines, now)?;
     clock.set(now);
+    // Today's SLA sweep: the answers still owed past their deadline, and their escalations.
+    let swept = engine.sweep_slas()?;
     // Every lead, not only those needing it: the MQLs tracked above hold their score as of then.
     engine.rescore(RescoreOptions::all(now), &progress::bar("scoring"))?;
 
@@ -819,6 +851,16 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
     );
     let buckets: Vec<String> = stats.buckets.iter().map(|(b, n)| format!("{b} {n}")).collect();
     println!("buckets: {}", buckets.join(", "));
+    let sla = engine.sla_compliance(set_up, after(now, 1.0))?.total;
+    println!(
+        "SLA clocks: {} met on time, {} late, {} breached ({} found today), {} running; on time {}",
+        sla.met_on_time,
+        sla.met_late,
+        sla.breached,
+        swept.breached.len(),
+        sla.pending,
+        sla.rate().map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0))
+    );
     println!();
     let top = engine.store().list_leads(&LeadQuery { limit: 3, ..Default::default() })?;
     for lead in &top {
@@ -840,6 +882,8 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
     if let Some(lead) = showcase {
         println!("  leadflow --db {db} leads changes {lead}   # a deal from MQL to won, move by move");
     }
+    println!("  leadflow --db {db} queue --owner {}   # a rep's leads in the order to work them", OWNERS[0]);
+    println!("  leadflow --db {db} sla compliance --from {}   # the hand-off SLA, per team and rep", after(now, -90.0));
     println!("  leadflow --db {db} track --lead ana@newco.example --type demo_requested");
     println!(
         "  leadflow --db {db} model show > my-model.toml   # edit, then: leadflow --db {db} model apply my-model.toml"
