@@ -153,8 +153,9 @@ pub struct JobsConfig {
     pub rescore_every_minutes: u64,
     /// Finished jobs are kept this many days for `leadflow jobs`.
     pub keep_finished_days: u32,
-    /// How often marketing-qualified leads waiting for a pipeline enter one, and leads past
-    /// their pipeline's cycle are recycled or disqualified; 0 turns it off.
+    /// How often marketing-qualified leads waiting for a pipeline enter one, leads past their
+    /// pipeline's cycle are recycled or disqualified, SLA breaches are recorded and escalated,
+    /// and due tasks are told of; 0 turns it off.
     pub pipeline_sweep_every_seconds: u64,
 }
 

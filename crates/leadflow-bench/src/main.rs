@@ -8,8 +8,9 @@
 //! - `leadflow-bench ml [TASK ...]`: predictive scoring on real data under the fixed 5-fold
 //!   protocol of `../shared/ml/ml_peers.py` (tasks x_education, x_education_noleak, bank_full):
 //!   ROC AUC per fold, the mean, and the time spent fitting.
-//! - `leadflow-bench tracking DB [--leads N] [--owners K] [--ended E]`: the pipeline sweep, one
-//!   owner's queue and a stage move on N leads (see `tracking.rs`).
+//! - `leadflow-bench tracking DB [--leads N] [--owners K] [--ended E] [--breached S]`: the
+//!   pipeline sweep, one owner's queue, a stage move (by the engine and through the HTTP API), the
+//!   SLA sweep and compliance on N leads (see `tracking.rs`).
 //! - `leadflow-bench parse EVENTS.csv`: how fast the importer reads and parses events, with no
 //!   database: the floor under `leadflow import events`.
 //! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B] [--rate R]
@@ -57,6 +58,7 @@ fn main() -> Result<()> {
             leads: flag("--leads", 1_000_000)?,
             owners: flag("--owners", 100)?,
             ended: flag("--ended", 10_000)?,
+            breached: flag("--breached", 20_000)?,
         };
         return tracking::run(&PathBuf::from(db), &load);
     }
