@@ -3,9 +3,10 @@
 //! evenly by K users, E of them past their pipeline's cycle, each owner with a task on a tenth
 //! of their leads; then times, each beside a reference in the same run:
 //!
-//! - the pipeline sweep (`Engine::sweep_pipelines`: every lead's cycle checked by the index, the
-//!   E past it recycled, one durable transaction each), beside `leadflow stats` (a pass over
-//!   every lead);
+//! - the task reminders the sweep sends (`Engine::remind_tasks`: every task due by now told of
+//!   once, a page per durable transaction), and the rest of the pipeline sweep
+//!   (`Engine::sweep_pipelines`: every lead's cycle checked by the index, the E past it recycled,
+//!   one durable transaction each), beside `leadflow stats` (a pass over every lead);
 //! - one owner's queue (`Engine::queue`, N/K leads), beside listing the same owner's leads
 //!   (`LeadQuery { owner }`), the reads it is built on;
 //! - a stage move (`Engine::move_lead`, the call behind `POST /v1/leads/{lead}/stage`, one
@@ -113,6 +114,10 @@ pub fn run(db: &Path, load: &Tracking) -> Result<()> {
     let t = Instant::now();
     let stats = engine.store().stats()?;
     let stats_ms = t.elapsed().as_secs_f64() * 1e3;
+    // The tasks due by now, told of once (the first sweep after they fell due does it).
+    let t = Instant::now();
+    let reminders = engine.remind_tasks()?;
+    let reminders_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let sweep = engine.sweep_pipelines()?;
     let sweep_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -150,11 +155,12 @@ pub fn run(db: &Path, load: &Tracking) -> Result<()> {
     let (sla_sweep_ms, breaches, escalations, compliance_ms) = sla(&mut engine, &ids, &owners, load.breached)?;
     let http = http(engine, &ids, stride)?;
     println!(
-        "{{\"leads\": {}, \"owners\": {}, \"stats_ms\": {stats_ms:.1}, \"sweep_ms\": {sweep_ms:.1}, \"sweep_cycles_ended\": {}, \"sweep_routed\": {}, \"queue_leads_of_owner\": {}, \"queue_returned\": {queued}, \"queue_median_ms\": {:.1}, \"list_owner_median_ms\": {:.1}, \"stage_move_median_ms\": {:.2}, \"upsert_median_ms\": {:.2}, \"sla_sweep_ms\": {sla_sweep_ms:.1}, \"sla_breaches\": {breaches}, \"sla_escalations\": {escalations}, \"sla_compliance_ms\": {compliance_ms:.1}, \"http_stage_move_median_ms\": {:.2}, \"http_upsert_median_ms\": {:.2}, \"http_health_median_ms\": {:.2}}}",
+        "{{\"leads\": {}, \"owners\": {}, \"stats_ms\": {stats_ms:.1}, \"sweep_ms\": {sweep_ms:.1}, \"sweep_cycles_ended\": {}, \"sweep_routed\": {}, \"task_reminders\": {}, \"task_reminders_ms\": {reminders_ms:.1}, \"queue_leads_of_owner\": {}, \"queue_returned\": {queued}, \"queue_median_ms\": {:.1}, \"list_owner_median_ms\": {:.1}, \"stage_move_median_ms\": {:.2}, \"upsert_median_ms\": {:.2}, \"sla_sweep_ms\": {sla_sweep_ms:.1}, \"sla_breaches\": {breaches}, \"sla_escalations\": {escalations}, \"sla_compliance_ms\": {compliance_ms:.1}, \"http_stage_move_median_ms\": {:.2}, \"http_upsert_median_ms\": {:.2}, \"http_health_median_ms\": {:.2}}}",
         stats.leads,
         owners.len(),
         sweep.cycles_ended,
         sweep.routed,
+        reminders.due + reminders.overdue,
         ids.len() / owners.len(),
         median(queue_times),
         median(list_times),

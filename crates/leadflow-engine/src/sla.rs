@@ -329,6 +329,8 @@ impl<S: Store> Engine<S> {
         let held = self.held_version()?;
         let mut report = SlaSweep::default();
         let started = self.now();
+        // The users as the sweep starts: whose calendar, who manages whom.
+        let users = self.store.users()?;
         let mut after = None;
         loop {
             let page = self.store.sla_clocks_to_check(started, after, PAGE)?;
@@ -342,7 +344,7 @@ impl<S: Store> Engine<S> {
                 if !clock.is_running() || clock.check_at.is_none_or(|at| at > now) {
                     continue;
                 }
-                check_in(&mut tx, &tracking, &record, clock, now, &mut report)?;
+                check_in(&mut tx, &tracking, &users, &record, clock, now, &mut report)?;
                 tx.commit()?;
             }
         }
@@ -609,6 +611,7 @@ fn open_clock<T: Transaction>(
 fn check_in<T: Transaction>(
     tx: &mut T,
     tracking: &Tracking,
+    users: &[User],
     record: &LeadRecord,
     mut clock: SlaClockRecord,
     now: Timestamp,
@@ -621,7 +624,6 @@ fn check_in<T: Transaction>(
         tx.update_sla_clock(&clock)?;
         return Ok(());
     };
-    let users = tx.users_now()?;
     let owner = clock.owner.as_ref().and_then(|o| users.iter().find(|u| u.name() == o));
     let (Some(owner), Some(started), Some(due)) = (owner, clock.started_at, clock.due_at) else {
         // The owner is no user any more: nothing to count in, nobody to escalate to.

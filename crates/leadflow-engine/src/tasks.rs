@@ -170,8 +170,8 @@ impl<S: Store> Engine<S> {
 
     /// Sends each task still to do its `task.due` news at its due time, and its `task.overdue`
     /// news once its owner's local day (the day it was due, in their zone; UTC for an owner who
-    /// is no user) has ended: each once per due time, in a unit of work that reads the task
-    /// again, so a task done in between is told of no more.
+    /// is no user) has ended: each once per due time, a page of tasks in a unit of work that
+    /// reads each again, so a task done in between is told of no more.
     pub fn remind_tasks(&mut self) -> Result<Reminders, EngineError> {
         let mut sent = Reminders::default();
         let started = self.now();
@@ -180,44 +180,61 @@ impl<S: Store> Engine<S> {
         let zone_of = |owner: &Option<UserName>| {
             owner.as_ref().and_then(|o| users.iter().find(|u| u.name() == o)).map_or(utc, |u| u.calendar().zone())
         };
+        // Nobody listening: the reminders are only marked sent, without reading their leads.
+        let hooks = self.store.webhooks()?;
+        let heard = |topic: Topic| hooks.iter().any(|w| w.topics.contains(&topic));
+        let (due_heard, overdue_heard) = (heard(Topic::TaskDue), heard(Topic::TaskOverdue));
         let mut after = None;
         loop {
             let page = self.store.tasks_to_remind(started, after, REMINDER_PAGE)?;
             let Some(last) = page.last() else { break };
-            after = Some((last.state.due(), last.id));
+            after = Some((last.reminded.next.expect("listed by it"), last.id));
+            // A page in one unit of work: reminders hold no lead, and a durable commit per task
+            // would cost more than the reminders.
+            let now = self.now();
+            let mut tx = self.store.begin()?;
             for listed in page {
-                let now = self.now();
-                let mut tx = self.store.begin()?;
                 let Some(task) = tx.task_now(listed.id)? else { continue };
                 let due = task.state.due();
-                if !task.state.status.is_pending() || due > now {
+                if !task.state.status.is_pending() || task.reminded.next.is_none_or(|next| next > now) {
                     continue;
                 }
-                let Some(lead) = tx.lead(&LeadRef::Id(task.lead))? else { continue };
-                let overdue = end_of_local_day(zone_of(&task.owner), due).is_some_and(|end| now >= end);
+                let end_of_day = end_of_local_day(zone_of(&task.owner), due);
+                let overdue = end_of_day.is_some_and(|end| now >= end);
                 let mut reminded = task.reminded;
-                let detail = leadflow_store::NotificationDetail::Task {
-                    task: task.id,
-                    task_kind: task.kind.as_str().to_string(),
-                    title: task.title.as_str().to_string(),
-                    owner: task.owner.as_ref().map(|o| o.as_str().to_string()),
-                    due_at: due,
-                };
-                if reminded.due.is_none() {
-                    tell(&mut tx, &lead, Topic::TaskDue, detail.clone(), now)?;
+                let tell_due = reminded.due.is_none();
+                let tell_overdue = overdue && reminded.overdue.is_none();
+                if (tell_due && due_heard) || (tell_overdue && overdue_heard) {
+                    let Some(lead) = tx.lead(&LeadRef::Id(task.lead))? else { continue };
+                    let detail = leadflow_store::NotificationDetail::Task {
+                        task: task.id,
+                        task_kind: task.kind.as_str().to_string(),
+                        title: task.title.as_str().to_string(),
+                        owner: task.owner.as_ref().map(|o| o.as_str().to_string()),
+                        due_at: due,
+                    };
+                    if tell_due {
+                        tell(&mut tx, &lead, Topic::TaskDue, detail.clone(), now)?;
+                    }
+                    if tell_overdue {
+                        tell(&mut tx, &lead, Topic::TaskOverdue, detail, now)?;
+                    }
+                }
+                if tell_due {
                     reminded.due = Some(now);
                     sent.due += 1;
                 }
-                if overdue && reminded.overdue.is_none() {
-                    tell(&mut tx, &lead, Topic::TaskOverdue, detail, now)?;
+                if tell_overdue {
                     reminded.overdue = Some(now);
                     sent.overdue += 1;
                 }
+                // Next: the end of the owner's day, until it is told of as overdue.
+                reminded.next = if reminded.overdue.is_some() { None } else { end_of_day };
                 if reminded != task.reminded {
                     tx.set_task_reminded(task.id, &reminded)?;
-                    tx.commit()?;
                 }
             }
+            tx.commit()?;
         }
         Ok(sent)
     }

@@ -29,6 +29,7 @@ fn read_task(r: &Row) -> Result<TaskRecord, StoreError> {
         created_at: r.get(12),
         due_notified_at: r.get(13),
         overdue_notified_at: r.get(14),
+        remind_at: r.get(15),
     }
     .into_record()
 }
@@ -96,18 +97,14 @@ impl TaskReads for PgStore {
         after: Option<(Timestamp, i64)>,
         limit: usize,
     ) -> Result<Vec<TaskRecord>, StoreError> {
-        // A snoozed task is due at its snooze's end, never before its due time: `due_at` bounds
-        // the index's range.
-        let due = "CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END";
         let (after_at, after_id) = after.map_or((i64::MIN, i64::MIN), |(at, id)| (at.millis(), id));
         let rows = self
             .conn()
             .query(
                 &format!(
                     "SELECT {TASK_COLUMNS} FROM tasks
-                     WHERE overdue_notified_at IS NULL AND status IN ('open', 'snoozed') AND due_at <= $1
-                       AND {due} <= $1 AND ({due}, id) > ($2, $3)
-                     ORDER BY {due}, id LIMIT $4"
+                     WHERE remind_at IS NOT NULL AND remind_at <= $1 AND (remind_at, id) > ($2, $3)
+                     ORDER BY remind_at, id LIMIT $4"
                 ),
                 &[&now.millis(), &after_at, &after_id, &i64::try_from(limit).unwrap_or(i64::MAX)],
             )
@@ -122,8 +119,8 @@ impl TaskWrites for PgTx<'_> {
             .tx
             .query_one(
                 "INSERT INTO tasks (lead_id, kind, title, owner, priority, status, due_at, created_by, created_at,
-                     updated_at)
-                 VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $8) RETURNING id",
+                     updated_at, remind_at)
+                 VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $8, $6) RETURNING id",
                 &[
                     &t.lead.0,
                     &t.kind.as_str(),
@@ -150,7 +147,8 @@ impl TaskWrites for PgTx<'_> {
                 "UPDATE tasks SET status = $2, due_at = $3, snoozed_until = $4, outcome = $5, closed_at = $6,
                      updated_at = $7,
                      due_notified_at = CASE WHEN $2 = 'snoozed' THEN NULL ELSE due_notified_at END,
-                     overdue_notified_at = CASE WHEN $2 = 'snoozed' THEN NULL ELSE overdue_notified_at END
+                     overdue_notified_at = CASE WHEN $2 = 'snoozed' THEN NULL ELSE overdue_notified_at END,
+                     remind_at = CASE $2 WHEN 'snoozed' THEN $4 WHEN 'open' THEN remind_at END
                  WHERE id = $1",
                 &[
                     &id,
@@ -170,7 +168,7 @@ impl TaskWrites for PgTx<'_> {
         self.tx
             .execute(
                 "UPDATE tasks SET status = 'cancelled', snoozed_until = NULL, outcome = $2, closed_at = $3,
-                     updated_at = $3
+                     updated_at = $3, remind_at = NULL
                  WHERE lead_id = $1 AND status IN ('open', 'snoozed')",
                 &[&lead.0, &why, &now.millis()],
             )
@@ -197,8 +195,8 @@ impl TaskWrites for PgTx<'_> {
         let millis = |t: Option<Timestamp>| t.map(Timestamp::millis);
         self.tx
             .execute(
-                "UPDATE tasks SET due_notified_at = $2, overdue_notified_at = $3 WHERE id = $1",
-                &[&id, &millis(reminded.due), &millis(reminded.overdue)],
+                "UPDATE tasks SET due_notified_at = $2, overdue_notified_at = $3, remind_at = $4 WHERE id = $1",
+                &[&id, &millis(reminded.due), &millis(reminded.overdue), &millis(reminded.next)],
             )
             .map_err(backend)?;
         Ok(())

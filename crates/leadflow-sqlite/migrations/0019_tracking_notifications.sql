@@ -38,7 +38,10 @@ CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id
 CREATE INDEX webhook_deliveries_by_lead ON webhook_deliveries (lead_id);
 
 -- A task's reminders (task.due at its due time, task.overdue once its owner's day is over), each
--- sent once per due time: a snooze clears them.
+-- sent once per due time: `remind_at` is when the next is due (NULL: none left), so that the sweep
+-- reads only what it has to tell; a snooze makes the task due anew.
 ALTER TABLE tasks ADD COLUMN due_notified_at INTEGER;
 ALTER TABLE tasks ADD COLUMN overdue_notified_at INTEGER;
-CREATE INDEX tasks_to_remind ON tasks (due_at) WHERE overdue_notified_at IS NULL AND status IN ('open', 'snoozed');
+ALTER TABLE tasks ADD COLUMN remind_at INTEGER;
+UPDATE tasks SET remind_at = CASE status WHEN 'open' THEN due_at WHEN 'snoozed' THEN snoozed_until END;
+CREATE INDEX tasks_to_remind ON tasks (remind_at, id) WHERE remind_at IS NOT NULL;

@@ -23,6 +23,7 @@ fn read_task(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
         created_at: r.get(12)?,
         due_notified_at: r.get(13)?,
         overdue_notified_at: r.get(14)?,
+        remind_at: r.get(15)?,
     })
 }
 
@@ -98,17 +99,13 @@ impl TaskReads for SqliteStore {
         after: Option<(Timestamp, i64)>,
         limit: usize,
     ) -> Result<Vec<TaskRecord>, StoreError> {
-        // A snoozed task is due at its snooze's end, never before its due time: `due_at` bounds
-        // the index's range.
-        let due = "CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END";
         let (after_at, after_id) = after.map_or((i64::MIN, i64::MIN), |(at, id)| (at.millis(), id));
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
                 "SELECT {TASK_COLUMNS} FROM tasks
-                 WHERE overdue_notified_at IS NULL AND status IN ('open', 'snoozed') AND due_at <= ?1
-                   AND {due} <= ?1 AND ({due}, id) > (?2, ?3)
-                 ORDER BY {due}, id LIMIT ?4"
+                 WHERE remind_at IS NOT NULL AND remind_at <= ?1 AND (remind_at, id) > (?2, ?3)
+                 ORDER BY remind_at, id LIMIT ?4"
             ))
             .map_err(backend)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -122,8 +119,8 @@ impl TaskWrites for SqliteTx<'_> {
         self.tx
             .execute(
                 "INSERT INTO tasks (lead_id, kind, title, owner, priority, status, due_at, created_by, created_at,
-                     updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8, ?8)",
+                     updated_at, remind_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8, ?8, ?6)",
                 params![
                     t.lead.0,
                     t.kind.as_str(),
@@ -150,7 +147,8 @@ impl TaskWrites for SqliteTx<'_> {
                 "UPDATE tasks SET status = ?2, due_at = ?3, snoozed_until = ?4, outcome = ?5, closed_at = ?6,
                      updated_at = ?7,
                      due_notified_at = CASE WHEN ?2 = 'snoozed' THEN NULL ELSE due_notified_at END,
-                     overdue_notified_at = CASE WHEN ?2 = 'snoozed' THEN NULL ELSE overdue_notified_at END
+                     overdue_notified_at = CASE WHEN ?2 = 'snoozed' THEN NULL ELSE overdue_notified_at END,
+                     remind_at = CASE ?2 WHEN 'snoozed' THEN ?4 WHEN 'open' THEN remind_at END
                  WHERE id = ?1",
                 params![
                     id,
@@ -169,12 +167,12 @@ impl TaskWrites for SqliteTx<'_> {
     fn cancel_pending_tasks(&mut self, lead: LeadId, why: &str, now: Timestamp) -> Result<u64, StoreError> {
         let n = self
             .tx
-            .execute(
+            .prepare_cached(
                 "UPDATE tasks SET status = 'cancelled', snoozed_until = NULL, outcome = ?2, closed_at = ?3,
-                     updated_at = ?3
+                     updated_at = ?3, remind_at = NULL
                  WHERE lead_id = ?1 AND status IN ('open', 'snoozed')",
-                params![lead.0, why, now.millis()],
             )
+            .and_then(|mut stmt| stmt.execute(params![lead.0, why, now.millis()]))
             .map_err(backend)?;
         Ok(n as u64)
     }
@@ -188,11 +186,11 @@ impl TaskWrites for SqliteTx<'_> {
     ) -> Result<u64, StoreError> {
         let n = self
             .tx
-            .execute(
+            .prepare_cached(
                 "UPDATE tasks SET owner = ?3, updated_at = ?4
                  WHERE lead_id = ?1 AND status IN ('open', 'snoozed') AND (owner IS NULL OR owner = ?2)",
-                params![lead.0, from, to.as_str(), now.millis()],
             )
+            .and_then(|mut stmt| stmt.execute(params![lead.0, from, to.as_str(), now.millis()]))
             .map_err(backend)?;
         Ok(n as u64)
     }
@@ -200,10 +198,12 @@ impl TaskWrites for SqliteTx<'_> {
     fn set_task_reminded(&mut self, id: i64, reminded: &Reminded) -> Result<(), StoreError> {
         let millis = |t: Option<Timestamp>| t.map(Timestamp::millis);
         self.tx
-            .execute(
-                "UPDATE tasks SET due_notified_at = ?2, overdue_notified_at = ?3 WHERE id = ?1",
-                params![id, millis(reminded.due), millis(reminded.overdue)],
+            .prepare_cached(
+                "UPDATE tasks SET due_notified_at = ?2, overdue_notified_at = ?3, remind_at = ?4 WHERE id = ?1",
             )
+            .and_then(|mut stmt| {
+                stmt.execute(params![id, millis(reminded.due), millis(reminded.overdue), millis(reminded.next)])
+            })
             .map_err(backend)?;
         Ok(())
     }

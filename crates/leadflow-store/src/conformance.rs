@@ -785,22 +785,25 @@ pub fn tasks_are_listed_soonest_first_and_change_state<S: Store>(s: &mut S) {
     let remind = |s: &S, now: &str, after| -> Vec<i64> {
         s.tasks_to_remind(t(now), after, 10).unwrap().iter().map(|t| t.id).collect()
     };
+    assert_eq!(s.task(late).unwrap().unwrap().reminded.next, Some(t("2026-06-03")), "due: its first reminder");
     assert_eq!(remind(s, "2026-06-03", None), [late], "done, snoozed past now and later tasks wait");
     assert_eq!(remind(s, "2026-06-10", None), [late, unowned, soon], "the snoozed one at its snooze's end");
     assert_eq!(remind(s, "2026-06-10", Some((t("2026-06-03"), late))), [unowned, soon]);
     let mut tx = s.begin().unwrap();
-    let told = Reminded { due: Some(t("2026-06-03")), overdue: None };
+    let told = Reminded { due: Some(t("2026-06-03")), overdue: None, next: Some(t("2026-06-04")) };
     tx.set_task_reminded(late, &told).unwrap();
-    tx.set_task_reminded(unowned, &Reminded { overdue: Some(t("2026-06-06")), ..told }).unwrap();
+    tx.set_task_reminded(unowned, &Reminded { overdue: Some(t("2026-06-06")), next: None, ..told }).unwrap();
     tx.commit().unwrap();
     assert_eq!(s.task(late).unwrap().unwrap().reminded, told);
+    assert_eq!(remind(s, "2026-06-03T12:00:00Z", None), Vec::<i64>::new(), "its next is tomorrow");
     assert_eq!(remind(s, "2026-06-10", None), [late, soon], "told of as overdue: nothing left to tell");
     let mut tx = s.begin().unwrap();
     let mut state = tx.task_now(late).unwrap().unwrap().state;
     state.snooze(t("2026-06-20"), t("2026-06-10")).unwrap();
     tx.set_task_state(late, &state, t("2026-06-10")).unwrap();
     tx.commit().unwrap();
-    assert_eq!(s.task(late).unwrap().unwrap().reminded, Reminded::default(), "a snooze makes it due anew");
+    let due_anew = Reminded { next: Some(t("2026-06-20")), ..Reminded::default() };
+    assert_eq!(s.task(late).unwrap().unwrap().reminded, due_anew, "a snooze makes it due anew");
 
     // Handed over with its lead: nobody's and the previous owner's, not another's.
     let mut tx = s.begin().unwrap();
@@ -831,6 +834,8 @@ pub fn tasks_are_listed_soonest_first_and_change_state<S: Store>(s: &mut S) {
         (TaskStatus::Cancelled, Some("the lead was lost"), Some(t("2026-06-11")))
     );
     assert_eq!(s.task(other).unwrap().unwrap().state, done, "a done task stays done");
+    assert_eq!(s.task(unowned).unwrap().unwrap().reminded.next, None, "nothing to remind of");
+    assert_eq!(s.task(other).unwrap().unwrap().reminded.next, None, "done: nothing to remind of");
 
     let mut tx = s.begin().unwrap();
     tx.delete_lead(ana).unwrap();

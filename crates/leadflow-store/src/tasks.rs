@@ -23,11 +23,14 @@ pub struct TaskRecord {
     pub reminded: Reminded,
 }
 
-/// Which of a task's reminders went out, and when.
+/// Which of a task's reminders went out, and when; and when the next is due (`None`: none is
+/// left, or the task is closed). A new task's next is its due time; a snooze makes it the
+/// snooze's end and clears the others.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reminded {
     pub due: Option<Timestamp>,
     pub overdue: Option<Timestamp>,
+    pub next: Option<Timestamp>,
 }
 
 /// A task to add.
@@ -60,8 +63,8 @@ pub trait TaskReads {
     /// Leads in one of the `open` stages (pipeline, stage id) with no open or snoozed task: the
     /// leads being worked that have no next step. By id, at most `limit`.
     fn leads_without_next_step(&self, open: &[(String, String)], limit: usize) -> Result<Vec<LeadId>, StoreError>;
-    /// Open and snoozed tasks due by `now` with a reminder not sent yet (the due one, or the
-    /// overdue one), soonest due first, after `(due, id)` `after` (for paging), at most `limit`.
+    /// Tasks whose next reminder is due by `now` ([`Reminded::next`]), soonest first, after
+    /// `(next, id)` `after` (for paging), at most `limit`.
     fn tasks_to_remind(
         &self,
         now: Timestamp,
@@ -108,11 +111,13 @@ pub struct TaskRow {
     pub created_at: i64,
     pub due_notified_at: Option<i64>,
     pub overdue_notified_at: Option<i64>,
+    pub remind_at: Option<i64>,
 }
 
 /// The columns [`TaskRow`] reads, in its order.
 pub const TASK_COLUMNS: &str = "id, lead_id, kind, title, owner, priority, status, due_at, snoozed_until, outcome, \
-                                closed_at, created_by, created_at, due_notified_at, overdue_notified_at";
+                                closed_at, created_by, created_at, due_notified_at, overdue_notified_at, \
+                                remind_at";
 
 impl TaskRow {
     pub fn into_record(self) -> Result<TaskRecord, StoreError> {
@@ -135,7 +140,11 @@ impl TaskRow {
             },
             created_by: self.created_by,
             created_at: Timestamp::from_millis(self.created_at),
-            reminded: Reminded { due: millis(self.due_notified_at), overdue: millis(self.overdue_notified_at) },
+            reminded: Reminded {
+                due: millis(self.due_notified_at),
+                overdue: millis(self.overdue_notified_at),
+                next: millis(self.remind_at),
+            },
         })
     }
 }
