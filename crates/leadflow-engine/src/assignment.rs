@@ -286,13 +286,34 @@ fn give<T: Transaction>(
     tx.mark_stale(record.id)?;
     tx.record_changes(record.id, now, origin, &profile_changes(&record.profile, &after))?;
     let given = LeadRecord { profile: after, ..record.clone() };
-    tx.hand_over_tasks(record.id, record.profile.owner.as_deref(), owner, now)?;
-    clocks_in(tx, tracking.sla.as_ref(), &given, &ClockEvent::Assigned, now)?;
-    let detail = NotificationDetail::Assigned {
-        owner: owner.as_str().to_string(),
-        previous_owner: record.profile.owner.clone(),
-        reason: reason.clone(),
-    };
-    tell(tx, &given, Topic::LeadAssigned, detail, now)?;
+    owner_changed_in(tx, tracking, record.profile.owner.as_deref(), &given, &reason, now)?;
     Ok(OwnerGiven { lead: record.id, owner: owner.clone(), previous: record.profile.owner.clone(), reason })
+}
+
+/// What follows a lead changing hands, in `tx`, which wrote the new owner already (`given` is
+/// the lead as it is after): its open tasks (its previous owner's and nobody's) go to the new
+/// owner, its SLA clocks follow, and webhooks hear of it. For an owner given by the rules or by
+/// hand, and one set by an upsert or a patch.
+pub(crate) fn owner_changed_in<T: Transaction>(
+    tx: &mut T,
+    tracking: &Tracking,
+    previous: Option<&str>,
+    given: &LeadRecord,
+    reason: &str,
+    now: Timestamp,
+) -> Result<(), EngineError> {
+    let owner = given.profile.owner.as_deref().and_then(|o| UserName::parse(o).ok());
+    if let Some(owner) = &owner {
+        tx.hand_over_tasks(given.id, previous, owner, now)?;
+    }
+    clocks_in(tx, tracking.sla.as_ref(), given, &ClockEvent::Assigned, now)?;
+    if let Some(owner) = given.profile.owner.as_deref() {
+        let detail = NotificationDetail::Assigned {
+            owner: owner.to_string(),
+            previous_owner: previous.map(str::to_string),
+            reason: reason.to_string(),
+        };
+        tell(tx, given, Topic::LeadAssigned, detail, now)?;
+    }
+    Ok(())
 }

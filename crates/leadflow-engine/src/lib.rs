@@ -505,10 +505,16 @@ impl<S: Store> Engine<S> {
         let existing = named_lead(&mut tx, &input)?;
         let owner_now = existing.as_ref().map(|l| l.profile.owner.as_deref());
         actor.may_write_lead(owner_now, input.profile.owner.as_deref())?;
+        let owner_before = existing.as_ref().and_then(|l| l.profile.owner.clone());
         let (lead, created) = match upsert_in(&mut tx, &input, existing, now, origin)? {
             Upserted::Created(id) => (tx.lead(&LeadRef::Id(id))?.ok_or(StoreError::NoSuchLead(id))?, true),
             Upserted::Updated(lead) => (*lead, false),
         };
+        if lead.profile.owner != owner_before {
+            let by = origin.actor.as_deref().unwrap_or(origin.cause.as_str());
+            let reason = format!("set by {by}");
+            assignment::owner_changed_in(&mut tx, &tracking, owner_before.as_deref(), &lead, &reason, now)?;
+        }
         let scored = rescore_lead(&mut tx, &model, version, lead.id, &[], now, Cause::Profile, created)?;
         let happened = Happened { created, outcome: input.outcome.map(|(kind, _)| kind), ..Happened::scored(&scored) };
         stage_moves::follow_up_in(&mut tx, &tracking, lead.id, &happened, now)?;

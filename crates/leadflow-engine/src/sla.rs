@@ -18,6 +18,8 @@
 //! - A lead entering a stage that is not open (won, lost, recycled, disqualified) stops every
 //!   running clock that leaving its stage does not meet: there is nothing left to be late for.
 //! - A clock keeps the policy version it started under: a new policy applies to clocks it starts.
+//! - An owner set by an upsert or a patch is an assignment like any other; one written by an
+//!   import is not (a CRM export of owned leads is not news of hand-offs), and starts no clock.
 
 use std::sync::Arc;
 

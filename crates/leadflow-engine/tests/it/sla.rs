@@ -463,3 +463,36 @@ fn webhooks_hear_of_assignments_moves_recycles_breaches_and_tasks_due_and_overdu
         leadflow_store::Notification { ..w.engine.store().deliveries(hook, 1).unwrap()[0].notification.clone() };
     assert!(payload.score.is_some(), "a scored lead's news carries its score");
 }
+
+#[test]
+fn an_owner_set_by_an_upsert_starts_and_moves_clocks_as_an_assignment_does() {
+    let mut w = World::new();
+    let upsert = |w: &mut World, owner: &str| {
+        let mut profile = Profile::new(Email::parse("crm@globex.example").unwrap());
+        profile.owner = Some(owner.into());
+        let origin = ChangeOrigin::new(ChangeCause::Api, "crm-sync");
+        w.engine
+            .upsert_lead_as(
+                &ADMIN,
+                &origin,
+                LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() },
+            )
+            .unwrap();
+    };
+    upsert(&mut w, "ana");
+    assert_eq!(w.clocks("crm@globex.example"), [("first-touch".to_string(), pending("ana").0, pending("ana").1)]);
+    upsert(&mut w, "ana");
+    assert_eq!(w.clocks("crm@globex.example").len(), 1, "the same owner again changes nothing");
+    w.at("2026-06-01T10:00:00Z");
+    upsert(&mut w, "bo");
+    let clocks = w.clocks("crm@globex.example");
+    assert_eq!(
+        clocks,
+        [
+            ("first-touch".to_string(), Some("ana".into()), ClockState::Stopped),
+            ("first-touch".to_string(), Some("bo".into()), ClockState::Pending),
+        ]
+    );
+    let log = w.engine.changes(&lead("crm@globex.example"), 10).unwrap().unwrap();
+    assert!(log.iter().any(|c| c.origin.actor.as_deref() == Some("crm-sync")), "{log:?}");
+}
