@@ -44,6 +44,8 @@ pub struct ActiveSla {
     version: RuleFileVersion,
     policy: Arc<SlaPolicy>,
     source: Arc<str>,
+    /// When it was put in use: MQLs before it start none of its clocks.
+    activated_at: Timestamp,
 }
 
 impl ActiveSla {
@@ -170,6 +172,8 @@ pub struct ComplianceLine {
 /// What the SLA part of a sweep did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SlaSweep {
+    /// Leads a rescore or an import made marketing-qualified whose MQL clocks it started.
+    pub mqls_started: usize,
     /// Clocks found past due and recorded as breached, by id.
     pub breached: Vec<i64>,
     /// Escalation steps run.
@@ -210,7 +214,12 @@ impl<S: Store> Engine<S> {
         };
         if self.sla.as_ref().is_none_or(|a| a.version != record.version) {
             let policy = parse_stored(&record)?;
-            self.sla = Some(ActiveSla { version: record.version, policy, source: Arc::from(record.source.as_str()) });
+            self.sla = Some(ActiveSla {
+                version: record.version,
+                policy,
+                source: Arc::from(record.source.as_str()),
+                activated_at: record.activated_at.unwrap_or(record.created_at),
+            });
         }
         Ok(self.sla.clone())
     }
@@ -324,13 +333,17 @@ impl<S: Store> Engine<S> {
         Ok(report)
     }
 
-    /// Records the breaches of clocks now past due and runs the escalation steps whose time has
-    /// come, each clock in a unit of work that holds its lead and reads the clock again.
+    /// Starts the clocks of the MQLs no request followed up (a rescore's, an import's), records
+    /// the breaches of clocks now past due and runs the escalation steps whose time has come,
+    /// each clock in a unit of work that holds its lead and reads the clock again.
     pub fn sweep_slas(&mut self) -> Result<SlaSweep, EngineError> {
         let tracking = self.tracking()?;
         let held = self.held_version()?;
         let mut report = SlaSweep::default();
         let started = self.now();
+        if let Some(active) = &tracking.sla {
+            report.mqls_started = self.start_mql_clocks(&tracking, active, started)?;
+        }
         // The users as the sweep starts: whose calendar, who manages whom.
         let users = self.store.users()?;
         let mut after = None;
@@ -351,6 +364,50 @@ impl<S: Store> Engine<S> {
             }
         }
         Ok(report)
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// Starts the MQL clocks of the leads that became marketing-qualified in the last day (since
+    /// the policy was put in use) with none: a rescore's and an import's MQLs, which no request
+    /// followed up. How many leads it started clocks for.
+    fn start_mql_clocks(
+        &mut self,
+        tracking: &Tracking,
+        active: &ActiveSla,
+        now: Timestamp,
+    ) -> Result<usize, EngineError> {
+        use leadflow_core::sla::ClockStart;
+        let rules: Vec<String> = active
+            .policy()
+            .rules()
+            .iter()
+            .filter(|r| *r.starts() == ClockStart::Mql)
+            .map(|r| r.id().to_string())
+            .collect();
+        if rules.is_empty() {
+            return Ok(0);
+        }
+        let held = self.held_version()?;
+        let since = active.activated_at.max(now.minus_days(1));
+        let (mut started, mut after) = (0, LeadId(0));
+        loop {
+            let page = self.store.mqls_without_clock(active.version, &rules, since, after, PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = *last;
+            for lead in page {
+                let now = self.now();
+                let mut tx = self.store.begin()?;
+                let record = hold(&mut tx, &LeadRef::Id(lead), held)?;
+                if record.mql_at.is_none() {
+                    continue;
+                }
+                clocks_in(&mut tx, tracking.sla.as_ref(), &record, &ClockEvent::BecameMql, now)?;
+                tx.commit()?;
+                started += 1;
+            }
+        }
+        Ok(started)
     }
 }
 

@@ -3,8 +3,8 @@
 use leadflow_core::team::UserName;
 use leadflow_core::{LeadId, Timestamp};
 use leadflow_store::{
-    ComplianceQuery, ComplianceRow, NewSlaClock, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord, SlaClockRow,
-    SlaReads, SlaWrites, StoreError, escalations_text,
+    ComplianceQuery, ComplianceRow, NewSlaClock, RuleFileVersion, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord,
+    SlaClockRow, SlaReads, SlaWrites, StoreError, escalations_text,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -90,6 +90,30 @@ impl SlaReads for PgStore {
             )
             .map_err(backend)?;
         rows.iter().map(read_clock).collect()
+    }
+
+    fn mqls_without_clock(
+        &self,
+        policy: RuleFileVersion,
+        rules: &[String],
+        since: Timestamp,
+        after: LeadId,
+        n: usize,
+    ) -> Result<Vec<LeadId>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                "SELECT l.id FROM leads l
+                 WHERE l.mql_at IS NOT NULL AND l.mql_at >= $3 AND l.id > $4
+                   AND NOT EXISTS (
+                       SELECT 1 FROM sla_clocks c
+                       WHERE c.lead_id = l.id AND c.policy_version = $1 AND c.created_at >= l.mql_at
+                         AND c.rule_id = ANY($2))
+                 ORDER BY l.id LIMIT $5",
+                &[&policy.0, &rules, &since.millis(), &after.0, &limit(n)],
+            )
+            .map_err(backend)?;
+        Ok(rows.iter().map(|r| LeadId(r.get(0))).collect())
     }
 
     fn sla_compliance(&self, q: &ComplianceQuery) -> Result<Vec<ComplianceRow>, StoreError> {

@@ -82,6 +82,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_tasks.sql"),
     include_str!("../migrations/0018_sla_clocks.sql"),
     include_str!("../migrations/0019_tracking_notifications.sql"),
+    include_str!("../migrations/0020_leads_by_mql_time.sql"),
 ];
 
 pub struct SqliteStore {

@@ -2,8 +2,8 @@
 
 use leadflow_core::team::UserName;
 use leadflow_store::{
-    ComplianceQuery, ComplianceRow, NewSlaClock, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord, SlaClockRow,
-    SlaReads, SlaWrites, escalations_text,
+    ComplianceQuery, ComplianceRow, NewSlaClock, RuleFileVersion, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord,
+    SlaClockRow, SlaReads, SlaWrites, escalations_text,
 };
 
 use super::*;
@@ -86,6 +86,34 @@ impl SlaReads for SqliteStore {
             ),
             &[now.millis().into(), after_at.into(), after_id.into(), limit(n)],
         )
+    }
+
+    fn mqls_without_clock(
+        &self,
+        policy: RuleFileVersion,
+        rules: &[String],
+        since: Timestamp,
+        after: LeadId,
+        limit: usize,
+    ) -> Result<Vec<LeadId>, StoreError> {
+        let rules = serde_json::to_string(rules).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT l.id FROM leads l
+                 WHERE l.mql_at IS NOT NULL AND l.mql_at >= ?3 AND l.id > ?4
+                   AND NOT EXISTS (
+                       SELECT 1 FROM sla_clocks c
+                       WHERE c.lead_id = l.id AND c.policy_version = ?1 AND c.created_at >= l.mql_at
+                         AND c.rule_id IN (SELECT value FROM json_each(?2)))
+                 ORDER BY l.id LIMIT ?5",
+            )
+            .map_err(backend)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![policy.0, rules, since.millis(), after.0, limit], |r| r.get(0).map(LeadId))
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)).collect()
     }
 
     fn sla_compliance(&self, q: &ComplianceQuery) -> Result<Vec<ComplianceRow>, StoreError> {

@@ -969,6 +969,32 @@ pub fn sla_clocks_run_until_met_or_stopped_and_count_compliance<S: Store>(s: &mu
     tx.commit().unwrap();
     assert_eq!(s.sla_compliance(&june("2026-06-06")).unwrap()[3], row(&lea, "touch", [0, 1, 0, 0]));
 
+    // The MQLs without a clock of the policy's MQL rules since they qualified.
+    let cy = add_lead(s, "cy@example.com");
+    let mut qualified = Vec::new();
+    for (lead, at) in [(ana, "2026-06-01"), (bo, "2026-06-02"), (cy, "2026-06-03")] {
+        let mut write = score_write(lead, ModelVersion(1), 90.0, "hot");
+        write.mql_at = Some(t(at));
+        qualified.push(write);
+    }
+    set_scores(s, &qualified);
+    let without = |s: &S, policy, rule: &str, since: &str, after: LeadId| {
+        s.mqls_without_clock(policy, &[rule.to_string()], t(since), after, 10).unwrap()
+    };
+    assert_eq!(
+        without(s, policy, "accept", "2026-05-01", LeadId(0)),
+        [bo, cy],
+        "ana's started as she qualified, bo's before"
+    );
+    assert_eq!(without(s, policy, "touch", "2026-05-01", LeadId(0)), [bo, cy]);
+    assert_eq!(without(s, policy, "accept", "2026-06-03", LeadId(0)), [cy], "qualified before `since`");
+    assert_eq!(without(s, policy, "accept", "2026-05-01", bo), [cy], "after the cursor");
+    assert_eq!(
+        without(s, RuleFileVersion(8), "accept", "2026-05-01", LeadId(0)),
+        [ana, bo, cy],
+        "another policy's do not count"
+    );
+
     let mut tx = s.begin().unwrap();
     tx.delete_lead(ana).unwrap();
     tx.commit().unwrap();

@@ -132,6 +132,17 @@ pub trait SlaReads {
     ) -> Result<Vec<SlaClockRecord>, StoreError>;
     /// Counts per owner and rule, by owner then rule.
     fn sla_compliance(&self, query: &ComplianceQuery) -> Result<Vec<ComplianceRow>, StoreError>;
+    /// Leads marketing-qualified at or after `since` with no clock of `rules` (rule ids of policy
+    /// version `policy`) started since they qualified: those a rescore or an import qualified, by
+    /// id after `after`, at most `limit`.
+    fn mqls_without_clock(
+        &self,
+        policy: RuleFileVersion,
+        rules: &[String],
+        since: Timestamp,
+        after: LeadId,
+        limit: usize,
+    ) -> Result<Vec<LeadId>, StoreError>;
 }
 
 pub trait SlaWrites {

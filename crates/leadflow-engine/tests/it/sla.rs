@@ -496,3 +496,31 @@ fn an_owner_set_by_an_upsert_starts_and_moves_clocks_as_an_assignment_does() {
     let log = w.engine.changes(&lead("crm@globex.example"), 10).unwrap().unwrap();
     assert!(log.iter().any(|c| c.origin.actor.as_deref() == Some("crm-sync")), "{log:?}");
 }
+
+#[test]
+fn the_sweep_starts_the_clocks_of_mqls_an_import_and_a_rescore_made() {
+    let mut w = World::new();
+    let mut profile = Profile::new(Email::parse("imported@globex.example").unwrap());
+    (profile.employees, profile.country, profile.owner) = (Some(500.0), Some("DE".into()), Some("cy".into()));
+    let row = LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() };
+    let import = ChangeOrigin::new(ChangeCause::Import, "crm.csv");
+    w.engine.import_leads(&[row], &import).unwrap();
+    let demo = EventInput {
+        key: None,
+        lead: lead("imported@globex.example"),
+        ts: t("2026-06-01T08:00:00Z"),
+        shape: EventShape::new(EventType::parse("demo_requested").unwrap()),
+    };
+    w.engine.import_events(vec![demo]).unwrap();
+    w.engine
+        .rescore(leadflow_engine::RescoreOptions::needed_now(t("2026-06-01T09:00:00Z")), &leadflow_engine::Quiet)
+        .unwrap();
+    let record = w.engine.store().lead(&lead("imported@globex.example")).unwrap().unwrap();
+    assert!(record.mql_at.is_some(), "the rescore qualified it");
+    assert!(w.clocks("imported@globex.example").is_empty(), "no request followed it up");
+
+    let swept = w.engine.sweep_slas().unwrap();
+    assert_eq!(swept.mqls_started, 1);
+    assert_eq!(w.clocks("imported@globex.example"), [("accept-mql".to_string(), pending("cy").0, pending("cy").1)]);
+    assert_eq!(w.engine.sweep_slas().unwrap().mqls_started, 0, "once");
+}
