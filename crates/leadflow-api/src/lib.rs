@@ -11,6 +11,7 @@ mod delivery;
 mod error;
 mod error_code;
 mod events;
+mod jobs;
 mod leads;
 mod limits;
 mod metrics;
@@ -76,6 +77,7 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/queue", get(tasks::queue::<S>))
         .route("/v1/tasks/missing", get(tasks::missing::<S>))
         .route("/v1/tasks/{id}", post(tasks::change::<S>))
+        .route("/v1/jobs", get(jobs::list::<S>))
         .route("/v1/users", get(team::list::<S>))
         .route("/v1/users/{name}", axum::routing::put(team::put::<S>))
         .route("/v1/assignment", get(team::active::<S>).post(team::apply::<S>))

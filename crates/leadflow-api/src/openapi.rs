@@ -88,6 +88,7 @@ use crate::error::ErrorResponse;
         crate::tracking::snippet,
         crate::tracking::collect,
         crate::tracking::preflight,
+        crate::jobs::list,
         crate::health,
         crate::ready,
         crate::metrics_text,

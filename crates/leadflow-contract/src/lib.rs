@@ -39,7 +39,7 @@ pub use sla::{
     ComplianceCounts, ComplianceLine, ComplianceReport, DecisionKind, DecisionRequest, DecisionResult, SlaClock,
     SlaClockList, SlaPolicyCheck, SlaPolicyInfo, SlaPolicyRequest,
 };
-pub use status::{Health, IdentityToken, Ready};
+pub use status::{Health, IdentityToken, Job, JobCount, JobList, Ready};
 pub use task::{MissingNextSteps, Queue, QueueEntry, Task, TaskChangeRequest, TaskList, TaskRequest};
 pub use team::{
     AssignmentCheck, AssignmentInfo, AssignmentRequest, OwnerRequest, OwnerResult, UserInfo, UserList, UserRequest,

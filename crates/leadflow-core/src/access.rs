@@ -33,6 +33,8 @@ pub enum Action {
     IdentifyVisitors,
     /// Add and change the sales users leads are owned by (a sales key is a user's).
     ManageUsers,
+    /// See the job queue: what ran, what is due, what failed and why.
+    ReadJobs,
 }
 
 impl Role {
@@ -147,6 +149,7 @@ mod tests {
             ManageKeys,
             ManageWebhooks,
             ManageUsers,
+            ReadJobs,
         ];
         let allowed = |r: Role| all.iter().filter(|a| r.may(**a)).copied().collect::<Vec<_>>();
         assert_eq!(allowed(Role::Admin), all);

@@ -4,6 +4,7 @@ mod support;
 
 mod api;
 mod browser;
+mod jobs;
 mod openapi;
 mod pipelines;
 mod schemathesis;
