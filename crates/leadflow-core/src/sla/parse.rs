@@ -101,17 +101,7 @@ fn read_rule(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> ReadRule {
     };
     let starts = read_starts(ctx, t);
     let met_by = read_met_by(ctx, t, starts.as_ref());
-    let clock = match t.str(ctx, "clock") {
-        None if t.get("clock").is_none() => Some(Clock::Working),
-        None => None,
-        Some((c, at)) => {
-            let clock = Clock::parse(&c);
-            if clock.is_none() {
-                ctx.problem(at, &t.child_path("clock"), format!("unknown clock `{c}` (expected working or calendar)"));
-            }
-            clock
-        }
-    };
+    let clock = read_clock(ctx, t);
     let within = match read_duration(ctx, t, "within", clock) {
         None if t.get("within").is_none() => {
             ctx.problem(
@@ -307,16 +297,9 @@ fn read_duration(ctx: &mut Ctx<'_>, t: &Table<'_, '_>, key: &str, clock: Option<
     }
 }
 
-/// A duration under `key` on the clock under `clock` ("working" by default) of the same table:
-/// what a pipeline stage's task reads its `due` as. `None` when either had a problem, or the
-/// duration is missing (reported as `missing`).
-pub(crate) fn read_clocked_duration(
-    ctx: &mut Ctx<'_>,
-    t: &Table<'_, '_>,
-    key: &str,
-    missing: &str,
-) -> Option<SlaDuration> {
-    let clock = match t.str(ctx, "clock") {
+/// `clock`: what a duration counts, the owner's working time by default.
+fn read_clock(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Clock> {
+    match t.str(ctx, "clock") {
         None if t.get("clock").is_none() => Some(Clock::Working),
         None => None,
         Some((c, at)) => {
@@ -326,7 +309,19 @@ pub(crate) fn read_clocked_duration(
             }
             clock
         }
-    };
+    }
+}
+
+/// A duration under `key` on the clock under `clock` ("working" by default) of the same table:
+/// what a pipeline stage's task reads its `due` as. `None` when either had a problem, or the
+/// duration is missing (reported as `missing`).
+pub(crate) fn read_clocked_duration(
+    ctx: &mut Ctx<'_>,
+    t: &Table<'_, '_>,
+    key: &str,
+    missing: &str,
+) -> Option<SlaDuration> {
+    let clock = read_clock(ctx, t);
     if t.get(key).is_none() {
         ctx.problem(t.span.start, &t.child_path(key), missing);
         return None;

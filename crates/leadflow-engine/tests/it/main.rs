@@ -31,3 +31,27 @@ pub fn inbound_without_stage_tasks() -> String {
     assert!(!stripped.contains("stages.tasks") && stripped.len() < source.len());
     stripped
 }
+
+/// Companies of 50+ people score 30, a demo request 40: a demo request from a company that size
+/// makes an MQL.
+pub const MID_MARKET_MODEL: &str = r#"
+name = "mid-market"
+[fit]
+min = 0
+max = 30
+[[fit.rules]]
+id = "mid_market"
+field = "employees"
+op = "between"
+min = 50
+points = 30
+[engagement]
+min = 0
+max = 100
+[[engagement.rules]]
+id = "demo"
+event = "demo_requested"
+points = 40
+[mql]
+min_total = 60
+"#;

@@ -17,28 +17,6 @@ use leadflow_store::{ChangeCause, ChangeOrigin, SlaClockQuery, SlaMet};
 
 const POLICY: &str = include_str!("../../../../examples/sla-handoff.toml");
 
-/// Companies of 50+ people score 30, a demo request 40: a demo request makes them an MQL.
-const MODEL: &str = r#"
-name = "sla-test"
-[fit]
-min = 0
-max = 30
-[[fit.rules]]
-id = "mid_market"
-field = "employees"
-op = "between"
-min = 50
-points = 30
-[engagement]
-min = 0
-max = 100
-[[engagement.rules]]
-id = "demo"
-event = "demo_requested"
-points = 40
-[mql]
-min_total = 60
-"#;
 
 const RULES: &str = r#"
 name = "test"
@@ -67,7 +45,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(FixedClock::new(t("2026-06-01T09:00:00Z")));
         let mut engine = Engine::new(SqliteStore::open(&dir.path().join("lf.db")).unwrap(), clock.clone());
-        engine.apply_model(MODEL, &leadflow_engine::Quiet).unwrap();
+        engine.apply_model(crate::MID_MARKET_MODEL, &leadflow_engine::Quiet).unwrap();
         // Its stages' own tasks apart: these tests count the tasks escalations give.
         engine.save_pipeline(&crate::inbound_without_stage_tasks(), true).unwrap();
         for name in ["ana", "bo", "cy"] {
