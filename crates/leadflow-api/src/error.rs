@@ -39,7 +39,7 @@
 //! | `task_closed` | 409 | the task is done or cancelled already |
 //! | `sla_invalid` | 422 | the SLA policy file has problems (listed in `problems`) |
 //! | `sla_not_found` | 404 | no SLA policy is in use |
-//! | `invalid_decision` | 400 | a decision on a lead is wrong: accept or reject, and a rejection needs a reason (one of the SLA policy's `reject_reasons` when it lists some) |
+//! | `invalid_decision` | 400 | a decision on a lead is wrong: accept or reject; a rejection is of an open lead and needs a reason (one of the SLA policy's `reject_reasons` when it lists some) |
 //! | `move_refused` | 409 | the pipeline's rules refuse the move; `rule` names the rule (`move_not_allowed`, `missing_fields`, `reason_required`, `unknown_reason`, `unknown_stage`, `same_stage`) |
 //! | `no_active_model` | 503 | no model is active yet |
 //! | `rate_limited` | 429 | over the key's rate limit; `Retry-After` says when to come back |
@@ -179,7 +179,9 @@ impl From<EngineError> for ApiError {
                 problems: Some(ModelProblem::list(&p.problems)),
                 ..ApiError::new(ErrorCode::SlaInvalid, format!("the SLA policy has {} problem(s)", p.problems.len()))
             },
-            EngineError::RejectReason { .. } => ApiError::new(ErrorCode::InvalidDecision, e.to_string()),
+            EngineError::RejectReason { .. } | EngineError::NotHandedOver { .. } => {
+                ApiError::new(ErrorCode::InvalidDecision, e.to_string())
+            }
             EngineError::MoveRefused(refusal) => {
                 ApiError { rule: Some(refusal.code()), ..ApiError::new(ErrorCode::MoveRefused, refusal.to_string()) }
             }

@@ -75,7 +75,7 @@ error_codes! {
     TaskClosed = ("task_closed", 409, "the task is done or cancelled already"),
     SlaInvalid = ("sla_invalid", 422, "the SLA policy file has problems (listed in `problems`)"),
     SlaNotFound = ("sla_not_found", 404, "no SLA policy is in use"),
-    InvalidDecision = ("invalid_decision", 400, "a decision on a lead is wrong: accept or reject, and a rejection needs a reason (one of the SLA policy's `reject_reasons` when it lists some)"),
+    InvalidDecision = ("invalid_decision", 400, "a decision on a lead is wrong: accept or reject; a rejection is of an open lead and needs a reason (one of the SLA policy's `reject_reasons` when it lists some)"),
     MoveRefused = ("move_refused", 409, "the pipeline's rules refuse the move; `rule` names the rule (`move_not_allowed`, `missing_fields`, `reason_required`, `unknown_reason`, `unknown_stage`, `same_stage`)"),
     NoActiveModel = ("no_active_model", 503, "no model is active yet"),
     RateLimited = ("rate_limited", 429, "over the key's rate limit; `Retry-After` says when to come back"),

@@ -191,6 +191,8 @@ pub enum EngineError {
     SlaPolicy(#[from] leadflow_core::sla::SlaError),
     #[error("{}", reject_reason_problem(.given, .listed))]
     RejectReason { given: String, listed: Vec<String> },
+    #[error("lead {lead} is in `{stage}`, not being handed over: only an open lead can be rejected")]
+    NotHandedOver { lead: LeadId, stage: String },
 }
 
 fn reject_reason_problem(given: &str, listed: &[String]) -> String {

@@ -111,6 +111,10 @@ pub enum ClockState {
 impl ClockState {
     pub fn of(clock: &SlaClockRecord, now: Timestamp) -> ClockState {
         let stopped = clock.stopped.as_ref().map(|(at, _)| *at);
+        // Met before it started (an unowned lead accepted): it took no time, and is on time.
+        if clock.met.is_some() && clock.due_at.is_none() {
+            return ClockState::MetOnTime;
+        }
         let (Some(_), Some(due)) = (clock.started_at, clock.due_at) else {
             return match (stopped, clock.started_at) {
                 (Some(_), _) => ClockState::Stopped,
@@ -250,6 +254,11 @@ impl<S: Store> Engine<S> {
                 (Decision::Accept, ClockEvent::Accepted, after, format!("accepted by {who}"))
             }
             Decision::Reject { reason } => {
+                // Only a lead being handed over goes back: one won, lost or in nurture already
+                // has nothing to go back from.
+                if let Some(stage) = closed_stage(&tracking, &record) {
+                    return Err(EngineError::NotHandedOver { lead: record.id, stage });
+                }
                 let reason = reject_reason(tracking.sla.as_ref(), reason)?;
                 let mut after = record.profile.clone();
                 after.stage = LifecycleStage::Recycled;
@@ -257,7 +266,7 @@ impl<S: Store> Engine<S> {
                 (Decision::Reject { reason }, ClockEvent::Rejected, after, because)
             }
         };
-        let clocks_met = clocks_in(&mut tx, tracking.sla.as_ref(), &record, &event, now)?;
+        let clocks_met = clocks_in(&mut tx, tracking.sla.as_ref(), &record, &event, now)?.met;
         let origin = origin.clone().because(Some(because));
         let recycled_stage = match &event {
             ClockEvent::Rejected => recycled_stage(&tracking, &record),
@@ -267,12 +276,26 @@ impl<S: Store> Engine<S> {
             // The pipeline's own way back to nurture: the recycle counted, the MQL cleared.
             Some((pipeline, stage)) => Some(move_in(&mut tx, &tracking, &record, pipeline, stage, &origin, now)?),
             None => {
-                if matches!(event, ClockEvent::Rejected) {
-                    tx.clear_mql(record.id)?;
-                }
                 tx.update_profile(record.id, &after, now)?;
                 tx.mark_stale(record.id)?;
                 tx.record_changes(record.id, now, &origin, &profile_changes(&record.profile, &after))?;
+                if matches!(event, ClockEvent::Rejected) {
+                    // Back to nurture outside any pipeline: as a recycled stage would.
+                    tx.clear_mql(record.id)?;
+                    tx.cancel_pending_tasks(
+                        record.id,
+                        &format!("the lead was {}", origin.reason.as_deref().unwrap_or("rejected")),
+                        now,
+                    )?;
+                    let detail = NotificationDetail::StageChanged {
+                        pipeline: String::new(),
+                        from_stage: None,
+                        to_stage: LifecycleStage::Recycled.name().to_string(),
+                        reason: origin.reason.clone(),
+                    };
+                    let after = LeadRecord { profile: after, ..record.clone() };
+                    tell(&mut tx, &after, Topic::LeadRecycled, detail, now)?;
+                }
                 None
             }
         };
@@ -344,8 +367,11 @@ impl<S: Store> Engine<S> {
         if let Some(active) = &tracking.sla {
             report.mqls_started = self.start_mql_clocks(&tracking, active, started)?;
         }
-        // The users as the sweep starts: whose calendar, who manages whom.
-        let users = self.store.users()?;
+        let mut sweeping = Sweeping {
+            tracking: &tracking,
+            rules: Rules { active: tracking.sla.as_ref(), older: Vec::new() },
+            users: self.store.users()?,
+        };
         let mut after = None;
         loop {
             let page = self.store.sla_clocks_to_check(started, after, PAGE)?;
@@ -359,7 +385,7 @@ impl<S: Store> Engine<S> {
                 if !clock.is_running() || clock.check_at.is_none_or(|at| at > now) {
                     continue;
                 }
-                check_in(&mut tx, &tracking, &users, &record, clock, now, &mut report)?;
+                check_in(&mut tx, &mut sweeping, &record, clock, now, &mut report)?;
                 tx.commit()?;
             }
         }
@@ -402,9 +428,10 @@ impl<S: Store> Engine<S> {
                 if record.mql_at.is_none() {
                     continue;
                 }
-                clocks_in(&mut tx, tracking.sla.as_ref(), &record, &ClockEvent::BecameMql, now)?;
-                tx.commit()?;
-                started += 1;
+                if clocks_in(&mut tx, tracking.sla.as_ref(), &record, &ClockEvent::BecameMql, now)?.opened > 0 {
+                    tx.commit()?;
+                    started += 1;
+                }
             }
         }
         Ok(started)
@@ -452,6 +479,14 @@ fn listed_reasons(sla: Option<&ActiveSla>) -> Vec<String> {
     sla.map(|s| s.policy().reject_reasons().to_vec()).unwrap_or_default()
 }
 
+/// The lead's stage, if it is a closed one (won, lost, recycled, disqualified) of an active
+/// pipeline.
+fn closed_stage(tracking: &Tracking, record: &LeadRecord) -> Option<String> {
+    let pipeline = tracking.pipelines.named(record.profile.pipeline.as_deref()?)?;
+    let stage = pipeline.stage(record.profile.pipeline_stage.as_deref()?)?;
+    (stage.kind() != StageKind::Open).then(|| stage.id().to_string())
+}
+
 /// The recycled stage of the lead's pipeline, if it is in one that has one.
 fn recycled_stage<'t>(tracking: &'t Tracking, record: &LeadRecord) -> Option<(&'t leadflow_core::Pipeline, &'t Stage)> {
     let pipeline = tracking.pipelines.named(record.profile.pipeline.as_deref()?)?;
@@ -477,18 +512,25 @@ pub(crate) enum ClockEvent<'a> {
     Rejected,
 }
 
-/// Starts, meets and stops the lead's clocks as `event` implies, in `tx`; how many it met.
-/// `record` is the lead as it is after the event.
+/// How many clocks an event met and opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ClocksChanged {
+    pub met: usize,
+    pub opened: usize,
+}
+
+/// Starts, meets and stops the lead's clocks as `event` implies, in `tx`. `record` is the lead
+/// as it is after the event.
 pub(crate) fn clocks_in<T: Transaction>(
     tx: &mut T,
     sla: Option<&ActiveSla>,
     record: &LeadRecord,
     event: &ClockEvent<'_>,
     now: Timestamp,
-) -> Result<usize, EngineError> {
+) -> Result<ClocksChanged, EngineError> {
     let running = tx.running_sla_clocks(record.id)?;
     if running.is_empty() && sla.is_none() {
-        return Ok(0);
+        return Ok(ClocksChanged::default());
     }
     let mut rules = Rules { active: sla, older: Vec::new() };
     let owner = owner_of(tx, record)?;
@@ -543,23 +585,27 @@ pub(crate) fn clocks_in<T: Transaction>(
             _ => {}
         }
     }
+    let mut opened = 0;
     for (policy, rule) in &restart {
         open_clock(tx, *policy, rule, record, owner.as_ref(), now)?;
+        opened += 1;
     }
     if closing.is_some() {
-        return Ok(met);
+        return Ok(ClocksChanged { met, opened });
     }
     if let Some(active) = sla {
         let open = tx.running_sla_clocks(record.id)?;
         let in_pipeline = record.profile.pipeline.as_deref();
         for rule in active.policy().rules_for(in_pipeline, &record.profile) {
-            if !starts(rule, event) || open.iter().any(|c| c.policy == active.version && c.rule == rule.id()) {
+            // One clock of a rule at a time, whichever policy version it runs under.
+            if !starts(rule, event) || open.iter().any(|c| c.rule == rule.id()) {
                 continue;
             }
             open_clock(tx, active.version, rule, record, owner.as_ref(), now)?;
+            opened += 1;
         }
     }
-    Ok(met)
+    Ok(ClocksChanged { met, opened })
 }
 
 /// The rules of the policy versions clocks run under: the active one, and older ones as read.
@@ -575,7 +621,9 @@ impl Rules<'_> {
             None => match self.older.iter().find(|(v, _)| *v == clock.policy) {
                 Some((_, p)) => p.clone(),
                 None => {
-                    let read = tx.rule_file_now(clock.policy)?.map(|r| parse_stored(&r)).transpose()?;
+                    // A stored version that no longer parses has no rules to count by: its
+                    // clocks stop, rather than every write to their leads failing.
+                    let read = tx.rule_file_now(clock.policy)?.and_then(|r| parse_stored(&r).ok());
                     self.older.push((clock.policy, read.clone()));
                     read
                 }
@@ -667,25 +715,30 @@ fn open_clock<T: Transaction>(
 
 /// One clock the sweep found due to be looked at: the breach recorded, the steps due run, the
 /// next check set.
+/// What the sweep reads once for all the clocks it checks.
+struct Sweeping<'a> {
+    tracking: &'a Tracking,
+    /// The policies' rules.
+    rules: Rules<'a>,
+    /// The users as the sweep starts: whose calendar, who manages whom.
+    users: Vec<User>,
+}
+
 fn check_in<T: Transaction>(
     tx: &mut T,
-    tracking: &Tracking,
-    users: &[User],
+    sweeping: &mut Sweeping<'_>,
     record: &LeadRecord,
     mut clock: SlaClockRecord,
     now: Timestamp,
     report: &mut SlaSweep,
 ) -> Result<(), EngineError> {
-    let mut rules = Rules { active: tracking.sla.as_ref(), older: Vec::new() };
-    let Some(rule) = rules.rule(tx, &clock)? else {
+    let Some(rule) = sweeping.rules.rule(tx, &clock)? else {
         clock.stopped = Some((now, "its rule is gone".into()));
         clock.check_at = None;
         tx.update_sla_clock(&clock)?;
         return Ok(());
     };
-    let owner = clock.owner.as_ref().and_then(|o| users.iter().find(|u| u.name() == o));
-    let (Some(owner), Some(started), Some(due)) = (owner, clock.started_at, clock.due_at) else {
-        // The owner is no user any more: nothing to count in, nobody to escalate to.
+    let Some(due) = clock.due_at else {
         clock.check_at = None;
         tx.update_sla_clock(&clock)?;
         return Ok(());
@@ -697,15 +750,23 @@ fn check_in<T: Transaction>(
             clock: clock.id,
             rule: rule.id().to_string(),
             rule_name: rule.name().to_string(),
-            owner: Some(owner.name().to_string()),
+            owner: clock.owner.as_ref().map(|o| o.as_str().to_string()),
             due_at: Some(due),
         };
         tell(tx, record, Topic::SlaBreached, detail, now)?;
     }
+    let Some(owner) = clock.owner.as_ref().and_then(|o| sweeping.users.iter().find(|u| u.name() == o)) else {
+        // Its owner is no user any more: the breach is recorded, but there is no calendar to
+        // time the escalations in, nor anyone to escalate to.
+        clock.check_at = None;
+        tx.update_sla_clock(&clock)?;
+        return Ok(());
+    };
+    // Counted from the deadline as stored: the one the owner was shown.
     let calendar = owner.calendar();
-    let due_steps = rule.due_escalations(calendar, started, None, &clock.escalations_done, now);
+    let due_steps = rule.escalations_after(calendar, due, &clock.escalations_done, now);
     clock.escalations_done.extend(due_steps.iter().map(|d| d.step));
-    let next = rule.due_escalations(calendar, started, None, &clock.escalations_done, Timestamp::from_millis(i64::MAX));
+    let next = rule.escalations_after(calendar, due, &clock.escalations_done, Timestamp::from_millis(i64::MAX));
     clock.check_at = next.first().map(|d| after_due(d.due_at));
     tx.update_sla_clock(&clock)?;
     let late = format!("SLA `{}` breached", rule.name());
@@ -717,7 +778,7 @@ fn check_in<T: Transaction>(
                 remind(tx, record, owner.name(), &format!("{late}: act on this lead now"), now)?;
             }
             EscalationAction::NotifyManager => {
-                let managers = users.iter().filter(|u| {
+                let managers = sweeping.users.iter().filter(|u| {
                     u.role() == UserRole::Manager && u.is_active() && u.team().is_some() && u.team() == owner.team()
                 });
                 for manager in managers {
@@ -727,7 +788,7 @@ fn check_in<T: Transaction>(
             EscalationAction::Reassign => reassign = true,
         }
     }
-    if reassign && crate::assignment::reassign_in(tx, tracking, record, owner.name(), now)?.is_some() {
+    if reassign && crate::assignment::reassign_in(tx, sweeping.tracking, record, owner.name(), now)?.is_some() {
         report.reassigned += 1;
     }
     Ok(())

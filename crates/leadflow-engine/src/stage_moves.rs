@@ -340,7 +340,9 @@ pub(crate) fn move_in<T: Transaction>(
     tx.record_changes(record.id, now, origin, &changes)?;
     let moved_record = LeadRecord { profile: after, ..record.clone() };
     let by_hand = matches!(origin.cause, ChangeCause::Api | ChangeCause::Cli);
-    let event = ClockEvent::Moved { from: from.as_deref(), to: stage, by_hand };
+    // The stage it left, in whichever pipeline: a move to another pipeline leaves one too.
+    let left = record.profile.pipeline_stage.as_deref();
+    let event = ClockEvent::Moved { from: left, to: stage, by_hand };
     clocks_in(tx, tracking.sla.as_ref(), &moved_record, &event, now)?;
     let detail = NotificationDetail::StageChanged {
         pipeline: pipeline.name().to_string(),

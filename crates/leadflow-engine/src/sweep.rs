@@ -36,7 +36,7 @@ pub struct SweepReport {
     pub moves: Vec<Moved>,
     /// SLA clocks found breached, and the escalation steps run.
     pub sla: crate::SlaSweep,
-    /// `task.due` and `task.overdue` news sent.
+    /// `task.due` and `task.overdue` reminders marked sent (and told to the webhooks listening).
     pub reminders: crate::Reminders,
 }
 

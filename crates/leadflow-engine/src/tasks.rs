@@ -55,12 +55,12 @@ pub struct TaskList {
     pub limit: usize,
 }
 
-/// What a round of task reminders sent.
+/// What a round of task reminders marked sent (and told the webhooks that listen of).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Reminders {
-    /// `task.due` news, one per task reaching its due time.
+    /// `task.due` reminders, one per task reaching its due time.
     pub due: usize,
-    /// `task.overdue` news, one per task still to do when its owner's day ended.
+    /// `task.overdue` reminders, one per task still to do when its owner's day ended.
     pub overdue: usize,
 }
 
@@ -139,10 +139,13 @@ impl<S: Store> Engine<S> {
         let held = self.held_version()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
+        // The lead first, as a move holds it before it closes the lead's tasks: one order of
+        // locks, so that the two never wait for each other.
+        let of_lead = tx.task_now(id)?.ok_or(EngineError::NoSuchTask(id))?.lead;
+        let lead = hold(&mut tx, &LeadRef::Id(of_lead), held)?;
         let task = tx.task_now(id)?.ok_or(EngineError::NoSuchTask(id))?;
         if !actor.role.may(Action::WriteLeads) {
-            let lead = tx.lead(&LeadRef::Id(task.lead))?;
-            let owns_lead = lead.is_some_and(|l| l.profile.owner.as_deref() == Some(actor.name));
+            let owns_lead = lead.profile.owner.as_deref() == Some(actor.name);
             let owns_task = task.owner.as_ref().is_some_and(|o| o.as_str() == actor.name);
             if !actor.role.may(Action::WriteOwnLeads) {
                 return Err(Refusal::Role(actor.role).into());
@@ -160,7 +163,6 @@ impl<S: Store> Engine<S> {
         tx.set_task_state(id, &state, now)?;
         if matches!(change, TaskChange::Done { .. }) && task.kind.is_touch() {
             // A call, an email or a meeting done is a touch: the SLA clocks waiting for one are met.
-            let lead = hold(&mut tx, &LeadRef::Id(task.lead), held)?;
             clocks_in(&mut tx, sla.as_ref(), &lead, &ClockEvent::Touched, now)?;
         }
         let record = tx.task_now(id)?.expect("changed above");

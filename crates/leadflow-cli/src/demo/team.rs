@@ -1,7 +1,7 @@
 //! The demo's sales team: its reps and managers as users, the hand-off SLA they work under, and
-//! what they do besides moving leads: answering marketing's MQLs (most within the hour, some a
-//! few days late, so that the SLA reports show breaches) and doing the tasks a lead's stage gave
-//! them (the first call, the meeting summary) as they move it on.
+//! what they do besides moving leads: answering marketing's MQLs (most within a few hours, a
+//! fifth a day or more late, so that the SLA reports show breaches) and doing the tasks a lead's
+//! stage gave them (the first call, the meeting summary) as they move it on.
 //!
 //! A rep's answers are drawn from a generator of their own per lead, so that adding them leaves
 //! the leads, their events and their outcomes as they were.

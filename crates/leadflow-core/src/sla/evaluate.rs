@@ -177,6 +177,19 @@ impl SlaRule {
         let Some(deadline) = self.deadline(calendar, started_at) else {
             return Vec::new();
         };
+        self.escalations_after(calendar, deadline, done, now)
+    }
+
+    /// [`Self::due_escalations`] of an unmet clock whose deadline is known (stored as it
+    /// started): the steps not in `done` due at `now`, counted from `deadline`, in the order they
+    /// became due.
+    pub fn escalations_after(
+        &self,
+        calendar: &WorkingCalendar,
+        deadline: Timestamp,
+        done: &[usize],
+        now: Timestamp,
+    ) -> Vec<DueEscalation> {
         let mut due: Vec<DueEscalation> = self
             .escalate
             .iter()

@@ -13,7 +13,6 @@ use leadflow_store::{ChangeCause, ChangeOrigin};
 
 const INBOUND: &str = include_str!("../../../../examples/pipeline-inbound-b2b.toml");
 
-
 const RULES: &str = r#"
 name = "test"
 

@@ -17,7 +17,6 @@ use leadflow_store::{ChangeCause, ChangeOrigin, SlaClockQuery, SlaMet};
 
 const POLICY: &str = include_str!("../../../../examples/sla-handoff.toml");
 
-
 const RULES: &str = r#"
 name = "test"
 [[rules]]
@@ -501,4 +500,39 @@ fn the_sweep_starts_the_clocks_of_mqls_an_import_and_a_rescore_made() {
     assert_eq!(swept.mqls_started, 1);
     assert_eq!(w.clocks("imported@globex.example"), [("accept-mql".to_string(), pending("cy").0, pending("cy").1)]);
     assert_eq!(w.engine.sweep_slas().unwrap().mqls_started, 0, "once");
+}
+
+#[test]
+fn a_new_policy_version_starts_no_second_clock_of_a_rule_already_running() {
+    let mut w = World::new();
+    let origin = ChangeOrigin::new(ChangeCause::Cli, "cli");
+    let mut profile = Profile::new(Email::parse("v@globex.example").unwrap());
+    profile.employees = Some(10.0);
+    w.engine.upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() }).unwrap();
+    let to = |name: &str| UserName::parse(name).unwrap();
+    w.engine.assign_lead(&ADMIN, &origin, &lead("v@globex.example"), Some(&to("ana")), None).unwrap();
+    let second = POLICY.replace("for 2026", "for 2027");
+    let saved = w.engine.save_sla_policy(&second, true).unwrap();
+    w.engine.assign_lead(&ADMIN, &origin, &lead("v@globex.example"), Some(&to("bo")), None).unwrap();
+    let clocks = w.clocks("v@globex.example");
+    assert_eq!(
+        clocks,
+        [
+            ("first-touch".to_string(), Some("ana".into()), ClockState::Stopped),
+            ("first-touch".to_string(), Some("bo".into()), ClockState::Pending),
+        ],
+        "bo's restarts the clock, under the version it began with; the new one starts no other"
+    );
+    assert_ne!(w.clock_of("v@globex.example", "first-touch").record.policy, saved.version);
+}
+
+#[test]
+fn only_an_open_lead_can_be_rejected() {
+    let mut w = World::new();
+    w.qualify("a@globex.example");
+    w.decide("a@globex.example", Decision::Reject { reason: "duplicate".into() }).unwrap();
+    let again = w.decide("a@globex.example", Decision::Reject { reason: "duplicate".into() }).unwrap_err();
+    assert!(matches!(&again, EngineError::NotHandedOver { stage, .. } if stage == "recycled"), "{again:?}");
+    let record = w.engine.store().lead(&lead("a@globex.example")).unwrap().unwrap();
+    assert_eq!(record.pipeline_clock.recycles, 1, "recycled once");
 }
