@@ -197,7 +197,12 @@ pub(crate) fn qualify_in<T: Transaction>(
     if assign_in(tx, tracking, &record, AssignTrigger::BecameMql, now)?.is_some() {
         record = read_lead(tx, record.id)?;
     }
-    // After the owner: the clock counts in their working time.
+    // After the owner: the entry stage's tasks and the clock count in their working time.
+    if let Some(moved) = &moved {
+        let pipeline = tracking.pipelines.named(&moved.pipeline).expect("routing entered an active pipeline");
+        let entry = pipeline.stage(&moved.to).expect("the stage it entered");
+        add_stage_tasks(tx, &record, pipeline, entry, now)?;
+    }
     clocks_in(tx, tracking.sla.as_ref(), &record, &ClockEvent::BecameMql, now)?;
     Ok((record, moved))
 }
@@ -285,7 +290,7 @@ pub(crate) fn route_in<T: Transaction>(
         // or moves it by hand.
         return Ok(None);
     }
-    Ok(Some(move_in(tx, tracking, record, pipeline, entry, &ChangeOrigin::routing(), now)?))
+    Ok(Some(shift_in(tx, tracking, record, pipeline, entry, &ChangeOrigin::routing(), now)?.0))
 }
 
 /// Whether the lead is in no pipeline, or in a recycled stage of its own.
@@ -308,6 +313,22 @@ pub(crate) fn move_in<T: Transaction>(
     origin: &ChangeOrigin,
     now: Timestamp,
 ) -> Result<Moved, EngineError> {
+    let (moved, after) = shift_in(tx, tracking, record, pipeline, stage, origin, now)?;
+    add_stage_tasks(tx, &after, pipeline, stage, now)?;
+    Ok(moved)
+}
+
+/// [`move_in`] but for the tasks the stage gives: for routing, whose lead gets its owner after
+/// it enters (the tasks are then added in its owner's time). Returns the lead as it is after.
+fn shift_in<T: Transaction>(
+    tx: &mut T,
+    tracking: &Tracking,
+    record: &LeadRecord,
+    pipeline: &Pipeline,
+    stage: &Stage,
+    origin: &ChangeOrigin,
+    now: Timestamp,
+) -> Result<(Moved, LeadRecord), EngineError> {
     let entering = record.profile.pipeline.as_deref() != Some(pipeline.name());
     let from = if entering { None } else { record.profile.pipeline_stage.clone() };
     let recycled = stage.kind() == StageKind::Recycled;
@@ -358,8 +379,7 @@ pub(crate) fn move_in<T: Transaction>(
         // Won, lost or back to nurture: nothing is left to do on it in sales.
         tx.cancel_pending_tasks(record.id, &format!("the lead entered `{}`", stage.id()), now)?;
     }
-    add_stage_tasks(tx, &moved_record, pipeline, stage, now)?;
-    Ok(Moved {
+    let moved = Moved {
         lead: record.id,
         pipeline: pipeline.name().to_string(),
         from,
@@ -367,11 +387,12 @@ pub(crate) fn move_in<T: Transaction>(
         reason: origin.reason.clone(),
         recycled,
         changes,
-    })
+    };
+    Ok((moved, moved_record))
 }
 
 /// The tasks the stage gives a lead entering it, owned by its owner and due in their working time
-/// (a default week in UTC for a lead without an owner who is a user; the owner it gets next
+/// (a default week in UTC for a lead without an owner who is a user; the owner it gets later
 /// takes the task, due as it was).
 fn add_stage_tasks<T: Transaction>(
     tx: &mut T,

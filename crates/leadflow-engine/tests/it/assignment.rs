@@ -181,3 +181,20 @@ fn a_sales_key_is_a_users() {
     w.engine.create_api_key("ana", Role::Sales).unwrap();
     w.engine.create_api_key("website", Role::Ingest).unwrap();
 }
+
+#[test]
+fn a_routed_mql_gets_its_entry_stages_tasks_in_its_new_owners_working_time() {
+    let mut w = World::new();
+    // Monday 16:00 UTC: 18:00 in Berlin, after the owner's hours (in UTC's default week there
+    // would be an hour left today).
+    w.clock.set(t("2026-06-01T16:00:00Z"));
+    w.upsert("first@globex.example", |_| {});
+    w.qualify("first@globex.example");
+    let owner = w.owner("first@globex.example").expect("assigned as it qualified");
+    let list = leadflow_engine::TaskList { lead: Some(lead("first@globex.example")), limit: 10, ..Default::default() };
+    let tasks = w.engine.tasks(&list).unwrap();
+    let call = tasks.iter().find(|t| t.title.as_str() == "First call").expect("the entry stage's task");
+    assert_eq!(call.owner.as_ref().map(UserName::as_str), Some(owner.as_str()));
+    // 4 of the owner's working hours: Tuesday 09:00 to 13:00 in Berlin.
+    assert_eq!(call.state.due_at, t("2026-06-02T11:00:00Z"));
+}
