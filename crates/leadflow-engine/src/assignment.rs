@@ -88,14 +88,10 @@ impl<S: Store> Engine<S> {
         let rules = AssignmentRules::parse(source)?;
         let unknown_names = rules.unknown_names(&self.store.users()?);
         let now = self.now();
-        let others = self.store.active_rule_files(RuleFileKind::Assignment)?;
         let mut tx = self.store.begin()?;
         let version = tx.save_rule_file(RuleFileKind::Assignment, rules.name(), source, now)?;
         if activate {
-            for other in others {
-                tx.deactivate_rule_file(RuleFileKind::Assignment, &other.name)?;
-            }
-            tx.activate_rule_file(version, now)?;
+            tx.activate_only_rule_file(version, now)?;
         }
         tx.commit()?;
         Ok(SavedAssignment { version, name: rules.name().to_string(), activated: activate, unknown_names })

@@ -192,14 +192,10 @@ impl<S: Store> Engine<S> {
     pub fn save_sla_policy(&mut self, source: &str, activate: bool) -> Result<SavedSla, EngineError> {
         let policy = SlaPolicy::parse(source)?;
         let now = self.now();
-        let others = self.store.active_rule_files(RuleFileKind::Sla)?;
         let mut tx = self.store.begin()?;
         let version = tx.save_rule_file(RuleFileKind::Sla, policy.name(), source, now)?;
         if activate {
-            for other in others {
-                tx.deactivate_rule_file(RuleFileKind::Sla, &other.name)?;
-            }
-            tx.activate_rule_file(version, now)?;
+            tx.activate_only_rule_file(version, now)?;
         }
         tx.commit()?;
         Ok(SavedSla { version, name: policy.name().to_string(), activated: activate })

@@ -121,6 +121,26 @@ impl RuleFileWrites for PgTx<'_> {
         Ok(())
     }
 
+    fn activate_only_rule_file(&mut self, version: RuleFileVersion, now: Timestamp) -> Result<(), StoreError> {
+        let row = self
+            .tx
+            .query_opt("SELECT kind, name FROM rule_files WHERE version = $1", &[&version.0])
+            .map_err(backend)?;
+        let Some(row) = row else {
+            return Err(StoreError::NoSuchRuleFile(version.0));
+        };
+        let (kind, name): (String, String) = (row.get(0), row.get(1));
+        // Activations of one kind take turns, so that the second sees (and deactivates) the
+        // first's: two at once leave one active.
+        self.tx
+            .execute("SELECT pg_advisory_xact_lock(hashtext('leadflow rule files ' || $1))", &[&kind])
+            .map_err(backend)?;
+        self.tx
+            .execute("DELETE FROM active_rule_files WHERE kind = $1 AND name <> $2", &[&kind, &name])
+            .map_err(backend)?;
+        self.activate_rule_file(version, now)
+    }
+
     fn deactivate_rule_file(&mut self, kind: RuleFileKind, name: &str) -> Result<bool, StoreError> {
         let n = self
             .tx

@@ -115,6 +115,19 @@ impl RuleFileWrites for SqliteTx<'_> {
         Ok(())
     }
 
+    fn activate_only_rule_file(&mut self, version: RuleFileVersion, now: Timestamp) -> Result<(), StoreError> {
+        // SQLite's writers take turns: the transaction's other writes see no one else's.
+        self.tx
+            .execute(
+                "DELETE FROM active_rule_files
+                 WHERE kind = (SELECT kind FROM rule_files WHERE version = ?1)
+                   AND name <> (SELECT name FROM rule_files WHERE version = ?1)",
+                [version.0],
+            )
+            .map_err(backend)?;
+        self.activate_rule_file(version, now)
+    }
+
     fn deactivate_rule_file(&mut self, kind: RuleFileKind, name: &str) -> Result<bool, StoreError> {
         let n = self
             .tx

@@ -614,6 +614,18 @@ pub fn rule_files_are_versioned_per_kind_and_name<S: Store>(s: &mut S) {
     assert_eq!((all[1].source.as_str(), all[1].kind), ("name = \"inbound\" # 2", Pipeline));
     assert_eq!(all[1].activated_at, Some(t("2026-01-06")));
     assert_eq!(all[2].activated_at, Some(t("2026-01-05")), "a deactivated version keeps when it was active");
+
+    // One of its kind: the others of the kind go, whatever their names; other kinds stay.
+    let mut tx = s.begin().unwrap();
+    let other_rules = tx.save_rule_file(Assignment, "outbound", "name = \"outbound\"", t("2026-01-07")).unwrap();
+    tx.activate_only_rule_file(other_rules, t("2026-01-07")).unwrap();
+    assert!(matches!(
+        tx.activate_only_rule_file(RuleFileVersion(999), t("2026-01-07")),
+        Err(StoreError::NoSuchRuleFile(999))
+    ));
+    tx.commit().unwrap();
+    assert_eq!(active(s, Assignment), [("outbound".to_string(), other_rules)]);
+    assert_eq!(active(s, Pipeline), [("inbound".to_string(), inbound2)], "another kind's stay");
 }
 
 pub fn leads_keep_their_place_in_a_pipeline<S: Store>(s: &mut S) {

@@ -80,6 +80,10 @@ pub trait RuleFileWrites {
     ) -> Result<RuleFileVersion, StoreError>;
     /// Makes this version the active one of its kind and name, in place of any other.
     fn activate_rule_file(&mut self, version: RuleFileVersion, now: Timestamp) -> Result<(), StoreError>;
+    /// Makes this version the only active one of its kind (an assignment file, an SLA policy):
+    /// every other name of the kind is deactivated in the same unit of work, and two at once
+    /// leave one active, not both.
+    fn activate_only_rule_file(&mut self, version: RuleFileVersion, now: Timestamp) -> Result<(), StoreError>;
     /// Makes no version of this kind and name active; whether one was.
     fn deactivate_rule_file(&mut self, kind: RuleFileKind, name: &str) -> Result<bool, StoreError>;
 }
