@@ -145,6 +145,7 @@ pub(crate) async fn clocks<S: Backend>(
                 running: p.running.unwrap_or(false),
                 breached_as_of: p.breached.unwrap_or(false).then_some(now),
                 limit,
+                ..Default::default()
             };
             Ok(engine.sla_clocks(&query)?)
         })

@@ -97,7 +97,14 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: SlaCommand) -> Result<Ex
             };
             let owner = owner.as_deref().map(UserName::parse).transpose()?;
             let now = engine.now();
-            let query = SlaClockQuery { lead, owner, running, breached_as_of: breached.then_some(now), limit };
+            let query = SlaClockQuery {
+                lead,
+                owner,
+                running,
+                breached_as_of: breached.then_some(now),
+                limit,
+                ..Default::default()
+            };
             let clocks: Vec<SlaClock> = engine.sla_clocks(&query)?.iter().map(SlaClock::from).collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&clocks)?);

@@ -81,9 +81,11 @@ impl<S: Store> Engine<S> {
             next.entry(task.lead).or_insert(task);
         }
         // Each lead's soonest SLA deadline, and the rule's name.
+        // Soonest due first: an owner with more clocks than the queue reads keeps the urgent ones.
         let clocks = self.sla_clocks(&SlaClockQuery {
             owner: Some(owner.clone()),
             running: true,
+            soonest_due_first: true,
             limit: MAX_LEADS,
             ..Default::default()
         })?;

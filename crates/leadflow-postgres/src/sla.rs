@@ -61,8 +61,9 @@ impl SlaReads for PgStore {
         }
         args.push(Box::new(limit(q.limit)));
         let sql = format!(
-            "SELECT {SLA_CLOCK_COLUMNS} FROM sla_clocks WHERE {} ORDER BY id DESC LIMIT ${}",
+            "SELECT {SLA_CLOCK_COLUMNS} FROM sla_clocks WHERE {} ORDER BY {} LIMIT ${}",
             conds.join(" AND "),
+            if q.soonest_due_first { "due_at IS NULL, due_at, id" } else { "id DESC" },
             args.len()
         );
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();

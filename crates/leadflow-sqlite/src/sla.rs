@@ -62,8 +62,9 @@ impl SlaReads for SqliteStore {
         }
         args.push(limit(q.limit));
         let sql = format!(
-            "SELECT {SLA_CLOCK_COLUMNS} FROM sla_clocks WHERE {} ORDER BY id DESC LIMIT ?{}",
+            "SELECT {SLA_CLOCK_COLUMNS} FROM sla_clocks WHERE {} ORDER BY {} LIMIT ?{}",
             conds.join(" AND "),
+            if q.soonest_due_first { "due_at IS NULL, due_at, id" } else { "id DESC" },
             args.len()
         );
         clocks(&self.conn, &sql, &args)

@@ -949,6 +949,9 @@ pub fn sla_clocks_run_until_met_or_stopped_and_count_compliance<S: Store>(s: &mu
     assert_eq!(breached("2026-06-06"), [waiting, late]);
     let kims = s.sla_clocks(&SlaClockQuery { owner: Some(kim.clone()), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(kims.len(), 2);
+    let soonest = SlaClockQuery { soonest_due_first: true, limit: 10, ..Default::default() };
+    let by_due: Vec<i64> = s.sla_clocks(&soonest).unwrap().iter().map(|c| c.id).collect();
+    assert_eq!(by_due, [late, accept, touch, waiting], "soonest deadline first");
 
     // Compliance: per owner and rule, as of an instant, over the clocks started in a period.
     let june = |now: &str| ComplianceQuery { from: t("2026-06-01"), to: t("2026-07-01"), now: t(now) };

@@ -85,9 +85,12 @@ pub struct NewSlaClock<'a> {
     pub check_at: Option<Timestamp>,
 }
 
-/// Which clocks to list, newest first.
+/// Which clocks to list: newest first, or soonest due first.
 #[derive(Clone, Debug, Default)]
 pub struct SlaClockQuery {
+    /// Soonest deadline first (clocks without one last), rather than newest first: what is
+    /// most urgent, for a queue.
+    pub soonest_due_first: bool,
     pub lead: Option<LeadId>,
     pub owner: Option<UserName>,
     /// Only clocks neither met nor stopped.
