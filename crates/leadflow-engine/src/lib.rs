@@ -350,11 +350,13 @@ pub struct Engine<S: Store> {
     pipelines: Option<ActivePipelines>,
     assignment: Option<ActiveAssignment>,
     sla: Option<ActiveSla>,
+    /// The tracking rules as last read, with the active versions they were read at.
+    tracking: Option<(Vec<(leadflow_store::RuleFileKind, leadflow_store::RuleFileVersion)>, stage_moves::Tracking)>,
 }
 
 impl<S: Store> Engine<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Engine<S> {
-        Engine { store, clock, active: None, pipelines: None, assignment: None, sla: None }
+        Engine { store, clock, active: None, pipelines: None, assignment: None, sla: None, tracking: None }
     }
 
     pub fn store(&self) -> &S {

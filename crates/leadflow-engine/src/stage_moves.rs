@@ -168,12 +168,22 @@ pub(crate) struct Tracking {
 }
 
 impl<S: Store> Engine<S> {
+    /// The rules in use, read again only when the active versions changed (one small read per
+    /// call: every tracked event asks).
     pub(crate) fn tracking(&mut self) -> Result<Tracking, EngineError> {
-        Ok(Tracking {
+        let versions = self.store.active_rule_versions()?;
+        if let Some((seen, tracking)) = &self.tracking
+            && *seen == versions
+        {
+            return Ok(tracking.clone());
+        }
+        let tracking = Tracking {
             pipelines: self.active_pipelines()?,
             assignment: self.active_assignment()?,
             sla: self.active_sla()?,
-        })
+        };
+        self.tracking = Some((versions, tracking.clone()));
+        Ok(tracking)
     }
 }
 

@@ -53,6 +53,20 @@ impl RuleFileReads for PgStore {
     fn active_rule_files(&self, kind: RuleFileKind) -> Result<Vec<RuleFileRecord>, StoreError> {
         self.rule_files_joined("JOIN", "f.name", kind)
     }
+
+    fn active_rule_versions(&self) -> Result<Vec<(RuleFileKind, RuleFileVersion)>, StoreError> {
+        let rows = self
+            .conn()
+            .query("SELECT kind, version FROM active_rule_files ORDER BY kind COLLATE \"C\", name COLLATE \"C\"", &[])
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.get(0);
+                let kind = RuleFileKind::parse(&kind).ok_or_else(|| corrupt(format!("rule file kind `{kind}`")))?;
+                Ok((kind, RuleFileVersion(r.get(1))))
+            })
+            .collect()
+    }
 }
 
 impl RuleFileWrites for PgTx<'_> {

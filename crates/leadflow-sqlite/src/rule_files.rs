@@ -48,6 +48,21 @@ impl RuleFileReads for SqliteStore {
     fn active_rule_files(&self, kind: RuleFileKind) -> Result<Vec<RuleFileRecord>, StoreError> {
         rule_files(&self.conn, "JOIN", "f.name", kind)
     }
+
+    fn active_rule_versions(&self) -> Result<Vec<(RuleFileKind, RuleFileVersion)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT kind, version FROM active_rule_files ORDER BY kind, name")
+            .map_err(backend)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
+        rows.map(|row| {
+            let (kind, version) = row.map_err(backend)?;
+            let kind =
+                RuleFileKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("rule file kind `{kind}`")))?;
+            Ok((kind, RuleFileVersion(version)))
+        })
+        .collect()
+    }
 }
 
 impl RuleFileWrites for SqliteTx<'_> {

@@ -626,6 +626,7 @@ pub fn rule_files_are_versioned_per_kind_and_name<S: Store>(s: &mut S) {
     tx.commit().unwrap();
     assert_eq!(active(s, Assignment), [("outbound".to_string(), other_rules)]);
     assert_eq!(active(s, Pipeline), [("inbound".to_string(), inbound2)], "another kind's stay");
+    assert_eq!(s.active_rule_versions().unwrap(), [(Assignment, other_rules), (Pipeline, inbound2)], "by kind");
 }
 
 pub fn leads_keep_their_place_in_a_pipeline<S: Store>(s: &mut S) {

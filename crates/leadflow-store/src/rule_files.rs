@@ -64,6 +64,9 @@ pub trait RuleFileReads {
     fn rule_files(&self, kind: RuleFileKind) -> Result<Vec<RuleFileRecord>, StoreError>;
     /// The active version of each name of this kind, by name.
     fn active_rule_files(&self, kind: RuleFileKind) -> Result<Vec<RuleFileRecord>, StoreError>;
+    /// Every active version of every kind, by kind then name, without their files: what a cache
+    /// of the parsed files checks itself against, in one small read.
+    fn active_rule_versions(&self) -> Result<Vec<(RuleFileKind, RuleFileVersion)>, StoreError>;
 }
 
 pub trait RuleFileWrites {
