@@ -7,6 +7,7 @@ mod lab;
 mod output;
 mod pipelines;
 mod progress;
+mod rule_file;
 mod sla;
 mod tasks;
 mod team;

@@ -10,7 +10,7 @@ use leadflow_core::{Actor, Pipeline, Role};
 use leadflow_engine::{Engine, Moved, StageMove};
 use leadflow_store::{Backend, ChangeCause, ChangeOrigin, RuleFileVersion};
 
-use crate::{output, parse_lead};
+use crate::{output, parse_lead, rule_file};
 
 #[derive(Subcommand)]
 pub enum PipelineCommand {
@@ -42,33 +42,19 @@ pub enum PipelineCommand {
     Sweep,
 }
 
-/// A file whose problems are told before it is stored.
-fn read_pipeline_file(path: &Path) -> Result<(String, Pipeline)> {
-    let source = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let pipeline = Pipeline::parse(&source).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((source, pipeline))
-}
-
 /// `leadflow pipeline check`: needs no database.
 pub fn check(file: &Path) -> Result<ExitCode> {
-    match read_pipeline_file(file) {
-        Ok((_, pipeline)) => {
-            let stages: Vec<&str> = pipeline.stages().iter().map(|s| s.id()).collect();
-            println!("{}: valid pipeline `{}` ({})", file.display(), pipeline.name(), stages.join(" → "));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    rule_file::check(file, Pipeline::parse, |p| {
+        let stages: Vec<&str> = p.stages().iter().map(|s| s.id()).collect();
+        format!("valid pipeline `{}` ({})", p.name(), stages.join(" → "))
+    })
 }
 
 pub fn run<S: Backend>(engine: &mut Engine<S>, command: PipelineCommand) -> Result<ExitCode> {
     match command {
         PipelineCommand::Check { .. } => unreachable!("checked without a database"),
         PipelineCommand::Apply { file, inactive } => {
-            let (source, _) = read_pipeline_file(&file)?;
+            let (source, _) = rule_file::read(&file, Pipeline::parse)?;
             let saved = engine.save_pipeline(&source, !inactive)?;
             let state = if saved.activated { "is active" } else { "is stored, not active" };
             println!("pipeline {} ({}) {state}", saved.version, saved.name);

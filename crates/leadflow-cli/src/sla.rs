@@ -13,7 +13,7 @@ use leadflow_core::{Actor, Role, Timestamp};
 use leadflow_engine::{Decision, Engine};
 use leadflow_store::{Backend, ChangeCause, ChangeOrigin, SlaClockQuery};
 
-use crate::{output, parse_lead};
+use crate::{output, parse_lead, rule_file};
 
 #[derive(Subcommand)]
 pub enum SlaCommand {
@@ -53,33 +53,19 @@ pub enum SlaCommand {
     },
 }
 
-/// A policy file whose problems are told before it is stored.
-fn read_policy_file(path: &Path) -> Result<(String, SlaPolicy)> {
-    let source = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let policy = SlaPolicy::parse(&source).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((source, policy))
-}
-
 /// `leadflow sla check`: needs no database.
 pub fn check(file: &Path) -> Result<ExitCode> {
-    match read_policy_file(file) {
-        Ok((_, policy)) => {
-            let ids: Vec<&str> = policy.rules().iter().map(|r| r.id()).collect();
-            println!("{}: valid SLA policy `{}` ({})", file.display(), policy.name(), ids.join(", "));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    rule_file::check(file, SlaPolicy::parse, |policy| {
+        let ids: Vec<&str> = policy.rules().iter().map(|r| r.id()).collect();
+        format!("valid SLA policy `{}` ({})", policy.name(), ids.join(", "))
+    })
 }
 
 pub fn run<S: Backend>(engine: &mut Engine<S>, command: SlaCommand) -> Result<ExitCode> {
     match command {
         SlaCommand::Check { .. } => unreachable!("checked without a database"),
         SlaCommand::Apply { file } => {
-            let (source, _) = read_policy_file(&file)?;
+            let (source, _) = rule_file::read(&file, SlaPolicy::parse)?;
             let saved = engine.save_sla_policy(&source, true)?;
             println!("SLA policy {} ({}) is in use", saved.version, saved.name);
         }

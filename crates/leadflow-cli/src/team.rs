@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use leadflow_contract::{UserInfo, UserList};
 use leadflow_core::team::{AssignmentRules, User, UserName, UserSpec};
@@ -12,7 +12,7 @@ use leadflow_core::{Actor, Role};
 use leadflow_engine::Engine;
 use leadflow_store::{Backend, ChangeCause, ChangeOrigin};
 
-use crate::{output, parse_lead};
+use crate::{output, parse_lead, rule_file};
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
@@ -123,33 +123,19 @@ pub fn users<S: Backend>(engine: &mut Engine<S>, command: UsersCommand) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// A rules file whose problems are told before it is stored.
-fn read_rules_file(path: &Path) -> Result<(String, AssignmentRules)> {
-    let source = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let rules = AssignmentRules::parse(&source).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((source, rules))
-}
-
 /// `leadflow assignment check`: needs no database.
 pub fn check(file: &Path) -> Result<ExitCode> {
-    match read_rules_file(file) {
-        Ok((_, rules)) => {
-            let ids: Vec<&str> = rules.rules().iter().map(|r| r.id()).collect();
-            println!("{}: valid assignment rules `{}` ({})", file.display(), rules.name(), ids.join(", "));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    rule_file::check(file, AssignmentRules::parse, |rules| {
+        let ids: Vec<&str> = rules.rules().iter().map(|r| r.id()).collect();
+        format!("valid assignment rules `{}` ({})", rules.name(), ids.join(", "))
+    })
 }
 
 pub fn assignment<S: Backend>(engine: &mut Engine<S>, command: AssignmentCommand) -> Result<ExitCode> {
     match command {
         AssignmentCommand::Check { .. } => unreachable!("checked without a database"),
         AssignmentCommand::Apply { file } => {
-            let (source, _) = read_rules_file(&file)?;
+            let (source, _) = rule_file::read(&file, AssignmentRules::parse)?;
             let saved = engine.save_assignment_rules(&source, true)?;
             for unknown in &saved.unknown_names {
                 eprintln!("{}: warning: {unknown}", file.display());

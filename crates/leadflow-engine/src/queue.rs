@@ -65,7 +65,7 @@ impl<S: Store> Engine<S> {
     /// `owner`'s leads in the order to work them, at most `limit`.
     pub fn queue(&mut self, owner: &UserName, limit: usize) -> Result<Vec<QueueItem>, EngineError> {
         let now = self.now();
-        let pipelines = self.active_pipelines()?;
+        let pipelines = self.tracking()?.pipelines;
         let user = self.store.users()?.into_iter().find(|u| u.name() == owner);
         let user = user.ok_or_else(|| EngineError::NoSuchUser(owner.clone()))?;
         let end_of_day = end_of_local_day(user.calendar().zone(), now).unwrap_or(now);

@@ -302,13 +302,20 @@ impl<S: Store> Engine<S> {
     /// The clocks the query asks for, newest first, each with where it stands now.
     pub fn sla_clocks(&self, query: &SlaClockQuery) -> Result<Vec<SlaClock>, EngineError> {
         let now = self.now();
-        let mut policies: Vec<(RuleFileVersion, Option<Arc<SlaPolicy>>)> = Vec::new();
-        let stored = self.store.rule_files(RuleFileKind::Sla)?;
+        // A version never changes: the policy in use as last parsed names its clocks' rules, and
+        // the stored versions are read only for clocks of another.
+        let mut policies: Vec<(RuleFileVersion, Option<Arc<SlaPolicy>>)> =
+            self.sla.iter().map(|a| (a.version, Some(a.policy.clone()))).collect();
+        let mut stored: Option<Vec<RuleFileRecord>> = None;
         let mut out = Vec::new();
         for record in self.store.sla_clocks(query)? {
             let policy = match policies.iter().find(|(v, _)| *v == record.policy) {
                 Some((_, p)) => p.clone(),
                 None => {
+                    let stored = match &mut stored {
+                        Some(files) => files,
+                        none => none.insert(self.store.rule_files(RuleFileKind::Sla)?),
+                    };
                     let p = stored.iter().find(|f| f.version == record.policy).and_then(|f| parse_stored(f).ok());
                     policies.push((record.policy, p.clone()));
                     p
@@ -529,21 +536,17 @@ pub(crate) fn clocks_in<T: Transaction>(
         return Ok(ClocksChanged::default());
     }
     let mut rules = Rules { active: sla, older: Vec::new() };
-    let owner = owner_of(tx, record)?;
     let mut met = 0;
     let mut still_running = Vec::new();
     for mut clock in running {
         let Some(rule) = rules.rule(tx, &clock)? else {
-            clock.stopped = Some((now, "its rule is gone".into()));
-            clock.check_at = None;
-            tx.update_sla_clock(&clock)?;
+            stop(tx, clock, "its rule is gone".into(), now)?;
             continue;
         };
         match meets(&rule, event) {
             Some(how) => {
                 clock.met = Some((now, how));
-                clock.check_at = None;
-                tx.update_sla_clock(&clock)?;
+                done_checking(tx, clock)?;
                 met += 1;
             }
             None => still_running.push((clock, rule)),
@@ -554,15 +557,26 @@ pub(crate) fn clocks_in<T: Transaction>(
         ClockEvent::Rejected => Some("the lead was rejected".into()),
         _ => None,
     };
-    let mut restart = Vec::new();
-    for (mut clock, rule) in still_running {
-        if let Some(why) = &closing {
-            clock.stopped = Some((now, why.clone()));
-            clock.check_at = None;
-            tx.update_sla_clock(&clock)?;
-            continue;
+    if let Some(why) = &closing {
+        for (clock, _) in still_running {
+            stop(tx, clock, why.clone(), now)?;
         }
-        if !matches!(event, ClockEvent::Assigned) {
+        return Ok(ClocksChanged { met, opened: 0 });
+    }
+    let in_pipeline = record.profile.pipeline.as_deref();
+    let starting: Vec<&SlaRule> = sla
+        .map(|active| active.policy().rules_for(in_pipeline, &record.profile).filter(|r| starts(r, event)).collect())
+        .unwrap_or_default();
+    // The owner's calendar, read only when a clock starts or changes hands.
+    let assigned = matches!(event, ClockEvent::Assigned);
+    let owner = if assigned || !starting.is_empty() { owner_of(tx, record)? } else { None };
+    let mut opened = 0;
+    // The rules with a clock running once this is done: one clock of a rule at a time,
+    // whichever policy version it runs under.
+    let mut running_rules: Vec<String> = Vec::new();
+    for (mut clock, rule) in still_running {
+        running_rules.push(rule.id().to_string());
+        if !assigned {
             continue;
         }
         match (&clock.owner, &owner) {
@@ -573,28 +587,17 @@ pub(crate) fn clocks_in<T: Transaction>(
             }
             (Some(was), new) if new.as_ref().map(|u| u.name()) != Some(was) => {
                 let to = record.profile.owner.as_deref().unwrap_or("nobody");
-                clock.stopped = Some((now, format!("reassigned to {to}")));
-                clock.check_at = None;
-                tx.update_sla_clock(&clock)?;
-                restart.push((clock.policy, rule));
+                let policy = clock.policy;
+                stop(tx, clock, format!("reassigned to {to}"), now)?;
+                open_clock(tx, policy, &rule, record, owner.as_ref(), now)?;
+                opened += 1;
             }
             _ => {}
         }
     }
-    let mut opened = 0;
-    for (policy, rule) in &restart {
-        open_clock(tx, *policy, rule, record, owner.as_ref(), now)?;
-        opened += 1;
-    }
-    if closing.is_some() {
-        return Ok(ClocksChanged { met, opened });
-    }
     if let Some(active) = sla {
-        let open = tx.running_sla_clocks(record.id)?;
-        let in_pipeline = record.profile.pipeline.as_deref();
-        for rule in active.policy().rules_for(in_pipeline, &record.profile) {
-            // One clock of a rule at a time, whichever policy version it runs under.
-            if !starts(rule, event) || open.iter().any(|c| c.rule == rule.id()) {
+        for rule in starting {
+            if running_rules.iter().any(|r| r == rule.id()) {
                 continue;
             }
             open_clock(tx, active.version, rule, record, owner.as_ref(), now)?;
@@ -672,6 +675,19 @@ fn is_sales_stage(stage: LifecycleStage) -> bool {
     matches!(stage, LifecycleStage::Sql | LifecycleStage::Opportunity | LifecycleStage::Customer)
 }
 
+/// Stops a clock unmet, saying why: nothing is left to check.
+fn stop<T: Transaction>(tx: &mut T, mut clock: SlaClockRecord, why: String, now: Timestamp) -> Result<(), EngineError> {
+    clock.stopped = Some((now, why));
+    done_checking(tx, clock)
+}
+
+/// Writes a clock the sweep has nothing more to look at (met, stopped, or past what it can do).
+fn done_checking<T: Transaction>(tx: &mut T, mut clock: SlaClockRecord) -> Result<(), EngineError> {
+    clock.check_at = None;
+    tx.update_sla_clock(&clock)?;
+    Ok(())
+}
+
 /// Starts a waiting clock for `owner` at `now`.
 fn start(clock: &mut SlaClockRecord, rule: &SlaRule, owner: &User, now: Timestamp) {
     clock.owner = Some(owner.name().clone());
@@ -729,15 +745,10 @@ fn check_in<T: Transaction>(
     report: &mut SlaSweep,
 ) -> Result<(), EngineError> {
     let Some(rule) = sweeping.rules.rule(tx, &clock)? else {
-        clock.stopped = Some((now, "its rule is gone".into()));
-        clock.check_at = None;
-        tx.update_sla_clock(&clock)?;
-        return Ok(());
+        return stop(tx, clock, "its rule is gone".into(), now);
     };
     let Some(due) = clock.due_at else {
-        clock.check_at = None;
-        tx.update_sla_clock(&clock)?;
-        return Ok(());
+        return done_checking(tx, clock);
     };
     if now > due && clock.breached_at.is_none() {
         clock.breached_at = Some(now);
@@ -754,9 +765,7 @@ fn check_in<T: Transaction>(
     let Some(owner) = clock.owner.as_ref().and_then(|o| sweeping.users.iter().find(|u| u.name() == o)) else {
         // Its owner is no user any more: the breach is recorded, but there is no calendar to
         // time the escalations in, nor anyone to escalate to.
-        clock.check_at = None;
-        tx.update_sla_clock(&clock)?;
-        return Ok(());
+        return done_checking(tx, clock);
     };
     // Counted from the deadline as stored: the one the owner was shown.
     let calendar = owner.calendar();

@@ -416,12 +416,8 @@ fn add_stage_tasks<T: Transaction>(
     }
     let users = tx.users_now()?;
     let owner = record.profile.owner.as_deref().and_then(|o| users.iter().find(|u| u.name().as_str() == o));
-    let default = leadflow_core::calendar::WorkingCalendar::new(
-        leadflow_core::calendar::parse_zone("UTC").expect("UTC is a zone"),
-        leadflow_core::team::WorkingWeek::default().weekly_hours(),
-        [],
-    );
-    let calendar = owner.map_or(&default, |u| u.calendar());
+    let default = leadflow_core::team::default_calendar();
+    let calendar = leadflow_core::team::calendar_of(&users, record.profile.owner.as_deref(), &default);
     let created_by = format!("pipeline:{}", pipeline.name());
     for task in stage.tasks() {
         // A calendar without working time for a year due within it is no calendar: due now.

@@ -7,7 +7,7 @@
 
 use leadflow_core::calendar::end_of_local_day;
 use leadflow_core::task::{Priority, TaskKind, TaskState, TaskTitle};
-use leadflow_core::team::UserName;
+use leadflow_core::team::{UserName, calendar_of, default_calendar};
 use leadflow_core::{Action, Actor, LeadId, LeadRef, Refusal, Timestamp, Topic};
 use leadflow_store::prelude::*;
 use leadflow_store::{NewTask, TaskQuery, TaskRecord};
@@ -123,11 +123,9 @@ impl<S: Store> Engine<S> {
         let query = TaskQuery { owner: list.owner.clone(), lead, pending, due_before, limit: list.limit };
         let mut tasks = self.store.tasks(&query)?;
         if list.due == Due::Today {
-            let users = self.store.users()?;
-            let utc = leadflow_core::calendar::parse_zone("UTC").expect("UTC is a zone");
-            let zone_of = |owner: &Option<UserName>| {
-                owner.as_ref().and_then(|o| users.iter().find(|u| u.name() == o)).map_or(utc, |u| u.calendar().zone())
-            };
+            let (users, default) = (self.store.users()?, default_calendar());
+            let zone_of =
+                |owner: &Option<UserName>| calendar_of(&users, owner.as_ref().map(UserName::as_str), &default).zone();
             tasks.retain(|t| end_of_local_day(zone_of(&t.owner), now).is_some_and(|end| t.state.due() < end));
         }
         Ok(tasks)
@@ -135,7 +133,7 @@ impl<S: Store> Engine<S> {
 
     /// Does, snoozes or cancels a task, as `actor`.
     pub fn change_task(&mut self, actor: &Actor<'_>, id: i64, change: &TaskChange) -> Result<TaskRecord, EngineError> {
-        let sla = self.active_sla()?;
+        let sla = self.tracking()?.sla;
         let held = self.held_version()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
@@ -177,11 +175,9 @@ impl<S: Store> Engine<S> {
     pub fn remind_tasks(&mut self) -> Result<Reminders, EngineError> {
         let mut sent = Reminders::default();
         let started = self.now();
-        let users = self.store.users()?;
-        let utc = leadflow_core::calendar::parse_zone("UTC").expect("UTC is a zone");
-        let zone_of = |owner: &Option<UserName>| {
-            owner.as_ref().and_then(|o| users.iter().find(|u| u.name() == o)).map_or(utc, |u| u.calendar().zone())
-        };
+        let (users, default) = (self.store.users()?, default_calendar());
+        let zone_of =
+            |owner: &Option<UserName>| calendar_of(&users, owner.as_ref().map(UserName::as_str), &default).zone();
         // Nobody listening: the reminders are only marked sent, without reading their leads.
         let hooks = self.store.webhooks()?;
         let heard = |topic: Topic| hooks.iter().any(|w| w.topics.contains(&topic));
@@ -244,7 +240,7 @@ impl<S: Store> Engine<S> {
     /// Leads in an open stage of an active pipeline with no open or snoozed task: being worked,
     /// with no next step. By id, at most `limit`.
     pub fn leads_without_next_step(&mut self, limit: usize) -> Result<Vec<LeadId>, EngineError> {
-        let open = self.active_pipelines()?.open_stages();
+        let open = self.tracking()?.pipelines.open_stages();
         Ok(self.store.leads_without_next_step(&open, limit)?)
     }
 }

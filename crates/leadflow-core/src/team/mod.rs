@@ -63,5 +63,20 @@ pub use parse::{AssignmentError, AssignmentProblem};
 pub use user::{MAX_DISPLAY_NAME, TeamName, User, UserError, UserName, UserRole, UserSpec};
 pub use week::{DEFAULT_WEEK, WeekError, WorkingWeek};
 
+/// The working time of an owner who is no user (a CRM's name, nobody): the default week in UTC.
+pub fn default_calendar() -> crate::calendar::WorkingCalendar {
+    let utc = crate::calendar::parse_zone("UTC").expect("UTC is a zone");
+    crate::calendar::WorkingCalendar::new(utc, WorkingWeek::default().weekly_hours(), [])
+}
+
+/// The calendar of `owner` among `users`; the default one for an owner who is none of them.
+pub fn calendar_of<'a>(
+    users: &'a [User],
+    owner: Option<&str>,
+    default: &'a crate::calendar::WorkingCalendar,
+) -> &'a crate::calendar::WorkingCalendar {
+    owner.and_then(|o| users.iter().find(|u| u.name().as_str() == o)).map_or(default, User::calendar)
+}
+
 #[cfg(test)]
 mod tests;
