@@ -94,6 +94,8 @@ fn key_text(key: &LeadRef) -> String {
         LeadRef::Id(id) => format!("lead_id {id}"),
         LeadRef::Email(e) => format!("email {e}"),
         LeadRef::External(x) => format!("external_id {x}"),
+        LeadRef::System(system, x) => format!("identity {system}:{x}"),
+        LeadRef::Phone(phone) => format!("identity phone:{phone}"),
     }
 }
 

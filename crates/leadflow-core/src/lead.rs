@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::email::Email;
 use crate::external_id::{ExternalId, ExternalIdError};
+use crate::identity::{Identity, IdentityError, Phone, System};
 use crate::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -19,12 +20,15 @@ impl fmt::Display for LeadId {
     }
 }
 
-/// How a caller names a lead: by leadflow's id, by its email, or by the id a CRM gave it.
+/// How a caller names a lead: by leadflow's id, or by one of its identities
+/// ([`Identity`]): an email, the id a CRM gave it, an id in another system, a phone number.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LeadRef {
     Id(LeadId),
     Email(Email),
     External(ExternalId),
+    System(System, ExternalId),
+    Phone(Phone),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,11 +37,14 @@ pub enum LeadRefError {
     Email(#[from] crate::email::EmailError),
     #[error(transparent)]
     External(#[from] ExternalIdError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
 }
 
 impl LeadRef {
-    /// A whole number is leadflow's id, text with an `@` an email, and anything else (or
-    /// anything after `external:`, for a CRM id that is a number) an external id.
+    /// A whole number is leadflow's id, `kind:value` an identity (`phone:+14155550100`,
+    /// `salesforce:00Q5g...`, `external:` and a CRM id that is a number or has a colon), text
+    /// with an `@` an email, and anything else an external id.
     pub fn parse(s: &str) -> Result<LeadRef, LeadRefError> {
         let s = s.trim();
         if let Some(id) = s.strip_prefix("external:") {
@@ -46,10 +53,38 @@ impl LeadRef {
         if let Ok(n) = s.parse::<i64>() {
             return Ok(LeadRef::Id(LeadId(n)));
         }
+        // An email has no colon, so a kind before one is never part of an email.
+        if let Some((kind, _)) = s.split_once(':')
+            && (matches!(kind, "email" | "phone") || System::parse(kind).is_ok())
+        {
+            return Ok(Identity::parse(s)?.into());
+        }
         if s.contains('@') {
             return Ok(LeadRef::Email(Email::parse(s)?));
         }
         Ok(LeadRef::External(ExternalId::parse(s)?))
+    }
+
+    /// The identity that names the lead; `None` for leadflow's own id.
+    pub fn identity(&self) -> Option<Identity> {
+        match self {
+            LeadRef::Id(_) => None,
+            LeadRef::Email(e) => Some(Identity::Email(e.clone())),
+            LeadRef::External(x) => Some(Identity::External(x.clone())),
+            LeadRef::System(system, x) => Some(Identity::System(system.clone(), x.clone())),
+            LeadRef::Phone(p) => Some(Identity::Phone(p.clone())),
+        }
+    }
+}
+
+impl From<Identity> for LeadRef {
+    fn from(identity: Identity) -> LeadRef {
+        match identity {
+            Identity::Email(e) => LeadRef::Email(e),
+            Identity::External(x) => LeadRef::External(x),
+            Identity::System(system, x) => LeadRef::System(system, x),
+            Identity::Phone(p) => LeadRef::Phone(p),
+        }
     }
 }
 
@@ -59,6 +94,8 @@ impl fmt::Display for LeadRef {
             LeadRef::Id(id) => write!(f, "lead {id}"),
             LeadRef::Email(e) => write!(f, "lead {e}"),
             LeadRef::External(x) => write!(f, "lead with external id {x}"),
+            LeadRef::System(system, x) => write!(f, "lead with {system} id {x}"),
+            LeadRef::Phone(p) => write!(f, "lead with phone {p}"),
         }
     }
 }

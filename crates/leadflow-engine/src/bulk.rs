@@ -199,6 +199,10 @@ impl<S: Store> Engine<S> {
                     report.rejected.push((i, EngineError::UnknownLeadId(*id).to_string()));
                     continue;
                 }
+                (None, other @ (LeadRef::System(..) | LeadRef::Phone(_))) => {
+                    report.rejected.push((i, EngineError::UnknownIdentity(other.clone()).to_string()));
+                    continue;
+                }
                 (None, other) => return Err(EngineError::NoSuchLead(other.clone())),
             };
             let key = row.key();
@@ -277,6 +281,7 @@ impl BatchLeads {
             // An id may name a lead the batch created.
             LeadRef::Id(id) if self.records.contains_key(id) => Ok(*id),
             LeadRef::Id(id) => Err(EngineError::UnknownLeadId(*id)),
+            other @ (LeadRef::System(..) | LeadRef::Phone(_)) => Err(EngineError::UnknownIdentity(other.clone())),
             other => Err(EngineError::NoSuchLead(other.clone())),
         }
     }
@@ -294,7 +299,7 @@ fn create_unknown<T: Transaction>(
         .into_iter()
         .filter_map(|(r, first_seen)| {
             let profile = match &r {
-                LeadRef::Id(_) => return None,
+                LeadRef::Id(_) | LeadRef::System(..) | LeadRef::Phone(_) => return None,
                 LeadRef::Email(email) => Profile::new(email.clone()),
                 LeadRef::External(x) => Profile::with_external_id(x.clone()),
             };

@@ -8,6 +8,7 @@ mod bulk;
 mod changes;
 mod filter;
 mod history;
+mod identities;
 mod identity;
 mod import;
 mod jobs;
@@ -44,6 +45,7 @@ use leadflow_store::{
 
 pub use assignment::{ActiveAssignment, OwnerGiven, SavedAssignment};
 pub use filter::{LeadFilter, lead_order};
+pub use identities::LeadIdentities;
 pub use identity::{Identity, IdentitySecret, TokenError};
 pub use import::{ImportOptions, ImportRow, ImportSummary};
 pub use jobs::{JobKind, JobRound, JobSettings, retry_delay};
@@ -124,6 +126,15 @@ pub enum EngineError {
         "no lead with id {0}: an event can name a lead by id only once it exists (import the leads first, or name the lead by email to create it)"
     )]
     UnknownLeadId(LeadId),
+    #[error(
+        "no {0}: a phone number or another system's id names a lead once the lead has it (name the lead by email or external id to create it, then add the identity)"
+    )]
+    UnknownIdentity(LeadRef),
+    #[error(
+        "{0} is the lead's own {kind}: change the lead's {kind} to another first (the old one stays the lead's, and can then be removed)",
+        kind = if matches!(.0, leadflow_core::Identity::Email(_)) { "email" } else { "external id" }
+    )]
+    OwnIdentity(leadflow_core::Identity),
     #[error("{} belongs to lead {owner}, not to lead {id}", key_name(.key))]
     KeyTaken { key: LeadRef, owner: LeadId, id: LeadId },
     #[error(
@@ -215,6 +226,8 @@ fn key_name(key: &LeadRef) -> String {
         LeadRef::Id(id) => format!("id {id}"),
         LeadRef::Email(email) => format!("email {email}"),
         LeadRef::External(id) => format!("external id {id}"),
+        LeadRef::System(system, id) => format!("{system} id {id}"),
+        LeadRef::Phone(phone) => format!("phone {phone}"),
     }
 }
 
@@ -249,6 +262,8 @@ impl EventInput {
                 LeadRef::Id(id) => id.to_string(),
                 LeadRef::Email(e) => e.to_string(),
                 LeadRef::External(x) => format!("external:{x}"),
+                LeadRef::System(system, x) => format!("{system}:{x}"),
+                LeadRef::Phone(p) => format!("phone:{p}"),
             };
             EventKey::derive(&lead, self.ts, &self.shape)
         })
@@ -684,13 +699,33 @@ fn upsert_profile<T: Transaction>(
         }
         Some(mut lead) => {
             let id = lead.id;
+            // A key the lead has already, beside its own, names it and does not replace its own.
+            let known_email = match (&lead.profile.email, &input.profile.email) {
+                (Some(own), Some(given)) if own != given => {
+                    tx.resolve_lead(&LeadRef::Email(given.clone()))? == Some(id)
+                }
+                _ => false,
+            };
+            let known_external = match (&lead.profile.external_id, &input.profile.external_id) {
+                (Some(own), Some(given)) if own != given => {
+                    tx.resolve_lead(&LeadRef::External(given.clone()))? == Some(id)
+                }
+                _ => false,
+            };
             if let (None, Some(stored), Some(given)) = (input.id, &lead.profile.external_id, &input.profile.external_id)
                 && stored != given
+                && !known_external
             {
                 return Err(EngineError::ExternalIdDiffers { lead: id, stored: stored.clone(), given: given.clone() });
             }
             let before = lead.profile.clone();
             lead.profile.merge_from(&input.profile);
+            if known_email {
+                lead.profile.email.clone_from(&before.email);
+            }
+            if known_external {
+                lead.profile.external_id.clone_from(&before.external_id);
+            }
             for field in &input.clear {
                 lead.profile.clear(field).map_err(|e| EngineError::InvalidLead(e.to_string()))?;
             }
@@ -794,6 +829,7 @@ fn create_for<T: Transaction>(
 ) -> Result<LeadId, EngineError> {
     match lead {
         LeadRef::Id(id) => Err(EngineError::UnknownLeadId(*id)),
+        LeadRef::System(..) | LeadRef::Phone(_) => Err(EngineError::UnknownIdentity(lead.clone())),
         LeadRef::Email(email) => Ok(tx.insert_lead(None, &Profile::new(email.clone()), first_seen.min(now), now)?),
         LeadRef::External(x) => {
             Ok(tx.insert_lead(None, &Profile::with_external_id(x.clone()), first_seen.min(now), now)?)

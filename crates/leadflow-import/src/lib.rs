@@ -165,6 +165,8 @@ fn said_twice(rows: impl Iterator<Item = Row<LeadInput>>) -> impl Iterator<Item 
                     LeadRef::Email(e) => e.to_string(),
                     LeadRef::External(x) => format!("external id {x}"),
                     LeadRef::Id(id) => format!("id {id}"),
+                    LeadRef::System(system, x) => format!("{system} id {x}"),
+                    LeadRef::Phone(phone) => format!("phone {phone}"),
                 };
                 row.warnings.push(format!(
                     "names the same lead as line {line} ({}): its fields were merged onto that lead",

@@ -25,6 +25,10 @@ pub const COPIED: &[Table] = &[
             "sum(recycles)",
         ],
     },
+    Table {
+        name: "lead_identities",
+        checks: &["sum(lead_id)", "sum(length(kind) + length(value))", "count(DISTINCT kind)"],
+    },
     Table { name: "event_shapes", checks: &["sum(id)", "sum(length(properties))"] },
     Table { name: "shape_keys", checks: &["sum(length(name))"] },
     Table { name: "event_properties", checks: &["sum(length(type) + length(name))"] },

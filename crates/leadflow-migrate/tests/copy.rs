@@ -146,6 +146,12 @@ fn source() -> Source {
     }
     e.upsert_lead(lead(None, Some("00Q5gA"))).unwrap();
     e.upsert_lead(lead(None, Some("00Q5ga"))).unwrap();
+    // A lead reached through a second email, another system's id and a phone.
+    let admin = leadflow_core::Actor { role: leadflow_core::Role::Admin, name: "" };
+    for text in ["email:lead0.home@example.net", "salesforce:00Q5gB", "phone:+442079460958"] {
+        let identity = leadflow_core::Identity::parse(text).unwrap();
+        e.add_identity_as(&admin, &by_email("lead0@acme0.example"), &identity).unwrap();
+    }
 
     // Events one at a time, some with properties no rule reads (set aside per event).
     for i in 0..12 {
@@ -295,7 +301,10 @@ fn assert_same_reads<A: Store, B: Store>(a: &mut A, b: &mut B) {
     assert_eq!(a.sla_clocks(&clocks).unwrap(), b.sla_clocks(&clocks).unwrap());
     assert!(!a.sla_clocks(&clocks).unwrap().is_empty());
     let active = a.active_version().unwrap().unwrap();
+    assert!(leads_a.iter().any(|l| a.identities_of(l.id).unwrap().len() > 2), "a lead with a second identity");
     for lead in &leads_a {
+        assert_eq!(a.identities_of(lead.id).unwrap(), b.identities_of(lead.id).unwrap(), "identities of {}", lead.id);
+        assert_eq!(a.visitors_of(lead.id).unwrap(), b.visitors_of(lead.id).unwrap(), "visitors of {}", lead.id);
         assert_eq!(a.events_of(lead.id, 1000).unwrap(), b.events_of(lead.id, 1000).unwrap(), "events of {}", lead.id);
         assert_eq!(a.activity(lead.id).unwrap(), b.activity(lead.id).unwrap());
         assert_eq!(a.history_of(lead.id, 1000).unwrap(), b.history_of(lead.id, 1000).unwrap());
@@ -375,6 +384,7 @@ fn a_copy_reads_as_its_source_and_goes_on_from_it() {
         "assignment_cursors",
         "tasks",
         "sla_clocks",
+        "lead_identities",
     ] {
         let copied = report.tables.iter().find(|t| t.table == table).unwrap();
         assert!(matches!(copied.fate, Fate::Copied { rows } if rows > 0), "{table}: {:?}", copied.fate);

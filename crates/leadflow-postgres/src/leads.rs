@@ -7,9 +7,8 @@ use leadflow_core::{LeadId, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_store::{LeadOrder, LeadQuery, LeadReads, LeadRecord, LeadWrites, NewLead, SortKey, StoreError};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
-use rustc_hash::FxHashMap;
 
-use crate::{LEAD_COLUMNS, Param, PgStore, PgTx, backend, encode_custom, lead_by_ref, read_lead};
+use crate::{LEAD_COLUMNS, Param, PgStore, PgTx, backend, encode_custom, identities, lead_by_ref, read_lead};
 
 /// The profile's columns, in the order [`profile_values`] gives their values.
 const PROFILE_COLUMNS: [&str; 19] = [
@@ -194,87 +193,62 @@ fn move_sequence_past(conn: &mut impl Sql, id: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A batch of references split by kind, as arrays for `= ANY($n)`.
+/// A batch of references as arrays for `unnest`: ids, and identities as (kind, value), each
+/// with its place in the batch.
 struct RefKeys<'a> {
     ids: Vec<i64>,
-    emails: Vec<&'a str>,
-    external_ids: Vec<&'a str>,
+    id_places: Vec<i64>,
+    kinds: Vec<&'a str>,
+    values: Vec<&'a str>,
+    identity_places: Vec<i64>,
 }
 
 impl<'a> RefKeys<'a> {
     fn of(leads: &'a [LeadRef]) -> RefKeys<'a> {
-        let mut keys = RefKeys { ids: Vec::new(), emails: Vec::new(), external_ids: Vec::new() };
-        for lead in leads {
-            match lead {
-                LeadRef::Id(id) => keys.ids.push(id.0),
-                LeadRef::Email(e) => keys.emails.push(e.as_str()),
-                LeadRef::External(x) => keys.external_ids.push(x.as_str()),
-            }
+        let mut keys = RefKeys {
+            ids: Vec::new(),
+            id_places: Vec::new(),
+            kinds: Vec::new(),
+            values: Vec::new(),
+            identity_places: Vec::new(),
+        };
+        for (place, lead) in leads.iter().enumerate() {
+            let (kind, value) = match lead {
+                LeadRef::Id(id) => {
+                    keys.ids.push(id.0);
+                    keys.id_places.push(place as i64);
+                    continue;
+                }
+                LeadRef::Email(e) => ("email", e.as_str()),
+                LeadRef::External(x) => ("external", x.as_str()),
+                LeadRef::System(system, x) => (system.as_str(), x.as_str()),
+                LeadRef::Phone(p) => ("phone", p.as_str()),
+            };
+            keys.kinds.push(kind);
+            keys.values.push(value);
+            keys.identity_places.push(place as i64);
         }
         keys
     }
-}
 
-/// Rows found for a batch of references, by each of their keys: (place, id, email, external id).
-struct RefIndex<'a> {
-    ids: FxHashMap<i64, usize>,
-    emails: FxHashMap<&'a str, usize>,
-    external_ids: FxHashMap<&'a str, usize>,
-}
-
-impl<'a> RefIndex<'a> {
-    fn new(rows: impl Iterator<Item = (usize, LeadId, Option<&'a str>, Option<&'a str>)>) -> RefIndex<'a> {
-        let mut index =
-            RefIndex { ids: FxHashMap::default(), emails: FxHashMap::default(), external_ids: FxHashMap::default() };
-        for (place, id, email, external_id) in rows {
-            index.ids.insert(id.0, place);
-            if let Some(e) = email {
-                index.emails.insert(e, place);
-            }
-            if let Some(x) = external_id {
-                index.external_ids.insert(x, place);
-            }
-        }
-        index
-    }
-
-    /// The index of rows of (id, email, external id).
-    fn of_keys(rows: &'a [(i64, Option<String>, Option<String>)]) -> RefIndex<'a> {
-        RefIndex::new(
-            rows.iter().enumerate().map(|(i, (id, email, x))| (i, LeadId(*id), email.as_deref(), x.as_deref())),
-        )
-    }
-
-    fn get(&self, lead: &LeadRef) -> Option<usize> {
-        match lead {
-            LeadRef::Id(id) => self.ids.get(&id.0),
-            LeadRef::Email(e) => self.emails.get(e.as_str()),
-            LeadRef::External(x) => self.external_ids.get(x.as_str()),
-        }
-        .copied()
+    fn params(&self) -> [Param<'_>; 5] {
+        [&self.ids, &self.id_places, &self.kinds, &self.values, &self.identity_places]
     }
 }
 
-/// Which of the lead's keys another lead holds: the error a write that would take it gets.
-fn key_taken(conn: &mut impl Sql, p: &Profile, except: Option<LeadId>) -> Result<Option<StoreError>, StoreError> {
-    let except = except.map_or(0, |id| id.0);
-    if let Some(email) = &p.email {
-        let taken = conn
-            .query_opt("SELECT 1 FROM leads WHERE email = $1 AND id <> $2", &[&email.as_str(), &except])
-            .map_err(backend)?;
-        if taken.is_some() {
-            return Ok(Some(StoreError::DuplicateEmail(email.to_string())));
-        }
-    }
-    if let Some(x) = &p.external_id {
-        let taken = conn
-            .query_opt("SELECT 1 FROM leads WHERE external_id = $1 AND id <> $2", &[&x.as_str(), &except])
-            .map_err(backend)?;
-        if taken.is_some() {
-            return Ok(Some(StoreError::DuplicateExternalId(x.to_string())));
-        }
-    }
-    Ok(None)
+/// What selects the leads of a [`RefKeys`] by place: `{columns}` of each lead found and its
+/// `place` in the batch. Each kind's keys are joined to their table, not `= ANY(...)`, which a
+/// young table's statistics (or a generic plan) answer with a scan of every lead comparing each
+/// with every key: 200 ms for a batch of a thousand events at 11,000 leads.
+fn by_place(columns: &str) -> String {
+    format!(
+        "SELECT {columns}, k.place FROM unnest($1::BIGINT[], $2::BIGINT[]) k (id, place)
+             JOIN leads l ON l.id = k.id JOIN scores s ON s.lead_id = l.id
+         UNION ALL
+         SELECT {columns}, k.place FROM unnest($3::TEXT[], $4::TEXT[], $5::BIGINT[]) k (kind, value, place)
+             JOIN lead_identities i ON i.kind = k.kind AND i.value = k.value
+             JOIN leads l ON l.id = i.lead_id JOIN scores s ON s.lead_id = l.id"
+    )
 }
 
 impl LeadWrites for PgTx<'_> {
@@ -282,52 +256,25 @@ impl LeadWrites for PgTx<'_> {
         lead_by_ref(&mut self.tx, lead)
     }
 
-    /// One statement for every reference, by id, email or external id: each kind's keys joined
-    /// to `leads`, not `= ANY(...)`, which a young table's statistics (or a generic plan) answer
-    /// with a scan of every lead comparing each with every key: 200 ms for a batch of a thousand
-    /// events at 11,000 leads. A lead found twice is indexed once.
+    /// One statement for every reference, by id or identity ([`by_place`]).
     fn leads_named(&mut self, leads: &[LeadRef]) -> Result<Vec<Option<LeadRecord>>, StoreError> {
         let keys = RefKeys::of(leads);
-        let rows = self
-            .tx
-            .query(
-                &format!(
-                    "SELECT {LEAD_COLUMNS} FROM unnest($1::BIGINT[]) k (id)
-                         JOIN leads l ON l.id = k.id JOIN scores s ON s.lead_id = l.id
-                     UNION ALL
-                     SELECT {LEAD_COLUMNS} FROM unnest($2::TEXT[]) k (email)
-                         JOIN leads l ON l.email = k.email JOIN scores s ON s.lead_id = l.id
-                     UNION ALL
-                     SELECT {LEAD_COLUMNS} FROM unnest($3::TEXT[]) k (external_id)
-                         JOIN leads l ON l.external_id = k.external_id JOIN scores s ON s.lead_id = l.id"
-                ),
-                &[&keys.ids, &keys.emails, &keys.external_ids],
-            )
-            .map_err(backend)?;
-        let found: Vec<LeadRecord> = rows.iter().map(read_lead).collect::<Result<_, _>>()?;
-        let index = RefIndex::new(found.iter().enumerate().map(|(i, l)| {
-            (i, l.id, l.profile.email.as_ref().map(|e| e.as_str()), l.profile.external_id.as_ref().map(|x| x.as_str()))
-        }));
-        Ok(leads.iter().map(|r| index.get(r).map(|i| found[i].clone())).collect())
+        let rows = self.tx.query(&by_place(LEAD_COLUMNS), &keys.params()).map_err(backend)?;
+        let mut found = vec![None; leads.len()];
+        for row in &rows {
+            found[row.get::<_, i64>("place") as usize] = Some(read_lead(row)?);
+        }
+        Ok(found)
     }
 
     fn resolve_leads(&mut self, leads: &[LeadRef]) -> Result<Vec<Option<LeadId>>, StoreError> {
         let keys = RefKeys::of(leads);
-        let rows = self
-            .tx
-            .query(
-                "SELECT l.id, l.email, l.external_id FROM unnest($1::BIGINT[]) k (id) JOIN leads l ON l.id = k.id
-                 UNION ALL SELECT l.id, l.email, l.external_id
-                     FROM unnest($2::TEXT[]) k (email) JOIN leads l ON l.email = k.email
-                 UNION ALL SELECT l.id, l.email, l.external_id
-                     FROM unnest($3::TEXT[]) k (external_id) JOIN leads l ON l.external_id = k.external_id",
-                &[&keys.ids, &keys.emails, &keys.external_ids],
-            )
-            .map_err(backend)?;
-        let found: Vec<(i64, Option<String>, Option<String>)> =
-            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-        let index = RefIndex::of_keys(&found);
-        Ok(leads.iter().map(|r| index.get(r).map(|i| LeadId(found[i].0))).collect())
+        let rows = self.tx.query(&by_place("l.id"), &keys.params()).map_err(backend)?;
+        let mut found = vec![None; leads.len()];
+        for row in &rows {
+            found[row.get::<_, i64>("place") as usize] = Some(LeadId(row.get(0)));
+        }
+        Ok(found)
     }
 
     /// Through `COPY` into a temporary table, then one `INSERT .. SELECT` that skips rows whose
@@ -370,54 +317,78 @@ impl LeadWrites for PgTx<'_> {
             writer.write(&row).map_err(backend)?;
         }
         writer.finish().map_err(backend)?;
+        // Ids first, in the file's order, so that each lead's identities can name it before it is in.
+        self.tx
+            .execute(
+                "UPDATE lead_import t SET id = n.id
+                 FROM (SELECT ord, nextval(pg_get_serial_sequence('leads', 'id')) AS id
+                       FROM (SELECT ord FROM lead_import WHERE id IS NULL ORDER BY ord) o) n
+                 WHERE t.ord = n.ord",
+                &[],
+            )
+            .map_err(backend)?;
+        // A lead goes in only with every key it has: one another lead holds (or a writer beside
+        // this one took first) keeps it out. A lead whose given id is taken gets no identity.
         let rows = self
             .tx
             .query(
                 &format!(
-                    "WITH inserted AS (
+                    "WITH keys AS (
+                         INSERT INTO lead_identities (kind, value, lead_id, added_at)
+                         SELECT k.kind, k.value, t.id, t.updated_at
+                         FROM lead_import t
+                             CROSS JOIN LATERAL (VALUES ('email', t.email), ('external', t.external_id)) k (kind, value)
+                         WHERE k.value IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = t.id)
+                         ORDER BY t.ord
+                         ON CONFLICT DO NOTHING RETURNING lead_id),
+                     keys_taken AS (SELECT lead_id, count(*) AS n FROM keys GROUP BY lead_id),
+                     inserted AS (
                          INSERT INTO leads (id, {columns}, created_at, updated_at)
-                         SELECT coalesce(id, nextval(pg_get_serial_sequence('leads', 'id'))), {columns},
-                                created_at, updated_at
-                         FROM lead_import ORDER BY ord
-                         ON CONFLICT DO NOTHING RETURNING id, email, external_id),
+                         SELECT t.id, {columns}, created_at, updated_at
+                         FROM lead_import t JOIN keys_taken k ON k.lead_id = t.id
+                         WHERE k.n = (t.email IS NOT NULL)::INT + (t.external_id IS NOT NULL)::INT
+                         ORDER BY t.ord
+                         ON CONFLICT DO NOTHING RETURNING id),
                      score_rows AS (INSERT INTO scores (lead_id) SELECT id FROM inserted)
-                     SELECT id, email, external_id FROM inserted"
+                     SELECT t.ord, t.id FROM inserted i JOIN lead_import t ON t.id = i.id"
                 ),
                 &[],
             )
             .map_err(backend)?;
-        if leads.iter().any(|l| l.id.is_some()) {
-            move_sequence_past(&mut self.tx, rows.iter().map(|r| r.get::<_, i64>(0)).max().unwrap_or(0))?;
+        if rows.len() < leads.len() {
+            // The keys of leads that did not go in are given back.
+            self.tx
+                .execute(
+                    "DELETE FROM lead_identities i USING lead_import t
+                     WHERE i.lead_id = t.id AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = t.id)",
+                    &[],
+                )
+                .map_err(backend)?;
         }
-        let found: Vec<(i64, Option<String>, Option<String>)> =
-            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-        let index = RefIndex::of_keys(&found);
-        // Each lead has a key, and a row that went in holds all of its own.
-        Ok(leads
-            .iter()
-            .map(|l| {
-                let by = match (&l.profile.email, &l.profile.external_id) {
-                    (Some(e), _) => LeadRef::Email(e.clone()),
-                    (None, Some(x)) => LeadRef::External(x.clone()),
-                    (None, None) => return None,
-                };
-                index.get(&by).map(|i| LeadId(found[i].0))
-            })
-            .collect())
+        if leads.iter().any(|l| l.id.is_some()) {
+            move_sequence_past(&mut self.tx, rows.iter().map(|r| r.get::<_, i64>(1)).max().unwrap_or(0))?;
+        }
+        let mut ids = vec![None; leads.len()];
+        for row in &rows {
+            ids[row.get::<_, i64>(0) as usize] = Some(LeadId(row.get(1)));
+        }
+        Ok(ids)
     }
 
     fn resolve_lead(&mut self, lead: &LeadRef) -> Result<Option<LeadId>, StoreError> {
-        let row = match lead {
-            LeadRef::Id(id) => self.tx.query_opt("SELECT id FROM leads WHERE id = $1", &[&id.0]),
-            LeadRef::Email(e) => self.tx.query_opt("SELECT id FROM leads WHERE email = $1", &[&e.as_str()]),
-            LeadRef::External(x) => self.tx.query_opt("SELECT id FROM leads WHERE external_id = $1", &[&x.as_str()]),
+        match (lead, lead.identity()) {
+            (LeadRef::Id(id), _) => {
+                let row = self.tx.query_opt("SELECT id FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?;
+                Ok(row.map(|r| LeadId(r.get(0))))
+            }
+            (_, Some(identity)) => identities::lead_with(&mut self.tx, identity.kind(), identity.value()),
+            (_, None) => Ok(None),
         }
-        .map_err(backend)?;
-        Ok(row.map(|r| LeadId(r.get(0))))
     }
 
-    /// `ON CONFLICT DO NOTHING`, so that a taken key fails the write and not the transaction
-    /// (PostgreSQL aborts a transaction at its first error): what was taken is looked up then.
+    /// The lead's keys are taken first, under the id it will have, so that a key another lead
+    /// holds fails the write and not the transaction (PostgreSQL aborts a transaction at its
+    /// first error).
     fn insert_lead(
         &mut self,
         id: Option<LeadId>,
@@ -425,54 +396,59 @@ impl LeadWrites for PgTx<'_> {
         created_at: Timestamp,
         now: Timestamp,
     ) -> Result<LeadId, StoreError> {
+        let explicit = id.is_some();
+        let id = match id {
+            Some(id) => {
+                if self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?.is_some() {
+                    return Err(StoreError::DuplicateId(id));
+                }
+                id
+            }
+            None => LeadId(
+                self.tx
+                    .query_one("SELECT nextval(pg_get_serial_sequence('leads', 'id'))", &[])
+                    .map_err(backend)?
+                    .get(0),
+            ),
+        };
+        identities::take_profile_keys(&mut self.tx, id, p, now)?;
         let values = ProfileValues::of(p);
         let mut params = values.params();
         let (created, updated) = (created_at.millis(), now.millis());
-        params.push(&created);
-        params.push(&updated);
-        let placeholders: Vec<String> = (1..=params.len()).map(|i| format!("${i}")).collect();
-        let columns = PROFILE_COLUMNS.join(", ");
-        let explicit = id.map(|i| i.0);
-        let sql = match explicit {
-            Some(_) => format!(
-                "INSERT INTO leads (id, {columns}, created_at, updated_at) VALUES (${}, {})
-                 ON CONFLICT DO NOTHING RETURNING id",
-                params.len() + 1,
-                placeholders.join(", ")
-            ),
-            None => format!(
-                "INSERT INTO leads ({columns}, created_at, updated_at) VALUES ({}) ON CONFLICT DO NOTHING RETURNING id",
-                placeholders.join(", ")
-            ),
-        };
-        if let Some(explicit) = &explicit {
-            params.push(explicit);
-        }
-        let Some(row) = self.tx.query_opt(&sql, &params).map_err(backend)? else {
-            if let Some(explicit) = explicit {
-                let exists = self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1", &[&explicit]).map_err(backend)?;
-                if exists.is_some() {
-                    return Err(StoreError::DuplicateId(LeadId(explicit)));
-                }
+        params.extend([&created as Param<'_>, &updated, &id.0]);
+        let placeholders: Vec<String> = (1..params.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO leads ({}, created_at, updated_at, id) VALUES ({}, ${}) ON CONFLICT DO NOTHING RETURNING id",
+            PROFILE_COLUMNS.join(", "),
+            placeholders.join(", "),
+            params.len()
+        );
+        if self.tx.query_opt(&sql, &params).map_err(backend)?.is_none() {
+            // A writer beside this one gave the lead it inserted this id first.
+            for (kind, value, _) in identities::profile_keys(p) {
+                self.tx
+                    .execute(
+                        "DELETE FROM lead_identities WHERE kind = $1 AND value = $2 AND lead_id = $3",
+                        &[&kind, &value, &id.0],
+                    )
+                    .map_err(backend)?;
             }
-            return Err(key_taken(&mut self.tx, p, None)?
-                .unwrap_or_else(|| StoreError::Backend("a lead insert conflicted on no key".into())));
-        };
-        let id = LeadId(row.get(0));
-        if explicit.is_some() {
+            return Err(StoreError::DuplicateId(id));
+        }
+        if explicit {
             move_sequence_past(&mut self.tx, id.0)?;
         }
         self.tx.execute("INSERT INTO scores (lead_id) VALUES ($1)", &[&id.0]).map_err(backend)?;
         Ok(id)
     }
 
+    /// The profile's keys are taken first (the old ones stay the lead's: it is still reached
+    /// through them).
     fn update_profile(&mut self, id: LeadId, p: &Profile, now: Timestamp) -> Result<(), StoreError> {
         if self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?.is_none() {
             return Err(StoreError::NoSuchLead(id));
         }
-        if let Some(taken) = key_taken(&mut self.tx, p, Some(id))? {
-            return Err(taken);
-        }
+        identities::take_profile_keys(&mut self.tx, id, p, now)?;
         let values = ProfileValues::of(p);
         let mut params = values.params();
         let updated = now.millis();
@@ -527,6 +503,7 @@ impl LeadWrites for PgTx<'_> {
             "DELETE FROM webhook_deliveries WHERE lead_id = $1",
             "DELETE FROM public_quota WHERE lead_id = $1",
             "DELETE FROM outcomes WHERE lead_id = $1",
+            "DELETE FROM lead_identities WHERE lead_id = $1",
             "DELETE FROM predictions WHERE lead_id = $1",
             "DELETE FROM score_history WHERE lead_id = $1",
             "DELETE FROM scores WHERE lead_id = $1",

@@ -9,6 +9,7 @@
 
 mod changes;
 mod events;
+mod identities;
 mod jobs;
 mod keys;
 mod leads;
@@ -242,11 +243,16 @@ fn lead_by(conn: &mut impl Sql, where_sql: &str, params: &[Param<'_>]) -> Result
     conn.query_opt(&sql, params).map_err(backend)?.map(|r| read_lead(&r)).transpose()
 }
 
+/// The lead by its id, or through one of its identities.
 fn lead_by_ref(conn: &mut impl Sql, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
-    match lead {
-        LeadRef::Id(id) => lead_by(conn, "l.id = $1", &[&id.0]),
-        LeadRef::Email(e) => lead_by(conn, "l.email = $1", &[&e.as_str()]),
-        LeadRef::External(x) => lead_by(conn, "l.external_id = $1", &[&x.as_str()]),
+    match (lead, lead.identity()) {
+        (LeadRef::Id(id), _) => lead_by(conn, "l.id = $1", &[&id.0]),
+        (_, Some(identity)) => lead_by(
+            conn,
+            "l.id = (SELECT lead_id FROM lead_identities WHERE kind = $1 AND value = $2)",
+            &[&identity.kind(), &identity.value()],
+        ),
+        (_, None) => Ok(None),
     }
 }
 
@@ -303,6 +309,17 @@ impl Store for PgStore {
             (
                 "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_shapes sh WHERE sh.id = e.shape_id)",
                 "events of no shape",
+            ),
+            (
+                "SELECT count(*) FROM leads l WHERE (l.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_identities i
+                     WHERE i.kind = 'email' AND i.value = l.email AND i.lead_id = l.id))
+                  OR (l.external_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_identities i
+                     WHERE i.kind = 'external' AND i.value = l.external_id AND i.lead_id = l.id))",
+                "leads not reached through their own email or external id",
+            ),
+            (
+                "SELECT count(*) FROM lead_identities i WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = i.lead_id)",
+                "identities of no lead",
             ),
         ] {
             let n = count(&mut conn, sql)?;

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_sla_clocks.sql"),
     include_str!("../migrations/0011_tracking_notifications.sql"),
     include_str!("../migrations/0012_leads_by_mql_time.sql"),
+    include_str!("../migrations/0013_lead_identities.sql"),
 ];
 
 /// The schema version this build writes.

@@ -127,21 +127,15 @@ impl LeadWrites for SqliteTx<'_> {
     }
 
     fn resolve_lead(&mut self, lead: &LeadRef) -> Result<Option<LeadId>, StoreError> {
-        let found: rusqlite::Result<Option<i64>> = match lead {
-            LeadRef::Id(id) => self
+        match lead.identity() {
+            Some(identity) => identities::lead_with(&self.tx, identity.kind(), identity.value()),
+            None => self
                 .tx
                 .prepare_cached("SELECT id FROM leads WHERE id = ?1")
-                .and_then(|mut s| s.query_row([id.0], |r| r.get(0)).optional()),
-            LeadRef::Email(e) => self
-                .tx
-                .prepare_cached("SELECT id FROM leads WHERE email = ?1")
-                .and_then(|mut s| s.query_row([e.as_str()], |r| r.get(0)).optional()),
-            LeadRef::External(x) => self
-                .tx
-                .prepare_cached("SELECT id FROM leads WHERE external_id = ?1")
-                .and_then(|mut s| s.query_row([x.as_str()], |r| r.get(0)).optional()),
-        };
-        found.map(|id| id.map(LeadId)).map_err(backend)
+                .and_then(|mut s| s.query_row([lead_id_of(lead)], |r| r.get(0)).optional())
+                .map(|id| id.map(LeadId))
+                .map_err(backend),
+        }
     }
 
     fn insert_lead(
@@ -161,6 +155,7 @@ impl LeadWrites for SqliteTx<'_> {
                 PROFILE_COLUMNS.len() + 3
             )
         });
+        identities::check_profile_keys(&self.tx, p, None)?;
         let custom = encode_custom(p);
         let (lead_id, created, updated) = (id.map(|i| i.0), created_at.millis(), now.millis());
         let profile = profile_values(p, &custom);
@@ -175,6 +170,7 @@ impl LeadWrites for SqliteTx<'_> {
             });
         }
         let id = LeadId(self.tx.last_insert_rowid());
+        identities::keep_profile_keys(&self.tx, id, p, now)?;
         self.tx
             .prepare_cached("INSERT INTO scores (lead_id) VALUES (?1)")
             .map_err(backend)?
@@ -189,6 +185,10 @@ impl LeadWrites for SqliteTx<'_> {
                 PROFILE_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
             format!("UPDATE leads SET {}, updated_at = ?{} WHERE id = ?1", sets.join(", "), PROFILE_COLUMNS.len() + 2)
         });
+        if let Err(taken) = identities::check_profile_keys(&self.tx, p, Some(id)) {
+            let exists = self.tx.prepare_cached("SELECT 1 FROM leads WHERE id = ?1").and_then(|mut s| s.exists([id.0]));
+            return Err(if exists.map_err(backend)? { taken } else { StoreError::NoSuchLead(id) });
+        }
         let custom = encode_custom(p);
         let updated = now.millis();
         let profile = profile_values(p, &custom);
@@ -197,7 +197,8 @@ impl LeadWrites for SqliteTx<'_> {
         values.push(&updated);
         match self.tx.prepare_cached(&SQL).map_err(backend)?.execute(params_from_iter(values)) {
             Ok(0) => Err(StoreError::NoSuchLead(id)),
-            Ok(_) => Ok(()),
+            // The old email and external id stay the lead's: it is still reached through them.
+            Ok(_) => identities::keep_profile_keys(&self.tx, id, p, now),
             Err(e) => Err(key_taken(e, p)),
         }
     }
@@ -233,6 +234,7 @@ impl LeadWrites for SqliteTx<'_> {
         outbox::erase_lead(&self.tx, id)?;
         for sql in [
             "DELETE FROM outcomes WHERE lead_id = ?1",
+            "DELETE FROM lead_identities WHERE lead_id = ?1",
             "DELETE FROM lead_changes WHERE lead_id = ?1",
             "DELETE FROM tasks WHERE lead_id = ?1",
             "DELETE FROM sla_clocks WHERE lead_id = ?1",

@@ -6,6 +6,7 @@
 mod activity;
 mod changes;
 mod events;
+mod identities;
 mod jobs;
 mod keys;
 mod leads;
@@ -34,8 +35,8 @@ use std::time::Duration;
 
 use leadflow_core::change::FieldChange;
 use leadflow_core::{
-    EventShape, EventType, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind, Profile, Role, Timestamp, Topic,
-    VisitorId,
+    EventShape, EventType, Identity, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind, Profile, Role, Timestamp,
+    Topic, VisitorId,
 };
 use leadflow_store::prelude::*;
 use leadflow_store::{
@@ -83,6 +84,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0018_sla_clocks.sql"),
     include_str!("../migrations/0019_tracking_notifications.sql"),
     include_str!("../migrations/0020_leads_by_mql_time.sql"),
+    include_str!("../migrations/0021_lead_identities.sql"),
 ];
 
 pub struct SqliteStore {
@@ -280,12 +282,21 @@ fn lead_by(
     stmt.query_row(params, read_lead).optional().map_err(backend)?.transpose()
 }
 
+/// The lead by its id, or through one of its identities.
 fn lead_by_ref(conn: &Connection, lead: &LeadRef) -> Result<Option<LeadRecord>, StoreError> {
-    match lead {
-        LeadRef::Id(id) => lead_by(conn, "l.id = ?1", &[&id.0]),
-        LeadRef::Email(e) => lead_by(conn, "l.email = ?1", &[&e.as_str()]),
-        LeadRef::External(x) => lead_by(conn, "l.external_id = ?1", &[&x.as_str()]),
+    match lead.identity() {
+        None => lead_by(conn, "l.id = ?1", &[&lead_id_of(lead)]),
+        Some(identity) => lead_by(
+            conn,
+            "l.id = (SELECT lead_id FROM lead_identities WHERE kind = ?1 AND value = ?2)",
+            &[&identity.kind(), &identity.value()],
+        ),
     }
+}
+
+/// The id a [`LeadRef::Id`] gives (0, which no lead has, for the others).
+fn lead_id_of(lead: &LeadRef) -> i64 {
+    if let LeadRef::Id(id) = lead { id.0 } else { 0 }
 }
 
 impl Store for SqliteStore {
@@ -340,6 +351,14 @@ impl Store for SqliteStore {
             ("SELECT count(*) FROM leads WHERE id NOT IN (SELECT lead_id FROM scores)", "leads without a score row"),
             ("SELECT count(*) FROM scores WHERE lead_id NOT IN (SELECT id FROM leads)", "score rows of no lead"),
             ("SELECT count(*) FROM events WHERE shape_id NOT IN (SELECT id FROM event_shapes)", "events of no shape"),
+            (
+                "SELECT count(*) FROM leads l WHERE (l.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_identities i
+                     WHERE i.kind = 'email' AND i.value = l.email AND i.lead_id = l.id))
+                  OR (l.external_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_identities i
+                     WHERE i.kind = 'external' AND i.value = l.external_id AND i.lead_id = l.id))",
+                "leads not reached through their own email or external id",
+            ),
+            ("SELECT count(*) FROM lead_identities WHERE lead_id NOT IN (SELECT id FROM leads)", "identities of no lead"),
         ] {
             let n = count(sql)?;
             if n > 0 {

@@ -3,8 +3,8 @@
 //! store: one test per check.
 
 use leadflow_core::{
-    Email, EventKey, EventShape, EventType, ExternalId, Grade, LeadId, LeadRef, LifecycleStage, Outcome, OutcomeKind,
-    Profile, Role, Timestamp, Topic, VisitorId,
+    Email, EventKey, EventShape, EventType, ExternalId, Grade, Identity, LeadId, LeadRef, LifecycleStage, Outcome,
+    OutcomeKind, Profile, Role, Timestamp, Topic, VisitorId,
 };
 
 use crate::*;
@@ -23,6 +23,8 @@ macro_rules! conformance_tests {
             leads_round_trip,
             unique_emails_and_ids,
             leads_named_by_external_ids,
+            a_lead_is_reached_through_each_of_its_identities,
+            an_identity_names_one_lead_whatever_its_place,
             batched_lookups_and_writes_agree_with_one_at_a_time,
             events_are_idempotent_and_ordered,
             dropped_transactions_leave_nothing,
@@ -209,6 +211,155 @@ pub fn unique_emails_and_ids<S: Store>(s: &mut S) {
     // A generated id after a chosen one never meets it.
     let next = add_lead(s, "dan@example.com");
     assert!(next > chosen, "{next} after the chosen {chosen}");
+}
+
+fn identity(text: &str) -> Identity {
+    Identity::parse(text).unwrap()
+}
+
+/// Every identity of a lead, its profile's keys among them, names it in every lookup; a
+/// profile's key that changes stays the lead's; deleting the lead frees them all.
+pub fn a_lead_is_reached_through_each_of_its_identities<S: Store>(s: &mut S) {
+    let ana = add_lead(s, "ana@example.com");
+    let ben = add_lead(s, "ben@example.com");
+    let mut tx = s.begin().unwrap();
+    for (text, new) in [
+        ("email:ana.private@example.net", true),
+        ("salesforce:00Q5g000004XyZ1", true),
+        ("hubspot:00Q5g000004XyZ1", true),
+        ("phone:+442079460958", true),
+        ("email:ana@example.com", false),
+    ] {
+        assert_eq!(tx.add_identity(ana, &identity(text), t("2026-02-01")).unwrap(), new, "{text}");
+    }
+    let err = tx.add_identity(LeadId(999_999), &identity("email:nobody@example.com"), t("2026-02-01")).unwrap_err();
+    assert!(matches!(err, StoreError::NoSuchLead(_)), "{err:?}");
+    tx.commit().unwrap();
+    let refs: Vec<LeadRef> = [
+        "email:ana.private@example.net",
+        "salesforce:00Q5g000004XyZ1",
+        "hubspot:00Q5g000004XyZ1",
+        "phone:+442079460958",
+        "email:ana@example.com",
+        "salesforce:00q5g000004xyz1",
+        "email:ben@example.com",
+    ]
+    .iter()
+    .map(|text| identity(text).into())
+    .collect();
+    let expected = [Some(ana), Some(ana), Some(ana), Some(ana), Some(ana), None, Some(ben)];
+    for (r, want) in refs.iter().zip(expected) {
+        assert_eq!(s.lead(r).unwrap().map(|l| l.id), want, "{r}");
+    }
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.resolve_leads(&refs).unwrap(), expected);
+    let named: Vec<Option<LeadId>> = tx.leads_named(&refs).unwrap().into_iter().map(|l| l.map(|l| l.id)).collect();
+    assert_eq!(named, expected);
+    for (r, want) in refs.iter().zip(expected) {
+        assert_eq!(tx.resolve_lead(r).unwrap(), want, "{r}");
+        assert_eq!(LeadWrites::lead(&mut tx, r).unwrap().map(|l| l.id), want, "{r}");
+    }
+    drop(tx);
+    let kinds: Vec<String> = s.identities_of(ana).unwrap().iter().map(|i| i.identity.to_string()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "email:ana.private@example.net",
+            "email:ana@example.com",
+            "hubspot:00Q5g000004XyZ1",
+            "phone:+442079460958",
+            "salesforce:00Q5g000004XyZ1"
+        ]
+    );
+    assert_eq!(s.identities_of(ana).unwrap()[0].added_at, t("2026-02-01"));
+
+    // A new primary email: the lead keeps the old one, and is reached through both.
+    let mut tx = s.begin().unwrap();
+    let mut p = LeadWrites::lead(&mut tx, &LeadRef::Id(ana)).unwrap().unwrap().profile;
+    p.email = Some(Email::parse("ana@acme.example").unwrap());
+    p.external_id = Some(ExternalId::parse("CRM-1").unwrap());
+    tx.update_profile(ana, &p, t("2026-03-01")).unwrap();
+    tx.commit().unwrap();
+    for text in ["email:ana@acme.example", "email:ana@example.com", "external:CRM-1"] {
+        assert_eq!(s.lead(&identity(text).into()).unwrap().map(|l| l.id), Some(ana), "{text}");
+    }
+    assert_eq!(s.lead(&LeadRef::Id(ana)).unwrap().unwrap().profile.email, p.email);
+
+    let mut tx = s.begin().unwrap();
+    assert!(tx.remove_identity(ana, &identity("phone:+442079460958")).unwrap());
+    assert!(!tx.remove_identity(ana, &identity("phone:+442079460958")).unwrap());
+    assert!(!tx.remove_identity(ben, &identity("salesforce:00Q5g000004XyZ1")).unwrap(), "not ben's");
+    tx.commit().unwrap();
+    assert_eq!(s.lead(&identity("phone:+442079460958").into()).unwrap(), None);
+    assert_eq!(s.verify().unwrap(), Vec::<String>::new());
+
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(ana).unwrap();
+    tx.commit().unwrap();
+    assert!(s.identities_of(ana).unwrap().is_empty());
+    assert_eq!(s.verify().unwrap(), Vec::<String>::new(), "no identity of a deleted lead is left");
+    let again = add_lead(s, "ana.private@example.net");
+    let mut tx = s.begin().unwrap();
+    assert!(tx.add_identity(again, &identity("salesforce:00Q5g000004XyZ1"), t("2026-04-01")).unwrap());
+    tx.commit().unwrap();
+}
+
+/// One identity names one lead: a lead's primary email is no other lead's second one, and the
+/// other way round, in single writes and in bulk; a refused write leaves nothing behind.
+pub fn an_identity_names_one_lead_whatever_its_place<S: Store>(s: &mut S) {
+    let ana = add_lead(s, "ana@example.com");
+    let ben = add_lead(s, "ben@example.com");
+    let mut tx = s.begin().unwrap();
+    tx.add_identity(ana, &identity("email:shared@example.com"), t("2026-02-01")).unwrap();
+    tx.add_identity(ana, &identity("salesforce:S-1"), t("2026-02-01")).unwrap();
+    let err = tx.add_identity(ben, &identity("email:ana@example.com"), t("2026-02-01")).unwrap_err();
+    assert!(matches!(&err, StoreError::IdentityTaken { lead, .. } if *lead == ana), "{err:?}");
+    let err = tx.add_identity(ben, &identity("salesforce:S-1"), t("2026-02-01")).unwrap_err();
+    assert!(matches!(&err, StoreError::IdentityTaken { lead, .. } if *lead == ana), "{err:?}");
+    // Ana's second email is nobody's first.
+    let err = tx.insert_lead(None, &profile("shared@example.com"), t("2026-02-01"), t("2026-02-01")).unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateEmail(_)), "{err:?}");
+    let mut p = LeadWrites::lead(&mut tx, &LeadRef::Id(ben)).unwrap().unwrap().profile;
+    p.email = Some(Email::parse("shared@example.com").unwrap());
+    let err = tx.update_profile(ben, &p, t("2026-02-01")).unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateEmail(_)), "{err:?}");
+    // An external id free and an email taken: the write takes neither.
+    let mut both = profile("shared@example.com");
+    both.external_id = Some(ExternalId::parse("FREE-1").unwrap());
+    assert!(tx.insert_lead(None, &both, t("2026-02-01"), t("2026-02-01")).is_err());
+    let mut p = LeadWrites::lead(&mut tx, &LeadRef::Id(ben)).unwrap().unwrap().profile;
+    p.external_id = Some(ExternalId::parse("FREE-2").unwrap());
+    p.email = Some(Email::parse("shared@example.com").unwrap());
+    assert!(tx.update_profile(ben, &p, t("2026-02-01")).is_err());
+    // In bulk: the lead whose key is taken stays out, the others go in.
+    let fresh = profile("cid@example.com");
+    let taken = profile("shared@example.com");
+    let mut half = profile("dan@example.com");
+    half.external_id = Some(ExternalId::parse("FREE-3").unwrap());
+    half.email = Some(Email::parse("ana@example.com").unwrap());
+    let new: Vec<NewLead<'_>> = [&fresh, &taken, &half]
+        .into_iter()
+        .map(|p| NewLead { id: None, profile: p, created_at: t("2026-02-01") })
+        .collect();
+    let ids = tx.insert_leads(&new, t("2026-02-01")).unwrap();
+    assert!(ids[0].is_some() && ids[1].is_none() && ids[2].is_none(), "{ids:?}");
+    tx.commit().unwrap();
+    for free in ["external:FREE-1", "external:FREE-2", "external:FREE-3"] {
+        assert_eq!(s.lead(&identity(free).into()).unwrap(), None, "{free} was given back");
+    }
+    assert_eq!(s.lead(&identity("email:shared@example.com").into()).unwrap().map(|l| l.id), Some(ana));
+    assert_eq!(s.lead(&LeadRef::Id(ben)).unwrap().unwrap().profile.email.unwrap().as_str(), "ben@example.com");
+    assert_eq!(s.stats().unwrap().leads, 3);
+    assert_eq!(s.verify().unwrap(), Vec::<String>::new());
+    // Freed by its lead, an identity can name another.
+    let mut tx = s.begin().unwrap();
+    assert!(tx.remove_identity(ana, &identity("email:shared@example.com")).unwrap());
+    let mut p = LeadWrites::lead(&mut tx, &LeadRef::Id(ben)).unwrap().unwrap().profile;
+    p.email = Some(Email::parse("shared@example.com").unwrap());
+    tx.update_profile(ben, &p, t("2026-02-02")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.lead(&identity("email:shared@example.com").into()).unwrap().map(|l| l.id), Some(ben));
+    assert_eq!(s.lead(&identity("email:ben@example.com").into()).unwrap().map(|l| l.id), Some(ben));
 }
 
 /// What a batch looks up and writes together is what one call a row would give, in order, and

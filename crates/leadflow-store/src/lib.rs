@@ -9,6 +9,7 @@ pub mod conformance;
 
 mod backend;
 mod changes;
+mod identities;
 mod jobs;
 mod pipelines;
 mod properties;
@@ -20,6 +21,7 @@ mod users;
 
 pub use backend::Backend;
 pub use changes::{ChangeRow, read_change};
+pub use identities::{IdentityReads, IdentityRecord, IdentityWrites};
 pub use jobs::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
 };
@@ -48,6 +50,8 @@ pub enum StoreError {
     DuplicateExternalId(String),
     #[error("a lead with id {0} already exists")]
     DuplicateId(LeadId),
+    #[error("{identity} is lead {lead}'s")]
+    IdentityTaken { identity: String, lead: LeadId },
     #[error("no lead {0}")]
     NoSuchLead(LeadId),
     #[error("no model version {0}")]
@@ -617,6 +621,7 @@ pub trait Store:
     + UserReads
     + TaskReads
     + SlaReads
+    + IdentityReads
 {
     type Tx<'a>: Transaction
     where
@@ -656,6 +661,7 @@ pub trait Transaction:
     + UserWrites
     + TaskWrites
     + SlaWrites
+    + IdentityWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -677,10 +683,11 @@ pub trait Transaction:
 /// Every port, for code that calls them on a concrete backend.
 pub mod prelude {
     pub use crate::{
-        ChangeReads, ChangeWrites, EventReads, EventWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads,
-        LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads,
-        PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites, SlaReads, SlaWrites, Store,
-        TaskReads, TaskWrites, TrainedReads, TrainedWrites, Transaction, UserReads, UserWrites, VisitorWrites,
+        ChangeReads, ChangeWrites, EventReads, EventWrites, IdentityReads, IdentityWrites, JobReads, JobWrites,
+        KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads,
+        OutcomeWrites, PipelineReads, PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites,
+        SlaReads, SlaWrites, Store, TaskReads, TaskWrites, TrainedReads, TrainedWrites, Transaction, UserReads,
+        UserWrites, VisitorWrites,
     };
 }
 

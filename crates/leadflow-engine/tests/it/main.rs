@@ -3,6 +3,7 @@
 mod assignment;
 mod changes;
 mod event_properties;
+mod identities;
 mod imports;
 mod incremental;
 mod jobs;
