@@ -21,6 +21,10 @@
 //! | `model_not_found` | 404 | no such model version |
 //! | `email_taken` | 409 | the email belongs to another lead |
 //! | `external_id_taken` | 409 | the external id belongs to another lead |
+//! | `lead_identity_taken` | 409 | the identity (a phone number, another system's id) belongs to another lead |
+//! | `invalid_lead_identity` | 400 | a lead's identity is not `kind:value` of a known kind (`email`, `external`, `phone`, or a system's name), or its value is wrong |
+//! | `own_lead_identity` | 409 | the identity is the lead's own email or external id: change the lead's field instead |
+//! | `lead_identity_not_found` | 404 | the lead has no such identity |
 //! | `keys_disagree` | 409 | the keys given (lead_id, external_id, email) name different leads, or the lead has another external id |
 //! | `event_id_taken` | 409 | an event with this id is another lead's already |
 //! | `model_invalid` | 422 | the model file has problems (listed in `problems`) |
@@ -138,7 +142,12 @@ impl From<EngineError> for ApiError {
             EngineError::KeyTaken { key: leadflow_core::LeadRef::External(_), .. } => {
                 ApiError::new(ErrorCode::ExternalIdTaken, e.to_string())
             }
-            EngineError::KeyTaken { .. } => ApiError::new(ErrorCode::EmailTaken, e.to_string()),
+            EngineError::KeyTaken { key: leadflow_core::LeadRef::Email(_), .. } => {
+                ApiError::new(ErrorCode::EmailTaken, e.to_string())
+            }
+            EngineError::KeyTaken { .. } => ApiError::new(ErrorCode::LeadIdentityTaken, e.to_string()),
+            EngineError::OwnIdentity(_) => ApiError::new(ErrorCode::OwnLeadIdentity, e.to_string()),
+            EngineError::UnknownIdentity(_) => ApiError::new(ErrorCode::LeadNotFound, e.to_string()),
             EngineError::KeysDisagree { .. } | EngineError::ExternalIdDiffers { .. } => {
                 ApiError::new(ErrorCode::KeysDisagree, e.to_string())
             }

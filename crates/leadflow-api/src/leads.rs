@@ -13,7 +13,12 @@ use leadflow_store::{Backend, ChangeCause, ChangeOrigin};
 
 pub(crate) fn lead_ref(s: &str) -> Result<LeadRef, ApiError> {
     LeadRef::parse(s).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidLead, format!("`{s}` names no lead (an id, an email or an external id): {e}"))
+        ApiError::new(
+            ErrorCode::InvalidLead,
+            format!(
+                "`{s}` names no lead (an id, an email, an external id, or an identity such as phone:+14155552671): {e}"
+            ),
+        )
     })
 }
 
@@ -116,7 +121,8 @@ pub(crate) async fn list<S: Backend>(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct LeadPath {
-    /// A lead id, an email, or an external id (`external:0042` for one that is a number).
+    /// A lead id, an email, an external id (`external:0042` for one that is a number), or
+    /// another of its identities (`phone:+14155552671`, `salesforce:00Q5g000004XyZ1`).
     #[param(schema_with = leadflow_contract::lead_ref_schema)]
     pub(crate) lead: String,
 }

@@ -11,6 +11,7 @@ mod delivery;
 mod error;
 mod error_code;
 mod events;
+mod identities;
 mod jobs;
 mod leads;
 mod limits;
@@ -65,6 +66,8 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/leads/{lead}", get(leads::get::<S>).delete(leads::delete::<S>))
         .route("/v1/leads/{lead}/changes", get(leads::changes::<S>))
         .route("/v1/leads/{lead}/stages", get(leads::stages::<S>))
+        .route("/v1/leads/{lead}/identities", get(identities::list::<S>).post(identities::add::<S>))
+        .route("/v1/leads/{lead}/identities/{identity}", axum::routing::delete(identities::remove::<S>))
         .route("/v1/leads/{lead}/stage", post(pipelines::move_lead::<S>))
         .route("/v1/leads/{lead}/owner", post(team::give::<S>))
         .route("/v1/leads/{lead}/tasks", post(tasks::add::<S>))

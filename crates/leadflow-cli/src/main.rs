@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod identities;
 mod import;
 mod lab;
 mod output;
@@ -97,6 +98,9 @@ enum Command {
     /// Check, apply and list sales pipelines; run their sweep.
     #[command(subcommand)]
     Pipeline(pipelines::PipelineCommand),
+    /// What leads are reached through: emails, external ids, ids in other systems, phones.
+    #[command(subcommand)]
+    Identities(identities::IdentitiesCommand),
     /// The sales users leads are owned by.
     #[command(subcommand)]
     Users(team::UsersCommand),
@@ -348,7 +352,7 @@ enum FileFormat {
 
 #[derive(Args)]
 struct TrackArgs {
-    /// The lead's email or id.
+    /// The lead: its email, id, external id or another identity (`phone:+14155552671`).
     #[arg(long)]
     lead: String,
     /// The event type (page_view, email_click, demo_requested, ... or a custom one).
@@ -849,6 +853,7 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
         }
         Command::Pipeline(command) => pipelines::run(engine, command),
         Command::Users(command) => team::users(engine, command),
+        Command::Identities(command) => identities::run(engine, command),
         Command::Tasks(command) => tasks::run(engine, command),
         Command::Queue { owner, limit, json } => tasks::queue(engine, &owner, limit, json),
         Command::Jobs { kind, status, limit } => jobs(engine, kind, status.as_deref(), limit),
@@ -1093,7 +1098,7 @@ fn print_predicted(report: &leadflow_engine::RescoreReport) {
 fn parse_lead(s: &str) -> Result<LeadRef> {
     LeadRef::parse(s).with_context(|| {
         format!(
-            "`{s}` names no lead: give its id, its email, or its external id (`external:123` for one that is a number)"
+            "`{s}` names no lead: give its id, its email, its external id (`external:123` for one that is a number), or another identity (`phone:+14155552671`, `salesforce:00Q5g...`)"
         )
     })
 }

@@ -9,6 +9,7 @@
 
 mod batch;
 mod change;
+mod identity;
 mod lead;
 mod model;
 mod outcome;
@@ -23,6 +24,7 @@ mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
 pub use change::{LeadChange, LeadChanges, StageHistory, StageStretch};
+pub use identity::{IdentityRequest, LeadIdentities, LeadIdentity, LeadVisitor};
 pub use lead::LeadPage;
 pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, InactivityLine, Lead, LeadView};
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};

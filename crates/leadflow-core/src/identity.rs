@@ -131,9 +131,14 @@ pub enum Identity {
 impl Identity {
     /// Reads `kind:value`, or a bare email. A phone must carry its country code here.
     pub fn parse(input: &str) -> Result<Identity, IdentityError> {
+        Identity::parse_in(input, None)
+    }
+
+    /// [`parse`](Identity::parse), reading a phone number without its country code in `region`.
+    pub fn parse_in(input: &str, region: Option<PhoneRegion>) -> Result<Identity, IdentityError> {
         let text = input.trim();
         match text.split_once(':') {
-            Some((kind, value)) => Identity::of_kind(kind, value),
+            Some((kind, value)) => Identity::of_kind_in(kind, value, region),
             None if text.contains('@') => Ok(Identity::Email(Email::parse(text)?)),
             None => Err(IdentityError::Malformed(crate::text::printable(text).into_owned())),
         }
@@ -141,10 +146,14 @@ impl Identity {
 
     /// The identity of a kind ([`kind`](Identity::kind)) and a value, as stored.
     pub fn of_kind(kind: &str, value: &str) -> Result<Identity, IdentityError> {
+        Identity::of_kind_in(kind, value, None)
+    }
+
+    fn of_kind_in(kind: &str, value: &str, region: Option<PhoneRegion>) -> Result<Identity, IdentityError> {
         Ok(match kind.trim() {
             "email" => Identity::Email(Email::parse(value)?),
             "external" => Identity::External(ExternalId::parse(value)?),
-            "phone" => Identity::Phone(Phone::parse(value, None)?),
+            "phone" => Identity::Phone(Phone::parse(value, region)?),
             system => Identity::System(System::parse(system)?, ExternalId::parse(value)?),
         })
     }
@@ -211,6 +220,8 @@ mod tests {
             assert_eq!(Phone::parse(written, None).unwrap().as_str(), "+442079460958", "{written}");
         }
         assert_eq!(Phone::parse("020 7946 0958", Some(gb)).unwrap().as_str(), "+442079460958");
+        assert_eq!(Identity::parse_in("phone:020 7946 0958", Some(gb)).unwrap().to_string(), "phone:+442079460958");
+        assert_eq!(Identity::parse_in("phone:+1 415 555 2671", Some(gb)).unwrap().to_string(), "phone:+14155552671");
         assert_eq!(
             Phone::parse("(415) 555-2671", Some(PhoneRegion::parse("US").unwrap())).unwrap().as_str(),
             "+14155552671"

@@ -53,11 +53,15 @@ impl LeadRef {
         if let Ok(n) = s.parse::<i64>() {
             return Ok(LeadRef::Id(LeadId(n)));
         }
-        // An email has no colon, so a kind before one is never part of an email.
-        if let Some((kind, _)) = s.split_once(':')
-            && (matches!(kind, "email" | "phone") || System::parse(kind).is_ok())
-        {
-            return Ok(Identity::parse(s)?.into());
+        // An email has no colon, so a kind before one is never part of an email. A system's
+        // name with no id after it is an external id that has a colon, as it was before systems.
+        if let Some((kind, id)) = s.split_once(':') {
+            if matches!(kind, "email" | "phone") {
+                return Ok(Identity::parse(s)?.into());
+            }
+            if let (Ok(system), Ok(id)) = (System::parse(kind), ExternalId::parse(id)) {
+                return Ok(LeadRef::System(system, id));
+            }
         }
         if s.contains('@') {
             return Ok(LeadRef::Email(Email::parse(s)?));
@@ -610,6 +614,21 @@ mod tests {
         assert_eq!(LeadRef::parse("external:0042"), Ok(LeadRef::External(ExternalId::parse("0042").unwrap())));
         assert!(LeadRef::parse("ana@").is_err());
         assert!(LeadRef::parse("").is_err());
+        let sf = LeadRef::parse("salesforce:00Q5g000004XyZ1").unwrap();
+        assert_eq!(sf.identity().unwrap().to_string(), "salesforce:00Q5g000004XyZ1");
+        assert_eq!(LeadRef::parse("phone:+44 20 7946 0958").unwrap().to_string(), "lead with phone +442079460958");
+        assert_eq!(LeadRef::parse("email:Ana@Acme.example"), LeadRef::parse("ana@acme.example"));
+        assert!(LeadRef::parse("phone:12").is_err(), "a bad phone is an error, not an external id");
+        assert!(LeadRef::parse("email:ana").is_err());
+        // What is not a system's name and an id stays an external id with a colon.
+        for flat in ["Urn:x", "a:", "9z:1"] {
+            assert_eq!(LeadRef::parse(flat), Ok(LeadRef::External(ExternalId::parse(flat).unwrap())), "{flat}");
+        }
+        for identity in ["email:ana@acme.example", "external:42", "hubspot:7", "phone:+14155552671"] {
+            let parsed = Identity::parse(identity).unwrap();
+            assert_eq!(LeadRef::parse(identity).unwrap().identity(), Some(parsed.clone()));
+            assert_eq!(LeadRef::from(parsed).identity().unwrap().to_string(), identity);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod support;
 
 mod api;
 mod browser;
+mod identities;
 mod jobs;
 mod openapi;
 mod pipelines;

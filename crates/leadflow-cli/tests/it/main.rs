@@ -5,6 +5,7 @@ mod common;
 mod changes;
 mod cli;
 mod demo;
+mod identities;
 mod killed_sweep;
 mod migrate;
 mod reference;
