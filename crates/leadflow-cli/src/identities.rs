@@ -53,7 +53,7 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: IdentitiesCommand) -> Re
                 .identities
                 .iter()
                 .map(|i| {
-                    let place = if i.primary { "own" } else { "" };
+                    let place = if i.primary { "yes" } else { "" };
                     vec![i.kind.clone(), printable(&i.value).into_owned(), place.into(), i.added_at.to_string()]
                 })
                 .collect();
@@ -64,7 +64,7 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: IdentitiesCommand) -> Re
                     .map(|v| vec!["visitor".into(), v.visitor_id.clone(), String::new(), v.joined_at.to_string()]),
             );
             println!("lead {}", listed.lead_id);
-            output::table(&["KIND", "VALUE", "", "SINCE"], &rows);
+            output::table(&["KIND", "VALUE", "OWN", "SINCE"], &rows);
         }
         IdentitiesCommand::Add { lead, identities, region } => {
             let lead = parse_lead(&lead)?;

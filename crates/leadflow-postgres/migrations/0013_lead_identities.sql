@@ -18,3 +18,8 @@ INSERT INTO lead_identities (kind, value, lead_id, added_at)
 SELECT 'email', email, id, created_at FROM leads WHERE email IS NOT NULL;
 INSERT INTO lead_identities (kind, value, lead_id, added_at)
 SELECT 'external', external_id, id, created_at FROM leads WHERE external_id IS NOT NULL;
+
+-- Leads are found through their identities now: the profile's email and external id are
+-- copies that no lookup reads, and their unique indexes would cost every new lead two more
+-- index writes for nothing.
+ALTER TABLE leads DROP CONSTRAINT IF EXISTS leads_email_key, DROP CONSTRAINT IF EXISTS leads_external_id_key;

@@ -300,6 +300,20 @@ impl LeadWrites for PgTx<'_> {
                 declared.join(", ")
             ))
             .map_err(backend)?;
+        // New leads' ids first, in the file's order, so that each lead's identities can name it
+        // before it is in.
+        let wanted = leads.iter().filter(|l| l.id.is_none()).count() as i64;
+        let mut generated = self
+            .tx
+            .query("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1::BIGINT)", &[&wanted])
+            .map_err(backend)?
+            .into_iter()
+            .map(|r| r.get::<_, i64>(0));
+        let ids: Vec<i64> = leads
+            .iter()
+            .map(|l| l.id.map(|i| i.0).or_else(|| generated.next()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| StoreError::Backend("the id sequence gave fewer ids than asked".into()))?;
         let copy = self
             .tx
             .conn
@@ -309,26 +323,18 @@ impl LeadWrites for PgTx<'_> {
             .map_err(backend)?;
         let mut writer = BinaryCopyInWriter::new(copy, &types);
         let updated = now.millis();
-        for (ord, lead) in leads.iter().enumerate() {
+        for (ord, (lead, id)) in leads.iter().zip(&ids).enumerate() {
             let values = ProfileValues::of(lead.profile);
             let mut row = values.params();
-            let (created, id, ord) = (lead.created_at.millis(), lead.id.map(|i| i.0), ord as i64);
-            row.extend([&created as Param<'_>, &updated, &id, &ord]);
+            let (created, ord) = (lead.created_at.millis(), ord as i64);
+            row.extend([&created as Param<'_>, &updated, id, &ord]);
             writer.write(&row).map_err(backend)?;
         }
         writer.finish().map_err(backend)?;
-        // Ids first, in the file's order, so that each lead's identities can name it before it is in.
-        self.tx
-            .execute(
-                "UPDATE lead_import t SET id = n.id
-                 FROM (SELECT ord, nextval(pg_get_serial_sequence('leads', 'id')) AS id
-                       FROM (SELECT ord FROM lead_import WHERE id IS NULL ORDER BY ord) o) n
-                 WHERE t.ord = n.ord",
-                &[],
-            )
-            .map_err(backend)?;
         // A lead goes in only with every key it has: one another lead holds (or a writer beside
         // this one took first) keeps it out. A lead whose given id is taken gets no identity.
+        let explicit = leads.iter().any(|l| l.id.is_some());
+        let id_free = if explicit { "AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = t.id)" } else { "" };
         let rows = self
             .tx
             .query(
@@ -338,7 +344,7 @@ impl LeadWrites for PgTx<'_> {
                          SELECT k.kind, k.value, t.id, t.updated_at
                          FROM lead_import t
                              CROSS JOIN LATERAL (VALUES ('email', t.email), ('external', t.external_id)) k (kind, value)
-                         WHERE k.value IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = t.id)
+                         WHERE k.value IS NOT NULL {id_free}
                          ORDER BY t.ord
                          ON CONFLICT DO NOTHING RETURNING lead_id),
                      keys_taken AS (SELECT lead_id, count(*) AS n FROM keys GROUP BY lead_id),
@@ -350,26 +356,29 @@ impl LeadWrites for PgTx<'_> {
                          ORDER BY t.ord
                          ON CONFLICT DO NOTHING RETURNING id),
                      score_rows AS (INSERT INTO scores (lead_id) SELECT id FROM inserted)
-                     SELECT t.ord, t.id FROM inserted i JOIN lead_import t ON t.id = i.id"
+                     SELECT t.ord, t.id, i.id IS NOT NULL FROM lead_import t LEFT JOIN inserted i ON i.id = t.id"
                 ),
                 &[],
             )
             .map_err(backend)?;
-        if rows.len() < leads.len() {
-            // The keys of leads that did not go in are given back.
+        let left_out: Vec<i64> = rows.iter().filter(|r| !r.get::<_, bool>(2)).map(|r| r.get(1)).collect();
+        if !left_out.is_empty() {
+            // The keys the leads that did not go in took are given back (not those of a lead
+            // whose id a row gave).
             self.tx
                 .execute(
-                    "DELETE FROM lead_identities i USING lead_import t
-                     WHERE i.lead_id = t.id AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = t.id)",
-                    &[],
+                    "DELETE FROM lead_identities i WHERE i.lead_id = ANY($1)
+                       AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = i.lead_id)",
+                    &[&left_out],
                 )
                 .map_err(backend)?;
         }
-        if leads.iter().any(|l| l.id.is_some()) {
-            move_sequence_past(&mut self.tx, rows.iter().map(|r| r.get::<_, i64>(1)).max().unwrap_or(0))?;
+        let went_in = || rows.iter().filter(|r| r.get::<_, bool>(2));
+        if explicit {
+            move_sequence_past(&mut self.tx, went_in().map(|r| r.get::<_, i64>(1)).max().unwrap_or(0))?;
         }
         let mut ids = vec![None; leads.len()];
-        for row in &rows {
+        for row in went_in() {
             ids[row.get::<_, i64>(0) as usize] = Some(LeadId(row.get(1)));
         }
         Ok(ids)

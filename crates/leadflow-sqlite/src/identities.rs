@@ -1,7 +1,8 @@
 //! Identities (migration 0021): every key a lead is reached through, the profile's own two
 //! among them. SQLite has one writer, so a key checked free in a write transaction stays free
-//! until it commits: the lead writes check before they write anything, so that a refused row of
-//! a batch leaves nothing behind.
+//! until it commits. A refused lead write leaves nothing behind (a batch goes on after a refused
+//! row): a profile's new keys are checked before it is written, and a new lead whose key is taken
+//! is taken out again.
 
 use super::*;
 use leadflow_store::IdentityRecord;
@@ -25,36 +26,67 @@ fn profile_keys(p: &Profile) -> impl Iterator<Item = (&'static str, &str, StoreE
     email.into_iter().chain(external)
 }
 
-/// Refuses a profile whose email or external id names another lead than `lead` (any lead, for
-/// a lead not inserted yet).
-pub(crate) fn check_profile_keys(conn: &Connection, p: &Profile, lead: Option<LeadId>) -> Result<(), StoreError> {
+/// Gives a lead just inserted its profile's email and external id, the primary key refusing
+/// one another lead has: then the lead is taken out again, with what it took, and the error
+/// says which key. (Cheaper than asking first: the insert looks the key up anyway.)
+pub(crate) fn take_new_leads_keys(
+    conn: &Connection,
+    lead: LeadId,
+    p: &Profile,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     for (kind, value, taken) in profile_keys(p) {
-        if let Some(holder) = lead_with(conn, kind, value)?
-            && Some(holder) != lead
-        {
+        let inserted = insert(conn, kind, value, lead, now)?;
+        if !inserted {
+            for sql in ["DELETE FROM lead_identities WHERE lead_id = ?1", "DELETE FROM leads WHERE id = ?1"] {
+                conn.prepare_cached(sql).map_err(backend)?.execute([lead.0]).map_err(backend)?;
+            }
             return Err(taken);
         }
     }
     Ok(())
 }
 
-/// Gives the lead its profile's email and external id as identities (checked free before).
-pub(crate) fn keep_profile_keys(
+/// The profile's keys that differ from the lead's stored ones (`stored`: its email and external
+/// id), refused if another lead has one: checked before the profile is written.
+pub(crate) fn changed_profile_keys<'p>(
     conn: &Connection,
     lead: LeadId,
-    p: &Profile,
+    p: &'p Profile,
+    stored: &(Option<String>, Option<String>),
+) -> Result<Vec<(&'static str, &'p str)>, StoreError> {
+    let mut changed = Vec::new();
+    for (kind, value, taken) in profile_keys(p) {
+        let before = if kind == "email" { &stored.0 } else { &stored.1 };
+        if before.as_deref() == Some(value) {
+            continue;
+        }
+        match lead_with(conn, kind, value)? {
+            Some(holder) if holder != lead => return Err(taken),
+            Some(_) => {}
+            None => changed.push((kind, value)),
+        }
+    }
+    Ok(changed)
+}
+
+/// Adds an identity no lead has (checked, or refused by the key): false if one had it.
+pub(crate) fn insert(
+    conn: &Connection,
+    kind: &str,
+    value: &str,
+    lead: LeadId,
     now: Timestamp,
-) -> Result<(), StoreError> {
-    for (kind, value, _) in profile_keys(p) {
-        conn.prepare_cached(
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
             "INSERT INTO lead_identities (kind, value, lead_id, added_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (kind, value) DO NOTHING",
         )
         .map_err(backend)?
         .execute(params![kind, value, lead.0, now.millis()])
         .map_err(backend)?;
-    }
-    Ok(())
+    Ok(n > 0)
 }
 
 impl IdentityReads for SqliteStore {
@@ -109,12 +141,7 @@ impl IdentityWrites for SqliteTx<'_> {
         if !exists {
             return Err(StoreError::NoSuchLead(lead));
         }
-        self.tx
-            .prepare_cached("INSERT INTO lead_identities (kind, value, lead_id, added_at) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(backend)?
-            .execute(params![identity.kind(), identity.value(), lead.0, now.millis()])
-            .map_err(backend)?;
-        Ok(true)
+        insert(&self.tx, identity.kind(), identity.value(), lead, now)
     }
 
     fn remove_identity(&mut self, lead: LeadId, identity: &Identity) -> Result<bool, StoreError> {

@@ -155,7 +155,6 @@ impl LeadWrites for SqliteTx<'_> {
                 PROFILE_COLUMNS.len() + 3
             )
         });
-        identities::check_profile_keys(&self.tx, p, None)?;
         let custom = encode_custom(p);
         let (lead_id, created, updated) = (id.map(|i| i.0), created_at.millis(), now.millis());
         let profile = profile_values(p, &custom);
@@ -166,11 +165,11 @@ impl LeadWrites for SqliteTx<'_> {
         if let Err(e) = result {
             return Err(match constraint_column(&e) {
                 Some("leads.id") => StoreError::DuplicateId(id.unwrap_or(LeadId(0))),
-                _ => key_taken(e, p),
+                _ => backend(e),
             });
         }
         let id = LeadId(self.tx.last_insert_rowid());
-        identities::keep_profile_keys(&self.tx, id, p, now)?;
+        identities::take_new_leads_keys(&self.tx, id, p, now)?;
         self.tx
             .prepare_cached("INSERT INTO scores (lead_id) VALUES (?1)")
             .map_err(backend)?
@@ -185,10 +184,13 @@ impl LeadWrites for SqliteTx<'_> {
                 PROFILE_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
             format!("UPDATE leads SET {}, updated_at = ?{} WHERE id = ?1", sets.join(", "), PROFILE_COLUMNS.len() + 2)
         });
-        if let Err(taken) = identities::check_profile_keys(&self.tx, p, Some(id)) {
-            let exists = self.tx.prepare_cached("SELECT 1 FROM leads WHERE id = ?1").and_then(|mut s| s.exists([id.0]));
-            return Err(if exists.map_err(backend)? { taken } else { StoreError::NoSuchLead(id) });
-        }
+        let stored: Option<(Option<String>, Option<String>)> = self
+            .tx
+            .prepare_cached("SELECT email, external_id FROM leads WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(backend)?;
+        let stored = stored.ok_or(StoreError::NoSuchLead(id))?;
+        let new_keys = identities::changed_profile_keys(&self.tx, id, p, &stored)?;
         let custom = encode_custom(p);
         let updated = now.millis();
         let profile = profile_values(p, &custom);
@@ -198,8 +200,13 @@ impl LeadWrites for SqliteTx<'_> {
         match self.tx.prepare_cached(&SQL).map_err(backend)?.execute(params_from_iter(values)) {
             Ok(0) => Err(StoreError::NoSuchLead(id)),
             // The old email and external id stay the lead's: it is still reached through them.
-            Ok(_) => identities::keep_profile_keys(&self.tx, id, p, now),
-            Err(e) => Err(key_taken(e, p)),
+            Ok(_) => {
+                for (kind, value) in new_keys {
+                    identities::insert(&self.tx, kind, value, id, now)?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
         }
     }
 

@@ -855,14 +855,6 @@ fn encode_custom(p: &Profile) -> String {
 }
 
 /// The error for a write that gave a lead an email or external id another lead has.
-fn key_taken(e: rusqlite::Error, p: &Profile) -> StoreError {
-    match (constraint_column(&e), &p.email, &p.external_id) {
-        (Some("leads.email"), Some(email), _) => StoreError::DuplicateEmail(email.to_string()),
-        (Some("leads.external_id"), _, Some(id)) => StoreError::DuplicateExternalId(id.to_string()),
-        _ => backend(e),
-    }
-}
-
 fn constraint_column(e: &rusqlite::Error) -> Option<&str> {
     match e {
         rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
