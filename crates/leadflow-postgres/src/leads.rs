@@ -305,7 +305,10 @@ impl LeadWrites for PgTx<'_> {
         let wanted = leads.iter().filter(|l| l.id.is_none()).count() as i64;
         let mut generated = self
             .tx
-            .query("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1::BIGINT)", &[&wanted])
+            .query(
+                "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, $1::BIGINT)",
+                &[&wanted],
+            )
             .map_err(backend)?
             .into_iter()
             .map(|r| r.get::<_, i64>(0));

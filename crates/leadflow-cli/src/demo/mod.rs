@@ -734,6 +734,20 @@ fn import(engine: &mut Engine<SqliteStore>, leads: &[DemoLead]) -> Result<()> {
     Ok(())
 }
 
+/// Every tenth lead is in Salesforce too, with a work phone: identities that name it as its
+/// email does (`leadflow identities list LEAD`, `leadflow leads show salesforce:00Q5g...`).
+fn give_identities(engine: &mut Engine<SqliteStore>, leads: &[DemoLead]) -> Result<()> {
+    let admin = leadflow_core::Actor { role: leadflow_core::Role::Admin, name: "" };
+    for (i, lead) in leads.iter().enumerate().filter(|(i, _)| i % 10 == 3) {
+        // Ofcom's numbers for drama, 020 7946 0000 to 0999: valid, and nobody's (one per lead up to
+        // 10,000 leads).
+        for text in [format!("salesforce:00Q5g00000{i:05}DmO"), format!("phone:+44 20 7946 {:04}", (i / 10) % 1000)] {
+            engine.add_identity_as(&admin, &lead.lead_ref(), &leadflow_core::Identity::parse(&text)?)?;
+        }
+    }
+    Ok(())
+}
+
 /// Tracks each lead's qualifying event at its time: the engine marks the MQL then, moves the
 /// lead to the mql stage and records the score it had. Before any pipeline is active, so that
 /// it routes nothing: the routing is among the lead's moves.
@@ -828,6 +842,7 @@ pub fn run(out: &Path, n_leads: usize) -> Result<ExitCode> {
         (0..n_leads).map(|i| DemoLead::draw(&mut rng, i, now, &model, &pipelines)).collect::<Result<_>>()?;
     clock.set(now);
     import(&mut engine, &leads)?;
+    give_identities(&mut engine, &leads)?;
     track_mqls(&mut engine, &clock, &leads)?;
     clock.set(set_up);
     for source in [INBOUND_PIPELINE, PARTNER_PIPELINE] {

@@ -31,7 +31,9 @@ fn identities_on(cli: Cli) {
     assert!(cli.ok(&["identities", "add", "1", "salesforce:00Q5g000004XyZ1"]).contains("the lead had it"));
 
     let listed = cli.ok(&["identities", "list", "phone:+442079460958"]);
-    for seen in ["ana@acme.example", "OWN", "yes", "ana.home@example.net", "salesforce", "00Q5g000004XyZ1", "+442079460958"] {
+    for seen in
+        ["ana@acme.example", "OWN", "yes", "ana.home@example.net", "salesforce", "00Q5g000004XyZ1", "+442079460958"]
+    {
         assert!(listed.contains(seen), "{seen} in {listed}");
     }
     let json: serde_json::Value = serde_json::from_str(&cli.ok(&["identities", "list", "1", "--json"])).unwrap();
