@@ -50,17 +50,18 @@ pub(crate) async fn ingest_one<S: Backend>(
 }
 
 /// Why an event is refused before it is parsed, if it is. A caller that may not read leads
-/// names a lead by one key, its email or its external id (answers about a `lead_id`, or about two
-/// keys that disagree, would tell it which leads exist). An event naming its lead by several keys
-/// must name one lead: no key may name another lead than the strongest (lead_id, then external_id,
-/// then email), nor differ from that lead's own.
+/// names a lead by one key, its email or its external id (answers about a `lead_id` or an
+/// `identity`, which create no lead, or about two keys that disagree, would tell it which leads
+/// exist). An event naming its lead by several keys must name one lead: no key may name another
+/// lead than the strongest (lead_id, identity, external_id, then email), nor differ from that
+/// lead's own.
 pub(crate) async fn refusal<S: Backend>(
     state: &AppState<S>,
     reads: bool,
     event: &EventRequest,
 ) -> Result<Option<ApiError>, ApiError> {
     let keys = event.keys();
-    if !reads && (event.lead_id.is_some() || keys.len() > 1) {
+    if !reads && (event.lead_id.is_some() || event.identity.is_some() || keys.len() > 1) {
         return Ok(Some(ApiError::forbidden(NAME_BY_ONE_KEY)));
     }
     let Some((strongest, weaker)) = keys.split_first().filter(|(_, weaker)| !weaker.is_empty()) else {
@@ -72,11 +73,14 @@ pub(crate) async fn refusal<S: Backend>(
             let named = engine.store().lead(&strongest)?;
             for key in weaker {
                 let other = engine.store().lead(&key)?;
-                let differs = match (&named, &key) {
-                    (Some(l), LeadRef::Email(e)) => l.profile.email.as_ref().is_some_and(|own| own != e),
-                    (Some(l), LeadRef::External(x)) => l.profile.external_id.as_ref().is_some_and(|own| own != x),
-                    _ => false,
-                };
+                // A key of no lead that is not the named lead's own; one the lead has beside its
+                // own names it too.
+                let differs = other.is_none()
+                    && match (&named, &key) {
+                        (Some(l), LeadRef::Email(e)) => l.profile.email.as_ref().is_some_and(|own| own != e),
+                        (Some(l), LeadRef::External(x)) => l.profile.external_id.as_ref().is_some_and(|own| own != x),
+                        _ => false,
+                    };
                 let elsewhere = other.is_some_and(|o| named.as_ref().is_none_or(|n| n.id != o.id));
                 if differs || elsewhere {
                     let message = format!("{} and {} name different leads", key_text(&strongest), key_text(&key));

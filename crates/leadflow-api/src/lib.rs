@@ -221,7 +221,7 @@ struct Caller {
 /// Why a caller that may not read leads cannot name one by id: the answers would tell it which
 /// ids exist.
 pub(crate) const NAME_BY_ONE_KEY: &str =
-    "a key that may not read leads names a lead by one key, its email or its external_id, not by lead_id";
+    "a key that may not read leads names a lead by one key, its email or its external_id, not by lead_id or identity";
 
 impl Caller {
     /// Whether answers may say anything about a lead (its id, score, whether it is new).

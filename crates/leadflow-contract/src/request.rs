@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use leadflow_core::{Email, EventKey, EventShape, EventType, ExternalId, LeadRef, Timestamp};
+use leadflow_core::{Email, EventKey, EventShape, EventType, ExternalId, Identity, LeadRef, Timestamp};
 use leadflow_engine::{EventInput, LeadInput, PatchValue};
 use serde::Deserialize;
 use serde_json::Value;
@@ -46,6 +46,11 @@ pub struct EventRequest {
     /// Names an existing lead.
     #[serde(default, deserialize_with = "integral")]
     pub lead_id: Option<i64>,
+    /// Names an existing lead by another of its identities, `kind:value`
+    /// (`phone:+14155552671`, `salesforce:00Q5g000004XyZ1`, `email:ana@home.example`). Keys
+    /// that may read leads only.
+    #[schema(min_length = 3, max_length = 300, pattern = ":")]
+    pub identity: Option<String>,
     #[serde(rename = "type")]
     #[schema(pattern = "^[a-z0-9_.-]{1,64}$", example = "page_view")]
     pub event_type: String,
@@ -61,22 +66,29 @@ pub struct EventRequest {
 }
 
 impl EventRequest {
-    /// The keys that name the event's lead, strongest first (`lead_id`, `external_id`, `email`);
-    /// one that does not parse is left out ([`EventRequest::parse`] says what is wrong with it).
+    /// The keys that name the event's lead, strongest first (`lead_id`, `identity`,
+    /// `external_id`, `email`); one that does not parse is left out ([`EventRequest::parse`] says
+    /// what is wrong with it).
     pub fn keys(&self) -> Vec<LeadRef> {
         let id = self.lead_id.map(|id| LeadRef::Id(leadflow_core::LeadId(id)));
+        let identity = self.identity.as_deref().and_then(|i| Identity::parse(i).ok()).map(LeadRef::from);
         let external = self.external_id.as_deref().and_then(|x| ExternalId::parse(x).ok()).map(LeadRef::External);
         let email = self.email.as_deref().and_then(|e| Email::parse(e).ok()).map(LeadRef::Email);
-        [id, external, email].into_iter().flatten().collect()
+        [id, identity, external, email].into_iter().flatten().collect()
     }
 
     /// Parses into an engine input, or says what is wrong.
     pub fn parse(self, now: Timestamp) -> Result<EventInput, String> {
-        let lead = match (self.lead_id, self.external_id, self.email) {
-            (Some(id), _, _) => LeadRef::Id(leadflow_core::LeadId(id)),
-            (None, Some(x), _) => LeadRef::External(ExternalId::parse(&x).map_err(|e| format!("external_id: {e}"))?),
-            (None, None, Some(email)) => LeadRef::Email(Email::parse(&email).map_err(|e| format!("email: {e}"))?),
-            (None, None, None) => return Err("name the lead with `email`, `external_id` or `lead_id`".into()),
+        let lead = match (self.lead_id, self.identity, self.external_id, self.email) {
+            (Some(id), ..) => LeadRef::Id(leadflow_core::LeadId(id)),
+            (None, Some(i), ..) => LeadRef::from(Identity::parse(&i).map_err(|e| format!("identity: {e}"))?),
+            (None, None, Some(x), _) => {
+                LeadRef::External(ExternalId::parse(&x).map_err(|e| format!("external_id: {e}"))?)
+            }
+            (None, None, None, Some(email)) => LeadRef::Email(Email::parse(&email).map_err(|e| format!("email: {e}"))?),
+            (None, None, None, None) => {
+                return Err("name the lead with `email`, `external_id`, `identity` or `lead_id`".into());
+            }
         };
         let mut shape = EventShape::new(EventType::parse(&self.event_type).map_err(|e| e.to_string())?);
         for (name, value) in &self.properties {

@@ -458,11 +458,13 @@ pub(crate) fn plan_events<R: Read + Seek + 'static>(
             });
         }
     }
-    if !targets.iter().any(|t| matches!(t, EventTarget::LeadId | EventTarget::ExternalId | EventTarget::Email)) {
+    if !targets.iter().any(|t| {
+        matches!(t, EventTarget::LeadId | EventTarget::ExternalId | EventTarget::Email | EventTarget::Identity)
+    }) {
         return Err(ImportError::Header {
             line: 1,
             message: format!(
-                "no column naming the lead (lead_id, the lead's id in your CRM, or email); the file's columns: {}",
+                "no column naming the lead (lead_id, the lead's id in your CRM, email, or identity); the file's columns: {}",
                 header_list(&headers)
             ),
         });

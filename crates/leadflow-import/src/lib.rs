@@ -20,7 +20,8 @@ mod values;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
 use leadflow_core::{
-    CustomValue, Email, EventKey, EventShape, EventType, ExternalId, Field, LeadId, LeadRef, OutcomeKind, Profile,
+    CustomValue, Email, EventKey, EventShape, EventType, ExternalId, Field, Identity, LeadId, LeadRef, OutcomeKind,
+    Profile,
 };
 use leadflow_engine::{EventInput, LeadInput};
 
@@ -466,6 +467,7 @@ fn event_from_cells<'a>(
     let mut lead_id = None;
     let mut external_id = None;
     let mut email = None;
+    let mut identity = None;
     let mut event_type = None;
     let mut ts = None;
     let mut properties = Vec::new();
@@ -483,17 +485,19 @@ fn event_from_cells<'a>(
                 external_id = Some(ExternalId::parse(&value).map_err(|e| format!("external_id: {e}"))?)
             }
             EventTarget::Email => email = Some(email_of(&value)?),
+            EventTarget::Identity => identity = Some(Identity::parse(&value).map_err(|e| format!("identity: {e}"))?),
             EventTarget::Type => event_type = Some(EventType::parse(&value).map_err(|e| e.to_string())?),
             EventTarget::Ts => ts = Some(values::parse_date(&value, date_order).map_err(|e| format!("ts: {e}"))?),
             EventTarget::Property(name) => properties.push((name.as_str(), value.into_owned())),
             EventTarget::Ignore => {}
         }
     }
-    let lead = match (lead_id, external_id, email) {
-        (Some(id), _, _) => LeadRef::Id(id),
-        (None, Some(x), _) => LeadRef::External(x),
-        (None, None, Some(e)) => LeadRef::Email(e),
-        (None, None, None) => return Err("no lead: give lead_id, external_id or email".into()),
+    let lead = match (lead_id, identity, external_id, email) {
+        (Some(id), ..) => LeadRef::Id(id),
+        (None, Some(i), ..) => LeadRef::from(i),
+        (None, None, Some(x), _) => LeadRef::External(x),
+        (None, None, None, Some(e)) => LeadRef::Email(e),
+        (None, None, None, None) => return Err("no lead: give lead_id, identity, external_id or email".into()),
     };
     let mut shape = EventShape::new(event_type.ok_or("no event type")?);
     for (name, value) in properties {

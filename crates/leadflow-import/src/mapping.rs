@@ -151,6 +151,8 @@ pub enum EventTarget {
     /// The lead's id in a CRM (`Lead ID`, `Prospect ID`): names the lead by its external id.
     ExternalId,
     Email,
+    /// Another identity of the lead, `kind:value` (`phone:+14155552671`, `salesforce:00Q5g...`).
+    Identity,
     Type,
     Ts,
     Property(String),
@@ -178,6 +180,7 @@ impl EventTarget {
             EventTarget::LeadId => "lead id",
             EventTarget::ExternalId => "external id",
             EventTarget::Email => "email",
+            EventTarget::Identity => "identity",
             EventTarget::Type => "type",
             EventTarget::Ts => "timestamp",
             EventTarget::Property(_) => "property",
@@ -255,6 +258,7 @@ fn event_alias(n: &str) -> Option<EventTarget> {
             EventTarget::ExternalId
         }
         "email" | "e_mail" | "email_address" => EventTarget::Email,
+        "identity" | "lead_identity" => EventTarget::Identity,
         "type" | "event" | "event_type" | "activity_type" => EventTarget::Type,
         "ts" | "timestamp" | "time" | "occurred_at" | "date" | "activity_date" => EventTarget::Ts,
         _ => return None,
@@ -383,7 +387,7 @@ impl ColumnMapping {
                 column: header.to_string(),
                 target: target.clone(),
                 kind: "event",
-                expected: "event_id, lead_id, external_id, email, type, ts, property.<name> or ignore".into(),
+                expected: "event_id, lead_id, external_id, email, identity, type, ts, property.<name> or ignore".into(),
             };
             return match target.as_str() {
                 "ignore" => Ok(EventTarget::Ignore),

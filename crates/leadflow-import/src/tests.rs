@@ -98,6 +98,38 @@ fn events_from_csv_and_json_lines() {
 }
 
 #[test]
+fn events_name_their_lead_by_an_identity_column() {
+    let csv = "identity,email,type,ts\n\
+               salesforce:00Q5g000004XyZ1,ana@acme.example,call,2026-01-01T00:00:00Z\n\
+               phone:+44 20 7946 0958,,call,2026-01-01T00:00:00Z\n\
+               ,ben@acme.example,call,2026-01-01T00:00:00Z\n\
+               phone:12,,call,2026-01-01T00:00:00Z\n\
+               00Q5g,,call,2026-01-01T00:00:00Z\n";
+    let rows: Vec<_> =
+        read_events(std::io::Cursor::new(csv), Format::Csv, &ColumnMapping::default(), &ReadOptions::default())
+            .unwrap()
+            .rows
+            .collect();
+    let lead = |i: usize| rows[i].parsed.as_ref().map(|e| e.lead.to_string());
+    assert_eq!(lead(0).unwrap(), "lead with salesforce id 00Q5g000004XyZ1", "an identity is stronger than an email");
+    assert_eq!(lead(1).unwrap(), "lead with phone +442079460958");
+    assert_eq!(lead(2).unwrap(), "lead ben@acme.example");
+    assert!(lead(3).unwrap_err().starts_with("identity: `12` is not a phone number"), "{:?}", lead(3));
+    assert!(lead(4).unwrap_err().contains("kind:value"), "{:?}", lead(4));
+    let mapped = ColumnMapping::parse("[columns]\n\"Phone\" = \"identity\"\n").unwrap();
+    let rows: Vec<_> = read_events(
+        std::io::Cursor::new("Phone,type,ts\nphone:+14155552671,call,2026-01-01\n"),
+        Format::Csv,
+        &mapped,
+        &ReadOptions::default(),
+    )
+    .unwrap()
+    .rows
+    .collect();
+    assert_eq!(rows[0].parsed.as_ref().unwrap().lead.to_string(), "lead with phone +14155552671");
+}
+
+#[test]
 fn events_need_type_time_and_lead_columns() {
     let err = read_events(
         std::io::Cursor::new("email,ts\n"),

@@ -74,6 +74,29 @@ async fn identities_are_added_listed_removed_and_name_the_lead_everywhere() {
         let (status, body) = s.admin(Method::GET, &format!("/v1/leads/{named}"), None).await;
         assert_eq!((status, body["lead"]["email"].as_str()), (StatusCode::OK, Some("ana@acme.example")), "{named}");
     }
+    let event = json!({"identity": "salesforce:00Q5g000004XyZ1", "type": "demo_requested", "id": "ev-1"});
+    let (status, body) = s.admin(Method::POST, "/v1/events", Some(event.clone())).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("accepted")), "{body}");
+    let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    assert_eq!(view["timeline"][0]["type"], "demo_requested", "{view}");
+    // An event by Ana's phone and her email is one lead's; by her phone and Ben's email, two.
+    let both = json!({"identity": "phone:+442079460958", "email": "ana@acme.example", "type": "call"});
+    let (status, body) = s.admin(Method::POST, "/v1/events", Some(both)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let two = json!({"identity": "phone:+442079460958", "email": "ben@acme.example", "type": "call"});
+    let (status, body) = s.admin(Method::POST, "/v1/events", Some(two)).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("keys_disagree")), "{body}");
+    // An identity names only a lead that has it, so an ingest key may not name one (the answer
+    // would tell whether the lead exists).
+    let (status, body) = s.call(Some(Role::Ingest), Method::POST, "/v1/events", Some(event)).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+    let unknown = json!({"identity": "phone:+14155552671", "type": "call"});
+    let (status, body) = s.admin(Method::POST, "/v1/events", Some(unknown)).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("lead_not_found")), "{body}");
+    let (status, body) =
+        s.admin(Method::POST, "/v1/events", Some(json!({"identity": "phone:1", "type": "call"}))).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, Some("invalid_event")), "{body}");
+
     let (status, body) = s.admin(Method::GET, "/v1/leads/phone:+14155552671", None).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("lead_not_found")), "{body}");
     let (status, body) = s.admin(Method::GET, "/v1/leads/phone:12", None).await;
