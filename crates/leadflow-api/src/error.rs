@@ -146,6 +146,7 @@ impl From<EngineError> for ApiError {
                 ApiError::new(ErrorCode::EmailTaken, e.to_string())
             }
             EngineError::KeyTaken { .. } => ApiError::new(ErrorCode::LeadIdentityTaken, e.to_string()),
+            EngineError::IdentityTaken { .. } => ApiError::new(ErrorCode::LeadIdentityTaken, e.to_string()),
             EngineError::OwnIdentity(_) => ApiError::new(ErrorCode::OwnLeadIdentity, e.to_string()),
             EngineError::UnknownIdentity(_) => ApiError::new(ErrorCode::LeadNotFound, e.to_string()),
             EngineError::KeysDisagree { .. } | EngineError::ExternalIdDiffers { .. } => {

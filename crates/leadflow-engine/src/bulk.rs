@@ -143,8 +143,10 @@ impl<S: Store> Engine<S> {
         let mut fresh: Vec<usize> = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             let names = names_of(row);
-            let is_fresh =
-                names.iter().any(|n| !matches!(n, LeadRef::Id(_))) && names.iter().all(|n| !named.contains(n));
+            // A row bringing identities goes in on its own, which checks them first.
+            let is_fresh = row.identities.is_empty()
+                && names.iter().any(|n| !matches!(n, LeadRef::Id(_)))
+                && names.iter().all(|n| !named.contains(n));
             named.extend(names);
             // A group is of chosen ids or of generated ones: a generated id could take a chosen
             // one that a later row of the group gives.

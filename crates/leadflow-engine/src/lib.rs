@@ -135,6 +135,8 @@ pub enum EngineError {
         kind = if matches!(.0, leadflow_core::Identity::Email(_)) { "email" } else { "external id" }
     )]
     OwnIdentity(leadflow_core::Identity),
+    #[error("{identity} is lead {owner}'s: an identity names one lead")]
+    IdentityTaken { identity: leadflow_core::Identity, owner: LeadId },
     #[error("{} belongs to lead {owner}, not to lead {id}", key_name(.key))]
     KeyTaken { key: LeadRef, owner: LeadId, id: LeadId },
     #[error(
@@ -243,6 +245,9 @@ pub struct LeadInput {
     pub outcome: Option<(OutcomeKind, Option<Timestamp>)>,
     /// Fields to empty (an API `null`).
     pub clear: Vec<leadflow_core::FieldRef>,
+    /// More identities for the lead (an import's identity columns): added to the lead the input
+    /// names, and refused with the row when another lead has one. They do not name the lead.
+    pub identities: Vec<leadflow_core::Identity>,
 }
 
 /// An event as given by a caller.
@@ -657,12 +662,24 @@ fn upsert_in<T: Transaction>(
     now: Timestamp,
     origin: &ChangeOrigin,
 ) -> Result<Upserted, EngineError> {
+    // The identities the input brings are free or the lead's: checked before anything is written.
+    let target = existing.as_ref().map(|l| l.id);
+    for identity in &input.identities {
+        if let Some(owner) = tx.resolve_lead(&identity.clone().into())?
+            && Some(owner) != target
+        {
+            return Err(EngineError::IdentityTaken { identity: identity.clone(), owner });
+        }
+    }
     let upserted = upsert_profile(tx, input, existing, now, origin)?;
+    let id = match &upserted {
+        Upserted::Created(id) => *id,
+        Upserted::Updated(lead) => lead.id,
+    };
+    for identity in &input.identities {
+        tx.add_identity(id, identity, now)?;
+    }
     if let Some((kind, at)) = input.outcome {
-        let id = match &upserted {
-            Upserted::Created(id) => *id,
-            Upserted::Updated(lead) => lead.id,
-        };
         tx.set_outcome(id, Some(Outcome { kind, at: at.unwrap_or(now) }), now)?;
     }
     Ok(upserted)

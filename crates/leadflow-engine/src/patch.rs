@@ -110,7 +110,14 @@ pub fn lead_input(fields: impl IntoIterator<Item = (String, PatchValue)>) -> Res
     if let Some(n) = profile.annual_revenue.filter(|n| *n < 0.0) {
         return Err(format!("annual_revenue: {n} is below zero"));
     }
-    Ok(LeadInput { id: None, profile, created_at, outcome: outcome.map(|kind| (kind, outcome_at)), clear })
+    Ok(LeadInput {
+        id: None,
+        profile,
+        created_at,
+        outcome: outcome.map(|kind| (kind, outcome_at)),
+        clear,
+        identities: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -351,7 +351,8 @@ fn lead_from_cells<'a>(
     let Some(profile) = Profile::named(email, external_id) else {
         return (Err("no email and no external id: nothing names this lead".into()), Vec::new());
     };
-    let mut input = LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() };
+    let mut input =
+        LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() };
     let mut warnings = Vec::new();
     let mut outcome_at = None;
     for (target, value_type, cell) in fields {
@@ -362,6 +363,14 @@ fn lead_from_cells<'a>(
         let mut warn = |what: &str, problem: String| warnings.push(format!("{what}: {problem}; left out"));
         match target {
             LeadTarget::Field(Field::Email | Field::ExternalId) | LeadTarget::Ignore => {}
+            LeadTarget::Identity(kind) => {
+                for one in value.split(';').map(str::trim).filter(|v| !v.is_empty()) {
+                    match Identity::parse_in(&format!("{kind}:{one}"), reading.mapping.phone_region()) {
+                        Ok(identity) => input.identities.push(identity),
+                        Err(e) => warn(&format!("identity.{kind}"), e.to_string()),
+                    }
+                }
+            }
             LeadTarget::Field(Field::Stage) => match reading.mapping.stage(&value) {
                 Some(stage) => input.profile.stage = stage,
                 None => warn(

@@ -28,7 +28,7 @@
 
 use std::collections::HashMap;
 
-use leadflow_core::{Field, LifecycleStage};
+use leadflow_core::{Field, LifecycleStage, PhoneRegion, System};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MappingError {
@@ -93,6 +93,8 @@ pub struct ColumnMapping {
     unknown: UnknownColumns,
     /// Normalized stage value -> stage, over the defaults.
     stages: HashMap<String, LifecycleStage>,
+    /// The country phone numbers written without their country code are in.
+    phone_region: Option<PhoneRegion>,
 }
 
 /// Stage values of HubSpot and Salesforce exports, as leadflow reads them by default.
@@ -140,6 +142,9 @@ pub enum LeadTarget {
     Outcome,
     /// When the outcome happened.
     OutcomeAt,
+    /// More identities of the lead, of this kind (`email`, `phone`, `external` or a system's
+    /// name), `;` between several: added to the lead the row names.
+    Identity(String),
     Custom(String),
     Ignore,
 }
@@ -167,6 +172,7 @@ impl LeadTarget {
             LeadTarget::CreatedAt => "created_at".into(),
             LeadTarget::Outcome => "outcome".into(),
             LeadTarget::OutcomeAt => "outcome_at".into(),
+            LeadTarget::Identity(kind) => format!("identity.{kind}"),
             LeadTarget::Custom(name) => format!("custom.{name}"),
             LeadTarget::Ignore => "ignored".into(),
         }
@@ -266,6 +272,11 @@ fn event_alias(n: &str) -> Option<EventTarget> {
 }
 
 impl ColumnMapping {
+    /// The country phone numbers without their country code are read in (`phone_region`).
+    pub fn phone_region(&self) -> Option<PhoneRegion> {
+        self.phone_region
+    }
+
     pub fn parse(source: &str) -> Result<ColumnMapping, MappingError> {
         let table: toml::Table = toml::from_str(source).map_err(|e| MappingError::File(e.to_string()))?;
         let mut mapping = ColumnMapping::default();
@@ -282,6 +293,10 @@ impl ColumnMapping {
                             )));
                         }
                     }
+                }
+                ("phone_region", toml::Value::String(code)) => {
+                    mapping.phone_region =
+                        Some(PhoneRegion::parse(&code).map_err(|e| MappingError::File(format!("phone_region: {e}")))?);
                 }
                 ("columns", toml::Value::Table(columns)) => {
                     for (column, rule) in columns {
@@ -301,7 +316,7 @@ impl ColumnMapping {
                 }
                 (other, _) => {
                     return Err(MappingError::File(format!(
-                        "unexpected `{other}` (expected unknown_columns, a [columns] table and a [stages] table)"
+                        "unexpected `{other}` (expected unknown_columns, phone_region, a [columns] table and a [stages] table)"
                     )));
                 }
             }
@@ -345,14 +360,16 @@ impl ColumnMapping {
 
     pub fn lead_target(&self, header: &str, position: usize) -> Result<LeadTarget, MappingError> {
         if let Some(ColumnRule { target, .. }) = self.columns.get(header.trim()) {
-            let bad = || MappingError::BadTarget {
+            let bad = || {
+                MappingError::BadTarget {
                 column: header.to_string(),
                 target: target.clone(),
                 kind: "lead",
                 expected:
-                    "id, external_id, a standard field, created_at, outcome, outcome_at, custom.<name> or ignore \
-                           (pipeline and pipeline_stage change by stage moves, not imports)"
+                    "id, external_id, a standard field, created_at, outcome, outcome_at, identity.<kind>, custom.<name> \
+                           or ignore (pipeline and pipeline_stage change by stage moves, not imports)"
                         .into(),
+            }
             };
             return match target.as_str() {
                 "ignore" => Ok(LeadTarget::Ignore),
@@ -360,10 +377,19 @@ impl ColumnMapping {
                 "created_at" => Ok(LeadTarget::CreatedAt),
                 "outcome" => Ok(LeadTarget::Outcome),
                 "outcome_at" => Ok(LeadTarget::OutcomeAt),
-                t => match t.strip_prefix("custom.") {
-                    Some(name) if leadflow_core::lead::is_identifier(name) => Ok(LeadTarget::Custom(name.to_string())),
-                    Some(_) => Err(bad()),
-                    None => Field::from_name(t).filter(|f| !f.is_managed()).map(LeadTarget::Field).ok_or_else(bad),
+                t => match (t.strip_prefix("custom."), t.strip_prefix("identity.")) {
+                    (Some(name), _) if leadflow_core::lead::is_identifier(name) => {
+                        Ok(LeadTarget::Custom(name.to_string()))
+                    }
+                    (_, Some(kind))
+                        if matches!(kind, "email" | "phone" | "external") || System::parse(kind).is_ok() =>
+                    {
+                        Ok(LeadTarget::Identity(kind.to_string()))
+                    }
+                    (Some(_), _) | (_, Some(_)) => Err(bad()),
+                    (None, None) => {
+                        Field::from_name(t).filter(|f| !f.is_managed()).map(LeadTarget::Field).ok_or_else(bad)
+                    }
                 },
             };
         }

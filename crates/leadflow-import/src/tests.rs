@@ -130,6 +130,34 @@ fn events_name_their_lead_by_an_identity_column() {
 }
 
 #[test]
+fn identity_columns_give_a_lead_more_identities_and_warn_of_bad_ones() {
+    let mapping = ColumnMapping::parse(
+        "phone_region = \"GB\"\n[columns]\n\"Mobile\" = \"identity.phone\"\n\"Other emails\" = \"identity.email\"\n\"SFDC\" = \"identity.salesforce\"\n",
+    )
+    .unwrap();
+    let csv = "Email,Mobile,Other emails,SFDC\n\
+               ana@acme.example,020 7946 0958,ana@home.example; a.b@old.example ,00Q5g000004XyZ1\n\
+               ben@acme.example,12,not-an-email,\n";
+    let rows: Vec<_> =
+        read_leads(std::io::Cursor::new(csv), Format::Csv, &mapping, &ReadOptions::default()).unwrap().rows.collect();
+    let ana = rows[0].parsed.as_ref().unwrap();
+    let given: Vec<String> = ana.identities.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        given,
+        ["phone:+442079460958", "email:ana@home.example", "email:a.b@old.example", "salesforce:00Q5g000004XyZ1"]
+    );
+    assert!(rows[0].warnings.is_empty(), "{:?}", rows[0].warnings);
+    let ben = rows[1].parsed.as_ref().unwrap();
+    assert!(ben.identities.is_empty(), "the lead goes in without them");
+    assert_eq!(rows[1].warnings.len(), 2, "{:?}", rows[1].warnings);
+    assert!(rows[1].warnings[0].starts_with("identity.phone: `12` is not a phone number"), "{:?}", rows[1].warnings);
+    for bad in ["[columns]\nx = \"identity.Salesforce\"\n", "[columns]\nx = \"identity.visitor\"\n"] {
+        assert!(ColumnMapping::parse(bad).unwrap().lead_target("x", 0).is_err(), "{bad}");
+    }
+    assert!(ColumnMapping::parse("phone_region = \"XX\"\n").is_err());
+}
+
+#[test]
 fn events_need_type_time_and_lead_columns() {
     let err = read_events(
         std::io::Cursor::new("email,ts\n"),

@@ -664,6 +664,7 @@ impl<'p> DemoLead<'p> {
             created_at: Some(lead.created_at),
             outcome,
             clear: Vec::new(),
+            identities: Vec::new(),
         };
         Ok(DemoLead { input, events, qualifying, steps: journey.steps })
     }

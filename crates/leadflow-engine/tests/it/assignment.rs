@@ -70,7 +70,14 @@ impl World {
         profile.country = Some("DE".into());
         set(&mut profile);
         self.engine
-            .upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() })
+            .upsert_lead(LeadInput {
+                id: None,
+                profile,
+                created_at: None,
+                outcome: None,
+                clear: Vec::new(),
+                identities: Vec::new(),
+            })
             .unwrap();
     }
 

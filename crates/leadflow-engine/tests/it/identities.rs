@@ -19,7 +19,7 @@ fn identity(text: &str) -> Identity {
 }
 
 fn input(profile: Profile) -> LeadInput {
-    LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() }
+    LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() }
 }
 
 fn event(lead: LeadRef, ts: &str) -> EventInput {
@@ -145,4 +145,39 @@ fn identities_are_one_leads_and_changed_by_who_may_change_it() {
     let created = engine.upsert_lead(input(Profile::new(Email::parse("shared@acme.example").unwrap()))).unwrap();
     assert!(!created.created, "the address reaches ben, and makes no new lead");
     assert_eq!(LeadRef::Id(created.scored.lead), ben);
+}
+
+#[test]
+fn an_import_gives_its_rows_identities_and_refuses_a_row_whose_identity_is_another_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(&dir);
+    let row = |email: &str, identities: &[&str]| LeadInput {
+        identities: identities.iter().map(|i| identity(i)).collect(),
+        ..input(Profile::new(Email::parse(email).unwrap()))
+    };
+    let crm = ChangeOrigin::new(ChangeCause::Import, "crm.csv");
+    let report = engine
+        .import_leads(
+            &[
+                row("ana@acme.example", &["phone:+442079460958", "salesforce:S-1", "email:ana@acme.example"]),
+                row("ben@acme.example", &[]),
+                // Another lead's phone: the row is refused, and nothing of it is written.
+                row("cid@acme.example", &["salesforce:S-3", "phone:+442079460958"]),
+                // Ana again, by her phone's row: her identities grow.
+                row("ana@acme.example", &["hubspot:7"]),
+            ],
+            &crm,
+        )
+        .unwrap();
+    assert_eq!((report.created_leads, report.updated_leads), (2, 1), "{report:?}");
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(report.rejected[0].0, 2);
+    assert!(report.rejected[0].1.contains("phone:+442079460958 is lead 1's"), "{}", report.rejected[0].1);
+    let store = engine.store();
+    assert_eq!(store.lead(&identity("salesforce:S-3").into()).unwrap(), None, "the refused row left nothing");
+    assert_eq!(store.lead(&identity("email:cid@acme.example").into()).unwrap(), None);
+    let ana = store.lead(&identity("hubspot:7").into()).unwrap().unwrap();
+    let listed: Vec<String> = store.identities_of(ana.id).unwrap().iter().map(|i| i.identity.to_string()).collect();
+    assert_eq!(listed, ["email:ana@acme.example", "hubspot:7", "phone:+442079460958", "salesforce:S-1"]);
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
 }

@@ -10,7 +10,14 @@ use proptest::prelude::*;
 
 fn lead(email: &str, id: Option<i64>) -> LeadInput {
     let profile = Profile::new(Email::parse(email).unwrap());
-    LeadInput { id: id.map(LeadId), profile, created_at: None, outcome: None, clear: Vec::new() }
+    LeadInput {
+        id: id.map(LeadId),
+        profile,
+        created_at: None,
+        outcome: None,
+        clear: Vec::new(),
+        identities: Vec::new(),
+    }
 }
 
 #[test]
@@ -66,7 +73,7 @@ fn arbitrary_row() -> impl Strategy<Value = LeadInput> {
             // An id only now and then: most rows of a CRM file name leads by their keys.
             let id = id.filter(|i| *i > 5).map(LeadId);
             let created_at = created.map(|d| Timestamp::from_secs(1_750_000_000 + d * 86_400));
-            LeadInput { id, profile, created_at, outcome: None, clear: Vec::new() }
+            LeadInput { id, profile, created_at, outcome: None, clear: Vec::new(), identities: Vec::new() }
         },
     )
 }

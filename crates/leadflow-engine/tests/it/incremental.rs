@@ -51,7 +51,7 @@ proptest! {
             let mut profile = Profile::new(Email::parse(&format!("lead{i}@example.com")).unwrap());
             profile.job_title = (!title.is_empty()).then(|| title.to_string());
             profile.employees = Some(10.0 * 10f64.powi(i as i32));
-            engine.upsert_lead(LeadInput { id: None, profile, created_at: Some(start), outcome: None, clear: Vec::new() }).unwrap();
+            engine.upsert_lead(LeadInput { id: None, profile, created_at: Some(start), outcome: None, clear: Vec::new(), identities: Vec::new() }).unwrap();
         }
         let inputs: Vec<EventInput> = events.iter().enumerate().map(|(n, (lead, kind, url, offset))| {
             let mut shape = EventShape::new(EventType::parse(TYPES[*kind]).unwrap());

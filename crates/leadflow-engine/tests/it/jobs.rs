@@ -62,6 +62,7 @@ fn engaged_lead(w: &mut World) -> f64 {
             created_at: None,
             outcome: None,
             clear: Vec::new(),
+            identities: Vec::new(),
         })
         .unwrap();
     let shape = EventShape::new(EventType::parse("page_view").unwrap()).with_property("url", "/pricing").unwrap();

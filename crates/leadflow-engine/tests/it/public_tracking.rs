@@ -50,7 +50,14 @@ fn victim(w: &mut World) -> leadflow_core::LeadId {
     profile.employees = Some(2000.0);
     profile.industry = Some("software".into());
     w.engine
-        .upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() })
+        .upsert_lead(LeadInput {
+            id: None,
+            profile,
+            created_at: None,
+            outcome: None,
+            clear: Vec::new(),
+            identities: Vec::new(),
+        })
         .unwrap()
         .scored
         .lead

@@ -68,7 +68,14 @@ impl World {
         profile.employees = Some(500.0);
         profile.country = Some("DE".into());
         self.engine
-            .upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() })
+            .upsert_lead(LeadInput {
+                id: None,
+                profile,
+                created_at: None,
+                outcome: None,
+                clear: Vec::new(),
+                identities: Vec::new(),
+            })
             .unwrap();
         let input = EventInput {
             key: None,
@@ -314,7 +321,16 @@ fn a_clock_waits_for_an_owner_and_leaving_a_stage_meets_its_rule() {
     // (Its score moves it to `working` as it gets an owner: a rule's move accepts nothing.)
     let mut profile = Profile::new(Email::parse("big@globex.example").unwrap());
     (profile.employees, profile.country, profile.company) = (Some(5000.0), Some("DE".into()), Some("Globex".into()));
-    w.engine.upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() }).unwrap();
+    w.engine
+        .upsert_lead(LeadInput {
+            id: None,
+            profile,
+            created_at: None,
+            outcome: None,
+            clear: Vec::new(),
+            identities: Vec::new(),
+        })
+        .unwrap();
     assert_eq!(w.clock_of("big@globex.example", "accept-mql").state, ClockState::Pending);
     let to = |stage: &str| StageMove {
         lead: lead("big@globex.example"),
@@ -452,7 +468,14 @@ fn an_owner_set_by_an_upsert_starts_and_moves_clocks_as_an_assignment_does() {
             .upsert_lead_as(
                 &ADMIN,
                 &origin,
-                LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() },
+                LeadInput {
+                    id: None,
+                    profile,
+                    created_at: None,
+                    outcome: None,
+                    clear: Vec::new(),
+                    identities: Vec::new(),
+                },
             )
             .unwrap();
     };
@@ -479,7 +502,8 @@ fn the_sweep_starts_the_clocks_of_mqls_an_import_and_a_rescore_made() {
     let mut w = World::new();
     let mut profile = Profile::new(Email::parse("imported@globex.example").unwrap());
     (profile.employees, profile.country, profile.owner) = (Some(500.0), Some("DE".into()), Some("cy".into()));
-    let row = LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() };
+    let row =
+        LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() };
     let import = ChangeOrigin::new(ChangeCause::Import, "crm.csv");
     w.engine.import_leads(&[row], &import).unwrap();
     let demo = EventInput {
@@ -508,7 +532,16 @@ fn a_new_policy_version_starts_no_second_clock_of_a_rule_already_running() {
     let origin = ChangeOrigin::new(ChangeCause::Cli, "cli");
     let mut profile = Profile::new(Email::parse("v@globex.example").unwrap());
     profile.employees = Some(10.0);
-    w.engine.upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() }).unwrap();
+    w.engine
+        .upsert_lead(LeadInput {
+            id: None,
+            profile,
+            created_at: None,
+            outcome: None,
+            clear: Vec::new(),
+            identities: Vec::new(),
+        })
+        .unwrap();
     let to = |name: &str| UserName::parse(name).unwrap();
     w.engine.assign_lead(&ADMIN, &origin, &lead("v@globex.example"), Some(&to("ana")), None).unwrap();
     let second = POLICY.replace("for 2026", "for 2027");

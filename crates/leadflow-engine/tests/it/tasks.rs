@@ -29,7 +29,14 @@ fn world() -> (Engine<SqliteStore>, Arc<FixedClock>, tempfile::TempDir) {
         let mut profile = Profile::new(Email::parse(email).unwrap());
         profile.owner = Some(owner.into());
         engine
-            .upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() })
+            .upsert_lead(LeadInput {
+                id: None,
+                profile,
+                created_at: None,
+                outcome: None,
+                clear: Vec::new(),
+                identities: Vec::new(),
+            })
             .unwrap();
     }
     (engine, clock, dir)
@@ -136,7 +143,14 @@ fn the_queue_puts_overdue_then_today_then_rotting_then_no_next_step_first() {
         let mut profile = Profile::new(Email::parse(email).unwrap());
         profile.owner = Some("joe".into());
         engine
-            .upsert_lead(LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new() })
+            .upsert_lead(LeadInput {
+                id: None,
+                profile,
+                created_at: None,
+                outcome: None,
+                clear: Vec::new(),
+                identities: Vec::new(),
+            })
             .unwrap();
     }
     clock.set(t("2026-05-28T12:00:00Z"));
