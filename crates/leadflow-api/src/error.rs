@@ -215,6 +215,9 @@ impl From<EngineError> for ApiError {
             EngineError::Store(leadflow_store::StoreError::DuplicateExternalId(id)) => {
                 ApiError::new(ErrorCode::ExternalIdTaken, format!("a lead with external id {id} already exists"))
             }
+            EngineError::Store(e @ leadflow_store::StoreError::IdentityTaken { .. }) => {
+                ApiError::new(ErrorCode::LeadIdentityTaken, e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApiError::internal()

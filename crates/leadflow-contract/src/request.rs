@@ -46,9 +46,10 @@ pub struct EventRequest {
     /// Names an existing lead.
     #[serde(default, deserialize_with = "integral")]
     pub lead_id: Option<i64>,
-    /// Names an existing lead by another of its identities, `kind:value`
-    /// (`phone:+14155552671`, `salesforce:00Q5g000004XyZ1`, `email:ana@home.example`). Keys
-    /// that may read leads only.
+    /// Names the lead by any of its identities, `kind:value` (`phone:+14155552671`,
+    /// `salesforce:00Q5g000004XyZ1`, `email:ana@home.example`): a phone number or another
+    /// system's id names a lead that has it, an unknown `email:` or `external:` creates one as
+    /// `email` and `external_id` do. Keys that may read leads only.
     #[schema(min_length = 3, max_length = 300, pattern = ":")]
     pub identity: Option<String>,
     #[serde(rename = "type")]

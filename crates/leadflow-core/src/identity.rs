@@ -144,9 +144,22 @@ impl Identity {
         }
     }
 
-    /// The identity of a kind ([`kind`](Identity::kind)) and a value, as stored.
+    /// The identity of a kind ([`kind`](Identity::kind)) and a value, as a caller gives them.
     pub fn of_kind(kind: &str, value: &str) -> Result<Identity, IdentityError> {
         Identity::of_kind_in(kind, value, None)
+    }
+
+    /// An identity as it was stored: a phone number in E.164 form is taken as it is, not checked
+    /// again against numbering plans that may have changed since (a lead keeps the number it was
+    /// given).
+    pub fn stored(kind: &str, value: &str) -> Result<Identity, IdentityError> {
+        let e164 = value
+            .strip_prefix('+')
+            .is_some_and(|d| (1..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+        match kind {
+            "phone" if e164 => Ok(Identity::Phone(Phone(value.to_string()))),
+            _ => Identity::of_kind(kind, value),
+        }
     }
 
     fn of_kind_in(kind: &str, value: &str, region: Option<PhoneRegion>) -> Result<Identity, IdentityError> {
@@ -200,6 +213,7 @@ mod tests {
             let identity = Identity::parse(text).unwrap();
             assert_eq!(identity.to_string(), text);
             assert_eq!(Identity::of_kind(identity.kind(), identity.value()).unwrap(), identity);
+            assert_eq!(Identity::stored(identity.kind(), identity.value()).unwrap(), identity);
         }
         assert_eq!(Identity::parse(" Ana@Acme.example ").unwrap().to_string(), "email:ana@acme.example");
     }
@@ -242,6 +256,9 @@ mod tests {
             assert_eq!(System::parse(reserved), Err(IdentityError::ReservedSystem(reserved.into())));
         }
         assert!(matches!(Identity::parse("00Q5g"), Err(IdentityError::Malformed(_))));
+        // What a numbering plan no longer knows still reads back as it was stored.
+        assert_eq!(Identity::stored("phone", "+15550100").unwrap().to_string(), "phone:+15550100");
+        assert!(Identity::stored("phone", "5550100").is_err());
         assert!(matches!(Identity::parse("salesforce:"), Err(IdentityError::External(_))));
         assert!(matches!(Identity::parse("salesforce:a\u{202e}b"), Err(IdentityError::External(_))));
     }

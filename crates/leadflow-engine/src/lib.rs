@@ -716,15 +716,16 @@ fn upsert_profile<T: Transaction>(
         }
         Some(mut lead) => {
             let id = lead.id;
-            // A key the lead has already, beside its own, names it and does not replace its own.
+            // A key the lead has already, beside its own, names it and does not replace its own
+            // (given with the lead's id, it does: that is how a second email becomes the first).
             let known_email = match (&lead.profile.email, &input.profile.email) {
-                (Some(own), Some(given)) if own != given => {
+                (Some(own), Some(given)) if own != given && input.id.is_none() => {
                     tx.resolve_lead(&LeadRef::Email(given.clone()))? == Some(id)
                 }
                 _ => false,
             };
             let known_external = match (&lead.profile.external_id, &input.profile.external_id) {
-                (Some(own), Some(given)) if own != given => {
+                (Some(own), Some(given)) if own != given && input.id.is_none() => {
                     tx.resolve_lead(&LeadRef::External(given.clone()))? == Some(id)
                 }
                 _ => false,
@@ -746,12 +747,13 @@ fn upsert_profile<T: Transaction>(
             for field in &input.clear {
                 lead.profile.clear(field).map_err(|e| EngineError::InvalidLead(e.to_string()))?;
             }
+            // The profile first: a refused one leaves the row's other changes unwritten too.
+            if let Err(e) = tx.update_profile(id, &lead.profile, now) {
+                return Err(key_taken(tx, e, &lead.profile, Some(id))?);
+            }
             if let Some(created_at) = input.created_at.filter(|t| *t != lead.created_at) {
                 tx.set_created_at(id, created_at)?;
                 lead.created_at = created_at;
-            }
-            if let Err(e) = tx.update_profile(id, &lead.profile, now) {
-                return Err(key_taken(tx, e, &lead.profile, Some(id))?);
             }
             tx.record_changes(id, now, origin, &profile_changes(&before, &lead.profile))?;
             lead.updated_at = now;

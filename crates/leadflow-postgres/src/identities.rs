@@ -76,7 +76,7 @@ impl IdentityReads for PgStore {
         rows.iter()
             .map(|r| {
                 let (kind, value): (String, String) = (r.get(0), r.get(1));
-                let identity = Identity::of_kind(&kind, &value)
+                let identity = Identity::stored(&kind, &value)
                     .map_err(|e| corrupt(format!("identity {kind}:{value} of lead {lead}: {e}")))?;
                 Ok(IdentityRecord { identity, added_at: Timestamp::from_millis(r.get(2)) })
             })
@@ -105,11 +105,15 @@ impl IdentityReads for PgStore {
 impl IdentityWrites for PgTx<'_> {
     fn add_identity(&mut self, lead: LeadId, identity: &Identity, now: Timestamp) -> Result<bool, StoreError> {
         let (kind, value) = (identity.kind(), identity.value());
+        // Held, so that a unit of work deleting the lead waits, and then frees this key too.
+        let held = self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1 FOR UPDATE", &[&lead.0]).map_err(backend)?;
+        if held.is_none() {
+            return Err(StoreError::NoSuchLead(lead));
+        }
         let inserted = self
             .tx
             .query_opt(
-                "INSERT INTO lead_identities (kind, value, lead_id, added_at)
-                 SELECT $1, $2, id, $4 FROM leads WHERE id = $3
+                "INSERT INTO lead_identities (kind, value, lead_id, added_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (kind, value) DO NOTHING RETURNING lead_id",
                 &[&kind, &value, &lead.0, &now.millis()],
             )
@@ -120,7 +124,7 @@ impl IdentityWrites for PgTx<'_> {
         match lead_with(&mut self.tx, kind, value)? {
             Some(holder) if holder == lead => Ok(false),
             Some(holder) => Err(StoreError::IdentityTaken { identity: identity.to_string(), lead: holder }),
-            None => Err(StoreError::NoSuchLead(lead)),
+            None => Err(StoreError::Conflict),
         }
     }
 
@@ -128,7 +132,9 @@ impl IdentityWrites for PgTx<'_> {
         let n = self
             .tx
             .execute(
-                "DELETE FROM lead_identities WHERE kind = $1 AND value = $2 AND lead_id = $3",
+                "DELETE FROM lead_identities WHERE kind = $1 AND value = $2 AND lead_id = $3
+                   AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = $3
+                                   AND ((kind = 'email' AND l.email = $2) OR (kind = 'external' AND l.external_id = $2)))",
                 &[&identity.kind(), &identity.value(), &lead.0],
             )
             .map_err(backend)?;

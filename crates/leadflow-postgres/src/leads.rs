@@ -349,8 +349,11 @@ impl LeadWrites for PgTx<'_> {
                              CROSS JOIN LATERAL (VALUES ('email', t.email), ('external', t.external_id)) k (kind, value)
                          WHERE k.value IS NOT NULL {id_free}
                          ORDER BY t.ord
-                         ON CONFLICT DO NOTHING RETURNING lead_id),
-                     keys_taken AS (SELECT lead_id, count(*) AS n FROM keys GROUP BY lead_id),
+                         ON CONFLICT DO NOTHING RETURNING lead_id, kind),
+                     keys_taken AS (
+                         SELECT lead_id, count(*) AS n, bool_or(kind = 'email') AS took_email,
+                                bool_or(kind = 'external') AS took_external
+                         FROM keys GROUP BY lead_id),
                      inserted AS (
                          INSERT INTO leads (id, {columns}, created_at, updated_at)
                          SELECT t.id, {columns}, created_at, updated_at
@@ -359,20 +362,32 @@ impl LeadWrites for PgTx<'_> {
                          ORDER BY t.ord
                          ON CONFLICT DO NOTHING RETURNING id),
                      score_rows AS (INSERT INTO scores (lead_id) SELECT id FROM inserted)
-                     SELECT t.ord, t.id, i.id IS NOT NULL FROM lead_import t LEFT JOIN inserted i ON i.id = t.id"
+                     SELECT t.ord, t.id, i.id IS NOT NULL, coalesce(k.took_email, FALSE), coalesce(k.took_external, FALSE)
+                     FROM lead_import t LEFT JOIN inserted i ON i.id = t.id LEFT JOIN keys_taken k ON k.lead_id = t.id"
                 ),
                 &[],
             )
             .map_err(backend)?;
-        let left_out: Vec<i64> = rows.iter().filter(|r| !r.get::<_, bool>(2)).map(|r| r.get(1)).collect();
-        if !left_out.is_empty() {
-            // The keys the leads that did not go in took are given back (not those of a lead
-            // whose id a row gave).
+        // The keys that leads that did not go in took are given back: exactly those this
+        // statement inserted (a lead of the same id, a writer's beside this one, keeps its own).
+        let (mut kinds, mut values, mut owners): (Vec<&str>, Vec<&str>, Vec<i64>) = Default::default();
+        for row in rows.iter().filter(|r| !r.get::<_, bool>(2)) {
+            let lead = &leads[row.get::<_, i64>(0) as usize];
+            let taken = [(row.get::<_, bool>(3), "email"), (row.get::<_, bool>(4), "external")];
+            for (kind, value, _) in identities::profile_keys(lead.profile) {
+                if taken.contains(&(true, kind)) {
+                    kinds.push(kind);
+                    values.push(value);
+                    owners.push(row.get(1));
+                }
+            }
+        }
+        if !kinds.is_empty() {
             self.tx
                 .execute(
-                    "DELETE FROM lead_identities i WHERE i.lead_id = ANY($1)
-                       AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = i.lead_id)",
-                    &[&left_out],
+                    "DELETE FROM lead_identities i USING unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) g (kind, value, lead_id)
+                     WHERE i.kind = g.kind AND i.value = g.value AND i.lead_id = g.lead_id",
+                    &[&kinds, &values, &owners],
                 )
                 .map_err(backend)?;
         }
@@ -398,9 +413,10 @@ impl LeadWrites for PgTx<'_> {
         }
     }
 
-    /// The lead's keys are taken first, under the id it will have, so that a key another lead
-    /// holds fails the write and not the transaction (PostgreSQL aborts a transaction at its
-    /// first error).
+    /// The lead's row first, so that its keys are taken under an id this unit of work holds (a
+    /// writer inserting the same id waits for it); a key another lead has takes the lead out
+    /// again, with the keys it took, and fails the write, not the transaction (PostgreSQL aborts
+    /// a transaction at its first error).
     fn insert_lead(
         &mut self,
         id: Option<LeadId>,
@@ -408,56 +424,43 @@ impl LeadWrites for PgTx<'_> {
         created_at: Timestamp,
         now: Timestamp,
     ) -> Result<LeadId, StoreError> {
-        let explicit = id.is_some();
-        let id = match id {
-            Some(id) => {
-                if self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?.is_some() {
-                    return Err(StoreError::DuplicateId(id));
-                }
-                id
-            }
-            None => LeadId(
-                self.tx
-                    .query_one("SELECT nextval(pg_get_serial_sequence('leads', 'id'))", &[])
-                    .map_err(backend)?
-                    .get(0),
-            ),
-        };
-        identities::take_profile_keys(&mut self.tx, id, p, now)?;
         let values = ProfileValues::of(p);
         let mut params = values.params();
-        let (created, updated) = (created_at.millis(), now.millis());
-        params.extend([&created as Param<'_>, &updated, &id.0]);
-        let placeholders: Vec<String> = (1..params.len()).map(|i| format!("${i}")).collect();
+        let (created, updated, explicit) = (created_at.millis(), now.millis(), id.map(|i| i.0));
+        params.extend([&created as Param<'_>, &updated]);
+        let id_value = match &explicit {
+            Some(given) => {
+                params.push(given);
+                format!("${}", params.len())
+            }
+            None => "nextval(pg_get_serial_sequence('leads', 'id'))".to_string(),
+        };
+        let placeholders: Vec<String> = (1..=PROFILE_COLUMNS.len() + 2).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "INSERT INTO leads ({}, created_at, updated_at, id) VALUES ({}, ${}) ON CONFLICT DO NOTHING RETURNING id",
+            "INSERT INTO leads ({}, created_at, updated_at, id) VALUES ({}, {id_value}) ON CONFLICT DO NOTHING RETURNING id",
             PROFILE_COLUMNS.join(", "),
             placeholders.join(", "),
-            params.len()
         );
-        if self.tx.query_opt(&sql, &params).map_err(backend)?.is_none() {
-            // A writer beside this one gave the lead it inserted this id first.
-            for (kind, value, _) in identities::profile_keys(p) {
-                self.tx
-                    .execute(
-                        "DELETE FROM lead_identities WHERE kind = $1 AND value = $2 AND lead_id = $3",
-                        &[&kind, &value, &id.0],
-                    )
-                    .map_err(backend)?;
-            }
-            return Err(StoreError::DuplicateId(id));
+        let Some(row) = self.tx.query_opt(&sql, &params).map_err(backend)? else {
+            return Err(StoreError::DuplicateId(LeadId(explicit.unwrap_or(0))));
+        };
+        let id = LeadId(row.get(0));
+        if let Err(taken) = identities::take_profile_keys(&mut self.tx, id, p, now) {
+            self.tx.execute("DELETE FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?;
+            return Err(taken);
         }
-        if explicit {
+        if explicit.is_some() {
             move_sequence_past(&mut self.tx, id.0)?;
         }
         self.tx.execute("INSERT INTO scores (lead_id) VALUES ($1)", &[&id.0]).map_err(backend)?;
         Ok(id)
     }
 
-    /// The profile's keys are taken first (the old ones stay the lead's: it is still reached
+    /// The lead's row is held first (a unit of work deleting it waits, and then frees the keys
+    /// taken here), then its keys are taken (the old ones stay the lead's: it is still reached
     /// through them).
     fn update_profile(&mut self, id: LeadId, p: &Profile, now: Timestamp) -> Result<(), StoreError> {
-        if self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?.is_none() {
+        if self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1 FOR UPDATE", &[&id.0]).map_err(backend)?.is_none() {
             return Err(StoreError::NoSuchLead(id));
         }
         identities::take_profile_keys(&mut self.tx, id, p, now)?;
@@ -506,6 +509,8 @@ impl LeadWrites for PgTx<'_> {
     }
 
     fn delete_lead(&mut self, id: LeadId) -> Result<bool, StoreError> {
+        // Held first: a unit of work giving the lead a key meanwhile finishes before its keys go.
+        self.tx.execute("SELECT 1 FROM leads WHERE id = $1 FOR UPDATE", &[&id.0]).map_err(backend)?;
         for sql in [
             "DELETE FROM events WHERE lead_id = $1",
             "DELETE FROM lead_changes WHERE lead_id = $1",

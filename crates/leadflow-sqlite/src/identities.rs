@@ -100,7 +100,7 @@ impl IdentityReads for SqliteStore {
             .map_err(backend)?;
         rows.map(|row| {
             let (kind, value, added_at) = row.map_err(backend)?;
-            let identity = Identity::of_kind(&kind, &value)
+            let identity = Identity::stored(&kind, &value)
                 .map_err(|e| StoreError::Corrupt(format!("identity {kind}:{value} of lead {lead}: {e}")))?;
             Ok(IdentityRecord { identity, added_at: Timestamp::from_millis(added_at) })
         })
@@ -147,7 +147,11 @@ impl IdentityWrites for SqliteTx<'_> {
     fn remove_identity(&mut self, lead: LeadId, identity: &Identity) -> Result<bool, StoreError> {
         let n = self
             .tx
-            .prepare_cached("DELETE FROM lead_identities WHERE kind = ?1 AND value = ?2 AND lead_id = ?3")
+            .prepare_cached(
+                "DELETE FROM lead_identities WHERE kind = ?1 AND value = ?2 AND lead_id = ?3
+                   AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = ?3
+                                   AND ((kind = 'email' AND l.email = ?2) OR (kind = 'external' AND l.external_id = ?2)))",
+            )
             .map_err(backend)?
             .execute(params![identity.kind(), identity.value(), lead.0])
             .map_err(backend)?;

@@ -30,7 +30,7 @@ pub trait IdentityWrites {
     /// [`StoreError::IdentityTaken`] when another lead has it, and with
     /// [`StoreError::NoSuchLead`] when there is no such lead.
     fn add_identity(&mut self, lead: LeadId, identity: &Identity, now: Timestamp) -> Result<bool, StoreError>;
-    /// Takes an identity from the lead: false when it did not have it. Whether it may (not the
-    /// profile's own email or external id) is the caller's rule.
+    /// Takes an identity from the lead: false when it did not have it, or when it is the
+    /// profile's own email or external id as stored (the caller says why first, in words).
     fn remove_identity(&mut self, lead: LeadId, identity: &Identity) -> Result<bool, StoreError>;
 }

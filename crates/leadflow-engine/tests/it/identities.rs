@@ -100,6 +100,9 @@ fn every_way_in_finds_the_lead_through_any_of_its_identities() {
     let own: Vec<String> =
         listed.identities.iter().filter(|(_, own)| *own).map(|(i, _)| i.identity.to_string()).collect();
     assert_eq!(own, ["email:ana@newco.example", "external:CRM-7"]);
+    // Given with its id, one of its second emails becomes its own again.
+    engine.upsert_lead(LeadInput { id: Some(id), ..input(Profile::new(email.clone())) }).unwrap();
+    assert_eq!(engine.store().lead(&ana).unwrap().unwrap().profile.email.as_ref(), Some(&email));
     assert_eq!(listed.identities.len(), 6);
     assert_eq!(engine.store().verify().unwrap(), Vec::<String>::new());
 }
