@@ -149,14 +149,7 @@ pub fn run(db: &Path, load: &Tracking) -> Result<()> {
         let mut profile = Profile::new(Email::parse(&format!("lead{i}@bench.example")).unwrap());
         profile.job_title = Some(format!("Engineer {n}"));
         let t = Instant::now();
-        engine.upsert_lead(LeadInput {
-            id: None,
-            profile,
-            created_at: None,
-            outcome: None,
-            clear: Vec::new(),
-            identities: Vec::new(),
-        })?;
+        engine.upsert_lead(LeadInput::of(profile))?;
         upsert_times.push(t.elapsed());
     }
     let (sla_sweep_ms, breaches, escalations, compliance_ms) = sla(&mut engine, &ids, &owners, load.breached)?;

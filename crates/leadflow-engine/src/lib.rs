@@ -250,6 +250,14 @@ pub struct LeadInput {
     pub identities: Vec<leadflow_core::Identity>,
 }
 
+impl LeadInput {
+    /// The lead of this profile, nothing else said: no id, creation time, outcome, field to
+    /// empty or further identity.
+    pub fn of(profile: Profile) -> LeadInput {
+        LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() }
+    }
+}
+
 /// An event as given by a caller.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventInput {

@@ -351,8 +351,7 @@ fn lead_from_cells<'a>(
     let Some(profile) = Profile::named(email, external_id) else {
         return (Err("no email and no external id: nothing names this lead".into()), Vec::new());
     };
-    let mut input =
-        LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() };
+    let mut input = LeadInput::of(profile);
     let mut warnings = Vec::new();
     let mut outcome_at = None;
     for (target, value_type, cell) in fields {

@@ -83,7 +83,7 @@ fn lead(email: Option<&str>, external_id: Option<&str>) -> LeadInput {
     let profile =
         Profile::named(email.map(|e| Email::parse(e).unwrap()), external_id.map(|x| ExternalId::parse(x).unwrap()))
             .unwrap();
-    LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() }
+    LeadInput::of(profile)
 }
 
 fn event(lead: LeadRef, key: Option<&str>, ts: Timestamp, kind: &str, props: &[(&str, &str)]) -> EventInput {

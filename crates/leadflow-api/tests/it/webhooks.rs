@@ -204,14 +204,7 @@ async fn imported_leads_fire_lead_created_once_and_in_order() {
     let lead = |email: &str| {
         let mut profile = leadflow_core::Profile::new(leadflow_core::Email::parse(email).unwrap());
         profile.job_title = Some("CEO".into());
-        leadflow_engine::LeadInput {
-            id: None,
-            profile,
-            created_at: None,
-            outcome: None,
-            clear: Vec::new(),
-            identities: Vec::new(),
-        }
+        leadflow_engine::LeadInput::of(profile)
     };
     let origin = leadflow_store::ChangeOrigin::new(leadflow_store::ChangeCause::Import, "leads.csv");
     engine.import_leads(&[lead("imp1@acme.example"), lead("imp2@acme.example")], &origin).unwrap();

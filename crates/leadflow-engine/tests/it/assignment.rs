@@ -69,16 +69,7 @@ impl World {
         profile.employees = Some(500.0);
         profile.country = Some("DE".into());
         set(&mut profile);
-        self.engine
-            .upsert_lead(LeadInput {
-                id: None,
-                profile,
-                created_at: None,
-                outcome: None,
-                clear: Vec::new(),
-                identities: Vec::new(),
-            })
-            .unwrap();
+        self.engine.upsert_lead(LeadInput::of(profile)).unwrap();
     }
 
     /// Makes the lead an MQL by a demo request.

@@ -18,7 +18,7 @@ fn t(s: &str) -> Timestamp {
 type Logged<'a> = (String, Option<CustomValue>, Option<CustomValue>, ChangeCause, Option<&'a str>);
 
 fn input(profile: Profile) -> LeadInput {
-    LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() }
+    LeadInput::of(profile)
 }
 
 #[test]

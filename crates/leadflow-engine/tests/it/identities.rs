@@ -19,7 +19,7 @@ fn identity(text: &str) -> Identity {
 }
 
 fn input(profile: Profile) -> LeadInput {
-    LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() }
+    LeadInput::of(profile)
 }
 
 fn event(lead: LeadRef, ts: &str) -> EventInput {

@@ -66,16 +66,7 @@ impl World {
     fn upsert(&mut self, email: &str, set: impl FnOnce(&mut Profile)) {
         let mut profile = Profile::new(Email::parse(email).unwrap());
         set(&mut profile);
-        self.engine
-            .upsert_lead(LeadInput {
-                id: None,
-                profile,
-                created_at: None,
-                outcome: None,
-                clear: Vec::new(),
-                identities: Vec::new(),
-            })
-            .unwrap();
+        self.engine.upsert_lead(LeadInput::of(profile)).unwrap();
     }
 
     fn track(&mut self, email: &str, event: &str) -> bool {
@@ -328,7 +319,7 @@ fn the_sweep_routes_the_mqls_no_request_did_and_ends_cycles_past_their_length() 
             profile.employees = Some(500.0);
             profile.source = source.map(Into::into);
             profile.custom.insert("partner_id".into(), CustomValue::Text("P-1".into()));
-            LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() }
+            LeadInput::of(profile)
         })
         .collect();
     w.engine.import_leads(&rows, &import).unwrap();

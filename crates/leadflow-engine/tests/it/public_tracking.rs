@@ -49,18 +49,7 @@ fn victim(w: &mut World) -> leadflow_core::LeadId {
     profile.job_title = Some("VP Sales".into());
     profile.employees = Some(2000.0);
     profile.industry = Some("software".into());
-    w.engine
-        .upsert_lead(LeadInput {
-            id: None,
-            profile,
-            created_at: None,
-            outcome: None,
-            clear: Vec::new(),
-            identities: Vec::new(),
-        })
-        .unwrap()
-        .scored
-        .lead
+    w.engine.upsert_lead(LeadInput::of(profile)).unwrap().scored.lead
 }
 
 fn score(w: &World, email: &str) -> (f64, Option<Timestamp>, usize) {

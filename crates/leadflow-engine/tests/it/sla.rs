@@ -67,16 +67,7 @@ impl World {
         let mut profile = Profile::new(Email::parse(email).unwrap());
         profile.employees = Some(500.0);
         profile.country = Some("DE".into());
-        self.engine
-            .upsert_lead(LeadInput {
-                id: None,
-                profile,
-                created_at: None,
-                outcome: None,
-                clear: Vec::new(),
-                identities: Vec::new(),
-            })
-            .unwrap();
+        self.engine.upsert_lead(LeadInput::of(profile)).unwrap();
         let input = EventInput {
             key: None,
             lead: lead(email),
@@ -321,16 +312,7 @@ fn a_clock_waits_for_an_owner_and_leaving_a_stage_meets_its_rule() {
     // (Its score moves it to `working` as it gets an owner: a rule's move accepts nothing.)
     let mut profile = Profile::new(Email::parse("big@globex.example").unwrap());
     (profile.employees, profile.country, profile.company) = (Some(5000.0), Some("DE".into()), Some("Globex".into()));
-    w.engine
-        .upsert_lead(LeadInput {
-            id: None,
-            profile,
-            created_at: None,
-            outcome: None,
-            clear: Vec::new(),
-            identities: Vec::new(),
-        })
-        .unwrap();
+    w.engine.upsert_lead(LeadInput::of(profile)).unwrap();
     assert_eq!(w.clock_of("big@globex.example", "accept-mql").state, ClockState::Pending);
     let to = |stage: &str| StageMove {
         lead: lead("big@globex.example"),
@@ -464,20 +446,7 @@ fn an_owner_set_by_an_upsert_starts_and_moves_clocks_as_an_assignment_does() {
         let mut profile = Profile::new(Email::parse("crm@globex.example").unwrap());
         profile.owner = Some(owner.into());
         let origin = ChangeOrigin::new(ChangeCause::Api, "crm-sync");
-        w.engine
-            .upsert_lead_as(
-                &ADMIN,
-                &origin,
-                LeadInput {
-                    id: None,
-                    profile,
-                    created_at: None,
-                    outcome: None,
-                    clear: Vec::new(),
-                    identities: Vec::new(),
-                },
-            )
-            .unwrap();
+        w.engine.upsert_lead_as(&ADMIN, &origin, LeadInput::of(profile)).unwrap();
     };
     upsert(&mut w, "ana");
     assert_eq!(w.clocks("crm@globex.example"), [("first-touch".to_string(), pending("ana").0, pending("ana").1)]);
@@ -502,8 +471,7 @@ fn the_sweep_starts_the_clocks_of_mqls_an_import_and_a_rescore_made() {
     let mut w = World::new();
     let mut profile = Profile::new(Email::parse("imported@globex.example").unwrap());
     (profile.employees, profile.country, profile.owner) = (Some(500.0), Some("DE".into()), Some("cy".into()));
-    let row =
-        LeadInput { id: None, profile, created_at: None, outcome: None, clear: Vec::new(), identities: Vec::new() };
+    let row = LeadInput::of(profile);
     let import = ChangeOrigin::new(ChangeCause::Import, "crm.csv");
     w.engine.import_leads(&[row], &import).unwrap();
     let demo = EventInput {
@@ -532,16 +500,7 @@ fn a_new_policy_version_starts_no_second_clock_of_a_rule_already_running() {
     let origin = ChangeOrigin::new(ChangeCause::Cli, "cli");
     let mut profile = Profile::new(Email::parse("v@globex.example").unwrap());
     profile.employees = Some(10.0);
-    w.engine
-        .upsert_lead(LeadInput {
-            id: None,
-            profile,
-            created_at: None,
-            outcome: None,
-            clear: Vec::new(),
-            identities: Vec::new(),
-        })
-        .unwrap();
+    w.engine.upsert_lead(LeadInput::of(profile)).unwrap();
     let to = |name: &str| UserName::parse(name).unwrap();
     w.engine.assign_lead(&ADMIN, &origin, &lead("v@globex.example"), Some(&to("ana")), None).unwrap();
     let second = POLICY.replace("for 2026", "for 2027");

@@ -28,16 +28,7 @@ fn world() -> (Engine<SqliteStore>, Arc<FixedClock>, tempfile::TempDir) {
     for (email, owner) in [("a@x.example", "yui"), ("b@x.example", "joe")] {
         let mut profile = Profile::new(Email::parse(email).unwrap());
         profile.owner = Some(owner.into());
-        engine
-            .upsert_lead(LeadInput {
-                id: None,
-                profile,
-                created_at: None,
-                outcome: None,
-                clear: Vec::new(),
-                identities: Vec::new(),
-            })
-            .unwrap();
+        engine.upsert_lead(LeadInput::of(profile)).unwrap();
     }
     (engine, clock, dir)
 }
@@ -142,16 +133,7 @@ fn the_queue_puts_overdue_then_today_then_rotting_then_no_next_step_first() {
     for email in emails {
         let mut profile = Profile::new(Email::parse(email).unwrap());
         profile.owner = Some("joe".into());
-        engine
-            .upsert_lead(LeadInput {
-                id: None,
-                profile,
-                created_at: None,
-                outcome: None,
-                clear: Vec::new(),
-                identities: Vec::new(),
-            })
-            .unwrap();
+        engine.upsert_lead(LeadInput::of(profile)).unwrap();
     }
     clock.set(t("2026-05-28T12:00:00Z"));
     let request =
