@@ -5,7 +5,7 @@
 
 use leadflow_core::{Actor, Identity, LeadId, LeadRef, Timestamp, VisitorId};
 use leadflow_store::prelude::*;
-use leadflow_store::{IdentityRecord, StoreError};
+use leadflow_store::{IdentityRecord, LeadRecord, StoreError};
 
 use crate::{Engine, EngineError};
 
@@ -47,9 +47,7 @@ impl<S: Store> Engine<S> {
     ) -> Result<bool, EngineError> {
         let now = self.now();
         let mut tx = self.store.begin()?;
-        let record = LeadWrites::lead(&mut tx, lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
-        let owner = record.profile.owner.as_deref();
-        actor.may_write_lead(Some(owner), owner)?;
+        let record = changeable(&mut tx, actor, lead)?;
         let added = match tx.add_identity(record.id, identity, now) {
             Err(StoreError::IdentityTaken { lead: holder, .. }) => {
                 return Err(EngineError::KeyTaken { key: identity.clone().into(), owner: holder, id: record.id });
@@ -69,9 +67,7 @@ impl<S: Store> Engine<S> {
         identity: &Identity,
     ) -> Result<bool, EngineError> {
         let mut tx = self.store.begin()?;
-        let record = LeadWrites::lead(&mut tx, lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
-        let owner = record.profile.owner.as_deref();
-        actor.may_write_lead(Some(owner), owner)?;
+        let record = changeable(&mut tx, actor, lead)?;
         let own = match identity {
             Identity::Email(e) => record.profile.email.as_ref() == Some(e),
             Identity::External(x) => record.profile.external_id.as_ref() == Some(x),
@@ -84,4 +80,12 @@ impl<S: Store> Engine<S> {
         tx.commit()?;
         Ok(removed)
     }
+}
+
+/// The lead, if the actor may change it (its identities are the lead's, as its fields are).
+fn changeable<T: Transaction>(tx: &mut T, actor: &Actor<'_>, lead: &LeadRef) -> Result<LeadRecord, EngineError> {
+    let record = LeadWrites::lead(tx, lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
+    let owner = record.profile.owner.as_deref();
+    actor.may_write_lead(Some(owner), owner)?;
+    Ok(record)
 }

@@ -6,7 +6,7 @@
 //! a lead's keys and then finds one taken gives back those it took.
 
 use leadflow_core::{Identity, LeadId, Profile, Timestamp, VisitorId};
-use leadflow_store::{IdentityReads, IdentityRecord, IdentityWrites, StoreError};
+use leadflow_store::{IdentityReads, IdentityRecord, IdentityWrites, StoreError, profile_keys};
 
 use crate::sql::Sql;
 use crate::{PgStore, PgTx, backend, corrupt};
@@ -19,33 +19,36 @@ pub(crate) fn lead_with(conn: &mut impl Sql, kind: &str, value: &str) -> Result<
     Ok(row.map(|r| LeadId(r.get(0))))
 }
 
-/// The profile's email and external id as identities, with the error a write gets when
-/// another lead has one.
-pub(crate) fn profile_keys(p: &Profile) -> impl Iterator<Item = (&'static str, &str, StoreError)> {
-    let email = p.email.as_ref().map(|e| ("email", e.as_str(), StoreError::DuplicateEmail(e.to_string())));
-    let external =
-        p.external_id.as_ref().map(|x| ("external", x.as_str(), StoreError::DuplicateExternalId(x.to_string())));
-    email.into_iter().chain(external)
+/// Adds an identity to `lead` unless some lead has it (then false): the primary key settles it,
+/// waiting for a writer that is adding it meanwhile.
+fn insert(conn: &mut impl Sql, kind: &str, value: &str, lead: LeadId, now: Timestamp) -> Result<bool, StoreError> {
+    let inserted = conn
+        .query_opt(
+            "INSERT INTO lead_identities (kind, value, lead_id, added_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (kind, value) DO NOTHING RETURNING lead_id",
+            &[&kind, &value, &lead.0, &now.millis()],
+        )
+        .map_err(backend)?;
+    Ok(inserted.is_some())
 }
 
-/// Gives `lead` (which exists, or is about to) its profile's email and external id, unless one
-/// is another lead's: then it takes none of them, and the error says which.
+/// Gives `lead` (which this unit of work holds) its profile's email and external id but those
+/// equal to `unchanged` (its stored email and external id, the lead's already), unless one is another lead's: then it
+/// takes none of them, and the error says which.
 pub(crate) fn take_profile_keys(
     conn: &mut impl Sql,
     lead: LeadId,
     p: &Profile,
+    unchanged: &[Option<String>; 2],
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let mut taken_here: Vec<(&str, &str)> = Vec::new();
     for (kind, value, refusal) in profile_keys(p) {
-        let inserted = conn
-            .query_opt(
-                "INSERT INTO lead_identities (kind, value, lead_id, added_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (kind, value) DO NOTHING RETURNING lead_id",
-                &[&kind, &value, &lead.0, &now.millis()],
-            )
-            .map_err(backend)?;
-        if inserted.is_some() {
+        let own = if kind == "email" { &unchanged[0] } else { &unchanged[1] };
+        if own.as_deref() == Some(value) {
+            continue;
+        }
+        if insert(conn, kind, value, lead, now)? {
             taken_here.push((kind, value));
             continue;
         }
@@ -110,15 +113,7 @@ impl IdentityWrites for PgTx<'_> {
         if held.is_none() {
             return Err(StoreError::NoSuchLead(lead));
         }
-        let inserted = self
-            .tx
-            .query_opt(
-                "INSERT INTO lead_identities (kind, value, lead_id, added_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (kind, value) DO NOTHING RETURNING lead_id",
-                &[&kind, &value, &lead.0, &now.millis()],
-            )
-            .map_err(backend)?;
-        if inserted.is_some() {
+        if insert(&mut self.tx, kind, value, lead, now)? {
             return Ok(true);
         }
         match lead_with(&mut self.tx, kind, value)? {

@@ -374,7 +374,7 @@ impl LeadWrites for PgTx<'_> {
         for row in rows.iter().filter(|r| !r.get::<_, bool>(2)) {
             let lead = &leads[row.get::<_, i64>(0) as usize];
             let taken = [(row.get::<_, bool>(3), "email"), (row.get::<_, bool>(4), "external")];
-            for (kind, value, _) in identities::profile_keys(lead.profile) {
+            for (kind, value, _) in leadflow_store::profile_keys(lead.profile) {
                 if taken.contains(&(true, kind)) {
                     kinds.push(kind);
                     values.push(value);
@@ -445,7 +445,7 @@ impl LeadWrites for PgTx<'_> {
             return Err(StoreError::DuplicateId(LeadId(explicit.unwrap_or(0))));
         };
         let id = LeadId(row.get(0));
-        if let Err(taken) = identities::take_profile_keys(&mut self.tx, id, p, now) {
+        if let Err(taken) = identities::take_profile_keys(&mut self.tx, id, p, &[None, None], now) {
             self.tx.execute("DELETE FROM leads WHERE id = $1", &[&id.0]).map_err(backend)?;
             return Err(taken);
         }
@@ -457,13 +457,15 @@ impl LeadWrites for PgTx<'_> {
     }
 
     /// The lead's row is held first (a unit of work deleting it waits, and then frees the keys
-    /// taken here), then its keys are taken (the old ones stay the lead's: it is still reached
-    /// through them).
+    /// taken here), then the keys it did not have are taken (the old ones stay the lead's: it is
+    /// still reached through them).
     fn update_profile(&mut self, id: LeadId, p: &Profile, now: Timestamp) -> Result<(), StoreError> {
-        if self.tx.query_opt("SELECT 1 FROM leads WHERE id = $1 FOR UPDATE", &[&id.0]).map_err(backend)?.is_none() {
-            return Err(StoreError::NoSuchLead(id));
-        }
-        identities::take_profile_keys(&mut self.tx, id, p, now)?;
+        let held = self
+            .tx
+            .query_opt("SELECT email, external_id FROM leads WHERE id = $1 FOR UPDATE", &[&id.0])
+            .map_err(backend)?
+            .ok_or(StoreError::NoSuchLead(id))?;
+        identities::take_profile_keys(&mut self.tx, id, p, &[held.get(0), held.get(1)], now)?;
         let values = ProfileValues::of(p);
         let mut params = values.params();
         let updated = now.millis();

@@ -5,7 +5,7 @@
 //! is taken out again.
 
 use super::*;
-use leadflow_store::IdentityRecord;
+use leadflow_store::{IdentityRecord, profile_keys};
 
 /// The lead an identity names, if any.
 pub(crate) fn lead_with(conn: &Connection, kind: &str, value: &str) -> Result<Option<LeadId>, StoreError> {
@@ -15,15 +15,6 @@ pub(crate) fn lead_with(conn: &Connection, kind: &str, value: &str) -> Result<Op
         .optional()
         .map(|id| id.map(LeadId))
         .map_err(backend)
-}
-
-/// The profile's email and external id as identities, with the error a write gets when
-/// another lead has one.
-fn profile_keys(p: &Profile) -> impl Iterator<Item = (&'static str, &str, StoreError)> {
-    let email = p.email.as_ref().map(|e| ("email", e.as_str(), StoreError::DuplicateEmail(e.to_string())));
-    let external =
-        p.external_id.as_ref().map(|x| ("external", x.as_str(), StoreError::DuplicateExternalId(x.to_string())));
-    email.into_iter().chain(external)
 }
 
 /// Gives a lead just inserted its profile's email and external id, the primary key refusing

@@ -7,7 +7,7 @@
 //!
 //! [`LeadRef`]: leadflow_core::LeadRef
 
-use leadflow_core::{Identity, LeadId, Timestamp, VisitorId};
+use leadflow_core::{Identity, LeadId, Profile, Timestamp, VisitorId};
 
 use crate::StoreError;
 
@@ -33,4 +33,13 @@ pub trait IdentityWrites {
     /// Takes an identity from the lead: false when it did not have it, or when it is the
     /// profile's own email or external id as stored (the caller says why first, in words).
     fn remove_identity(&mut self, lead: LeadId, identity: &Identity) -> Result<bool, StoreError>;
+}
+
+/// The profile's email and external id as identities (kind, value), each with the error a lead
+/// write gets when another lead has it: what every backend's lead writes keep.
+pub fn profile_keys(p: &Profile) -> impl Iterator<Item = (&'static str, &str, StoreError)> {
+    let email = p.email.as_ref().map(|e| ("email", e.as_str(), StoreError::DuplicateEmail(e.to_string())));
+    let external =
+        p.external_id.as_ref().map(|x| ("external", x.as_str(), StoreError::DuplicateExternalId(x.to_string())));
+    email.into_iter().chain(external)
 }

@@ -21,7 +21,7 @@ mod users;
 
 pub use backend::Backend;
 pub use changes::{ChangeRow, read_change};
-pub use identities::{IdentityReads, IdentityRecord, IdentityWrites};
+pub use identities::{IdentityReads, IdentityRecord, IdentityWrites, profile_keys};
 pub use jobs::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
 };
