@@ -114,7 +114,8 @@ impl Default for TrackingConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookConfig {
-    /// Attempts before a delivery is given up as failed.
+    /// Attempts before a delivery is given up as failed: 50 at most (more is taken as 50). A
+    /// sender that died mid-attempt counts as one.
     pub max_attempts: u32,
     /// The wait before the first retry; it doubles with each attempt, up to `max_backoff_secs`.
     pub initial_backoff_secs: u64,
@@ -123,7 +124,7 @@ pub struct WebhookConfig {
     pub timeout_secs: u64,
     /// Deliveries sent at once to one webhook (each receiver has its own).
     pub concurrency: usize,
-    /// How often the outbox is checked for due deliveries; 0 runs no background worker (then
+    /// How often the job queue is checked for due deliveries; 0 runs no background worker (then
     /// something else must call `deliver_due`: tests do).
     pub poll_interval_ms: u64,
 }

@@ -1,19 +1,21 @@
-//! The delivery worker: sends what the outbox holds, each receiver at its own pace.
+//! The delivery worker: sends the webhook deliveries the job queue holds, each receiver at its
+//! own pace.
 //!
-//! A round claims what is due in the store (`Engine::claim_deliveries`): each delivery goes to
-//! one round of one server, however many servers share the database, and is that round's until
-//! its lease ends; of one lead's deliveries to one webhook only the earliest is claimable, so
-//! everything a round takes may go at once without reordering one lead's news. A receiver gets at
-//! most `webhooks.concurrency` deliveries at a time from all servers together, and each is
-//! recorded (its claim ended) as soon as it is answered: one that is slow (or never answers,
-//! until the timeout) holds back only its own deliveries. The server starts a round on every tick
-//! without waiting for the last one. A server that dies while sending leaves its claims to expire
-//! and another to send them again: at least once, as receivers are told.
+//! A round claims the delivery jobs that are due (`Engine::claim_deliveries`): each goes to one
+//! round of one server, however many servers share the database, and is that round's until its
+//! lease ends; one lead's deliveries to one webhook share a lane of the queue, where only the
+//! earliest is claimable, so everything a round takes may go at once without reordering one
+//! lead's news. A receiver is a pool of the queue: it gets at most `webhooks.concurrency`
+//! deliveries at a time from all servers together, and each is recorded (its job finished) as
+//! soon as it is answered: one that is slow (or never answers, until the timeout) holds back only
+//! its own deliveries. The server starts a round on every tick without waiting for the last one.
+//! A server that dies while sending leaves its claims to expire and another to send them again:
+//! at least once, as receivers are told; an answer recorded after its lease ran out is dropped.
 
 use std::time::Duration;
 
 use leadflow_core::Timestamp;
-use leadflow_store::{AttemptOutcome, Backend, DeliveryRecord, WebhookRecord};
+use leadflow_store::{AttemptOutcome, Backend, DELIVERY_MAX_ATTEMPTS, DeliveryRecord, WebhookRecord};
 
 use crate::config::WebhookConfig;
 use crate::metrics::OutcomeLabels;
@@ -26,6 +28,8 @@ pub struct DeliveryRound {
     pub delivered: usize,
     pub retried: usize,
     pub failed: usize,
+    /// Answered after the claim's lease ran out (another sender had it by then): not recorded.
+    pub lost: usize,
 }
 
 /// How long a claim lasts beyond the receiver's timeout: time to record the answer (a few
@@ -39,19 +43,20 @@ pub async fn deliver_due<S: Backend>(state: &AppState<S>, client: &reqwest::Clie
     let lease = Duration::from_secs(config.timeout_secs.max(1)) + LEASE_MARGIN;
     let per_webhook = config.concurrency.max(1);
     let claimed = state.write(move |engine| Ok(engine.claim_deliveries(500, per_webhook, lease)?)).await?;
-    let sends = claimed.into_iter().map(|(delivery, hook)| {
+    let sends = claimed.into_iter().map(|claimed| {
         let config = &config;
         async move {
-            let result = attempt(client, config, &delivery, &hook).await;
-            let outcome = outcome_of(config, &delivery, result, state.now());
+            let result = attempt(client, config, &claimed.delivery, &claimed.webhook).await;
+            let outcome = outcome_of(config, &claimed.delivery, result, state.now());
             let label = match outcome {
                 AttemptOutcome::Delivered { .. } => "delivered",
                 AttemptOutcome::Retry { .. } => "retry",
                 AttemptOutcome::Failed { .. } => "failed",
             };
             state.metrics.webhook_deliveries.get_or_create(&OutcomeLabels { outcome: label }).inc();
-            let id = delivery.id;
-            state.write(move |engine| Ok(engine.record_attempt(id, &outcome)?)).await.map(|()| label)
+            let (ticket, id) = (claimed.ticket, claimed.delivery.id);
+            let recorded = state.write(move |engine| Ok(engine.record_attempt(ticket, id, &outcome)?)).await?;
+            Ok::<_, ApiError>(if recorded { label } else { "lost" })
         }
     });
     let mut round = DeliveryRound::default();
@@ -59,13 +64,16 @@ pub async fn deliver_due<S: Backend>(state: &AppState<S>, client: &reqwest::Clie
         match result? {
             "delivered" => round.delivered += 1,
             "retry" => round.retried += 1,
+            "lost" => round.lost += 1,
             _ => round.failed += 1,
         }
     }
     Ok(round)
 }
 
-/// What an attempt's result means for its delivery: done, retried after a backoff, or given up.
+/// What an attempt's result means for its delivery: done, retried after a backoff, or given up
+/// (its claim is its `delivery.attempts`-th attempt; `webhooks.max_attempts` allows at most
+/// [`DELIVERY_MAX_ATTEMPTS`]).
 fn outcome_of(
     config: &WebhookConfig,
     delivery: &DeliveryRecord,
@@ -74,14 +82,14 @@ fn outcome_of(
 ) -> AttemptOutcome {
     match result {
         Ok(status) => AttemptOutcome::Delivered { status },
-        Err((status, error)) if delivery.attempts + 1 >= config.max_attempts => {
+        Err((status, error)) if delivery.attempts >= config.max_attempts.min(DELIVERY_MAX_ATTEMPTS) => {
             AttemptOutcome::Failed { status, error }
         }
         Err((status, error)) => AttemptOutcome::Retry {
             status,
             error,
             next_attempt_at: Timestamp::from_millis(
-                now.millis() + backoff(config, delivery.attempts).as_millis() as i64,
+                now.millis() + backoff(config, delivery.attempts.saturating_sub(1)).as_millis() as i64,
             ),
         },
     }

@@ -14,7 +14,8 @@ use crate::{ApiError, AppState, Caller, ErrorCode};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct JobParams {
-    /// Only jobs of this kind (`rescore`, `expire-anonymous`, `prune-jobs`, `pipeline-sweep`).
+    /// Only jobs of this kind (`rescore`, `expire-anonymous`, `prune-jobs`, `pipeline-sweep`,
+    /// `webhook-delivery`).
     kind: Option<String>,
     /// Only jobs in this status.
     #[param(pattern = "^(pending|done|failed|cancelled)$")]

@@ -163,7 +163,7 @@ pub async fn serve<S: Backend>(
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
-    // What is not delivered now waits in the outbox for the next start.
+    // What is not delivered now waits on the job queue for the next start (or another server).
     for task in [worker, job_worker].into_iter().flatten() {
         task.abort();
     }

@@ -84,7 +84,11 @@ impl Metrics {
             webhook_deliveries.clone(),
         );
         let webhook_pending = Gauge::default();
-        registry.register("webhook_outbox_pending", "Deliveries waiting in the outbox", webhook_pending.clone());
+        registry.register(
+            "webhook_outbox_pending",
+            "Webhook deliveries waiting in the job queue",
+            webhook_pending.clone(),
+        );
         Metrics {
             registry,
             requests,

@@ -1,7 +1,7 @@
 //! Webhooks: registration and what a receiver gets (the worker that sends them: `delivery.rs`).
 //!
 //! A delivery is a POST of JSON with `X-Leadflow-Signature: sha256=<hex>`, the HMAC-SHA256 of
-//! the exact body with the webhook's secret. Deliveries come from the outbox the engine fills in
+//! the exact body with the webhook's secret. Each delivery is a job of the job queue, queued in
 //! the same transaction as the change, so none is lost across a restart. At least once: a
 //! receiver may see a delivery again (after a crash between sending and recording) and can
 //! recognize it by `X-Leadflow-Delivery`.
@@ -71,7 +71,7 @@ fn parse_url(url: &str) -> Result<String, ApiError> {
 /// Deliveries are POSTs of JSON signed with `X-Leadflow-Signature: sha256=<hex HMAC-SHA256 of
 /// the body with the secret>`, with `X-Leadflow-Delivery` (an id, for deduplication: delivery is
 /// at least once) and `X-Leadflow-Topic`. Failed deliveries are retried with doubling backoff;
-/// they wait in a persistent outbox across restarts.
+/// they wait on the job queue across restarts.
 ///
 /// Roles: admin.
 #[utoipa::path(

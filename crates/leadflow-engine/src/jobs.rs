@@ -20,7 +20,9 @@ use leadflow_store::{Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReco
 
 use crate::{Engine, EngineError, Quiet, RescoreOptions};
 
-/// The kinds of job leadflow runs.
+/// The kinds of job the engine runs. Webhook deliveries are jobs too
+/// ([`leadflow_store::DELIVERY_JOB`]), sent by the server's delivery worker (HTTP is the
+/// API's), which claims them with [`Engine::claim_deliveries`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JobKind {
     /// Rescores every lead as of now: decay and inactivity move without anybody asking.
@@ -148,7 +150,7 @@ fn queue_slot<T: Transaction>(
 ) -> Result<Enqueued, EngineError> {
     let due_at = Timestamp::from_millis(slot.saturating_mul(millis(every)));
     let key = slot.to_string();
-    let job = NewJob { kind: kind.as_str(), key: &key, due_at, payload: "{}", max_attempts: kind.max_attempts() };
+    let job = NewJob::new(kind.as_str(), &key, due_at, "{}", kind.max_attempts());
     Ok(tx.enqueue_job(&job, now)?)
 }
 
@@ -187,7 +189,7 @@ impl<S: Store> Engine<S> {
         for (kind, _) in settings.schedules() {
             let now = self.now();
             let lease_until = now.plus_millis(millis(kind.lease()));
-            let claim = JobClaim { now, lease_until, kinds: &[kind.as_str()], limit };
+            let claim = JobClaim { now, lease_until, kinds: &[kind.as_str()], limit, per_pool: None };
             for job in self.store.claim_jobs(&claim)? {
                 self.run_job(kind, &job, settings, &mut round)?;
             }

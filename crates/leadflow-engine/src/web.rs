@@ -3,7 +3,8 @@
 use leadflow_core::{Activity, Email, EventKey, EventShape, LeadRef, Timestamp, Topic, VisitorId};
 use leadflow_store::prelude::*;
 use leadflow_store::{
-    AnonymousEvent, AttemptOutcome, Cause, DeliveryRecord, Inserted, NewEvent, Store, Transaction, WebhookRecord,
+    AnonymousEvent, AttemptOutcome, Cause, ClaimedDelivery, DeliveryRecord, Inserted, JobTicket, NewEvent, Store,
+    Transaction, WebhookRecord,
 };
 
 use crate::{Engine, EngineError, Scored, rescore_lead, resolve_or_create};
@@ -82,16 +83,29 @@ impl<S: Store> Engine<S> {
         limit: usize,
         per_webhook: usize,
         lease: std::time::Duration,
-    ) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, EngineError> {
+    ) -> Result<Vec<ClaimedDelivery>, EngineError> {
         let now = self.now();
         let lease_until = Timestamp::from_millis(now.millis().saturating_add(lease.as_millis() as i64));
         let claim = leadflow_store::DeliveryClaim { now, lease_until, per_webhook, limit };
         Ok(self.store.claim_deliveries(&claim)?)
     }
 
-    pub fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome) -> Result<(), EngineError> {
+    /// Records how the claimed attempt `ticket` of `delivery` went, in a unit of work of its
+    /// own: false, with nothing recorded, when the claim no longer holds it (its lease ran out
+    /// and another sender took it, or its webhook was deleted).
+    pub fn record_attempt(
+        &mut self,
+        ticket: JobTicket,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool, EngineError> {
         let now = self.now();
-        Ok(self.store.record_attempt(delivery, outcome, now)?)
+        let mut tx = self.store.begin()?;
+        if !tx.record_attempt(ticket, delivery, outcome, now)? {
+            return Ok(false);
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Records a website visit, under the policy ARCHITECTURE.md states ("The public tracking

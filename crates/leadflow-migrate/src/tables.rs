@@ -60,7 +60,7 @@ pub const COPIED: &[Table] = &[
     Table { name: "settings", checks: &["sum(length(key) + length(value))"] },
     Table { name: "api_keys", checks: &["sum(id)", "count(DISTINCT hash)", "count(revoked_at)"] },
     Table { name: "webhooks", checks: &["sum(id)", "count(deleted_at)"] },
-    Table { name: "webhook_deliveries", checks: &["sum(id)", "sum(webhook_id)", "sum(attempts)"] },
+    Table { name: "webhook_deliveries", checks: &["sum(id)", "sum(webhook_id)", "count(last_status)"] },
     Table { name: "visitors", checks: &["count(DISTINCT visitor_id)", "sum(lead_id)"] },
     Table { name: "visitor_events", checks: &["count(DISTINCT key)", "sum(shape_id)"] },
     Table { name: "outcomes", checks: &["sum(lead_id)"] },

@@ -220,10 +220,11 @@ fn source() -> Source {
     // Deliveries in every state: one delivered, one to retry, the rest pending.
     let claimed = e.claim_deliveries(10, 10, std::time::Duration::from_secs(30)).unwrap();
     assert!(claimed.len() >= 2, "the new leads were announced");
-    e.record_attempt(claimed[0].0.id, &AttemptOutcome::Delivered { status: 204 }).unwrap();
+    let delivered = AttemptOutcome::Delivered { status: 204 };
+    assert!(e.record_attempt(claimed[0].ticket, claimed[0].delivery.id, &delivered).unwrap());
     let retry =
         AttemptOutcome::Retry { status: Some(503), error: "busy".into(), next_attempt_at: t("2026-05-01T10:00:00Z") };
-    e.record_attempt(claimed[1].0.id, &retry).unwrap();
+    assert!(e.record_attempt(claimed[1].ticket, claimed[1].delivery.id, &retry).unwrap());
     assert!(e.deliveries(hook.id, 100).unwrap().len() > 2);
 
     // Website visitors: one still anonymous, one who introduced a lead with a form.

@@ -1,5 +1,8 @@
 //! The job queue. A claim locks the rows it takes and skips those another claim has locked
-//! (`FOR UPDATE SKIP LOCKED`): servers claiming at once each get other jobs, and none waits.
+//! (`FOR UPDATE SKIP LOCKED`): servers claiming at once each get other jobs, and none waits. A
+//! claim that limits pools counts the leases each pool holds, which row locks alone could not
+//! keep exact: those claimers take turns (a transaction-scoped advisory lock); a claim is a few
+//! milliseconds.
 
 use leadflow_core::Timestamp;
 use leadflow_store::{
@@ -11,7 +14,10 @@ use postgres::Row;
 use crate::sql::Sql;
 use crate::{PgStore, PgTx, backend};
 
-const JOB_COLUMNS: &str = "id, kind, key, payload, status, due_at, attempts, max_attempts, claimed_until, last_error, created_at, finished_at";
+const JOB_COLUMNS: &str = "id, kind, key, payload, status, due_at, attempts, max_attempts, claimed_until, last_error, created_at, finished_at, lane, pool";
+
+/// The advisory lock claims that limit pools take turns on ("lf" "cl").
+const POOL_CLAIM_LOCK: i64 = 0x6c66_636c;
 
 fn read_job(r: &Row) -> Result<JobRecord, StoreError> {
     let status: &str = r.get(4);
@@ -30,6 +36,8 @@ fn read_job(r: &Row) -> Result<JobRecord, StoreError> {
         last_error: r.get(9),
         created_at: Timestamp::from_millis(r.get(10)),
         finished_at: r.get::<_, Option<i64>>(11).map(Timestamp::from_millis),
+        lane: r.get(12),
+        pool: r.get(13),
     })
 }
 
@@ -37,37 +45,74 @@ fn attempt(n: u32) -> i64 {
     i64::from(n)
 }
 
-impl JobReads for PgStore {
-    fn claim_jobs(&mut self, claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError> {
-        let mut tx = self.own_transaction()?;
-        let (now, kinds) = (claim.now.millis(), claim.kinds);
-        tx.execute(
-            "UPDATE jobs SET status = 'failed', finished_at = $1, claimed_until = NULL,
-                 last_error = 'every attempt ran out of its lease without finishing'
-             WHERE id IN (SELECT id FROM jobs
-                          WHERE status = 'pending' AND attempts >= max_attempts AND claimed_until <= $1
-                            AND kind = ANY($2)
-                          FOR UPDATE SKIP LOCKED)",
-            &[&now, &kinds],
-        )
-        .map_err(backend)?;
-        let rows = tx
-            .query(
+/// Claims what is due in the caller's transaction (see `JobReads::claim_jobs`); the same
+/// choice as SQLite's `CLAIMABLE`. The claim's update checks again that the job is free, so
+/// that a claim that waited for another's row takes nothing that one took.
+pub(crate) fn claim(tx: &mut impl Sql, claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError> {
+    let (now, kinds, limit) = (claim.now.millis(), claim.kinds, i64::try_from(claim.limit).unwrap_or(i64::MAX));
+    tx.execute(
+        "UPDATE jobs SET status = 'failed', finished_at = $1, claimed_until = NULL,
+             last_error = 'every attempt ran out of its lease without finishing'
+         WHERE id IN (SELECT id FROM jobs
+                      WHERE status = 'pending' AND attempts >= max_attempts AND claimed_until <= $1
+                        AND kind = ANY($2)
+                      FOR UPDATE SKIP LOCKED)",
+        &[&now, &kinds],
+    )
+    .map_err(backend)?;
+    const FREE: &str = "status = 'pending' AND due_at <= $1 AND coalesce(claimed_until, 0) <= $1
+        AND attempts < max_attempts";
+    const FIRST_OF_LANE: &str = "(j.lane IS NULL OR NOT EXISTS (SELECT 1 FROM jobs e
+        WHERE e.lane = j.lane AND e.status = 'pending' AND e.id < j.id))";
+    let rows = match claim.per_pool {
+        None => tx.query(
+            &format!(
+                "UPDATE jobs SET attempts = attempts + 1, claimed_until = $3
+                 WHERE id IN (SELECT j.id FROM jobs j WHERE {FREE} AND j.kind = ANY($2) AND {FIRST_OF_LANE}
+                              ORDER BY j.due_at, j.id LIMIT $4
+                              FOR UPDATE SKIP LOCKED)
+                   AND {FREE}
+                 RETURNING {JOB_COLUMNS}"
+            ),
+            &[&now, &kinds, &claim.lease_until.millis(), &limit],
+        ),
+        Some(per_pool) => {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&POOL_CLAIM_LOCK]).map_err(backend)?;
+            tx.query(
                 &format!(
-                    "UPDATE jobs SET attempts = attempts + 1, claimed_until = $3
-                     WHERE id IN (SELECT id FROM jobs
-                                  WHERE status = 'pending' AND due_at <= $1 AND coalesce(claimed_until, 0) <= $1
-                                    AND attempts < max_attempts AND kind = ANY($2)
-                                  ORDER BY due_at, id LIMIT $4
-                                  FOR UPDATE SKIP LOCKED)
+                    "WITH candidates AS (
+                         SELECT j.id, j.due_at, j.pool,
+                                row_number() OVER (PARTITION BY j.pool ORDER BY j.due_at, j.id) AS place
+                         FROM jobs j WHERE {FREE} AND j.kind = ANY($2) AND {FIRST_OF_LANE}
+                     ),
+                     held AS (
+                         SELECT pool, count(*) AS claims FROM jobs
+                         WHERE status = 'pending' AND pool IS NOT NULL AND claimed_until > $1 GROUP BY pool
+                     ),
+                     chosen AS (
+                         SELECT c.id FROM candidates c LEFT JOIN held h ON h.pool = c.pool
+                         WHERE c.pool IS NULL OR c.place + coalesce(h.claims, 0) <= $5
+                         ORDER BY c.due_at, c.id LIMIT $4
+                     )
+                     UPDATE jobs SET attempts = attempts + 1, claimed_until = $3
+                     WHERE id IN (SELECT id FROM chosen) AND {FREE}
                      RETURNING {JOB_COLUMNS}"
                 ),
-                &[&now, &kinds, &claim.lease_until.millis(), &i64::try_from(claim.limit).unwrap_or(i64::MAX)],
+                &[&now, &kinds, &claim.lease_until.millis(), &limit, &i64::try_from(per_pool).unwrap_or(i64::MAX)],
             )
-            .map_err(backend)?;
-        let mut claimed = rows.iter().map(read_job).collect::<Result<Vec<_>, _>>()?;
+        }
+    }
+    .map_err(backend)?;
+    let mut claimed = rows.iter().map(read_job).collect::<Result<Vec<_>, _>>()?;
+    claimed.sort_by_key(|j| (j.due_at, j.id));
+    Ok(claimed)
+}
+
+impl JobReads for PgStore {
+    fn claim_jobs(&mut self, job_claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError> {
+        let mut tx = self.own_transaction()?;
+        let claimed = claim(&mut tx, job_claim)?;
         tx.conn.commit().map_err(backend)?;
-        claimed.sort_by_key(|j| (j.due_at, j.id));
         Ok(claimed)
     }
 
@@ -108,8 +153,8 @@ impl JobWrites for PgTx<'_> {
         let inserted = self
             .tx
             .query_opt(
-                "INSERT INTO jobs (kind, key, payload, due_at, max_attempts, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, key) DO NOTHING RETURNING id",
+                "INSERT INTO jobs (kind, key, payload, due_at, max_attempts, created_at, lane, pool)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (kind, key) DO NOTHING RETURNING id",
                 &[
                     &job.kind,
                     &job.key,
@@ -117,6 +162,8 @@ impl JobWrites for PgTx<'_> {
                     &job.due_at.millis(),
                     &attempt(job.max_attempts.max(1)),
                     &now.millis(),
+                    &job.lane,
+                    &job.pool,
                 ],
             )
             .map_err(backend)?;
@@ -140,7 +187,7 @@ impl JobWrites for PgTx<'_> {
             .execute(
                 "UPDATE jobs SET status = $3, due_at = coalesce($4, due_at), last_error = $5, finished_at = $6,
                      claimed_until = NULL
-                 WHERE id = $1 AND attempts = $2 AND status = 'pending'",
+                 WHERE id = $1 AND attempts = $2 AND status = 'pending' AND claimed_until IS NOT NULL",
                 &[&ticket.id, &attempt(ticket.attempt), &status, &due_at, &error, &finished_at],
             )
             .map_err(backend)?;
@@ -160,6 +207,15 @@ impl JobWrites for PgTx<'_> {
     }
 
     fn prune_jobs(&mut self, finished_before: Timestamp) -> Result<u64, StoreError> {
+        // A finished delivery goes with its job.
+        self.tx
+            .execute(
+                "DELETE FROM webhook_deliveries WHERE id IN (
+                     SELECT key::BIGINT FROM jobs
+                     WHERE kind = 'webhook-delivery' AND status <> 'pending' AND finished_at < $1)",
+                &[&finished_before.millis()],
+            )
+            .map_err(backend)?;
         self.tx
             .execute("DELETE FROM jobs WHERE status <> 'pending' AND finished_at < $1", &[&finished_before.millis()])
             .map_err(backend)

@@ -519,6 +519,8 @@ impl LeadWrites for PgTx<'_> {
             "DELETE FROM tasks WHERE lead_id = $1",
             "DELETE FROM sla_clocks WHERE lead_id = $1",
             "DELETE FROM visitors WHERE lead_id = $1",
+            "DELETE FROM jobs WHERE kind = 'webhook-delivery'
+                 AND key IN (SELECT id::TEXT FROM webhook_deliveries WHERE lead_id = $1)",
             "DELETE FROM webhook_deliveries WHERE lead_id = $1",
             "DELETE FROM public_quota WHERE lead_id = $1",
             "DELETE FROM outcomes WHERE lead_id = $1",

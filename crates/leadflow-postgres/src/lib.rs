@@ -50,7 +50,7 @@ use properties::{Properties, PropertyChanges};
 use rows::*;
 use sql::{Cached, Sql, Statements};
 
-pub use migrations::SCHEMA_VERSION;
+pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 
 /// A query parameter, as the driver takes them.
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -320,6 +320,16 @@ impl Store for PgStore {
             (
                 "SELECT count(*) FROM lead_identities i WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = i.lead_id)",
                 "identities of no lead",
+            ),
+            (
+                "SELECT count(*) FROM webhook_deliveries d WHERE NOT EXISTS (SELECT 1 FROM jobs j
+                     WHERE j.kind = 'webhook-delivery' AND j.key = d.id::TEXT)",
+                "webhook deliveries without their job",
+            ),
+            (
+                "SELECT count(*) FROM jobs j WHERE j.kind = 'webhook-delivery'
+                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id::TEXT = j.key)",
+                "delivery jobs of no delivery",
             ),
         ] {
             let n = count(&mut conn, sql)?;

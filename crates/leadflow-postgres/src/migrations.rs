@@ -8,7 +8,7 @@ use postgres::Client;
 use crate::backend;
 
 /// The migrations, oldest first. Shipped ones are never edited: a change is a new file.
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_schema.sql"),
     include_str!("../migrations/0002_events_one_index_per_lead.sql"),
     include_str!("../migrations/0003_schedule.sql"),
@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_tracking_notifications.sql"),
     include_str!("../migrations/0012_leads_by_mql_time.sql"),
     include_str!("../migrations/0013_lead_identities.sql"),
+    include_str!("../migrations/0014_deliveries_on_the_job_queue.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,8 +1,9 @@
-//! Webhooks and the outbox of their deliveries.
+//! Webhooks and their deliveries, each sent by a job of the job queue.
 
 use leadflow_core::{Email, ExternalId, Grade, LeadId, Timestamp, Topic};
 use leadflow_store::{
-    AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, NotificationDetail, OutboxReads,
+    AttemptOutcome, ClaimedDelivery, DELIVERY_JOB, DELIVERY_MAX_ATTEMPTS, DeliveryClaim, DeliveryRecord,
+    DeliveryStatus, JobClaim, JobStatus, JobTicket, JobWrites, Notification, NotificationDetail, OutboxReads,
     OutboxWrites, ScoreValues, StoreError, WebhookRecord,
 };
 use postgres::Row;
@@ -10,9 +11,6 @@ use postgres::Row;
 use crate::sql::Sql;
 
 use crate::{PgStore, PgTx, backend, corrupt};
-
-/// The advisory lock delivery claims take turns on ("lf" "cl").
-const CLAIM_LOCK: i64 = 0x6c66_636c;
 
 const WEBHOOK_COLUMNS: &str = "w.id, w.url, w.secret, w.topics, w.created_at";
 
@@ -31,10 +29,13 @@ fn read_webhook(r: &Row, at: usize) -> Result<WebhookRecord, StoreError> {
     })
 }
 
+/// A delivery and its job's state (see `OutboxReads`): read from both.
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.topic, d.lead_id, d.email, d.occurred_at, d.fit, d.engagement,
-    d.total, d.bucket, d.grade, d.previous_bucket, d.status, d.attempts, d.next_attempt_at, d.last_status,
-    d.last_error, d.delivered_at, d.external_id, d.detail";
+    d.total, d.bucket, d.grade, d.previous_bucket, j.status, j.attempts, j.due_at, d.last_status,
+    j.last_error, j.finished_at, d.external_id, d.detail";
 const DELIVERY_COLUMN_COUNT: usize = 20;
+const DELIVERIES_AND_JOBS: &str =
+    "webhook_deliveries d JOIN jobs j ON j.kind = 'webhook-delivery' AND j.key = d.id::TEXT";
 
 fn read_delivery(r: &Row) -> Result<DeliveryRecord, StoreError> {
     let (topic, grade, status): (String, Option<String>, String) = (r.get(2), r.get(10), r.get(12));
@@ -47,12 +48,15 @@ fn read_delivery(r: &Row) -> Result<DeliveryRecord, StoreError> {
         }
     };
     let detail = r.get::<_, Option<String>>(19).as_deref().map(NotificationDetail::from_json).transpose()?;
-    let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt(format!("status `{status}`")))?;
+    let status = JobStatus::parse(&status)
+        .map(DeliveryStatus::of_job)
+        .ok_or_else(|| corrupt(format!("job status `{status}`")))?;
     let email = r.get::<_, Option<String>>(4).as_deref().map(Email::parse).transpose().map_err(corrupt)?;
     let external_id = r.get::<_, Option<String>>(18).as_deref().map(ExternalId::parse).transpose().map_err(corrupt)?;
     let number = |i: usize, what: &str| -> Result<u32, StoreError> {
         u32::try_from(r.get::<_, i64>(i)).map_err(|_| corrupt(what))
     };
+    let finished_at = r.get::<_, Option<i64>>(17).map(Timestamp::from_millis);
     Ok(DeliveryRecord {
         id: r.get(0),
         webhook: r.get(1),
@@ -74,7 +78,7 @@ fn read_delivery(r: &Row) -> Result<DeliveryRecord, StoreError> {
             .map(|s| u16::try_from(s).map_err(|_| corrupt("status")))
             .transpose()?,
         last_error: r.get(16),
-        delivered_at: r.get::<_, Option<i64>>(17).map(Timestamp::from_millis),
+        delivered_at: finished_at.filter(|_| status == DeliveryStatus::Delivered),
     })
 }
 
@@ -91,87 +95,63 @@ impl OutboxReads for PgStore {
         let rows = self
             .conn()
             .query(
-                &format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.webhook_id = $1 ORDER BY d.id DESC LIMIT $2"),
+                &format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM {DELIVERIES_AND_JOBS} WHERE d.webhook_id = $1
+                     ORDER BY d.id DESC LIMIT $2"
+                ),
                 &[&webhook, &i64::try_from(limit).unwrap_or(i64::MAX)],
             )
             .map_err(backend)?;
         rows.iter().map(read_delivery).collect()
     }
 
-    /// Claimers take turns (a transaction-scoped advisory lock): the query that picks what is
-    /// claimable counts the claims each webhook holds, which row locks alone could not keep
-    /// exact. A claim is a few milliseconds; senders claim every second or so.
-    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut tx = self.own_transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK]).map_err(backend)?;
+        let jobs = crate::jobs::claim(
+            &mut tx,
+            &JobClaim {
+                now: claim.now,
+                lease_until: claim.lease_until,
+                kinds: &[DELIVERY_JOB],
+                limit: claim.limit,
+                per_pool: Some(claim.per_webhook),
+            },
+        )?;
+        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
         let rows = tx
             .query(
                 &format!(
-                    "WITH candidates AS (
-                         SELECT d.id, d.webhook_id, d.next_attempt_at,
-                                row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS place
-                         FROM webhook_deliveries d
-                         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND coalesce(d.claimed_until, 0) <= $1
-                           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                                           WHERE e.lead_id = d.lead_id AND e.webhook_id = d.webhook_id
-                                             AND e.status = 'pending' AND e.id < d.id)
-                     ),
-                     held AS (
-                         SELECT webhook_id, count(*) AS claims FROM webhook_deliveries
-                         WHERE status = 'pending' AND claimed_until > $1 GROUP BY webhook_id
-                     ),
-                     chosen AS (
-                         SELECT c.id FROM candidates c LEFT JOIN held h ON h.webhook_id = c.webhook_id
-                         WHERE c.place + coalesce(h.claims, 0) <= $2
-                         ORDER BY c.next_attempt_at, c.id LIMIT $3
-                     ),
-                     claimed AS (
-                         UPDATE webhook_deliveries d SET claimed_until = $4 FROM chosen WHERE d.id = chosen.id
-                         RETURNING d.*
-                     )
-                     SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM claimed d JOIN webhooks w ON w.id = d.webhook_id
-                     ORDER BY d.next_attempt_at, d.id"
+                    "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS}, j.id FROM {DELIVERIES_AND_JOBS}
+                     JOIN webhooks w ON w.id = d.webhook_id WHERE j.id = ANY($1)"
                 ),
-                &[
-                    &claim.now.millis(),
-                    &i64::try_from(claim.per_webhook).unwrap_or(i64::MAX),
-                    &i64::try_from(claim.limit).unwrap_or(i64::MAX),
-                    &claim.lease_until.millis(),
-                ],
+                &[&ids],
             )
             .map_err(backend)?;
-        let claimed = rows.iter().map(|r| Ok((read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?))).collect();
         tx.conn.commit().map_err(backend)?;
-        claimed
+        let mut read = rows
+            .iter()
+            .map(|r| {
+                let job: i64 = r.get(DELIVERY_COLUMN_COUNT + 5);
+                Ok((job, (read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?)))
+            })
+            .collect::<Result<std::collections::HashMap<_, _>, StoreError>>()?;
+        jobs.iter()
+            .map(|job| {
+                let (delivery, webhook) = read
+                    .remove(&job.id)
+                    .ok_or_else(|| corrupt(format!("delivery job {} names no delivery", job.id)))?;
+                Ok(ClaimedDelivery { ticket: job.ticket(), delivery, webhook })
+            })
+            .collect()
     }
 
     fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn()
-            .query_one("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'", &[])
+            .query_one("SELECT count(*) FROM jobs WHERE kind = 'webhook-delivery' AND status = 'pending'", &[])
             .map_err(backend)?
             .get(0);
         Ok(n as u64)
-    }
-
-    fn record_attempt(&mut self, id: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
-        let (status, http, error, next, delivered) = match outcome {
-            AttemptOutcome::Delivered { status } => ("delivered", Some(*status), None, None, Some(at.millis())),
-            AttemptOutcome::Retry { status, error, next_attempt_at } => {
-                ("pending", *status, Some(error.as_str()), Some(next_attempt_at.millis()), None)
-            }
-            AttemptOutcome::Failed { status, error } => ("failed", *status, Some(error.as_str()), None, None),
-        };
-        let http = http.map(i64::from);
-        self.conn()
-            .execute(
-                "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_status = $3, last_error = $4,
-                     next_attempt_at = coalesce($5, next_attempt_at), delivered_at = $6, claimed_until = NULL
-                 WHERE id = $1 AND status = 'pending'",
-                &[&id, &status, &http, &error, &next, &delivered],
-            )
-            .map_err(backend)?;
-        Ok(())
     }
 }
 
@@ -195,8 +175,9 @@ impl OutboxWrites for PgTx<'_> {
             .map_err(backend)?;
         self.tx
             .execute(
-                "UPDATE webhook_deliveries SET status = 'cancelled' WHERE webhook_id = $1 AND status = 'pending'",
-                &[&id],
+                "UPDATE jobs SET status = 'cancelled', finished_at = $2, claimed_until = NULL
+                 WHERE kind = 'webhook-delivery' AND pool = 'webhook:' || $1::BIGINT AND status = 'pending'",
+                &[&id, &now.millis()],
             )
             .map_err(backend)?;
         Ok(n > 0)
@@ -205,12 +186,31 @@ impl OutboxWrites for PgTx<'_> {
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
         notify_all(&mut self.tx, &[notification])
     }
+
+    fn record_attempt(
+        &mut self,
+        ticket: JobTicket,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if !self.finish_job(ticket, &outcome.job_outcome(), now)? {
+            return Ok(false);
+        }
+        self.tx
+            .execute(
+                "UPDATE webhook_deliveries SET last_status = $2 WHERE id = $1",
+                &[&delivery, &outcome.http_status().map(i64::from)],
+            )
+            .map_err(backend)?;
+        Ok(true)
+    }
 }
 
-/// One delivery row per live webhook subscribed to the topic, in the caller's transaction.
-/// Queues a delivery of each notification to every live webhook subscribed to its topic, in one
-/// statement (a rescore's batch announces thousands of leads): in the notifications' order, so
-/// that one lead's deliveries stay in the order they happened.
+/// Queues a delivery of each notification to every live webhook subscribed to its topic, each
+/// with its job, in one statement (a rescore's batch announces thousands of leads), in the
+/// caller's transaction: in the notifications' order, so that one lead's deliveries (and their
+/// jobs' lane) stay in the order they happened.
 pub(crate) fn notify_all(conn: &mut impl Sql, notifications: &[&Notification]) -> Result<(), StoreError> {
     if notifications.is_empty() {
         return Ok(());
@@ -232,18 +232,38 @@ pub(crate) fn notify_all(conn: &mut impl Sql, notifications: &[&Notification]) -
     let details: Vec<Option<String>> =
         notifications.iter().map(|n| n.detail.as_ref().map(NotificationDetail::to_json)).collect();
     conn.execute(
-        "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,
-             total, bucket, grade, previous_bucket, detail, status, next_attempt_at)
+        "WITH delivery AS (
+         INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,
+             total, bucket, grade, previous_bucket, detail)
          SELECT w.id, n.topic, n.lead_id, n.email, n.external_id, n.at, n.fit, n.engagement, n.total, n.bucket,
-                n.grade, n.previous_bucket, n.detail, 'pending', n.at
+                n.grade, n.previous_bucket, n.detail
          FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::DOUBLE PRECISION[],
                      $7::DOUBLE PRECISION[], $8::DOUBLE PRECISION[], $9::TEXT[], $10::TEXT[], $11::TEXT[],
                      $12::TEXT[])
               WITH ORDINALITY AS n (topic, lead_id, email, external_id, at, fit, engagement, total, bucket, grade,
                                     previous_bucket, detail, i)
          JOIN webhooks w ON w.deleted_at IS NULL AND n.topic = ANY (string_to_array(w.topics, ' '))
-         ORDER BY n.i, w.id",
-        &[&topics, &leads, &emails, &external, &at, &fit, &engagement, &total, &buckets, &grades, &previous, &details],
+         ORDER BY n.i, w.id
+         RETURNING id, webhook_id, topic, lead_id, occurred_at)
+         INSERT INTO jobs (kind, key, payload, due_at, max_attempts, created_at, lane, pool)
+         SELECT 'webhook-delivery', id::TEXT, '{\"webhook\":' || webhook_id || ',\"topic\":\"' || topic || '\"}',
+                occurred_at, $13, occurred_at, 'webhook:' || webhook_id || ':lead:' || lead_id, 'webhook:' || webhook_id
+         FROM delivery ORDER BY id",
+        &[
+            &topics,
+            &leads,
+            &emails,
+            &external,
+            &at,
+            &fit,
+            &engagement,
+            &total,
+            &buckets,
+            &grades,
+            &previous,
+            &details,
+            &i64::from(DELIVERY_MAX_ATTEMPTS),
+        ],
     )
     .map_err(backend)?;
     Ok(())

@@ -127,7 +127,7 @@ mod concurrency {
                         if got.is_empty() {
                             return mine;
                         }
-                        mine.extend(got.into_iter().map(|(d, _)| d.id));
+                        mine.extend(got.into_iter().map(|c| c.delivery.id));
                     }
                 })
             })
@@ -148,7 +148,7 @@ mod concurrency {
         let mut tx = s.begin().unwrap();
         for i in 0..400 {
             let key = i.to_string();
-            let job = NewJob { kind: "sweep", key: &key, due_at: t("2026-03-01"), payload: "{}", max_attempts: 3 };
+            let job = NewJob::new("sweep", &key, t("2026-03-01"), "{}", 3);
             tx.enqueue_job(&job, t("2026-03-01")).unwrap();
         }
         tx.commit().unwrap();
@@ -167,6 +167,7 @@ mod concurrency {
                             lease_until: t("2026-03-01T10:00:00Z"),
                             kinds: &["sweep"],
                             limit: 7,
+                            per_pool: None,
                         };
                         let claimed = s.claim_jobs(&claim).unwrap();
                         if claimed.is_empty() {
@@ -318,4 +319,67 @@ fn a_deadlock_fails_one_side_as_a_conflict() {
     outcomes.sort_by_key(Result::is_ok);
     assert!(matches!(outcomes[0], Err(StoreError::Conflict)), "{outcomes:?}");
     assert!(outcomes[1].is_ok(), "{outcomes:?}");
+}
+
+/// Migration 0014 moves every delivery onto the job queue with its state: a pending one stays
+/// due (its lane and pool with it), a finished one keeps how it ended.
+#[test]
+fn deliveries_become_jobs_of_the_queue() {
+    use leadflow_store::{DeliveryClaim, DeliveryStatus, JobQuery, JobStatus};
+    let schema = Schema::create();
+    {
+        let mut old = postgres::Client::connect(&schema.url(), postgres::NoTls).unwrap();
+        old.batch_execute("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ)")
+            .unwrap();
+        for (i, sql) in leadflow_postgres::MIGRATIONS[..13].iter().enumerate() {
+            old.batch_execute(sql).unwrap();
+            old.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&(i as i64 + 1)]).unwrap();
+        }
+        old.batch_execute(
+            "INSERT INTO webhooks (url, secret, topics, created_at) VALUES ('http://x', 's', 'lead.mql', 0);
+             INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, occurred_at, status, attempts,
+                 next_attempt_at, last_status, last_error, delivered_at)
+             VALUES (1, 'lead.created', 7, 10, 'delivered', 2, 30, 200, NULL, 40),
+                    (1, 'lead.mql', 7, 20, 'pending', 1, 100, 503, 'busy', NULL),
+                    (1, 'lead.mql', 8, 20, 'cancelled', 0, 20, NULL, NULL, NULL),
+                    (1, 'lead.mql', 9, 25, 'failed', 10, 90, NULL, 'refused', NULL);",
+        )
+        .unwrap();
+    }
+    let mut s = PgStore::open(&schema.url()).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let at = Timestamp::from_millis;
+    // Id, status, attempts, the receiver's last status, when delivered.
+    type Listed = (i64, DeliveryStatus, u32, Option<u16>, Option<Timestamp>);
+    let listed: Vec<Listed> = s
+        .deliveries(1, 10)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.id, d.status, d.attempts, d.last_status, d.delivered_at))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (4, DeliveryStatus::Failed, 10, None, None),
+            (3, DeliveryStatus::Cancelled, 0, None, None),
+            (2, DeliveryStatus::Pending, 1, Some(503), None),
+            (1, DeliveryStatus::Delivered, 2, Some(200), Some(at(40))),
+        ]
+    );
+    let jobs = s.jobs(&JobQuery { kind: Some("webhook-delivery".into()), status: None, limit: 10 }).unwrap();
+    let pending = jobs.iter().find(|j| j.key == "2").unwrap();
+    assert_eq!(
+        (pending.status, pending.due_at, pending.last_error.as_deref()),
+        (JobStatus::Pending, at(100), Some("busy"))
+    );
+    assert_eq!((pending.lane.as_deref(), pending.pool.as_deref()), (Some("webhook:1:lead:7"), Some("webhook:1")));
+    assert_eq!(pending.payload, r#"{"webhook":1,"topic":"lead.mql"}"#);
+    let claim = |now: i64| DeliveryClaim { now: at(now), lease_until: at(now + 1), per_webhook: 10, limit: 10 };
+    assert!(s.claim_deliveries(&claim(99)).unwrap().is_empty(), "the retry's time stands");
+    let due = s.claim_deliveries(&claim(100)).unwrap();
+    assert_eq!((due.len(), due[0].delivery.id, due[0].ticket.attempt), (1, 2, 2));
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.prune_jobs(at(1_000)).unwrap(), 3, "the delivered, the cancelled and the failed");
+    tx.commit().unwrap();
+    assert_eq!(s.deliveries(1, 10).unwrap().iter().map(|d| d.id).collect::<Vec<_>>(), [2]);
 }

@@ -40,11 +40,11 @@ use leadflow_core::{
 };
 use leadflow_store::prelude::*;
 use leadflow_store::{
-    AnonymousEvent, ApiKeyRecord, AttemptOutcome, ChangeOrigin, ChangeRow, DatabaseUrl, DeliveryClaim, DeliveryRecord,
-    HistoryEntry, Inserted, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion, NewEvent, Notification,
-    RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScanWrite, ScoreRevision, ScoreWrite, ShapeId, SortKey,
-    StateWrite, StoreError, StoreStats, StoredChange, StoredEvent, StoredPrediction, StoredScore, TrainedRecord,
-    WebhookRecord, read_change,
+    AnonymousEvent, ApiKeyRecord, AttemptOutcome, ChangeOrigin, ChangeRow, ClaimedDelivery, DatabaseUrl, DeliveryClaim,
+    DeliveryRecord, HistoryEntry, Inserted, JobTicket, LeadOrder, LeadQuery, LeadRecord, ModelRecord, ModelVersion,
+    NewEvent, Notification, RescoreItem, RescoreVisitor, ScanRequest, ScanScope, ScanWrite, ScoreRevision, ScoreWrite,
+    ShapeId, SortKey, StateWrite, StoreError, StoreStats, StoredChange, StoredEvent, StoredPrediction, StoredScore,
+    TrainedRecord, WebhookRecord, read_change,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -85,6 +85,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_tracking_notifications.sql"),
     include_str!("../migrations/0020_leads_by_mql_time.sql"),
     include_str!("../migrations/0021_lead_identities.sql"),
+    include_str!("../migrations/0022_deliveries_on_the_job_queue.sql"),
 ];
 
 pub struct SqliteStore {
@@ -359,6 +360,16 @@ impl Store for SqliteStore {
                 "leads not reached through their own email or external id",
             ),
             ("SELECT count(*) FROM lead_identities WHERE lead_id NOT IN (SELECT id FROM leads)", "identities of no lead"),
+            (
+                "SELECT count(*) FROM webhook_deliveries d WHERE NOT EXISTS (SELECT 1 FROM jobs j
+                     WHERE j.kind = 'webhook-delivery' AND j.key = CAST(d.id AS TEXT))",
+                "webhook deliveries without their job",
+            ),
+            (
+                "SELECT count(*) FROM jobs j WHERE j.kind = 'webhook-delivery'
+                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = CAST(j.key AS INTEGER))",
+                "delivery jobs of no delivery",
+            ),
         ] {
             let n = count(sql)?;
             if n > 0 {

@@ -1,9 +1,9 @@
-//! Webhooks and their outbox, and anonymous website visitors.
+//! Webhooks and their deliveries (sent by jobs of the job queue), and anonymous website visitors.
 
 use leadflow_core::{Email, EventKey, ExternalId, Grade, LeadId, Timestamp, Topic, VisitorId};
 use leadflow_store::{
-    AttemptOutcome, DeliveryClaim, DeliveryRecord, DeliveryStatus, Notification, NotificationDetail, ScoreValues,
-    StoreError, WebhookRecord,
+    ClaimedDelivery, DELIVERY_JOB, DELIVERY_MAX_ATTEMPTS, DeliveryClaim, DeliveryRecord, DeliveryStatus, JobClaim,
+    JobStatus, Notification, NotificationDetail, ScoreValues, StoreError, WebhookRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -23,10 +23,13 @@ fn read_webhook(r: &Row<'_>, at: usize) -> rusqlite::Result<Result<WebhookRecord
     Ok(topics.map(|topics| WebhookRecord { id, url, secret, topics, created_at: Timestamp::from_millis(created_at) }))
 }
 
+/// A delivery and its job's state (see `OutboxReads`): read from both.
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.topic, d.lead_id, d.email, d.occurred_at, d.fit, d.engagement,
-    d.total, d.bucket, d.grade, d.previous_bucket, d.status, d.attempts, d.next_attempt_at, d.last_status,
-    d.last_error, d.delivered_at, d.external_id, d.detail";
+    d.total, d.bucket, d.grade, d.previous_bucket, j.status, j.attempts, j.due_at, d.last_status,
+    j.last_error, j.finished_at, d.external_id, d.detail";
 const DELIVERY_COLUMN_COUNT: usize = 20;
+const DELIVERIES_AND_JOBS: &str =
+    "webhook_deliveries d JOIN jobs j ON j.kind = 'webhook-delivery' AND j.key = CAST(d.id AS TEXT)";
 
 fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreError>> {
     let (topic, grade, status): (String, Option<String>, String) = (r.get(2)?, r.get(10)?, r.get(12)?);
@@ -49,8 +52,11 @@ fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreEr
         Ok(detail) => detail,
         Err(e) => return Ok(Err(e)),
     };
-    let Some(status) = DeliveryStatus::parse(&status) else { return Ok(Err(corrupt(format!("status `{status}`")))) };
+    let Some(status) = JobStatus::parse(&status).map(DeliveryStatus::of_job) else {
+        return Ok(Err(corrupt(format!("job status `{status}`"))));
+    };
     let millis = |i: usize| r.get::<_, i64>(i).map(Timestamp::from_millis);
+    let finished_at = r.get::<_, Option<i64>>(17)?.map(Timestamp::from_millis);
     Ok(Ok(DeliveryRecord {
         id: r.get(0)?,
         webhook: r.get(1)?,
@@ -69,7 +75,7 @@ fn read_delivery(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreEr
         next_attempt_at: millis(14)?,
         last_status: r.get(15)?,
         last_error: r.get(16)?,
-        delivered_at: r.get::<_, Option<i64>>(17)?.map(Timestamp::from_millis),
+        delivered_at: finished_at.filter(|_| status == DeliveryStatus::Delivered),
     }))
 }
 
@@ -84,92 +90,62 @@ pub fn webhooks(conn: &Connection) -> Result<Vec<WebhookRecord>, StoreError> {
 pub fn deliveries(conn: &Connection, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError> {
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.webhook_id = ?1 ORDER BY d.id DESC LIMIT ?2"
+            "SELECT {DELIVERY_COLUMNS} FROM {DELIVERIES_AND_JOBS} WHERE d.webhook_id = ?1 ORDER BY d.id DESC LIMIT ?2"
         ))
         .map_err(backend)?;
     let rows = stmt.query_map(params![webhook, limit as i64], read_delivery).map_err(backend)?;
     rows.map(|r| r.map_err(backend)?).collect()
 }
 
-/// The deliveries a claim may take, oldest first (see `OutboxReads::claim_deliveries`): due,
-/// not claimed by a lease still running, the earliest pending one of their lead to their
-/// webhook, and within the webhook's share once the claims it holds are counted. PostgreSQL's
-/// store runs the same query.
-pub const CLAIMABLE: &str = "
-    WITH candidates AS (
-        SELECT d.id, d.webhook_id, d.next_attempt_at,
-               row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS place
-        FROM webhook_deliveries d
-        WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND coalesce(d.claimed_until, 0) <= ?1
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                          WHERE e.lead_id = d.lead_id AND e.webhook_id = d.webhook_id
-                            AND e.status = 'pending' AND e.id < d.id)
-    ),
-    held AS (
-        SELECT webhook_id, count(*) AS claims FROM webhook_deliveries
-        WHERE status = 'pending' AND claimed_until > ?1 GROUP BY webhook_id
-    )
-    SELECT c.id FROM candidates c LEFT JOIN held h ON h.webhook_id = c.webhook_id
-    WHERE c.place + coalesce(h.claims, 0) <= ?2
-    ORDER BY c.next_attempt_at, c.id LIMIT ?3";
-
-/// Claims what is due, in the caller's (write) transaction: SQLite has one writer at a time, so
-/// no two claims overlap.
-pub fn claim(conn: &Connection, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
-    let ids: Vec<i64> = conn
-        .prepare_cached(CLAIMABLE)
-        .map_err(backend)?
-        .query_map(params![claim.now.millis(), claim.per_webhook as i64, claim.limit as i64], |r| r.get(0))
-        .map_err(backend)?
-        .collect::<Result<_, _>>()
+/// Claims the jobs of what is due, in the caller's (write) transaction, and reads their
+/// deliveries with their webhooks.
+pub fn claim(conn: &Connection, claim: &DeliveryClaim) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let jobs = crate::jobs::claim(
+        conn,
+        &JobClaim {
+            now: claim.now,
+            lease_until: claim.lease_until,
+            kinds: &[DELIVERY_JOB],
+            limit: claim.limit,
+            per_pool: Some(claim.per_webhook),
+        },
+    )?;
+    let mut read = conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM {DELIVERIES_AND_JOBS}
+             JOIN webhooks w ON w.id = d.webhook_id WHERE j.id = ?1"
+        ))
         .map_err(backend)?;
-    let mut claimed = Vec::with_capacity(ids.len());
-    for id in ids {
-        conn.prepare_cached("UPDATE webhook_deliveries SET claimed_until = ?2 WHERE id = ?1")
-            .map_err(backend)?
-            .execute(params![id, claim.lease_until.millis()])
-            .map_err(backend)?;
-        let row = conn
-            .prepare_cached(&format!(
-                "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM webhook_deliveries d
-                 JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?1"
-            ))
-            .map_err(backend)?
-            .query_row([id], |r| {
+    let mut claimed = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let (delivery, webhook) = read
+            .query_row([job.id], |r| {
                 Ok(match (read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?) {
                     (Ok(d), Ok(w)) => Ok((d, w)),
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 })
             })
-            .map_err(backend)??;
-        claimed.push(row);
+            .optional()
+            .map_err(backend)?
+            .ok_or_else(|| corrupt(format!("delivery job {} names no delivery", job.id)))??;
+        claimed.push(ClaimedDelivery { ticket: job.ticket(), delivery, webhook });
     }
     Ok(claimed)
 }
 
 pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {
-    conn.prepare_cached("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+    conn.prepare_cached("SELECT count(*) FROM jobs WHERE kind = 'webhook-delivery' AND status = 'pending'")
         .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
         .map(|n| n as u64)
         .map_err(backend)
 }
 
-pub fn record_attempt(conn: &Connection, id: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
-    let (status, http, error, next, delivered) = match outcome {
-        AttemptOutcome::Delivered { status } => ("delivered", Some(*status), None, None, Some(at.millis())),
-        AttemptOutcome::Retry { status, error, next_attempt_at } => {
-            ("pending", *status, Some(error.as_str()), Some(next_attempt_at.millis()), None)
-        }
-        AttemptOutcome::Failed { status, error } => ("failed", *status, Some(error.as_str()), None, None),
-    };
-    conn.prepare_cached(
-        "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1, last_status = ?3, last_error = ?4,
-             next_attempt_at = coalesce(?5, next_attempt_at), delivered_at = ?6, claimed_until = NULL
-         WHERE id = ?1 AND status = 'pending'",
-    )
-    .map_err(backend)?
-    .execute(params![id, status, http, error, next, delivered])
-    .map_err(backend)?;
+/// Keeps the receiver's answer to an attempt whose job the caller has just finished.
+pub fn record_answer(conn: &Connection, delivery: i64, status: Option<u16>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE webhook_deliveries SET last_status = ?2 WHERE id = ?1")
+        .map_err(backend)?
+        .execute(params![delivery, status])
+        .map_err(backend)?;
     Ok(())
 }
 
@@ -195,39 +171,61 @@ pub fn delete_webhook(conn: &Connection, id: i64, now: Timestamp) -> Result<bool
         .execute(params![id, now.millis()])
         .map_err(backend)?;
     conn.prepare_cached(
-        "UPDATE webhook_deliveries SET status = 'cancelled' WHERE webhook_id = ?1 AND status = 'pending'",
+        "UPDATE jobs SET status = 'cancelled', finished_at = ?2, claimed_until = NULL
+         WHERE kind = 'webhook-delivery' AND pool = 'webhook:' || ?1 AND status = 'pending'",
     )
     .map_err(backend)?
-    .execute([id])
+    .execute(params![id, now.millis()])
     .map_err(backend)?;
     Ok(n > 0)
 }
 
-/// One delivery row per live webhook subscribed to the topic.
+/// One delivery row per live webhook subscribed to the topic, each with its job, due when it
+/// happened.
 pub fn notify(conn: &Connection, n: &Notification) -> Result<(), StoreError> {
     let s = n.score.as_ref();
-    conn.prepare_cached(
-        "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit, engagement,
-             total, bucket, grade, previous_bucket, detail, status, next_attempt_at)
-         SELECT id, ?1, ?2, ?3, ?11, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, 'pending', ?4 FROM webhooks
-         WHERE deleted_at IS NULL AND instr(' ' || topics || ' ', ' ' || ?1 || ' ') > 0",
-    )
-    .map_err(backend)?
-    .execute(params![
-        n.topic.as_str(),
-        n.lead.0,
-        n.email.as_ref().map(Email::as_str),
-        n.at.millis(),
-        s.map(|s| s.fit),
-        s.map(|s| s.engagement),
-        s.map(|s| s.total),
-        s.map(|s| s.bucket.as_str()),
-        s.map(|s| s.grade.letter()),
-        n.previous_bucket,
-        n.external_id.as_ref().map(ExternalId::as_str),
-        n.detail.as_ref().map(NotificationDetail::to_json),
-    ])
-    .map_err(backend)?;
+    let deliveries: Vec<(i64, i64)> = conn
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries (webhook_id, topic, lead_id, email, external_id, occurred_at, fit,
+                 engagement, total, bucket, grade, previous_bucket, detail)
+             SELECT id, ?1, ?2, ?3, ?11, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12 FROM webhooks
+             WHERE deleted_at IS NULL AND instr(' ' || topics || ' ', ' ' || ?1 || ' ') > 0
+             ORDER BY id
+             RETURNING id, webhook_id",
+        )
+        .map_err(backend)?
+        .query_map(
+            params![
+                n.topic.as_str(),
+                n.lead.0,
+                n.email.as_ref().map(Email::as_str),
+                n.at.millis(),
+                s.map(|s| s.fit),
+                s.map(|s| s.engagement),
+                s.map(|s| s.total),
+                s.map(|s| s.bucket.as_str()),
+                s.map(|s| s.grade.letter()),
+                n.previous_bucket,
+                n.external_id.as_ref().map(ExternalId::as_str),
+                n.detail.as_ref().map(NotificationDetail::to_json),
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    let mut queue = conn
+        .prepare_cached(
+            "INSERT INTO jobs (kind, key, payload, due_at, max_attempts, created_at, lane, pool)
+             VALUES ('webhook-delivery', CAST(?1 AS TEXT), '{\"webhook\":' || ?2 || ',\"topic\":\"' || ?3 || '\"}',
+                     ?4, ?5, ?4, 'webhook:' || ?2 || ':lead:' || ?6, 'webhook:' || ?2)",
+        )
+        .map_err(backend)?;
+    for (delivery, webhook) in deliveries {
+        queue
+            .execute(params![delivery, webhook, n.topic.as_str(), n.at.millis(), DELIVERY_MAX_ATTEMPTS, n.lead.0])
+            .map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -351,9 +349,12 @@ pub fn expire_anonymous(conn: &Connection, received_before: Timestamp) -> Result
     Ok(n as u64)
 }
 
-/// Erasing a lead erases what ties visitors to it and the deliveries that name it.
+/// Erasing a lead erases what ties visitors to it and the deliveries that name it, with their
+/// jobs.
 pub fn erase_lead(conn: &Connection, lead: LeadId) -> Result<(), StoreError> {
     for sql in [
+        "DELETE FROM jobs WHERE kind = 'webhook-delivery'
+             AND key IN (SELECT CAST(id AS TEXT) FROM webhook_deliveries WHERE lead_id = ?1)",
         "DELETE FROM visitors WHERE lead_id = ?1",
         "DELETE FROM webhook_deliveries WHERE lead_id = ?1",
         "DELETE FROM public_quota WHERE lead_id = ?1",

@@ -1,4 +1,4 @@
-//! Webhooks and their outbox, through the ports (the SQL is in `outbox.rs`).
+//! Webhooks and their deliveries, through the ports (the SQL is in `outbox.rs`).
 
 use super::*;
 
@@ -11,7 +11,7 @@ impl OutboxReads for SqliteStore {
         outbox::deliveries(&self.conn, webhook, limit)
     }
 
-    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError> {
+    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
         let claimed = outbox::claim(&tx, claim)?;
         tx.commit().map_err(backend)?;
@@ -20,10 +20,6 @@ impl OutboxReads for SqliteStore {
 
     fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
         outbox::count_pending(&self.conn)
-    }
-
-    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError> {
-        outbox::record_attempt(&self.conn, delivery, outcome, at)
     }
 }
 
@@ -38,5 +34,19 @@ impl OutboxWrites for SqliteTx<'_> {
 
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
         outbox::notify(&self.tx, notification)
+    }
+
+    fn record_attempt(
+        &mut self,
+        ticket: JobTicket,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if !self.finish_job(ticket, &outcome.job_outcome(), now)? {
+            return Ok(false);
+        }
+        outbox::record_answer(&self.tx, delivery, outcome.http_status())?;
+        Ok(true)
     }
 }

@@ -139,7 +139,7 @@ fn made_up_addresses_become_external_ids() {
         limit: 10,
     };
     let due = s.claim_deliveries(&claim).unwrap();
-    let n = &due[0].0.notification;
+    let n = &due[0].delivery.notification;
     assert_eq!((n.email.as_ref(), n.external_id.as_ref().map(|x| x.as_str())), (None, Some("7927b2df-8bba")));
     let mut tx = s.begin().unwrap();
     let new = tx
@@ -152,4 +152,78 @@ fn made_up_addresses_become_external_ids() {
         .unwrap();
     tx.commit().unwrap();
     assert_eq!(new.0, 6, "the deleted lead's id 5 is not given again");
+}
+
+/// Migration 0022 moves every delivery onto the job queue with its state: a pending one stays
+/// due (its lane and pool with it), a finished one keeps how it ended, and ids are never given
+/// again.
+#[test]
+fn deliveries_become_jobs_of_the_queue() {
+    use leadflow_store::{DeliveryClaim, DeliveryStatus, JobQuery, JobStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &leadflow_sqlite::MIGRATIONS[..21] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 21).unwrap();
+        conn.execute_batch(
+            "INSERT INTO webhooks (url, secret, topics, created_at) VALUES ('http://x', 's', 'lead.mql lead.created', 0);
+             INSERT INTO webhook_deliveries (id, webhook_id, topic, lead_id, occurred_at, status, attempts,
+                 next_attempt_at, last_status, last_error, delivered_at)
+             VALUES (1, 1, 'lead.created', 7, 10, 'delivered', 2, 30, 200, NULL, 40),
+                    (2, 1, 'lead.mql', 7, 20, 'pending', 1, 100, 503, 'busy', NULL),
+                    (3, 1, 'lead.mql', 8, 20, 'cancelled', 0, 20, NULL, NULL, NULL),
+                    (4, 1, 'lead.mql', 9, 25, 'failed', 10, 90, NULL, 'refused', NULL);",
+        )
+        .unwrap();
+    }
+    let mut s = SqliteStore::open(&path).unwrap();
+    // Id, status, attempts, the receiver's last status, when delivered.
+    type Listed = (i64, DeliveryStatus, u32, Option<u16>, Option<Timestamp>);
+    let listed: Vec<Listed> = s
+        .deliveries(1, 10)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.id, d.status, d.attempts, d.last_status, d.delivered_at))
+        .collect();
+    let at = Timestamp::from_millis;
+    assert_eq!(
+        listed,
+        [
+            (4, DeliveryStatus::Failed, 10, None, None),
+            (3, DeliveryStatus::Cancelled, 0, None, None),
+            (2, DeliveryStatus::Pending, 1, Some(503), None),
+            (1, DeliveryStatus::Delivered, 2, Some(200), Some(at(40))),
+        ]
+    );
+    let jobs = s.jobs(&JobQuery { kind: Some("webhook-delivery".into()), status: None, limit: 10 }).unwrap();
+    let pending = jobs.iter().find(|j| j.key == "2").unwrap();
+    assert_eq!(
+        (pending.status, pending.due_at, pending.last_error.as_deref()),
+        (JobStatus::Pending, at(100), Some("busy"))
+    );
+    assert_eq!((pending.lane.as_deref(), pending.pool.as_deref()), (Some("webhook:1:lead:7"), Some("webhook:1")));
+    let claim = |now: i64| DeliveryClaim { now: at(now), lease_until: at(now + 1), per_webhook: 10, limit: 10 };
+    assert!(s.claim_deliveries(&claim(99)).unwrap().is_empty(), "the retry's time stands");
+    let due = s.claim_deliveries(&claim(100)).unwrap();
+    assert_eq!((due.len(), due[0].delivery.id, due[0].ticket.attempt), (1, 2, 2));
+
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.prune_jobs(at(1_000)).unwrap(), 3, "the delivered, the cancelled and the failed");
+    tx.notify(&leadflow_store::Notification {
+        topic: leadflow_core::Topic::LeadCreated,
+        lead: leadflow_core::LeadId(9),
+        email: None,
+        external_id: None,
+        at: at(200),
+        score: None,
+        previous_bucket: None,
+        detail: None,
+    })
+    .unwrap();
+    tx.commit().unwrap();
+    let left: Vec<i64> = s.deliveries(1, 10).unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(left, [5, 2], "the pruned deliveries went with their jobs, and id 4 is not given again");
 }

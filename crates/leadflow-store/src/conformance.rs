@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             claims_go_to_one_sender_until_their_lease_ends,
             jobs_are_queued_once_per_key_and_claimed_when_due,
             a_job_claimed_again_after_its_lease_cannot_be_finished_by_the_first_claimer,
+            lanes_keep_their_order_and_pools_their_share,
             visitors_gather_events_until_identified,
             public_quota_is_per_lead_per_day_and_expires,
             outcomes_are_kept_replaced_and_erased,
@@ -1579,9 +1580,20 @@ fn notification(lead: LeadId, topic: Topic, at: &str) -> Notification {
 }
 
 /// What is due at `at`, claimed with a lease that ends at once (a later claim may take it again).
-fn claim_due<S: Store>(s: &mut S, at: &str) -> Vec<(DeliveryRecord, WebhookRecord)> {
+fn claim_due<S: Store>(s: &mut S, at: &str) -> Vec<ClaimedDelivery> {
     let claim = DeliveryClaim { now: t(at), lease_until: t(at), per_webhook: 10, limit: 10 };
     s.claim_deliveries(&claim).unwrap()
+}
+
+fn record<S: Store>(s: &mut S, claimed: &ClaimedDelivery, outcome: &AttemptOutcome, at: &str) -> bool {
+    let mut tx = s.begin().unwrap();
+    let recorded = tx.record_attempt(claimed.ticket, claimed.delivery.id, outcome, t(at)).unwrap();
+    tx.commit().unwrap();
+    recorded
+}
+
+fn delivery_jobs<S: Store>(s: &S) -> Vec<JobRecord> {
+    s.jobs(&JobQuery { kind: Some(DELIVERY_JOB.into()), status: None, limit: 100 }).unwrap()
 }
 
 pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
@@ -1603,43 +1615,64 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     tx.write_score(&write).unwrap();
     drop(tx);
     assert_eq!(s.count_pending_deliveries().unwrap(), 0);
+    assert!(delivery_jobs(s).is_empty());
     let mut tx = s.begin().unwrap();
     tx.write_score(&write).unwrap();
     tx.notify(&notification(lead, Topic::LeadMql, "2026-03-03")).unwrap();
     tx.commit().unwrap();
     assert_eq!(s.count_pending_deliveries().unwrap(), 3, "bucket change to one webhook, MQL to both");
 
+    // Each delivery is a job of the queue: due when it happened, in its webhook's pool and in the
+    // lane of its webhook and lead.
+    let jobs = delivery_jobs(s);
+    let history = s.deliveries(all, 10).unwrap();
+    let bucket_job = jobs.iter().find(|j| j.key == history[1].id.to_string()).expect("the bucket change's job");
+    assert_eq!((bucket_job.status, bucket_job.due_at), (JobStatus::Pending, t("2026-03-02")));
+    assert_eq!(bucket_job.pool.as_deref(), Some(format!("webhook:{all}").as_str()));
+    assert_eq!(bucket_job.lane.as_deref(), Some(format!("webhook:{all}:lead:{}", lead.0).as_str()));
+    assert_eq!(bucket_job.payload, format!("{{\"webhook\":{all},\"topic\":\"lead.bucket_changed\"}}"));
+    assert_eq!(bucket_job.max_attempts, DELIVERY_MAX_ATTEMPTS);
+
     assert!(claim_due(s, "2026-03-01").is_empty(), "nothing is due before it happened");
     let due = claim_due(s, "2026-03-04");
-    let seen: Vec<(i64, Topic)> = due.iter().map(|(d, w)| (w.id, d.notification.topic)).collect();
+    let seen: Vec<(i64, Topic)> = due.iter().map(|c| (c.webhook.id, c.delivery.notification.topic)).collect();
     // One lead's deliveries to one webhook go in order: its MQL waits for its bucket change.
     assert_eq!(seen, [(all, Topic::LeadBucketChanged), (mql, Topic::LeadMql)]);
-    let (first, hook) = &due[0];
-    assert_eq!(first.notification, notification(lead, Topic::LeadBucketChanged, "2026-03-02"));
-    assert_eq!((hook.url.as_str(), hook.secret.as_str()), ("https://a.example/hook", "sa"));
+    let first = &due[0];
+    assert_eq!(first.delivery.notification, notification(lead, Topic::LeadBucketChanged, "2026-03-02"));
+    assert_eq!((first.webhook.url.as_str(), first.webhook.secret.as_str()), ("https://a.example/hook", "sa"));
+    assert_eq!((first.delivery.attempts, first.ticket.attempt), (1, 1), "the running attempt counts");
 
     let retry = AttemptOutcome::Retry { status: Some(503), error: "busy".into(), next_attempt_at: t("2026-03-10") };
-    s.record_attempt(first.id, &retry, t("2026-03-04")).unwrap();
+    assert!(record(s, first, &retry, "2026-03-04"));
+    assert!(!record(s, first, &retry, "2026-03-04"), "an attempt is recorded once");
     let failed = AttemptOutcome::Failed { status: None, error: "connection refused".into() };
-    s.record_attempt(due[1].0.id, &failed, t("2026-03-04")).unwrap();
+    assert!(record(s, &due[1], &failed, "2026-03-04"));
     assert!(claim_due(s, "2026-03-09").is_empty(), "the retry waits for its time, the MQL for it");
+    let retried = &s.deliveries(all, 10).unwrap()[1];
+    assert_eq!(
+        (retried.status, retried.next_attempt_at, retried.last_status),
+        (DeliveryStatus::Pending, t("2026-03-10"), Some(503))
+    );
+    assert_eq!(retried.last_error.as_deref(), Some("busy"));
     let due = claim_due(s, "2026-03-10");
-    assert_eq!(due.iter().map(|(d, _)| d.notification.topic).collect::<Vec<_>>(), [Topic::LeadBucketChanged]);
-    s.record_attempt(due[0].0.id, &AttemptOutcome::Delivered { status: 200 }, t("2026-03-10")).unwrap();
+    assert_eq!(due.iter().map(|c| c.delivery.notification.topic).collect::<Vec<_>>(), [Topic::LeadBucketChanged]);
+    assert!(record(s, &due[0], &AttemptOutcome::Delivered { status: 200 }, "2026-03-10"));
     let due = claim_due(s, "2026-03-10");
-    assert_eq!(due.iter().map(|(d, _)| d.notification.topic).collect::<Vec<_>>(), [Topic::LeadMql], "then the MQL");
+    assert_eq!(due.iter().map(|c| c.delivery.notification.topic).collect::<Vec<_>>(), [Topic::LeadMql], "then the MQL");
 
     let history = s.deliveries(all, 10).unwrap();
     assert_eq!(history.len(), 2);
     let (mql_one, bucket_one) = (&history[0], &history[1]);
-    assert_eq!((mql_one.status, mql_one.attempts), (DeliveryStatus::Pending, 0));
+    assert_eq!((mql_one.status, mql_one.attempts, mql_one.last_status), (DeliveryStatus::Pending, 1, None));
     assert_eq!(
-        (bucket_one.status, bucket_one.attempts, bucket_one.last_status),
-        (DeliveryStatus::Delivered, 2, Some(200))
+        (bucket_one.status, bucket_one.attempts, bucket_one.last_status, bucket_one.last_error.as_deref()),
+        (DeliveryStatus::Delivered, 2, Some(200), None)
     );
     assert_eq!(bucket_one.delivered_at, Some(t("2026-03-10")));
-    assert_eq!(s.deliveries(mql, 10).unwrap()[0].status, DeliveryStatus::Failed);
-    assert_eq!(s.deliveries(mql, 10).unwrap()[0].last_error.as_deref(), Some("connection refused"));
+    let given_up = &s.deliveries(mql, 10).unwrap()[0];
+    assert_eq!((given_up.status, given_up.delivered_at), (DeliveryStatus::Failed, None));
+    assert_eq!(given_up.last_error.as_deref(), Some("connection refused"));
 
     let mut tx = s.begin().unwrap();
     assert!(tx.delete_webhook(all, t("2026-03-05")).unwrap());
@@ -1647,6 +1680,7 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     tx.notify(&notification(lead, Topic::LeadMql, "2026-03-06")).unwrap();
     tx.commit().unwrap();
     assert_eq!(s.deliveries(all, 10).unwrap()[0].status, DeliveryStatus::Cancelled, "the pending MQL");
+    assert!(!record(s, &due[0], &AttemptOutcome::Delivered { status: 200 }, "2026-03-06"), "its sender's answer");
     assert_eq!(s.count_pending_deliveries().unwrap(), 1, "only the live webhook hears of later news");
     assert_eq!(s.webhooks().unwrap().len(), 1);
 
@@ -1682,17 +1716,31 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
     let news: Vec<Notification> = s.deliveries(tracking, 10).unwrap().into_iter().map(|d| d.notification).collect();
     assert_eq!(news, [breached, assigned], "newest first, as sent");
 
-    // Erasing the lead erases the deliveries that name it.
+    // Finished deliveries go with their jobs when those are pruned; pending ones stay.
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.prune_jobs(t("2026-03-11")).unwrap(), 3, "the delivered, the failed and the cancelled");
+    tx.commit().unwrap();
+    assert!(s.deliveries(all, 10).unwrap().is_empty());
+    assert_eq!(s.deliveries(mql, 10).unwrap().len(), 1, "the MQL of 2026-03-06, still pending");
+    assert_eq!(s.deliveries(tracking, 10).unwrap().len(), 2);
+    assert_eq!(delivery_jobs(s).len(), 3);
+    assert_eq!(s.verify().unwrap(), Vec::<String>::new(), "every delivery has its job, and every job its delivery");
+
+    // Erasing the lead erases the deliveries that name it, and their jobs.
     let mut tx = s.begin().unwrap();
     tx.delete_lead(lead).unwrap();
     tx.commit().unwrap();
     assert!(s.deliveries(mql, 10).unwrap().is_empty());
+    assert!(s.deliveries(tracking, 10).unwrap().is_empty());
+    assert!(delivery_jobs(s).is_empty());
+    assert_eq!(s.count_pending_deliveries().unwrap(), 0);
+    assert_eq!(s.verify().unwrap(), Vec::<String>::new());
 }
 
 /// Each due delivery goes to one claimer until its lease ends: a second claim at the same time
 /// gets none of the first's, a receiver's share counts every claim it holds, one lead's later
 /// delivery to a webhook waits for the earlier one, and a lease that ends (its sender died) lets
-/// another claim the delivery again.
+/// another claim the delivery again, after which the first sender's answer is not recorded.
 pub fn claims_go_to_one_sender_until_their_lease_ends<S: Store>(s: &mut S) {
     keeping_url(s);
     let (ana, ben, cid) =
@@ -1706,35 +1754,43 @@ pub fn claims_go_to_one_sender_until_their_lease_ends<S: Store>(s: &mut S) {
     }
     tx.notify(&notification(ana, Topic::LeadMql, "2026-03-02")).unwrap();
     tx.commit().unwrap();
-    let claim = |s: &mut S, now: &str, lease: &str, per_webhook: usize| -> Vec<(LeadId, Topic)> {
+    let claim = |s: &mut S, now: &str, lease: &str, per_webhook: usize| -> Vec<ClaimedDelivery> {
         let claim = DeliveryClaim { now: t(now), lease_until: t(lease), per_webhook, limit: 10 };
-        s.claim_deliveries(&claim).unwrap().iter().map(|(d, _)| (d.notification.lead, d.notification.topic)).collect()
+        s.claim_deliveries(&claim).unwrap()
+    };
+    let named = |claimed: &[ClaimedDelivery]| -> Vec<(LeadId, Topic)> {
+        claimed.iter().map(|c| (c.delivery.notification.lead, c.delivery.notification.topic)).collect()
     };
     let first = claim(s, "2026-03-03", "2026-03-04", 2);
-    assert_eq!(first, [(ana, Topic::LeadCreated), (ben, Topic::LeadCreated)], "the receiver's share: two at a time");
-    assert_eq!(claim(s, "2026-03-03", "2026-03-04", 2), [], "the share is taken, by whoever claimed it");
+    assert_eq!(
+        named(&first),
+        [(ana, Topic::LeadCreated), (ben, Topic::LeadCreated)],
+        "the receiver's share: two at a time"
+    );
+    assert_eq!(named(&claim(s, "2026-03-03", "2026-03-04", 2)), [], "the share is taken, by whoever claimed it");
     let third = claim(s, "2026-03-03", "2026-03-04", 3);
-    assert_eq!(third, [(cid, Topic::LeadCreated)], "ana's MQL waits for ana's creation, which is claimed");
+    assert_eq!(named(&third), [(cid, Topic::LeadCreated)], "ana's MQL waits for ana's creation, which is claimed");
     // Ana's is answered; ben's sender dies; the lease ends.
-    let ana_created = s
-        .deliveries(hook, 10)
-        .unwrap()
-        .into_iter()
-        .find(|d| d.notification.lead == ana && d.notification.topic == Topic::LeadCreated)
-        .unwrap();
-    s.record_attempt(ana_created.id, &AttemptOutcome::Delivered { status: 204 }, t("2026-03-03")).unwrap();
-    assert_eq!(claim(s, "2026-03-03", "2026-03-04", 3), [(ana, Topic::LeadMql)], "then ana's MQL");
+    assert!(record(s, &first[0], &AttemptOutcome::Delivered { status: 204 }, "2026-03-03"));
+    assert_eq!(named(&claim(s, "2026-03-03", "2026-03-04", 3)), [(ana, Topic::LeadMql)], "then ana's MQL");
     let again = claim(s, "2026-03-05", "2026-03-06", 10);
-    assert_eq!(again.len(), 3, "every lease ended: ben's, cid's and ana's MQL go to a new sender: {again:?}");
-    assert!(again.contains(&(ben, Topic::LeadCreated)));
+    assert_eq!(again.len(), 3, "every lease ended: ben's, cid's and ana's MQL go to a new sender: {:?}", named(&again));
+    assert!(named(&again).contains(&(ben, Topic::LeadCreated)));
+    assert!(again.iter().all(|c| c.delivery.attempts == 2), "the lost attempts count");
+    // Ben's first sender answers at last: too late, the second sender's claim holds it.
+    assert!(!record(s, &first[1], &AttemptOutcome::Delivered { status: 200 }, "2026-03-05"));
+    let bens = again.iter().find(|c| c.delivery.notification.lead == ben).unwrap();
+    assert!(record(s, bens, &AttemptOutcome::Delivered { status: 202 }, "2026-03-05"));
+    let ben_delivery = s.deliveries(hook, 10).unwrap().into_iter().find(|d| d.id == bens.delivery.id).unwrap();
+    assert_eq!((ben_delivery.status, ben_delivery.last_status), (DeliveryStatus::Delivered, Some(202)));
 }
 
 fn job<'a>(kind: &'a str, key: &'a str, due: &str) -> NewJob<'a> {
-    NewJob { kind, key, due_at: t(due), payload: "{\"n\":1}", max_attempts: 2 }
+    NewJob::new(kind, key, t(due), "{\"n\":1}", 2)
 }
 
 fn claim_jobs<S: Store>(s: &mut S, now: &str, lease_until: &str, kinds: &[&str]) -> Vec<JobRecord> {
-    s.claim_jobs(&JobClaim { now: t(now), lease_until: t(lease_until), kinds, limit: 10 }).unwrap()
+    s.claim_jobs(&JobClaim { now: t(now), lease_until: t(lease_until), kinds, limit: 10, per_pool: None }).unwrap()
 }
 
 fn enqueue<S: Store>(s: &mut S, job: &NewJob<'_>) -> Enqueued {
@@ -1824,6 +1880,52 @@ pub fn a_job_claimed_again_after_its_lease_cannot_be_finished_by_the_first_claim
     assert_eq!(failed.len(), 1);
     assert!(failed[0].last_error.as_deref().unwrap().contains("lease"), "{:?}", failed[0].last_error);
     assert!(!finish(s, &second, JobOutcome::Done, "2026-07-01T10:16:00Z"), "nor can the second, once given up");
+}
+
+/// Jobs of one lane are claimed one at a time in the order queued, whenever each is due; jobs of
+/// one pool at most `per_pool` at a time, every running lease counted; jobs in neither are held
+/// back by nothing.
+pub fn lanes_keep_their_order_and_pools_their_share<S: Store>(s: &mut S) {
+    let lane_job = |key: &'static str, due: &str, lane: &'static str, pool: &'static str| NewJob {
+        lane: Some(lane),
+        pool: Some(pool),
+        ..job("send", key, due)
+    };
+    // Lane `a`: a1 is due after a2, but was queued first.
+    enqueue(s, &lane_job("a1", "2026-07-01T10:05:00Z", "a", "p"));
+    enqueue(s, &lane_job("a2", "2026-07-01T10:00:00Z", "a", "p"));
+    enqueue(s, &lane_job("b1", "2026-07-01T10:00:00Z", "b", "p"));
+    enqueue(s, &lane_job("c1", "2026-07-01T10:00:00Z", "c", "p"));
+    enqueue(s, &lane_job("d1", "2026-07-01T10:00:00Z", "d", "q"));
+    enqueue(s, &job("send", "free", "2026-07-01T10:00:00Z"));
+    let claim = |s: &mut S, now: &str, per_pool: usize| -> Vec<JobRecord> {
+        let claim = JobClaim {
+            now: t(now),
+            lease_until: t("2026-07-01T11:00:00Z"),
+            kinds: &["send"],
+            limit: 10,
+            per_pool: Some(per_pool),
+        };
+        s.claim_jobs(&claim).unwrap()
+    };
+    let keys = |jobs: &[JobRecord]| -> Vec<String> { jobs.iter().map(|j| j.key.clone()).collect() };
+    let first = claim(s, "2026-07-01T10:01:00Z", 1);
+    assert_eq!(keys(&first), ["b1", "d1", "free"], "a2 waits for a1 (not due); one of pool p, one of q, the free one");
+    assert_eq!((first[0].lane.as_deref(), first[0].pool.as_deref()), (Some("b"), Some("p")));
+    assert!(claim(s, "2026-07-01T10:06:00Z", 1).is_empty(), "pool p's one place is b1's");
+    let second = claim(s, "2026-07-01T10:06:00Z", 3);
+    assert_eq!(keys(&second), ["c1", "a1"], "two more places: soonest due first");
+    assert!(claim(s, "2026-07-01T10:06:00Z", 5).is_empty(), "a2 waits for a1, which is claimed");
+    let retry = JobOutcome::Retry { error: "later".into(), at: t("2026-07-01T12:00:00Z") };
+    assert!(finish(s, &second[1], retry, "2026-07-01T10:07:00Z"));
+    for done in first.iter().chain(&second[..1]) {
+        assert!(finish(s, done, JobOutcome::Done, "2026-07-01T10:07:00Z"));
+    }
+    assert!(claim(s, "2026-07-01T10:08:00Z", 5).is_empty(), "a2 waits for a1's retry too");
+    let retried = claim(s, "2026-07-01T12:00:00Z", 5);
+    assert_eq!(keys(&retried), ["a1"], "its retry, while a2 waits still");
+    assert!(finish(s, &retried[0], JobOutcome::Done, "2026-07-01T12:00:00Z"));
+    assert_eq!(keys(&claim(s, "2026-07-01T12:00:00Z", 5)), ["a2"], "then a2");
 }
 
 pub fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {

@@ -7,6 +7,11 @@
 //! together or not at all. A claimer that dies leaves its jobs to be claimed again when the lease
 //! runs out: at least once, and a job whose work is all in the database is done exactly once,
 //! because the late finisher of a job claimed again is told it no longer holds it.
+//!
+//! Two optional names order and pace jobs that share something: the jobs of one *lane* run one
+//! at a time in the order they were queued (one lead's webhook deliveries to one receiver), and
+//! those of one *pool* at most a claim's `per_pool` at a time, counting every claimer's (one
+//! receiver's deliveries, whichever lead they are of).
 
 use leadflow_core::Timestamp;
 
@@ -50,6 +55,18 @@ pub struct NewJob<'a> {
     pub payload: &'a str,
     /// Attempts before it is given up, the first included (at least 1).
     pub max_attempts: u32,
+    /// Jobs of one lane are claimed one at a time, in the order queued: a job waits while an
+    /// earlier one of its lane is pending (claimed, due later, or waiting for a retry).
+    pub lane: Option<&'a str>,
+    /// Jobs of one pool are claimed at most [`JobClaim::per_pool`] at a time.
+    pub pool: Option<&'a str>,
+}
+
+impl<'a> NewJob<'a> {
+    /// A job in no lane and no pool.
+    pub fn new(kind: &'a str, key: &'a str, due_at: Timestamp, payload: &'a str, max_attempts: u32) -> NewJob<'a> {
+        NewJob { kind, key, due_at, payload, max_attempts, lane: None, pool: None }
+    }
 }
 
 /// What queueing a job came to.
@@ -84,6 +101,8 @@ pub struct JobRecord {
     pub last_error: Option<String>,
     pub created_at: Timestamp,
     pub finished_at: Option<Timestamp>,
+    pub lane: Option<String>,
+    pub pool: Option<String>,
 }
 
 impl JobRecord {
@@ -110,6 +129,9 @@ pub struct JobClaim<'a> {
     /// Only jobs of these kinds.
     pub kinds: &'a [&'a str],
     pub limit: usize,
+    /// The most jobs of one pool claimed at once, this claim's and every running lease counted
+    /// (`None`: pools are not limited). Jobs in no pool are never held back by it.
+    pub per_pool: Option<usize>,
 }
 
 /// How a job's attempt ended.
@@ -157,8 +179,9 @@ pub struct JobCount {
 pub trait JobReads {
     /// Claims up to `claim.limit` pending jobs of the kinds asked for, due by `claim.now` and not
     /// held by a running lease, soonest due first: each goes to one claimer however many claim
-    /// at once, with one more attempt counted. A job whose every attempt ran out its lease is
-    /// given up (failed) rather than claimed once more.
+    /// at once, with one more attempt counted; a job waits for the earlier pending jobs of its
+    /// lane, and for room in its pool. A job whose every attempt ran out its lease is given up
+    /// (failed) rather than claimed once more.
     fn claim_jobs(&mut self, claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError>;
     fn jobs(&self, query: &JobQuery) -> Result<Vec<JobRecord>, StoreError>;
     /// Jobs per kind and status, by kind then status.
@@ -171,8 +194,8 @@ pub trait JobWrites {
     fn enqueue_job(&mut self, job: &NewJob<'_>, now: Timestamp) -> Result<Enqueued, StoreError>;
     /// Ends the claimed attempt `ticket` as `outcome` (a retry makes it pending again, due then),
     /// in this unit of work. False, and nothing changed, when the claim no longer holds it: the
-    /// lease ran out and another claim took it, or it was cancelled. Whoever gets false must not
-    /// commit the job's work.
+    /// lease ran out and another claim took it, it was cancelled, or this attempt was ended
+    /// already. Whoever gets false must not commit the job's work.
     fn finish_job(&mut self, ticket: JobTicket, outcome: &JobOutcome, now: Timestamp) -> Result<bool, StoreError>;
     /// Cancels the pending job of this kind and key, if any (a claim running it cannot finish it
     /// then). False when there was none pending.

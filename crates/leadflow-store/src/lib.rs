@@ -171,16 +171,39 @@ impl DeliveryStatus {
             .into_iter()
             .find(|d| d.as_str() == s)
     }
+
+    /// A delivery is where its job is.
+    pub fn of_job(status: JobStatus) -> DeliveryStatus {
+        match status {
+            JobStatus::Pending => DeliveryStatus::Pending,
+            JobStatus::Done => DeliveryStatus::Delivered,
+            JobStatus::Failed => DeliveryStatus::Failed,
+            JobStatus::Cancelled => DeliveryStatus::Cancelled,
+        }
+    }
 }
 
-/// One notification on its way to one webhook: the outbox row.
+/// The kind of job that sends one delivery: keyed by the delivery's id, in the lane of its
+/// webhook and lead (one lead's news reaches a receiver in order) and the pool of its webhook
+/// (a receiver's share of the senders).
+pub const DELIVERY_JOB: &str = "webhook-delivery";
+
+/// The most attempts a delivery's job allows, whatever the server's settings ask: it also gives
+/// up a delivery whose every sender died before the receiver answered.
+pub const DELIVERY_MAX_ATTEMPTS: u32 = 50;
+
+/// One notification on its way to one webhook. Its state (status, attempts, when it is tried
+/// next, the last error) is its job's; the delivery keeps what was sent and the receiver's last
+/// HTTP status, and goes with its job when finished jobs are pruned.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeliveryRecord {
     pub id: i64,
     pub webhook: i64,
     pub notification: Notification,
     pub status: DeliveryStatus,
+    /// Attempts started (its job's claims), the running one included.
     pub attempts: u32,
+    /// When it is due; for one finished, when it was due last.
     pub next_attempt_at: Timestamp,
     /// The receiver's last HTTP status, if it answered.
     pub last_status: Option<u16>,
@@ -199,6 +222,15 @@ pub struct DeliveryClaim {
     pub limit: usize,
 }
 
+/// A delivery a claim took, with the webhook to send it to and the ticket that records its
+/// attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedDelivery {
+    pub ticket: JobTicket,
+    pub delivery: DeliveryRecord,
+    pub webhook: WebhookRecord,
+}
+
 /// What one delivery attempt came to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AttemptOutcome {
@@ -215,6 +247,27 @@ pub enum AttemptOutcome {
         status: Option<u16>,
         error: String,
     },
+}
+
+impl AttemptOutcome {
+    /// How the attempt ends the delivery's job.
+    pub fn job_outcome(&self) -> JobOutcome {
+        match self {
+            AttemptOutcome::Delivered { .. } => JobOutcome::Done,
+            AttemptOutcome::Retry { error, next_attempt_at, .. } => {
+                JobOutcome::Retry { error: error.clone(), at: *next_attempt_at }
+            }
+            AttemptOutcome::Failed { error, .. } => JobOutcome::Failed { error: error.clone() },
+        }
+    }
+
+    /// The receiver's HTTP status, if it answered.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            AttemptOutcome::Delivered { status } => Some(*status),
+            AttemptOutcome::Retry { status, .. } | AttemptOutcome::Failed { status, .. } => *status,
+        }
+    }
 }
 
 /// A website event of a visitor not yet known by email.
@@ -991,30 +1044,40 @@ pub trait OutcomeWrites {
     fn set_outcome(&mut self, lead: LeadId, outcome: Option<Outcome>, now: Timestamp) -> Result<(), StoreError>;
 }
 
-/// Webhooks and the outbox of their deliveries.
+/// Webhooks and their deliveries, each sent by a job of the job queue ([`DELIVERY_JOB`]).
 pub trait OutboxReads {
     /// Live webhooks, oldest first.
     fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
     /// A webhook's deliveries, newest first, at most `limit`.
     fn deliveries(&self, webhook: i64, limit: usize) -> Result<Vec<DeliveryRecord>, StoreError>;
-    /// Claims pending deliveries due by `claim.now` for the caller to send, oldest first, with
-    /// their webhooks, in a transaction of its own: each goes to one claimer, however many
-    /// servers claim at once, and no other claims it until `claim.lease_until` (a server that
-    /// dies while sending leaves it to another then: at least once). Of one lead's deliveries to
-    /// one webhook only the earliest pending one, and none while it is claimed, so that they
-    /// arrive in order; at most `claim.per_webhook` claimed at a time per webhook.
-    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<(DeliveryRecord, WebhookRecord)>, StoreError>;
+    /// Claims the jobs of deliveries due by `claim.now` for the caller to send, oldest first,
+    /// with their webhooks, in a transaction of its own: a claim of the job queue
+    /// ([`JobReads::claim_jobs`]), so each goes to one claimer however many servers claim at
+    /// once, until `claim.lease_until` (a server that dies while sending leaves it to another
+    /// then: at least once). Of one lead's deliveries to one webhook only the earliest pending
+    /// one, and none while it is claimed, so that they arrive in order; at most
+    /// `claim.per_webhook` claimed at a time per webhook.
+    fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<ClaimedDelivery>, StoreError>;
     fn count_pending_deliveries(&self) -> Result<u64, StoreError>;
-    /// Records an attempt's outcome (in its own transaction), ending its claim.
-    fn record_attempt(&mut self, delivery: i64, outcome: &AttemptOutcome, at: Timestamp) -> Result<(), StoreError>;
 }
 
 pub trait OutboxWrites {
     fn create_webhook(&mut self, url: &str, secret: &str, topics: &[Topic], now: Timestamp) -> Result<i64, StoreError>;
     /// Deletes a webhook and cancels its pending deliveries. False when there is no such live one.
     fn delete_webhook(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
-    /// Queues a delivery of `notification` to every live webhook subscribed to its topic.
+    /// Queues a delivery of `notification` to every live webhook subscribed to its topic: a
+    /// delivery row and its job, due when it happened.
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError>;
+    /// Ends the claimed attempt `ticket` of `delivery` as `outcome` ([`JobWrites::finish_job`])
+    /// and keeps the receiver's HTTP status. False, with nothing changed, when the claim no
+    /// longer holds the job (its lease ran out and another claim took it, or the webhook went).
+    fn record_attempt(
+        &mut self,
+        ticket: JobTicket,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Anonymous website visitors: their events until identified, and what the public endpoint may

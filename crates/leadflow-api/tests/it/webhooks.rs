@@ -105,6 +105,20 @@ async fn deliveries_are_signed_retried_kept_across_restarts_and_visible() {
     }
     assert_eq!(s.state.deliver_due(&client).await.unwrap(), leadflow_api::DeliveryRound::default());
 
+    // Each delivery is a job of the queue, which an operator sees beside the others.
+    let (_, queue) = s.admin(Method::GET, "/v1/jobs?kind=webhook-delivery", None).await;
+    let counts: Vec<(&str, &str, u64)> = queue["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "webhook-delivery")
+        .map(|c| (c["status"].as_str().unwrap(), c["kind"].as_str().unwrap(), c["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts, [("done", "webhook-delivery", 2)], "{queue}");
+    let attempts: Vec<u64> =
+        queue["jobs"].as_array().unwrap().iter().map(|j| j["attempts"].as_u64().unwrap()).collect();
+    assert_eq!(attempts, [1, 2], "newest first: the MQL went at once, the creation at its second attempt");
+
     let received = received.lock().unwrap();
     assert_eq!(received.len(), 3);
     let mut topics = Vec::new();

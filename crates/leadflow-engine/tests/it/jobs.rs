@@ -122,8 +122,13 @@ fn a_job_whose_claimer_died_runs_again_once_its_lease_is_over_and_only_then() {
     // A server claims the rescore and dies before finishing it (its claim committed, nothing else).
     let mut dead = w.another_server();
     let now = w.clock.now();
-    let claim =
-        JobClaim { now, lease_until: now.plus_millis(30 * 60_000), kinds: &[JobKind::Rescore.as_str()], limit: 1 };
+    let claim = JobClaim {
+        now,
+        lease_until: now.plus_millis(30 * 60_000),
+        kinds: &[JobKind::Rescore.as_str()],
+        limit: 1,
+        per_pool: None,
+    };
     let claimed = dead.store_mut().claim_jobs(&claim).unwrap();
     assert_eq!(claimed.len(), 1);
     drop(dead);
