@@ -10,7 +10,8 @@
 //! soon as it is answered: one that is slow (or never answers, until the timeout) holds back only
 //! its own deliveries. The server starts a round on every tick without waiting for the last one.
 //! A server that dies while sending leaves its claims to expire and another to send them again:
-//! at least once, as receivers are told; an answer recorded after its lease ran out is dropped.
+//! at least once, as receivers are told; the answer its first sender gets later is dropped, and
+//! a claim past the last attempt is given up unsent.
 
 use std::time::Duration;
 
@@ -46,8 +47,13 @@ pub async fn deliver_due<S: Backend>(state: &AppState<S>, client: &reqwest::Clie
     let sends = claimed.into_iter().map(|claimed| {
         let config = &config;
         async move {
-            let result = attempt(client, config, &claimed.delivery, &claimed.webhook).await;
-            let outcome = outcome_of(config, &claimed.delivery, result, state.now());
+            // A claim past the last attempt (its sender died during it) is not sent again.
+            let outcome = if claimed.delivery.attempts > most_attempts(config) {
+                AttemptOutcome::Failed { status: None, error: "its last attempt ran out of its lease".into() }
+            } else {
+                let result = attempt(client, config, &claimed.delivery, &claimed.webhook).await;
+                outcome_of(config, &claimed.delivery, result, state.now())
+            };
             let label = match outcome {
                 AttemptOutcome::Delivered { .. } => "delivered",
                 AttemptOutcome::Retry { .. } => "retry",
@@ -82,9 +88,7 @@ fn outcome_of(
 ) -> AttemptOutcome {
     match result {
         Ok(status) => AttemptOutcome::Delivered { status },
-        Err((status, error)) if delivery.attempts >= config.max_attempts.min(DELIVERY_MAX_ATTEMPTS) => {
-            AttemptOutcome::Failed { status, error }
-        }
+        Err((status, error)) if delivery.attempts >= most_attempts(config) => AttemptOutcome::Failed { status, error },
         Err((status, error)) => AttemptOutcome::Retry {
             status,
             error,
@@ -93,6 +97,11 @@ fn outcome_of(
             ),
         },
     }
+}
+
+/// The attempts a delivery gets: `webhooks.max_attempts`, [`DELIVERY_MAX_ATTEMPTS`] at most.
+fn most_attempts(config: &WebhookConfig) -> u32 {
+    config.max_attempts.clamp(1, DELIVERY_MAX_ATTEMPTS)
 }
 
 /// The wait after a failed attempt: doubling from the initial backoff, capped.

@@ -11,6 +11,8 @@
 //! - `leadflow-bench tracking DB [--leads N] [--owners K] [--ended E] [--breached S]`: the
 //!   pipeline sweep, one owner's queue, a stage move (by the engine and through the HTTP API), the
 //!   SLA sweep and compliance on N leads (see `tracking.rs`).
+//! - `leadflow-bench deliveries DB [--leads N] [--webhooks W]`: webhook deliveries on the job
+//!   queue (queueing, a claim from a backlog, draining), beside plain jobs (see `deliveries.rs`).
 //! - `leadflow-bench parse EVENTS.csv`: how fast the importer reads and parses events, with no
 //!   database: the floor under `leadflow import events`.
 //! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B] [--rate R]
@@ -25,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod deliveries;
 mod ml;
 mod tracking;
 
@@ -61,6 +64,18 @@ fn main() -> Result<()> {
             breached: flag("--breached", 20_000)?,
         };
         return tracking::run(&PathBuf::from(db), &load);
+    }
+    if let [cmd, db, rest @ ..] = args.as_slice()
+        && cmd == "deliveries"
+    {
+        let flag = |name: &str, default: usize| -> Result<usize> {
+            match rest.iter().position(|a| a == name) {
+                Some(i) => rest.get(i + 1).context("a value after the flag")?.parse().context(name.to_string()),
+                None => Ok(default),
+            }
+        };
+        let load = deliveries::Deliveries { leads: flag("--leads", 20_000)?, webhooks: flag("--webhooks", 5)? };
+        return deliveries::run(&PathBuf::from(db), &load);
     }
     if let [cmd, events] = args.as_slice()
         && cmd == "parse"

@@ -211,10 +211,11 @@ impl<S: Store> Engine<S> {
                 let days = settings.anonymous_retention_days.unwrap_or(0);
                 self.finish(kind, job, settings, |tx, now| Ok(tx.expire_anonymous(now.minus_days(days)).map(drop)?))
             }
-            JobKind::PruneJobs => {
-                let days = settings.keep_finished_days;
-                self.finish(kind, job, settings, |tx, now| Ok(tx.prune_jobs(now.minus_days(days)).map(drop)?))
-            }
+            // Pages of a unit of work each (the first after an upgrade may find a long past);
+            // the job ends after them.
+            JobKind::PruneJobs => self
+                .prune_finished_jobs(settings.keep_finished_days)
+                .and_then(|()| self.finish(kind, job, settings, |_, _| Ok(()))),
             // Each lead moves in a unit of work of its own; the job ends after them.
             JobKind::PipelineSweep => {
                 self.sweep_pipelines().and_then(|_| self.finish(kind, job, settings, |_, _| Ok(())))
@@ -266,6 +267,21 @@ impl<S: Store> Engine<S> {
         queue_next(&mut tx, kind, job, settings, now)?;
         tx.commit()?;
         Ok(true)
+    }
+
+    /// Deletes the jobs finished more than `days` ago, a page per unit of work, so that a long
+    /// past never holds the write lock for long.
+    fn prune_finished_jobs(&mut self, days: u32) -> Result<(), EngineError> {
+        const PAGE: usize = 5_000;
+        let before = self.now().minus_days(days);
+        loop {
+            let mut tx = self.store.begin()?;
+            let pruned = tx.prune_jobs(before, PAGE)?;
+            tx.commit()?;
+            if pruned < PAGE as u64 {
+                return Ok(());
+            }
+        }
     }
 
     /// Every lead as of the clock, when a model is active.

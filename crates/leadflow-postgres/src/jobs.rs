@@ -4,6 +4,8 @@
 //! keep exact: those claimers take turns (a transaction-scoped advisory lock); a claim is a few
 //! milliseconds.
 
+use std::collections::HashMap;
+
 use leadflow_core::Timestamp;
 use leadflow_store::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
@@ -45,64 +47,108 @@ fn attempt(n: u32) -> i64 {
     i64::from(n)
 }
 
-/// Claims what is due in the caller's transaction (see `JobReads::claim_jobs`); the same
-/// choice as SQLite's `CLAIMABLE`. The claim's update checks again that the job is free, so
-/// that a claim that waited for another's row takes nothing that one took.
+/// What makes a job of kind $2 free to claim at $1: pending, due, not held by a running lease,
+/// with attempts left, and the earliest pending job of its lane.
+const FREE: &str = "j.kind = $2 AND j.status = 'pending' AND j.due_at <= $1 AND coalesce(j.claimed_until, 0) <= $1
+    AND j.attempts < j.max_attempts
+    AND (j.lane IS NULL OR NOT EXISTS (SELECT 1 FROM jobs e
+                                       WHERE e.lane = j.lane AND e.status = 'pending' AND e.id < j.id))";
+
+/// Claims what is due in the caller's transaction (see `JobReads::claim_jobs`), as SQLite's
+/// store does: the soonest due free jobs of each kind, those in no pool from their index, and of
+/// each pool (found by skipping through the pooled jobs' index) at most the room its share leaves.
+/// Every row read is locked, skipping those another claim holds; a claim that limits pools takes
+/// its turn first, so that the leases it counts are every other claim's. The update checks again
+/// that the job is free.
 pub(crate) fn claim(tx: &mut impl Sql, claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError> {
-    let (now, kinds, limit) = (claim.now.millis(), claim.kinds, i64::try_from(claim.limit).unwrap_or(i64::MAX));
+    let now = claim.now.millis();
+    if claim.per_pool.is_some() {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&POOL_CLAIM_LOCK]).map_err(backend)?;
+    }
     tx.execute(
         "UPDATE jobs SET status = 'failed', finished_at = $1, claimed_until = NULL,
              last_error = 'every attempt ran out of its lease without finishing'
          WHERE id IN (SELECT id FROM jobs
-                      WHERE status = 'pending' AND attempts >= max_attempts AND claimed_until <= $1
+                      WHERE status = 'pending' AND claimed_until <= $1 AND attempts >= max_attempts
                         AND kind = ANY($2)
                       FOR UPDATE SKIP LOCKED)",
-        &[&now, &kinds],
+        &[&now, &claim.kinds],
     )
     .map_err(backend)?;
-    const FREE: &str = "status = 'pending' AND due_at <= $1 AND coalesce(claimed_until, 0) <= $1
-        AND attempts < max_attempts";
-    const FIRST_OF_LANE: &str = "(j.lane IS NULL OR NOT EXISTS (SELECT 1 FROM jobs e
-        WHERE e.lane = j.lane AND e.status = 'pending' AND e.id < j.id))";
-    let rows = match claim.per_pool {
-        None => tx.query(
-            &format!(
-                "UPDATE jobs SET attempts = attempts + 1, claimed_until = $3
-                 WHERE id IN (SELECT j.id FROM jobs j WHERE {FREE} AND j.kind = ANY($2) AND {FIRST_OF_LANE}
-                              ORDER BY j.due_at, j.id LIMIT $4
-                              FOR UPDATE SKIP LOCKED)
-                   AND {FREE}
-                 RETURNING {JOB_COLUMNS}"
-            ),
-            &[&now, &kinds, &claim.lease_until.millis(), &limit],
-        ),
-        Some(per_pool) => {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&POOL_CLAIM_LOCK]).map_err(backend)?;
-            tx.query(
-                &format!(
-                    "WITH candidates AS (
-                         SELECT j.id, j.due_at, j.pool,
-                                row_number() OVER (PARTITION BY j.pool ORDER BY j.due_at, j.id) AS place
-                         FROM jobs j WHERE {FREE} AND j.kind = ANY($2) AND {FIRST_OF_LANE}
-                     ),
-                     held AS (
-                         SELECT pool, count(*) AS claims FROM jobs
-                         WHERE status = 'pending' AND pool IS NOT NULL AND claimed_until > $1 GROUP BY pool
-                     ),
-                     chosen AS (
-                         SELECT c.id FROM candidates c LEFT JOIN held h ON h.pool = c.pool
-                         WHERE c.pool IS NULL OR c.place + coalesce(h.claims, 0) <= $5
-                         ORDER BY c.due_at, c.id LIMIT $4
-                     )
-                     UPDATE jobs SET attempts = attempts + 1, claimed_until = $3
-                     WHERE id IN (SELECT id FROM chosen) AND {FREE}
-                     RETURNING {JOB_COLUMNS}"
-                ),
-                &[&now, &kinds, &claim.lease_until.millis(), &limit, &i64::try_from(per_pool).unwrap_or(i64::MAX)],
+    let held: HashMap<String, usize> = match claim.per_pool {
+        None => HashMap::new(),
+        Some(_) => tx
+            .query(
+                "SELECT pool, count(*) FROM jobs
+                 WHERE status = 'pending' AND claimed_until > $1 AND pool IS NOT NULL GROUP BY pool",
+                &[&now],
             )
+            .map_err(backend)?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as usize))
+            .collect(),
+    };
+    let limit = claim.limit;
+    let mut chosen: Vec<(i64, i64)> = Vec::new();
+    for &kind in claim.kinds {
+        let room = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let unpooled = tx
+            .query(
+                &format!(
+                    "SELECT j.due_at, j.id FROM jobs j WHERE {FREE} AND j.pool IS NULL
+                     ORDER BY j.due_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED"
+                ),
+                &[&now, &kind, &room(limit)],
+            )
+            .map_err(backend)?;
+        chosen.extend(unpooled.iter().map(|r| (r.get(0), r.get(1))));
+        let pools: Vec<String> = tx
+            .query(
+                "WITH RECURSIVE pools (pool) AS (
+                     SELECT (SELECT min(pool) FROM jobs WHERE kind = $1 AND status = 'pending' AND pool IS NOT NULL)
+                     UNION ALL
+                     SELECT (SELECT min(j.pool) FROM jobs j
+                             WHERE j.kind = $1 AND j.status = 'pending' AND j.pool > pools.pool)
+                     FROM pools WHERE pools.pool IS NOT NULL
+                 )
+                 SELECT pool FROM pools WHERE pool IS NOT NULL",
+                &[&kind],
+            )
+            .map_err(backend)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for pool in &pools {
+            let left = claim.per_pool.map_or(limit, |share| share.saturating_sub(held.get(pool).copied().unwrap_or(0)));
+            if left == 0 {
+                continue;
+            }
+            let rows = tx
+                .query(
+                    &format!(
+                        "SELECT j.due_at, j.id FROM jobs j WHERE {FREE} AND j.pool = $4
+                         ORDER BY j.due_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED"
+                    ),
+                    &[&now, &kind, &room(left.min(limit)), pool],
+                )
+                .map_err(backend)?;
+            chosen.extend(rows.iter().map(|r| (r.get(0), r.get(1))));
         }
     }
-    .map_err(backend)?;
+    chosen.sort_unstable();
+    chosen.truncate(limit);
+    let ids: Vec<i64> = chosen.iter().map(|&(_, id)| id).collect();
+    let rows = tx
+        .query(
+            &format!(
+                "UPDATE jobs j SET attempts = attempts + 1, claimed_until = $3
+                 WHERE j.id = ANY($4) AND j.status = 'pending' AND coalesce(j.claimed_until, 0) <= $1
+                   AND j.kind = ANY($2)
+                 RETURNING {JOB_COLUMNS}"
+            ),
+            &[&now, &claim.kinds, &claim.lease_until.millis(), &ids],
+        )
+        .map_err(backend)?;
     let mut claimed = rows.iter().map(read_job).collect::<Result<Vec<_>, _>>()?;
     claimed.sort_by_key(|j| (j.due_at, j.id));
     Ok(claimed)
@@ -179,16 +225,18 @@ impl JobWrites for PgTx<'_> {
 
     fn finish_job(&mut self, ticket: JobTicket, outcome: &JobOutcome, now: Timestamp) -> Result<bool, StoreError> {
         let (status, due_at, error) = outcome.row();
-        let (finished_at, due_at) =
-            ((status != JobStatus::Pending).then_some(now.millis()), due_at.map(Timestamp::millis));
-        let status = status.as_str();
+        let (status, due_at) = (status.as_str(), due_at.map(Timestamp::millis));
+        // A retry of a job with no attempt left ends it as failed: nothing would claim it again.
         let changed = self
             .tx
             .execute(
-                "UPDATE jobs SET status = $3, due_at = coalesce($4, due_at), last_error = $5, finished_at = $6,
+                "UPDATE jobs SET
+                     status = CASE WHEN $3::TEXT = 'pending' AND attempts >= max_attempts THEN 'failed' ELSE $3 END,
+                     due_at = coalesce($4, due_at), last_error = $5,
+                     finished_at = CASE WHEN $3::TEXT = 'pending' AND attempts < max_attempts THEN NULL ELSE $6::BIGINT END,
                      claimed_until = NULL
                  WHERE id = $1 AND attempts = $2 AND status = 'pending' AND claimed_until IS NOT NULL",
-                &[&ticket.id, &attempt(ticket.attempt), &status, &due_at, &error, &finished_at],
+                &[&ticket.id, &attempt(ticket.attempt), &status, &due_at, &error, &now.millis()],
             )
             .map_err(backend)?;
         Ok(changed == 1)
@@ -206,18 +254,24 @@ impl JobWrites for PgTx<'_> {
         Ok(changed == 1)
     }
 
-    fn prune_jobs(&mut self, finished_before: Timestamp) -> Result<u64, StoreError> {
-        // A finished delivery goes with its job.
-        self.tx
-            .execute(
-                "DELETE FROM webhook_deliveries WHERE id IN (
-                     SELECT key::BIGINT FROM jobs
-                     WHERE kind = 'webhook-delivery' AND status <> 'pending' AND finished_at < $1)",
-                &[&finished_before.millis()],
+    fn prune_jobs(&mut self, finished_before: Timestamp, limit: usize) -> Result<u64, StoreError> {
+        // The oldest finished first; a finished delivery goes with its job, in one statement.
+        let row = self
+            .tx
+            .query_one(
+                "WITH oldest AS (
+                     DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status <> 'pending' AND finished_at < $1
+                                                   ORDER BY finished_at, id LIMIT $2)
+                     RETURNING kind, key
+                 ),
+                 deliveries AS (
+                     DELETE FROM webhook_deliveries WHERE id IN (
+                         SELECT key::BIGINT FROM oldest WHERE kind = 'webhook-delivery')
+                 )
+                 SELECT count(*) FROM oldest",
+                &[&finished_before.millis(), &i64::try_from(limit).unwrap_or(i64::MAX)],
             )
             .map_err(backend)?;
-        self.tx
-            .execute("DELETE FROM jobs WHERE status <> 'pending' AND finished_at < $1", &[&finished_before.millis()])
-            .map_err(backend)
+        Ok(row.get::<_, i64>(0) as u64)
     }
 }

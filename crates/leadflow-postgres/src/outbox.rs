@@ -117,17 +117,17 @@ impl OutboxReads for PgStore {
                 per_pool: Some(claim.per_webhook),
             },
         )?;
-        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+        // By the deliveries' ids, their jobs' keys: the join finds each job through `(kind, key)`.
+        let deliveries: Vec<i64> = jobs.iter().filter_map(|j| j.key.parse().ok()).collect();
         let rows = tx
             .query(
                 &format!(
                     "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS}, j.id FROM {DELIVERIES_AND_JOBS}
-                     JOIN webhooks w ON w.id = d.webhook_id WHERE j.id = ANY($1)"
+                     JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ANY($1)"
                 ),
-                &[&ids],
+                &[&deliveries],
             )
             .map_err(backend)?;
-        tx.conn.commit().map_err(backend)?;
         let mut read = rows
             .iter()
             .map(|r| {
@@ -135,14 +135,26 @@ impl OutboxReads for PgStore {
                 Ok((job, (read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?)))
             })
             .collect::<Result<std::collections::HashMap<_, _>, StoreError>>()?;
-        jobs.iter()
-            .map(|job| {
-                let (delivery, webhook) = read
-                    .remove(&job.id)
-                    .ok_or_else(|| corrupt(format!("delivery job {} names no delivery", job.id)))?;
-                Ok(ClaimedDelivery { ticket: job.ticket(), delivery, webhook })
-            })
-            .collect()
+        let mut claimed = Vec::with_capacity(jobs.len());
+        let mut orphans = Vec::new();
+        for job in &jobs {
+            match read.remove(&job.id) {
+                Some((delivery, webhook)) => claimed.push(ClaimedDelivery { ticket: job.ticket(), delivery, webhook }),
+                None => orphans.push(job.id),
+            }
+        }
+        // A delivery job whose delivery is gone ends as failed rather than failing every claim
+        // (`verify` reports it).
+        if !orphans.is_empty() {
+            tx.execute(
+                "UPDATE jobs SET status = 'failed', finished_at = $2, claimed_until = NULL,
+                     last_error = 'its delivery is gone' WHERE id = ANY($1)",
+                &[&orphans, &claim.now.millis()],
+            )
+            .map_err(backend)?;
+        }
+        tx.conn.commit().map_err(backend)?;
+        Ok(claimed)
     }
 
     fn count_pending_deliveries(&self) -> Result<u64, StoreError> {

@@ -379,7 +379,43 @@ fn deliveries_become_jobs_of_the_queue() {
     let due = s.claim_deliveries(&claim(100)).unwrap();
     assert_eq!((due.len(), due[0].delivery.id, due[0].ticket.attempt), (1, 2, 2));
     let mut tx = s.begin().unwrap();
-    assert_eq!(tx.prune_jobs(at(1_000)).unwrap(), 3, "the delivered, the cancelled and the failed");
+    assert_eq!(tx.prune_jobs(at(1_000), 100).unwrap(), 3, "the delivered, the cancelled and the failed");
     tx.commit().unwrap();
     assert_eq!(s.deliveries(1, 10).unwrap().iter().map(|d| d.id).collect::<Vec<_>>(), [2]);
+}
+
+/// A delivery job whose delivery row is gone (a hand-edited database) is given up at its claim,
+/// and `verify` names it, rather than holding up the claims' other deliveries.
+#[test]
+fn a_delivery_job_without_its_delivery_is_given_up() {
+    use leadflow_core::{LeadId, Topic};
+    use leadflow_store::{DeliveryClaim, JobQuery, JobStatus, Notification};
+    let schema = Schema::create();
+    let mut s = PgStore::open(&schema.url()).unwrap();
+    let at = Timestamp::from_millis;
+    let mut tx = s.begin().unwrap();
+    tx.create_webhook("https://a.example/hook", "s", &[Topic::LeadCreated], at(0)).unwrap();
+    for lead in [1, 2] {
+        let n = Notification {
+            topic: Topic::LeadCreated,
+            lead: LeadId(lead),
+            email: None,
+            external_id: None,
+            at: at(10),
+            score: None,
+            previous_bucket: None,
+            detail: None,
+        };
+        tx.notify(&n).unwrap();
+    }
+    tx.commit().unwrap();
+    let mut raw = postgres::Client::connect(&schema.url(), postgres::NoTls).unwrap();
+    let first: i64 = raw.query_one("SELECT min(id) FROM webhook_deliveries", &[]).unwrap().get(0);
+    raw.execute("DELETE FROM webhook_deliveries WHERE id = $1", &[&first]).unwrap();
+    assert_eq!(s.verify().unwrap(), ["1 delivery jobs of no delivery"]);
+    let claim = DeliveryClaim { now: at(20), lease_until: at(30), per_webhook: 10, limit: 10 };
+    let claimed = s.claim_deliveries(&claim).unwrap();
+    assert_eq!(claimed.iter().map(|c| c.delivery.id).collect::<Vec<_>>(), [first + 1], "the other one goes");
+    let failed = s.jobs(&JobQuery { kind: None, status: Some(JobStatus::Failed), limit: 10 }).unwrap();
+    assert_eq!((failed.len(), failed[0].last_error.as_deref()), (1, Some("its delivery is gone")));
 }

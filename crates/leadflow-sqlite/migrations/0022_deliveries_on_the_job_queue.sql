@@ -7,8 +7,15 @@
 -- deliveries finished before this migration count from when they finished).
 ALTER TABLE jobs ADD COLUMN lane TEXT;
 ALTER TABLE jobs ADD COLUMN pool TEXT;
+-- A claim reads the soonest due pending jobs of a kind in no pool from one index, and those of
+-- each pool from another (the pools found by skipping through it); it counts the leases each
+-- pool holds from the claimed jobs alone; and a job waits for the earlier pending ones of its
+-- lane. None of it reads the backlog behind what is taken.
+DROP INDEX jobs_due;
+CREATE INDEX jobs_due ON jobs (kind, due_at, id) WHERE status = 'pending' AND pool IS NULL;
+CREATE INDEX jobs_pooled ON jobs (kind, pool, due_at, id) WHERE status = 'pending' AND pool IS NOT NULL;
+CREATE INDEX jobs_held ON jobs (pool) WHERE status = 'pending' AND claimed_until IS NOT NULL;
 CREATE INDEX jobs_by_lane ON jobs (lane, id) WHERE status = 'pending' AND lane IS NOT NULL;
-CREATE INDEX jobs_by_pool ON jobs (pool) WHERE status = 'pending' AND pool IS NOT NULL;
 
 INSERT INTO jobs (kind, key, payload, status, due_at, attempts, max_attempts, last_error, created_at, finished_at,
                   lane, pool)

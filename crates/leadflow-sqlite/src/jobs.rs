@@ -35,57 +35,110 @@ fn kinds_json(kinds: &[&str]) -> String {
     serde_json::to_string(kinds).expect("strings serialize")
 }
 
-/// The jobs a claim may take, soonest due first: pending, due by ?1, not held by a running lease,
-/// with attempts left, of the kinds asked for (?2, a JSON array); the earliest pending job of
-/// its lane; and within its pool's share (?3, NULL for none) once the leases its pool holds are
-/// counted. PostgreSQL's store runs the same query.
-const CLAIMABLE: &str = "
-    WITH candidates AS (
-        SELECT j.id, j.due_at, j.pool,
-               row_number() OVER (PARTITION BY j.pool ORDER BY j.due_at, j.id) AS place
-        FROM jobs j
-        WHERE j.status = 'pending' AND j.due_at <= ?1 AND coalesce(j.claimed_until, 0) <= ?1
-          AND j.attempts < j.max_attempts AND j.kind IN (SELECT value FROM json_each(?2))
-          AND (j.lane IS NULL OR NOT EXISTS (SELECT 1 FROM jobs e
-                                             WHERE e.lane = j.lane AND e.status = 'pending' AND e.id < j.id))
-    ),
-    held AS (
-        SELECT pool, count(*) AS claims FROM jobs
-        WHERE status = 'pending' AND pool IS NOT NULL AND claimed_until > ?1 GROUP BY pool
-    )
-    SELECT c.id FROM candidates c LEFT JOIN held h ON h.pool = c.pool
-    WHERE ?3 IS NULL OR c.pool IS NULL OR c.place + coalesce(h.claims, 0) <= ?3
-    ORDER BY c.due_at, c.id LIMIT ?4";
+/// What makes a job of kind ?2 free to claim at ?1: pending, due, not held by a running lease,
+/// with attempts left, and the earliest pending job of its lane.
+const FREE: &str = "j.kind = ?2 AND j.status = 'pending' AND j.due_at <= ?1 AND coalesce(j.claimed_until, 0) <= ?1
+    AND j.attempts < j.max_attempts
+    AND (j.lane IS NULL OR NOT EXISTS (SELECT 1 FROM jobs e
+                                       WHERE e.lane = j.lane AND e.status = 'pending' AND e.id < j.id))";
 
 /// Claims what is due in the caller's (write) transaction: SQLite has one writer at a time, so
-/// no two claims overlap.
+/// no two claims overlap. The soonest due free jobs of each kind: those in no pool straight from
+/// their index, and of each pool (found by skipping through the pooled jobs' index, one probe a
+/// pool) at most the room its share leaves once its running leases are counted. A claim costs
+/// what it takes and the pools it looks at, never the backlog behind them.
 pub(crate) fn claim(conn: &rusqlite::Connection, claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError> {
-    let (now, kinds) = (claim.now.millis(), kinds_json(claim.kinds));
+    let now = claim.now.millis();
     conn.prepare_cached(
+        // From the claimed jobs' index, never from every job of the kinds (finished ones kept).
         "UPDATE jobs SET status = 'failed', finished_at = ?1, claimed_until = NULL,
              last_error = 'every attempt ran out of its lease without finishing'
-         WHERE status = 'pending' AND attempts >= max_attempts AND claimed_until <= ?1
-           AND kind IN (SELECT value FROM json_each(?2))",
+         WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_held
+                      WHERE status = 'pending' AND claimed_until <= ?1 AND attempts >= max_attempts
+                        AND kind IN (SELECT value FROM json_each(?2)))",
     )
     .map_err(backend)?
-    .execute(params![now, kinds])
+    .execute(params![now, kinds_json(claim.kinds)])
     .map_err(backend)?;
-    let per_pool = claim.per_pool.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-    let mut claimed = conn
+    let held: HashMap<String, usize> = match claim.per_pool {
+        None => HashMap::new(),
+        Some(_) => conn
+            .prepare_cached(
+                "SELECT pool, count(*) FROM jobs
+                 WHERE status = 'pending' AND claimed_until > ?1 AND pool IS NOT NULL GROUP BY pool",
+            )
+            .map_err(backend)?
+            .query_map([now], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize)))
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?,
+    };
+    let limit = claim.limit;
+    let mut chosen: Vec<(i64, i64)> = Vec::new();
+    let mut pick = |sql: &str, kind: &str, pool: Option<&str>, room: usize| -> Result<(), StoreError> {
+        let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+        let room = i64::try_from(room).unwrap_or(i64::MAX);
+        let row = |r: &Row<'_>| Ok((r.get(0)?, r.get(1)?));
+        let rows = match pool {
+            None => stmt.query_map(params![now, kind, room], row),
+            Some(pool) => stmt.query_map(params![now, kind, room, pool], row),
+        }
+        .map_err(backend)?;
+        for row in rows {
+            chosen.push(row.map_err(backend)?);
+        }
+        Ok(())
+    };
+    for &kind in claim.kinds {
+        pick(
+            &format!(
+                "SELECT j.due_at, j.id FROM jobs j WHERE {FREE} AND j.pool IS NULL ORDER BY j.due_at, j.id LIMIT ?3"
+            ),
+            kind,
+            None,
+            limit,
+        )?;
+        let pools: Vec<String> = conn
+            .prepare_cached(
+                "WITH RECURSIVE pools (pool) AS (
+                     SELECT (SELECT min(pool) FROM jobs WHERE kind = ?1 AND status = 'pending' AND pool IS NOT NULL)
+                     UNION ALL
+                     SELECT (SELECT min(j.pool) FROM jobs j
+                             WHERE j.kind = ?1 AND j.status = 'pending' AND j.pool > pools.pool)
+                     FROM pools WHERE pools.pool IS NOT NULL
+                 )
+                 SELECT pool FROM pools WHERE pool IS NOT NULL",
+            )
+            .map_err(backend)?
+            .query_map([kind], |r| r.get(0))
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        for pool in &pools {
+            let room = claim.per_pool.map_or(limit, |share| share.saturating_sub(held.get(pool).copied().unwrap_or(0)));
+            if room > 0 {
+                pick(
+                    &format!(
+                        "SELECT j.due_at, j.id FROM jobs j WHERE {FREE} AND j.pool = ?4 ORDER BY j.due_at, j.id LIMIT ?3"
+                    ),
+                    kind,
+                    Some(pool),
+                    room.min(limit),
+                )?;
+            }
+        }
+    }
+    chosen.sort_unstable();
+    chosen.truncate(limit);
+    let mut take = conn
         .prepare_cached(&format!(
-            "UPDATE jobs SET attempts = attempts + 1, claimed_until = ?5 WHERE id IN ({CLAIMABLE})
-             RETURNING {JOB_COLUMNS}"
+            "UPDATE jobs SET attempts = attempts + 1, claimed_until = ?2 WHERE id = ?1 RETURNING {JOB_COLUMNS}"
         ))
-        .map_err(backend)?
-        .query_map(
-            params![now, kinds, per_pool, i64::try_from(claim.limit).unwrap_or(i64::MAX), claim.lease_until.millis()],
-            read_job,
-        )
-        .map_err(backend)?
-        .map(|r| r.map_err(backend)?)
-        .collect::<Result<Vec<_>, _>>()?;
-    claimed.sort_by_key(|j| (j.due_at, j.id));
-    Ok(claimed)
+        .map_err(backend)?;
+    chosen
+        .iter()
+        .map(|&(_, id)| take.query_row(params![id, claim.lease_until.millis()], read_job).map_err(backend)?)
+        .collect()
 }
 
 impl JobReads for SqliteStore {
@@ -176,18 +229,20 @@ impl JobWrites for SqliteTx<'_> {
 
     fn finish_job(&mut self, ticket: JobTicket, outcome: &JobOutcome, now: Timestamp) -> Result<bool, StoreError> {
         let (status, due_at, error) = outcome.row();
-        let (finished_at, due_at) =
-            ((status != JobStatus::Pending).then_some(now.millis()), due_at.map(Timestamp::millis));
-        let status = status.as_str();
+        let (status, due_at) = (status.as_str(), due_at.map(Timestamp::millis));
+        // A retry of a job with no attempt left ends it as failed: nothing would claim it again.
         let changed = self
             .tx
             .prepare_cached(
-                "UPDATE jobs SET status = ?3, due_at = coalesce(?4, due_at), last_error = ?5, finished_at = ?6,
+                "UPDATE jobs SET
+                     status = CASE WHEN ?3 = 'pending' AND attempts >= max_attempts THEN 'failed' ELSE ?3 END,
+                     due_at = coalesce(?4, due_at), last_error = ?5,
+                     finished_at = CASE WHEN ?3 = 'pending' AND attempts < max_attempts THEN NULL ELSE ?6 END,
                      claimed_until = NULL
                  WHERE id = ?1 AND attempts = ?2 AND status = 'pending' AND claimed_until IS NOT NULL",
             )
             .map_err(backend)?
-            .execute(params![ticket.id, ticket.attempt, status, due_at, error, finished_at])
+            .execute(params![ticket.id, ticket.attempt, status, due_at, error, now.millis()])
             .map_err(backend)?;
         Ok(changed == 1)
     }
@@ -205,22 +260,24 @@ impl JobWrites for SqliteTx<'_> {
         Ok(changed == 1)
     }
 
-    fn prune_jobs(&mut self, finished_before: Timestamp) -> Result<u64, StoreError> {
-        // A finished delivery goes with its job.
+    fn prune_jobs(&mut self, finished_before: Timestamp, limit: usize) -> Result<u64, StoreError> {
+        // The oldest finished first; a finished delivery goes with its job.
+        const OLDEST: &str = "SELECT id FROM jobs WHERE status <> 'pending' AND finished_at < ?1
+                              ORDER BY finished_at, id LIMIT ?2";
+        let args = params![finished_before.millis(), i64::try_from(limit).unwrap_or(i64::MAX)];
         self.tx
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "DELETE FROM webhook_deliveries WHERE id IN (
-                     SELECT CAST(key AS INTEGER) FROM jobs
-                     WHERE kind = 'webhook-delivery' AND status <> 'pending' AND finished_at < ?1)",
-            )
+                     SELECT CAST(key AS INTEGER) FROM jobs WHERE kind = 'webhook-delivery' AND id IN ({OLDEST}))"
+            ))
             .map_err(backend)?
-            .execute([finished_before.millis()])
+            .execute(args)
             .map_err(backend)?;
         let n = self
             .tx
-            .prepare_cached("DELETE FROM jobs WHERE status <> 'pending' AND finished_at < ?1")
+            .prepare_cached(&format!("DELETE FROM jobs WHERE id IN ({OLDEST})"))
             .map_err(backend)?
-            .execute([finished_before.millis()])
+            .execute(args)
             .map_err(backend)?;
         Ok(n as u64)
     }

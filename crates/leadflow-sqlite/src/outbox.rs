@@ -113,24 +113,44 @@ pub fn claim(conn: &Connection, claim: &DeliveryClaim) -> Result<Vec<ClaimedDeli
     let mut read = conn
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM {DELIVERIES_AND_JOBS}
-             JOIN webhooks w ON w.id = d.webhook_id WHERE j.id = ?1"
+             JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?1"
         ))
         .map_err(backend)?;
     let mut claimed = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let (delivery, webhook) = read
-            .query_row([job.id], |r| {
-                Ok(match (read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?) {
-                    (Ok(d), Ok(w)) => Ok((d, w)),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
+        // By the delivery's id, the job's key: the join finds its job through `(kind, key)`.
+        let found = match job.key.parse::<i64>() {
+            Ok(delivery) => read
+                .query_row([delivery], |r| {
+                    Ok(match (read_delivery(r)?, read_webhook(r, DELIVERY_COLUMN_COUNT)?) {
+                        (Ok(d), Ok(w)) => Ok((d, w)),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                    })
                 })
-            })
-            .optional()
-            .map_err(backend)?
-            .ok_or_else(|| corrupt(format!("delivery job {} names no delivery", job.id)))??;
-        claimed.push(ClaimedDelivery { ticket: job.ticket(), delivery, webhook });
+                .optional()
+                .map_err(backend)?
+                .transpose()?,
+            Err(_) => None,
+        };
+        match found {
+            Some((delivery, webhook)) => claimed.push(ClaimedDelivery { ticket: job.ticket(), delivery, webhook }),
+            // `verify` reports it; the others go on.
+            None => give_up_orphan(conn, job.id, claim.now)?,
+        }
     }
     Ok(claimed)
+}
+
+/// Ends a delivery job whose delivery is gone as failed, rather than failing every claim.
+fn give_up_orphan(conn: &Connection, job: i64, now: Timestamp) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE jobs SET status = 'failed', finished_at = ?2, claimed_until = NULL,
+             last_error = 'its delivery is gone' WHERE id = ?1",
+    )
+    .map_err(backend)?
+    .execute(params![job, now.millis()])
+    .map_err(backend)?;
+    Ok(())
 }
 
 pub fn count_pending(conn: &Connection) -> Result<u64, StoreError> {

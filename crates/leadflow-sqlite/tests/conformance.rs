@@ -211,7 +211,7 @@ fn deliveries_become_jobs_of_the_queue() {
     assert_eq!((due.len(), due[0].delivery.id, due[0].ticket.attempt), (1, 2, 2));
 
     let mut tx = s.begin().unwrap();
-    assert_eq!(tx.prune_jobs(at(1_000)).unwrap(), 3, "the delivered, the cancelled and the failed");
+    assert_eq!(tx.prune_jobs(at(1_000), 100).unwrap(), 3, "the delivered, the cancelled and the failed");
     tx.notify(&leadflow_store::Notification {
         topic: leadflow_core::Topic::LeadCreated,
         lead: leadflow_core::LeadId(9),
@@ -226,4 +226,39 @@ fn deliveries_become_jobs_of_the_queue() {
     tx.commit().unwrap();
     let left: Vec<i64> = s.deliveries(1, 10).unwrap().iter().map(|d| d.id).collect();
     assert_eq!(left, [5, 2], "the pruned deliveries went with their jobs, and id 4 is not given again");
+}
+
+/// A delivery job whose delivery row is gone (a hand-edited database) is given up at its claim,
+/// and `verify` names it, rather than every claim failing on it.
+#[test]
+fn a_delivery_job_without_its_delivery_is_given_up() {
+    use leadflow_store::{DeliveryClaim, JobQuery, JobStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orphan.db");
+    let mut s = SqliteStore::open(&path).unwrap();
+    let at = Timestamp::from_millis;
+    let mut tx = s.begin().unwrap();
+    tx.create_webhook("https://a.example/hook", "s", &[leadflow_core::Topic::LeadCreated], at(0)).unwrap();
+    for lead in [1, 2] {
+        tx.notify(&leadflow_store::Notification {
+            topic: leadflow_core::Topic::LeadCreated,
+            lead: leadflow_core::LeadId(lead),
+            email: None,
+            external_id: None,
+            at: at(10),
+            score: None,
+            previous_bucket: None,
+            detail: None,
+        })
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    rusqlite::Connection::open(&path).unwrap().execute("DELETE FROM webhook_deliveries WHERE id = 1", []).unwrap();
+    assert_eq!(s.verify().unwrap(), ["1 delivery jobs of no delivery"]);
+    let claim = DeliveryClaim { now: at(20), lease_until: at(30), per_webhook: 10, limit: 10 };
+    let claimed = s.claim_deliveries(&claim).unwrap();
+    assert_eq!(claimed.iter().map(|c| c.delivery.id).collect::<Vec<_>>(), [2], "the other one goes");
+    let failed = s.jobs(&JobQuery { kind: None, status: Some(JobStatus::Failed), limit: 10 }).unwrap();
+    assert_eq!((failed.len(), failed[0].key.as_str()), (1, "1"));
+    assert_eq!(failed[0].last_error.as_deref(), Some("its delivery is gone"));
 }

@@ -1718,7 +1718,12 @@ pub fn notifications_fan_out_to_subscribed_webhooks<S: Store>(s: &mut S) {
 
     // Finished deliveries go with their jobs when those are pruned; pending ones stay.
     let mut tx = s.begin().unwrap();
-    assert_eq!(tx.prune_jobs(t("2026-03-11")).unwrap(), 3, "the delivered, the failed and the cancelled");
+    assert_eq!(tx.prune_jobs(t("2026-03-11"), 2).unwrap(), 2, "the oldest finished: the failed and the cancelled");
+    tx.commit().unwrap();
+    let kept: Vec<DeliveryStatus> = s.deliveries(all, 10).unwrap().iter().map(|d| d.status).collect();
+    assert_eq!(kept, [DeliveryStatus::Delivered], "the one finished last");
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.prune_jobs(t("2026-03-11"), 100).unwrap(), 1, "then the delivered one");
     tx.commit().unwrap();
     assert!(s.deliveries(all, 10).unwrap().is_empty());
     assert_eq!(s.deliveries(mql, 10).unwrap().len(), 1, "the MQL of 2026-03-06, still pending");
@@ -1859,7 +1864,7 @@ pub fn jobs_are_queued_once_per_key_and_claimed_when_due<S: Store>(s: &mut S) {
     let mut tx = s.begin().unwrap();
     assert!(tx.cancel_job("rescore", "1", t("2026-07-01T14:00:00Z")).unwrap());
     assert!(!tx.cancel_job("rescore", "1", t("2026-07-01T14:00:00Z")).unwrap(), "cancelled already");
-    assert_eq!(tx.prune_jobs(t("2026-07-01T13:00:00Z")).unwrap(), 1, "what finished before then");
+    assert_eq!(tx.prune_jobs(t("2026-07-01T13:00:00Z"), 100).unwrap(), 1, "what finished before then");
     tx.commit().unwrap();
     assert!(claim_jobs(s, "2026-07-02", "2026-07-03", &["rescore"]).is_empty(), "cancelled jobs are not claimed");
     assert!(matches!(enqueue(s, &job("sweep", "1", "2026-07-02")), Enqueued::New(_)), "a pruned key is free");
@@ -1926,6 +1931,18 @@ pub fn lanes_keep_their_order_and_pools_their_share<S: Store>(s: &mut S) {
     assert_eq!(keys(&retried), ["a1"], "its retry, while a2 waits still");
     assert!(finish(s, &retried[0], JobOutcome::Done, "2026-07-01T12:00:00Z"));
     assert_eq!(keys(&claim(s, "2026-07-01T12:00:00Z", 5)), ["a2"], "then a2");
+
+    // A retry asked of a job with no attempt left fails it, so that its lane moves on.
+    enqueue(s, &NewJob { max_attempts: 1, lane: Some("z"), ..job("solo", "z1", "2026-07-01T10:00:00Z") });
+    enqueue(s, &NewJob { lane: Some("z"), ..job("solo", "z2", "2026-07-01T10:00:00Z") });
+    let z1 = claim_jobs(s, "2026-07-01T10:00:00Z", "2026-07-01T10:05:00Z", &["solo"]);
+    assert_eq!(keys(&z1), ["z1"]);
+    let retry = JobOutcome::Retry { error: "receiver down".into(), at: t("2026-07-01T10:10:00Z") };
+    assert!(finish(s, &z1[0], retry, "2026-07-01T10:01:00Z"));
+    let z1 = s.jobs(&JobQuery { kind: Some("solo".into()), status: Some(JobStatus::Failed), limit: 10 }).unwrap();
+    assert_eq!((keys(&z1), z1[0].last_error.as_deref()), (vec!["z1".to_string()], Some("receiver down")));
+    assert_eq!(z1[0].finished_at, Some(t("2026-07-01T10:01:00Z")));
+    assert_eq!(keys(&claim_jobs(s, "2026-07-01T10:01:00Z", "2026-07-01T10:05:00Z", &["solo"])), ["z2"]);
 }
 
 pub fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {

@@ -195,12 +195,14 @@ pub trait JobWrites {
     /// Ends the claimed attempt `ticket` as `outcome` (a retry makes it pending again, due then),
     /// in this unit of work. False, and nothing changed, when the claim no longer holds it: the
     /// lease ran out and another claim took it, it was cancelled, or this attempt was ended
-    /// already. Whoever gets false must not commit the job's work.
+    /// already. Whoever gets false must not commit the job's work. A retry of a job whose every
+    /// attempt is spent ends it as failed.
     fn finish_job(&mut self, ticket: JobTicket, outcome: &JobOutcome, now: Timestamp) -> Result<bool, StoreError>;
     /// Cancels the pending job of this kind and key, if any (a claim running it cannot finish it
     /// then). False when there was none pending.
     fn cancel_job(&mut self, kind: &str, key: &str, now: Timestamp) -> Result<bool, StoreError>;
-    /// Deletes jobs finished (done, failed, cancelled) before the instant; returns how many. Their
+    /// Deletes up to `limit` of the jobs finished (done, failed, cancelled) before the instant,
+    /// the oldest first, with what belongs to them (a webhook delivery); returns how many. Their
     /// keys may be queued again after.
-    fn prune_jobs(&mut self, finished_before: Timestamp) -> Result<u64, StoreError>;
+    fn prune_jobs(&mut self, finished_before: Timestamp, limit: usize) -> Result<u64, StoreError>;
 }

@@ -331,3 +331,30 @@ async fn a_slow_receiver_holds_back_only_itself() {
     assert_eq!((third.delivered, third.retried, third.failed), (1, 0, 0));
     assert_eq!(s.state.deliver_due(&client).await.unwrap(), leadflow_api::DeliveryRound::default());
 }
+
+/// A delivery whose senders all died mid-attempt (here another process claims it and never
+/// answers, as many times as attempts are allowed) is given up at its next claim, unsent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_whose_every_sender_died_is_given_up_unsent() {
+    let s = Server::start_with(config()).await;
+    let (url, received) = receiver(0).await;
+    let (_, hook) = s.admin(Method::POST, "/v1/webhooks", Some(json!({"url": url, "topics": ["lead.created"]}))).await;
+    let id = hook["id"].as_i64().unwrap();
+    let event = json!({"id": "e1", "email": "ana@acme.example", "type": "page_view"});
+    s.admin(Method::POST, "/v1/events", Some(event)).await;
+    let mut dying = leadflow_engine::Engine::new(
+        leadflow_sqlite::SqliteStore::open(&s.dir.path().join("api.db")).unwrap(),
+        std::sync::Arc::new(leadflow_engine::SystemClock),
+    );
+    for attempt in 1..=3 {
+        let claimed = dying.claim_deliveries(10, 10, std::time::Duration::ZERO).unwrap();
+        assert_eq!(claimed.iter().map(|c| c.delivery.attempts).collect::<Vec<_>>(), [attempt]);
+    }
+    let round = s.state.deliver_due(&reqwest::Client::new()).await.unwrap();
+    assert_eq!((round.delivered, round.failed), (0, 1));
+    assert!(received.lock().unwrap().is_empty(), "the fourth claim of three attempts is not sent");
+    let (_, deliveries) = s.admin(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), None).await;
+    let last = &deliveries["deliveries"][0];
+    assert_eq!((last["status"].as_str(), last["attempts"].as_u64()), (Some("failed"), Some(4)), "{deliveries}");
+    assert_eq!(last["last_error"], "its last attempt ran out of its lease");
+}
