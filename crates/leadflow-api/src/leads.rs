@@ -42,7 +42,8 @@ pub(crate) struct ListParams {
     #[serde(default)]
     #[param(required = false)]
     mql: bool,
-    /// Words that must each appear in the name, email or company.
+    /// Words that must each appear in the name, the company or an identity (an email, an id in
+    /// another system, a phone).
     q: Option<String>,
     /// Created at or after (RFC 3339).
     #[param(format = DateTime)]

@@ -470,7 +470,8 @@ struct ListArgs {
     /// Only marketing-qualified leads.
     #[arg(long)]
     mql: bool,
-    /// Words that must each appear in the name, email or company.
+    /// Words that must each appear in the name, the company or an identity (an email, an id in
+    /// another system, a phone).
     #[arg(long)]
     search: Option<String>,
     /// Created at or after (RFC 3339 or a date).

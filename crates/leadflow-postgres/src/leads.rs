@@ -123,7 +123,7 @@ impl LeadReads for PgStore {
             let p = arg(&mut args, format!("%{escaped}%"));
             conds.push(format!(
                 "(l.email ILIKE {p} OR l.external_id ILIKE {p} OR l.first_name ILIKE {p} OR l.last_name ILIKE {p}
-                  OR l.company ILIKE {p})"
+                  OR l.company ILIKE {p} OR l.id IN (SELECT lead_id FROM lead_identities WHERE value ILIKE {p}))"
             ));
         }
         if let Some(cursor) = &q.after {

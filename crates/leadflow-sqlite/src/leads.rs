@@ -49,14 +49,16 @@ impl LeadReads for SqliteStore {
             }
         }
         for word in q.text.iter().flat_map(|t| t.split_whitespace()) {
-            // LIKE ignores ASCII case; the email is stored lower-cased.
+            // LIKE ignores ASCII case; the email is stored lower-cased. Any identity of the lead
+            // counts (its other emails, its ids in other systems, its phones).
             conds.push(
                 "(l.email LIKE ? ESCAPE '\\' OR l.external_id LIKE ? ESCAPE '\\' OR l.first_name LIKE ? ESCAPE '\\'
-                  OR l.last_name LIKE ? ESCAPE '\\' OR l.company LIKE ? ESCAPE '\\')",
+                  OR l.last_name LIKE ? ESCAPE '\\' OR l.company LIKE ? ESCAPE '\\'
+                  OR l.id IN (SELECT lead_id FROM lead_identities WHERE value LIKE ? ESCAPE '\\'))",
             );
             let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             let pattern = format!("%{escaped}%");
-            for _ in 0..5 {
+            for _ in 0..6 {
                 args.push(Box::new(pattern.clone()));
             }
         }

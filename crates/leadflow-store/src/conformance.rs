@@ -273,6 +273,10 @@ pub fn a_lead_is_reached_through_each_of_its_identities<S: Store>(s: &mut S) {
         ]
     );
     assert_eq!(s.identities_of(ana).unwrap()[0].added_at, t("2026-02-01"));
+    // Free text finds a lead by any of its identities too.
+    for (text, want) in [("ana.private", ana), ("2079460958", ana), ("00q5g000004", ana), ("ben@", ben)] {
+        assert_eq!(listed(s, LeadQuery { text: Some(text.into()), ..LeadQuery::default() }), [want], "{text}");
+    }
 
     // A new primary email: the lead keeps the old one, and is reached through both.
     let mut tx = s.begin().unwrap();
