@@ -1,6 +1,7 @@
 //! `leadflow-bench deliveries DB [--leads N] [--webhooks W]`: webhook deliveries on the job
-//! queue, on the embedded store. Builds a fresh database of N leads and W webhooks subscribed to
-//! `lead.created`, then times, each beside the plain job queue doing the same in the same run:
+//! queue, on the embedded store (DB a file, made afresh) or on PostgreSQL (DB a `postgres://` URL
+//! of an empty schema). Builds N leads and W webhooks subscribed to `lead.created`, then times,
+//! each beside the plain job queue doing the same in the same run:
 //!
 //! - queueing: a `lead.created` notification per lead, a thousand per durable transaction (N × W
 //!   deliveries, each with its job), beside queueing as many plain jobs (no lane, no pool) the
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, ensure};
 use leadflow_core::{Email, LeadId, Profile, Topic};
 use leadflow_engine::{Engine, SystemClock};
+use leadflow_postgres::PgStore;
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::prelude::*;
 use leadflow_store::{AttemptOutcome, JobClaim, JobOutcome, NewJob, NewLead, Notification};
@@ -30,11 +32,17 @@ pub struct Deliveries {
 const CLAIM: usize = 500;
 const PLAIN: &str = "bench-plain";
 
-pub fn run(db: &Path, load: &Deliveries) -> Result<()> {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+pub fn run(db: &str, load: &Deliveries) -> Result<()> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return run_on(Engine::new(PgStore::open(db)?, Arc::new(SystemClock)), load);
     }
-    let mut engine = Engine::new(SqliteStore::open(db)?, Arc::new(SystemClock));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{db}{suffix}"));
+    }
+    run_on(Engine::new(SqliteStore::open(Path::new(db))?, Arc::new(SystemClock)), load)
+}
+
+fn run_on<S: Store>(mut engine: Engine<S>, load: &Deliveries) -> Result<()> {
     engine.ensure_model()?;
     let now = engine.now();
     let mut ids: Vec<LeadId> = Vec::with_capacity(load.leads);
@@ -86,7 +94,7 @@ pub fn run(db: &Path, load: &Deliveries) -> Result<()> {
     let t = Instant::now();
     let first = engine.claim_deliveries(CLAIM, CLAIM, lease)?;
     let claim = t.elapsed();
-    let plain_claim = |engine: &mut Engine<SqliteStore>| {
+    let plain_claim = |engine: &mut Engine<S>| {
         let now = engine.now();
         let claim =
             JobClaim { now, lease_until: now.plus_millis(600_000), kinds: &[PLAIN], limit: CLAIM, per_pool: None };

@@ -11,8 +11,9 @@
 //! - `leadflow-bench tracking DB [--leads N] [--owners K] [--ended E] [--breached S]`: the
 //!   pipeline sweep, one owner's queue, a stage move (by the engine and through the HTTP API), the
 //!   SLA sweep and compliance on N leads (see `tracking.rs`).
-//! - `leadflow-bench deliveries DB [--leads N] [--webhooks W]`: webhook deliveries on the job
-//!   queue (queueing, a claim from a backlog, draining), beside plain jobs (see `deliveries.rs`).
+//! - `leadflow-bench deliveries DB|URL [--leads N] [--webhooks W]`: webhook deliveries on the job
+//!   queue (queueing, a claim from a backlog, draining), beside plain jobs, on SQLite or
+//!   PostgreSQL (see `deliveries.rs`).
 //! - `leadflow-bench parse EVENTS.csv`: how fast the importer reads and parses events, with no
 //!   database: the floor under `leadflow import events`.
 //! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B] [--rate R]
@@ -75,7 +76,7 @@ fn main() -> Result<()> {
             }
         };
         let load = deliveries::Deliveries { leads: flag("--leads", 20_000)?, webhooks: flag("--webhooks", 5)? };
-        return deliveries::run(&PathBuf::from(db), &load);
+        return deliveries::run(db, &load);
     }
     if let [cmd, events] = args.as_slice()
         && cmd == "parse"

@@ -90,7 +90,7 @@ impl<S: Store> Engine<S> {
         Ok(self.store.claim_deliveries(&claim)?)
     }
 
-    /// Records how the claimed attempt `ticket` of `delivery` went, in a unit of work of its
+    /// Records how the claimed attempt `ticket` of `delivery` went, in a transaction of its
     /// own: false, with nothing recorded, when the claim no longer holds it (its lease ran out
     /// and another sender took it, or its webhook was deleted).
     pub fn record_attempt(
@@ -100,12 +100,7 @@ impl<S: Store> Engine<S> {
         outcome: &AttemptOutcome,
     ) -> Result<bool, EngineError> {
         let now = self.now();
-        let mut tx = self.store.begin()?;
-        if !tx.record_attempt(ticket, delivery, outcome, now)? {
-            return Ok(false);
-        }
-        tx.commit()?;
-        Ok(true)
+        Ok(self.store.record_attempt(ticket, delivery, outcome, now)?)
     }
 
     /// Records a website visit, under the policy ARCHITECTURE.md states ("The public tracking

@@ -154,6 +154,17 @@ pub(crate) fn claim(tx: &mut impl Sql, claim: &JobClaim<'_>) -> Result<Vec<JobRe
     Ok(claimed)
 }
 
+/// Ends the claimed attempt ($1 the job, $2 the attempt) as status $3 (a retry: pending, due at
+/// $4), with error $5, at $6; a retry of a job with no attempt left ends it as failed, as
+/// nothing would claim it again. Returns the job's id when the claim still held it.
+pub(crate) const FINISH: &str = "UPDATE jobs SET
+        status = CASE WHEN $3::TEXT = 'pending' AND attempts >= max_attempts THEN 'failed' ELSE $3 END,
+        due_at = coalesce($4, due_at), last_error = $5,
+        finished_at = CASE WHEN $3::TEXT = 'pending' AND attempts < max_attempts THEN NULL ELSE $6::BIGINT END,
+        claimed_until = NULL
+    WHERE id = $1 AND attempts = $2 AND status = 'pending' AND claimed_until IS NOT NULL
+    RETURNING id";
+
 impl JobReads for PgStore {
     fn claim_jobs(&mut self, job_claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError> {
         let mut tx = self.own_transaction()?;
@@ -226,18 +237,9 @@ impl JobWrites for PgTx<'_> {
     fn finish_job(&mut self, ticket: JobTicket, outcome: &JobOutcome, now: Timestamp) -> Result<bool, StoreError> {
         let (status, due_at, error) = outcome.row();
         let (status, due_at) = (status.as_str(), due_at.map(Timestamp::millis));
-        // A retry of a job with no attempt left ends it as failed: nothing would claim it again.
         let changed = self
             .tx
-            .execute(
-                "UPDATE jobs SET
-                     status = CASE WHEN $3::TEXT = 'pending' AND attempts >= max_attempts THEN 'failed' ELSE $3 END,
-                     due_at = coalesce($4, due_at), last_error = $5,
-                     finished_at = CASE WHEN $3::TEXT = 'pending' AND attempts < max_attempts THEN NULL ELSE $6::BIGINT END,
-                     claimed_until = NULL
-                 WHERE id = $1 AND attempts = $2 AND status = 'pending' AND claimed_until IS NOT NULL",
-                &[&ticket.id, &attempt(ticket.attempt), &status, &due_at, &error, &now.millis()],
-            )
+            .execute(FINISH, &[&ticket.id, &attempt(ticket.attempt), &status, &due_at, &error, &now.millis()])
             .map_err(backend)?;
         Ok(changed == 1)
     }

@@ -3,13 +3,14 @@
 use leadflow_core::{Email, ExternalId, Grade, LeadId, Timestamp, Topic};
 use leadflow_store::{
     AttemptOutcome, ClaimedDelivery, DELIVERY_JOB, DELIVERY_MAX_ATTEMPTS, DeliveryClaim, DeliveryRecord,
-    DeliveryStatus, JobClaim, JobStatus, JobTicket, JobWrites, Notification, NotificationDetail, OutboxReads,
-    OutboxWrites, ScoreValues, StoreError, WebhookRecord,
+    DeliveryStatus, JobClaim, JobStatus, JobTicket, Notification, NotificationDetail, OutboxReads, OutboxWrites,
+    ScoreValues, StoreError, WebhookRecord,
 };
 use postgres::Row;
 
 use crate::sql::Sql;
 
+use crate::jobs::FINISH;
 use crate::{PgStore, PgTx, backend, corrupt};
 
 const WEBHOOK_COLUMNS: &str = "w.id, w.url, w.secret, w.topics, w.created_at";
@@ -165,6 +166,44 @@ impl OutboxReads for PgStore {
             .get(0);
         Ok(n as u64)
     }
+
+    /// One statement (its own transaction): the job finished, and the answer kept if it was.
+    fn record_attempt(
+        &mut self,
+        ticket: JobTicket,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let ended = outcome.job_outcome();
+        let (status, due_at, error) = ended.row();
+        let (status, due_at) = (status.as_str(), due_at.map(Timestamp::millis));
+        let finished: i64 = self
+            .conn()
+            .query_one(
+                &format!(
+                    "WITH finished AS ({FINISH}),
+                     answered AS (
+                         UPDATE webhook_deliveries SET last_status = $8
+                         WHERE id = $7 AND EXISTS (SELECT 1 FROM finished)
+                     )
+                     SELECT count(*) FROM finished"
+                ),
+                &[
+                    &ticket.id,
+                    &i64::from(ticket.attempt),
+                    &status,
+                    &due_at,
+                    &error,
+                    &now.millis(),
+                    &delivery,
+                    &outcome.http_status().map(i64::from),
+                ],
+            )
+            .map_err(backend)?
+            .get(0);
+        Ok(finished == 1)
+    }
 }
 
 impl OutboxWrites for PgTx<'_> {
@@ -197,25 +236,6 @@ impl OutboxWrites for PgTx<'_> {
 
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
         notify_all(&mut self.tx, &[notification])
-    }
-
-    fn record_attempt(
-        &mut self,
-        ticket: JobTicket,
-        delivery: i64,
-        outcome: &AttemptOutcome,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        if !self.finish_job(ticket, &outcome.job_outcome(), now)? {
-            return Ok(false);
-        }
-        self.tx
-            .execute(
-                "UPDATE webhook_deliveries SET last_status = $2 WHERE id = $1",
-                &[&delivery, &outcome.http_status().map(i64::from)],
-            )
-            .map_err(backend)?;
-        Ok(true)
     }
 }
 

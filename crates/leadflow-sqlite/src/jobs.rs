@@ -141,6 +141,32 @@ pub(crate) fn claim(conn: &rusqlite::Connection, claim: &JobClaim<'_>) -> Result
         .collect()
 }
 
+/// Ends the claimed attempt `ticket` as `outcome` in the caller's transaction (see
+/// `JobWrites::finish_job`).
+pub(crate) fn finish(
+    conn: &rusqlite::Connection,
+    ticket: JobTicket,
+    outcome: &JobOutcome,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let (status, due_at, error) = outcome.row();
+    let (status, due_at) = (status.as_str(), due_at.map(Timestamp::millis));
+    // A retry of a job with no attempt left ends it as failed: nothing would claim it again.
+    let changed = conn
+        .prepare_cached(
+            "UPDATE jobs SET
+                 status = CASE WHEN ?3 = 'pending' AND attempts >= max_attempts THEN 'failed' ELSE ?3 END,
+                 due_at = coalesce(?4, due_at), last_error = ?5,
+                 finished_at = CASE WHEN ?3 = 'pending' AND attempts < max_attempts THEN NULL ELSE ?6 END,
+                 claimed_until = NULL
+             WHERE id = ?1 AND attempts = ?2 AND status = 'pending' AND claimed_until IS NOT NULL",
+        )
+        .map_err(backend)?
+        .execute(params![ticket.id, ticket.attempt, status, due_at, error, now.millis()])
+        .map_err(backend)?;
+    Ok(changed == 1)
+}
+
 impl JobReads for SqliteStore {
     fn claim_jobs(&mut self, job_claim: &JobClaim<'_>) -> Result<Vec<JobRecord>, StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
@@ -228,23 +254,7 @@ impl JobWrites for SqliteTx<'_> {
     }
 
     fn finish_job(&mut self, ticket: JobTicket, outcome: &JobOutcome, now: Timestamp) -> Result<bool, StoreError> {
-        let (status, due_at, error) = outcome.row();
-        let (status, due_at) = (status.as_str(), due_at.map(Timestamp::millis));
-        // A retry of a job with no attempt left ends it as failed: nothing would claim it again.
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE jobs SET
-                     status = CASE WHEN ?3 = 'pending' AND attempts >= max_attempts THEN 'failed' ELSE ?3 END,
-                     due_at = coalesce(?4, due_at), last_error = ?5,
-                     finished_at = CASE WHEN ?3 = 'pending' AND attempts < max_attempts THEN NULL ELSE ?6 END,
-                     claimed_until = NULL
-                 WHERE id = ?1 AND attempts = ?2 AND status = 'pending' AND claimed_until IS NOT NULL",
-            )
-            .map_err(backend)?
-            .execute(params![ticket.id, ticket.attempt, status, due_at, error, now.millis()])
-            .map_err(backend)?;
-        Ok(changed == 1)
+        finish(&self.tx, ticket, outcome, now)
     }
 
     fn cancel_job(&mut self, kind: &str, key: &str, now: Timestamp) -> Result<bool, StoreError> {

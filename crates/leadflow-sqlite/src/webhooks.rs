@@ -21,6 +21,22 @@ impl OutboxReads for SqliteStore {
     fn count_pending_deliveries(&self) -> Result<u64, StoreError> {
         outbox::count_pending(&self.conn)
     }
+
+    fn record_attempt(
+        &mut self,
+        ticket: JobTicket,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        if !crate::jobs::finish(&tx, ticket, &outcome.job_outcome(), now)? {
+            return Ok(false);
+        }
+        outbox::record_answer(&tx, delivery, outcome.http_status())?;
+        tx.commit().map_err(backend)?;
+        Ok(true)
+    }
 }
 
 impl OutboxWrites for SqliteTx<'_> {
@@ -34,19 +50,5 @@ impl OutboxWrites for SqliteTx<'_> {
 
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError> {
         outbox::notify(&self.tx, notification)
-    }
-
-    fn record_attempt(
-        &mut self,
-        ticket: JobTicket,
-        delivery: i64,
-        outcome: &AttemptOutcome,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        if !self.finish_job(ticket, &outcome.job_outcome(), now)? {
-            return Ok(false);
-        }
-        outbox::record_answer(&self.tx, delivery, outcome.http_status())?;
-        Ok(true)
     }
 }

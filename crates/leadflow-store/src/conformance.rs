@@ -1590,10 +1590,7 @@ fn claim_due<S: Store>(s: &mut S, at: &str) -> Vec<ClaimedDelivery> {
 }
 
 fn record<S: Store>(s: &mut S, claimed: &ClaimedDelivery, outcome: &AttemptOutcome, at: &str) -> bool {
-    let mut tx = s.begin().unwrap();
-    let recorded = tx.record_attempt(claimed.ticket, claimed.delivery.id, outcome, t(at)).unwrap();
-    tx.commit().unwrap();
-    recorded
+    s.record_attempt(claimed.ticket, claimed.delivery.id, outcome, t(at)).unwrap()
 }
 
 fn delivery_jobs<S: Store>(s: &S) -> Vec<JobRecord> {

@@ -1059,6 +1059,18 @@ pub trait OutboxReads {
     /// `claim.per_webhook` claimed at a time per webhook.
     fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<ClaimedDelivery>, StoreError>;
     fn count_pending_deliveries(&self) -> Result<u64, StoreError>;
+    /// Ends the claimed attempt `ticket` of `delivery` as `outcome` ([`JobWrites::finish_job`])
+    /// and keeps the receiver's HTTP status, in a transaction of its own (one statement where a
+    /// backend can: a sender records every answer as it comes). False, with nothing changed, when
+    /// the claim no longer holds the job (another claim took it after its lease ran out, or the
+    /// webhook went).
+    fn record_attempt(
+        &mut self,
+        ticket: JobTicket,
+        delivery: i64,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 }
 
 pub trait OutboxWrites {
@@ -1068,16 +1080,6 @@ pub trait OutboxWrites {
     /// Queues a delivery of `notification` to every live webhook subscribed to its topic: a
     /// delivery row and its job, due when it happened.
     fn notify(&mut self, notification: &Notification) -> Result<(), StoreError>;
-    /// Ends the claimed attempt `ticket` of `delivery` as `outcome` ([`JobWrites::finish_job`])
-    /// and keeps the receiver's HTTP status. False, with nothing changed, when the claim no
-    /// longer holds the job (its lease ran out and another claim took it, or the webhook went).
-    fn record_attempt(
-        &mut self,
-        ticket: JobTicket,
-        delivery: i64,
-        outcome: &AttemptOutcome,
-        now: Timestamp,
-    ) -> Result<bool, StoreError>;
 }
 
 /// Anonymous website visitors: their events until identified, and what the public endpoint may
