@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use leadflow_core::Timestamp;
 use leadflow_store::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
-    StoreError,
+    StoreError, soonest_within_pools,
 };
 use postgres::Row;
 
@@ -89,19 +89,22 @@ pub(crate) fn claim(tx: &mut impl Sql, claim: &JobClaim<'_>) -> Result<Vec<JobRe
             .collect(),
     };
     let limit = claim.limit;
-    let mut chosen: Vec<(i64, i64)> = Vec::new();
-    for &kind in claim.kinds {
-        let room = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let room =
+        |pool: &str| claim.per_pool.map_or(limit, |share| share.saturating_sub(held.get(pool).copied().unwrap_or(0)));
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let mut read: Vec<(i64, i64, Option<String>)> = Vec::new();
+    let kinds: std::collections::BTreeSet<&str> = claim.kinds.iter().copied().collect();
+    for kind in kinds {
         let unpooled = tx
             .query(
                 &format!(
                     "SELECT j.due_at, j.id FROM jobs j WHERE {FREE} AND j.pool IS NULL
                      ORDER BY j.due_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED"
                 ),
-                &[&now, &kind, &room(limit)],
+                &[&now, &kind, &count(limit)],
             )
             .map_err(backend)?;
-        chosen.extend(unpooled.iter().map(|r| (r.get(0), r.get(1))));
+        read.extend(unpooled.iter().map(|r| (r.get(0), r.get(1), None)));
         let pools: Vec<String> = tx
             .query(
                 "WITH RECURSIVE pools (pool) AS (
@@ -119,7 +122,7 @@ pub(crate) fn claim(tx: &mut impl Sql, claim: &JobClaim<'_>) -> Result<Vec<JobRe
             .map(|r| r.get(0))
             .collect();
         for pool in &pools {
-            let left = claim.per_pool.map_or(limit, |share| share.saturating_sub(held.get(pool).copied().unwrap_or(0)));
+            let left = room(pool).min(limit);
             if left == 0 {
                 continue;
             }
@@ -129,15 +132,13 @@ pub(crate) fn claim(tx: &mut impl Sql, claim: &JobClaim<'_>) -> Result<Vec<JobRe
                         "SELECT j.due_at, j.id FROM jobs j WHERE {FREE} AND j.pool = $4
                          ORDER BY j.due_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED"
                     ),
-                    &[&now, &kind, &room(left.min(limit)), pool],
+                    &[&now, &kind, &count(left), pool],
                 )
                 .map_err(backend)?;
-            chosen.extend(rows.iter().map(|r| (r.get(0), r.get(1))));
+            read.extend(rows.iter().map(|r| (r.get(0), r.get(1), Some(pool.clone()))));
         }
     }
-    chosen.sort_unstable();
-    chosen.truncate(limit);
-    let ids: Vec<i64> = chosen.iter().map(|&(_, id)| id).collect();
+    let ids = soonest_within_pools(read, room, limit);
     let rows = tx
         .query(
             &format!(

@@ -74,7 +74,9 @@ pub(crate) fn claim(conn: &rusqlite::Connection, claim: &JobClaim<'_>) -> Result
             .map_err(backend)?,
     };
     let limit = claim.limit;
-    let mut chosen: Vec<(i64, i64)> = Vec::new();
+    let room =
+        |pool: &str| claim.per_pool.map_or(limit, |share| share.saturating_sub(held.get(pool).copied().unwrap_or(0)));
+    let mut chosen: Vec<(i64, i64, Option<String>)> = Vec::new();
     let mut pick = |sql: &str, kind: &str, pool: Option<&str>, room: usize| -> Result<(), StoreError> {
         let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
         let room = i64::try_from(room).unwrap_or(i64::MAX);
@@ -85,11 +87,13 @@ pub(crate) fn claim(conn: &rusqlite::Connection, claim: &JobClaim<'_>) -> Result
         }
         .map_err(backend)?;
         for row in rows {
-            chosen.push(row.map_err(backend)?);
+            let (due_at, id) = row.map_err(backend)?;
+            chosen.push((due_at, id, pool.map(str::to_string)));
         }
         Ok(())
     };
-    for &kind in claim.kinds {
+    let kinds: std::collections::BTreeSet<&str> = claim.kinds.iter().copied().collect();
+    for kind in kinds {
         pick(
             &format!(
                 "SELECT j.due_at, j.id FROM jobs j WHERE {FREE} AND j.pool IS NULL ORDER BY j.due_at, j.id LIMIT ?3"
@@ -115,7 +119,7 @@ pub(crate) fn claim(conn: &rusqlite::Connection, claim: &JobClaim<'_>) -> Result
             .collect::<Result<_, _>>()
             .map_err(backend)?;
         for pool in &pools {
-            let room = claim.per_pool.map_or(limit, |share| share.saturating_sub(held.get(pool).copied().unwrap_or(0)));
+            let room = room(pool).min(limit);
             if room > 0 {
                 pick(
                     &format!(
@@ -123,13 +127,12 @@ pub(crate) fn claim(conn: &rusqlite::Connection, claim: &JobClaim<'_>) -> Result
                     ),
                     kind,
                     Some(pool),
-                    room.min(limit),
+                    room,
                 )?;
             }
         }
     }
-    chosen.sort_unstable();
-    chosen.truncate(limit);
+    let chosen = leadflow_store::soonest_within_pools(chosen, room, limit);
     let mut take = conn
         .prepare_cached(&format!(
             "UPDATE jobs SET attempts = attempts + 1, claimed_until = ?2 WHERE id = ?1 RETURNING {JOB_COLUMNS}"
@@ -137,7 +140,7 @@ pub(crate) fn claim(conn: &rusqlite::Connection, claim: &JobClaim<'_>) -> Result
         .map_err(backend)?;
     chosen
         .iter()
-        .map(|&(_, id)| take.query_row(params![id, claim.lease_until.millis()], read_job).map_err(backend)?)
+        .map(|&id| take.query_row(params![id, claim.lease_until.millis()], read_job).map_err(backend)?)
         .collect()
 }
 

@@ -1944,6 +1944,21 @@ pub fn lanes_keep_their_order_and_pools_their_share<S: Store>(s: &mut S) {
     assert_eq!((keys(&z1), z1[0].last_error.as_deref()), (vec!["z1".to_string()], Some("receiver down")));
     assert_eq!(z1[0].finished_at, Some(t("2026-07-01T10:01:00Z")));
     assert_eq!(keys(&claim_jobs(s, "2026-07-01T10:01:00Z", "2026-07-01T10:05:00Z", &["solo"])), ["z2"]);
+
+    // A pool's share holds across the kinds one claim asks for; a kind named twice counts once.
+    enqueue(s, &NewJob { pool: Some("shared"), ..job("mail", "m1", "2026-07-01T10:00:00Z") });
+    enqueue(s, &NewJob { pool: Some("shared"), ..job("sms", "s1", "2026-07-01T10:00:00Z") });
+    let kinds = ["sms", "mail", "sms"];
+    let shared = JobClaim {
+        now: t("2026-07-01T10:00:00Z"),
+        lease_until: t("2026-07-01T10:05:00Z"),
+        kinds: &kinds,
+        limit: 10,
+        per_pool: Some(1),
+    };
+    let both = s.claim_jobs(&shared).unwrap();
+    assert_eq!((keys(&both), both[0].attempts), (vec!["m1".to_string()], 1), "the sooner queued, once");
+    assert!(s.claim_jobs(&shared).unwrap().is_empty(), "the pool's one place is taken");
 }
 
 pub fn visitors_gather_events_until_identified<S: Store>(s: &mut S) {

@@ -206,3 +206,54 @@ pub trait JobWrites {
     /// keys may be queued again after.
     fn prune_jobs(&mut self, finished_before: Timestamp, limit: usize) -> Result<u64, StoreError>;
 }
+
+/// What a claim takes of the free jobs a backend read, each as (due time, id, pool): the `limit`
+/// soonest due, those of a pool no more than the `room` it has. A backend reads, for each kind
+/// claimed, the soonest free jobs in no pool and the soonest `room` of each pool; the soonest of
+/// those reads together are then the soonest of all, whatever kinds share a pool.
+pub fn soonest_within_pools(
+    mut read: Vec<(i64, i64, Option<String>)>,
+    room: impl Fn(&str) -> usize,
+    limit: usize,
+) -> Vec<i64> {
+    read.sort_unstable();
+    read.dedup_by_key(|(_, id, _)| *id);
+    let mut taken: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut chosen = Vec::with_capacity(limit.min(read.len()));
+    for (_, id, pool) in read {
+        if chosen.len() == limit {
+            break;
+        }
+        if let Some(pool) = pool {
+            let left = room(&pool);
+            let n = taken.entry(pool).or_default();
+            if *n >= left {
+                continue;
+            }
+            *n += 1;
+        }
+        chosen.push(id);
+    }
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_takes_the_soonest_within_each_pools_room() {
+        let read = vec![
+            (3, 30, Some("p".to_string())),
+            (1, 10, Some("p".to_string())),
+            (2, 20, None),
+            (1, 11, Some("q".to_string())),
+            (2, 21, Some("p".to_string())),
+            (1, 10, Some("p".to_string())),
+        ];
+        let room = |pool: &str| if pool == "p" { 2 } else { 0 };
+        assert_eq!(soonest_within_pools(read.clone(), room, 10), [10, 20, 21], "p's two soonest, q none, any free");
+        assert_eq!(soonest_within_pools(read.clone(), room, 2), [10, 20], "the limit's soonest");
+        assert_eq!(soonest_within_pools(read, |_| 5, 10), [10, 11, 20, 21, 30], "each once");
+    }
+}

@@ -24,6 +24,7 @@ pub use changes::{ChangeRow, read_change};
 pub use identities::{IdentityReads, IdentityRecord, IdentityWrites, profile_keys};
 pub use jobs::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
+    soonest_within_pools,
 };
 pub use pipelines::{PipelineReads, PipelineWrites};
 pub use properties::{KeptProperties, PropertyChanges};
