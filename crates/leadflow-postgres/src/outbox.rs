@@ -2,9 +2,8 @@
 
 use leadflow_core::{Email, ExternalId, Grade, LeadId, Timestamp, Topic};
 use leadflow_store::{
-    AttemptOutcome, ClaimedDelivery, DELIVERY_JOB, DELIVERY_MAX_ATTEMPTS, DeliveryClaim, DeliveryRecord,
-    DeliveryStatus, JobClaim, JobStatus, JobTicket, Notification, NotificationDetail, OutboxReads, OutboxWrites,
-    ScoreValues, StoreError, WebhookRecord,
+    AttemptOutcome, ClaimedDelivery, DELIVERY_MAX_ATTEMPTS, DeliveryClaim, DeliveryRecord, DeliveryStatus, JobStatus,
+    JobTicket, Notification, NotificationDetail, OutboxReads, OutboxWrites, ScoreValues, StoreError, WebhookRecord,
 };
 use postgres::Row;
 
@@ -108,16 +107,7 @@ impl OutboxReads for PgStore {
 
     fn claim_deliveries(&mut self, claim: &DeliveryClaim) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut tx = self.own_transaction()?;
-        let jobs = crate::jobs::claim(
-            &mut tx,
-            &JobClaim {
-                now: claim.now,
-                lease_until: claim.lease_until,
-                kinds: &[DELIVERY_JOB],
-                limit: claim.limit,
-                per_pool: Some(claim.per_webhook),
-            },
-        )?;
+        let jobs = crate::jobs::claim(&mut tx, &claim.jobs())?;
         // By the deliveries' ids, their jobs' keys: the join finds each job through `(kind, key)`.
         let deliveries: Vec<i64> = jobs.iter().filter_map(|j| j.key.parse().ok()).collect();
         let rows = tx

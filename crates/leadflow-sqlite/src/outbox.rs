@@ -2,8 +2,8 @@
 
 use leadflow_core::{Email, EventKey, ExternalId, Grade, LeadId, Timestamp, Topic, VisitorId};
 use leadflow_store::{
-    ClaimedDelivery, DELIVERY_JOB, DELIVERY_MAX_ATTEMPTS, DeliveryClaim, DeliveryRecord, DeliveryStatus, JobClaim,
-    JobStatus, Notification, NotificationDetail, ScoreValues, StoreError, WebhookRecord,
+    ClaimedDelivery, DELIVERY_MAX_ATTEMPTS, DeliveryClaim, DeliveryRecord, DeliveryStatus, JobStatus, Notification,
+    NotificationDetail, ScoreValues, StoreError, WebhookRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -100,16 +100,7 @@ pub fn deliveries(conn: &Connection, webhook: i64, limit: usize) -> Result<Vec<D
 /// Claims the jobs of what is due, in the caller's (write) transaction, and reads their
 /// deliveries with their webhooks.
 pub fn claim(conn: &Connection, claim: &DeliveryClaim) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    let jobs = crate::jobs::claim(
-        conn,
-        &JobClaim {
-            now: claim.now,
-            lease_until: claim.lease_until,
-            kinds: &[DELIVERY_JOB],
-            limit: claim.limit,
-            per_pool: Some(claim.per_webhook),
-        },
-    )?;
+    let jobs = crate::jobs::claim(conn, &claim.jobs())?;
     let mut read = conn
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM {DELIVERIES_AND_JOBS}

@@ -167,12 +167,6 @@ impl DeliveryStatus {
         }
     }
 
-    pub fn parse(s: &str) -> Option<DeliveryStatus> {
-        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed, DeliveryStatus::Cancelled]
-            .into_iter()
-            .find(|d| d.as_str() == s)
-    }
-
     /// A delivery is where its job is.
     pub fn of_job(status: JobStatus) -> DeliveryStatus {
         match status {
@@ -221,6 +215,19 @@ pub struct DeliveryClaim {
     /// The most deliveries one webhook may have claimed at once (by every claimer together).
     pub per_webhook: usize,
     pub limit: usize,
+}
+
+impl DeliveryClaim {
+    /// The job queue's claim it is: of delivery jobs, each webhook a pool of `per_webhook`.
+    pub fn jobs(&self) -> JobClaim<'static> {
+        JobClaim {
+            now: self.now,
+            lease_until: self.lease_until,
+            kinds: &[DELIVERY_JOB],
+            limit: self.limit,
+            per_pool: Some(self.per_webhook),
+        }
+    }
 }
 
 /// A delivery a claim took, with the webhook to send it to and the ticket that records its
