@@ -68,6 +68,7 @@ error_codes! {
     PipelineNotFound = ("pipeline_not_found", 404, "no such pipeline version, or no active pipeline of that name"),
     PipelineStagesInUse = ("pipeline_stages_in_use", 409, "leads are in stages the pipeline version lacks: move them first"),
     NoPipeline = ("no_pipeline", 409, "no active pipeline takes the lead: name one"),
+    PipelineNeeded = ("pipeline_needed", 409, "several pipelines are active: name the one to report on"),
     InvalidUser = ("invalid_user", 400, "a user's fields are wrong (name, zone, hours, holidays, capacity)"),
     UserNotFound = ("user_not_found", 404, "no such user"),
     UserInactive = ("user_inactive", 409, "the user is inactive and takes no leads"),

@@ -1,6 +1,7 @@
 //! `leadflow import leads|events`: read a file, hand its rows to the engine's import, report.
 
 use std::fs::File;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -8,14 +9,18 @@ use anyhow::{Context, Result};
 use leadflow_engine::{Engine, ImportOptions, ImportSummary};
 use leadflow_import::{ColumnMapping, DecimalMark, FileReport, Format, ReadOptions, TextEncoding};
 
-use crate::{EXIT_REJECTED, FileFormat, ImportArgs, progress};
+use crate::{ChangeImportArgs, EXIT_REJECTED, FileFormat, ImportArgs, progress};
 use leadflow_store::{Backend, ChangeCause, ChangeOrigin};
 
 pub fn leads<S: Backend>(engine: &mut Engine<S>, args: &ImportArgs) -> Result<ExitCode> {
     let (file, format, mapping, size) = open(args)?;
     let import = leadflow_import::read_leads(file, format, &mapping, &options(args))?;
     describe(&import.file);
-    let options = ImportOptions { batch: args.batch.unwrap_or(ImportOptions::LEADS.batch), rescore: !args.no_rescore };
+    let options = ImportOptions {
+        batch: args.batch.unwrap_or(ImportOptions::LEADS.batch),
+        rescore: !args.no_rescore,
+        pipeline: args.pipeline.clone(),
+    };
     let (reading, rescoring) = (progress::bar_of_bytes("importing", size), progress::bar("rescoring"));
     // The change log names the file each change came from.
     let origin = ChangeOrigin::new(ChangeCause::Import, args.file.display().to_string());
@@ -37,7 +42,14 @@ pub fn events<S: Backend>(engine: &mut Engine<S>, args: &ImportArgs) -> Result<E
     let (file, format, mapping, size) = open(args)?;
     let import = leadflow_import::read_events(file, format, &mapping, &options(args))?;
     describe(&import.file);
-    let options = ImportOptions { batch: args.batch.unwrap_or(ImportOptions::EVENTS.batch), rescore: !args.no_rescore };
+    if args.pipeline.is_some() {
+        anyhow::bail!("--pipeline places the leads a lead import creates; events are not placed");
+    }
+    let options = ImportOptions {
+        batch: args.batch.unwrap_or(ImportOptions::EVENTS.batch),
+        rescore: !args.no_rescore,
+        pipeline: None,
+    };
     let (reading, rescoring) = (progress::bar_of_bytes("importing", size), progress::bar("rescoring"));
     let summary = engine.import_event_rows(import.rows, options, &reading, &rescoring)?;
     drop((reading, rescoring));
@@ -110,50 +122,23 @@ fn open(args: &ImportArgs) -> Result<(File, Format, ColumnMapping, u64)> {
         Some(FileFormat::Jsonl) => Format::JsonLines,
         None => Format::from_path(&args.file),
     };
-    let mapping = match &args.mapping {
+    let mapping = read_mapping(args.mapping.as_deref())?;
+    Ok((file, format, mapping, size))
+}
+
+fn read_mapping(path: Option<&Path>) -> Result<ColumnMapping> {
+    Ok(match path {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             ColumnMapping::parse(&text).with_context(|| format!("in {}", path.display()))?
         }
         None => ColumnMapping::default(),
-    };
-    Ok((file, format, mapping, size))
+    })
 }
 
 /// Reports rejections and the rescore, and picks the exit code.
 fn finish(args: &ImportArgs, totals: &ImportSummary) -> Result<ExitCode> {
-    const SHOWN: usize = 20;
-    let problems = |list: &[(u64, String)], what: &str| {
-        for (line, reason) in list.iter().take(SHOWN) {
-            eprintln!("  line {line}: {}", leadflow_core::text::printable(reason));
-        }
-        if list.len() > SHOWN {
-            eprintln!(
-                "  ... and {} more {what}{}",
-                list.len() - SHOWN,
-                if args.errors.is_none() { " (write them all with --errors FILE)" } else { "" }
-            );
-        }
-    };
-    if !totals.warnings.is_empty() {
-        eprintln!("warnings (the rest of each lead went in; --strict rejects rows with a bad field):");
-        problems(&totals.warnings, "warnings");
-    }
-    if !totals.rejected.is_empty() {
-        eprintln!("rows rejected:");
-        problems(&totals.rejected, "rows rejected");
-    }
-    if let Some(path) = &args.errors {
-        let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
-        w.write_record(["line", "outcome", "reason"])?;
-        let mut all: Vec<(u64, &str, &String)> = totals.rejected.iter().map(|(l, r)| (*l, "rejected", r)).collect();
-        all.extend(totals.warnings.iter().map(|(l, r)| (*l, "warning", r)));
-        all.sort_by_key(|(line, _, _)| *line);
-        for (line, outcome, reason) in all {
-            w.write_record([line.to_string(), outcome.to_string(), reason.clone()])?;
-        }
-        w.flush()?;
-    }
+    problems(args.errors.as_deref(), &totals.rejected, &totals.warnings)?;
     match &totals.rescore {
         None => println!("scores left stale: run `leadflow rescore`"),
         Some(report) => {
@@ -163,3 +148,85 @@ fn finish(args: &ImportArgs, totals: &ImportSummary) -> Result<ExitCode> {
     }
     Ok(if totals.all_in() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED) })
 }
+
+/// Prints the first warnings and rejections with their lines, and writes them all to `errors`.
+fn problems(errors: Option<&Path>, rejected: &[(u64, String)], warnings: &[(u64, String)]) -> Result<()> {
+    const SHOWN: usize = 20;
+    let print = |list: &[(u64, String)], what: &str| {
+        for (line, reason) in list.iter().take(SHOWN) {
+            eprintln!("  line {line}: {}", leadflow_core::text::printable(reason));
+        }
+        if list.len() > SHOWN {
+            eprintln!(
+                "  ... and {} more {what}{}",
+                list.len() - SHOWN,
+                if errors.is_none() { " (write them all with --errors FILE)" } else { "" }
+            );
+        }
+    };
+    if !warnings.is_empty() {
+        eprintln!("warnings (the rest of each row went in; --strict rejects rows with a bad field):");
+        print(warnings, "warnings");
+    }
+    if !rejected.is_empty() {
+        eprintln!("rows rejected:");
+        print(rejected, "rows rejected");
+    }
+    if let Some(path) = errors {
+        let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+        w.write_record(["line", "outcome", "reason"])?;
+        let mut all: Vec<(u64, &str, &String)> = rejected.iter().map(|(l, r)| (*l, "rejected", r)).collect();
+        all.extend(warnings.iter().map(|(l, r)| (*l, "warning", r)));
+        all.sort_by_key(|(line, _, _)| *line);
+        for (line, outcome, reason) in all {
+            w.write_record([line.to_string(), outcome.to_string(), reason.clone()])?;
+        }
+        w.flush()?;
+    }
+    Ok(())
+}
+
+/// `leadflow import changes`: a stage history into the change log of a pipeline's leads.
+pub fn changes<S: Backend>(engine: &mut Engine<S>, args: &ChangeImportArgs) -> Result<ExitCode> {
+    let pipelines = engine.active_pipelines()?;
+    let pipeline = match (&args.pipeline, pipelines.all()) {
+        (Some(name), _) => pipelines.named(name).with_context(|| format!("no active pipeline `{name}`"))?,
+        (None, [only]) => only,
+        (None, []) => anyhow::bail!("no pipeline is active: apply one first (`leadflow pipeline apply FILE`)"),
+        (None, _) => anyhow::bail!("several pipelines are active: say which with --pipeline"),
+    }
+    .clone();
+    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mapping = read_mapping(args.mapping.as_deref())?;
+    let options = ReadOptions {
+        encoding: args.encoding,
+        delimiter: args.delimiter,
+        date_order: args.date_format,
+        ..ReadOptions::default()
+    };
+    let import = leadflow_import::read_changes(file, Format::Csv, &pipeline, &mapping, &options)?;
+    describe(&import.file);
+    let (reading, writing) = (progress::bar_of_bytes("reading", size), progress::bar("recording"));
+    let origin = ChangeOrigin::new(ChangeCause::Import, args.file.display().to_string());
+    let batch = args.batch.unwrap_or(HISTORY_BATCH);
+    let summary = engine.import_history_rows(import.rows, pipeline.name(), &origin, batch, &reading, &writing)?;
+    drop((reading, writing));
+    println!(
+        "stage changes: {} recorded for {} leads, {} already recorded, {} rows of other fields passed over, {} rejected{}",
+        summary.logged,
+        summary.leads,
+        summary.duplicates,
+        summary.other_fields,
+        summary.rejected.len(),
+        match summary.warnings.len() {
+            0 => String::new(),
+            n => format!("; {n} warnings"),
+        }
+    );
+    problems(args.errors.as_deref(), &summary.rejected, &summary.warnings)?;
+    Ok(if summary.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED) })
+}
+
+/// Rows per unit of work of a history import (whole leads: a batch ends at a lead's last row).
+const HISTORY_BATCH: usize = 50_000;

@@ -8,6 +8,7 @@ mod lab;
 mod output;
 mod pipelines;
 mod progress;
+mod report;
 mod rule_file;
 mod sla;
 mod tasks;
@@ -134,6 +135,9 @@ enum Command {
     /// The hand-off SLA: check, apply and show its policy; its clocks; compliance per rep and team.
     #[command(subcommand)]
     Sla(sla::SlaCommand),
+    /// Reports on the pipeline: funnel, time in stage, owners, MQLs per month, sources, reasons.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Export data.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -285,6 +289,38 @@ enum ImportCommand {
     Leads(ImportArgs),
     /// Events: idempotent by event id; unknown emails create leads.
     Events(ImportArgs),
+    /// A stage history (one row per change: lead, time, from, to, reason), as CRMs export it
+    /// (Salesforce's lead history, HubSpot's property history), into a pipeline's change log:
+    /// in time order per lead, idempotently (a file imported again adds nothing).
+    Changes(ChangeImportArgs),
+}
+
+#[derive(Args)]
+struct ChangeImportArgs {
+    file: PathBuf,
+    /// The active pipeline whose stages the file's values are; may be left out when only one is
+    /// active.
+    #[arg(long)]
+    pipeline: Option<String>,
+    /// A column mapping (TOML): `[columns]`, `[pipeline_stages]` (a CRM's stage values onto the
+    /// pipeline's stage ids) and `stage_fields` (which fields of a field history are the stage).
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Write every rejected row (line, reason) to this CSV file.
+    #[arg(long)]
+    errors: Option<PathBuf>,
+    /// Rows per transaction (whole leads) [default: 50000].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// The file's encoding (utf-8, windows-1252 / latin-1, utf-16le, utf-16be); detected if not given.
+    #[arg(long, value_parser = parse_encoding)]
+    encoding: Option<leadflow_import::TextEncoding>,
+    /// The CSV delimiter (`,`, `;`, `tab`, `|`); the one the header row uses if not given.
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// The order of day and month in dates: `mdy` or `dmy`; settled by the file's values if not given.
+    #[arg(long, value_parser = parse_date_order)]
+    date_format: Option<leadflow_import::DateOrder>,
 }
 
 #[derive(Args)]
@@ -325,6 +361,10 @@ struct ImportArgs {
     /// Reject a row with any bad field, instead of leaving the field out with a warning.
     #[arg(long)]
     strict: bool,
+    /// Leads only: put the leads the file creates in this active pipeline's entry stage, as of
+    /// their creation (their stage history can follow with `import changes`).
+    #[arg(long)]
+    pipeline: Option<String>,
 }
 
 fn parse_encoding(s: &str) -> Result<leadflow_import::TextEncoding, String> {
@@ -769,6 +809,8 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
     match command {
         Command::Import(ImportCommand::Leads(args)) => import::leads(engine, &args),
         Command::Import(ImportCommand::Events(args)) => import::events(engine, &args),
+        Command::Import(ImportCommand::Changes(args)) => import::changes(engine, &args),
+        Command::Report(command) => report::run(engine, command),
         Command::Track(args) => track(engine, args),
         Command::Rescore { as_of, all, from_events, batch, dry_run } => {
             let options = RescoreOptions {

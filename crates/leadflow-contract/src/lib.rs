@@ -14,6 +14,7 @@ mod lead;
 mod model;
 mod outcome;
 mod pipeline;
+mod report;
 mod request;
 mod schema;
 mod sla;
@@ -34,6 +35,7 @@ pub use pipeline::{
     PipelineCheck, PipelineInfo, PipelineList, PipelineRequest, PipelineStage, PipelineView, StageMoveRequest,
     StageMoveResult,
 };
+pub use report::{Conversion, MonthFigures, OwnerFigures, PipelineReport, ReasonCount, SourceFigures, StageFigures};
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};

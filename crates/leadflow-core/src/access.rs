@@ -35,6 +35,9 @@ pub enum Action {
     ManageUsers,
     /// See the job queue: what ran, what is due, what failed and why.
     ReadJobs,
+    /// Read reports over every lead (the funnel, reps' figures). A sales key whose user is a
+    /// manager may too ([`Actor::may_read_reports`]).
+    ReadReports,
 }
 
 impl Role {
@@ -59,7 +62,14 @@ impl Role {
             Role::Admin => true,
             Role::Marketing => matches!(
                 action,
-                IngestEvents | ReadLeads | WriteLeads | WriteOwnLeads | ReadModels | WriteModels | IdentifyVisitors
+                IngestEvents
+                    | ReadLeads
+                    | WriteLeads
+                    | WriteOwnLeads
+                    | ReadModels
+                    | WriteModels
+                    | IdentifyVisitors
+                    | ReadReports
             ),
             Role::Sales => matches!(action, ReadLeads | WriteOwnLeads | ReadModels),
             Role::Ingest => matches!(action, IngestEvents | IdentifyVisitors),
@@ -83,9 +93,22 @@ pub enum Refusal {
     NotTheOwner(Role),
     #[error("a {0} key may not give a lead to another owner")]
     GivesAway(Role),
+    #[error("reports are for admin and marketing keys, and sales keys of managers")]
+    NotAManager,
 }
 
 impl Actor<'_> {
+    /// Whether the actor may read reports: by its role, or as a sales key of a user who is a
+    /// manager (`is_manager`: whether the key's name is a manager's).
+    pub fn may_read_reports(&self, is_manager: bool) -> Result<(), Refusal> {
+        match self.role {
+            role if role.may(Action::ReadReports) => Ok(()),
+            Role::Sales if is_manager => Ok(()),
+            Role::Sales => Err(Refusal::NotAManager),
+            role => Err(Refusal::Role(role)),
+        }
+    }
+
     /// Whether the actor may write a lead: `owner_now` is the lead's owner if it exists
     /// (`None` for a new lead), `owner_after` the owner the write gives it, if it sets one.
     /// Writers of all leads may do anything; writers of their own leads may change a lead they
@@ -116,6 +139,16 @@ impl fmt::Display for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reports_are_for_marketing_admins_and_managers() {
+        let actor = |role| Actor { role, name: "ana" };
+        assert_eq!(actor(Role::Admin).may_read_reports(false), Ok(()));
+        assert_eq!(actor(Role::Marketing).may_read_reports(false), Ok(()));
+        assert_eq!(actor(Role::Sales).may_read_reports(true), Ok(()));
+        assert_eq!(actor(Role::Sales).may_read_reports(false), Err(Refusal::NotAManager));
+        assert_eq!(actor(Role::Ingest).may_read_reports(true), Err(Refusal::Role(Role::Ingest)));
+    }
 
     #[test]
     fn who_may_write_which_lead() {

@@ -151,7 +151,7 @@ impl Field {
         Field::PipelineStage,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Field::Email => "email",
             Field::ExternalId => "external_id",

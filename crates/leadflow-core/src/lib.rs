@@ -18,6 +18,7 @@ pub mod model;
 pub mod notification;
 pub mod outcome;
 pub mod pipeline;
+pub mod report;
 pub mod scoring;
 pub mod sla;
 pub mod stages;

@@ -55,6 +55,10 @@ impl Timestamp {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Ok(Timestamp(t.timestamp_millis()));
         }
+        // An offset without its colon, as Salesforce's API writes times (`...T07:49:16.000+0000`).
+        if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z") {
+            return Ok(Timestamp(t.timestamp_millis()));
+        }
         for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
             if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
                 return Ok(Timestamp(t.and_utc().timestamp_millis()));
@@ -157,6 +161,9 @@ mod tests {
         assert_eq!(Timestamp::parse("2026-07-01").unwrap(), z);
         assert_eq!(Timestamp::parse("2026-07-01 00:00:00").unwrap(), z);
         assert_eq!(Timestamp::parse("2026-07-01T02:00:00+02:00").unwrap(), z);
+        // Salesforce's API: milliseconds and an offset without its colon.
+        assert_eq!(Timestamp::parse("2026-07-01T00:00:00.000+0000").unwrap(), z);
+        assert_eq!(Timestamp::parse("2026-06-30T19:00:00.000-0500").unwrap(), z);
         assert_eq!(z.to_string(), "2026-07-01T00:00:00Z");
         let ms = Timestamp::parse("2026-07-01T00:00:00.250Z").unwrap();
         assert_eq!(ms.millis() - z.millis(), 250);

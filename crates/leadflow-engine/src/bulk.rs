@@ -3,9 +3,11 @@
 //! every statement is a round trip (PostgreSQL) sends a few statements a batch, not a few a row;
 //! what each row becomes is what it would have become on its own, in the batch's order.
 
-use leadflow_core::{Activity, EventKey, EventType, LeadId, LeadRef, Profile, Timestamp};
+use leadflow_core::{Activity, EventKey, EventType, LeadId, LeadRef, Pipeline, Profile, Timestamp};
 use leadflow_store::prelude::*;
-use leadflow_store::{Cause, ChangeOrigin, Inserted, LeadRecord, NewEvent, NewLead, Store, StoreError, Transaction};
+use leadflow_store::{
+    Cause, ChangeOrigin, Inserted, LeadRecord, NewEvent, NewLead, PipelineClock, Store, StoreError, Transaction,
+};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::stage_moves::{Happened, follow_up_in};
@@ -134,6 +136,18 @@ impl<S: Store> Engine<S> {
     ///
     /// What the rows change in leads that exist goes in the change log as `origin`'s.
     pub fn import_leads(&mut self, rows: &[LeadInput], origin: &ChangeOrigin) -> Result<BatchReport, EngineError> {
+        self.import_leads_into(rows, origin, None)
+    }
+
+    /// [`import_leads`](Self::import_leads), putting the leads it creates in `pipeline`'s entry
+    /// stage as of their creation: a CRM's leads arrive in its pipeline, with their history to
+    /// follow (`import changes`).
+    pub(crate) fn import_leads_into(
+        &mut self,
+        rows: &[LeadInput],
+        origin: &ChangeOrigin,
+        pipeline: Option<&Pipeline>,
+    ) -> Result<BatchReport, EngineError> {
         let now = self.now();
         let mut report = BatchReport::default();
         let mut tx = self.store.begin()?;
@@ -152,15 +166,15 @@ impl<S: Store> Engine<S> {
             // one that a later row of the group gives.
             let same_kind = fresh.first().is_none_or(|&f| rows[f].id.is_some() == row.id.is_some());
             if !is_fresh || !same_kind {
-                insert_fresh(&mut tx, rows, &mut fresh, now, origin, &mut report)?;
+                insert_fresh(&mut tx, rows, &mut fresh, now, origin, pipeline, &mut report)?;
             }
             if is_fresh {
                 fresh.push(i);
             } else {
-                import_one(&mut tx, i, &rows[i], now, origin, &mut report)?;
+                import_one(&mut tx, i, &rows[i], now, origin, pipeline, &mut report)?;
             }
         }
-        insert_fresh(&mut tx, rows, &mut fresh, now, origin, &mut report)?;
+        insert_fresh(&mut tx, rows, &mut fresh, now, origin, pipeline, &mut report)?;
         tx.commit()?;
         Ok(report)
     }
@@ -346,14 +360,23 @@ fn insert_fresh<T: Transaction>(
     fresh: &mut Vec<usize>,
     now: Timestamp,
     origin: &ChangeOrigin,
+    pipeline: Option<&Pipeline>,
     report: &mut BatchReport,
 ) -> Result<(), EngineError> {
     if fresh.is_empty() {
         return Ok(());
     }
+    // Placed in the pipeline as they are created: their first profile has the place.
+    let placed: Vec<Profile> =
+        pipeline.map(|p| fresh.iter().map(|&i| placed_in(&rows[i].profile, p)).collect()).unwrap_or_default();
     let new: Vec<NewLead<'_>> = fresh
         .iter()
-        .map(|&i| NewLead { id: rows[i].id, profile: &rows[i].profile, created_at: rows[i].created_at.unwrap_or(now) })
+        .enumerate()
+        .map(|(k, &i)| NewLead {
+            id: rows[i].id,
+            profile: placed.get(k).unwrap_or(&rows[i].profile),
+            created_at: rows[i].created_at.unwrap_or(now),
+        })
         .collect();
     let ids = tx.insert_leads(&new, now)?;
     for (&i, id) in fresh.iter().zip(ids) {
@@ -363,10 +386,13 @@ fn insert_fresh<T: Transaction>(
                 if let Some((kind, at)) = row.outcome {
                     tx.set_outcome(id, Some(leadflow_core::Outcome { kind, at: at.unwrap_or(now) }), now)?;
                 }
+                if pipeline.is_some() {
+                    tx.set_pipeline_clock(id, &since_creation(row.created_at.unwrap_or(now)))?;
+                }
                 report.accepted += 1;
                 report.created_leads += 1;
             }
-            None => import_one(tx, i, row, now, origin, report)?,
+            None => import_one(tx, i, row, now, origin, pipeline, report)?,
         }
     }
     fresh.clear();
@@ -380,6 +406,7 @@ fn import_one<T: Transaction>(
     row: &LeadInput,
     now: Timestamp,
     origin: &ChangeOrigin,
+    pipeline: Option<&Pipeline>,
     report: &mut BatchReport,
 ) -> Result<(), EngineError> {
     let upserted = match named_lead(tx, row) {
@@ -388,7 +415,10 @@ fn import_one<T: Transaction>(
     };
     match upserted {
         // A new lead's score starts out stale.
-        Ok(Upserted::Created(_)) => {
+        Ok(Upserted::Created(id)) => {
+            if let Some(pipeline) = pipeline {
+                place_at_creation(tx, id, pipeline, now)?;
+            }
             report.accepted += 1;
             report.created_leads += 1;
         }
@@ -401,4 +431,35 @@ fn import_one<T: Transaction>(
         Err(e) => report.rejected.push((i, e.to_string())),
     }
     Ok(())
+}
+
+/// Puts a lead just created in `pipeline`'s entry stage as of its creation, with no logged
+/// change: it was created there (its creation profile has the place).
+fn place_at_creation<T: Transaction>(
+    tx: &mut T,
+    id: LeadId,
+    pipeline: &Pipeline,
+    now: Timestamp,
+) -> Result<(), EngineError> {
+    let record = tx.lead(&LeadRef::Id(id))?.ok_or(EngineError::NoSuchLead(LeadRef::Id(id)))?;
+    tx.update_profile(id, &placed_in(&record.profile, pipeline), now)?;
+    tx.set_pipeline_clock(id, &since_creation(record.created_at))?;
+    Ok(())
+}
+
+/// The profile at `pipeline`'s entry stage, with the lifecycle stage it names.
+fn placed_in(profile: &Profile, pipeline: &Pipeline) -> Profile {
+    let entry = pipeline.entry_stage();
+    let mut placed = profile.clone();
+    placed.pipeline = Some(pipeline.name().to_string());
+    placed.pipeline_stage = Some(entry.id().to_string());
+    if let Some(lifecycle) = entry.lifecycle() {
+        placed.stage = lifecycle;
+    }
+    placed
+}
+
+/// In its stage and its pipeline since it was created.
+fn since_creation(created_at: Timestamp) -> PipelineClock {
+    PipelineClock { entered_at: Some(created_at), stage_entered_at: Some(created_at), recycles: 0 }
 }

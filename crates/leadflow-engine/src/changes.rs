@@ -46,6 +46,10 @@ impl<S: Store> Engine<S> {
             return Ok(None);
         };
         let log = self.store.changes_of(record.id, usize::MAX)?;
-        Ok(Some((record, log.into_iter().rev().map(|c| (c.at, c.change)).collect())))
+        let mut log: Log = log.into_iter().rev().map(|c| (c.at, c.change)).collect();
+        // In time order, as logged within an instant: an imported history is appended after
+        // what leadflow recorded since (see `history_import`).
+        log.sort_by_key(|(at, _)| *at);
+        Ok(Some((record, log)))
     }
 }

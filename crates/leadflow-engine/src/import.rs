@@ -19,18 +19,21 @@ pub struct ImportRow<T> {
     pub warnings: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportOptions {
     /// Rows per transaction.
     pub batch: usize,
     /// Rescore what the import touched when it is done (else the scores stay stale until a
     /// rescore).
     pub rescore: bool,
+    /// Leads only: the active pipeline the leads it creates are in from their creation, at its
+    /// entry stage.
+    pub pipeline: Option<String>,
 }
 
 impl ImportOptions {
-    pub const LEADS: ImportOptions = ImportOptions { batch: 50_000, rescore: true };
-    pub const EVENTS: ImportOptions = ImportOptions { batch: 200_000, rescore: true };
+    pub const LEADS: ImportOptions = ImportOptions { batch: 50_000, rescore: true, pipeline: None };
+    pub const EVENTS: ImportOptions = ImportOptions { batch: 200_000, rescore: true, pipeline: None };
 }
 
 /// What an import did, by line of the file.
@@ -64,8 +67,20 @@ impl<S: Store> Engine<S> {
         reading: &dyn Progress,
         rescoring: &dyn Progress,
     ) -> Result<ImportSummary, EngineError> {
-        let mut summary = in_batches(rows, options.batch, reading, |batch| self.import_leads(batch, origin))?;
-        self.rescore_after(options, rescoring, &mut summary)?;
+        let pipeline = match &options.pipeline {
+            Some(name) => {
+                let pipelines = self.active_pipelines()?;
+                let found = pipelines.named(name).cloned().ok_or_else(|| EngineError::NoSuchPipeline {
+                    name: name.clone(),
+                    active: pipelines.all().iter().map(|p| p.name().to_string()).collect(),
+                })?;
+                Some(found)
+            }
+            None => None,
+        };
+        let mut summary =
+            in_batches(rows, options.batch, reading, |batch| self.import_leads_into(batch, origin, pipeline.as_ref()))?;
+        self.rescore_after(&options, rescoring, &mut summary)?;
         Ok(summary)
     }
 
@@ -78,13 +93,13 @@ impl<S: Store> Engine<S> {
         rescoring: &dyn Progress,
     ) -> Result<ImportSummary, EngineError> {
         let mut summary = in_batches(rows, options.batch, reading, |batch| self.import_events(std::mem::take(batch)))?;
-        self.rescore_after(options, rescoring, &mut summary)?;
+        self.rescore_after(&options, rescoring, &mut summary)?;
         Ok(summary)
     }
 
     fn rescore_after(
         &mut self,
-        options: ImportOptions,
+        options: &ImportOptions,
         rescoring: &dyn Progress,
         summary: &mut ImportSummary,
     ) -> Result<(), EngineError> {

@@ -8,6 +8,7 @@ mod bulk;
 mod changes;
 mod filter;
 mod history;
+mod history_import;
 mod identities;
 mod identity;
 mod import;
@@ -19,6 +20,7 @@ mod news;
 mod patch;
 mod pipelines;
 mod queue;
+mod reports;
 mod rescore;
 mod sla;
 mod stage_moves;
@@ -45,6 +47,7 @@ use leadflow_store::{
 
 pub use assignment::{ActiveAssignment, OwnerGiven, SavedAssignment};
 pub use filter::{LeadFilter, lead_order};
+pub use history_import::{ChangeInput, HistoryRow, HistorySummary};
 pub use identities::LeadIdentities;
 pub use identity::{Identity, IdentitySecret, TokenError};
 pub use import::{ImportOptions, ImportRow, ImportSummary};
@@ -55,6 +58,7 @@ pub use learn::LearnedPoints;
 pub use patch::{PatchValue, lead_input};
 pub use pipelines::{ActivePipelines, SavedPipeline};
 pub use queue::{QueueItem, Urgency};
+pub use reports::PipelineReportRequest;
 pub use rescore::{RescoreOptions, RescoreReport};
 pub use sla::{
     ActiveSla, ClockState, ComplianceLine, ComplianceReport, Decided, Decision, SavedSla, SlaClock, SlaSweep,
@@ -173,6 +177,10 @@ pub enum EngineError {
     NoSuchPipelineVersion(i64),
     #[error("no active pipeline `{name}` (the active ones: {})", names_or_none(.active))]
     NoSuchPipeline { name: String, active: Vec<String> },
+    #[error("{}", pipeline_needed(.active))]
+    PipelineNeeded { active: Vec<String> },
+    #[error("pipeline `{pipeline}` has no stage `{stage}`")]
+    NoSuchStage { pipeline: String, stage: String },
     #[error(
         "pipeline `{pipeline}` still has leads in stages this version lacks ({}): move them first, or keep those stages",
         .stages.iter().map(|(s, n)| format!("{n} in `{s}`")).collect::<Vec<_>>().join(", ")
@@ -215,6 +223,14 @@ fn reject_reason_problem(given: &str, listed: &[String]) -> String {
         format!("a rejection needs a reason{listed}")
     } else {
         format!("`{given}` is not a reason to reject a lead{listed}")
+    }
+}
+
+fn pipeline_needed(active: &[String]) -> String {
+    if active.is_empty() {
+        "no pipeline is active: apply one first".into()
+    } else {
+        format!("several pipelines are active ({}): name one", names_or_none(active))
     }
 }
 

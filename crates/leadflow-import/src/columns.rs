@@ -14,7 +14,7 @@ use std::io::{Cursor, Read, Seek};
 use std::rc::Rc;
 
 use crate::lines::{self, LineIndex, LineTracking};
-use crate::mapping::{ColumnMapping, EventTarget, LeadTarget, ValueType};
+use crate::mapping::{ChangeTarget, ColumnMapping, EventTarget, LeadTarget, ValueType};
 use crate::sniff::{self, TextEncoding};
 use crate::values::{self, DateHint, DateOrder, DecimalMark, NumberHint, NumberLocale};
 use crate::{ImportError, Parsed, ReadOptions, Row, rewind};
@@ -428,39 +428,90 @@ fn infer(stats: &ColumnStats, name: &str, decimal: NumberLocale, order: Option<D
 const EVENT_SURVEY_ROWS: usize = 100_000;
 
 pub(crate) fn plan_events<R: Read + Seek + 'static>(
-    mut input: R,
+    input: R,
     mapping: &ColumnMapping,
     options: &ReadOptions,
 ) -> Result<(Vec<EventTarget>, FileReport, CsvSource<Decoded<'static>>), ImportError> {
+    let columns = DatedColumns {
+        target: |h: &str, i| mapping.event_target(h, i),
+        ignored: |t: &EventTarget| *t == EventTarget::Ignore,
+        describe: |t: &EventTarget| match t {
+            EventTarget::Property(name) => format!("property.{name}"),
+            other => other.describe().to_string(),
+        },
+        needed: &[(EventTarget::Type, "the event's type"), (EventTarget::Ts, "the event's timestamp")],
+        dated: |t: &EventTarget| *t == EventTarget::Ts,
+        names_lead: |t: &EventTarget| {
+            matches!(t, EventTarget::LeadId | EventTarget::ExternalId | EventTarget::Email | EventTarget::Identity)
+        },
+    };
+    plan_dated(input, mapping, options, columns)
+}
+
+pub(crate) fn plan_changes<R: Read + Seek + 'static>(
+    input: R,
+    mapping: &ColumnMapping,
+    options: &ReadOptions,
+) -> Result<(Vec<ChangeTarget>, FileReport, CsvSource<Decoded<'static>>), ImportError> {
+    let columns = DatedColumns {
+        target: |h: &str, i| mapping.change_target(h, i),
+        ignored: |t: &ChangeTarget| *t == ChangeTarget::Ignore,
+        describe: |t: &ChangeTarget| t.describe().to_string(),
+        needed: &[(ChangeTarget::At, "the change's time"), (ChangeTarget::To, "the stage the lead moved to")],
+        dated: |t: &ChangeTarget| *t == ChangeTarget::At,
+        names_lead: |t: &ChangeTarget| {
+            matches!(t, ChangeTarget::LeadId | ChangeTarget::ExternalId | ChangeTarget::Email | ChangeTarget::Identity)
+        },
+    };
+    plan_dated(input, mapping, options, columns)
+}
+
+/// How a file of dated records (events, stage changes) maps its columns.
+struct DatedColumns<'n, T, F, I, D, A, L> {
+    target: F,
+    ignored: I,
+    describe: D,
+    /// Targets a column must go to, with how an error names them.
+    needed: &'n [(T, &'static str)],
+    /// The column whose dates settle the file's date order.
+    dated: A,
+    /// Targets that name the lead; one column must go to one.
+    names_lead: L,
+}
+
+/// The columns of a file of dated records, its first rows surveyed for the order of day and
+/// month in its dates.
+fn plan_dated<R: Read + Seek + 'static, T: PartialEq>(
+    mut input: R,
+    mapping: &ColumnMapping,
+    options: &ReadOptions,
+    columns: DatedColumns<
+        '_,
+        T,
+        impl Fn(&str, usize) -> Result<T, crate::MappingError>,
+        impl Fn(&T) -> bool,
+        impl Fn(&T) -> String,
+        impl Fn(&T) -> bool,
+        impl Fn(&T) -> bool,
+    >,
+) -> Result<(Vec<T>, FileReport, CsvSource<Decoded<'static>>), ImportError> {
     let (encoding, not_utf8_at) = encoding_of(&mut input, options)?;
     let (mut survey, headers, delimiter) = open(&mut input, encoding, options.delimiter)?;
     mapping.check_headers(headers.iter().map(String::as_str))?;
-    let targets =
-        headers.iter().enumerate().map(|(i, h)| mapping.event_target(h, i)).collect::<Result<Vec<EventTarget>, _>>()?;
-    check_distinct(
-        &headers,
-        &targets,
-        |t| *t == EventTarget::Ignore,
-        |t| match t {
-            EventTarget::Property(name) => format!("property.{name}"),
-            other => format!("the event's {}", other.describe()),
-        },
-    )?;
-    for needed in [EventTarget::Type, EventTarget::Ts] {
-        if !targets.contains(&needed) {
+    let targets = headers.iter().enumerate().map(|(i, h)| (columns.target)(h, i)).collect::<Result<Vec<T>, _>>()?;
+    check_distinct(&headers, &targets, &columns.ignored, &columns.describe)?;
+    for (needed, what) in columns.needed {
+        if !targets.contains(needed) {
             return Err(ImportError::Header {
                 line: 1,
                 message: format!(
-                    "no column for the event's {} (map one with a mapping file); the file's columns: {}",
-                    needed.describe(),
+                    "no column for {what} (map one with a mapping file); the file's columns: {}",
                     header_list(&headers)
                 ),
             });
         }
     }
-    if !targets.iter().any(|t| {
-        matches!(t, EventTarget::LeadId | EventTarget::ExternalId | EventTarget::Email | EventTarget::Identity)
-    }) {
+    if !targets.iter().any(&columns.names_lead) {
         return Err(ImportError::Header {
             line: 1,
             message: format!(
@@ -470,7 +521,7 @@ pub(crate) fn plan_events<R: Read + Seek + 'static>(
         });
     }
     let mut stats: Vec<Option<ColumnStats>> =
-        targets.iter().map(|t| (*t == EventTarget::Ts).then(ColumnStats::default)).collect();
+        targets.iter().map(|t| (columns.dated)(t).then(ColumnStats::default)).collect();
     let date_order = match options.date_order {
         Some(order) => Some(order),
         None => {
@@ -484,11 +535,8 @@ pub(crate) fn plan_events<R: Read + Seek + 'static>(
         .zip(&headers)
         .map(|(t, h)| ColumnReport {
             header: h.clone(),
-            target: match t {
-                EventTarget::Property(name) => format!("property.{name}"),
-                other => other.describe().to_string(),
-            },
-            ignored: (*t == EventTarget::Ignore).then(|| ignored_reason(mapping, h)),
+            target: (columns.describe)(t),
+            ignored: (columns.ignored)(t).then(|| ignored_reason(mapping, h)),
         })
         .collect();
     rewind(&mut input)?;

@@ -12,6 +12,7 @@
 //! column, so that a zip code column stays text and `1.500` is never silently one and a half.
 
 mod columns;
+mod history;
 mod lines;
 mod mapping;
 mod sniff;
@@ -26,7 +27,11 @@ use leadflow_core::{
 use leadflow_engine::{EventInput, LeadInput};
 
 pub use columns::{ColumnReport, FileReport};
-pub use mapping::{ColumnMapping, DEFAULT_STAGES, EventTarget, LeadTarget, MappingError, UnknownColumns, ValueType};
+pub use history::read_changes;
+pub use mapping::{
+    ChangeTarget, ColumnMapping, DEFAULT_STAGE_FIELDS, DEFAULT_STAGES, EventTarget, LeadTarget, MappingError,
+    UnknownColumns, ValueType,
+};
 pub use sniff::{TextEncoding, describe_delimiter};
 pub use values::{DateOrder, DecimalMark};
 
@@ -323,7 +328,7 @@ fn json_scalar(key: &str, v: &serde_json::Value) -> Result<JsonScalar, String> {
 }
 
 /// `Gus Fring <gus@pollos.example>`, as mail clients and some CRMs write an address, or a bare one.
-fn email_of(value: &str) -> Result<Email, String> {
+pub(crate) fn email_of(value: &str) -> Result<Email, String> {
     let value = value.trim();
     let address = match (value.rfind('<'), value.strip_suffix('>')) {
         (Some(open), Some(rest)) => &rest[open + 1..],

@@ -95,6 +95,10 @@ pub struct ColumnMapping {
     stages: HashMap<String, LifecycleStage>,
     /// The country phone numbers written without their country code are in.
     phone_region: Option<PhoneRegion>,
+    /// Normalized stage value -> a pipeline's stage id, for stage histories.
+    pipeline_stages: HashMap<String, String>,
+    /// Normalized names of the fields of a field history that hold the stage.
+    stage_fields: Option<Vec<String>>,
 }
 
 /// Stage values of HubSpot and Salesforce exports, as leadflow reads them by default.
@@ -162,6 +166,42 @@ pub enum EventTarget {
     Ts,
     Property(String),
     Ignore,
+}
+
+/// Where a column of a stage history (one row per change) goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeTarget {
+    LeadId,
+    ExternalId,
+    Email,
+    Identity,
+    /// When the lead moved.
+    At,
+    /// The stage it left (Salesforce's `OldValue`); HubSpot's history gives only the new one.
+    From,
+    To,
+    Reason,
+    /// Which field changed, in a field history of every field (Salesforce's `Field`, HubSpot's
+    /// property name): rows of other fields are passed over.
+    Field,
+    Ignore,
+}
+
+impl ChangeTarget {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            ChangeTarget::LeadId => "lead id",
+            ChangeTarget::ExternalId => "external id",
+            ChangeTarget::Email => "email",
+            ChangeTarget::Identity => "identity",
+            ChangeTarget::At => "at",
+            ChangeTarget::From => "from",
+            ChangeTarget::To => "to",
+            ChangeTarget::Reason => "reason",
+            ChangeTarget::Field => "field",
+            ChangeTarget::Ignore => "ignored column",
+        }
+    }
 }
 
 impl LeadTarget {
@@ -271,7 +311,35 @@ fn event_alias(n: &str) -> Option<EventTarget> {
     })
 }
 
+fn change_alias(n: &str) -> Option<ChangeTarget> {
+    Some(match n {
+        // As for leads and events: only a column named exactly `lead_id` holds leadflow's id.
+        "lead_id" | "leadid" | "prospect_id" | "contact_id" | "record_id" | "external_id" | "crm_id" | "deal_id"
+        | "full_name_id" => ChangeTarget::ExternalId,
+        "email" | "e_mail" | "email_address" => ChangeTarget::Email,
+        "identity" | "lead_identity" => ChangeTarget::Identity,
+        "at" | "time" | "timestamp" | "date" | "changed_at" | "change_date" | "createddate" | "created_date"
+        | "edit_date" | "modified_time" | "updated_at" | "update_date" => ChangeTarget::At,
+        "from" | "from_stage" | "old_value" | "oldvalue" | "old" | "previous_stage" | "stage_from" => {
+            ChangeTarget::From
+        }
+        "to" | "to_stage" | "new_value" | "newvalue" | "new" | "value" | "moved_to" | "moved_to_s" | "stage_to" => {
+            ChangeTarget::To
+        }
+        "reason" | "lost_reason" | "disqualified_reason" | "close_reason" => ChangeTarget::Reason,
+        "field" | "field_event" | "changed_field" | "property" | "property_name" | "name" => ChangeTarget::Field,
+        _ => return None,
+    })
+}
+
+/// The fields of a field-history export that hold a lead's stage, normalized: Salesforce's
+/// `Status` (the lead status), HubSpot's `hs_lead_status` and `lifecyclestage`, and the usual
+/// names; a mapping's `stage_fields` replaces them.
+pub const DEFAULT_STAGE_FIELDS: &[&str] =
+    &["status", "leadstatus", "hsleadstatus", "lifecyclestage", "stage", "pipelinestage", "dealstage"];
+
 impl ColumnMapping {
+    /// The country phone numbers without their country code are read in (`phone_region`).impl ColumnMapping {
     /// The country phone numbers without their country code are read in (`phone_region`).
     pub fn phone_region(&self) -> Option<PhoneRegion> {
         self.phone_region
@@ -314,9 +382,25 @@ impl ColumnMapping {
                         mapping.stages.insert(normalize_stage(&value), stage);
                     }
                 }
+                ("pipeline_stages", toml::Value::Table(stages)) => {
+                    for (value, stage) in stages {
+                        let stage = stage.as_str().ok_or_else(|| {
+                            MappingError::File(format!("pipeline_stages.`{value}`: expected a stage id"))
+                        })?;
+                        mapping.pipeline_stages.insert(normalize_stage(&value), stage.to_string());
+                    }
+                }
+                ("stage_fields", toml::Value::Array(fields)) => {
+                    let fields = fields
+                        .iter()
+                        .map(|f| f.as_str().map(normalize_stage))
+                        .collect::<Option<Vec<String>>>()
+                        .ok_or_else(|| MappingError::File("stage_fields: expected a list of field names".into()))?;
+                    mapping.stage_fields = Some(fields);
+                }
                 (other, _) => {
                     return Err(MappingError::File(format!(
-                        "unexpected `{other}` (expected unknown_columns, phone_region, a [columns] table and a [stages] table)"
+                        "unexpected `{other}` (expected unknown_columns, phone_region, stage_fields, a [columns] table, a [stages] table and a [pipeline_stages] table)"
                     )));
                 }
             }
@@ -440,6 +524,58 @@ impl ColumnMapping {
             UnknownColumns::Error => Err(MappingError::Unknown(header.to_string())),
         }
     }
+}
+
+impl ColumnMapping {
+    pub fn change_target(&self, header: &str, _position: usize) -> Result<ChangeTarget, MappingError> {
+        if let Some(ColumnRule { target, .. }) = self.columns.get(header.trim()) {
+            return match target.as_str() {
+                "ignore" => Ok(ChangeTarget::Ignore),
+                "lead_id" => Ok(ChangeTarget::LeadId),
+                t => change_alias(t).ok_or_else(|| MappingError::BadTarget {
+                    column: header.to_string(),
+                    target: target.clone(),
+                    kind: "stage history",
+                    expected: "lead_id, external_id, email, identity, at, from, to, reason, field or ignore".into(),
+                }),
+            };
+        }
+        if header.trim() == "lead_id" {
+            return Ok(ChangeTarget::LeadId);
+        }
+        match change_alias(&normalize(header)) {
+            Some(t) => Ok(t),
+            // A history export carries more than the change (who made it, the record's name): the
+            // rest is not asked for, and goes nowhere unless the mapping says to refuse it.
+            None if self.unknown == UnknownColumns::Error => Err(MappingError::Unknown(header.to_string())),
+            None => Ok(ChangeTarget::Ignore),
+        }
+    }
+
+    /// The pipeline stage a CRM's stage value stands for, by the mapping's `[pipeline_stages]`.
+    pub fn pipeline_stage(&self, value: &str) -> Option<&str> {
+        self.pipeline_stages.get(&normalize_stage(value)).map(String::as_str)
+    }
+
+    /// The stage ids `[pipeline_stages]` maps values onto, for checking against the pipeline.
+    pub fn pipeline_stage_targets(&self) -> impl Iterator<Item = &str> {
+        self.pipeline_stages.values().map(String::as_str)
+    }
+
+    /// Whether a field history's `field` holds the lead's stage: the mapping's `stage_fields`,
+    /// or else [`DEFAULT_STAGE_FIELDS`].
+    pub fn is_stage_field(&self, field: &str) -> bool {
+        let field = normalize_stage(field);
+        match &self.stage_fields {
+            Some(fields) => fields.contains(&field),
+            None => DEFAULT_STAGE_FIELDS.contains(&field.as_str()),
+        }
+    }
+}
+
+/// `Open - Not Contacted` -> `opennotcontacted`: how stage values and ids are compared.
+pub fn stage_key(s: &str) -> String {
+    normalize_stage(s)
 }
 
 /// `"Zip" = "custom.zip"` or `"Zip" = { field = "custom.zip", type = "text" }`.

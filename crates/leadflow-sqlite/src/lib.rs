@@ -86,6 +86,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0020_leads_by_mql_time.sql"),
     include_str!("../migrations/0021_lead_identities.sql"),
     include_str!("../migrations/0022_deliveries_on_the_job_queue.sql"),
+    include_str!("../migrations/0023_lead_changes_by_place.sql"),
 ];
 
 pub struct SqliteStore {

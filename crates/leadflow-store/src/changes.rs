@@ -4,7 +4,9 @@
 
 use leadflow_core::Timestamp;
 use leadflow_core::change::FieldChange;
-use leadflow_core::lead::{CustomValue, FieldRef};
+use leadflow_core::lead::{CustomValue, Field, FieldRef};
+use leadflow_core::report::{Name, Names, PlaceField};
+use std::collections::HashMap;
 
 use crate::{ChangeCause, ChangeOrigin, StoreError, StoredChange};
 
@@ -51,4 +53,50 @@ pub fn read_change(
 
 fn encode(value: &CustomValue) -> String {
     serde_json::to_string(value).expect("a custom value always serializes")
+}
+
+/// The fields of a lead's place, as the change log names them: what reports read of it.
+pub const PLACE_FIELDS: [&str; 2] = [Field::Pipeline.name(), Field::PipelineStage.name()];
+
+/// Reads the change log's place changes for reports, decoding each distinct value once: a
+/// report over a million leads meets a handful of values (a pipeline's stage ids) millions of
+/// times.
+#[derive(Debug, Default)]
+pub struct PlaceDecoder {
+    values: HashMap<Box<str>, Name>,
+}
+
+impl PlaceDecoder {
+    /// Which place field the log's `field` is.
+    pub fn field(field: &str) -> Result<PlaceField, StoreError> {
+        match field {
+            f if f == PLACE_FIELDS[0] => Ok(PlaceField::Pipeline),
+            f if f == PLACE_FIELDS[1] => Ok(PlaceField::Stage),
+            other => Err(StoreError::Corrupt(format!("`{other}` is not a place field"))),
+        }
+    }
+
+    /// A logged value (the JSON of a text value) as a name.
+    pub fn value(&mut self, raw: Option<&str>, names: &mut Names) -> Result<Option<Name>, StoreError> {
+        let Some(raw) = raw else { return Ok(None) };
+        if let Some(&name) = self.values.get(raw) {
+            return Ok(Some(name));
+        }
+        let name = match serde_json::from_str::<CustomValue>(raw) {
+            Ok(CustomValue::Text(text)) => names.intern(&text),
+            _ => return Err(StoreError::Corrupt(format!("a place change's value `{raw}` is not a text"))),
+        };
+        self.values.insert(raw.into(), name);
+        Ok(Some(name))
+    }
+}
+
+/// A place change's logged value as the text it holds.
+pub fn place_text(raw: Option<String>) -> Result<Option<String>, StoreError> {
+    match raw.map(|raw| serde_json::from_str::<CustomValue>(&raw).map_err(|_| raw)) {
+        None => Ok(None),
+        Some(Ok(CustomValue::Text(text))) => Ok(Some(text)),
+        Some(Ok(other)) => Err(StoreError::Corrupt(format!("a place change's value {other:?} is not a text"))),
+        Some(Err(raw)) => Err(StoreError::Corrupt(format!("a place change's value `{raw}` is not JSON"))),
+    }
 }

@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             models_are_versioned,
             rule_files_are_versioned_per_kind_and_name,
             leads_keep_their_place_in_a_pipeline,
+            reports_scan_every_lead_with_its_place_changes_in_time_order,
             users_round_trip_and_assignment_keeps_its_rotation,
             tasks_are_listed_soonest_first_and_change_state,
             sla_clocks_run_until_met_or_stopped_and_count_compliance,
@@ -1445,6 +1446,79 @@ pub fn changes_are_logged_in_order_with_their_values<S: Store>(s: &mut S) {
     tx.delete_lead(ana).unwrap();
     tx.commit().unwrap();
     assert!(s.changes_of(ana, 10).unwrap().is_empty());
+}
+
+/// A place change as a test reads it: when, which field, old, new, reason.
+type SeenPlace = (Timestamp, leadflow_core::report::PlaceField, Option<String>, Option<String>, Option<String>);
+
+/// A report's scan gives every lead in id order, with its current place, owner and source, and
+/// its pipeline and stage changes only, oldest first by time (however they were logged), their
+/// values and reasons as names.
+pub fn reports_scan_every_lead_with_its_place_changes_in_time_order<S: Store>(s: &mut S) {
+    use leadflow_core::change::FieldChange;
+    use leadflow_core::lead::{CustomValue, Field, FieldRef};
+    use leadflow_core::report::{Names, PlaceField};
+    let (ana, bo, cy) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"), add_lead(s, "cy@example.com"));
+    let text = |v: &str| Some(CustomValue::Text(v.into()));
+    let place = |field: Field, old: Option<&str>, new: Option<&str>| FieldChange {
+        field: FieldRef::Standard(field),
+        old: old.and_then(text),
+        new: new.and_then(text),
+    };
+    let import = ChangeOrigin::new(ChangeCause::Import, "history.csv");
+    let mut tx = s.begin().unwrap();
+    let mut placed = profile("bo@example.com");
+    placed.pipeline = Some("sales".into());
+    placed.pipeline_stage = Some("lost".into());
+    placed.owner = Some("rep@yourco.example".into());
+    placed.source = Some("webinar".into());
+    tx.update_profile(bo, &placed, t("2026-03-01")).unwrap();
+    // Logged newest first: the scan orders by time.
+    let lost = import.clone().because(Some("price".into()));
+    tx.record_changes(bo, t("2026-02-01"), &lost, &[place(Field::PipelineStage, Some("mql"), Some("lost"))]).unwrap();
+    tx.record_changes(bo, t("2026-01-10"), &import, &[place(Field::PipelineStage, Some("new"), Some("mql"))]).unwrap();
+    // Not a place field: not in the scan.
+    tx.record_changes(bo, t("2026-01-05"), &import, &[place(Field::Company, None, Some("Acme"))]).unwrap();
+    tx.record_changes(cy, t("2026-01-03"), &import, &[place(Field::Pipeline, None, Some("sales"))]).unwrap();
+    tx.commit().unwrap();
+
+    let mut names = Names::default();
+    let mut seen = Vec::new();
+    s.scan_places(&mut names, &mut |lead, names| {
+        let name = |n: Option<leadflow_core::report::Name>| n.map(|n| names.resolve(n).to_string());
+        let changes: Vec<SeenPlace> =
+            lead.changes.iter().map(|c| (c.at, c.field, name(c.old), name(c.new), name(c.reason))).collect();
+        seen.push((
+            lead.lead,
+            lead.created_at,
+            name(lead.owner),
+            name(lead.source),
+            name(lead.pipeline),
+            name(lead.stage),
+            changes,
+        ));
+    })
+    .unwrap();
+    let s_ = |v: &str| Some(v.to_string());
+    assert_eq!(seen.len(), 3, "every lead, moved or not");
+    assert_eq!(seen[0], (ana, t("2026-01-01"), None, None, None, None, vec![]));
+    assert_eq!(
+        seen[1],
+        (
+            bo,
+            t("2026-01-01"),
+            s_("rep@yourco.example"),
+            s_("webinar"),
+            s_("sales"),
+            s_("lost"),
+            vec![
+                (t("2026-01-10"), PlaceField::Stage, s_("new"), s_("mql"), None),
+                (t("2026-02-01"), PlaceField::Stage, s_("mql"), s_("lost"), s_("price")),
+            ]
+        )
+    );
+    assert_eq!(seen[2].6, vec![(t("2026-01-03"), PlaceField::Pipeline, None, s_("sales"), None)]);
+    assert!(seen[0].0 < seen[1].0 && seen[1].0 < seen[2].0, "in id order");
 }
 
 pub fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {

@@ -20,7 +20,7 @@ mod url;
 mod users;
 
 pub use backend::Backend;
-pub use changes::{ChangeRow, read_change};
+pub use changes::{ChangeRow, PLACE_FIELDS, PlaceDecoder, place_text, read_change};
 pub use identities::{IdentityReads, IdentityRecord, IdentityWrites, profile_keys};
 pub use jobs::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
@@ -38,6 +38,7 @@ pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use users::{UserReads, UserRow, UserWrites, encode_holidays, read_cursor};
 
 use leadflow_core::change::FieldChange;
+use leadflow_core::report::{LeadPlaces, Names};
 use leadflow_core::{
     Email, EventKey, EventShape, ExternalId, Grade, LeadId, LeadRef, LifecycleStage, Outcome, Profile, Role, Timestamp,
     Topic, VisitorId,
@@ -1029,6 +1030,11 @@ pub struct StoredChange {
 pub trait ChangeReads {
     /// The lead's changes, newest first, at most `limit`.
     fn changes_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredChange>, StoreError>;
+
+    /// Every lead, in id order, with its changes of pipeline and stage, oldest first (by time,
+    /// then as logged), handed to `each` as they are read, names interned in `names`: what
+    /// reports fold. One consistent snapshot, whatever is written meanwhile.
+    fn scan_places(&self, names: &mut Names, each: &mut dyn FnMut(&LeadPlaces<'_>, &Names)) -> Result<(), StoreError>;
 }
 
 pub trait ChangeWrites {
@@ -1040,6 +1046,32 @@ pub trait ChangeWrites {
         origin: &ChangeOrigin,
         changes: &[FieldChange],
     ) -> Result<(), StoreError>;
+
+    /// Appends changes of several leads at several times, in the order given: a history import's.
+    fn record_change_entries(&mut self, entries: &[ChangeEntry<'_>]) -> Result<(), StoreError>;
+
+    /// The logged changes of these leads' pipeline and stage, by lead, oldest first (by time,
+    /// then as logged): what a history import checks its rows against.
+    fn place_changes_of(&mut self, leads: &[LeadId]) -> Result<Vec<LoggedPlace>, StoreError>;
+}
+
+/// One change to append ([`ChangeWrites::record_change_entries`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ChangeEntry<'a> {
+    pub lead: LeadId,
+    pub at: Timestamp,
+    pub origin: &'a ChangeOrigin,
+    pub change: &'a FieldChange,
+}
+
+/// A logged change of a lead's pipeline or stage ([`ChangeWrites::place_changes_of`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedPlace {
+    pub lead: LeadId,
+    pub at: Timestamp,
+    pub field: leadflow_core::report::PlaceField,
+    pub old: Option<String>,
+    pub new: Option<String>,
 }
 
 pub trait OutcomeReads {

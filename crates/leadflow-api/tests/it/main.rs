@@ -8,6 +8,7 @@ mod identities;
 mod jobs;
 mod openapi;
 mod pipelines;
+mod reports;
 mod schemathesis;
 mod sla;
 mod tasks;

@@ -9,6 +9,7 @@ mod identities;
 mod killed_sweep;
 mod migrate;
 mod reference;
+mod reports;
 mod same_json;
 mod several_servers;
 mod sla;

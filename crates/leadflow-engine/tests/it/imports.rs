@@ -40,7 +40,7 @@ fn rows_go_in_by_batch_and_every_refusal_keeps_its_line() {
         row(6, Ok(lead("ana@acme.example", Some(77))), Vec::new()),
         row(7, Ok(lead("cid@acme.example", None)), Vec::new()),
     ];
-    let options = ImportOptions { batch: 2, rescore: true };
+    let options = ImportOptions { batch: 2, rescore: true, pipeline: None };
     let summary = engine.import_lead_rows(rows.into_iter(), options, &from_file(), &Quiet, &Quiet).unwrap();
     assert_eq!((summary.totals.accepted, summary.totals.created_leads), (3, 3));
     let lines: Vec<u64> = summary.rejected.iter().map(|(line, _)| *line).collect();

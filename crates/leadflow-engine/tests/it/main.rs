@@ -9,6 +9,7 @@ mod incremental;
 mod jobs;
 mod pipelines;
 mod public_tracking;
+mod reports;
 mod sla;
 mod tasks;
 

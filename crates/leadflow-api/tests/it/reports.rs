@@ -1,0 +1,108 @@
+//! Reports over HTTP: the pipeline report from moves leadflow recorded, for marketing, admin
+//! and managers only.
+
+use crate::support::Server;
+use leadflow_core::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const SALES_PIPELINE: &str = include_str!("../../../../bench/pipeline/sales.toml");
+
+fn code(body: &Value) -> Option<&str> {
+    body["error"]["code"].as_str()
+}
+
+fn stage<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["stages"].as_array().unwrap().iter().find(|s| s["stage"] == id).unwrap()
+}
+
+/// A stage to move to, and the reason given.
+type Move = (&'static str, Option<&'static str>);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pipeline_report_counts_the_moves_leads_made() {
+    let s = Server::start().await;
+    let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("pipeline_not_found")), "none yet: {body}");
+    s.admin(Method::POST, "/v1/pipelines", Some(json!({"source": SALES_PIPELINE}))).await;
+    let moves: [(&str, &str, &[Move]); 3] = [
+        ("ana@acme.example", "webinar", &[("new", None), ("mql", None), ("sql", None), ("won", None)]),
+        ("bo@acme.example", "webinar", &[("new", None), ("mql", None), ("lost", Some("price"))]),
+        ("cy@acme.example", "organic", &[("new", None)]),
+    ];
+    for (email, source, stages) in moves {
+        let lead = json!({"email": email, "source": source, "owner": "sales@yourco.example"});
+        assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0, StatusCode::CREATED);
+        for (stage, reason) in stages {
+            let body = json!({"pipeline": "sales", "stage": stage, "reason": reason});
+            let (status, body) = s.admin(Method::POST, &format!("/v1/leads/{email}/stage"), Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    }
+
+    let (status, report) = s.call(Some(Role::Marketing), Method::GET, "/v1/reports/pipeline", None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!((report["pipeline"].as_str(), report["leads"].as_u64()), (Some("sales"), Some(3)));
+    let reached: Vec<(&str, u64)> = ["new", "mql", "sql", "won", "lost"]
+        .iter()
+        .map(|id| (*id, stage(&report, id)["reached"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(reached, [("new", 3), ("mql", 2), ("sql", 1), ("won", 1), ("lost", 1)]);
+    assert_eq!(
+        (stage(&report, "new")["completed"].as_u64(), stage(&report, "new")["open"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let mql_sql = report["conversion"].as_array().unwrap().iter().find(|c| c["from"] == "mql").unwrap();
+    assert_eq!(
+        (mql_sql["to"].as_str(), mql_sql["reached"].as_u64(), mql_sql["rate"].as_f64()),
+        (Some("sql"), Some(2), Some(0.5))
+    );
+    assert_eq!(report["reasons"], json!([{"stage": "lost", "reason": "price", "count": 1}]));
+    let owner = &report["owners"][0];
+    assert_eq!(
+        (owner["leads"].as_u64(), owner["won"].as_u64(), owner["win_rate"].as_f64()),
+        (Some(3), Some(1), Some(0.5))
+    );
+    let sources: Vec<(&str, u64, u64)> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["source"].as_str().unwrap(), s["leads"].as_u64().unwrap(), s["won"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sources, [("organic", 1, 0), ("webinar", 2, 1)]);
+    assert_eq!(report["months"].as_array().unwrap().iter().map(|m| m["mqls"].as_u64().unwrap()).sum::<u64>(), 2);
+
+    // As of before anything happened: nothing.
+    let (_, before) = s.admin(Method::GET, "/v1/reports/pipeline?as_of=2020-01-01", None).await;
+    assert_eq!(before["leads"], 0, "{before}");
+    // A funnel of one's own.
+    let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline?pipeline=sales&funnel=new,won", None).await;
+    assert_eq!((status, body["conversion"][0]["rate"].as_f64()), (StatusCode::OK, Some(1.0 / 3.0)), "{body}");
+    for (query, status, error) in [
+        ("?funnel=new,nowhere", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("?as_of=yesterday", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("?pipeline=partner", StatusCode::NOT_FOUND, "pipeline_not_found"),
+        ("?colour=red", StatusCode::BAD_REQUEST, "invalid_request"),
+    ] {
+        let (got, body) = s.admin(Method::GET, &format!("/v1/reports/pipeline{query}"), None).await;
+        assert_eq!((got, code(&body)), (status, Some(error)), "{query}: {body}");
+    }
+
+    // Reports read every lead: a rep's key may not, a manager's may; an ingest key never.
+    for role in [Role::Sales, Role::Ingest] {
+        let (status, body) = s.call(Some(role), Method::GET, "/v1/reports/pipeline", None).await;
+        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("forbidden")), "{role}");
+    }
+    let manager = json!({"zone": "Europe/Berlin", "role": "manager"});
+    assert_eq!(s.admin(Method::PUT, "/v1/users/sales@yourco.example", Some(manager)).await.0, StatusCode::OK);
+    let (status, body) = s.call(Some(Role::Sales), Method::GET, "/v1/reports/pipeline", None).await;
+    assert_eq!((status, body["leads"].as_u64()), (StatusCode::OK, Some(3)), "{body}");
+
+    // With two pipelines active, a report names its own.
+    let partner = include_str!("../../../../examples/pipeline-partner.toml");
+    assert_eq!(s.admin(Method::POST, "/v1/pipelines", Some(json!({"source": partner}))).await.0, StatusCode::OK);
+    let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("pipeline_needed")), "{body}");
+    let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline?pipeline=partner", None).await;
+    assert_eq!((status, body["leads"].as_u64()), (StatusCode::OK, Some(0)), "{body}");
+}

@@ -1,0 +1,117 @@
+//! leadflow's pipeline report gives exactly the figures of the pipeline benchmark's executable
+//! definition (`../shared/bench/pipeline`, DuckDB) on its small workload, after importing its
+//! leads and their stage history through the real binary, on both backends; a history imported
+//! again changes nothing.
+
+use serde_json::Value;
+
+use crate::common::{Cli, workspace_root};
+
+#[test]
+fn the_pipeline_report_gives_the_reference_figures() {
+    the_reference_figures_on(Cli::new());
+}
+
+#[test]
+fn the_pipeline_report_gives_the_reference_figures_on_postgres() {
+    the_reference_figures_on(Cli::on_postgres());
+}
+
+fn the_reference_figures_on(cli: Cli) {
+    let bench = workspace_root().join("../shared/bench/pipeline/small");
+    assert!(bench.join("leads.csv").exists(), "the pipeline benchmark's workload is expected at {}", bench.display());
+    let path = |name: &str| bench.join(name).to_str().unwrap().to_string();
+    cli.ok(&["init"]);
+    cli.ok(&["pipeline", "apply", workspace_root().join("bench/pipeline/sales.toml").to_str().unwrap()]);
+    cli.ok(&["import", "leads", &path("leads.csv"), "--pipeline", "sales", "--no-rescore"]);
+    let out = cli.ok(&["import", "changes", &path("stage_changes.csv")]);
+    assert!(out.contains("4905 recorded for 1797 leads, 0 already recorded"), "{out}");
+    let report = || -> Value {
+        serde_json::from_str(&cli.ok(&["report", "pipeline", "--as-of", "2026-07-01T00:00:00Z", "--format", "json"]))
+            .unwrap()
+    };
+    let ours = report();
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(bench.join("reports.json")).unwrap()).unwrap();
+    compare(&expected, &ours);
+
+    // The same file again: every row is in the log already, and the figures stay.
+    let out = cli.ok(&["import", "changes", &path("stage_changes.csv")]);
+    assert!(
+        out.contains("0 recorded for 0 leads, 4905 already recorded, 0 rows of other fields passed over, 0 rejected"),
+        "{out}"
+    );
+    assert_eq!(report(), ours);
+}
+
+/// Rounded as the reference rounds (Python's `round(x, 6)`: to the nearest, on the exact value).
+fn round6(x: &Value) -> Value {
+    match x.as_f64() {
+        Some(f) => Value::from(format!("{f:.6}").parse::<f64>().unwrap()),
+        None => Value::Null,
+    }
+}
+
+fn by<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item[key].as_str() == Some(value))
+        .unwrap_or_else(|| panic!("no {key} `{value}` in {list}"))
+}
+
+fn compare(expected: &Value, ours: &Value) {
+    for (stage, n) in expected["reached"].as_object().unwrap() {
+        assert_eq!(&by(&ours["stages"], "stage", stage)["reached"], n, "reached[{stage}]");
+    }
+    for (pair, rate) in expected["conversion"].as_object().unwrap() {
+        let (from, to) = pair.split_once("->").unwrap();
+        let found = ours["conversion"].as_array().unwrap().iter().find(|c| c["from"] == from && c["to"] == to);
+        assert_eq!(
+            round6(&found.unwrap_or_else(|| panic!("no conversion {pair}"))["rate"]),
+            *rate,
+            "conversion {pair}"
+        );
+    }
+    for (stage, figures) in expected["time_in_stage"].as_object().unwrap() {
+        let ours = by(&ours["stages"], "stage", stage);
+        assert_eq!(ours["open"], figures.get("open").cloned().unwrap_or(Value::from(0)), "open visits of {stage}");
+        assert_eq!(ours["completed"], figures.get("completed").cloned().unwrap_or(Value::from(0)), "completed {stage}");
+        for figure in ["median_days", "p90_days"] {
+            let theirs = figures.get(figure).cloned().unwrap_or(Value::Null);
+            assert_eq!(round6(&ours[figure]), theirs, "{figure} of {stage}");
+        }
+    }
+    let owners = ours["owners"].as_array().unwrap();
+    assert_eq!(owners.len(), expected["owners"].as_object().unwrap().len(), "every owner, no other");
+    for (owner, figures) in expected["owners"].as_object().unwrap() {
+        let ours = by(&ours["owners"], "owner", owner);
+        for figure in ["leads", "won", "lost"] {
+            assert_eq!(ours[figure], figures[figure], "{figure} of {owner}");
+        }
+        for figure in ["win_rate", "median_days_to_won"] {
+            assert_eq!(round6(&ours[figure]), figures[figure], "{figure} of {owner}");
+        }
+    }
+    let months = ours["months"].as_array().unwrap();
+    let counted: Vec<&Value> = months.iter().filter(|m| m["mqls"] != 0).collect();
+    assert_eq!(counted.len(), expected["mql_per_month"].as_object().unwrap().len(), "every month with MQLs, no other");
+    for (month, n) in expected["mql_per_month"].as_object().unwrap() {
+        assert_eq!(&by(&ours["months"], "month", month)["mqls"], n, "MQLs in {month}");
+    }
+    for (month, rate) in expected["lead_velocity_rate"].as_object().unwrap() {
+        assert_eq!(round6(&by(&ours["months"], "month", month)["velocity_rate"]), *rate, "velocity in {month}");
+    }
+    assert_eq!(ours["sources"].as_array().unwrap().len(), expected["sources"].as_object().unwrap().len());
+    for (source, figures) in expected["sources"].as_object().unwrap() {
+        let ours = by(&ours["sources"], "source", source);
+        assert_eq!((&ours["leads"], &ours["won"]), (&figures["leads"], &figures["won"]), "{source}");
+        assert_eq!(round6(&ours["conversion"]), figures["conversion"], "conversion of {source}");
+    }
+    let reasons = ours["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), expected["reasons"].as_object().unwrap().len(), "every reason, no other");
+    for (key, n) in expected["reasons"].as_object().unwrap() {
+        let (stage, reason) = key.split_once(':').unwrap();
+        let found = reasons.iter().find(|r| r["stage"] == stage && r["reason"] == reason);
+        assert_eq!(&found.unwrap_or_else(|| panic!("no reason {key}"))["count"], n, "{key}");
+    }
+}

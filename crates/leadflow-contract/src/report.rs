@@ -1,0 +1,170 @@
+//! Reports as JSON: the same figures the CLI prints as tables and CSV.
+
+use leadflow_core::Timestamp;
+use leadflow_core::report as core;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One pipeline's figures as of an instant: how far leads got, how long they stayed, who and
+/// what brought the won ones, month by month. Definitions: `bench/pipeline/README.md`.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PipelineReport {
+    pub pipeline: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub as_of: Timestamp,
+    /// Leads that were in the pipeline at some time up to `as_of`.
+    pub leads: u64,
+    /// In the pipeline's order; then stages its history names that its file no longer has.
+    pub stages: Vec<StageFigures>,
+    /// From each funnel stage to the next.
+    pub conversion: Vec<Conversion>,
+    /// By owner (as leads are owned now); leads without one last, as `null`.
+    pub owners: Vec<OwnerFigures>,
+    /// Every month (UTC) from the first MQL to the last.
+    pub months: Vec<MonthFigures>,
+    /// By source; leads without one last, as `null`.
+    pub sources: Vec<SourceFigures>,
+    /// Entries into lost and disqualified stages, by stage and reason.
+    pub reasons: Vec<ReasonCount>,
+}
+
+/// How many leads reached a stage and how long their visits lasted, in days.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct StageFigures {
+    pub stage: String,
+    /// `open`, `won`, `lost`, `recycled` or `disqualified`; null for a stage the pipeline's
+    /// file no longer has.
+    pub kind: Option<&'static str>,
+    /// Leads with at least one visit.
+    pub reached: u64,
+    /// Visits that ended by `as_of`.
+    pub completed: u64,
+    /// Visits still going on at `as_of`.
+    pub open: u64,
+    /// Of the completed visits (linear interpolation between ranks, as `percentile_cont`).
+    pub median_days: Option<f64>,
+    pub p75_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    pub mean_days: Option<f64>,
+}
+
+/// Of the `reached` leads that visited `from`, `converted` visited `to` at or after their first
+/// visit to `from`.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Conversion {
+    pub from: String,
+    pub to: String,
+    pub reached: u64,
+    pub converted: u64,
+    /// `converted / reached`; null when none reached `from`.
+    pub rate: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct OwnerFigures {
+    pub owner: Option<String>,
+    pub leads: u64,
+    /// Leads that reached a won stage; a lost one.
+    pub won: u64,
+    pub lost: u64,
+    /// `won / (won + lost)`.
+    pub win_rate: Option<f64>,
+    /// Median days from a won lead's creation to its first entry into a won stage.
+    pub median_days_to_won: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct MonthFigures {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Entries into an MQL stage (one whose lifecycle stage is `mql`) from one that is not: a
+    /// lead that qualifies again counts again.
+    pub mqls: u64,
+    /// Lead velocity rate: `(mqls - last month's) / last month's`; null for the first month and
+    /// after a month without any.
+    pub velocity_rate: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct SourceFigures {
+    pub source: Option<String>,
+    pub leads: u64,
+    pub won: u64,
+    /// `won / leads`.
+    pub conversion: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct ReasonCount {
+    pub stage: String,
+    pub reason: Option<String>,
+    pub count: u64,
+}
+
+impl From<&core::PipelineReport> for PipelineReport {
+    fn from(r: &core::PipelineReport) -> PipelineReport {
+        PipelineReport {
+            pipeline: r.pipeline.clone(),
+            as_of: r.as_of,
+            leads: r.leads,
+            stages: r
+                .stages
+                .iter()
+                .map(|s| StageFigures {
+                    stage: s.stage.clone(),
+                    kind: s.kind.map(|k| k.as_str()),
+                    reached: s.reached,
+                    completed: s.completed,
+                    open: s.open,
+                    median_days: s.median_days,
+                    p75_days: s.p75_days,
+                    p90_days: s.p90_days,
+                    mean_days: s.mean_days,
+                })
+                .collect(),
+            conversion: r
+                .conversion
+                .iter()
+                .map(|c| Conversion {
+                    from: c.from.clone(),
+                    to: c.to.clone(),
+                    reached: c.reached,
+                    converted: c.converted,
+                    rate: c.rate,
+                })
+                .collect(),
+            owners: r
+                .owners
+                .iter()
+                .map(|o| OwnerFigures {
+                    owner: o.owner.clone(),
+                    leads: o.leads,
+                    won: o.won,
+                    lost: o.lost,
+                    win_rate: o.win_rate,
+                    median_days_to_won: o.median_days_to_won,
+                })
+                .collect(),
+            months: r
+                .months
+                .iter()
+                .map(|m| MonthFigures { month: m.month.clone(), mqls: m.mqls, velocity_rate: m.velocity_rate })
+                .collect(),
+            sources: r
+                .sources
+                .iter()
+                .map(|s| SourceFigures {
+                    source: s.source.clone(),
+                    leads: s.leads,
+                    won: s.won,
+                    conversion: s.conversion,
+                })
+                .collect(),
+            reasons: r
+                .reasons
+                .iter()
+                .map(|x| ReasonCount { stage: x.stage.clone(), reason: x.reason.clone(), count: x.count })
+                .collect(),
+        }
+    }
+}

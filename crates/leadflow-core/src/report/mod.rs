@@ -1,0 +1,22 @@
+//! Reports: what happened to leads, folded from their histories. Pure, like the rest of the
+//! core: the store streams each lead's history (its place changes, with names interned in a
+//! [`Names`]), a report folds them one lead at a time, and `finish` turns the totals into
+//! figures. Nothing here reads a clock; the as-of instant is an argument.
+//!
+//! The definitions are those of `bench/pipeline/README.md` beside the project (a visit, reached,
+//! conversion, time in stage, owners, MQLs per month and lead velocity, sources, reasons),
+//! generalized from that workload's stage names to any pipeline through its stages' kinds and
+//! lifecycle stages: "won" is a stage of kind won, an MQL is an entry into a stage whose
+//! lifecycle stage is `mql` from one whose is not.
+
+mod names;
+mod pipeline;
+mod places;
+mod quantile;
+
+pub use names::{Name, Names};
+pub use pipeline::{
+    Conversion, MonthFigures, OwnerFigures, PipelineReport, PipelineReporter, ReasonCount, SourceFigures, StageFigures,
+};
+pub use places::{LeadPlaces, PlaceChange, PlaceField, Visit, visits};
+pub use quantile::quantile;

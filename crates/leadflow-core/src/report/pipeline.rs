@@ -1,0 +1,413 @@
+//! The pipeline report: for one pipeline and an as-of instant, how many leads reached each
+//! stage, how many went on from one funnel stage to the next, how long visits lasted, and the
+//! owners', months', sources' and reasons' figures, folded one lead at a time.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike};
+use rustc_hash::FxHashMap;
+
+use crate::Timestamp;
+use crate::lead::LifecycleStage;
+use crate::pipeline::{Pipeline, StageKind};
+
+use super::names::{Name, Names};
+use super::places::{LeadPlaces, Visit, visits};
+use super::quantile::quantile;
+
+const SECONDS_PER_DAY: f64 = 86_400.0;
+
+/// The figures of one pipeline as of an instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineReport {
+    pub pipeline: String,
+    pub as_of: Timestamp,
+    /// Leads that were in the pipeline at some time up to `as_of`.
+    pub leads: u64,
+    /// In the pipeline's order; then the stages its history names that its file no longer has.
+    pub stages: Vec<StageFigures>,
+    /// From each funnel stage to the next.
+    pub conversion: Vec<Conversion>,
+    /// By owner (as the lead is owned now), by name; leads without an owner last.
+    pub owners: Vec<OwnerFigures>,
+    /// Every calendar month (UTC) from the first MQL to the last.
+    pub months: Vec<MonthFigures>,
+    /// By source, by name; leads without a source last.
+    pub sources: Vec<SourceFigures>,
+    /// Entries into lost and disqualified stages, by stage and reason.
+    pub reasons: Vec<ReasonCount>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageFigures {
+    pub stage: String,
+    /// `None` for a stage the pipeline's file no longer has.
+    pub kind: Option<StageKind>,
+    /// Leads with at least one visit.
+    pub reached: u64,
+    /// Visits that ended by `as_of`, and those still going on.
+    pub completed: u64,
+    pub open: u64,
+    /// Days of the completed visits: median, 75th and 90th percentiles (interpolated), mean.
+    pub median_days: Option<f64>,
+    pub p75_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    pub mean_days: Option<f64>,
+}
+
+/// `converted` of the `reached` leads that visited `from` visited `to` at or after their first
+/// visit to `from`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conversion {
+    pub from: String,
+    pub to: String,
+    pub reached: u64,
+    pub converted: u64,
+    pub rate: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnerFigures {
+    pub owner: Option<String>,
+    pub leads: u64,
+    /// Leads that reached a won stage, and a lost one.
+    pub won: u64,
+    pub lost: u64,
+    /// `won / (won + lost)`.
+    pub win_rate: Option<f64>,
+    /// Median days from a won lead's creation to its first entry into a won stage.
+    pub median_days_to_won: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonthFigures {
+    /// `YYYY-MM`, UTC.
+    pub month: String,
+    /// Entries into an MQL stage: a lead that qualifies again counts again.
+    pub mqls: u64,
+    /// Lead velocity rate: `(mqls - last month's) / last month's`; `None` for the first month
+    /// and after a month without any.
+    pub velocity_rate: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceFigures {
+    pub source: Option<String>,
+    pub leads: u64,
+    pub won: u64,
+    /// `won / leads`.
+    pub conversion: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReasonCount {
+    pub stage: String,
+    pub reason: Option<String>,
+    pub count: u64,
+}
+
+/// What the report knows of a stage.
+#[derive(Clone, Debug)]
+struct StageInfo {
+    id: String,
+    kind: Option<StageKind>,
+    /// Its leads are marketing-qualified (its lifecycle stage is `mql`).
+    qualified: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    leads: u64,
+    won: u64,
+    lost: u64,
+}
+
+/// Folds leads into a [`PipelineReport`].
+#[derive(Debug)]
+pub struct PipelineReporter {
+    name: String,
+    pipeline: Name,
+    as_of: Timestamp,
+    stages: Vec<StageInfo>,
+    /// Stage index by [`Name::index`].
+    stage_of: Vec<Option<usize>>,
+    /// Stage indexes, in funnel order.
+    funnel: Vec<usize>,
+    leads: u64,
+    reached: Vec<u64>,
+    converted: Vec<u64>,
+    /// Seconds of each completed visit, per stage.
+    durations: Vec<Vec<f64>>,
+    open: Vec<u64>,
+    owners: FxHashMap<Option<Name>, (Tally, Vec<f64>)>,
+    sources: FxHashMap<Option<Name>, Tally>,
+    /// MQLs per month, months counted from year 0.
+    months: BTreeMap<i32, u64>,
+    reasons: FxHashMap<(usize, Option<Name>), u64>,
+    visits: Vec<Visit>,
+    first_entry: Vec<Option<Timestamp>>,
+}
+
+impl PipelineReporter {
+    /// A report on `pipeline` as of `as_of`, over `funnel` (stage ids; by default the open
+    /// stages in the pipeline's order, then the won ones). The stage ids and the pipeline's name
+    /// are interned in `names`, which the leads added must be read with. Refuses a funnel stage
+    /// the pipeline does not have, naming it.
+    pub fn new(
+        pipeline: &Pipeline,
+        funnel: Option<&[String]>,
+        as_of: Timestamp,
+        names: &mut Names,
+    ) -> Result<PipelineReporter, String> {
+        let mut reporter = PipelineReporter {
+            name: pipeline.name().to_string(),
+            pipeline: names.intern(pipeline.name()),
+            as_of,
+            stages: Vec::new(),
+            stage_of: Vec::new(),
+            funnel: Vec::new(),
+            leads: 0,
+            reached: Vec::new(),
+            converted: Vec::new(),
+            durations: Vec::new(),
+            open: Vec::new(),
+            owners: FxHashMap::default(),
+            sources: FxHashMap::default(),
+            months: BTreeMap::new(),
+            reasons: FxHashMap::default(),
+            visits: Vec::new(),
+            first_entry: Vec::new(),
+        };
+        for stage in pipeline.stages() {
+            let info = StageInfo {
+                id: stage.id().to_string(),
+                kind: Some(stage.kind()),
+                qualified: stage.lifecycle() == Some(LifecycleStage::Mql),
+            };
+            reporter.add_stage(names.intern(stage.id()), info);
+        }
+        reporter.funnel = match funnel {
+            Some(ids) => ids
+                .iter()
+                .map(|id| pipeline.stages().iter().position(|s| s.id() == id).ok_or_else(|| id.clone()))
+                .collect::<Result<_, _>>()?,
+            None => {
+                let of_kind = |kind| pipeline.stages().iter().enumerate().filter(move |(_, s)| s.kind() == kind);
+                of_kind(StageKind::Open).chain(of_kind(StageKind::Won)).map(|(i, _)| i).collect()
+            }
+        };
+        reporter.converted = vec![0; reporter.funnel.len().saturating_sub(1)];
+        Ok(reporter)
+    }
+
+    fn add_stage(&mut self, name: Name, info: StageInfo) -> usize {
+        let index = self.stages.len();
+        if self.stage_of.len() <= name.index() {
+            self.stage_of.resize(name.index() + 1, None);
+        }
+        self.stage_of[name.index()] = Some(index);
+        self.stages.push(info);
+        self.reached.push(0);
+        self.durations.push(Vec::new());
+        self.open.push(0);
+        index
+    }
+
+    /// The stage index of a visited stage, adding one the file no longer has.
+    fn stage(&mut self, name: Name, names: &Names) -> usize {
+        match self.stage_of.get(name.index()).copied().flatten() {
+            Some(i) => i,
+            None => {
+                let info = StageInfo { id: names.resolve(name).to_string(), kind: None, qualified: false };
+                self.add_stage(name, info)
+            }
+        }
+    }
+
+    /// Adds a lead (read with the `names` this report was made with).
+    pub fn add(&mut self, lead: &LeadPlaces<'_>, names: &Names) {
+        let mut buffer = std::mem::take(&mut self.visits);
+        visits(lead, self.pipeline, self.as_of, &mut buffer);
+        if !buffer.is_empty() {
+            self.add_visits(lead, &buffer, names);
+        }
+        self.visits = buffer;
+    }
+
+    fn add_visits(&mut self, lead: &LeadPlaces<'_>, visits: &[Visit], names: &Names) {
+        self.leads += 1;
+        self.first_entry.clear();
+        let mut stages = Vec::with_capacity(visits.len());
+        let mut was_qualified = false;
+        for visit in visits {
+            let s = self.stage(visit.stage, names);
+            stages.push(s);
+            if self.first_entry.len() < self.stages.len() {
+                self.first_entry.resize(self.stages.len(), None);
+            }
+            self.first_entry[s].get_or_insert(visit.entered);
+            match visit.left {
+                Some(left) => self.durations[s].push((left.millis() - visit.entered.millis()) as f64 / 1000.0),
+                None => self.open[s] += 1,
+            }
+            let info = &self.stages[s];
+            if info.qualified && !was_qualified {
+                *self.months.entry(month_of(visit.entered)).or_default() += 1;
+            }
+            was_qualified = info.qualified;
+            if matches!(info.kind, Some(StageKind::Lost | StageKind::Disqualified)) {
+                *self.reasons.entry((s, visit.reason)).or_default() += 1;
+            }
+        }
+        for (s, first) in self.first_entry.iter().enumerate() {
+            if first.is_some() {
+                self.reached[s] += 1;
+            }
+        }
+        for (k, pair) in self.funnel.windows(2).enumerate() {
+            let Some(Some(from)) = self.first_entry.get(pair[0]) else { continue };
+            if visits.iter().zip(&stages).any(|(v, &s)| s == pair[1] && v.entered >= *from) {
+                self.converted[k] += 1;
+            }
+        }
+        let first_of_kind = |kind: StageKind| {
+            self.first_entry
+                .iter()
+                .zip(&self.stages)
+                .filter(|(_, info)| info.kind == Some(kind))
+                .filter_map(|(first, _)| *first)
+                .min()
+        };
+        let won_at = first_of_kind(StageKind::Won);
+        let lost = first_of_kind(StageKind::Lost).is_some();
+        let (tally, days) = self.owners.entry(lead.owner).or_default();
+        tally.leads += 1;
+        tally.won += u64::from(won_at.is_some());
+        tally.lost += u64::from(lost);
+        if let Some(at) = won_at {
+            days.push((at.millis() - lead.created_at.millis()) as f64 / 1000.0);
+        }
+        let source = self.sources.entry(lead.source).or_default();
+        source.leads += 1;
+        source.won += u64::from(won_at.is_some());
+    }
+
+    /// The figures, names resolved in `names`.
+    pub fn finish(mut self, names: &Names) -> PipelineReport {
+        let days = |seconds: Option<f64>| seconds.map(|s| s / SECONDS_PER_DAY);
+        let stages = self
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, info)| {
+                let durations = &mut self.durations[i];
+                durations.sort_unstable_by(f64::total_cmp);
+                let mean = (!durations.is_empty()).then(|| durations.iter().sum::<f64>() / durations.len() as f64);
+                StageFigures {
+                    stage: info.id.clone(),
+                    kind: info.kind,
+                    reached: self.reached[i],
+                    completed: durations.len() as u64,
+                    open: self.open[i],
+                    median_days: days(quantile(durations, 0.5)),
+                    p75_days: days(quantile(durations, 0.75)),
+                    p90_days: days(quantile(durations, 0.9)),
+                    mean_days: days(mean),
+                }
+            })
+            .collect();
+        let conversion = self
+            .funnel
+            .windows(2)
+            .zip(&self.converted)
+            .map(|(pair, &converted)| {
+                let reached = self.reached[pair[0]];
+                Conversion {
+                    from: self.stages[pair[0]].id.clone(),
+                    to: self.stages[pair[1]].id.clone(),
+                    reached,
+                    converted,
+                    rate: ratio(converted, reached),
+                }
+            })
+            .collect();
+        let name = |n: &Option<Name>| n.map(|n| names.resolve(n).to_string());
+        let mut owners: Vec<OwnerFigures> = self
+            .owners
+            .into_iter()
+            .map(|(owner, (tally, mut to_won))| {
+                to_won.sort_unstable_by(f64::total_cmp);
+                OwnerFigures {
+                    owner: name(&owner),
+                    leads: tally.leads,
+                    won: tally.won,
+                    lost: tally.lost,
+                    win_rate: ratio(tally.won, tally.won + tally.lost),
+                    median_days_to_won: days(quantile(&to_won, 0.5)),
+                }
+            })
+            .collect();
+        owners.sort_by(|a, b| by_name(&a.owner, &b.owner));
+        let mut sources: Vec<SourceFigures> = self
+            .sources
+            .into_iter()
+            .map(|(source, tally)| SourceFigures {
+                source: name(&source),
+                leads: tally.leads,
+                won: tally.won,
+                conversion: tally.won as f64 / tally.leads as f64,
+            })
+            .collect();
+        sources.sort_by(|a, b| by_name(&a.source, &b.source));
+        let mut reasons: Vec<ReasonCount> = self
+            .reasons
+            .into_iter()
+            .map(|((s, reason), count)| ReasonCount { stage: self.stages[s].id.clone(), reason: name(&reason), count })
+            .collect();
+        reasons.sort_by(|a, b| a.stage.cmp(&b.stage).then_with(|| by_name(&a.reason, &b.reason)));
+        PipelineReport {
+            pipeline: self.name,
+            as_of: self.as_of,
+            leads: self.leads,
+            stages,
+            conversion,
+            owners,
+            months: months(&self.months),
+            sources,
+            reasons,
+        }
+    }
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Names in order, none last.
+fn by_name(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (a, b) => a.is_none().cmp(&b.is_none()),
+    }
+}
+
+fn month_of(at: Timestamp) -> i32 {
+    let date = DateTime::from_timestamp_millis(at.millis()).unwrap_or_default().date_naive();
+    date.year() * 12 + date.month0() as i32
+}
+
+/// Every month from the first counted to the last, with the rate of change from the one before.
+fn months(counted: &BTreeMap<i32, u64>) -> Vec<MonthFigures> {
+    let (Some((&first, _)), Some((&last, _))) = (counted.first_key_value(), counted.last_key_value()) else {
+        return Vec::new();
+    };
+    let mut previous: Option<u64> = None;
+    (first..=last)
+        .map(|m| {
+            let mqls = counted.get(&m).copied().unwrap_or(0);
+            let velocity_rate = previous.filter(|&p| p > 0).map(|p| (mqls as f64 - p as f64) / p as f64);
+            previous = Some(mqls);
+            MonthFigures { month: format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1), mqls, velocity_rate }
+        })
+        .collect()
+}

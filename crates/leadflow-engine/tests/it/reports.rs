@@ -1,0 +1,279 @@
+//! Stage histories and the pipeline report through the engine: a history goes in sorted, once,
+//! oldest first, with every refusal on its line; and the report's figures on leads that skip
+//! stages, go back, are recycled and qualify again, change owner, stall or never move, against
+//! numbers worked out by hand from the definitions.
+
+use std::sync::Arc;
+
+use leadflow_core::report::PipelineReport;
+use leadflow_core::{Email, LeadRef, LifecycleStage, Profile, Timestamp};
+use leadflow_engine::{
+    ChangeInput, Engine, FixedClock, HistoryRow, HistorySummary, ImportOptions, ImportRow, LeadInput,
+    PipelineReportRequest, Quiet,
+};
+use leadflow_sqlite::SqliteStore;
+use leadflow_store::prelude::*;
+use leadflow_store::{ChangeCause, ChangeOrigin};
+
+const SALES: &str = include_str!("../../../../bench/pipeline/sales.toml");
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+/// 2026-01-01 plus `d` days.
+fn day(d: u32) -> Timestamp {
+    t("2026-01-01").plus_days(d)
+}
+
+/// Days are computed from milliseconds: equal to the last few bits.
+fn close(got: Option<f64>, want: f64) {
+    let got = got.expect("a figure");
+    assert!((got - want).abs() < 1e-9, "{got} is not {want}");
+}
+
+/// A history file's row: line, the lead's email, when, from, to, reason.
+type Row<'a> = (u64, &'a str, Timestamp, Option<&'a str>, &'a str, Option<&'a str>);
+
+/// An owner's figures: owner, leads, won, lost, win rate, median days to won.
+type Owner<'a> = (Option<&'a str>, u64, u64, u64, Option<f64>, Option<f64>);
+
+struct World {
+    engine: Engine<SqliteStore>,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new(t("2026-06-01T09:00:00Z")));
+        let mut engine = Engine::new(SqliteStore::open(&dir.path().join("lf.db")).unwrap(), clock);
+        engine.ensure_model().unwrap();
+        engine.save_pipeline(SALES, true).unwrap();
+        World { engine, _dir: dir }
+    }
+
+    /// Leads created on 2026-01-01, each (email, owner, source); `placed`: in `sales` from then.
+    fn leads(&mut self, leads: &[(&str, Option<&str>, Option<&str>)], placed: bool) {
+        let rows = leads.iter().enumerate().map(|(i, (email, owner, source))| {
+            let mut profile = Profile::new(Email::parse(email).unwrap());
+            profile.owner = owner.map(String::from);
+            profile.source = source.map(String::from);
+            let input = LeadInput { created_at: Some(day(0)), ..LeadInput::of(profile) };
+            ImportRow { line: i as u64 + 2, offset: 0, parsed: Ok(input), warnings: Vec::new() }
+        });
+        let options =
+            ImportOptions { rescore: false, pipeline: placed.then(|| "sales".to_string()), ..ImportOptions::LEADS };
+        let origin = ChangeOrigin::new(ChangeCause::Import, "leads.csv");
+        let summary = self.engine.import_lead_rows(rows, options, &origin, &Quiet, &Quiet).unwrap();
+        assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
+    }
+
+    /// Imports rows (line, email, when, from, to, reason) as one history file.
+    fn history(&mut self, rows: &[Row]) -> HistorySummary {
+        let rows = rows.iter().map(|(line, email, at, from, to, reason)| ImportRow {
+            line: *line,
+            offset: 0,
+            parsed: Ok(HistoryRow::Change(ChangeInput {
+                lead: LeadRef::Email(Email::parse(email).unwrap()),
+                at: *at,
+                from: from.map(String::from),
+                to: to.to_string(),
+                reason: reason.map(String::from),
+            })),
+            warnings: Vec::new(),
+        });
+        let origin = ChangeOrigin::new(ChangeCause::Import, "history.csv");
+        self.engine.import_history_rows(rows, "sales", &origin, 2, &Quiet, &Quiet).unwrap()
+    }
+
+    fn lead(&self, email: &str) -> leadflow_store::LeadRecord {
+        self.engine.store().lead(&LeadRef::Email(Email::parse(email).unwrap())).unwrap().unwrap()
+    }
+
+    fn stage_at(&self, email: &str, at: Timestamp) -> Option<String> {
+        let lead = LeadRef::Email(Email::parse(email).unwrap());
+        self.engine.profile_at(&lead, at).unwrap().unwrap().pipeline_stage
+    }
+
+    fn report(&mut self, as_of: Timestamp) -> PipelineReport {
+        let request = PipelineReportRequest { as_of: Some(as_of), ..PipelineReportRequest::default() };
+        self.engine.pipeline_report(&request, &Quiet).unwrap()
+    }
+}
+
+#[test]
+fn a_history_goes_in_sorted_once_and_oldest_first() {
+    let mut w = World::new();
+    w.leads(&[("ana@acme.example", None, None), ("cy@acme.example", None, None)], false);
+    // Changed in leadflow before its past arrives: the log is read in time order, not as appended.
+    let mut renamed = Profile::new(Email::parse("ana@acme.example").unwrap());
+    renamed.company = Some("Acme".into());
+    w.engine.upsert_lead(LeadInput::of(renamed)).unwrap();
+    // Out of order in the file, in batches of two rows (whole leads each).
+    let file = [
+        (2, "ana@acme.example", day(9), Some("mql"), "sql", None),
+        (3, "ana@acme.example", day(5), Some("new"), "mql", None),
+        (4, "nobody@acme.example", day(5), None, "mql", None),
+        (5, "ana@acme.example", day(20), Some("working"), "won", None),
+        (6, "cy@acme.example", day(3), Some("working"), "disqualified", Some("spam")),
+    ];
+    let summary = w.history(&file);
+    assert_eq!((summary.logged, summary.leads, summary.duplicates), (4, 2, 0));
+    assert_eq!(summary.rejected.len(), 1);
+    assert_eq!(summary.rejected[0].0, 4, "{:?}", summary.rejected);
+    assert!(summary.rejected[0].1.contains("nobody@acme.example"), "{:?}", summary.rejected);
+    assert_eq!(summary.warnings.len(), 1);
+    assert_eq!(summary.warnings[0].0, 5);
+    assert!(summary.warnings[0].1.contains("the lead was in `sql`"), "{:?}", summary.warnings);
+
+    // Where the leads are now, since when, and where they were on any day before.
+    let ana = w.lead("ana@acme.example");
+    assert_eq!((ana.profile.pipeline.as_deref(), ana.profile.pipeline_stage.as_deref()), (Some("sales"), Some("won")));
+    assert_eq!(ana.profile.stage, LifecycleStage::Customer, "the won stage's lifecycle stage");
+    assert_eq!((ana.pipeline_clock.entered_at, ana.pipeline_clock.stage_entered_at), (Some(day(0)), Some(day(20))));
+    let stages: Vec<Option<String>> = [0, 6, 10, 21].iter().map(|d| w.stage_at("ana@acme.example", day(*d))).collect();
+    assert_eq!(stages, [Some("new".into()), Some("mql".into()), Some("sql".into()), Some("won".into())]);
+    let ana_then = w.engine.profile_at(&LeadRef::Email(Email::parse("ana@acme.example").unwrap()), day(6)).unwrap();
+    assert_eq!(ana_then.unwrap().company, None, "renamed in June");
+    // A lead with no recorded place was where the file's first row took it from since its creation.
+    assert_eq!(w.stage_at("cy@acme.example", day(1)).as_deref(), Some("working"));
+    assert_eq!(w.lead("cy@acme.example").profile.stage, LifecycleStage::Disqualified);
+
+    // The file again: nothing new. A row before what is recorded, not in the log: refused.
+    let summary = w.history(&file);
+    assert_eq!((summary.logged, summary.leads, summary.duplicates), (0, 0, 4));
+    let summary = w.history(&[(7, "ana@acme.example", day(12), Some("sql"), "opportunity", None)]);
+    assert_eq!(summary.logged, 0);
+    assert_eq!(summary.rejected[0].0, 7);
+    assert!(summary.rejected[0].1.contains("oldest first"), "{:?}", summary.rejected);
+
+    // A later file goes on from where the last left it: back to nurture, recycled once.
+    let summary = w.history(&[(2, "ana@acme.example", day(30), Some("won"), "recycled", None)]);
+    assert_eq!((summary.logged, summary.rejected.len()), (1, 0));
+    let ana = w.lead("ana@acme.example");
+    assert_eq!((ana.profile.stage, ana.pipeline_clock.recycles, ana.mql_at), (LifecycleStage::Recycled, 1, None));
+}
+
+/// Five leads, worked out by hand (days from 2026-01-01; as of March 1st):
+///
+/// - ana (owner a, web): new -1- mql -3- sql -4- mql (back) -6- sql -8- opportunity -10- won
+/// - bo (owner a, web): new -2- mql (skips working) -5- recycled -7- mql (again) -9- lost (price)
+/// - cy (owner b, ads): never moves
+/// - dee (owner b, then c, ads): new -1- working -3- disqualified (spam)
+/// - eve (no owner, no source): new -33- mql, still there
+#[test]
+fn the_report_follows_leads_that_skip_go_back_requalify_and_never_move() {
+    let mut w = World::new();
+    w.leads(
+        &[
+            ("ana@acme.example", Some("a"), Some("web")),
+            ("bo@acme.example", Some("a"), Some("web")),
+            ("cy@acme.example", Some("b"), Some("ads")),
+            ("dee@acme.example", Some("b"), Some("ads")),
+            ("eve@acme.example", None, None),
+        ],
+        true,
+    );
+    let (ana, bo, dee, eve) = ("ana@acme.example", "bo@acme.example", "dee@acme.example", "eve@acme.example");
+    let summary = w.history(&[
+        (2, ana, day(1), Some("new"), "mql", None),
+        (3, ana, day(3), Some("mql"), "sql", None),
+        (4, ana, day(4), Some("sql"), "mql", None),
+        (5, ana, day(6), Some("mql"), "sql", None),
+        (6, ana, day(8), Some("sql"), "opportunity", None),
+        (7, ana, day(10), Some("opportunity"), "won", None),
+        (8, bo, day(2), Some("new"), "mql", None),
+        (9, bo, day(5), Some("mql"), "recycled", None),
+        (10, bo, day(7), Some("recycled"), "mql", None),
+        (11, bo, day(9), Some("mql"), "lost", Some("price")),
+        (12, dee, day(1), Some("new"), "working", None),
+        (13, dee, day(3), Some("working"), "disqualified", Some("spam")),
+        (14, eve, day(33), Some("new"), "mql", None),
+    ]);
+    assert_eq!((summary.logged, summary.rejected.len(), summary.warnings.len()), (13, 0, 0));
+    // dee changes hands mid-stage: reps' figures count a lead for its owner now.
+    let mut owned = Profile::new(Email::parse(dee).unwrap());
+    owned.owner = Some("c".into());
+    w.engine.upsert_lead(LeadInput::of(owned)).unwrap();
+
+    let r = w.report(t("2026-03-01"));
+    assert_eq!((r.pipeline.as_str(), r.leads), ("sales", 5));
+    let stage = |id: &str| r.stages.iter().find(|s| s.stage == id).unwrap();
+    let reached: Vec<(&str, u64)> = r.stages.iter().map(|s| (s.stage.as_str(), s.reached)).collect();
+    assert_eq!(
+        reached,
+        [
+            ("new", 5),
+            ("working", 1),
+            ("mql", 3),
+            ("sql", 1),
+            ("opportunity", 1),
+            ("won", 1),
+            ("lost", 1),
+            ("recycled", 1),
+            ("disqualified", 1)
+        ]
+    );
+    // new: ana 1, dee 1, bo 2, eve 33 days; cy still there.
+    let new = stage("new");
+    assert_eq!((new.completed, new.open), (4, 1));
+    assert_eq!(new.median_days, Some(1.5));
+    close(new.p90_days, 2.0 + 31.0 * 0.7);
+    close(new.p75_days, 2.0 + 31.0 * 0.25);
+    close(new.mean_days, 37.0 / 4.0);
+    // mql: ana 2 and 2, bo 3 and 2; eve still there.
+    let mql = stage("mql");
+    assert_eq!((mql.completed, mql.open, mql.median_days), (4, 1, Some(2.0)));
+    close(mql.p90_days, 2.7);
+    let sql = stage("sql");
+    assert_eq!((sql.completed, sql.open, sql.median_days), (2, 0, Some(1.5)));
+    assert_eq!((stage("won").completed, stage("won").open, stage("won").median_days), (0, 1, None));
+
+    let conversion: Vec<(&str, &str, u64, u64)> =
+        r.conversion.iter().map(|c| (c.from.as_str(), c.to.as_str(), c.reached, c.converted)).collect();
+    assert_eq!(
+        conversion,
+        [
+            ("new", "working", 5, 1),
+            ("working", "mql", 1, 0),
+            ("mql", "sql", 3, 1),
+            ("sql", "opportunity", 1, 1),
+            ("opportunity", "won", 1, 1)
+        ]
+    );
+    assert_eq!(r.conversion[2].rate, Some(1.0 / 3.0));
+
+    let owners: Vec<Owner> = r
+        .owners
+        .iter()
+        .map(|o| (o.owner.as_deref(), o.leads, o.won, o.lost, o.win_rate, o.median_days_to_won))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (Some("a"), 2, 1, 1, Some(0.5), Some(10.0)),
+            (Some("b"), 1, 0, 0, None, None),
+            (Some("c"), 1, 0, 0, None, None),
+            (None, 1, 0, 0, None, None)
+        ]
+    );
+    // MQLs: ana on days 1 and 4 (back from sql), bo on 2 and 7 (back from nurture); eve in February.
+    let months: Vec<(&str, u64, Option<f64>)> =
+        r.months.iter().map(|m| (m.month.as_str(), m.mqls, m.velocity_rate)).collect();
+    assert_eq!(months, [("2026-01", 4, None), ("2026-02", 1, Some(-0.75))]);
+    let sources: Vec<(Option<&str>, u64, u64, f64)> =
+        r.sources.iter().map(|s| (s.source.as_deref(), s.leads, s.won, s.conversion)).collect();
+    assert_eq!(sources, [(Some("ads"), 2, 0, 0.0), (Some("web"), 2, 1, 0.5), (None, 1, 0, 0.0)]);
+    let reasons: Vec<(&str, Option<&str>, u64)> =
+        r.reasons.iter().map(|x| (x.stage.as_str(), x.reason.as_deref(), x.count)).collect();
+    assert_eq!(reasons, [("disqualified", Some("spam"), 1), ("lost", Some("price"), 1)]);
+
+    // As of day 5: ana back in mql since day 4; bo recycled that very instant (a change at the
+    // as-of instant has happened); eve not yet qualified.
+    let r = w.report(day(5));
+    let mql = r.stages.iter().find(|s| s.stage == "mql").unwrap();
+    assert_eq!((mql.reached, mql.completed, mql.open), (2, 2, 1));
+    assert_eq!(r.months.iter().map(|m| m.mqls).sum::<u64>(), 3);
+    assert_eq!(r.reasons.len(), 1, "only dee's disqualification by then");
+}
