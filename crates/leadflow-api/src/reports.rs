@@ -54,7 +54,10 @@ pub(crate) async fn pipeline<S: Backend>(
         .as_deref()
         .map(|s| Timestamp::parse(s).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("as_of: {e}"))))
         .transpose()?;
-    let funnel = p.funnel.map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+    let funnel: Option<Vec<String>> =
+        p.funnel.map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+    // `funnel=` says nothing: the default funnel.
+    let funnel = funnel.filter(|stages| !stages.is_empty());
     let request = PipelineReportRequest { pipeline: p.pipeline, funnel, as_of };
     let report = state
         .read(move |engine| {

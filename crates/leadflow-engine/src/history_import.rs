@@ -10,10 +10,12 @@
 //! came from since its creation: it is put there without a logged change (so its creation
 //! profile has it), and the rows are its moves.
 //!
-//! History is not news: it starts no SLA clock, gives no tasks and fires no webhook. The lead
-//! ends where its last row puts it, since then; its lifecycle stage follows that stage's, as a
-//! change logged now (an older one could contradict what leadflow recorded of its lifecycle
-//! since).
+//! History is not news: it is not checked against the pipeline's allowed moves (it happened
+//! elsewhere), starts no SLA clock, gives no tasks and fires no webhook; a row later than now is
+//! refused. The lead ends where its last row puts it, since then; its lifecycle stage follows
+//! that stage's, as a change logged now (an older one could contradict what leadflow recorded of
+//! its lifecycle since); a lead it leaves won, lost or recycled has its pending tasks cancelled,
+//! and its pipeline's sweep treats it as any lead (a lead still open past its cycle is recycled).
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -177,14 +179,15 @@ fn history_batch<T: Transaction>(
             continue;
         };
         let logged = logged_of.get(lead).map_or(&[][..], |&(a, b)| &logged[a..b]);
-        let plan = plan_lead(pipeline, &record, logged, of_lead, summary);
+        let plan = plan_lead(pipeline, &record, logged, of_lead, now, summary);
         plans.push((record, plan));
     }
     let mut entries: Vec<(LeadId, Timestamp, ChangeOrigin, FieldChange)> = Vec::new();
     for (record, plan) in plans {
         let Some(after) = plan else { continue };
         summary.leads += 1;
-        summary.logged += after.moves.len();
+        let stage_field = FieldRef::Standard(Field::PipelineStage);
+        summary.logged += after.moves.iter().filter(|(_, _, change)| change.field == stage_field).count();
         for (at, reason, change) in after.moves {
             entries.push((record.id, at, origin.clone().because(reason), change));
         }
@@ -192,6 +195,10 @@ fn history_batch<T: Transaction>(
         entries.extend(lifecycle.into_iter().map(|c| (record.id, now, origin.clone(), c)));
         tx.update_profile(record.id, &after.profile, now)?;
         tx.set_pipeline_clock(record.id, &after.clock)?;
+        if let Some(closed) = after.closed.as_deref() {
+            // Won, lost or back to nurture elsewhere: nothing is left to do on it in sales.
+            tx.cancel_pending_tasks(record.id, &format!("its history put it in `{closed}`"), now)?;
+        }
         if after.recycled {
             tx.clear_mql(record.id)?;
         }
@@ -212,6 +219,8 @@ struct LeadAfter {
     clock: PipelineClock,
     /// It ends in a recycled stage: its MQL mark is cleared, as a move there does.
     recycled: bool,
+    /// It moved, and ends in a stage that is not open: the stage.
+    closed: Option<String>,
 }
 
 /// A lead's rows against what its log holds: `None` when nothing changes.
@@ -220,13 +229,22 @@ fn plan_lead(
     record: &LeadRecord,
     logged: &[LoggedPlace],
     rows: &[Resolved],
+    now: Timestamp,
     summary: &mut HistorySummary,
 ) -> Option<LeadAfter> {
     let name = pipeline.name();
     let text = |s: &str| Some(CustomValue::Text(s.to_string()));
     let last_logged = logged.iter().map(|c| c.at).max();
+    let stage_changes = || logged.iter().filter(|c| c.field == PlaceField::Stage);
+    // A row the log already says: that very move, or one that changed nothing then (a HubSpot
+    // history starts with the value the lead was created with).
     let logged_again = |row: &ChangeInput| {
-        logged.iter().any(|c| c.field == PlaceField::Stage && c.at == row.at && c.new.as_deref() == Some(&row.to))
+        let moved = stage_changes().any(|c| c.at == row.at && c.new.as_deref() == Some(&row.to));
+        let then = match stage_changes().rfind(|c| c.at <= row.at) {
+            Some(c) => c.new.as_deref(),
+            None => stage_changes().next().and_then(|c| c.old.as_deref()),
+        };
+        moved || then == Some(row.to.as_str())
     };
     let kind_of = |stage: Option<&str>| stage.and_then(|s| pipeline.stage(s)).map(|s| s.kind());
     let mut in_pipeline = record.profile.pipeline.as_deref() == Some(name);
@@ -236,6 +254,16 @@ fn plan_lead(
     let mut placed = false;
     let mut moves = Vec::new();
     for (_, line, row) in rows {
+        if row.at > now {
+            summary.rejected.push((
+                *line,
+                format!(
+                    "at {}: later than now ({now}); a history is of what happened (a wrong date or date order?)",
+                    row.at
+                ),
+            ));
+            continue;
+        }
         if let Some(last) = last_logged.filter(|last| row.at <= *last) {
             if logged_again(row) {
                 summary.duplicates += 1;
@@ -250,8 +278,10 @@ fn plan_lead(
             }
             continue;
         }
-        if logged.is_empty() && !placed && moves.is_empty() {
-            // Nothing recorded of its place: since its creation it was where this row took it from.
+        let unplaced = record.profile.pipeline.as_deref().is_none_or(|p| p == name);
+        if logged.is_empty() && unplaced && !placed && moves.is_empty() {
+            // Nothing recorded of its place, in no other pipeline: since its creation it was where
+            // this row took it from. (A lead in another one enters this one by a logged move.)
             let start = row.from.clone().or_else(|| stage_field.clone().filter(|_| in_pipeline));
             let start = start.unwrap_or_else(|| pipeline.entry_stage().id().to_string());
             (pipeline_field, stage_field, in_pipeline, placed) = (Some(name.to_string()), Some(start), true, true);
@@ -312,5 +342,6 @@ fn plan_lead(
     } else if recycled {
         profile.stage = LifecycleStage::Recycled;
     }
-    Some(LeadAfter { moves, profile, clock, recycled })
+    let closed = stage.filter(|s| !moves.is_empty() && s.kind() != StageKind::Open).map(|s| s.id().to_string());
+    Some(LeadAfter { moves, profile, clock, recycled, closed })
 }

@@ -38,7 +38,7 @@ impl<S: Store> Engine<S> {
     fn may_read_reports(&self, actor: &Actor<'_>) -> Result<(), EngineError> {
         let is_manager = || -> Result<bool, EngineError> {
             let users = self.store.users()?;
-            Ok(users.iter().any(|u| u.name().as_str() == actor.name && u.role() == UserRole::Manager))
+            Ok(users.iter().any(|u| u.name().as_str() == actor.name && u.role() == UserRole::Manager && u.is_active()))
         };
         let is_manager = actor.role == Role::Sales && is_manager()?;
         Ok(actor.may_read_reports(is_manager)?)

@@ -454,7 +454,7 @@ pub(crate) fn plan_changes<R: Read + Seek + 'static>(
     options: &ReadOptions,
 ) -> Result<(Vec<ChangeTarget>, FileReport, CsvSource<Decoded<'static>>), ImportError> {
     let columns = DatedColumns {
-        target: |h: &str, i| mapping.change_target(h, i),
+        target: |h: &str, _| mapping.change_target(h),
         ignored: |t: &ChangeTarget| *t == ChangeTarget::Ignore,
         describe: |t: &ChangeTarget| t.describe().to_string(),
         needed: &[(ChangeTarget::At, "the change's time"), (ChangeTarget::To, "the stage the lead moved to")],

@@ -11,6 +11,7 @@
 //! (`Marketing Qualified Lead`, `salesqualifiedlead`, Salesforce's lead statuses, see
 //! [`DEFAULT_STAGES`](crate::DEFAULT_STAGES)) the pipeline's first stage with that lifecycle.
 
+use std::cell::RefCell;
 use std::io::{Read, Seek};
 
 use leadflow_core::{ExternalId, Identity, LeadId, LeadRef, Pipeline, StageKind};
@@ -40,7 +41,12 @@ pub fn read_changes<R: Read + Seek + 'static>(
         .into());
     }
     let (targets, file, csv) = columns::plan_changes(input, mapping, options)?;
-    let stages = StageReading { pipeline: pipeline.clone(), mapping: mapping.clone(), date_order: file.date_order };
+    let stages = StageReading {
+        pipeline: pipeline.clone(),
+        mapping: mapping.clone(),
+        date_order: file.date_order,
+        stage_field: RefCell::new(None),
+    };
     let rows = csv.rows(move |rec| stages.row(targets.iter().zip(rec.iter())));
     Ok(Import { file, rows: Box::new(rows) })
 }
@@ -53,6 +59,9 @@ struct StageReading {
     pipeline: Pipeline,
     mapping: ColumnMapping,
     date_order: Option<DateOrder>,
+    /// The stage field of a field history, once a row names one: as written, normalized, and
+    /// whether a row of another stage field was warned of.
+    stage_field: RefCell<Option<(String, String, bool)>>,
 }
 
 impl StageReading {
@@ -99,8 +108,25 @@ impl StageReading {
                 ChangeTarget::Ignore => {}
             }
         }
-        if let Some(field) = field.filter(|f| !self.mapping.is_stage_field(f)) {
-            return Ok(HistoryRow::OtherField(field.to_string()));
+        if let Some(field) = field {
+            if !self.mapping.is_stage_field(field) {
+                return Ok(HistoryRow::OtherField(field.to_string()));
+            }
+            // A file's stage is one field: HubSpot's `lifecyclestage` and `hs_lead_status`
+            // interleaved would look like a lead going back and forth between them.
+            let key = stage_key(field);
+            let mut chosen = self.stage_field.borrow_mut();
+            let first = chosen.get_or_insert_with(|| (field.to_string(), key.clone(), false));
+            if first.1 != key {
+                if !first.2 {
+                    warnings.push(format!(
+                        "field `{field}`: the file's stage is `{}`, the first stage field its rows name; rows of `{field}` are passed over (say which with the mapping's stage_fields)",
+                        first.0
+                    ));
+                    first.2 = true;
+                }
+                return Ok(HistoryRow::OtherField(field.to_string()));
+            }
         }
         let lead = match (lead_id, identity, external_id, email) {
             (Some(id), ..) => LeadRef::Id(id),
@@ -213,21 +239,33 @@ mod tests {
     fn hubspot_property_history_gives_new_values_only() {
         let csv = "Record ID,Property,Value,Timestamp,Source\n\
                    901,lifecyclestage,marketingqualifiedlead,2026-01-05T10:00:00Z,FORM\n\
+                   901,lifecyclestage,opportunity,2026-01-07T10:00:00Z,CRM_UI\n\
                    901,hs_lead_status,OPEN_DEAL,2026-01-07T10:00:00Z,CRM_UI\n\
                    901,lifecyclestage,customer,2026-02-01T10:00:00Z,CRM_UI\n\
-                   901,firstname,Ana,2026-02-01T10:00:00Z,CRM_UI\n";
+                   901,firstname,Ana,2026-02-01T10:00:00Z,CRM_UI\n\
+                   901,hs_lead_status,CONNECTED,2026-02-01T10:00:00Z,CRM_UI\n";
         let got = rows(csv, "");
         let lead = || LeadRef::External(ExternalId::parse("901").unwrap());
-        let stages: Vec<Result<HistoryRow, String>> = got.into_iter().map(|(_, parsed, _)| parsed).collect();
+        let stages: Vec<&Result<HistoryRow, String>> = got.iter().map(|(_, parsed, _)| parsed).collect();
         assert_eq!(
             stages,
             [
-                change(lead(), "2026-01-05T10:00:00Z", None, "new"),
-                change(lead(), "2026-01-07T10:00:00Z", None, "meeting"),
-                change(lead(), "2026-02-01T10:00:00Z", None, "won"),
-                Ok(HistoryRow::OtherField("firstname".into())),
+                &change(lead(), "2026-01-05T10:00:00Z", None, "new"),
+                &change(lead(), "2026-01-07T10:00:00Z", None, "meeting"),
+                &Ok(HistoryRow::OtherField("hs_lead_status".into())),
+                &change(lead(), "2026-02-01T10:00:00Z", None, "won"),
+                &Ok(HistoryRow::OtherField("firstname".into())),
+                &Ok(HistoryRow::OtherField("hs_lead_status".into())),
             ]
         );
+        // The file's stage is the first stage field its rows name; the other is passed over,
+        // said once.
+        assert!(got[2].2[0].contains("the file's stage is `lifecyclestage`"), "{:?}", got[2].2);
+        assert!(got[5].2.is_empty());
+        // Or the one the mapping names.
+        let got = rows(csv, "stage_fields = [\"hs_lead_status\"]\n");
+        assert_eq!(got[2].1, change(lead(), "2026-01-07T10:00:00Z", None, "meeting"));
+        assert_eq!(got[0].1, Ok(HistoryRow::OtherField("lifecyclestage".into())));
     }
 
     #[test]

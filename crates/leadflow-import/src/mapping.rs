@@ -327,19 +327,19 @@ fn change_alias(n: &str) -> Option<ChangeTarget> {
             ChangeTarget::To
         }
         "reason" | "lost_reason" | "disqualified_reason" | "close_reason" => ChangeTarget::Reason,
-        "field" | "field_event" | "changed_field" | "property" | "property_name" | "name" => ChangeTarget::Field,
+        "field" | "field_event" | "changed_field" | "property" | "property_name" => ChangeTarget::Field,
         _ => return None,
     })
 }
 
 /// The fields of a field-history export that hold a lead's stage, normalized: Salesforce's
 /// `Status` (the lead status), HubSpot's `hs_lead_status` and `lifecyclestage`, and the usual
-/// names; a mapping's `stage_fields` replaces them.
+/// names; a mapping's `stage_fields` replaces them. A file's stage is one field: the first of
+/// these its rows name (see `history.rs`).
 pub const DEFAULT_STAGE_FIELDS: &[&str] =
     &["status", "leadstatus", "hsleadstatus", "lifecyclestage", "stage", "pipelinestage", "dealstage"];
 
 impl ColumnMapping {
-    /// The country phone numbers without their country code are read in (`phone_region`).impl ColumnMapping {
     /// The country phone numbers without their country code are read in (`phone_region`).
     pub fn phone_region(&self) -> Option<PhoneRegion> {
         self.phone_region
@@ -527,7 +527,7 @@ impl ColumnMapping {
 }
 
 impl ColumnMapping {
-    pub fn change_target(&self, header: &str, _position: usize) -> Result<ChangeTarget, MappingError> {
+    pub fn change_target(&self, header: &str) -> Result<ChangeTarget, MappingError> {
         if let Some(ColumnRule { target, .. }) = self.columns.get(header.trim()) {
             return match target.as_str() {
                 "ignore" => Ok(ChangeTarget::Ignore),

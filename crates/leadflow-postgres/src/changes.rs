@@ -17,7 +17,7 @@ impl ChangeReads for PgStore {
             .conn()
             .query(
                 "SELECT id, at, field, old, new, cause, actor, reason FROM lead_changes
-                 WHERE lead_id = $1 ORDER BY id DESC LIMIT $2",
+                 WHERE lead_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
                 &[&lead.0, &i64::try_from(limit).unwrap_or(i64::MAX)],
             )
             .map_err(backend)?;

@@ -11,7 +11,7 @@ impl ChangeReads for SqliteStore {
             .conn
             .prepare_cached(
                 "SELECT id, at, field, old, new, cause, actor, reason FROM lead_changes
-                 WHERE lead_id = ?1 ORDER BY id DESC LIMIT ?2",
+                 WHERE lead_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
             )
             .map_err(backend)?;
         let rows = stmt

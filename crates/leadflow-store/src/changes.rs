@@ -55,9 +55,6 @@ fn encode(value: &CustomValue) -> String {
     serde_json::to_string(value).expect("a custom value always serializes")
 }
 
-/// The fields of a lead's place, as the change log names them: what reports read of it.
-pub const PLACE_FIELDS: [&str; 2] = [Field::Pipeline.name(), Field::PipelineStage.name()];
-
 /// Reads the change log's place changes for reports, decoding each distinct value once: a
 /// report over a million leads meets a handful of values (a pipeline's stage ids) millions of
 /// times.
@@ -70,8 +67,8 @@ impl PlaceDecoder {
     /// Which place field the log's `field` is.
     pub fn field(field: &str) -> Result<PlaceField, StoreError> {
         match field {
-            f if f == PLACE_FIELDS[0] => Ok(PlaceField::Pipeline),
-            f if f == PLACE_FIELDS[1] => Ok(PlaceField::Stage),
+            f if f == Field::Pipeline.name() => Ok(PlaceField::Pipeline),
+            f if f == Field::PipelineStage.name() => Ok(PlaceField::Stage),
             other => Err(StoreError::Corrupt(format!("`{other}` is not a place field"))),
         }
     }

@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             rule_files_are_versioned_per_kind_and_name,
             leads_keep_their_place_in_a_pipeline,
             reports_scan_every_lead_with_its_place_changes_in_time_order,
+            history_entries_are_appended_at_their_times_and_read_back_by_lead,
             users_round_trip_and_assignment_keeps_its_rotation,
             tasks_are_listed_soonest_first_and_change_state,
             sla_clocks_run_until_met_or_stopped_and_count_compliance,
@@ -1519,6 +1520,62 @@ pub fn reports_scan_every_lead_with_its_place_changes_in_time_order<S: Store>(s:
     );
     assert_eq!(seen[2].6, vec![(t("2026-01-03"), PlaceField::Pipeline, None, s_("sales"), None)]);
     assert!(seen[0].0 < seen[1].0 && seen[1].0 < seen[2].0, "in id order");
+}
+
+/// A history import appends changes of several leads at their own times, in the order given,
+/// and reads a batch's logged place changes back by lead, oldest first (by time, then as
+/// logged), only of place fields; a lead with none, or erased, has none.
+pub fn history_entries_are_appended_at_their_times_and_read_back_by_lead<S: Store>(s: &mut S) {
+    use leadflow_core::change::FieldChange;
+    use leadflow_core::lead::{CustomValue, Field, FieldRef};
+    use leadflow_core::report::PlaceField;
+    let (ana, bo, cy) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"), add_lead(s, "cy@example.com"));
+    let text = |v: &str| Some(CustomValue::Text(v.into()));
+    let change = |field: Field, old: &str, new: &str| FieldChange {
+        field: FieldRef::Standard(field),
+        old: text(old),
+        new: text(new),
+    };
+    let (enter, to_mql, to_sql) = (
+        change(Field::Pipeline, "partner", "sales"),
+        change(Field::PipelineStage, "new", "mql"),
+        change(Field::PipelineStage, "mql", "sql"),
+    );
+    let company = change(Field::Company, "Acme", "Acme Corp");
+    let import = ChangeOrigin::new(ChangeCause::Import, "history.csv");
+    let lost = import.clone().because(Some("price".into()));
+    let mut tx = s.begin().unwrap();
+    tx.record_change_entries(&[
+        ChangeEntry { lead: bo, at: t("2026-02-01"), origin: &import, change: &to_sql },
+        ChangeEntry { lead: ana, at: t("2026-01-05"), origin: &import, change: &enter },
+        ChangeEntry { lead: ana, at: t("2026-01-05"), origin: &import, change: &to_mql },
+        ChangeEntry { lead: bo, at: t("2026-01-10"), origin: &lost, change: &to_mql },
+        ChangeEntry { lead: bo, at: t("2026-01-11"), origin: &import, change: &company },
+    ])
+    .unwrap();
+    let logged = tx.place_changes_of(&[bo, cy, ana]).unwrap();
+    tx.commit().unwrap();
+    let seen: Vec<(LeadId, Timestamp, PlaceField, Option<&str>)> =
+        logged.iter().map(|c| (c.lead, c.at, c.field, c.new.as_deref())).collect();
+    assert_eq!(
+        seen,
+        [
+            (bo, t("2026-01-10"), PlaceField::Stage, Some("mql")),
+            (bo, t("2026-02-01"), PlaceField::Stage, Some("sql")),
+            (ana, t("2026-01-05"), PlaceField::Pipeline, Some("sales")),
+            (ana, t("2026-01-05"), PlaceField::Stage, Some("mql")),
+        ],
+        "by lead as asked, each oldest first, place fields only"
+    );
+    assert_eq!(logged[2].old.as_deref(), Some("partner"));
+    // The log has each with its own time and reason, newest first.
+    let log = s.changes_of(bo, 10).unwrap();
+    let times: Vec<(Timestamp, Option<&str>)> = log.iter().map(|c| (c.at, c.origin.reason.as_deref())).collect();
+    assert_eq!(times, [(t("2026-02-01"), None), (t("2026-01-11"), None), (t("2026-01-10"), Some("price"))]);
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(ana).unwrap();
+    assert!(tx.place_changes_of(&[ana]).unwrap().is_empty(), "an erased lead's log goes with it");
+    tx.commit().unwrap();
 }
 
 pub fn deleting_a_lead_erases_everything<S: Store>(s: &mut S) {

@@ -20,7 +20,7 @@ mod url;
 mod users;
 
 pub use backend::Backend;
-pub use changes::{ChangeRow, PLACE_FIELDS, PlaceDecoder, place_text, read_change};
+pub use changes::{ChangeRow, PlaceDecoder, place_text, read_change};
 pub use identities::{IdentityReads, IdentityRecord, IdentityWrites, profile_keys};
 pub use jobs::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
@@ -1028,7 +1028,7 @@ pub struct StoredChange {
 
 /// Every change of a lead's profile, field by field, appended in the transaction that made it.
 pub trait ChangeReads {
-    /// The lead's changes, newest first, at most `limit`.
+    /// The lead's changes, newest first (by time, then as logged), at most `limit`.
     fn changes_of(&self, lead: LeadId, limit: usize) -> Result<Vec<StoredChange>, StoreError>;
 
     /// Every lead, in id order, with its changes of pipeline and stage, oldest first (by time,

@@ -33,11 +33,6 @@ impl Names {
         name
     }
 
-    /// The name of `s` if it was interned.
-    pub fn get(&self, s: &str) -> Option<Name> {
-        self.ids.get(s).copied()
-    }
-
     pub fn resolve(&self, name: Name) -> &str {
         &self.names[name.index()]
     }
@@ -63,6 +58,5 @@ mod tests {
         assert_eq!(names.intern("mql"), a);
         assert_ne!(a, b);
         assert_eq!((names.resolve(a), names.resolve(b), names.len()), ("mql", "sql", 2));
-        assert_eq!(names.get("won"), None);
     }
 }

@@ -239,6 +239,7 @@ impl PipelineReporter {
         self.first_entry.clear();
         let mut stages = Vec::with_capacity(visits.len());
         let mut was_qualified = false;
+        let mut left_before = None;
         for visit in visits {
             let s = self.stage(visit.stage, names);
             stages.push(s);
@@ -251,6 +252,11 @@ impl PipelineReporter {
                 None => self.open[s] += 1,
             }
             let info = &self.stages[s];
+            // Back in the pipeline after a stay elsewhere: it qualifies afresh.
+            if left_before != Some(visit.entered) {
+                was_qualified = false;
+            }
+            left_before = visit.left;
             if info.qualified && !was_qualified {
                 *self.months.entry(month_of(visit.entered)).or_default() += 1;
             }
@@ -410,4 +416,54 @@ fn months(counted: &BTreeMap<i32, u64>) -> Vec<MonthFigures> {
             MonthFigures { month: format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1), mqls, velocity_rate }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::LeadId;
+    use crate::report::{PlaceChange, PlaceField};
+
+    const SALES: &str = include_str!("../../../../bench/pipeline/sales.toml");
+
+    fn day(d: i64) -> Timestamp {
+        Timestamp::from_millis(d * 86_400_000)
+    }
+
+    /// A lead qualifies in `sales`, leaves for another pipeline, and comes back qualified: two MQLs.
+    /// Going back from sql to mql inside the pipeline counts too; mql to mql is no stage change.
+    #[test]
+    fn a_lead_back_in_the_pipeline_qualifies_afresh() {
+        let pipeline = Pipeline::parse(SALES).unwrap();
+        let mut names = Names::default();
+        let mut reporter = PipelineReporter::new(&pipeline, None, day(100), &mut names).unwrap();
+        let mut n = |s: &str| Some(names.intern(s));
+        let change = |at, field, old, new| PlaceChange { at: day(at), field, old, new, reason: None };
+        let (sales, partner, mql, sql, new) = (n("sales"), n("partner"), n("mql"), n("sql"), n("new"));
+        let registered = n("registered");
+        let changes = [
+            change(1, PlaceField::Stage, new, mql),
+            change(2, PlaceField::Pipeline, sales, partner),
+            change(2, PlaceField::Stage, mql, registered),
+            change(3, PlaceField::Pipeline, partner, sales),
+            change(3, PlaceField::Stage, registered, mql),
+            change(4, PlaceField::Stage, mql, sql),
+            change(5, PlaceField::Stage, sql, mql),
+        ];
+        let lead = LeadPlaces {
+            lead: LeadId(1),
+            created_at: day(0),
+            owner: None,
+            source: None,
+            pipeline: sales,
+            stage: mql,
+            changes: &changes,
+        };
+        reporter.add(&lead, &names);
+        let report = reporter.finish(&names);
+        assert_eq!(report.months.iter().map(|m| m.mqls).sum::<u64>(), 3);
+        let mql = report.stages.iter().find(|s| s.stage == "mql").unwrap();
+        assert_eq!((mql.reached, mql.completed, mql.open), (1, 2, 1));
+        assert_eq!(report.stages.iter().find(|s| s.stage == "new").unwrap().completed, 1);
+    }
 }

@@ -277,3 +277,51 @@ fn the_report_follows_leads_that_skip_go_back_requalify_and_never_move() {
     assert_eq!(r.months.iter().map(|m| m.mqls).sum::<u64>(), 3);
     assert_eq!(r.reasons.len(), 1, "only dee's disqualification by then");
 }
+
+/// HubSpot's history starts with the value a lead was created with: a row that changes nothing.
+/// Imported again, it is already recorded, not refused; a row later than now is refused; a lead
+/// in another pipeline enters this one by a logged move, so its stay there is kept.
+#[test]
+fn rows_that_change_nothing_rows_from_the_future_and_leads_of_another_pipeline() {
+    let mut w = World::new();
+    w.engine.save_pipeline(include_str!("../../../../examples/pipeline-partner.toml"), true).unwrap();
+    w.leads(&[("ana@acme.example", None, None)], true);
+    let file = [
+        (2, "ana@acme.example", day(0), None, "new", None),
+        (3, "ana@acme.example", day(4), None, "mql", None),
+        (4, "ana@acme.example", t("2026-06-02"), None, "sql", None),
+    ];
+    let summary = w.history(&file);
+    assert_eq!((summary.logged, summary.duplicates), (1, 1), "the first row moves nothing");
+    assert_eq!(summary.rejected.len(), 1);
+    assert_eq!(summary.rejected[0].0, 4);
+    assert!(summary.rejected[0].1.contains("later than now"), "{:?}", summary.rejected);
+    let again = w.history(&file[..2]);
+    assert_eq!((again.logged, again.duplicates, again.rejected.len()), (0, 2, 0), "{:?}", again.rejected);
+
+    // bo is in the partner pipeline since his creation; his history in `sales` is a move there.
+    let rows = [ImportRow {
+        line: 2,
+        offset: 0,
+        parsed: Ok(LeadInput {
+            created_at: Some(day(0)),
+            ..LeadInput::of(Profile::new(Email::parse("bo@acme.example").unwrap()))
+        }),
+        warnings: Vec::new(),
+    }];
+    let options = ImportOptions { rescore: false, pipeline: Some("partner".into()), ..ImportOptions::LEADS };
+    let origin = ChangeOrigin::new(ChangeCause::Import, "partner-leads.csv");
+    w.engine.import_lead_rows(rows.into_iter(), options, &origin, &Quiet, &Quiet).unwrap();
+    let summary = w.history(&[(2, "bo@acme.example", day(5), Some("new"), "mql", None)]);
+    assert_eq!((summary.logged, summary.rejected.len()), (1, 0));
+    let bo = LeadRef::Email(Email::parse("bo@acme.example").unwrap());
+    let before = w.engine.profile_at(&bo, day(3)).unwrap().unwrap();
+    assert_eq!((before.pipeline.as_deref(), before.pipeline_stage.as_deref()), (Some("partner"), Some("registered")));
+    let after = w.lead("bo@acme.example").profile;
+    assert_eq!((after.pipeline.as_deref(), after.pipeline_stage.as_deref()), (Some("sales"), Some("mql")));
+    let request =
+        PipelineReportRequest { pipeline: Some("partner".into()), as_of: Some(day(10)), ..Default::default() };
+    let partner = w.engine.pipeline_report(&request, &Quiet).unwrap();
+    let registered = partner.stages.iter().find(|s| s.stage == "registered").unwrap();
+    assert_eq!((partner.leads, registered.completed, registered.median_days), (1, 1, Some(5.0)));
+}
