@@ -84,6 +84,7 @@ use crate::error::ErrorResponse;
         crate::sla::clocks,
         crate::sla::compliance,
         crate::reports::pipeline,
+        crate::reports::chart,
         crate::sla::decide,
         crate::webhooks::list,
         crate::webhooks::create,
@@ -100,7 +101,7 @@ use crate::error::ErrorResponse;
         crate::openapi,
         crate::docs,
     ),
-    components(schemas(ErrorResponse)),
+    components(schemas(ErrorResponse, crate::reports::PipelineChart)),
     modifiers(&ApiKey, &Errors, &EventRules),
 )]
 struct ApiDoc;

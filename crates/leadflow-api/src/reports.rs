@@ -1,13 +1,16 @@
 //! Reports over every lead's history: the figures `leadflow report` prints.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use leadflow_contract::PipelineReport;
+use leadflow_core::report::{LeadScope, Period};
 use leadflow_core::{Actor, Timestamp};
 use leadflow_engine::{PipelineReportRequest, Quiet};
 use leadflow_store::Backend;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{ApiError, AppState, Caller, ErrorCode};
 
@@ -23,6 +26,24 @@ pub(crate) struct PipelineReportParams {
     /// The funnel's stages in order, comma-separated; by default the pipeline's open stages,
     /// then its won ones.
     funnel: Option<String>,
+    /// The cohort of leads created from this instant or date on.
+    #[param(format = DateTime)]
+    created_from: Option<String>,
+    /// ... and before this one.
+    #[param(format = DateTime)]
+    created_to: Option<String>,
+    /// The cohort of leads first qualified from this instant or date on.
+    #[param(format = DateTime)]
+    qualified_from: Option<String>,
+    /// ... and before this one.
+    #[param(format = DateTime)]
+    qualified_to: Option<String>,
+    /// Only leads of these sources, comma-separated.
+    source: Option<String>,
+    /// Only leads of these owners, comma-separated.
+    owner: Option<String>,
+    /// Only leads owned by members of these teams, comma-separated.
+    team: Option<String>,
 }
 
 /// A pipeline's report
@@ -48,22 +69,104 @@ pub(crate) async fn pipeline<S: Backend>(
     caller: Caller,
     params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PipelineReport>, ApiError> {
+    Ok(Json(report_of(&state, caller, params).await?))
+}
+
+/// One of the pipeline report's charts.
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PipelineChart {
+    /// The funnel's stages as bars of the leads that reached them.
+    Funnel,
+    /// MQLs per month, with the lead velocity rate.
+    Mqls,
+    /// The median days of each step, month by month.
+    Velocity,
+    /// The cohort heatmap: won by months since creation.
+    Cohorts,
+}
+
+impl PipelineChart {
+    fn name(self) -> &'static str {
+        match self {
+            PipelineChart::Funnel => "funnel",
+            PipelineChart::Mqls => "mqls",
+            PipelineChart::Velocity => "velocity",
+            PipelineChart::Cohorts => "cohorts",
+        }
+    }
+}
+
+/// A chart of a pipeline's report
+///
+/// The report's figures as an SVG document with its title, axes, labels and legend (each bar
+/// and cell says its number on hover): `funnel`, `mqls`, `velocity` or `cohorts`. The same
+/// parameters as the report.
+///
+/// Roles: admin, marketing, and sales keys of managers.
+#[utoipa::path(
+    get, path = "/v1/reports/pipeline/charts/{chart}", tag = "Reports", operation_id = "getV1ReportsPipelineChart",
+    params(("chart" = PipelineChart, Path, description = "Which chart"), PipelineReportParams),
+    responses(
+        (status = 200, description = "The chart", content_type = "image/svg+xml", body = String),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 404, description = "Error: `pipeline_not_found`, `not_found`"),
+        (status = 409, description = "Error: `pipeline_needed`"),
+    ),
+)]
+pub(crate) async fn chart<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    chart: Result<Path<PipelineChart>, axum::extract::rejection::PathRejection>,
+    params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Path(chart) = chart.map_err(|_| {
+        ApiError::new(ErrorCode::NotFound, "no such chart (the charts: funnel, mqls, velocity, cohorts)")
+    })?;
+    let report = report_of(&state, caller, params).await?;
+    let svg = leadflow_charts::pipeline_chart(chart.name(), &report).expect("every chart of the enum is drawn");
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+}
+
+/// The report the query asks for, if the caller may read it.
+async fn report_of<S: Backend>(
+    state: &AppState<S>,
+    caller: Caller,
+    params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<PipelineReport, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
-    let as_of = p
-        .as_of
-        .as_deref()
-        .map(|s| Timestamp::parse(s).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("as_of: {e}"))))
-        .transpose()?;
-    let funnel: Option<Vec<String>> =
-        p.funnel.map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
-    // `funnel=` says nothing: the default funnel.
-    let funnel = funnel.filter(|stages| !stages.is_empty());
-    let request = PipelineReportRequest { pipeline: p.pipeline, funnel, as_of };
+    let instant = |field: &str, s: &Option<String>| {
+        s.as_deref()
+            .map(|s| Timestamp::parse(s).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("{field}: {e}"))))
+            .transpose()
+    };
+    // Either end may be left open; one that ends before it starts holds no lead.
+    let period = |what: &str, from: &Option<String>, to: &Option<String>| -> Result<_, ApiError> {
+        Ok(Period::new(instant(&format!("{what}_from"), from)?, instant(&format!("{what}_to"), to)?))
+    };
+    // A list, comma-separated; an empty one says nothing.
+    let list = |s: Option<String>| -> Option<Vec<String>> {
+        let items: Vec<String> = s?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        (!items.is_empty()).then_some(items)
+    };
+    let scope = LeadScope {
+        created: period("created", &p.created_from, &p.created_to)?,
+        qualified: period("qualified", &p.qualified_from, &p.qualified_to)?,
+        sources: list(p.source),
+        owners: list(p.owner),
+    };
+    let request = PipelineReportRequest {
+        pipeline: p.pipeline,
+        funnel: list(p.funnel),
+        as_of: instant("as_of", &p.as_of)?,
+        scope,
+        teams: list(p.team),
+    };
     let report = state
         .read(move |engine| {
             let actor = Actor { role: caller.role, name: &caller.name };
             Ok(engine.pipeline_report_as(&actor, &request, &Quiet)?)
         })
         .await?;
-    Ok(Json(PipelineReport::from(&report)))
+    Ok(PipelineReport::from(&report))
 }

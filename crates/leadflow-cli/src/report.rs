@@ -1,12 +1,14 @@
 //! `leadflow report ...`: reports as tables, JSON (the API's) or CSV (one tidy table:
 //! `section,key,figure,value`, for spreadsheets and notebooks).
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
-use clap::{Subcommand, ValueEnum};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
 use leadflow_contract::PipelineReport;
 use leadflow_core::Timestamp;
+use leadflow_core::report::{LeadScope, Period};
 use leadflow_engine::{Engine, PipelineReportRequest};
 use leadflow_store::Backend;
 
@@ -26,9 +28,56 @@ pub enum ReportCommand {
         /// The funnel's stages in order (comma-separated); by default the open stages, then won.
         #[arg(long, value_delimiter = ',')]
         funnel: Option<Vec<String>>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         #[arg(long, value_enum, default_value_t = Rendering::Table)]
         format: Rendering,
+        /// Also write its charts into this directory, as SVG: funnel.svg, mqls.svg,
+        /// velocity.svg, cohorts.svg.
+        #[arg(long, value_name = "DIR")]
+        svg: Option<PathBuf>,
     },
+}
+
+/// Which leads a report counts.
+#[derive(Args)]
+pub struct ScopeArgs {
+    /// The cohort of leads created from this instant or date on...
+    #[arg(long)]
+    created_from: Option<Timestamp>,
+    /// ... and before this one.
+    #[arg(long)]
+    created_to: Option<Timestamp>,
+    /// The cohort of leads first qualified (an MQL stage) from this instant or date on...
+    #[arg(long)]
+    qualified_from: Option<Timestamp>,
+    /// ... and before this one.
+    #[arg(long)]
+    qualified_to: Option<Timestamp>,
+    /// Only leads of these sources (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    source: Option<Vec<String>>,
+    /// Only leads of these owners (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    owner: Option<Vec<String>>,
+    /// Only leads owned by members of these teams (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    team: Option<Vec<String>>,
+}
+
+impl ScopeArgs {
+    fn scope(&self) -> Result<LeadScope> {
+        let period = |from: Option<Timestamp>, to: Option<Timestamp>, what: &str| match (from, to) {
+            (Some(from), Some(to)) if from >= to => anyhow::bail!("--{what}-from must be before --{what}-to"),
+            _ => Ok(Period::new(from, to)),
+        };
+        Ok(LeadScope {
+            created: period(self.created_from, self.created_to, "created")?,
+            qualified: period(self.qualified_from, self.qualified_to, "qualified")?,
+            sources: self.source.clone(),
+            owners: self.owner.clone(),
+        })
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,10 +89,14 @@ pub enum Rendering {
 
 pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result<ExitCode> {
     match command {
-        ReportCommand::Pipeline { pipeline, as_of, funnel, format } => {
-            let request = PipelineReportRequest { pipeline, funnel, as_of };
+        ReportCommand::Pipeline { pipeline, as_of, funnel, scope, format, svg } => {
+            let request =
+                PipelineReportRequest { pipeline, funnel, as_of, scope: scope.scope()?, teams: scope.team.clone() };
             let report = engine.pipeline_report(&request, &progress::bar("reading histories"))?;
             let report = PipelineReport::from(&report);
+            if let Some(dir) = &svg {
+                write_charts(dir, &report)?;
+            }
             match format {
                 Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Rendering::Csv => print_csv(&report)?,
@@ -52,6 +105,18 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every chart of the report as `DIR/<chart>.svg`, said on stderr (stdout may be JSON or CSV).
+fn write_charts(dir: &Path, report: &PipelineReport) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for name in leadflow_charts::PIPELINE_CHARTS {
+        let svg = leadflow_charts::pipeline_chart(name, report).expect("a chart of the list");
+        let path = dir.join(format!("{name}.svg"));
+        std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn days(x: Option<f64>) -> String {
@@ -82,19 +147,47 @@ fn print_tables(r: &PipelineReport) {
                 days(s.median_days),
                 days(s.p75_days),
                 days(s.p90_days),
+                days(s.open_median_age_days),
+                s.rotting.to_string(),
+                format!("{:.1}", s.weighted),
             ]
         })
         .collect();
-    output::table(&["stage", "kind", "reached", "completed", "open", "median", "p75", "p90"], &rows);
+    output::table(
+        &["stage", "kind", "reached", "completed", "open", "median", "p75", "p90", "open for", "rotting", "weighted"],
+        &rows,
+    );
+    println!("(days; `open for`: the median days the leads there now have been there; weighted: by win probability)");
+    println!("pipeline now: {:.1} leads weighted by their stages' win probabilities", r.weighted_open);
+    println!("\nvelocity (days)");
+    let rows: Vec<Vec<String>> = r
+        .velocity
+        .iter()
+        .map(|v| {
+            vec![
+                format!("{} -> {}", v.from, v.to),
+                v.leads.to_string(),
+                days(v.median_days),
+                days(v.p75_days),
+                days(v.p90_days),
+            ]
+        })
+        .collect();
+    output::table(&["step", "leads", "median", "p75", "p90"], &rows);
     println!("\nfunnel");
     let rows: Vec<Vec<String>> = r
         .conversion
         .iter()
         .map(|c| {
-            vec![format!("{} -> {}", c.from, c.to), c.reached.to_string(), c.converted.to_string(), percent(c.rate)]
+            let interval = match (c.rate_low, c.rate_high) {
+                (Some(low), Some(high)) => format!("{} to {}", percent(Some(low)), percent(Some(high))),
+                _ => "-".into(),
+            };
+            let step = format!("{} -> {}", c.from, c.to);
+            vec![step, c.reached.to_string(), c.converted.to_string(), percent(c.rate), interval]
         })
         .collect();
-    output::table(&["step", "reached", "went on", "conversion"], &rows);
+    output::table(&["step", "reached", "went on", "conversion", "95% interval"], &rows);
     println!("\nMQLs per month");
     let most = r.months.iter().map(|m| m.mqls).max().unwrap_or(0).max(1);
     let rows: Vec<Vec<String>> = r
@@ -126,13 +219,30 @@ fn print_tables(r: &PipelineReport) {
     let rows: Vec<Vec<String>> = r
         .sources
         .iter()
-        .map(|s| vec![or_none(&s.source), s.leads.to_string(), s.won.to_string(), percent(Some(s.conversion))])
+        .map(|s| {
+            let interval = format!("{} to {}", percent(Some(s.conversion_low)), percent(Some(s.conversion_high)));
+            vec![or_none(&s.source), s.leads.to_string(), s.won.to_string(), percent(Some(s.conversion)), interval]
+        })
         .collect();
-    output::table(&["source", "leads", "won", "conversion"], &rows);
+    output::table(&["source", "leads", "won", "conversion", "95% interval"], &rows);
     println!("\nreasons");
     let rows: Vec<Vec<String>> =
         r.reasons.iter().map(|x| vec![x.stage.clone(), or_none(&x.reason), x.count.to_string()]).collect();
     output::table(&["stage", "reason", "leads"], &rows);
+    println!("\ncohorts: won by months since creation");
+    const SINCE: [usize; 6] = [0, 1, 2, 3, 6, 12];
+    let rows: Vec<Vec<String>> = r
+        .cohorts
+        .iter()
+        .map(|c| {
+            let share = |k: usize| match c.won.get(k) {
+                Some(won) if c.leads > 0 => format!("{:.1}%", *won as f64 * 100.0 / c.leads as f64),
+                _ => String::new(),
+            };
+            [c.month.clone(), c.leads.to_string()].into_iter().chain(SINCE.iter().map(|k| share(*k))).collect()
+        })
+        .collect();
+    output::table(&["cohort", "leads", "month 0", "1", "2", "3", "6", "12"], &rows);
 }
 
 /// Every figure as one row `section,key,figure,value`: full precision, empty for none.
@@ -152,12 +262,17 @@ fn print_csv(r: &PipelineReport) -> Result<()> {
         put("stage", &s.stage, "p75_days", number(s.p75_days))?;
         put("stage", &s.stage, "p90_days", number(s.p90_days))?;
         put("stage", &s.stage, "mean_days", number(s.mean_days))?;
+        put("stage", &s.stage, "open_median_age_days", number(s.open_median_age_days))?;
+        put("stage", &s.stage, "rotting", s.rotting.to_string())?;
+        put("stage", &s.stage, "weighted", s.weighted.to_string())?;
     }
     for c in &r.conversion {
         let key = format!("{}->{}", c.from, c.to);
         put("conversion", &key, "reached", c.reached.to_string())?;
         put("conversion", &key, "converted", c.converted.to_string())?;
         put("conversion", &key, "rate", number(c.rate))?;
+        put("conversion", &key, "rate_low", number(c.rate_low))?;
+        put("conversion", &key, "rate_high", number(c.rate_high))?;
     }
     for m in &r.months {
         put("month", &m.month, "mqls", m.mqls.to_string())?;
@@ -176,6 +291,26 @@ fn print_csv(r: &PipelineReport) -> Result<()> {
         put("source", &key, "leads", s.leads.to_string())?;
         put("source", &key, "won", s.won.to_string())?;
         put("source", &key, "conversion", s.conversion.to_string())?;
+        put("source", &key, "conversion_low", s.conversion_low.to_string())?;
+        put("source", &key, "conversion_high", s.conversion_high.to_string())?;
+    }
+    put("report", &r.pipeline, "weighted_open", r.weighted_open.to_string())?;
+    for v in &r.velocity {
+        let key = format!("{}->{}", v.from, v.to);
+        put("velocity", &key, "leads", v.leads.to_string())?;
+        put("velocity", &key, "median_days", number(v.median_days))?;
+        put("velocity", &key, "p75_days", number(v.p75_days))?;
+        put("velocity", &key, "p90_days", number(v.p90_days))?;
+        for m in &v.by_month {
+            put("velocity_month", &format!("{key}:{}", m.month), "median_days", number(m.median_days))?;
+        }
+    }
+    for c in &r.cohorts {
+        put("cohort", &c.month, "leads", c.leads.to_string())?;
+        for (k, (q, w)) in c.qualified.iter().zip(&c.won).enumerate() {
+            put("cohort", &format!("{}+{k}", c.month), "qualified", q.to_string())?;
+            put("cohort", &format!("{}+{k}", c.month), "won", w.to_string())?;
+        }
     }
     for x in &r.reasons {
         put("reason", &format!("{}:{}", x.stage, x.reason.clone().unwrap_or_default()), "count", x.count.to_string())?;

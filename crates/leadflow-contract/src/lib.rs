@@ -35,7 +35,10 @@ pub use pipeline::{
     PipelineCheck, PipelineInfo, PipelineList, PipelineRequest, PipelineStage, PipelineView, StageMoveRequest,
     StageMoveResult,
 };
-pub use report::{Conversion, MonthFigures, OwnerFigures, PipelineReport, ReasonCount, SourceFigures, StageFigures};
+pub use report::{
+    Cohort, Conversion, MonthFigures, OwnerFigures, PipelineReport, ReasonCount, SourceFigures, StageFigures,
+    VelocityMonth, VelocityStep,
+};
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};

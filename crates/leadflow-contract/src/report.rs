@@ -26,6 +26,13 @@ pub struct PipelineReport {
     pub sources: Vec<SourceFigures>,
     /// Entries into lost and disqualified stages, by stage and reason.
     pub reasons: Vec<ReasonCount>,
+    /// Days from creation to the first MQL, from it to acceptance (the first entry after it into
+    /// a stage whose lifecycle stage is `sql`), from acceptance to won.
+    pub velocity: Vec<VelocityStep>,
+    /// The leads created each month, and how many had qualified and been won by each month since.
+    pub cohorts: Vec<Cohort>,
+    /// The pipeline now: the leads in open stages, each weighted by its stage's win probability.
+    pub weighted_open: f64,
 }
 
 /// How many leads reached a stage and how long their visits lasted, in days.
@@ -46,6 +53,48 @@ pub struct StageFigures {
     pub p75_days: Option<f64>,
     pub p90_days: Option<f64>,
     pub mean_days: Option<f64>,
+    /// Of the leads there at `as_of`: the median days they have been there.
+    pub open_median_age_days: Option<f64>,
+    /// Of the leads there at `as_of`: those there longer than the stage's `rotting_days`.
+    pub rotting: u64,
+    /// The leads there at `as_of` times the stage's win probability (open stages only).
+    pub weighted: f64,
+}
+
+/// One step of a lead's way, in days, of the leads that took it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct VelocityStep {
+    /// `created`, `mql` or `accepted`.
+    pub from: &'static str,
+    /// `mql`, `accepted` or `won`.
+    pub to: &'static str,
+    pub leads: u64,
+    pub median_days: Option<f64>,
+    pub p75_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    /// By the month the step ended: the trend.
+    pub by_month: Vec<VelocityMonth>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct VelocityMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub leads: u64,
+    pub median_days: Option<f64>,
+}
+
+/// The leads created in one month.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Cohort {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub leads: u64,
+    /// `qualified[k]`: of them, those that had qualified by the end of the k-th month after
+    /// (0: their creation month); one entry per month up to `as_of`'s.
+    pub qualified: Vec<u64>,
+    /// The same for won.
+    pub won: Vec<u64>,
 }
 
 /// Of the `reached` leads that visited `from`, `converted` visited `to` at or after their first
@@ -58,6 +107,10 @@ pub struct Conversion {
     pub converted: u64,
     /// `converted / reached`; null when none reached `from`.
     pub rate: Option<f64>,
+    /// The 95% Wilson interval of the rate: where the true rate may be, wide where counts are
+    /// small.
+    pub rate_low: Option<f64>,
+    pub rate_high: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -92,6 +145,9 @@ pub struct SourceFigures {
     pub won: u64,
     /// `won / leads`.
     pub conversion: f64,
+    /// Its 95% Wilson interval.
+    pub conversion_low: f64,
+    pub conversion_high: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -120,6 +176,9 @@ impl From<&core::PipelineReport> for PipelineReport {
                     p75_days: s.p75_days,
                     p90_days: s.p90_days,
                     mean_days: s.mean_days,
+                    open_median_age_days: s.open_median_age_days,
+                    rotting: s.rotting,
+                    weighted: s.weighted,
                 })
                 .collect(),
             conversion: r
@@ -131,6 +190,8 @@ impl From<&core::PipelineReport> for PipelineReport {
                     reached: c.reached,
                     converted: c.converted,
                     rate: c.rate,
+                    rate_low: c.interval.map(|i| i.0),
+                    rate_high: c.interval.map(|i| i.1),
                 })
                 .collect(),
             owners: r
@@ -153,11 +214,17 @@ impl From<&core::PipelineReport> for PipelineReport {
             sources: r
                 .sources
                 .iter()
-                .map(|s| SourceFigures {
-                    source: s.source.clone(),
-                    leads: s.leads,
-                    won: s.won,
-                    conversion: s.conversion,
+                .map(|s| {
+                    // A source has at least one lead: it has an interval.
+                    let (low, high) = s.interval.unwrap_or((0.0, 1.0));
+                    SourceFigures {
+                        source: s.source.clone(),
+                        leads: s.leads,
+                        won: s.won,
+                        conversion: s.conversion,
+                        conversion_low: low,
+                        conversion_high: high,
+                    }
                 })
                 .collect(),
             reasons: r
@@ -165,6 +232,34 @@ impl From<&core::PipelineReport> for PipelineReport {
                 .iter()
                 .map(|x| ReasonCount { stage: x.stage.clone(), reason: x.reason.clone(), count: x.count })
                 .collect(),
+            velocity: r
+                .velocity
+                .iter()
+                .map(|v| VelocityStep {
+                    from: v.from,
+                    to: v.to,
+                    leads: v.leads,
+                    median_days: v.median_days,
+                    p75_days: v.p75_days,
+                    p90_days: v.p90_days,
+                    by_month: v
+                        .by_month
+                        .iter()
+                        .map(|m| VelocityMonth { month: m.month.clone(), leads: m.leads, median_days: m.median_days })
+                        .collect(),
+                })
+                .collect(),
+            cohorts: r
+                .cohorts
+                .iter()
+                .map(|c| Cohort {
+                    month: c.month.clone(),
+                    leads: c.leads,
+                    qualified: c.qualified.clone(),
+                    won: c.won.clone(),
+                })
+                .collect(),
+            weighted_open: r.weighted_open,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Reports as use cases: which pipeline, as of when, over which funnel; the store streams every
 //! lead's place history and the core folds it ([`leadflow_core::report`]).
 
-use leadflow_core::report::{Names, PipelineReport, PipelineReporter};
+use leadflow_core::report::{LeadScope, Names, PipelineReport, PipelineReporter};
 use leadflow_core::team::UserRole;
 use leadflow_core::{Actor, Role, Timestamp};
 use leadflow_store::{ScanScope, Store};
@@ -17,6 +17,10 @@ pub struct PipelineReportRequest {
     pub funnel: Option<Vec<String>>,
     /// Now by default.
     pub as_of: Option<Timestamp>,
+    /// Which leads count (a cohort, sources, owners); every lead by default.
+    pub scope: LeadScope,
+    /// Only leads owned by members of these teams (the sales users' `team`).
+    pub teams: Option<Vec<String>>,
 }
 
 /// Leads between two ticks of a report's progress.
@@ -44,6 +48,25 @@ impl<S: Store> Engine<S> {
         Ok(actor.may_read_reports(is_manager)?)
     }
 
+    /// The request's scope, its teams' members among the owners it keeps.
+    fn scope_with_teams(&self, request: &PipelineReportRequest) -> Result<LeadScope, EngineError> {
+        let mut scope = request.scope.clone();
+        if let Some(teams) = &request.teams {
+            let members: Vec<String> = self
+                .store
+                .users()?
+                .iter()
+                .filter(|u| u.team().is_some_and(|t| teams.iter().any(|team| team == t.as_str())))
+                .map(|u| u.name().as_str().to_string())
+                .collect();
+            scope.owners = Some(match scope.owners {
+                Some(owners) => owners.into_iter().filter(|o| members.contains(o)).collect(),
+                None => members,
+            });
+        }
+        Ok(scope)
+    }
+
     /// The pipeline report: every lead's history, one pass.
     pub fn pipeline_report(
         &mut self,
@@ -60,8 +83,9 @@ impl<S: Store> Engine<S> {
             (None, _) => return Err(EngineError::PipelineNeeded { active: active() }),
         };
         let as_of = request.as_of.unwrap_or_else(|| self.now());
+        let scope = self.scope_with_teams(request)?;
         let mut names = Names::default();
-        let mut reporter = PipelineReporter::new(pipeline, request.funnel.as_deref(), as_of, &mut names)
+        let mut reporter = PipelineReporter::new(pipeline, request.funnel.as_deref(), &scope, as_of, &mut names)
             .map_err(|stage| EngineError::NoSuchStage { pipeline: pipeline.name().to_string(), stage })?;
         progress.start(self.store.count_for_rescore(ScanScope::All)?);
         let mut read = 0u64;

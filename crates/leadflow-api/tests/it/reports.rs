@@ -72,13 +72,43 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
     assert_eq!(sources, [("organic", 1, 0), ("webinar", 2, 1)]);
     assert_eq!(report["months"].as_array().unwrap().iter().map(|m| m["mqls"].as_u64().unwrap()).sum::<u64>(), 2);
 
+    // Its charts, as SVG documents.
+    let chart = |name: &str| {
+        let request = s.client.get(format!("{}/v1/reports/pipeline/charts/{name}", s.base));
+        request.bearer_auth(s.key(Role::Marketing)).send()
+    };
+    let answer = chart("funnel").await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["content-type"], "image/svg+xml");
+    let svg = answer.text().await.unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("new: 3 leads reached it"), "{svg}");
+    for name in ["mqls", "velocity", "cohorts"] {
+        assert_eq!(chart(name).await.unwrap().status(), StatusCode::OK, "{name}");
+    }
+    let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline/charts/pie", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("not_found")), "{body}");
+
     // As of before anything happened: nothing.
     let (_, before) = s.admin(Method::GET, "/v1/reports/pipeline?as_of=2020-01-01", None).await;
     assert_eq!(before["leads"], 0, "{before}");
     // A funnel of one's own.
     let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline?pipeline=sales&funnel=new,won", None).await;
     assert_eq!((status, body["conversion"][0]["rate"].as_f64()), (StatusCode::OK, Some(1.0 / 3.0)), "{body}");
+    // A cohort and filters.
+    let (_, webinar) = s.admin(Method::GET, "/v1/reports/pipeline?source=webinar,partner", None).await;
+    assert_eq!(webinar["leads"], 2, "{webinar}");
+    let (_, none) =
+        s.admin(Method::GET, "/v1/reports/pipeline?created_from=2020-01-01&created_to=2021-01-01", None).await;
+    assert_eq!(none["leads"], 0, "{none}");
+    let (_, all) = s.admin(Method::GET, "/v1/reports/pipeline?source=&owner=sales@yourco.example", None).await;
+    assert_eq!(all["leads"], 3, "an empty list says nothing: {all}");
+    let (_, since) = s.admin(Method::GET, "/v1/reports/pipeline?created_from=2020-01-01", None).await;
+    assert_eq!(since["leads"], 3, "{since}");
+    let (_, inverted) =
+        s.admin(Method::GET, "/v1/reports/pipeline?qualified_from=2021-01-01&qualified_to=2020-01-01", None).await;
+    assert_eq!(inverted["leads"], 0, "a period that ends before it starts holds none: {inverted}");
     for (query, status, error) in [
+        ("?created_to=tomorrow", StatusCode::BAD_REQUEST, "invalid_request"),
         ("?funnel=new,nowhere", StatusCode::BAD_REQUEST, "invalid_request"),
         ("?as_of=yesterday", StatusCode::BAD_REQUEST, "invalid_request"),
         ("?pipeline=partner", StatusCode::NOT_FOUND, "pipeline_not_found"),
@@ -90,8 +120,10 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
 
     // Reports read every lead: a rep's key may not, a manager's may; an ingest key never.
     for role in [Role::Sales, Role::Ingest] {
-        let (status, body) = s.call(Some(role), Method::GET, "/v1/reports/pipeline", None).await;
-        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("forbidden")), "{role}");
+        for path in ["/v1/reports/pipeline", "/v1/reports/pipeline/charts/funnel"] {
+            let (status, body) = s.call(Some(role), Method::GET, path, None).await;
+            assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("forbidden")), "{role} {path}");
+        }
     }
     let manager = json!({"zone": "Europe/Berlin", "role": "manager"});
     assert_eq!(s.admin(Method::PUT, "/v1/users/sales@yourco.example", Some(manager)).await.0, StatusCode::OK);

@@ -9,14 +9,23 @@
 //! lifecycle stages: "won" is a stage of kind won, an MQL is an entry into a stage whose
 //! lifecycle stage is `mql` from one whose is not.
 
+mod cohorts;
+mod interval;
+mod month;
 mod names;
 mod pipeline;
 mod places;
 mod quantile;
+mod scope;
+mod velocity;
 
+pub use cohorts::Cohort;
+pub use interval::wilson;
 pub use names::{Name, Names};
 pub use pipeline::{
     Conversion, MonthFigures, OwnerFigures, PipelineReport, PipelineReporter, ReasonCount, SourceFigures, StageFigures,
 };
 pub use places::{LeadPlaces, PlaceChange, PlaceField, Visit, visits};
 pub use quantile::quantile;
+pub use scope::{LeadScope, Period};
+pub use velocity::{VelocityMonth, VelocityStep};

@@ -4,16 +4,20 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike};
 use rustc_hash::FxHashMap;
 
 use crate::Timestamp;
 use crate::lead::LifecycleStage;
 use crate::pipeline::{Pipeline, StageKind};
 
+use super::cohorts::{Cohort, Cohorts};
+use super::interval::wilson;
+use super::month::{month_name, month_of};
 use super::names::{Name, Names};
 use super::places::{LeadPlaces, Visit, visits};
 use super::quantile::quantile;
+use super::scope::{LeadScope, Scope};
+use super::velocity::{Milestones, Velocity, VelocityStep};
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
 
@@ -36,6 +40,12 @@ pub struct PipelineReport {
     pub sources: Vec<SourceFigures>,
     /// Entries into lost and disqualified stages, by stage and reason.
     pub reasons: Vec<ReasonCount>,
+    /// Days from creation to MQL, MQL to accepted, accepted to won.
+    pub velocity: Vec<VelocityStep>,
+    /// The leads created each month, qualified and won by each month since.
+    pub cohorts: Vec<Cohort>,
+    /// The pipeline now: leads in open stages, each weighted by its stage's win probability.
+    pub weighted_open: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +63,12 @@ pub struct StageFigures {
     pub p75_days: Option<f64>,
     pub p90_days: Option<f64>,
     pub mean_days: Option<f64>,
+    /// The leads there at `as_of` (its open visits): the median days they have been there, how
+    /// many of them are rotting (longer than the stage's `rotting_days`), and their number
+    /// weighted by the stage's win probability.
+    pub open_median_age_days: Option<f64>,
+    pub rotting: u64,
+    pub weighted: f64,
 }
 
 /// `converted` of the `reached` leads that visited `from` visited `to` at or after their first
@@ -64,6 +80,8 @@ pub struct Conversion {
     pub reached: u64,
     pub converted: u64,
     pub rate: Option<f64>,
+    /// The 95% Wilson interval of the rate.
+    pub interval: Option<(f64, f64)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +115,8 @@ pub struct SourceFigures {
     pub won: u64,
     /// `won / leads`.
     pub conversion: f64,
+    /// Its 95% Wilson interval.
+    pub interval: Option<(f64, f64)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -111,8 +131,16 @@ pub struct ReasonCount {
 struct StageInfo {
     id: String,
     kind: Option<StageKind>,
+    lifecycle: Option<LifecycleStage>,
+    probability: f64,
+    rotting_days: Option<u32>,
+}
+
+impl StageInfo {
     /// Its leads are marketing-qualified (its lifecycle stage is `mql`).
-    qualified: bool,
+    fn qualified(&self) -> bool {
+        self.lifecycle == Some(LifecycleStage::Mql)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -128,6 +156,7 @@ pub struct PipelineReporter {
     name: String,
     pipeline: Name,
     as_of: Timestamp,
+    scope: Scope,
     stages: Vec<StageInfo>,
     /// Stage index by [`Name::index`].
     stage_of: Vec<Option<usize>>,
@@ -139,23 +168,29 @@ pub struct PipelineReporter {
     /// Seconds of each completed visit, per stage.
     durations: Vec<Vec<f64>>,
     open: Vec<u64>,
+    /// Seconds each open visit has lasted at `as_of`, per stage.
+    ages: Vec<Vec<f64>>,
+    rotting: Vec<u64>,
     owners: FxHashMap<Option<Name>, (Tally, Vec<f64>)>,
     sources: FxHashMap<Option<Name>, Tally>,
     /// MQLs per month, months counted from year 0.
     months: BTreeMap<i32, u64>,
     reasons: FxHashMap<(usize, Option<Name>), u64>,
+    velocity: Velocity,
+    cohorts: Cohorts,
     visits: Vec<Visit>,
     first_entry: Vec<Option<Timestamp>>,
 }
 
 impl PipelineReporter {
     /// A report on `pipeline` as of `as_of`, over `funnel` (stage ids; by default the open
-    /// stages in the pipeline's order, then the won ones). The stage ids and the pipeline's name
-    /// are interned in `names`, which the leads added must be read with. Refuses a funnel stage
-    /// the pipeline does not have, naming it.
+    /// stages in the pipeline's order, then the won ones), of the leads in `scope`. The stage
+    /// ids and the pipeline's name are interned in `names`, which the leads added must be read
+    /// with. Refuses a funnel stage the pipeline does not have, naming it.
     pub fn new(
         pipeline: &Pipeline,
         funnel: Option<&[String]>,
+        scope: &LeadScope,
         as_of: Timestamp,
         names: &mut Names,
     ) -> Result<PipelineReporter, String> {
@@ -163,6 +198,7 @@ impl PipelineReporter {
             name: pipeline.name().to_string(),
             pipeline: names.intern(pipeline.name()),
             as_of,
+            scope: Scope::new(scope, names),
             stages: Vec::new(),
             stage_of: Vec::new(),
             funnel: Vec::new(),
@@ -171,10 +207,14 @@ impl PipelineReporter {
             converted: Vec::new(),
             durations: Vec::new(),
             open: Vec::new(),
+            ages: Vec::new(),
+            rotting: Vec::new(),
             owners: FxHashMap::default(),
             sources: FxHashMap::default(),
             months: BTreeMap::new(),
             reasons: FxHashMap::default(),
+            velocity: Velocity::default(),
+            cohorts: Cohorts::new(as_of),
             visits: Vec::new(),
             first_entry: Vec::new(),
         };
@@ -182,7 +222,9 @@ impl PipelineReporter {
             let info = StageInfo {
                 id: stage.id().to_string(),
                 kind: Some(stage.kind()),
-                qualified: stage.lifecycle() == Some(LifecycleStage::Mql),
+                lifecycle: stage.lifecycle(),
+                probability: stage.probability(),
+                rotting_days: stage.rotting_days(),
             };
             reporter.add_stage(names.intern(stage.id()), info);
         }
@@ -210,15 +252,29 @@ impl PipelineReporter {
         self.reached.push(0);
         self.durations.push(Vec::new());
         self.open.push(0);
+        self.ages.push(Vec::new());
+        self.rotting.push(0);
         index
     }
 
-    /// The stage index of a visited stage, adding one the file no longer has.
-    fn stage(&mut self, name: Name, names: &Names) -> usize {
+    /// The stage index of a visited stage, and what the report knows of it, adding a stage the
+    /// file no longer has.
+    fn stage(&mut self, name: Name, names: &Names) -> (usize, &StageInfo) {
+        let index = self.stage_index(name, names);
+        (index, &self.stages[index])
+    }
+
+    fn stage_index(&mut self, name: Name, names: &Names) -> usize {
         match self.stage_of.get(name.index()).copied().flatten() {
             Some(i) => i,
             None => {
-                let info = StageInfo { id: names.resolve(name).to_string(), kind: None, qualified: false };
+                let info = StageInfo {
+                    id: names.resolve(name).to_string(),
+                    kind: None,
+                    lifecycle: None,
+                    probability: 0.0,
+                    rotting_days: None,
+                };
                 self.add_stage(name, info)
             }
         }
@@ -226,10 +282,16 @@ impl PipelineReporter {
 
     /// Adds a lead (read with the `names` this report was made with).
     pub fn add(&mut self, lead: &LeadPlaces<'_>, names: &Names) {
+        if !self.scope.admits(lead.created_at, lead.source, lead.owner) {
+            return;
+        }
         let mut buffer = std::mem::take(&mut self.visits);
         visits(lead, self.pipeline, self.as_of, &mut buffer);
         if !buffer.is_empty() {
-            self.add_visits(lead, &buffer, names);
+            let first_qualified = buffer.iter().find(|v| self.stage(v.stage, names).1.qualified()).map(|v| v.entered);
+            if self.scope.admits_qualified(first_qualified) {
+                self.add_visits(lead, &buffer, names);
+            }
         }
         self.visits = buffer;
     }
@@ -241,26 +303,33 @@ impl PipelineReporter {
         let mut was_qualified = false;
         let mut left_before = None;
         for visit in visits {
-            let s = self.stage(visit.stage, names);
+            let s = self.stage_index(visit.stage, names);
             stages.push(s);
             if self.first_entry.len() < self.stages.len() {
                 self.first_entry.resize(self.stages.len(), None);
             }
             self.first_entry[s].get_or_insert(visit.entered);
+            let info = &self.stages[s];
             match visit.left {
                 Some(left) => self.durations[s].push((left.millis() - visit.entered.millis()) as f64 / 1000.0),
-                None => self.open[s] += 1,
+                None => {
+                    self.open[s] += 1;
+                    self.ages[s].push((self.as_of.millis() - visit.entered.millis()) as f64 / 1000.0);
+                    let rotting = info.rotting_days.is_some_and(|days| {
+                        self.as_of.millis() - visit.entered.millis() > i64::from(days) * 86_400_000
+                    });
+                    self.rotting[s] += u64::from(rotting);
+                }
             }
-            let info = &self.stages[s];
             // Back in the pipeline after a stay elsewhere: it qualifies afresh.
             if left_before != Some(visit.entered) {
                 was_qualified = false;
             }
             left_before = visit.left;
-            if info.qualified && !was_qualified {
+            if info.qualified() && !was_qualified {
                 *self.months.entry(month_of(visit.entered)).or_default() += 1;
             }
-            was_qualified = info.qualified;
+            was_qualified = info.qualified();
             if matches!(info.kind, Some(StageKind::Lost | StageKind::Disqualified)) {
                 *self.reasons.entry((s, visit.reason)).or_default() += 1;
             }
@@ -296,6 +365,26 @@ impl PipelineReporter {
         let source = self.sources.entry(lead.source).or_default();
         source.leads += 1;
         source.won += u64::from(won_at.is_some());
+        let milestones = self.milestones(lead.created_at, visits, &stages);
+        self.velocity.add(&milestones);
+        self.cohorts.add(lead.created_at, milestones.mql, won_at);
+    }
+
+    /// The lead's first MQL, its first acceptance after it, its first win after that.
+    fn milestones(&self, created: Timestamp, visits: &[Visit], stages: &[usize]) -> Milestones {
+        let first = |after: Option<Timestamp>, is: &dyn Fn(&StageInfo) -> bool| {
+            let after = after?;
+            visits
+                .iter()
+                .zip(stages)
+                .filter(|(v, s)| v.entered >= after && is(&self.stages[**s]))
+                .map(|(v, _)| v.entered)
+                .min()
+        };
+        let mql = first(Some(created), &|s| s.qualified());
+        let accepted = first(mql, &|s| s.lifecycle == Some(LifecycleStage::Sql));
+        let won = first(accepted, &|s| s.kind == Some(StageKind::Won));
+        Milestones { created: Some(created), mql, accepted, won }
     }
 
     /// The figures, names resolved in `names`.
@@ -309,6 +398,10 @@ impl PipelineReporter {
                 let durations = &mut self.durations[i];
                 durations.sort_unstable_by(f64::total_cmp);
                 let mean = (!durations.is_empty()).then(|| durations.iter().sum::<f64>() / durations.len() as f64);
+                let ages = &mut self.ages[i];
+                ages.sort_unstable_by(f64::total_cmp);
+                let open = self.open[i];
+                let weighted = if info.kind == Some(StageKind::Open) { open as f64 * info.probability } else { 0.0 };
                 StageFigures {
                     stage: info.id.clone(),
                     kind: info.kind,
@@ -319,9 +412,13 @@ impl PipelineReporter {
                     p75_days: days(quantile(durations, 0.75)),
                     p90_days: days(quantile(durations, 0.9)),
                     mean_days: days(mean),
+                    open_median_age_days: days(quantile(ages, 0.5)),
+                    rotting: self.rotting[i],
+                    weighted,
                 }
             })
-            .collect();
+            .collect::<Vec<StageFigures>>();
+        let weighted_open = stages.iter().map(|s| s.weighted).sum();
         let conversion = self
             .funnel
             .windows(2)
@@ -334,6 +431,7 @@ impl PipelineReporter {
                     reached,
                     converted,
                     rate: ratio(converted, reached),
+                    interval: wilson(converted, reached),
                 }
             })
             .collect();
@@ -362,6 +460,7 @@ impl PipelineReporter {
                 leads: tally.leads,
                 won: tally.won,
                 conversion: tally.won as f64 / tally.leads as f64,
+                interval: wilson(tally.won, tally.leads),
             })
             .collect();
         sources.sort_by(|a, b| by_name(&a.source, &b.source));
@@ -381,6 +480,9 @@ impl PipelineReporter {
             months: months(&self.months),
             sources,
             reasons,
+            velocity: self.velocity.finish(),
+            cohorts: self.cohorts.finish(),
+            weighted_open,
         }
     }
 }
@@ -397,11 +499,6 @@ fn by_name(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
     }
 }
 
-fn month_of(at: Timestamp) -> i32 {
-    let date = DateTime::from_timestamp_millis(at.millis()).unwrap_or_default().date_naive();
-    date.year() * 12 + date.month0() as i32
-}
-
 /// Every month from the first counted to the last, with the rate of change from the one before.
 fn months(counted: &BTreeMap<i32, u64>) -> Vec<MonthFigures> {
     let (Some((&first, _)), Some((&last, _))) = (counted.first_key_value(), counted.last_key_value()) else {
@@ -413,7 +510,7 @@ fn months(counted: &BTreeMap<i32, u64>) -> Vec<MonthFigures> {
             let mqls = counted.get(&m).copied().unwrap_or(0);
             let velocity_rate = previous.filter(|&p| p > 0).map(|p| (mqls as f64 - p as f64) / p as f64);
             previous = Some(mqls);
-            MonthFigures { month: format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1), mqls, velocity_rate }
+            MonthFigures { month: month_name(m), mqls, velocity_rate }
         })
         .collect()
 }
@@ -436,7 +533,7 @@ mod tests {
     fn a_lead_back_in_the_pipeline_qualifies_afresh() {
         let pipeline = Pipeline::parse(SALES).unwrap();
         let mut names = Names::default();
-        let mut reporter = PipelineReporter::new(&pipeline, None, day(100), &mut names).unwrap();
+        let mut reporter = PipelineReporter::new(&pipeline, None, &LeadScope::default(), day(100), &mut names).unwrap();
         let mut n = |s: &str| Some(names.intern(s));
         let change = |at, field, old, new| PlaceChange { at: day(at), field, old, new, reason: None };
         let (sales, partner, mql, sql, new) = (n("sales"), n("partner"), n("mql"), n("sql"), n("new"));

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use leadflow_core::report::PipelineReport;
+use leadflow_core::report::{LeadScope, Period, PipelineReport};
 use leadflow_core::{Email, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_engine::{
     ChangeInput, Engine, FixedClock, HistoryRow, HistorySummary, ImportOptions, ImportRow, LeadInput,
@@ -268,6 +268,54 @@ fn the_report_follows_leads_that_skip_go_back_requalify_and_never_move() {
     let reasons: Vec<(&str, Option<&str>, u64)> =
         r.reasons.iter().map(|x| (x.stage.as_str(), x.reason.as_deref(), x.count)).collect();
     assert_eq!(reasons, [("disqualified", Some("spam"), 1), ("lost", Some("price"), 1)]);
+
+    // Velocity: created to the first MQL (ana 1, bo 2, eve 33 days), to acceptance (ana's sql
+    // on day 3), to won (ana's, 7 days after).
+    let steps: Vec<(&str, &str, u64, Option<f64>)> =
+        r.velocity.iter().map(|v| (v.from, v.to, v.leads, v.median_days)).collect();
+    assert_eq!(
+        steps,
+        [("created", "mql", 3, Some(2.0)), ("mql", "accepted", 1, Some(2.0)), ("accepted", "won", 1, Some(7.0))]
+    );
+    let by_month: Vec<(&str, u64, Option<f64>)> =
+        r.velocity[0].by_month.iter().map(|m| (m.month.as_str(), m.leads, m.median_days)).collect();
+    assert_eq!(by_month, [("2026-01", 2, Some(1.5)), ("2026-02", 1, Some(33.0))]);
+    // One cohort, seen for January and February (as of March's first instant, March has no time).
+    let cohorts: Vec<(&str, u64, &[u64], &[u64])> =
+        r.cohorts.iter().map(|c| (c.month.as_str(), c.leads, &c.qualified[..], &c.won[..])).collect();
+    assert_eq!(cohorts, [("2026-01", 5, &[2, 3][..], &[1, 1][..])]);
+    // The pipeline now: cy in new since January 1st, eve in mql; weighted by 0.02 and 0.1.
+    assert_eq!((stage("new").open_median_age_days, stage("new").rotting), (Some(59.0), 0));
+    close(Some(r.weighted_open), 0.02 + 0.1);
+
+    // Cohorts and filters: by source, by owner, by team (its members' leads), by the month of
+    // the first MQL, by creation.
+    for name in ["b", "c"] {
+        let user =
+            leadflow_core::team::UserSpec { team: Some("east"), ..leadflow_core::team::UserSpec::new(name, "UTC") };
+        w.engine.put_user(&leadflow_core::team::User::build(user).unwrap()).unwrap();
+    }
+    let scoped = |w: &mut World, scope: LeadScope, teams: Option<Vec<String>>| {
+        let request = PipelineReportRequest { as_of: Some(t("2026-03-01")), scope, teams, ..Default::default() };
+        let r = w.engine.pipeline_report(&request, &Quiet).unwrap();
+        let won: u64 = r.owners.iter().map(|o| o.won).sum();
+        (r.leads, won)
+    };
+    let list = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(scoped(&mut w, LeadScope { sources: list(&["web"]), ..Default::default() }, None), (2, 1));
+    assert_eq!(scoped(&mut w, LeadScope { owners: list(&["a", "c"]), ..Default::default() }, None), (3, 1));
+    assert_eq!(scoped(&mut w, LeadScope::default(), list(&["east"])), (2, 0), "cy (b) and dee (c)");
+    assert_eq!(scoped(&mut w, LeadScope { owners: list(&["c"]), ..Default::default() }, list(&["east"])), (1, 0));
+    let february = Period::new(Some(t("2026-02-01")), Some(t("2026-03-01")));
+    assert_eq!(scoped(&mut w, LeadScope { qualified: february, ..Default::default() }, None), (1, 0), "eve");
+    let january = Period::new(None, Some(t("2026-02-01")));
+    assert_eq!(scoped(&mut w, LeadScope { qualified: january, ..Default::default() }, None), (2, 1), "ana, bo");
+    assert_eq!(scoped(&mut w, LeadScope { created: february, ..Default::default() }, None), (0, 0));
+    assert_eq!(scoped(&mut w, LeadScope { created: january, ..Default::default() }, None), (5, 1));
+    // Small counts, wide intervals: 1 of 2 web leads won is anywhere from 9% to 91%.
+    let web = r.sources.iter().find(|s| s.source.as_deref() == Some("web")).unwrap();
+    let (low, high) = web.interval.unwrap();
+    assert!((low - 0.0945).abs() < 1e-3 && (high - 0.9055).abs() < 1e-3, "{low} {high}");
 
     // As of day 5: ana back in mql since day 4; bo recycled that very instant (a change at the
     // as-of instant has happened); eve not yet qualified.

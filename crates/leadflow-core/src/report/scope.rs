@@ -1,0 +1,77 @@
+//! Which leads a report counts: a cohort (created, or first qualified, in a period) and the
+//! sources and owners to keep. Every lead by default.
+
+use crate::Timestamp;
+
+use super::names::{Name, Names};
+
+/// From an instant on, before another, or both: `[from, to)`; a period that ends before it
+/// starts holds nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Period {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl Period {
+    /// `None` when neither end is given: every instant.
+    pub fn new(from: Option<Timestamp>, to: Option<Timestamp>) -> Option<Period> {
+        (from.is_some() || to.is_some()).then_some(Period { from, to })
+    }
+
+    fn holds(&self, at: Timestamp) -> bool {
+        self.from.is_none_or(|from| from <= at) && self.to.is_none_or(|to| at < to)
+    }
+}
+
+/// What the caller asks for, by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LeadScope {
+    /// Created then.
+    pub created: Option<Period>,
+    /// First qualified (entered an MQL stage) then.
+    pub qualified: Option<Period>,
+    /// With one of these sources.
+    pub sources: Option<Vec<String>>,
+    /// Owned by one of these.
+    pub owners: Option<Vec<String>>,
+}
+
+/// [`LeadScope`] with its names interned, as the fold checks it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scope {
+    created: Option<Period>,
+    qualified: Option<Period>,
+    sources: Option<Vec<Name>>,
+    owners: Option<Vec<Name>>,
+}
+
+impl Scope {
+    pub(crate) fn new(scope: &LeadScope, names: &mut Names) -> Scope {
+        let intern = |list: &Option<Vec<String>>, names: &mut Names| {
+            list.as_ref().map(|l| l.iter().map(|s| names.intern(s)).collect())
+        };
+        Scope {
+            created: scope.created,
+            qualified: scope.qualified,
+            sources: intern(&scope.sources, names),
+            owners: intern(&scope.owners, names),
+        }
+    }
+
+    /// Whether a lead of this creation time, source and owner may count: what is known before
+    /// its history is read.
+    pub(crate) fn admits(&self, created: Timestamp, source: Option<Name>, owner: Option<Name>) -> bool {
+        let listed = |list: &Option<Vec<Name>>, name: Option<Name>| {
+            list.as_ref().is_none_or(|l| name.is_some_and(|n| l.contains(&n)))
+        };
+        self.created.is_none_or(|period| period.holds(created))
+            && listed(&self.sources, source)
+            && listed(&self.owners, owner)
+    }
+
+    /// Whether a lead first qualified then (`None`: never) counts.
+    pub(crate) fn admits_qualified(&self, first_qualified: Option<Timestamp>) -> bool {
+        self.qualified.is_none_or(|period| first_qualified.is_some_and(|at| period.holds(at)))
+    }
+}
