@@ -85,6 +85,7 @@ use crate::error::ErrorResponse;
         crate::sla::compliance,
         crate::reports::pipeline,
         crate::reports::chart,
+        crate::reports::reps,
         crate::sla::decide,
         crate::webhooks::list,
         crate::webhooks::create,

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use leadflow_contract::PipelineReport;
+use leadflow_contract::{PipelineReport, RepsReport};
 use leadflow_core::report::{LeadScope, Period};
 use leadflow_core::{Actor, Timestamp};
-use leadflow_engine::{PipelineReportRequest, Quiet};
+use leadflow_engine::{PipelineReportRequest, Quiet, RepsReportRequest};
 use leadflow_store::Backend;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -135,11 +135,24 @@ async fn report_of<S: Backend>(
     params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<PipelineReport, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
-    let instant = |field: &str, s: &Option<String>| {
-        s.as_deref()
-            .map(|s| Timestamp::parse(s).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("{field}: {e}"))))
-            .transpose()
-    };
+    let request = pipeline_request(p)?;
+    let report = state
+        .read(move |engine| {
+            let actor = Actor { role: caller.role, name: &caller.name };
+            Ok(engine.pipeline_report_as(&actor, &request, &Quiet)?)
+        })
+        .await?;
+    Ok(PipelineReport::from(&report))
+}
+
+fn instant(field: &str, s: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
+    s.as_deref()
+        .map(|s| Timestamp::parse(s).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("{field}: {e}"))))
+        .transpose()
+}
+
+/// The engine's request from the query's parameters.
+fn pipeline_request(p: PipelineReportParams) -> Result<PipelineReportRequest, ApiError> {
     // Either end may be left open; one that ends before it starts holds no lead.
     let period = |what: &str, from: &Option<String>, to: &Option<String>| -> Result<_, ApiError> {
         Ok(Period::new(instant(&format!("{what}_from"), from)?, instant(&format!("{what}_to"), to)?))
@@ -155,18 +168,90 @@ async fn report_of<S: Backend>(
         sources: list(p.source),
         owners: list(p.owner),
     };
-    let request = PipelineReportRequest {
+    Ok(PipelineReportRequest {
         pipeline: p.pipeline,
         funnel: list(p.funnel),
         as_of: instant("as_of", &p.as_of)?,
         scope,
         teams: list(p.team),
-    };
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RepsReportParams {
+    /// The active pipeline; may be left out when only one is active.
+    pipeline: Option<String>,
+    /// As of this instant (RFC 3339 or a date); now by default.
+    #[param(format = DateTime)]
+    as_of: Option<String>,
+    /// SLA clocks started and tasks done from this instant on; 30 days before `as_of` by default.
+    #[param(format = DateTime)]
+    from: Option<String>,
+    /// The cohort of leads created from this instant or date on.
+    #[param(format = DateTime)]
+    created_from: Option<String>,
+    /// ... and before this one.
+    #[param(format = DateTime)]
+    created_to: Option<String>,
+    /// The cohort of leads first qualified from this instant or date on.
+    #[param(format = DateTime)]
+    qualified_from: Option<String>,
+    /// ... and before this one.
+    #[param(format = DateTime)]
+    qualified_to: Option<String>,
+    /// Only leads of these sources, comma-separated.
+    source: Option<String>,
+    /// Only these owners, comma-separated.
+    owner: Option<String>,
+    /// Only members of these teams, comma-separated.
+    team: Option<String>,
+}
+
+/// The reps' report
+///
+/// Per owner and per team: their leads in the pipeline (owned, won, lost, win rate, median days
+/// to won, median cycle length, sent back to nurture), their hand-off SLA (the clocks started
+/// in `[from, as_of)`: met on time, late, breached, pending) and their tasks (pending and
+/// overdue at `as_of`, done in the period and how many late).
+///
+/// Roles: admin, marketing, and sales keys of managers.
+#[utoipa::path(
+    get, path = "/v1/reports/reps", tag = "Reports", operation_id = "getV1ReportsReps",
+    params(RepsReportParams),
+    responses(
+        (status = 200, description = "The report", body = RepsReport),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 404, description = "Error: `pipeline_not_found`"),
+        (status = 409, description = "Error: `pipeline_needed`"),
+    ),
+)]
+pub(crate) async fn reps<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    params: Result<Query<RepsReportParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<RepsReport>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let from = instant("from", &p.from)?;
+    let pipeline = pipeline_request(PipelineReportParams {
+        pipeline: p.pipeline,
+        as_of: p.as_of,
+        funnel: None,
+        created_from: p.created_from,
+        created_to: p.created_to,
+        qualified_from: p.qualified_from,
+        qualified_to: p.qualified_to,
+        source: p.source,
+        owner: p.owner,
+        team: p.team,
+    })?;
+    let request = RepsReportRequest { pipeline, from };
     let report = state
         .read(move |engine| {
             let actor = Actor { role: caller.role, name: &caller.name };
-            Ok(engine.pipeline_report_as(&actor, &request, &Quiet)?)
+            Ok(engine.reps_report_as(&actor, &request, &Quiet)?)
         })
         .await?;
-    Ok(PipelineReport::from(&report))
+    Ok(Json(RepsReport::from(&report)))
 }

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use leadflow_contract::PipelineReport;
+use leadflow_contract::{PipelineReport, RepsReport};
 use leadflow_core::Timestamp;
 use leadflow_core::report::{LeadScope, Period};
-use leadflow_engine::{Engine, PipelineReportRequest};
+use leadflow_engine::{Engine, PipelineReportRequest, RepsReportRequest};
 use leadflow_store::Backend;
 
 use crate::{output, progress};
@@ -36,6 +36,24 @@ pub enum ReportCommand {
         /// velocity.svg, cohorts.svg.
         #[arg(long, value_name = "DIR")]
         svg: Option<PathBuf>,
+    },
+    /// Per rep and per team: their leads in the pipeline (owned, won, lost, win rate, days to
+    /// won, cycle length, recycled), their hand-off SLA and their tasks.
+    Reps {
+        /// The active pipeline; may be left out when only one is active.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// As of this instant or date; now by default.
+        #[arg(long)]
+        as_of: Option<Timestamp>,
+        /// SLA clocks started and tasks done from this instant or date on; 30 days before
+        /// --as-of by default.
+        #[arg(long)]
+        from: Option<Timestamp>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[arg(long, value_enum, default_value_t = Rendering::Table)]
+        format: Rendering,
     },
 }
 
@@ -103,8 +121,140 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
                 Rendering::Table => print_tables(&report),
             }
         }
+        ReportCommand::Reps { pipeline, as_of, from, scope, format } => {
+            let pipeline = PipelineReportRequest {
+                pipeline,
+                as_of,
+                scope: scope.scope()?,
+                teams: scope.team.clone(),
+                ..Default::default()
+            };
+            let report =
+                engine.reps_report(&RepsReportRequest { pipeline, from }, &progress::bar("reading histories"))?;
+            let report = RepsReport::from(&report);
+            match format {
+                Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Rendering::Csv => print_reps_csv(&report)?,
+                Rendering::Table => print_reps(&report),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_reps(r: &RepsReport) {
+    println!("reps in `{}` as of {} (SLA clocks started and tasks done from {})", r.pipeline, r.as_of, r.from);
+    let share = |part: u64, whole: u64| if whole > 0 { percent(Some(part as f64 / whole as f64)) } else { "-".into() };
+    let rows: Vec<Vec<String>> = r
+        .reps
+        .iter()
+        .map(|l| {
+            let p = &l.pipeline;
+            vec![
+                or_none(&l.owner),
+                l.team.clone().unwrap_or_default(),
+                p.leads.to_string(),
+                p.won.to_string(),
+                p.lost.to_string(),
+                percent(p.win_rate),
+                days(p.median_days_to_won),
+                days(p.median_cycle_days),
+                share(p.recycled, p.leads),
+                format!("{}/{}/{}", l.sla.met_on_time, l.sla.met_late, l.sla.breached),
+                percent(l.sla.rate),
+                format!("{}/{}", l.tasks.overdue, l.tasks.pending),
+                format!("{}/{}", l.tasks.done_late, l.tasks.done),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "owner",
+            "team",
+            "leads",
+            "won",
+            "lost",
+            "win rate",
+            "to won",
+            "cycle",
+            "recycled",
+            "SLA ok/late/missed",
+            "SLA",
+            "overdue/pending",
+            "late/done",
+        ],
+        &rows,
+    );
+    println!("(days: median; SLA: the share of decided clocks met on time)");
+    println!("\nteams");
+    let rows: Vec<Vec<String>> = r
+        .teams
+        .iter()
+        .map(|t| {
+            vec![
+                or_none(&t.team),
+                t.reps.to_string(),
+                t.leads.to_string(),
+                t.won.to_string(),
+                t.lost.to_string(),
+                percent(t.win_rate),
+                share(t.recycled, t.leads),
+                percent(t.sla.rate),
+                format!("{}/{}", t.tasks.overdue, t.tasks.pending),
+            ]
+        })
+        .collect();
+    output::table(&["team", "reps", "leads", "won", "lost", "win rate", "recycled", "SLA", "overdue/pending"], &rows);
+}
+
+fn print_reps_csv(r: &RepsReport) -> Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record([
+        "owner",
+        "team",
+        "leads",
+        "won",
+        "lost",
+        "win_rate",
+        "median_days_to_won",
+        "median_cycle_days",
+        "recycled",
+        "sla_met_on_time",
+        "sla_met_late",
+        "sla_breached",
+        "sla_pending",
+        "sla_rate",
+        "tasks_pending",
+        "tasks_overdue",
+        "tasks_done",
+        "tasks_done_late",
+    ])?;
+    let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+    for l in &r.reps {
+        let p = &l.pipeline;
+        w.write_record([
+            l.owner.clone().unwrap_or_default(),
+            l.team.clone().unwrap_or_default(),
+            p.leads.to_string(),
+            p.won.to_string(),
+            p.lost.to_string(),
+            number(p.win_rate),
+            number(p.median_days_to_won),
+            number(p.median_cycle_days),
+            p.recycled.to_string(),
+            l.sla.met_on_time.to_string(),
+            l.sla.met_late.to_string(),
+            l.sla.breached.to_string(),
+            l.sla.pending.to_string(),
+            number(l.sla.rate),
+            l.tasks.pending.to_string(),
+            l.tasks.overdue.to_string(),
+            l.tasks.done.to_string(),
+            l.tasks.done_late.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// Every chart of the report as `DIR/<chart>.svg`, said on stderr (stdout may be JSON or CSV).

@@ -124,6 +124,11 @@ pub struct OwnerFigures {
     pub win_rate: Option<f64>,
     /// Median days from a won lead's creation to its first entry into a won stage.
     pub median_days_to_won: Option<f64>,
+    /// Leads sent back to nurture (that reached a recycled stage).
+    pub recycled: u64,
+    /// Median days of a closed lead's cycle: from its first visit in the pipeline to its first
+    /// entry into a won, lost or disqualified stage.
+    pub median_cycle_days: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -194,18 +199,7 @@ impl From<&core::PipelineReport> for PipelineReport {
                     rate_high: c.interval.map(|i| i.1),
                 })
                 .collect(),
-            owners: r
-                .owners
-                .iter()
-                .map(|o| OwnerFigures {
-                    owner: o.owner.clone(),
-                    leads: o.leads,
-                    won: o.won,
-                    lost: o.lost,
-                    win_rate: o.win_rate,
-                    median_days_to_won: o.median_days_to_won,
-                })
-                .collect(),
+            owners: r.owners.iter().map(OwnerFigures::from).collect(),
             months: r
                 .months
                 .iter()
@@ -260,6 +254,110 @@ impl From<&core::PipelineReport> for PipelineReport {
                 })
                 .collect(),
             weighted_open: r.weighted_open,
+        }
+    }
+}
+
+impl From<&core::OwnerFigures> for OwnerFigures {
+    fn from(o: &core::OwnerFigures) -> OwnerFigures {
+        OwnerFigures {
+            owner: o.owner.clone(),
+            leads: o.leads,
+            won: o.won,
+            lost: o.lost,
+            win_rate: o.win_rate,
+            median_days_to_won: o.median_days_to_won,
+            recycled: o.recycled,
+            median_cycle_days: o.median_cycle_days,
+        }
+    }
+}
+
+/// The reps' report: per owner and per team, their leads' figures in the pipeline, their
+/// hand-off SLA (clocks started in `[from, as_of)`) and their tasks.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct RepsReport {
+    pub pipeline: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub from: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub as_of: Timestamp,
+    /// By owner; `owner: null` (the leads and tasks of nobody) last.
+    pub reps: Vec<RepLine>,
+    /// By team; owners in no team (`team: null`) last.
+    pub teams: Vec<TeamLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct RepLine {
+    pub owner: Option<String>,
+    pub team: Option<String>,
+    /// Their leads in the pipeline (as leads are owned now).
+    pub pipeline: OwnerFigures,
+    pub sla: crate::ComplianceCounts,
+    pub tasks: TaskFigures,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct TeamLine {
+    pub team: Option<String>,
+    pub reps: u64,
+    pub leads: u64,
+    pub won: u64,
+    pub lost: u64,
+    pub win_rate: Option<f64>,
+    pub recycled: u64,
+    pub sla: crate::ComplianceCounts,
+    pub tasks: TaskFigures,
+}
+
+/// Tasks: pending and overdue at `as_of`, done in the period and how many of those late.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct TaskFigures {
+    pub pending: u64,
+    pub overdue: u64,
+    pub done: u64,
+    pub done_late: u64,
+}
+
+impl From<&leadflow_store::TaskCounts> for TaskFigures {
+    fn from(t: &leadflow_store::TaskCounts) -> TaskFigures {
+        TaskFigures { pending: t.pending, overdue: t.overdue, done: t.done, done_late: t.done_late }
+    }
+}
+
+impl From<&leadflow_engine::RepsReport> for RepsReport {
+    fn from(r: &leadflow_engine::RepsReport) -> RepsReport {
+        RepsReport {
+            pipeline: r.pipeline.clone(),
+            from: r.from,
+            as_of: r.as_of,
+            reps: r
+                .reps
+                .iter()
+                .map(|l| RepLine {
+                    owner: l.owner.clone(),
+                    team: l.team.clone(),
+                    pipeline: OwnerFigures::from(&l.pipeline),
+                    sla: l.sla.into(),
+                    tasks: TaskFigures::from(&l.tasks),
+                })
+                .collect(),
+            teams: r
+                .teams
+                .iter()
+                .map(|t| TeamLine {
+                    team: t.team.clone(),
+                    reps: t.reps,
+                    leads: t.leads,
+                    won: t.won,
+                    lost: t.lost,
+                    win_rate: t.win_rate,
+                    recycled: t.recycled,
+                    sla: t.sla.into(),
+                    tasks: TaskFigures::from(&t.tasks),
+                })
+                .collect(),
         }
     }
 }

@@ -21,6 +21,7 @@ mod patch;
 mod pipelines;
 mod queue;
 mod reports;
+mod reps;
 mod rescore;
 mod sla;
 mod stage_moves;
@@ -59,6 +60,7 @@ pub use patch::{PatchValue, lead_input};
 pub use pipelines::{ActivePipelines, SavedPipeline};
 pub use queue::{QueueItem, Urgency};
 pub use reports::PipelineReportRequest;
+pub use reps::{RepLine, RepsReport, RepsReportRequest, TeamLine};
 pub use rescore::{RescoreOptions, RescoreReport};
 pub use sla::{
     ActiveSla, ClockState, ComplianceLine, ComplianceReport, Decided, Decision, SavedSla, SlaClock, SlaSweep,

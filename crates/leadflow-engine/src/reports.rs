@@ -39,7 +39,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Reports are for admin and marketing keys, and for sales keys of managers.
-    fn may_read_reports(&self, actor: &Actor<'_>) -> Result<(), EngineError> {
+    pub(crate) fn may_read_reports(&self, actor: &Actor<'_>) -> Result<(), EngineError> {
         let is_manager = || -> Result<bool, EngineError> {
             let users = self.store.users()?;
             Ok(users.iter().any(|u| u.name().as_str() == actor.name && u.role() == UserRole::Manager && u.is_active()))

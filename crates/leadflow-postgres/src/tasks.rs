@@ -4,7 +4,7 @@ use leadflow_core::task::TaskState;
 use leadflow_core::team::UserName;
 use leadflow_core::{LeadId, Timestamp};
 use leadflow_store::{
-    NewTask, Reminded, StoreError, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites,
+    NewTask, Reminded, StoreError, TASK_COLUMNS, TaskCounts, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -40,6 +40,32 @@ fn task(conn: &mut impl Sql, id: i64) -> Result<Option<TaskRecord>, StoreError> 
 }
 
 impl TaskReads for PgStore {
+    fn task_counts(&self, from: Timestamp, now: Timestamp) -> Result<Vec<TaskCounts>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                "SELECT owner,
+                        count(*) FILTER (WHERE status IN ('open', 'snoozed')),
+                        count(*) FILTER (WHERE status IN ('open', 'snoozed')
+                            AND (CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END) < $2),
+                        count(*) FILTER (WHERE status = 'done' AND closed_at >= $1 AND closed_at < $2),
+                        count(*) FILTER (WHERE status = 'done' AND closed_at >= $1 AND closed_at < $2 AND closed_at > due_at)
+                 FROM tasks GROUP BY owner ORDER BY owner IS NULL, owner",
+                &[&from.millis(), &now.millis()],
+            )
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|r| TaskCounts {
+                owner: r.get(0),
+                pending: r.get::<_, i64>(1) as u64,
+                overdue: r.get::<_, i64>(2) as u64,
+                done: r.get::<_, i64>(3) as u64,
+                done_late: r.get::<_, i64>(4) as u64,
+            })
+            .collect())
+    }
+
     fn tasks(&self, q: &TaskQuery) -> Result<Vec<TaskRecord>, StoreError> {
         // A snoozed task is due at its snooze's end.
         let due = "CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END";

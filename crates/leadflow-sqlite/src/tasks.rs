@@ -2,7 +2,9 @@
 
 use leadflow_core::task::TaskState;
 use leadflow_core::team::UserName;
-use leadflow_store::{NewTask, Reminded, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
+use leadflow_store::{
+    NewTask, Reminded, TASK_COLUMNS, TaskCounts, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites,
+};
 
 use super::*;
 
@@ -36,6 +38,33 @@ fn task(conn: &Connection, id: i64) -> Result<Option<TaskRecord>, StoreError> {
 }
 
 impl TaskReads for SqliteStore {
+    fn task_counts(&self, from: Timestamp, now: Timestamp) -> Result<Vec<TaskCounts>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT owner,
+                        count(*) FILTER (WHERE status IN ('open', 'snoozed')),
+                        count(*) FILTER (WHERE status IN ('open', 'snoozed')
+                            AND (CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END) < ?2),
+                        count(*) FILTER (WHERE status = 'done' AND closed_at >= ?1 AND closed_at < ?2),
+                        count(*) FILTER (WHERE status = 'done' AND closed_at >= ?1 AND closed_at < ?2 AND closed_at > due_at)
+                 FROM tasks GROUP BY owner ORDER BY owner IS NULL, owner",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![from.millis(), now.millis()], |r| {
+                Ok(TaskCounts {
+                    owner: r.get(0)?,
+                    pending: r.get::<_, i64>(1)? as u64,
+                    overdue: r.get::<_, i64>(2)? as u64,
+                    done: r.get::<_, i64>(3)? as u64,
+                    done_late: r.get::<_, i64>(4)? as u64,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+
     fn tasks(&self, q: &TaskQuery) -> Result<Vec<TaskRecord>, StoreError> {
         // A snoozed task is due at its snooze's end.
         let due = "CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_at END";

@@ -951,6 +951,17 @@ pub fn tasks_are_listed_soonest_first_and_change_state<S: Store>(s: &mut S) {
     assert_eq!(ids(s, TaskQuery { pending: true, ..Default::default() }), [late, unowned, soon]);
     assert_eq!(s.task(other).unwrap().unwrap().state, done);
     assert_eq!(s.task(soon).unwrap().unwrap().state.snoozed_until, Some(t("2026-06-10")));
+    // Counted per owner: pending, overdue (a snoozed one at its snooze's end), done in a period
+    // (and late: after it was due), nobody's last.
+    let counts = |s: &S, from: &str| -> Vec<(Option<String>, u64, u64, u64, u64)> {
+        let counts = s.task_counts(t(from), t("2026-06-04")).unwrap();
+        counts.into_iter().map(|c| (c.owner, c.pending, c.overdue, c.done, c.done_late)).collect()
+    };
+    assert_eq!(
+        counts(s, "2026-06-01"),
+        [(Some("kim".into()), 2, 1, 0, 0), (Some("lea".into()), 0, 0, 1, 1), (None, 1, 0, 0, 0)]
+    );
+    assert_eq!(counts(s, "2026-06-02")[1], (Some("lea".into()), 0, 0, 0, 0), "done before the period");
 
     // Reminders: what is due by now and not told of yet, soonest due first, in pages.
     let remind = |s: &S, now: &str, after| -> Vec<i64> {

@@ -33,7 +33,7 @@ pub use sla::{
     ComplianceQuery, ComplianceRow, NewSlaClock, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord, SlaClockRow, SlaMet,
     SlaReads, SlaWrites, escalations_text,
 };
-pub use tasks::{NewTask, Reminded, TASK_COLUMNS, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
+pub use tasks::{NewTask, Reminded, TASK_COLUMNS, TaskCounts, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use users::{UserReads, UserRow, UserWrites, encode_holidays, read_cursor};
 

@@ -23,6 +23,20 @@ pub struct TaskRecord {
     pub reminded: Reminded,
 }
 
+/// An owner's tasks ([`TaskReads::task_counts`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub owner: Option<String>,
+    /// Open or snoozed now.
+    pub pending: u64,
+    /// Pending and past due (a snoozed task's due is its snooze's end).
+    pub overdue: u64,
+    /// Done in the period.
+    pub done: u64,
+    /// Of those, done after they were due.
+    pub done_late: u64,
+}
+
 /// Which of a task's reminders went out, and when; and when the next is due (`None`: none is
 /// left, or the task is closed). A new task's next is its due time; a snooze makes it the
 /// snooze's end and clears the others.
@@ -63,6 +77,9 @@ pub trait TaskReads {
     /// Leads in one of the `open` stages (pipeline, stage id) with no open or snoozed task: the
     /// leads being worked that have no next step. By id, at most `limit`.
     fn leads_without_next_step(&self, open: &[(String, String)], limit: usize) -> Result<Vec<LeadId>, StoreError>;
+    /// Per owner (by name; tasks of nobody last): pending tasks now, how many of them overdue,
+    /// and those done in `[from, now)`, how many of them after they were due.
+    fn task_counts(&self, from: Timestamp, now: Timestamp) -> Result<Vec<TaskCounts>, StoreError>;
     /// Tasks whose next reminder is due by `now` ([`Reminded::next`]), soonest first, after
     /// `(next, id)` `after` (for paging), at most `limit`.
     fn tasks_to_remind(

@@ -118,9 +118,19 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
         assert_eq!((got, code(&body)), (status, Some(error)), "{query}: {body}");
     }
 
+    // The reps' report: the sales user's three leads, one won, one lost, nothing yet on the SLA.
+    let (status, reps) = s.admin(Method::GET, "/v1/reports/reps?from=2020-01-01", None).await;
+    assert_eq!(status, StatusCode::OK, "{reps}");
+    let rep = &reps["reps"][0];
+    assert_eq!(rep["owner"], "sales@yourco.example", "{reps}");
+    assert_eq!((rep["pipeline"]["leads"].as_u64(), rep["pipeline"]["won"].as_u64()), (Some(3), Some(1)));
+    assert_eq!((rep["tasks"]["pending"].as_u64(), rep["sla"]["breached"].as_u64()), (Some(0), Some(0)), "{rep}");
+    let (status, body) = s.admin(Method::GET, "/v1/reports/reps?from=soon", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+
     // Reports read every lead: a rep's key may not, a manager's may; an ingest key never.
     for role in [Role::Sales, Role::Ingest] {
-        for path in ["/v1/reports/pipeline", "/v1/reports/pipeline/charts/funnel"] {
+        for path in ["/v1/reports/pipeline", "/v1/reports/pipeline/charts/funnel", "/v1/reports/reps"] {
             let (status, body) = s.call(Some(role), Method::GET, path, None).await;
             assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("forbidden")), "{role} {path}");
         }

@@ -95,6 +95,11 @@ pub struct OwnerFigures {
     pub win_rate: Option<f64>,
     /// Median days from a won lead's creation to its first entry into a won stage.
     pub median_days_to_won: Option<f64>,
+    /// Leads sent back to nurture (that reached a recycled stage).
+    pub recycled: u64,
+    /// Median days a closed lead's cycle lasted: from its first visit in the pipeline to its
+    /// first entry into a won, lost or disqualified stage.
+    pub median_cycle_days: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -150,6 +155,15 @@ struct Tally {
     lost: u64,
 }
 
+/// An owner's leads: counts, then seconds to won and seconds of closed cycles.
+#[derive(Clone, Debug, Default)]
+struct OwnerTally {
+    tally: Tally,
+    recycled: u64,
+    to_won: Vec<f64>,
+    cycles: Vec<f64>,
+}
+
 /// Folds leads into a [`PipelineReport`].
 #[derive(Debug)]
 pub struct PipelineReporter {
@@ -171,7 +185,7 @@ pub struct PipelineReporter {
     /// Seconds each open visit has lasted at `as_of`, per stage.
     ages: Vec<Vec<f64>>,
     rotting: Vec<u64>,
-    owners: FxHashMap<Option<Name>, (Tally, Vec<f64>)>,
+    owners: FxHashMap<Option<Name>, OwnerTally>,
     sources: FxHashMap<Option<Name>, Tally>,
     /// MQLs per month, months counted from year 0.
     months: BTreeMap<i32, u64>,
@@ -355,12 +369,19 @@ impl PipelineReporter {
         };
         let won_at = first_of_kind(StageKind::Won);
         let lost = first_of_kind(StageKind::Lost).is_some();
-        let (tally, days) = self.owners.entry(lead.owner).or_default();
-        tally.leads += 1;
-        tally.won += u64::from(won_at.is_some());
-        tally.lost += u64::from(lost);
+        let recycled = first_of_kind(StageKind::Recycled).is_some();
+        let closed_at =
+            [StageKind::Won, StageKind::Lost, StageKind::Disqualified].into_iter().filter_map(first_of_kind).min();
+        let owner = self.owners.entry(lead.owner).or_default();
+        owner.tally.leads += 1;
+        owner.tally.won += u64::from(won_at.is_some());
+        owner.tally.lost += u64::from(lost);
+        owner.recycled += u64::from(recycled);
         if let Some(at) = won_at {
-            days.push((at.millis() - lead.created_at.millis()) as f64 / 1000.0);
+            owner.to_won.push((at.millis() - lead.created_at.millis()) as f64 / 1000.0);
+        }
+        if let Some(at) = closed_at {
+            owner.cycles.push((at.millis() - visits[0].entered.millis()) as f64 / 1000.0);
         }
         let source = self.sources.entry(lead.source).or_default();
         source.leads += 1;
@@ -439,8 +460,9 @@ impl PipelineReporter {
         let mut owners: Vec<OwnerFigures> = self
             .owners
             .into_iter()
-            .map(|(owner, (tally, mut to_won))| {
+            .map(|(owner, OwnerTally { tally, recycled, mut to_won, mut cycles })| {
                 to_won.sort_unstable_by(f64::total_cmp);
+                cycles.sort_unstable_by(f64::total_cmp);
                 OwnerFigures {
                     owner: name(&owner),
                     leads: tally.leads,
@@ -448,6 +470,8 @@ impl PipelineReporter {
                     lost: tally.lost,
                     win_rate: ratio(tally.won, tally.won + tally.lost),
                     median_days_to_won: days(quantile(&to_won, 0.5)),
+                    recycled,
+                    median_cycle_days: days(quantile(&cycles, 0.5)),
                 }
             })
             .collect();

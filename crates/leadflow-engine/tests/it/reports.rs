@@ -9,7 +9,7 @@ use leadflow_core::report::{LeadScope, Period, PipelineReport};
 use leadflow_core::{Email, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_engine::{
     ChangeInput, Engine, FixedClock, HistoryRow, HistorySummary, ImportOptions, ImportRow, LeadInput,
-    PipelineReportRequest, Quiet,
+    PipelineReportRequest, Quiet, RepsReportRequest,
 };
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::prelude::*;
@@ -37,6 +37,13 @@ type Row<'a> = (u64, &'a str, Timestamp, Option<&'a str>, &'a str, Option<&'a st
 
 /// An owner's figures: owner, leads, won, lost, win rate, median days to won.
 type Owner<'a> = (Option<&'a str>, u64, u64, u64, Option<f64>, Option<f64>);
+
+/// A rep's line: owner, team, leads, recycled, median cycle days, tasks (pending, overdue, done,
+/// done late).
+type Rep<'a> = (Option<&'a str>, Option<&'a str>, u64, u64, Option<f64>, (u64, u64, u64, u64));
+
+/// A team's line: team, reps, leads, pending tasks, win rate.
+type Team<'a> = (Option<&'a str>, u64, u64, u64, Option<f64>);
 
 struct World {
     engine: Engine<SqliteStore>,
@@ -316,6 +323,59 @@ fn the_report_follows_leads_that_skip_go_back_requalify_and_never_move() {
     let web = r.sources.iter().find(|s| s.source.as_deref() == Some("web")).unwrap();
     let (low, high) = web.interval.unwrap();
     assert!((low - 0.0945).abs() < 1e-3 && (high - 0.9055).abs() < 1e-3, "{low} {high}");
+
+    // The reps: their leads' figures, their tasks (an overdue call of ana's, one of bo's done a
+    // day late, one of cy's not yet due), by owner and by team.
+    let west = leadflow_core::team::UserSpec { team: Some("west"), ..leadflow_core::team::UserSpec::new("a", "UTC") };
+    w.engine.put_user(&leadflow_core::team::User::build(west).unwrap()).unwrap();
+    let admin = leadflow_core::Actor { role: leadflow_core::Role::Admin, name: "ops" };
+    let task = |email: &str, due: &str| leadflow_engine::AddTask {
+        lead: LeadRef::Email(Email::parse(email).unwrap()),
+        kind: leadflow_core::task::TaskKind::Call,
+        title: leadflow_core::task::TaskTitle::parse("Call back").unwrap(),
+        owner: None,
+        priority: leadflow_core::task::Priority::Normal,
+        due_at: t(due),
+    };
+    w.engine.add_task(&admin, &task(ana, "2026-05-30")).unwrap();
+    let done = w.engine.add_task(&admin, &task(bo, "2026-05-31")).unwrap().id;
+    w.engine.change_task(&admin, done, &leadflow_engine::TaskChange::Done { note: None }).unwrap();
+    w.engine.add_task(&admin, &task("cy@acme.example", "2026-06-10")).unwrap();
+    let request = RepsReportRequest {
+        pipeline: PipelineReportRequest { as_of: Some(t("2026-06-02")), ..Default::default() },
+        from: None,
+    };
+    let reps = w.engine.reps_report(&request, &Quiet).unwrap();
+    assert_eq!(reps.from, t("2026-05-03"), "30 days before");
+    let lines: Vec<Rep> = reps
+        .reps
+        .iter()
+        .map(|l| {
+            let tasks = (l.tasks.pending, l.tasks.overdue, l.tasks.done, l.tasks.done_late);
+            (
+                l.owner.as_deref(),
+                l.team.as_deref(),
+                l.pipeline.leads,
+                l.pipeline.recycled,
+                l.pipeline.median_cycle_days,
+                tasks,
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            // ana closed (won) 10 days after she entered, bo (lost) 9: a median of 9.5.
+            (Some("a"), Some("west"), 2, 1, Some(9.5), (1, 1, 1, 1)),
+            (Some("b"), Some("east"), 1, 0, None, (1, 0, 0, 0)),
+            // dee, disqualified 3 days in.
+            (Some("c"), Some("east"), 1, 0, Some(3.0), (0, 0, 0, 0)),
+            (None, None, 1, 0, None, (0, 0, 0, 0)),
+        ]
+    );
+    let teams: Vec<Team> =
+        reps.teams.iter().map(|t| (t.team.as_deref(), t.reps, t.leads, t.tasks.pending, t.win_rate)).collect();
+    assert_eq!(teams, [(Some("east"), 2, 2, 1, None), (Some("west"), 1, 2, 1, Some(0.5))]);
 
     // As of day 5: ana back in mql since day 4; bo recycled that very instant (a change at the
     // as-of instant has happened); eve not yet qualified.
