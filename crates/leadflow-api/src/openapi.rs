@@ -86,6 +86,7 @@ use crate::error::ErrorResponse;
         crate::reports::pipeline,
         crate::reports::chart,
         crate::reports::reps,
+        crate::reports::model,
         crate::sla::decide,
         crate::webhooks::list,
         crate::webhooks::create,

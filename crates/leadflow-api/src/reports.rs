@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use leadflow_contract::{PipelineReport, RepsReport};
+use leadflow_contract::{ModelReport, PipelineReport, RepsReport};
 use leadflow_core::report::{LeadScope, Period};
 use leadflow_core::{Actor, Timestamp};
 use leadflow_engine::{PipelineReportRequest, Quiet, RepsReportRequest};
@@ -175,6 +175,52 @@ fn pipeline_request(p: PipelineReportParams) -> Result<PipelineReportRequest, Ap
         scope,
         teams: list(p.team),
     })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ModelReportParams {
+    /// The active pipeline; may be left out when only one is active.
+    pipeline: Option<String>,
+    /// As of this instant (RFC 3339 or a date); now by default.
+    #[param(format = DateTime)]
+    as_of: Option<String>,
+}
+
+/// The model over time
+///
+/// For the leads that first qualified (entered an MQL stage) each month: the bucket and grade
+/// their score had as they qualified (from the score history), and how many of each were won;
+/// the MQL rule's precision (qualified leads won) and recall (won leads that had qualified); a
+/// warning wherever a bucket or grade converted no better than the one below it, with enough
+/// leads in both.
+///
+/// Roles: admin, marketing, and sales keys of managers.
+#[utoipa::path(
+    get, path = "/v1/reports/model", tag = "Reports", operation_id = "getV1ReportsModel",
+    params(ModelReportParams),
+    responses(
+        (status = 200, description = "The report", body = ModelReport),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 404, description = "Error: `pipeline_not_found`"),
+        (status = 409, description = "Error: `pipeline_needed`"),
+    ),
+)]
+pub(crate) async fn model<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    params: Result<Query<ModelReportParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ModelReport>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let as_of = instant("as_of", &p.as_of)?;
+    let report = state
+        .read(move |engine| {
+            let actor = Actor { role: caller.role, name: &caller.name };
+            Ok(engine.model_report_as(&actor, p.pipeline.as_deref(), as_of, &Quiet)?)
+        })
+        .await?;
+    Ok(Json(ModelReport::from(&report)))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use leadflow_contract::{PipelineReport, RepsReport};
+use leadflow_contract::{ModelReport, PipelineReport, RepsReport};
 use leadflow_core::Timestamp;
 use leadflow_core::report::{LeadScope, Period};
 use leadflow_engine::{Engine, PipelineReportRequest, RepsReportRequest};
@@ -36,6 +36,19 @@ pub enum ReportCommand {
         /// velocity.svg, cohorts.svg.
         #[arg(long, value_name = "DIR")]
         svg: Option<PathBuf>,
+    },
+    /// The model over time: each month's MQLs by the bucket and grade they had as they
+    /// qualified, how many were won, the MQL rule's precision and recall, and a warning where
+    /// the score stopped separating good leads from bad.
+    Model {
+        /// The active pipeline; may be left out when only one is active.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// As of this instant or date; now by default.
+        #[arg(long)]
+        as_of: Option<Timestamp>,
+        #[arg(long, value_enum, default_value_t = Rendering::Table)]
+        format: Rendering,
     },
     /// Per rep and per team: their leads in the pipeline (owned, won, lost, win rate, days to
     /// won, cycle length, recycled), their hand-off SLA and their tasks.
@@ -121,6 +134,15 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
                 Rendering::Table => print_tables(&report),
             }
         }
+        ReportCommand::Model { pipeline, as_of, format } => {
+            let report = engine.model_report(pipeline.as_deref(), as_of, &progress::bar("reading histories"))?;
+            let report = ModelReport::from(&report);
+            match format {
+                Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Rendering::Csv => print_model_csv(&report)?,
+                Rendering::Table => print_model(&report),
+            }
+        }
         ReportCommand::Reps { pipeline, as_of, from, scope, format } => {
             let pipeline = PipelineReportRequest {
                 pipeline,
@@ -140,6 +162,79 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_model(r: &ModelReport) {
+    println!("the model over time in `{}` as of {}: leads by their score as they first qualified", r.pipeline, r.as_of);
+    let buckets: Vec<&str> = r.buckets.iter().map(|b| b.name.as_str()).collect();
+    let mut headers = vec!["month", "MQLs", "won", "precision", "recall"];
+    headers.extend(&buckets);
+    let cell = |s: &leadflow_contract::Split| match s.rate {
+        Some(rate) => format!("{} of {}", percent(Some(rate)), s.leads),
+        None => "-".into(),
+    };
+    let mut rows: Vec<Vec<String>> = r
+        .months
+        .iter()
+        .map(|m| {
+            let mut row =
+                vec![m.month.clone(), m.mqls.to_string(), m.won.to_string(), percent(m.precision), percent(m.recall)];
+            row.extend(m.buckets.iter().map(cell));
+            row
+        })
+        .collect();
+    let mut all = vec!["all".to_string(), String::new(), String::new(), String::new(), String::new()];
+    all.extend(r.buckets.iter().map(cell));
+    rows.push(all);
+    output::table(&headers, &rows);
+    println!("(each bucket: the share of its MQLs won, of how many)");
+    println!("\ngrades, all months");
+    let rows: Vec<Vec<String>> = r
+        .grades
+        .iter()
+        .map(|g| {
+            let interval = match (g.rate_low, g.rate_high) {
+                (Some(low), Some(high)) => format!("{} to {}", percent(Some(low)), percent(Some(high))),
+                _ => "-".into(),
+            };
+            vec![g.name.clone(), g.leads.to_string(), g.won.to_string(), percent(g.rate), interval]
+        })
+        .collect();
+    output::table(&["grade", "MQLs", "won", "conversion", "95% interval"], &rows);
+    if r.warnings.is_empty() {
+        println!("\nno drift: every bucket and grade with enough leads converted better than the one below it");
+    } else {
+        println!("\nwarnings");
+        for w in &r.warnings {
+            println!("  {w}");
+        }
+    }
+}
+
+fn print_model_csv(r: &ModelReport) -> Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record(["month", "by", "name", "leads", "won", "rate", "rate_low", "rate_high"])?;
+    let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+    let mut put = |month: &str, by: &str, s: &leadflow_contract::Split| {
+        w.write_record([
+            month.to_string(),
+            by.to_string(),
+            s.name.clone(),
+            s.leads.to_string(),
+            s.won.to_string(),
+            number(s.rate),
+            number(s.rate_low),
+            number(s.rate_high),
+        ])
+    };
+    for m in &r.months {
+        m.buckets.iter().try_for_each(|s| put(&m.month, "bucket", s))?;
+        m.grades.iter().try_for_each(|s| put(&m.month, "grade", s))?;
+    }
+    r.buckets.iter().try_for_each(|s| put("all", "bucket", s))?;
+    r.grades.iter().try_for_each(|s| put("all", "grade", s))?;
+    w.flush()?;
+    Ok(())
 }
 
 fn print_reps(r: &RepsReport) {

@@ -361,3 +361,90 @@ impl From<&leadflow_engine::RepsReport> for RepsReport {
         }
     }
 }
+
+/// The model over time: for the leads that first qualified each month, the bucket and grade
+/// their score had as they qualified and how many were won; the MQL rule's precision and recall;
+/// warnings where a bucket or grade converted no better than the one below it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct ModelReport {
+    pub pipeline: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub as_of: Timestamp,
+    pub months: Vec<ModelMonth>,
+    /// All months together.
+    pub buckets: Vec<Split>,
+    pub grades: Vec<Split>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct ModelMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Leads that first qualified this month, and of them those won by `as_of`.
+    pub mqls: u64,
+    pub won: u64,
+    /// `won / mqls`: the MQL rule's precision.
+    pub precision: Option<f64>,
+    /// Leads won this month, and of them those that had qualified before.
+    pub won_this_month: u64,
+    pub won_after_mql: u64,
+    /// `won_after_mql / won_this_month`: the MQL rule's recall.
+    pub recall: Option<f64>,
+    /// By the bucket at the MQL, the model's order (best first), `unscored` last.
+    pub buckets: Vec<Split>,
+    /// By the grade at the MQL, A to F, `unscored` last.
+    pub grades: Vec<Split>,
+}
+
+/// A bucket's or grade's leads, those won, the rate and its 95% Wilson interval.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Split {
+    pub name: String,
+    pub leads: u64,
+    pub won: u64,
+    pub rate: Option<f64>,
+    pub rate_low: Option<f64>,
+    pub rate_high: Option<f64>,
+}
+
+impl From<&core::Split> for Split {
+    fn from(s: &core::Split) -> Split {
+        Split {
+            name: s.name.clone(),
+            leads: s.leads,
+            won: s.won,
+            rate: s.rate,
+            rate_low: s.interval.map(|i| i.0),
+            rate_high: s.interval.map(|i| i.1),
+        }
+    }
+}
+
+impl From<&core::ModelReport> for ModelReport {
+    fn from(r: &core::ModelReport) -> ModelReport {
+        let splits = |list: &[core::Split]| list.iter().map(Split::from).collect();
+        ModelReport {
+            pipeline: r.pipeline.clone(),
+            as_of: r.as_of,
+            months: r
+                .months
+                .iter()
+                .map(|m| ModelMonth {
+                    month: m.month.clone(),
+                    mqls: m.mqls,
+                    won: m.won,
+                    precision: m.precision,
+                    won_this_month: m.won_this_month,
+                    won_after_mql: m.won_after_mql,
+                    recall: m.recall,
+                    buckets: splits(&m.buckets),
+                    grades: splits(&m.grades),
+                })
+                .collect(),
+            buckets: splits(&r.buckets),
+            grades: splits(&r.grades),
+            warnings: r.warnings.clone(),
+        }
+    }
+}

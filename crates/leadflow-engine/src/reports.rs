@@ -1,10 +1,14 @@
 //! Reports as use cases: which pipeline, as of when, over which funnel; the store streams every
 //! lead's place history and the core folds it ([`leadflow_core::report`]).
 
-use leadflow_core::report::{LeadScope, Names, PipelineReport, PipelineReporter};
+use leadflow_core::report::{
+    LeadScope, ModelReport, ModelReporter, Names, PipelineReport, PipelineReporter, ScorePoint,
+};
 use leadflow_core::team::UserRole;
 use leadflow_core::{Actor, Role, Timestamp};
+use leadflow_core::{LeadId, Pipeline};
 use leadflow_store::{ScanScope, Store};
+use rustc_hash::FxHashMap;
 
 use crate::{Engine, EngineError, Progress};
 
@@ -48,6 +52,66 @@ impl<S: Store> Engine<S> {
         Ok(actor.may_read_reports(is_manager)?)
     }
 
+    /// The active pipeline a report is on: the one named, or the only one.
+    fn report_pipeline(&mut self, name: Option<&str>) -> Result<Pipeline, EngineError> {
+        let pipelines = self.active_pipelines()?;
+        let active = || pipelines.all().iter().map(|p| p.name().to_string()).collect::<Vec<_>>();
+        match (name, pipelines.all()) {
+            (Some(name), _) => pipelines
+                .named(name)
+                .cloned()
+                .ok_or_else(|| EngineError::NoSuchPipeline { name: name.to_string(), active: active() }),
+            (None, [only]) => Ok(only.clone()),
+            (None, _) => Err(EngineError::PipelineNeeded { active: active() }),
+        }
+    }
+
+    /// [`model_report`](Self::model_report), if `actor` may read reports.
+    pub fn model_report_as(
+        &mut self,
+        actor: &Actor<'_>,
+        pipeline: Option<&str>,
+        as_of: Option<Timestamp>,
+        progress: &dyn Progress,
+    ) -> Result<ModelReport, EngineError> {
+        self.may_read_reports(actor)?;
+        self.model_report(pipeline, as_of, progress)
+    }
+
+    /// The model over time: each month's MQLs by the bucket and grade they had as they
+    /// qualified, and how many were won; the MQL rule's precision and recall; drift warnings.
+    pub fn model_report(
+        &mut self,
+        pipeline: Option<&str>,
+        as_of: Option<Timestamp>,
+        progress: &dyn Progress,
+    ) -> Result<ModelReport, EngineError> {
+        let pipeline = self.report_pipeline(pipeline)?;
+        let (_, model) = self.active_model()?;
+        let as_of = as_of.unwrap_or_else(|| self.now());
+        let mut names = Names::default();
+        let mut reporter = ModelReporter::new(&pipeline, &model, as_of, &mut names);
+        let points = self.store.score_points(&mut names)?;
+        // Each lead's points, oldest first: a range of the list, which is by lead.
+        let mut ranges: FxHashMap<LeadId, (usize, usize)> = FxHashMap::default();
+        for (i, (lead, _)) in points.iter().enumerate() {
+            ranges.entry(*lead).or_insert((i, i)).1 = i + 1;
+        }
+        let scores: Vec<ScorePoint> = points.iter().map(|(_, p)| *p).collect();
+        progress.start(self.store.count_for_rescore(ScanScope::All)?);
+        let mut read = 0u64;
+        self.store.scan_places(&mut names, &mut |lead, _| {
+            let of_lead = ranges.get(&lead.lead).map_or(&[][..], |&(a, b)| &scores[a..b]);
+            reporter.add(lead, of_lead);
+            read += 1;
+            if read.is_multiple_of(PROGRESS_EVERY) {
+                progress.advance(PROGRESS_EVERY);
+            }
+        })?;
+        progress.advance(read % PROGRESS_EVERY);
+        Ok(reporter.finish(&names))
+    }
+
     /// The request's scope, its teams' members among the owners it keeps.
     fn scope_with_teams(&self, request: &PipelineReportRequest) -> Result<LeadScope, EngineError> {
         let mut scope = request.scope.clone();
@@ -73,15 +137,7 @@ impl<S: Store> Engine<S> {
         request: &PipelineReportRequest,
         progress: &dyn Progress,
     ) -> Result<PipelineReport, EngineError> {
-        let pipelines = self.active_pipelines()?;
-        let active = || pipelines.all().iter().map(|p| p.name().to_string()).collect::<Vec<_>>();
-        let pipeline = match (&request.pipeline, pipelines.all()) {
-            (Some(name), _) => pipelines
-                .named(name)
-                .ok_or_else(|| EngineError::NoSuchPipeline { name: name.clone(), active: active() })?,
-            (None, [only]) => only,
-            (None, _) => return Err(EngineError::PipelineNeeded { active: active() }),
-        };
+        let pipeline = &self.report_pipeline(request.pipeline.as_deref())?;
         let as_of = request.as_of.unwrap_or_else(|| self.now());
         let scope = self.scope_with_teams(request)?;
         let mut names = Names::default();

@@ -1,7 +1,8 @@
 //! Scores, their history and the kept scoring states.
 
 use crate::sql::Sql;
-use leadflow_core::LeadId;
+use leadflow_core::report::{Names, ScorePoint};
+use leadflow_core::{Grade, LeadId, Timestamp};
 use leadflow_store::{
     ChangeOrigin, HistoryEntry, ModelVersion, ScoreReads, ScoreRevision, ScoreWrite, ScoreWrites, StateWrite,
     StoreError, StoredScore,
@@ -10,6 +11,29 @@ use leadflow_store::{
 use crate::{HISTORY_COLUMNS, PgStore, PgTx, SCORE_COLUMNS, backend, outbox, read_history, read_score};
 
 impl ScoreReads for PgStore {
+    fn score_points(&self, names: &mut Names) -> Result<Vec<(LeadId, ScorePoint)>, StoreError> {
+        let rows = self
+            .conn()
+            .query(
+                "SELECT lead_id, at, new_total, new_bucket, new_grade FROM score_history ORDER BY lead_id, at, id",
+                &[],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let grade: &str = r.get(4);
+                let grade = Grade::parse(grade).ok_or_else(|| StoreError::Corrupt(format!("grade `{grade}`")))?;
+                let point = ScorePoint {
+                    at: Timestamp::from_millis(r.get(1)),
+                    total: r.get(2),
+                    bucket: names.intern(r.get(3)),
+                    grade,
+                };
+                Ok((LeadId(r.get(0)), point))
+            })
+            .collect()
+    }
+
     fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
         let rows = self
             .conn()

@@ -1,8 +1,32 @@
 //! Scores, their history and the kept scoring states.
 
+use leadflow_core::Grade;
+use leadflow_core::report::{Names, ScorePoint};
+
 use super::*;
 
 impl ScoreReads for SqliteStore {
+    fn score_points(&self, names: &mut Names) -> Result<Vec<(LeadId, ScorePoint)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT lead_id, at, new_total, new_bucket, new_grade FROM score_history ORDER BY lead_id, at, id")
+            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        let mut points = Vec::new();
+        while let Some(r) = rows.next().map_err(backend)? {
+            let grade: String = r.get(4).map_err(backend)?;
+            let grade = Grade::parse(&grade).ok_or_else(|| StoreError::Corrupt(format!("grade `{grade}`")))?;
+            let bucket =
+                names.intern(r.get_ref(3).map_err(backend)?.as_str().map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            let at = Timestamp::from_millis(r.get(1).map_err(backend)?);
+            points.push((
+                LeadId(r.get(0).map_err(backend)?),
+                ScorePoint { at, total: r.get(2).map_err(backend)?, bucket, grade },
+            ));
+        }
+        Ok(points)
+    }
+
     fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut stmt = self
             .conn

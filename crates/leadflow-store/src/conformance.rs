@@ -689,6 +689,15 @@ pub fn history_and_mql<S: Store>(s: &mut S) {
     assert!(history[0].became_mql);
     assert_eq!(history[1].before, None);
     assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at, Some(t("2026-06-02")));
+    // Every lead's recorded scores, oldest first, buckets as names: what reports read.
+    let mut names = leadflow_core::report::Names::default();
+    let points: Vec<(LeadId, Timestamp, f64, String)> = s
+        .score_points(&mut names)
+        .unwrap()
+        .into_iter()
+        .map(|(lead, p)| (lead, p.at, p.total, names.resolve(p.bucket).to_string()))
+        .collect();
+    assert_eq!(points, [(id, t("2026-06-01"), 50.0, "warm".into()), (id, t("2026-06-02"), 85.0, "hot".into())]);
 
     // MQL is recorded once: a later qualifying score does not move it.
     let mut again = score_write(id, v1, 90.0, "hot");

@@ -38,7 +38,7 @@ pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use users::{UserReads, UserRow, UserWrites, encode_holidays, read_cursor};
 
 use leadflow_core::change::FieldChange;
-use leadflow_core::report::{LeadPlaces, Names};
+use leadflow_core::report::{LeadPlaces, Names, ScorePoint};
 use leadflow_core::{
     Email, EventKey, EventShape, ExternalId, Grade, LeadId, LeadRef, LifecycleStage, Outcome, Profile, Role, Timestamp,
     Topic, VisitorId,
@@ -842,6 +842,9 @@ pub trait ScoreReads {
     fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError>;
     /// Every lead's current score, in id order.
     fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError>;
+    /// Every recorded score of every lead, by lead, oldest first (by time, then as recorded),
+    /// buckets interned in `names`: what the model-over-time report reads.
+    fn score_points(&self, names: &mut Names) -> Result<Vec<(LeadId, ScorePoint)>, StoreError>;
 }
 
 pub trait ScoreWrites {

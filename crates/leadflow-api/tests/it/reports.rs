@@ -128,9 +128,28 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
     let (status, body) = s.admin(Method::GET, "/v1/reports/reps?from=soon", None).await;
     assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, Some("invalid_request")));
 
+    // The model over time: the two MQLs, scored (the example model) as they qualified.
+    let (status, model) = s.admin(Method::GET, "/v1/reports/model", None).await;
+    assert_eq!(status, StatusCode::OK, "{model}");
+    assert_eq!(
+        (model["months"][0]["mqls"].as_u64(), model["months"][0]["won"].as_u64()),
+        (Some(2), Some(1)),
+        "{model}"
+    );
+    let scored: u64 = model["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["name"] != "unscored")
+        .map(|b| b["leads"].as_u64().unwrap())
+        .sum();
+    assert_eq!(scored, 2, "{model}");
+
     // Reports read every lead: a rep's key may not, a manager's may; an ingest key never.
     for role in [Role::Sales, Role::Ingest] {
-        for path in ["/v1/reports/pipeline", "/v1/reports/pipeline/charts/funnel", "/v1/reports/reps"] {
+        for path in
+            ["/v1/reports/pipeline", "/v1/reports/pipeline/charts/funnel", "/v1/reports/reps", "/v1/reports/model"]
+        {
             let (status, body) = s.call(Some(role), Method::GET, path, None).await;
             assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("forbidden")), "{role} {path}");
         }

@@ -33,6 +33,11 @@ impl Names {
         name
     }
 
+    /// The name of `s` if it was interned.
+    pub fn get(&self, s: &str) -> Option<Name> {
+        self.ids.get(s).copied()
+    }
+
     pub fn resolve(&self, name: Name) -> &str {
         &self.names[name.index()]
     }

@@ -433,3 +433,125 @@ fn rows_that_change_nothing_rows_from_the_future_and_leads_of_another_pipeline()
     let registered = partner.stages.iter().find(|s| s.stage == "registered").unwrap();
     assert_eq!((partner.leads, registered.completed, registered.median_days), (1, 1, Some(5.0)));
 }
+
+/// Companies of 50+ people fit (40), a demo request engages (40): 80 is hot, 40 warm, 0 cold.
+const SCORING: &str = r#"
+name = "report-test"
+[fit]
+min = 0
+max = 40
+[[fit.rules]]
+id = "mid_market"
+field = "employees"
+op = "between"
+min = 50
+points = 40
+[engagement]
+min = 0
+max = 60
+[[engagement.rules]]
+id = "demo"
+event = "demo_requested"
+points = 40
+[[buckets]]
+name = "hot"
+min = 70
+[[buckets]]
+name = "warm"
+min = 35
+[[buckets]]
+name = "cold"
+[[grades]]
+grade = "A"
+min_fit = 35
+[[grades]]
+grade = "F"
+"#;
+
+/// In January 30 hot, 30 warm and 10 cold leads qualify (as they were scored a week before);
+/// 6 hot, 9 warm and no cold ones are won, and one lead is won without qualifying. Hot converting
+/// no better than warm is the drift the report warns of; precision and recall are by month.
+#[test]
+fn the_model_over_time_reads_each_mqls_score_as_it_qualified_and_warns_of_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::new(t("2026-01-05T09:00:00Z")));
+    let mut engine = Engine::new(SqliteStore::open(&dir.path().join("lf.db")).unwrap(), clock.clone());
+    engine.apply_model(SCORING, &Quiet).unwrap();
+    engine.save_pipeline(SALES, true).unwrap();
+    let mut rows = Vec::new();
+    let mut line = 1;
+    let mut lead = |engine: &mut Engine<SqliteStore>, name: &str, employees: f64, demo: bool, won: bool| {
+        let email = Email::parse(&format!("{name}@acme.example")).unwrap();
+        let mut profile = Profile::new(email.clone());
+        profile.employees = Some(employees);
+        engine.upsert_lead(LeadInput { created_at: Some(day(0)), ..LeadInput::of(profile) }).unwrap();
+        if demo {
+            let shape = leadflow_core::EventShape::new(leadflow_core::EventType::parse("demo_requested").unwrap());
+            let event =
+                leadflow_engine::EventInput { key: None, lead: LeadRef::Email(email.clone()), ts: day(4), shape };
+            engine.track(event).unwrap();
+        }
+        let mut change = |at, from: &str, to: &str| {
+            line += 1;
+            let change = ChangeInput {
+                lead: LeadRef::Email(email.clone()),
+                at,
+                from: Some(from.into()),
+                to: to.into(),
+                reason: None,
+            };
+            rows.push(ImportRow { line, offset: 0, parsed: Ok(HistoryRow::Change(change)), warnings: Vec::new() });
+        };
+        change(day(10), "new", "mql");
+        if won {
+            change(day(20), "mql", "won");
+        }
+    };
+    for i in 0..30 {
+        lead(&mut engine, &format!("hot{i}"), 500.0, true, i < 6);
+        lead(&mut engine, &format!("warm{i}"), 500.0, false, i < 9);
+    }
+    for i in 0..10 {
+        lead(&mut engine, &format!("cold{i}"), 5.0, false, false);
+    }
+    // Won straight from new, never qualified.
+    let email = Email::parse("direct@acme.example").unwrap();
+    engine.upsert_lead(LeadInput { created_at: Some(day(0)), ..LeadInput::of(Profile::new(email.clone())) }).unwrap();
+    let direct = ChangeInput {
+        lead: LeadRef::Email(email),
+        at: day(25),
+        from: Some("new".into()),
+        to: "won".into(),
+        reason: None,
+    };
+    rows.push(ImportRow { line: 1000, offset: 0, parsed: Ok(HistoryRow::Change(direct)), warnings: Vec::new() });
+    clock.set(t("2026-06-01T09:00:00Z"));
+    let origin = ChangeOrigin::new(ChangeCause::Import, "history.csv");
+    let summary = engine.import_history_rows(rows.into_iter(), "sales", &origin, 1000, &Quiet, &Quiet).unwrap();
+    assert_eq!((summary.logged, summary.rejected.len()), (70 + 15 + 1, 0), "{:?}", summary.rejected);
+
+    let report = engine.model_report(None, Some(t("2026-06-01")), &Quiet).unwrap();
+    assert_eq!(report.months.len(), 1);
+    let january = &report.months[0];
+    assert_eq!((january.month.as_str(), january.mqls, january.won), ("2026-01", 70, 15));
+    assert_eq!(january.precision, Some(15.0 / 70.0));
+    assert_eq!((january.won_this_month, january.won_after_mql, january.recall), (16, 15, Some(15.0 / 16.0)));
+    let buckets: Vec<(&str, u64, u64)> = january.buckets.iter().map(|b| (b.name.as_str(), b.leads, b.won)).collect();
+    assert_eq!(buckets, [("hot", 30, 6), ("warm", 30, 9), ("cold", 10, 0), ("unscored", 0, 0)]);
+    let grades: Vec<(&str, u64, u64)> =
+        january.grades.iter().filter(|g| g.leads > 0).map(|g| (g.name.as_str(), g.leads, g.won)).collect();
+    assert_eq!(grades, [("A", 60, 15), ("F", 10, 0)]);
+    assert_eq!(report.warnings.len(), 2, "January's and all months': {:?}", report.warnings);
+    assert!(
+        report.warnings[0]
+            .starts_with("2026-01: bucket `hot` converted 20.0% of 30 leads, no better than `warm` at 30.0% of 30"),
+        "{:?}",
+        report.warnings
+    );
+    // The cold bucket has too few leads to be compared.
+    assert!(report.warnings.iter().all(|w| !w.contains("`cold`")));
+
+    // As of before the MQLs: nothing qualified yet.
+    let before = engine.model_report(None, Some(day(9)), &Quiet).unwrap();
+    assert!(before.months.is_empty() && before.warnings.is_empty());
+}
