@@ -2,7 +2,7 @@
 //! lead's place history and the core folds it ([`leadflow_core::report`]).
 
 use leadflow_core::report::{
-    LeadScope, ModelReport, ModelReporter, Names, PipelineReport, PipelineReporter, ScorePoint,
+    LeadPlaces, LeadScope, ModelReport, ModelReporter, Names, PipelineReport, PipelineReporter, ScorePoint,
 };
 use leadflow_core::team::UserRole;
 use leadflow_core::{Actor, Role, Timestamp};
@@ -98,17 +98,10 @@ impl<S: Store> Engine<S> {
             ranges.entry(*lead).or_insert((i, i)).1 = i + 1;
         }
         let scores: Vec<ScorePoint> = points.iter().map(|(_, p)| *p).collect();
-        progress.start(self.store.count_for_rescore(ScanScope::All)?);
-        let mut read = 0u64;
-        self.store.scan_places(&mut names, &mut |lead, _| {
+        self.scan_places(&mut names, progress, &mut |lead, _| {
             let of_lead = ranges.get(&lead.lead).map_or(&[][..], |&(a, b)| &scores[a..b]);
             reporter.add(lead, of_lead);
-            read += 1;
-            if read.is_multiple_of(PROGRESS_EVERY) {
-                progress.advance(PROGRESS_EVERY);
-            }
         })?;
-        progress.advance(read % PROGRESS_EVERY);
         Ok(reporter.finish(&names))
     }
 
@@ -143,16 +136,27 @@ impl<S: Store> Engine<S> {
         let mut names = Names::default();
         let mut reporter = PipelineReporter::new(pipeline, request.funnel.as_deref(), &scope, as_of, &mut names)
             .map_err(|stage| EngineError::NoSuchStage { pipeline: pipeline.name().to_string(), stage })?;
+        self.scan_places(&mut names, progress, &mut |lead, names| reporter.add(lead, names))?;
+        Ok(reporter.finish(&names))
+    }
+
+    /// Every lead's place history through `each`, `progress` following the leads read.
+    fn scan_places(
+        &self,
+        names: &mut Names,
+        progress: &dyn Progress,
+        each: &mut dyn FnMut(&LeadPlaces<'_>, &Names),
+    ) -> Result<(), EngineError> {
         progress.start(self.store.count_for_rescore(ScanScope::All)?);
         let mut read = 0u64;
-        self.store.scan_places(&mut names, &mut |lead, names| {
-            reporter.add(lead, names);
+        self.store.scan_places(names, &mut |lead, names| {
+            each(lead, names);
             read += 1;
             if read.is_multiple_of(PROGRESS_EVERY) {
                 progress.advance(PROGRESS_EVERY);
             }
         })?;
         progress.advance(read % PROGRESS_EVERY);
-        Ok(reporter.finish(&names))
+        Ok(())
     }
 }
