@@ -201,6 +201,21 @@ fn print_model(r: &ModelReport) {
         })
         .collect();
     output::table(&["grade", "MQLs", "won", "conversion", "95% interval"], &rows);
+    println!("\nscore deciles, all months (the total as they qualified)");
+    let rows: Vec<Vec<String>> = r
+        .deciles
+        .iter()
+        .map(|d| {
+            vec![
+                d.decile.to_string(),
+                format!("{:.1} to {:.1}", d.min_total, d.max_total),
+                d.leads.to_string(),
+                d.won.to_string(),
+                percent(d.rate),
+            ]
+        })
+        .collect();
+    output::table(&["decile", "totals", "MQLs", "won", "conversion"], &rows);
     if r.warnings.is_empty() {
         println!("\nno drift: every bucket and grade with enough leads converted better than the one below it");
     } else {

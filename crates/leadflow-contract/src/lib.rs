@@ -36,8 +36,8 @@ pub use pipeline::{
     StageMoveResult,
 };
 pub use report::{
-    Cohort, Conversion, ModelMonth, ModelReport, MonthFigures, OwnerFigures, PipelineReport, ReasonCount, RepLine,
-    RepsReport, SourceFigures, Split, StageFigures, TaskFigures, TeamLine, VelocityMonth, VelocityStep,
+    Cohort, Conversion, Decile, ModelMonth, ModelReport, MonthFigures, OwnerFigures, PipelineReport, ReasonCount,
+    RepLine, RepsReport, SourceFigures, Split, StageFigures, TaskFigures, TeamLine, VelocityMonth, VelocityStep,
 };
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};

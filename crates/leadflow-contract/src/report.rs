@@ -374,7 +374,22 @@ pub struct ModelReport {
     /// All months together.
     pub buckets: Vec<Split>,
     pub grades: Vec<Split>,
+    /// The scored MQLs in ten equal groups by their total as they qualified, lowest first.
+    pub deciles: Vec<Decile>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Decile {
+    /// 1 (the lowest totals) to 10.
+    pub decile: u32,
+    pub min_total: f64,
+    pub max_total: f64,
+    pub leads: u64,
+    pub won: u64,
+    pub rate: Option<f64>,
+    pub rate_low: Option<f64>,
+    pub rate_high: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -444,6 +459,20 @@ impl From<&core::ModelReport> for ModelReport {
                 .collect(),
             buckets: splits(&r.buckets),
             grades: splits(&r.grades),
+            deciles: r
+                .deciles
+                .iter()
+                .map(|d| Decile {
+                    decile: d.decile,
+                    min_total: d.min_total,
+                    max_total: d.max_total,
+                    leads: d.leads,
+                    won: d.won,
+                    rate: d.rate,
+                    rate_low: d.interval.map(|i| i.0),
+                    rate_high: d.interval.map(|i| i.1),
+                })
+                .collect(),
             warnings: r.warnings.clone(),
         }
     }

@@ -12,6 +12,55 @@ fn the_pipeline_report_gives_the_reference_figures() {
     the_reference_figures_on(Cli::new());
 }
 
+/// The other renderings and reports of the same workload: tables, CSV, charts, reps, the model.
+#[test]
+fn every_report_renders_as_a_table_csv_and_charts() {
+    let cli = Cli::new();
+    let bench = workspace_root().join("../shared/bench/pipeline/small");
+    let path = |name: &str| bench.join(name).to_str().unwrap().to_string();
+    cli.ok(&["init"]);
+    cli.ok(&["pipeline", "apply", workspace_root().join("bench/pipeline/sales.toml").to_str().unwrap()]);
+    cli.ok(&["import", "leads", &path("leads.csv"), "--pipeline", "sales"]);
+    cli.ok(&["import", "changes", &path("stage_changes.csv")]);
+    let as_of = ["--as-of", "2026-07-01T00:00:00Z"];
+    let table = cli.ok(&[&["report", "pipeline"][..], &as_of].concat());
+    assert!(table.starts_with("pipeline `sales` as of 2026-07-01T00:00:00Z: 3000 leads"), "{table}");
+    assert!(table.contains("mql -> sql          879      572      65.1%       61.9% to 68.2%"), "{table}");
+    assert!(table.contains("cohorts: won by months since creation"), "{table}");
+    let csv = cli.ok(&[&["report", "pipeline", "--format", "csv"][..], &as_of].concat());
+    assert!(csv.lines().any(|l| l == "conversion,mql->sql,rate,0.6507394766780432"), "{csv}");
+    assert!(csv.lines().all(|l| l.split(',').count() == 4), "one tidy table");
+    let charts = cli.file("charts", "");
+    std::fs::remove_file(&charts).unwrap();
+    cli.ok(&[&["report", "pipeline", "--format", "json", "--svg", &charts][..], &as_of].concat());
+    for chart in ["funnel", "mqls", "velocity", "cohorts"] {
+        let svg = std::fs::read_to_string(std::path::Path::new(&charts).join(format!("{chart}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{chart}");
+    }
+    // A cohort: the leads created in 2026 from referrals.
+    let referrals = cli.ok(&[
+        &["report", "pipeline", "--created-from", "2026-01-01", "--source", "referral", "--format", "json"][..],
+        &as_of,
+    ]
+    .concat());
+    let referrals: serde_json::Value = serde_json::from_str(&referrals).unwrap();
+    assert_eq!(referrals["sources"].as_array().unwrap().len(), 1);
+    assert!(referrals["leads"].as_u64().unwrap() > 0 && referrals["leads"].as_u64().unwrap() < 3000);
+    let reps = cli.ok(&[&["report", "reps"][..], &as_of].concat());
+    assert!(reps.lines().any(|l| l.starts_with("central00@yourco.example") && l.contains("68")), "{reps}");
+    let reps_csv = cli.ok(&[&["report", "reps", "--format", "csv"][..], &as_of].concat());
+    assert_eq!(reps_csv.lines().count(), 1 + 34, "a header and the 34 owners");
+    // The leads were scored at their import, after the history: no MQL has a score from before.
+    let model = cli.ok(&[&["report", "model", "--format", "json"][..], &as_of].concat());
+    let model: serde_json::Value = serde_json::from_str(&model).unwrap();
+    let unscored = model["buckets"].as_array().unwrap().iter().find(|b| b["name"] == "unscored").unwrap();
+    let mqls: u64 = model["months"].as_array().unwrap().iter().map(|m| m["mqls"].as_u64().unwrap()).sum();
+    assert_eq!(unscored["leads"].as_u64(), Some(mqls));
+    let out = cli.run(&["report", "pipeline", "--funnel", "mql,nowhere"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no stage `nowhere`"));
+}
+
 #[test]
 fn the_pipeline_report_gives_the_reference_figures_on_postgres() {
     the_reference_figures_on(Cli::on_postgres());

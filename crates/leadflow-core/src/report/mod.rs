@@ -22,7 +22,7 @@ mod velocity;
 
 pub use cohorts::Cohort;
 pub use interval::wilson;
-pub use model::{DRIFT_MIN_LEADS, ModelMonth, ModelReport, ModelReporter, ScorePoint, Split};
+pub use model::{DRIFT_MIN_LEADS, Decile, ModelMonth, ModelReport, ModelReporter, ScorePoint, Split};
 pub use names::{Name, Names};
 pub use pipeline::{
     Conversion, MonthFigures, OwnerFigures, PipelineReport, PipelineReporter, ReasonCount, SourceFigures, StageFigures,

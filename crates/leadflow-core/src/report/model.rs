@@ -42,6 +42,9 @@ pub struct ModelReport {
     /// All months together.
     pub buckets: Vec<Split>,
     pub grades: Vec<Split>,
+    /// The scored MQLs of all months in ten equal groups by their total at the MQL, lowest
+    /// first (fewer when there are fewer than ten).
+    pub deciles: Vec<Decile>,
     /// Where the score did not separate: a higher bucket or grade converting no better than the
     /// next lower one.
     pub warnings: Vec<String>,
@@ -64,6 +67,19 @@ pub struct ModelMonth {
     /// By the bucket (the model's order, best first; `unscored` last) and grade at the MQL.
     pub buckets: Vec<Split>,
     pub grades: Vec<Split>,
+}
+
+/// A tenth of the scored MQLs by their total as they qualified.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decile {
+    /// 1 (the lowest totals) to 10.
+    pub decile: u32,
+    pub min_total: f64,
+    pub max_total: f64,
+    pub leads: u64,
+    pub won: u64,
+    pub rate: Option<f64>,
+    pub interval: Option<(f64, f64)>,
 }
 
 /// One bucket's or grade's leads and how many were won, with the rate's 95% interval.
@@ -97,6 +113,8 @@ pub struct ModelReporter {
     stage_meaning: Vec<(bool, bool)>,
     buckets: Vec<String>,
     months: BTreeMap<i32, Month>,
+    /// Each scored MQL's total as it qualified, and whether it was won.
+    totals: Vec<(f64, bool)>,
     visits: Vec<Visit>,
 }
 
@@ -120,6 +138,7 @@ impl ModelReporter {
             stage_meaning,
             buckets: model.buckets.iter().map(|b| b.name.clone()).collect(),
             months: BTreeMap::new(),
+            totals: Vec::new(),
             visits: Vec::new(),
         }
     }
@@ -145,6 +164,9 @@ impl ModelReporter {
             (bucket.0, bucket.1) = (bucket.0 + 1, bucket.1 + won);
             let grade = month.grades.entry(score.map(|s| s.grade)).or_default();
             (grade.0, grade.1) = (grade.0 + 1, grade.1 + won);
+            if let Some(score) = score {
+                self.totals.push((score.total, won == 1));
+            }
         }
         if let Some(at) = won {
             let month = self.months.entry(month_of(at)).or_default();
@@ -154,7 +176,8 @@ impl ModelReporter {
         self.visits = buffer;
     }
 
-    pub fn finish(self, names: &Names) -> ModelReport {
+    pub fn finish(mut self, names: &Names) -> ModelReport {
+        let deciles = deciles(&mut self.totals);
         let bucket_names: Vec<(Option<Name>, String)> = self
             .buckets
             .iter()
@@ -176,6 +199,7 @@ impl ModelReporter {
                 months: Vec::new(),
                 buckets: splits(&bucket_names, &all_buckets),
                 grades: splits(&grade_names, &all_grades),
+                deciles,
                 warnings,
             };
         };
@@ -212,8 +236,42 @@ impl ModelReporter {
         let grades = splits(&grade_names, &all_grades);
         warnings.extend(drift("all months", "bucket", &buckets));
         warnings.extend(drift("all months", "grade", &grades));
-        ModelReport { pipeline: self.name, as_of: self.as_of, months, buckets, grades, warnings }
+        if let (Some(bottom), Some(top)) = (deciles.first(), deciles.last())
+            && deciles.len() == 10
+            && bottom.leads >= DRIFT_MIN_LEADS
+            && top.rate <= bottom.rate
+        {
+            warnings.push(format!(
+                "all months: the top tenth of totals converted {:.1}%, no better than the bottom tenth at {:.1}%",
+                top.rate.unwrap_or(0.0) * 100.0,
+                bottom.rate.unwrap_or(0.0) * 100.0
+            ));
+        }
+        ModelReport { pipeline: self.name, as_of: self.as_of, months, buckets, grades, deciles, warnings }
     }
+}
+
+/// Ten groups of as equal a size as may be, by total (ties split by order), lowest first.
+fn deciles(totals: &mut [(f64, bool)]) -> Vec<Decile> {
+    totals.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = totals.len();
+    let groups = n.min(10);
+    (0..groups)
+        .map(|g| {
+            let part = &totals[g * n / groups..(g + 1) * n / groups];
+            let won = part.iter().filter(|(_, won)| *won).count() as u64;
+            let leads = part.len() as u64;
+            Decile {
+                decile: (g + 1) as u32,
+                min_total: part[0].0,
+                max_total: part[part.len() - 1].0,
+                leads,
+                won,
+                rate: rate(won, leads),
+                interval: wilson(won, leads),
+            }
+        })
+        .collect()
 }
 
 fn rate(part: u64, whole: u64) -> Option<f64> {

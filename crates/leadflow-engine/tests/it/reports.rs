@@ -548,6 +548,13 @@ fn the_model_over_time_reads_each_mqls_score_as_it_qualified_and_warns_of_drift(
         "{:?}",
         report.warnings
     );
+    // Deciles of the totals at the MQL: 70 scored MQLs in tens, cold (0) lowest, hot (80) highest.
+    let deciles: Vec<(u32, f64, f64, u64)> =
+        report.deciles.iter().map(|d| (d.decile, d.min_total, d.max_total, d.leads)).collect();
+    assert_eq!(deciles.len(), 10);
+    assert_eq!(deciles[0], (1, 0.0, 0.0, 7));
+    assert_eq!((deciles[9].1, deciles[9].2, deciles[9].3), (80.0, 80.0, 7));
+    assert_eq!(report.deciles.iter().map(|d| d.won).sum::<u64>(), 15);
     // The cold bucket has too few leads to be compared.
     assert!(report.warnings.iter().all(|w| !w.contains("`cold`")));
 
