@@ -33,6 +33,7 @@
 //! | `pipeline_stages_in_use` | 409 | leads are in stages the pipeline version lacks: move them first |
 //! | `no_pipeline` | 409 | no active pipeline takes the lead: name one |
 //! | `pipeline_needed` | 409 | several pipelines are active: name the one to report on |
+//! | `no_outcomes` | 409 | no lead has an outcome (or none is left at the cutoff): record some first |
 //! | `invalid_user` | 400 | a user's fields are wrong (name, zone, hours, holidays, capacity) |
 //! | `user_not_found` | 404 | no such user |
 //! | `user_inactive` | 409 | the user is inactive and takes no leads |
@@ -175,6 +176,7 @@ impl From<EngineError> for ApiError {
             }
             EngineError::PipelineNeeded { .. } => ApiError::new(ErrorCode::PipelineNeeded, e.to_string()),
             EngineError::NoSuchStage { .. } => ApiError::new(ErrorCode::InvalidRequest, e.to_string()),
+            EngineError::Lab(_) => ApiError::new(ErrorCode::NoOutcomes, e.to_string()),
             EngineError::StagesInUse { .. } => ApiError::new(ErrorCode::PipelineStagesInUse, e.to_string()),
             EngineError::NoPipelineFor(_) => ApiError::new(ErrorCode::NoPipeline, e.to_string()),
             EngineError::AssignmentRules(r) => ApiError {

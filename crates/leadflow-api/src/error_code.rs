@@ -69,6 +69,7 @@ error_codes! {
     PipelineStagesInUse = ("pipeline_stages_in_use", 409, "leads are in stages the pipeline version lacks: move them first"),
     NoPipeline = ("no_pipeline", 409, "no active pipeline takes the lead: name one"),
     PipelineNeeded = ("pipeline_needed", 409, "several pipelines are active: name the one to report on"),
+    NoOutcomes = ("no_outcomes", 409, "no lead has an outcome (or none is left at the cutoff): record some first"),
     InvalidUser = ("invalid_user", 400, "a user's fields are wrong (name, zone, hours, holidays, capacity)"),
     UserNotFound = ("user_not_found", 404, "no such user"),
     UserInactive = ("user_inactive", 409, "the user is inactive and takes no leads"),

@@ -81,6 +81,7 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/reports/pipeline/charts/{chart}", get(reports::chart::<S>))
         .route("/v1/reports/reps", get(reports::reps::<S>))
         .route("/v1/reports/model", get(reports::model::<S>))
+        .route("/v1/reports/touchpoints", get(reports::touchpoints::<S>))
         .route("/v1/tasks", get(tasks::list::<S>))
         .route("/v1/queue", get(tasks::queue::<S>))
         .route("/v1/tasks/missing", get(tasks::missing::<S>))

@@ -87,6 +87,7 @@ use crate::error::ErrorResponse;
         crate::reports::chart,
         crate::reports::reps,
         crate::reports::model,
+        crate::reports::touchpoints,
         crate::sla::decide,
         crate::webhooks::list,
         crate::webhooks::create,

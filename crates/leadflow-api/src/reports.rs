@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use leadflow_contract::{ModelReport, PipelineReport, RepsReport};
+use leadflow_contract::{ModelReport, PipelineReport, RepsReport, TouchpointReport};
 use leadflow_core::report::{LeadScope, Period};
 use leadflow_core::{Actor, Timestamp};
-use leadflow_engine::{PipelineReportRequest, Quiet, RepsReportRequest};
+use leadflow_engine::{Cutoff, PipelineReportRequest, Quiet, RepsReportRequest};
 use leadflow_store::Backend;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -175,6 +175,60 @@ fn pipeline_request(p: PipelineReportParams) -> Result<PipelineReportRequest, Ap
         scope,
         teams: list(p.team),
     })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TouchpointParams {
+    /// Each lead this many days before its own outcome (0, just before it, by default).
+    #[param(minimum = 0, maximum = 3650)]
+    before_outcome: Option<u32>,
+}
+
+/// The most days before the outcome a touchpoint report looks back from (the schema's maximum).
+const MOST_DAYS_BEFORE_OUTCOME: u32 = 3650;
+
+/// Touchpoints that precede conversion
+///
+/// Over the leads with an outcome (the lab's), each seen `before_outcome` days before its own
+/// outcome: for each event type
+/// and each engagement and fit rule of the active model, the conversion of the leads that had
+/// it against those that did not (the lift, with a 95% range), and suggestions where the
+/// model's points disagree with that evidence, to backtest in the lab.
+///
+/// Roles: admin, marketing, and sales keys of managers.
+#[utoipa::path(
+    get, path = "/v1/reports/touchpoints", tag = "Reports", operation_id = "getV1ReportsTouchpoints",
+    params(TouchpointParams),
+    responses(
+        (status = 200, description = "The report", body = TouchpointReport),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 409, description = "Error: `no_outcomes`"),
+        (status = 503, description = "Error: `no_active_model`"),
+    ),
+)]
+pub(crate) async fn touchpoints<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    params: Result<Query<TouchpointParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<TouchpointReport>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let days = p.before_outcome.unwrap_or(0);
+    if days > MOST_DAYS_BEFORE_OUTCOME {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("before_outcome: at most {MOST_DAYS_BEFORE_OUTCOME} days (ten years)"),
+        ));
+    }
+    let cutoff = Cutoff::BeforeOutcome { days };
+    let report = state
+        .read(move |engine| {
+            let actor = Actor { role: caller.role, name: &caller.name };
+            Ok(engine.touchpoints_as(&actor, cutoff, &Quiet)?)
+        })
+        .await?;
+    Ok(Json(TouchpointReport::from(&report)))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use leadflow_contract::{ModelReport, PipelineReport, RepsReport};
+use leadflow_contract::{ModelReport, PipelineReport, RepsReport, TouchpointReport};
 use leadflow_core::Timestamp;
 use leadflow_core::report::{LeadScope, Period};
 use leadflow_engine::{Engine, PipelineReportRequest, RepsReportRequest};
@@ -47,6 +47,21 @@ pub enum ReportCommand {
         /// As of this instant or date; now by default.
         #[arg(long)]
         as_of: Option<Timestamp>,
+        #[arg(long, value_enum, default_value_t = Rendering::Table)]
+        format: Rendering,
+    },
+    /// Touchpoints that precede conversion: for each event type and each engagement and fit
+    /// rule of the active model, the conversion of the leads with an outcome that had it before
+    /// the cutoff against those that did not (lift, with an interval), and suggestions where the
+    /// model's points disagree.
+    Touchpoints {
+        /// Each lead as of this instant (leads created after it, or whose outcome came before
+        /// it, are left out).
+        #[arg(long, conflicts_with = "before_outcome")]
+        as_of: Option<Timestamp>,
+        /// Each lead this many days before its own outcome (0, just before it, by default).
+        #[arg(long, value_name = "DAYS")]
+        before_outcome: Option<u32>,
         #[arg(long, value_enum, default_value_t = Rendering::Table)]
         format: Rendering,
     },
@@ -141,6 +156,17 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
                 Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Rendering::Csv => print_model_csv(&report)?,
                 Rendering::Table => print_model(&report),
+            }
+        }
+        ReportCommand::Touchpoints { as_of, before_outcome, format } => {
+            let cutoff = crate::lab::cutoff(as_of, before_outcome)?;
+            let (_, model) = engine.active_model()?;
+            let report = engine.touchpoints(&model, cutoff, &progress::bar("reading leads with outcomes"))?;
+            let report = TouchpointReport::from(&report);
+            match format {
+                Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Rendering::Csv => print_touchpoints_csv(&report)?,
+                Rendering::Table => print_touchpoints(&report),
             }
         }
         ReportCommand::Reps { pipeline, as_of, from, scope, format } => {
@@ -248,6 +274,71 @@ fn print_model_csv(r: &ModelReport) -> Result<()> {
     }
     r.buckets.iter().try_for_each(|s| put("all", "bucket", s))?;
     r.grades.iter().try_for_each(|s| put("all", "grade", s))?;
+    w.flush()?;
+    Ok(())
+}
+
+fn print_touchpoints(r: &TouchpointReport) {
+    println!("touchpoints before the outcome: {} leads with an outcome, {} converted", r.leads, r.converted);
+    let rows: Vec<Vec<String>> = r
+        .touchpoints
+        .iter()
+        .map(|t| {
+            let lift = match (t.lift, t.lift_low, t.lift_high) {
+                (Some(l), Some(lo), Some(hi)) => format!("{l:.2} ({lo:.2} to {hi:.2})"),
+                (Some(l), _, _) => format!("{l:.2}"),
+                _ => "-".into(),
+            };
+            vec![
+                t.kind.to_string(),
+                t.name.clone(),
+                t.points.map(leadflow_core::model::format_number).unwrap_or_default(),
+                format!("{} of {}", percent(t.rate_with), t.with_leads),
+                format!("{} of {}", percent(t.rate_without), t.without_leads),
+                lift,
+            ]
+        })
+        .collect();
+    output::table(&["kind", "name", "points", "with it", "without", "lift (95%)"], &rows);
+    if r.suggestions.is_empty() {
+        println!("\nno suggestion: the model's points agree with what converted (or too few leads to say)");
+    } else {
+        println!("\nsuggestions");
+        for s in &r.suggestions {
+            println!("  {s}");
+        }
+    }
+}
+
+fn print_touchpoints_csv(r: &TouchpointReport) -> Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record([
+        "kind",
+        "name",
+        "points",
+        "with_leads",
+        "with_converted",
+        "without_leads",
+        "without_converted",
+        "lift",
+        "lift_low",
+        "lift_high",
+    ])?;
+    let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+    for t in &r.touchpoints {
+        w.write_record([
+            t.kind.to_string(),
+            t.name.clone(),
+            number(t.points),
+            t.with_leads.to_string(),
+            t.with_converted.to_string(),
+            t.without_leads.to_string(),
+            t.without_converted.to_string(),
+            number(t.lift),
+            number(t.lift_low),
+            number(t.lift_high),
+        ])?;
+    }
     w.flush()?;
     Ok(())
 }

@@ -37,7 +37,8 @@ pub use pipeline::{
 };
 pub use report::{
     Cohort, Conversion, Decile, ModelMonth, ModelReport, MonthFigures, OwnerFigures, PipelineReport, ReasonCount,
-    RepLine, RepsReport, SourceFigures, Split, StageFigures, TaskFigures, TeamLine, VelocityMonth, VelocityStep,
+    RepLine, RepsReport, SourceFigures, Split, StageFigures, TaskFigures, TeamLine, Touchpoint, TouchpointReport,
+    VelocityMonth, VelocityStep,
 };
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};

@@ -477,3 +477,62 @@ impl From<&core::ModelReport> for ModelReport {
         }
     }
 }
+
+/// Touchpoints that precede conversion, over the leads with an outcome (the lab's), each seen as
+/// of its cutoff.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct TouchpointReport {
+    pub leads: u64,
+    pub converted: u64,
+    /// By lift, highest first.
+    pub touchpoints: Vec<Touchpoint>,
+    /// Where the model's points disagree with the evidence: changes to backtest in the lab.
+    pub suggestions: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Touchpoint {
+    /// `event` (an event type), `engagement` or `fit` (a rule of the active model).
+    pub kind: &'static str,
+    pub name: String,
+    /// The model's points for a rule.
+    pub points: Option<f64>,
+    pub with_leads: u64,
+    pub with_converted: u64,
+    pub without_leads: u64,
+    pub without_converted: u64,
+    pub rate_with: Option<f64>,
+    pub rate_without: Option<f64>,
+    /// `rate_with / rate_without`, and a conservative 95% range.
+    pub lift: Option<f64>,
+    pub lift_low: Option<f64>,
+    pub lift_high: Option<f64>,
+}
+
+impl From<&core::TouchpointReport> for TouchpointReport {
+    fn from(r: &core::TouchpointReport) -> TouchpointReport {
+        TouchpointReport {
+            leads: r.leads,
+            converted: r.converted,
+            touchpoints: r
+                .touchpoints
+                .iter()
+                .map(|t| Touchpoint {
+                    kind: t.kind.as_str(),
+                    name: t.name.clone(),
+                    points: t.points,
+                    with_leads: t.with_leads,
+                    with_converted: t.with_converted,
+                    without_leads: t.without_leads,
+                    without_converted: t.without_converted,
+                    rate_with: t.rate_with,
+                    rate_without: t.rate_without,
+                    lift: t.lift,
+                    lift_low: t.lift_low,
+                    lift_high: t.lift_high,
+                })
+                .collect(),
+            suggestions: r.suggestions.clone(),
+        }
+    }
+}

@@ -27,6 +27,7 @@ mod sla;
 mod stage_moves;
 mod sweep;
 mod tasks;
+mod touchpoints;
 mod trees;
 mod web;
 

@@ -145,6 +145,22 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
         .sum();
     assert_eq!(scored, 2, "{model}");
 
+    // Touchpoints read the leads with an outcome: none yet, then one won and one lost.
+    let (status, body) = s.admin(Method::GET, "/v1/reports/touchpoints", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("no_outcomes")), "{body}");
+    for (email, outcome) in [("ana@acme.example", "won"), ("bo@acme.example", "lost")] {
+        let body = json!({"email": email, "outcome": outcome});
+        assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(body)).await.0, StatusCode::OK);
+    }
+    let (status, touch) = s.admin(Method::GET, "/v1/reports/touchpoints?before_outcome=0", None).await;
+    assert_eq!(
+        (status, touch["leads"].as_u64(), touch["converted"].as_u64()),
+        (StatusCode::OK, Some(2), Some(1)),
+        "{touch}"
+    );
+    let (status, body) = s.admin(Method::GET, "/v1/reports/touchpoints?before_outcome=soon", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{body}");
+
     // Reports read every lead: a rep's key may not, a manager's may; an ingest key never.
     for role in [Role::Sales, Role::Ingest] {
         for path in

@@ -18,6 +18,7 @@ mod pipeline;
 mod places;
 mod quantile;
 mod scope;
+mod touchpoints;
 mod velocity;
 
 pub use cohorts::Cohort;
@@ -30,4 +31,5 @@ pub use pipeline::{
 pub use places::{LeadPlaces, PlaceChange, PlaceField, Visit, visits};
 pub use quantile::quantile;
 pub use scope::{LeadScope, Period};
+pub use touchpoints::{SUGGESTION_MIN_LEADS, TouchKind, Touchpoint, TouchpointCounter, TouchpointReport};
 pub use velocity::{VelocityMonth, VelocityStep};

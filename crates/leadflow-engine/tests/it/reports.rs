@@ -562,3 +562,91 @@ fn the_model_over_time_reads_each_mqls_score_as_it_qualified_and_warns_of_drift(
     let before = engine.model_report(None, Some(day(9)), &Quiet).unwrap();
     assert!(before.months.is_empty() && before.warnings.is_empty());
 }
+
+/// A demo request is worth 10 points, a newsletter signup 30; but 24 of the 40 leads that asked
+/// for a demo were won, and 4 of the 40 that signed up for the newsletter. The touchpoints say so,
+/// and suggest giving the demo more.
+#[test]
+fn touchpoints_compare_leads_with_and_without_each_and_suggest_where_points_disagree() {
+    const DISAGREEING: &str = r#"
+name = "disagreeing"
+[fit]
+min = 0
+max = 40
+[[fit.rules]]
+id = "mid_market"
+field = "employees"
+op = "between"
+min = 50
+points = 40
+[engagement]
+min = 0
+max = 60
+[[engagement.rules]]
+id = "demo"
+event = "demo_requested"
+points = 10
+[[engagement.rules]]
+id = "newsletter"
+event = "newsletter_signup"
+points = 30
+[[buckets]]
+name = "hot"
+min = 50
+[[buckets]]
+name = "warm"
+min = 20
+[[buckets]]
+name = "cold"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::new(t("2026-03-05T09:00:00Z")));
+    let mut engine = Engine::new(SqliteStore::open(&dir.path().join("lf.db")).unwrap(), clock);
+    engine.apply_model(DISAGREEING, &Quiet).unwrap();
+    let lead = |engine: &mut Engine<SqliteStore>, name: String, employees: f64, event: Option<&str>, won: bool| {
+        let email = Email::parse(&format!("{name}@acme.example")).unwrap();
+        let mut profile = Profile::new(email.clone());
+        profile.employees = Some(employees);
+        engine.upsert_lead(LeadInput { created_at: Some(t("2026-01-01")), ..LeadInput::of(profile) }).unwrap();
+        if let Some(event) = event {
+            let shape = leadflow_core::EventShape::new(leadflow_core::EventType::parse(event).unwrap());
+            let input = leadflow_engine::EventInput {
+                key: None,
+                lead: LeadRef::Email(email.clone()),
+                ts: t("2026-02-01"),
+                shape,
+            };
+            engine.track(input).unwrap();
+        }
+        let kind = if won { leadflow_core::OutcomeKind::Won } else { leadflow_core::OutcomeKind::Lost };
+        let outcome = leadflow_core::Outcome { kind, at: t("2026-03-01") };
+        engine.set_outcome(&LeadRef::Email(email), Some(outcome)).unwrap();
+    };
+    for i in 0..40 {
+        lead(&mut engine, format!("demo{i}"), 5.0, Some("demo_requested"), i < 24);
+        lead(&mut engine, format!("news{i}"), 5.0, Some("newsletter_signup"), i < 4);
+        lead(&mut engine, format!("fit{i}"), 500.0, None, i < 8);
+    }
+    let model = leadflow_core::Model::parse(DISAGREEING).unwrap();
+    let report = engine.touchpoints(&model, leadflow_engine::Cutoff::BeforeOutcome { days: 0 }, &Quiet).unwrap();
+    assert_eq!((report.leads, report.converted), (120, 36));
+    let row = |kind: leadflow_core::report::TouchKind, name: &str| {
+        let t = report.touchpoints.iter().find(|t| t.kind == kind && t.name == name).unwrap();
+        (t.with_leads, t.with_converted, t.without_leads, t.without_converted)
+    };
+    use leadflow_core::report::TouchKind::{Engagement, Event, Fit};
+    assert_eq!(row(Engagement, "demo"), (40, 24, 80, 12));
+    assert_eq!(row(Event, "demo_requested"), (40, 24, 80, 12));
+    assert_eq!(row(Engagement, "newsletter"), (40, 4, 80, 32));
+    assert_eq!(row(Fit, "mid_market"), (40, 8, 80, 28));
+    assert_eq!(report.touchpoints[0].lift, Some(4.0), "the demo's, first");
+    assert_eq!(report.suggestions.len(), 1, "{:?}", report.suggestions);
+    assert!(
+        report.suggestions[0]
+            .starts_with("engagement rule `demo` (10 points) converts better than `newsletter` (30 points)")
+    );
+
+    // Seen a month before their outcomes, nobody had done anything yet.
+    let early = engine.touchpoints(&model, leadflow_engine::Cutoff::BeforeOutcome { days: 40 }, &Quiet).unwrap();
+    assert_eq!(early.touchpoints.iter().filter(|t| t.kind != Fit).map(|t| t.with_leads).sum::<u64>(), 0);
+}

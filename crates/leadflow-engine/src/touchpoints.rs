@@ -1,0 +1,73 @@
+//! Touchpoints that precede conversion, on the lab's leads: those with an outcome, each seen as
+//! of the cutoff (its events up to then; its profile as it is, profiles keep no history).
+
+use leadflow_core::report::{TouchKind, TouchpointCounter, TouchpointReport};
+use leadflow_core::{Actor, Model};
+use leadflow_store::Store;
+
+use crate::lab::Cutoff;
+use crate::rescore::shape_matches;
+use crate::{Engine, EngineError, Progress};
+
+impl<S: Store> Engine<S> {
+    /// [`touchpoints`](Self::touchpoints), if `actor` may read reports.
+    pub fn touchpoints_as(
+        &mut self,
+        actor: &Actor<'_>,
+        cutoff: Cutoff,
+        progress: &dyn Progress,
+    ) -> Result<TouchpointReport, EngineError> {
+        self.may_read_reports(actor)?;
+        let (_, model) = self.active_model()?;
+        self.touchpoints(&model, cutoff, progress)
+    }
+
+    /// For each event type, and each engagement and fit rule of `model`, the conversion of the
+    /// leads that had it before the cutoff against those that did not, and suggestions where the
+    /// model's points disagree.
+    pub fn touchpoints(
+        &mut self,
+        model: &Model,
+        cutoff: Cutoff,
+        progress: &dyn Progress,
+    ) -> Result<TouchpointReport, EngineError> {
+        self.keep_properties_of(model)?;
+        let (cases, _) = self.cases(cutoff, progress)?;
+        let shapes = self.store.shapes()?;
+        let matches = shape_matches(model, &shapes);
+        // Features: the event types there are, then the engagement rules, then the fit rules.
+        let mut types: Vec<String> = shapes.iter().map(|(_, s)| s.event_type.as_str().to_string()).collect();
+        types.sort();
+        types.dedup();
+        let type_of: Vec<Option<usize>> = {
+            let mut table = vec![None; matches.len()];
+            for (id, shape) in &shapes {
+                table[*id as usize] = types.binary_search_by(|t| t.as_str().cmp(shape.event_type.as_str())).ok();
+            }
+            table
+        };
+        let (events, engagement) = (types.len(), model.engagement.rules.len());
+        let mut features: Vec<(TouchKind, String, Option<f64>)> =
+            types.into_iter().map(|t| (TouchKind::Event, t, None)).collect();
+        features.extend(model.engagement.rules.iter().map(|r| (TouchKind::Engagement, r.id.clone(), Some(r.points))));
+        features.extend(model.fit.rules.iter().map(|r| (TouchKind::Fit, r.id.clone(), Some(r.points))));
+        let mut counter = TouchpointCounter::new(features);
+        let mut had = vec![false; events + engagement + model.fit.rules.len()];
+        for case in &cases {
+            had.iter_mut().for_each(|h| *h = false);
+            for (_, shape) in case.item.activity.iter().filter(|(ts, _)| *ts <= case.scored_at) {
+                if let Some(Some(t)) = type_of.get(*shape as usize) {
+                    had[*t] = true;
+                }
+                if let Some(Some(m)) = matches.get(*shape as usize) {
+                    (0..engagement).filter(|r| m.rules & (1 << r) != 0).for_each(|r| had[events + r] = true);
+                }
+            }
+            for (r, rule) in model.fit.rules.iter().enumerate() {
+                had[events + engagement + r] = rule.condition.matches(case.item.profile.value(&rule.field));
+            }
+            counter.add(case.outcome.converted(), had.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i));
+        }
+        Ok(counter.finish())
+    }
+}
