@@ -145,7 +145,7 @@ fn suggestions(touchpoints: &[Touchpoint]) -> Vec<String> {
             };
             if better.kind == worse.kind && bp < wp && low > high {
                 out.push(format!(
-                    "{kind} rule `{}` ({bp} points) converts better than `{}` ({wp} points): lift {:.2} against {:.2}; try giving `{}` more points than `{}` and backtest it (`leadflow lab backtest --model FILE`)",
+                    "{kind} rule `{}` ({bp} points) converts better than `{}` ({wp} points): lift {:.2} against {:.2}; try giving `{}` more points than `{}` and backtest it (`leadflow backtest --model FILE`)",
                     better.name,
                     worse.name,
                     better.lift.unwrap_or(0.0),
