@@ -92,12 +92,16 @@ impl<S: Store> Engine<S> {
         let mut names = Names::default();
         let mut reporter = ModelReporter::new(&pipeline, &model, as_of, &mut names);
         let points = self.store.score_points(&mut names)?;
-        // Each lead's points, oldest first: a range of the list, which is by lead.
+        // Each lead's points: a range of the list, which is by lead; sorted by time (stable: a
+        // rescore as of an earlier instant is recorded after what it precedes).
         let mut ranges: FxHashMap<LeadId, (usize, usize)> = FxHashMap::default();
         for (i, (lead, _)) in points.iter().enumerate() {
             ranges.entry(*lead).or_insert((i, i)).1 = i + 1;
         }
-        let scores: Vec<ScorePoint> = points.iter().map(|(_, p)| *p).collect();
+        let mut scores: Vec<ScorePoint> = points.iter().map(|(_, p)| *p).collect();
+        for &(a, b) in ranges.values() {
+            scores[a..b].sort_by_key(|p| p.at);
+        }
         self.scan_places(&mut names, progress, &mut |lead, _| {
             let of_lead = ranges.get(&lead.lead).map_or(&[][..], |&(a, b)| &scores[a..b]);
             reporter.add(lead, of_lead);

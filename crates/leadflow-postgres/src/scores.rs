@@ -14,10 +14,7 @@ impl ScoreReads for PgStore {
     fn score_points(&self, names: &mut Names) -> Result<Vec<(LeadId, ScorePoint)>, StoreError> {
         let rows = self
             .conn()
-            .query(
-                "SELECT lead_id, at, new_total, new_bucket, new_grade FROM score_history ORDER BY lead_id, at, id",
-                &[],
-            )
+            .query("SELECT lead_id, at, new_total, new_bucket, new_grade FROM score_history ORDER BY lead_id, id", &[])
             .map_err(backend)?;
         rows.iter()
             .map(|r| {

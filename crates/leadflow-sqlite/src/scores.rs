@@ -9,7 +9,7 @@ impl ScoreReads for SqliteStore {
     fn score_points(&self, names: &mut Names) -> Result<Vec<(LeadId, ScorePoint)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT lead_id, at, new_total, new_bucket, new_grade FROM score_history ORDER BY lead_id, at, id")
+            .prepare("SELECT lead_id, at, new_total, new_bucket, new_grade FROM score_history ORDER BY lead_id, id")
             .map_err(backend)?;
         let mut rows = stmt.query([]).map_err(backend)?;
         let mut points = Vec::new();

@@ -689,7 +689,7 @@ pub fn history_and_mql<S: Store>(s: &mut S) {
     assert!(history[0].became_mql);
     assert_eq!(history[1].before, None);
     assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at, Some(t("2026-06-02")));
-    // Every lead's recorded scores, oldest first, buckets as names: what reports read.
+    // Every lead's recorded scores, as recorded, buckets as names: what reports read.
     let mut names = leadflow_core::report::Names::default();
     let points: Vec<(LeadId, Timestamp, f64, String)> = s
         .score_points(&mut names)

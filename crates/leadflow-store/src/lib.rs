@@ -842,8 +842,9 @@ pub trait ScoreReads {
     fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError>;
     /// Every lead's current score, in id order.
     fn for_each_score(&self, visit: &mut dyn FnMut(LeadId, &StoredScore)) -> Result<(), StoreError>;
-    /// Every recorded score of every lead, by lead, oldest first (by time, then as recorded),
-    /// buckets interned in `names`: what the model-over-time report reads.
+    /// Every recorded score of every lead, by lead, each lead's as recorded (the history's own
+    /// index order; a caller wanting time order sorts a lead's few), buckets interned in
+    /// `names`: what the model-over-time report reads.
     fn score_points(&self, names: &mut Names) -> Result<Vec<(LeadId, ScorePoint)>, StoreError>;
 }
 
