@@ -10,14 +10,24 @@ use leadflow_store::{
 
 use crate::{HISTORY_COLUMNS, PgStore, PgTx, SCORE_COLUMNS, backend, outbox, read_history, read_score};
 
+/// Score points a report's read fetches at a time.
+const POINTS_PER_FETCH: i32 = 20_000;
+
 impl ScoreReads for PgStore {
     fn score_points(&self, names: &mut Names) -> Result<Vec<(LeadId, ScorePoint)>, StoreError> {
-        let rows = self
-            .conn()
-            .query("SELECT lead_id, at, new_total, new_bucket, new_grade FROM score_history ORDER BY lead_id, id", &[])
+        // Through a cursor, a chunk at a time: the whole history's rows are never held at once.
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.build_transaction().read_only(true).start().map_err(backend)?;
+        let portal = tx
+            .bind("SELECT lead_id, at, new_total, new_bucket, new_grade FROM score_history ORDER BY lead_id, id", &[])
             .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
+        let mut points = Vec::new();
+        loop {
+            let rows = tx.query_portal(&portal, POINTS_PER_FETCH).map_err(backend)?;
+            if rows.is_empty() {
+                return Ok(points);
+            }
+            for r in &rows {
                 let grade: &str = r.get(4);
                 let grade = Grade::parse(grade).ok_or_else(|| StoreError::Corrupt(format!("grade `{grade}`")))?;
                 let point = ScorePoint {
@@ -26,9 +36,9 @@ impl ScoreReads for PgStore {
                     bucket: names.intern(r.get(3)),
                     grade,
                 };
-                Ok((LeadId(r.get(0)), point))
-            })
-            .collect()
+                points.push((LeadId(r.get(0)), point));
+            }
+        }
     }
 
     fn history_of(&self, lead: LeadId, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
