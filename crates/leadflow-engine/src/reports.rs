@@ -8,7 +8,6 @@ use leadflow_core::team::UserRole;
 use leadflow_core::{Actor, Role, Timestamp};
 use leadflow_core::{LeadId, Pipeline};
 use leadflow_store::{ScanScope, Store};
-use rustc_hash::FxHashMap;
 
 use crate::{Engine, EngineError, Progress};
 
@@ -91,19 +90,22 @@ impl<S: Store> Engine<S> {
         let as_of = as_of.unwrap_or_else(|| self.now());
         let mut names = Names::default();
         let mut reporter = ModelReporter::new(&pipeline, &model, as_of, &mut names);
-        let points = self.store.score_points(&mut names)?;
-        // Each lead's points: a range of the list, which is by lead; sorted by time (stable: a
-        // rescore as of an earlier instant is recorded after what it precedes).
-        let mut ranges: FxHashMap<LeadId, (usize, usize)> = FxHashMap::default();
-        for (i, (lead, _)) in points.iter().enumerate() {
-            ranges.entry(*lead).or_insert((i, i)).1 = i + 1;
-        }
-        let mut scores: Vec<ScorePoint> = points.iter().map(|(_, p)| *p).collect();
-        for &(a, b) in ranges.values() {
-            scores[a..b].sort_by_key(|p| p.at);
-        }
+        // By lead, as the leads are scanned: each lead's run is found by walking along.
+        let (leads, mut scores): (Vec<LeadId>, Vec<ScorePoint>) =
+            self.store.score_points(&mut names)?.into_iter().unzip();
+        let mut next = 0;
         self.scan_places(&mut names, progress, &mut |lead, _| {
-            let of_lead = ranges.get(&lead.lead).map_or(&[][..], |&(a, b)| &scores[a..b]);
+            while next < leads.len() && leads[next] < lead.lead {
+                next += 1;
+            }
+            let start = next;
+            while next < leads.len() && leads[next] == lead.lead {
+                next += 1;
+            }
+            // In time order (stable: a rescore as of an earlier instant is recorded after what
+            // it precedes).
+            let of_lead = &mut scores[start..next];
+            of_lead.sort_by_key(|p| p.at);
             reporter.add(lead, of_lead);
         })?;
         Ok(reporter.finish(&names))

@@ -162,10 +162,7 @@ fn teams(reps: &[RepLine]) -> Vec<TeamLine> {
         team.won += rep.pipeline.won;
         team.lost += rep.pipeline.lost;
         team.recycled += rep.pipeline.recycled;
-        team.sla.met_on_time += rep.sla.met_on_time;
-        team.sla.met_late += rep.sla.met_late;
-        team.sla.breached += rep.sla.breached;
-        team.sla.pending += rep.sla.pending;
+        team.sla = team.sla.merge(rep.sla);
         team.tasks.pending += rep.tasks.pending;
         team.tasks.overdue += rep.tasks.overdue;
         team.tasks.done += rep.tasks.done;

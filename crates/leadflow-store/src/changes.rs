@@ -79,10 +79,7 @@ impl PlaceDecoder {
         if let Some(&name) = self.values.get(raw) {
             return Ok(Some(name));
         }
-        let name = match serde_json::from_str::<CustomValue>(raw) {
-            Ok(CustomValue::Text(text)) => names.intern(&text),
-            _ => return Err(StoreError::Corrupt(format!("a place change's value `{raw}` is not a text"))),
-        };
+        let name = names.intern(&decode_text(raw)?);
         self.values.insert(raw.into(), name);
         Ok(Some(name))
     }
@@ -90,10 +87,14 @@ impl PlaceDecoder {
 
 /// A place change's logged value as the text it holds.
 pub fn place_text(raw: Option<String>) -> Result<Option<String>, StoreError> {
-    match raw.map(|raw| serde_json::from_str::<CustomValue>(&raw).map_err(|_| raw)) {
-        None => Ok(None),
-        Some(Ok(CustomValue::Text(text))) => Ok(Some(text)),
-        Some(Ok(other)) => Err(StoreError::Corrupt(format!("a place change's value {other:?} is not a text"))),
-        Some(Err(raw)) => Err(StoreError::Corrupt(format!("a place change's value `{raw}` is not JSON"))),
+    raw.as_deref().map(decode_text).transpose()
+}
+
+/// The text a logged value (the JSON of a typed value) holds.
+fn decode_text(raw: &str) -> Result<String, StoreError> {
+    match serde_json::from_str::<CustomValue>(raw) {
+        Ok(CustomValue::Text(text)) => Ok(text),
+        Ok(other) => Err(StoreError::Corrupt(format!("a place change's value {other:?} is not a text"))),
+        Err(_) => Err(StoreError::Corrupt(format!("a place change's value `{raw}` is not JSON"))),
     }
 }

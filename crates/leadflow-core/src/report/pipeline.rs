@@ -302,8 +302,11 @@ impl PipelineReporter {
         let mut buffer = std::mem::take(&mut self.visits);
         visits(lead, self.pipeline, self.as_of, &mut buffer);
         if !buffer.is_empty() {
-            let first_qualified = buffer.iter().find(|v| self.stage(v.stage, names).1.qualified()).map(|v| v.entered);
-            if self.scope.admits_qualified(first_qualified) {
+            let admitted = !self.scope.by_qualifying() || {
+                let first = buffer.iter().find(|v| self.stage(v.stage, names).1.qualified()).map(|v| v.entered);
+                self.scope.admits_qualified(first)
+            };
+            if admitted {
                 self.add_visits(lead, &buffer, names);
             }
         }

@@ -70,6 +70,12 @@ impl Scope {
             && listed(&self.owners, owner)
     }
 
+    /// Whether the scope is a cohort of leads by when they first qualified: only then does a
+    /// lead's first qualifying need finding before it is counted.
+    pub(crate) fn by_qualifying(&self) -> bool {
+        self.qualified.is_some()
+    }
+
     /// Whether a lead first qualified then (`None`: never) counts.
     pub(crate) fn admits_qualified(&self, first_qualified: Option<Timestamp>) -> bool {
         self.qualified.is_none_or(|period| first_qualified.is_some_and(|at| period.holds(at)))
