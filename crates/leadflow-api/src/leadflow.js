@@ -1,6 +1,7 @@
 /* leadflow website tracking. Load with:
  *   <script async src="https://LEADFLOW_HOST/t/leadflow.js"></script>
- * It records a page view per page, and a form submission for every form with an email field;
+ * It records a page view per page (with the address's utm_source, utm_medium and utm_campaign,
+ * which reports attribute leads by), and a form submission for every form with an email field;
  * when no lead has that email yet, the visitor's earlier page views join the new lead.
  * window.leadflow.identify(email) sends such a form submission from your own code.
  * A form proves nothing about an email a lead already has (anyone can type it): to join a
@@ -31,9 +32,17 @@
 
   var visitor = visitorId();
 
+  // The campaign that brought the visitor, from the address it landed on.
+  var CAMPAIGN = ["utm_source", "utm_medium", "utm_campaign"];
+
   function send(hit) {
     hit.visitor = visitor;
     hit.url = location.pathname;
+    var query = new URLSearchParams(location.search);
+    CAMPAIGN.forEach(function (name) {
+      var value = (query.get(name) || "").replace(/[\u0000-\u001f\u007f-\u009f]/g, "").trim().slice(0, 100);
+      if (value) hit[name] = value;
+    });
     var body = JSON.stringify(hit);
     if (navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return;
     fetch(endpoint, { method: "POST", body: body, keepalive: true, mode: "cors" }).catch(function () {});

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use leadflow_contract::{ModelReport, PipelineReport, RepsReport, TouchpointReport};
 use leadflow_core::report::{LeadScope, Period};
-use leadflow_core::{Actor, Timestamp};
+use leadflow_core::{Actor, Grade, Timestamp};
 use leadflow_engine::{Cutoff, PipelineReportRequest, Quiet, RepsReportRequest};
 use leadflow_store::Backend;
 use serde::Deserialize;
@@ -44,6 +44,12 @@ pub(crate) struct PipelineReportParams {
     owner: Option<String>,
     /// Only leads owned by members of these teams, comma-separated.
     team: Option<String>,
+    /// Only leads that touched one of these campaigns before they qualified, comma-separated.
+    campaign: Option<String>,
+    /// Only leads in these buckets as scored now, comma-separated.
+    bucket: Option<String>,
+    /// Only leads of these grades (A to F) as scored now, comma-separated.
+    grade: Option<String>,
 }
 
 /// A pipeline's report
@@ -51,7 +57,8 @@ pub(crate) struct PipelineReportParams {
 /// From every lead's stage history (what leadflow recorded and what `leadflow import changes`
 /// brought from a CRM), as of an instant: how many leads reached each stage and how long their
 /// visits lasted (median, 75th and 90th percentiles), stage-to-stage conversion along the
-/// funnel, MQLs per month with the lead velocity rate, and per owner, source and lost reason.
+/// funnel, MQLs per month with the lead velocity rate, per owner, source and lost reason, and
+/// by campaign, first and last touch and landing page from the leads' events.
 ///
 /// Roles: admin, marketing, and sales keys of managers.
 #[utoipa::path(
@@ -167,6 +174,20 @@ fn pipeline_request(p: PipelineReportParams) -> Result<PipelineReportRequest, Ap
         qualified: period("qualified", &p.qualified_from, &p.qualified_to)?,
         sources: list(p.source),
         owners: list(p.owner),
+        campaigns: list(p.campaign),
+        buckets: list(p.bucket),
+        grades: list(p.grade)
+            .map(|grades| {
+                grades
+                    .iter()
+                    .map(|g| {
+                        Grade::parse(g).ok_or_else(|| {
+                            ApiError::new(ErrorCode::InvalidRequest, format!("grade: `{g}` is not a grade (A to F)"))
+                        })
+                    })
+                    .collect::<Result<Vec<Grade>, ApiError>>()
+            })
+            .transpose()?,
     };
     Ok(PipelineReportRequest {
         pipeline: p.pipeline,
@@ -307,6 +328,12 @@ pub(crate) struct RepsReportParams {
     owner: Option<String>,
     /// Only members of these teams, comma-separated.
     team: Option<String>,
+    /// Only leads that touched one of these campaigns before they qualified, comma-separated.
+    campaign: Option<String>,
+    /// Only leads in these buckets as scored now, comma-separated.
+    bucket: Option<String>,
+    /// Only leads of these grades (A to F) as scored now, comma-separated.
+    grade: Option<String>,
 }
 
 /// The reps' report
@@ -345,6 +372,9 @@ pub(crate) async fn reps<S: Backend>(
         source: p.source,
         owner: p.owner,
         team: p.team,
+        campaign: p.campaign,
+        bucket: p.bucket,
+        grade: p.grade,
     })?;
     let request = RepsReportRequest { pipeline, from };
     let report = state

@@ -255,11 +255,25 @@ fn parse(
         (None, _) => None,
     };
     let path = page_path(&hit.url).ok_or("url: give the page's path, like /pricing")?;
-    let shape = EventShape::new(EventType::parse(kind).map_err(|e| e.to_string())?)
+    let mut shape = EventShape::new(EventType::parse(kind).map_err(|e| e.to_string())?)
         .with_property("url", &path)
         .map_err(|e| e.to_string())?;
+    for (name, value) in
+        [("utm_source", &hit.utm_source), ("utm_medium", &hit.utm_medium), ("utm_campaign", &hit.utm_campaign)]
+    {
+        if let Some(value) = value {
+            if value.is_empty() || value.chars().count() > MAX_CAMPAIGN_CHARS || value.chars().any(char::is_control) {
+                return Err(format!("{name}: 1 to {MAX_CAMPAIGN_CHARS} characters, none of them control characters"));
+            }
+            shape = shape.with_property(name, value).map_err(|e| e.to_string())?;
+        }
+    }
     Ok(Visit { visitor, email, identity, ts: now, shape })
 }
+
+/// The longest campaign parameter kept: they are set aside per event (not in shapes, unless a
+/// model reads them), and a public endpoint keeps what it stores small.
+const MAX_CAMPAIGN_CHARS: usize = 100;
 
 /// The path of a page (no origin, query or fragment: they add nothing to scoring and may carry
 /// personal data), at most 512 characters, with segments that are ids (six or more digits, a

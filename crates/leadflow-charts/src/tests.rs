@@ -1,4 +1,6 @@
-use leadflow_contract::{Cohort, Conversion, MonthFigures, PipelineReport, StageFigures, VelocityMonth, VelocityStep};
+use leadflow_contract::{
+    Attribution, Cohort, Conversion, MonthFigures, PipelineReport, StageFigures, VelocityMonth, VelocityStep,
+};
 use leadflow_core::Timestamp;
 
 use super::*;
@@ -43,6 +45,7 @@ fn report() -> PipelineReport {
             MonthFigures { month: "2026-02".into(), mqls: 10, velocity_rate: Some(-2.0 / 3.0) },
         ],
         sources: vec![],
+        attribution: Attribution { campaigns: vec![], first_touch: vec![], last_touch: vec![], landing_pages: vec![] },
         reasons: vec![],
         velocity: vec![VelocityStep {
             from: "created",

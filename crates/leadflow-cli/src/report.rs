@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use leadflow_contract::{ModelReport, PipelineReport, RepsReport, TouchpointReport};
-use leadflow_core::Timestamp;
+use leadflow_contract::{AttributionFigures, ModelReport, PipelineReport, RepsReport, TouchpointReport};
 use leadflow_core::report::{LeadScope, Period};
+use leadflow_core::{Grade, Timestamp};
 use leadflow_engine::{Engine, PipelineReportRequest, RepsReportRequest};
 use leadflow_store::Backend;
 
@@ -109,6 +109,19 @@ pub struct ScopeArgs {
     /// Only leads owned by members of these teams (comma-separated).
     #[arg(long, value_delimiter = ',')]
     team: Option<Vec<String>>,
+    /// Only leads that touched one of these campaigns before they qualified (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    campaign: Option<Vec<String>>,
+    /// Only leads in these buckets as scored now (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    bucket: Option<Vec<String>>,
+    /// Only leads of these grades as scored now (comma-separated, A to F).
+    #[arg(long, value_delimiter = ',', value_parser = grade)]
+    grade: Option<Vec<Grade>>,
+}
+
+fn grade(s: &str) -> std::result::Result<Grade, String> {
+    Grade::parse(s).ok_or_else(|| format!("`{s}` is not a grade (A to F)"))
 }
 
 impl ScopeArgs {
@@ -122,6 +135,9 @@ impl ScopeArgs {
             qualified: period(self.qualified_from, self.qualified_to, "qualified")?,
             sources: self.source.clone(),
             owners: self.owner.clone(),
+            campaigns: self.campaign.clone(),
+            buckets: self.bucket.clone(),
+            grades: self.grade.clone(),
         })
     }
 }
@@ -572,10 +588,20 @@ fn print_tables(r: &PipelineReport) {
         .iter()
         .map(|s| {
             let interval = format!("{} to {}", percent(Some(s.conversion_low)), percent(Some(s.conversion_high)));
-            vec![or_none(&s.source), s.leads.to_string(), s.won.to_string(), percent(Some(s.conversion)), interval]
+            let (leads, mqls, won) = (s.leads.to_string(), s.mqls.to_string(), s.won.to_string());
+            vec![or_none(&s.source), leads, mqls, won, percent(Some(s.conversion)), interval]
         })
         .collect();
-    output::table(&["source", "leads", "won", "conversion", "95% interval"], &rows);
+    output::table(&["source", "leads", "MQLs", "won", "conversion", "95% interval"], &rows);
+    let a = &r.attribution;
+    for (title, column, list) in [
+        ("campaigns touched before qualifying", "campaign", &a.campaigns),
+        ("first touch", "campaign", &a.first_touch),
+        ("last touch before qualifying", "campaign", &a.last_touch),
+        ("landing pages", "page", &a.landing_pages),
+    ] {
+        print_attribution(title, column, list);
+    }
     println!("\nreasons");
     let rows: Vec<Vec<String>> =
         r.reasons.iter().map(|x| vec![x.stage.clone(), or_none(&x.reason), x.count.to_string()]).collect();
@@ -594,6 +620,32 @@ fn print_tables(r: &PipelineReport) {
         })
         .collect();
     output::table(&["cohort", "leads", "month 0", "1", "2", "3", "6", "12"], &rows);
+}
+
+/// The attribution lines of one dimension: the 20 with most leads, then the leads without one.
+fn print_attribution(title: &str, column: &str, list: &[AttributionFigures]) {
+    const SHOWN: usize = 20;
+    println!("\n{title}");
+    let (named, none): (Vec<&AttributionFigures>, Vec<&AttributionFigures>) =
+        list.iter().partition(|f| f.value.is_some());
+    if named.is_empty() {
+        println!("  (no event names one)");
+        return;
+    }
+    let rows: Vec<Vec<String>> = named
+        .iter()
+        .take(SHOWN)
+        .chain(&none)
+        .map(|f| {
+            let interval = format!("{} to {}", percent(Some(f.conversion_low)), percent(Some(f.conversion_high)));
+            let (leads, mqls, won) = (f.leads.to_string(), f.mqls.to_string(), f.won.to_string());
+            vec![or_none(&f.value), leads, mqls, won, percent(Some(f.conversion)), interval]
+        })
+        .collect();
+    output::table(&[column, "leads", "MQLs", "won", "conversion", "95% interval"], &rows);
+    if named.len() > SHOWN {
+        println!("  ... and {} more (--format json or csv for all)", named.len() - SHOWN);
+    }
 }
 
 /// Every figure as one row `section,key,figure,value`: full precision, empty for none.
@@ -640,10 +692,28 @@ fn print_csv(r: &PipelineReport) -> Result<()> {
     for s in &r.sources {
         let key = s.source.clone().unwrap_or_default();
         put("source", &key, "leads", s.leads.to_string())?;
+        put("source", &key, "mqls", s.mqls.to_string())?;
         put("source", &key, "won", s.won.to_string())?;
         put("source", &key, "conversion", s.conversion.to_string())?;
         put("source", &key, "conversion_low", s.conversion_low.to_string())?;
         put("source", &key, "conversion_high", s.conversion_high.to_string())?;
+    }
+    let a = &r.attribution;
+    for (section, list) in [
+        ("campaign", &a.campaigns),
+        ("first_touch", &a.first_touch),
+        ("last_touch", &a.last_touch),
+        ("landing_page", &a.landing_pages),
+    ] {
+        for f in list {
+            let key = f.value.clone().unwrap_or_default();
+            put(section, &key, "leads", f.leads.to_string())?;
+            put(section, &key, "mqls", f.mqls.to_string())?;
+            put(section, &key, "won", f.won.to_string())?;
+            put(section, &key, "conversion", f.conversion.to_string())?;
+            put(section, &key, "conversion_low", f.conversion_low.to_string())?;
+            put(section, &key, "conversion_high", f.conversion_high.to_string())?;
+        }
     }
     put("report", &r.pipeline, "weighted_open", r.weighted_open.to_string())?;
     for v in &r.velocity {

@@ -36,9 +36,9 @@ pub use pipeline::{
     StageMoveResult,
 };
 pub use report::{
-    Cohort, Conversion, Decile, ModelMonth, ModelReport, MonthFigures, OwnerFigures, PipelineReport, ReasonCount,
-    RepLine, RepsReport, SourceFigures, Split, StageFigures, TaskFigures, TeamLine, Touchpoint, TouchpointReport,
-    VelocityMonth, VelocityStep,
+    Attribution, AttributionFigures, Cohort, Conversion, Decile, ModelMonth, ModelReport, MonthFigures, OwnerFigures,
+    PipelineReport, ReasonCount, RepLine, RepsReport, SourceFigures, Split, StageFigures, TaskFigures, TeamLine,
+    Touchpoint, TouchpointReport, VelocityMonth, VelocityStep,
 };
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};

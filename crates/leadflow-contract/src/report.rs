@@ -24,6 +24,8 @@ pub struct PipelineReport {
     pub months: Vec<MonthFigures>,
     /// By source; leads without one last, as `null`.
     pub sources: Vec<SourceFigures>,
+    /// By campaign, first and last touch, and landing page, from the leads' events.
+    pub attribution: Attribution,
     /// Entries into lost and disqualified stages, by stage and reason.
     pub reasons: Vec<ReasonCount>,
     /// Days from creation to the first MQL, from it to acceptance (the first entry after it into
@@ -147,12 +149,69 @@ pub struct MonthFigures {
 pub struct SourceFigures {
     pub source: Option<String>,
     pub leads: u64,
+    /// Leads that qualified (entered an MQL stage).
+    pub mqls: u64,
     pub won: u64,
     /// `won / leads`.
     pub conversion: f64,
     /// Its 95% Wilson interval.
     pub conversion_low: f64,
     pub conversion_high: f64,
+}
+
+/// Which campaigns and pages brought the leads. A touch is an event naming a campaign (its
+/// `campaign` property, or `utm_campaign` as the website snippet sends it); of a lead's touches
+/// before it first qualified (before `as_of` if it never did), its first touch is the earliest,
+/// its last touch the latest, and it counts once under each campaign among them. Its landing page
+/// is the `url` of its first page view. Each list by leads, most first; leads without one last,
+/// as `null`.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Attribution {
+    pub campaigns: Vec<AttributionFigures>,
+    pub first_touch: Vec<AttributionFigures>,
+    pub last_touch: Vec<AttributionFigures>,
+    pub landing_pages: Vec<AttributionFigures>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct AttributionFigures {
+    pub value: Option<String>,
+    pub leads: u64,
+    /// Leads that qualified.
+    pub mqls: u64,
+    pub won: u64,
+    /// `won / leads`, and its 95% Wilson interval.
+    pub conversion: f64,
+    pub conversion_low: f64,
+    pub conversion_high: f64,
+}
+
+impl From<&core::AttributionFigures> for AttributionFigures {
+    fn from(f: &core::AttributionFigures) -> AttributionFigures {
+        // A line has at least one lead: it has an interval.
+        let (low, high) = f.interval.unwrap_or((0.0, 1.0));
+        AttributionFigures {
+            value: f.value.clone(),
+            leads: f.leads,
+            mqls: f.mqls,
+            won: f.won,
+            conversion: f.conversion,
+            conversion_low: low,
+            conversion_high: high,
+        }
+    }
+}
+
+impl From<&core::Attribution> for Attribution {
+    fn from(a: &core::Attribution) -> Attribution {
+        let list = |l: &[core::AttributionFigures]| l.iter().map(AttributionFigures::from).collect();
+        Attribution {
+            campaigns: list(&a.campaigns),
+            first_touch: list(&a.first_touch),
+            last_touch: list(&a.last_touch),
+            landing_pages: list(&a.landing_pages),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -214,6 +273,7 @@ impl From<&core::PipelineReport> for PipelineReport {
                     SourceFigures {
                         source: s.source.clone(),
                         leads: s.leads,
+                        mqls: s.mqls,
                         won: s.won,
                         conversion: s.conversion,
                         conversion_low: low,
@@ -221,6 +281,7 @@ impl From<&core::PipelineReport> for PipelineReport {
                     }
                 })
                 .collect(),
+            attribution: Attribution::from(&r.attribution),
             reasons: r
                 .reasons
                 .iter()

@@ -227,6 +227,15 @@ pub struct TrackingHit {
     /// Without one, a form naming a lead that exists is kept as the visitor's claim and changes
     /// nothing about the lead.
     pub identity: Option<String>,
+    /// The campaign parameters of the page's address (`?utm_source=...`), which `url` leaves
+    /// out: kept as the event's properties of those names (1 to 100 characters, no control
+    /// characters), so that reports attribute the lead to the campaign that brought it.
+    #[schema(min_length = 1, max_length = 100)]
+    pub utm_source: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub utm_medium: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub utm_campaign: Option<String>,
 }
 
 /// An integer as JSON Schema has it: `3600.0` is one too (any number with no fraction).

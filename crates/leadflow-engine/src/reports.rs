@@ -2,12 +2,13 @@
 //! lead's place history and the core folds it ([`leadflow_core::report`]).
 
 use leadflow_core::report::{
-    LeadPlaces, LeadScope, ModelReport, ModelReporter, Names, PipelineReport, PipelineReporter, ScorePoint,
+    LeadContext, LeadPlaces, LeadScope, ModelReport, ModelReporter, Names, PipelineReport, PipelineReporter, ScorePoint,
 };
 use leadflow_core::team::UserRole;
 use leadflow_core::{Actor, Role, Timestamp};
 use leadflow_core::{LeadId, Pipeline};
 use leadflow_store::{ScanScope, Store};
+use rustc_hash::FxHashMap;
 
 use crate::{Engine, EngineError, Progress};
 
@@ -142,8 +143,36 @@ impl<S: Store> Engine<S> {
         let mut names = Names::default();
         let mut reporter = PipelineReporter::new(pipeline, request.funnel.as_deref(), &scope, as_of, &mut names)
             .map_err(|stage| EngineError::NoSuchStage { pipeline: pipeline.name().to_string(), stage })?;
-        self.scan_places(&mut names, progress, &mut |lead, names| reporter.add(lead, names))?;
+        let contexts = self.lead_contexts(&scope, as_of, &mut names)?;
+        let nothing = LeadContext::default();
+        self.scan_places(&mut names, progress, &mut |lead, names| {
+            reporter.add(lead, contexts.get(&lead.lead).unwrap_or(&nothing), names);
+        })?;
         Ok(reporter.finish(&names))
+    }
+
+    /// What the report knows of each lead beyond its places: the touches of its events up to
+    /// `as_of`, and its bucket and grade when the scope keeps leads by them.
+    fn lead_contexts(
+        &self,
+        scope: &LeadScope,
+        as_of: Timestamp,
+        names: &mut Names,
+    ) -> Result<FxHashMap<LeadId, LeadContext>, EngineError> {
+        let mut contexts: FxHashMap<LeadId, LeadContext> = FxHashMap::default();
+        self.store
+            .scan_touches(as_of, names, &mut |lead, touch| contexts.entry(lead).or_default().touches.add(touch))?;
+        for context in contexts.values_mut() {
+            context.touches.sort();
+        }
+        if scope.by_score() {
+            self.store.for_each_score(&mut |lead, score| {
+                let context = contexts.entry(lead).or_default();
+                context.bucket = Some(names.intern(&score.values.bucket));
+                context.grade = Some(score.values.grade);
+            })?;
+        }
+        Ok(contexts)
     }
 
     /// Every lead's place history through `each`, `progress` following the leads read.

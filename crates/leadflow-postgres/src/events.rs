@@ -1,10 +1,11 @@
-//! Events: insertion, shapes, and the per-lead reads scoring does.
+//! Events: insertion, shapes, the per-lead reads scoring does, and the touches attribution reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::sql::Sql;
+use leadflow_core::report::{Names, Touch};
 use leadflow_core::{EventShape, LeadId, Timestamp};
-use leadflow_store::{EventReads, EventWrites, Inserted, NewEvent, ShapeId, StoreError, StoredEvent};
+use leadflow_store::{EventReads, EventWrites, Inserted, NewEvent, ShapeId, StoreError, StoredEvent, TouchReader};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -60,7 +61,43 @@ impl EventReads for PgStore {
     fn event_properties(&self) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
         properties::seen(&mut self.conn())
     }
+
+    fn scan_touches(
+        &self,
+        as_of: Timestamp,
+        names: &mut Names,
+        each: &mut dyn FnMut(LeadId, &Touch),
+    ) -> Result<(), StoreError> {
+        let reader = TouchReader::new(&self.shapes()?, names);
+        let shapes: Vec<i64> = reader.touch_shapes().into_iter().map(i64::from).collect();
+        // Through a cursor, a chunk at a time: the events are never held at once.
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.build_transaction().read_only(true).start().map_err(backend)?;
+        let portal = tx
+            .bind(
+                "SELECT lead_id, ts, shape_id, extra FROM events
+                 WHERE ts <= $1 AND (shape_id = ANY($2) OR extra IS NOT NULL)",
+                &[&as_of.millis(), &shapes],
+            )
+            .map_err(backend)?;
+        loop {
+            let rows = tx.query_portal(&portal, TOUCHES_PER_FETCH).map_err(backend)?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for r in &rows {
+                let shape = ShapeId::try_from(r.get::<_, i64>(2))
+                    .map_err(|_| StoreError::Corrupt("an event's shape id is out of range".into()))?;
+                if let Some(touch) = reader.touch(shape, Timestamp::from_millis(r.get(1)), r.get(3), names)? {
+                    each(LeadId(r.get(0)), &touch);
+                }
+            }
+        }
+    }
 }
+
+/// Events read from the cursor at a time.
+const TOUCHES_PER_FETCH: i32 = 50_000;
 
 impl EventWrites for PgTx<'_> {
     fn insert_event(&mut self, e: &NewEvent, received_at: Timestamp) -> Result<Inserted, StoreError> {

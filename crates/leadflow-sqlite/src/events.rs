@@ -1,4 +1,7 @@
-//! Events: insertion, shapes, and the per-lead reads scoring does.
+//! Events: insertion, shapes, the per-lead reads scoring does, and the touches attribution reads.
+
+use leadflow_core::report::{Names, Touch};
+use leadflow_store::TouchReader;
 
 use super::*;
 
@@ -21,6 +24,35 @@ impl EventReads for SqliteStore {
 
     fn event_properties(&self) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
         properties::seen(&self.conn)
+    }
+
+    fn scan_touches(
+        &self,
+        as_of: Timestamp,
+        names: &mut Names,
+        each: &mut dyn FnMut(LeadId, &Touch),
+    ) -> Result<(), StoreError> {
+        let reader = TouchReader::new(&self.shapes()?, names);
+        // The shape ids are the store's own integers: written into the statement, they let
+        // SQLite pass over every other event without reading its set-aside properties.
+        let ids = reader.touch_shapes().iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT lead_id, ts, shape_id, extra FROM events
+                 WHERE ts <= ?1 AND (shape_id IN ({ids}) OR extra IS NOT NULL)"
+            ))
+            .map_err(backend)?;
+        let mut rows = stmt.query([as_of.millis()]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let at = Timestamp::from_millis(row.get(1).map_err(backend)?);
+            let extra =
+                row.get_ref(3).map_err(backend)?.as_str_or_null().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if let Some(touch) = reader.touch(row.get(2).map_err(backend)?, at, extra, names)? {
+                each(LeadId(row.get(0).map_err(backend)?), &touch);
+            }
+        }
+        Ok(())
     }
 
     fn shapes(&self) -> Result<Vec<(ShapeId, EventShape)>, StoreError> {

@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             rule_files_are_versioned_per_kind_and_name,
             leads_keep_their_place_in_a_pipeline,
             reports_scan_every_lead_with_its_place_changes_in_time_order,
+            touches_are_read_from_shapes_and_from_what_events_set_aside,
             history_entries_are_appended_at_their_times_and_read_back_by_lead,
             users_round_trip_and_assignment_keeps_its_rotation,
             tasks_are_listed_soonest_first_and_change_state,
@@ -709,6 +710,70 @@ pub fn history_and_mql<S: Store>(s: &mut S) {
     tx.clear_mql(id).unwrap();
     tx.commit().unwrap();
     assert_eq!(s.lead(&LeadRef::Id(id)).unwrap().unwrap().mql_at, None);
+}
+
+/// What attribution reads of events: a page view's `url` and a campaign (`campaign` before
+/// `utm_campaign`), kept in the shape or set aside, up to an instant, from ordinary and bulk
+/// writes alike; other events are not touches.
+pub fn touches_are_read_from_shapes_and_from_what_events_set_aside<S: Store>(s: &mut S) {
+    use leadflow_core::report::Names;
+    let (ana, bo) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"));
+    let with = |kind: &str, properties: &[(&str, &str)]| {
+        let mut shape = EventShape::new(EventType::parse(kind).unwrap());
+        for (name, value) in properties {
+            shape.set_property(name, value).unwrap();
+        }
+        shape
+    };
+    let new =
+        |key: &str, lead, ts: &str, shape| NewEvent { key: EventKey::parse(key).unwrap(), lead, ts: t(ts), shape };
+    let mut tx = s.begin().unwrap();
+    tx.insert_event(
+        &new("a1", ana, "2026-03-01", with("page_view", &[("url", "/pricing"), ("utm_campaign", "spring")])),
+        t("2026-03-01"),
+    )
+    .unwrap();
+    tx.insert_event(
+        &new("a2", ana, "2026-03-02", with("email_click", &[("campaign", "webinar"), ("utm_campaign", "no")])),
+        t("2026-03-02"),
+    )
+    .unwrap();
+    tx.insert_event(&new("a3", ana, "2026-03-03", with("demo_requested", &[("session", "x")])), t("2026-03-03"))
+        .unwrap();
+    tx.insert_event(&new("a4", ana, "2026-09-01", with("page_view", &[("url", "/later")])), t("2026-09-01")).unwrap();
+    tx.commit().unwrap();
+    // A model reads `campaign` from now on: the webinar click is reshaped, and so is what comes.
+    let mut tx = s.begin().unwrap();
+    tx.keep_properties(&["campaign".to_string()].into()).unwrap();
+    tx.commit().unwrap();
+    let mut tx = s.begin_bulk().unwrap();
+    tx.insert_events(
+        &[new("b1", bo, "2026-03-05", with("form_submitted", &[("campaign", "partner")]))],
+        t("2026-03-05"),
+    )
+    .unwrap();
+    tx.insert_events(&[new("b2", bo, "2026-03-06", with("page_view", &[]))], t("2026-03-06")).unwrap();
+    tx.commit().unwrap();
+    let mut names = Names::default();
+    let mut touches = Vec::new();
+    s.scan_touches(t("2026-06-01"), &mut names, &mut |lead, touch| touches.push((lead, *touch))).unwrap();
+    let mut read: Vec<(LeadId, Timestamp, Option<String>, Option<String>)> = touches
+        .iter()
+        .map(|(lead, touch)| {
+            let name = |n: Option<leadflow_core::report::Name>| n.map(|n| names.resolve(n).to_string());
+            (*lead, touch.at, name(touch.page), name(touch.campaign))
+        })
+        .collect();
+    read.sort_by_key(|(lead, at, ..)| (*lead, *at));
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        read,
+        [
+            (ana, t("2026-03-01"), some("/pricing"), some("spring")),
+            (ana, t("2026-03-02"), None, some("webinar")),
+            (bo, t("2026-03-05"), None, some("partner")),
+        ]
+    );
 }
 
 pub fn models_are_versioned<S: Store>(s: &mut S) {

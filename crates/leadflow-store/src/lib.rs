@@ -16,6 +16,7 @@ mod properties;
 mod rule_files;
 mod sla;
 mod tasks;
+mod touches;
 mod url;
 mod users;
 
@@ -34,6 +35,7 @@ pub use sla::{
     SlaReads, SlaWrites, escalations_text,
 };
 pub use tasks::{NewTask, Reminded, TASK_COLUMNS, TaskCounts, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
+pub use touches::TouchReader;
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use users::{UserReads, UserRow, UserWrites, encode_holidays, read_cursor};
 
@@ -817,6 +819,15 @@ pub trait EventReads {
     fn event_properties(
         &self,
     ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, StoreError>;
+    /// Every event at or before `as_of` that attribution reads (a page view, or one naming a
+    /// campaign, in its shape or in what it set aside) as a [`leadflow_core::report::Touch`],
+    /// names interned in `names`; in no particular order (a report gathers them per lead).
+    fn scan_touches(
+        &self,
+        as_of: Timestamp,
+        names: &mut leadflow_core::report::Names,
+        each: &mut dyn FnMut(LeadId, &leadflow_core::report::Touch),
+    ) -> Result<(), StoreError>;
 }
 
 pub trait EventWrites {

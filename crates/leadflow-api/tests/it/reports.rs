@@ -40,8 +40,29 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
         }
     }
 
+    // Ana clicked the spring campaign's mail before she qualified (the event's time is now, the
+    // stage moves' too: a touch at the same instant as qualifying comes too late for it).
+    let click = json!({"id": "c1", "email": "ana@acme.example", "type": "email_click", "ts": "2020-01-01T00:00:00Z",
+        "properties": {"campaign": "spring"}});
+    let (status, body) = s.admin(Method::POST, "/v1/events", Some(click)).await;
+    assert!(status.is_success(), "{body}");
     let (status, report) = s.call(Some(Role::Marketing), Method::GET, "/v1/reports/pipeline", None).await;
     assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        report["attribution"]["first_touch"],
+        json!([
+            {"value": "spring", "leads": 1, "mqls": 1, "won": 1, "conversion": 1.0,
+             "conversion_low": report["attribution"]["first_touch"][0]["conversion_low"], "conversion_high": 1.0},
+            {"value": null, "leads": 2, "mqls": 1, "won": 0, "conversion": 0.0, "conversion_low": 0.0,
+             "conversion_high": report["attribution"]["first_touch"][1]["conversion_high"]},
+        ])
+    );
+    let (_, spring) = s.admin(Method::GET, "/v1/reports/pipeline?campaign=spring,autumn", None).await;
+    assert_eq!(spring["leads"], 1, "{spring}");
+    let (_, graded) = s.admin(Method::GET, "/v1/reports/pipeline?grade=a,b,c,d,e,F", None).await;
+    assert_eq!(graded["leads"], 3, "every lead is scored: {graded}");
+    let (_, nowhere) = s.admin(Method::GET, "/v1/reports/pipeline?bucket=nowhere", None).await;
+    assert_eq!(nowhere["leads"], 0, "{nowhere}");
     assert_eq!((report["pipeline"].as_str(), report["leads"].as_u64()), (Some("sales"), Some(3)));
     let reached: Vec<(&str, u64)> = ["new", "mql", "sql", "won", "lost"]
         .iter()
@@ -113,6 +134,7 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
         ("?as_of=yesterday", StatusCode::BAD_REQUEST, "invalid_request"),
         ("?pipeline=partner", StatusCode::NOT_FOUND, "pipeline_not_found"),
         ("?colour=red", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("?grade=Z", StatusCode::BAD_REQUEST, "invalid_request"),
     ] {
         let (got, body) = s.admin(Method::GET, &format!("/v1/reports/pipeline{query}"), None).await;
         assert_eq!((got, code(&body)), (status, Some(error)), "{query}: {body}");

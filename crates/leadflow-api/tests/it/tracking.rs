@@ -57,10 +57,20 @@ async fn anonymous_history_joins_the_lead_when_a_form_names_the_visitor() {
     assert!(rules.contains(&"pricing_page"), "the anonymous pricing view counts now: {rules:?}");
     let total_after_form = view["lead"]["score"]["total"].as_f64().unwrap();
 
+    // The campaign the visitor came from, sent beside the path, is kept on its page view.
+    let landing = format!(
+        r#"{{"visitor": "{VISITOR}", "type": "page_view", "url": "/spring", "utm_source": "newsletter", "utm_campaign": "Spring sale 🌱"}}"#
+    );
+    assert_eq!(hit(&s, &landing, None).await.0, StatusCode::NO_CONTENT);
+    let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    let spring = view["timeline"].as_array().unwrap().iter().find(|e| e["properties"]["url"] == "/spring").unwrap();
+    assert_eq!(spring["properties"]["utm_campaign"], "Spring sale 🌱");
+    assert_eq!(spring["properties"]["utm_source"], "newsletter");
+
     // Known now: later page views count for the lead at once.
     assert_eq!(hit(&s, &page("/pricing/enterprise"), None).await.0, StatusCode::NO_CONTENT);
     let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
-    assert_eq!(view["timeline"].as_array().unwrap().len(), 5);
+    assert_eq!(view["timeline"].as_array().unwrap().len(), 6);
     assert!(view["lead"]["score"]["total"].as_f64().unwrap() >= total_after_form);
 }
 
@@ -68,7 +78,7 @@ async fn anonymous_history_joins_the_lead_when_a_form_names_the_visitor() {
 async fn the_endpoint_takes_no_more_than_it_needs() {
     let mut config = ServerConfig::default();
     config.tracking.allowed_origins = vec!["https://www.yourco.example".into()];
-    config.tracking.per_ip_per_second = 5;
+    config.tracking.per_ip_per_second = 8;
     let s = Server::start_with(config).await;
     let bad = [
         (format!(r#"{{"visitor": "{VISITOR}", "type": "demo_requested", "url": "/"}}"#), "invalid_event"),
@@ -76,6 +86,19 @@ async fn the_endpoint_takes_no_more_than_it_needs() {
         (r#"{"visitor": "x", "type": "page_view", "url": "/"}"#.to_string(), "invalid_event"),
         (format!(r#"{{"visitor": "{VISITOR}", "type": "page_view", "url": "/", "lead_id": 1}}"#), "invalid_request"),
         ("{".to_string(), "invalid_request"),
+        (
+            format!(
+                r#"{{"visitor": "{VISITOR}", "type": "page_view", "url": "/", "utm_campaign": "{}"}}"#,
+                "a".repeat(101)
+            ),
+            "invalid_event",
+        ),
+        (
+            format!(r#"{{"visitor": "{VISITOR}", "type": "page_view", "url": "/", "utm_source": "a\u0007b"}}"#),
+            "invalid_event",
+        ),
+        (format!(r#"{{"visitor": "{VISITOR}", "type": "page_view", "url": "/", "utm_medium": ""}}"#), "invalid_event"),
+        (format!(r#"{{"visitor": "{VISITOR}", "type": "page_view", "url": "/", "utm_term": "x"}}"#), "invalid_request"),
         (
             format!(r#"{{"visitor": "{VISITOR}", "type": "page_view", "url": "/{}"}}"#, "a".repeat(5000)),
             "payload_too_large",
@@ -102,7 +125,7 @@ async fn the_endpoint_takes_no_more_than_it_needs() {
     assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
     assert_eq!(preflight.headers()["access-control-allow-methods"], "POST");
 
-    // Over the per-address limit (5/s, burst 10): refused with a time to come back.
+    // Over the per-address limit (8/s, burst 16): refused with a time to come back.
     let mut limited = None;
     for _ in 0..20 {
         let (status, reply, headers) = hit(&s, &page("/"), None).await;

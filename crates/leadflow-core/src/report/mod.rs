@@ -9,6 +9,7 @@
 //! lifecycle stages: "won" is a stage of kind won, an MQL is an entry into a stage whose
 //! lifecycle stage is `mql` from one whose is not.
 
+mod attribution;
 mod cohorts;
 mod interval;
 mod model;
@@ -21,6 +22,7 @@ mod scope;
 mod touchpoints;
 mod velocity;
 
+pub use attribution::{Attribution, AttributionFigures, CAMPAIGN_PROPERTIES, LeadTouches, PAGE_VIEW, Touch};
 pub use cohorts::Cohort;
 pub use interval::wilson;
 pub use model::{DRIFT_MIN_LEADS, Decile, ModelMonth, ModelReport, ModelReporter, ScorePoint, Split};
@@ -30,6 +32,6 @@ pub use pipeline::{
 };
 pub use places::{LeadPlaces, PlaceChange, PlaceField, Visit, visits};
 pub use quantile::quantile;
-pub use scope::{LeadScope, Period};
+pub use scope::{LeadContext, LeadScope, Period};
 pub use touchpoints::{SUGGESTION_MIN_LEADS, TouchKind, Touchpoint, TouchpointCounter, TouchpointReport};
 pub use velocity::{VelocityMonth, VelocityStep};

@@ -10,13 +10,14 @@ use crate::Timestamp;
 use crate::lead::LifecycleStage;
 use crate::pipeline::{Pipeline, StageKind};
 
+use super::attribution::{Attribution, Attributor};
 use super::cohorts::{Cohort, Cohorts};
 use super::interval::wilson;
 use super::month::{month_name, month_of};
 use super::names::{Name, Names};
 use super::places::{LeadPlaces, Visit, visits};
 use super::quantile::quantile;
-use super::scope::{LeadScope, Scope};
+use super::scope::{LeadContext, LeadScope, Scope};
 use super::velocity::{Milestones, Velocity, VelocityStep};
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
@@ -38,6 +39,8 @@ pub struct PipelineReport {
     pub months: Vec<MonthFigures>,
     /// By source, by name; leads without a source last.
     pub sources: Vec<SourceFigures>,
+    /// By campaign, first and last touch, and landing page, from the leads' events.
+    pub attribution: Attribution,
     /// Entries into lost and disqualified stages, by stage and reason.
     pub reasons: Vec<ReasonCount>,
     /// Days from creation to MQL, MQL to accepted, accepted to won.
@@ -117,6 +120,8 @@ pub struct MonthFigures {
 pub struct SourceFigures {
     pub source: Option<String>,
     pub leads: u64,
+    /// Leads that qualified (entered an MQL stage).
+    pub mqls: u64,
     pub won: u64,
     /// `won / leads`.
     pub conversion: f64,
@@ -151,6 +156,7 @@ impl StageInfo {
 #[derive(Clone, Copy, Debug, Default)]
 struct Tally {
     leads: u64,
+    mqls: u64,
     won: u64,
     lost: u64,
 }
@@ -187,6 +193,7 @@ pub struct PipelineReporter {
     rotting: Vec<u64>,
     owners: FxHashMap<Option<Name>, OwnerTally>,
     sources: FxHashMap<Option<Name>, Tally>,
+    attribution: Attributor,
     /// MQLs per month, months counted from year 0.
     months: BTreeMap<i32, u64>,
     reasons: FxHashMap<(usize, Option<Name>), u64>,
@@ -225,6 +232,7 @@ impl PipelineReporter {
             rotting: Vec::new(),
             owners: FxHashMap::default(),
             sources: FxHashMap::default(),
+            attribution: Attributor::default(),
             months: BTreeMap::new(),
             reasons: FxHashMap::default(),
             velocity: Velocity::default(),
@@ -294,9 +302,10 @@ impl PipelineReporter {
         }
     }
 
-    /// Adds a lead (read with the `names` this report was made with).
-    pub fn add(&mut self, lead: &LeadPlaces<'_>, names: &Names) {
-        if !self.scope.admits(lead.created_at, lead.source, lead.owner) {
+    /// Adds a lead (read with the `names` this report was made with), with what else is known
+    /// of it.
+    pub fn add(&mut self, lead: &LeadPlaces<'_>, context: &LeadContext, names: &Names) {
+        if !self.scope.admits(lead.created_at, lead.source, lead.owner, context) {
             return;
         }
         let mut buffer = std::mem::take(&mut self.visits);
@@ -307,13 +316,13 @@ impl PipelineReporter {
                 self.scope.admits_qualified(first)
             };
             if admitted {
-                self.add_visits(lead, &buffer, names);
+                self.add_visits(lead, context, &buffer, names);
             }
         }
         self.visits = buffer;
     }
 
-    fn add_visits(&mut self, lead: &LeadPlaces<'_>, visits: &[Visit], names: &Names) {
+    fn add_visits(&mut self, lead: &LeadPlaces<'_>, context: &LeadContext, visits: &[Visit], names: &Names) {
         self.leads += 1;
         self.first_entry.clear();
         let mut stages = Vec::with_capacity(visits.len());
@@ -386,9 +395,13 @@ impl PipelineReporter {
         if let Some(at) = closed_at {
             owner.cycles.push((at.millis() - visits[0].entered.millis()) as f64 / 1000.0);
         }
+        let qualified_at =
+            visits.iter().zip(&stages).find(|&(_, &s)| self.stages[s].qualified()).map(|(v, _)| v.entered);
         let source = self.sources.entry(lead.source).or_default();
         source.leads += 1;
+        source.mqls += u64::from(qualified_at.is_some());
         source.won += u64::from(won_at.is_some());
+        self.attribution.add(&context.touches, qualified_at, won_at.is_some());
         let milestones = self.milestones(lead.created_at, visits, &stages);
         self.velocity.add(&milestones);
         self.cohorts.add(lead.created_at, milestones.mql, won_at);
@@ -485,6 +498,7 @@ impl PipelineReporter {
             .map(|(source, tally)| SourceFigures {
                 source: name(&source),
                 leads: tally.leads,
+                mqls: tally.mqls,
                 won: tally.won,
                 conversion: tally.won as f64 / tally.leads as f64,
                 interval: wilson(tally.won, tally.leads),
@@ -506,6 +520,7 @@ impl PipelineReporter {
             owners,
             months: months(&self.months),
             sources,
+            attribution: self.attribution.finish(names),
             reasons,
             velocity: self.velocity.finish(),
             cohorts: self.cohorts.finish(),
@@ -583,7 +598,7 @@ mod tests {
             stage: mql,
             changes: &changes,
         };
-        reporter.add(&lead, &names);
+        reporter.add(&lead, &LeadContext::default(), &names);
         let report = reporter.finish(&names);
         assert_eq!(report.months.iter().map(|m| m.mqls).sum::<u64>(), 3);
         let mql = report.stages.iter().find(|s| s.stage == "mql").unwrap();

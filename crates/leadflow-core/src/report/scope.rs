@@ -1,8 +1,10 @@
 //! Which leads a report counts: a cohort (created, or first qualified, in a period) and the
-//! sources and owners to keep. Every lead by default.
+//! sources, owners, campaigns, buckets and grades to keep. Every lead by default.
 
 use crate::Timestamp;
+use crate::model::Grade;
 
+use super::attribution::LeadTouches;
 use super::names::{Name, Names};
 
 /// From an instant on, before another, or both: `[from, to)`; a period that ends before it
@@ -35,6 +37,27 @@ pub struct LeadScope {
     pub sources: Option<Vec<String>>,
     /// Owned by one of these.
     pub owners: Option<Vec<String>>,
+    /// That touched one of these campaigns (see [`super::Attribution`]).
+    pub campaigns: Option<Vec<String>>,
+    /// In one of these buckets, and of one of these grades, as scored now.
+    pub buckets: Option<Vec<String>>,
+    pub grades: Option<Vec<Grade>>,
+}
+
+impl LeadScope {
+    /// Whether it keeps leads by their score, which is then read beside their history.
+    pub fn by_score(&self) -> bool {
+        self.buckets.is_some() || self.grades.is_some()
+    }
+}
+
+/// What a report knows of a lead beyond its place history: its touches, and its bucket and
+/// grade as scored now (read only when a scope asks for them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LeadContext {
+    pub touches: LeadTouches,
+    pub bucket: Option<Name>,
+    pub grade: Option<Grade>,
 }
 
 /// [`LeadScope`] with its names interned, as the fold checks it.
@@ -44,6 +67,9 @@ pub(crate) struct Scope {
     qualified: Option<Period>,
     sources: Option<Vec<Name>>,
     owners: Option<Vec<Name>>,
+    campaigns: Option<Vec<Name>>,
+    buckets: Option<Vec<Name>>,
+    grades: Option<Vec<Grade>>,
 }
 
 impl Scope {
@@ -56,18 +82,30 @@ impl Scope {
             qualified: scope.qualified,
             sources: intern(&scope.sources, names),
             owners: intern(&scope.owners, names),
+            campaigns: intern(&scope.campaigns, names),
+            buckets: intern(&scope.buckets, names),
+            grades: scope.grades.clone(),
         }
     }
 
-    /// Whether a lead of this creation time, source and owner may count: what is known before
-    /// its history is read.
-    pub(crate) fn admits(&self, created: Timestamp, source: Option<Name>, owner: Option<Name>) -> bool {
+    /// Whether a lead of this creation time, source, owner and context may count: what is known
+    /// before its history is read.
+    pub(crate) fn admits(
+        &self,
+        created: Timestamp,
+        source: Option<Name>,
+        owner: Option<Name>,
+        context: &LeadContext,
+    ) -> bool {
         let listed = |list: &Option<Vec<Name>>, name: Option<Name>| {
             list.as_ref().is_none_or(|l| name.is_some_and(|n| l.contains(&n)))
         };
         self.created.is_none_or(|period| period.holds(created))
             && listed(&self.sources, source)
             && listed(&self.owners, owner)
+            && listed(&self.buckets, context.bucket)
+            && self.grades.as_ref().is_none_or(|l| context.grade.is_some_and(|g| l.contains(&g)))
+            && self.campaigns.as_ref().is_none_or(|c| context.touches.touched_any(c))
     }
 
     /// Whether the scope is a cohort of leads by when they first qualified: only then does a

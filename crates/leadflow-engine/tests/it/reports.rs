@@ -650,3 +650,125 @@ name = "cold"
     let early = engine.touchpoints(&model, leadflow_engine::Cutoff::BeforeOutcome { days: 40 }, &Quiet).unwrap();
     assert_eq!(early.touchpoints.iter().filter(|t| t.kind != Fit).map(|t| t.with_leads).sum::<u64>(), 0);
 }
+
+/// The scoring model of the attribution test: a click in the webinar campaign is worth 40, so
+/// shapes keep `campaign` (a model reads it) while `utm_campaign` and pages' `url` are set aside.
+const CAMPAIGN_SCORING: &str = r#"
+name = "campaign-test"
+[fit]
+min = 0
+max = 40
+[[fit.rules]]
+id = "mid_market"
+field = "employees"
+op = "between"
+min = 50
+points = 40
+[engagement]
+min = 0
+max = 60
+[[engagement.rules]]
+id = "webinar_click"
+event = "email_click"
+where = [{ property = "campaign", op = "equals", value = "webinar" }]
+points = 40
+[[buckets]]
+name = "hot"
+min = 70
+[[buckets]]
+name = "warm"
+min = 35
+[[buckets]]
+name = "cold"
+[[grades]]
+grade = "A"
+min_fit = 35
+[[grades]]
+grade = "F"
+"#;
+
+/// Attribution by hand: ana lands on /pricing from the spring campaign (a `utm_campaign` set
+/// aside), clicks the webinar (a `campaign` kept in the shape), qualifies, then clicks a
+/// retargeting mail and is won: first touch spring, last touch webinar. Bo lands on /blog (his
+/// earliest page, read after a later one) and clicks the webinar. Cy qualifies with no events.
+/// Dee's only touch comes after the report's as-of. Eve's form names both `campaign` and
+/// `utm_campaign`: `campaign` wins. The campaign, bucket and grade filters keep the leads they
+/// name.
+#[test]
+fn sources_campaigns_first_and_last_touch_and_landing_pages_come_from_the_events() {
+    let mut w = World::new();
+    w.engine.apply_model(CAMPAIGN_SCORING, &Quiet).unwrap();
+    let leads = ["ana", "bo", "cy", "dee", "eve"].map(|n| format!("{n}@acme.example"));
+    let sources = [Some("ads"), Some("ads"), None, Some("referral"), Some("referral")];
+    let rows: Vec<(&str, Option<&str>, Option<&str>)> =
+        leads.iter().zip(sources).map(|(email, source)| (email.as_str(), None, source)).collect();
+    w.leads(&rows, true);
+    let event = |w: &mut World, who: usize, at: Timestamp, kind: &str, properties: &[(&str, &str)]| {
+        let mut shape = leadflow_core::EventShape::new(leadflow_core::EventType::parse(kind).unwrap());
+        for (name, value) in properties {
+            shape.set_property(name, value).unwrap();
+        }
+        let lead = LeadRef::Email(Email::parse(&leads[who]).unwrap());
+        w.engine.track(leadflow_engine::EventInput { key: None, lead, ts: at, shape }).unwrap();
+    };
+    event(&mut w, 0, day(1), "page_view", &[("url", "/pricing"), ("utm_campaign", "spring")]);
+    event(&mut w, 0, day(3), "email_click", &[("campaign", "webinar")]);
+    event(&mut w, 0, day(6), "email_click", &[("campaign", "retarget")]);
+    event(&mut w, 1, day(2), "page_view", &[("url", "/")]);
+    event(&mut w, 1, day(1), "page_view", &[("url", "/blog")]);
+    event(&mut w, 1, day(4), "email_click", &[("campaign", "webinar")]);
+    event(&mut w, 3, day(40), "email_click", &[("campaign", "spring")]);
+    event(&mut w, 4, day(2), "form_submitted", &[("campaign", "partner"), ("utm_campaign", "ignored")]);
+    let summary = w.history(&[
+        (2, &leads[0], day(5), Some("new"), "mql", None),
+        (3, &leads[0], day(10), Some("mql"), "won", None),
+        (4, &leads[2], day(3), Some("new"), "mql", None),
+        (5, &leads[2], day(8), Some("mql"), "lost", Some("budget")),
+    ]);
+    assert_eq!((summary.logged, summary.rejected.len()), (4, 0), "{:?}", summary.rejected);
+
+    let report = w.report(day(30));
+    type Line = (Option<String>, u64, u64, u64);
+    let lines = |list: &[leadflow_core::report::AttributionFigures]| -> Vec<Line> {
+        list.iter().map(|f| (f.value.clone(), f.leads, f.mqls, f.won)).collect()
+    };
+    let some = |s: &str| Some(s.to_string());
+    let a = &report.attribution;
+    assert_eq!(
+        lines(&a.first_touch),
+        [(some("partner"), 1, 0, 0), (some("spring"), 1, 1, 1), (some("webinar"), 1, 0, 0), (None, 2, 1, 0)]
+    );
+    assert_eq!(lines(&a.last_touch), [(some("webinar"), 2, 1, 1), (some("partner"), 1, 0, 0), (None, 2, 1, 0)]);
+    assert_eq!(
+        lines(&a.campaigns),
+        [(some("webinar"), 2, 1, 1), (some("partner"), 1, 0, 0), (some("spring"), 1, 1, 1), (None, 2, 1, 0)]
+    );
+    assert_eq!(lines(&a.landing_pages), [(some("/blog"), 1, 0, 0), (some("/pricing"), 1, 1, 1), (None, 3, 1, 0)]);
+    let spring = &a.first_touch[1];
+    assert_eq!(spring.conversion, 1.0);
+    let (low, high) = spring.interval.unwrap();
+    assert!(low > 0.2 && low < 0.21 && high == 1.0, "Wilson's interval of 1 of 1: {low} to {high}");
+    // Sources now say their MQLs too.
+    let sources: Vec<(Option<String>, u64, u64, u64)> =
+        report.sources.iter().map(|s| (s.source.clone(), s.leads, s.mqls, s.won)).collect();
+    assert_eq!(sources, [(some("ads"), 2, 1, 1), (some("referral"), 2, 0, 0), (None, 1, 1, 0)]);
+    // As of the day after, Dee's late touch counts.
+    let later = w.report(day(41));
+    assert_eq!(lines(&later.attribution.first_touch)[0], (some("spring"), 2, 1, 1));
+
+    let scoped = |w: &mut World, scope: LeadScope| {
+        let request = PipelineReportRequest { as_of: Some(day(30)), scope, ..PipelineReportRequest::default() };
+        w.engine.pipeline_report(&request, &Quiet).unwrap().leads
+    };
+    let webinar = LeadScope { campaigns: Some(vec!["webinar".into()]), ..LeadScope::default() };
+    assert_eq!(scoped(&mut w, webinar), 2, "ana and bo");
+    let retarget = LeadScope { campaigns: Some(vec!["retarget".into(), "nothing".into()]), ..LeadScope::default() };
+    assert_eq!(scoped(&mut w, retarget), 1, "ana touched it after qualifying: still a lead that touched it");
+    w.engine.rescore(leadflow_engine::RescoreOptions::all(day(30)), &Quiet).unwrap();
+    let warm = LeadScope { buckets: Some(vec!["warm".into()]), ..LeadScope::default() };
+    assert_eq!(scoped(&mut w, warm), 2, "the two webinar clicks are worth 40");
+    let f = LeadScope { grades: Some(vec![leadflow_core::Grade::F]), ..LeadScope::default() };
+    assert_eq!(scoped(&mut w, f), 5);
+    let a = LeadScope { grades: Some(vec![leadflow_core::Grade::A]), ..LeadScope::default() };
+    assert_eq!(scoped(&mut w, a), 0);
+}
