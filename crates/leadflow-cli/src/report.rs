@@ -374,11 +374,13 @@ fn print_reps(r: &RepsReport) {
                 p.won.to_string(),
                 p.lost.to_string(),
                 percent(p.win_rate),
-                days(p.median_days_to_won),
-                days(p.median_cycle_days),
+                tenths(p.median_days_to_won),
+                tenths(p.median_cycle_days),
                 share(p.recycled, p.leads),
                 format!("{}/{}/{}", l.sla.met_on_time, l.sla.met_late, l.sla.breached),
                 percent(l.sla.rate),
+                tenths(l.response.median_hours),
+                tenths(l.response.p90_hours),
                 format!("{}/{}", l.tasks.overdue, l.tasks.pending),
                 format!("{}/{}", l.tasks.done_late, l.tasks.done),
             ]
@@ -397,12 +399,16 @@ fn print_reps(r: &RepsReport) {
             "recycled",
             "SLA ok/late/missed",
             "SLA",
+            "response h",
+            "p90 h",
             "overdue/pending",
             "late/done",
         ],
         &rows,
     );
-    println!("(days: median; SLA: the share of decided clocks met on time)");
+    println!(
+        "(days: median; SLA: the share of decided clocks met on time; response: median and p90 working hours to meet a clock)"
+    );
     println!("\nteams");
     let rows: Vec<Vec<String>> = r
         .teams
@@ -417,11 +423,15 @@ fn print_reps(r: &RepsReport) {
                 percent(t.win_rate),
                 share(t.recycled, t.leads),
                 percent(t.sla.rate),
+                tenths(t.response.median_hours),
                 format!("{}/{}", t.tasks.overdue, t.tasks.pending),
             ]
         })
         .collect();
-    output::table(&["team", "reps", "leads", "won", "lost", "win rate", "recycled", "SLA", "overdue/pending"], &rows);
+    output::table(
+        &["team", "reps", "leads", "won", "lost", "win rate", "recycled", "SLA", "response h", "overdue/pending"],
+        &rows,
+    );
 }
 
 fn print_reps_csv(r: &RepsReport) -> Result<()> {
@@ -441,6 +451,11 @@ fn print_reps_csv(r: &RepsReport) -> Result<()> {
         "sla_breached",
         "sla_pending",
         "sla_rate",
+        "response_clocks",
+        "responded",
+        "response_median_hours",
+        "response_p90_hours",
+        "response_mean_hours",
         "tasks_pending",
         "tasks_overdue",
         "tasks_done",
@@ -464,6 +479,11 @@ fn print_reps_csv(r: &RepsReport) -> Result<()> {
             l.sla.breached.to_string(),
             l.sla.pending.to_string(),
             number(l.sla.rate),
+            l.response.clocks.to_string(),
+            l.response.responded.to_string(),
+            number(l.response.median_hours),
+            number(l.response.p90_hours),
+            number(l.response.mean_hours),
             l.tasks.pending.to_string(),
             l.tasks.overdue.to_string(),
             l.tasks.done.to_string(),
@@ -486,7 +506,8 @@ fn write_charts(dir: &Path, report: &PipelineReport) -> Result<()> {
     Ok(())
 }
 
-fn days(x: Option<f64>) -> String {
+/// Days or hours, to a tenth.
+fn tenths(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |d| format!("{d:.1}"))
 }
 
@@ -511,10 +532,10 @@ fn print_tables(r: &PipelineReport) {
                 s.reached.to_string(),
                 s.completed.to_string(),
                 s.open.to_string(),
-                days(s.median_days),
-                days(s.p75_days),
-                days(s.p90_days),
-                days(s.open_median_age_days),
+                tenths(s.median_days),
+                tenths(s.p75_days),
+                tenths(s.p90_days),
+                tenths(s.open_median_age_days),
                 s.rotting.to_string(),
                 format!("{:.1}", s.weighted),
             ]
@@ -534,9 +555,9 @@ fn print_tables(r: &PipelineReport) {
             vec![
                 format!("{} -> {}", v.from, v.to),
                 v.leads.to_string(),
-                days(v.median_days),
-                days(v.p75_days),
-                days(v.p90_days),
+                tenths(v.median_days),
+                tenths(v.p75_days),
+                tenths(v.p90_days),
             ]
         })
         .collect();
@@ -577,7 +598,7 @@ fn print_tables(r: &PipelineReport) {
                 o.won.to_string(),
                 o.lost.to_string(),
                 percent(o.win_rate),
-                days(o.median_days_to_won),
+                tenths(o.median_days_to_won),
             ]
         })
         .collect();

@@ -37,8 +37,8 @@ pub use pipeline::{
 };
 pub use report::{
     Attribution, AttributionFigures, Cohort, Conversion, Decile, ModelMonth, ModelReport, MonthFigures, OwnerFigures,
-    PipelineReport, ReasonCount, RepLine, RepsReport, SourceFigures, Split, StageFigures, TaskFigures, TeamLine,
-    Touchpoint, TouchpointReport, VelocityMonth, VelocityStep,
+    PipelineReport, ReasonCount, RepLine, RepsReport, ResponseFigures, SourceFigures, Split, StageFigures, TaskFigures,
+    TeamLine, Touchpoint, TouchpointReport, VelocityMonth, VelocityStep,
 };
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};

@@ -356,6 +356,7 @@ pub struct RepLine {
     /// Their leads in the pipeline (as leads are owned now).
     pub pipeline: OwnerFigures,
     pub sla: crate::ComplianceCounts,
+    pub response: ResponseFigures,
     pub tasks: TaskFigures,
 }
 
@@ -369,7 +370,37 @@ pub struct TeamLine {
     pub win_rate: Option<f64>,
     pub recycled: u64,
     pub sla: crate::ComplianceCounts,
+    /// The reps' clocks pooled.
+    pub response: ResponseFigures,
     pub tasks: TaskFigures,
+}
+
+/// How fast the SLA clocks started in the period were met, in the owner's working hours (their
+/// calendar: zone, hours, holidays): a lead handed over on Friday night and answered on Monday
+/// at the start of the day took no working time.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct ResponseFigures {
+    /// Clocks started in the period; of those, met by `as_of` and still waiting then (the rest
+    /// stopped unanswered: the lead closed or changed hands first).
+    pub clocks: u64,
+    pub responded: u64,
+    pub waiting: u64,
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+    pub mean_hours: Option<f64>,
+}
+
+impl From<&core::ResponseTimes> for ResponseFigures {
+    fn from(r: &core::ResponseTimes) -> ResponseFigures {
+        ResponseFigures {
+            clocks: r.clocks,
+            responded: r.responded,
+            waiting: r.waiting,
+            median_hours: r.median_hours,
+            p90_hours: r.p90_hours,
+            mean_hours: r.mean_hours,
+        }
+    }
 }
 
 /// Tasks: pending and overdue at `as_of`, done in the period and how many of those late.
@@ -401,6 +432,7 @@ impl From<&leadflow_engine::RepsReport> for RepsReport {
                     team: l.team.clone(),
                     pipeline: OwnerFigures::from(&l.pipeline),
                     sla: l.sla.into(),
+                    response: ResponseFigures::from(&l.response),
                     tasks: TaskFigures::from(&l.tasks),
                 })
                 .collect(),
@@ -416,6 +448,7 @@ impl From<&leadflow_engine::RepsReport> for RepsReport {
                     win_rate: t.win_rate,
                     recycled: t.recycled,
                     sla: t.sla.into(),
+                    response: ResponseFigures::from(&t.response),
                     tasks: TaskFigures::from(&t.tasks),
                 })
                 .collect(),

@@ -1,15 +1,16 @@
 //! The reps' report: per owner and per team, what their leads did in the pipeline (owned, won,
 //! lost, win rate, days to won, cycle length, sent back to nurture), how they kept the hand-off
-//! SLA (clocks started in the period), and their tasks (pending and overdue now, done in the
-//! period, late). One use case over three reads: the pipeline's history, the SLA clocks, the
-//! tasks.
+//! SLA (clocks started in the period) and how fast they answered it in their working hours, and
+//! their tasks (pending and overdue now, done in the period, late). One use case over three
+//! reads: the pipeline's history, the SLA clocks, the tasks.
 
 use std::collections::BTreeMap;
 
-use leadflow_core::report::OwnerFigures;
+use leadflow_core::report::{OwnerFigures, ResponseTally, ResponseTimes};
 use leadflow_core::sla::Compliance;
+use leadflow_core::team::{calendar_of, default_calendar};
 use leadflow_core::{Actor, Timestamp};
-use leadflow_store::{Store, TaskCounts};
+use leadflow_store::{ComplianceQuery, Store, TaskCounts};
 
 use crate::{Engine, EngineError, PipelineReportRequest, Progress};
 
@@ -30,6 +31,8 @@ pub struct RepLine {
     pub team: Option<String>,
     pub pipeline: OwnerFigures,
     pub sla: Compliance,
+    /// How fast they met the clocks started in the period, in their working hours.
+    pub response: ResponseTimes,
     pub tasks: TaskCounts,
 }
 
@@ -44,6 +47,7 @@ pub struct TeamLine {
     pub win_rate: Option<f64>,
     pub recycled: u64,
     pub sla: Compliance,
+    pub response: ResponseTimes,
     pub tasks: TaskCounts,
 }
 
@@ -79,7 +83,21 @@ impl<S: Store> Engine<S> {
         let report = self.pipeline_report(&pipeline, progress)?;
         let compliance = self.sla_compliance(from, as_of)?;
         let tasks = self.store.task_counts(from, as_of)?;
+        let clocks = self.store.sla_responses(&ComplianceQuery { from, to: as_of, now: as_of })?;
         let users = self.store.users()?;
+        let default = default_calendar();
+        let mut responses: BTreeMap<String, ResponseTally> = BTreeMap::new();
+        for clock in clocks {
+            let tally = responses.entry(clock.owner.as_str().to_string()).or_default();
+            match clock.met_at {
+                Some(met) => {
+                    let calendar = calendar_of(&users, Some(clock.owner.as_str()), &default);
+                    tally.met(calendar.working_between(clock.started_at, met));
+                }
+                None if clock.stopped => tally.stopped(),
+                None => tally.waiting(),
+            }
+        }
         let team_of = |owner: &Option<String>| {
             let user = users.iter().find(|u| Some(u.name().as_str()) == owner.as_deref())?;
             user.team().map(|t| t.as_str().to_string())
@@ -100,6 +118,13 @@ impl<S: Store> Engine<S> {
                 line(&mut lines, owner, &team_of).sla = c.compliance;
             }
         }
+        for (owner, tally) in &responses {
+            let owner = Some(owner.clone());
+            if kept(&lines, &owner) {
+                let line = line(&mut lines, owner, &team_of);
+                line.response = tally.finish();
+            }
+        }
         for t in tasks {
             if kept(&lines, &t.owner) {
                 let owner = t.owner.clone();
@@ -107,7 +132,8 @@ impl<S: Store> Engine<S> {
             }
         }
         let reps: Vec<RepLine> = lines.into_values().collect();
-        Ok(RepsReport { pipeline: report.pipeline, from, as_of, teams: teams(&reps), reps })
+        let teams = teams(&reps, &responses);
+        Ok(RepsReport { pipeline: report.pipeline, from, as_of, teams, reps })
     }
 }
 
@@ -125,6 +151,7 @@ fn line<'a>(
         pipeline: OwnerFigures { owner: owner.clone(), ..no_leads() },
         owner,
         sla: Compliance::default(),
+        response: ResponseTimes::default(),
         tasks: TaskCounts::default(),
     })
 }
@@ -142,9 +169,10 @@ fn no_leads() -> OwnerFigures {
     }
 }
 
-/// Each team's reps summed, by name; owners in no team last.
-fn teams(reps: &[RepLine]) -> Vec<TeamLine> {
+/// Each team's reps summed (their response times pooled), by name; owners in no team last.
+fn teams(reps: &[RepLine], responses: &BTreeMap<String, ResponseTally>) -> Vec<TeamLine> {
     let mut teams: BTreeMap<(bool, Option<String>), TeamLine> = BTreeMap::new();
+    let mut pooled: BTreeMap<(bool, Option<String>), ResponseTally> = BTreeMap::new();
     for rep in reps.iter().filter(|r| r.owner.is_some()) {
         let team = teams.entry((rep.team.is_none(), rep.team.clone())).or_insert_with(|| TeamLine {
             team: rep.team.clone(),
@@ -155,8 +183,12 @@ fn teams(reps: &[RepLine]) -> Vec<TeamLine> {
             win_rate: None,
             recycled: 0,
             sla: Compliance::default(),
+            response: ResponseTimes::default(),
             tasks: TaskCounts::default(),
         });
+        if let Some(tally) = rep.owner.as_ref().and_then(|o| responses.get(o)) {
+            pooled.entry((rep.team.is_none(), rep.team.clone())).or_default().merge(tally);
+        }
         team.reps += 1;
         team.leads += rep.pipeline.leads;
         team.won += rep.pipeline.won;
@@ -169,9 +201,10 @@ fn teams(reps: &[RepLine]) -> Vec<TeamLine> {
         team.tasks.done_late += rep.tasks.done_late;
     }
     teams
-        .into_values()
-        .map(|mut t| {
+        .into_iter()
+        .map(|(key, mut t)| {
             t.win_rate = (t.won + t.lost > 0).then(|| t.won as f64 / (t.won + t.lost) as f64);
+            t.response = pooled.get(&key).map(ResponseTally::finish).unwrap_or_default();
             t
         })
         .collect()

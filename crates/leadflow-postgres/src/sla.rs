@@ -4,7 +4,7 @@ use leadflow_core::team::UserName;
 use leadflow_core::{LeadId, Timestamp};
 use leadflow_store::{
     ComplianceQuery, ComplianceRow, NewSlaClock, RuleFileVersion, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord,
-    SlaClockRow, SlaReads, SlaWrites, StoreError, escalations_text,
+    SlaClockRow, SlaReads, SlaResponse, SlaWrites, StoreError, escalations_text,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -115,6 +115,29 @@ impl SlaReads for PgStore {
             )
             .map_err(backend)?;
         Ok(rows.iter().map(|r| LeadId(r.get(0))).collect())
+    }
+
+    fn sla_responses(&self, q: &ComplianceQuery) -> Result<Vec<SlaResponse>, StoreError> {
+        let sql = "SELECT owner, rule_id, started_at,
+                 CASE WHEN met_at <= $3 THEN met_at END,
+                 stopped_at IS NOT NULL AND stopped_at <= $3
+             FROM sla_clocks
+             WHERE owner IS NOT NULL AND started_at >= $1 AND started_at < $2
+             ORDER BY owner COLLATE \"C\", started_at, id";
+        let rows = self.conn().query(sql, &[&q.from.millis(), &q.to.millis(), &q.now.millis()]).map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let owner: String = r.get(0);
+                Ok(SlaResponse {
+                    owner: UserName::parse(&owner)
+                        .map_err(|e| StoreError::Corrupt(format!("an SLA clock's owner `{owner}`: {e}")))?,
+                    rule: r.get(1),
+                    started_at: Timestamp::from_millis(r.get(2)),
+                    met_at: r.get::<_, Option<i64>>(3).map(Timestamp::from_millis),
+                    stopped: r.get(4),
+                })
+            })
+            .collect()
     }
 
     fn sla_compliance(&self, q: &ComplianceQuery) -> Result<Vec<ComplianceRow>, StoreError> {

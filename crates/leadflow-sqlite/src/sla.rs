@@ -3,7 +3,7 @@
 use leadflow_core::team::UserName;
 use leadflow_store::{
     ComplianceQuery, ComplianceRow, NewSlaClock, RuleFileVersion, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord,
-    SlaClockRow, SlaReads, SlaWrites, escalations_text,
+    SlaClockRow, SlaReads, SlaResponse, SlaWrites, escalations_text,
 };
 
 use super::*;
@@ -115,6 +115,39 @@ impl SlaReads for SqliteStore {
             .query_map(params![policy.0, rules, since.millis(), after.0, limit], |r| r.get(0).map(LeadId))
             .map_err(backend)?;
         rows.map(|r| r.map_err(backend)).collect()
+    }
+
+    fn sla_responses(&self, q: &ComplianceQuery) -> Result<Vec<SlaResponse>, StoreError> {
+        let sql = "SELECT owner, rule_id, started_at,
+                 CASE WHEN met_at <= ?3 THEN met_at END,
+                 stopped_at IS NOT NULL AND stopped_at <= ?3
+             FROM sla_clocks
+             WHERE owner IS NOT NULL AND started_at >= ?1 AND started_at < ?2
+             ORDER BY owner, started_at, id";
+        let mut stmt = self.conn.prepare_cached(sql).map_err(backend)?;
+        let rows = stmt
+            .query_map(params![q.from.millis(), q.to.millis(), q.now.millis()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, bool>(4)?,
+                ))
+            })
+            .map_err(backend)?;
+        rows.map(|row| {
+            let (owner, rule, started_at, met_at, stopped) = row.map_err(backend)?;
+            Ok(SlaResponse {
+                owner: UserName::parse(&owner)
+                    .map_err(|e| StoreError::Corrupt(format!("an SLA clock's owner `{owner}`: {e}")))?,
+                rule,
+                started_at: Timestamp::from_millis(started_at),
+                met_at: met_at.map(Timestamp::from_millis),
+                stopped,
+            })
+        })
+        .collect()
     }
 
     fn sla_compliance(&self, q: &ComplianceQuery) -> Result<Vec<ComplianceRow>, StoreError> {

@@ -1228,6 +1228,27 @@ pub fn sla_clocks_run_until_met_or_stopped_and_count_compliance<S: Store>(s: &mu
     tx.commit().unwrap();
     assert_eq!(s.sla_compliance(&june("2026-06-06")).unwrap()[3], row(&lea, "touch", [0, 1, 0, 0]));
 
+    // Responses: every clock started in the period, when it was met by then, by owner and start.
+    let responses = |now: &str| -> Vec<(String, String, Timestamp, Option<Timestamp>, bool)> {
+        s.sla_responses(&june(now))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.owner.as_str().to_string(), r.rule, r.started_at, r.met_at, r.stopped))
+            .collect()
+    };
+    let (k, l) = ("kim".to_string(), "lea@yourco.example".to_string());
+    assert_eq!(
+        responses("2026-06-06"),
+        [
+            (k.clone(), "accept".into(), t("2026-06-01"), Some(t("2026-06-01T10:00:00Z")), false),
+            (k.clone(), "touch".into(), t("2026-06-01"), None, true),
+            (l.clone(), "accept".into(), t("2026-06-01"), None, false),
+            (l.clone(), "touch".into(), t("2026-06-01T06:00:00Z"), Some(t("2026-06-05T00:00:00.001Z")), false),
+        ]
+    );
+    assert_eq!(responses("2026-06-04")[3].3, None, "not met yet as of then");
+    assert!(!responses("2026-06-01T11:00:00Z")[1].4, "not stopped yet as of then");
+
     // The MQLs without a clock of the policy's MQL rules since they qualified.
     let cy = add_lead(s, "cy@example.com");
     let mut qualified = Vec::new();

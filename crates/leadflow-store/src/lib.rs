@@ -32,7 +32,7 @@ pub use properties::{KeptProperties, PropertyChanges};
 pub use rule_files::{RuleFileKind, RuleFileReads, RuleFileRecord, RuleFileVersion, RuleFileWrites};
 pub use sla::{
     ComplianceQuery, ComplianceRow, NewSlaClock, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord, SlaClockRow, SlaMet,
-    SlaReads, SlaWrites, escalations_text,
+    SlaReads, SlaResponse, SlaWrites, escalations_text,
 };
 pub use tasks::{NewTask, Reminded, TASK_COLUMNS, TaskCounts, TaskQuery, TaskReads, TaskRecord, TaskRow, TaskWrites};
 pub use touches::TouchReader;

@@ -123,6 +123,17 @@ pub struct ComplianceRow {
     pub pending: u64,
 }
 
+/// A clock as the reps' report reads it: whose, of which rule, when it started, and when it was
+/// met or whether it was stopped, as of the query's `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlaResponse {
+    pub owner: UserName,
+    pub rule: String,
+    pub started_at: Timestamp,
+    pub met_at: Option<Timestamp>,
+    pub stopped: bool,
+}
+
 pub trait SlaReads {
     fn sla_clocks(&self, query: &SlaClockQuery) -> Result<Vec<SlaClockRecord>, StoreError>;
     /// Running clocks whose `check_at` is at or before `now`, soonest first, after the clock
@@ -135,6 +146,9 @@ pub trait SlaReads {
     ) -> Result<Vec<SlaClockRecord>, StoreError>;
     /// Counts per owner and rule, by owner then rule.
     fn sla_compliance(&self, query: &ComplianceQuery) -> Result<Vec<ComplianceRow>, StoreError>;
+    /// Every clock with an owner started in `[from, to)`, by owner, start and id; met and stopped
+    /// only if by `now`.
+    fn sla_responses(&self, query: &ComplianceQuery) -> Result<Vec<SlaResponse>, StoreError>;
     /// Leads marketing-qualified at or after `since` with no clock of `rules` (rule ids of policy
     /// version `policy`) started since they qualified: those a rescore or an import qualified, by
     /// id after `after`, at most `limit`.

@@ -18,6 +18,7 @@ mod names;
 mod pipeline;
 mod places;
 mod quantile;
+mod responses;
 mod scope;
 mod touchpoints;
 mod velocity;
@@ -32,6 +33,7 @@ pub use pipeline::{
 };
 pub use places::{LeadPlaces, PlaceChange, PlaceField, Visit, visits};
 pub use quantile::quantile;
+pub use responses::{ResponseTally, ResponseTimes};
 pub use scope::{LeadContext, LeadScope, Period};
 pub use touchpoints::{SUGGESTION_MIN_LEADS, TouchKind, Touchpoint, TouchpointCounter, TouchpointReport};
 pub use velocity::{VelocityMonth, VelocityStep};

@@ -528,3 +528,54 @@ fn only_an_open_lead_can_be_rejected() {
     let record = w.engine.store().lead(&lead("a@globex.example")).unwrap().unwrap();
     assert_eq!(record.pipeline_clock.recycles, 1, "recycled once");
 }
+
+/// Response times count the owner's working hours only (Berlin, 09:00-17:00 on weekdays): a
+/// lead handed to Ana at 16:30 on Friday and accepted at 09:30 on Monday took one hour; one
+/// handed to Bo on Saturday and accepted at 10:00 on Monday took one hour too; Cy's is waiting.
+#[test]
+fn the_reps_report_gives_response_times_in_each_owners_working_hours() {
+    let mut w = World::new();
+    w.at("2026-06-05T14:30:00Z");
+    w.qualify("a@globex.example");
+    w.at("2026-06-06T10:00:00Z");
+    w.qualify("b@globex.example");
+    w.at("2026-06-08T07:30:00Z");
+    w.decide("a@globex.example", Decision::Accept).unwrap();
+    w.at("2026-06-08T08:00:00Z");
+    w.decide("b@globex.example", Decision::Accept).unwrap();
+    w.at("2026-06-08T09:00:00Z");
+    w.qualify("c@globex.example");
+    let owners: Vec<Option<String>> = ["a", "b", "c"].iter().map(|l| w.owner(&format!("{l}@globex.example"))).collect();
+    assert_eq!(owners, [Some("ana".into()), Some("bo".into()), Some("cy".into())]);
+
+    w.at("2026-06-08T10:00:00Z");
+    let request = leadflow_engine::RepsReportRequest {
+        from: Some(t("2026-06-01")),
+        ..leadflow_engine::RepsReportRequest::default()
+    };
+    let report = w.engine.reps_report(&request, &leadflow_engine::Quiet).unwrap();
+    let response = |owner: &str| {
+        let line = report.reps.iter().find(|r| r.owner.as_deref() == Some(owner)).unwrap();
+        let r = &line.response;
+        (r.clocks, r.responded, r.waiting, r.median_hours)
+    };
+    // Each lead has its accept clock and its first-touch clock, which no touch met yet.
+    assert_eq!(response("ana"), (2, 1, 1, Some(1.0)));
+    assert_eq!(response("bo"), (2, 1, 1, Some(1.0)));
+    assert_eq!(response("cy"), (2, 0, 2, None));
+    let emea = &report.teams[0];
+    assert_eq!(emea.team.as_deref(), Some("emea"));
+    assert_eq!((emea.response.clocks, emea.response.responded, emea.response.median_hours), (6, 2, Some(1.0)));
+
+    // As of before Monday's answers, nobody had responded.
+    let before = leadflow_engine::RepsReportRequest {
+        from: Some(t("2026-06-01")),
+        pipeline: leadflow_engine::PipelineReportRequest {
+            as_of: Some(t("2026-06-07")),
+            ..leadflow_engine::PipelineReportRequest::default()
+        },
+    };
+    let report = w.engine.reps_report(&before, &leadflow_engine::Quiet).unwrap();
+    let ana = report.reps.iter().find(|r| r.owner.as_deref() == Some("ana")).unwrap();
+    assert_eq!((ana.response.clocks, ana.response.responded, ana.response.waiting), (2, 0, 2));
+}
