@@ -5,9 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use leadflow_contract::{ModelReport, PipelineReport, RepsReport, TouchpointReport};
-use leadflow_core::report::{LeadScope, Period};
+use leadflow_core::report::{LeadScope, Period, ReportPeriod};
 use leadflow_core::{Actor, Grade, Timestamp};
-use leadflow_engine::{Cutoff, PipelineReportRequest, Quiet, RepsReportRequest};
+use leadflow_engine::{Cutoff, ModelReportRequest, PipelineReportRequest, Quiet, RepsReportRequest};
 use leadflow_store::Backend;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -261,11 +261,21 @@ pub(crate) struct ModelReportParams {
     /// As of this instant (RFC 3339 or a date); now by default.
     #[param(format = DateTime)]
     as_of: Option<String>,
+    /// By month (the default) or by quarter.
+    period: Option<PeriodParam>,
+}
+
+/// The periods a report over time is by.
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PeriodParam {
+    Month,
+    Quarter,
 }
 
 /// The model over time
 ///
-/// For the leads that first qualified (entered an MQL stage) each month: the bucket and grade
+/// For the leads that first qualified (entered an MQL stage) each month or quarter: the bucket and grade
 /// their score had as they qualified (from the score history), and how many of each were won;
 /// the MQL rule's precision (qualified leads won) and recall (won leads that had qualified); a
 /// warning wherever a bucket or grade converted no better than the one below it, with enough
@@ -288,11 +298,15 @@ pub(crate) async fn model<S: Backend>(
     params: Result<Query<ModelReportParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ModelReport>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
-    let as_of = instant("as_of", &p.as_of)?;
+    let period = match p.period {
+        None | Some(PeriodParam::Month) => ReportPeriod::Month,
+        Some(PeriodParam::Quarter) => ReportPeriod::Quarter,
+    };
+    let request = ModelReportRequest { pipeline: p.pipeline, as_of: instant("as_of", &p.as_of)?, period };
     let report = state
         .read(move |engine| {
             let actor = Actor { role: caller.role, name: &caller.name };
-            Ok(engine.model_report_as(&actor, p.pipeline.as_deref(), as_of, &Quiet)?)
+            Ok(engine.model_report_as(&actor, &request, &Quiet)?)
         })
         .await?;
     Ok(Json(ModelReport::from(&report)))

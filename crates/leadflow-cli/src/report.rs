@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use leadflow_contract::{AttributionFigures, ModelReport, PipelineReport, RepsReport, TouchpointReport};
-use leadflow_core::report::{LeadScope, Period};
+use leadflow_core::report::{LeadScope, Period, ReportPeriod};
 use leadflow_core::{Grade, Timestamp};
-use leadflow_engine::{Engine, PipelineReportRequest, RepsReportRequest};
+use leadflow_engine::{Engine, ModelReportRequest, PipelineReportRequest, RepsReportRequest};
 use leadflow_store::Backend;
 
 use crate::{output, progress};
@@ -47,6 +47,9 @@ pub enum ReportCommand {
         /// As of this instant or date; now by default.
         #[arg(long)]
         as_of: Option<Timestamp>,
+        /// By month or by quarter.
+        #[arg(long, value_enum, default_value_t = PeriodArg::Month)]
+        period: PeriodArg,
         #[arg(long, value_enum, default_value_t = Rendering::Table)]
         format: Rendering,
     },
@@ -143,6 +146,12 @@ impl ScopeArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeriodArg {
+    Month,
+    Quarter,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Rendering {
     Table,
     Json,
@@ -165,8 +174,13 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
                 Rendering::Table => print_tables(&report),
             }
         }
-        ReportCommand::Model { pipeline, as_of, format } => {
-            let report = engine.model_report(pipeline.as_deref(), as_of, &progress::bar("reading histories"))?;
+        ReportCommand::Model { pipeline, as_of, period, format } => {
+            let period = match period {
+                PeriodArg::Month => ReportPeriod::Month,
+                PeriodArg::Quarter => ReportPeriod::Quarter,
+            };
+            let request = ModelReportRequest { pipeline, as_of, period };
+            let report = engine.model_report(&request, &progress::bar("reading histories"))?;
             let report = ModelReport::from(&report);
             match format {
                 Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -209,18 +223,18 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
 fn print_model(r: &ModelReport) {
     println!("the model over time in `{}` as of {}: leads by their score as they first qualified", r.pipeline, r.as_of);
     let buckets: Vec<&str> = r.buckets.iter().map(|b| b.name.as_str()).collect();
-    let mut headers = vec!["month", "MQLs", "won", "precision", "recall"];
+    let mut headers = vec![r.period, "MQLs", "won", "precision", "recall"];
     headers.extend(&buckets);
     let cell = |s: &leadflow_contract::Split| match s.rate {
         Some(rate) => format!("{} of {}", percent(Some(rate)), s.leads),
         None => "-".into(),
     };
     let mut rows: Vec<Vec<String>> = r
-        .months
+        .periods
         .iter()
         .map(|m| {
             let mut row =
-                vec![m.month.clone(), m.mqls.to_string(), m.won.to_string(), percent(m.precision), percent(m.recall)];
+                vec![m.period.clone(), m.mqls.to_string(), m.won.to_string(), percent(m.precision), percent(m.recall)];
             row.extend(m.buckets.iter().map(cell));
             row
         })
@@ -230,7 +244,7 @@ fn print_model(r: &ModelReport) {
     rows.push(all);
     output::table(&headers, &rows);
     println!("(each bucket: the share of its MQLs won, of how many)");
-    println!("\ngrades, all months");
+    println!("\ngrades, all periods");
     let rows: Vec<Vec<String>> = r
         .grades
         .iter()
@@ -243,7 +257,7 @@ fn print_model(r: &ModelReport) {
         })
         .collect();
     output::table(&["grade", "MQLs", "won", "conversion", "95% interval"], &rows);
-    println!("\nscore deciles, all months (the total as they qualified)");
+    println!("\nscore deciles, all periods (the total as they qualified)");
     let rows: Vec<Vec<String>> = r
         .deciles
         .iter()
@@ -270,7 +284,7 @@ fn print_model(r: &ModelReport) {
 
 fn print_model_csv(r: &ModelReport) -> Result<()> {
     let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-    w.write_record(["month", "by", "name", "leads", "won", "rate", "rate_low", "rate_high"])?;
+    w.write_record(["period", "by", "name", "leads", "won", "rate", "rate_low", "rate_high"])?;
     let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
     let mut put = |month: &str, by: &str, s: &leadflow_contract::Split| {
         w.write_record([
@@ -284,9 +298,9 @@ fn print_model_csv(r: &ModelReport) -> Result<()> {
             number(s.rate_high),
         ])
     };
-    for m in &r.months {
-        m.buckets.iter().try_for_each(|s| put(&m.month, "bucket", s))?;
-        m.grades.iter().try_for_each(|s| put(&m.month, "grade", s))?;
+    for m in &r.periods {
+        m.buckets.iter().try_for_each(|s| put(&m.period, "bucket", s))?;
+        m.grades.iter().try_for_each(|s| put(&m.period, "grade", s))?;
     }
     r.buckets.iter().try_for_each(|s| put("all", "bucket", s))?;
     r.grades.iter().try_for_each(|s| put("all", "grade", s))?;

@@ -36,7 +36,7 @@ pub use pipeline::{
     StageMoveResult,
 };
 pub use report::{
-    Attribution, AttributionFigures, Cohort, Conversion, Decile, ModelMonth, ModelReport, MonthFigures, OwnerFigures,
+    Attribution, AttributionFigures, Cohort, Conversion, Decile, ModelPeriod, ModelReport, MonthFigures, OwnerFigures,
     PipelineReport, ReasonCount, RepLine, RepsReport, ResponseFigures, SourceFigures, Split, StageFigures, TaskFigures,
     TeamLine, Touchpoint, TouchpointReport, VelocityMonth, VelocityStep,
 };

@@ -456,16 +456,20 @@ impl From<&leadflow_engine::RepsReport> for RepsReport {
     }
 }
 
-/// The model over time: for the leads that first qualified each month, the bucket and grade
-/// their score had as they qualified and how many were won; the MQL rule's precision and recall;
-/// warnings where a bucket or grade converted no better than the one below it.
+/// The model over time: for the leads that first qualified each month (or quarter), the bucket
+/// and grade their score had as they qualified and how many were won; the MQL rule's precision
+/// and recall; warnings where a bucket or grade converted no better than the one below it.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ModelReport {
     pub pipeline: String,
     #[schema(value_type = String, format = DateTime)]
     pub as_of: Timestamp,
-    pub months: Vec<ModelMonth>,
-    /// All months together.
+    /// `month` or `quarter`.
+    #[schema(pattern = "^(month|quarter)$")]
+    pub period: &'static str,
+    /// Every period from the first MQL to the last.
+    pub periods: Vec<ModelPeriod>,
+    /// All periods together.
     pub buckets: Vec<Split>,
     pub grades: Vec<Split>,
     /// The scored MQLs in ten equal groups by their total as they qualified, lowest first.
@@ -487,18 +491,18 @@ pub struct Decile {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
-pub struct ModelMonth {
-    /// `YYYY-MM`.
-    pub month: String,
-    /// Leads that first qualified this month, and of them those won by `as_of`.
+pub struct ModelPeriod {
+    /// `YYYY-MM`, or `YYYY-Qn`.
+    pub period: String,
+    /// Leads that first qualified in the period, and of them those won by `as_of`.
     pub mqls: u64,
     pub won: u64,
     /// `won / mqls`: the MQL rule's precision.
     pub precision: Option<f64>,
-    /// Leads won this month, and of them those that had qualified before.
-    pub won_this_month: u64,
+    /// Leads won in the period, and of them those that had qualified before.
+    pub won_in_period: u64,
     pub won_after_mql: u64,
-    /// `won_after_mql / won_this_month`: the MQL rule's recall.
+    /// `won_after_mql / won_in_period`: the MQL rule's recall.
     pub recall: Option<f64>,
     /// By the bucket at the MQL, the model's order (best first), `unscored` last.
     pub buckets: Vec<Split>,
@@ -536,15 +540,16 @@ impl From<&core::ModelReport> for ModelReport {
         ModelReport {
             pipeline: r.pipeline.clone(),
             as_of: r.as_of,
-            months: r
-                .months
+            period: r.period.as_str(),
+            periods: r
+                .periods
                 .iter()
-                .map(|m| ModelMonth {
-                    month: m.month.clone(),
+                .map(|m| ModelPeriod {
+                    period: m.period.clone(),
                     mqls: m.mqls,
                     won: m.won,
                     precision: m.precision,
-                    won_this_month: m.won_this_month,
+                    won_in_period: m.won_in_period,
                     won_after_mql: m.won_after_mql,
                     recall: m.recall,
                     buckets: splits(&m.buckets),

@@ -60,7 +60,7 @@ pub use learn::LearnedPoints;
 pub use patch::{PatchValue, lead_input};
 pub use pipelines::{ActivePipelines, SavedPipeline};
 pub use queue::{QueueItem, Urgency};
-pub use reports::PipelineReportRequest;
+pub use reports::{ModelReportRequest, PipelineReportRequest};
 pub use reps::{RepLine, RepsReport, RepsReportRequest, TeamLine};
 pub use rescore::{RescoreOptions, RescoreReport};
 pub use sla::{

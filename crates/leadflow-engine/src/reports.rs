@@ -2,7 +2,8 @@
 //! lead's place history and the core folds it ([`leadflow_core::report`]).
 
 use leadflow_core::report::{
-    LeadContext, LeadPlaces, LeadScope, ModelReport, ModelReporter, Names, PipelineReport, PipelineReporter, ScorePoint,
+    LeadContext, LeadPlaces, LeadScope, ModelReport, ModelReporter, Names, PipelineReport, PipelineReporter,
+    ReportPeriod, ScorePoint,
 };
 use leadflow_core::team::UserRole;
 use leadflow_core::{Actor, Role, Timestamp};
@@ -25,6 +26,17 @@ pub struct PipelineReportRequest {
     pub scope: LeadScope,
     /// Only leads owned by members of these teams (the sales users' `team`).
     pub teams: Option<Vec<String>>,
+}
+
+/// What a report on the model over time is asked for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelReportRequest {
+    /// The active pipeline whose MQLs and wins count; may be left out when only one is active.
+    pub pipeline: Option<String>,
+    /// Now by default.
+    pub as_of: Option<Timestamp>,
+    /// By month or by quarter.
+    pub period: ReportPeriod,
 }
 
 /// Leads between two ticks of a report's progress.
@@ -70,27 +82,26 @@ impl<S: Store> Engine<S> {
     pub fn model_report_as(
         &mut self,
         actor: &Actor<'_>,
-        pipeline: Option<&str>,
-        as_of: Option<Timestamp>,
+        request: &ModelReportRequest,
         progress: &dyn Progress,
     ) -> Result<ModelReport, EngineError> {
         self.may_read_reports(actor)?;
-        self.model_report(pipeline, as_of, progress)
+        self.model_report(request, progress)
     }
 
-    /// The model over time: each month's MQLs by the bucket and grade they had as they
-    /// qualified, and how many were won; the MQL rule's precision and recall; drift warnings.
+    /// The model over time: each month's (or quarter's) MQLs by the bucket and grade they had
+    /// as they qualified, and how many were won; the MQL rule's precision and recall; drift
+    /// warnings.
     pub fn model_report(
         &mut self,
-        pipeline: Option<&str>,
-        as_of: Option<Timestamp>,
+        request: &ModelReportRequest,
         progress: &dyn Progress,
     ) -> Result<ModelReport, EngineError> {
-        let pipeline = self.report_pipeline(pipeline)?;
+        let pipeline = self.report_pipeline(request.pipeline.as_deref())?;
         let (_, model) = self.active_model()?;
-        let as_of = as_of.unwrap_or_else(|| self.now());
+        let as_of = request.as_of.unwrap_or_else(|| self.now());
         let mut names = Names::default();
-        let mut reporter = ModelReporter::new(&pipeline, &model, as_of, &mut names);
+        let mut reporter = ModelReporter::new(&pipeline, &model, as_of, request.period, &mut names);
         // By lead, as the leads are scanned: each lead's run is found by walking along.
         let (leads, mut scores): (Vec<LeadId>, Vec<ScorePoint>) =
             self.store.score_points(&mut names)?.into_iter().unzip();

@@ -154,10 +154,16 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
     let (status, model) = s.admin(Method::GET, "/v1/reports/model", None).await;
     assert_eq!(status, StatusCode::OK, "{model}");
     assert_eq!(
-        (model["months"][0]["mqls"].as_u64(), model["months"][0]["won"].as_u64()),
+        (model["periods"][0]["mqls"].as_u64(), model["periods"][0]["won"].as_u64()),
         (Some(2), Some(1)),
         "{model}"
     );
+    let (status, quarterly) = s.admin(Method::GET, "/v1/reports/model?period=quarter", None).await;
+    assert_eq!(status, StatusCode::OK, "{quarterly}");
+    assert_eq!(quarterly["period"], "quarter");
+    assert!(quarterly["periods"][0]["period"].as_str().unwrap().contains("-Q"), "{quarterly}");
+    let (status, body) = s.admin(Method::GET, "/v1/reports/model?period=week", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, Some("invalid_request")));
     let scored: u64 = model["buckets"]
         .as_array()
         .unwrap()

@@ -54,8 +54,13 @@ fn every_report_renders_as_a_table_csv_and_charts() {
     let model = cli.ok(&[&["report", "model", "--format", "json"][..], &as_of].concat());
     let model: serde_json::Value = serde_json::from_str(&model).unwrap();
     let unscored = model["buckets"].as_array().unwrap().iter().find(|b| b["name"] == "unscored").unwrap();
-    let mqls: u64 = model["months"].as_array().unwrap().iter().map(|m| m["mqls"].as_u64().unwrap()).sum();
+    let mqls: u64 = model["periods"].as_array().unwrap().iter().map(|m| m["mqls"].as_u64().unwrap()).sum();
     assert_eq!(unscored["leads"].as_u64(), Some(mqls));
+    let quarterly = cli.ok(&[&["report", "model", "--period", "quarter", "--format", "json"][..], &as_of].concat());
+    let quarterly: serde_json::Value = serde_json::from_str(&quarterly).unwrap();
+    let by_quarter: u64 = quarterly["periods"].as_array().unwrap().iter().map(|m| m["mqls"].as_u64().unwrap()).sum();
+    assert_eq!(by_quarter, mqls, "the same MQLs, by quarter");
+    assert!(quarterly["periods"].as_array().unwrap().len() * 3 >= model["periods"].as_array().unwrap().len());
     let out = cli.run(&["report", "pipeline", "--funnel", "mql,nowhere"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no stage `nowhere`"));

@@ -26,7 +26,8 @@ mod velocity;
 pub use attribution::{Attribution, AttributionFigures, CAMPAIGN_PROPERTIES, LeadTouches, PAGE_VIEW, Touch};
 pub use cohorts::Cohort;
 pub use interval::wilson;
-pub use model::{DRIFT_MIN_LEADS, Decile, ModelMonth, ModelReport, ModelReporter, ScorePoint, Split};
+pub use model::{DRIFT_MIN_LEADS, Decile, ModelPeriod, ModelReport, ModelReporter, ScorePoint, Split};
+pub use month::ReportPeriod;
 pub use names::{Name, Names};
 pub use pipeline::{
     Conversion, MonthFigures, OwnerFigures, PipelineReport, PipelineReporter, ReasonCount, SourceFigures, StageFigures,

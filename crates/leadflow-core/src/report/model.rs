@@ -1,8 +1,8 @@
 //! The model over time: does the score still separate good leads from bad? For the leads that
-//! first qualified (entered an MQL stage) in each month, the bucket and grade their score had
+//! first qualified (entered an MQL stage) in each month (or quarter), the bucket and grade their score had
 //! at that instant (from the score history: what sales saw then, never a later score), and how
 //! many of each were won by the as-of instant; the MQL rule's precision (qualified leads that
-//! were won) by month of qualifying and recall (won leads that had qualified before) by month
+//! were won) by period of qualifying and recall (won leads that had qualified before) by period
 //! of winning; and a warning wherever a bucket or grade converted no better than the one below
 //! it, with enough leads in both to say so.
 
@@ -16,11 +16,11 @@ use crate::model::{Grade, Model};
 use crate::pipeline::{Pipeline, StageKind};
 
 use super::interval::wilson;
-use super::month::{month_name, month_of};
+use super::month::ReportPeriod;
 use super::names::{Name, Names};
 use super::places::{LeadPlaces, Visit, visits};
 
-/// Leads a bucket or grade needs, in a month and in the one it is compared with, before a
+/// Leads a bucket or grade needs, in a period and in the one it is compared with, before a
 /// warning says one converted no better than the other.
 pub const DRIFT_MIN_LEADS: u64 = 30;
 
@@ -37,12 +37,13 @@ pub struct ScorePoint {
 pub struct ModelReport {
     pub pipeline: String,
     pub as_of: Timestamp,
-    /// Every month from the first MQL to the last.
-    pub months: Vec<ModelMonth>,
-    /// All months together.
+    pub period: ReportPeriod,
+    /// Every period from the first MQL to the last.
+    pub periods: Vec<ModelPeriod>,
+    /// All periods together.
     pub buckets: Vec<Split>,
     pub grades: Vec<Split>,
-    /// The scored MQLs of all months in ten equal groups by their total at the MQL, lowest
+    /// The scored MQLs of all periods in ten equal groups by their total at the MQL, lowest
     /// first (fewer when there are fewer than ten).
     pub deciles: Vec<Decile>,
     /// Where the score did not separate: a higher bucket or grade converting no better than the
@@ -51,18 +52,18 @@ pub struct ModelReport {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct ModelMonth {
-    /// `YYYY-MM`.
-    pub month: String,
-    /// Leads that first qualified this month, and of them those won by `as_of`.
+pub struct ModelPeriod {
+    /// `YYYY-MM`, or `YYYY-Qn`.
+    pub period: String,
+    /// Leads that first qualified in the period, and of them those won by `as_of`.
     pub mqls: u64,
     pub won: u64,
     /// `won / mqls`: the MQL rule's precision.
     pub precision: Option<f64>,
-    /// Leads won this month, and of them those that had qualified before.
-    pub won_this_month: u64,
+    /// Leads won in the period, and of them those that had qualified before.
+    pub won_in_period: u64,
     pub won_after_mql: u64,
-    /// `won_after_mql / won_this_month`: the MQL rule's recall.
+    /// `won_after_mql / won_in_period`: the MQL rule's recall.
     pub recall: Option<f64>,
     /// By the bucket (the model's order, best first; `unscored` last) and grade at the MQL.
     pub buckets: Vec<Split>,
@@ -93,10 +94,10 @@ pub struct Split {
 }
 
 #[derive(Debug, Default)]
-struct Month {
+struct Tally {
     mqls: u64,
     won: u64,
-    won_this_month: u64,
+    won_in_period: u64,
     won_after_mql: u64,
     /// By bucket name (`None`: unscored) and by grade (`None`: unscored): leads, won.
     buckets: FxHashMap<Option<Name>, (u64, u64)>,
@@ -109,19 +110,26 @@ pub struct ModelReporter {
     name: String,
     pipeline: Name,
     as_of: Timestamp,
+    period: ReportPeriod,
     /// By [`Name::index`] of a stage id: (qualified, won).
     stage_meaning: Vec<(bool, bool)>,
     buckets: Vec<String>,
-    months: BTreeMap<i32, Month>,
+    periods: BTreeMap<i32, Tally>,
     /// Each scored MQL's total as it qualified, and whether it was won.
     totals: Vec<(f64, bool)>,
     visits: Vec<Visit>,
 }
 
 impl ModelReporter {
-    /// The report on `pipeline`'s leads under `model`'s buckets, as of `as_of`; names interned
-    /// in `names`, which the leads and score points must be read with.
-    pub fn new(pipeline: &Pipeline, model: &Model, as_of: Timestamp, names: &mut Names) -> ModelReporter {
+    /// The report on `pipeline`'s leads under `model`'s buckets, as of `as_of`, by `period`;
+    /// names interned in `names`, which the leads and score points must be read with.
+    pub fn new(
+        pipeline: &Pipeline,
+        model: &Model,
+        as_of: Timestamp,
+        period: ReportPeriod,
+        names: &mut Names,
+    ) -> ModelReporter {
         let mut stage_meaning = Vec::new();
         for stage in pipeline.stages() {
             let name = names.intern(stage.id());
@@ -135,9 +143,10 @@ impl ModelReporter {
             name: pipeline.name().to_string(),
             pipeline: names.intern(pipeline.name()),
             as_of,
+            period,
             stage_meaning,
             buckets: model.buckets.iter().map(|b| b.name.clone()).collect(),
-            months: BTreeMap::new(),
+            periods: BTreeMap::new(),
             totals: Vec::new(),
             visits: Vec::new(),
         }
@@ -156,7 +165,7 @@ impl ModelReporter {
         let (qualified, won) = (first(|m| m.0), first(|m| m.1));
         if let Some(at) = qualified {
             let score = scores.iter().rfind(|p| p.at <= at);
-            let month = self.months.entry(month_of(at)).or_default();
+            let month = self.periods.entry(self.period.of(at)).or_default();
             let won = u64::from(won.is_some());
             month.mqls += 1;
             month.won += won;
@@ -169,8 +178,8 @@ impl ModelReporter {
             }
         }
         if let Some(at) = won {
-            let month = self.months.entry(month_of(at)).or_default();
-            month.won_this_month += 1;
+            let month = self.periods.entry(self.period.of(at)).or_default();
+            month.won_in_period += 1;
             month.won_after_mql += u64::from(qualified.is_some_and(|q| q <= at));
         }
         self.visits = buffer;
@@ -192,21 +201,22 @@ impl ModelReporter {
         let mut all_buckets: FxHashMap<Option<Name>, (u64, u64)> = FxHashMap::default();
         let mut all_grades: FxHashMap<Option<Grade>, (u64, u64)> = FxHashMap::default();
         let mut warnings = Vec::new();
-        let (Some(&first), Some(&last)) = (self.months.keys().next(), self.months.keys().next_back()) else {
+        let (Some(&first), Some(&last)) = (self.periods.keys().next(), self.periods.keys().next_back()) else {
             return ModelReport {
                 pipeline: self.name,
                 as_of: self.as_of,
-                months: Vec::new(),
+                period: self.period,
+                periods: Vec::new(),
                 buckets: splits(&bucket_names, &all_buckets),
                 grades: splits(&grade_names, &all_grades),
                 deciles,
                 warnings,
             };
         };
-        let mut months = Vec::new();
-        let empty = Month::default();
+        let mut periods = Vec::new();
+        let empty = Tally::default();
         for m in first..=last {
-            let month = self.months.get(&m).unwrap_or(&empty);
+            let month = self.periods.get(&m).unwrap_or(&empty);
             for (k, v) in &month.buckets {
                 let t = all_buckets.entry(*k).or_default();
                 (t.0, t.1) = (t.0 + v.0, t.1 + v.1);
@@ -217,37 +227,46 @@ impl ModelReporter {
             }
             let buckets = splits(&bucket_names, &month.buckets);
             let grades = splits(&grade_names, &month.grades);
-            let name = month_name(m);
+            let name = self.period.name(m);
             warnings.extend(drift(&name, "bucket", &buckets));
             warnings.extend(drift(&name, "grade", &grades));
-            months.push(ModelMonth {
-                month: name,
+            periods.push(ModelPeriod {
+                period: name,
                 mqls: month.mqls,
                 won: month.won,
                 precision: rate(month.won, month.mqls),
-                won_this_month: month.won_this_month,
+                won_in_period: month.won_in_period,
                 won_after_mql: month.won_after_mql,
-                recall: rate(month.won_after_mql, month.won_this_month),
+                recall: rate(month.won_after_mql, month.won_in_period),
                 buckets,
                 grades,
             });
         }
         let buckets = splits(&bucket_names, &all_buckets);
         let grades = splits(&grade_names, &all_grades);
-        warnings.extend(drift("all months", "bucket", &buckets));
-        warnings.extend(drift("all months", "grade", &grades));
+        warnings.extend(drift("all periods", "bucket", &buckets));
+        warnings.extend(drift("all periods", "grade", &grades));
         if let (Some(bottom), Some(top)) = (deciles.first(), deciles.last())
             && deciles.len() == 10
             && bottom.leads >= DRIFT_MIN_LEADS
             && top.rate <= bottom.rate
         {
             warnings.push(format!(
-                "all months: the top tenth of totals converted {:.1}%, no better than the bottom tenth at {:.1}%",
+                "all periods: the top tenth of totals converted {:.1}%, no better than the bottom tenth at {:.1}%",
                 top.rate.unwrap_or(0.0) * 100.0,
                 bottom.rate.unwrap_or(0.0) * 100.0
             ));
         }
-        ModelReport { pipeline: self.name, as_of: self.as_of, months, buckets, grades, deciles, warnings }
+        ModelReport {
+            pipeline: self.name,
+            as_of: self.as_of,
+            period: self.period,
+            periods,
+            buckets,
+            grades,
+            deciles,
+            warnings,
+        }
     }
 }
 

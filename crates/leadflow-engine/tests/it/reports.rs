@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use leadflow_core::report::{LeadScope, Period, PipelineReport};
+use leadflow_core::report::{LeadScope, Period, PipelineReport, ReportPeriod};
 use leadflow_core::{Email, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_engine::{
     ChangeInput, Engine, FixedClock, HistoryRow, HistorySummary, ImportOptions, ImportRow, LeadInput,
-    PipelineReportRequest, Quiet, RepsReportRequest,
+    ModelReportRequest, PipelineReportRequest, Quiet, RepsReportRequest,
 };
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::prelude::*;
@@ -530,18 +530,19 @@ fn the_model_over_time_reads_each_mqls_score_as_it_qualified_and_warns_of_drift(
     let summary = engine.import_history_rows(rows.into_iter(), "sales", &origin, 1000, &Quiet, &Quiet).unwrap();
     assert_eq!((summary.logged, summary.rejected.len()), (70 + 15 + 1, 0), "{:?}", summary.rejected);
 
-    let report = engine.model_report(None, Some(t("2026-06-01")), &Quiet).unwrap();
-    assert_eq!(report.months.len(), 1);
-    let january = &report.months[0];
-    assert_eq!((january.month.as_str(), january.mqls, january.won), ("2026-01", 70, 15));
+    let as_of = |at| ModelReportRequest { as_of: Some(at), ..ModelReportRequest::default() };
+    let report = engine.model_report(&as_of(t("2026-06-01")), &Quiet).unwrap();
+    assert_eq!(report.periods.len(), 1);
+    let january = &report.periods[0];
+    assert_eq!((january.period.as_str(), january.mqls, january.won), ("2026-01", 70, 15));
     assert_eq!(january.precision, Some(15.0 / 70.0));
-    assert_eq!((january.won_this_month, january.won_after_mql, january.recall), (16, 15, Some(15.0 / 16.0)));
+    assert_eq!((january.won_in_period, january.won_after_mql, january.recall), (16, 15, Some(15.0 / 16.0)));
     let buckets: Vec<(&str, u64, u64)> = january.buckets.iter().map(|b| (b.name.as_str(), b.leads, b.won)).collect();
     assert_eq!(buckets, [("hot", 30, 6), ("warm", 30, 9), ("cold", 10, 0), ("unscored", 0, 0)]);
     let grades: Vec<(&str, u64, u64)> =
         january.grades.iter().filter(|g| g.leads > 0).map(|g| (g.name.as_str(), g.leads, g.won)).collect();
     assert_eq!(grades, [("A", 60, 15), ("F", 10, 0)]);
-    assert_eq!(report.warnings.len(), 2, "January's and all months': {:?}", report.warnings);
+    assert_eq!(report.warnings.len(), 2, "January's and all periods': {:?}", report.warnings);
     assert!(
         report.warnings[0]
             .starts_with("2026-01: bucket `hot` converted 20.0% of 30 leads, no better than `warm` at 30.0% of 30"),
@@ -558,9 +559,17 @@ fn the_model_over_time_reads_each_mqls_score_as_it_qualified_and_warns_of_drift(
     // The cold bucket has too few leads to be compared.
     assert!(report.warnings.iter().all(|w| !w.contains("`cold`")));
 
+    // By quarter: the same leads, the first quarter's.
+    let quarterly = ModelReportRequest { period: ReportPeriod::Quarter, ..as_of(t("2026-06-01")) };
+    let quarterly = engine.model_report(&quarterly, &Quiet).unwrap();
+    let q1: Vec<(&str, u64, u64, u64)> =
+        quarterly.periods.iter().map(|q| (q.period.as_str(), q.mqls, q.won, q.won_in_period)).collect();
+    assert_eq!(q1, [("2026-Q1", 70, 15, 16)]);
+    assert!(quarterly.warnings[0].starts_with("2026-Q1: bucket `hot`"), "{:?}", quarterly.warnings);
+
     // As of before the MQLs: nothing qualified yet.
-    let before = engine.model_report(None, Some(day(9)), &Quiet).unwrap();
-    assert!(before.months.is_empty() && before.warnings.is_empty());
+    let before = engine.model_report(&as_of(day(9)), &Quiet).unwrap();
+    assert!(before.periods.is_empty() && before.warnings.is_empty());
 }
 
 /// A demo request is worth 10 points, a newsletter signup 30; but 24 of the 40 leads that asked
