@@ -7,7 +7,9 @@ use axum::response::IntoResponse;
 use leadflow_contract::{ModelReport, PipelineReport, RepsReport, TouchpointReport};
 use leadflow_core::report::{LeadScope, Period, ReportPeriod};
 use leadflow_core::{Actor, Grade, Timestamp};
-use leadflow_engine::{Cutoff, ModelReportRequest, PipelineReportRequest, Quiet, RepsReportRequest};
+use leadflow_engine::{
+    Cutoff, ModelReportRequest, OutcomeSource, PipelineReportRequest, Quiet, RepsReportRequest, TouchpointRequest,
+};
 use leadflow_store::Backend;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -205,6 +207,26 @@ pub(crate) struct TouchpointParams {
     /// Each lead this many days before its own outcome (0, just before it, by default).
     #[param(minimum = 0, maximum = 3650)]
     before_outcome: Option<u32>,
+    /// The outcomes judged by: those `recorded` for the lab (the default), or how leads closed
+    /// in a `pipeline` (won at their first entry into a won stage, else lost at their first into
+    /// a lost or disqualified one).
+    outcomes: Option<OutcomesParam>,
+    /// With `outcomes=pipeline`: the active pipeline; may be left out when only one is active.
+    pipeline: Option<String>,
+    /// Only leads whose outcome came from this instant or date on.
+    #[param(format = DateTime)]
+    closed_from: Option<String>,
+    /// ... and before this one.
+    #[param(format = DateTime)]
+    closed_to: Option<String>,
+}
+
+/// Which outcomes a touchpoints report judges by.
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum OutcomesParam {
+    Recorded,
+    Pipeline,
 }
 
 /// The most days before the outcome a touchpoint report looks back from (the schema's maximum).
@@ -212,8 +234,8 @@ const MOST_DAYS_BEFORE_OUTCOME: u32 = 3650;
 
 /// Touchpoints that precede conversion
 ///
-/// Over the leads with an outcome (the lab's), each seen `before_outcome` days before its own
-/// outcome: for each event type
+/// Over the leads with an outcome (recorded for the lab, or how they closed in a pipeline), each
+/// seen `before_outcome` days before its own outcome: for each event type
 /// and each engagement and fit rule of the active model, the conversion of the leads that had
 /// it against those that did not (the lift, with a 95% range), and suggestions where the
 /// model's points disagree with that evidence, to backtest in the lab.
@@ -225,7 +247,8 @@ const MOST_DAYS_BEFORE_OUTCOME: u32 = 3650;
     responses(
         (status = 200, description = "The report", body = TouchpointReport),
         (status = 400, description = "Error: `invalid_request`"),
-        (status = 409, description = "Error: `no_outcomes`"),
+        (status = 404, description = "Error: `pipeline_not_found`"),
+        (status = 409, description = "Error: `no_outcomes`, `pipeline_needed`"),
         (status = 503, description = "Error: `no_active_model`"),
     ),
 )]
@@ -242,11 +265,19 @@ pub(crate) async fn touchpoints<S: Backend>(
             format!("before_outcome: at most {MOST_DAYS_BEFORE_OUTCOME} days (ten years)"),
         ));
     }
-    let cutoff = Cutoff::BeforeOutcome { days };
+    let outcomes = match (p.outcomes, p.pipeline) {
+        (None | Some(OutcomesParam::Recorded), None) => OutcomeSource::Recorded,
+        (None | Some(OutcomesParam::Recorded), Some(_)) => {
+            return Err(ApiError::new(ErrorCode::InvalidRequest, "pipeline: only with outcomes=pipeline"));
+        }
+        (Some(OutcomesParam::Pipeline), pipeline) => OutcomeSource::Pipeline(pipeline),
+    };
+    let closed = Period::new(instant("closed_from", &p.closed_from)?, instant("closed_to", &p.closed_to)?);
+    let request = TouchpointRequest { cutoff: Cutoff::BeforeOutcome { days }, outcomes, closed };
     let report = state
         .read(move |engine| {
             let actor = Actor { role: caller.role, name: &caller.name };
-            Ok(engine.touchpoints_as(&actor, cutoff, &Quiet)?)
+            Ok(engine.touchpoints_as(&actor, &request, &Quiet)?)
         })
         .await?;
     Ok(Json(TouchpointReport::from(&report)))

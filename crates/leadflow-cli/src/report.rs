@@ -9,7 +9,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use leadflow_contract::{AttributionFigures, ModelReport, PipelineReport, RepsReport, TouchpointReport};
 use leadflow_core::report::{LeadScope, Period, ReportPeriod};
 use leadflow_core::{Grade, Timestamp};
-use leadflow_engine::{Engine, ModelReportRequest, PipelineReportRequest, RepsReportRequest};
+use leadflow_engine::{
+    Engine, ModelReportRequest, OutcomeSource, PipelineReportRequest, RepsReportRequest, TouchpointRequest,
+};
 use leadflow_store::Backend;
 
 use crate::{output, progress};
@@ -65,6 +67,17 @@ pub enum ReportCommand {
         /// Each lead this many days before its own outcome (0, just before it, by default).
         #[arg(long, value_name = "DAYS")]
         before_outcome: Option<u32>,
+        /// Judge by how leads closed in a pipeline (won at their first entry into a won stage,
+        /// else lost at their first into a lost or disqualified one) rather than by the
+        /// outcomes recorded for the lab; the pipeline may be left out when only one is active.
+        #[arg(long, value_name = "PIPELINE", num_args = 0..=1, default_missing_value = "")]
+        pipeline: Option<String>,
+        /// Only leads whose outcome came from this instant or date on...
+        #[arg(long)]
+        closed_from: Option<Timestamp>,
+        /// ... and before this one.
+        #[arg(long)]
+        closed_to: Option<Timestamp>,
         #[arg(long, value_enum, default_value_t = Rendering::Table)]
         format: Rendering,
     },
@@ -188,10 +201,18 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
                 Rendering::Table => print_model(&report),
             }
         }
-        ReportCommand::Touchpoints { as_of, before_outcome, format } => {
-            let cutoff = crate::lab::cutoff(as_of, before_outcome)?;
+        ReportCommand::Touchpoints { as_of, before_outcome, pipeline, closed_from, closed_to, format } => {
+            let outcomes = match pipeline {
+                None => OutcomeSource::Recorded,
+                Some(name) => OutcomeSource::Pipeline(Some(name).filter(|n| !n.is_empty())),
+            };
+            let request = TouchpointRequest {
+                cutoff: crate::lab::cutoff(as_of, before_outcome)?,
+                outcomes,
+                closed: Period::new(closed_from, closed_to),
+            };
             let (_, model) = engine.active_model()?;
-            let report = engine.touchpoints(&model, cutoff, &progress::bar("reading leads with outcomes"))?;
+            let report = engine.touchpoints(&model, &request, &progress::bar("reading leads with outcomes"))?;
             let report = TouchpointReport::from(&report);
             match format {
                 Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),

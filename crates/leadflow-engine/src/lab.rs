@@ -233,6 +233,16 @@ impl<S: Store> Engine<S> {
     /// The leads with outcomes, each with its profile and events, and the instant it is scored at.
     pub(crate) fn cases(&mut self, cutoff: Cutoff, progress: &dyn Progress) -> Result<(Vec<Case>, usize), EngineError> {
         let outcomes: FxHashMap<LeadId, Outcome> = self.store.outcomes()?.into_iter().collect();
+        self.cases_of(&outcomes, cutoff, progress)
+    }
+
+    /// The leads with these outcomes as cases, each seen as of the cutoff.
+    pub(crate) fn cases_of(
+        &mut self,
+        outcomes: &FxHashMap<LeadId, Outcome>,
+        cutoff: Cutoff,
+        progress: &dyn Progress,
+    ) -> Result<(Vec<Case>, usize), EngineError> {
         if outcomes.is_empty() {
             return Err(LabError::NoOutcomes.into());
         }

@@ -69,6 +69,7 @@ pub use sla::{
 pub use stage_moves::{Moved, StageMove};
 pub use sweep::SweepReport;
 pub use tasks::{AddTask, Due, Reminders, TaskChange, TaskList};
+pub use touchpoints::{OutcomeSource, TouchpointRequest};
 
 use stage_moves::Happened;
 pub use trees::{FeatureSpec, LearnedTrees, Prediction, TREES_FORMAT};

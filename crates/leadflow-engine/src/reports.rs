@@ -65,7 +65,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// The active pipeline a report is on: the one named, or the only one.
-    fn report_pipeline(&mut self, name: Option<&str>) -> Result<Pipeline, EngineError> {
+    pub(crate) fn report_pipeline(&mut self, name: Option<&str>) -> Result<Pipeline, EngineError> {
         let pipelines = self.active_pipelines()?;
         let active = || pipelines.all().iter().map(|p| p.name().to_string()).collect::<Vec<_>>();
         match (name, pipelines.all()) {
@@ -187,7 +187,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Every lead's place history through `each`, `progress` following the leads read.
-    fn scan_places(
+    pub(crate) fn scan_places(
         &self,
         names: &mut Names,
         progress: &dyn Progress,

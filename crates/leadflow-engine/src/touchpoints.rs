@@ -1,25 +1,47 @@
-//! Touchpoints that precede conversion, on the lab's leads: those with an outcome, each seen as
-//! of the cutoff (its events up to then; its profile as it is, profiles keep no history).
+//! Touchpoints that precede conversion, on the leads with an outcome (recorded for the lab, or
+//! how they closed in a pipeline), each seen as of the cutoff (its events up to then; its
+//! profile as it is, profiles keep no history).
 
-use leadflow_core::report::{TouchKind, TouchpointCounter, TouchpointReport};
-use leadflow_core::{Actor, Model};
+use leadflow_core::report::{Names, Period, PipelineCloses, TouchKind, TouchpointCounter, TouchpointReport};
+use leadflow_core::{Actor, LeadId, Model, Outcome};
 use leadflow_store::Store;
+use rustc_hash::FxHashMap;
 
 use crate::lab::Cutoff;
 use crate::rescore::shape_matches;
-use crate::{Engine, EngineError, Progress};
+use crate::{Engine, EngineError, Progress, Quiet};
+
+/// Which outcomes the touchpoints report judges by.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum OutcomeSource {
+    /// Those recorded for the lab (`leadflow outcomes import`, `PUT /v1/leads/{lead}/outcome`).
+    #[default]
+    Recorded,
+    /// How leads closed in a pipeline by now (the only active one when `None`): won at their
+    /// first entry into a won stage, else lost at their first into a lost or disqualified one.
+    Pipeline(Option<String>),
+}
+
+/// What a touchpoints report is asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TouchpointRequest {
+    pub cutoff: Cutoff,
+    pub outcomes: OutcomeSource,
+    /// Only the leads whose outcome came in this period.
+    pub closed: Option<Period>,
+}
 
 impl<S: Store> Engine<S> {
     /// [`touchpoints`](Self::touchpoints), if `actor` may read reports.
     pub fn touchpoints_as(
         &mut self,
         actor: &Actor<'_>,
-        cutoff: Cutoff,
+        request: &TouchpointRequest,
         progress: &dyn Progress,
     ) -> Result<TouchpointReport, EngineError> {
         self.may_read_reports(actor)?;
         let (_, model) = self.active_model()?;
-        self.touchpoints(&model, cutoff, progress)
+        self.touchpoints(&model, request, progress)
     }
 
     /// For each event type, and each engagement and fit rule of `model`, the conversion of the
@@ -28,11 +50,18 @@ impl<S: Store> Engine<S> {
     pub fn touchpoints(
         &mut self,
         model: &Model,
-        cutoff: Cutoff,
+        request: &TouchpointRequest,
         progress: &dyn Progress,
     ) -> Result<TouchpointReport, EngineError> {
         self.keep_properties_of(model)?;
-        let (cases, _) = self.cases(cutoff, progress)?;
+        let mut outcomes: FxHashMap<LeadId, Outcome> = match &request.outcomes {
+            OutcomeSource::Recorded => self.store.outcomes()?.into_iter().collect(),
+            OutcomeSource::Pipeline(name) => self.pipeline_outcomes(name.as_deref())?,
+        };
+        if let Some(period) = request.closed {
+            outcomes.retain(|_, outcome| period.holds(outcome.at));
+        }
+        let (cases, _) = self.cases_of(&outcomes, request.cutoff, progress)?;
         let shapes = self.store.shapes()?;
         let matches = shape_matches(model, &shapes);
         // Features: the event types there are, then the engagement rules, then the fit rules.
@@ -69,5 +98,19 @@ impl<S: Store> Engine<S> {
             counter.add(case.outcome.converted(), had.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i));
         }
         Ok(counter.finish())
+    }
+
+    /// How each lead closed in the pipeline by now.
+    fn pipeline_outcomes(&mut self, pipeline: Option<&str>) -> Result<FxHashMap<LeadId, Outcome>, EngineError> {
+        let pipeline = self.report_pipeline(pipeline)?;
+        let mut names = Names::default();
+        let mut closes = PipelineCloses::new(&pipeline, self.now(), &mut names);
+        let mut outcomes = FxHashMap::default();
+        self.scan_places(&mut names, &Quiet, &mut |lead, _| {
+            if let Some(outcome) = closes.outcome(lead) {
+                outcomes.insert(lead.lead, outcome);
+            }
+        })?;
+        Ok(outcomes)
     }
 }

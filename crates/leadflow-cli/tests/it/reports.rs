@@ -46,6 +46,14 @@ fn every_report_renders_as_a_table_csv_and_charts() {
     let referrals: serde_json::Value = serde_json::from_str(&referrals).unwrap();
     assert_eq!(referrals["sources"].as_array().unwrap().len(), 1);
     assert!(referrals["leads"].as_u64().unwrap() > 0 && referrals["leads"].as_u64().unwrap() < 3000);
+    // Touchpoints judged by how leads closed in the pipeline: the workload has no events, so
+    // only the fit rules and the outcome counts say anything; every closed lead is there.
+    let touch = cli.ok(&["report", "touchpoints", "--pipeline", "--format", "json"]);
+    let touch: serde_json::Value = serde_json::from_str(&touch).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&cli.ok(&[&["report", "pipeline", "--format", "json"][..], &as_of].concat())).unwrap();
+    let closed: u64 = report["owners"].as_array().unwrap().iter().map(|o| o["won"].as_u64().unwrap()).sum();
+    assert_eq!(touch["converted"].as_u64(), Some(closed), "the pipeline's won leads: {touch}");
     let reps = cli.ok(&[&["report", "reps"][..], &as_of].concat());
     assert!(reps.lines().any(|l| l.starts_with("central00@yourco.example") && l.contains("68")), "{reps}");
     let reps_csv = cli.ok(&[&["report", "reps", "--format", "csv"][..], &as_of].concat());

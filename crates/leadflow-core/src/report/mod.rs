@@ -10,6 +10,7 @@
 //! lifecycle stage is `mql` from one whose is not.
 
 mod attribution;
+mod closes;
 mod cohorts;
 mod interval;
 mod model;
@@ -24,6 +25,7 @@ mod touchpoints;
 mod velocity;
 
 pub use attribution::{Attribution, AttributionFigures, CAMPAIGN_PROPERTIES, LeadTouches, PAGE_VIEW, Touch};
+pub use closes::PipelineCloses;
 pub use cohorts::Cohort;
 pub use interval::wilson;
 pub use model::{DRIFT_MIN_LEADS, Decile, ModelPeriod, ModelReport, ModelReporter, ScorePoint, Split};

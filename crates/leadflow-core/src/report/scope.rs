@@ -21,7 +21,8 @@ impl Period {
         (from.is_some() || to.is_some()).then_some(Period { from, to })
     }
 
-    fn holds(&self, at: Timestamp) -> bool {
+    /// Whether `at` is in it.
+    pub fn holds(&self, at: Timestamp) -> bool {
         self.from.is_none_or(|from| from <= at) && self.to.is_none_or(|to| at < to)
     }
 }

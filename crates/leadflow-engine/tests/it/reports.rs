@@ -9,7 +9,7 @@ use leadflow_core::report::{LeadScope, Period, PipelineReport, ReportPeriod};
 use leadflow_core::{Email, LeadRef, LifecycleStage, Profile, Timestamp};
 use leadflow_engine::{
     ChangeInput, Engine, FixedClock, HistoryRow, HistorySummary, ImportOptions, ImportRow, LeadInput,
-    ModelReportRequest, PipelineReportRequest, Quiet, RepsReportRequest,
+    ModelReportRequest, OutcomeSource, PipelineReportRequest, Quiet, RepsReportRequest, TouchpointRequest,
 };
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::prelude::*;
@@ -637,7 +637,12 @@ name = "cold"
         lead(&mut engine, format!("fit{i}"), 500.0, None, i < 8);
     }
     let model = leadflow_core::Model::parse(DISAGREEING).unwrap();
-    let report = engine.touchpoints(&model, leadflow_engine::Cutoff::BeforeOutcome { days: 0 }, &Quiet).unwrap();
+    let before = |days| TouchpointRequest {
+        cutoff: leadflow_engine::Cutoff::BeforeOutcome { days },
+        outcomes: OutcomeSource::Recorded,
+        closed: None,
+    };
+    let report = engine.touchpoints(&model, &before(0), &Quiet).unwrap();
     assert_eq!((report.leads, report.converted), (120, 36));
     let row = |kind: leadflow_core::report::TouchKind, name: &str| {
         let t = report.touchpoints.iter().find(|t| t.kind == kind && t.name == name).unwrap();
@@ -656,8 +661,44 @@ name = "cold"
     );
 
     // Seen a month before their outcomes, nobody had done anything yet.
-    let early = engine.touchpoints(&model, leadflow_engine::Cutoff::BeforeOutcome { days: 40 }, &Quiet).unwrap();
+    let early = engine.touchpoints(&model, &before(40), &Quiet).unwrap();
     assert_eq!(early.touchpoints.iter().filter(|t| t.kind != Fit).map(|t| t.with_leads).sum::<u64>(), 0);
+
+    // Judged by the pipeline instead: every demo lead won there on 1 March, every newsletter
+    // lead lost on 20 February, the fit leads never closed (whatever the lab has recorded).
+    engine.save_pipeline(SALES, true).unwrap();
+    let mut rows = Vec::new();
+    for i in 0..40 {
+        for (name, to, at) in [("demo", "won", "2026-03-01"), ("news", "lost", "2026-02-20")] {
+            let change = ChangeInput {
+                lead: LeadRef::Email(Email::parse(&format!("{name}{i}@acme.example")).unwrap()),
+                at: t(at),
+                from: None,
+                to: to.into(),
+                reason: None,
+            };
+            let line = rows.len() as u64 + 2;
+            rows.push(ImportRow { line, offset: 0, parsed: Ok(HistoryRow::Change(change)), warnings: Vec::new() });
+        }
+    }
+    let origin = ChangeOrigin::new(ChangeCause::Import, "closes.csv");
+    let summary = engine.import_history_rows(rows.into_iter(), "sales", &origin, 100, &Quiet, &Quiet).unwrap();
+    assert_eq!((summary.logged, summary.rejected.len()), (80, 0), "{:?}", summary.rejected);
+    let by_pipeline = TouchpointRequest { outcomes: OutcomeSource::Pipeline(None), ..before(0) };
+    let report = engine.touchpoints(&model, &by_pipeline, &Quiet).unwrap();
+    assert_eq!((report.leads, report.converted), (80, 40));
+    let row = |report: &leadflow_core::report::TouchpointReport, name: &str| {
+        let t = report.touchpoints.iter().find(|t| t.kind == Engagement && t.name == name).unwrap();
+        (t.with_leads, t.with_converted, t.without_leads, t.without_converted)
+    };
+    assert_eq!(row(&report, "demo"), (40, 40, 40, 0));
+    assert_eq!(row(&report, "newsletter"), (40, 0, 40, 40));
+    // Only the leads that closed from 25 February on: the demo leads.
+    let late = TouchpointRequest { closed: Period::new(Some(t("2026-02-25")), None), ..by_pipeline.clone() };
+    let report = engine.touchpoints(&model, &late, &Quiet).unwrap();
+    assert_eq!((report.leads, report.converted, row(&report, "demo")), (40, 40, (40, 40, 0, 0)));
+    let none = TouchpointRequest { closed: Period::new(None, Some(t("2026-01-01"))), ..by_pipeline };
+    assert!(engine.touchpoints(&model, &none, &Quiet).is_err(), "no outcome closed before 2026");
 }
 
 /// The scoring model of the attribution test: a click in the webinar campaign is worth 40, so
