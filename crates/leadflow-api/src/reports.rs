@@ -51,6 +51,7 @@ pub(crate) struct PipelineReportParams {
     /// Only leads in these buckets as scored now, comma-separated.
     bucket: Option<String>,
     /// Only leads of these grades (A to F) as scored now, comma-separated.
+    #[param(pattern = r"^(\s*[A-Fa-f]?\s*)(,\s*[A-Fa-f]?\s*)*$")]
     grade: Option<String>,
 }
 
@@ -207,11 +208,9 @@ pub(crate) struct TouchpointParams {
     /// Each lead this many days before its own outcome (0, just before it, by default).
     #[param(minimum = 0, maximum = 3650)]
     before_outcome: Option<u32>,
-    /// The outcomes judged by: those `recorded` for the lab (the default), or how leads closed
-    /// in a `pipeline` (won at their first entry into a won stage, else lost at their first into
-    /// a lost or disqualified one).
-    outcomes: Option<OutcomesParam>,
-    /// With `outcomes=pipeline`: the active pipeline; may be left out when only one is active.
+    /// Judge by how leads closed in this active pipeline (won at their first entry into a won
+    /// stage, else lost at their first into a lost or disqualified one) rather than by the
+    /// outcomes recorded for the lab; empty (`pipeline=`) for the only active one.
     pipeline: Option<String>,
     /// Only leads whose outcome came from this instant or date on.
     #[param(format = DateTime)]
@@ -219,14 +218,6 @@ pub(crate) struct TouchpointParams {
     /// ... and before this one.
     #[param(format = DateTime)]
     closed_to: Option<String>,
-}
-
-/// Which outcomes a touchpoints report judges by.
-#[derive(Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum OutcomesParam {
-    Recorded,
-    Pipeline,
 }
 
 /// The most days before the outcome a touchpoint report looks back from (the schema's maximum).
@@ -265,12 +256,9 @@ pub(crate) async fn touchpoints<S: Backend>(
             format!("before_outcome: at most {MOST_DAYS_BEFORE_OUTCOME} days (ten years)"),
         ));
     }
-    let outcomes = match (p.outcomes, p.pipeline) {
-        (None | Some(OutcomesParam::Recorded), None) => OutcomeSource::Recorded,
-        (None | Some(OutcomesParam::Recorded), Some(_)) => {
-            return Err(ApiError::new(ErrorCode::InvalidRequest, "pipeline: only with outcomes=pipeline"));
-        }
-        (Some(OutcomesParam::Pipeline), pipeline) => OutcomeSource::Pipeline(pipeline),
+    let outcomes = match p.pipeline {
+        None => OutcomeSource::Recorded,
+        Some(name) => OutcomeSource::Pipeline(Some(name).filter(|n| !n.is_empty())),
     };
     let closed = Period::new(instant("closed_from", &p.closed_from)?, instant("closed_to", &p.closed_to)?);
     let request = TouchpointRequest { cutoff: Cutoff::BeforeOutcome { days }, outcomes, closed };
@@ -378,6 +366,7 @@ pub(crate) struct RepsReportParams {
     /// Only leads in these buckets as scored now, comma-separated.
     bucket: Option<String>,
     /// Only leads of these grades (A to F) as scored now, comma-separated.
+    #[param(pattern = r"^(\s*[A-Fa-f]?\s*)(,\s*[A-Fa-f]?\s*)*$")]
     grade: Option<String>,
 }
 

@@ -177,14 +177,14 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
     let (status, body) = s.admin(Method::GET, "/v1/reports/touchpoints", None).await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("no_outcomes")), "{body}");
     // ... though the pipeline knows how two closed: ana won, bo lost.
-    let (status, touch) = s.admin(Method::GET, "/v1/reports/touchpoints?outcomes=pipeline", None).await;
+    let (status, touch) = s.admin(Method::GET, "/v1/reports/touchpoints?pipeline=", None).await;
     assert_eq!((status, &touch["leads"], &touch["converted"]), (StatusCode::OK, &json!(2), &json!(1)), "{touch}");
-    let (_, body) = s.admin(Method::GET, "/v1/reports/touchpoints?outcomes=pipeline&closed_to=2020-01-01", None).await;
+    let (_, body) = s.admin(Method::GET, "/v1/reports/touchpoints?pipeline=sales&closed_to=2020-01-01", None).await;
     assert_eq!(code(&body), Some("no_outcomes"), "nothing closed before 2020: {body}");
     for (query, status, error) in [
-        ("?pipeline=sales", StatusCode::BAD_REQUEST, "invalid_request"),
-        ("?outcomes=pipeline&pipeline=partner", StatusCode::NOT_FOUND, "pipeline_not_found"),
+        ("?pipeline=partner", StatusCode::NOT_FOUND, "pipeline_not_found"),
         ("?outcomes=crm", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("?pipeline=&closed_from=soon", StatusCode::BAD_REQUEST, "invalid_request"),
     ] {
         let (got, body) = s.admin(Method::GET, &format!("/v1/reports/touchpoints{query}"), None).await;
         assert_eq!((got, code(&body)), (status, Some(error)), "{query}: {body}");
