@@ -158,6 +158,10 @@ pub struct JobsConfig {
     /// pipeline's cycle are recycled or disqualified, SLA breaches are recorded and escalated,
     /// and due tasks are told of; 0 turns it off.
     pub pipeline_sweep_every_seconds: u64,
+    /// Where each active pipeline's weekly digest is written, on Mondays at 08:00 UTC, as
+    /// `digest-<pipeline>-<date>.md` and `.json` (one server of several writes it: give them
+    /// a shared directory, or read `GET /v1/reports/digest`); not set: no digest is written.
+    pub digest_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for JobsConfig {
@@ -167,6 +171,7 @@ impl Default for JobsConfig {
             rescore_every_minutes: 60,
             keep_finished_days: 7,
             pipeline_sweep_every_seconds: 60,
+            digest_dir: None,
         }
     }
 }

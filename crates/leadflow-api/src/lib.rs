@@ -8,6 +8,7 @@ mod client_addr;
 mod config;
 mod cursor;
 mod delivery;
+mod digest_files;
 mod error;
 mod error_code;
 mod events;
@@ -82,6 +83,7 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/reports/reps", get(reports::reps::<S>))
         .route("/v1/reports/model", get(reports::model::<S>))
         .route("/v1/reports/touchpoints", get(reports::touchpoints::<S>))
+        .route("/v1/reports/digest", get(reports::digest::<S>))
         .route("/v1/tasks", get(tasks::list::<S>))
         .route("/v1/queue", get(tasks::queue::<S>))
         .route("/v1/tasks/missing", get(tasks::missing::<S>))

@@ -88,6 +88,7 @@ use crate::error::ErrorResponse;
         crate::reports::reps,
         crate::reports::model,
         crate::reports::touchpoints,
+        crate::reports::digest,
         crate::sla::decide,
         crate::webhooks::list,
         crate::webhooks::create,

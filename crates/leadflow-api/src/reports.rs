@@ -4,11 +4,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use leadflow_contract::{ModelReport, PipelineReport, RepsReport, TouchpointReport};
+use leadflow_contract::{Digest, ModelReport, PipelineReport, RepsReport, TouchpointReport};
 use leadflow_core::report::{LeadScope, Period, ReportPeriod};
 use leadflow_core::{Actor, Grade, Timestamp};
 use leadflow_engine::{
-    Cutoff, ModelReportRequest, OutcomeSource, PipelineReportRequest, Quiet, RepsReportRequest, TouchpointRequest,
+    Cutoff, DigestRequest, ModelReportRequest, OutcomeSource, PipelineReportRequest, Quiet, RepsReportRequest,
+    TouchpointRequest,
 };
 use leadflow_store::Backend;
 use serde::Deserialize;
@@ -418,4 +419,60 @@ pub(crate) async fn reps<S: Backend>(
         })
         .await?;
     Ok(Json(RepsReport::from(&report)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DigestParams {
+    /// The active pipeline; may be left out when only one is active.
+    pipeline: Option<String>,
+    /// The end of the period (RFC 3339 or a date); now by default.
+    #[param(format = DateTime)]
+    as_of: Option<String>,
+    /// How many days it covers, and compares with as many before them: 7 by default.
+    #[param(minimum = 1, maximum = 366)]
+    days: Option<u32>,
+}
+
+/// The most days a digest covers (the schema's maximum).
+const MOST_DIGEST_DAYS: u32 = 366;
+
+/// The digest
+///
+/// A pipeline's last `days` against as many days before them (leads created, MQLs, accepted by
+/// sales, won, lost and why), the pipeline at `as_of` (open leads by stage, rotting, weighted
+/// by win probability), the hand-off SLA of the clocks started in the period and how fast they
+/// were answered in working hours, and the campaigns that brought the new leads. What the
+/// weekly digest job writes (`server.jobs.digest_dir`).
+///
+/// Roles: admin, marketing, and sales keys of managers.
+#[utoipa::path(
+    get, path = "/v1/reports/digest", tag = "Reports", operation_id = "getV1ReportsDigest",
+    params(DigestParams),
+    responses(
+        (status = 200, description = "The digest", body = Digest),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 404, description = "Error: `pipeline_not_found`"),
+        (status = 409, description = "Error: `pipeline_needed`"),
+    ),
+)]
+pub(crate) async fn digest<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    params: Result<Query<DigestParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Digest>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let days = p.days.unwrap_or(7);
+    if days == 0 || days > MOST_DIGEST_DAYS {
+        return Err(ApiError::new(ErrorCode::InvalidRequest, format!("days: 1 to {MOST_DIGEST_DAYS}")));
+    }
+    let request = DigestRequest { pipeline: p.pipeline, as_of: instant("as_of", &p.as_of)?, days };
+    let digest = state
+        .read(move |engine| {
+            let actor = Actor { role: caller.role, name: &caller.name };
+            Ok(engine.digest_as(&actor, &request, &Quiet)?)
+        })
+        .await?;
+    Ok(Json(Digest::from(&digest)))
 }

@@ -163,6 +163,7 @@ impl<S: Backend> AppState<S> {
             keep_finished_days: jobs.keep_finished_days,
             pipeline_sweep_every: (jobs.pipeline_sweep_every_seconds > 0)
                 .then(|| std::time::Duration::from_secs(jobs.pipeline_sweep_every_seconds)),
+            digest: jobs.digest_dir.clone().map(|dir| Arc::new(crate::digest_files::DigestFiles::new(dir)) as _),
         }
     }
 

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use leadflow_contract::{AttributionFigures, ModelReport, PipelineReport, RepsReport, TouchpointReport};
+use leadflow_contract::{AttributionFigures, Digest, ModelReport, PipelineReport, RepsReport, TouchpointReport};
 use leadflow_core::report::{LeadScope, Period, ReportPeriod};
 use leadflow_core::{Grade, Timestamp};
 use leadflow_engine::{
-    Engine, ModelReportRequest, OutcomeSource, PipelineReportRequest, RepsReportRequest, TouchpointRequest,
+    DigestRequest, Engine, ModelReportRequest, OutcomeSource, PipelineReportRequest, RepsReportRequest,
+    TouchpointRequest,
 };
 use leadflow_store::Backend;
 
@@ -38,6 +39,25 @@ pub enum ReportCommand {
         /// velocity.svg, cohorts.svg.
         #[arg(long, value_name = "DIR")]
         svg: Option<PathBuf>,
+    },
+    /// The digest: the last days against as many before them (leads created, MQLs, accepted,
+    /// won, lost and why), the pipeline now, the hand-off SLA and response times, and the
+    /// campaigns that brought the new leads. As Markdown, to read or to send on.
+    Digest {
+        /// The active pipeline; may be left out when only one is active.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// The end of the period; now by default.
+        #[arg(long)]
+        as_of: Option<Timestamp>,
+        /// How many days it covers.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = DigestFormat::Markdown)]
+        format: DigestFormat,
+        /// Write it to this file rather than print it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// The model over time: each month's MQLs by the bucket and grade they had as they
     /// qualified, how many were won, the MQL rule's precision and recall, and a warning where
@@ -159,6 +179,12 @@ impl ScopeArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DigestFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PeriodArg {
     Month,
     Quarter,
@@ -218,6 +244,21 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
                 Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Rendering::Csv => print_touchpoints_csv(&report)?,
                 Rendering::Table => print_touchpoints(&report),
+            }
+        }
+        ReportCommand::Digest { pipeline, as_of, days, format, out } => {
+            let request = DigestRequest { pipeline, as_of, days };
+            let digest = Digest::from(&engine.digest(&request, &progress::bar("reading histories"))?);
+            let text = match format {
+                DigestFormat::Markdown => digest.to_markdown(),
+                DigestFormat::Json => serde_json::to_string_pretty(&digest)? + "\n",
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => print!("{text}"),
             }
         }
         ReportCommand::Reps { pipeline, as_of, from, scope, format } => {

@@ -9,6 +9,7 @@
 
 mod batch;
 mod change;
+mod digest;
 mod identity;
 mod lead;
 mod model;
@@ -25,6 +26,7 @@ mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
 pub use change::{LeadChange, LeadChanges, StageHistory, StageStretch};
+pub use digest::{Digest, DigestWindow, OpenStage, ReasonFigure};
 pub use identity::{IdentityRequest, LeadIdentities, LeadIdentity, LeadVisitor};
 pub use lead::LeadPage;
 pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, InactivityLine, Lead, LeadView};

@@ -12,13 +12,14 @@
 //! again what the first had not (scoring is idempotent, and a rescore never undoes a newer
 //! score; see `Rescans::write_scores`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use leadflow_core::Timestamp;
 use leadflow_store::prelude::*;
 use leadflow_store::{Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobRecord, NewJob};
 
-use crate::{Engine, EngineError, Quiet, RescoreOptions};
+use crate::{Digest, DigestRequest, Engine, EngineError, Quiet, RescoreOptions};
 
 /// The kinds of job the engine runs. Webhook deliveries are jobs too
 /// ([`leadflow_store::DELIVERY_JOB`]), sent by the server's delivery worker (HTTP is the
@@ -33,11 +34,13 @@ pub enum JobKind {
     PruneJobs,
     /// Routes the MQLs waiting for a pipeline and ends the cycles past their length.
     PipelineSweep,
+    /// Hands each active pipeline's digest of the week to the digest sink, on Mondays.
+    Digest,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] =
-        [JobKind::Rescore, JobKind::ExpireAnonymous, JobKind::PruneJobs, JobKind::PipelineSweep];
+    pub const ALL: [JobKind; 5] =
+        [JobKind::Rescore, JobKind::ExpireAnonymous, JobKind::PruneJobs, JobKind::PipelineSweep, JobKind::Digest];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,6 +48,7 @@ impl JobKind {
             JobKind::ExpireAnonymous => "expire-anonymous",
             JobKind::PruneJobs => "prune-jobs",
             JobKind::PipelineSweep => "pipeline-sweep",
+            JobKind::Digest => "digest",
         }
     }
 
@@ -57,7 +61,18 @@ impl JobKind {
     fn lease(self) -> Duration {
         match self {
             JobKind::Rescore => Duration::from_secs(30 * 60),
-            JobKind::ExpireAnonymous | JobKind::PruneJobs | JobKind::PipelineSweep => Duration::from_secs(5 * 60),
+            JobKind::ExpireAnonymous | JobKind::PruneJobs | JobKind::PipelineSweep | JobKind::Digest => {
+                Duration::from_secs(5 * 60)
+            }
+        }
+    }
+
+    /// Where its slots start, from the Unix epoch (a Thursday): a digest's on Mondays at 08:00
+    /// UTC, the rest at multiples of their period.
+    fn offset(self) -> Duration {
+        match self {
+            JobKind::Digest => DIGEST_OFFSET,
+            _ => Duration::ZERO,
         }
     }
 
@@ -66,8 +81,15 @@ impl JobKind {
     }
 }
 
+/// Where the weekly digest goes: the engine computes it, an adapter delivers it (the server
+/// writes files).
+pub trait DigestSink: Send + Sync {
+    /// Delivers one pipeline's digest; an error is retried, as any job's.
+    fn deliver(&self, digest: &Digest) -> Result<(), String>;
+}
+
 /// When each scheduled job runs; `None` turns it off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct JobSettings {
     pub rescore_every: Option<Duration>,
     /// Anonymous website events older than this many days go, once an hour.
@@ -76,6 +98,17 @@ pub struct JobSettings {
     pub keep_finished_days: u32,
     /// How often the pipeline sweep runs (see `sweep.rs`).
     pub pipeline_sweep_every: Option<Duration>,
+    /// Where the digest of each week goes, on Monday at 08:00 UTC (the week before it).
+    pub digest: Option<Arc<dyn DigestSink>>,
+}
+
+impl std::fmt::Debug for JobSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobSettings")
+            .field("schedules", &self.schedules())
+            .field("keep_finished_days", &self.keep_finished_days)
+            .finish()
+    }
 }
 
 impl Default for JobSettings {
@@ -85,6 +118,7 @@ impl Default for JobSettings {
             anonymous_retention_days: Some(30),
             keep_finished_days: 7,
             pipeline_sweep_every: Some(MINUTE),
+            digest: None,
         }
     }
 }
@@ -92,6 +126,9 @@ impl Default for JobSettings {
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3_600);
 const DAY: Duration = Duration::from_secs(86_400);
+const WEEK: Duration = Duration::from_secs(7 * 86_400);
+/// Monday 08:00 from Thursday 00:00.
+const DIGEST_OFFSET: Duration = Duration::from_secs(4 * 86_400 + 8 * 3_600);
 
 impl JobSettings {
     /// The scheduled kinds these settings turn on, each with how often it runs.
@@ -106,6 +143,9 @@ impl JobSettings {
         on.push((JobKind::PruneJobs, DAY));
         if let Some(every) = self.pipeline_sweep_every.filter(|d| !d.is_zero()) {
             on.push((JobKind::PipelineSweep, every));
+        }
+        if self.digest.is_some() {
+            on.push((JobKind::Digest, WEEK));
         }
         on
     }
@@ -136,9 +176,16 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
-/// The slot of a scheduled job that is due at or before `t`.
-fn slot_at(t: Timestamp, every: Duration) -> i64 {
-    t.millis().div_euclid(millis(every))
+/// The slot of a scheduled job of `kind` that is due at or before `t`.
+fn slot_at(kind: JobKind, t: Timestamp, every: Duration) -> i64 {
+    let offset = i64::try_from(kind.offset().as_millis()).unwrap_or(0);
+    (t.millis() - offset).div_euclid(millis(every))
+}
+
+/// When a slot is due.
+fn slot_start(kind: JobKind, slot: i64, every: Duration) -> Timestamp {
+    let offset = i64::try_from(kind.offset().as_millis()).unwrap_or(0);
+    Timestamp::from_millis(slot.saturating_mul(millis(every)).saturating_add(offset))
 }
 
 fn queue_slot<T: Transaction>(
@@ -148,7 +195,7 @@ fn queue_slot<T: Transaction>(
     slot: i64,
     now: Timestamp,
 ) -> Result<Enqueued, EngineError> {
-    let due_at = Timestamp::from_millis(slot.saturating_mul(millis(every)));
+    let due_at = slot_start(kind, slot, every);
     let key = slot.to_string();
     let job = NewJob::new(kind.as_str(), &key, due_at, "{}", kind.max_attempts());
     Ok(tx.enqueue_job(&job, now)?)
@@ -164,7 +211,7 @@ fn queue_next<T: Transaction>(
     now: Timestamp,
 ) -> Result<(), EngineError> {
     if let (Some(every), Ok(slot)) = (settings.every(kind), job.key.parse::<i64>()) {
-        queue_slot(tx, kind, every, (slot + 1).max(slot_at(now, every) + 1), now)?;
+        queue_slot(tx, kind, every, (slot + 1).max(slot_at(kind, now, every) + 1), now)?;
     }
     Ok(())
 }
@@ -176,7 +223,7 @@ impl<S: Store> Engine<S> {
         let now = self.now();
         let mut tx = self.store.begin()?;
         for (kind, every) in settings.schedules() {
-            queue_slot(&mut tx, kind, every, slot_at(now, every), now)?;
+            queue_slot(&mut tx, kind, every, slot_at(kind, now, every), now)?;
         }
         tx.commit()?;
         Ok(())
@@ -219,6 +266,11 @@ impl<S: Store> Engine<S> {
             // Each lead moves in a unit of work of its own; the job ends after them.
             JobKind::PipelineSweep => {
                 self.sweep_pipelines().and_then(|_| self.finish(kind, job, settings, |_, _| Ok(())))
+            }
+            // Delivered before the job ends: a digest handed over twice (a claim lost after
+            // delivering) is the same digest again, as of its slot.
+            JobKind::Digest => {
+                self.deliver_digests(job, settings).and_then(|()| self.finish(kind, job, settings, |_, _| Ok(())))
             }
         };
         match ran {
@@ -284,6 +336,19 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Each active pipeline's digest of the week up to the job's slot, to the sink.
+    fn deliver_digests(&mut self, job: &JobRecord, settings: &JobSettings) -> Result<(), EngineError> {
+        let Some(sink) = &settings.digest else { return Ok(()) };
+        let as_of = job.due_at;
+        let pipelines: Vec<String> = self.active_pipelines()?.all().iter().map(|p| p.name().to_string()).collect();
+        for pipeline in pipelines {
+            let request = DigestRequest { pipeline: Some(pipeline), as_of: Some(as_of), days: 7 };
+            let digest = self.digest(&request, &Quiet)?;
+            sink.deliver(&digest).map_err(EngineError::DigestUndelivered)?;
+        }
+        Ok(())
+    }
+
     /// Every lead as of the clock, when a model is active.
     fn scheduled_rescore(&mut self) -> Result<(), EngineError> {
         if self.store.active_version()?.is_none() {
@@ -319,8 +384,18 @@ mod tests {
     fn a_slot_is_due_at_its_start() {
         let hour = Duration::from_secs(3600);
         let t = Timestamp::from_millis(10 * 3_600_000 + 5);
-        assert_eq!(slot_at(t, hour), 10);
-        assert_eq!(slot_at(Timestamp::from_millis(10 * 3_600_000), hour), 10);
-        assert_eq!(slot_at(Timestamp::from_millis(-1), hour), -1);
+        assert_eq!(slot_at(JobKind::Rescore, t, hour), 10);
+        assert_eq!(slot_at(JobKind::Rescore, Timestamp::from_millis(10 * 3_600_000), hour), 10);
+        assert_eq!(slot_at(JobKind::Rescore, Timestamp::from_millis(-1), hour), -1);
+    }
+
+    #[test]
+    fn digests_are_due_on_mondays_at_eight() {
+        let monday = Timestamp::parse("2026-12-07T08:00:00Z").unwrap();
+        let slot = slot_at(JobKind::Digest, monday, WEEK);
+        assert_eq!(slot_start(JobKind::Digest, slot, WEEK), monday);
+        let sunday = Timestamp::parse("2026-12-06T23:00:00Z").unwrap();
+        assert_eq!(slot_at(JobKind::Digest, sunday, WEEK), slot - 1);
+        assert_eq!(slot_start(JobKind::Digest, slot + 1, WEEK), Timestamp::parse("2026-12-14T08:00:00Z").unwrap());
     }
 }

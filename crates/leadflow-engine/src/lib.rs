@@ -6,6 +6,7 @@
 mod assignment;
 mod bulk;
 mod changes;
+mod digest;
 mod filter;
 mod history;
 mod history_import;
@@ -48,12 +49,13 @@ use leadflow_store::{
 };
 
 pub use assignment::{ActiveAssignment, OwnerGiven, SavedAssignment};
+pub use digest::{Digest, DigestRequest};
 pub use filter::{LeadFilter, lead_order};
 pub use history_import::{ChangeInput, HistoryRow, HistorySummary};
 pub use identities::LeadIdentities;
 pub use identity::{Identity, IdentitySecret, TokenError};
 pub use import::{ImportOptions, ImportRow, ImportSummary};
-pub use jobs::{JobKind, JobRound, JobSettings, retry_delay};
+pub use jobs::{DigestSink, JobKind, JobRound, JobSettings, retry_delay};
 pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
@@ -185,6 +187,8 @@ pub enum EngineError {
     PipelineNeeded { active: Vec<String> },
     #[error("pipeline `{pipeline}` has no stage `{stage}`")]
     NoSuchStage { pipeline: String, stage: String },
+    #[error("the digest could not be delivered: {0}")]
+    DigestUndelivered(String),
     #[error(
         "pipeline `{pipeline}` still has leads in stages this version lacks ({}): move them first, or keep those stages",
         .stages.iter().map(|(s, n)| format!("{n} in `{s}`")).collect::<Vec<_>>().join(", ")

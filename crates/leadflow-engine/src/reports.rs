@@ -148,18 +148,31 @@ impl<S: Store> Engine<S> {
         request: &PipelineReportRequest,
         progress: &dyn Progress,
     ) -> Result<PipelineReport, EngineError> {
+        Ok(self.pipeline_report_with(request, Names::default(), progress, &mut |_, _| {})?.0)
+    }
+
+    /// The pipeline report, each lead also given to `also` in the same pass (read with the
+    /// names it returns, `names` among them).
+    pub(crate) fn pipeline_report_with(
+        &mut self,
+        request: &PipelineReportRequest,
+        mut names: Names,
+        progress: &dyn Progress,
+        also: &mut dyn FnMut(&LeadPlaces<'_>, &Names),
+    ) -> Result<(PipelineReport, Names), EngineError> {
         let pipeline = &self.report_pipeline(request.pipeline.as_deref())?;
         let as_of = request.as_of.unwrap_or_else(|| self.now());
         let scope = self.scope_with_teams(request)?;
-        let mut names = Names::default();
         let mut reporter = PipelineReporter::new(pipeline, request.funnel.as_deref(), &scope, as_of, &mut names)
             .map_err(|stage| EngineError::NoSuchStage { pipeline: pipeline.name().to_string(), stage })?;
         let contexts = self.lead_contexts(&scope, as_of, &mut names)?;
         let nothing = LeadContext::default();
         self.scan_places(&mut names, progress, &mut |lead, names| {
             reporter.add(lead, contexts.get(&lead.lead).unwrap_or(&nothing), names);
+            also(lead, names);
         })?;
-        Ok(reporter.finish(&names))
+        let report = reporter.finish(&names);
+        Ok((report, names))
     }
 
     /// What the report knows of each lead beyond its places: the touches of its events up to

@@ -83,21 +83,8 @@ impl<S: Store> Engine<S> {
         let report = self.pipeline_report(&pipeline, progress)?;
         let compliance = self.sla_compliance(from, as_of)?;
         let tasks = self.store.task_counts(from, as_of)?;
-        let clocks = self.store.sla_responses(&ComplianceQuery { from, to: as_of, now: as_of })?;
+        let responses = self.response_tallies(from, as_of)?;
         let users = self.store.users()?;
-        let default = default_calendar();
-        let mut responses: BTreeMap<String, ResponseTally> = BTreeMap::new();
-        for clock in clocks {
-            let tally = responses.entry(clock.owner.as_str().to_string()).or_default();
-            match clock.met_at {
-                Some(met) => {
-                    let calendar = calendar_of(&users, Some(clock.owner.as_str()), &default);
-                    tally.met(calendar.working_between(clock.started_at, met));
-                }
-                None if clock.stopped => tally.stopped(),
-                None => tally.waiting(),
-            }
-        }
         let team_of = |owner: &Option<String>| {
             let user = users.iter().find(|u| Some(u.name().as_str()) == owner.as_deref())?;
             user.team().map(|t| t.as_str().to_string())
@@ -134,6 +121,33 @@ impl<S: Store> Engine<S> {
         let reps: Vec<RepLine> = lines.into_values().collect();
         let teams = teams(&reps, &responses);
         Ok(RepsReport { pipeline: report.pipeline, from, as_of, teams, reps })
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// Per owner, by name: how fast they met the SLA clocks started in `[from, as_of)`, in their
+    /// working hours, as of `as_of`.
+    pub(crate) fn response_tallies(
+        &self,
+        from: Timestamp,
+        as_of: Timestamp,
+    ) -> Result<BTreeMap<String, ResponseTally>, EngineError> {
+        let clocks = self.store.sla_responses(&ComplianceQuery { from, to: as_of, now: as_of })?;
+        let users = self.store.users()?;
+        let default = default_calendar();
+        let mut responses: BTreeMap<String, ResponseTally> = BTreeMap::new();
+        for clock in clocks {
+            let tally = responses.entry(clock.owner.as_str().to_string()).or_default();
+            match clock.met_at {
+                Some(met) => {
+                    let calendar = calendar_of(&users, Some(clock.owner.as_str()), &default);
+                    tally.met(calendar.working_between(clock.started_at, met));
+                }
+                None if clock.stopped => tally.stopped(),
+                None => tally.waiting(),
+            }
+        }
+        Ok(responses)
     }
 }
 

@@ -224,3 +224,54 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
     let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline?pipeline=partner", None).await;
     assert_eq!((status, body["leads"].as_u64()), (StatusCode::OK, Some(0)), "{body}");
 }
+
+/// The digest over HTTP, and the weekly job that writes it into `server.jobs.digest_dir`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_digest_is_served_and_written_weekly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = leadflow_api::ServerConfig::default();
+    config.jobs.poll_interval_ms = 0;
+    config.jobs.digest_dir = Some(dir.path().join("digests"));
+    let s = Server::start_with(config).await;
+    s.admin(Method::POST, "/v1/pipelines", Some(json!({"source": SALES_PIPELINE}))).await;
+    let lead = json!({"email": "ana@acme.example", "source": "webinar"});
+    assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0, StatusCode::CREATED);
+    let body = json!({"pipeline": "sales", "stage": "mql"});
+    assert_eq!(s.admin(Method::POST, "/v1/leads/ana@acme.example/stage", Some(body)).await.0, StatusCode::OK);
+
+    let (status, digest) = s.call(Some(Role::Marketing), Method::GET, "/v1/reports/digest", None).await;
+    assert_eq!(status, StatusCode::OK, "{digest}");
+    assert_eq!((digest["days"].as_u64(), digest["current"]["created"].as_u64()), (Some(7), Some(1)), "{digest}");
+    assert_eq!(digest["current"]["mqls"], 1, "{digest}");
+    for (query, status, error) in [
+        ("?days=0", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("?days=400", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("?as_of=someday", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("?pipeline=partner", StatusCode::NOT_FOUND, "pipeline_not_found"),
+    ] {
+        let (got, body) = s.admin(Method::GET, &format!("/v1/reports/digest{query}"), None).await;
+        assert_eq!((got, code(&body)), (status, Some(error)), "{query}: {body}");
+    }
+    let (status, _) = s.call(Some(Role::Sales), Method::GET, "/v1/reports/digest", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // This week's digest (as of last Monday 08:00), written once by the job queue.
+    s.state.schedule_jobs().await.unwrap();
+    s.state.run_due_jobs().await.unwrap();
+    s.state.run_due_jobs().await.unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("digests"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(files[0].starts_with("digest-sales-") && files[0].ends_with(".json"), "{files:?}");
+    assert_eq!(files[1], files[0].replace(".json", ".md"));
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("digests").join(&files[0])).unwrap()).unwrap();
+    let as_of = written["as_of"].as_str().unwrap();
+    assert!(as_of.ends_with("T08:00:00.000Z") || as_of.ends_with("T08:00:00Z"), "{as_of}");
+    let markdown = std::fs::read_to_string(dir.path().join("digests").join(&files[1])).unwrap();
+    assert!(markdown.starts_with("# `sales`: the 7 days to "), "{markdown}");
+    assert!(markdown.contains("| New leads |") && markdown.contains("## The pipeline now"), "{markdown}");
+}

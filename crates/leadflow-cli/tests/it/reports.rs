@@ -7,6 +7,10 @@ use serde_json::Value;
 
 use crate::common::{Cli, workspace_root};
 
+fn t(s: &str) -> leadflow_core::Timestamp {
+    leadflow_core::Timestamp::parse(s).unwrap()
+}
+
 #[test]
 fn the_pipeline_report_gives_the_reference_figures() {
     the_reference_figures_on(Cli::new());
@@ -37,6 +41,28 @@ fn every_report_renders_as_a_table_csv_and_charts() {
         let svg = std::fs::read_to_string(std::path::Path::new(&charts).join(format!("{chart}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{chart}");
     }
+    // The digest of the week to the as-of, against counts taken from the files themselves.
+    let digest = cli.ok(&[&["report", "digest", "--format", "json"][..], &as_of].concat());
+    let digest: serde_json::Value = serde_json::from_str(&digest).unwrap();
+    let (to, from) = (t("2026-07-01T00:00:00Z"), t("2026-06-24T00:00:00Z"));
+    let within = |at: &str| (from..to).contains(&t(at));
+    let changes = std::fs::read_to_string(path("stage_changes.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = changes.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let entries = |stages: &[&str]| rows.iter().filter(|r| stages.contains(&r[3]) && within(r[1])).count() as u64;
+    let leads = std::fs::read_to_string(path("leads.csv")).unwrap();
+    let created = leads.lines().skip(1).filter(|l| within(l.rsplit(',').next().unwrap())).count() as u64;
+    let current = &digest["current"];
+    assert_eq!(current["won"].as_u64(), Some(entries(&["won"])), "{current}");
+    assert_eq!(current["lost"].as_u64(), Some(entries(&["lost", "disqualified"])), "{current}");
+    assert_eq!(current["created"].as_u64(), Some(created), "{current}");
+    assert!(current["won"].as_u64().unwrap() > 0 && created > 0, "a week with something in it: {current}");
+    let markdown = cli.file("digest.md", "");
+    cli.ok(&[&["report", "digest", "--out", &markdown][..], &as_of].concat());
+    let markdown = std::fs::read_to_string(&markdown).unwrap();
+    assert!(markdown.starts_with("# `sales`: the 7 days to 2026-07-01T00:00:00"), "{markdown}");
+    let won_line = format!("| Won | {} | {} |", current["won"], digest["previous"]["won"]);
+    assert!(markdown.contains(&won_line), "{markdown}");
+
     // A cohort: the leads created in 2026 from referrals.
     let referrals = cli.ok(&[
         &["report", "pipeline", "--created-from", "2026-01-01", "--source", "referral", "--format", "json"][..],

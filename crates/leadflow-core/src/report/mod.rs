@@ -12,6 +12,7 @@
 mod attribution;
 mod closes;
 mod cohorts;
+mod digest;
 mod interval;
 mod model;
 mod month;
@@ -27,6 +28,7 @@ mod velocity;
 pub use attribution::{Attribution, AttributionFigures, CAMPAIGN_PROPERTIES, LeadTouches, PAGE_VIEW, Touch};
 pub use closes::PipelineCloses;
 pub use cohorts::Cohort;
+pub use digest::{DigestCounter, DigestCounts, DigestWindow};
 pub use interval::wilson;
 pub use model::{DRIFT_MIN_LEADS, Decile, ModelPeriod, ModelReport, ModelReporter, ScorePoint, Split};
 pub use month::ReportPeriod;

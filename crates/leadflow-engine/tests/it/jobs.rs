@@ -19,6 +19,7 @@ const HOURLY_RESCORE: JobSettings = JobSettings {
     anonymous_retention_days: None,
     keep_finished_days: 7,
     pipeline_sweep_every: None,
+    digest: None,
 };
 
 struct World {
@@ -160,6 +161,7 @@ fn a_sweep_turned_off_is_not_run() {
         anonymous_retention_days: None,
         keep_finished_days: 7,
         pipeline_sweep_every: None,
+        digest: None,
     };
     w.engine.schedule_jobs(&off).unwrap();
     assert_eq!(

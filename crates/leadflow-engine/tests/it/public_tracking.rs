@@ -145,6 +145,7 @@ fn anonymous_visitors_expire() {
         anonymous_retention_days: Some(30),
         keep_finished_days: 7,
         pipeline_sweep_every: None,
+        digest: None,
     };
     w.engine.schedule_jobs(&settings).unwrap();
     assert_eq!(w.engine.run_due_jobs(&settings, 10).unwrap().done, 2, "the sweep, and the pruning of old jobs");

@@ -822,3 +822,79 @@ fn sources_campaigns_first_and_last_touch_and_landing_pages_come_from_the_events
     let a = LeadScope { grades: Some(vec![leadflow_core::Grade::A]), ..LeadScope::default() };
     assert_eq!(scoped(&mut w, a), 0);
 }
+
+/// A sink that keeps what it is given.
+#[derive(Default)]
+struct KeptDigests(std::sync::Mutex<Vec<leadflow_engine::Digest>>);
+
+impl leadflow_engine::DigestSink for KeptDigests {
+    fn deliver(&self, digest: &leadflow_engine::Digest) -> Result<(), String> {
+        self.0.lock().unwrap().push(digest.clone());
+        Ok(())
+    }
+}
+
+/// The week to Monday 1 June 2026 08:00 (25 May to 1 June) against the week before: ana
+/// qualified in the week before and was accepted and won in this one; bo came in this week
+/// from the spring campaign, qualified and was lost for budget; cy came this week and waits in
+/// `new`. The digest job hands it over on Mondays at 08:00 UTC, once per week however often
+/// the queue is run.
+#[test]
+fn the_digest_compares_the_week_with_the_one_before_and_is_delivered_on_mondays() {
+    let mut w = World::new();
+    let created = |w: &mut World, email: &str, at: Timestamp| {
+        let input = LeadInput { created_at: Some(at), ..LeadInput::of(Profile::new(Email::parse(email).unwrap())) };
+        let rows = [ImportRow { line: 2, offset: 0, parsed: Ok(input), warnings: Vec::new() }];
+        let options = ImportOptions { rescore: false, pipeline: Some("sales".into()), ..ImportOptions::LEADS };
+        let origin = ChangeOrigin::new(ChangeCause::Import, "leads.csv");
+        w.engine.import_lead_rows(rows.into_iter(), options, &origin, &Quiet, &Quiet).unwrap();
+    };
+    created(&mut w, "ana@acme.example", t("2026-05-10"));
+    created(&mut w, "bo@acme.example", t("2026-05-26"));
+    created(&mut w, "cy@acme.example", t("2026-05-30"));
+    let click = leadflow_core::EventShape::new(leadflow_core::EventType::parse("email_click").unwrap())
+        .with_property("campaign", "spring")
+        .unwrap();
+    let bo = LeadRef::Email(Email::parse("bo@acme.example").unwrap());
+    let event = leadflow_engine::EventInput { key: None, lead: bo, ts: t("2026-05-26T10:00:00Z"), shape: click };
+    w.engine.track(event).unwrap();
+    let summary = w.history(&[
+        (2, "ana@acme.example", t("2026-05-20"), Some("new"), "mql", None),
+        (3, "ana@acme.example", t("2026-05-27"), Some("mql"), "sql", None),
+        (4, "ana@acme.example", t("2026-05-29"), Some("sql"), "won", None),
+        (5, "bo@acme.example", t("2026-05-27"), Some("new"), "mql", None),
+        (6, "bo@acme.example", t("2026-05-28"), Some("mql"), "lost", Some("budget")),
+    ]);
+    assert_eq!((summary.logged, summary.rejected.len()), (5, 0), "{:?}", summary.rejected);
+
+    let monday = t("2026-06-01T08:00:00Z");
+    let request = leadflow_engine::DigestRequest { as_of: Some(monday), ..Default::default() };
+    let digest = w.engine.digest(&request, &Quiet).unwrap();
+    let c = digest.current;
+    assert_eq!((c.from, c.to), (t("2026-05-25T08:00:00Z"), monday));
+    assert_eq!((c.created, c.mqls, c.accepted, c.won, c.lost), (2, 1, 1, 1, 1));
+    let p = digest.previous;
+    assert_eq!((p.created, p.mqls, p.accepted, p.won, p.lost), (0, 1, 0, 0, 0));
+    assert_eq!(digest.lost_reasons, [(Some("budget".to_string()), 1)]);
+    let open: Vec<(&str, u64)> =
+        digest.open_stages.iter().filter(|s| s.open > 0).map(|s| (s.stage.as_str(), s.open)).collect();
+    assert_eq!(open, [("new", 1)], "cy waits in new");
+    let campaigns: Vec<(Option<&str>, u64)> = digest.campaigns.iter().map(|f| (f.value.as_deref(), f.leads)).collect();
+    assert_eq!(campaigns, [(Some("spring"), 1)], "bo's first touch; cy has none");
+
+    // The job: due at Monday 08:00, run at 09:00, as of its slot; not again that week.
+    let sink = Arc::new(KeptDigests::default());
+    let settings = leadflow_engine::JobSettings {
+        rescore_every: None,
+        anonymous_retention_days: None,
+        keep_finished_days: 7,
+        pipeline_sweep_every: None,
+        digest: Some(sink.clone()),
+    };
+    w.engine.schedule_jobs(&settings).unwrap();
+    w.engine.run_due_jobs(&settings, 10).unwrap();
+    w.engine.run_due_jobs(&settings, 10).unwrap();
+    let delivered: Vec<Timestamp> = sink.0.lock().unwrap().iter().map(|d| d.as_of).collect();
+    assert_eq!(delivered, [monday]);
+    assert_eq!(sink.0.lock().unwrap()[0], digest, "the same digest as asked for");
+}
