@@ -191,10 +191,10 @@ fn change(now: u64, before: u64) -> String {
     }
 }
 
-/// Names as sent, made safe for a Markdown table: no line breaks, pipes escaped, control
-/// characters shown.
+/// Names as sent, made safe for a Markdown table: control characters (line breaks among them)
+/// shown escaped, pipes escaped.
 fn text(s: &str) -> String {
-    leadflow_core::text::printable(s).as_ref().replace('|', "\\|").replace(['\n', '\r'], " ")
+    leadflow_core::text::printable(s).replace('|', "\\|")
 }
 
 #[cfg(test)]
@@ -207,6 +207,6 @@ mod tests {
         assert_eq!(change(3, 4), "-1 (-25%)");
         assert_eq!(change(2, 0), "+2");
         assert_eq!(change(7, 7), "=");
-        assert_eq!(text("a|b\nc"), "a\\|b c");
+        assert_eq!(text("a|b\nc"), "a\\|b\\nc");
     }
 }

@@ -5,7 +5,7 @@
 //! and what the scheduled digest job hands to its sink every week.
 
 use leadflow_core::report::{
-    AttributionFigures, DigestCounter, DigestWindow, Names, Period, ResponseTally, ResponseTimes, StageFigures,
+    AttributionFigures, DigestCounter, DigestWindow, Names, ResponseTally, ResponseTimes, StageFigures,
 };
 use leadflow_core::sla::Compliance;
 use leadflow_core::{Actor, Timestamp};
@@ -71,27 +71,21 @@ impl<S: Store> Engine<S> {
         let mut names = Names::default();
         let mut counter = DigestCounter::new(&pipeline, as_of, request.days, &mut names);
         let from = as_of.minus_days(request.days);
-        // The pipeline now, of the leads created in the window: their campaigns come with it.
-        let mut report_request = PipelineReportRequest {
+        let report_request = PipelineReportRequest {
             pipeline: Some(pipeline.name().to_string()),
             as_of: Some(as_of),
             ..Default::default()
         };
-        report_request.scope.created = Period::new(Some(from), Some(as_of));
-        let (new_leads, names) =
-            self.pipeline_report_with(&report_request, names, progress, &mut |lead, _| counter.add(lead))?;
-        let counts = counter.finish(&names);
-        // The pipeline now is every lead's, not only the new ones'.
-        report_request.scope.created = None;
-        let now = self.pipeline_report(&report_request, progress)?;
+        let (now, names) = self.pipeline_report_with(&report_request, names, progress, &mut |lead, context, _| {
+            counter.add(lead, &context.touches)
+        })?;
+        let mut counts = counter.finish(&names);
+        counts.campaigns.truncate(TOP_CAMPAIGNS);
         let sla = self.sla_compliance(from, as_of)?.total;
         let mut pooled = ResponseTally::default();
         for tally in self.response_tallies(from, as_of)?.values() {
             pooled.merge(tally);
         }
-        let mut campaigns = new_leads.attribution.first_touch;
-        campaigns.retain(|c| c.value.is_some());
-        campaigns.truncate(TOP_CAMPAIGNS);
         Ok(Digest {
             pipeline: pipeline.name().to_string(),
             as_of,
@@ -107,7 +101,7 @@ impl<S: Store> Engine<S> {
             weighted_open: now.weighted_open,
             sla,
             response: pooled.finish(),
-            campaigns,
+            campaigns: counts.campaigns,
         })
     }
 }

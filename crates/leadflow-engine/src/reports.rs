@@ -148,17 +148,17 @@ impl<S: Store> Engine<S> {
         request: &PipelineReportRequest,
         progress: &dyn Progress,
     ) -> Result<PipelineReport, EngineError> {
-        Ok(self.pipeline_report_with(request, Names::default(), progress, &mut |_, _| {})?.0)
+        Ok(self.pipeline_report_with(request, Names::default(), progress, &mut |_, _, _| {})?.0)
     }
 
-    /// The pipeline report, each lead also given to `also` in the same pass (read with the
-    /// names it returns, `names` among them).
+    /// The pipeline report, each lead also given to `also` in the same pass, with its context
+    /// (read with the names it returns, `names` among them).
     pub(crate) fn pipeline_report_with(
         &mut self,
         request: &PipelineReportRequest,
         mut names: Names,
         progress: &dyn Progress,
-        also: &mut dyn FnMut(&LeadPlaces<'_>, &Names),
+        also: &mut dyn FnMut(&LeadPlaces<'_>, &LeadContext, &Names),
     ) -> Result<(PipelineReport, Names), EngineError> {
         let pipeline = &self.report_pipeline(request.pipeline.as_deref())?;
         let as_of = request.as_of.unwrap_or_else(|| self.now());
@@ -168,8 +168,9 @@ impl<S: Store> Engine<S> {
         let contexts = self.lead_contexts(&scope, as_of, &mut names)?;
         let nothing = LeadContext::default();
         self.scan_places(&mut names, progress, &mut |lead, names| {
-            reporter.add(lead, contexts.get(&lead.lead).unwrap_or(&nothing), names);
-            also(lead, names);
+            let context = contexts.get(&lead.lead).unwrap_or(&nothing);
+            reporter.add(lead, context, names);
+            also(lead, context, names);
         })?;
         let report = reporter.finish(&names);
         Ok((report, names))

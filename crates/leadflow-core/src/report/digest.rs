@@ -8,6 +8,7 @@ use crate::Timestamp;
 use crate::lead::LifecycleStage;
 use crate::pipeline::{Pipeline, StageKind};
 
+use super::attribution::{AttributionFigures, Attributor, LeadTouches};
 use super::names::{Name, Names};
 use super::places::{LeadPlaces, Visit, visits};
 
@@ -43,6 +44,9 @@ pub struct DigestCounts {
     pub previous: DigestWindow,
     /// The reasons of the current window's losses, most first (then by name), none last.
     pub lost_reasons: Vec<(Option<String>, u64)>,
+    /// The first touches of the leads created in the current window, most leads first; those
+    /// without one left out.
+    pub campaigns: Vec<AttributionFigures>,
 }
 
 /// What entering a stage means to the digest.
@@ -63,6 +67,7 @@ pub struct DigestCounter {
     current: DigestWindow,
     previous: DigestWindow,
     reasons: FxHashMap<Option<Name>, u64>,
+    new_leads: Attributor,
     visits: Vec<Visit>,
 }
 
@@ -90,6 +95,7 @@ impl DigestCounter {
             current: DigestWindow::empty(from, to),
             previous: DigestWindow::empty(from.minus_days(days), from),
             reasons: FxHashMap::default(),
+            new_leads: Attributor::default(),
             visits: Vec::new(),
         }
     }
@@ -98,12 +104,18 @@ impl DigestCounter {
         self.meanings.get(stage.index()).copied().unwrap_or_default()
     }
 
-    pub fn add(&mut self, lead: &LeadPlaces<'_>) {
+    /// Adds a lead with the touches of its events.
+    pub fn add(&mut self, lead: &LeadPlaces<'_>, touches: &LeadTouches) {
         let mut buffer = std::mem::take(&mut self.visits);
         visits(lead, self.pipeline, self.current.to, &mut buffer);
         if !buffer.is_empty() {
             for window in [&mut self.current, &mut self.previous] {
                 window.created += u64::from(window.from <= lead.created_at && lead.created_at < window.to);
+            }
+            if self.current.from <= lead.created_at {
+                let qualified = buffer.iter().find(|v| self.meaning(v.stage).qualified).map(|v| v.entered);
+                let won = buffer.iter().any(|v| self.meaning(v.stage).won);
+                self.new_leads.add(touches, qualified, won);
             }
             let mut before: Option<(Meaning, Option<Timestamp>)> = None;
             for visit in &buffer {
@@ -135,7 +147,9 @@ impl DigestCounter {
         lost_reasons.sort_by(|a, b| {
             (a.0.is_none(), std::cmp::Reverse(a.1), &a.0).cmp(&(b.0.is_none(), std::cmp::Reverse(b.1), &b.0))
         });
-        DigestCounts { current: self.current, previous: self.previous, lost_reasons }
+        let mut campaigns = self.new_leads.finish(names).first_touch;
+        campaigns.retain(|c| c.value.is_some());
+        DigestCounts { current: self.current, previous: self.previous, lost_reasons, campaigns }
     }
 }
 
@@ -182,7 +196,7 @@ mod tests {
                 stage,
                 changes,
             };
-            counter.add(&places);
+            counter.add(&places, &LeadTouches::default());
         };
         lead(2, &ana, won);
         lead(8, &bo, mql);
