@@ -79,6 +79,7 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/sla/clocks", get(sla::clocks::<S>))
         .route("/v1/sla/compliance", get(sla::compliance::<S>))
         .route("/v1/reports/pipeline", get(reports::pipeline::<S>))
+        .route("/v1/reports/funnel", get(reports::funnel::<S>))
         .route("/v1/reports/pipeline/charts/{chart}", get(reports::chart::<S>))
         .route("/v1/reports/reps", get(reports::reps::<S>))
         .route("/v1/reports/model", get(reports::model::<S>))

@@ -84,6 +84,7 @@ use crate::error::ErrorResponse;
         crate::sla::clocks,
         crate::sla::compliance,
         crate::reports::pipeline,
+        crate::reports::funnel,
         crate::reports::chart,
         crate::reports::reps,
         crate::reports::model,
@@ -105,7 +106,7 @@ use crate::error::ErrorResponse;
         crate::openapi,
         crate::docs,
     ),
-    components(schemas(ErrorResponse, crate::reports::PipelineChart)),
+    components(schemas(ErrorResponse, crate::reports::PipelineChart, crate::reports::FunnelBy)),
     modifiers(&ApiKey, &Errors, &EventRules),
 )]
 struct ApiDoc;

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use leadflow_contract::{Digest, ModelReport, PipelineReport, RepsReport, TouchpointReport};
-use leadflow_core::report::{LeadScope, Period, ReportPeriod};
+use leadflow_contract::{Digest, FunnelReport, ModelReport, PipelineReport, RepsReport, TouchpointReport};
+use leadflow_core::report::{FunnelDimension, LeadScope, Period, ReportPeriod};
 use leadflow_core::{Actor, Grade, Timestamp};
 use leadflow_engine::{
     Cutoff, DigestRequest, ModelReportRequest, OutcomeSource, PipelineReportRequest, Quiet, RepsReportRequest,
@@ -54,6 +54,37 @@ pub(crate) struct PipelineReportParams {
     /// Only leads of these grades (A to F) as scored now, comma-separated.
     #[param(pattern = r"^(\s*[A-Fa-f]?\s*)(,\s*[A-Fa-f]?\s*)*$")]
     grade: Option<String>,
+    /// Also split the funnel by this (`breakdown`).
+    by: Option<FunnelBy>,
+}
+
+/// What a funnel can be split by.
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FunnelBy {
+    Source,
+    Owner,
+    Team,
+    Campaign,
+    LandingPage,
+    Bucket,
+    Grade,
+    Month,
+}
+
+impl From<FunnelBy> for FunnelDimension {
+    fn from(by: FunnelBy) -> FunnelDimension {
+        match by {
+            FunnelBy::Source => FunnelDimension::Source,
+            FunnelBy::Owner => FunnelDimension::Owner,
+            FunnelBy::Team => FunnelDimension::Team,
+            FunnelBy::Campaign => FunnelDimension::Campaign,
+            FunnelBy::LandingPage => FunnelDimension::LandingPage,
+            FunnelBy::Bucket => FunnelDimension::Bucket,
+            FunnelBy::Grade => FunnelDimension::Grade,
+            FunnelBy::Month => FunnelDimension::Month,
+        }
+    }
 }
 
 /// A pipeline's report
@@ -81,6 +112,34 @@ pub(crate) async fn pipeline<S: Backend>(
     params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PipelineReport>, ApiError> {
     Ok(Json(report_of(&state, caller, params).await?))
+}
+
+/// A pipeline's funnel
+///
+/// The funnel part of the pipeline report, with the same parameters: of the leads in the
+/// cohort and filters, how many reached each funnel stage, how many went on from each to the
+/// next (with a 95% interval) and where the others are as of `as_of` (stalled in an open stage,
+/// recycled, lost or disqualified and why, won another way, gone from the pipeline); with `by`,
+/// the same for each source, owner (now), owner's team, first campaign touched before
+/// qualifying, landing page, bucket or grade (as scored now), or month created.
+///
+/// Roles: admin, marketing, and sales keys of managers.
+#[utoipa::path(
+    get, path = "/v1/reports/funnel", tag = "Reports", operation_id = "getV1ReportsFunnel",
+    params(PipelineReportParams),
+    responses(
+        (status = 200, description = "The funnel", body = FunnelReport),
+        (status = 400, description = "Error: `invalid_request`"),
+        (status = 404, description = "Error: `pipeline_not_found`"),
+        (status = 409, description = "Error: `pipeline_needed`"),
+    ),
+)]
+pub(crate) async fn funnel<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<FunnelReport>, ApiError> {
+    Ok(Json(FunnelReport::from(&core_report_of(&state, caller, params).await?)))
 }
 
 /// One of the pipeline report's charts.
@@ -145,15 +204,23 @@ async fn report_of<S: Backend>(
     caller: Caller,
     params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<PipelineReport, ApiError> {
+    Ok(PipelineReport::from(&core_report_of(state, caller, params).await?))
+}
+
+/// The report the query asks for, as the engine gives it.
+async fn core_report_of<S: Backend>(
+    state: &AppState<S>,
+    caller: Caller,
+    params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<leadflow_core::report::PipelineReport, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let request = pipeline_request(p)?;
-    let report = state
+    state
         .read(move |engine| {
             let actor = Actor { role: caller.role, name: &caller.name };
             Ok(engine.pipeline_report_as(&actor, &request, &Quiet)?)
         })
-        .await?;
-    Ok(PipelineReport::from(&report))
+        .await
 }
 
 fn instant(field: &str, s: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
@@ -199,6 +266,7 @@ fn pipeline_request(p: PipelineReportParams) -> Result<PipelineReportRequest, Ap
         as_of: instant("as_of", &p.as_of)?,
         scope,
         teams: list(p.team),
+        by: p.by.map(FunnelDimension::from),
     })
 }
 
@@ -410,6 +478,7 @@ pub(crate) async fn reps<S: Backend>(
         campaign: p.campaign,
         bucket: p.bucket,
         grade: p.grade,
+        by: None,
     })?;
     let request = RepsReportRequest { pipeline, from };
     let report = state

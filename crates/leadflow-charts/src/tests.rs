@@ -1,5 +1,5 @@
 use leadflow_contract::{
-    Attribution, Cohort, Conversion, MonthFigures, PipelineReport, StageFigures, VelocityMonth, VelocityStep,
+    Attribution, Cohort, Conversion, Dropouts, MonthFigures, PipelineReport, StageFigures, VelocityMonth, VelocityStep,
 };
 use leadflow_core::Timestamp;
 
@@ -31,6 +31,16 @@ fn report() -> PipelineReport {
         rate: Some(converted as f64 / reached as f64),
         rate_low: None,
         rate_high: None,
+        dropped: Dropouts {
+            stalled: 0,
+            skipped: 0,
+            recycled: 0,
+            lost: 0,
+            disqualified: 0,
+            won: 0,
+            left: 0,
+            reasons: vec![],
+        },
     };
     let month = |m: &str, days| VelocityMonth { month: m.into(), leads: 3, median_days: days };
     PipelineReport {
@@ -39,6 +49,7 @@ fn report() -> PipelineReport {
         leads: 100,
         stages: vec![stage("new", 100), stage("<mql>", 40), stage("won", 10)],
         conversion: vec![conversion("new", "<mql>", 100, 40), conversion("<mql>", "won", 40, 10)],
+        breakdown: None,
         owners: vec![],
         months: vec![
             MonthFigures { month: "2026-01".into(), mqls: 30, velocity_rate: None },

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use leadflow_contract::{AttributionFigures, Digest, ModelReport, PipelineReport, RepsReport, TouchpointReport};
+use leadflow_contract::{
+    AttributionFigures, Digest, FunnelReport, ModelReport, PipelineReport, RepsReport, TouchpointReport,
+};
 use leadflow_core::report::{LeadScope, Period, ReportPeriod};
 use leadflow_core::{Grade, Timestamp};
 use leadflow_engine::{
@@ -16,6 +18,10 @@ use leadflow_engine::{
 use leadflow_store::Backend;
 
 use crate::{output, progress};
+
+mod funnel;
+
+use funnel::ByArg;
 
 #[derive(Subcommand)]
 pub enum ReportCommand {
@@ -33,12 +39,46 @@ pub enum ReportCommand {
         funnel: Option<Vec<String>>,
         #[command(flatten)]
         scope: ScopeArgs,
+        /// Also split the funnel by this.
+        #[arg(long, value_enum)]
+        by: Option<ByArg>,
         #[arg(long, value_enum, default_value_t = Rendering::Table)]
         format: Rendering,
         /// Also write its charts into this directory, as SVG: funnel.svg, mqls.svg,
         /// velocity.svg, cohorts.svg.
         #[arg(long, value_name = "DIR")]
         svg: Option<PathBuf>,
+    },
+    /// A pipeline's funnel: of a cohort's leads, how many reached each stage, how many went on
+    /// from each to the next, and where the others are now (stalled, recycled, lost and why,
+    /// won another way, gone); with --by, the same for each source, owner, campaign, ...
+    Funnel {
+        /// The active pipeline; may be left out when only one is active.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// As of this instant or date; now by default.
+        #[arg(long)]
+        as_of: Option<Timestamp>,
+        /// The funnel's stages in order (comma-separated); by default the open stages, then won.
+        #[arg(long, value_delimiter = ',')]
+        stages: Option<Vec<String>>,
+        /// The cohort: leads created (or first qualified, with --cohort qualified) from this
+        /// instant or date on...
+        #[arg(long)]
+        from: Option<Timestamp>,
+        /// ... and before this one.
+        #[arg(long)]
+        to: Option<Timestamp>,
+        /// Which instant --from and --to are about.
+        #[arg(long, value_enum, default_value_t = CohortArg::Created)]
+        cohort: CohortArg,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Split by this.
+        #[arg(long, value_enum)]
+        by: Option<ByArg>,
+        #[arg(long, value_enum, default_value_t = Rendering::Table)]
+        format: Rendering,
     },
     /// The digest: the last days against as many before them (leads created, MQLs, accepted,
     /// won, lost and why), the pipeline now, the hand-off SLA and response times, and the
@@ -121,9 +161,18 @@ pub enum ReportCommand {
     },
 }
 
-/// Which leads a report counts.
+/// Which leads a report counts: a cohort and filters.
 #[derive(Args)]
 pub struct ScopeArgs {
+    #[command(flatten)]
+    cohort: CohortArgs,
+    #[command(flatten)]
+    filters: FilterArgs,
+}
+
+/// A cohort: leads created, or first qualified, in a period.
+#[derive(Args)]
+pub struct CohortArgs {
     /// The cohort of leads created from this instant or date on...
     #[arg(long)]
     created_from: Option<Timestamp>,
@@ -136,6 +185,11 @@ pub struct ScopeArgs {
     /// ... and before this one.
     #[arg(long)]
     qualified_to: Option<Timestamp>,
+}
+
+/// Which leads of the cohort count.
+#[derive(Args)]
+pub struct FilterArgs {
     /// Only leads of these sources (comma-separated).
     #[arg(long, value_delimiter = ',')]
     source: Option<Vec<String>>,
@@ -160,22 +214,49 @@ fn grade(s: &str) -> std::result::Result<Grade, String> {
     Grade::parse(s).ok_or_else(|| format!("`{s}` is not a grade (A to F)"))
 }
 
+fn period(from: Option<Timestamp>, to: Option<Timestamp>, what: &str) -> Result<Option<Period>> {
+    match (from, to) {
+        (Some(from), Some(to)) if from >= to => anyhow::bail!("--{what}from must be before --{what}to"),
+        _ => Ok(Period::new(from, to)),
+    }
+}
+
 impl ScopeArgs {
     fn scope(&self) -> Result<LeadScope> {
-        let period = |from: Option<Timestamp>, to: Option<Timestamp>, what: &str| match (from, to) {
-            (Some(from), Some(to)) if from >= to => anyhow::bail!("--{what}-from must be before --{what}-to"),
-            _ => Ok(Period::new(from, to)),
-        };
+        let c = &self.cohort;
         Ok(LeadScope {
-            created: period(self.created_from, self.created_to, "created")?,
-            qualified: period(self.qualified_from, self.qualified_to, "qualified")?,
+            created: period(c.created_from, c.created_to, "created-")?,
+            qualified: period(c.qualified_from, c.qualified_to, "qualified-")?,
+            ..self.filters.scope()
+        })
+    }
+
+    fn teams(&self) -> Option<Vec<String>> {
+        self.filters.team.clone()
+    }
+}
+
+impl FilterArgs {
+    /// Every lead created and qualified at any time, these filters applied.
+    fn scope(&self) -> LeadScope {
+        LeadScope {
             sources: self.source.clone(),
             owners: self.owner.clone(),
             campaigns: self.campaign.clone(),
             buckets: self.bucket.clone(),
             grades: self.grade.clone(),
-        })
+            ..LeadScope::default()
+        }
     }
+}
+
+/// Which instant a funnel's cohort is about.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CohortArg {
+    /// When the leads were created.
+    Created,
+    /// When they first qualified (entered an MQL stage).
+    Qualified,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -199,9 +280,15 @@ pub enum Rendering {
 
 pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result<ExitCode> {
     match command {
-        ReportCommand::Pipeline { pipeline, as_of, funnel, scope, format, svg } => {
-            let request =
-                PipelineReportRequest { pipeline, funnel, as_of, scope: scope.scope()?, teams: scope.team.clone() };
+        ReportCommand::Pipeline { pipeline, as_of, funnel, scope, by, format, svg } => {
+            let request = PipelineReportRequest {
+                pipeline,
+                funnel,
+                as_of,
+                scope: scope.scope()?,
+                teams: scope.teams(),
+                by: by.map(Into::into),
+            };
             let report = engine.pipeline_report(&request, &progress::bar("reading histories"))?;
             let report = PipelineReport::from(&report);
             if let Some(dir) = &svg {
@@ -211,6 +298,28 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
                 Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Rendering::Csv => print_csv(&report)?,
                 Rendering::Table => print_tables(&report),
+            }
+        }
+        ReportCommand::Funnel { pipeline, as_of, stages, from, to, cohort, filters, by, format } => {
+            let mut scope = filters.scope();
+            match cohort {
+                CohortArg::Created => scope.created = period(from, to, "")?,
+                CohortArg::Qualified => scope.qualified = period(from, to, "")?,
+            }
+            let request = PipelineReportRequest {
+                pipeline,
+                funnel: stages,
+                as_of,
+                scope,
+                teams: filters.team.clone(),
+                by: by.map(Into::into),
+            };
+            let report = engine.pipeline_report(&request, &progress::bar("reading histories"))?;
+            let report = FunnelReport::from(&report);
+            match format {
+                Rendering::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Rendering::Csv => funnel::print_funnel_csv(&report)?,
+                Rendering::Table => funnel::print_funnel_report(&report),
             }
         }
         ReportCommand::Model { pipeline, as_of, period, format } => {
@@ -266,7 +375,7 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: ReportCommand) -> Result
                 pipeline,
                 as_of,
                 scope: scope.scope()?,
-                teams: scope.team.clone(),
+                teams: scope.teams(),
                 ..Default::default()
             };
             let report =
@@ -638,20 +747,10 @@ fn print_tables(r: &PipelineReport) {
         })
         .collect();
     output::table(&["step", "leads", "median", "p75", "p90"], &rows);
-    println!("\nfunnel");
-    let rows: Vec<Vec<String>> = r
-        .conversion
-        .iter()
-        .map(|c| {
-            let interval = match (c.rate_low, c.rate_high) {
-                (Some(low), Some(high)) => format!("{} to {}", percent(Some(low)), percent(Some(high))),
-                _ => "-".into(),
-            };
-            let step = format!("{} -> {}", c.from, c.to);
-            vec![step, c.reached.to_string(), c.converted.to_string(), percent(c.rate), interval]
-        })
-        .collect();
-    output::table(&["step", "reached", "went on", "conversion", "95% interval"], &rows);
+    funnel::print_steps(&r.conversion);
+    if let Some(breakdown) = &r.breakdown {
+        funnel::print_breakdown(breakdown);
+    }
     println!("\nMQLs per month");
     let most = r.months.iter().map(|m| m.mqls).max().unwrap_or(0).max(1);
     let rows: Vec<Vec<String>> = r
@@ -766,13 +865,9 @@ fn print_csv(r: &PipelineReport) -> Result<()> {
         put("stage", &s.stage, "rotting", s.rotting.to_string())?;
         put("stage", &s.stage, "weighted", s.weighted.to_string())?;
     }
-    for c in &r.conversion {
-        let key = format!("{}->{}", c.from, c.to);
-        put("conversion", &key, "reached", c.reached.to_string())?;
-        put("conversion", &key, "converted", c.converted.to_string())?;
-        put("conversion", &key, "rate", number(c.rate))?;
-        put("conversion", &key, "rate_low", number(c.rate_low))?;
-        put("conversion", &key, "rate_high", number(c.rate_high))?;
+    funnel::put_steps(&mut put, "conversion", "", &r.conversion)?;
+    if let Some(b) = &r.breakdown {
+        funnel::put_breakdown(&mut put, b)?;
     }
     for m in &r.months {
         put("month", &m.month, "mqls", m.mqls.to_string())?;

@@ -10,6 +10,7 @@
 mod batch;
 mod change;
 mod digest;
+mod funnel;
 mod identity;
 mod lead;
 mod model;
@@ -27,6 +28,7 @@ mod webhook;
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
 pub use change::{LeadChange, LeadChanges, StageHistory, StageStretch};
 pub use digest::{Digest, DigestWindow, OpenStage, ReasonFigure};
+pub use funnel::{FunnelBreakdown, FunnelGroup, FunnelReport, FunnelStage};
 pub use identity::{IdentityRequest, LeadIdentities, LeadIdentity, LeadVisitor};
 pub use lead::LeadPage;
 pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, InactivityLine, Lead, LeadView};
@@ -38,9 +40,9 @@ pub use pipeline::{
     StageMoveResult,
 };
 pub use report::{
-    Attribution, AttributionFigures, Cohort, Conversion, Decile, ModelPeriod, ModelReport, MonthFigures, OwnerFigures,
-    PipelineReport, ReasonCount, RepLine, RepsReport, ResponseFigures, SourceFigures, Split, StageFigures, TaskFigures,
-    TeamLine, Touchpoint, TouchpointReport, VelocityMonth, VelocityStep,
+    Attribution, AttributionFigures, Cohort, Conversion, Decile, Dropouts, ModelPeriod, ModelReport, MonthFigures,
+    OwnerFigures, PipelineReport, ReasonCount, RepLine, RepsReport, ResponseFigures, SourceFigures, Split,
+    StageFigures, TaskFigures, TeamLine, Touchpoint, TouchpointReport, VelocityMonth, VelocityStep,
 };
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};

@@ -5,6 +5,8 @@ use leadflow_core::report as core;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::FunnelBreakdown;
+
 /// One pipeline's figures as of an instant: how far leads got, how long they stayed, who and
 /// what brought the won ones, month by month. Definitions: `bench/pipeline/README.md`.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -16,8 +18,10 @@ pub struct PipelineReport {
     pub leads: u64,
     /// In the pipeline's order; then stages its history names that its file no longer has.
     pub stages: Vec<StageFigures>,
-    /// From each funnel stage to the next.
+    /// From each funnel stage to the next, and where the others went.
     pub conversion: Vec<Conversion>,
+    /// The funnel by a dimension's values, when `by` asks for it.
+    pub breakdown: Option<FunnelBreakdown>,
     /// By owner (as leads are owned now); leads without one last, as `null`.
     pub owners: Vec<OwnerFigures>,
     /// Every month (UTC) from the first MQL to the last.
@@ -113,6 +117,66 @@ pub struct Conversion {
     /// small.
     pub rate_low: Option<f64>,
     pub rate_high: Option<f64>,
+    /// Where the leads that reached `from` and did not go on to `to` are as of `as_of`.
+    pub dropped: Dropouts,
+}
+
+/// Where the leads that did not go on are as of the report; the counts add up to
+/// `reached - converted`.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Dropouts {
+    /// In an open stage up to `to` in the pipeline's order (or in one the pipeline's file no
+    /// longer has): stalled.
+    pub stalled: u64,
+    /// In an open stage after `to`, without having been through it.
+    pub skipped: u64,
+    /// In a recycled stage: back with marketing.
+    pub recycled: u64,
+    pub lost: u64,
+    pub disqualified: u64,
+    /// In a won stage without having been through `to`.
+    pub won: u64,
+    /// No longer in the pipeline.
+    pub left: u64,
+    /// The lost and disqualified ones by the stage they are in and why they went there, most
+    /// first.
+    pub reasons: Vec<ReasonCount>,
+}
+
+impl From<&core::Dropouts> for Dropouts {
+    fn from(d: &core::Dropouts) -> Dropouts {
+        Dropouts {
+            stalled: d.stalled,
+            skipped: d.skipped,
+            recycled: d.recycled,
+            lost: d.lost,
+            disqualified: d.disqualified,
+            won: d.won,
+            left: d.left,
+            reasons: d.reasons.iter().map(ReasonCount::from).collect(),
+        }
+    }
+}
+
+impl From<&core::Conversion> for Conversion {
+    fn from(c: &core::Conversion) -> Conversion {
+        Conversion {
+            from: c.from.clone(),
+            to: c.to.clone(),
+            reached: c.reached,
+            converted: c.converted,
+            rate: c.rate,
+            rate_low: c.interval.map(|i| i.0),
+            rate_high: c.interval.map(|i| i.1),
+            dropped: Dropouts::from(&c.dropped),
+        }
+    }
+}
+
+impl From<&core::ReasonCount> for ReasonCount {
+    fn from(x: &core::ReasonCount) -> ReasonCount {
+        ReasonCount { stage: x.stage.clone(), reason: x.reason.clone(), count: x.count }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -245,19 +309,8 @@ impl From<&core::PipelineReport> for PipelineReport {
                     weighted: s.weighted,
                 })
                 .collect(),
-            conversion: r
-                .conversion
-                .iter()
-                .map(|c| Conversion {
-                    from: c.from.clone(),
-                    to: c.to.clone(),
-                    reached: c.reached,
-                    converted: c.converted,
-                    rate: c.rate,
-                    rate_low: c.interval.map(|i| i.0),
-                    rate_high: c.interval.map(|i| i.1),
-                })
-                .collect(),
+            conversion: r.conversion.iter().map(Conversion::from).collect(),
+            breakdown: r.breakdown.as_ref().map(FunnelBreakdown::from),
             owners: r.owners.iter().map(OwnerFigures::from).collect(),
             months: r
                 .months
@@ -282,11 +335,7 @@ impl From<&core::PipelineReport> for PipelineReport {
                 })
                 .collect(),
             attribution: Attribution::from(&r.attribution),
-            reasons: r
-                .reasons
-                .iter()
-                .map(|x| ReasonCount { stage: x.stage.clone(), reason: x.reason.clone(), count: x.count })
-                .collect(),
+            reasons: r.reasons.iter().map(ReasonCount::from).collect(),
             velocity: r
                 .velocity
                 .iter()

@@ -2,8 +2,8 @@
 //! lead's place history and the core folds it ([`leadflow_core::report`]).
 
 use leadflow_core::report::{
-    LeadContext, LeadPlaces, LeadScope, ModelReport, ModelReporter, Names, PipelineReport, PipelineReporter,
-    ReportPeriod, ScorePoint,
+    FunnelDimension, LeadContext, LeadPlaces, LeadScope, ModelReport, ModelReporter, Names, PipelineReport,
+    PipelineReporter, ReportPeriod, ScorePoint,
 };
 use leadflow_core::team::UserRole;
 use leadflow_core::{Actor, Role, Timestamp};
@@ -26,6 +26,8 @@ pub struct PipelineReportRequest {
     pub scope: LeadScope,
     /// Only leads owned by members of these teams (the sales users' `team`).
     pub teams: Option<Vec<String>>,
+    /// Also split the funnel by this.
+    pub by: Option<FunnelDimension>,
 }
 
 /// What a report on the model over time is asked for.
@@ -165,7 +167,17 @@ impl<S: Store> Engine<S> {
         let scope = self.scope_with_teams(request)?;
         let mut reporter = PipelineReporter::new(pipeline, request.funnel.as_deref(), &scope, as_of, &mut names)
             .map_err(|stage| EngineError::NoSuchStage { pipeline: pipeline.name().to_string(), stage })?;
-        let contexts = self.lead_contexts(&scope, as_of, &mut names)?;
+        if let Some(by) = request.by {
+            let teams: Vec<(String, String)> = self
+                .store
+                .users()?
+                .iter()
+                .filter_map(|u| Some((u.name().as_str().to_string(), u.team()?.as_str().to_string())))
+                .collect();
+            reporter.split_by(by, &teams, &mut names);
+        }
+        let by_score = scope.by_score() || request.by.is_some_and(FunnelDimension::by_score);
+        let contexts = self.lead_contexts(by_score, as_of, &mut names)?;
         let nothing = LeadContext::default();
         self.scan_places(&mut names, progress, &mut |lead, names| {
             let context = contexts.get(&lead.lead).unwrap_or(&nothing);
@@ -177,10 +189,10 @@ impl<S: Store> Engine<S> {
     }
 
     /// What the report knows of each lead beyond its places: the touches of its events up to
-    /// `as_of`, and its bucket and grade when the scope keeps leads by them.
+    /// `as_of`, and its bucket and grade when the report keeps or splits leads by them.
     fn lead_contexts(
         &self,
-        scope: &LeadScope,
+        by_score: bool,
         as_of: Timestamp,
         names: &mut Names,
     ) -> Result<FxHashMap<LeadId, LeadContext>, EngineError> {
@@ -190,7 +202,7 @@ impl<S: Store> Engine<S> {
         for context in contexts.values_mut() {
             context.touches.sort();
         }
-        if scope.by_score() {
+        if by_score {
             self.store.for_each_score(&mut |lead, score| {
                 let context = contexts.entry(lead).or_default();
                 context.bucket = Some(names.intern(&score.values.bucket));

@@ -115,6 +115,43 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
     // A funnel of one's own.
     let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline?pipeline=sales&funnel=new,won", None).await;
     assert_eq!((status, body["conversion"][0]["rate"].as_f64()), (StatusCode::OK, Some(1.0 / 3.0)), "{body}");
+    // The funnel alone, where the others went, and by source: Bo was lost on price after
+    // qualifying, Cy is still new.
+    let (status, funnel) =
+        s.call(Some(Role::Marketing), Method::GET, "/v1/reports/funnel?funnel=new,mql,sql,won&by=source", None).await;
+    assert_eq!(status, StatusCode::OK, "{funnel}");
+    assert_eq!(
+        funnel["reached"],
+        json!([{"stage": "new", "reached": 3}, {"stage": "mql", "reached": 2}, {"stage": "sql", "reached": 1},
+               {"stage": "won", "reached": 1}])
+    );
+    let dropped = |step: &Value| {
+        let d = &step["dropped"];
+        ["stalled", "skipped", "recycled", "lost", "disqualified", "won", "left"].map(|k| d[k].as_u64().unwrap())
+    };
+    assert_eq!(dropped(&funnel["conversion"][0]), [1, 0, 0, 0, 0, 0, 0], "{funnel}");
+    assert_eq!(dropped(&funnel["conversion"][1]), [0, 0, 0, 1, 0, 0, 0], "{funnel}");
+    assert_eq!(
+        funnel["conversion"][1]["dropped"]["reasons"],
+        json!([{"stage": "lost", "reason": "price", "count": 1}])
+    );
+    assert_eq!(funnel["breakdown"]["by"], "source");
+    let groups = funnel["breakdown"]["groups"].as_array().unwrap();
+    let group = |g: &Value| {
+        let rates: Vec<Option<f64>> = g["conversion"].as_array().unwrap().iter().map(|c| c["rate"].as_f64()).collect();
+        (g["value"].as_str().unwrap().to_string(), g["leads"].as_u64().unwrap(), rates)
+    };
+    assert_eq!(
+        groups.iter().map(group).collect::<Vec<_>>(),
+        [
+            ("webinar".into(), 2, vec![Some(1.0), Some(0.5), Some(1.0)]),
+            ("organic".into(), 1, vec![Some(0.0), None, None])
+        ]
+    );
+    let (_, with_split) = s.admin(Method::GET, "/v1/reports/pipeline?by=owner", None).await;
+    assert_eq!(with_split["breakdown"]["groups"][0]["value"], "sales@yourco.example", "{with_split}");
+    let (status, body) = s.admin(Method::GET, "/v1/reports/funnel?by=colour", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{body}");
     // A cohort and filters.
     let (_, webinar) = s.admin(Method::GET, "/v1/reports/pipeline?source=webinar,partner", None).await;
     assert_eq!(webinar["leads"], 2, "{webinar}");
@@ -204,9 +241,13 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
 
     // Reports read every lead: a rep's key may not, a manager's may; an ingest key never.
     for role in [Role::Sales, Role::Ingest] {
-        for path in
-            ["/v1/reports/pipeline", "/v1/reports/pipeline/charts/funnel", "/v1/reports/reps", "/v1/reports/model"]
-        {
+        for path in [
+            "/v1/reports/pipeline",
+            "/v1/reports/funnel",
+            "/v1/reports/pipeline/charts/funnel",
+            "/v1/reports/reps",
+            "/v1/reports/model",
+        ] {
             let (status, body) = s.call(Some(role), Method::GET, path, None).await;
             assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("forbidden")), "{role} {path}");
         }

@@ -100,6 +100,102 @@ fn every_report_renders_as_a_table_csv_and_charts() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no stage `nowhere`"));
 }
 
+/// `leadflow report funnel --from 2026-01-01 --by source` and every other split: each accounts
+/// for every lead of the cohort and of every step (those that went on plus those it says where
+/// they are), and its groups are what the files say.
+#[test]
+fn the_funnel_splits_a_cohort_and_accounts_for_every_lead() {
+    let cli = Cli::new();
+    let bench = workspace_root().join("../shared/bench/pipeline/small");
+    let path = |name: &str| bench.join(name).to_str().unwrap().to_string();
+    cli.ok(&["init"]);
+    cli.ok(&["pipeline", "apply", workspace_root().join("bench/pipeline/sales.toml").to_str().unwrap()]);
+    cli.ok(&["import", "leads", &path("leads.csv"), "--pipeline", "sales"]);
+    cli.ok(&["import", "changes", &path("stage_changes.csv")]);
+    let as_of = ["--as-of", "2026-07-01T00:00:00Z"];
+    let funnel = |args: &[&str]| -> Value {
+        let args = [&["report", "funnel", "--format", "json"][..], &as_of, args].concat();
+        serde_json::from_str(&cli.ok(&args)).unwrap()
+    };
+    // The cohort, counted from the file: leads created from 2026 on, by source and by month.
+    let leads = std::fs::read_to_string(path("leads.csv")).unwrap();
+    let cohort: Vec<Vec<&str>> = leads
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<&str>>())
+        .filter(|r| t(r[5]) >= t("2026-01-01"))
+        .collect();
+    let count_by = |key: &dyn Fn(&[&str]) -> String| {
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for row in &cohort {
+            *counts.entry(key(row)).or_default() += 1;
+        }
+        counts
+    };
+    let groups_of = |report: &Value| -> std::collections::BTreeMap<String, u64> {
+        let groups = report["breakdown"]["groups"].as_array().unwrap();
+        groups.iter().map(|g| (g["value"].as_str().unwrap_or("").to_string(), g["leads"].as_u64().unwrap())).collect()
+    };
+    let by_source = funnel(&["--from", "2026-01-01", "--by", "source"]);
+    assert_eq!(by_source["leads"].as_u64(), Some(cohort.len() as u64));
+    assert_eq!(groups_of(&by_source), count_by(&|r| r[4].to_string()));
+    let by_month = funnel(&["--from", "2026-01-01", "--by", "month"]);
+    assert_eq!(groups_of(&by_month), count_by(&|r| r[5][..7].to_string()));
+
+    let steps = |conversion: &Value| -> Vec<(u64, u64, u64)> {
+        conversion
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let d = &c["dropped"];
+                let elsewhere = ["stalled", "skipped", "recycled", "lost", "disqualified", "won", "left"]
+                    .iter()
+                    .map(|k| d[k].as_u64().unwrap())
+                    .sum::<u64>();
+                (c["reached"].as_u64().unwrap(), c["converted"].as_u64().unwrap(), elsewhere)
+            })
+            .collect()
+    };
+    for by in ["source", "owner", "team", "campaign", "landing_page", "bucket", "grade", "month"] {
+        let report = funnel(&["--from", "2026-01-01", "--by", by]);
+        let total = steps(&report["conversion"]);
+        assert!(total.iter().all(|&(reached, converted, elsewhere)| converted + elsewhere == reached), "{by}");
+        let groups = report["breakdown"]["groups"].as_array().unwrap();
+        assert_eq!(groups.iter().map(|g| g["leads"].as_u64().unwrap()).sum::<u64>(), cohort.len() as u64, "{by}");
+        let mut summed = vec![(0, 0, 0); total.len()];
+        for group in groups {
+            for (sum, (reached, converted, elsewhere)) in summed.iter_mut().zip(steps(&group["conversion"])) {
+                assert_eq!(converted + elsewhere, reached, "{by}: {group}");
+                *sum = (sum.0 + reached, sum.1 + converted, sum.2 + elsewhere);
+            }
+        }
+        assert_eq!(summed, total, "{by}: the groups add up to the whole");
+    }
+    // The workload has lost leads with reasons, and some that qualified later than 2026.
+    let whole = funnel(&[]);
+    let lost: u64 =
+        whole["conversion"].as_array().unwrap().iter().map(|c| c["dropped"]["lost"].as_u64().unwrap()).sum();
+    assert!(lost > 0 && whole["conversion"][0]["dropped"]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    let qualified = funnel(&["--from", "2026-01-01", "--cohort", "qualified"]);
+    let pipeline: Value = serde_json::from_str(
+        &cli.ok(&[&["report", "pipeline", "--qualified-from", "2026-01-01", "--format", "json"][..], &as_of].concat()),
+    )
+    .unwrap();
+    assert_eq!(qualified["leads"], pipeline["leads"]);
+    assert_eq!(qualified["conversion"], pipeline["conversion"]);
+
+    let table = cli.ok(&[&["report", "funnel", "--from", "2026-01-01", "--by", "source"][..], &as_of].concat());
+    assert!(table.contains("funnel by source"), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("organic ")), "{table}");
+    let csv = cli.ok(&[&["report", "funnel", "--by", "owner", "--format", "csv"][..], &as_of].concat());
+    assert!(csv.lines().any(|l| l.starts_with("funnel_by_owner,")), "{csv}");
+    assert!(csv.lines().all(|l| l.split(',').count() == 4), "one tidy table");
+    let out = cli.run(&["report", "funnel", "--from", "2026-02-01", "--to", "2026-01-01"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from must be before --to"));
+}
+
 #[test]
 fn the_pipeline_report_gives_the_reference_figures_on_postgres() {
     the_reference_figures_on(Cli::on_postgres());

@@ -57,6 +57,16 @@ impl LeadTouches {
         self.campaigns.iter().any(|(_, c)| campaigns.contains(c))
     }
 
+    /// The first campaign touched before `until` (at all when `None`).
+    pub fn first_campaign(&self, until: Option<Timestamp>) -> Option<Name> {
+        self.before(until).first().map(|&(_, c)| c)
+    }
+
+    /// The page of the first page view.
+    pub fn landing_page(&self) -> Option<Name> {
+        self.landing.map(|(_, page)| page)
+    }
+
     /// The campaigns touched before `until` (all of them when `None`), in time order.
     fn before(&self, until: Option<Timestamp>) -> &[(Timestamp, Name)] {
         let end = until.map_or(self.campaigns.len(), |until| self.campaigns.partition_point(|&(at, _)| at < until));
@@ -131,9 +141,9 @@ impl Attributor {
         if before.is_empty() {
             self.campaigns.entry(None).or_default().add(qualified, won);
         }
-        self.first_touch.entry(before.first().map(|&(_, c)| c)).or_default().add(qualified, won);
+        self.first_touch.entry(touches.first_campaign(qualified_at)).or_default().add(qualified, won);
         self.last_touch.entry(before.last().map(|&(_, c)| c)).or_default().add(qualified, won);
-        self.landing_pages.entry(touches.landing.map(|(_, page)| page)).or_default().add(qualified, won);
+        self.landing_pages.entry(touches.landing_page()).or_default().add(qualified, won);
     }
 
     pub(crate) fn finish(self, names: &Names) -> Attribution {

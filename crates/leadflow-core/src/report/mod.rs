@@ -13,6 +13,7 @@ mod attribution;
 mod closes;
 mod cohorts;
 mod digest;
+mod funnel;
 mod interval;
 mod model;
 mod month;
@@ -29,12 +30,13 @@ pub use attribution::{Attribution, AttributionFigures, CAMPAIGN_PROPERTIES, Lead
 pub use closes::PipelineCloses;
 pub use cohorts::Cohort;
 pub use digest::{DigestCounter, DigestCounts, DigestWindow};
+pub use funnel::{Conversion, Dropouts, FunnelBreakdown, FunnelDimension, FunnelGroup, Reached};
 pub use interval::wilson;
 pub use model::{DRIFT_MIN_LEADS, Decile, ModelPeriod, ModelReport, ModelReporter, ScorePoint, Split};
 pub use month::ReportPeriod;
 pub use names::{Name, Names};
 pub use pipeline::{
-    Conversion, MonthFigures, OwnerFigures, PipelineReport, PipelineReporter, ReasonCount, SourceFigures, StageFigures,
+    MonthFigures, OwnerFigures, PipelineReport, PipelineReporter, ReasonCount, SourceFigures, StageFigures,
 };
 pub use places::{LeadPlaces, PlaceChange, PlaceField, Visit, visits};
 pub use quantile::quantile;

@@ -12,6 +12,9 @@ use crate::pipeline::{Pipeline, StageKind};
 
 use super::attribution::{Attribution, Attributor};
 use super::cohorts::{Cohort, Cohorts};
+use super::funnel::{
+    Conversion, FunnelBreakdown, FunnelDimension, FunnelSplit, FunnelTally, LeadFunnel, Reached, Whereabouts,
+};
 use super::interval::wilson;
 use super::month::{month_name, month_of};
 use super::names::{Name, Names};
@@ -31,8 +34,12 @@ pub struct PipelineReport {
     pub leads: u64,
     /// In the pipeline's order; then the stages its history names that its file no longer has.
     pub stages: Vec<StageFigures>,
-    /// From each funnel stage to the next.
+    /// The funnel's stages in order, with the leads that reached each.
+    pub funnel: Vec<Reached>,
+    /// From each funnel stage to the next, and where the others went.
     pub conversion: Vec<Conversion>,
+    /// The funnel split by a dimension, when asked for.
+    pub breakdown: Option<FunnelBreakdown>,
     /// By owner (as the lead is owned now), by name; leads without an owner last.
     pub owners: Vec<OwnerFigures>,
     /// Every calendar month (UTC) from the first MQL to the last.
@@ -72,19 +79,6 @@ pub struct StageFigures {
     pub open_median_age_days: Option<f64>,
     pub rotting: u64,
     pub weighted: f64,
-}
-
-/// `converted` of the `reached` leads that visited `from` visited `to` at or after their first
-/// visit to `from`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conversion {
-    pub from: String,
-    pub to: String,
-    pub reached: u64,
-    pub converted: u64,
-    pub rate: Option<f64>,
-    /// The 95% Wilson interval of the rate.
-    pub interval: Option<(f64, f64)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -184,7 +178,9 @@ pub struct PipelineReporter {
     funnel: Vec<usize>,
     leads: u64,
     reached: Vec<u64>,
-    converted: Vec<u64>,
+    funnel_tally: FunnelTally,
+    split: Option<FunnelSplit>,
+    lead_funnel: LeadFunnel,
     /// Seconds of each completed visit, per stage.
     durations: Vec<Vec<f64>>,
     open: Vec<u64>,
@@ -225,7 +221,9 @@ impl PipelineReporter {
             funnel: Vec::new(),
             leads: 0,
             reached: Vec::new(),
-            converted: Vec::new(),
+            funnel_tally: FunnelTally::default(),
+            split: None,
+            lead_funnel: LeadFunnel::default(),
             durations: Vec::new(),
             open: Vec::new(),
             ages: Vec::new(),
@@ -260,8 +258,13 @@ impl PipelineReporter {
                 of_kind(StageKind::Open).chain(of_kind(StageKind::Won)).map(|(i, _)| i).collect()
             }
         };
-        reporter.converted = vec![0; reporter.funnel.len().saturating_sub(1)];
         Ok(reporter)
+    }
+
+    /// Also splits the funnel by `by`; `teams` holds each owner's team, for a split by team.
+    pub fn split_by(&mut self, by: FunnelDimension, teams: &[(String, String)], names: &mut Names) {
+        let teams = teams.iter().map(|(owner, team)| (names.intern(owner), names.intern(team))).collect();
+        self.split = Some(FunnelSplit::new(by, teams));
     }
 
     fn add_stage(&mut self, name: Name, info: StageInfo) -> usize {
@@ -365,12 +368,6 @@ impl PipelineReporter {
                 self.reached[s] += 1;
             }
         }
-        for (k, pair) in self.funnel.windows(2).enumerate() {
-            let Some(Some(from)) = self.first_entry.get(pair[0]) else { continue };
-            if visits.iter().zip(&stages).any(|(v, &s)| s == pair[1] && v.entered >= *from) {
-                self.converted[k] += 1;
-            }
-        }
         let first_of_kind = |kind: StageKind| {
             self.first_entry
                 .iter()
@@ -402,9 +399,43 @@ impl PipelineReporter {
         source.mqls += u64::from(qualified_at.is_some());
         source.won += u64::from(won_at.is_some());
         self.attribution.add(&context.touches, qualified_at, won_at.is_some());
+        self.add_funnel(lead, context, qualified_at, visits, &stages);
         let milestones = self.milestones(lead.created_at, visits, &stages);
         self.velocity.add(&milestones);
         self.cohorts.add(lead.created_at, milestones.mql, won_at);
+    }
+
+    /// The lead's way through the funnel, in the totals and under its value of the split.
+    fn add_funnel(
+        &mut self,
+        lead: &LeadPlaces<'_>,
+        context: &LeadContext,
+        qualified_at: Option<Timestamp>,
+        visits: &[Visit],
+        stages: &[usize],
+    ) {
+        let mut funnel = std::mem::take(&mut self.lead_funnel);
+        let first_entry = |s: usize| self.first_entry.get(s).copied().flatten();
+        funnel.reached.clear();
+        funnel.reached.extend(self.funnel.iter().map(|&s| first_entry(s).is_some()));
+        funnel.converted.clear();
+        funnel.converted.extend(self.funnel.windows(2).map(|pair| {
+            first_entry(pair[0])
+                .is_some_and(|from| visits.iter().zip(stages).any(|(v, &s)| s == pair[1] && v.entered >= from))
+        }));
+        let now = visits.iter().zip(stages).rfind(|(v, _)| v.left.is_none());
+        funnel.whereabouts = Some(match now {
+            Some((visit, &s)) => Whereabouts::In(self.stages[s].kind, s, visit.reason),
+            None => Whereabouts::Left,
+        });
+        // Stages are in the pipeline's order, those its file no longer has after them.
+        funnel.past.clear();
+        funnel.past.extend(self.funnel.windows(2).map(|pair| now.is_some_and(|(_, &s)| s > pair[1])));
+        self.funnel_tally.add(&funnel);
+        if let Some(split) = &mut self.split {
+            split.add(lead, context, qualified_at, &funnel);
+        }
+        self.lead_funnel = funnel;
     }
 
     /// The lead's first MQL, its first acceptance after it, its first win after that.
@@ -456,22 +487,10 @@ impl PipelineReporter {
             })
             .collect::<Vec<StageFigures>>();
         let weighted_open = stages.iter().map(|s| s.weighted).sum();
-        let conversion = self
-            .funnel
-            .windows(2)
-            .zip(&self.converted)
-            .map(|(pair, &converted)| {
-                let reached = self.reached[pair[0]];
-                Conversion {
-                    from: self.stages[pair[0]].id.clone(),
-                    to: self.stages[pair[1]].id.clone(),
-                    reached,
-                    converted,
-                    rate: ratio(converted, reached),
-                    interval: wilson(converted, reached),
-                }
-            })
-            .collect();
+        let funnel: Vec<String> = self.funnel.iter().map(|&s| self.stages[s].id.clone()).collect();
+        let stage_ids: Vec<String> = self.stages.iter().map(|s| s.id.clone()).collect();
+        let (funnel_reached, conversion) = self.funnel_tally.finish(&funnel, &stage_ids, names);
+        let breakdown = self.split.map(|split| split.finish(&funnel, &stage_ids, names));
         let name = |n: &Option<Name>| n.map(|n| names.resolve(n).to_string());
         let mut owners: Vec<OwnerFigures> = self
             .owners
@@ -516,7 +535,9 @@ impl PipelineReporter {
             as_of: self.as_of,
             leads: self.leads,
             stages,
+            funnel: funnel_reached,
             conversion,
+            breakdown,
             owners,
             months: months(&self.months),
             sources,
@@ -604,5 +625,99 @@ mod tests {
         let mql = report.stages.iter().find(|s| s.stage == "mql").unwrap();
         assert_eq!((mql.reached, mql.completed, mql.open), (1, 2, 1));
         assert_eq!(report.stages.iter().find(|s| s.stage == "new").unwrap().completed, 1);
+    }
+
+    /// Of eight leads through `new -> mql -> sql -> won`: where the ones that did not go on are
+    /// (stalled, on in sql without qualifying, won without it, disqualified; lost, recycled, gone
+    /// to another pipeline),
+    /// why the lost went, and the same funnel by source.
+    #[test]
+    fn the_funnel_says_where_the_others_went_and_splits_by_source() {
+        let pipeline = Pipeline::parse(SALES).unwrap();
+        let mut names = Names::default();
+        let funnel = ["new", "mql", "sql", "won"].map(String::from);
+        let mut reporter =
+            PipelineReporter::new(&pipeline, Some(&funnel), &LeadScope::default(), day(100), &mut names).unwrap();
+        reporter.split_by(FunnelDimension::Source, &[], &mut names);
+        let mut n = |s: &str| Some(names.intern(s));
+        let (sales, partner, registered) = (n("sales"), n("partner"), n("registered"));
+        let (new, mql, sql, won, lost, recycled, disqualified) =
+            (n("new"), n("mql"), n("sql"), n("won"), n("lost"), n("recycled"), n("disqualified"));
+        let (web, ads, budget, spam) = (n("web"), n("ads"), n("budget"), n("spam"));
+        let stage = |at, old, new, reason| PlaceChange { at: day(at), field: PlaceField::Stage, old, new, reason };
+        // Its source, the pipeline and stage it is in now, its changes.
+        type Lead = (Option<Name>, Option<Name>, Option<Name>, Vec<PlaceChange>);
+        let leads: Vec<Lead> = vec![
+            (web, sales, won, vec![stage(1, new, mql, None), stage(2, mql, sql, None), stage(3, sql, won, None)]),
+            (web, sales, lost, vec![stage(1, new, mql, None), stage(2, mql, lost, budget)]),
+            (ads, sales, recycled, vec![stage(1, new, mql, None), stage(2, mql, recycled, None)]),
+            (ads, sales, new, vec![]),
+            (None, sales, won, vec![stage(1, new, won, None)]),
+            (
+                ads,
+                partner,
+                registered,
+                vec![
+                    stage(1, new, mql, None),
+                    PlaceChange { at: day(2), field: PlaceField::Pipeline, old: sales, new: partner, reason: None },
+                    stage(2, mql, registered, None),
+                ],
+            ),
+            (web, sales, disqualified, vec![stage(1, new, disqualified, spam)]),
+            (None, sales, sql, vec![stage(1, new, sql, None)]),
+        ];
+        for (i, (source, pipeline, stage, changes)) in leads.iter().enumerate() {
+            let lead = LeadPlaces {
+                lead: LeadId(i as i64 + 1),
+                created_at: day(0),
+                owner: None,
+                source: *source,
+                pipeline: *pipeline,
+                stage: *stage,
+                changes,
+            };
+            reporter.add(&lead, &LeadContext::default(), &names);
+        }
+        let report = reporter.finish(&names);
+        let reached: Vec<(&str, u64)> = report.funnel.iter().map(|r| (r.stage.as_str(), r.reached)).collect();
+        assert_eq!(reached, [("new", 8), ("mql", 4), ("sql", 2), ("won", 2)]);
+        let steps = |conversion: &[Conversion]| {
+            conversion
+                .iter()
+                .map(|c| {
+                    let d = &c.dropped;
+                    let elsewhere = [d.stalled, d.skipped, d.recycled, d.lost, d.disqualified, d.won, d.left];
+                    (c.reached, c.converted, elsewhere)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            steps(&report.conversion),
+            [(8, 4, [1, 1, 0, 0, 1, 1, 0]), (4, 1, [0, 0, 1, 1, 0, 0, 1]), (2, 1, [1, 0, 0, 0, 0, 0, 0])]
+        );
+        let reasons = |c: &Conversion| {
+            c.dropped.reasons.iter().map(|x| (x.stage.clone(), x.reason.clone(), x.count)).collect::<Vec<_>>()
+        };
+        assert_eq!(reasons(&report.conversion[0]), [("disqualified".into(), Some("spam".into()), 1)]);
+        assert_eq!(reasons(&report.conversion[1]), [("lost".into(), Some("budget".into()), 1)]);
+        let breakdown = report.breakdown.unwrap();
+        assert_eq!(breakdown.by, FunnelDimension::Source);
+        let groups: Vec<(Option<&str>, u64, Vec<u64>)> = breakdown
+            .groups
+            .iter()
+            .map(|g| (g.value.as_deref(), g.leads, g.reached.iter().map(|r| r.reached).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            [(Some("ads"), 3, vec![3, 2, 0, 0]), (Some("web"), 3, vec![3, 2, 1, 1]), (None, 2, vec![2, 0, 1, 1])]
+        );
+        assert_eq!(
+            steps(&breakdown.groups[0].conversion),
+            [(3, 2, [1, 0, 0, 0, 0, 0, 0]), (2, 0, [0, 0, 1, 0, 0, 0, 1]), (0, 0, [0; 7])]
+        );
+        assert_eq!(
+            steps(&breakdown.groups[1].conversion),
+            [(3, 2, [0, 0, 0, 0, 1, 0, 0]), (2, 1, [0, 0, 0, 1, 0, 0, 0]), (1, 1, [0; 7])]
+        );
     }
 }

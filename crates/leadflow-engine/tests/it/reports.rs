@@ -312,6 +312,15 @@ fn the_report_follows_leads_that_skip_go_back_requalify_and_never_move() {
     assert_eq!(scoped(&mut w, LeadScope { sources: list(&["web"]), ..Default::default() }, None), (2, 1));
     assert_eq!(scoped(&mut w, LeadScope { owners: list(&["a", "c"]), ..Default::default() }, None), (3, 1));
     assert_eq!(scoped(&mut w, LeadScope::default(), list(&["east"])), (2, 0), "cy (b) and dee (c)");
+    // The funnel split by team: the east team's two leads, then the three of owners in none.
+    let by_team = PipelineReportRequest {
+        as_of: Some(t("2026-03-01")),
+        by: Some(leadflow_core::report::FunnelDimension::Team),
+        ..Default::default()
+    };
+    let split = w.engine.pipeline_report(&by_team, &Quiet).unwrap().breakdown.unwrap();
+    let groups: Vec<(Option<&str>, u64)> = split.groups.iter().map(|g| (g.value.as_deref(), g.leads)).collect();
+    assert_eq!(groups, [(Some("east"), 2), (None, 3)]);
     assert_eq!(scoped(&mut w, LeadScope { owners: list(&["c"]), ..Default::default() }, list(&["east"])), (1, 0));
     let february = Period::new(Some(t("2026-02-01")), Some(t("2026-03-01")));
     assert_eq!(scoped(&mut w, LeadScope { qualified: february, ..Default::default() }, None), (1, 0), "eve");
