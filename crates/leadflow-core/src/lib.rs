@@ -20,6 +20,7 @@ pub mod outcome;
 pub mod pipeline;
 pub mod report;
 pub mod scoring;
+pub mod sequence;
 pub mod sla;
 pub mod stages;
 pub mod task;

@@ -63,6 +63,7 @@ use crate::sla::SlaDuration;
 use crate::task::{Priority, TaskKind, TaskTitle};
 
 pub use moves::{MoveRefusal, Trigger};
+pub(crate) use parse::read_stage_task;
 pub use parse::{PipelineError, PipelineProblem};
 
 const MILLIS_PER_DAY: i64 = 86_400_000;

@@ -198,7 +198,7 @@ fn read_stage(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> ReadStage {
 }
 
 /// `[[stages.tasks]]`: one task a lead entering the stage gets; `None` when it had a problem.
-fn read_stage_task(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<StageTask> {
+pub(crate) fn read_stage_task(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<StageTask> {
     t.check_keys(ctx, &["kind", "title", "priority", "due", "clock"]);
     let kind = match t.str(ctx, "kind") {
         None if t.get("kind").is_none() => Some(TaskKind::Call),
