@@ -243,12 +243,26 @@ impl<S: Store> Engine<S> {
         cutoff: Cutoff,
         progress: &dyn Progress,
     ) -> Result<(Vec<Case>, usize), EngineError> {
+        let mut cases = Vec::with_capacity(outcomes.len());
+        let left_out = self.for_each_case(outcomes, cutoff, progress, &mut |case| cases.push(case))?;
+        Ok((cases, left_out))
+    }
+
+    /// The leads with these outcomes, each given to `each` as a case as it is read (none kept);
+    /// how many were left out by the cutoff. Refused when there is none to give.
+    pub(crate) fn for_each_case(
+        &mut self,
+        outcomes: &FxHashMap<LeadId, Outcome>,
+        cutoff: Cutoff,
+        progress: &dyn Progress,
+        each: &mut dyn FnMut(Case),
+    ) -> Result<usize, EngineError> {
         if outcomes.is_empty() {
             return Err(LabError::NoOutcomes.into());
         }
         progress.start(outcomes.len() as u64);
         let request = ScanRequest { scope: ScanScope::All, states_of: None, batch: 20_000 };
-        let (mut cases, mut left_out) = (Vec::with_capacity(outcomes.len()), 0);
+        let (mut given, mut left_out) = (0usize, 0);
         self.store.scan_for_rescore(request, &mut |_, items| {
             for item in items {
                 let Some(outcome) = outcomes.get(&item.id).copied() else { continue };
@@ -263,14 +277,15 @@ impl<S: Store> Engine<S> {
                         Timestamp::from_millis(outcome.at.millis() - i64::from(days) * 86_400_000)
                     }
                 };
-                cases.push(Case { lead: item.id, outcome, scored_at, item });
+                given += 1;
+                each(Case { lead: item.id, outcome, scored_at, item });
             }
             Ok(())
         })?;
-        if cases.is_empty() {
+        if given == 0 {
             return Err(LabError::NothingLeft(left_out).into());
         }
-        Ok((cases, left_out))
+        Ok(left_out)
     }
 
     /// Scores every lead with an outcome under `model` at the cutoff, and reports how well the

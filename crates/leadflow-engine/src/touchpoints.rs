@@ -61,7 +61,6 @@ impl<S: Store> Engine<S> {
         if let Some(period) = request.closed {
             outcomes.retain(|_, outcome| period.holds(outcome.at));
         }
-        let (cases, _) = self.cases_of(&outcomes, request.cutoff, progress)?;
         let shapes = self.store.shapes()?;
         let matches = shape_matches(model, &shapes);
         // Features: the event types there are, then the engagement rules, then the fit rules.
@@ -82,7 +81,8 @@ impl<S: Store> Engine<S> {
         features.extend(model.fit.rules.iter().map(|r| (TouchKind::Fit, r.id.clone(), Some(r.points))));
         let mut counter = TouchpointCounter::new(features);
         let mut had = vec![false; events + engagement + model.fit.rules.len()];
-        for case in &cases {
+        // Counted as they are read: a million cases need not be held.
+        self.for_each_case(&outcomes, request.cutoff, progress, &mut |case| {
             had.iter_mut().for_each(|h| *h = false);
             for (_, shape) in case.item.activity.iter().filter(|(ts, _)| *ts <= case.scored_at) {
                 if let Some(Some(t)) = type_of.get(*shape as usize) {
@@ -96,7 +96,7 @@ impl<S: Store> Engine<S> {
                 had[events + engagement + r] = rule.condition.matches(case.item.profile.value(&rule.field));
             }
             counter.add(case.outcome.converted(), had.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i));
-        }
+        })?;
         Ok(counter.finish())
     }
 
