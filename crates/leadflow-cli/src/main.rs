@@ -10,6 +10,7 @@ mod pipelines;
 mod progress;
 mod report;
 mod rule_file;
+mod sequences;
 mod sla;
 mod tasks;
 mod team;
@@ -99,6 +100,9 @@ enum Command {
     /// Check, apply and list sales pipelines; run their sweep.
     #[command(subcommand)]
     Pipeline(pipelines::PipelineCommand),
+    /// Check, apply, pause and list nurture sequences.
+    #[command(subcommand)]
+    Sequence(sequences::SequenceCommand),
     /// What leads are reached through: emails, external ids, ids in other systems, phones.
     #[command(subcommand)]
     Identities(identities::IdentitiesCommand),
@@ -637,6 +641,7 @@ fn run_on<S: Backend>(cli: Cli, db: &DatabaseUrl) -> Result<ExitCode> {
         Command::Demo { out, leads } => demo::run(&out, leads),
         Command::Model(ModelCommand::Check { file, json }) => model_check::<S>(&file, db, json),
         Command::Pipeline(pipelines::PipelineCommand::Check { file }) => pipelines::check(&file),
+        Command::Sequence(sequences::SequenceCommand::Check { file }) => sequences::check(&file),
         Command::Assignment(team::AssignmentCommand::Check { file }) => team::check(&file),
         Command::Sla(sla::SlaCommand::Check { file }) => sla::check(&file),
         Command::Serve { addr } => {
@@ -895,6 +900,7 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
             pipelines::move_lead(engine, &lead, stage, pipeline, reason)
         }
         Command::Pipeline(command) => pipelines::run(engine, command),
+        Command::Sequence(command) => sequences::run(engine, command),
         Command::Users(command) => team::users(engine, command),
         Command::Identities(command) => identities::run(engine, command),
         Command::Tasks(command) => tasks::run(engine, command),

@@ -24,6 +24,7 @@ mod queue;
 mod reports;
 mod reps;
 mod rescore;
+mod sequences;
 mod sla;
 mod stage_moves;
 mod sweep;
@@ -65,6 +66,7 @@ pub use queue::{QueueItem, Urgency};
 pub use reports::{ModelReportRequest, PipelineReportRequest};
 pub use reps::{RepLine, RepsReport, RepsReportRequest, TeamLine};
 pub use rescore::{RescoreOptions, RescoreReport};
+pub use sequences::SavedSequence;
 pub use sla::{
     ActiveSla, ClockState, ComplianceLine, ComplianceReport, Decided, Decision, SavedSla, SlaClock, SlaSweep,
 };
@@ -181,6 +183,16 @@ pub enum EngineError {
     Pipeline(#[from] leadflow_core::PipelineError),
     #[error("no pipeline version {0}")]
     NoSuchPipelineVersion(i64),
+    #[error(transparent)]
+    Sequence(#[from] leadflow_core::sequence::SequenceError),
+    #[error("no sequence version {0}")]
+    NoSuchSequenceVersion(i64),
+    #[error(
+        "sequence `{sequence}` names stages no active pipeline has: {} (the active pipelines: {})",
+        .stages.join(", "),
+        names_or_none(.active)
+    )]
+    SequenceStagesUnknown { sequence: String, stages: Vec<String>, active: Vec<String> },
     #[error("no active pipeline `{name}` (the active ones: {})", names_or_none(.active))]
     NoSuchPipeline { name: String, active: Vec<String> },
     #[error("{}", pipeline_needed(.active))]

@@ -1,4 +1,4 @@
-//! Rule files as stored: sales pipelines, assignment rules, SLA policies. Every version of every
+//! Rule files as stored: sales pipelines, assignment rules, SLA policies, nurture sequences. Every version of every
 //! file is kept, with which version of each name is active. Several pipelines are active at once
 //! (inbound, partner, ...), one version of each name; an assignment file or an SLA policy is
 //! one of its kind (the engine deactivates the others as it activates one). A lead names its
@@ -17,16 +17,20 @@ pub enum RuleFileKind {
     Pipeline,
     Assignment,
     Sla,
+    /// A nurture sequence: several are active at once, one version of each name.
+    Sequence,
 }
 
 impl RuleFileKind {
-    pub const ALL: [RuleFileKind; 3] = [RuleFileKind::Pipeline, RuleFileKind::Assignment, RuleFileKind::Sla];
+    pub const ALL: [RuleFileKind; 4] =
+        [RuleFileKind::Pipeline, RuleFileKind::Assignment, RuleFileKind::Sla, RuleFileKind::Sequence];
 
     pub fn as_str(self) -> &'static str {
         match self {
             RuleFileKind::Pipeline => "pipeline",
             RuleFileKind::Assignment => "assignment",
             RuleFileKind::Sla => "sla",
+            RuleFileKind::Sequence => "sequence",
         }
     }
 

@@ -11,6 +11,7 @@ mod migrate;
 mod reference;
 mod reports;
 mod same_json;
+mod sequences;
 mod several_servers;
 mod sla;
 mod two_processes;
