@@ -31,6 +31,9 @@
 //! | `pipeline_invalid` | 422 | the pipeline file has problems (listed in `problems`) |
 //! | `pipeline_not_found` | 404 | no such pipeline version, or no active pipeline of that name |
 //! | `pipeline_stages_in_use` | 409 | leads are in stages the pipeline version lacks: move them first |
+//! | `sequence_invalid` | 422 | the sequence file has problems (listed in `problems`) |
+//! | `sequence_not_found` | 404 | no such sequence version, or no active sequence of that name |
+//! | `sequence_stages_unknown` | 409 | the sequence names stages no active pipeline has |
 //! | `no_pipeline` | 409 | no active pipeline takes the lead: name one |
 //! | `pipeline_needed` | 409 | several pipelines are active: name the one to report on |
 //! | `no_outcomes` | 409 | no lead has an outcome (or none is left at the cutoff): record some first |
@@ -178,6 +181,12 @@ impl From<EngineError> for ApiError {
             EngineError::NoSuchStage { .. } => ApiError::new(ErrorCode::InvalidRequest, e.to_string()),
             EngineError::Lab(_) => ApiError::new(ErrorCode::NoOutcomes, e.to_string()),
             EngineError::StagesInUse { .. } => ApiError::new(ErrorCode::PipelineStagesInUse, e.to_string()),
+            EngineError::Sequence(p) => ApiError {
+                problems: Some(ModelProblem::list(&p.problems)),
+                ..ApiError::new(ErrorCode::SequenceInvalid, format!("the sequence has {} problem(s)", p.problems.len()))
+            },
+            EngineError::NoSuchSequenceVersion(_) => ApiError::new(ErrorCode::SequenceNotFound, e.to_string()),
+            EngineError::SequenceStagesUnknown { .. } => ApiError::new(ErrorCode::SequenceStagesUnknown, e.to_string()),
             EngineError::NoPipelineFor(_) => ApiError::new(ErrorCode::NoPipeline, e.to_string()),
             EngineError::AssignmentRules(r) => ApiError {
                 problems: Some(ModelProblem::list(&r.problems)),

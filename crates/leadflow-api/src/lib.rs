@@ -21,6 +21,7 @@ mod models;
 mod openapi;
 mod pipelines;
 mod reports;
+mod sequences;
 mod sla;
 mod state;
 mod tasks;
@@ -99,6 +100,11 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/pipelines/versions/{version}/activate", post(pipelines::activate::<S>))
         .route("/v1/pipelines/{name}", get(pipelines::get::<S>))
         .route("/v1/pipelines/{name}/deactivate", post(pipelines::deactivate::<S>))
+        .route("/v1/sequences", get(sequences::list::<S>).post(sequences::apply::<S>))
+        .route("/v1/sequences/validate", post(sequences::validate))
+        .route("/v1/sequences/versions/{version}/activate", post(sequences::activate::<S>))
+        .route("/v1/sequences/{name}", get(sequences::get::<S>))
+        .route("/v1/sequences/{name}/pause", post(sequences::pause::<S>))
         .route("/v1/models", get(models::list::<S>).post(models::apply::<S>))
         .route("/v1/models/active", get(models::active::<S>))
         .route("/v1/models/validate", post(models::validate::<S>))

@@ -19,6 +19,7 @@ mod pipeline;
 mod report;
 mod request;
 mod schema;
+mod sequence;
 mod sla;
 mod status;
 mod task;
@@ -47,6 +48,7 @@ pub use report::{
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
+pub use sequence::{SequenceCheck, SequenceInfo, SequenceList, SequenceRequest, SequenceStep, SequenceView};
 pub use sla::{
     ComplianceCounts, ComplianceLine, ComplianceReport, DecisionKind, DecisionRequest, DecisionResult, SlaClock,
     SlaClockList, SlaPolicyCheck, SlaPolicyInfo, SlaPolicyRequest,

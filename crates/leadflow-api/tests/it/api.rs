@@ -59,6 +59,12 @@ async fn every_endpoint_refuses_the_roles_it_must() {
         (Method::POST, "/v1/pipelines", Some(json!({"source": ""})), vec![Admin, Marketing]),
         (Method::POST, "/v1/pipelines/versions/1/activate", None, vec![Admin, Marketing]),
         (Method::POST, "/v1/pipelines/inbound/deactivate", None, vec![Admin, Marketing]),
+        (Method::GET, "/v1/sequences", None, vec![Admin, Marketing, Sales]),
+        (Method::GET, "/v1/sequences/trial-nurture", None, vec![Admin, Marketing, Sales]),
+        (Method::POST, "/v1/sequences/validate", Some(json!({"source": ""})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/sequences", Some(json!({"source": ""})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/sequences/versions/1/activate", None, vec![Admin, Marketing]),
+        (Method::POST, "/v1/sequences/trial-nurture/pause", None, vec![Admin, Marketing]),
         // Sales may move the leads it owns: for one it does not, the refusal is the lead's.
         (Method::POST, "/v1/leads/seed@acme.example/stage", Some(json!({})), vec![Admin, Marketing]),
         (Method::GET, "/v1/users", None, vec![Admin, Marketing, Sales]),

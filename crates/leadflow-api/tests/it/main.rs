@@ -10,6 +10,7 @@ mod openapi;
 mod pipelines;
 mod reports;
 mod schemathesis;
+mod sequences;
 mod sla;
 mod tasks;
 mod team;
