@@ -25,6 +25,7 @@ pub mod sla;
 pub mod stages;
 pub mod task;
 pub mod team;
+pub mod template;
 pub mod text;
 pub mod time;
 pub mod visitor;
