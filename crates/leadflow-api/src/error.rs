@@ -34,6 +34,10 @@
 //! | `sequence_invalid` | 422 | the sequence file has problems (listed in `problems`) |
 //! | `sequence_not_found` | 404 | no such sequence version, or no active sequence of that name |
 //! | `sequence_stages_unknown` | 409 | the sequence names stages no active pipeline has |
+//! | `sequence_templates_missing` | 409 | the sequence sends templates that are not active: apply them first |
+//! | `template_invalid` | 422 | the template file has problems (listed in `problems`), or renders too long |
+//! | `template_not_found` | 404 | no such template version, or no active template of that name |
+//! | `template_in_use` | 409 | active sequences send the template: pause them first |
 //! | `no_pipeline` | 409 | no active pipeline takes the lead: name one |
 //! | `pipeline_needed` | 409 | several pipelines are active: name the one to report on |
 //! | `no_outcomes` | 409 | no lead has an outcome (or none is left at the cutoff): record some first |
@@ -187,6 +191,18 @@ impl From<EngineError> for ApiError {
             },
             EngineError::NoSuchSequenceVersion(_) => ApiError::new(ErrorCode::SequenceNotFound, e.to_string()),
             EngineError::SequenceStagesUnknown { .. } => ApiError::new(ErrorCode::SequenceStagesUnknown, e.to_string()),
+            EngineError::SequenceTemplatesMissing { .. } => {
+                ApiError::new(ErrorCode::SequenceTemplatesMissing, e.to_string())
+            }
+            EngineError::Template(p) => ApiError {
+                problems: Some(ModelProblem::list(&p.problems)),
+                ..ApiError::new(ErrorCode::TemplateInvalid, format!("the template has {} problem(s)", p.problems.len()))
+            },
+            EngineError::Render(_) => ApiError::new(ErrorCode::TemplateInvalid, e.to_string()),
+            EngineError::NoSuchTemplateVersion(_) | EngineError::NoSuchTemplate(_) => {
+                ApiError::new(ErrorCode::TemplateNotFound, e.to_string())
+            }
+            EngineError::TemplateInUse { .. } => ApiError::new(ErrorCode::TemplateInUse, e.to_string()),
             EngineError::NoPipelineFor(_) => ApiError::new(ErrorCode::NoPipeline, e.to_string()),
             EngineError::AssignmentRules(r) => ApiError {
                 problems: Some(ModelProblem::list(&r.problems)),

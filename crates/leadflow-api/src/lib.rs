@@ -26,6 +26,7 @@ mod sla;
 mod state;
 mod tasks;
 mod team;
+mod templates;
 mod tracking;
 mod webhooks;
 
@@ -105,6 +106,11 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/sequences/versions/{version}/activate", post(sequences::activate::<S>))
         .route("/v1/sequences/{name}", get(sequences::get::<S>))
         .route("/v1/sequences/{name}/pause", post(sequences::pause::<S>))
+        .route("/v1/templates", get(templates::list::<S>).post(templates::apply::<S>))
+        .route("/v1/templates/validate", post(templates::validate))
+        .route("/v1/templates/preview", post(templates::preview::<S>))
+        .route("/v1/templates/versions/{version}/activate", post(templates::activate::<S>))
+        .route("/v1/templates/{name}/retire", post(templates::retire::<S>))
         .route("/v1/models", get(models::list::<S>).post(models::apply::<S>))
         .route("/v1/models/active", get(models::active::<S>))
         .route("/v1/models/validate", post(models::validate::<S>))

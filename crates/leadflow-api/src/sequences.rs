@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use leadflow_contract::{SequenceCheck, SequenceInfo, SequenceList, SequenceRequest, SequenceView};
+use leadflow_contract::{RuleFileInfo, RuleFileRequest, SequenceCheck, SequenceList, SequenceView};
 use leadflow_core::Action;
 use leadflow_core::sequence::Sequence;
 use leadflow_store::{Backend, RuleFileVersion};
@@ -74,12 +74,12 @@ pub(crate) async fn get<S: Backend>(
 /// Roles: admin, marketing.
 #[utoipa::path(
     post, path = "/v1/sequences/validate", tag = "Sequences", operation_id = "postV1SequencesValidate",
-    request_body = SequenceRequest,
+    request_body = RuleFileRequest,
     responses((status = 200, description = "The check", body = SequenceCheck)),
 )]
 pub(crate) async fn validate(
     caller: Caller,
-    Body(request): Body<SequenceRequest>,
+    Body(request): Body<RuleFileRequest>,
 ) -> Result<Json<SequenceCheck>, ApiError> {
     caller.require(Action::WriteModels)?;
     Ok(Json(SequenceCheck::of(&Sequence::parse(&request.source))))
@@ -94,9 +94,9 @@ pub(crate) async fn validate(
 /// Roles: admin, marketing.
 #[utoipa::path(
     post, path = "/v1/sequences", tag = "Sequences", operation_id = "postV1Sequences",
-    request_body = SequenceRequest,
+    request_body = RuleFileRequest,
     responses(
-        (status = 200, description = "Stored", body = SequenceInfo),
+        (status = 200, description = "Stored", body = RuleFileInfo),
         (status = 409, description = "Error: `sequence_stages_unknown`"),
         (status = 422, description = "Error: `sequence_invalid`"),
     ),
@@ -104,8 +104,8 @@ pub(crate) async fn validate(
 pub(crate) async fn apply<S: Backend>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Body(request): Body<SequenceRequest>,
-) -> Result<Json<SequenceInfo>, ApiError> {
+    Body(request): Body<RuleFileRequest>,
+) -> Result<Json<RuleFileInfo>, ApiError> {
     caller.require(Action::WriteModels)?;
     let info = state
         .write(move |engine| {
@@ -119,9 +119,9 @@ pub(crate) async fn apply<S: Backend>(
 fn stored<S: Backend>(
     engine: &mut leadflow_engine::Engine<S>,
     version: RuleFileVersion,
-) -> Result<SequenceInfo, ApiError> {
+) -> Result<RuleFileInfo, ApiError> {
     let record = engine.sequences()?.into_iter().find(|s| s.version == version);
-    Ok(SequenceInfo::from(&record.ok_or(leadflow_engine::EngineError::NoSuchSequenceVersion(version.0))?))
+    Ok(RuleFileInfo::from(&record.ok_or(leadflow_engine::EngineError::NoSuchSequenceVersion(version.0))?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -140,7 +140,7 @@ pub(crate) struct VersionPath {
     operation_id = "postV1SequencesVersionsVersionActivate",
     params(VersionPath),
     responses(
-        (status = 200, description = "Active", body = SequenceInfo),
+        (status = 200, description = "Active", body = RuleFileInfo),
         (status = 400, description = "Error: `invalid_request`"),
         (status = 404, description = "Error: `sequence_not_found`"),
         (status = 409, description = "Error: `sequence_stages_unknown`"),
@@ -150,7 +150,7 @@ pub(crate) async fn activate<S: Backend>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(VersionPath { version }): Path<VersionPath>,
-) -> Result<Json<SequenceInfo>, ApiError> {
+) -> Result<Json<RuleFileInfo>, ApiError> {
     caller.require(Action::WriteModels)?;
     let version: i64 = version
         .parse()

@@ -14,6 +14,7 @@ mod sequences;
 mod sla;
 mod tasks;
 mod team;
+mod templates;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -103,6 +104,9 @@ enum Command {
     /// Check, apply, pause and list nurture sequences.
     #[command(subcommand)]
     Sequence(sequences::SequenceCommand),
+    /// Check, apply, preview and list email templates.
+    #[command(subcommand)]
+    Template(templates::TemplateCommand),
     /// What leads are reached through: emails, external ids, ids in other systems, phones.
     #[command(subcommand)]
     Identities(identities::IdentitiesCommand),
@@ -642,6 +646,7 @@ fn run_on<S: Backend>(cli: Cli, db: &DatabaseUrl) -> Result<ExitCode> {
         Command::Model(ModelCommand::Check { file, json }) => model_check::<S>(&file, db, json),
         Command::Pipeline(pipelines::PipelineCommand::Check { file }) => pipelines::check(&file),
         Command::Sequence(sequences::SequenceCommand::Check { file }) => sequences::check(&file),
+        Command::Template(templates::TemplateCommand::Check { file }) => templates::check(&file),
         Command::Assignment(team::AssignmentCommand::Check { file }) => team::check(&file),
         Command::Sla(sla::SlaCommand::Check { file }) => sla::check(&file),
         Command::Serve { addr } => {
@@ -901,6 +906,7 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
         }
         Command::Pipeline(command) => pipelines::run(engine, command),
         Command::Sequence(command) => sequences::run(engine, command),
+        Command::Template(command) => templates::run(engine, command),
         Command::Users(command) => team::users(engine, command),
         Command::Identities(command) => identities::run(engine, command),
         Command::Tasks(command) => tasks::run(engine, command),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Subcommand;
 use leadflow_core::{Actor, Pipeline, Role};
 use leadflow_engine::{Engine, Moved, StageMove};
@@ -59,32 +59,9 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: PipelineCommand) -> Resu
             let state = if saved.activated { "is active" } else { "is stored, not active" };
             println!("pipeline {} ({}) {state}", saved.version, saved.name);
         }
-        PipelineCommand::List => {
-            let rows: Vec<Vec<String>> = engine
-                .pipelines()?
-                .iter()
-                .map(|p| {
-                    vec![
-                        if p.active { "*".into() } else { String::new() },
-                        p.version.to_string(),
-                        p.name.clone(),
-                        p.created_at.to_string(),
-                        p.activated_at.map(|t| t.to_string()).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            output::table(&["", "version", "name", "created", "last activated"], &rows);
-        }
+        PipelineCommand::List => rule_file::print_versions(&engine.pipelines()?),
         PipelineCommand::Show { name_or_version } => {
-            let all = engine.pipelines()?;
-            let version = name_or_version.trim_start_matches('v').parse::<i64>().ok().map(RuleFileVersion);
-            let found = match version {
-                Some(v) => all.iter().find(|p| p.version == v),
-                None => all.iter().find(|p| p.active && p.name == name_or_version),
-            };
-            let pipeline =
-                found.with_context(|| format!("no pipeline version or active pipeline `{name_or_version}`"))?;
-            print!("{}", pipeline.source);
+            print!("{}", rule_file::find_version(&engine.pipelines()?, &name_or_version, "pipeline")?.source);
         }
         PipelineCommand::Activate { number } => {
             let saved = engine.activate_pipeline(RuleFileVersion(number))?;

@@ -32,3 +32,35 @@ pub fn check<T, E: Display>(
         }
     }
 }
+
+/// `leadflow <kind> list`: every stored version, `*` marking the active one of each name.
+pub fn print_versions(records: &[leadflow_store::RuleFileRecord]) {
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                if r.active { "*".into() } else { String::new() },
+                r.version.to_string(),
+                r.name.clone(),
+                r.created_at.to_string(),
+                r.activated_at.map(|t| t.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    crate::output::table(&["", "version", "name", "created", "last activated"], &rows);
+}
+
+/// `leadflow <kind> show`: the stored file of version NUMBER (`v3` or `3`), or of NAME's
+/// active version.
+pub fn find_version<'a>(
+    records: &'a [leadflow_store::RuleFileRecord],
+    name_or_version: &str,
+    kind: &str,
+) -> Result<&'a leadflow_store::RuleFileRecord> {
+    let version = name_or_version.trim_start_matches('v').parse::<i64>().ok().map(leadflow_store::RuleFileVersion);
+    let found = match version {
+        Some(v) => records.iter().find(|r| r.version == v),
+        None => records.iter().find(|r| r.active && r.name == name_or_version),
+    };
+    found.with_context(|| format!("no {kind} version or active {kind} `{name_or_version}`"))
+}

@@ -3,20 +3,20 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Subcommand;
 use leadflow_core::sequence::{Sequence, StepAction};
 use leadflow_engine::Engine;
 use leadflow_store::{Backend, RuleFileVersion};
 
-use crate::{output, rule_file};
+use crate::rule_file;
 
 #[derive(Subcommand)]
 pub enum SequenceCommand {
     /// Validate a sequence file; every problem is listed with its line.
     Check { file: PathBuf },
     /// Store a sequence file and make it its name's active version (refused while it names a
-    /// stage no active pipeline has).
+    /// stage no active pipeline has, or sends a template that is not active).
     Apply {
         file: PathBuf,
         /// Store it without activating it.
@@ -65,32 +65,9 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: SequenceCommand) -> Resu
             let state = if saved.activated { "is active" } else { "is stored, not active" };
             println!("sequence {} ({}) {state}", saved.version, saved.name);
         }
-        SequenceCommand::List => {
-            let rows: Vec<Vec<String>> = engine
-                .sequences()?
-                .iter()
-                .map(|s| {
-                    vec![
-                        if s.active { "*".into() } else { String::new() },
-                        s.version.to_string(),
-                        s.name.clone(),
-                        s.created_at.to_string(),
-                        s.activated_at.map(|t| t.to_string()).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            output::table(&["", "version", "name", "created", "last activated"], &rows);
-        }
+        SequenceCommand::List => rule_file::print_versions(&engine.sequences()?),
         SequenceCommand::Show { name_or_version } => {
-            let all = engine.sequences()?;
-            let version = name_or_version.trim_start_matches('v').parse::<i64>().ok().map(RuleFileVersion);
-            let found = match version {
-                Some(v) => all.iter().find(|s| s.version == v),
-                None => all.iter().find(|s| s.active && s.name == name_or_version),
-            };
-            let sequence =
-                found.with_context(|| format!("no sequence version or active sequence `{name_or_version}`"))?;
-            print!("{}", sequence.source);
+            print!("{}", rule_file::find_version(&engine.sequences()?, &name_or_version, "sequence")?.source);
         }
         SequenceCommand::Activate { number } => {
             let saved = engine.activate_sequence(RuleFileVersion(number))?;

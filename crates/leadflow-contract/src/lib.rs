@@ -18,12 +18,14 @@ mod outcome;
 mod pipeline;
 mod report;
 mod request;
+mod rule_file;
 mod schema;
 mod sequence;
 mod sla;
 mod status;
 mod task;
 mod team;
+mod template;
 mod webhook;
 
 pub use batch::{BatchAnswer, BatchResult, ErrorBody, ItemOutcome};
@@ -47,8 +49,9 @@ pub use report::{
 };
 pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
+pub use rule_file::{RuleFileInfo, RuleFileRequest};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
-pub use sequence::{SequenceCheck, SequenceInfo, SequenceList, SequenceRequest, SequenceStep, SequenceView};
+pub use sequence::{SequenceCheck, SequenceList, SequenceStep, SequenceView};
 pub use sla::{
     ComplianceCounts, ComplianceLine, ComplianceReport, DecisionKind, DecisionRequest, DecisionResult, SlaClock,
     SlaClockList, SlaPolicyCheck, SlaPolicyInfo, SlaPolicyRequest,
@@ -58,6 +61,7 @@ pub use task::{MissingNextSteps, Queue, QueueEntry, Task, TaskChangeRequest, Tas
 pub use team::{
     AssignmentCheck, AssignmentInfo, AssignmentRequest, OwnerRequest, OwnerResult, UserInfo, UserList, UserRequest,
 };
+pub use template::{TemplateCheck, TemplateList, TemplatePreview, TemplatePreviewRequest};
 pub use webhook::{
     Delivery, DeliveryList, Payload, PayloadAssignment, PayloadLead, PayloadSla, PayloadStage, PayloadTask, Webhook,
     WebhookList,

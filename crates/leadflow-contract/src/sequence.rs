@@ -1,42 +1,16 @@
 //! Nurture sequences as the API gives them: stored versions, an active one's file and steps, a
 //! check.
 
-use leadflow_core::Timestamp;
 use leadflow_core::sequence::{Sequence, SequenceError, StepAction};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::ModelProblem;
-
-/// A stored sequence version.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
-pub struct SequenceInfo {
-    pub version: i64,
-    pub name: String,
-    /// Whether it is its name's active version (a paused sequence has none).
-    pub active: bool,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub activated_at: Option<Timestamp>,
-}
-
-impl From<&leadflow_store::RuleFileRecord> for SequenceInfo {
-    fn from(s: &leadflow_store::RuleFileRecord) -> SequenceInfo {
-        SequenceInfo {
-            version: s.version.0,
-            name: s.name.clone(),
-            active: s.active,
-            created_at: s.created_at,
-            activated_at: s.activated_at,
-        }
-    }
-}
+use crate::{ModelProblem, RuleFileInfo};
 
 /// Every stored sequence version, oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct SequenceList {
-    pub sequences: Vec<SequenceInfo>,
+    pub sequences: Vec<RuleFileInfo>,
 }
 
 /// One step of a sequence: its id and what it does.
@@ -53,7 +27,7 @@ pub struct SequenceStep {
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct SequenceView {
     #[serde(flatten)]
-    pub info: SequenceInfo,
+    pub info: RuleFileInfo,
     /// The file as stored.
     pub source: String,
     pub priority: u32,
@@ -92,22 +66,6 @@ impl SequenceView {
             steps: steps(sequence),
         }
     }
-}
-
-/// A sequence file to store or check.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SequenceRequest {
-    /// The sequence file's text (TOML).
-    pub source: String,
-    /// Make it its name's active version (the default), or only store it.
-    #[serde(default = "yes")]
-    #[schema(default = true)]
-    pub activate: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// A sequence file checked: valid, with its steps, or its problems, each at its place.

@@ -29,6 +29,7 @@ mod sla;
 mod stage_moves;
 mod sweep;
 mod tasks;
+mod templates;
 mod touchpoints;
 mod trees;
 mod web;
@@ -73,6 +74,7 @@ pub use sla::{
 pub use stage_moves::{Moved, StageMove};
 pub use sweep::SweepReport;
 pub use tasks::{AddTask, Due, Reminders, TaskChange, TaskList};
+pub use templates::{PREVIEW_UNSUBSCRIBE_URL, SavedTemplate, TemplateToPreview};
 pub use touchpoints::{OutcomeSource, TouchpointRequest};
 
 use stage_moves::Happened;
@@ -193,6 +195,18 @@ pub enum EngineError {
         names_or_none(.active)
     )]
     SequenceStagesUnknown { sequence: String, stages: Vec<String>, active: Vec<String> },
+    #[error("sequence `{sequence}` sends templates that are not active: {}", .templates.join(", "))]
+    SequenceTemplatesMissing { sequence: String, templates: Vec<String> },
+    #[error(transparent)]
+    Template(#[from] leadflow_core::template::TemplateError),
+    #[error(transparent)]
+    Render(#[from] leadflow_core::template::RenderError),
+    #[error("no template version {0}")]
+    NoSuchTemplateVersion(i64),
+    #[error("no active template `{0}`")]
+    NoSuchTemplate(String),
+    #[error("template `{template}` is sent by active sequences: {} (pause them first)", .sequences.join(", "))]
+    TemplateInUse { template: String, sequences: Vec<String> },
     #[error("no active pipeline `{name}` (the active ones: {})", names_or_none(.active))]
     NoSuchPipeline { name: String, active: Vec<String> },
     #[error("{}", pipeline_needed(.active))]

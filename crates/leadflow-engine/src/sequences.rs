@@ -1,8 +1,9 @@
 //! Nurture sequences in use: saving sequence files, activating and pausing them.
 //!
 //! A sequence names stages (whom it enrolls, what ends it, where a step moves a lead) by their
-//! ids in the lead's pipeline, so activating it is refused while a stage it names is in no active
-//! pipeline: a typo would otherwise enroll nobody, or never let anybody go.
+//! ids in the lead's pipeline, and templates by name, so activating it is refused while a stage
+//! it names is in no active pipeline or a template it sends is not active: a typo would
+//! otherwise enroll nobody, never let anybody go, or fail at its first send.
 
 use leadflow_core::sequence::{BranchCondition, Sequence, StepAction};
 use leadflow_store::prelude::*;
@@ -21,12 +22,12 @@ pub struct SavedSequence {
 
 impl<S: Store> Engine<S> {
     /// Checks a sequence file and stores it; with `activate`, makes it its name's active
-    /// version (refused while it names a stage no active pipeline has). A file stored before
-    /// keeps its version.
+    /// version (refused while it names a stage no active pipeline has, or sends a template that
+    /// is not active). A file stored before keeps its version.
     pub fn save_sequence(&mut self, source: &str, activate: bool) -> Result<SavedSequence, EngineError> {
         let sequence = Sequence::parse(source)?;
         if activate {
-            self.check_stages_exist(&sequence)?;
+            self.check_references(&sequence)?;
         }
         let now = self.now();
         let mut tx = self.store.begin()?;
@@ -47,7 +48,7 @@ impl<S: Store> Engine<S> {
             .find(|s| s.version == version)
             .ok_or(EngineError::NoSuchSequenceVersion(version.0))?;
         let sequence = parse_stored(&record)?;
-        self.check_stages_exist(&sequence)?;
+        self.check_references(&sequence)?;
         let mut tx = self.store.begin()?;
         tx.activate_rule_file(version, self.clock.now())?;
         tx.commit()?;
@@ -73,8 +74,9 @@ impl<S: Store> Engine<S> {
         self.store.active_rule_files(RuleFileKind::Sequence)?.iter().map(parse_stored).collect()
     }
 
-    /// Refuses `sequence` while it names a stage that no active pipeline has.
-    fn check_stages_exist(&mut self, sequence: &Sequence) -> Result<(), EngineError> {
+    /// Refuses `sequence` while it names a stage that no active pipeline has, or sends a
+    /// template that is not active.
+    fn check_references(&mut self, sequence: &Sequence) -> Result<(), EngineError> {
         let pipelines = self.active_pipelines()?;
         let known = |id: &str| pipelines.all().iter().any(|p| p.stage(id).is_some());
         let mut unknown: Vec<String> = Vec::new();
@@ -83,11 +85,21 @@ impl<S: Store> Engine<S> {
                 unknown.push(id.to_string());
             }
         }
-        if unknown.is_empty() {
+        if !unknown.is_empty() {
+            let active = pipelines.all().iter().map(|p| p.name().to_string()).collect();
+            return Err(EngineError::SequenceStagesUnknown {
+                sequence: sequence.name().to_string(),
+                stages: unknown,
+                active,
+            });
+        }
+        let active = self.active_template_names()?;
+        let missing: Vec<String> =
+            sequence.templates().into_iter().filter(|t| !active.iter().any(|a| a == t)).map(String::from).collect();
+        if missing.is_empty() {
             Ok(())
         } else {
-            let active = pipelines.all().iter().map(|p| p.name().to_string()).collect();
-            Err(EngineError::SequenceStagesUnknown { sequence: sequence.name().to_string(), stages: unknown, active })
+            Err(EngineError::SequenceTemplatesMissing { sequence: sequence.name().to_string(), templates: missing })
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Rule files as stored: sales pipelines, assignment rules, SLA policies, nurture sequences. Every version of every
+//! Rule files as stored: sales pipelines, assignment rules, SLA policies, nurture sequences and
+//! their email templates. Every version of every
 //! file is kept, with which version of each name is active. Several pipelines are active at once
 //! (inbound, partner, ...), one version of each name; an assignment file or an SLA policy is
 //! one of its kind (the engine deactivates the others as it activates one). A lead names its
@@ -19,11 +20,18 @@ pub enum RuleFileKind {
     Sla,
     /// A nurture sequence: several are active at once, one version of each name.
     Sequence,
+    /// An email template a sequence sends, by name, as sequences are.
+    Template,
 }
 
 impl RuleFileKind {
-    pub const ALL: [RuleFileKind; 4] =
-        [RuleFileKind::Pipeline, RuleFileKind::Assignment, RuleFileKind::Sla, RuleFileKind::Sequence];
+    pub const ALL: [RuleFileKind; 5] = [
+        RuleFileKind::Pipeline,
+        RuleFileKind::Assignment,
+        RuleFileKind::Sla,
+        RuleFileKind::Sequence,
+        RuleFileKind::Template,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +39,7 @@ impl RuleFileKind {
             RuleFileKind::Assignment => "assignment",
             RuleFileKind::Sla => "sla",
             RuleFileKind::Sequence => "sequence",
+            RuleFileKind::Template => "template",
         }
     }
 

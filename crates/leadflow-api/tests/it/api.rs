@@ -65,6 +65,17 @@ async fn every_endpoint_refuses_the_roles_it_must() {
         (Method::POST, "/v1/sequences", Some(json!({"source": ""})), vec![Admin, Marketing]),
         (Method::POST, "/v1/sequences/versions/1/activate", None, vec![Admin, Marketing]),
         (Method::POST, "/v1/sequences/trial-nurture/pause", None, vec![Admin, Marketing]),
+        (Method::GET, "/v1/templates", None, vec![Admin, Marketing, Sales]),
+        (Method::POST, "/v1/templates/validate", Some(json!({"source": ""})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/templates", Some(json!({"source": ""})), vec![Admin, Marketing]),
+        (Method::POST, "/v1/templates/versions/1/activate", None, vec![Admin, Marketing]),
+        (Method::POST, "/v1/templates/trial-welcome/retire", None, vec![Admin, Marketing]),
+        (
+            Method::POST,
+            "/v1/templates/preview",
+            Some(json!({"lead": "seed@acme.example", "name": "trial-welcome"})),
+            vec![Admin, Marketing],
+        ),
         // Sales may move the leads it owns: for one it does not, the refusal is the lead's.
         (Method::POST, "/v1/leads/seed@acme.example/stage", Some(json!({})), vec![Admin, Marketing]),
         (Method::GET, "/v1/users", None, vec![Admin, Marketing, Sales]),

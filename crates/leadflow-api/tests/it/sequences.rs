@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 const TRIAL: &str = include_str!("../../../../examples/sequence-trial.toml");
 const INBOUND: &str = include_str!("../../../../examples/pipeline-inbound-b2b.toml");
+const WELCOME: &str = include_str!("../../../../examples/template-trial-welcome.toml");
 
 fn code(body: &Value) -> Option<&str> {
     body["error"]["code"].as_str()
@@ -40,6 +41,23 @@ async fn sequences_are_checked_stored_shown_paused_and_resumed() {
 
     assert_eq!(s.admin(Method::POST, "/v1/pipelines", Some(json!({"source": INBOUND}))).await.0, StatusCode::OK);
     let (status, body) = s.admin(Method::POST, "/v1/sequences", Some(json!({"source": TRIAL}))).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("sequence_templates_missing")), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("trial-welcome, tips-short, tips-long, case-study, still-there")
+    );
+    let (status, body) = s.admin(Method::POST, "/v1/templates", Some(json!({"source": WELCOME}))).await;
+    assert_eq!(
+        (status, body["name"].as_str(), body["active"].as_bool()),
+        (StatusCode::OK, Some("trial-welcome"), Some(true))
+    );
+    for name in ["tips-short", "tips-long", "case-study", "still-there"] {
+        let source = format!("name = \"{name}\"\nsubject = \"{name}\"\ntext = \"Hi\"\n");
+        assert_eq!(s.admin(Method::POST, "/v1/templates", Some(json!({"source": source}))).await.0, StatusCode::OK);
+    }
+    let (status, body) = s.admin(Method::POST, "/v1/sequences", Some(json!({"source": TRIAL}))).await;
     assert_eq!((status, body["active"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     let version = body["version"].as_i64().unwrap();
     let (status, body) = s.admin(Method::GET, "/v1/sequences", None).await;
@@ -50,6 +68,8 @@ async fn sequences_are_checked_stored_shown_paused_and_resumed() {
     assert_eq!(body["steps"].as_array().map(Vec::len), Some(13));
     assert_eq!(body["source"], TRIAL);
 
+    let (status, body) = s.admin(Method::POST, "/v1/templates/tips-long/retire", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("template_in_use")), "{body}");
     let (status, _) = s.admin(Method::POST, "/v1/sequences/trial-nurture/pause", None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = s.admin(Method::POST, "/v1/sequences/trial-nurture/pause", None).await;
@@ -62,4 +82,50 @@ async fn sequences_are_checked_stored_shown_paused_and_resumed() {
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("sequence_not_found")));
     let (status, body) = s.admin(Method::POST, "/v1/sequences/versions/x/activate", None).await;
     assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn templates_are_checked_stored_and_previewed_with_a_lead() {
+    let s = Server::start().await;
+    let (status, body) = s.admin(Method::POST, "/v1/templates/validate", Some(json!({"source": WELCOME}))).await;
+    assert_eq!((status, body["valid"].as_bool(), body["html"].as_bool()), (StatusCode::OK, Some(true), Some(true)));
+    assert_eq!(
+        body["variables"],
+        json!(["lead.first_name", "lead.company", "owner.signature", "unsubscribe_url", "owner.name"])
+    );
+    let broken = "name = \"t\"\nsubject = \"{{ lead.frist_name }}\"\ntext = \"x\"\n";
+    let (_, body) = s.admin(Method::POST, "/v1/templates/validate", Some(json!({"source": broken}))).await;
+    assert_eq!((body["valid"].as_bool(), body["problems"][0]["line"].as_u64()), (Some(false), Some(2)), "{body}");
+    let (status, body) = s.admin(Method::POST, "/v1/templates", Some(json!({"source": broken}))).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, Some("template_invalid")), "{body}");
+    assert_eq!(s.admin(Method::POST, "/v1/templates", Some(json!({"source": WELCOME}))).await.0, StatusCode::OK);
+    let lead = json!({"email": "kim@acme.example", "first_name": "Kim", "company": "<Acme & Co>"});
+    assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0, StatusCode::CREATED);
+
+    let request = json!({"lead": "kim@acme.example", "name": "trial-welcome"});
+    let (status, body) = s.admin(Method::POST, "/v1/templates/preview", Some(request)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["subject"], "Welcome to your trial, Kim");
+    assert!(body["text"].as_str().unwrap().contains("teams like <Acme & Co>"), "{body}");
+    let draft = "name = \"d\"\nsubject = \"s\"\ntext = \"t\"\nhtml = \"<b>{{ lead.company }}</b>\"\n";
+    let request = json!({"lead": "kim@acme.example", "source": draft});
+    let (_, body) = s.admin(Method::POST, "/v1/templates/preview", Some(request)).await;
+    assert_eq!(body["html"], "<b>&lt;Acme &amp; Co&gt;</b>", "{body}");
+    for (request, status, error) in [
+        (json!({"lead": "kim@acme.example"}), StatusCode::BAD_REQUEST, "invalid_request"),
+        (json!({"lead": "kim@acme.example", "name": "none"}), StatusCode::NOT_FOUND, "template_not_found"),
+        (json!({"lead": "who@acme.example", "name": "trial-welcome"}), StatusCode::NOT_FOUND, "lead_not_found"),
+        (json!({"lead": "kim@acme.example", "source": broken}), StatusCode::UNPROCESSABLE_ENTITY, "template_invalid"),
+    ] {
+        let (got, body) = s.admin(Method::POST, "/v1/templates/preview", Some(request.clone())).await;
+        assert_eq!((got, code(&body)), (status, Some(error)), "{request}: {body}");
+    }
+    let (status, body) = s.admin(Method::GET, "/v1/templates", None).await;
+    assert_eq!((status, body["templates"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{body}");
+    let (status, _) = s.admin(Method::POST, "/v1/templates/trial-welcome/retire", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = s.admin(Method::POST, "/v1/templates/trial-welcome/retire", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("template_not_found")));
+    let (status, body) = s.admin(Method::POST, "/v1/templates/versions/1/activate", None).await;
+    assert_eq!((status, body["active"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
 }

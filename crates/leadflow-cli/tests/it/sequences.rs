@@ -41,8 +41,27 @@ fn sequences_on(cli: Cli) {
     let stored = cli.ok(&["sequence", "apply", &trial, "--inactive"]);
     assert!(stored.starts_with("sequence v1 (trial-nurture) is stored, not active"), "{stored}");
     cli.ok(&["pipeline", "apply", &example("pipeline-inbound-b2b.toml")]);
+    // Its templates are not there yet: refused, every one named.
+    let out = cli.run(&["sequence", "apply", &trial]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "sends templates that are not active: trial-welcome, tips-short, tips-long, case-study, still-there"
+        ),
+        "{stderr}"
+    );
+    cli.ok(&["template", "apply", &example("template-trial-welcome.toml")]);
+    for name in ["tips-short", "tips-long", "case-study", "still-there"] {
+        let file =
+            cli.file(&format!("{name}.toml"), &format!("name = \"{name}\"\nsubject = \"{name}\"\ntext = \"Hi\"\n"));
+        cli.ok(&["template", "apply", &file]);
+    }
     let applied = cli.ok(&["sequence", "apply", &trial]);
     assert!(applied.starts_with("sequence v1 (trial-nurture) is active"), "the same file keeps its version: {applied}");
+    // A template an active sequence sends stays.
+    let out = cli.run(&["template", "retire", "tips-long"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("template `tips-long` is sent by active sequences: trial-nurture"), "{stderr}");
     let list = cli.ok(&["sequence", "list"]);
     assert!(list.lines().any(|l| l.starts_with("*  v1") && l.contains("trial-nurture")), "{list}");
     assert_eq!(cli.ok(&["sequence", "show", "trial-nurture"]), std::fs::read_to_string(&trial).unwrap());
@@ -50,7 +69,66 @@ fn sequences_on(cli: Cli) {
     let out = cli.run(&["sequence", "pause", "trial-nurture"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("sequence `trial-nurture` is not active"));
     assert!(!cli.ok(&["sequence", "list"]).contains('*'), "none active");
+    assert!(cli.ok(&["template", "retire", "tips-long"]).contains("is retired"), "sent by no active sequence now");
+    let out = cli.run(&["sequence", "activate", "1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not active: tips-long"));
+    let tips_long = cli.ok(&["template", "list"]);
+    let version = tips_long.lines().find(|l| l.contains("tips-long")).unwrap().split_whitespace().next().unwrap();
+    cli.ok(&["template", "activate", version.trim_start_matches('v')]);
     assert!(cli.ok(&["sequence", "activate", "1"]).contains("sequence v1 (trial-nurture) is active"));
     let out = cli.run(&["sequence", "activate", "9"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no sequence version 9"));
+}
+
+#[test]
+fn a_template_is_checked_stored_and_previewed_with_a_lead() {
+    templates_on(Cli::new());
+}
+
+#[test]
+fn a_template_is_checked_stored_and_previewed_with_a_lead_on_postgres() {
+    templates_on(Cli::on_postgres());
+}
+
+fn templates_on(cli: Cli) {
+    let welcome = example("template-trial-welcome.toml");
+    let checked = cli.ok(&["template", "check", &welcome]);
+    assert!(
+        checked
+            .contains("valid template `trial-welcome`: subject, text and HTML; fills in lead.first_name, lead.company"),
+        "{checked}"
+    );
+    let bad = cli.file("bad.toml", "name = \"t\"\nsubject = \"Hi {{ lead.frist_name }}\"\ntext = \"{{ owner.name\"\n");
+    let out = cli.run(&["template", "check", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2, column 18: subject: unknown variable `lead.frist_name`"), "{stderr}");
+    assert!(stderr.contains("line 3, column 9: text: `{{` is not closed by `}}`"), "{stderr}");
+
+    cli.ok(&["init"]);
+    let leads = cli.file(
+        "leads.csv",
+        "email,first_name,company,owner\nkim@acme.example,Kim,<Acme & Co>,ana@yourco.example\nlee@acme.example,,,\n",
+    );
+    cli.ok(&["import", "leads", &leads]);
+    assert!(cli.ok(&["template", "apply", &welcome]).starts_with("template v1 (trial-welcome) is active"));
+    assert!(cli.ok(&["template", "list"]).lines().any(|l| l.starts_with("*  v1") && l.contains("trial-welcome")));
+    let preview = cli.ok(&["template", "preview", "trial-welcome", "--lead", "kim@acme.example"]);
+    assert!(preview.starts_with("Subject: Welcome to your trial, Kim\n\nHi Kim,"), "{preview}");
+    assert!(preview.contains("teams like <Acme & Co>\n"), "the text part as it is: {preview}");
+    assert!(preview.contains("<p>ana@yourco.example</p>"), "the owner sends it: {preview}");
+    assert!(preview.contains("Unsubscribe: https://unsubscribe.invalid/preview"), "{preview}");
+    let fallback = cli.ok(&["template", "preview", "trial-welcome", "--lead", "lee@acme.example"]);
+    assert!(fallback.starts_with("Subject: Welcome to your trial, there\n\nHi there,"), "{fallback}");
+    assert!(fallback.contains("The leadflow team"), "{fallback}");
+    let unstored = cli.file(
+        "draft.toml",
+        "name = \"draft\"\nsubject = \"s\"\ntext = \"{{ lead.company }}\"\nhtml = \"{{ lead.company }}\"\n",
+    );
+    let draft = cli.ok(&["template", "preview", "--file", &unstored, "--lead", "kim@acme.example"]);
+    assert!(draft.contains("&lt;Acme &amp; Co&gt;"), "escaped in HTML: {draft}");
+    let out = cli.run(&["template", "preview", "nothing", "--lead", "kim@acme.example"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no active template `nothing`"));
+    assert!(cli.ok(&["template", "retire", "trial-welcome"]).contains("retired"));
+    assert!(cli.ok(&["template", "show", "v1"]).starts_with("# An email template"));
 }

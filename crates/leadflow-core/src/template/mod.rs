@@ -62,6 +62,17 @@ impl Variable {
     /// The names a template may use besides `lead.<field>` and `lead.custom.<name>`.
     pub const OTHERS: [&'static str; 4] = ["owner.name", "owner.email", "owner.signature", "unsubscribe_url"];
 
+    /// As a template writes it.
+    pub fn name(&self) -> String {
+        match self {
+            Variable::Lead(field) => format!("lead.{field}"),
+            Variable::OwnerName => "owner.name".into(),
+            Variable::OwnerEmail => "owner.email".into(),
+            Variable::OwnerSignature => "owner.signature".into(),
+            Variable::UnsubscribeUrl => "unsubscribe_url".into(),
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Variable> {
         match name {
             "owner.name" => Some(Variable::OwnerName),

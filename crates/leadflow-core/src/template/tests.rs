@@ -131,3 +131,14 @@ fn a_render_past_the_limit_is_refused() {
     let input = RenderInput { profile: &profile, sender: &sender, unsubscribe_url: "" };
     assert!(matches!(t.render(&input), Err(RenderError::TooLong { part: "text", .. })));
 }
+
+#[test]
+fn every_variable_reads_back_from_its_name() {
+    let mut names: Vec<String> = crate::lead::Field::ALL.iter().map(|f| format!("lead.{}", f.name())).collect();
+    names.extend(Variable::OTHERS.iter().map(|s| s.to_string()));
+    names.push("lead.custom.plan".into());
+    for name in names {
+        assert_eq!(Variable::parse(&name).map(|v| v.name()), Some(name.clone()));
+    }
+    assert_eq!(Variable::parse("first_name"), None, "a lead's field is `lead.<field>`");
+}
