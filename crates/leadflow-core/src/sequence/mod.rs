@@ -9,9 +9,10 @@
 //! spin without waiting) and reports every problem with its line; code that holds a `Sequence`
 //! never re-checks.
 //!
-//! Everything here is pure: what runs after a step ([`Sequence::after`]) and which variant of a
-//! send an enrollment gets ([`Send::variant_for`]) are functions of the sequence and what is
-//! given. Guard rails that hold across every sequence (a frequency cap per lead, quiet hours, the
+//! Everything here is pure: what runs after a step ([`Sequence::after`]), which variant of a
+//! send an enrollment gets ([`Send::variant_for`]) and when a wait ends on the lead's wall
+//! clock ([`Wait::ends_at`], across changes of offset) are functions of the sequence and what
+//! is given. Guard rails that hold across every sequence (a frequency cap per lead, quiet hours, the
 //! do-not-contact list) are not a sequence's to choose and are not in its file.
 //!
 //! # The file
@@ -55,6 +56,7 @@
 //!   - `exit = true`: ends the enrollment here (the steps running out ends it too).
 
 mod parse;
+mod timing;
 
 use crate::Timestamp;
 use crate::event::EventType;
