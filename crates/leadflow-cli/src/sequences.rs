@@ -7,9 +7,9 @@ use anyhow::{Result, bail};
 use clap::Subcommand;
 use leadflow_core::sequence::{Sequence, StepAction};
 use leadflow_engine::Engine;
-use leadflow_store::{Backend, RuleFileVersion};
+use leadflow_store::{Backend, EnrollmentQuery, EnrollmentRecord, RuleFileVersion};
 
-use crate::rule_file;
+use crate::{output, parse_lead, rule_file};
 
 #[derive(Subcommand)]
 pub enum SequenceCommand {
@@ -34,6 +34,34 @@ pub enum SequenceCommand {
     },
     /// Pause a sequence: it enrolls nobody and sends nothing until a version is activated again.
     Pause { name: String },
+    /// Enroll a lead in an active sequence (never twice at once; again after it left only as
+    /// the sequence's `reenroll` says).
+    Enroll {
+        name: String,
+        /// The lead: its id, email, or external id.
+        #[arg(long)]
+        lead: String,
+    },
+    /// Take a lead out of a sequence.
+    Exit {
+        name: String,
+        #[arg(long)]
+        lead: String,
+        /// Why, kept with the enrollment.
+        #[arg(long, default_value = "taken out by hand")]
+        reason: String,
+    },
+    /// Enrollments, newest first: of a sequence, of a lead, or both.
+    Enrollments {
+        name: Option<String>,
+        #[arg(long)]
+        lead: Option<String>,
+        /// Only those still running.
+        #[arg(long)]
+        active: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 /// `leadflow sequence check`: needs no database.
@@ -79,6 +107,36 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: SequenceCommand) -> Resu
             }
             println!("sequence `{name}` is paused: it enrolls nobody and sends nothing");
         }
+        SequenceCommand::Enroll { name, lead } => {
+            let e = engine.enroll(&parse_lead(&lead)?, &name, "cli")?;
+            let step = e.step.as_deref().unwrap_or_default();
+            println!("lead {} is in sequence `{}` ({}), at step `{step}`", e.lead, e.sequence, e.version);
+        }
+        SequenceCommand::Exit { name, lead, reason } => {
+            let e = engine.exit_enrollment(&parse_lead(&lead)?, &name, &reason)?;
+            println!("lead {} left sequence `{}`: {reason}", e.lead, e.sequence);
+        }
+        SequenceCommand::Enrollments { name, lead, active, limit } => {
+            let lead = lead.map(|l| parse_lead(&l).and_then(|l| Ok(engine.lead_id(&l)?))).transpose()?;
+            let found = engine.enrollments(&EnrollmentQuery { lead, sequence: name, active, limit })?;
+            let rows: Vec<Vec<String>> = found.iter().map(row).collect();
+            output::table(&["lead", "sequence", "version", "step", "due", "enrolled", "by", "exited", "why"], &rows);
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn row(e: &EnrollmentRecord) -> Vec<String> {
+    let time = |t: Option<leadflow_core::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+    vec![
+        e.lead.to_string(),
+        e.sequence.clone(),
+        e.version.to_string(),
+        e.step.clone().unwrap_or_default(),
+        time(e.due_at),
+        e.enrolled_at.to_string(),
+        e.enrolled_by.clone(),
+        time(e.exited_at),
+        e.exit_reason.clone().unwrap_or_default(),
+    ]
 }

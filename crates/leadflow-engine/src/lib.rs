@@ -7,6 +7,7 @@ mod assignment;
 mod bulk;
 mod changes;
 mod digest;
+mod enrollments;
 mod filter;
 mod history;
 mod history_import;
@@ -189,6 +190,14 @@ pub enum EngineError {
     Sequence(#[from] leadflow_core::sequence::SequenceError),
     #[error("no sequence version {0}")]
     NoSuchSequenceVersion(i64),
+    #[error("no active sequence `{0}`")]
+    NoSuchSequence(String),
+    #[error("lead {lead} is in sequence `{sequence}` already")]
+    AlreadyEnrolled { lead: LeadId, sequence: String },
+    #[error("lead {lead} was in sequence `{sequence}`: {}", enrollments::describe_again(.from))]
+    NotReenrollable { lead: LeadId, sequence: String, from: Option<Timestamp> },
+    #[error("lead {lead} is not in sequence `{sequence}`")]
+    NotEnrolled { lead: LeadId, sequence: String },
     #[error(
         "sequence `{sequence}` names stages no active pipeline has: {} (the active pipelines: {})",
         .stages.join(", "),

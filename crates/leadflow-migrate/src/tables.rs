@@ -57,6 +57,10 @@ pub const COPIED: &[Table] = &[
         name: "sla_clocks",
         checks: &["sum(id)", "sum(lead_id)", "count(owner)", "count(met_at)", "sum(length(rule_id))", "count(due_at)"],
     },
+    Table {
+        name: "enrollments",
+        checks: &["sum(id)", "sum(lead_id)", "count(step)", "count(exited_at)", "sum(length(sequence))"],
+    },
     Table { name: "settings", checks: &["sum(length(key) + length(value))"] },
     Table { name: "api_keys", checks: &["sum(id)", "count(DISTINCT hash)", "count(revoked_at)"] },
     Table { name: "webhooks", checks: &["sum(id)", "count(deleted_at)"] },

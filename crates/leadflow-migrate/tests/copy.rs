@@ -212,6 +212,17 @@ fn source() -> Source {
         }
     }
 
+    // A nurture sequence with its templates: one enrollment running, one exited.
+    e.save_template(include_str!("../../../examples/template-trial-welcome.toml"), true).unwrap();
+    for name in ["tips-short", "tips-long", "case-study", "still-there"] {
+        e.save_template(&format!("name = \"{name}\"\nsubject = \"{name}\"\ntext = \"Hi\"\n"), true).unwrap();
+    }
+    e.save_sequence(include_str!("../../../examples/sequence-trial.toml"), true).unwrap();
+    for who in ["lead2@acme2.example", "lead3@acme0.example"] {
+        e.enroll(&by_email(who), "trial-nurture", "cli").unwrap();
+    }
+    e.exit_enrollment(&by_email("lead3@acme0.example"), "trial-nurture", "replied").unwrap();
+
     // A second model, then back to the first: the active one is not the newest.
     let second = MODEL.replacen("name = \"default-b2b\"", "name = \"second\"", 1);
     e.apply_model(&second, &Quiet).unwrap();
@@ -298,6 +309,9 @@ fn assert_same_reads<A: Store, B: Store>(a: &mut A, b: &mut B) {
     let tasks = a.tasks(&all).unwrap();
     assert_eq!(tasks.iter().filter(|t| t.created_by.as_deref() == Some("cli")).count(), 2, "two by hand");
     assert!(tasks.iter().any(|t| t.created_by.as_deref() == Some("pipeline:inbound-b2b")), "and the stages' own");
+    let every = leadflow_store::EnrollmentQuery { limit: 100, ..Default::default() };
+    assert_eq!(a.enrollments(&every).unwrap(), b.enrollments(&every).unwrap());
+    assert_eq!(a.enrollments(&every).unwrap().len(), 2);
     let clocks = leadflow_store::SlaClockQuery { limit: 100, ..Default::default() };
     assert_eq!(a.sla_clocks(&clocks).unwrap(), b.sla_clocks(&clocks).unwrap());
     assert!(!a.sla_clocks(&clocks).unwrap().is_empty());
@@ -386,6 +400,7 @@ fn a_copy_reads_as_its_source_and_goes_on_from_it() {
         "tasks",
         "sla_clocks",
         "lead_identities",
+        "enrollments",
     ] {
         let copied = report.tables.iter().find(|t| t.table == table).unwrap();
         assert!(matches!(copied.fate, Fate::Copied { rows } if rows > 0), "{table}: {:?}", copied.fate);

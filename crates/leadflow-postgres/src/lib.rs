@@ -8,6 +8,7 @@
 //! One `PgStore` is one connection: a server opens one to write and more to read.
 
 mod changes;
+mod enrollments;
 mod events;
 mod identities;
 mod jobs;

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_lead_identities.sql"),
     include_str!("../migrations/0014_deliveries_on_the_job_queue.sql"),
     include_str!("../migrations/0015_lead_changes_by_place.sql"),
+    include_str!("../migrations/0016_sequence_enrollments.sql"),
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@
 
 mod activity;
 mod changes;
+mod enrollments;
 mod events;
 mod identities;
 mod jobs;
@@ -87,6 +88,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0021_lead_identities.sql"),
     include_str!("../migrations/0022_deliveries_on_the_job_queue.sql"),
     include_str!("../migrations/0023_lead_changes_by_place.sql"),
+    include_str!("../migrations/0024_sequence_enrollments.sql"),
 ];
 
 pub struct SqliteStore {

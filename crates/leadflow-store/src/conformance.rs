@@ -38,6 +38,7 @@ macro_rules! conformance_tests {
             history_entries_are_appended_at_their_times_and_read_back_by_lead,
             users_round_trip_and_assignment_keeps_its_rotation,
             tasks_are_listed_soonest_first_and_change_state,
+            a_lead_is_in_a_sequence_once_at_a_time_and_its_exits_are_kept,
             sla_clocks_run_until_met_or_stopped_and_count_compliance,
             listing_filters_and_orders,
             scans_visit_what_needs_rescoring,
@@ -972,6 +973,59 @@ pub fn users_round_trip_and_assignment_keeps_its_rotation<S: Store>(s: &mut S) {
     let counts = tx.open_leads_by_owner(&open).unwrap();
     let name = |n: &str| UserName::parse(n).unwrap();
     assert_eq!(counts, std::collections::HashMap::from([(name("ana"), 1), (name("bo@yourco.example"), 1)]));
+}
+
+pub fn a_lead_is_in_a_sequence_once_at_a_time_and_its_exits_are_kept<S: Store>(s: &mut S) {
+    let (ana, bo) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"));
+    let enrollment = |lead, sequence, step| NewEnrollment {
+        lead,
+        sequence,
+        version: RuleFileVersion(3),
+        step,
+        due_at: t("2026-06-02"),
+        enrolled_by: "cli",
+    };
+    let mut tx = s.begin().unwrap();
+    let first = tx.enroll(&enrollment(ana, "trial", "welcome"), t("2026-06-01")).unwrap().unwrap();
+    assert_eq!(tx.enroll(&enrollment(ana, "trial", "other"), t("2026-06-01")).unwrap(), None, "never twice at once");
+    let other = tx.enroll(&enrollment(ana, "winback", "hello"), t("2026-06-01")).unwrap().unwrap();
+    let bos = tx.enroll(&enrollment(bo, "trial", "welcome"), t("2026-06-01")).unwrap().unwrap();
+    tx.commit().unwrap();
+    let all = |s: &S, q: EnrollmentQuery| -> Vec<i64> {
+        s.enrollments(&EnrollmentQuery { limit: 100, ..q }).unwrap().iter().map(|e| e.id).collect()
+    };
+    assert_eq!(all(s, EnrollmentQuery { lead: Some(ana), ..Default::default() }), [other, first], "newest first");
+    assert_eq!(all(s, EnrollmentQuery { sequence: Some("trial".into()), ..Default::default() }), [bos, first]);
+    let read = &s.enrollments(&EnrollmentQuery { lead: Some(bo), limit: 10, ..Default::default() }).unwrap()[0];
+    assert_eq!(
+        (read.sequence.as_str(), read.version, read.step.as_deref(), read.due_at, read.enrolled_by.as_str()),
+        ("trial", RuleFileVersion(3), Some("welcome"), Some(t("2026-06-02")), "cli")
+    );
+    assert_eq!((read.enrolled_at, read.exited_at, read.is_active()), (t("2026-06-01"), None, true));
+
+    // Exited, it is kept with when and why, and the lead may be enrolled again.
+    let mut tx = s.begin().unwrap();
+    assert!(tx.exit_enrollment(first, "replied", t("2026-06-05")).unwrap());
+    assert!(!tx.exit_enrollment(first, "again", t("2026-06-06")).unwrap(), "exited once");
+    let again = tx.enroll(&enrollment(ana, "trial", "welcome"), t("2026-06-07")).unwrap().unwrap();
+    let seen: Vec<(i64, Option<String>)> =
+        tx.enrollments_now(ana, "trial").unwrap().into_iter().map(|e| (e.id, e.exit_reason)).collect();
+    assert_eq!(seen, [(again, None), (first, Some("replied".into()))], "this unit of work's view, newest first");
+    tx.commit().unwrap();
+    let exited = s.enrollments(&EnrollmentQuery { lead: Some(ana), limit: 10, ..Default::default() }).unwrap();
+    let exited = exited.iter().find(|e| e.id == first).unwrap();
+    assert_eq!((exited.exited_at, exited.step.as_deref(), exited.due_at), (Some(t("2026-06-05")), None, None));
+    let active = all(s, EnrollmentQuery { sequence: Some("trial".into()), active: true, ..Default::default() });
+    assert_eq!(active, [again, bos]);
+    let newest = s.enrollments(&EnrollmentQuery { lead: Some(ana), limit: 1, ..Default::default() }).unwrap();
+    assert_eq!(newest.iter().map(|e| e.id).collect::<Vec<_>>(), [again], "at most the limit");
+
+    // A lead deleted (merged into another) takes its enrollments with it.
+    let mut tx = s.begin().unwrap();
+    tx.delete_lead(ana).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(all(s, EnrollmentQuery { lead: Some(ana), ..Default::default() }), Vec::<i64>::new());
+    assert_eq!(all(s, EnrollmentQuery::default()), [bos], "the other lead's stays");
 }
 
 pub fn tasks_are_listed_soonest_first_and_change_state<S: Store>(s: &mut S) {

@@ -9,6 +9,7 @@ pub mod conformance;
 
 mod backend;
 mod changes;
+mod enrollments;
 mod identities;
 mod jobs;
 mod pipelines;
@@ -22,6 +23,10 @@ mod users;
 
 pub use backend::Backend;
 pub use changes::{ChangeRow, PlaceDecoder, place_text, read_change};
+pub use enrollments::{
+    ENROLLMENT_COLUMNS, EnrollmentQuery, EnrollmentReads, EnrollmentRecord, EnrollmentRow, EnrollmentWrites,
+    NewEnrollment,
+};
 pub use identities::{IdentityReads, IdentityRecord, IdentityWrites, profile_keys};
 pub use jobs::{
     Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobReads, JobRecord, JobStatus, JobTicket, JobWrites, NewJob,
@@ -686,6 +691,7 @@ pub trait Store:
     + TaskReads
     + SlaReads
     + IdentityReads
+    + EnrollmentReads
 {
     type Tx<'a>: Transaction
     where
@@ -726,6 +732,7 @@ pub trait Transaction:
     + TaskWrites
     + SlaWrites
     + IdentityWrites
+    + EnrollmentWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -747,11 +754,11 @@ pub trait Transaction:
 /// Every port, for code that calls them on a concrete backend.
 pub mod prelude {
     pub use crate::{
-        ChangeReads, ChangeWrites, EventReads, EventWrites, IdentityReads, IdentityWrites, JobReads, JobWrites,
-        KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads,
-        OutcomeWrites, PipelineReads, PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites,
-        SlaReads, SlaWrites, Store, TaskReads, TaskWrites, TrainedReads, TrainedWrites, Transaction, UserReads,
-        UserWrites, VisitorWrites,
+        ChangeReads, ChangeWrites, EnrollmentReads, EnrollmentWrites, EventReads, EventWrites, IdentityReads,
+        IdentityWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads, ModelWrites,
+        OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads, PipelineWrites, Rescans, RuleFileReads,
+        RuleFileWrites, ScoreReads, ScoreWrites, SlaReads, SlaWrites, Store, TaskReads, TaskWrites, TrainedReads,
+        TrainedWrites, Transaction, UserReads, UserWrites, VisitorWrites,
     };
 }
 

@@ -78,6 +78,23 @@ fn sequences_on(cli: Cli) {
     assert!(cli.ok(&["sequence", "activate", "1"]).contains("sequence v1 (trial-nurture) is active"));
     let out = cli.run(&["sequence", "activate", "9"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no sequence version 9"));
+
+    // A lead enrolled by hand: once at a time, out with a reason, not back for 90 days.
+    cli.ok(&["import", "leads", &cli.file("leads.csv", "email,first_name\nkim@acme.example,Kim\n")]);
+    let enrolled = cli.ok(&["sequence", "enroll", "trial-nurture", "--lead", "kim@acme.example"]);
+    assert_eq!(enrolled, "lead 1 is in sequence `trial-nurture` (v1), at step `welcome`\n");
+    let out = cli.run(&["sequence", "enroll", "trial-nurture", "--lead", "kim@acme.example"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lead 1 is in sequence `trial-nurture` already"));
+    let listed = cli.ok(&["sequence", "enrollments", "trial-nurture", "--active"]);
+    assert!(listed.lines().nth(1).is_some_and(|l| l.starts_with("1     trial-nurture  v1       welcome")), "{listed}");
+    let out =
+        cli.ok(&["sequence", "exit", "trial-nurture", "--lead", "kim@acme.example", "--reason", "asked us to stop"]);
+    assert_eq!(out, "lead 1 left sequence `trial-nurture`: asked us to stop\n");
+    let out = cli.run(&["sequence", "enroll", "trial-nurture", "--lead", "kim@acme.example"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it may be enrolled again from"), "reenroll_after_days = 90");
+    let listed = cli.ok(&["sequence", "enrollments", "--lead", "kim@acme.example"]);
+    assert!(listed.contains("asked us to stop"), "{listed}");
+    assert_eq!(cli.ok(&["sequence", "enrollments", "trial-nurture", "--active"]).lines().count(), 1, "the header only");
 }
 
 #[test]

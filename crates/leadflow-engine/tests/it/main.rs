@@ -2,6 +2,7 @@
 
 mod assignment;
 mod changes;
+mod enrollments;
 mod event_properties;
 mod identities;
 mod imports;
