@@ -34,6 +34,9 @@
 //! | `sequence_invalid` | 422 | the sequence file has problems (listed in `problems`) |
 //! | `sequence_not_found` | 404 | no such sequence version, or no active sequence of that name |
 //! | `sequence_stages_unknown` | 409 | the sequence names stages no active pipeline has |
+//! | `already_enrolled` | 409 | the lead is in the sequence already |
+//! | `not_reenrollable` | 409 | the lead was in the sequence, and its `reenroll` does not take it back (yet) |
+//! | `not_enrolled` | 404 | the lead is not in the sequence |
 //! | `sequence_templates_missing` | 409 | the sequence sends templates that are not active: apply them first |
 //! | `template_invalid` | 422 | the template file has problems (listed in `problems`), or renders too long |
 //! | `template_not_found` | 404 | no such template version, or no active template of that name |
@@ -189,7 +192,12 @@ impl From<EngineError> for ApiError {
                 problems: Some(ModelProblem::list(&p.problems)),
                 ..ApiError::new(ErrorCode::SequenceInvalid, format!("the sequence has {} problem(s)", p.problems.len()))
             },
-            EngineError::NoSuchSequenceVersion(_) => ApiError::new(ErrorCode::SequenceNotFound, e.to_string()),
+            EngineError::NoSuchSequenceVersion(_) | EngineError::NoSuchSequence(_) => {
+                ApiError::new(ErrorCode::SequenceNotFound, e.to_string())
+            }
+            EngineError::AlreadyEnrolled { .. } => ApiError::new(ErrorCode::AlreadyEnrolled, e.to_string()),
+            EngineError::NotReenrollable { .. } => ApiError::new(ErrorCode::NotReenrollable, e.to_string()),
+            EngineError::NotEnrolled { .. } => ApiError::new(ErrorCode::NotEnrolled, e.to_string()),
             EngineError::SequenceStagesUnknown { .. } => ApiError::new(ErrorCode::SequenceStagesUnknown, e.to_string()),
             EngineError::SequenceTemplatesMissing { .. } => {
                 ApiError::new(ErrorCode::SequenceTemplatesMissing, e.to_string())

@@ -9,6 +9,7 @@ mod config;
 mod cursor;
 mod delivery;
 mod digest_files;
+mod enrollments;
 mod error;
 mod error_code;
 mod events;
@@ -106,6 +107,9 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/sequences/versions/{version}/activate", post(sequences::activate::<S>))
         .route("/v1/sequences/{name}", get(sequences::get::<S>))
         .route("/v1/sequences/{name}/pause", post(sequences::pause::<S>))
+        .route("/v1/sequences/{name}/enrollments", get(enrollments::of_sequence::<S>).post(enrollments::enroll::<S>))
+        .route("/v1/sequences/{name}/enrollments/exit", post(enrollments::exit::<S>))
+        .route("/v1/leads/{lead}/enrollments", get(enrollments::of_lead::<S>))
         .route("/v1/templates", get(templates::list::<S>).post(templates::apply::<S>))
         .route("/v1/templates/validate", post(templates::validate))
         .route("/v1/templates/preview", post(templates::preview::<S>))

@@ -31,7 +31,7 @@ pub(crate) async fn list<S: Backend>(
 #[into_params(parameter_in = Path)]
 pub(crate) struct SequencePath {
     /// A sequence's name.
-    name: String,
+    pub(crate) name: String,
 }
 
 /// An active sequence: its file and its steps

@@ -51,7 +51,9 @@ pub use request::WebhookRequest;
 pub use request::{BatchRequest, EventRequest, IdentityTokenRequest, LeadRequest, ModelRequest, Scalar, TrackingHit};
 pub use rule_file::{RuleFileInfo, RuleFileRequest};
 pub use schema::{ChangeCause, DeliveryStatus, FIELD_NAME_PATTERN, Grade, Stage, Topic, lead_ref_schema};
-pub use sequence::{SequenceCheck, SequenceList, SequenceStep, SequenceView};
+pub use sequence::{
+    EnrollRequest, EnrollmentList, EnrollmentView, ExitRequest, SequenceCheck, SequenceList, SequenceStep, SequenceView,
+};
 pub use sla::{
     ComplianceCounts, ComplianceLine, ComplianceReport, DecisionKind, DecisionRequest, DecisionResult, SlaClock,
     SlaClockList, SlaPolicyCheck, SlaPolicyInfo, SlaPolicyRequest,

@@ -100,3 +100,70 @@ impl SequenceCheck {
         }
     }
 }
+
+/// A lead's enrollment in a sequence.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct EnrollmentView {
+    pub id: i64,
+    pub lead_id: i64,
+    pub sequence: String,
+    /// The sequence version it was enrolled under.
+    pub version: i64,
+    /// Whether it is still running.
+    pub active: bool,
+    /// The step it runs next, and when; null once it has exited.
+    pub step: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<leadflow_core::Timestamp>,
+    /// Who enrolled it: an API key's name, `cli`, `import`, `rule`, or a sequence's name.
+    pub enrolled_by: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub enrolled_at: leadflow_core::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub exited_at: Option<leadflow_core::Timestamp>,
+    pub exit_reason: Option<String>,
+}
+
+impl From<&leadflow_store::EnrollmentRecord> for EnrollmentView {
+    fn from(e: &leadflow_store::EnrollmentRecord) -> EnrollmentView {
+        EnrollmentView {
+            id: e.id,
+            lead_id: e.lead.0,
+            sequence: e.sequence.clone(),
+            version: e.version.0,
+            active: e.is_active(),
+            step: e.step.clone(),
+            due_at: e.due_at,
+            enrolled_by: e.enrolled_by.clone(),
+            enrolled_at: e.enrolled_at,
+            exited_at: e.exited_at,
+            exit_reason: e.exit_reason.clone(),
+        }
+    }
+}
+
+/// Enrollments, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct EnrollmentList {
+    pub enrollments: Vec<EnrollmentView>,
+}
+
+/// A lead to enroll in a sequence.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The lead: its id, email or external id.
+    #[schema(schema_with = crate::lead_ref_schema)]
+    pub lead: String,
+}
+
+/// A lead to take out of a sequence, and why.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExitRequest {
+    #[schema(schema_with = crate::lead_ref_schema)]
+    pub lead: String,
+    /// Kept with the enrollment.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}

@@ -2,6 +2,7 @@
 //! pipeline has), shown with their steps, paused and resumed, each refusal with its code.
 
 use crate::support::Server;
+use leadflow_core::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -67,6 +68,34 @@ async fn sequences_are_checked_stored_shown_paused_and_resumed() {
     assert_eq!((body["priority"].as_u64(), body["enrolls_by_rule"].as_bool()), (Some(10), Some(true)));
     assert_eq!(body["steps"].as_array().map(Vec::len), Some(13));
     assert_eq!(body["source"], TRIAL);
+
+    // Enrolled by hand, once at a time, out with a reason, not back for 90 days.
+    let lead = json!({"email": "kim@acme.example"});
+    assert_eq!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0, StatusCode::CREATED);
+    let kim = json!({"lead": "kim@acme.example"});
+    let path = "/v1/sequences/trial-nurture/enrollments";
+    let (status, body) = s.call(Some(Role::Marketing), Method::POST, path, Some(kim.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!((body["step"].as_str(), body["active"].as_bool()), (Some("welcome"), Some(true)), "{body}");
+    let (status, body) = s.admin(Method::POST, path, Some(kim.clone())).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("already_enrolled")), "{body}");
+    let (status, body) = s.call(Some(Role::Sales), Method::GET, &format!("{path}?active=true"), None).await;
+    assert_eq!((status, body["enrollments"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{body}");
+    let out = json!({"lead": "kim@acme.example", "reason": "asked us to stop"});
+    let (status, body) = s.admin(Method::POST, &format!("{path}/exit"), Some(out.clone())).await;
+    assert_eq!((status, body["exit_reason"].as_str()), (StatusCode::OK, Some("asked us to stop")), "{body}");
+    let (status, body) = s.admin(Method::POST, &format!("{path}/exit"), Some(out)).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("not_enrolled")), "{body}");
+    let (status, body) = s.admin(Method::POST, path, Some(kim)).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("not_reenrollable")), "{body}");
+    let (status, body) = s.admin(Method::GET, "/v1/leads/kim@acme.example/enrollments", None).await;
+    assert_eq!((status, body["enrollments"][0]["active"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+    let blank = json!({"lead": "kim@acme.example", "reason": "  "});
+    let (status, body) = s.admin(Method::POST, &format!("{path}/exit"), Some(blank)).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{body}");
+    let (status, body) =
+        s.admin(Method::POST, "/v1/sequences/nothing/enrollments", Some(json!({"lead": "kim@acme.example"}))).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("sequence_not_found")), "{body}");
 
     let (status, body) = s.admin(Method::POST, "/v1/templates/tips-long/retire", None).await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, Some("template_in_use")), "{body}");
