@@ -9,7 +9,8 @@
 //! spin without waiting) and reports every problem with its line; code that holds a `Sequence`
 //! never re-checks.
 //!
-//! Everything here is pure: what runs after a step ([`Sequence::after`]), which variant of a
+//! Everything here is pure: whom a sequence enrolls by rule ([`EnrollRule::admits`]), what runs
+//! after a step ([`Sequence::after`]), which variant of a
 //! send an enrollment gets ([`Send::variant_for`]) and when a wait ends on the lead's wall
 //! clock ([`Wait::ends_at`], across changes of offset) are functions of the sequence and what
 //! is given. Guard rails that hold across every sequence (a frequency cap per lead, quiet hours, the
@@ -55,6 +56,7 @@
 //!   - `webhook = true`: tells the webhooks subscribed to `sequence.step` that the lead got here.
 //!   - `exit = true`: ends the enrollment here (the steps running out ends it too).
 
+mod enroll;
 mod parse;
 mod timing;
 
@@ -63,6 +65,7 @@ use crate::event::EventType;
 use crate::model::Grade;
 use crate::pipeline::{RoutingCondition, StageTask};
 
+pub use enroll::{EventSeen, LeadSnapshot, ScoreSeen};
 pub use parse::{SequenceError, SequenceProblem};
 
 /// A checked sequence file.

@@ -1,0 +1,127 @@
+//! Whom a sequence enrolls by rule: every criterion of its `[enroll]` holds for the lead as it
+//! is now (its profile, its score, the events it had).
+
+use super::{EnrollRule, EventInterest};
+use crate::Timestamp;
+use crate::event::EventType;
+use crate::lead::Profile;
+use crate::model::Grade;
+
+/// A lead as an enrollment rule looks at it.
+#[derive(Clone, Copy, Debug)]
+pub struct LeadSnapshot<'a> {
+    pub profile: &'a Profile,
+    /// Its score now: total, bucket and grade; `None` for a lead not scored yet.
+    pub score: Option<ScoreSeen<'a>>,
+    /// Its events, in any order.
+    pub events: &'a [EventSeen<'a>],
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ScoreSeen<'a> {
+    pub total: f64,
+    pub bucket: &'a str,
+    pub grade: Grade,
+}
+
+/// One of a lead's events: when, what, and the page it names, if any.
+#[derive(Clone, Copy, Debug)]
+pub struct EventSeen<'a> {
+    pub at: Timestamp,
+    pub event: &'a EventType,
+    pub url: Option<&'a str>,
+}
+
+impl EnrollRule {
+    /// Whether the rule enrolls this lead at `now`.
+    pub fn admits(&self, lead: &LeadSnapshot<'_>, now: Timestamp) -> bool {
+        let score = lead.score;
+        let listed = |list: &[String], value: Option<&str>| {
+            list.is_empty() || value.is_some_and(|v| list.iter().any(|l| l == v))
+        };
+        listed(&self.stages, lead.profile.pipeline_stage.as_deref())
+            && listed(&self.buckets, score.map(|s| s.bucket))
+            && (self.grades.is_empty() || score.is_some_and(|s| self.grades.contains(&s.grade)))
+            && self.score_at_least.is_none_or(|least| score.is_some_and(|s| s.total >= least))
+            && self.when.iter().all(|c| c.matches(lead.profile))
+            && self.events.iter().all(|interest| interest.shown_by(lead.events, now))
+    }
+}
+
+impl EventInterest {
+    /// Whether the events show this interest by `now`: so many of its type, on a page whose
+    /// address holds `url_contains`, within the last `within_days`.
+    fn shown_by(&self, events: &[EventSeen<'_>], now: Timestamp) -> bool {
+        let since = self.within_days.map(|days| now.minus_days(days));
+        let count = events
+            .iter()
+            .filter(|e| e.event == &self.event && e.at <= now && since.is_none_or(|since| e.at >= since))
+            .filter(|e| self.url_contains.as_deref().is_none_or(|part| e.url.is_some_and(|url| url.contains(part))))
+            .count();
+        count >= self.at_least as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Email;
+    use crate::sequence::Sequence;
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    const TRIAL: &str = include_str!("../../../../examples/sequence-trial.toml");
+
+    /// The example's rule: in new or working, warm or hot, grade A to C, 20 points, in DE/AT/CH,
+    /// and two `/pricing` views in the last 30 days.
+    #[test]
+    fn every_criterion_of_the_rule_must_hold() {
+        let sequence = Sequence::parse(TRIAL).unwrap();
+        let rule = sequence.enroll_rule().unwrap();
+        let mut profile = Profile::new(Email::parse("kim@acme.example").unwrap());
+        profile.pipeline = Some("inbound-b2b".into());
+        profile.pipeline_stage = Some("working".into());
+        profile.country = Some("DE".into());
+        let view = EventType::parse("page_view").unwrap();
+        let now = t("2026-06-30T12:00:00Z");
+        let events = [
+            EventSeen { at: t("2026-06-10T00:00:00Z"), event: &view, url: Some("https://acme.example/pricing?x=1") },
+            EventSeen { at: t("2026-06-20T00:00:00Z"), event: &view, url: Some("/pricing") },
+            EventSeen { at: t("2026-06-21T00:00:00Z"), event: &view, url: Some("/blog") },
+        ];
+        let score = ScoreSeen { total: 35.0, bucket: "warm", grade: Grade::B };
+        let lead = LeadSnapshot { profile: &profile, score: Some(score), events: &events };
+        assert!(rule.admits(&lead, now));
+
+        // Each criterion failing alone keeps the lead out.
+        let out = |changed: &LeadSnapshot<'_>, at: Timestamp| !rule.admits(changed, at);
+        assert!(out(&LeadSnapshot { score: Some(ScoreSeen { bucket: "cold", ..score }), ..lead }, now));
+        assert!(out(&LeadSnapshot { score: Some(ScoreSeen { grade: Grade::D, ..score }), ..lead }, now));
+        assert!(out(&LeadSnapshot { score: Some(ScoreSeen { total: 19.9, ..score }), ..lead }, now));
+        assert!(out(&LeadSnapshot { score: None, ..lead }, now), "not scored yet");
+        assert!(out(&LeadSnapshot { events: &events[1..], ..lead }, now), "one pricing view is not two");
+        assert!(out(&lead, t("2026-07-11T00:00:00Z")), "the first view is over 30 days old by then");
+        assert!(out(&lead, t("2026-06-15T00:00:00Z")), "the second view is still to come then");
+        let mut elsewhere = profile.clone();
+        elsewhere.country = Some("FR".into());
+        assert!(out(&LeadSnapshot { profile: &elsewhere, ..lead }, now));
+        let mut further = profile.clone();
+        further.pipeline_stage = Some("meeting".into());
+        assert!(out(&LeadSnapshot { profile: &further, ..lead }, now));
+        further.pipeline_stage = None;
+        assert!(out(&LeadSnapshot { profile: &further, ..lead }, now), "in no pipeline");
+    }
+
+    #[test]
+    fn a_rule_of_one_criterion_asks_nothing_else() {
+        let source = "name = \"n\"\n[enroll]\nscore_at_least = 10\n[[steps]]\nid = \"a\"\nsend = \"t\"\n";
+        let sequence = Sequence::parse(source).unwrap();
+        let rule = sequence.enroll_rule().unwrap();
+        let profile = Profile::new(Email::parse("kim@acme.example").unwrap());
+        let score = ScoreSeen { total: 10.0, bucket: "cold", grade: Grade::F };
+        let lead = LeadSnapshot { profile: &profile, score: Some(score), events: &[] };
+        assert!(rule.admits(&lead, t("2026-06-30")));
+    }
+}
