@@ -148,6 +148,8 @@ pub(crate) async fn funnel<S: Backend>(
 pub(crate) enum PipelineChart {
     /// The funnel's stages as bars of the leads that reached them.
     Funnel,
+    /// Each funnel step's leads as one bar, split by where they are now.
+    Dropouts,
     /// MQLs per month, with the lead velocity rate.
     Mqls,
     /// The median days of each step, month by month.
@@ -160,6 +162,7 @@ impl PipelineChart {
     fn name(self) -> &'static str {
         match self {
             PipelineChart::Funnel => "funnel",
+            PipelineChart::Dropouts => "dropouts",
             PipelineChart::Mqls => "mqls",
             PipelineChart::Velocity => "velocity",
             PipelineChart::Cohorts => "cohorts",
@@ -170,7 +173,7 @@ impl PipelineChart {
 /// A chart of a pipeline's report
 ///
 /// The report's figures as an SVG document with its title, axes, labels and legend (each bar
-/// and cell says its number on hover): `funnel`, `mqls`, `velocity` or `cohorts`. The same
+/// and cell says its number on hover): `funnel`, `dropouts`, `mqls`, `velocity` or `cohorts`. The same
 /// parameters as the report.
 ///
 /// Roles: admin, marketing, and sales keys of managers.
@@ -191,7 +194,7 @@ pub(crate) async fn chart<S: Backend>(
     params: Result<Query<PipelineReportParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Path(chart) = chart.map_err(|_| {
-        ApiError::new(ErrorCode::NotFound, "no such chart (the charts: funnel, mqls, velocity, cohorts)")
+        ApiError::new(ErrorCode::NotFound, "no such chart (the charts: funnel, dropouts, mqls, velocity, cohorts)")
     })?;
     let report = report_of(&state, caller, params).await?;
     let svg = leadflow_charts::pipeline_chart(chart.name(), &report).expect("every chart of the enum is drawn");

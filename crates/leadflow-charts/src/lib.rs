@@ -1,4 +1,5 @@
-//! Reports as charts, where a picture beats numbers: the funnel as bars, MQLs per month as bars
+//! Reports as charts, where a picture beats numbers: the funnel as bars, where each step's leads
+//! went as stacked bars, MQLs per month as bars
 //! with the lead velocity rate, how many days each step takes month by month as lines, and the
 //! cohort heatmap. Each chart is one SVG document with its title, axes, labels and legend,
 //! readable in a browser and in a document; each bar and cell says its number on hover.
@@ -13,12 +14,13 @@ use leadflow_contract::PipelineReport;
 use svg::{Canvas, SERIES, tick_label, ticks};
 
 /// The charts of the pipeline report, by name.
-pub const PIPELINE_CHARTS: [&str; 4] = ["funnel", "mqls", "velocity", "cohorts"];
+pub const PIPELINE_CHARTS: [&str; 5] = ["funnel", "dropouts", "mqls", "velocity", "cohorts"];
 
 /// The chart of this name, or `None` for a name not in [`PIPELINE_CHARTS`].
 pub fn pipeline_chart(name: &str, report: &PipelineReport) -> Option<String> {
     Some(match name {
         "funnel" => funnel(report),
+        "dropouts" => dropouts(report),
         "mqls" => mqls(report),
         "velocity" => velocity(report),
         "cohorts" => cohorts(report),
@@ -63,6 +65,50 @@ pub fn funnel(report: &PipelineReport) -> String {
         left,
         y,
         "leads that reached each stage; in brackets, the share of the stage before that went on",
+        "start",
+        11.0,
+        "normal",
+    );
+    canvas.finish()
+}
+
+/// Each funnel step as one bar of its leads, split by where they are now: gone on, stalled,
+/// skipped ahead, recycled, lost, disqualified, won another way, left the pipeline.
+pub fn dropouts(report: &PipelineReport) -> String {
+    let (left, bar_h, gap, width) = (200.0, 26.0, 12.0, 900.0);
+    let legend_w = 190.0;
+    let height = (70.0 + report.conversion.len() as f64 * (bar_h + gap) + 40.0).max(230.0);
+    let title = format!("Where each step's leads went, `{}` as of {}", report.pipeline, report.as_of);
+    let mut canvas = Canvas::new(width, height, &title);
+    let span = width - left - legend_w - 20.0;
+    let parts = ["went on", "stalled", "skipped ahead", "recycled", "lost", "disqualified", "won another way", "left"];
+    let colours = ["#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#D55E00", "#0072B2", "#F0E442", "#999999"];
+    for (i, c) in report.conversion.iter().enumerate() {
+        let y = 50.0 + i as f64 * (bar_h + gap);
+        let label = format!("{} \u{2192} {} ({})", c.from, c.to, c.reached);
+        canvas.text(left - 8.0, y + bar_h * 0.68, &label, "end", 13.0, "normal");
+        let d = &c.dropped;
+        let counts = [c.converted, d.stalled, d.skipped, d.recycled, d.lost, d.disqualified, d.won, d.left];
+        let mut x = left;
+        for ((part, colour), n) in parts.iter().zip(colours).zip(counts) {
+            if n == 0 || c.reached == 0 {
+                continue;
+            }
+            let share = n as f64 / c.reached as f64;
+            let w = span * share;
+            canvas.rect(x, y, w, bar_h, colour, &format!("{part}: {n} of {} ({})", c.reached, percent(share)));
+            x += w;
+        }
+        if c.reached == 0 {
+            canvas.text(left, y + bar_h * 0.68, "no lead reached it", "start", 12.0, "normal");
+        }
+    }
+    let entries: Vec<(&str, &str)> = parts.iter().copied().zip(colours).collect();
+    canvas.legend(width - legend_w, 50.0, &entries);
+    canvas.text(
+        left,
+        height - 14.0,
+        "each step's leads (of how many, in brackets) by where they are as of the report",
         "start",
         11.0,
         "normal",

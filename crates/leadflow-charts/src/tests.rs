@@ -48,7 +48,16 @@ fn report() -> PipelineReport {
         as_of: Timestamp::parse("2026-03-01").unwrap(),
         leads: 100,
         stages: vec![stage("new", 100), stage("<mql>", 40), stage("won", 10)],
-        conversion: vec![conversion("new", "<mql>", 100, 40), conversion("<mql>", "won", 40, 10)],
+        conversion: vec![
+            Conversion {
+                dropped: Dropouts { stalled: 30, lost: 20, left: 10, ..conversion("", "", 0, 0).dropped },
+                ..conversion("new", "<mql>", 100, 40)
+            },
+            Conversion {
+                dropped: Dropouts { skipped: 5, disqualified: 25, ..conversion("", "", 0, 0).dropped },
+                ..conversion("<mql>", "won", 40, 10)
+            },
+        ],
         breakdown: None,
         owners: vec![],
         months: vec![
@@ -100,6 +109,23 @@ fn every_chart_is_well_formed_and_says_its_numbers() {
     assert_eq!(titles(&doc), ["new: 100 leads reached it", "<mql>: 40 leads reached it", "won: 10 leads reached it"]);
     assert!(funnel.contains("&lt;mql&gt;") && !funnel.contains("<mql>"), "stage ids are escaped");
     assert!(funnel.contains("(25.0% went on)"));
+
+    let dropouts = dropouts(&report);
+    let doc = parsed(&dropouts);
+    let bars: Vec<String> = titles(&doc).into_iter().filter(|t| t.contains(" of ")).collect();
+    assert_eq!(
+        bars,
+        [
+            "went on: 40 of 100 (40.0%)",
+            "stalled: 30 of 100 (30.0%)",
+            "lost: 20 of 100 (20.0%)",
+            "left: 10 of 100 (10.0%)",
+            "went on: 10 of 40 (25.0%)",
+            "skipped ahead: 5 of 40 (12.5%)",
+            "disqualified: 25 of 40 (62.5%)",
+        ]
+    );
+    assert!(dropouts.contains("&lt;mql&gt; \u{2192} won (40)"), "{dropouts}");
 
     let mqls = mqls(&report);
     let doc = parsed(&mqls);

@@ -44,8 +44,8 @@ pub enum ReportCommand {
         by: Option<ByArg>,
         #[arg(long, value_enum, default_value_t = Rendering::Table)]
         format: Rendering,
-        /// Also write its charts into this directory, as SVG: funnel.svg, mqls.svg,
-        /// velocity.svg, cohorts.svg.
+        /// Also write its charts into this directory, as SVG: funnel.svg, dropouts.svg,
+        /// mqls.svg, velocity.svg, cohorts.svg.
         #[arg(long, value_name = "DIR")]
         svg: Option<PathBuf>,
     },

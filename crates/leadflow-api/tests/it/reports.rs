@@ -103,7 +103,7 @@ async fn the_pipeline_report_counts_the_moves_leads_made() {
     assert_eq!(answer.headers()["content-type"], "image/svg+xml");
     let svg = answer.text().await.unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("new: 3 leads reached it"), "{svg}");
-    for name in ["mqls", "velocity", "cohorts"] {
+    for name in ["dropouts", "mqls", "velocity", "cohorts"] {
         assert_eq!(chart(name).await.unwrap().status(), StatusCode::OK, "{name}");
     }
     let (status, body) = s.admin(Method::GET, "/v1/reports/pipeline/charts/pie", None).await;

@@ -37,7 +37,7 @@ fn every_report_renders_as_a_table_csv_and_charts() {
     let charts = cli.file("charts", "");
     std::fs::remove_file(&charts).unwrap();
     cli.ok(&[&["report", "pipeline", "--format", "json", "--svg", &charts][..], &as_of].concat());
-    for chart in ["funnel", "mqls", "velocity", "cohorts"] {
+    for chart in ["funnel", "dropouts", "mqls", "velocity", "cohorts"] {
         let svg = std::fs::read_to_string(std::path::Path::new(&charts).join(format!("{chart}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{chart}");
     }
