@@ -111,3 +111,53 @@ proptest! {
         prop_assert_eq!(Wait::Until(until).ends_at(from, chrono_tz::UTC), Some(until.max(from)));
     }
 }
+
+/// Send hours of every shape: closed days, split days, short windows.
+fn send_hours() -> impl Strategy<Value = [String; 7]> {
+    let day = prop::sample::select(vec![
+        "",
+        "09:00-17:00",
+        "08:30-12:00, 13:00-18:00",
+        "00:00-24:00",
+        "02:00-03:30",
+        "20:00-23:00",
+    ]);
+    [day.clone(), day.clone(), day.clone(), day.clone(), day.clone(), day.clone(), day]
+        .prop_map(|d| d.map(String::from))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A send goes at the first instant from its due time that is in the lead's send hours and
+    /// has a slot under the cap: both hold there, and one of them fails a millisecond before
+    /// (unless it goes when due).
+    #[test]
+    fn a_send_goes_at_the_first_open_instant_with_a_slot(
+        zone in prop::sample::select(&ZONES[..]), due in FROM..TO, hours in send_hours(),
+        max in 1u32..4, days in 1u32..8, sent in prop::collection::vec(-10 * 24 * HOUR..0i64, 0..8),
+    ) {
+        use leadflow_core::calendar::{WeeklyHours, WorkingCalendar};
+        use leadflow_core::sequence::{FrequencyCap, SendPolicy};
+        let zone: Tz = zone.parse().unwrap();
+        let hours = WeeklyHours::parse(hours.each_ref().map(String::as_str)).unwrap();
+        let calendar = WorkingCalendar::new(zone, hours.clone(), []);
+        let cap = FrequencyCap { max, days };
+        let policy = SendPolicy { cap, hours };
+        let sent: Vec<Timestamp> = sent.iter().map(|d| Timestamp::from_millis(due + d)).collect();
+        let due = Timestamp::from_millis(due);
+        let window = i64::from(days) * 24 * HOUR;
+        let in_window = |at: Timestamp| sent.iter().filter(|s| s.millis() > at.millis() - window && **s <= at).count();
+        let Some(at) = policy.send_at(due, zone, &sent) else {
+            prop_assert!(calendar.next_working_instant(due).is_none(), "none only without send hours");
+            return Ok(());
+        };
+        prop_assert!(at >= due);
+        prop_assert!(calendar.is_working(at), "{at} is in the send hours");
+        prop_assert!(in_window(at) < max as usize, "{at} has a slot");
+        if at > due {
+            let before = Timestamp::from_millis(at.millis() - 1);
+            prop_assert!(!calendar.is_working(before) || in_window(before) >= max as usize, "nothing earlier");
+        }
+    }
+}

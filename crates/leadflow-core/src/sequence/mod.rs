@@ -14,7 +14,8 @@
 //! send an enrollment gets ([`Send::variant_for`]) and when a wait ends on the lead's wall
 //! clock ([`Wait::ends_at`], across changes of offset) are functions of the sequence and what
 //! is given. Guard rails that hold across every sequence (a frequency cap per lead, quiet hours, the
-//! do-not-contact list) are not a sequence's to choose and are not in its file.
+//! do-not-contact list) are not a sequence's to choose and are not in its file: when a send may
+//! go under the cap and in the lead's send hours is [`SendPolicy::send_at`].
 //!
 //! # The file
 //!
@@ -57,6 +58,7 @@
 //!   - `exit = true`: ends the enrollment here (the steps running out ends it too).
 
 mod enroll;
+mod guard;
 mod parse;
 mod timing;
 
@@ -66,6 +68,7 @@ use crate::model::Grade;
 use crate::pipeline::{RoutingCondition, StageTask};
 
 pub use enroll::{EventSeen, LeadSnapshot, ScoreSeen};
+pub use guard::{FrequencyCap, SendPolicy};
 pub use parse::{SequenceError, SequenceProblem};
 
 /// A checked sequence file.
