@@ -58,6 +58,7 @@
 //!   - `exit = true`: ends the enrollment here (the steps running out ends it too).
 
 mod enroll;
+mod exits;
 mod guard;
 mod parse;
 mod timing;
@@ -68,8 +69,10 @@ use crate::model::Grade;
 use crate::pipeline::{RoutingCondition, StageTask};
 
 pub use enroll::{EventSeen, LeadSnapshot, ScoreSeen};
+pub use exits::ExitCause;
 pub use guard::{FrequencyCap, SendPolicy};
 pub use parse::{SequenceError, SequenceProblem};
+pub use timing::{TIME_ZONE_FIELD, lead_zone};
 
 /// A checked sequence file.
 #[derive(Clone, Debug, PartialEq)]

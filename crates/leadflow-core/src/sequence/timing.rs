@@ -8,12 +8,15 @@
 //! one a fall-back repeats is its first instant.
 //!
 //! Business days are Monday to Friday: a lead's own holidays are not known.
+//!
+//! A lead's zone is its `custom.time_zone` (an IANA name) when it has one ([`lead_zone`]).
 
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Weekday};
 use chrono_tz::Tz;
 
 use super::Wait;
 use crate::Timestamp;
+use crate::lead::{FieldRef, FieldValue, Profile};
 
 impl Wait {
     /// The instant a wait begun at `from` ends for a lead in `zone`; `None` past the calendar's
@@ -76,9 +79,22 @@ fn resolve(zone: Tz, date: NaiveDate, time: NaiveTime) -> Option<Timestamp> {
     Some(Timestamp::from_millis(instant.timestamp_millis()))
 }
 
+/// The custom field a lead's time zone is read from (an IANA name, `Europe/Berlin`).
+pub const TIME_ZONE_FIELD: &str = "time_zone";
+
+/// The time zone a lead's waits and send hours are counted in: its `custom.time_zone` when that
+/// names one, else `default`.
+pub fn lead_zone(profile: &Profile, default: Tz) -> Tz {
+    match profile.value(&FieldRef::Custom(TIME_ZONE_FIELD.into())) {
+        FieldValue::Text(name) => crate::calendar::parse_zone(name).unwrap_or(default),
+        _ => default,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{CustomValue, Email};
 
     fn t(s: &str) -> Timestamp {
         Timestamp::parse(s).unwrap()
@@ -121,5 +137,16 @@ mod tests {
         let until = Wait::Until(t("2026-01-01T00:00:00Z"));
         assert_eq!(until.ends_at(t("2026-06-01T00:00:00Z"), BERLIN), Some(t("2026-06-01T00:00:00Z")));
         assert_eq!(until.ends_at(t("2025-06-01T00:00:00Z"), BERLIN), Some(t("2026-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn a_leads_zone_is_its_time_zone_field_when_that_names_one() {
+        let mut profile = Profile::new(Email::parse("kim@acme.example").unwrap());
+        let utc = chrono_tz::UTC;
+        assert_eq!(lead_zone(&profile, utc), utc);
+        profile.custom.insert(TIME_ZONE_FIELD.into(), CustomValue::Text("Asia/Tokyo".into()));
+        assert_eq!(lead_zone(&profile, utc), chrono_tz::Asia::Tokyo);
+        profile.custom.insert(TIME_ZONE_FIELD.into(), CustomValue::Text("Mars/Olympus".into()));
+        assert_eq!(lead_zone(&profile, utc), utc, "not a zone: the default");
     }
 }
