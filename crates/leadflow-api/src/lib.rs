@@ -22,6 +22,7 @@ mod models;
 mod openapi;
 mod pipelines;
 mod reports;
+mod rule_files;
 mod sequences;
 mod sla;
 mod state;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::leads::{LeadPath, lead_ref};
+use crate::rule_files::{VersionPath, find_version};
 use crate::{ApiError, AppState, Body, Caller, ErrorCode};
 
 /// Every pipeline version
@@ -123,16 +124,11 @@ fn stored<S: Backend>(
     engine: &mut leadflow_engine::Engine<S>,
     version: RuleFileVersion,
 ) -> Result<PipelineInfo, ApiError> {
-    let record = engine.pipelines()?.into_iter().find(|p| p.version == version);
-    Ok(PipelineInfo::from(&record.ok_or(leadflow_engine::EngineError::NoSuchPipelineVersion(version.0))?))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct VersionPath {
-    /// A pipeline version.
-    #[param(value_type = i64, minimum = 1)]
-    version: String,
+    Ok(PipelineInfo::from(&find_version(
+        engine.pipelines()?,
+        version,
+        leadflow_engine::EngineError::NoSuchPipelineVersion,
+    )?))
 }
 
 /// Make a stored version its name's active one
@@ -152,15 +148,13 @@ pub(crate) struct VersionPath {
 pub(crate) async fn activate<S: Backend>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path(VersionPath { version }): Path<VersionPath>,
+    Path(path): Path<VersionPath>,
 ) -> Result<Json<PipelineInfo>, ApiError> {
     caller.require(Action::WriteModels)?;
-    let version: i64 = version
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, format!("`{version}` is not a pipeline version")))?;
+    let version = path.parse("pipeline")?;
     let info = state
         .write(move |engine| {
-            let saved = engine.activate_pipeline(RuleFileVersion(version))?;
+            let saved = engine.activate_pipeline(version)?;
             stored(engine, saved.version)
         })
         .await?;

@@ -9,6 +9,7 @@ use leadflow_store::{Backend, RuleFileVersion};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::rule_files::{VersionPath, find_version};
 use crate::{ApiError, AppState, Body, Caller, ErrorCode};
 
 /// Every sequence version
@@ -120,16 +121,11 @@ fn stored<S: Backend>(
     engine: &mut leadflow_engine::Engine<S>,
     version: RuleFileVersion,
 ) -> Result<RuleFileInfo, ApiError> {
-    let record = engine.sequences()?.into_iter().find(|s| s.version == version);
-    Ok(RuleFileInfo::from(&record.ok_or(leadflow_engine::EngineError::NoSuchSequenceVersion(version.0))?))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct VersionPath {
-    /// A sequence version.
-    #[param(value_type = i64, minimum = 1)]
-    version: String,
+    Ok(RuleFileInfo::from(&find_version(
+        engine.sequences()?,
+        version,
+        leadflow_engine::EngineError::NoSuchSequenceVersion,
+    )?))
 }
 
 /// Make a stored version its name's active one (resuming a paused sequence)
@@ -149,15 +145,13 @@ pub(crate) struct VersionPath {
 pub(crate) async fn activate<S: Backend>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path(VersionPath { version }): Path<VersionPath>,
+    Path(path): Path<VersionPath>,
 ) -> Result<Json<RuleFileInfo>, ApiError> {
     caller.require(Action::WriteModels)?;
-    let version: i64 = version
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, format!("`{version}` is not a sequence version")))?;
+    let version = path.parse("sequence")?;
     let info = state
         .write(move |engine| {
-            let saved = engine.activate_sequence(RuleFileVersion(version))?;
+            let saved = engine.activate_sequence(version)?;
             stored(engine, saved.version)
         })
         .await?;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::leads::lead_ref;
+use crate::rule_files::{VersionPath, find_version};
 use crate::{ApiError, AppState, Body, Caller, ErrorCode};
 
 /// Every template version
@@ -83,16 +84,11 @@ fn stored<S: Backend>(
     engine: &mut leadflow_engine::Engine<S>,
     version: RuleFileVersion,
 ) -> Result<RuleFileInfo, ApiError> {
-    let record = engine.templates()?.into_iter().find(|t| t.version == version);
-    Ok(RuleFileInfo::from(&record.ok_or(leadflow_engine::EngineError::NoSuchTemplateVersion(version.0))?))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct VersionPath {
-    /// A template version.
-    #[param(value_type = i64, minimum = 1)]
-    version: String,
+    Ok(RuleFileInfo::from(&find_version(
+        engine.templates()?,
+        version,
+        leadflow_engine::EngineError::NoSuchTemplateVersion,
+    )?))
 }
 
 /// Make a stored version its name's active one
@@ -111,15 +107,13 @@ pub(crate) struct VersionPath {
 pub(crate) async fn activate<S: Backend>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path(VersionPath { version }): Path<VersionPath>,
+    Path(path): Path<VersionPath>,
 ) -> Result<Json<RuleFileInfo>, ApiError> {
     caller.require(Action::WriteModels)?;
-    let version: i64 = version
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, format!("`{version}` is not a template version")))?;
+    let version = path.parse("template")?;
     let info = state
         .write(move |engine| {
-            let saved = engine.activate_template(RuleFileVersion(version))?;
+            let saved = engine.activate_template(version)?;
             stored(engine, saved.version)
         })
         .await?;

@@ -4,29 +4,26 @@
 //! at the same instant), and again after it left only as the sequence's `reenroll` says. An
 //! enrollment starts at the sequence's first step, due at once: the scheduler runs it.
 
-use leadflow_core::sequence::Reenroll;
+use leadflow_core::sequence::{Reenroll, Sequence};
 use leadflow_core::{LeadId, LeadRef, Timestamp};
 use leadflow_store::prelude::*;
 use leadflow_store::{EnrollmentQuery, EnrollmentRecord, NewEnrollment, RuleFileKind};
 
+use crate::rule_files::parse_stored;
 use crate::{Engine, EngineError};
 
 impl<S: Store> Engine<S> {
     /// Enrolls a lead in an active sequence, saying who did (`cli`, an API key's name,
     /// `import`).
     pub fn enroll(&mut self, lead: &LeadRef, sequence: &str, by: &str) -> Result<EnrollmentRecord, EngineError> {
-        let parsed = self
-            .active_sequences()?
-            .into_iter()
-            .find(|s| s.name() == sequence)
-            .ok_or_else(|| EngineError::NoSuchSequence(sequence.to_string()))?;
-        let version = self
+        // The active version of this name, read and parsed alone.
+        let record = self
             .store
             .active_rule_files(RuleFileKind::Sequence)?
             .into_iter()
             .find(|r| r.name == sequence)
-            .map(|r| r.version)
             .ok_or_else(|| EngineError::NoSuchSequence(sequence.to_string()))?;
+        let (parsed, version) = (parse_stored(&record, Sequence::parse)?, record.version);
         let first = parsed.steps().first().expect("a sequence has a step").id();
         let now = self.now();
         let mut tx = self.store.begin()?;

@@ -25,6 +25,7 @@ mod queue;
 mod reports;
 mod reps;
 mod rescore;
+mod rule_files;
 mod sequences;
 mod sla;
 mod stage_moves;
@@ -63,19 +64,19 @@ pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
 pub use patch::{PatchValue, lead_input};
-pub use pipelines::{ActivePipelines, SavedPipeline};
+pub use pipelines::ActivePipelines;
 pub use queue::{QueueItem, Urgency};
 pub use reports::{ModelReportRequest, PipelineReportRequest};
 pub use reps::{RepLine, RepsReport, RepsReportRequest, TeamLine};
 pub use rescore::{RescoreOptions, RescoreReport};
-pub use sequences::SavedSequence;
+pub use rule_files::SavedRuleFile;
 pub use sla::{
     ActiveSla, ClockState, ComplianceLine, ComplianceReport, Decided, Decision, SavedSla, SlaClock, SlaSweep,
 };
 pub use stage_moves::{Moved, StageMove};
 pub use sweep::SweepReport;
 pub use tasks::{AddTask, Due, Reminders, TaskChange, TaskList};
-pub use templates::{PREVIEW_UNSUBSCRIBE_URL, SavedTemplate, TemplateToPreview};
+pub use templates::{PREVIEW_UNSUBSCRIBE_URL, TemplateToPreview};
 pub use touchpoints::{OutcomeSource, TouchpointRequest};
 
 use stage_moves::Happened;

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use leadflow_core::Pipeline;
 use leadflow_store::prelude::*;
-use leadflow_store::{RuleFileKind, RuleFileRecord, RuleFileVersion, StoreError};
+use leadflow_store::{RuleFileKind, RuleFileRecord, RuleFileVersion};
 
+use crate::rule_files::{SavedRuleFile, parse_stored};
 use crate::{Engine, EngineError};
 
 /// The active pipelines, parsed, by name; what they were parsed from, to tell when another
@@ -48,20 +49,11 @@ impl ActivePipelines {
     }
 }
 
-/// What saving a pipeline file did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SavedPipeline {
-    pub version: RuleFileVersion,
-    pub name: String,
-    /// Whether it is now its name's active version.
-    pub activated: bool,
-}
-
 impl<S: Store> Engine<S> {
     /// Checks a pipeline file and stores it; with `activate`, makes it its name's active
     /// version (refused while leads are in a stage it lacks). A file stored before keeps its
     /// version.
-    pub fn save_pipeline(&mut self, source: &str, activate: bool) -> Result<SavedPipeline, EngineError> {
+    pub fn save_pipeline(&mut self, source: &str, activate: bool) -> Result<SavedRuleFile, EngineError> {
         let pipeline = Pipeline::parse(source)?;
         if activate {
             self.check_stages_kept(&pipeline)?;
@@ -73,24 +65,24 @@ impl<S: Store> Engine<S> {
             tx.activate_rule_file(version, now)?;
         }
         tx.commit()?;
-        Ok(SavedPipeline { version, name: pipeline.name().to_string(), activated: activate })
+        Ok(SavedRuleFile { version, name: pipeline.name().to_string(), activated: activate })
     }
 
     /// Makes a stored version its name's active one (refused while leads are in a stage it
     /// lacks).
-    pub fn activate_pipeline(&mut self, version: RuleFileVersion) -> Result<SavedPipeline, EngineError> {
+    pub fn activate_pipeline(&mut self, version: RuleFileVersion) -> Result<SavedRuleFile, EngineError> {
         let record = self
             .store
             .rule_files(RuleFileKind::Pipeline)?
             .into_iter()
             .find(|p| p.version == version)
             .ok_or(EngineError::NoSuchPipelineVersion(version.0))?;
-        let pipeline = parse_stored(&record)?;
+        let pipeline = parse_stored(&record, Pipeline::parse)?;
         self.check_stages_kept(&pipeline)?;
         let mut tx = self.store.begin()?;
         tx.activate_rule_file(version, self.clock.now())?;
         tx.commit()?;
-        Ok(SavedPipeline { version, name: record.name, activated: true })
+        Ok(SavedRuleFile { version, name: record.name, activated: true })
     }
 
     /// Makes no version of this pipeline active: no lead enters it any more, and the leads in
@@ -127,7 +119,7 @@ impl<S: Store> Engine<S> {
         let records = self.store.active_rule_files(RuleFileKind::Pipeline)?;
         let versions: Vec<RuleFileVersion> = records.iter().map(|r| r.version).collect();
         if self.pipelines.as_ref().is_none_or(|p| p.versions != versions) {
-            let parsed = records.iter().map(parse_stored).collect::<Result<Vec<_>, _>>()?;
+            let parsed = records.iter().map(|r| parse_stored(r, Pipeline::parse)).collect::<Result<Vec<_>, _>>()?;
             self.pipelines = Some(ActivePipelines { versions, pipelines: Arc::new(parsed) });
         }
         Ok(self.pipelines.clone().expect("just loaded"))
@@ -147,11 +139,4 @@ impl<S: Store> Engine<S> {
             Err(EngineError::StagesInUse { pipeline: pipeline.name().to_string(), stages: orphaned })
         }
     }
-}
-
-fn parse_stored(record: &RuleFileRecord) -> Result<Pipeline, EngineError> {
-    Pipeline::parse(&record.source).map_err(|error| {
-        StoreError::Corrupt(format!("the stored pipeline {} {} no longer parses: {error}", record.name, record.version))
-            .into()
-    })
 }

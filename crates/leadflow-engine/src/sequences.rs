@@ -7,24 +7,16 @@
 
 use leadflow_core::sequence::{BranchCondition, Sequence, StepAction};
 use leadflow_store::prelude::*;
-use leadflow_store::{RuleFileKind, RuleFileRecord, RuleFileVersion, StoreError};
+use leadflow_store::{RuleFileKind, RuleFileRecord, RuleFileVersion};
 
+use crate::rule_files::{SavedRuleFile, parse_stored};
 use crate::{Engine, EngineError};
-
-/// What saving a sequence file did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SavedSequence {
-    pub version: RuleFileVersion,
-    pub name: String,
-    /// Whether it is now its name's active version.
-    pub activated: bool,
-}
 
 impl<S: Store> Engine<S> {
     /// Checks a sequence file and stores it; with `activate`, makes it its name's active
     /// version (refused while it names a stage no active pipeline has, or sends a template that
     /// is not active). A file stored before keeps its version.
-    pub fn save_sequence(&mut self, source: &str, activate: bool) -> Result<SavedSequence, EngineError> {
+    pub fn save_sequence(&mut self, source: &str, activate: bool) -> Result<SavedRuleFile, EngineError> {
         let sequence = Sequence::parse(source)?;
         if activate {
             self.check_references(&sequence)?;
@@ -36,23 +28,23 @@ impl<S: Store> Engine<S> {
             tx.activate_rule_file(version, now)?;
         }
         tx.commit()?;
-        Ok(SavedSequence { version, name: sequence.name().to_string(), activated: activate })
+        Ok(SavedRuleFile { version, name: sequence.name().to_string(), activated: activate })
     }
 
     /// Makes a stored version its name's active one (resuming it, if it was paused).
-    pub fn activate_sequence(&mut self, version: RuleFileVersion) -> Result<SavedSequence, EngineError> {
+    pub fn activate_sequence(&mut self, version: RuleFileVersion) -> Result<SavedRuleFile, EngineError> {
         let record = self
             .store
             .rule_files(RuleFileKind::Sequence)?
             .into_iter()
             .find(|s| s.version == version)
             .ok_or(EngineError::NoSuchSequenceVersion(version.0))?;
-        let sequence = parse_stored(&record)?;
+        let sequence = parse_stored(&record, Sequence::parse)?;
         self.check_references(&sequence)?;
         let mut tx = self.store.begin()?;
         tx.activate_rule_file(version, self.clock.now())?;
         tx.commit()?;
-        Ok(SavedSequence { version, name: record.name, activated: true })
+        Ok(SavedRuleFile { version, name: record.name, activated: true })
     }
 
     /// Pauses a sequence: no version of it is active, so it enrolls nobody and sends nothing
@@ -71,7 +63,7 @@ impl<S: Store> Engine<S> {
 
     /// The active sequences, parsed, by name.
     pub fn active_sequences(&self) -> Result<Vec<Sequence>, EngineError> {
-        self.store.active_rule_files(RuleFileKind::Sequence)?.iter().map(parse_stored).collect()
+        self.store.active_rule_files(RuleFileKind::Sequence)?.iter().map(|r| parse_stored(r, Sequence::parse)).collect()
     }
 
     /// Refuses `sequence` while it names a stage that no active pipeline has, or sends a
@@ -123,11 +115,4 @@ fn stages_named(sequence: &Sequence) -> Vec<&str> {
         }
     }
     ids
-}
-
-fn parse_stored(record: &RuleFileRecord) -> Result<Sequence, EngineError> {
-    Sequence::parse(&record.source).map_err(|error| {
-        StoreError::Corrupt(format!("the stored sequence {} {} no longer parses: {error}", record.name, record.version))
-            .into()
-    })
 }

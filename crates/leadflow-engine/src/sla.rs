@@ -35,6 +35,7 @@ use leadflow_store::{
 };
 
 use crate::news::tell;
+use crate::rule_files::parse_stored;
 use crate::stage_moves::{Tracking, hold, move_in};
 use crate::{Engine, EngineError};
 
@@ -213,7 +214,7 @@ impl<S: Store> Engine<S> {
             return Ok(None);
         };
         if self.sla.as_ref().is_none_or(|a| a.version != record.version) {
-            let policy = parse_stored(&record)?;
+            let policy = parse_stored(&record, SlaPolicy::parse).map(Arc::new)?;
             self.sla = Some(ActiveSla {
                 version: record.version,
                 policy,
@@ -316,7 +317,10 @@ impl<S: Store> Engine<S> {
                         Some(files) => files,
                         none => none.insert(self.store.rule_files(RuleFileKind::Sla)?),
                     };
-                    let p = stored.iter().find(|f| f.version == record.policy).and_then(|f| parse_stored(f).ok());
+                    let p = stored
+                        .iter()
+                        .find(|f| f.version == record.policy)
+                        .and_then(|f| parse_stored(f, SlaPolicy::parse).ok().map(Arc::new));
                     policies.push((record.policy, p.clone()));
                     p
                 }
@@ -443,12 +447,6 @@ impl<S: Store> Engine<S> {
 
 /// How many clocks the sweep reads at a time.
 const PAGE: usize = 500;
-
-fn parse_stored(record: &RuleFileRecord) -> Result<Arc<SlaPolicy>, EngineError> {
-    SlaPolicy::parse(&record.source).map(Arc::new).map_err(|e| {
-        StoreError::Corrupt(format!("the stored SLA policy {} no longer parses: {e}", record.version)).into()
-    })
-}
 
 fn add_to(
     lines: &mut Vec<ComplianceLine>,
@@ -622,7 +620,9 @@ impl Rules<'_> {
                 None => {
                     // A stored version that no longer parses has no rules to count by: its
                     // clocks stop, rather than every write to their leads failing.
-                    let read = tx.rule_file_now(clock.policy)?.and_then(|r| parse_stored(&r).ok());
+                    let read = tx
+                        .rule_file_now(clock.policy)?
+                        .and_then(|r| parse_stored(&r, SlaPolicy::parse).ok().map(Arc::new));
                     self.older.push((clock.policy, read.clone()));
                     read
                 }

@@ -7,18 +7,10 @@
 use leadflow_core::template::{RenderInput, Rendered, Sender, Template};
 use leadflow_core::{Email, LeadRef};
 use leadflow_store::prelude::*;
-use leadflow_store::{RuleFileKind, RuleFileRecord, RuleFileVersion, StoreError};
+use leadflow_store::{RuleFileKind, RuleFileRecord, RuleFileVersion};
 
+use crate::rule_files::{SavedRuleFile, parse_stored};
 use crate::{Engine, EngineError};
-
-/// What saving a template file did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SavedTemplate {
-    pub version: RuleFileVersion,
-    pub name: String,
-    /// Whether it is now its name's active version.
-    pub activated: bool,
-}
 
 /// Where a preview's unsubscribe link points: nowhere real, so that a preview sent on by hand
 /// unsubscribes nobody.
@@ -27,7 +19,7 @@ pub const PREVIEW_UNSUBSCRIBE_URL: &str = "https://unsubscribe.invalid/preview";
 impl<S: Store> Engine<S> {
     /// Checks a template file and stores it; with `activate`, makes it its name's active
     /// version, which later sends of every sequence use. A file stored before keeps its version.
-    pub fn save_template(&mut self, source: &str, activate: bool) -> Result<SavedTemplate, EngineError> {
+    pub fn save_template(&mut self, source: &str, activate: bool) -> Result<SavedRuleFile, EngineError> {
         let template = Template::parse(source)?;
         let now = self.now();
         let mut tx = self.store.begin()?;
@@ -36,22 +28,22 @@ impl<S: Store> Engine<S> {
             tx.activate_rule_file(version, now)?;
         }
         tx.commit()?;
-        Ok(SavedTemplate { version, name: template.name().to_string(), activated: activate })
+        Ok(SavedRuleFile { version, name: template.name().to_string(), activated: activate })
     }
 
     /// Makes a stored version its name's active one.
-    pub fn activate_template(&mut self, version: RuleFileVersion) -> Result<SavedTemplate, EngineError> {
+    pub fn activate_template(&mut self, version: RuleFileVersion) -> Result<SavedRuleFile, EngineError> {
         let record = self
             .store
             .rule_files(RuleFileKind::Template)?
             .into_iter()
             .find(|t| t.version == version)
             .ok_or(EngineError::NoSuchTemplateVersion(version.0))?;
-        parse_stored(&record)?;
+        parse_stored(&record, Template::parse)?;
         let mut tx = self.store.begin()?;
         tx.activate_rule_file(version, self.clock.now())?;
         tx.commit()?;
-        Ok(SavedTemplate { version, name: record.name, activated: true })
+        Ok(SavedRuleFile { version, name: record.name, activated: true })
     }
 
     /// Retires a template: no version of it is active. Refused while an active sequence sends
@@ -93,7 +85,7 @@ impl<S: Store> Engine<S> {
                     .iter()
                     .find(|r| r.name == name)
                     .ok_or_else(|| EngineError::NoSuchTemplate(name.to_string()))?;
-                parse_stored(record)?
+                parse_stored(record, Template::parse)?
             }
         };
         let record = self.store.lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
@@ -118,11 +110,4 @@ pub enum TemplateToPreview<'a> {
     Active(&'a str),
     /// A file, checked but not stored.
     Source(&'a str),
-}
-
-fn parse_stored(record: &RuleFileRecord) -> Result<Template, EngineError> {
-    Template::parse(&record.source).map_err(|error| {
-        StoreError::Corrupt(format!("the stored template {} {} no longer parses: {error}", record.name, record.version))
-            .into()
-    })
 }

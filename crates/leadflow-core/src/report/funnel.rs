@@ -146,11 +146,12 @@ impl GroupValue {
 }
 
 /// Where a lead is as of the report, as the funnel sorts drop-outs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) enum Whereabouts {
     /// In a stage of this kind (`None`: one the file no longer has), with its stage index and
     /// the reason it went there.
     In(Option<StageKind>, usize, Option<Name>),
+    #[default]
     Left,
 }
 
@@ -162,7 +163,7 @@ pub(crate) struct LeadFunnel {
     pub(crate) converted: Vec<bool>,
     /// By step: whether the stage it is in comes after the step's next stage.
     pub(crate) past: Vec<bool>,
-    pub(crate) whereabouts: Option<Whereabouts>,
+    pub(crate) whereabouts: Whereabouts,
 }
 
 /// A funnel's counts over some leads.
@@ -202,22 +203,20 @@ impl FunnelTally {
                 self.converted[step] += 1;
             } else if lead.reached[step] {
                 let dropped = &mut self.dropped[step];
-                match lead.whereabouts.unwrap_or(Whereabouts::Left) {
+                match lead.whereabouts {
                     Whereabouts::Left => dropped.left += 1,
-                    Whereabouts::In(kind, stage, reason) => match kind {
-                        Some(StageKind::Open) if lead.past[step] => dropped.skipped += 1,
-                        None | Some(StageKind::Open) => dropped.stalled += 1,
-                        Some(StageKind::Recycled) => dropped.recycled += 1,
-                        Some(StageKind::Won) => dropped.won += 1,
-                        Some(StageKind::Lost | StageKind::Disqualified) => {
-                            if kind == Some(StageKind::Lost) {
-                                dropped.lost += 1;
-                            } else {
-                                dropped.disqualified += 1;
-                            }
-                            *dropped.reasons.entry((stage, reason)).or_default() += 1;
-                        }
-                    },
+                    Whereabouts::In(Some(StageKind::Open), _, _) if lead.past[step] => dropped.skipped += 1,
+                    Whereabouts::In(None | Some(StageKind::Open), _, _) => dropped.stalled += 1,
+                    Whereabouts::In(Some(StageKind::Recycled), _, _) => dropped.recycled += 1,
+                    Whereabouts::In(Some(StageKind::Won), _, _) => dropped.won += 1,
+                    Whereabouts::In(Some(StageKind::Lost), stage, reason) => {
+                        dropped.lost += 1;
+                        *dropped.reasons.entry((stage, reason)).or_default() += 1;
+                    }
+                    Whereabouts::In(Some(StageKind::Disqualified), stage, reason) => {
+                        dropped.disqualified += 1;
+                        *dropped.reasons.entry((stage, reason)).or_default() += 1;
+                    }
                 }
             }
         }

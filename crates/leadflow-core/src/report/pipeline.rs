@@ -424,10 +424,10 @@ impl PipelineReporter {
                 .is_some_and(|from| visits.iter().zip(stages).any(|(v, &s)| s == pair[1] && v.entered >= from))
         }));
         let now = visits.iter().zip(stages).rfind(|(v, _)| v.left.is_none());
-        funnel.whereabouts = Some(match now {
+        funnel.whereabouts = match now {
             Some((visit, &s)) => Whereabouts::In(self.stages[s].kind, s, visit.reason),
             None => Whereabouts::Left,
-        });
+        };
         // Stages are in the pipeline's order, those its file no longer has after them.
         funnel.past.clear();
         funnel.past.extend(self.funnel.windows(2).map(|pair| now.is_some_and(|(_, &s)| s > pair[1])));
