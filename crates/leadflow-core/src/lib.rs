@@ -8,6 +8,7 @@
 pub mod access;
 pub mod calendar;
 pub mod change;
+pub mod contact;
 pub mod email;
 pub mod event;
 pub mod external_id;

@@ -28,7 +28,7 @@ impl<S: Store> Engine<S> {
         let now = self.now();
         let mut tx = self.store.begin()?;
         let id = tx.resolve_lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
-        let before = tx.enrollments_now(id, sequence)?;
+        let before = tx.enrollments_now(id, Some(sequence))?;
         if before.iter().any(EnrollmentRecord::is_active) {
             return Err(EngineError::AlreadyEnrolled { lead: id, sequence: sequence.to_string() });
         }
@@ -47,7 +47,7 @@ impl<S: Store> Engine<S> {
         if tx.enroll(&new, now)?.is_none() {
             return Err(EngineError::AlreadyEnrolled { lead: id, sequence: sequence.to_string() });
         }
-        let record = tx.enrollments_now(id, sequence)?.into_iter().next().expect("just enrolled");
+        let record = tx.enrollments_now(id, Some(sequence))?.into_iter().next().expect("just enrolled");
         tx.commit()?;
         Ok(record)
     }
@@ -62,12 +62,12 @@ impl<S: Store> Engine<S> {
         let now = self.now();
         let mut tx = self.store.begin()?;
         let id = tx.resolve_lead(lead)?.ok_or_else(|| EngineError::NoSuchLead(lead.clone()))?;
-        let active = tx.enrollments_now(id, sequence)?.into_iter().find(EnrollmentRecord::is_active);
+        let active = tx.enrollments_now(id, Some(sequence))?.into_iter().find(EnrollmentRecord::is_active);
         let Some(active) = active else {
             return Err(EngineError::NotEnrolled { lead: id, sequence: sequence.to_string() });
         };
         tx.exit_enrollment(active.id, reason, now)?;
-        let ended = tx.enrollments_now(id, sequence)?.into_iter().find(|e| e.id == active.id).expect("kept");
+        let ended = tx.enrollments_now(id, Some(sequence))?.into_iter().find(|e| e.id == active.id).expect("kept");
         tx.commit()?;
         Ok(ended)
     }

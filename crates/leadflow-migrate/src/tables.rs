@@ -59,8 +59,13 @@ pub const COPIED: &[Table] = &[
     },
     Table {
         name: "enrollments",
-        checks: &["sum(id)", "sum(lead_id)", "count(step)", "count(exited_at)", "sum(length(sequence))"],
+        checks: &["sum(id)", "sum(lead_id)", "count(step)", "count(exited_at)", "sum(length(sequence))", "sum(runs)"],
     },
+    Table {
+        name: "email_sends",
+        checks: &["sum(id)", "sum(enrollment_id)", "sum(run)", "count(message_id)", "sum(length(status))"],
+    },
+    Table { name: "do_not_contact", checks: &["sum(id)", "sum(length(address) + length(reason))", "count(note)"] },
     Table { name: "settings", checks: &["sum(length(key) + length(value))"] },
     Table { name: "api_keys", checks: &["sum(id)", "count(DISTINCT hash)", "count(revoked_at)"] },
     Table { name: "webhooks", checks: &["sum(id)", "count(deleted_at)"] },

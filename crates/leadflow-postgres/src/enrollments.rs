@@ -19,10 +19,11 @@ fn read_enrollment(r: &Row) -> EnrollmentRecord {
         version: r.get(3),
         step: r.get(4),
         due_at: r.get(5),
-        enrolled_by: r.get(6),
-        enrolled_at: r.get(7),
-        exited_at: r.get(8),
-        exit_reason: r.get(9),
+        runs: r.get(6),
+        enrolled_by: r.get(7),
+        enrolled_at: r.get(8),
+        exited_at: r.get(9),
+        exit_reason: r.get(10),
     }
     .into()
 }
@@ -55,6 +56,28 @@ impl EnrollmentReads for PgStore {
     fn enrollments(&self, query: &EnrollmentQuery) -> Result<Vec<EnrollmentRecord>, StoreError> {
         enrollments(&mut self.conn(), query)
     }
+
+    fn due_enrollments(
+        &self,
+        now: Timestamp,
+        after: Option<(Timestamp, i64)>,
+        limit: usize,
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        let (after_due, after_id) = after.map_or((i64::MIN, i64::MIN), |(due, id)| (due.millis(), id));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .conn()
+            .query(
+                &format!(
+                    "SELECT {ENROLLMENT_COLUMNS} FROM enrollments
+                     WHERE exited_at IS NULL AND due_at <= $1 AND (due_at, id) > ($2, $3)
+                     ORDER BY due_at, id LIMIT $4"
+                ),
+                &[&now.millis(), &after_due, &after_id, &limit],
+            )
+            .map_err(backend)?;
+        Ok(rows.iter().map(read_enrollment).collect())
+    }
 }
 
 impl EnrollmentWrites for PgTx<'_> {
@@ -80,14 +103,26 @@ impl EnrollmentWrites for PgTx<'_> {
         Ok(row.map(|r| r.get(0)))
     }
 
-    fn enrollments_now(&mut self, lead: LeadId, sequence: &str) -> Result<Vec<EnrollmentRecord>, StoreError> {
+    fn enrollments_now(&mut self, lead: LeadId, sequence: Option<&str>) -> Result<Vec<EnrollmentRecord>, StoreError> {
         let query = EnrollmentQuery {
             lead: Some(lead),
-            sequence: Some(sequence.to_string()),
+            sequence: sequence.map(str::to_string),
             active: false,
             limit: usize::MAX,
         };
         enrollments(&mut self.tx, &query)
+    }
+
+    fn advance_enrollment(&mut self, id: i64, runs: u32, step: &str, due_at: Timestamp) -> Result<bool, StoreError> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE enrollments SET step = $3, due_at = $4, runs = runs + 1
+                 WHERE id = $1 AND runs = $2 AND exited_at IS NULL",
+                &[&id, &i64::from(runs), &step, &due_at.millis()],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
     }
 
     fn exit_enrollment(&mut self, id: i64, reason: &str, now: Timestamp) -> Result<bool, StoreError> {

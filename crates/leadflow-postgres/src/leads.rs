@@ -518,6 +518,7 @@ impl LeadWrites for PgTx<'_> {
             "DELETE FROM lead_changes WHERE lead_id = $1",
             "DELETE FROM tasks WHERE lead_id = $1",
             "DELETE FROM enrollments WHERE lead_id = $1",
+            "DELETE FROM email_sends WHERE lead_id = $1",
             "DELETE FROM sla_clocks WHERE lead_id = $1",
             "DELETE FROM visitors WHERE lead_id = $1",
             "DELETE FROM jobs WHERE kind = 'webhook-delivery'

@@ -8,6 +8,7 @@
 //! One `PgStore` is one connection: a server opens one to write and more to read.
 
 mod changes;
+mod do_not_contact;
 mod enrollments;
 mod events;
 mod identities;
@@ -25,6 +26,7 @@ mod rescans;
 mod rows;
 mod rule_files;
 mod scores;
+mod sends;
 mod sla;
 mod sql;
 mod tasks;

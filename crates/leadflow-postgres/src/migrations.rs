@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_deliveries_on_the_job_queue.sql"),
     include_str!("../migrations/0015_lead_changes_by_place.sql"),
     include_str!("../migrations/0016_sequence_enrollments.sql"),
+    include_str!("../migrations/0017_nurture_sends_and_do_not_contact.sql"),
 ];
 
 /// The schema version this build writes.

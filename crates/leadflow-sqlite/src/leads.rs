@@ -247,6 +247,7 @@ impl LeadWrites for SqliteTx<'_> {
             "DELETE FROM lead_changes WHERE lead_id = ?1",
             "DELETE FROM tasks WHERE lead_id = ?1",
             "DELETE FROM enrollments WHERE lead_id = ?1",
+            "DELETE FROM email_sends WHERE lead_id = ?1",
             "DELETE FROM sla_clocks WHERE lead_id = ?1",
             "DELETE FROM predictions WHERE lead_id = ?1",
             "DELETE FROM activity WHERE lead_id = ?1",

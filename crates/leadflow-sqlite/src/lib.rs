@@ -5,6 +5,7 @@
 
 mod activity;
 mod changes;
+mod do_not_contact;
 mod enrollments;
 mod events;
 mod identities;
@@ -20,6 +21,7 @@ mod rescans;
 mod rows;
 mod rule_files;
 mod scores;
+mod sends;
 mod sla;
 mod tasks;
 mod trained;
@@ -89,6 +91,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_deliveries_on_the_job_queue.sql"),
     include_str!("../migrations/0023_lead_changes_by_place.sql"),
     include_str!("../migrations/0024_sequence_enrollments.sql"),
+    include_str!("../migrations/0025_nurture_sends_and_do_not_contact.sql"),
 ];
 
 pub struct SqliteStore {

@@ -9,6 +9,9 @@ use leadflow_core::{
 
 use crate::*;
 
+mod nurture;
+pub use nurture::*;
+
 /// One `#[test]` per check of this suite, each on a fresh store: `$fresh` makes one, as a pair
 /// of the store and whatever must live as long as it (its temporary directory, say).
 ///
@@ -39,6 +42,9 @@ macro_rules! conformance_tests {
             users_round_trip_and_assignment_keeps_its_rotation,
             tasks_are_listed_soonest_first_and_change_state,
             a_lead_is_in_a_sequence_once_at_a_time_and_its_exits_are_kept,
+            due_enrollments_are_read_soonest_first_and_move_on_once_per_run,
+            a_send_is_planned_once_per_run_and_kept_with_what_went_out,
+            the_do_not_contact_list_keeps_one_entry_per_address_and_channel,
             sla_clocks_run_until_met_or_stopped_and_count_compliance,
             listing_filters_and_orders,
             scans_visit_what_needs_rescoring,
@@ -1009,7 +1015,7 @@ pub fn a_lead_is_in_a_sequence_once_at_a_time_and_its_exits_are_kept<S: Store>(s
     assert!(!tx.exit_enrollment(first, "again", t("2026-06-06")).unwrap(), "exited once");
     let again = tx.enroll(&enrollment(ana, "trial", "welcome"), t("2026-06-07")).unwrap().unwrap();
     let seen: Vec<(i64, Option<String>)> =
-        tx.enrollments_now(ana, "trial").unwrap().into_iter().map(|e| (e.id, e.exit_reason)).collect();
+        tx.enrollments_now(ana, Some("trial")).unwrap().into_iter().map(|e| (e.id, e.exit_reason)).collect();
     assert_eq!(seen, [(again, None), (first, Some("replied".into()))], "this unit of work's view, newest first");
     tx.commit().unwrap();
     let exited = s.enrollments(&EnrollmentQuery { lead: Some(ana), limit: 10, ..Default::default() }).unwrap();
@@ -2385,8 +2391,9 @@ mod tests {
             .map(str::trim)
             .filter(|name| !name.is_empty() && !name.contains(')'))
             .collect();
-        let checks: std::collections::BTreeSet<&str> = body
-            .lines()
+        let checks: std::collections::BTreeSet<&str> = [body, include_str!("conformance/nurture.rs")]
+            .into_iter()
+            .flat_map(str::lines)
             .filter_map(|l| l.strip_prefix("pub fn "))
             .filter(|l| l.contains("<S: Store>(s: &mut S)"))
             .map(|l| &l[..l.find('<').unwrap()])

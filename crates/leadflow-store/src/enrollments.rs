@@ -16,6 +16,9 @@ pub struct EnrollmentRecord {
     /// The step it runs next, and when; `None` once it has exited.
     pub step: Option<String>,
     pub due_at: Option<Timestamp>,
+    /// Steps run so far: with the id, what keys the work of the step it is at (a send), so that
+    /// a step run twice (a claim lost, two servers) does its work once.
+    pub runs: u32,
     /// Who enrolled it: `rule`, `cli`, an API key's name, `import`, or a sequence's name.
     pub enrolled_by: String,
     pub enrolled_at: Timestamp,
@@ -51,14 +54,27 @@ pub struct EnrollmentQuery {
 
 pub trait EnrollmentReads {
     fn enrollments(&self, query: &EnrollmentQuery) -> Result<Vec<EnrollmentRecord>, StoreError>;
+    /// Active enrollments whose step is due by `now`, soonest first (then by id), after the
+    /// enrollment `after` (`(due, id)`, to page), at most `limit`.
+    fn due_enrollments(
+        &self,
+        now: Timestamp,
+        after: Option<(Timestamp, i64)>,
+        limit: usize,
+    ) -> Result<Vec<EnrollmentRecord>, StoreError>;
 }
 
 pub trait EnrollmentWrites {
     /// Enrolls a lead; `None` (and nothing written) when it is in the sequence already: never
     /// twice at once, even from two servers at the same instant.
     fn enroll(&mut self, new: &NewEnrollment<'_>, now: Timestamp) -> Result<Option<i64>, StoreError>;
-    /// The lead's enrollments in the sequence as this unit of work sees them, newest first.
-    fn enrollments_now(&mut self, lead: LeadId, sequence: &str) -> Result<Vec<EnrollmentRecord>, StoreError>;
+    /// The lead's enrollments, in one sequence or in all, as this unit of work sees them, newest
+    /// first.
+    fn enrollments_now(&mut self, lead: LeadId, sequence: Option<&str>) -> Result<Vec<EnrollmentRecord>, StoreError>;
+    /// Moves an active enrollment that has run `runs` steps on to `step`, due at `due_at`, one
+    /// run further; false, and nothing changed, when it is no longer at that run (another
+    /// claim moved it, or it exited).
+    fn advance_enrollment(&mut self, id: i64, runs: u32, step: &str, due_at: Timestamp) -> Result<bool, StoreError>;
     /// Ends an active enrollment, saying why; whether it was active.
     fn exit_enrollment(&mut self, id: i64, reason: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
@@ -71,6 +87,7 @@ pub struct EnrollmentRow {
     pub version: i64,
     pub step: Option<String>,
     pub due_at: Option<i64>,
+    pub runs: i64,
     pub enrolled_by: String,
     pub enrolled_at: i64,
     pub exited_at: Option<i64>,
@@ -79,7 +96,7 @@ pub struct EnrollmentRow {
 
 /// The columns [`EnrollmentRow`] reads, in its order.
 pub const ENROLLMENT_COLUMNS: &str =
-    "id, lead_id, sequence, version, step, due_at, enrolled_by, enrolled_at, exited_at, exit_reason";
+    "id, lead_id, sequence, version, step, due_at, runs, enrolled_by, enrolled_at, exited_at, exit_reason";
 
 impl From<EnrollmentRow> for EnrollmentRecord {
     fn from(r: EnrollmentRow) -> EnrollmentRecord {
@@ -90,6 +107,7 @@ impl From<EnrollmentRow> for EnrollmentRecord {
             version: RuleFileVersion(r.version),
             step: r.step,
             due_at: r.due_at.map(Timestamp::from_millis),
+            runs: u32::try_from(r.runs).unwrap_or(u32::MAX),
             enrolled_by: r.enrolled_by,
             enrolled_at: Timestamp::from_millis(r.enrolled_at),
             exited_at: r.exited_at.map(Timestamp::from_millis),

@@ -9,12 +9,14 @@ pub mod conformance;
 
 mod backend;
 mod changes;
+mod do_not_contact;
 mod enrollments;
 mod identities;
 mod jobs;
 mod pipelines;
 mod properties;
 mod rule_files;
+mod sends;
 mod sla;
 mod tasks;
 mod touches;
@@ -23,6 +25,10 @@ mod users;
 
 pub use backend::Backend;
 pub use changes::{ChangeRow, PlaceDecoder, place_text, read_change};
+pub use do_not_contact::{
+    DO_NOT_CONTACT_COLUMNS, DoNotContactQuery, DoNotContactReads, DoNotContactRecord, DoNotContactRow,
+    DoNotContactWrites, NewDoNotContact,
+};
 pub use enrollments::{
     ENROLLMENT_COLUMNS, EnrollmentQuery, EnrollmentReads, EnrollmentRecord, EnrollmentRow, EnrollmentWrites,
     NewEnrollment,
@@ -35,6 +41,7 @@ pub use jobs::{
 pub use pipelines::{PipelineReads, PipelineWrites};
 pub use properties::{KeptProperties, PropertyChanges};
 pub use rule_files::{RuleFileKind, RuleFileReads, RuleFileRecord, RuleFileVersion, RuleFileWrites};
+pub use sends::{NewSend, SEND_COLUMNS, SendQuery, SendReads, SendRecord, SendRow, SendStatus, SendWrites, SentEmail};
 pub use sla::{
     ComplianceQuery, ComplianceRow, NewSlaClock, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord, SlaClockRow, SlaMet,
     SlaReads, SlaResponse, SlaWrites, escalations_text,
@@ -692,6 +699,8 @@ pub trait Store:
     + SlaReads
     + IdentityReads
     + EnrollmentReads
+    + SendReads
+    + DoNotContactReads
 {
     type Tx<'a>: Transaction
     where
@@ -733,6 +742,8 @@ pub trait Transaction:
     + SlaWrites
     + IdentityWrites
     + EnrollmentWrites
+    + SendWrites
+    + DoNotContactWrites
 {
     fn commit(self) -> Result<(), StoreError>;
 
@@ -754,11 +765,12 @@ pub trait Transaction:
 /// Every port, for code that calls them on a concrete backend.
 pub mod prelude {
     pub use crate::{
-        ChangeReads, ChangeWrites, EnrollmentReads, EnrollmentWrites, EventReads, EventWrites, IdentityReads,
-        IdentityWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads, LeadWrites, ModelReads, ModelWrites,
-        OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads, PipelineWrites, Rescans, RuleFileReads,
-        RuleFileWrites, ScoreReads, ScoreWrites, SlaReads, SlaWrites, Store, TaskReads, TaskWrites, TrainedReads,
-        TrainedWrites, Transaction, UserReads, UserWrites, VisitorWrites,
+        ChangeReads, ChangeWrites, DoNotContactReads, DoNotContactWrites, EnrollmentReads, EnrollmentWrites,
+        EventReads, EventWrites, IdentityReads, IdentityWrites, JobReads, JobWrites, KeyReads, KeyWrites, LeadReads,
+        LeadWrites, ModelReads, ModelWrites, OutboxReads, OutboxWrites, OutcomeReads, OutcomeWrites, PipelineReads,
+        PipelineWrites, Rescans, RuleFileReads, RuleFileWrites, ScoreReads, ScoreWrites, SendReads, SendWrites,
+        SlaReads, SlaWrites, Store, TaskReads, TaskWrites, TrainedReads, TrainedWrites, Transaction, UserReads,
+        UserWrites, VisitorWrites,
     };
 }
 
