@@ -16,22 +16,36 @@ pub struct FrequencyCap {
 
 impl FrequencyCap {
     /// The first instant at or after `at` at which one more email keeps within the cap, given
-    /// the lead's sends (in any order). With `max` sends in the window, that is when the oldest
-    /// of the newest `max` leaves it.
+    /// the lead's sends (sent, or planned for later; in any order): the instant at which no
+    /// window of `days` around it would hold more than `max`. That is `at` itself, or the
+    /// instant some send leaves a window (`days` after it), whichever comes first and fits.
     pub fn next_slot(&self, at: Timestamp, sent: &[Timestamp]) -> Timestamp {
         if self.max == 0 {
             return Timestamp::from_millis(i64::MAX);
         }
         let window = i64::from(self.days) * 86_400_000;
-        let mut recent: Vec<i64> =
-            sent.iter().map(|t| t.millis()).filter(|&t| t > at.millis() - window && t <= at.millis()).collect();
-        if recent.len() < self.max as usize {
-            return at;
-        }
-        recent.sort_unstable();
-        // Counting back from the newest, the max-th: once it is out, one fewer than max remain.
-        let freeing = recent[recent.len() - self.max as usize];
-        Timestamp::from_millis(freeing + window)
+        let mut times: Vec<i64> = sent.iter().map(|t| t.millis()).collect();
+        times.sort_unstable();
+        let fits = |candidate: i64| {
+            // Sends within a window's reach of the candidate, on either side.
+            let near: Vec<i64> =
+                times.iter().copied().filter(|&t| t > candidate - window && t < candidate + window).collect();
+            // Any `max` of them spanning less than a window together with the candidate make
+            // `max + 1` in one window.
+            let max = self.max as usize;
+            near.len() < max
+                || near.windows(max).all(|group| {
+                    let (first, last) = (group[0].min(candidate), group[max - 1].max(candidate));
+                    last - first >= window
+                })
+        };
+        let candidates = std::iter::once(at.millis())
+            .chain(times.iter().map(|t| t.saturating_add(window)).filter(|&t| t > at.millis()));
+        let mut candidates: Vec<i64> = candidates.collect();
+        candidates.sort_unstable();
+        let found = candidates.into_iter().find(|&c| fits(c));
+        // The instant after every send's window has room, always.
+        Timestamp::from_millis(found.unwrap_or_else(|| times.last().map_or(at.millis(), |t| t + window)))
     }
 }
 
@@ -83,6 +97,22 @@ mod tests {
         assert_eq!(cap.next_slot(t("2026-06-05T10:00:00Z"), &sent), t("2026-06-08T10:00:00Z"));
         assert_eq!(cap.next_slot(t("2026-06-09T00:00:00Z"), &sent), t("2026-06-09T00:00:00Z"), "one left the window");
         assert_eq!(cap.next_slot(t("2026-06-05T10:00:00Z"), &sent[1..]), t("2026-06-05T10:00:00Z"));
+    }
+
+    /// A send planned for later counts too: one more now must not crowd the week it goes in.
+    #[test]
+    fn sends_planned_for_later_count_in_the_windows_they_share() {
+        let cap = FrequencyCap { max: 2, days: 7 };
+        let planned = [t("2026-06-05T10:00:00Z"), t("2026-06-06T10:00:00Z")];
+        // On the 1st, the week up to the 6th would hold three; anything before the 12th shares
+        // a week with both. The 12th, a week after the 5th, has only the 6th beside it.
+        assert_eq!(cap.next_slot(t("2026-06-01T10:00:00Z"), &planned), t("2026-06-12T10:00:00Z"));
+        // One planned: room beside it.
+        assert_eq!(cap.next_slot(t("2026-06-01T10:00:00Z"), &planned[..1]), t("2026-06-01T10:00:00Z"));
+        let single = FrequencyCap { max: 1, days: 7 };
+        // A week before a planned send is far enough.
+        assert_eq!(single.next_slot(t("2026-05-29T10:00:00Z"), &planned[..1]), t("2026-05-29T10:00:00Z"));
+        assert_eq!(single.next_slot(t("2026-05-29T10:00:01Z"), &planned[..1]), t("2026-06-12T10:00:00Z"));
     }
 
     /// Two sequences' sends count together: the third one of the week waits for the next
