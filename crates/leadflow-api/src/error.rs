@@ -37,6 +37,7 @@
 //! | `already_enrolled` | 409 | the lead is in the sequence already |
 //! | `not_reenrollable` | 409 | the lead was in the sequence, and its `reenroll` does not take it back (yet) |
 //! | `not_enrolled` | 404 | the lead is not in the sequence |
+//! | `do_not_contact` | 409 | the lead's address is on the do-not-contact list: a sequence that sends does not take it |
 //! | `sequence_templates_missing` | 409 | the sequence sends templates that are not active: apply them first |
 //! | `template_invalid` | 422 | the template file has problems (listed in `problems`), or renders too long |
 //! | `template_not_found` | 404 | no such template version, or no active template of that name |
@@ -198,6 +199,8 @@ impl From<EngineError> for ApiError {
             EngineError::AlreadyEnrolled { .. } => ApiError::new(ErrorCode::AlreadyEnrolled, e.to_string()),
             EngineError::NotReenrollable { .. } => ApiError::new(ErrorCode::NotReenrollable, e.to_string()),
             EngineError::NotEnrolled { .. } => ApiError::new(ErrorCode::NotEnrolled, e.to_string()),
+            EngineError::OnDoNotContact { .. } => ApiError::new(ErrorCode::OnDoNotContact, e.to_string()),
+            EngineError::BadAddress { .. } => ApiError::new(ErrorCode::InvalidRequest, e.to_string()),
             EngineError::SequenceStagesUnknown { .. } => ApiError::new(ErrorCode::SequenceStagesUnknown, e.to_string()),
             EngineError::SequenceTemplatesMissing { .. } => {
                 ApiError::new(ErrorCode::SequenceTemplatesMissing, e.to_string())

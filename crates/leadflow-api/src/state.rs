@@ -164,6 +164,8 @@ impl<S: Backend> AppState<S> {
             pipeline_sweep_every: (jobs.pipeline_sweep_every_seconds > 0)
                 .then(|| std::time::Duration::from_secs(jobs.pipeline_sweep_every_seconds)),
             digest: jobs.digest_dir.clone().map(|dir| Arc::new(crate::digest_files::DigestFiles::new(dir)) as _),
+            // Sequences run where mail is configured: not by this server yet.
+            nurture: None,
         }
     }
 

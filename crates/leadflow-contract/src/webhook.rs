@@ -112,6 +112,17 @@ pub struct Payload {
     /// For `sla.breached`: the clock.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sla: Option<PayloadSla>,
+    /// For `sequence.step`: the sequence and the step the lead reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<PayloadSequenceStep>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PayloadSequenceStep {
+    pub sequence: String,
+    pub step: String,
+    /// The enrollment's id (`GET /v1/sequences/{name}/enrollments`).
+    pub enrollment: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -180,6 +191,7 @@ impl From<&leadflow_store::DeliveryRecord> for Payload {
             stage: None,
             task: None,
             sla: None,
+            sequence: None,
         }
         .with_detail(n.detail.as_ref())
     }
@@ -200,6 +212,9 @@ impl Payload {
             }
             Some(NotificationDetail::SlaBreached { clock, rule, rule_name, owner, due_at }) => {
                 Payload { sla: Some(PayloadSla { clock, rule, rule_name, owner, due_at }), ..self }
+            }
+            Some(NotificationDetail::SequenceStep { sequence, step, enrollment }) => {
+                Payload { sequence: Some(PayloadSequenceStep { sequence, step, enrollment }), ..self }
             }
         }
     }

@@ -24,10 +24,12 @@ pub enum Topic {
     TaskOverdue,
     /// An SLA clock passed its deadline unmet.
     SlaBreached,
+    /// A lead reached a nurture sequence's `webhook` step.
+    SequenceStep,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 9] = [
+    pub const ALL: [Topic; 10] = [
         Topic::LeadCreated,
         Topic::LeadMql,
         Topic::LeadBucketChanged,
@@ -37,6 +39,7 @@ impl Topic {
         Topic::TaskDue,
         Topic::TaskOverdue,
         Topic::SlaBreached,
+        Topic::SequenceStep,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Topic {
             Topic::TaskDue => "task.due",
             Topic::TaskOverdue => "task.overdue",
             Topic::SlaBreached => "sla.breached",
+            Topic::SequenceStep => "sequence.step",
         }
     }
 

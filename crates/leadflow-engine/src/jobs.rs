@@ -19,7 +19,7 @@ use leadflow_core::Timestamp;
 use leadflow_store::prelude::*;
 use leadflow_store::{Enqueued, JobClaim, JobCount, JobOutcome, JobQuery, JobRecord, NewJob};
 
-use crate::{Digest, DigestRequest, Engine, EngineError, Quiet, RescoreOptions};
+use crate::{Digest, DigestRequest, Engine, EngineError, NurtureSettings, Quiet, RescoreOptions};
 
 /// The kinds of job the engine runs. Webhook deliveries are jobs too
 /// ([`leadflow_store::DELIVERY_JOB`]), sent by the server's delivery worker (HTTP is the
@@ -36,11 +36,22 @@ pub enum JobKind {
     PipelineSweep,
     /// Hands each active pipeline's digest of the week to the digest sink, on Mondays.
     Digest,
+    /// Enrolls leads by the sequences' rules and runs the enrollments' due steps.
+    Nurture,
+    /// Sends one planned email (queued by the nurture job, keyed by the send).
+    EmailSend,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] =
-        [JobKind::Rescore, JobKind::ExpireAnonymous, JobKind::PruneJobs, JobKind::PipelineSweep, JobKind::Digest];
+    pub const ALL: [JobKind; 7] = [
+        JobKind::Rescore,
+        JobKind::ExpireAnonymous,
+        JobKind::PruneJobs,
+        JobKind::PipelineSweep,
+        JobKind::Digest,
+        JobKind::Nurture,
+        JobKind::EmailSend,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +60,8 @@ impl JobKind {
             JobKind::PruneJobs => "prune-jobs",
             JobKind::PipelineSweep => "pipeline-sweep",
             JobKind::Digest => "digest",
+            JobKind::Nurture => "nurture",
+            JobKind::EmailSend => crate::EMAIL_SEND_JOB,
         }
     }
 
@@ -61,9 +74,12 @@ impl JobKind {
     fn lease(self) -> Duration {
         match self {
             JobKind::Rescore => Duration::from_secs(30 * 60),
-            JobKind::ExpireAnonymous | JobKind::PruneJobs | JobKind::PipelineSweep | JobKind::Digest => {
-                Duration::from_secs(5 * 60)
-            }
+            JobKind::ExpireAnonymous
+            | JobKind::PruneJobs
+            | JobKind::PipelineSweep
+            | JobKind::Digest
+            | JobKind::Nurture
+            | JobKind::EmailSend => Duration::from_secs(5 * 60),
         }
     }
 
@@ -77,7 +93,11 @@ impl JobKind {
     }
 
     fn max_attempts(self) -> u32 {
-        5
+        match self {
+            // A mail server down for a while: doubling from 10 s, the eighth try is 21 min on.
+            JobKind::EmailSend => 8,
+            _ => 5,
+        }
     }
 }
 
@@ -100,6 +120,8 @@ pub struct JobSettings {
     pub pipeline_sweep_every: Option<Duration>,
     /// Where the digest of each week goes, on Monday at 08:00 UTC (the week before it).
     pub digest: Option<Arc<dyn DigestSink>>,
+    /// Nurture sequences run, and their emails go, with these settings (mail configured).
+    pub nurture: Option<NurtureSettings>,
 }
 
 impl std::fmt::Debug for JobSettings {
@@ -107,6 +129,7 @@ impl std::fmt::Debug for JobSettings {
         f.debug_struct("JobSettings")
             .field("schedules", &self.schedules())
             .field("keep_finished_days", &self.keep_finished_days)
+            .field("nurture", &self.nurture)
             .finish()
     }
 }
@@ -119,6 +142,7 @@ impl Default for JobSettings {
             keep_finished_days: 7,
             pipeline_sweep_every: Some(MINUTE),
             digest: None,
+            nurture: None,
         }
     }
 }
@@ -146,6 +170,9 @@ impl JobSettings {
         }
         if self.digest.is_some() {
             on.push((JobKind::Digest, WEEK));
+        }
+        if let Some(every) = self.nurture.as_ref().map(|n| n.every).filter(|d| !d.is_zero()) {
+            on.push((JobKind::Nurture, every));
         }
         on
     }
@@ -233,7 +260,9 @@ impl<S: Store> Engine<S> {
     /// after another: what the server's worker does on each tick, and what tests call directly.
     pub fn run_due_jobs(&mut self, settings: &JobSettings, limit: usize) -> Result<JobRound, EngineError> {
         let mut round = JobRound::default();
-        for (kind, _) in settings.schedules() {
+        // Emails are queued by the nurture job, not on a schedule of their own.
+        let sends = settings.nurture.as_ref().map(|_| (JobKind::EmailSend, Duration::ZERO));
+        for (kind, _) in settings.schedules().into_iter().chain(sends) {
             let now = self.now();
             let lease_until = now.plus_millis(millis(kind.lease()));
             let claim = JobClaim { now, lease_until, kinds: &[kind.as_str()], limit, per_pool: None };
@@ -272,6 +301,18 @@ impl<S: Store> Engine<S> {
             JobKind::Digest => {
                 self.deliver_digests(job, settings).and_then(|()| self.finish(kind, job, settings, |_, _| Ok(())))
             }
+            // Each enrollment moves in a unit of work of its own; the job ends after them.
+            JobKind::Nurture => match &settings.nurture {
+                Some(nurture) => {
+                    self.run_nurture(nurture).and_then(|_| self.finish(kind, job, settings, |_, _| Ok(())))
+                }
+                None => self.finish(kind, job, settings, |_, _| Ok(())),
+            },
+            // Claimed only with nurture settings.
+            JobKind::EmailSend => match &settings.nurture {
+                Some(nurture) => self.send_email(job, nurture),
+                None => Ok(false),
+            },
         };
         match ran {
             Ok(true) => round.done += 1,

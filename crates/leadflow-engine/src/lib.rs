@@ -7,6 +7,8 @@ mod assignment;
 mod bulk;
 mod changes;
 mod digest;
+mod do_not_contact;
+mod email_sends;
 mod enrollments;
 mod filter;
 mod history;
@@ -18,7 +20,9 @@ mod jobs;
 mod keys;
 mod lab;
 mod learn;
+mod mail;
 mod news;
+mod nurture;
 mod patch;
 mod pipelines;
 mod queue;
@@ -54,6 +58,7 @@ use leadflow_store::{
 
 pub use assignment::{ActiveAssignment, OwnerGiven, SavedAssignment};
 pub use digest::{Digest, DigestRequest};
+pub use do_not_contact::{DoNotContact, Listed};
 pub use filter::{LeadFilter, lead_order};
 pub use history_import::{ChangeInput, HistoryRow, HistorySummary};
 pub use identities::LeadIdentities;
@@ -63,6 +68,8 @@ pub use jobs::{DigestSink, JobKind, JobRound, JobSettings, retry_delay};
 pub use keys::{constant_time_eq, hash_secret};
 pub use lab::{Backtest, Backtested, Comparison, Cutoff, LabError, Move};
 pub use learn::LearnedPoints;
+pub use mail::{LinkError, MailError, MailLinks, Mailbox, Mailer, OutgoingEmail};
+pub use nurture::{EMAIL_SEND_JOB, NurtureRound, NurtureSettings};
 pub use patch::{PatchValue, lead_input};
 pub use pipelines::ActivePipelines;
 pub use queue::{QueueItem, Urgency};
@@ -199,6 +206,8 @@ pub enum EngineError {
     NotReenrollable { lead: LeadId, sequence: String, from: Option<Timestamp> },
     #[error("lead {lead} is not in sequence `{sequence}`")]
     NotEnrolled { lead: LeadId, sequence: String },
+    #[error("lead {lead}'s address is on the do-not-contact list ({reason})")]
+    OnDoNotContact { lead: LeadId, reason: leadflow_core::contact::SuppressionReason },
     #[error(
         "sequence `{sequence}` names stages no active pipeline has: {} (the active pipelines: {})",
         .stages.join(", "),
@@ -223,6 +232,10 @@ pub enum EngineError {
     PipelineNeeded { active: Vec<String> },
     #[error("pipeline `{pipeline}` has no stage `{stage}`")]
     NoSuchStage { pipeline: String, stage: String },
+    #[error(transparent)]
+    Mail(crate::mail::MailError),
+    #[error("not an address for the {channel} do-not-contact list: {why}")]
+    BadAddress { channel: leadflow_core::contact::Channel, why: String },
     #[error("the digest could not be delivered: {0}")]
     DigestUndelivered(String),
     #[error(

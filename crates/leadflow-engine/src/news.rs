@@ -28,3 +28,20 @@ pub(crate) fn tell<T: Transaction>(
     })?;
     Ok(())
 }
+
+/// Tells the webhooks subscribed to `sequence.step` that the lead reached a sequence's webhook
+/// step.
+pub(crate) fn sequence_step<T: Transaction>(
+    tx: &mut T,
+    lead: &LeadRecord,
+    enrollment: &leadflow_store::EnrollmentRecord,
+    step: &str,
+    at: Timestamp,
+) -> Result<(), EngineError> {
+    let detail = NotificationDetail::SequenceStep {
+        sequence: enrollment.sequence.clone(),
+        step: step.to_string(),
+        enrollment: enrollment.id,
+    };
+    tell(tx, lead, Topic::SequenceStep, detail, at)
+}

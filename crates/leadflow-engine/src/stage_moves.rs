@@ -414,25 +414,38 @@ fn add_stage_tasks<T: Transaction>(
     if stage.tasks().is_empty() {
         return Ok(());
     }
+    let created_by = format!("pipeline:{}", pipeline.name());
+    for task in stage.tasks() {
+        add_owner_task(tx, record, task, &created_by, now)?;
+    }
+    Ok(())
+}
+
+/// A task for the lead's owner (none for a lead without an owner who is a user: the owner it
+/// gets later takes it), due in the owner's working time (a default week in UTC without one).
+pub(crate) fn add_owner_task<T: Transaction>(
+    tx: &mut T,
+    record: &LeadRecord,
+    task: &leadflow_core::pipeline::StageTask,
+    created_by: &str,
+    now: Timestamp,
+) -> Result<(), EngineError> {
     let users = tx.users_now()?;
     let owner = record.profile.owner.as_deref().and_then(|o| users.iter().find(|u| u.name().as_str() == o));
     let default = leadflow_core::team::default_calendar();
     let calendar = leadflow_core::team::calendar_of(&users, record.profile.owner.as_deref(), &default);
-    let created_by = format!("pipeline:{}", pipeline.name());
-    for task in stage.tasks() {
-        // A calendar without working time for a year due within it is no calendar: due now.
-        let due_at = task.due.ends_at(calendar, now).unwrap_or(now);
-        let new = NewTask {
-            lead: record.id,
-            kind: task.kind,
-            title: &task.title,
-            owner: owner.map(|u| u.name()),
-            priority: task.priority,
-            due_at,
-            created_by: Some(&created_by),
-        };
-        tx.add_task(&new, now)?;
-    }
+    // A calendar without working time for a year due within it is no calendar: due now.
+    let due_at = task.due.ends_at(calendar, now).unwrap_or(now);
+    let new = NewTask {
+        lead: record.id,
+        kind: task.kind,
+        title: &task.title,
+        owner: owner.map(|u| u.name()),
+        priority: task.priority,
+        due_at,
+        created_by: Some(created_by),
+    };
+    tx.add_task(&new, now)?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! own per test on `LEADFLOW_TEST_PG_URL`; `scripts/test` starts a throwaway server): what the
 //! ports read from the copy is what they read from the source, and a copy is all or nothing.
 
+use leadflow_core::contact::{Channel, SuppressionReason};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -222,6 +223,30 @@ fn source() -> Source {
         e.enroll(&by_email(who), "trial-nurture", "cli").unwrap();
     }
     e.exit_enrollment(&by_email("lead3@acme0.example"), "trial-nurture", "replied").unwrap();
+    // The scheduler plans lead2's welcome (the mailer is never reached: nothing is due to go).
+    let nurture = leadflow_engine::NurtureSettings {
+        every: std::time::Duration::from_secs(60),
+        mailer: std::sync::Arc::new(Unreachable),
+        links: leadflow_engine::MailLinks::new("https://lf.example", "yourco.example", &"s".repeat(32)).unwrap(),
+        team_sender: leadflow_core::template::Sender::default(),
+        policy: leadflow_core::sequence::SendPolicy {
+            cap: leadflow_core::sequence::FrequencyCap { max: 3, days: 7 },
+            hours: leadflow_core::calendar::WeeklyHours::parse(["09:00-17:00"; 7]).unwrap(),
+        },
+        default_zone: chrono_tz::UTC,
+    };
+    assert_eq!(e.run_nurture(&nurture).unwrap().planned, 1);
+    // The do-not-contact list: an address unsubscribed, a phone.
+    for (address, channel) in [("nobody@elsewhere.example", Channel::Email), ("+49 30 1234567", Channel::Phone)] {
+        let listing = leadflow_engine::DoNotContact {
+            address,
+            channel,
+            reason: SuppressionReason::Unsubscribed,
+            note: Some("asked"),
+            by: "cli",
+        };
+        e.add_do_not_contact(&listing).unwrap();
+    }
 
     // A second model, then back to the first: the active one is not the newest.
     let second = MODEL.replacen("name = \"default-b2b\"", "name = \"second\"", 1);
@@ -311,7 +336,14 @@ fn assert_same_reads<A: Store, B: Store>(a: &mut A, b: &mut B) {
     assert!(tasks.iter().any(|t| t.created_by.as_deref() == Some("pipeline:inbound-b2b")), "and the stages' own");
     let every = leadflow_store::EnrollmentQuery { limit: 100, ..Default::default() };
     assert_eq!(a.enrollments(&every).unwrap(), b.enrollments(&every).unwrap());
-    assert_eq!(a.enrollments(&every).unwrap().len(), 2);
+    let by: Vec<String> = a.enrollments(&every).unwrap().into_iter().map(|e| e.enrolled_by).collect();
+    assert_eq!(by.iter().filter(|b| *b == "cli").count(), 2, "the two by hand, beside those by the rule: {by:?}");
+    let listed = leadflow_store::DoNotContactQuery { limit: 100, ..Default::default() };
+    assert_eq!(a.do_not_contact(&listed).unwrap(), b.do_not_contact(&listed).unwrap());
+    assert_eq!(a.do_not_contact(&listed).unwrap().len(), 2);
+    let sends = leadflow_store::SendQuery { limit: 100, ..Default::default() };
+    assert_eq!(a.sends(&sends).unwrap(), b.sends(&sends).unwrap());
+    assert_eq!(a.sends(&sends).unwrap().len(), 1);
     let clocks = leadflow_store::SlaClockQuery { limit: 100, ..Default::default() };
     assert_eq!(a.sla_clocks(&clocks).unwrap(), b.sla_clocks(&clocks).unwrap());
     assert!(!a.sla_clocks(&clocks).unwrap().is_empty());
@@ -401,6 +433,8 @@ fn a_copy_reads_as_its_source_and_goes_on_from_it() {
         "sla_clocks",
         "lead_identities",
         "enrollments",
+        "do_not_contact",
+        "email_sends",
     ] {
         let copied = report.tables.iter().find(|t| t.table == table).unwrap();
         assert!(matches!(copied.fate, Fate::Copied { rows } if rows > 0), "{table}: {:?}", copied.fate);
@@ -625,4 +659,13 @@ fn only_an_embedded_file_is_copied_and_only_into_postgres() {
 
 fn postgres_client(schema: &Schema) -> postgres::Client {
     leadflow_postgres::raw::connect_migrated(&schema.url()).unwrap()
+}
+
+/// A mailer the copy never reaches: it only plans emails.
+struct Unreachable;
+
+impl leadflow_engine::Mailer for Unreachable {
+    fn send(&self, _: &leadflow_engine::OutgoingEmail) -> Result<(), leadflow_engine::MailError> {
+        unreachable!("the copy test sends nothing")
+    }
 }

@@ -135,6 +135,8 @@ pub enum NotificationDetail {
     Task { task: i64, task_kind: String, title: String, owner: Option<String>, due_at: Timestamp },
     /// [`Topic::SlaBreached`].
     SlaBreached { clock: i64, rule: String, rule_name: String, owner: Option<String>, due_at: Option<Timestamp> },
+    /// [`Topic::SequenceStep`].
+    SequenceStep { sequence: String, step: String, enrollment: i64 },
 }
 
 impl NotificationDetail {

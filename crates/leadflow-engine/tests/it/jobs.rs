@@ -20,6 +20,7 @@ const HOURLY_RESCORE: JobSettings = JobSettings {
     keep_finished_days: 7,
     pipeline_sweep_every: None,
     digest: None,
+    nurture: None,
 };
 
 struct World {
@@ -162,6 +163,7 @@ fn a_sweep_turned_off_is_not_run() {
         keep_finished_days: 7,
         pipeline_sweep_every: None,
         digest: None,
+        nurture: None,
     };
     w.engine.schedule_jobs(&off).unwrap();
     assert_eq!(

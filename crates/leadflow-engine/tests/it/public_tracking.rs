@@ -146,6 +146,7 @@ fn anonymous_visitors_expire() {
         keep_finished_days: 7,
         pipeline_sweep_every: None,
         digest: None,
+        nurture: None,
     };
     w.engine.schedule_jobs(&settings).unwrap();
     assert_eq!(w.engine.run_due_jobs(&settings, 10).unwrap().done, 2, "the sweep, and the pruning of old jobs");

@@ -899,6 +899,7 @@ fn the_digest_compares_the_week_with_the_one_before_and_is_delivered_on_mondays(
         keep_finished_days: 7,
         pipeline_sweep_every: None,
         digest: Some(sink.clone()),
+        nurture: None,
     };
     w.engine.schedule_jobs(&settings).unwrap();
     w.engine.run_due_jobs(&settings, 10).unwrap();

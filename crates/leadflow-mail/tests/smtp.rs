@@ -1,0 +1,380 @@
+//! Nurture sequences sending through a real SMTP server (aiosmtpd, run by `smtp_sink.py`), on a
+//! fixed clock, with the job queue driven by hand: what arrives (headers, both parts, a DKIM
+//! signature that verifies, the unsubscribe headers, the VERP envelope), and the cases where
+//! nothing more may arrive.
+//!
+//! `scripts/test` installs aiosmtpd and dkimpy into `target/mail-sink` (PyPI); the tests find it
+//! there, or at `LEADFLOW_MAIL_PYTHON`, and fail (never skip) without it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadflow_core::calendar::WeeklyHours;
+use leadflow_core::contact::{Channel, SuppressionReason};
+use leadflow_core::sequence::{FrequencyCap, SendPolicy};
+use leadflow_core::team::{User, UserSpec};
+use leadflow_core::template::Sender;
+use leadflow_core::{CustomValue, Email, LeadRef, Profile, Timestamp};
+use leadflow_engine::{
+    DoNotContact, EMAIL_SEND_JOB, Engine, FixedClock, JobSettings, LeadInput, MailLinks, NurtureSettings,
+};
+use leadflow_mail::{DkimKey, Security, SmtpMailer, SmtpSettings};
+use leadflow_sqlite::SqliteStore;
+use leadflow_store::prelude::*;
+use leadflow_store::{EnrollmentQuery, JobClaim, SendQuery, SendStatus};
+
+const KEY: &str = include_str!("dkim-test-key.pem");
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("LEADFLOW_MAIL_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/mail-sink/bin/python");
+    assert!(
+        venv.exists(),
+        "the mail tests need aiosmtpd and dkimpy: run scripts/test (it installs them into target/mail-sink), \
+         or set LEADFLOW_MAIL_PYTHON to a python that has them"
+    );
+    venv
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(name)
+}
+
+/// A running aiosmtpd and the directory it writes what it accepts to.
+struct Sink {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Sink {
+    fn start() -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(python())
+            .arg(script("smtp_sink.py"))
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink");
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+        assert_eq!(ready.trim(), "ready", "the SMTP sink did not start");
+        Sink { child, dir, port }
+    }
+
+    /// Every message taken so far, as (raw message, envelope sender), in order.
+    fn messages(&self) -> Vec<(String, String)> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let envelope = std::fs::read_to_string(p.with_extension("json")).unwrap();
+                let envelope: serde_json::Value = serde_json::from_str(&envelope).unwrap();
+                (std::fs::read_to_string(&p).unwrap(), envelope["mail_from"].as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+
+    fn dkim_verifies(&self, message: &str) -> bool {
+        let file = self.dir.path().join("dkim-check.txt");
+        std::fs::write(&file, message).unwrap();
+        let status = Command::new(python())
+            .arg(script("verify_dkim.py"))
+            .arg(&file)
+            .arg(script("dkim-test-key.pub"))
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        status.success()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A header's value, unfolded.
+fn header(message: &str, name: &str) -> Option<String> {
+    let head = message.split("\r\n\r\n").next().unwrap();
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+struct World {
+    engine: Engine<SqliteStore>,
+    clock: Arc<FixedClock>,
+    settings: JobSettings,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+const WELCOME: &str = r#"
+name = "welcome"
+subject = 'Welcome, {{ lead.first_name | default("there") }}'
+text = """
+Hi {{ lead.first_name }},
+
+thanks for trying us out.
+
+{{ owner.signature }}
+Unsubscribe: {{ unsubscribe_url }}
+"""
+html = """<p>Hi {{ lead.first_name }},</p><p>thanks for trying us out.</p><a href="{{ unsubscribe_url }}">Unsubscribe</a>"""
+"#;
+
+const FOLLOW_UP: &str =
+    "name = \"follow-up\"\nsubject = \"Anything we can help with?\"\ntext = \"Just checking in.\"\n";
+
+/// Welcome now, a follow-up two days on.
+const TRIAL: &str = r#"
+name = "trial"
+priority = 1
+[[steps]]
+id = "welcome"
+send = "welcome"
+[[steps]]
+id = "two-days"
+wait = { days = 2 }
+[[steps]]
+id = "follow-up"
+send = "follow-up"
+"#;
+
+/// One email now, from another team.
+const NEWSLETTER: &str = r#"
+name = "newsletter"
+priority = 1
+[[steps]]
+id = "issue"
+send = "follow-up"
+"#;
+
+fn world(sink: &Sink, cap: FrequencyCap) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lf.db");
+    // Monday 10:00 UTC.
+    let clock = Arc::new(FixedClock::new(t("2026-06-01T10:00:00Z")));
+    let mut engine = Engine::new(SqliteStore::open(&db).unwrap(), clock.clone());
+    engine.ensure_model().unwrap();
+    let kim = User::build(UserSpec {
+        name: "kim",
+        display_name: Some("Kim Lee"),
+        email: Some("kim@yourco.example"),
+        team: None,
+        role: None,
+        zone: "UTC",
+        hours: None,
+        holidays: &[],
+        away_until: None,
+        capacity: None,
+        active: true,
+    })
+    .unwrap();
+    engine.put_user(&kim).unwrap();
+    for template in [WELCOME, FOLLOW_UP] {
+        engine.save_template(template, true).unwrap();
+    }
+    for sequence in [TRIAL, NEWSLETTER] {
+        engine.save_sequence(sequence, true).unwrap();
+    }
+    let mut ana = Profile::new(Email::parse("ana@acme.example").unwrap());
+    ana.first_name = Some("Ana".into());
+    ana.owner = Some("kim".into());
+    engine.upsert_lead(LeadInput::of(ana)).unwrap();
+    let smtp = SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: Security::None,
+        credentials: None,
+        dkim: Some(DkimKey { selector: "lf".into(), domain: "yourco.example".into(), private_key_pem: KEY.into() }),
+        rate_per_second: 100.0,
+        burst: 10,
+        pool_size: 2,
+        timeout: Duration::from_secs(10),
+    };
+    let nurture = NurtureSettings {
+        every: Duration::from_secs(60),
+        mailer: Arc::new(SmtpMailer::new(&smtp).unwrap()),
+        links: MailLinks::new("http://lf.yourco.example", "yourco.example", &"s".repeat(32)).unwrap(),
+        team_sender: Sender { name: "YourCo".into(), email: "hello@yourco.example".into(), signature: None },
+        policy: SendPolicy { cap, hours: WeeklyHours::parse(["08:00-18:00"; 7]).unwrap() },
+        default_zone: chrono_tz::UTC,
+    };
+    let settings = JobSettings { nurture: Some(nurture), ..JobSettings::default() };
+    World { engine, clock, settings, db, _dir: dir }
+}
+
+fn ana() -> LeadRef {
+    LeadRef::Email(Email::parse("ana@acme.example").unwrap())
+}
+
+const WEEKLY_THREE: FrequencyCap = FrequencyCap { max: 3, days: 7 };
+
+impl World {
+    /// What a server's worker does on a tick, at `at`.
+    fn tick(&mut self, at: &str) {
+        self.clock.set(t(at));
+        self.engine.schedule_jobs(&self.settings).unwrap();
+        self.engine.run_due_jobs(&self.settings, 100).unwrap();
+    }
+
+    fn sends(&self) -> Vec<(String, SendStatus)> {
+        let sends = self.engine.store().sends(&SendQuery { limit: 100, ..Default::default() }).unwrap();
+        sends.into_iter().rev().map(|s| (s.template, s.status)).collect()
+    }
+}
+
+#[test]
+fn a_sequence_runs_end_to_end_over_smtp() {
+    let sink = Sink::start();
+    let mut w = world(&sink, WEEKLY_THREE);
+    w.engine.enroll(&ana(), "trial", "cli").unwrap();
+    w.tick("2026-06-01T10:00:00Z");
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "the welcome, at once");
+    let (message, envelope_from) = &messages[0];
+    assert_eq!(header(message, "From").as_deref(), Some("\"Kim Lee\" <kim@yourco.example>"), "from the owner");
+    assert_eq!(header(message, "Reply-To").as_deref(), Some("\"Kim Lee\" <kim@yourco.example>"));
+    assert_eq!(header(message, "To").as_deref(), Some("Ana <ana@acme.example>"));
+    assert_eq!(header(message, "Subject").as_deref(), Some("Welcome, Ana"));
+    let send = w.engine.store().sends(&SendQuery { limit: 1, ..Default::default() }).unwrap().remove(0);
+    assert_eq!(header(message, "Message-ID"), Some(format!("<send-{}.leadflow@yourco.example>", send.id)));
+    assert_eq!(envelope_from, &format!("bounces+{}@yourco.example", send.id), "the VERP return path");
+    let unsubscribe = header(message, "List-Unsubscribe").unwrap();
+    assert!(unsubscribe.starts_with(&format!("<http://lf.yourco.example/u/{}.", send.id)), "{unsubscribe}");
+    assert_eq!(header(message, "List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    assert!(header(message, "Content-Type").unwrap().starts_with("multipart/alternative"));
+    assert!(message.contains("Content-Type: text/plain") && message.contains("Content-Type: text/html"));
+    assert!(message.contains("Kim Lee"), "the owner's signature in the text");
+    let dkim = header(message, "DKIM-Signature").expect("signed");
+    for signed in ["list-unsubscribe", "list-unsubscribe-post", "from", "subject", "message-id"] {
+        assert!(dkim.to_ascii_lowercase().contains(signed), "{signed} is signed: {dkim}");
+    }
+    assert!(sink.dkim_verifies(message), "the signature verifies against the published key");
+    let tampered = message.replacen("Welcome, Ana", "Welcome, Bob", 1);
+    assert!(!sink.dkim_verifies(&tampered), "and would not over another subject");
+
+    // A day on, nothing; two days on, the follow-up.
+    w.tick("2026-06-02T10:00:00Z");
+    assert_eq!(sink.messages().len(), 1);
+    w.tick("2026-06-03T10:00:00Z");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2, "the follow-up two days after the welcome");
+    assert_eq!(header(&messages[1].0, "Subject").as_deref(), Some("Anything we can help with?"));
+    assert_eq!(w.sends(), [("welcome".into(), SendStatus::Sent), ("follow-up".into(), SendStatus::Sent)]);
+    let enrollment = w.engine.enrollments(&EnrollmentQuery { limit: 1, ..Default::default() }).unwrap().remove(0);
+    assert_eq!(enrollment.exit_reason.as_deref(), Some("completed"), "the steps ran out");
+
+    // Ticks after that send nothing again.
+    w.tick("2026-06-10T10:00:00Z");
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[test]
+fn an_unsubscribe_stops_everything_at_once() {
+    let sink = Sink::start();
+    let mut w = world(&sink, WEEKLY_THREE);
+    w.engine.enroll(&ana(), "trial", "cli").unwrap();
+    w.tick("2026-06-01T10:00:00Z");
+    assert_eq!(sink.messages().len(), 1);
+    w.engine.enroll(&ana(), "newsletter", "cli").unwrap();
+    // Listed before the newsletter's job runs: it never goes, and the trial's follow-up neither.
+    let listed = w
+        .engine
+        .add_do_not_contact(&DoNotContact {
+            address: " ANA@acme.example",
+            channel: Channel::Email,
+            reason: SuppressionReason::Unsubscribed,
+            note: None,
+            by: "cli",
+        })
+        .unwrap();
+    assert_eq!((listed.added, listed.exited, listed.entry.address.as_str()), (true, 2, "ana@acme.example"));
+    w.tick("2026-06-01T10:01:00Z");
+    w.tick("2026-06-05T10:00:00Z");
+    assert_eq!(sink.messages().len(), 1, "nothing after the unsubscribe");
+    let enrollments = w.engine.enrollments(&EnrollmentQuery { limit: 10, ..Default::default() }).unwrap();
+    assert!(enrollments.iter().all(|e| e.exit_reason.as_deref() == Some("unsubscribed")), "{enrollments:?}");
+    // Nor may it be enrolled again in a sequence that sends.
+    assert!(w.engine.enroll(&ana(), "newsletter", "cli").is_err());
+}
+
+#[test]
+fn a_crash_between_claiming_and_sending_sends_once() {
+    let sink = Sink::start();
+    let mut w = world(&sink, WEEKLY_THREE);
+    w.engine.enroll(&ana(), "trial", "cli").unwrap();
+    // The scheduler plans the welcome; another server claims its job and dies before sending.
+    w.engine.run_nurture(w.settings.nurture.as_ref().unwrap()).unwrap();
+    let mut crashed = SqliteStore::open(&w.db).unwrap();
+    let now = t("2026-06-01T10:00:00Z");
+    let claim =
+        JobClaim { now, lease_until: now.plus_millis(5 * 60_000), kinds: &[EMAIL_SEND_JOB], limit: 10, per_pool: None };
+    assert_eq!(crashed.claim_jobs(&claim).unwrap().len(), 1, "the crashed server holds the send");
+    drop(crashed);
+
+    w.tick("2026-06-01T10:01:00Z");
+    assert_eq!(sink.messages().len(), 0, "held by the dead server's lease");
+    w.tick("2026-06-01T10:06:00Z");
+    assert_eq!(sink.messages().len(), 1, "sent once its lease ran out");
+    w.tick("2026-06-01T10:20:00Z");
+    assert_eq!(sink.messages().len(), 1, "and only once");
+    assert_eq!(w.sends(), [("welcome".into(), SendStatus::Sent)]);
+}
+
+#[test]
+fn the_cap_counts_every_sequence_and_a_send_waits_for_its_slot() {
+    let sink = Sink::start();
+    let mut w = world(&sink, FrequencyCap { max: 1, days: 7 });
+    w.engine.enroll(&ana(), "trial", "cli").unwrap();
+    w.engine.enroll(&ana(), "newsletter", "cli").unwrap();
+    w.tick("2026-06-01T10:00:00Z");
+    assert_eq!(sink.messages().len(), 1, "one email a week, whichever sequence");
+    let sends = w.engine.store().sends(&SendQuery { limit: 10, ..Default::default() }).unwrap();
+    let waiting = sends.iter().find(|s| s.status == SendStatus::Scheduled).expect("the other waits");
+    assert_eq!(waiting.due_at, t("2026-06-08T10:00:00Z"), "a week after the first");
+    w.tick("2026-06-08T10:00:00Z");
+    assert_eq!(sink.messages().len(), 2, "it went when its slot came");
+}
+
+#[test]
+fn quiet_hours_are_the_leads_own_across_a_change_of_offset() {
+    let sink = Sink::start();
+    let mut w = world(&sink, WEEKLY_THREE);
+    let mut in_berlin = Profile::new(Email::parse("ana@acme.example").unwrap());
+    in_berlin.custom.insert("time_zone".into(), CustomValue::Text("Europe/Berlin".into()));
+    w.engine.upsert_lead(LeadInput::of(in_berlin)).unwrap();
+    w.engine.enroll(&ana(), "newsletter", "cli").unwrap();
+    // Saturday 2027-03-27 20:00 Berlin (19:00Z) is after hours; the clocks go forward that night,
+    // so 08:00 on Sunday in Berlin is 06:00Z.
+    w.tick("2027-03-27T19:00:00Z");
+    assert_eq!(sink.messages().len(), 0, "not in the lead's evening");
+    let sends = w.engine.store().sends(&SendQuery { limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(sends[0].due_at, t("2027-03-28T06:00:00Z"), "08:00 summer time");
+    w.tick("2027-03-28T06:00:00Z");
+    assert_eq!(sink.messages().len(), 1);
+}
