@@ -40,6 +40,7 @@ pub struct ServerConfig {
     pub tracking: TrackingConfig,
     pub webhooks: WebhookConfig,
     pub jobs: JobsConfig,
+    pub mail: crate::mail_config::MailConfig,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +61,7 @@ impl Default for ServerConfig {
             tracking: TrackingConfig::default(),
             webhooks: WebhookConfig::default(),
             jobs: JobsConfig::default(),
+            mail: crate::mail_config::MailConfig::default(),
         }
     }
 }

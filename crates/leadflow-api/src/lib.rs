@@ -17,6 +17,7 @@ mod identities;
 mod jobs;
 mod leads;
 mod limits;
+mod mail_config;
 mod metrics;
 mod models;
 mod openapi;
@@ -30,6 +31,7 @@ mod tasks;
 mod team;
 mod templates;
 mod tracking;
+mod unsubscribe;
 mod webhooks;
 
 use leadflow_engine::JobRound;
@@ -53,6 +55,7 @@ use leadflow_core::{Action, Role};
 pub use config::{RateLimitConfig, ServerConfig, TrackingConfig, WebhookConfig};
 pub use delivery::DeliveryRound;
 pub use error::{ApiError, ErrorCode};
+pub use mail_config::MailConfig;
 pub use openapi::document as openapi_document;
 pub use state::{AppState, StartError};
 pub use webhooks::{DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, install_tls_provider, signature};
@@ -126,6 +129,7 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/tracking/identity-tokens", post(tracking::identity_token::<S>))
         .route("/t/leadflow.js", get(tracking::snippet::<S>))
         .route("/t/collect", post(tracking::collect::<S>).options(tracking::preflight::<S>))
+        .route("/u/{token}", get(unsubscribe::page::<S>).post(unsubscribe::confirm::<S>))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")

@@ -116,6 +116,8 @@ use crate::error::ErrorResponse;
         crate::tracking::snippet,
         crate::tracking::collect,
         crate::tracking::preflight,
+        crate::unsubscribe::page,
+        crate::unsubscribe::confirm,
         crate::jobs::list,
         crate::health,
         crate::ready,

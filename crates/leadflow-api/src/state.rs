@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
 
 use leadflow_core::Timestamp;
-use leadflow_engine::{BatchItem, Clock, Engine, EventInput, IdentitySecret, JobRound, JobSettings, Scored};
+use leadflow_engine::{
+    BatchItem, Clock, Engine, EventInput, IdentitySecret, JobRound, JobSettings, NurtureSettings, Scored,
+};
 use leadflow_store::Backend;
 
 use crate::client_addr::Network;
@@ -43,6 +45,8 @@ pub struct AppState<S: Backend> {
     pub(crate) trusted_proxies: Arc<Vec<Network>>,
     /// Signs and checks identity tokens; `None` when `tracking.identity_secret` is empty.
     pub(crate) identity: Option<IdentitySecret>,
+    /// How sequences run and send; `None` while `mail.smtp_host` is empty.
+    pub(crate) nurture: Option<NurtureSettings>,
     clock: Arc<dyn Clock>,
 }
 
@@ -71,6 +75,7 @@ impl<S: Backend> Clone for AppState<S> {
             metrics: self.metrics.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             identity: self.identity.clone(),
+            nurture: self.nurture.clone(),
             clock: self.clock.clone(),
         }
     }
@@ -101,6 +106,7 @@ impl<S: Backend> AppState<S> {
                     .map_err(|e| StartError::Config(format!("server.tracking.identity_secret: {e}")))?,
             ),
         };
+        let nurture = config.mail.nurture().map_err(StartError::Config)?;
         let (url, clock) = (engine.store().url(), engine.clock());
         let statement_timeout =
             (config.statement_timeout_ms > 0).then(|| std::time::Duration::from_millis(config.statement_timeout_ms));
@@ -148,6 +154,7 @@ impl<S: Backend> AppState<S> {
             metrics,
             trusted_proxies: Arc::new(trusted_proxies),
             identity,
+            nurture,
             clock,
         })
     }
@@ -164,8 +171,7 @@ impl<S: Backend> AppState<S> {
             pipeline_sweep_every: (jobs.pipeline_sweep_every_seconds > 0)
                 .then(|| std::time::Duration::from_secs(jobs.pipeline_sweep_every_seconds)),
             digest: jobs.digest_dir.clone().map(|dir| Arc::new(crate::digest_files::DigestFiles::new(dir)) as _),
-            // Sequences run where mail is configured: not by this server yet.
-            nurture: None,
+            nurture: self.nurture.clone(),
         }
     }
 

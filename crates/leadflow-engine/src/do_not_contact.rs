@@ -55,11 +55,7 @@ impl<S: Store> Engine<S> {
         if listing.channel == Channel::Email {
             let email = Email::parse(&address).expect("normalized above");
             if let Some(lead) = tx.resolve_lead(&LeadRef::Email(email))? {
-                let cause = match entry.reason {
-                    SuppressionReason::Bounced => ExitCause::HardBounce,
-                    SuppressionReason::Complained => ExitCause::Complained,
-                    SuppressionReason::Unsubscribed | SuppressionReason::Manual => ExitCause::Unsubscribed,
-                };
+                let cause = ExitCause::listed(entry.reason);
                 for enrollment in tx.enrollments_now(lead, None)? {
                     // A sequence paused or retired may still hold planned sends: ended all the same.
                     let sends = sequences.get(&enrollment.sequence).is_none_or(|(s, _)| s.sends());

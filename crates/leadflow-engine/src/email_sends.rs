@@ -113,11 +113,7 @@ fn prepare<T: Transaction>(
         return Ok(Ready::Cancel { why: "the lead has no email address".into(), ends: None });
     };
     if let Some(listed) = tx.do_not_contact_now(address.as_str(), Channel::Email)? {
-        let cause = match listed.reason {
-            leadflow_core::contact::SuppressionReason::Bounced => ExitCause::HardBounce,
-            leadflow_core::contact::SuppressionReason::Complained => ExitCause::Complained,
-            _ => ExitCause::Unsubscribed,
-        };
+        let cause = ExitCause::listed(listed.reason);
         let why = format!("the address is on the do-not-contact list ({})", listed.reason);
         return Ok(Ready::Cancel { why, ends: Some(cause.reason()) });
     }

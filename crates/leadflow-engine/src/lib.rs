@@ -8,6 +8,7 @@ mod bulk;
 mod changes;
 mod digest;
 mod do_not_contact;
+mod email_links;
 mod email_sends;
 mod enrollments;
 mod filter;
@@ -59,6 +60,7 @@ use leadflow_store::{
 pub use assignment::{ActiveAssignment, OwnerGiven, SavedAssignment};
 pub use digest::{Digest, DigestRequest};
 pub use do_not_contact::{DoNotContact, Listed};
+pub use email_links::Unsubscribed;
 pub use filter::{LeadFilter, lead_order};
 pub use history_import::{ChangeInput, HistoryRow, HistorySummary};
 pub use identities::LeadIdentities;
@@ -234,6 +236,9 @@ pub enum EngineError {
     NoSuchStage { pipeline: String, stage: String },
     #[error(transparent)]
     Mail(crate::mail::MailError),
+    /// A link of an email that this server's secret did not sign, or whose send is gone.
+    #[error("the link is not valid")]
+    BadLink,
     #[error("not an address for the {channel} do-not-contact list: {why}")]
     BadAddress { channel: leadflow_core::contact::Channel, why: String },
     #[error("the digest could not be delivered: {0}")]

@@ -70,9 +70,9 @@ impl std::fmt::Debug for MailLinks {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
-    #[error("a link secret is at least 32 characters (mail.link_secret)")]
+    #[error("a link secret is at least 32 characters")]
     WeakSecret,
-    #[error("the public URL {0:?} is not an http(s) URL (server.public_url)")]
+    #[error("{0:?} is not an http(s) URL")]
     BadBaseUrl(String),
 }
 

@@ -393,18 +393,12 @@ fn exit_reason<T: Transaction>(
     events: &[StoredEvent],
     tracking: &Tracking,
 ) -> Result<Option<String>, EngineError> {
-    use leadflow_core::contact::SuppressionReason;
     let listed = match &lead.profile.email {
         Some(email) => tx.do_not_contact_now(email.as_str(), Channel::Email)?,
         None => None,
     };
     if let Some(listed) = listed {
-        let cause = match listed.reason {
-            SuppressionReason::Bounced => ExitCause::HardBounce,
-            SuppressionReason::Complained => ExitCause::Complained,
-            SuppressionReason::Unsubscribed | SuppressionReason::Manual => ExitCause::Unsubscribed,
-        };
-        return Ok(Some(cause.reason()));
+        return Ok(Some(ExitCause::listed(listed.reason).reason()));
     }
     let since = enrollment.enrolled_at;
     let happened = |kind: &str| events.iter().any(|e| e.ts >= since && e.shape.event_type.as_str() == kind);

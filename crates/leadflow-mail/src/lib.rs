@@ -12,6 +12,8 @@
 //! answer is permanent.
 
 mod bucket;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -3,12 +3,9 @@
 //! signature that verifies, the unsubscribe headers, the VERP envelope), and the cases where
 //! nothing more may arrive.
 //!
-//! `scripts/test` installs aiosmtpd and dkimpy into `target/mail-sink` (PyPI); the tests find it
-//! there, or at `LEADFLOW_MAIL_PYTHON`, and fail (never skip) without it.
+//! The sink is `leadflow_mail::testing::SmtpSink` (see there for what it needs).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,96 +18,16 @@ use leadflow_core::{CustomValue, Email, LeadRef, Profile, Timestamp};
 use leadflow_engine::{
     DoNotContact, EMAIL_SEND_JOB, Engine, FixedClock, JobSettings, LeadInput, MailLinks, NurtureSettings,
 };
+use leadflow_mail::testing::SmtpSink as Sink;
 use leadflow_mail::{DkimKey, Security, SmtpMailer, SmtpSettings};
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::prelude::*;
 use leadflow_store::{EnrollmentQuery, JobClaim, SendQuery, SendStatus};
 
-const KEY: &str = include_str!("dkim-test-key.pem");
+use leadflow_mail::testing::DKIM_TEST_KEY as KEY;
 
 fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()
-}
-
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("LEADFLOW_MAIL_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/mail-sink/bin/python");
-    assert!(
-        venv.exists(),
-        "the mail tests need aiosmtpd and dkimpy: run scripts/test (it installs them into target/mail-sink), \
-         or set LEADFLOW_MAIL_PYTHON to a python that has them"
-    );
-    venv
-}
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(name)
-}
-
-/// A running aiosmtpd and the directory it writes what it accepts to.
-struct Sink {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Sink {
-    fn start() -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(python())
-            .arg(script("smtp_sink.py"))
-            .arg(port.to_string())
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the SMTP sink");
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-        assert_eq!(ready.trim(), "ready", "the SMTP sink did not start");
-        Sink { child, dir, port }
-    }
-
-    /// Every message taken so far, as (raw message, envelope sender), in order.
-    fn messages(&self) -> Vec<(String, String)> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|p| {
-                let envelope = std::fs::read_to_string(p.with_extension("json")).unwrap();
-                let envelope: serde_json::Value = serde_json::from_str(&envelope).unwrap();
-                (std::fs::read_to_string(&p).unwrap(), envelope["mail_from"].as_str().unwrap().to_string())
-            })
-            .collect()
-    }
-
-    fn dkim_verifies(&self, message: &str) -> bool {
-        let file = self.dir.path().join("dkim-check.txt");
-        std::fs::write(&file, message).unwrap();
-        let status = Command::new(python())
-            .arg(script("verify_dkim.py"))
-            .arg(&file)
-            .arg(script("dkim-test-key.pub"))
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        status.success()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A header's value, unfolded.
@@ -206,7 +123,7 @@ fn world(sink: &Sink, cap: FrequencyCap) -> World {
     engine.upsert_lead(LeadInput::of(ana)).unwrap();
     let smtp = SmtpSettings {
         host: "127.0.0.1".into(),
-        port: sink.port,
+        port: sink.port(),
         security: Security::None,
         credentials: None,
         dkim: Some(DkimKey { selector: "lf".into(), domain: "yourco.example".into(), private_key_pem: KEY.into() }),

@@ -6,6 +6,7 @@ mod api;
 mod browser;
 mod identities;
 mod jobs;
+mod nurture;
 mod openapi;
 mod pipelines;
 mod reports;

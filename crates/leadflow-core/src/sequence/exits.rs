@@ -41,6 +41,18 @@ impl ExitCause<'_> {
     }
 }
 
+impl ExitCause<'static> {
+    /// What ends an enrollment whose lead's address is on the do-not-contact list for `reason`.
+    pub fn listed(reason: crate::contact::SuppressionReason) -> ExitCause<'static> {
+        use crate::contact::SuppressionReason;
+        match reason {
+            SuppressionReason::Bounced => ExitCause::HardBounce,
+            SuppressionReason::Complained => ExitCause::Complained,
+            SuppressionReason::Unsubscribed | SuppressionReason::Manual => ExitCause::Unsubscribed,
+        }
+    }
+}
+
 impl Exits {
     /// Whether `cause` ends an enrollment in a sequence with these exits.
     pub fn ends_on(&self, cause: &ExitCause<'_>) -> bool {

@@ -1,0 +1,117 @@
+//! A server with mail configured runs sequences and sends through a real SMTP server; the
+//! email's unsubscribe link, followed as a person (the page, then its button) or as a mail
+//! client's one-click POST, stops everything and is recorded on the lead.
+
+use leadflow_api::{MailConfig, ServerConfig};
+use leadflow_mail::testing::SmtpSink;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::Server;
+
+const TEMPLATE: &str =
+    "name = \"hello\"\nsubject = \"Hello {{ lead.first_name }}\"\ntext = \"Hi. Unsubscribe: {{ unsubscribe_url }}\"\n";
+const SEQUENCE: &str = "name = \"hello\"\n[[steps]]\nid = \"hello\"\nsend = \"hello\"\n[[steps]]\nid = \"week\"\nwait = { days = 7 }\n[[steps]]\nid = \"again\"\nsend = \"hello\"\n";
+const PUBLIC_URL: &str = "https://lf.yourco.example";
+
+fn with_mail(sink: &SmtpSink) -> ServerConfig {
+    let mut config = ServerConfig::default();
+    // The test drives the job queue itself.
+    config.jobs.poll_interval_ms = 0;
+    config.mail = MailConfig {
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: sink.port(),
+        security: "none".into(),
+        from_name: "YourCo".into(),
+        from_address: "hello@yourco.example".into(),
+        public_url: PUBLIC_URL.into(),
+        link_secret: "a link secret of at least 32 characters".into(),
+        send_hours: "mon-sun 00:00-24:00".into(),
+        ..MailConfig::default()
+    };
+    config
+}
+
+/// The unsubscribe link's path in a message.
+fn unsubscribe_path(message: &str) -> String {
+    let start = message.find(&format!("{PUBLIC_URL}/u/")).expect("an unsubscribe link") + PUBLIC_URL.len();
+    message[start..].split(|c: char| c.is_whitespace() || c == '>').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_server_sends_and_its_unsubscribe_link_stops_everything() {
+    let sink = SmtpSink::start();
+    let s = Server::start_with(with_mail(&sink)).await;
+    for (path, source) in [("/v1/templates", TEMPLATE), ("/v1/sequences", SEQUENCE)] {
+        let (status, body) = s.admin(Method::POST, path, Some(json!({"source": source}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let lead = json!({"email": "ana@acme.example", "first_name": "Ana"});
+    assert!(s.admin(Method::PUT, "/v1/leads", Some(lead)).await.0.is_success());
+    let enroll = json!({"lead": "ana@acme.example"});
+    let (status, body) = s.admin(Method::POST, "/v1/sequences/hello/enrollments", Some(enroll)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    s.state.schedule_jobs().await.unwrap();
+    s.state.run_due_jobs().await.unwrap();
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "sent by the server's job queue");
+    let (message, _) = &messages[0];
+    assert!(message.contains("Subject: Hello Ana"), "{message}");
+    assert!(message.contains("From: YourCo <hello@yourco.example>"), "the team sender for an unowned lead");
+    let path = unsubscribe_path(message);
+
+    // The page asks; it unsubscribes nobody by being fetched.
+    let page = s.client.get(format!("{}{path}", s.base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<strong>ana@acme.example</strong>"));
+    let (_, body) = s.admin(Method::GET, "/v1/leads/ana@acme.example/enrollments", None).await;
+    assert_eq!(body["enrollments"][0]["active"].as_bool(), Some(true), "still enrolled after the page: {body}");
+
+    // A mail client's one-click POST.
+    let one_click = s
+        .client
+        .post(format!("{}{path}", s.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_click.status(), StatusCode::OK);
+    let (_, body) = s.admin(Method::GET, "/v1/leads/ana@acme.example/enrollments", None).await;
+    let enrollment = &body["enrollments"][0];
+    assert_eq!(
+        (enrollment["active"].as_bool(), enrollment["exit_reason"].as_str()),
+        (Some(false), Some("unsubscribed"))
+    );
+    let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    let events: Vec<&str> = view["timeline"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
+    assert!(events.contains(&"email_unsubscribed"), "an event on the lead: {events:?}");
+    // Again (the person's button after the client's POST): the same page, nothing new.
+    let again = s.client.post(format!("{}{path}", s.base)).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    let count = view["timeline"].as_array().unwrap().iter().filter(|e| e["type"] == "email_unsubscribed").count();
+    assert_eq!(count, 1, "recorded once");
+
+    // A link for another send, or with its signature changed, is no link.
+    let (id, signature) = path.trim_start_matches("/u/").split_once('.').unwrap();
+    let other: i64 = id.parse::<i64>().unwrap() + 1;
+    for forged in [format!("/u/{other}.{signature}"), format!("/u/{id}.{}", "0".repeat(signature.len())), "/u/x".into()]
+    {
+        let response = s.client.post(format!("{}{forged}", s.base)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{forged}");
+    }
+    // Enrolling it again in a sequence that sends is refused with its code.
+    let enroll = json!({"lead": "ana@acme.example"});
+    let (status, body) = s.admin(Method::POST, "/v1/sequences/hello/enrollments", Some(enroll)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_reenrollable")), "{body}");
+    assert_eq!(sink.messages().len(), 1, "nothing more was sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_without_mail_has_no_valid_unsubscribe_links() {
+    let s = Server::start().await;
+    let response = s.client.post(format!("{}/u/1.abc", s.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
