@@ -9,6 +9,7 @@ mod config;
 mod cursor;
 mod delivery;
 mod digest_files;
+mod email_links;
 mod enrollments;
 mod error;
 mod error_code;
@@ -31,7 +32,6 @@ mod tasks;
 mod team;
 mod templates;
 mod tracking;
-mod unsubscribe;
 mod webhooks;
 
 use leadflow_engine::JobRound;
@@ -129,7 +129,9 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/tracking/identity-tokens", post(tracking::identity_token::<S>))
         .route("/t/leadflow.js", get(tracking::snippet::<S>))
         .route("/t/collect", post(tracking::collect::<S>).options(tracking::preflight::<S>))
-        .route("/u/{token}", get(unsubscribe::page::<S>).post(unsubscribe::confirm::<S>))
+        .route("/u/{token}", get(email_links::page::<S>).post(email_links::confirm::<S>))
+        .route("/o/{token}", get(email_links::open::<S>))
+        .route("/c/{token}", get(email_links::click::<S>))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")

@@ -1,14 +1,20 @@
-//! What comes back through the links of an email: an unsubscribe (the RFC 8058 one-click POST
-//! or the page's button), each an event on the lead (`email_unsubscribed`) that scores like any
-//! other, and the address on the do-not-contact list.
+//! What comes back through the links of an email, each an event on the lead that scores like
+//! any other: an open of its pixel (`email_open`; a machine's apart, `email_machine_open`), a
+//! click of one of its links (`email_click`, then on to where it leads; a link scanner's apart,
+//! `email_scanner_click`), an unsubscribe (the RFC 8058 one-click POST or the page's button:
+//! `email_unsubscribed`, and the address on the do-not-contact list).
 //!
 //! A link names its send by a token only this server's secret signs ([`MailLinks`]), so that
-//! nobody unsubscribes somebody else by changing a number. Following it again changes nothing
-//! (the event's key is the send's).
+//! nobody unsubscribes somebody else by changing a number, and a click link leads only where it
+//! was signed to lead. The first open of a send, and the first click of each of its links, are
+//! recorded; later ones change nothing (the event's key is the send's, and the link's).
 
 use leadflow_core::contact::{Channel, SuppressionReason};
+use leadflow_core::sequence::signals;
 use leadflow_core::{EventKey, EventShape, EventType, LeadRef};
 use leadflow_store::prelude::*;
+
+use sha2::{Digest, Sha256};
 
 use crate::mail::MailLinks;
 use crate::{DoNotContact, Engine, EngineError, EventInput};
@@ -22,7 +28,74 @@ pub struct Unsubscribed {
     pub already: bool,
 }
 
+/// Which kind of link came back, for its event.
+enum Came<'a> {
+    Open { user_agent: Option<&'a str> },
+    Click { target: &'a str, user_agent: Option<&'a str> },
+}
+
 impl<S: Store> Engine<S> {
+    /// Records the open an open pixel's token names, if this server signed it and its email
+    /// went; whatever the answer, the caller serves the pixel.
+    pub fn record_open(&mut self, links: &MailLinks, token: &str, user_agent: Option<&str>) -> Result<(), EngineError> {
+        let send = links.verify_open(token).ok_or(EngineError::BadLink)?;
+        self.record_link(send, Came::Open { user_agent })
+    }
+
+    /// Records the click a click link names, if it was signed for `target`: then `target` is
+    /// where the reader goes on to (anything else leads nowhere: no open redirect).
+    pub fn record_click(
+        &mut self,
+        links: &MailLinks,
+        token: &str,
+        target: &str,
+        user_agent: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let send = links.verify_click(token, target).ok_or(EngineError::BadLink)?;
+        self.record_link(send, Came::Click { target, user_agent })
+    }
+
+    fn record_link(&mut self, send: i64, came: Came<'_>) -> Result<(), EngineError> {
+        let mut tx = self.store.begin()?;
+        let record = tx.send_now(send)?.ok_or(EngineError::BadLink)?;
+        drop(tx);
+        // An email that never went cannot have been opened: its links are not valid yet.
+        let sent = record.sent_at.ok_or(EngineError::BadLink)?;
+        let now = self.now();
+        let (kind, key) = match came {
+            Came::Open { user_agent } if signals::machine_open(user_agent, sent, now) => {
+                ("email_machine_open", format!("email-machine-open-{send}"))
+            }
+            Came::Open { .. } => ("email_open", format!("email-open-{send}")),
+            Came::Click { target, user_agent } => {
+                let link = &hex::encode(Sha256::digest(target.as_bytes()))[..16];
+                if signals::scanner_click(user_agent, sent, now) {
+                    ("email_scanner_click", format!("email-scanner-click-{send}-{link}"))
+                } else {
+                    ("email_click", format!("email-click-{send}-{link}"))
+                }
+            }
+        };
+        let mut shape = EventShape::new(EventType::parse(kind).expect("a valid type"));
+        shape.set_property("sequence", &record.sequence).expect("a sequence name is a valid value");
+        shape.set_property("step", &record.step).expect("a step id is a valid value");
+        shape.set_property("send", &send.to_string()).expect("a number is a valid value");
+        if let Came::Click { target, .. } = came {
+            // A target too long for a property is still followed; the event keeps the rest.
+            let _ = shape.set_property("url", target);
+        }
+        let input = EventInput {
+            key: Some(EventKey::parse(&key).expect("a valid key")),
+            lead: LeadRef::Id(record.lead),
+            ts: now,
+            shape,
+        };
+        match self.track(input) {
+            Ok(_) | Err(EngineError::NoSuchLead(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The address an unsubscribe token's send went to, for the page that asks to confirm.
     pub fn unsubscribe_address(&mut self, links: &MailLinks, token: &str) -> Result<String, EngineError> {
         let send = links.verify_unsubscribe(token).ok_or(EngineError::BadLink)?;

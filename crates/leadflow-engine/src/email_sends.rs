@@ -15,7 +15,7 @@
 
 use leadflow_core::contact::{Channel, email_consent_withheld};
 use leadflow_core::sequence::ExitCause;
-use leadflow_core::template::{RenderInput, Sender, Template};
+use leadflow_core::template::{RenderInput, Sender, Template, track_html};
 use leadflow_core::{LeadRef, Timestamp};
 use leadflow_store::prelude::*;
 use leadflow_store::{JobOutcome, JobRecord, RuleFileKind, RuleFileRecord, SendRecord, SendStatus, SentEmail};
@@ -130,6 +130,11 @@ fn prepare<T: Transaction>(
     let unsubscribe_url = settings.links.unsubscribe_url(send.id);
     let input = RenderInput { profile: &lead.profile, sender: &sender, unsubscribe_url: &unsubscribe_url };
     let rendered = template.render(&input)?;
+    // Links in the HTML part count clicks, and a pixel counts opens; the unsubscribe link stays.
+    let html = rendered.html.map(|html| {
+        let click = |url: &str| (url != unsubscribe_url).then(|| settings.links.click_url(send.id, url));
+        track_html(&html, click, &settings.links.open_url(send.id))
+    });
     let from = Mailbox { name: Some(sender.name.clone()).filter(|n| !n.is_empty()), address: sender.email.clone() };
     let name = [lead.profile.first_name.as_deref(), lead.profile.last_name.as_deref()]
         .into_iter()
@@ -142,7 +147,7 @@ fn prepare<T: Transaction>(
         to: Mailbox { name: Some(name).filter(|n| !n.is_empty()), address: address.as_str().to_string() },
         subject: rendered.subject,
         text: rendered.text,
-        html: rendered.html,
+        html,
         message_id: settings.links.message_id(send.id),
         return_path: settings.links.return_path(send.id),
         unsubscribe_url,

@@ -92,28 +92,59 @@ impl MailLinks {
         &self.domain
     }
 
-    fn signature(&self, what: &str, send: i64) -> String {
+    /// What a link signs: the kind of link, its send, and for a click the address it leads to
+    /// (so that a signed link cannot be pointed elsewhere: no open redirect).
+    fn signature(&self, what: &str, send: i64, target: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes a key of any length");
-        mac.update(format!("{what}.{send}").as_bytes());
+        mac.update(format!("{what}.{send}.").as_bytes());
+        mac.update(target.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..12])
     }
 
-    /// The token naming a send in its unsubscribe link: `ID.SIGNATURE`.
-    pub fn unsubscribe_token(&self, send: i64) -> String {
-        format!("{send}.{}", self.signature("unsubscribe", send))
+    fn token(&self, what: &str, send: i64, target: &str) -> String {
+        format!("{send}.{}", self.signature(what, send, target))
     }
 
-    /// The send a token names, if this secret signed it.
-    pub fn verify_unsubscribe(&self, token: &str) -> Option<i64> {
+    /// The send a token names, if this secret signed it for `what` (and `target`).
+    fn verify(&self, what: &str, token: &str, target: &str) -> Option<i64> {
         let (id, signature) = token.split_once('.')?;
         let id: i64 = id.parse().ok()?;
-        let expected = self.signature("unsubscribe", id);
+        let expected = self.signature(what, id, target);
         // Compared in constant time: the signature is the secret's to give.
         crate::constant_time_eq(expected.as_bytes(), signature.as_bytes()).then_some(id)
     }
 
+    /// The token naming a send in its unsubscribe link: `ID.SIGNATURE`.
+    pub fn unsubscribe_token(&self, send: i64) -> String {
+        self.token("unsubscribe", send, "")
+    }
+
+    pub fn verify_unsubscribe(&self, token: &str) -> Option<i64> {
+        self.verify("unsubscribe", token, "")
+    }
+
     pub fn unsubscribe_url(&self, send: i64) -> String {
         format!("{}/u/{}", self.base_url, self.unsubscribe_token(send))
+    }
+
+    /// The open pixel's address: `/o/ID.SIGNATURE.gif`.
+    pub fn open_url(&self, send: i64) -> String {
+        format!("{}/o/{}.gif", self.base_url, self.token("open", send, ""))
+    }
+
+    /// The send an open pixel's token (without `.gif`) names.
+    pub fn verify_open(&self, token: &str) -> Option<i64> {
+        self.verify("open", token, "")
+    }
+
+    /// A link that counts a click and then leads to `target`: `/c/ID.SIGNATURE?u=TARGET`.
+    pub fn click_url(&self, send: i64, target: &str) -> String {
+        format!("{}/c/{}?u={}", self.base_url, self.token("click", send, target), percent_encode(target))
+    }
+
+    /// The send a click link names, if it was signed for this target.
+    pub fn verify_click(&self, token: &str, target: &str) -> Option<i64> {
+        self.verify("click", token, target)
     }
 
     pub fn message_id(&self, send: i64) -> String {
@@ -133,6 +164,19 @@ impl MailLinks {
     pub fn return_path(&self, send: i64) -> String {
         format!("bounces+{send}@{}", self.domain)
     }
+}
+
+/// A query value: everything but unreserved characters percent-encoded (RFC 3986).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -169,5 +213,23 @@ mod tests {
         assert_eq!(other.verify_unsubscribe(&token), None, "another secret");
         assert_eq!(MailLinks::new("https://a.example", "a.example", "short").unwrap_err(), LinkError::WeakSecret);
         assert!(matches!(MailLinks::new("ftp://a", "a.example", &"x".repeat(32)), Err(LinkError::BadBaseUrl(_))));
+        let open = links.open_url(42);
+        let open_token = open.rsplit('/').next().unwrap().strip_suffix(".gif").unwrap();
+        assert_eq!(links.verify_open(open_token), Some(42));
+        assert_eq!(links.verify_unsubscribe(open_token), None, "an open pixel's token unsubscribes nobody");
+    }
+
+    #[test]
+    fn a_click_link_leads_only_where_it_was_signed_to() {
+        let links = links();
+        let target = "https://yourco.example/pricing?plan=pro&utm_source=nurture";
+        let url = links.click_url(7, target);
+        assert!(
+            url.ends_with("?u=https%3A%2F%2Fyourco.example%2Fpricing%3Fplan%3Dpro%26utm_source%3Dnurture"),
+            "{url}"
+        );
+        let token = url.split("/c/").nth(1).unwrap().split('?').next().unwrap();
+        assert_eq!(links.verify_click(token, target), Some(7));
+        assert_eq!(links.verify_click(token, "https://evil.example/"), None, "no open redirect");
     }
 }

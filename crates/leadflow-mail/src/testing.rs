@@ -98,3 +98,26 @@ impl Drop for SmtpSink {
         let _ = self.child.wait();
     }
 }
+
+/// A message as it would read with its quoted-printable parts decoded (soft line breaks
+/// joined, `=XX` as the byte): what links and text in it are once a mail client shows it.
+pub fn unfolded(message: &str) -> String {
+    let joined = message.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()).filter(|_| bytes[i] == b'=') {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -18,7 +18,7 @@ use leadflow_core::{CustomValue, Email, LeadRef, Profile, Timestamp};
 use leadflow_engine::{
     DoNotContact, EMAIL_SEND_JOB, Engine, FixedClock, JobSettings, LeadInput, MailLinks, NurtureSettings,
 };
-use leadflow_mail::testing::SmtpSink as Sink;
+use leadflow_mail::testing::{SmtpSink as Sink, unfolded};
 use leadflow_mail::{DkimKey, Security, SmtpMailer, SmtpSettings};
 use leadflow_sqlite::SqliteStore;
 use leadflow_store::prelude::*;
@@ -294,4 +294,82 @@ fn quiet_hours_are_the_leads_own_across_a_change_of_offset() {
     assert_eq!(sends[0].due_at, t("2027-03-28T06:00:00Z"), "08:00 summer time");
     w.tick("2027-03-28T06:00:00Z");
     assert_eq!(sink.messages().len(), 1);
+}
+
+/// Welcome with a link, two days, then thanks to a clicker and a nudge to the others.
+const CLICKED: &str = r#"
+name = "clicked"
+[[steps]]
+id = "welcome"
+send = "welcome"
+[[steps]]
+id = "two-days"
+wait = { days = 2 }
+[[steps]]
+id = "engaged"
+branch = { if = "clicked", then = "thanks", else = "nudge" }
+[[steps]]
+id = "thanks"
+send = "thanks"
+next = "end"
+[[steps]]
+id = "nudge"
+send = "follow-up"
+[[steps]]
+id = "end"
+exit = true
+"#;
+
+const LINKED: &str = r#"
+name = "welcome"
+subject = "Welcome"
+text = "Pricing: https://yourco.example/pricing"
+html = '<p><a href="https://yourco.example/pricing">Pricing</a></p>'
+"#;
+
+const THANKS: &str = "name = \"thanks\"\nsubject = \"Glad you looked\"\ntext = \"Questions?\"\n";
+
+/// The first address in a message that starts with `prefix`, up to a quote.
+fn link(message: &str, prefix: &str) -> String {
+    let start = message.find(prefix).unwrap_or_else(|| panic!("no {prefix} in {message}"));
+    message[start..].split(['"', '>', ' ', '\r', '\n']).next().unwrap().replace("&amp;", "&")
+}
+
+#[test]
+fn a_persons_open_and_click_are_recorded_and_steer_the_branch() {
+    let sink = Sink::start();
+    let mut w = world(&sink, WEEKLY_THREE);
+    w.engine.save_template(LINKED, true).unwrap();
+    w.engine.save_template(THANKS, true).unwrap();
+    w.engine.save_sequence(CLICKED, true).unwrap();
+    w.engine.enroll(&ana(), "clicked", "cli").unwrap();
+    w.tick("2026-06-01T10:00:00Z");
+    let message = unfolded(&sink.messages()[0].0);
+    let links = w.settings.nurture.as_ref().unwrap().links.clone();
+    let pixel = link(&message, "http://lf.yourco.example/o/");
+    let click = link(&message, "http://lf.yourco.example/c/");
+    let open_token = pixel.rsplit('/').next().unwrap().strip_suffix(".gif").unwrap().to_string();
+    let click_token = click.split("/c/").nth(1).unwrap().split('?').next().unwrap().to_string();
+    let reader = Some("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15");
+
+    // Apple's proxy fetches the pixel as the email arrives; the reader opens and clicks later.
+    w.clock.set(t("2026-06-01T10:00:20Z"));
+    w.engine.record_open(&links, &open_token, Some("Mozilla/5.0")).unwrap();
+    w.clock.set(t("2026-06-01T15:00:00Z"));
+    w.engine.record_open(&links, &open_token, reader).unwrap();
+    w.engine.record_open(&links, &open_token, reader).unwrap();
+    w.engine.record_click(&links, &click_token, "https://yourco.example/pricing", reader).unwrap();
+    assert!(w.engine.record_click(&links, &click_token, "https://evil.example/", reader).is_err(), "signed for one");
+    let view = w.engine.view(&ana(), None, 50).unwrap().unwrap();
+    let mut kinds: Vec<&str> = view.timeline.iter().map(|e| e.shape.event_type.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["email_click", "email_machine_open", "email_open"], "each once, the machine's apart");
+    let clicked = view.timeline.iter().find(|e| e.shape.event_type.as_str() == "email_click").unwrap();
+    assert_eq!(clicked.shape.property("url"), Some("https://yourco.example/pricing"));
+
+    // Two days on, the branch sees the click: thanks, not the nudge.
+    w.tick("2026-06-03T10:00:00Z");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(header(&messages[1].0, "Subject").as_deref(), Some("Glad you looked"));
 }

@@ -3,14 +3,18 @@
 //! client's one-click POST, stops everything and is recorded on the lead.
 
 use leadflow_api::{MailConfig, ServerConfig};
-use leadflow_mail::testing::SmtpSink;
+use leadflow_mail::testing::{SmtpSink, unfolded};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::Server;
 
-const TEMPLATE: &str =
-    "name = \"hello\"\nsubject = \"Hello {{ lead.first_name }}\"\ntext = \"Hi. Unsubscribe: {{ unsubscribe_url }}\"\n";
+const TEMPLATE: &str = r#"
+name = "hello"
+subject = "Hello {{ lead.first_name }}"
+text = "Hi. Unsubscribe: {{ unsubscribe_url }}"
+html = '<p>See <a href="https://yourco.example/pricing?plan=pro&amp;x=1">pricing</a>.</p>'
+"#;
 const SEQUENCE: &str = "name = \"hello\"\n[[steps]]\nid = \"hello\"\nsend = \"hello\"\n[[steps]]\nid = \"week\"\nwait = { days = 7 }\n[[steps]]\nid = \"again\"\nsend = \"hello\"\n";
 const PUBLIC_URL: &str = "https://lf.yourco.example";
 
@@ -30,6 +34,12 @@ fn with_mail(sink: &SmtpSink) -> ServerConfig {
         ..MailConfig::default()
     };
     config
+}
+
+/// The first address in a message that starts with `prefix`, up to a quote.
+fn link(message: &str, prefix: &str) -> String {
+    let start = message.find(prefix).unwrap_or_else(|| panic!("no {prefix} in {message}"));
+    message[start..].split(['"', '>', ' ', '\r', '\n']).next().unwrap().replace("&amp;", "&")
 }
 
 /// The unsubscribe link's path in a message.
@@ -107,6 +117,50 @@ async fn a_configured_server_sends_and_its_unsubscribe_link_stops_everything() {
     let (status, body) = s.admin(Method::POST, "/v1/sequences/hello/enrollments", Some(enroll)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_reenrollable")), "{body}");
     assert_eq!(sink.messages().len(), 1, "nothing more was sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pixel_and_the_links_of_an_email_count_and_lead_only_where_they_were_signed_to() {
+    let sink = SmtpSink::start();
+    let s = Server::start_with(with_mail(&sink)).await;
+    for (path, source) in [("/v1/templates", TEMPLATE), ("/v1/sequences", SEQUENCE)] {
+        assert_eq!(s.admin(Method::POST, path, Some(json!({"source": source}))).await.0, StatusCode::OK);
+    }
+    assert!(s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "ana@acme.example"}))).await.0.is_success());
+    let enroll = json!({"lead": "ana@acme.example"});
+    assert_eq!(s.admin(Method::POST, "/v1/sequences/hello/enrollments", Some(enroll)).await.0, StatusCode::CREATED);
+    s.state.schedule_jobs().await.unwrap();
+    s.state.run_due_jobs().await.unwrap();
+    let message = unfolded(&sink.messages()[0].0);
+    let pixel = link(&message, &format!("{PUBLIC_URL}/o/")).replace(PUBLIC_URL, &s.base);
+    let click = link(&message, &format!("{PUBLIC_URL}/c/")).replace(PUBLIC_URL, &s.base);
+    assert!(click.ends_with("?u=https%3A%2F%2Fyourco.example%2Fpricing%3Fplan%3Dpro%26x%3D1"), "{click}");
+
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let gif = no_redirects.get(&pixel).send().await.unwrap();
+    assert_eq!((gif.status(), gif.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/gif"));
+    let bytes = gif.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"GIF89a"));
+    let forged = no_redirects.get(format!("{}/o/1.00.gif", s.base)).send().await.unwrap();
+    assert_eq!(
+        (forged.status(), forged.bytes().await.unwrap()),
+        (StatusCode::OK, bytes),
+        "the same pixel, recording nothing"
+    );
+
+    let followed = no_redirects.get(&click).header("User-Agent", "Mozilla/5.0 (X11; Linux)").send().await.unwrap();
+    assert_eq!(followed.status(), StatusCode::FOUND);
+    assert_eq!(followed.headers()["location"], "https://yourco.example/pricing?plan=pro&x=1");
+    let elsewhere = click.split("?u=").next().unwrap().to_string() + "?u=https%3A%2F%2Fevil.example%2F";
+    let refused = no_redirects.get(&elsewhere).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND, "signed for one address only");
+
+    // Both came within seconds of sending: a machine's open and a scanner's click, kept apart.
+    let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    let mut events: Vec<&str> =
+        view["timeline"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
+    events.sort();
+    assert_eq!(events, ["email_machine_open", "email_scanner_click"], "{view}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -61,6 +61,7 @@ mod enroll;
 mod exits;
 mod guard;
 mod parse;
+pub mod signals;
 mod timing;
 
 use crate::Timestamp;

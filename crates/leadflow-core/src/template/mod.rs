@@ -13,10 +13,12 @@
 //! escaped for HTML in the `html` part, without line breaks in the subject (a value can never
 //! add a header), within [`MAX_RENDERED_BYTES`].
 
+mod links;
 mod parse;
 
 use crate::lead::{FieldRef, FieldValue, Profile};
 
+pub use links::track_html;
 pub use parse::{TemplateError, TemplateProblem};
 
 /// The largest a template file may be.
