@@ -13,6 +13,7 @@ pub mod email;
 pub mod event;
 pub mod external_id;
 pub mod identity;
+pub mod inbound;
 pub mod lead;
 pub mod lead_ids;
 pub mod model;
