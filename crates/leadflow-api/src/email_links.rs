@@ -147,7 +147,7 @@ pub async fn open<S: Backend>(
     get, path = "/c/{token}", tag = "Sequences", operation_id = "getCToken", security(()),
     params(
         ("token" = String, Path, description = "From the email's link"),
-        ("u" = String, Query, description = "Where the link leads"),
+        ("u" = Option<String>, Query, description = "Where the link leads (without it, it leads nowhere)"),
     ),
     responses(
         (status = 302, description = "On to the link's address"),
@@ -165,11 +165,13 @@ pub async fn click<S: Backend>(
     if let Some(refused) = refused(&state, peer, &headers) {
         return refused;
     }
-    let Some(links) = state.nurture.as_ref().map(|n| n.links.clone()) else { return not_valid() };
-    let (target, agent) = (query.u.clone(), user_agent(&headers));
+    let (Some(links), Some(target)) = (state.nurture.as_ref().map(|n| n.links.clone()), query.u) else {
+        return not_valid();
+    };
+    let (location, agent) = (target.clone(), user_agent(&headers));
     let recorded = state.write(move |engine| Ok(engine.record_click(&links, &token, &target, agent.as_deref()))).await;
     match recorded {
-        Ok(Ok(())) => (StatusCode::FOUND, [(header::LOCATION, query.u), (header::CACHE_CONTROL, "no-store".into())])
+        Ok(Ok(())) => (StatusCode::FOUND, [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".into())])
             .into_response(),
         Ok(Err(EngineError::BadLink)) => not_valid(),
         Ok(Err(e)) => crate::ApiError::from(e).into_response(),
@@ -179,7 +181,7 @@ pub async fn click<S: Backend>(
 
 #[derive(serde::Deserialize)]
 pub struct ClickQuery {
-    u: String,
+    u: Option<String>,
 }
 
 /// A 1×1 transparent GIF.

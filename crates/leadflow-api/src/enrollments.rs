@@ -31,7 +31,7 @@ const MAX_REASON_CHARS: usize = 500;
         (status = 201, description = "Enrolled", body = EnrollmentView),
         (status = 400, description = "Error: `invalid_request`, `invalid_lead`"),
         (status = 404, description = "Error: `sequence_not_found`, `lead_not_found`"),
-        (status = 409, description = "Error: `already_enrolled`, `not_reenrollable`"),
+        (status = 409, description = "Error: `already_enrolled`, `not_reenrollable`, `do_not_contact`"),
     ),
 )]
 pub(crate) async fn enroll<S: Backend>(

@@ -9,6 +9,7 @@ mod config;
 mod cursor;
 mod delivery;
 mod digest_files;
+mod do_not_contact;
 mod email_links;
 mod enrollments;
 mod error;
@@ -129,6 +130,10 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/tracking/identity-tokens", post(tracking::identity_token::<S>))
         .route("/t/leadflow.js", get(tracking::snippet::<S>))
         .route("/t/collect", post(tracking::collect::<S>).options(tracking::preflight::<S>))
+        .route("/v1/do-not-contact", get(do_not_contact::list::<S>).post(do_not_contact::add::<S>))
+        .route("/v1/do-not-contact/{channel}/{address}", axum::routing::delete(do_not_contact::remove::<S>))
+        .route("/v1/sequences/{name}/metrics", get(do_not_contact::metrics::<S>))
+        .route("/v1/reports/nurture", get(do_not_contact::all_metrics::<S>))
         .route("/u/{token}", get(email_links::page::<S>).post(email_links::confirm::<S>))
         .route("/o/{token}", get(email_links::open::<S>))
         .route("/c/{token}", get(email_links::click::<S>))

@@ -14,6 +14,7 @@ mod funnel;
 mod identity;
 mod lead;
 mod model;
+mod nurture;
 mod outcome;
 mod pipeline;
 mod report;
@@ -37,6 +38,10 @@ pub use lead::LeadPage;
 pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, InactivityLine, Lead, LeadView};
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};
 pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, ModelSource, ModelWarning, Predicted};
+pub use nurture::{
+    DoNotContactEntry, DoNotContactList, DoNotContactListed, DoNotContactRequest, NurtureMetrics, SendFigures,
+    SequenceMetrics, StepFigures, TemplateMetrics,
+};
 pub use outcome::EventOutcome;
 pub use pipeline::{
     PipelineCheck, PipelineInfo, PipelineList, PipelineRequest, PipelineStage, PipelineView, StageMoveRequest,

@@ -12,6 +12,7 @@
 use leadflow_core::contact::{Channel, SuppressionReason};
 use leadflow_core::sequence::signals;
 use leadflow_core::{EventKey, EventShape, EventType, LeadRef};
+use leadflow_store::Engagement;
 use leadflow_store::prelude::*;
 
 use sha2::{Digest, Sha256};
@@ -62,20 +63,26 @@ impl<S: Store> Engine<S> {
         // An email that never went cannot have been opened: its links are not valid yet.
         let sent = record.sent_at.ok_or(EngineError::BadLink)?;
         let now = self.now();
-        let (kind, key) = match came {
+        // A person's open or click also counts for the send's metrics; a machine's does not.
+        let (kind, key, engagement) = match came {
             Came::Open { user_agent } if signals::machine_open(user_agent, sent, now) => {
-                ("email_machine_open", format!("email-machine-open-{send}"))
+                ("email_machine_open", format!("email-machine-open-{send}"), None)
             }
-            Came::Open { .. } => ("email_open", format!("email-open-{send}")),
+            Came::Open { .. } => ("email_open", format!("email-open-{send}"), Some(Engagement::Opened)),
             Came::Click { target, user_agent } => {
                 let link = &hex::encode(Sha256::digest(target.as_bytes()))[..16];
                 if signals::scanner_click(user_agent, sent, now) {
-                    ("email_scanner_click", format!("email-scanner-click-{send}-{link}"))
+                    ("email_scanner_click", format!("email-scanner-click-{send}-{link}"), None)
                 } else {
-                    ("email_click", format!("email-click-{send}-{link}"))
+                    ("email_click", format!("email-click-{send}-{link}"), Some(Engagement::Clicked))
                 }
             }
         };
+        if let Some(engagement) = engagement {
+            let mut tx = self.store.begin()?;
+            tx.mark_engagement(send, engagement, now)?;
+            tx.commit()?;
+        }
         let mut shape = EventShape::new(EventType::parse(kind).expect("a valid type"));
         shape.set_property("sequence", &record.sequence).expect("a sequence name is a valid value");
         shape.set_property("step", &record.step).expect("a step id is a valid value");
@@ -121,6 +128,10 @@ impl<S: Store> Engine<S> {
             by: &by,
         };
         let listed = self.add_do_not_contact(&listing)?;
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        tx.mark_engagement(send, Engagement::Unsubscribed, now)?;
+        tx.commit()?;
         let mut shape = EventShape::new(EventType::parse(UNSUBSCRIBED).expect("a valid type"));
         shape.set_property("sequence", &record.sequence).expect("a sequence name is a valid value");
         shape.set_property("step", &record.step).expect("a step id is a valid value");

@@ -31,6 +31,7 @@ mod reports;
 mod reps;
 mod rescore;
 mod rule_files;
+mod send_metrics;
 mod sequences;
 mod sla;
 mod stage_moves;
@@ -79,6 +80,7 @@ pub use reports::{ModelReportRequest, PipelineReportRequest};
 pub use reps::{RepLine, RepsReport, RepsReportRequest, TeamLine};
 pub use rescore::{RescoreOptions, RescoreReport};
 pub use rule_files::SavedRuleFile;
+pub use send_metrics::{SendMetrics, SequenceFigures};
 pub use sla::{
     ActiveSla, ClockState, ComplianceLine, ComplianceReport, Decided, Decision, SavedSla, SlaClock, SlaSweep,
 };

@@ -2,7 +2,8 @@
 
 use leadflow_core::{LeadId, Timestamp};
 use leadflow_store::{
-    NewSend, SEND_COLUMNS, SendQuery, SendReads, SendRecord, SendRow, SendStatus, SendWrites, SentEmail, StoreError,
+    Engagement, NewSend, SEND_COLUMNS, SendCounts, SendGrouping, SendQuery, SendReads, SendRecord, SendRow, SendStatus,
+    SendWrites, SentEmail, StoreError, send_counts_sql,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -61,6 +62,32 @@ fn sends(conn: &mut impl Sql, q: &SendQuery) -> Result<Vec<SendRecord>, StoreErr
 impl SendReads for PgStore {
     fn sends(&self, query: &SendQuery) -> Result<Vec<SendRecord>, StoreError> {
         sends(&mut self.conn(), query)
+    }
+
+    fn send_counts(&self, sequence: Option<&str>, by: SendGrouping) -> Result<Vec<SendCounts>, StoreError> {
+        let rows = self.conn().query(&send_counts_sql("$1::TEXT", by), &[&sequence]).map_err(backend)?;
+        let n = |r: &Row, i: usize| r.get::<_, i64>(i).max(0) as u64;
+        Ok(rows
+            .iter()
+            .map(|r| SendCounts {
+                sequence: r.get(0),
+                step: r.get(1),
+                variant: r.get(2),
+                template: r.get(3),
+                scheduled: n(r, 4),
+                sent: n(r, 5),
+                failed: n(r, 6),
+                cancelled: n(r, 7),
+                opened: n(r, 8),
+                clicked: n(r, 9),
+                replied: n(r, 10),
+                bounced: n(r, 11),
+                unsubscribed: n(r, 12),
+                complained: n(r, 13),
+                mql_after: n(r, 14),
+                won_after: n(r, 15),
+            })
+            .collect())
     }
 }
 
@@ -151,5 +178,17 @@ impl SendWrites for PgTx<'_> {
                 &[&enrollment, &why],
             )
             .map_err(backend)
+    }
+
+    fn mark_engagement(&mut self, id: i64, what: Engagement, at: Timestamp) -> Result<bool, StoreError> {
+        let column = what.column();
+        let n = self
+            .tx
+            .execute(
+                &format!("UPDATE email_sends SET {column} = $2 WHERE id = $1 AND {column} IS NULL"),
+                &[&id, &at.millis()],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
     }
 }

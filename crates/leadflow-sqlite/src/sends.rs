@@ -1,7 +1,8 @@
 //! The emails nurture sequences send.
 
 use leadflow_store::{
-    NewSend, SEND_COLUMNS, SendQuery, SendReads, SendRecord, SendRow, SendStatus, SendWrites, SentEmail,
+    Engagement, NewSend, SEND_COLUMNS, SendCounts, SendGrouping, SendQuery, SendReads, SendRecord, SendRow, SendStatus,
+    SendWrites, SentEmail, send_counts_sql,
 };
 
 use super::*;
@@ -57,6 +58,34 @@ fn sends(conn: &Connection, q: &SendQuery) -> Result<Vec<SendRecord>, StoreError
 impl SendReads for SqliteStore {
     fn sends(&self, query: &SendQuery) -> Result<Vec<SendRecord>, StoreError> {
         sends(&self.conn, query)
+    }
+
+    fn send_counts(&self, sequence: Option<&str>, by: SendGrouping) -> Result<Vec<SendCounts>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&send_counts_sql("?1", by)).map_err(backend)?;
+        let n = |r: &rusqlite::Row<'_>, i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+        let rows = stmt
+            .query_map(params![sequence], |r| {
+                Ok(SendCounts {
+                    sequence: r.get(0)?,
+                    step: r.get(1)?,
+                    variant: r.get(2)?,
+                    template: r.get(3)?,
+                    scheduled: n(r, 4)?,
+                    sent: n(r, 5)?,
+                    failed: n(r, 6)?,
+                    cancelled: n(r, 7)?,
+                    opened: n(r, 8)?,
+                    clicked: n(r, 9)?,
+                    replied: n(r, 10)?,
+                    bounced: n(r, 11)?,
+                    unsubscribed: n(r, 12)?,
+                    complained: n(r, 13)?,
+                    mql_after: n(r, 14)?,
+                    won_after: n(r, 15)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.map(|r| r.map_err(backend)).collect()
     }
 }
 
@@ -152,5 +181,15 @@ impl SendWrites for SqliteTx<'_> {
             .and_then(|mut stmt| stmt.execute(params![enrollment, why]))
             .map_err(backend)?;
         Ok(n as u64)
+    }
+
+    fn mark_engagement(&mut self, id: i64, what: Engagement, at: Timestamp) -> Result<bool, StoreError> {
+        let column = what.column();
+        let n = self
+            .tx
+            .prepare_cached(&format!("UPDATE email_sends SET {column} = ?2 WHERE id = ?1 AND {column} IS NULL"))
+            .and_then(|mut stmt| stmt.execute(params![id, at.millis()]))
+            .map_err(backend)?;
+        Ok(n > 0)
     }
 }

@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             a_lead_is_in_a_sequence_once_at_a_time_and_its_exits_are_kept,
             due_enrollments_are_read_soonest_first_and_move_on_once_per_run,
             a_send_is_planned_once_per_run_and_kept_with_what_went_out,
+            what_came_back_of_sends_is_counted_per_step_variant_and_template,
             the_do_not_contact_list_keeps_one_entry_per_address_and_channel,
             sla_clocks_run_until_met_or_stopped_and_count_compliance,
             listing_filters_and_orders,

@@ -41,7 +41,10 @@ pub use jobs::{
 pub use pipelines::{PipelineReads, PipelineWrites};
 pub use properties::{KeptProperties, PropertyChanges};
 pub use rule_files::{RuleFileKind, RuleFileReads, RuleFileRecord, RuleFileVersion, RuleFileWrites};
-pub use sends::{NewSend, SEND_COLUMNS, SendQuery, SendReads, SendRecord, SendRow, SendStatus, SendWrites, SentEmail};
+pub use sends::{
+    Engagement, NewSend, SEND_COLUMNS, SendCounts, SendGrouping, SendQuery, SendReads, SendRecord, SendRow, SendStatus,
+    SendWrites, SentEmail, send_counts_sql,
+};
 pub use sla::{
     ComplianceQuery, ComplianceRow, NewSlaClock, SLA_CLOCK_COLUMNS, SlaClockQuery, SlaClockRecord, SlaClockRow, SlaMet,
     SlaReads, SlaResponse, SlaWrites, escalations_text,

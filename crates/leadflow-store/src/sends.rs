@@ -58,6 +58,100 @@ pub struct SendRecord {
     pub created_at: Timestamp,
 }
 
+/// Something that came back of a sent email.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Engagement {
+    /// By a person (a machine's open is not one).
+    Opened,
+    /// By a person (a link scanner's click is not one).
+    Clicked,
+    /// A person's reply (not an automatic one).
+    Replied,
+    /// A hard bounce.
+    Bounced,
+    Unsubscribed,
+    Complained,
+}
+
+impl Engagement {
+    /// The column that keeps when it first came.
+    pub fn column(self) -> &'static str {
+        match self {
+            Engagement::Opened => "opened_at",
+            Engagement::Clicked => "clicked_at",
+            Engagement::Replied => "replied_at",
+            Engagement::Bounced => "bounced_at",
+            Engagement::Unsubscribed => "unsubscribed_at",
+            Engagement::Complained => "complained_at",
+        }
+    }
+}
+
+/// The sends of one step, variant and template of a sequence, counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendCounts {
+    pub sequence: String,
+    pub step: String,
+    pub variant: Option<String>,
+    pub template: String,
+    pub scheduled: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub opened: u64,
+    pub clicked: u64,
+    pub replied: u64,
+    pub bounced: u64,
+    pub unsubscribed: u64,
+    pub complained: u64,
+    /// Leads sent one that became marketing-qualified at or after it went (each lead once per
+    /// group).
+    pub mql_after: u64,
+    /// Leads sent one that were won at or after it went.
+    pub won_after: u64,
+}
+
+/// What [`SendReads::send_counts`] counts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendGrouping {
+    /// Each step, variant and template of each sequence.
+    Step,
+    /// Each sequence (`step` and `template` empty): its leads counted once each.
+    Sequence,
+    /// Each template over every sequence (`sequence` and `step` empty).
+    Template,
+}
+
+/// [`SendReads::send_counts`] in SQL both backends run: `param` (`?1`, `$1::TEXT`) is the
+/// sequence or null.
+pub fn send_counts_sql(param: &str, by: SendGrouping) -> String {
+    let count = |status: &str| format!("SUM(CASE WHEN s.status = '{status}' THEN 1 ELSE 0 END)");
+    let (keys, group) = match by {
+        SendGrouping::Step => {
+            ("s.sequence, s.step, s.variant, s.template", "s.sequence, s.step, s.variant, s.template")
+        }
+        SendGrouping::Sequence => ("s.sequence, '', CAST(NULL AS TEXT), ''", "s.sequence"),
+        SendGrouping::Template => ("'', '', CAST(NULL AS TEXT), s.template", "s.template"),
+    };
+    format!(
+        "SELECT {keys}, {}, {}, {}, {},
+           COUNT(s.opened_at), COUNT(s.clicked_at), COUNT(s.replied_at), COUNT(s.bounced_at),
+           COUNT(s.unsubscribed_at), COUNT(s.complained_at),
+           COUNT(DISTINCT CASE WHEN l.mql_at >= s.sent_at THEN s.lead_id END),
+           COUNT(DISTINCT CASE WHEN o.kind = 'won' AND o.at >= s.sent_at THEN s.lead_id END)
+         FROM email_sends s
+         LEFT JOIN leads l ON l.id = s.lead_id
+         LEFT JOIN outcomes o ON o.lead_id = s.lead_id
+         WHERE ({param} IS NULL OR s.sequence = {param})
+         GROUP BY {group}
+         ORDER BY MIN(s.sequence), MIN(s.id)",
+        count("scheduled"),
+        count("sent"),
+        count("failed"),
+        count("cancelled"),
+    )
+}
+
 /// A send to plan.
 #[derive(Clone, Copy, Debug)]
 pub struct NewSend<'a> {
@@ -92,6 +186,9 @@ pub struct SendQuery {
 
 pub trait SendReads {
     fn sends(&self, query: &SendQuery) -> Result<Vec<SendRecord>, StoreError>;
+    /// The sends of one sequence (or of all), counted as `by` says, in the order each group's
+    /// first send was planned (by sequence name first).
+    fn send_counts(&self, sequence: Option<&str>, by: SendGrouping) -> Result<Vec<SendCounts>, StoreError>;
 }
 
 pub trait SendWrites {
@@ -112,6 +209,8 @@ pub trait SendWrites {
     fn end_send(&mut self, id: i64, status: SendStatus, why: &str) -> Result<bool, StoreError>;
     /// Cancels every scheduled send of an enrollment (it ended), saying why; how many.
     fn cancel_sends(&mut self, enrollment: i64, why: &str) -> Result<u64, StoreError>;
+    /// Marks what came back of a send, the first time only; whether this was the first.
+    fn mark_engagement(&mut self, id: i64, what: Engagement, at: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// A send's row, as both backends read it back.

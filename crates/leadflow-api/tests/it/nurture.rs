@@ -117,6 +117,86 @@ async fn a_configured_server_sends_and_its_unsubscribe_link_stops_everything() {
     let (status, body) = s.admin(Method::POST, "/v1/sequences/hello/enrollments", Some(enroll)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_reenrollable")), "{body}");
     assert_eq!(sink.messages().len(), 1, "nothing more was sent");
+
+    // What the sequence's emails did.
+    let (status, metrics) = s.admin(Method::GET, "/v1/sequences/hello/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let total = &metrics["sequences"][0]["total"];
+    assert_eq!((total["sent"].as_u64(), total["unsubscribed"].as_u64()), (Some(1), Some(1)), "{metrics}");
+    assert_eq!((total["delivered"].as_u64(), total["unsubscribe_rate"].as_f64()), (Some(1), Some(1.0)));
+    assert_eq!(total["cancelled"].as_u64(), Some(0), "the second email was never planned: the enrollment ended first");
+    let step = &metrics["sequences"][0]["steps"][0];
+    assert_eq!(
+        (step["step"].as_str(), step["template"].as_str(), step["open_rate"].as_f64()),
+        (Some("hello"), Some("hello"), Some(0.0))
+    );
+    let (_, all) = s.admin(Method::GET, "/v1/reports/nurture", None).await;
+    assert_eq!(all["templates"][0]["template"], "hello");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_do_not_contact_list_takes_entries_by_channel_and_keeps_their_first_reason() {
+    let s = Server::start().await;
+    let entry = json!({"address": " Bo@Acme.example ", "note": "asked on a call"});
+    let (status, body) = s.admin(Method::POST, "/v1/do-not-contact", Some(entry.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["address"].as_str(), body["channel"].as_str(), body["reason"].as_str(), body["added"].as_bool()),
+        (Some("bo@acme.example"), Some("email"), Some("manual"), Some(true))
+    );
+    assert_eq!(body["created_by"], "admin@yourco.example");
+    let again = json!({"address": "bo@acme.example", "reason": "bounced"});
+    let (status, body) = s.admin(Method::POST, "/v1/do-not-contact", Some(again)).await;
+    assert_eq!(
+        (status, body["added"].as_bool(), body["reason"].as_str()),
+        (StatusCode::OK, Some(false), Some("manual"))
+    );
+    let phone = json!({"address": "+49 30 1234567", "channel": "phone", "reason": "unsubscribed"});
+    assert_eq!(s.admin(Method::POST, "/v1/do-not-contact", Some(phone)).await.0, StatusCode::CREATED);
+    for bad in [
+        json!({"address": "nobody"}),
+        json!({"address": "x@y.example", "channel": "fax"}),
+        json!({"address": "x@y.example", "reason": "because"}),
+    ] {
+        let (status, body) = s.admin(Method::POST, "/v1/do-not-contact", Some(bad.clone())).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{bad}"
+        );
+    }
+    let (_, list) = s.admin(Method::GET, "/v1/do-not-contact?limit=1", None).await;
+    assert_eq!(list["entries"].as_array().unwrap().len(), 1);
+    let next = list["next_after"].as_i64().expect("a next page");
+    let (_, page) = s.admin(Method::GET, &format!("/v1/do-not-contact?after={next}"), None).await;
+    assert_eq!(page["entries"][0]["channel"], "phone");
+    assert_eq!(page["next_after"], serde_json::Value::Null);
+    let (_, bos) = s.admin(Method::GET, "/v1/do-not-contact?address=BO@acme.example", None).await;
+    assert_eq!(bos["entries"].as_array().unwrap().len(), 1);
+    // A sales key reads the list but does not change it.
+    let (status, _) = s.call(Some(leadflow_core::Role::Sales), Method::GET, "/v1/do-not-contact", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.call(Some(leadflow_core::Role::Sales), Method::POST, "/v1/do-not-contact", Some(entry)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A listed lead is not enrolled in a sequence that sends.
+    for (path, source) in [("/v1/templates", TEMPLATE), ("/v1/sequences", SEQUENCE)] {
+        assert_eq!(s.admin(Method::POST, path, Some(json!({"source": source}))).await.0, StatusCode::OK);
+    }
+    assert!(s.admin(Method::PUT, "/v1/leads", Some(json!({"email": "bo@acme.example"}))).await.0.is_success());
+    let enroll = json!({"lead": "bo@acme.example"});
+    let (status, body) = s.admin(Method::POST, "/v1/sequences/hello/enrollments", Some(enroll.clone())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("do_not_contact")), "{body}");
+
+    let (status, _) = s.admin(Method::DELETE, "/v1/do-not-contact/email/bo@acme.example", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = s.admin(Method::DELETE, "/v1/do-not-contact/email/bo@acme.example", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(
+        s.admin(Method::POST, "/v1/sequences/hello/enrollments", Some(enroll)).await.0,
+        StatusCode::CREATED,
+        "off the list"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,7 +3,7 @@
 
 use leadflow_core::contact::{Channel, SuppressionReason};
 
-use super::{add_lead, t};
+use super::{add_lead, score_write, set_scores, t};
 use crate::*;
 
 fn enroll_at<S: Store>(s: &mut S, lead: LeadId, sequence: &str, due: &str) -> i64 {
@@ -184,4 +184,88 @@ pub fn the_do_not_contact_list_keeps_one_entry_per_address_and_channel<S: Store>
     assert_eq!(tx.do_not_contact_now("ana@example.com", Channel::Email).unwrap(), None);
     assert!(tx.do_not_contact_now("ana@example.com", Channel::Phone).unwrap().is_some(), "the other channel stays");
     tx.commit().unwrap();
+}
+
+pub fn what_came_back_of_sends_is_counted_per_step_variant_and_template<S: Store>(s: &mut S) {
+    let (ana, bo) = (add_lead(s, "ana@example.com"), add_lead(s, "bo@example.com"));
+    let (ana_in, bo_in) = (enroll_at(s, ana, "trial", "2026-06-02"), enroll_at(s, bo, "trial", "2026-06-02"));
+    let other = enroll_at(s, ana, "winback", "2026-06-02");
+    let plan = |enrollment, run, lead, step, variant, template| NewSend {
+        enrollment,
+        run,
+        lead,
+        sequence: if enrollment == other { "winback" } else { "trial" },
+        step,
+        variant,
+        template,
+        due_at: t("2026-06-02"),
+    };
+    let mut tx = s.begin().unwrap();
+    let ids: Vec<i64> = [
+        plan(ana_in, 0, ana, "welcome", None, "welcome"),
+        plan(bo_in, 0, bo, "welcome", None, "welcome"),
+        plan(ana_in, 2, ana, "tips", Some("short"), "tips-short"),
+        plan(bo_in, 2, bo, "tips", Some("long"), "tips-long"),
+        plan(other, 0, ana, "hello", None, "welcome"),
+    ]
+    .iter()
+    .map(|new| tx.schedule_send(new, t("2026-06-01")).unwrap().unwrap())
+    .collect();
+    let sent =
+        |to| SentEmail { to, from: "kim@yourco.example", message_id: "<m>", template_version: 1, at: t("2026-06-02") };
+    for &id in &ids[..4] {
+        tx.mark_sent(id, &sent(if id % 2 == 0 { "bo@example.com" } else { "ana@example.com" })).unwrap();
+    }
+    assert!(tx.mark_engagement(ids[0], Engagement::Opened, t("2026-06-03")).unwrap());
+    assert!(!tx.mark_engagement(ids[0], Engagement::Opened, t("2026-06-04")).unwrap(), "the first open only");
+    tx.mark_engagement(ids[0], Engagement::Clicked, t("2026-06-03")).unwrap();
+    tx.mark_engagement(ids[1], Engagement::Bounced, t("2026-06-02")).unwrap();
+    tx.mark_engagement(ids[2], Engagement::Replied, t("2026-06-05")).unwrap();
+    tx.mark_engagement(ids[3], Engagement::Unsubscribed, t("2026-06-05")).unwrap();
+    tx.mark_engagement(ids[3], Engagement::Complained, t("2026-06-05")).unwrap();
+    tx.end_send(ids[4], SendStatus::Cancelled, "replied").unwrap();
+    // Ana won after her emails went.
+    tx.set_outcome(
+        ana,
+        Some(leadflow_core::Outcome { kind: leadflow_core::OutcomeKind::Won, at: t("2026-06-20") }),
+        t("2026-06-20"),
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    // Bo qualified after his went.
+    let mut qualified = score_write(bo, ModelVersion(1), 80.0, "hot");
+    qualified.mql_at = Some(t("2026-06-10"));
+    set_scores(s, &[qualified]);
+    let first = s.sends(&SendQuery { limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(first.iter().find(|x| x.id == ids[0]).unwrap().status, SendStatus::Sent);
+
+    let counts = s.send_counts(Some("trial"), SendGrouping::Step).unwrap();
+    let rows: Vec<(&str, Option<&str>, &str)> =
+        counts.iter().map(|c| (c.step.as_str(), c.variant.as_deref(), c.template.as_str())).collect();
+    assert_eq!(
+        rows,
+        [("welcome", None, "welcome"), ("tips", Some("short"), "tips-short"), ("tips", Some("long"), "tips-long")],
+        "in the order each was first planned"
+    );
+    let welcome = &counts[0];
+    assert_eq!((welcome.sent, welcome.opened, welcome.clicked, welcome.bounced), (2, 1, 1, 1));
+    assert_eq!((welcome.mql_after, welcome.won_after), (1, 1), "bo qualified, ana won, both after");
+    let (short, long) = (&counts[1], &counts[2]);
+    assert_eq!((long.sent, long.unsubscribed, long.complained, long.replied), (1, 1, 1, 0));
+    assert_eq!((short.sent, short.replied, short.won_after, short.mql_after), (1, 1, 1, 0));
+    let all = s.send_counts(None, SendGrouping::Step).unwrap();
+    assert_eq!(all.len(), 4, "every sequence's");
+    let winback = all.iter().find(|c| c.sequence == "winback").unwrap();
+    assert_eq!((winback.cancelled, winback.sent, winback.scheduled), (1, 0, 0));
+    assert!(s.send_counts(Some("nothing"), SendGrouping::Step).unwrap().is_empty());
+    // Per sequence, each lead once: ana won after two of trial's emails, and counts once.
+    let per_sequence = s.send_counts(None, SendGrouping::Sequence).unwrap();
+    let names: Vec<&str> = per_sequence.iter().map(|c| c.sequence.as_str()).collect();
+    assert_eq!(names, ["trial", "winback"]);
+    let trial = &per_sequence[0];
+    assert_eq!((trial.sent, trial.opened, trial.won_after, trial.mql_after, trial.step.as_str()), (4, 1, 1, 1, ""));
+    let per_template = s.send_counts(None, SendGrouping::Template).unwrap();
+    let welcome = per_template.iter().find(|c| c.template == "welcome").unwrap();
+    assert_eq!((welcome.sent, welcome.cancelled, welcome.sequence.as_str()), (2, 1, ""), "trial's and winback's");
+    assert_eq!(per_template.len(), 3);
 }
