@@ -219,3 +219,45 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboundParams {
+    /// The envelope recipient it was delivered to (for a bounce: the `bounces+ID@` address).
+    to: Option<String>,
+}
+
+/// An email that came back
+///
+/// For the MTA (or a mailbox reader) that receives replies and bounces: the message as it
+/// arrived (RFC 5322, up to the body limit), with the envelope recipient in `to` when there is
+/// one. A person's reply to one of our emails (matched by its `In-Reply-To`/`References`) is an
+/// `email_reply` on the lead and ends its enrollments in sequences that exit on a reply; an
+/// automatic reply is an `email_auto_reply` and ends nothing; a hard bounce (by its DSN, matched
+/// by the VERP address or the quoted Message-ID) puts the address on the do-not-contact list; a
+/// soft one is recorded only; a spam complaint (ARF) lists the address too. Each once per send.
+///
+/// Roles: admin, marketing, ingest.
+#[utoipa::path(
+    post, path = "/v1/inbound/email", tag = "Sequences", operation_id = "postV1InboundEmail",
+    params(InboundParams),
+    request_body(content = String, content_type = "text/plain", description = "The email as it arrived (any content type: `message/rfc822` too)"),
+    responses(
+        (status = 200, description = "What it was, and what it did", body = leadflow_contract::InboundReceived),
+        (status = 409, description = "Error: `mail_off`"),
+        (status = 413, description = "Error: `payload_too_large`"),
+    ),
+)]
+pub(crate) async fn inbound<S: Backend>(
+    State(state): State<AppState<S>>,
+    caller: crate::Caller,
+    axum::extract::Query(params): axum::extract::Query<InboundParams>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<leadflow_contract::InboundReceived>, crate::ApiError> {
+    caller.require(leadflow_core::Action::IngestEvents)?;
+    let links = state.nurture.as_ref().map(|n| n.links.clone()).ok_or_else(|| {
+        crate::ApiError::new(crate::ErrorCode::MailOff, "this server sends no email: set mail.smtp_host")
+    })?;
+    let received = state.write(move |engine| Ok(engine.receive_email(&links, &body, params.to.as_deref())?)).await?;
+    Ok(axum::Json((&received).into()))
+}

@@ -37,6 +37,7 @@
 //! | `already_enrolled` | 409 | the lead is in the sequence already |
 //! | `not_reenrollable` | 409 | the lead was in the sequence, and its `reenroll` does not take it back (yet) |
 //! | `not_enrolled` | 404 | the lead is not in the sequence |
+//! | `mail_off` | 409 | this server sends no email: set `mail.smtp_host` and the link settings |
 //! | `do_not_contact` | 409 | the lead's address is on the do-not-contact list: a sequence that sends does not take it |
 //! | `sequence_templates_missing` | 409 | the sequence sends templates that are not active: apply them first |
 //! | `template_invalid` | 422 | the template file has problems (listed in `problems`), or renders too long |

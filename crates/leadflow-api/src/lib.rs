@@ -134,6 +134,7 @@ pub fn router<S: Backend>(state: AppState<S>) -> Router {
         .route("/v1/do-not-contact/{channel}/{address}", axum::routing::delete(do_not_contact::remove::<S>))
         .route("/v1/sequences/{name}/metrics", get(do_not_contact::metrics::<S>))
         .route("/v1/reports/nurture", get(do_not_contact::all_metrics::<S>))
+        .route("/v1/inbound/email", post(email_links::inbound::<S>))
         .route("/u/{token}", get(email_links::page::<S>).post(email_links::confirm::<S>))
         .route("/o/{token}", get(email_links::open::<S>))
         .route("/c/{token}", get(email_links::click::<S>))

@@ -125,6 +125,7 @@ use crate::error::ErrorResponse;
         crate::email_links::confirm,
         crate::email_links::open,
         crate::email_links::click,
+        crate::email_links::inbound,
         crate::jobs::list,
         crate::health,
         crate::ready,

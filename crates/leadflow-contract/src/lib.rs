@@ -39,8 +39,8 @@ pub use lead::{CustomField, EngagementLine, Explanation, FitLine, HistoryEntry, 
 pub use lead::{Event, Prediction, Score, ScoreCard, Values};
 pub use model::{ApplyReport, ModelCheck, ModelInfo, ModelList, ModelProblem, ModelSource, ModelWarning, Predicted};
 pub use nurture::{
-    DoNotContactEntry, DoNotContactList, DoNotContactListed, DoNotContactRequest, NurtureMetrics, SendFigures,
-    SequenceMetrics, StepFigures, TemplateMetrics,
+    DoNotContactEntry, DoNotContactList, DoNotContactListed, DoNotContactRequest, InboundReceived, NurtureMetrics,
+    SendFigures, SequenceMetrics, StepFigures, TemplateMetrics,
 };
 pub use outcome::EventOutcome;
 pub use pipeline::{

@@ -187,3 +187,28 @@ pub struct DoNotContactListed {
     /// Enrollments it ended.
     pub enrollments_ended: usize,
 }
+
+/// What an inbound email came to.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct InboundReceived {
+    /// `reply`, `automatic_reply`, `hard_bounce`, `soft_bounce`, `complaint`, or `ignored` (none
+    /// of these, or naming no send of ours).
+    pub kind: &'static str,
+    /// The send it answers.
+    pub send_id: Option<i64>,
+    pub lead_id: Option<i64>,
+    /// Enrollments it ended (a reply, in sequences that exit on one; a hard bounce or a
+    /// complaint, every one that sends).
+    pub enrollments_ended: usize,
+}
+
+impl From<&leadflow_engine::Received> for InboundReceived {
+    fn from(r: &leadflow_engine::Received) -> InboundReceived {
+        InboundReceived {
+            kind: r.kind.as_str(),
+            send_id: r.send,
+            lead_id: r.lead.map(|l| l.0),
+            enrollments_ended: r.ended,
+        }
+    }
+}

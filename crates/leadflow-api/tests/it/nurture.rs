@@ -243,6 +243,117 @@ async fn the_pixel_and_the_links_of_an_email_count_and_lead_only_where_they_were
     assert_eq!(events, ["email_machine_open", "email_scanner_click"], "{view}");
 }
 
+/// A reply from a mail client to the message with this Message-ID.
+fn reply(message_id: &str, automatic: bool) -> String {
+    let auto = if automatic {
+        "Auto-Submitted: auto-replied\r\nSubject: Automatic reply: Hello\r\n"
+    } else {
+        "Subject: Re: Hello\r\n"
+    };
+    format!(
+        "From: Ana <ana@acme.example>\r\nTo: hello@yourco.example\r\n{auto}Message-ID: <CAF{}@mail.acme.example>\r\n\
+         In-Reply-To: {message_id}\r\nReferences: {message_id}\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\n\
+         Content-Type: text/plain\r\n\r\nSounds good, call me tomorrow.\r\n",
+        automatic as u8
+    )
+}
+
+/// A Postfix delivery status notification of a hard bounce, to the VERP address.
+fn hard_bounce(message_id: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.acme.example (Mail Delivery System)\r\nTo: bounces@yourco.example\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThe mail system: <bo@acme.example>: user unknown\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.acme.example\r\n\r\n\
+         Final-Recipient: rfc822; bo@acme.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 <bo@acme.example>: Recipient address rejected\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\nSubject: Hello\r\n\r\n--B--\r\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_and_bounces_that_come_back_are_recorded_against_their_send() {
+    let sink = SmtpSink::start();
+    let s = Server::start_with(with_mail(&sink)).await;
+    for (path, source) in [("/v1/templates", TEMPLATE), ("/v1/sequences", SEQUENCE)] {
+        assert_eq!(s.admin(Method::POST, path, Some(json!({"source": source}))).await.0, StatusCode::OK);
+    }
+    for email in ["ana@acme.example", "bo@acme.example"] {
+        assert!(s.admin(Method::PUT, "/v1/leads", Some(json!({"email": email}))).await.0.is_success());
+        let enroll = json!({"lead": email});
+        assert_eq!(s.admin(Method::POST, "/v1/sequences/hello/enrollments", Some(enroll)).await.0, StatusCode::CREATED);
+    }
+    s.state.schedule_jobs().await.unwrap();
+    s.state.run_due_jobs().await.unwrap();
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    let id_of = |to: &str| {
+        let (message, envelope) = messages.iter().find(|(m, _)| m.contains(&format!("To: {to}"))).unwrap();
+        let id = message.lines().find_map(|l| l.strip_prefix("Message-ID: ")).unwrap().trim().to_string();
+        (id, envelope.clone())
+    };
+    let (ana_id, _) = id_of("ana@acme.example");
+    let (bo_id, bo_envelope) = id_of("bo@acme.example");
+    let post = |body: String, to: Option<String>| {
+        let url = match to {
+            Some(to) => format!("{}/v1/inbound/email?to={to}", s.base),
+            None => format!("{}/v1/inbound/email", s.base),
+        };
+        s.client
+            .post(url)
+            .bearer_auth(s.key(leadflow_core::Role::Ingest))
+            .header("Content-Type", "message/rfc822")
+            .body(body)
+            .send()
+    };
+
+    // An out-of-office first: recorded apart, ends nothing.
+    let answer: serde_json::Value = post(reply(&ana_id, true), None).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (answer["kind"].as_str(), answer["enrollments_ended"].as_u64()),
+        (Some("automatic_reply"), Some(0)),
+        "{answer}"
+    );
+    let answer: serde_json::Value = post(reply(&ana_id, false), None).await.unwrap().json().await.unwrap();
+    assert_eq!((answer["kind"].as_str(), answer["enrollments_ended"].as_u64()), (Some("reply"), Some(1)), "{answer}");
+    let (_, body) = s.admin(Method::GET, "/v1/leads/ana@acme.example/enrollments", None).await;
+    assert_eq!(body["enrollments"][0]["exit_reason"], "replied");
+    let (_, view) = s.admin(Method::GET, "/v1/leads/ana@acme.example", None).await;
+    let mut events: Vec<&str> =
+        view["timeline"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
+    events.sort();
+    assert_eq!(events, ["email_auto_reply", "email_reply"]);
+    // The MTA delivering it again changes nothing.
+    let again: serde_json::Value = post(reply(&ana_id, false), None).await.unwrap().json().await.unwrap();
+    assert_eq!(again["enrollments_ended"].as_u64(), Some(0));
+
+    // Bo's address bounced for good: on the list, and nothing more goes to it.
+    let answer: serde_json::Value = post(hard_bounce(&bo_id), Some(bo_envelope)).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (answer["kind"].as_str(), answer["enrollments_ended"].as_u64()),
+        (Some("hard_bounce"), Some(1)),
+        "{answer}"
+    );
+    let (_, listed) = s.admin(Method::GET, "/v1/do-not-contact?address=bo@acme.example", None).await;
+    assert_eq!(
+        (listed["entries"][0]["reason"].as_str(), listed["entries"][0]["created_by"].as_str()),
+        (Some("bounced"), answer["send_id"].as_i64().map(|id| format!("send {id}")).as_deref())
+    );
+    // A newsletter, or a reply to nothing of ours, is ignored.
+    let other = "From: x@y.example\r\nSubject: News\r\n\r\nHello\r\n".to_string();
+    let answer: serde_json::Value = post(other, None).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["kind"], "ignored");
+    let (_, metrics) = s.admin(Method::GET, "/v1/sequences/hello/metrics", None).await;
+    let total = &metrics["sequences"][0]["total"];
+    assert_eq!(
+        (total["sent"].as_u64(), total["replied"].as_u64(), total["bounced"].as_u64(), total["delivered"].as_u64()),
+        (Some(2), Some(1), Some(1), Some(1)),
+        "{metrics}"
+    );
+    assert_eq!(total["reply_rate"].as_f64(), Some(1.0), "one reply of one delivered");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_without_mail_has_no_valid_unsubscribe_links() {
     let s = Server::start().await;
