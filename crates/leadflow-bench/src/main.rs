@@ -14,6 +14,9 @@
 //! - `leadflow-bench deliveries DB|URL [--leads N] [--webhooks W]`: webhook deliveries on the job
 //!   queue (queueing, a claim from a backlog, draining), beside plain jobs, on SQLite or
 //!   PostgreSQL (see `deliveries.rs`).
+//! - `leadflow-bench nurture DB SMTP_PORT [--sends N] [--enrollments M]`: nurture emails through
+//!   an SMTP sink (`bench/nurture.sh`), beside the sink's raw rate, and scheduling M enrollments'
+//!   next step (see `nurture.rs`).
 //! - `leadflow-bench parse EVENTS.csv`: how fast the importer reads and parses events, with no
 //!   database: the floor under `leadflow import events`.
 //! - `leadflow-bench http BASE_URL KEY [--seconds S] [--concurrency C] [--batch B] [--rate R]
@@ -30,6 +33,7 @@ use std::time::Instant;
 
 mod deliveries;
 mod ml;
+mod nurture;
 mod tracking;
 
 use anyhow::{Context, Result, bail};
@@ -65,6 +69,18 @@ fn main() -> Result<()> {
             breached: flag("--breached", 20_000)?,
         };
         return tracking::run(&PathBuf::from(db), &load);
+    }
+    if let [cmd, db, port, rest @ ..] = args.as_slice()
+        && cmd == "nurture"
+    {
+        let flag = |name: &str, default: usize| -> Result<usize> {
+            match rest.iter().position(|a| a == name) {
+                Some(i) => rest.get(i + 1).context("a value after the flag")?.parse().context(name.to_string()),
+                None => Ok(default),
+            }
+        };
+        let load = nurture::Nurture { sends: flag("--sends", 10_000)?, enrollments: flag("--enrollments", 100_000)? };
+        return nurture::run(&PathBuf::from(db), port.parse().context("the SMTP port")?, &load);
     }
     if let [cmd, db, rest @ ..] = args.as_slice()
         && cmd == "deliveries"

@@ -1,9 +1,11 @@
 //! The nurture scheduler, a job on the queue: it enrolls leads by the sequences' rules and runs
 //! every enrollment's due steps.
 //!
-//! Each enrollment runs in a unit of work of its own that holds its lead, reads the enrollment
-//! again and moves it on only from the run of steps it found (`advance_enrollment` compares
-//! `runs`): two servers, or a claim that outlived its lease, run a step once. A step that takes
+//! Due enrollments run a page (500) in a unit of work, each holding its lead, reading its
+//! enrollment again and moving it on only from the run of steps it found
+//! (`advance_enrollment` compares `runs`): two servers, or a claim that outlived its lease, run
+//! a step once. A page whose unit of work fails runs again one enrollment at a time, and an
+//! enrollment that fails alone ends (`failed: ...`), so that one bad step holds up no other. A step that takes
 //! no time (a branch, a task, a stage, a send being planned) is followed at once by the next,
 //! until a wait or the end; a loop always holds a wait (the file's check), so this ends.
 //!
@@ -124,11 +126,57 @@ impl<S: Store> Engine<S> {
             let page = self.store.due_enrollments(now, after, PAGE)?;
             let Some(last) = page.last() else { break };
             after = Some((last.due_at.unwrap_or(now), last.id));
-            for enrollment in page {
-                self.run_enrollment(&enrollment, &sequences, &tracking, settings, &mut round)?;
+            let mut due = Vec::with_capacity(page.len());
+            // A paused sequence's enrollments wait where they are.
+            for found in page.into_iter().filter(|e| sequences.contains_key(&e.sequence)) {
+                let events = self.store.events_of(found.lead, EVENTS_READ)?;
+                let query = SendQuery { enrollment: Some(found.id), limit: 1, ..Default::default() };
+                let last_send = self.store.sends(&query)?.into_iter().next();
+                due.push(Due { found, events, last_send });
             }
+            let batch = Batch { sequences: &sequences, tracking: &tracking, settings };
+            self.run_page(&due, &batch, &mut round)?;
         }
         Ok(round)
+    }
+
+    /// Runs a page of enrollments in one unit of work. When it fails, each runs in one of its
+    /// own, and one that fails alone ends, saying why, so that it holds up no other; a failure
+    /// of the database itself is the job's (it is retried).
+    fn run_page(&mut self, page: &[Due], batch: &Batch<'_>, round: &mut NurtureRound) -> Result<(), EngineError> {
+        let mut tried = *round;
+        match self.step_all(page, batch, &mut tried) {
+            Ok(()) => {
+                *round = tried;
+                Ok(())
+            }
+            Err(e @ EngineError::Store(_)) => Err(e),
+            Err(_) if page.len() > 1 => {
+                for due in page {
+                    self.run_page(std::slice::from_ref(due), batch, round)?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let now = self.now();
+                let mut tx = self.store.begin()?;
+                end_enrollment(&mut tx, &page[0].found, &format!("failed: {e}"), now)?;
+                tx.commit()?;
+                round.exited += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn step_all(&mut self, page: &[Due], batch: &Batch<'_>, round: &mut NurtureRound) -> Result<(), EngineError> {
+        let held = self.held_version()?;
+        let now = self.now();
+        let mut tx = self.store.begin()?;
+        for due in page {
+            step_enrollment(&mut tx, due, batch, held, now, round)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Leads every active sequence's rule admits and that are not in it, enrolled as `rule`
@@ -173,127 +221,134 @@ impl<S: Store> Engine<S> {
         }
         Ok(enrolled)
     }
+}
 
-    fn run_enrollment(
-        &mut self,
-        found: &EnrollmentRecord,
-        sequences: &ActiveSequences,
-        tracking: &Tracking,
-        settings: &NurtureSettings,
-        round: &mut NurtureRound,
-    ) -> Result<(), EngineError> {
-        // A paused sequence's enrollments wait where they are.
-        let Some((sequence, _)) = sequences.get(&found.sequence) else { return Ok(()) };
-        let events = self.store.events_of(found.lead, EVENTS_READ)?;
-        let sends = self.store.sends(&SendQuery { enrollment: Some(found.id), limit: 1, ..Default::default() })?;
-        let held = self.held_version()?;
-        let now = self.now();
-        let mut tx = self.store.begin()?;
-        let Ok(lead) = hold(&mut tx, &LeadRef::Id(found.lead), held) else { return Ok(()) };
-        let current = tx.enrollments_now(found.lead, Some(&found.sequence))?.into_iter().find(|e| e.id == found.id);
-        let Some(mut enrollment) = current.filter(|e| e.is_active() && e.runs == found.runs) else {
-            return Ok(()); // moved by another claim meanwhile
-        };
-        if let Some(reason) = exit_reason(&mut tx, sequence, &enrollment, &lead, &events, tracking)? {
-            end_enrollment(&mut tx, &enrollment, &reason, now)?;
-            tx.commit()?;
-            round.exited += 1;
-            return Ok(());
+/// An enrollment due, with what its steps read beside its lead: its events and its last send.
+struct Due {
+    found: EnrollmentRecord,
+    events: Vec<StoredEvent>,
+    last_send: Option<SendRecord>,
+}
+
+/// What every enrollment of a run reads alike.
+struct Batch<'a> {
+    sequences: &'a ActiveSequences,
+    tracking: &'a Tracking,
+    settings: &'a NurtureSettings,
+}
+
+/// Runs one enrollment's due steps in `tx`, holding its lead: from the run of steps it was found
+/// at (one moved meanwhile is left alone), its exits first, then each step until a wait.
+fn step_enrollment<T: Transaction>(
+    tx: &mut T,
+    due: &Due,
+    batch: &Batch<'_>,
+    held: leadflow_store::ModelVersion,
+    now: Timestamp,
+    round: &mut NurtureRound,
+) -> Result<(), EngineError> {
+    let Batch { sequences, tracking, settings } = *batch;
+    let (found, events) = (&due.found, &due.events);
+    let Some((sequence, _)) = sequences.get(&found.sequence) else { return Ok(()) };
+    let Ok(lead) = hold(tx, &LeadRef::Id(found.lead), held) else { return Ok(()) };
+    let current = tx.enrollments_now(found.lead, Some(&found.sequence))?.into_iter().find(|e| e.id == found.id);
+    let Some(mut enrollment) = current.filter(|e| e.is_active() && e.runs == found.runs) else {
+        return Ok(()); // moved by another claim meanwhile
+    };
+    if let Some(reason) = exit_reason(tx, sequence, &enrollment, &lead, events, tracking)? {
+        end_enrollment(tx, &enrollment, &reason, now)?;
+        round.exited += 1;
+        return Ok(());
+    }
+    let zone = lead_zone(&lead.profile, settings.default_zone);
+    let mut last_send = due.last_send.clone();
+    for _ in 0..MAX_STEPS_AT_ONCE {
+        let due = enrollment.due_at.unwrap_or(now);
+        if due > now {
+            break;
         }
-        let zone = lead_zone(&lead.profile, settings.default_zone);
-        let mut last_send = sends.into_iter().next();
-        for _ in 0..MAX_STEPS_AT_ONCE {
-            let due = enrollment.due_at.unwrap_or(now);
-            if due > now {
-                break;
+        let step_id = enrollment.step.clone().unwrap_or_default();
+        let Some(step) = sequence.step(&step_id) else {
+            let reason = format!("step `{step_id}` is no longer in the sequence");
+            end_enrollment(tx, &enrollment, &reason, now)?;
+            round.exited += 1;
+            break;
+        };
+        round.steps += 1;
+        let mut held_condition = false;
+        // When the step after runs.
+        let mut next_due = due;
+        match step.action() {
+            StepAction::Send(send) => {
+                let variant = send.variant_for(enrollment.id.unsigned_abs());
+                let named = (send.variants().len() > 1).then_some(variant.name.as_str());
+                let window = i64::from(settings.policy.cap.days) * 86_400_000;
+                let times = tx.lead_send_times(lead.id, due.plus_millis(-window))?;
+                let at = settings.policy.send_at(due.max(now), zone, &times).unwrap_or(due.max(now));
+                let new = NewSend {
+                    enrollment: enrollment.id,
+                    run: enrollment.runs,
+                    lead: lead.id,
+                    sequence: &enrollment.sequence,
+                    step: step.id(),
+                    variant: named,
+                    template: &variant.template,
+                    due_at: at,
+                };
+                if let Some(id) = tx.schedule_send(&new, now)? {
+                    queue_send(tx, id, at, now)?;
+                    round.planned += 1;
+                }
+                last_send = None; // a new one is planned: branches look at it once sent
+                next_due = at;
             }
-            let step_id = enrollment.step.clone().unwrap_or_default();
-            let Some(step) = sequence.step(&step_id) else {
-                let reason = format!("step `{step_id}` is no longer in the sequence");
-                end_enrollment(&mut tx, &enrollment, &reason, now)?;
+            StepAction::Wait(wait) => next_due = wait.ends_at(due, zone).unwrap_or(due),
+            StepAction::Branch(branch) => {
+                held_condition = branch_holds(&branch.condition, &lead, events, &enrollment, last_send.as_ref())
+            }
+            StepAction::Task(task) => {
+                add_owner_task(tx, &lead, task, &format!("sequence:{}", enrollment.sequence), now)?
+            }
+            StepAction::Stage(stage) => {
+                let pipeline = lead.profile.pipeline.as_deref().and_then(|p| tracking.pipelines.named(p));
+                if let Some((pipeline, stage)) = pipeline.and_then(|p| p.stage(stage).map(|s| (p, s))) {
+                    let from = lead.profile.pipeline_stage.as_deref();
+                    if from != Some(stage.id()) && pipeline.check_move(from, stage.id(), &lead.profile, None).is_ok() {
+                        let origin = ChangeOrigin::new(ChangeCause::Rule, format!("sequence:{}", enrollment.sequence));
+                        move_in(tx, tracking, &lead, pipeline, stage, &origin, now)?;
+                    }
+                }
+            }
+            StepAction::Enroll(other) => {
+                let by = format!("sequence:{}", enrollment.sequence);
+                if let Some((target, version)) = sequences.get(other) {
+                    crate::enrollments::enroll_in(tx, lead.id, target, *version, sequences, &by, now)
+                        .map(drop)
+                        .or_else(ignore_refusal)?;
+                }
+            }
+            StepAction::Webhook => crate::news::sequence_step(tx, &lead, &enrollment, step.id(), now)?,
+            StepAction::Exit => {}
+        }
+        match sequence.after(step.id(), held_condition) {
+            Some(next) if !matches!(step.action(), StepAction::Exit) => {
+                if !tx.advance_enrollment(enrollment.id, enrollment.runs, next.id(), next_due)? {
+                    return Ok(()); // ended by one of its own steps (a sequence of higher priority)
+                }
+                enrollment.runs += 1;
+                enrollment.step = Some(next.id().to_string());
+                enrollment.due_at = Some(next_due);
+            }
+            _ => {
+                let reason = if matches!(step.action(), StepAction::Exit) { REACHED_EXIT } else { COMPLETED };
+                // Not `end_enrollment`: an email its last steps planned still goes.
+                tx.exit_enrollment(enrollment.id, reason, now)?;
                 round.exited += 1;
                 break;
-            };
-            round.steps += 1;
-            let mut held_condition = false;
-            // When the step after runs.
-            let mut next_due = due;
-            match step.action() {
-                StepAction::Send(send) => {
-                    let variant = send.variant_for(enrollment.id.unsigned_abs());
-                    let named = (send.variants().len() > 1).then_some(variant.name.as_str());
-                    let window = i64::from(settings.policy.cap.days) * 86_400_000;
-                    let times = tx.lead_send_times(lead.id, due.plus_millis(-window))?;
-                    let at = settings.policy.send_at(due.max(now), zone, &times).unwrap_or(due.max(now));
-                    let new = NewSend {
-                        enrollment: enrollment.id,
-                        run: enrollment.runs,
-                        lead: lead.id,
-                        sequence: &enrollment.sequence,
-                        step: step.id(),
-                        variant: named,
-                        template: &variant.template,
-                        due_at: at,
-                    };
-                    if let Some(id) = tx.schedule_send(&new, now)? {
-                        queue_send(&mut tx, id, at, now)?;
-                        round.planned += 1;
-                    }
-                    last_send = None; // a new one is planned: branches look at it once sent
-                    next_due = at;
-                }
-                StepAction::Wait(wait) => next_due = wait.ends_at(due, zone).unwrap_or(due),
-                StepAction::Branch(branch) => {
-                    held_condition = branch_holds(&branch.condition, &lead, &events, &enrollment, last_send.as_ref())
-                }
-                StepAction::Task(task) => {
-                    add_owner_task(&mut tx, &lead, task, &format!("sequence:{}", enrollment.sequence), now)?
-                }
-                StepAction::Stage(stage) => {
-                    let pipeline = lead.profile.pipeline.as_deref().and_then(|p| tracking.pipelines.named(p));
-                    if let Some((pipeline, stage)) = pipeline.and_then(|p| p.stage(stage).map(|s| (p, s))) {
-                        let from = lead.profile.pipeline_stage.as_deref();
-                        if from != Some(stage.id())
-                            && pipeline.check_move(from, stage.id(), &lead.profile, None).is_ok()
-                        {
-                            let origin =
-                                ChangeOrigin::new(ChangeCause::Rule, format!("sequence:{}", enrollment.sequence));
-                            move_in(&mut tx, tracking, &lead, pipeline, stage, &origin, now)?;
-                        }
-                    }
-                }
-                StepAction::Enroll(other) => {
-                    let by = format!("sequence:{}", enrollment.sequence);
-                    if let Some((target, version)) = sequences.get(other) {
-                        crate::enrollments::enroll_in(&mut tx, lead.id, target, *version, sequences, &by, now)
-                            .map(drop)
-                            .or_else(ignore_refusal)?;
-                    }
-                }
-                StepAction::Webhook => crate::news::sequence_step(&mut tx, &lead, &enrollment, step.id(), now)?,
-                StepAction::Exit => {}
-            }
-            match sequence.after(step.id(), held_condition) {
-                Some(next) if !matches!(step.action(), StepAction::Exit) => {
-                    if !tx.advance_enrollment(enrollment.id, enrollment.runs, next.id(), next_due)? {
-                        return Ok(()); // dropped: another claim moved it
-                    }
-                    enrollment.runs += 1;
-                    enrollment.step = Some(next.id().to_string());
-                    enrollment.due_at = Some(next_due);
-                }
-                _ => {
-                    let reason = if matches!(step.action(), StepAction::Exit) { REACHED_EXIT } else { COMPLETED };
-                    // Not `end_enrollment`: an email its last steps planned still goes.
-                    tx.exit_enrollment(enrollment.id, reason, now)?;
-                    round.exited += 1;
-                    break;
-                }
             }
         }
-        tx.commit()?;
-        Ok(())
     }
+    Ok(())
 }
 
 /// A refusal to enroll in another sequence (in it already, not again yet, not to be contacted)
