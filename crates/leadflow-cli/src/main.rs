@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod do_not_contact;
 mod identities;
 mod import;
 mod lab;
@@ -101,9 +102,12 @@ enum Command {
     /// Check, apply and list sales pipelines; run their sweep.
     #[command(subcommand)]
     Pipeline(pipelines::PipelineCommand),
-    /// Check, apply, pause and list nurture sequences.
+    /// Check, apply, pause and list nurture sequences; enroll leads; what their emails did.
     #[command(subcommand)]
     Sequence(sequences::SequenceCommand),
+    /// The do-not-contact list: addresses nothing is sent to, by channel and reason.
+    #[command(subcommand)]
+    DoNotContact(do_not_contact::DoNotContactCommand),
     /// Check, apply, preview and list email templates.
     #[command(subcommand)]
     Template(templates::TemplateCommand),
@@ -906,6 +910,7 @@ fn dispatch<S: Backend>(engine: &mut Engine<S>, command: Command) -> Result<Exit
         }
         Command::Pipeline(command) => pipelines::run(engine, command),
         Command::Sequence(command) => sequences::run(engine, command),
+        Command::DoNotContact(command) => do_not_contact::run(engine, command),
         Command::Template(command) => templates::run(engine, command),
         Command::Users(command) => team::users(engine, command),
         Command::Identities(command) => identities::run(engine, command),

@@ -1,10 +1,12 @@
-//! `leadflow sequence ...`: nurture sequence files: checked, stored, activated, paused.
+//! `leadflow sequence ...`: nurture sequence files: checked, stored, activated, paused; leads
+//! enrolled and taken out; what their emails did.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use leadflow_contract::{NurtureMetrics, SendFigures};
 use leadflow_core::sequence::{Sequence, StepAction};
 use leadflow_engine::Engine;
 use leadflow_store::{Backend, EnrollmentQuery, EnrollmentRecord, RuleFileVersion};
@@ -61,6 +63,15 @@ pub enum SequenceCommand {
         active: bool,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// What a sequence's emails did (every sequence's without a name): per step, A/B variant
+    /// and template, sent, delivered, opened, clicked, replied, bounced, unsubscribed, with
+    /// rates, and the leads that became MQLs or were won after.
+    Metrics {
+        name: Option<String>,
+        /// The API's JSON (`GET /v1/sequences/{name}/metrics`) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -122,8 +133,70 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: SequenceCommand) -> Resu
             let rows: Vec<Vec<String>> = found.iter().map(row).collect();
             output::table(&["lead", "sequence", "version", "step", "due", "enrolled", "by", "exited", "why"], &rows);
         }
+        SequenceCommand::Metrics { name, json } => {
+            let metrics = NurtureMetrics::from(&engine.send_metrics(name.as_deref())?);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&metrics)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut rows = Vec::new();
+            for sequence in &metrics.sequences {
+                for step in &sequence.steps {
+                    let variant = step.variant.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
+                    rows.push(figures(
+                        &sequence.sequence,
+                        &format!("{}{variant}", step.step),
+                        &step.template,
+                        &step.figures,
+                    ));
+                }
+                rows.push(figures(&sequence.sequence, "all", "", &sequence.total));
+            }
+            for template in &metrics.templates {
+                rows.push(figures("", "", &template.template, &template.figures));
+            }
+            output::table(
+                &[
+                    "sequence",
+                    "step",
+                    "template",
+                    "sent",
+                    "delivered",
+                    "open",
+                    "click",
+                    "reply",
+                    "bounce",
+                    "unsub",
+                    "mql after",
+                    "won after",
+                ],
+                &rows,
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line of the metrics table: counts, and the rates as percentages.
+fn figures(sequence: &str, step: &str, template: &str, f: &SendFigures) -> Vec<String> {
+    let rate = |n: u64, r: Option<f64>| match r {
+        Some(r) => format!("{n} ({:.1}%)", r * 100.0),
+        None => n.to_string(),
+    };
+    vec![
+        sequence.to_string(),
+        step.to_string(),
+        template.to_string(),
+        f.sent.to_string(),
+        f.delivered.to_string(),
+        rate(f.opened, f.open_rate),
+        rate(f.clicked, f.click_rate),
+        rate(f.replied, f.reply_rate),
+        rate(f.bounced, f.bounce_rate),
+        rate(f.unsubscribed, f.unsubscribe_rate),
+        f.mql_after.to_string(),
+        f.won_after.to_string(),
+    ]
 }
 
 fn row(e: &EnrollmentRecord) -> Vec<String> {

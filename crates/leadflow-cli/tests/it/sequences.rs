@@ -95,6 +95,31 @@ fn sequences_on(cli: Cli) {
     let listed = cli.ok(&["sequence", "enrollments", "--lead", "kim@acme.example"]);
     assert!(listed.contains("asked us to stop"), "{listed}");
     assert_eq!(cli.ok(&["sequence", "enrollments", "trial-nurture", "--active"]).lines().count(), 1, "the header only");
+
+    // The do-not-contact list: an address listed stops its lead's enrollments and keeps it out.
+    cli.ok(&["import", "leads", &cli.file("more.csv", "email\nbo@acme.example\n")]);
+    cli.ok(&["sequence", "enroll", "trial-nurture", "--lead", "bo@acme.example"]);
+    let listed = cli.ok(&["do-not-contact", "add", "BO@acme.example", "--note", "asked on a call"]);
+    assert_eq!(listed, "bo@acme.example (email) is on the do-not-contact list: manual\n1 enrollment(s) ended\n");
+    let again = cli.ok(&["do-not-contact", "add", "bo@acme.example", "--reason", "bounced"]);
+    assert_eq!(again, "bo@acme.example (email) was on the list already: manual (kept)\n");
+    cli.ok(&["do-not-contact", "add", "+49 30 1234567", "--channel", "phone", "--reason", "unsubscribed"]);
+    let list = cli.ok(&["do-not-contact", "list"]);
+    assert!(list.lines().nth(1).is_some_and(|l| l.starts_with("bo@acme.example  email    manual")), "{list}");
+    assert!(list.contains("+49 30 1234567") && list.contains("asked on a call"), "{list}");
+    let ended = cli.ok(&["sequence", "enrollments", "--lead", "bo@acme.example"]);
+    assert!(ended.contains("unsubscribed"), "{ended}");
+    let out = cli.run(&["do-not-contact", "add", "not an address"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an address for the email do-not-contact list"));
+    assert!(cli.ok(&["do-not-contact", "remove", "bo@acme.example"]).contains("is off the email list"));
+    let out = cli.run(&["do-not-contact", "remove", "bo@acme.example"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bo@acme.example is not on the email list"));
+
+    // Nothing sent yet: the figures are empty, as a table and as the API's JSON.
+    assert_eq!(cli.ok(&["sequence", "metrics"]).lines().count(), 1, "the header only");
+    let json: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["sequence", "metrics", "trial-nurture", "--json"])).unwrap();
+    assert_eq!(json, serde_json::json!({"sequences": [], "templates": []}));
 }
 
 #[test]
