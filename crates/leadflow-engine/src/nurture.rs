@@ -45,6 +45,9 @@ use crate::{Engine, EngineError};
 pub(crate) const COMPLETED: &str = "completed";
 pub(crate) const REACHED_EXIT: &str = "reached an exit step";
 
+/// Where an enrollment waits out its sequence's last wait: no step's id (ids are identifiers).
+const END: &str = "(end)";
+
 /// Whether an enrollment still sends what it planned: running, or at an end of its own.
 pub(crate) fn still_sending(enrollment: &EnrollmentRecord) -> bool {
     enrollment.is_active() || matches!(enrollment.exit_reason.as_deref(), Some(COMPLETED | REACHED_EXIT))
@@ -188,6 +191,12 @@ impl<S: Store> Engine<S> {
         for name in names {
             let (sequence, _) = &sequences[name];
             let Some(rule) = sequence.enroll_rule() else { continue };
+            // How leads ended, read once for a rule that asks.
+            let outcomes: HashMap<leadflow_core::LeadId, leadflow_core::OutcomeKind> = if rule.outcomes.is_empty() {
+                HashMap::new()
+            } else {
+                self.store.outcomes()?.into_iter().map(|(lead, o)| (lead, o.kind)).collect()
+            };
             let mut query = LeadQuery {
                 min_total: rule.score_at_least,
                 bucket: (rule.buckets.len() == 1).then(|| rule.buckets[0].clone()),
@@ -201,7 +210,8 @@ impl<S: Store> Engine<S> {
                 query.after = Some(leadflow_store::Cursor { key: LeadOrder::Newest.key_of(last), id: last.id });
                 for lead in &page {
                     let events = self.store.events_of(lead.id, EVENTS_READ)?;
-                    if !admitted(rule, lead, &events, self.now()) {
+                    let outcome = outcomes.get(&lead.id).copied();
+                    if !admitted(rule, lead, outcome, &events, self.now()) {
                         continue;
                     }
                     match self.enroll_lead(lead.id, name, sequences, "rule") {
@@ -268,6 +278,12 @@ fn step_enrollment<T: Transaction>(
             break;
         }
         let step_id = enrollment.step.clone().unwrap_or_default();
+        if step_id == END {
+            // Its last wait is over.
+            tx.exit_enrollment(enrollment.id, COMPLETED, now)?;
+            round.exited += 1;
+            break;
+        }
         let Some(step) = sequence.step(&step_id) else {
             let reason = format!("step `{step_id}` is no longer in the sequence");
             end_enrollment(tx, &enrollment, &reason, now)?;
@@ -339,6 +355,14 @@ fn step_enrollment<T: Transaction>(
                 enrollment.step = Some(next.id().to_string());
                 enrollment.due_at = Some(next_due);
             }
+            // A last wait keeps the lead in the sequence until it ends (out of those of lower
+            // priority, and not back before its re-enrollment counts from then).
+            None if matches!(step.action(), StepAction::Wait(_)) && next_due > now => {
+                if tx.advance_enrollment(enrollment.id, enrollment.runs, END, next_due)? {
+                    enrollment.runs += 1;
+                }
+                break;
+            }
             _ => {
                 let reason = if matches!(step.action(), StepAction::Exit) { REACHED_EXIT } else { COMPLETED };
                 // Not `end_enrollment`: an email its last steps planned still goes.
@@ -391,6 +415,7 @@ pub(crate) fn end_enrollment<T: Transaction>(
 fn admitted(
     rule: &leadflow_core::sequence::EnrollRule,
     lead: &LeadRecord,
+    outcome: Option<leadflow_core::OutcomeKind>,
     events: &[StoredEvent],
     now: Timestamp,
 ) -> bool {
@@ -403,7 +428,8 @@ fn admitted(
         bucket: &s.values.bucket,
         grade: s.values.grade,
     });
-    rule.admits(&LeadSnapshot { profile: &lead.profile, score, events: &seen }, now)
+    let snapshot = LeadSnapshot { profile: &lead.profile, created_at: lead.created_at, outcome, score, events: &seen };
+    rule.admits(&snapshot, now)
 }
 
 /// Whether a branch's condition holds for the lead now.

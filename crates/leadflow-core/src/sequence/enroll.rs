@@ -6,11 +6,15 @@ use crate::Timestamp;
 use crate::event::EventType;
 use crate::lead::Profile;
 use crate::model::Grade;
+use crate::outcome::OutcomeKind;
 
 /// A lead as an enrollment rule looks at it.
 #[derive(Clone, Copy, Debug)]
 pub struct LeadSnapshot<'a> {
     pub profile: &'a Profile,
+    pub created_at: Timestamp,
+    /// How it ended, if it did.
+    pub outcome: Option<OutcomeKind>,
     /// Its score now: total, bucket and grade; `None` for a lead not scored yet.
     pub score: Option<ScoreSeen<'a>>,
     /// Its events, in any order.
@@ -45,6 +49,11 @@ impl EnrollRule {
             && self.score_at_least.is_none_or(|least| score.is_some_and(|s| s.total >= least))
             && self.when.iter().all(|c| c.matches(lead.profile))
             && self.events.iter().all(|interest| interest.shown_by(lead.events, now))
+            && (self.outcomes.is_empty() || lead.outcome.is_some_and(|o| self.outcomes.contains(&o)))
+            && self.quiet_days.is_none_or(|days| {
+                let last = lead.events.iter().map(|e| e.at).filter(|&at| at <= now).max();
+                last.unwrap_or(lead.created_at).max(lead.created_at) <= now.minus_days(days)
+            })
     }
 }
 
@@ -92,7 +101,8 @@ mod tests {
             EventSeen { at: t("2026-06-21T00:00:00Z"), event: &view, url: Some("/blog") },
         ];
         let score = ScoreSeen { total: 35.0, bucket: "warm", grade: Grade::B };
-        let lead = LeadSnapshot { profile: &profile, score: Some(score), events: &events };
+        let created_at = t("2026-01-01");
+        let lead = LeadSnapshot { profile: &profile, created_at, outcome: None, score: Some(score), events: &events };
         assert!(rule.admits(&lead, now));
 
         // Each criterion failing alone keeps the lead out.
@@ -121,7 +131,39 @@ mod tests {
         let rule = sequence.enroll_rule().unwrap();
         let profile = Profile::new(Email::parse("kim@acme.example").unwrap());
         let score = ScoreSeen { total: 10.0, bucket: "cold", grade: Grade::F };
-        let lead = LeadSnapshot { profile: &profile, score: Some(score), events: &[] };
+        let created_at = t("2026-01-01");
+        let lead = LeadSnapshot { profile: &profile, created_at, outcome: None, score: Some(score), events: &[] };
         assert!(rule.admits(&lead, t("2026-06-30")));
+    }
+
+    /// Past customers and lost deals gone quiet: by outcome and time since the last touch.
+    #[test]
+    fn a_re_engagement_rule_takes_leads_by_outcome_and_quiet_time() {
+        let source =
+            "name = \"n\"\n[enroll]\noutcomes = [\"lost\"]\nquiet_days = 90\n[[steps]]\nid = \"a\"\nsend = \"t\"\n";
+        let sequence = Sequence::parse(source).unwrap();
+        let rule = sequence.enroll_rule().unwrap();
+        let profile = Profile::new(Email::parse("kim@acme.example").unwrap());
+        let view = EventType::parse("page_view").unwrap();
+        let events = [EventSeen { at: t("2026-03-01"), event: &view, url: None }];
+        let lost = LeadSnapshot {
+            profile: &profile,
+            created_at: t("2026-01-01"),
+            outcome: Some(OutcomeKind::Lost),
+            score: None,
+            events: &events,
+        };
+        assert!(rule.admits(&lost, t("2026-05-30")), "90 days after the last touch");
+        assert!(!rule.admits(&lost, t("2026-05-29")), "89 days");
+        assert!(!rule.admits(&LeadSnapshot { outcome: Some(OutcomeKind::Won), ..lost }, t("2026-06-30")));
+        assert!(!rule.admits(&LeadSnapshot { outcome: None, ..lost }, t("2026-06-30")), "still open");
+        let fresh = LeadSnapshot { created_at: t("2026-05-01"), events: &[], ..lost };
+        assert!(!rule.admits(&fresh, t("2026-06-30")), "created 60 days ago: its creation is its last touch");
+        let bad = "name = \"n\"\n[enroll]\noutcomes = [\"maybe\", \"lost\", \"lost\"]\nquiet_days = 0\n[[steps]]\nid = \"a\"\nsend = \"t\"\n";
+        let problems: Vec<String> =
+            Sequence::parse(bad).unwrap_err().problems.iter().map(|p| p.message.clone()).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("`maybe` is not an outcome (won or lost)"), "{problems:?}");
+        assert!(problems[1].contains("`lost` is listed twice"), "{problems:?}");
     }
 }

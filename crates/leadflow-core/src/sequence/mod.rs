@@ -32,7 +32,8 @@
 //!   profile fields written as a model's fit rules: `field`, `op`, `value`/`values` or
 //!   `min`/`max`, `not`) and `[[enroll.events]]` (interests from events: `event`, an event type;
 //!   `url_contains`, a part of the `url` property; `at_least` times, 1 by default; within
-//!   `within_days`, any time by default).
+//!   `within_days`, any time by default). For re-engagement: `outcomes` (`"won"`, `"lost"`: how
+//!   the lead ended) and `quiet_days` (no event, nor its creation, for at least so many days).
 //! - `[exit]`: `on`, what ends an enrollment besides an unsubscribe, a hard bounce or a
 //!   complaint (which always do): any of `"reply"` (not an auto-reply), `"meeting"`, `"mql"`,
 //!   `"won"`, `"lost"`; all of them by default. `stages`: entering one of these stage ids ends it
@@ -55,7 +56,8 @@
 //!     the pipeline's rules).
 //!   - `enroll = "other-sequence"`: enrolls the lead in another sequence too.
 //!   - `webhook = true`: tells the webhooks subscribed to `sequence.step` that the lead got here.
-//!   - `exit = true`: ends the enrollment here (the steps running out ends it too).
+//!   - `exit = true`: ends the enrollment here (the steps running out ends it too; a last wait
+//!     keeps the lead in the sequence until it is over).
 
 mod enroll;
 mod exits;
@@ -67,6 +69,7 @@ mod timing;
 use crate::Timestamp;
 use crate::event::EventType;
 use crate::model::Grade;
+use crate::outcome::OutcomeKind;
 use crate::pipeline::{RoutingCondition, StageTask};
 
 pub use enroll::{EventSeen, LeadSnapshot, ScoreSeen};
@@ -106,6 +109,10 @@ pub struct EnrollRule {
     pub score_at_least: Option<f64>,
     pub when: Vec<RoutingCondition>,
     pub events: Vec<EventInterest>,
+    /// How the lead ended (re-engaging past customers, or lost deals).
+    pub outcomes: Vec<OutcomeKind>,
+    /// No touch (an event, or its creation) for at least this many days: gone quiet.
+    pub quiet_days: Option<u32>,
 }
 
 /// Events of a type, so many times, recently: an interest the lead showed.

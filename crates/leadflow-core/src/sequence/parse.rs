@@ -86,9 +86,11 @@ fn read_reenroll(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Reenroll {
 }
 
 fn read_enroll(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> EnrollRule {
-    t.check_keys(ctx, &["stages", "buckets", "grades", "score_at_least", "when", "events"]);
+    let criteria = ["stages", "buckets", "grades", "score_at_least", "when", "events", "outcomes", "quiet_days"];
+    t.check_keys(ctx, &criteria);
     let (stages, buckets) = (listed(ctx, t, "stages"), listed(ctx, t, "buckets"));
     let grade_list = listed(ctx, t, "grades");
+    let outcome_list = listed(ctx, t, "outcomes");
     let rule = EnrollRule {
         stages: identifiers(ctx, stages.unwrap_or_default(), "a stage id"),
         buckets: names(ctx, buckets.unwrap_or_default()),
@@ -96,8 +98,9 @@ fn read_enroll(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> EnrollRule {
         score_at_least: t.number(ctx, "score_at_least").map(|(s, _)| s),
         when: field_conditions(ctx, t, "when"),
         events: t.tables(ctx, "events").unwrap_or_default().iter().filter_map(|e| read_interest(ctx, e)).collect(),
+        outcomes: outcomes(ctx, outcome_list.unwrap_or_default()),
+        quiet_days: t.whole_number(ctx, "quiet_days", 1).map(|(d, _)| d),
     };
-    let criteria = ["stages", "buckets", "grades", "score_at_least", "when", "events"];
     if !criteria.iter().any(|k| t.get(k).is_some()) {
         ctx.problem(
             t.span.start,
@@ -519,6 +522,18 @@ fn grades(ctx: &mut Ctx<'_>, list: Vec<Listed>) -> Vec<Grade> {
             Some(g) if out.contains(&g) => ctx.problem(l.at, &l.path, format!("`{}` is listed twice", l.text)),
             Some(g) => out.push(g),
             None => ctx.problem(l.at, &l.path, format!("`{}` is not a grade (A to F)", l.text)),
+        }
+    }
+    out
+}
+
+fn outcomes(ctx: &mut Ctx<'_>, list: Vec<Listed>) -> Vec<OutcomeKind> {
+    let mut out = Vec::new();
+    for l in list {
+        match OutcomeKind::parse(&l.text) {
+            Some(o) if out.contains(&o) => ctx.problem(l.at, &l.path, format!("`{}` is listed twice", l.text)),
+            Some(o) => out.push(o),
+            None => ctx.problem(l.at, &l.path, format!("`{}` is not an outcome (won or lost)", l.text)),
         }
     }
     out
