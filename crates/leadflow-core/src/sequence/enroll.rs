@@ -82,6 +82,15 @@ mod tests {
     }
 
     const TRIAL: &str = include_str!("../../../../examples/sequence-trial.toml");
+    const WINBACK: &str = include_str!("../../../../examples/sequence-winback.toml");
+
+    #[test]
+    fn the_win_back_example_takes_lost_deals_gone_quiet_for_a_quarter() {
+        let sequence = Sequence::parse(WINBACK).unwrap();
+        let rule = sequence.enroll_rule().unwrap();
+        assert_eq!((rule.outcomes.as_slice(), rule.quiet_days), ([OutcomeKind::Lost].as_slice(), Some(90)));
+        assert_eq!(sequence.priority(), 1);
+    }
 
     /// The example's rule: in new or working, warm or hot, grade A to C, 20 points, in DE/AT/CH,
     /// and two `/pricing` views in the last 30 days.
