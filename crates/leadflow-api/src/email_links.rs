@@ -41,13 +41,9 @@ pub async fn page<S: Backend>(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    if let Some(refused) = refused(&state, peer, &headers) {
-        return refused;
-    }
-    let Some(links) = state.nurture.as_ref().map(|n| n.links.clone()) else { return not_valid() };
-    let address = state.write(move |engine| Ok(engine.unsubscribe_address(&links, &token))).await;
-    match address {
-        Ok(Ok(address)) => html(
+    let address = with_links(&state, peer, &headers, move |engine, links| engine.unsubscribe_address(links, &token));
+    match address.await {
+        Ok(address) => html(
             StatusCode::OK,
             "Unsubscribe",
             &format!(
@@ -56,9 +52,7 @@ pub async fn page<S: Backend>(
                 escape(&address)
             ),
         ),
-        Ok(Err(EngineError::BadLink)) => not_valid(),
-        Ok(Err(e)) => crate::ApiError::from(e).into_response(),
-        Err(e) => e.into_response(),
+        Err(response) => response,
     }
 }
 
@@ -85,20 +79,13 @@ pub async fn confirm<S: Backend>(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    if let Some(refused) = refused(&state, peer, &headers) {
-        return refused;
-    }
-    let Some(links) = state.nurture.as_ref().map(|n| n.links.clone()) else { return not_valid() };
-    let done = state.write(move |engine| Ok(engine.unsubscribe(&links, &token))).await;
-    match done {
-        Ok(Ok(u)) => html(
+    match with_links(&state, peer, &headers, move |engine, links| engine.unsubscribe(links, &token)).await {
+        Ok(u) => html(
             StatusCode::OK,
             "Unsubscribed",
             &format!("<p><strong>{}</strong> will get no more of these emails.</p>", escape(&u.address)),
         ),
-        Ok(Err(EngineError::BadLink)) => not_valid(),
-        Ok(Err(e)) => crate::ApiError::from(e).into_response(),
-        Err(e) => e.into_response(),
+        Err(response) => response,
     }
 }
 
@@ -162,20 +149,15 @@ pub async fn click<S: Backend>(
     Path(token): Path<String>,
     axum::extract::Query(query): axum::extract::Query<ClickQuery>,
 ) -> Response {
-    if let Some(refused) = refused(&state, peer, &headers) {
-        return refused;
-    }
-    let (Some(links), Some(target)) = (state.nurture.as_ref().map(|n| n.links.clone()), query.u) else {
-        return not_valid();
-    };
+    let Some(target) = query.u else { return not_valid() };
     let (location, agent) = (target.clone(), user_agent(&headers));
-    let recorded = state.write(move |engine| Ok(engine.record_click(&links, &token, &target, agent.as_deref()))).await;
-    match recorded {
-        Ok(Ok(())) => (StatusCode::FOUND, [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".into())])
+    let recorded = with_links(&state, peer, &headers, move |engine, links| {
+        engine.record_click(links, &token, &target, agent.as_deref())
+    });
+    match recorded.await {
+        Ok(()) => (StatusCode::FOUND, [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".into())])
             .into_response(),
-        Ok(Err(EngineError::BadLink)) => not_valid(),
-        Ok(Err(e)) => crate::ApiError::from(e).into_response(),
-        Err(e) => e.into_response(),
+        Err(response) => response,
     }
 }
 
@@ -193,6 +175,27 @@ const PIXEL: &[u8] = &[
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
     headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// Runs `f` on a writer with the links of this server's emails, for a public link: refused
+/// over the client's rate, "not valid" without mail configured or for a link the secret did not
+/// sign, an error of ours as the API's.
+async fn with_links<S: Backend, T: Send + 'static>(
+    state: &AppState<S>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut leadflow_engine::Engine<S>, &leadflow_engine::MailLinks) -> Result<T, EngineError> + Send + 'static,
+) -> Result<T, Response> {
+    if let Some(refused) = refused(state, peer, headers) {
+        return Err(refused);
+    }
+    let Some(links) = state.nurture.as_ref().map(|n| n.links.clone()) else { return Err(not_valid()) };
+    match state.write(move |engine| Ok(f(engine, &links))).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(EngineError::BadLink)) => Err(not_valid()),
+        Ok(Err(e)) => Err(crate::ApiError::from(e).into_response()),
+        Err(e) => Err(e.into_response()),
+    }
 }
 
 /// A client over its rate, as the tracking endpoint limits.

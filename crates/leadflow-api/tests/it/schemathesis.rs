@@ -30,19 +30,30 @@ async fn schemathesis_finds_the_document_and_the_server_agree() {
     config.tracking.per_ip_per_second = 100_000;
     let s = Server::start_with(config).await;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis");
-    let run = tokio::process::Command::new(&st)
-        .current_dir(s.dir.path())
-        .arg("--config-file")
-        .arg(dir.join("schemathesis.toml"))
-        .arg("run")
-        .arg(format!("{}/openapi.json", s.base))
-        .arg("--header")
-        .arg(format!("Authorization: Bearer {}", s.key(Role::Admin)))
-        .arg("--no-color")
-        .kill_on_drop(true)
-        .output();
+    let run = || {
+        tokio::process::Command::new(&st)
+            .current_dir(s.dir.path())
+            .arg("--config-file")
+            .arg(dir.join("schemathesis.toml"))
+            .arg("run")
+            .arg(format!("{}/openapi.json", s.base))
+            .arg("--header")
+            .arg(format!("Authorization: Bearer {}", s.key(Role::Admin)))
+            .arg("--no-color")
+            .kill_on_drop(true)
+            .output()
+    };
     // Bounded: a run takes well under a minute here; ten is a hang.
-    let out = tokio::time::timeout(Duration::from_secs(600), run).await.expect("schemathesis finished").unwrap();
+    let timed =
+        async || tokio::time::timeout(Duration::from_secs(600), run()).await.expect("schemathesis finished").unwrap();
+    let mut out = timed().await;
+    // CPython 3.11's `ast` now and then fails hypothesis's own bookkeeping with this SystemError
+    // (python/cpython#106905): the tool broke, it found nothing. Once more, then it counts.
+    if !out.status.success()
+        && String::from_utf8_lossy(&out.stdout).contains("AST constructor recursion depth mismatch")
+    {
+        out = timed().await;
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
