@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use leadflow_contract::{NurtureMetrics, SendFigures};
 use leadflow_core::sequence::{Sequence, StepAction};
@@ -37,12 +37,16 @@ pub enum SequenceCommand {
     /// Pause a sequence: it enrolls nobody and sends nothing until a version is activated again.
     Pause { name: String },
     /// Enroll a lead in an active sequence (never twice at once; again after it left only as
-    /// the sequence's `reenroll` says).
+    /// the sequence's `reenroll` says), or every lead a file names (an import: a CSV whose
+    /// `lead`, `email`, `external_id` or `id` column names them, or one per line).
     Enroll {
         name: String,
         /// The lead: its id, email, or external id.
+        #[arg(long, required_unless_present = "file", conflicts_with = "file")]
+        lead: Option<String>,
+        /// A file of leads; the ones refused are listed with their lines.
         #[arg(long)]
-        lead: String,
+        file: Option<PathBuf>,
     },
     /// Take a lead out of a sequence.
     Exit {
@@ -118,11 +122,13 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: SequenceCommand) -> Resu
             }
             println!("sequence `{name}` is paused: it enrolls nobody and sends nothing");
         }
-        SequenceCommand::Enroll { name, lead } => {
+        SequenceCommand::Enroll { name, lead: Some(lead), .. } => {
             let e = engine.enroll(&parse_lead(&lead)?, &name, "cli")?;
             let step = e.step.as_deref().unwrap_or_default();
             println!("lead {} is in sequence `{}` ({}), at step `{step}`", e.lead, e.sequence, e.version);
         }
+        SequenceCommand::Enroll { name, file: Some(file), .. } => return enroll_file(engine, &name, &file),
+        SequenceCommand::Enroll { .. } => bail!("give --lead or --file"),
         SequenceCommand::Exit { name, lead, reason } => {
             let e = engine.exit_enrollment(&parse_lead(&lead)?, &name, &reason)?;
             println!("lead {} left sequence `{}`: {reason}", e.lead, e.sequence);
@@ -175,6 +181,65 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: SequenceCommand) -> Resu
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `leadflow sequence enroll NAME --file F`: every lead the file names, as `import`.
+fn enroll_file<S: Backend>(engine: &mut Engine<S>, name: &str, file: &Path) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let (lines, refs): (Vec<u64>, Vec<String>) = leads_of(&text)?.into_iter().unzip();
+    let mut refused: Vec<String> = Vec::new();
+    let mut leads = Vec::with_capacity(refs.len());
+    let mut at = Vec::with_capacity(refs.len());
+    for (line, value) in lines.iter().zip(&refs) {
+        match parse_lead(value) {
+            Ok(lead) => {
+                leads.push(lead);
+                at.push(*line);
+            }
+            Err(e) => refused.push(format!("line {line}: {e}")),
+        }
+    }
+    let done = engine.enroll_many(&leads, name, "import")?;
+    let mut enrolled = 0;
+    for (line, result) in at.iter().zip(done) {
+        match result {
+            Ok(_) => enrolled += 1,
+            Err(e) => refused.push(format!("line {line}: {e}")),
+        }
+    }
+    refused.sort_by_key(|r| r.split(':').next().and_then(|l| l.trim_start_matches("line ").parse::<u64>().ok()));
+    println!("sequence `{name}`: {enrolled} enrolled, {} refused", refused.len());
+    for r in &refused {
+        eprintln!("{r}");
+    }
+    Ok(if refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(crate::EXIT_REJECTED) })
+}
+
+/// The leads a file names, with their lines: a CSV's `lead`, `email`, `external_id` or `id`
+/// column (the first of these it has), or, without such a header, one lead per line.
+fn leads_of(text: &str) -> Result<Vec<(u64, String)>> {
+    const COLUMNS: [&str; 4] = ["lead", "email", "external_id", "id"];
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
+    let headers = reader.headers()?.clone();
+    let column = COLUMNS.iter().find_map(|c| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(c)));
+    let Some(column) = column else {
+        // No header naming a column: every non-blank line is a lead.
+        return Ok(text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i as u64 + 1, l.trim().to_string()))
+            .collect());
+    };
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let line = record.position().map_or(0, |p| p.line());
+        if let Some(value) = record.get(column).map(str::trim).filter(|v| !v.is_empty()) {
+            out.push((line, value.to_string()));
+        }
+    }
+    Ok(out)
 }
 
 /// One line of the metrics table: counts, and the rates as percentages.

@@ -28,6 +28,36 @@ impl<S: Store> Engine<S> {
         Ok(record)
     }
 
+    /// Enrolls each of many leads (an import's), in order, each in a unit of work of its own:
+    /// what became of each, a refusal (in the sequence already, not again yet, on the
+    /// do-not-contact list, no such lead) beside the others' enrollments.
+    pub fn enroll_many(
+        &mut self,
+        leads: &[LeadRef],
+        sequence: &str,
+        by: &str,
+    ) -> Result<Vec<Result<EnrollmentRecord, EngineError>>, EngineError> {
+        let sequences = self.active_sequences_by_name()?;
+        if !sequences.contains_key(sequence) {
+            return Err(EngineError::NoSuchSequence(sequence.to_string()));
+        }
+        let mut out = Vec::with_capacity(leads.len());
+        for lead in leads {
+            let id = match self.store.lead(lead)? {
+                Some(record) => record.id,
+                None => {
+                    out.push(Err(EngineError::NoSuchLead(lead.clone())));
+                    continue;
+                }
+            };
+            match self.enroll_lead(id, sequence, &sequences, by) {
+                Err(e @ EngineError::Store(_)) => return Err(e),
+                done => out.push(done),
+            }
+        }
+        Ok(out)
+    }
+
     /// [`Engine::enroll`] of a lead by id in one of `sequences`.
     pub(crate) fn enroll_lead(
         &mut self,

@@ -115,6 +115,29 @@ fn sequences_on(cli: Cli) {
     let out = cli.run(&["do-not-contact", "remove", "bo@acme.example"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("bo@acme.example is not on the email list"));
 
+    // Enrolled by import: a file of leads, each refusal with its line, the rest in.
+    let file = cli.file(
+        "enroll.csv",
+        "name,email\nAna,ana@acme.example\nKim,kim@acme.example\nBo,bo@acme.example\nNobody,nobody@acme.example\nX,not an address\n",
+    );
+    cli.ok(&["import", "leads", &cli.file("ana.csv", "email\nana@acme.example\n")]);
+    let out = cli.run(&["sequence", "enroll", "trial-nurture", "--file", &file]);
+    assert_eq!(out.status.code(), Some(3), "some refused");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "sequence `trial-nurture`: 1 enrolled, 4 refused\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(lines[0].starts_with("line 3: lead 1 was in sequence `trial-nurture`"), "kim left it: {stderr}");
+    assert!(lines[1].starts_with("line 4: lead 2 was in sequence `trial-nurture`"), "so did bo: {stderr}");
+    assert!(lines[2].starts_with("line 5: no lead"), "{stderr}");
+    assert!(lines[3].starts_with("line 6: no lead with external id not an address"), "{stderr}");
+    let by_import = cli.ok(&["sequence", "enrollments", "trial-nurture", "--active"]);
+    assert_eq!(by_import.lines().filter(|l| l.contains("import")).count(), 1, "ana: {by_import}");
+    let plain = cli.file("plain.txt", "ana@acme.example\n\n");
+    let again = cli.run(&["sequence", "enroll", "trial-nurture", "--file", &plain]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("line 1: lead"), "one per line, no header");
+
     // Nothing sent yet: the figures are empty, as a table and as the API's JSON.
     assert_eq!(cli.ok(&["sequence", "metrics"]).lines().count(), 1, "the header only");
     let json: serde_json::Value =
