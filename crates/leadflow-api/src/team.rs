@@ -75,6 +75,7 @@ pub(crate) async fn put<S: Backend>(
         capacity: request.capacity,
         active: request.active,
     })
+    .and_then(|u| u.with_signature(request.signature.as_deref()))
     .map_err(|e| ApiError::new(ErrorCode::InvalidUser, e.to_string()))?;
     let now = state.now();
     let info = UserInfo::new(&user, now);

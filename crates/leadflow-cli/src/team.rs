@@ -56,6 +56,9 @@ pub struct UserArgs {
     /// Takes no leads at all (someone who left).
     #[arg(long)]
     inactive: bool,
+    /// What ends the nurture emails sent from them (their name and address when left out).
+    #[arg(long)]
+    signature: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -84,7 +87,8 @@ pub fn users<S: Backend>(engine: &mut Engine<S>, command: UsersCommand) -> Resul
                 away_until: a.away_until.as_deref(),
                 capacity: a.capacity,
                 active: !a.inactive,
-            })?;
+            })?
+            .with_signature(a.signature.as_deref())?;
             let created = engine.put_user(&user)?;
             println!("{} user {}", if created { "created" } else { "replaced" }, user.name());
         }

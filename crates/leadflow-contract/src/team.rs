@@ -28,6 +28,8 @@ pub struct UserInfo {
     pub active: bool,
     /// Active and not away now: assignment may give them leads.
     pub available: bool,
+    /// What ends the nurture emails sent from them; null: their name and address.
+    pub signature: Option<String>,
 }
 
 impl UserInfo {
@@ -45,6 +47,7 @@ impl UserInfo {
             capacity: u.capacity(),
             active: u.is_active(),
             available: u.is_available(now),
+            signature: u.signature().map(str::to_string),
         }
     }
 }
@@ -82,6 +85,10 @@ pub struct UserRequest {
     #[serde(default = "active")]
     #[schema(default = true)]
     pub active: bool,
+    /// What ends the nurture emails sent from them (2,000 characters at most); their name and
+    /// address when left out.
+    #[schema(max_length = 2000)]
+    pub signature: Option<String>,
 }
 
 fn active() -> bool {

@@ -167,7 +167,8 @@ fn sender_of<T: Transaction>(
     Ok(match user.as_ref().and_then(|u| u.email().map(|e| (u, e))) {
         Some((user, email)) => {
             let name = user.display_name().unwrap_or(user.name().as_str()).to_string();
-            let signature = format!("{name}\n{}", email.as_str());
+            // Their own, or their name and address.
+            let signature = user.signature().map_or_else(|| format!("{name}\n{}", email.as_str()), str::to_string);
             Sender { name, email: email.as_str().to_string(), signature: Some(signature) }
         }
         None => settings.team_sender.clone(),

@@ -109,6 +109,7 @@ fn world(sink: &Sink, cap: FrequencyCap) -> World {
         capacity: None,
         active: true,
     })
+    .and_then(|u| u.with_signature(Some("Kim Lee\nAccount Executive, YourCo")))
     .unwrap();
     engine.put_user(&kim).unwrap();
     for template in [WELCOME, FOLLOW_UP] {
@@ -186,7 +187,7 @@ fn a_sequence_runs_end_to_end_over_smtp() {
     assert_eq!(header(message, "List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
     assert!(header(message, "Content-Type").unwrap().starts_with("multipart/alternative"));
     assert!(message.contains("Content-Type: text/plain") && message.contains("Content-Type: text/html"));
-    assert!(message.contains("Kim Lee"), "the owner's signature in the text");
+    assert!(unfolded(message).contains("Account Executive, YourCo"), "the owner's own signature in the text");
     let dkim = header(message, "DKIM-Signature").expect("signed");
     for signed in ["list-unsubscribe", "list-unsubscribe-post", "from", "subject", "message-id"] {
         assert!(dkim.to_ascii_lowercase().contains(signed), "{signed} is signed: {dkim}");

@@ -47,7 +47,10 @@ pub const COPIED: &[Table] = &[
     Table { name: "models", checks: &["sum(version)", "sum(length(source))", "count(activated_at)"] },
     Table { name: "rule_files", checks: &["sum(version)", "sum(length(source))", "count(activated_at)"] },
     Table { name: "active_rule_files", checks: &["sum(version)", "sum(length(kind) + length(name))"] },
-    Table { name: "users", checks: &["sum(length(name))", "count(away_until)", "count(capacity)", "count(team)"] },
+    Table {
+        name: "users",
+        checks: &["sum(length(name))", "count(away_until)", "count(capacity)", "count(team)", "count(signature)"],
+    },
     Table { name: "assignment_cursors", checks: &["sum(length(rule) + length(last_user))", "sum(position)"] },
     Table {
         name: "tasks",

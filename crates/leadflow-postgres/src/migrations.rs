@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_sequence_enrollments.sql"),
     include_str!("../migrations/0017_nurture_sends_and_do_not_contact.sql"),
     include_str!("../migrations/0018_what_came_back_of_each_send.sql"),
+    include_str!("../migrations/0019_user_signatures.sql"),
 ];
 
 /// The schema version this build writes.

@@ -10,7 +10,8 @@ use postgres::Row;
 use crate::sql::Sql;
 use crate::{PgStore, PgTx, backend};
 
-const USER_COLUMNS: &str = "name, display_name, email, team, role, zone, week, holidays, away_until, capacity, active";
+const USER_COLUMNS: &str =
+    "name, display_name, email, team, role, zone, week, holidays, away_until, capacity, active, signature";
 
 fn read_user(r: &Row) -> Result<User, StoreError> {
     UserRow {
@@ -25,6 +26,7 @@ fn read_user(r: &Row) -> Result<User, StoreError> {
         away_until: r.get(8),
         capacity: r.get(9),
         active: r.get(10),
+        signature: r.get(11),
     }
     .into_user()
 }
@@ -47,12 +49,13 @@ impl UserWrites for PgTx<'_> {
             .tx
             .query_one(
                 "INSERT INTO users (name, display_name, email, team, role, zone, week, holidays, away_until,
-                     capacity, active, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                     capacity, active, created_at, updated_at, signature)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
                  ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
                      team = excluded.team, role = excluded.role, zone = excluded.zone, week = excluded.week,
                      holidays = excluded.holidays, away_until = excluded.away_until,
-                     capacity = excluded.capacity, active = excluded.active, updated_at = excluded.updated_at
+                     capacity = excluded.capacity, active = excluded.active, updated_at = excluded.updated_at,
+                     signature = excluded.signature
                  RETURNING xmax = 0",
                 &[
                     &user.name().as_str(),
@@ -67,6 +70,7 @@ impl UserWrites for PgTx<'_> {
                     &user.capacity().map(i64::from),
                     &user.is_active(),
                     &now.millis(),
+                    &user.signature(),
                 ],
             )
             .map_err(backend)?;

@@ -93,6 +93,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0024_sequence_enrollments.sql"),
     include_str!("../migrations/0025_nurture_sends_and_do_not_contact.sql"),
     include_str!("../migrations/0026_what_came_back_of_each_send.sql"),
+    include_str!("../migrations/0027_user_signatures.sql"),
 ];
 
 pub struct SqliteStore {

@@ -7,7 +7,8 @@ use leadflow_store::{UserReads, UserRow, UserWrites, encode_holidays, read_curso
 
 use super::*;
 
-const USER_COLUMNS: &str = "name, display_name, email, team, role, zone, week, holidays, away_until, capacity, active";
+const USER_COLUMNS: &str =
+    "name, display_name, email, team, role, zone, week, holidays, away_until, capacity, active, signature";
 
 fn read_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -22,6 +23,7 @@ fn read_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
         away_until: r.get(8)?,
         capacity: r.get(9)?,
         active: r.get(10)?,
+        signature: r.get(11)?,
     })
 }
 
@@ -46,12 +48,13 @@ impl UserWrites for SqliteTx<'_> {
         self.tx
             .execute(
                 "INSERT INTO users (name, display_name, email, team, role, zone, week, holidays, away_until,
-                     capacity, active, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
+                     capacity, active, created_at, updated_at, signature)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)
                  ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, email = excluded.email,
                      team = excluded.team, role = excluded.role, zone = excluded.zone, week = excluded.week,
                      holidays = excluded.holidays, away_until = excluded.away_until,
-                     capacity = excluded.capacity, active = excluded.active, updated_at = excluded.updated_at",
+                     capacity = excluded.capacity, active = excluded.active, updated_at = excluded.updated_at,
+                     signature = excluded.signature",
                 params![
                     user.name().as_str(),
                     user.display_name(),
@@ -65,6 +68,7 @@ impl UserWrites for SqliteTx<'_> {
                     user.capacity(),
                     user.is_active(),
                     now.millis(),
+                    user.signature(),
                 ],
             )
             .map_err(backend)?;

@@ -941,6 +941,7 @@ pub fn users_round_trip_and_assignment_keeps_its_rotation<S: Store>(s: &mut S) {
         capacity: Some(25),
         ..UserSpec::new("ana", "Europe/Lisbon")
     })
+    .and_then(|u| u.with_signature(Some("Ana Costa\nAccount Executive, YourCo")))
     .unwrap();
     let bo = User::build(UserSpec { active: false, ..UserSpec::new("bo@yourco.example", "America/New_York") }).unwrap();
     assert!(s.users().unwrap().is_empty());
@@ -949,6 +950,7 @@ pub fn users_round_trip_and_assignment_keeps_its_rotation<S: Store>(s: &mut S) {
     assert!(tx.put_user(&bo, t("2026-01-01")).unwrap());
     tx.commit().unwrap();
     assert_eq!(s.users().unwrap(), [ana.clone(), bo.clone()], "every field as given, by name");
+    assert_eq!(s.users().unwrap()[0].signature(), Some("Ana Costa\nAccount Executive, YourCo"));
 
     let back = User::build(UserSpec { away_until: None, ..UserSpec::new("ana", "Europe/Lisbon") }).unwrap();
     let mut tx = s.begin().unwrap();

@@ -49,6 +49,7 @@ pub struct UserRow {
     pub away_until: Option<i64>,
     pub capacity: Option<i64>,
     pub active: bool,
+    pub signature: Option<String>,
 }
 
 impl UserRow {
@@ -73,7 +74,7 @@ impl UserRow {
             capacity,
             active: self.active,
         };
-        User::build(spec).map_err(|e| corrupt(e.to_string()))
+        User::build(spec).and_then(|u| u.with_signature(self.signature.as_deref())).map_err(|e| corrupt(e.to_string()))
     }
 }
 

@@ -18,6 +18,8 @@ use super::week::{WeekError, WorkingWeek};
 
 /// The longest display name, in characters: what fits a column of a lead list.
 pub const MAX_DISPLAY_NAME: usize = 128;
+/// The longest email signature a user keeps, in characters.
+pub const MAX_SIGNATURE: usize = 2_000;
 
 /// A user's name: how rules, owners and the API refer to them (`ana`, `bob.smith`,
 /// `ana@yourco.example`: a sign-in name may be an email). Case-sensitive, 1-64 letters, digits,
@@ -118,6 +120,8 @@ pub enum UserError {
     BlankDisplayName,
     #[error("the display name is longer than {MAX_DISPLAY_NAME} characters")]
     LongDisplayName,
+    #[error("the signature is longer than {MAX_SIGNATURE} characters")]
+    LongSignature,
     #[error("email: {0}")]
     Email(EmailError),
     #[error("hours: {0}")]
@@ -191,6 +195,8 @@ pub struct User {
     away_until: Option<Timestamp>,
     capacity: Option<u32>,
     active: bool,
+    /// What ends the emails sequences send from this user (a blank one is none).
+    signature: Option<String>,
 }
 
 impl User {
@@ -241,7 +247,23 @@ impl User {
             away_until,
             capacity: spec.capacity,
             active: spec.active,
+            signature: None,
         })
+    }
+
+    /// The user with this email signature (trimmed; blank is none): what ends the nurture
+    /// emails sent from them.
+    pub fn with_signature(mut self, signature: Option<&str>) -> Result<User, UserError> {
+        let signature = signature.map(str::trim).filter(|s| !s.is_empty());
+        if signature.is_some_and(|s| s.chars().count() > MAX_SIGNATURE) {
+            return Err(UserError::LongSignature);
+        }
+        self.signature = signature.map(str::to_string);
+        Ok(self)
+    }
+
+    pub fn signature(&self) -> Option<&str> {
+        self.signature.as_deref()
     }
 
     pub fn name(&self) -> &UserName {
@@ -309,5 +331,19 @@ impl User {
     /// capacity, or no capacity at all.
     pub fn has_room(&self, open_leads: u32) -> bool {
         self.capacity.is_none_or(|c| open_leads < c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_is_kept_trimmed_blank_is_none_and_long_is_refused() {
+        let user = User::build(UserSpec::new("kim", "UTC")).unwrap();
+        assert_eq!(user.clone().with_signature(Some("  Kim\nYourCo \n")).unwrap().signature(), Some("Kim\nYourCo"));
+        assert_eq!(user.clone().with_signature(Some(" \n ")).unwrap().signature(), None);
+        let long = "x".repeat(MAX_SIGNATURE + 1);
+        assert!(matches!(user.with_signature(Some(&long)), Err(UserError::LongSignature)));
     }
 }
