@@ -186,31 +186,24 @@ pub fn run<S: Backend>(engine: &mut Engine<S>, command: SequenceCommand) -> Resu
 /// `leadflow sequence enroll NAME --file F`: every lead the file names, as `import`.
 fn enroll_file<S: Backend>(engine: &mut Engine<S>, name: &str, file: &Path) -> Result<ExitCode> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let (lines, refs): (Vec<u64>, Vec<String>) = leads_of(&text)?.into_iter().unzip();
-    let mut refused: Vec<String> = Vec::new();
-    let mut leads = Vec::with_capacity(refs.len());
-    let mut at = Vec::with_capacity(refs.len());
-    for (line, value) in lines.iter().zip(&refs) {
-        match parse_lead(value) {
+    let mut refused: Vec<(u64, String)> = Vec::new();
+    let (mut leads, mut at) = (Vec::new(), Vec::new());
+    for (line, value) in leads_of(&text)? {
+        match parse_lead(&value) {
             Ok(lead) => {
                 leads.push(lead);
-                at.push(*line);
+                at.push(line);
             }
-            Err(e) => refused.push(format!("line {line}: {e}")),
+            Err(e) => refused.push((line, e.to_string())),
         }
     }
     let done = engine.enroll_many(&leads, name, "import")?;
-    let mut enrolled = 0;
-    for (line, result) in at.iter().zip(done) {
-        match result {
-            Ok(_) => enrolled += 1,
-            Err(e) => refused.push(format!("line {line}: {e}")),
-        }
-    }
-    refused.sort_by_key(|r| r.split(':').next().and_then(|l| l.trim_start_matches("line ").parse::<u64>().ok()));
+    let enrolled = done.iter().filter(|r| r.is_ok()).count();
+    refused.extend(at.into_iter().zip(done).filter_map(|(line, r)| r.err().map(|e| (line, e.to_string()))));
+    refused.sort_by_key(|(line, _)| *line);
     println!("sequence `{name}`: {enrolled} enrolled, {} refused", refused.len());
-    for r in &refused {
-        eprintln!("{r}");
+    for (line, why) in &refused {
+        eprintln!("line {line}: {why}");
     }
     Ok(if refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(crate::EXIT_REJECTED) })
 }

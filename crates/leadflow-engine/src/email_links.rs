@@ -12,8 +12,8 @@
 use leadflow_core::contact::{Channel, SuppressionReason};
 use leadflow_core::sequence::signals;
 use leadflow_core::{EventKey, EventShape, EventType, LeadRef};
-use leadflow_store::Engagement;
 use leadflow_store::prelude::*;
+use leadflow_store::{Engagement, SendQuery, SendRecord};
 
 use sha2::{Digest, Sha256};
 
@@ -57,9 +57,7 @@ impl<S: Store> Engine<S> {
     }
 
     fn record_link(&mut self, send: i64, came: Came<'_>) -> Result<(), EngineError> {
-        let mut tx = self.store.begin()?;
-        let record = tx.send_now(send)?.ok_or(EngineError::BadLink)?;
-        drop(tx);
+        let record = self.sent(send)?.ok_or(EngineError::BadLink)?;
         // An email that never went cannot have been opened: its links are not valid yet.
         let sent = record.sent_at.ok_or(EngineError::BadLink)?;
         let now = self.now();
@@ -78,46 +76,25 @@ impl<S: Store> Engine<S> {
                 }
             }
         };
-        if let Some(engagement) = engagement {
-            let mut tx = self.store.begin()?;
-            tx.mark_engagement(send, engagement, now)?;
-            tx.commit()?;
-        }
-        let mut shape = EventShape::new(EventType::parse(kind).expect("a valid type"));
-        shape.set_property("sequence", &record.sequence).expect("a sequence name is a valid value");
-        shape.set_property("step", &record.step).expect("a step id is a valid value");
-        shape.set_property("send", &send.to_string()).expect("a number is a valid value");
-        if let Came::Click { target, .. } = came {
-            // A target too long for a property is still followed; the event keeps the rest.
-            let _ = shape.set_property("url", target);
-        }
-        let input = EventInput {
-            key: Some(EventKey::parse(&key).expect("a valid key")),
-            lead: LeadRef::Id(record.lead),
-            ts: now,
-            shape,
+        // A target too long for a property is still followed; the event keeps the rest.
+        let url = match came {
+            Came::Click { target, .. } => Some(("url", target)),
+            Came::Open { .. } => None,
         };
-        match self.track(input) {
-            Ok(_) | Err(EngineError::NoSuchLead(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.record_send_event(&record, kind, &key, url.as_slice(), engagement)
     }
 
     /// The address an unsubscribe token's send went to, for the page that asks to confirm.
     pub fn unsubscribe_address(&mut self, links: &MailLinks, token: &str) -> Result<String, EngineError> {
         let send = links.verify_unsubscribe(token).ok_or(EngineError::BadLink)?;
-        let mut tx = self.store.begin()?;
-        let record = tx.send_now(send)?.ok_or(EngineError::BadLink)?;
-        record.to.ok_or(EngineError::BadLink)
+        self.sent(send)?.and_then(|r| r.to).ok_or(EngineError::BadLink)
     }
 
     /// Unsubscribes the address a token's send went to: on the do-not-contact list (ending its
     /// lead's enrollments at once), and an `email_unsubscribed` event on the lead.
     pub fn unsubscribe(&mut self, links: &MailLinks, token: &str) -> Result<Unsubscribed, EngineError> {
         let send = links.verify_unsubscribe(token).ok_or(EngineError::BadLink)?;
-        let mut tx = self.store.begin()?;
-        let record = tx.send_now(send)?.ok_or(EngineError::BadLink)?;
-        drop(tx);
+        let record = self.sent(send)?.ok_or(EngineError::BadLink)?;
         let address = record.to.clone().ok_or(EngineError::BadLink)?;
         let by = format!("send {send}");
         let listing = DoNotContact {
@@ -128,25 +105,54 @@ impl<S: Store> Engine<S> {
             by: &by,
         };
         let listed = self.add_do_not_contact(&listing)?;
+        let key = format!("email-unsubscribed-{send}");
+        self.record_send_event(&record, UNSUBSCRIBED, &key, &[], Some(Engagement::Unsubscribed))?;
+        Ok(Unsubscribed { address, already: !listed.added })
+    }
+
+    /// The send of this id, read without holding anything (public links and inbound mail read
+    /// it before they change anything).
+    pub(crate) fn sent(&self, id: i64) -> Result<Option<SendRecord>, EngineError> {
+        let query = SendQuery { id: Some(id), limit: 1, ..Default::default() };
+        Ok(self.store.sends(&query)?.into_iter().next())
+    }
+
+    /// What came back of a send, recorded: the mark its figures count (`engagement`, when it
+    /// counts), and an event on the lead naming the sequence, step and send (and `extra`),
+    /// keyed by `key` so that it is recorded once. A lead erased since keeps nothing; the rest
+    /// stands.
+    pub(crate) fn record_send_event(
+        &mut self,
+        send: &SendRecord,
+        event: &str,
+        key: &str,
+        extra: &[(&str, &str)],
+        engagement: Option<Engagement>,
+    ) -> Result<(), EngineError> {
         let now = self.now();
-        let mut tx = self.store.begin()?;
-        tx.mark_engagement(send, Engagement::Unsubscribed, now)?;
-        tx.commit()?;
-        let mut shape = EventShape::new(EventType::parse(UNSUBSCRIBED).expect("a valid type"));
-        shape.set_property("sequence", &record.sequence).expect("a sequence name is a valid value");
-        shape.set_property("step", &record.step).expect("a step id is a valid value");
+        if let Some(engagement) = engagement {
+            let mut tx = self.store.begin()?;
+            tx.mark_engagement(send.id, engagement, now)?;
+            tx.commit()?;
+        }
+        let mut shape = EventShape::new(EventType::parse(event).expect("a valid type"));
+        shape.set_property("sequence", &send.sequence).expect("a sequence name is a valid value");
+        shape.set_property("step", &send.step).expect("a step id is a valid value");
+        shape.set_property("send", &send.id.to_string()).expect("a number is a valid value");
+        for (name, value) in extra {
+            // A value too long for a property is left out; the event keeps the rest.
+            let _ = shape.set_property(name, value);
+        }
         let input = EventInput {
-            key: Some(EventKey::parse(&format!("email-unsubscribed-{send}")).expect("a valid key")),
-            lead: LeadRef::Id(record.lead),
-            ts: self.now(),
+            key: Some(EventKey::parse(key).expect("a valid key")),
+            lead: LeadRef::Id(send.lead),
+            ts: now,
             shape,
         };
         match self.track(input) {
-            // The lead may have been erased since; the address stays listed all the same.
-            Ok(_) | Err(EngineError::NoSuchLead(_)) => {}
-            Err(e) => return Err(e),
+            Ok(_) | Err(EngineError::NoSuchLead(_)) => Ok(()),
+            Err(e) => Err(e),
         }
-        Ok(Unsubscribed { address, already: !listed.added })
     }
 }
 

@@ -15,17 +15,16 @@
 //! Each is recorded once per send (the event's key is the send's): an MTA retrying a delivery
 //! to us changes nothing.
 
+use leadflow_core::LeadId;
 use leadflow_core::contact::{Channel, SuppressionReason};
 use leadflow_core::inbound::{BounceKind, Inbound, classify, verp_send};
-use leadflow_core::sequence::{ExitCause, ExitTrigger, Sequence};
-use leadflow_core::{EventKey, EventShape, EventType, LeadId, LeadRef};
+use leadflow_core::sequence::{ExitCause, ExitTrigger};
+use leadflow_store::Engagement;
 use leadflow_store::prelude::*;
-use leadflow_store::{Engagement, RuleFileKind, SendRecord};
 
 use crate::mail::MailLinks;
 use crate::nurture::end_enrollment;
-use crate::rule_files::parse_stored;
-use crate::{DoNotContact, Engine, EngineError, EventInput};
+use crate::{DoNotContact, Engine, EngineError};
 
 /// What an inbound email was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,10 +95,7 @@ impl<S: Store> Engine<S> {
             Inbound::Other => return Ok(Received::ignored()),
         };
         let Some(send) = send else { return Ok(Received::ignored()) };
-        let mut tx = self.store.begin()?;
-        let record = tx.send_now(send)?;
-        drop(tx);
-        let Some(record) = record.filter(|r| r.sent_at.is_some()) else { return Ok(Received::ignored()) };
+        let Some(record) = self.sent(send)?.filter(|r| r.sent_at.is_some()) else { return Ok(Received::ignored()) };
         let address = record.to.clone().unwrap_or_default();
         let mut ended = 0;
         let (event, engagement) = match kind {
@@ -119,32 +115,25 @@ impl<S: Store> Engine<S> {
             }
             InboundKind::Ignored => return Ok(Received::ignored()),
         };
-        let now = self.now();
-        if let Some(engagement) = engagement {
-            let mut tx = self.store.begin()?;
-            tx.mark_engagement(send, engagement, now)?;
-            tx.commit()?;
-        }
-        self.record_inbound_event(&record, event, kind)?;
+        let bounce = match kind {
+            InboundKind::HardBounce => Some(("kind", "hard")),
+            InboundKind::SoftBounce => Some(("kind", "soft")),
+            _ => None,
+        };
+        let key = format!("{}-{send}", event.replace('_', "-"));
+        self.record_send_event(&record, event, &key, bounce.as_slice(), engagement)?;
         Ok(Received { kind, send: Some(send), lead: Some(record.lead), ended })
     }
 
     /// Ends the lead's running enrollments in sequences that exit on a reply.
     fn end_on_reply(&mut self, lead: LeadId) -> Result<usize, EngineError> {
-        let sequences: Vec<Sequence> = self
-            .store
-            .active_rule_files(RuleFileKind::Sequence)?
-            .iter()
-            .map(|r| parse_stored(r, Sequence::parse))
-            .collect::<Result<_, _>>()?;
+        let sequences = self.active_sequences_by_name()?;
         let now = self.now();
         let mut tx = self.store.begin()?;
         let mut ended = 0;
         for enrollment in tx.enrollments_now(lead, None)?.into_iter().filter(|e| e.is_active()) {
-            let exits_on_reply = sequences
-                .iter()
-                .find(|s| s.name() == enrollment.sequence)
-                .is_some_and(|s| s.exits().on.contains(&ExitTrigger::Reply));
+            let exits_on_reply =
+                sequences.get(&enrollment.sequence).is_some_and(|(s, _)| s.exits().on.contains(&ExitTrigger::Reply));
             if exits_on_reply {
                 end_enrollment(&mut tx, &enrollment, &ExitCause::Replied.reason(), now)?;
                 ended += 1;
@@ -159,27 +148,5 @@ impl<S: Store> Engine<S> {
         let by = format!("send {send}");
         let listing = DoNotContact { address, channel: Channel::Email, reason, note: None, by: &by };
         Ok(self.add_do_not_contact(&listing)?.exited)
-    }
-
-    fn record_inbound_event(&mut self, send: &SendRecord, event: &str, kind: InboundKind) -> Result<(), EngineError> {
-        let mut shape = EventShape::new(EventType::parse(event).expect("a valid type"));
-        shape.set_property("sequence", &send.sequence).expect("a sequence name is a valid value");
-        shape.set_property("step", &send.step).expect("a step id is a valid value");
-        shape.set_property("send", &send.id.to_string()).expect("a number is a valid value");
-        if event == "email_bounced" {
-            let hard = if kind == InboundKind::HardBounce { "hard" } else { "soft" };
-            shape.set_property("kind", hard).expect("a valid value");
-        }
-        let key = format!("{}-{}", event.replace('_', "-"), send.id);
-        let input = EventInput {
-            key: Some(EventKey::parse(&key).expect("a valid key")),
-            lead: LeadRef::Id(send.lead),
-            ts: self.now(),
-            shape,
-        };
-        match self.track(input) {
-            Ok(_) | Err(EngineError::NoSuchLead(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 }

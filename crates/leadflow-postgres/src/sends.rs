@@ -37,6 +37,10 @@ fn read_send(r: &Row) -> Result<SendRecord, StoreError> {
 fn sends(conn: &mut impl Sql, q: &SendQuery) -> Result<Vec<SendRecord>, StoreError> {
     let mut conds = vec!["TRUE".to_string()];
     let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+    if let Some(id) = q.id {
+        args.push(Box::new(id));
+        conds.push(format!("id = ${}", args.len()));
+    }
     if let Some(enrollment) = q.enrollment {
         args.push(Box::new(enrollment));
         conds.push(format!("enrollment_id = ${}", args.len()));

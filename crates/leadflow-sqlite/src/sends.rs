@@ -32,6 +32,10 @@ fn read_send(r: &rusqlite::Row<'_>) -> rusqlite::Result<SendRow> {
 fn sends(conn: &Connection, q: &SendQuery) -> Result<Vec<SendRecord>, StoreError> {
     let mut conds = vec!["1 = 1".to_string()];
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(id) = q.id {
+        args.push(id.into());
+        conds.push(format!("id = ?{}", args.len()));
+    }
     if let Some(enrollment) = q.enrollment {
         args.push(enrollment.into());
         conds.push(format!("enrollment_id = ?{}", args.len()));

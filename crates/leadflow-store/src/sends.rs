@@ -178,6 +178,8 @@ pub struct SentEmail<'a> {
 /// Which sends to list, newest first.
 #[derive(Clone, Debug, Default)]
 pub struct SendQuery {
+    /// The one send of this id.
+    pub id: Option<i64>,
     pub enrollment: Option<i64>,
     pub lead: Option<LeadId>,
     pub sequence: Option<String>,
